@@ -1,0 +1,142 @@
+//! The command-line contract (DESIGN §2): every command, flag and its help text, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Load-testing and conformance harness for authentication servers: refresh storms, rotation races,
+/// WebSocket kick-off and RFC conformance, against any server or the bundled reference mock.
+#[derive(Debug, Parser)]
+#[command(name = "authbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario; with `target: builtin` (or none) the reference mock starts in-process.
+    Run(RunArgs),
+    /// Conformance suite: PASS / FAIL / WARN / SKIP per check, with the RFC behind it and evidence.
+    Check(CheckArgs),
+    /// Side-by-side table (terminal) and HTML of two or more report.json files (or their folders).
+    Compare(CompareArgs),
+    /// Lossless merge of shard reports: HDR histograms, counters and timelines.
+    Merge(MergeArgs),
+    /// Validate a scenario (and its target profile) without running it.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema (draft-07) of scenario and target profile files.
+    Schema,
+    /// Print shell completions.
+    Completions {
+        /// The shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (YAML).
+    pub scenario: PathBuf,
+    /// Target: a target profile file or a base URL (generic oauth2 preset); overrides `target:`.
+    #[arg(long, value_name = "FILE|URL")]
+    pub target: Option<String>,
+    /// Output folder (default: reports/<name>-<YYYYmmdd-HHMMSS>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Override a scenario key, e.g. `--set client.strategy=naive` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Override the number of clients.
+    #[arg(long, value_name = "N")]
+    pub clients: Option<u32>,
+    /// Override the duration of every traffic phase (e.g. 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Run shard i of N (0-based): this process runs its share of the clients.
+    #[arg(long, value_name = "i/N")]
+    pub shard: Option<String>,
+    /// Wait until this wall-clock instant (RFC 3339) before the first phase, so shards start together.
+    #[arg(long, value_name = "RFC3339")]
+    pub start_at: Option<String>,
+    /// No live progress and no summary on the terminal (files are still written).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the report summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Only MUST-level violations (FAIL) fail the run.
+    Fail,
+    /// SHOULD-level findings (WARN) fail the run too.
+    Warn,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Target profile file or base URL; none = the builtin mock, started in-process.
+    #[arg(value_name = "TARGET")]
+    pub target_pos: Option<String>,
+    /// Same as the positional TARGET.
+    #[arg(long, value_name = "FILE|URL", conflicts_with = "target_pos")]
+    pub target: Option<String>,
+    /// Run only these check ids (comma separated, e.g. RT-01,RS-02; a family prefix like RT- works).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+    /// Skip these check ids (comma separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub skip: Vec<String>,
+    /// A refresh rejected with 401/403 instead of 400 is a FAIL instead of a WARN.
+    #[arg(long)]
+    pub strict: bool,
+    /// What fails the run.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub fail_on: FailOn,
+    /// Known deviations (YAML: list of {id, reason}); they do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub expected_failures: Option<PathBuf>,
+    /// Write JUnit XML here (also written to the output folder).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Output folder (default: reports/check-<YYYYmmdd-HHMMSS>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// List the catalog (ids, levels, sources) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Two or more report.json files or report folders; the first is the baseline.
+    #[arg(required = true, num_args = 2.., value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Also write an HTML comparison page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard reports (report.json files or folders).
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Output folder for the merged report.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario file (YAML).
+    pub scenario: PathBuf,
+    /// Override a scenario key (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}

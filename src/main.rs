@@ -1,0 +1,22 @@
+//! The `authbench` command: parses the command line, runs one command, renders its error and exits
+//! with the contract's exit code (0 ok · 1 threshold/check failed · 2 usage/config · 3 cannot proceed ·
+//! 130 interrupted).
+
+mod cli;
+mod commands;
+mod exit;
+mod progress;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let code = match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{}", err.render());
+            err.exit_code()
+        }
+    };
+    std::process::ExitCode::from(code.as_u8())
+}
