@@ -17,10 +17,12 @@
 //! - [`client`]: ONE simulated client — a token manager with its refresh strategy, HTTP and WebSocket.
 //! - [`engine`]: MANY clients — phases, synchronized expiry, open and closed load, shutdown.
 //! - [`metrics`]: HDR histograms, counters and a per-second timeline, merged losslessly.
+//! - [`checks`]: the conformance catalog — one check = metadata + one async run.
 //! - [`report`]: the report model (`report.json`) and its writers; thresholds.
 //!
 //! Nothing below `engine` knows about YAML; nothing below `report` knows about terminals.
 
+pub mod checks;
 pub mod client;
 pub mod engine;
 pub mod metrics;

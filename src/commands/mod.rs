@@ -1,16 +1,36 @@
-//! One file per command; `dispatch` routes the parsed command line to it.
+//! One file per command; `dispatch` routes the parsed command line to it and owns the async runtime.
+
+mod check;
+mod outdir;
+mod run;
+mod signals;
+mod target;
+mod validate;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliError, Code};
 
 pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
     match cli.command {
+        Command::Run(args) => runtime()?.block_on(run::run(args)),
+        Command::Check(args) => runtime()?.block_on(check::run(args)),
+        Command::Validate(args) => validate::validate(args),
+        Command::Schema => validate::schema(),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "authbench", &mut std::io::stdout());
             Ok(Code::Ok)
         }
-        _ => Err(CliError::usage("this command is not available yet")),
+        Command::Compare(_) | Command::Merge(_) => {
+            Err(CliError::usage("this command is not available yet"))
+        }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::cannot_proceed(format!("cannot start the async runtime: {e}")))
 }

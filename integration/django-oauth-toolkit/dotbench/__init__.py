@@ -1,0 +1,1 @@
+"""A throwaway django-oauth-toolkit server for authbench's live integration test (run.sh)."""

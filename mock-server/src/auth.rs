@@ -1,0 +1,572 @@
+//! The authorization core shared by both APIs (OAuth form endpoints and the seed-style JSON API):
+//! login, refresh with rotation / reuse detection / grace, logout, revocation, introspection,
+//! resource-server authentication and admin logout. Routes only translate HTTP to these calls
+//! and their results back to HTTP.
+//!
+//! Every flaw that changes token semantics is consulted here, each at exactly one place
+//! (search for `Flaw::`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::MockConfig;
+use crate::flaws::{Flaw, Flaws};
+use crate::stats::Counters;
+use crate::store::{self, Family, GraceEntry, Issued, RevokeCause, Store};
+use crate::tokens::{
+    AccessClaims, AccessTokens, RefreshId, RefreshTokens, TokenError, VerifyPolicy, now_ms,
+    random_u128,
+};
+
+/// Why a grant (login or refresh) was refused. Always `invalid_grant` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("the refresh token is malformed or unknown")]
+    UnknownRefreshToken,
+    #[error("the refresh token has expired")]
+    RefreshExpired,
+    #[error("the session has reached its maximum lifetime")]
+    SessionEnded,
+    #[error("the refresh token was already used (rotated out)")]
+    AlreadyRotated,
+    #[error("refresh token reuse detected; the session has been revoked")]
+    ReuseDetected,
+    #[error("{}", .0.describe())]
+    Revoked(RevokeCause),
+}
+
+/// Why the resource server refused a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No bearer token at all (no `error` attribute in WWW-Authenticate).
+    #[error("no bearer token")]
+    Missing,
+    #[error("{0}")]
+    Invalid(TokenError),
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token has been revoked")]
+    TokenRevoked,
+    #[error("the session is unknown or has ended")]
+    UnknownSession,
+    #[error("{}", .0.describe())]
+    SessionRevoked(RevokeCause),
+}
+
+/// The caller of a resource request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// `user{n}`.
+    pub sub: Box<str>,
+    /// The session, `None` for an anonymous socket (`ws-no-handshake-auth`).
+    pub family: Option<Arc<Family>>,
+    /// When the presented token expires (ms since epoch), `None` if it never does.
+    pub expires_ms: Option<u64>,
+    /// Sequence number and id of the presented access token (to notice its revocation later).
+    pub access: Option<(u32, u128)>,
+}
+
+impl Principal {
+    /// An unauthenticated caller (only the `ws-no-handshake-auth` flaw lets one in).
+    pub fn anonymous() -> Self {
+        Principal {
+            sub: "anonymous".into(),
+            family: None,
+            expires_ms: None,
+            access: None,
+        }
+    }
+}
+
+/// The authorization core of one server run.
+pub struct Auth {
+    /// Configuration.
+    pub cfg: MockConfig,
+    /// Enabled flaws.
+    pub flaws: Flaws,
+    /// Sessions.
+    pub store: Store,
+    /// Access-token minting and verification.
+    pub access: AccessTokens,
+    /// Refresh-token minting and opening.
+    pub refresh_tokens: RefreshTokens,
+    /// Counters.
+    pub stats: Counters,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+/// What a token presented at the refresh grant resolves to.
+struct Presented {
+    family: Arc<Family>,
+    /// The generation it carries; `None` = treat as the current one (an access token accepted
+    /// by the `access-as-refresh` flaw).
+    generation: Option<u64>,
+}
+
+impl Auth {
+    /// A core for `cfg` (already validated) with these token engines.
+    pub fn new(cfg: MockConfig, access: AccessTokens) -> Self {
+        Auth {
+            flaws: Flaws::new(&cfg.flaws),
+            cfg,
+            store: Store::new(),
+            access,
+            refresh_tokens: RefreshTokens::new(),
+            stats: Counters::default(),
+        }
+    }
+
+    fn access_expiry_s(&self, now_ms: u64) -> u64 {
+        (now_ms + ms(self.cfg.access_ttl)).div_ceil(1000)
+    }
+
+    /// Mints an access token for the session.
+    pub fn mint_access(&self, family: &Family, now_ms: u64) -> String {
+        let exp = self.access_expiry_s(now_ms);
+        let seq = family.next_access(exp * 1000);
+        let jti = ((seq as u128) << 96) | (random_u128() & ((1u128 << 96) - 1));
+        self.access
+            .mint(&family.subject(), family.sid, jti, now_ms / 1000, exp)
+    }
+
+    fn issue(
+        &self,
+        family: &Family,
+        refresh_token: String,
+        rt_expires_ms: u64,
+        now_ms: u64,
+    ) -> Issued {
+        family.note_refresh_expiry(rt_expires_ms);
+        Issued {
+            access_token: self.mint_access(family, now_ms),
+            token_type: "Bearer",
+            expires_in: self.cfg.access_ttl.as_secs_f64().ceil() as u64,
+            refresh_token,
+            refresh_expires_in: rt_expires_ms.saturating_sub(now_ms) / 1000,
+            session_id: family.sid_str.to_string(),
+        }
+    }
+
+    /// Password grant.
+    pub fn login(&self, username: &str, password: &str) -> Result<Issued, GrantError> {
+        let Some(user) = store::parse_user(username, self.cfg.users)
+            .filter(|n| store::password_ok(*n, password))
+        else {
+            Counters::inc(&self.stats.login_failures);
+            return Err(GrantError::BadCredentials);
+        };
+        let now = now_ms();
+        let deadline = now + ms(self.cfg.max_session);
+        let rt_expires = (now + ms(self.cfg.refresh_ttl)).min(deadline);
+        let opened = self
+            .store
+            .open(user, now, rt_expires, deadline, self.cfg.single_session);
+        let notify_replaced = !self.flaws.has(Flaw::NoKick);
+        for old in &opened.replaced {
+            if self
+                .store
+                .revoke(old, RevokeCause::Kicked, now, notify_replaced)
+            {
+                Counters::inc(&self.stats.sessions_kicked);
+                Counters::inc(&self.stats.families_revoked);
+            }
+        }
+        for old in &opened.evicted {
+            if self.store.revoke(old, RevokeCause::SessionLimit, now, true) {
+                Counters::inc(&self.stats.families_revoked);
+            }
+        }
+        let family = &opened.family;
+        let rt = self.refresh_tokens.mint(RefreshId {
+            sid: family.sid,
+            generation: 0,
+        });
+        Counters::inc(&self.stats.logins);
+        Ok(self.issue(family, rt, rt_expires, now))
+    }
+
+    fn resolve_refresh(&self, token: &str) -> Option<Presented> {
+        if let Some(id) = self.refresh_tokens.open(token) {
+            return Some(Presented {
+                family: self.store.get(id.sid)?,
+                generation: Some(id.generation),
+            });
+        }
+        if self.flaws.has(Flaw::AccessAsRefresh) {
+            let claims = self.access.verify(token, VerifyPolicy::default()).ok()?;
+            if claims.is_expired(now_ms()) {
+                return None;
+            }
+            return Some(Presented {
+                family: self.store.get(claims.sid)?,
+                generation: None,
+            });
+        }
+        None
+    }
+
+    /// Refresh grant.
+    pub async fn refresh(&self, token: &str) -> Result<Arc<Issued>, GrantError> {
+        let result = match self.resolve_refresh(token) {
+            None => Err(GrantError::UnknownRefreshToken),
+            Some(p) if self.flaws.has(Flaw::RacyRotation) => self.refresh_racy(token, p).await,
+            Some(p) => self.refresh_atomic(token, p),
+        };
+        match &result {
+            Ok(_) => Counters::inc(&self.stats.refreshes),
+            Err(_) => Counters::inc(&self.stats.refresh_failures),
+        }
+        result
+    }
+
+    /// Whether refreshes mint a new refresh token.
+    fn rotates(&self) -> bool {
+        self.cfg.rotation && !self.flaws.has(Flaw::NoRotation)
+    }
+
+    /// Rotation under the family lock: check and act are one step.
+    fn refresh_atomic(&self, token: &str, p: Presented) -> Result<Arc<Issued>, GrantError> {
+        let family = &p.family;
+        let now = now_ms();
+        let mut st = family.state.lock();
+        if let Some(cause) = family.revoked() {
+            return Err(GrantError::Revoked(cause));
+        }
+        let generation = p.generation.unwrap_or(st.generation);
+        if generation > st.generation {
+            return Err(GrantError::UnknownRefreshToken);
+        }
+        if generation < st.generation {
+            let grace = ms(self.cfg.reuse_grace);
+            if let Some(g) = &st.grace
+                && g.generation == generation
+                && generation + 1 == st.generation
+                && now.saturating_sub(g.rotated_ms) <= grace
+            {
+                Counters::inc(&self.stats.grace_hits);
+                return Ok(g.issued.clone());
+            }
+            if !self.flaws.has(Flaw::ReuseAllowed) {
+                drop(st);
+                return Err(self.on_reuse(family, now));
+            }
+            // reuse-allowed: the rotated-out token rotates again as if it were current.
+        }
+        if now >= st.rt_expires_ms {
+            return Err(if now >= st.deadline_ms {
+                GrantError::SessionEnded
+            } else {
+                GrantError::RefreshExpired
+            });
+        }
+        if !self.rotates() {
+            let rt_expires = st.rt_expires_ms;
+            drop(st);
+            return Ok(Arc::new(self.issue(
+                family,
+                token.to_string(),
+                rt_expires,
+                now,
+            )));
+        }
+        let previous = st.generation;
+        let next = previous + 1;
+        if self.flaws.has(Flaw::SessionExtends) {
+            st.deadline_ms = now + ms(self.cfg.max_session);
+        }
+        st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
+        st.generation = next;
+        let rt = self.refresh_tokens.mint(RefreshId {
+            sid: family.sid,
+            generation: next,
+        });
+        let issued = Arc::new(self.issue(family, rt, st.rt_expires_ms, now));
+        st.grace = (!self.cfg.reuse_grace.is_zero()).then(|| GraceEntry {
+            generation: previous,
+            rotated_ms: now,
+            issued: issued.clone(),
+        });
+        Ok(issued)
+    }
+
+    /// The `racy-rotation` flaw: check, yield (long enough for concurrent requests to pass the
+    /// same check), then act without re-checking. Concurrent refreshes of one token all succeed,
+    /// each with its own successor.
+    async fn refresh_racy(&self, token: &str, p: Presented) -> Result<Arc<Issued>, GrantError> {
+        let family = &p.family;
+        {
+            let st = family.state.lock();
+            if let Some(cause) = family.revoked() {
+                return Err(GrantError::Revoked(cause));
+            }
+            let generation = p.generation.unwrap_or(st.generation);
+            if generation != st.generation {
+                let older = generation < st.generation;
+                drop(st);
+                return Err(if older {
+                    self.on_reuse(family, now_ms())
+                } else {
+                    GrantError::UnknownRefreshToken
+                });
+            }
+            if now_ms() >= st.rt_expires_ms {
+                return Err(GrantError::RefreshExpired);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let now = now_ms();
+        let mut st = family.state.lock();
+        let generation = p.generation.unwrap_or(st.generation);
+        if !self.rotates() {
+            let rt_expires = st.rt_expires_ms;
+            drop(st);
+            return Ok(Arc::new(self.issue(
+                family,
+                token.to_string(),
+                rt_expires,
+                now,
+            )));
+        }
+        let next = generation + 1;
+        st.generation = next;
+        st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
+        let rt = self.refresh_tokens.mint(RefreshId {
+            sid: family.sid,
+            generation: next,
+        });
+        Ok(Arc::new(self.issue(family, rt, st.rt_expires_ms, now)))
+    }
+
+    /// A rotated-out refresh token came back outside the grace window.
+    fn on_reuse(&self, family: &Family, now: u64) -> GrantError {
+        if !self.cfg.reuse_detection {
+            return GrantError::AlreadyRotated;
+        }
+        Counters::inc(&self.stats.reuse_detected);
+        if self.flaws.has(Flaw::NoFamilyRevocation) {
+            return GrantError::AlreadyRotated;
+        }
+        if self.store.revoke(family, RevokeCause::Reuse, now, true) {
+            Counters::inc(&self.stats.families_revoked);
+        }
+        GrantError::ReuseDetected
+    }
+
+    /// Ends a session on logout or refresh-token revocation.
+    fn end_session(&self, family: &Family, now: u64) {
+        Counters::inc(&self.stats.logouts);
+        if self.flaws.has(Flaw::LogoutKeepsRefresh) {
+            // Access tokens and sockets end as they should; the refresh token lives on.
+            family.revoke_issued_access();
+            family.notify();
+            return;
+        }
+        if self.store.revoke(family, RevokeCause::Logout, now, true) {
+            Counters::inc(&self.stats.families_revoked);
+        }
+    }
+
+    /// The family of a refresh token that is current (or the immediate predecessor in grace).
+    fn family_of_current_refresh(&self, token: &str) -> Option<Arc<Family>> {
+        let id = self.refresh_tokens.open(token)?;
+        let family = self.store.get(id.sid)?;
+        let current = {
+            let st = family.state.lock();
+            id.generation == st.generation
+                || st.grace.as_ref().is_some_and(|g| {
+                    g.generation == id.generation
+                        && now_ms().saturating_sub(g.rotated_ms) <= ms(self.cfg.reuse_grace)
+                })
+        };
+        current.then_some(family)
+    }
+
+    /// `/api/auth/logout`: ends the session of the refresh token and/or the access token.
+    /// Returns whether a session was found.
+    pub fn logout(&self, refresh_token: Option<&str>, access_token: Option<&str>) -> bool {
+        let now = now_ms();
+        let mut found = false;
+        if let Some(f) = refresh_token.and_then(|t| self.family_of_current_refresh(t)) {
+            self.end_session(&f, now);
+            found = true;
+        }
+        if let Some(t) = access_token
+            && let Ok(c) = self.access.verify(t, VerifyPolicy::default())
+            && !c.is_expired(now)
+            && let Some(f) = self.store.get(c.sid)
+            && f.is_live()
+            && !f.access_revoked(c.seq(), c.jti)
+        {
+            self.end_session(&f, now);
+            found = true;
+        }
+        found
+    }
+
+    /// RFC 7009 revocation. A refresh token ends its session (and the session's access tokens);
+    /// an access token is revoked by its jti. Unknown tokens are ignored.
+    pub fn revoke(&self, token: &str, hint: Option<&str>) {
+        Counters::inc(&self.stats.revocations);
+        let now = now_ms();
+        let as_refresh = |t: &str| match self.family_of_current_refresh(t) {
+            Some(f) => {
+                self.end_session(&f, now);
+                true
+            }
+            None => false,
+        };
+        let as_access = |t: &str| match self.access.verify(t, VerifyPolicy::default()) {
+            Ok(c) => {
+                if let Some(f) = self.store.get(c.sid) {
+                    f.revoke_jti(c.jti, c.exp.saturating_mul(1000), now);
+                }
+                true
+            }
+            Err(_) => false,
+        };
+        if hint == Some("access_token") {
+            let _ = as_access(token) || as_refresh(token);
+        } else {
+            let _ = as_refresh(token) || as_access(token);
+        }
+    }
+
+    /// RFC 7662 introspection response.
+    pub fn introspect(&self, token: &str) -> serde_json::Value {
+        Counters::inc(&self.stats.introspections);
+        let now = now_ms();
+        if let Some(id) = self.refresh_tokens.open(token)
+            && let Some(f) = self.store.get(id.sid)
+            && f.is_live()
+        {
+            let st = f.state.lock();
+            if st.generation == id.generation && now < st.rt_expires_ms {
+                return serde_json::json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "sub": f.subject(),
+                    "sid": &*f.sid_str,
+                    "exp": st.rt_expires_ms / 1000,
+                    "iss": self.access.issuer(),
+                });
+            }
+        }
+        if let Ok(c) = self.access.verify(token, VerifyPolicy::default())
+            && self.check_session(&c, now).is_ok()
+        {
+            return serde_json::json!({
+                "active": true,
+                "token_type": "access_token",
+                "sub": &*c.sub,
+                "sid": crate::tokens::id_string(c.sid),
+                "jti": crate::tokens::id_string(c.jti),
+                "exp": c.exp,
+                "iat": c.iat,
+                "iss": self.access.issuer(),
+                "aud": self.access.audience(),
+            });
+        }
+        serde_json::json!({ "active": false })
+    }
+
+    /// Expiry and revocation checks of verified access-token claims.
+    fn check_session(&self, c: &AccessClaims, now: u64) -> Result<Arc<Family>, AuthError> {
+        if c.is_expired(now) {
+            return Err(AuthError::Expired);
+        }
+        let family = self.store.get(c.sid).ok_or(AuthError::UnknownSession)?;
+        if let Some(cause) = family.revoked() {
+            return Err(AuthError::SessionRevoked(cause));
+        }
+        if family.access_revoked(c.seq(), c.jti) {
+            return Err(AuthError::TokenRevoked);
+        }
+        Ok(family)
+    }
+
+    /// The resource server's check of a bearer token (`GET /api/me`, the `/ws` handshake).
+    pub fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, AuthError> {
+        let token = bearer.ok_or(AuthError::Missing)?;
+        let policy = VerifyPolicy {
+            allow_none: self.flaws.has(Flaw::AcceptAlgNone),
+        };
+        let claims = match self.access.verify(token, policy) {
+            Ok(c) => c,
+            Err(e) => {
+                if self.flaws.has(Flaw::RefreshAsAccess)
+                    && let Some(p) = self.refresh_as_principal(token)
+                {
+                    return Ok(p);
+                }
+                return Err(AuthError::Invalid(e));
+            }
+        };
+        let now = now_ms();
+        // accept-expired: judge the token as if it had not expired yet.
+        let judged_at = if self.flaws.has(Flaw::AcceptExpired) {
+            0
+        } else {
+            now
+        };
+        let family = self.check_session(&claims, judged_at)?;
+        Ok(Principal {
+            sub: claims.sub.clone(),
+            family: Some(family),
+            expires_ms: Some(claims.exp.saturating_mul(1000)),
+            access: Some((claims.seq(), claims.jti)),
+        })
+    }
+
+    /// A current refresh token as a principal (only for the `refresh-as-access` flaw).
+    fn refresh_as_principal(&self, token: &str) -> Option<Principal> {
+        let family = self.family_of_current_refresh(token)?;
+        let rt_expires = family.state.lock().rt_expires_ms;
+        (family.is_live() && now_ms() < rt_expires).then(|| Principal {
+            sub: family.subject().into_boxed_str(),
+            family: Some(family),
+            expires_ms: Some(rt_expires),
+            access: None,
+        })
+    }
+
+    /// Sliding renewal: a fresh access token when less than `--sliding-window` is left.
+    pub fn renewal(&self, principal: &Principal) -> Option<String> {
+        let window = ms(self.cfg.sliding_window);
+        let (Some(family), Some(exp)) = (&principal.family, principal.expires_ms) else {
+            return None;
+        };
+        let now = now_ms();
+        if window == 0 || exp.saturating_sub(now) >= window || !family.is_live() {
+            return None;
+        }
+        Counters::inc(&self.stats.renewals);
+        Some(self.mint_access(family, now))
+    }
+
+    /// Admin logout: revokes every session of the user. `None` if there is no such user.
+    pub fn admin_logout(&self, username: &str) -> Option<usize> {
+        let user = store::parse_user(username, self.cfg.users)?;
+        let now = now_ms();
+        let mut n = 0;
+        for f in self.store.take_sessions(user) {
+            if self.store.revoke(&f, RevokeCause::Admin, now, true) {
+                Counters::inc(&self.stats.admin_logouts);
+                Counters::inc(&self.stats.families_revoked);
+                n += 1;
+            }
+        }
+        Some(n)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> crate::stats::Stats {
+        let mut s = self.stats.snapshot();
+        s.sessions = self.store.len() as u64;
+        s
+    }
+}

@@ -1,0 +1,738 @@
+//! Configuration of the mock server: [`MockConfig`] (what `start` takes), its parts ([`Signing`],
+//! [`Fault`], [`Flaw`]) with their textual forms, and [`MockArgs`], the clap flags of
+//! `authbench mock` / `authbench-mock` (DESIGN §5).
+//!
+//! Every textual form round-trips: `x.to_string().parse() == Ok(x)`. `MockConfig` also
+//! (de)serializes with serde (durations as humantime strings such as `"30s"`, faults and flaws as
+//! their strings), so scenario files can embed it as their `mock:` section.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::MockError;
+pub use crate::flaws::Flaw;
+
+/// A configuration value that could not be parsed or is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `--signing` got something other than the four algorithms.
+    #[error("unknown signing algorithm {value:?}; known: es256, eddsa, hs256, rs256")]
+    UnknownSigning { value: String },
+    /// `--flaw` got an unknown name.
+    #[error("unknown flaw {value:?}; known flaws: {known}")]
+    UnknownFlaw { value: String, known: String },
+    /// `--fault` could not be parsed.
+    #[error(
+        "invalid fault {spec:?}: {reason} (examples: latency:refresh=20ms..80ms, error:refresh=1%, capacity:refresh=64, rate:refresh=500/s)"
+    )]
+    Fault { spec: String, reason: String },
+    /// A duration could not be parsed.
+    #[error("invalid duration {value:?}: {reason} (examples: 30s, 2m, 1h30m, 250ms)")]
+    Duration { value: String, reason: String },
+    /// A size could not be parsed.
+    #[error("invalid size {value:?} (examples: 65536, 64KiB, 1MiB)")]
+    Size { value: String },
+    /// A value is syntactically fine but not allowed.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+/// The algorithm access tokens are signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Signing {
+    /// ECDSA P-256 with SHA-256 (the default).
+    #[default]
+    Es256,
+    /// Ed25519.
+    EdDsa,
+    /// HMAC-SHA256 with a random 256-bit secret (no public key in the JWKS).
+    Hs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit key.
+    Rs256,
+}
+
+impl Signing {
+    /// The JWS `alg` value.
+    pub fn alg(self) -> &'static str {
+        match self {
+            Signing::Es256 => "ES256",
+            Signing::EdDsa => "EdDSA",
+            Signing::Hs256 => "HS256",
+            Signing::Rs256 => "RS256",
+        }
+    }
+}
+
+impl fmt::Display for Signing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signing::Es256 => "es256",
+            Signing::EdDsa => "eddsa",
+            Signing::Hs256 => "hs256",
+            Signing::Rs256 => "rs256",
+        })
+    }
+}
+
+impl FromStr for Signing {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "es256" => Ok(Signing::Es256),
+            "eddsa" | "ed25519" => Ok(Signing::EdDsa),
+            "hs256" => Ok(Signing::Hs256),
+            "rs256" => Ok(Signing::Rs256),
+            _ => Err(ConfigError::UnknownSigning {
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// The operation a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Password logins (`/oauth/token` password grant, `/api/auth/login`).
+    Login,
+    /// Refreshes (`/oauth/token` refresh grant, `/api/auth/refresh`).
+    Refresh,
+    /// Resource calls (`GET /api/me`).
+    Api,
+    /// WebSocket handshakes (`GET /ws`).
+    Ws,
+}
+
+impl Op {
+    /// Every operation.
+    pub const ALL: [Op; 4] = [Op::Login, Op::Refresh, Op::Api, Op::Ws];
+
+    /// The name used in fault specs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Login => "login",
+            Op::Refresh => "refresh",
+            Op::Api => "api",
+            Op::Ws => "ws",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Op {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Op::ALL
+            .into_iter()
+            .find(|op| op.name() == s.trim())
+            .ok_or_else(|| format!("unknown operation {s:?}; known: login, refresh, api, ws"))
+    }
+}
+
+/// What a fault does to its operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultKind {
+    /// A uniformly random delay in `min..=max` before the operation runs.
+    Latency { min: Duration, max: Duration },
+    /// Fail this share of requests (0..=100 percent) with 500 and a JSON error.
+    Error { percent: f64 },
+    /// 503 + `Retry-After: 1` when more than `max_in_flight` requests are in flight
+    /// (for `ws`: open sockets past this many are closed with 1013 right after the upgrade).
+    Capacity { max_in_flight: u32 },
+    /// 429 + `Retry-After` past this many requests per second (token bucket, burst = one second).
+    Rate { per_second: f64 },
+}
+
+/// One fault: `KIND:OP=SPEC`, e.g. `latency:refresh=20ms..80ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fault {
+    /// The operation it applies to.
+    pub op: Op,
+    /// What it does.
+    pub kind: FaultKind,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = self.op;
+        match self.kind {
+            FaultKind::Latency { min, max } if min == max => {
+                write!(f, "latency:{op}={}", humantime::format_duration(min))
+            }
+            FaultKind::Latency { min, max } => write!(
+                f,
+                "latency:{op}={}..{}",
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            ),
+            FaultKind::Error { percent } => write!(f, "error:{op}={percent}%"),
+            FaultKind::Capacity { max_in_flight } => write!(f, "capacity:{op}={max_in_flight}"),
+            FaultKind::Rate { per_second } => write!(f, "rate:{op}={per_second}/s"),
+        }
+    }
+}
+
+impl FromStr for Fault {
+    type Err = ConfigError;
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let err = |reason: String| ConfigError::Fault {
+            spec: spec.to_string(),
+            reason,
+        };
+        let (kind, rest) = spec
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| err("expected KIND:OP=VALUE".into()))?;
+        let (op, value) = rest
+            .split_once('=')
+            .ok_or_else(|| err("expected KIND:OP=VALUE".into()))?;
+        let op: Op = op.parse().map_err(err)?;
+        let value = value.trim();
+        let kind = match kind.trim() {
+            "latency" => {
+                let (lo, hi) = value.split_once("..").unwrap_or((value, value));
+                let min = parse_duration(lo).map_err(|e| err(e.to_string()))?;
+                let max = parse_duration(hi).map_err(|e| err(e.to_string()))?;
+                if min > max {
+                    return Err(err(format!("minimum {lo} is above maximum {hi}")));
+                }
+                FaultKind::Latency { min, max }
+            }
+            "error" => {
+                let p = value
+                    .strip_suffix('%')
+                    .ok_or_else(|| err("the error rate needs a % sign, e.g. 1%".into()))?;
+                let percent: f64 = p
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(format!("{p:?} is not a number")))?;
+                if !(0.0..=100.0).contains(&percent) {
+                    return Err(err("the error rate must be between 0% and 100%".into()));
+                }
+                FaultKind::Error { percent }
+            }
+            "capacity" => {
+                let max_in_flight = value
+                    .parse()
+                    .map_err(|_| err(format!("{value:?} is not a whole number")))?;
+                FaultKind::Capacity { max_in_flight }
+            }
+            "rate" => {
+                let (n, unit) = value
+                    .split_once('/')
+                    .ok_or_else(|| err("the rate needs a unit, e.g. 500/s or 600/m".into()))?;
+                let n: f64 = n
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(format!("{n:?} is not a number")))?;
+                let per_second = match unit.trim() {
+                    "s" => n,
+                    "m" => n / 60.0,
+                    other => return Err(err(format!("unknown rate unit {other:?}; use /s or /m"))),
+                };
+                if !(per_second.is_finite() && per_second > 0.0) {
+                    return Err(err("the rate must be above zero".into()));
+                }
+                FaultKind::Rate { per_second }
+            }
+            other => {
+                return Err(err(format!(
+                    "unknown fault kind {other:?}; known: latency, error, capacity, rate"
+                )));
+            }
+        };
+        Ok(Fault { op, kind })
+    }
+}
+
+/// Parses a humantime duration (`30s`, `1h30m`, `250ms`, `0`).
+pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| ConfigError::Duration {
+        value: s.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Parses a byte size: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
+pub fn parse_size(s: &str) -> Result<usize, ConfigError> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num.parse().map_err(|_| ConfigError::Size {
+        value: s.to_string(),
+    })?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => {
+            return Err(ConfigError::Size {
+                value: s.to_string(),
+            });
+        }
+    };
+    n.checked_mul(mult).ok_or_else(|| ConfigError::Size {
+        value: s.to_string(),
+    })
+}
+
+/// Everything the mock server can be told. `Default` = the defaults of DESIGN §5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MockConfig {
+    /// Address to bind (127.0.0.1).
+    pub bind: IpAddr,
+    /// Port (8080; 0 = pick a free one).
+    pub port: u16,
+    /// Users `user{n}` / `pw-{n}` exist for n < users (100 000), created lazily.
+    pub users: u64,
+    /// AT signing algorithm (es256).
+    #[serde(with = "as_string")]
+    pub signing: Signing,
+    /// Access-token lifetime (30s).
+    #[serde(with = "human_duration")]
+    pub access_ttl: Duration,
+    /// Refresh-token lifetime (24h), capped by `max_session`.
+    #[serde(with = "human_duration")]
+    pub refresh_ttl: Duration,
+    /// Absolute session lifetime from login (7d); rotation never extends it.
+    #[serde(with = "human_duration")]
+    pub max_session: Duration,
+    /// Rotate refresh tokens on every refresh (true).
+    pub rotation: bool,
+    /// Revoke the whole family when a rotated-out RT is used (true).
+    pub reuse_detection: bool,
+    /// Window after a rotation in which the immediate predecessor still returns the same successor (0).
+    #[serde(with = "human_duration")]
+    pub reuse_grace: Duration,
+    /// A new login revokes every older session of the user and kicks its sockets (false).
+    pub single_session: bool,
+    /// With less than this left on an AT, `/api/me` adds `New-Access-Token` (0 = off).
+    #[serde(with = "human_duration")]
+    pub sliding_window: Duration,
+    /// Interval of `{"type":"tick"}` WebSocket messages (0 = off).
+    #[serde(with = "human_duration")]
+    pub ws_tick: Duration,
+    /// Also set the RT as an HttpOnly `refresh_token` cookie on token responses (false).
+    pub refresh_cookie: bool,
+    /// Admin bearer key (None = random, printed at start).
+    pub admin_key: Option<String>,
+    /// Faults injected for load tests.
+    #[serde(with = "as_string_vec")]
+    pub faults: Vec<Fault>,
+    /// Deliberate flaws.
+    #[serde(with = "as_string_vec")]
+    pub flaws: Vec<Flaw>,
+    /// Request body cap in bytes (64 KiB); larger bodies get 413.
+    pub max_body: usize,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            users: 100_000,
+            signing: Signing::Es256,
+            access_ttl: Duration::from_secs(30),
+            refresh_ttl: Duration::from_secs(24 * 3600),
+            max_session: Duration::from_secs(7 * 24 * 3600),
+            rotation: true,
+            reuse_detection: true,
+            reuse_grace: Duration::ZERO,
+            single_session: false,
+            sliding_window: Duration::ZERO,
+            ws_tick: Duration::ZERO,
+            refresh_cookie: false,
+            admin_key: None,
+            faults: Vec::new(),
+            flaws: Vec::new(),
+            max_body: 64 * 1024,
+        }
+    }
+}
+
+impl MockConfig {
+    /// Checks the values that parse but make no sense (zero lifetimes, empty admin key...).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("access_ttl", self.access_ttl),
+            ("refresh_ttl", self.refresh_ttl),
+            ("max_session", self.max_session),
+        ];
+        for (field, d) in positive {
+            if d.is_zero() {
+                return Err(ConfigError::Invalid {
+                    field,
+                    reason: "must be above zero".into(),
+                });
+            }
+        }
+        // JWT times are whole seconds; anything above ~100 years is a typo.
+        let century = Duration::from_secs(100 * 365 * 24 * 3600);
+        for (field, d) in positive {
+            if d > century {
+                return Err(ConfigError::Invalid {
+                    field,
+                    reason: "must be below 100 years".into(),
+                });
+            }
+        }
+        if self.users == 0 {
+            return Err(ConfigError::Invalid {
+                field: "users",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.max_body < 256 {
+            return Err(ConfigError::Invalid {
+                field: "max_body",
+                reason: "must be at least 256 bytes".into(),
+            });
+        }
+        if let Some(k) = &self.admin_key
+            && (k.is_empty() || k.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(ConfigError::Invalid {
+                field: "admin_key",
+                reason: "must be non-empty without spaces".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The flags of `authbench mock` and `authbench-mock` (DESIGN §5).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MockArgs {
+    /// Port to listen on (0 = pick a free one and print it).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Users user{n} / pw-{n} exist for n < USERS (created lazily).
+    #[arg(long, default_value_t = 100_000)]
+    pub users: u64,
+    /// Access-token signing algorithm: es256, eddsa, hs256, rs256.
+    #[arg(long, default_value = "es256")]
+    pub signing: Signing,
+    /// Access-token lifetime.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub access_ttl: Duration,
+    /// Refresh-token lifetime (never beyond --max-session).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    pub refresh_ttl: Duration,
+    /// Absolute session lifetime from login; rotation never extends it.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub max_session: Duration,
+    /// Rotate refresh tokens on every refresh (default).
+    #[arg(long, overrides_with = "no_rotation")]
+    pub rotation: bool,
+    /// Return the same refresh token on refresh.
+    #[arg(long, overrides_with = "rotation")]
+    pub no_rotation: bool,
+    /// Revoke the whole family when a rotated-out refresh token is used (default).
+    #[arg(long, overrides_with = "no_reuse_detection")]
+    pub reuse_detection: bool,
+    /// A rotated-out refresh token just gets invalid_grant.
+    #[arg(long, overrides_with = "reuse_detection")]
+    pub no_reuse_detection: bool,
+    /// After a rotation, the immediate predecessor still returns the same successor for this long.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub reuse_grace: Duration,
+    /// A new login revokes every older session of the user and kicks its sockets (4409).
+    #[arg(long)]
+    pub single_session: bool,
+    /// /api/me adds New-Access-Token when less than this is left on the token (0 = off).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub sliding_window: Duration,
+    /// Interval of {"type":"tick"} WebSocket messages (0 = off).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub ws_tick: Duration,
+    /// Also set the refresh token as an HttpOnly `refresh_token` cookie.
+    #[arg(long)]
+    pub refresh_cookie: bool,
+    /// Bearer key for the admin endpoints (random and printed at start if not given).
+    #[arg(long, value_name = "KEY")]
+    pub admin_key: Option<String>,
+    /// Inject a fault: latency:OP=MIN..MAX, error:OP=P%, capacity:OP=N, rate:OP=N/s
+    /// (OP: login, refresh, api, ws). Repeatable.
+    #[arg(long = "fault", value_name = "KIND:OP=VALUE")]
+    pub faults: Vec<Fault>,
+    /// Enable a deliberate flaw (repeatable or comma-separated); see the README for the list.
+    #[arg(long = "flaw", value_name = "NAME", value_delimiter = ',')]
+    pub flaws: Vec<Flaw>,
+    /// Request body cap (larger bodies get 413).
+    #[arg(long, value_name = "BYTES", default_value = "64KiB", value_parser = parse_size)]
+    pub max_body: usize,
+}
+
+impl MockArgs {
+    /// The validated configuration these flags describe.
+    pub fn into_config(self) -> Result<MockConfig, MockError> {
+        let cfg = MockConfig {
+            bind: self.bind,
+            port: self.port,
+            users: self.users,
+            signing: self.signing,
+            access_ttl: self.access_ttl,
+            refresh_ttl: self.refresh_ttl,
+            max_session: self.max_session,
+            rotation: !self.no_rotation,
+            reuse_detection: !self.no_reuse_detection,
+            reuse_grace: self.reuse_grace,
+            single_session: self.single_session,
+            sliding_window: self.sliding_window,
+            ws_tick: self.ws_tick,
+            refresh_cookie: self.refresh_cookie,
+            admin_key: self.admin_key,
+            faults: self.faults,
+            flaws: self.flaws,
+            max_body: self.max_body,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// serde for a `Duration` as a humantime string (`"30s"`); numbers are read as seconds.
+mod human_duration {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => Ok(Duration::from_secs(n)),
+            Raw::Text(s) => parse_duration(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// serde through `Display` / `FromStr`.
+mod as_string {
+    use super::*;
+
+    pub fn serialize<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// serde of a list through `Display` / `FromStr`.
+mod as_string_vec {
+    use super::*;
+
+    pub fn serialize<T: fmt::Display, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.to_string()))
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Vec<T>, D::Error>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+        D: Deserializer<'de>,
+    {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| s.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: MockArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<MockConfig, String> {
+        let cli = Cli::try_parse_from(std::iter::once("mock").chain(argv.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.args.into_config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_match_design() {
+        assert_eq!(parse(&[]).unwrap(), MockConfig::default());
+        let d = MockConfig::default();
+        assert_eq!(d.port, 8080);
+        assert_eq!(d.access_ttl, Duration::from_secs(30));
+        assert!(d.rotation && d.reuse_detection && !d.single_session);
+        assert_eq!(d.max_body, 65536);
+    }
+
+    #[test]
+    fn flags_parse() {
+        let c = parse(&[
+            "--port",
+            "0",
+            "--bind",
+            "0.0.0.0",
+            "--users",
+            "10",
+            "--signing",
+            "rs256",
+            "--access-ttl",
+            "1s",
+            "--refresh-ttl",
+            "1h",
+            "--max-session",
+            "2h",
+            "--no-rotation",
+            "--no-reuse-detection",
+            "--reuse-grace",
+            "2s",
+            "--single-session",
+            "--sliding-window",
+            "10s",
+            "--ws-tick",
+            "500ms",
+            "--refresh-cookie",
+            "--admin-key",
+            "k",
+            "--fault",
+            "latency:refresh=20ms..80ms",
+            "--fault",
+            "error:api=1.5%",
+            "--flaw",
+            "no-kick,accept-alg-none",
+            "--flaw",
+            "reuse-allowed",
+            "--max-body",
+            "1KiB",
+        ])
+        .unwrap();
+        assert_eq!(c.port, 0);
+        assert_eq!(c.signing, Signing::Rs256);
+        assert!(!c.rotation && !c.reuse_detection && c.single_session && c.refresh_cookie);
+        assert_eq!(c.reuse_grace, Duration::from_secs(2));
+        assert_eq!(c.ws_tick, Duration::from_millis(500));
+        assert_eq!(c.faults.len(), 2);
+        assert_eq!(
+            c.flaws,
+            vec![Flaw::NoKick, Flaw::AcceptAlgNone, Flaw::ReuseAllowed]
+        );
+        assert_eq!(c.max_body, 1024);
+        assert_eq!(c.admin_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn last_of_rotation_pair_wins() {
+        assert!(parse(&["--no-rotation", "--rotation"]).unwrap().rotation);
+        assert!(!parse(&["--rotation", "--no-rotation"]).unwrap().rotation);
+    }
+
+    #[test]
+    fn bad_values_have_clear_errors() {
+        let e = parse(&["--flaw", "no-kik"]).unwrap_err();
+        assert!(e.contains("unknown flaw \"no-kik\"; known flaws:"), "{e}");
+        let e = parse(&["--signing", "ps256"]).unwrap_err();
+        assert!(e.contains("unknown signing algorithm"), "{e}");
+        let e = parse(&["--access-ttl", "30 parsecs"]).unwrap_err();
+        assert!(e.contains("invalid duration"), "{e}");
+        let e = parse(&["--access-ttl", "0s"]).unwrap_err();
+        assert!(e.contains("access_ttl"), "{e}");
+    }
+
+    #[test]
+    fn faults_parse_and_round_trip() {
+        let cases = [
+            "latency:refresh=20ms..80ms",
+            "latency:api=20ms",
+            "error:refresh=1%",
+            "error:login=0.5%",
+            "capacity:ws=10",
+            "rate:refresh=500/s",
+        ];
+        for c in cases {
+            let f: Fault = c.parse().unwrap();
+            assert_eq!(f.to_string().parse::<Fault>().unwrap(), f, "{c}");
+        }
+        assert_eq!(
+            "latency:api=20ms".parse::<Fault>().unwrap().kind,
+            FaultKind::Latency {
+                min: Duration::from_millis(20),
+                max: Duration::from_millis(20)
+            }
+        );
+        assert_eq!(
+            "rate:api=120/m".parse::<Fault>().unwrap().kind,
+            FaultKind::Rate { per_second: 2.0 }
+        );
+        for bad in [
+            "latency",
+            "latency:foo=1s",
+            "error:api=5",
+            "error:api=101%",
+            "capacity:api=-1",
+            "rate:api=0/s",
+            "rate:api=5/h",
+            "boom:api=1",
+            "latency:api=80ms..20ms",
+        ] {
+            let e = bad.parse::<Fault>().unwrap_err().to_string();
+            assert!(e.starts_with("invalid fault"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let mut c = MockConfig::default();
+        c.faults.push("rate:refresh=500/s".parse().unwrap());
+        c.flaws.push(Flaw::NoKick);
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"access_ttl\":\"30s\""), "{json}");
+        let back: MockConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+        let partial: MockConfig =
+            serde_json::from_str(r#"{"access_ttl":"10s","flaws":["no-rotation"]}"#).unwrap();
+        assert_eq!(partial.access_ttl, Duration::from_secs(10));
+        assert_eq!(partial.flaws, vec![Flaw::NoRotation]);
+        assert!(serde_json::from_str::<MockConfig>(r#"{"acces_ttl":"10s"}"#).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536").unwrap(), 65536);
+        assert_eq!(parse_size("64KiB").unwrap(), 65536);
+        assert_eq!(parse_size("1m").unwrap(), 1 << 20);
+        assert!(parse_size("lots").is_err());
+    }
+}

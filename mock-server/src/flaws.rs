@@ -1,0 +1,156 @@
+//! Deliberate flaws: switches that make the mock deviate from the standards in exactly one way, so
+//! that every conformance check can be shown to catch a real deviation.
+//!
+//! Every flaw has one uniform shape: a row in the [`flaws!`] table below (variant, kebab-case
+//! name, one-line description) and one predicate call, `flaws.has(Flaw::X)`, at exactly one place in
+//! the server (named in the description). Adding a flaw is adding a row and that one call.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::config::ConfigError;
+
+macro_rules! flaws {
+    ($($variant:ident => $name:literal, $desc:literal;)*) => {
+        /// A deliberate deviation from the standards (see the module docs and [`Flaw::description`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Flaw { $($variant,)* }
+
+        impl Flaw {
+            /// Every flaw, in table order.
+            pub const ALL: &'static [Flaw] = &[$(Flaw::$variant,)*];
+
+            /// The kebab-case name used on the command line and in scenario files.
+            pub fn name(self) -> &'static str {
+                match self { $(Flaw::$variant => $name,)* }
+            }
+
+            /// One line: the exact deviation this flaw introduces, and where.
+            pub fn description(self) -> &'static str {
+                match self { $(Flaw::$variant => $desc,)* }
+            }
+        }
+    };
+}
+
+flaws! {
+    AcceptAlgNone => "accept-alg-none",
+        "GET /api/me (and /ws) accept an unsigned access token with header alg \"none\"";
+    AcceptExpired => "accept-expired",
+        "GET /api/me (and /ws) accept an access token whose exp has passed";
+    ForbiddenOnExpired => "forbidden-on-expired",
+        "GET /api/me answers an expired access token with 403 instead of 401";
+    NoWwwAuthenticate => "no-www-authenticate",
+        "GET /api/me sends its 401 responses without a WWW-Authenticate header";
+    NoRotation => "no-rotation",
+        "a refresh returns the same refresh token although rotation is configured";
+    ReuseAllowed => "reuse-allowed",
+        "a rotated-out refresh token still refreshes (no reuse detection, no revocation)";
+    NoFamilyRevocation => "no-family-revocation",
+        "reuse of a rotated-out refresh token is rejected but its family stays alive";
+    RacyRotation => "racy-rotation",
+        "rotation is check-then-act with a yield in between: concurrent refreshes of one token all succeed";
+    RefreshAsAccess => "refresh-as-access",
+        "GET /api/me accepts a valid refresh token as bearer token";
+    AccessAsRefresh => "access-as-refresh",
+        "the token endpoint accepts a valid access token as refresh_token";
+    LogoutKeepsRefresh => "logout-keeps-refresh",
+        "logout and revocation of a refresh token leave the refresh token usable";
+    SessionExtends => "session-extends",
+        "every rotation restarts the --max-session deadline (sessions never end)";
+    WsNoHandshakeAuth => "ws-no-handshake-auth",
+        "GET /ws upgrades without a valid token (anonymous socket, no session)";
+    WsStaysOpenAfterExpiry => "ws-stays-open-after-expiry",
+        "a WebSocket stays open after its access token expired (no 4401 close)";
+    NoKick => "no-kick",
+        "--single-session revokes older sessions but neither notifies nor closes their sockets";
+    WrongCloseCode => "wrong-close-code",
+        "kick, logout and expiry close sockets with 1000 and no event instead of 4409/4403/4401";
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Flaw {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Flaw::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| ConfigError::UnknownFlaw {
+                value: wanted.to_string(),
+                known: known_names(),
+            })
+    }
+}
+
+fn known_names() -> String {
+    Flaw::ALL
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The set of enabled flaws: a bit set consulted on hot paths (one AND per check).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flaws(u32);
+
+impl Flaws {
+    /// The set of the given flaws.
+    pub fn new(flaws: &[Flaw]) -> Self {
+        Flaws(flaws.iter().fold(0, |acc, f| acc | (1 << *f as u32)))
+    }
+
+    /// Whether `flaw` is enabled.
+    #[inline]
+    pub fn has(self, flaw: Flaw) -> bool {
+        self.0 & (1 << flaw as u32) != 0
+    }
+
+    /// Whether no flaw is enabled (a conforming server).
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for f in Flaw::ALL {
+            assert!(seen.insert(f.name()), "duplicate flaw name {}", f.name());
+            assert_eq!(f.name().parse::<Flaw>().unwrap(), *f);
+            assert!(!f.description().is_empty());
+        }
+        assert_eq!(Flaw::ALL.len(), 16);
+        assert!(Flaw::ALL.len() <= 32, "Flaws is a u32 bit set");
+    }
+
+    #[test]
+    fn unknown_flaw_lists_known_ones() {
+        let err = "no-kik".parse::<Flaw>().unwrap_err().to_string();
+        assert!(
+            err.starts_with("unknown flaw \"no-kik\"; known flaws: accept-alg-none,"),
+            "{err}"
+        );
+        assert!(err.contains("no-kick"));
+    }
+
+    #[test]
+    fn set_membership() {
+        let s = Flaws::new(&[Flaw::NoKick, Flaw::AcceptAlgNone]);
+        assert!(s.has(Flaw::NoKick) && s.has(Flaw::AcceptAlgNone));
+        assert!(!s.has(Flaw::ReuseAllowed));
+        assert!(Flaws::default().is_empty());
+    }
+}

@@ -1,0 +1,86 @@
+//! Admin and metadata endpoints: `POST /admin/users/{user}/logout` (admin key), `GET /admin/stats`,
+//! `GET /healthz`, `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{AppState, bearer, json, json_error, key_matches};
+
+/// 401 for a missing or wrong admin key.
+pub fn unauthorized_admin() -> Response {
+    let mut resp = json_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this endpoint needs Authorization: Bearer <admin key>",
+    );
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"authbench-admin\""),
+    );
+    resp
+}
+
+/// `POST /admin/users/{user}/logout`: revoke every session of the user, kick its sockets (4403).
+pub async fn user_logout(
+    State(state): State<Arc<AppState>>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !bearer(&headers).is_some_and(|k| key_matches(k, &state.admin_key)) {
+        return unauthorized_admin();
+    }
+    match state.auth.admin_logout(&user) {
+        Some(n) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "user": user, "sessions_revoked": n }),
+        ),
+        None => json_error(StatusCode::NOT_FOUND, "not_found", "no such user"),
+    }
+}
+
+/// `GET /admin/stats`.
+pub async fn stats(State(state): State<Arc<AppState>>) -> Response {
+    let mut resp = json(StatusCode::OK, &state.auth.stats());
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Response {
+    "ok".into_response()
+}
+
+/// `GET /.well-known/jwks.json`.
+pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    json(StatusCode::OK, &state.auth.access.keys().jwks())
+}
+
+/// `GET /.well-known/openid-configuration` (RFC 8414 metadata, plus `authbench_*` extensions).
+pub async fn discovery(State(state): State<Arc<AppState>>) -> Response {
+    let base = &state.base_url;
+    let ws = base.replacen("http", "ws", 1);
+    let alg = state.auth.access.keys().signing().alg();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "issuer": base,
+            "token_endpoint": format!("{base}/oauth/token"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "introspection_endpoint": format!("{base}/oauth/introspect"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "grant_types_supported": ["password", "refresh_token"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "revocation_endpoint_auth_methods_supported": ["none"],
+            "introspection_endpoint_auth_methods_supported": ["bearer"],
+            "access_token_signing_alg_values_supported": [alg],
+            "authbench_ws_endpoint": format!("{ws}/ws"),
+            "authbench_resource_endpoint": format!("{base}/api/me"),
+            "authbench_admin_logout_endpoint": format!("{base}/admin/users/{{user}}/logout"),
+        }),
+    )
+}

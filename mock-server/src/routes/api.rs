@@ -1,0 +1,195 @@
+//! The seed-style JSON API (`POST /api/auth/login|refresh|logout`, same core as the OAuth
+//! endpoints, errors 401 JSON) and the resource endpoint `GET /api/me` with its RFC 6750 errors
+//! and sliding renewal.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, token_response};
+use super::{AppState, bearer, body_or_reject, cookie, json, json_error, refusal};
+use crate::auth::AuthError;
+use crate::config::Op;
+use crate::flaws::Flaw;
+
+/// The sliding-renewal response header.
+pub const NEW_ACCESS_TOKEN: HeaderName = HeaderName::from_static("new-access-token");
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize, Default)]
+struct RefreshBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// Parses a JSON body; an empty body is `{}`.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("invalid JSON body: {e}"),
+        )
+    })
+}
+
+fn unauthorized(description: &str) -> Response {
+    json_error(StatusCode::UNAUTHORIZED, "invalid_grant", description)
+}
+
+/// `POST /api/auth/login` `{"username","password"}`.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let _permit = match state.faults.admit(Op::Login, &state.auth.stats).await {
+        Ok(p) => p,
+        Err(r) => return refusal(r),
+    };
+    let req: LoginBody = match parse_json(&body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    match state.auth.login(&req.username, &req.password) {
+        Ok(issued) => token_response(&state, &issued),
+        Err(e) => unauthorized(&e.to_string()),
+    }
+}
+
+/// `POST /api/auth/refresh` `{"refresh_token"}` (or the refresh cookie).
+pub async fn refresh(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let _permit = match state.faults.admit(Op::Refresh, &state.auth.stats).await {
+        Ok(p) => p,
+        Err(r) => return refusal(r),
+    };
+    let req: RefreshBody = match parse_json(&body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let rt = req
+        .refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .or_else(|| cookie(&headers, REFRESH_COOKIE));
+    let Some(rt) = rt else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required",
+        );
+    };
+    match state.auth.refresh(rt).await {
+        Ok(issued) => token_response(&state, &issued),
+        Err(e) => unauthorized(&e.to_string()),
+    }
+}
+
+/// `POST /api/auth/logout`: `{"refresh_token"}`, the refresh cookie and/or a bearer access token.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let req: RefreshBody = match parse_json(&body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let rt = req
+        .refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .or_else(|| cookie(&headers, REFRESH_COOKIE));
+    let found = state.auth.logout(rt, bearer(&headers));
+    let mut resp = json(StatusCode::OK, &serde_json::json!({ "logged_out": found }));
+    if state.auth.cfg.refresh_cookie {
+        clear_refresh_cookie(&mut resp);
+    }
+    resp
+}
+
+/// `GET /api/me`.
+pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let _permit = match state.faults.admit(Op::Api, &state.auth.stats).await {
+        Ok(p) => p,
+        Err(r) => return refusal(r),
+    };
+    crate::stats::Counters::inc(&state.auth.stats.api_requests);
+    let principal = match state.auth.authenticate(bearer(&headers)) {
+        Ok(p) => p,
+        Err(e) => {
+            crate::stats::Counters::inc(&state.auth.stats.api_rejected);
+            return resource_rejection(&state, e);
+        }
+    };
+    let session_id = principal.family.as_ref().map(|f| &*f.sid_str);
+    let mut resp = json(
+        StatusCode::OK,
+        &serde_json::json!({ "sub": &*principal.sub, "session_id": session_id }),
+    );
+    if let Some(fresh) = state.auth.renewal(&principal)
+        && let Ok(v) = HeaderValue::from_str(&fresh)
+    {
+        resp.headers_mut().insert(NEW_ACCESS_TOKEN, v);
+    }
+    resp
+}
+
+/// The resource server's refusal (RFC 6750 §3): 401 with `WWW-Authenticate` — no `error`
+/// attribute when no token was sent, `error="invalid_token"` otherwise. Shared by `/api/me` and
+/// the `/ws` handshake.
+pub fn resource_rejection(state: &AppState, e: AuthError) -> Response {
+    let flaws = state.auth.flaws;
+    let status = if e == AuthError::Expired && flaws.has(Flaw::ForbiddenOnExpired) {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    let description = e.to_string();
+    let mut resp = match e {
+        AuthError::Missing => json_error(status, "unauthorized", &description),
+        _ => json_error(status, "invalid_token", &description),
+    };
+    if !flaws.has(Flaw::NoWwwAuthenticate) {
+        let challenge = match e {
+            AuthError::Missing => "Bearer realm=\"authbench\"".to_string(),
+            _ => format!(
+                "Bearer realm=\"authbench\", error=\"invalid_token\", error_description=\"{description}\""
+            ),
+        };
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
+}

@@ -1,0 +1,238 @@
+//! HTTP routes: the router, the state every handler shares, and small HTTP helpers (form and
+//! cookie parsing, JSON responses, fault refusals). One file per API:
+//! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
+//! endpoint), [`admin`] (admin, stats, health, discovery), [`ws`] (the WebSocket).
+
+pub mod admin;
+pub mod api;
+pub mod oauth;
+pub mod ws;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Auth;
+use crate::faults::{Faults, Refusal};
+
+/// What every handler shares.
+pub struct AppState {
+    /// The authorization core.
+    pub auth: Auth,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Bearer key of the admin endpoints.
+    pub admin_key: String,
+    /// `http://host:port`.
+    pub base_url: String,
+    /// Cancelled on shutdown (sockets close with 1001).
+    pub shutdown: CancellationToken,
+    /// WebSocket tasks, awaited on shutdown.
+    pub tracker: TaskTracker,
+}
+
+/// The server's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.auth.cfg.max_body;
+    Router::new()
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/introspect", post(oauth::introspect))
+        .route("/api/auth/login", post(api::login))
+        .route("/api/auth/refresh", post(api::refresh))
+        .route("/api/auth/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/ws", get(ws::upgrade))
+        .route("/admin/users/{user}/logout", post(admin::user_logout))
+        .route("/admin/stats", get(admin::stats))
+        .route("/healthz", get(admin::healthz))
+        .route("/.well-known/jwks.json", get(admin::jwks))
+        .route("/.well-known/openid-configuration", get(admin::discovery))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `{"error": code, "error_description": description}` with this status.
+pub fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
+    json(
+        status,
+        &serde_json::json!({ "error": code, "error_description": description }),
+    )
+}
+
+/// The response for a request refused by a fault.
+pub fn refusal(r: Refusal) -> Response {
+    match r {
+        Refusal::RateLimited { retry_after } => {
+            let mut resp = json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests (injected rate fault)",
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            resp
+        }
+        Refusal::OverCapacity => {
+            let mut resp = json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "over capacity (injected capacity fault)",
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            resp
+        }
+        Refusal::InjectedError => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "internal error (injected error fault)",
+        ),
+    }
+}
+
+/// The body, or the response for a body that could not be read (413 past `--max-body`).
+pub fn body_or_reject(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
+    body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            json_error(status, "invalid_request", "request body too large")
+        } else {
+            json_error(status, "invalid_request", "could not read the request body")
+        }
+    })
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The value of cookie `name`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// Parses `application/x-www-form-urlencoded`. A parameter given twice is an error
+/// (RFC 6749 §3.2: "parameters MUST NOT be included more than once").
+pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let k = percent_decode(k).ok_or("the form body is not valid UTF-8 / percent-encoding")?;
+        let v = percent_decode(v).ok_or("the form body is not valid UTF-8 / percent-encoding")?;
+        if out.contains_key(&k) {
+            return Err(format!("parameter {k:?} is given more than once"));
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// One query parameter of a URI query string.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| percent_decode(v.as_bytes()))
+        .filter(|v| !v.is_empty())
+}
+
+/// Constant-time comparison of an admin key.
+pub fn key_matches(given: &str, expected: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_parsing() {
+        let f = parse_form(b"grant_type=password&username=user1&password=pw-1%21+x").unwrap();
+        assert_eq!(f["grant_type"], "password");
+        assert_eq!(f["password"], "pw-1! x");
+        assert!(parse_form(b"a=1&a=2").is_err());
+        assert!(parse_form(b"a=%zz").is_err());
+        assert!(parse_form(b"a=%e2").is_err(), "truncated UTF-8");
+        assert!(parse_form(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn headers() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "bearer abc".parse().unwrap());
+        h.insert(header::COOKIE, "a=1; refresh_token=xyz".parse().unwrap());
+        assert_eq!(bearer(&h), Some("abc"));
+        assert_eq!(cookie(&h, "refresh_token"), Some("xyz"));
+        assert_eq!(cookie(&h, "b"), None);
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+        assert_eq!(
+            query_param(Some("x=1&access_token=a%2Eb"), "access_token").as_deref(),
+            Some("a.b")
+        );
+    }
+}

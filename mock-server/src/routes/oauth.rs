@@ -1,0 +1,176 @@
+//! OAuth 2.0 form endpoints: `POST /oauth/token` (RFC 6749 password and refresh_token grants),
+//! `POST /oauth/revoke` (RFC 7009), `POST /oauth/introspect` (RFC 7662).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{
+    AppState, bearer, body_or_reject, cookie, json, json_error, key_matches, parse_form, refusal,
+};
+use crate::auth::GrantError;
+use crate::config::Op;
+use crate::store::Issued;
+
+/// Name of the refresh-token cookie (`--refresh-cookie`).
+pub const REFRESH_COOKIE: &str = "refresh_token";
+
+/// 200 with a token response: `Cache-Control: no-store`, and the refresh cookie if configured.
+pub fn token_response(state: &AppState, issued: &Issued) -> Response {
+    let mut resp = json(StatusCode::OK, issued);
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if state.auth.cfg.refresh_cookie {
+        let c = format!(
+            "{REFRESH_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            issued.refresh_token, issued.refresh_expires_in
+        );
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.insert(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// `Set-Cookie` that deletes the refresh cookie.
+pub fn clear_refresh_cookie(resp: &mut Response) {
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("refresh_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+}
+
+/// An RFC 6749 §5.2 error: 400 with `Cache-Control: no-store`.
+fn oauth_error(code: &str, description: &str) -> Response {
+    let mut resp = json_error(StatusCode::BAD_REQUEST, code, description);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn grant_error(e: GrantError) -> Response {
+    oauth_error("invalid_grant", &e.to_string())
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
+}
+
+/// `POST /oauth/token`.
+pub async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    if is_json(&headers) {
+        return oauth_error(
+            "invalid_request",
+            "the token endpoint takes application/x-www-form-urlencoded",
+        );
+    }
+    let form = match parse_form(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error("invalid_request", &e),
+    };
+    match form.get("grant_type").map(String::as_str) {
+        None => oauth_error("invalid_request", "grant_type is required"),
+        Some("password") => {
+            let _permit = match state.faults.admit(Op::Login, &state.auth.stats).await {
+                Ok(p) => p,
+                Err(r) => return refusal(r),
+            };
+            let (Some(user), Some(password)) = (form.get("username"), form.get("password")) else {
+                return oauth_error("invalid_request", "username and password are required");
+            };
+            match state.auth.login(user, password) {
+                Ok(issued) => token_response(&state, &issued),
+                Err(e) => grant_error(e),
+            }
+        }
+        Some("refresh_token") => {
+            let _permit = match state.faults.admit(Op::Refresh, &state.auth.stats).await {
+                Ok(p) => p,
+                Err(r) => return refusal(r),
+            };
+            let rt = form
+                .get("refresh_token")
+                .map(String::as_str)
+                .filter(|t| !t.is_empty())
+                .or_else(|| cookie(&headers, REFRESH_COOKIE));
+            let Some(rt) = rt else {
+                return oauth_error("invalid_request", "refresh_token is required");
+            };
+            match state.auth.refresh(rt).await {
+                Ok(issued) => token_response(&state, &issued),
+                Err(e) => grant_error(e),
+            }
+        }
+        Some(other) => oauth_error(
+            "unsupported_grant_type",
+            &format!(
+                "grant_type {:?} is not supported; use password or refresh_token",
+                crate::redact(other)
+            ),
+        ),
+    }
+}
+
+/// `POST /oauth/revoke` (RFC 7009): 200 for any token, known or not.
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let form = match parse_form(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error("invalid_request", &e),
+    };
+    let Some(token) = form.get("token") else {
+        return oauth_error("invalid_request", "token is required");
+    };
+    state
+        .auth
+        .revoke(token, form.get("token_type_hint").map(String::as_str));
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+}
+
+/// `POST /oauth/introspect` (RFC 7662), for callers holding the admin key.
+pub async fn introspect(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !bearer(&headers).is_some_and(|k| key_matches(k, &state.admin_key)) {
+        return super::admin::unauthorized_admin();
+    }
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let form = match parse_form(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error("invalid_request", &e),
+    };
+    let Some(token) = form.get("token") else {
+        return oauth_error("invalid_request", "token is required");
+    };
+    let mut resp = json(StatusCode::OK, &state.auth.introspect(token));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

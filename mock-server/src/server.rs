@@ -1,0 +1,171 @@
+//! Starting and stopping the server: key generation, the listening socket (backlog 4096), the
+//! axum service, the janitor that prunes ended sessions, and graceful shutdown.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use tokio::net::TcpSocket;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::MockError;
+use crate::auth::Auth;
+use crate::config::MockConfig;
+use crate::faults::Faults;
+use crate::routes::{self, AppState};
+use crate::stats::Stats;
+use crate::tokens::{AccessTokens, Keys, now_ms, random_bytes};
+
+/// Listen backlog (the kernel caps it at `net.core.somaxconn`).
+const BACKLOG: u32 = 4096;
+/// How often ended sessions are dropped from memory.
+const PRUNE_EVERY: Duration = Duration::from_secs(5);
+/// How long shutdown waits for sockets to finish their close handshake.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// The `aud` claim of every access token.
+pub const AUDIENCE: &str = "authbench";
+
+/// A running mock server. Dropping it stops it (without waiting); [`MockServer::shutdown`]
+/// stops it gracefully.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    serve: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// Starts the server: validates `cfg`, generates the signing key, binds, and returns at once
+/// with the server running in the background.
+pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
+    cfg.validate()?;
+    let signing = cfg.signing;
+    let keys = tokio::task::spawn_blocking(move || Keys::generate(signing))
+        .await
+        .map_err(|e| MockError::Key {
+            alg: signing.alg(),
+            reason: e.to_string(),
+        })??;
+    let wanted = SocketAddr::new(cfg.bind, cfg.port);
+    let bind_err = |source| MockError::Bind {
+        addr: wanted,
+        source,
+    };
+    let listener = bind(wanted).map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    let host = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let base_url = format!("http://{}", SocketAddr::new(host, addr.port()));
+    let admin_key = cfg.admin_key.clone().unwrap_or_else(|| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>())
+    });
+    let access = AccessTokens::new(keys, base_url.clone(), AUDIENCE.to_string());
+    let faults = Faults::new(&cfg.faults);
+    let state = Arc::new(AppState {
+        auth: Auth::new(cfg, access),
+        faults,
+        admin_key,
+        base_url,
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    });
+
+    let app = routes::router(state.clone());
+    let stop = state.shutdown.clone();
+    let serve = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = server.await {
+            tracing::error!("mock server stopped: {e}");
+        }
+    });
+    let janitor_state = state.clone();
+    state.tracker.spawn(async move {
+        let stop = janitor_state.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(PRUNE_EVERY) => janitor_state.auth.store.prune(now_ms()),
+            }
+        }
+    });
+    Ok(MockServer {
+        addr,
+        state,
+        serve: Some(serve),
+    })
+}
+
+impl MockServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (the issuer of every token).
+    pub fn base_url(&self) -> String {
+        self.state.base_url.clone()
+    }
+
+    /// The admin bearer key (given or generated).
+    pub fn admin_key(&self) -> &str {
+        &self.state.admin_key
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &MockConfig {
+        &self.state.auth.cfg
+    }
+
+    /// The counters (same as `GET /admin/stats`).
+    pub fn stats(&self) -> Stats {
+        self.state.auth.stats()
+    }
+
+    /// Stops accepting connections, closes every WebSocket with 1001 and waits (a few seconds at
+    /// most) for in-flight requests and close handshakes to finish.
+    pub async fn shutdown(mut self) {
+        self.state.shutdown.cancel();
+        self.state.tracker.close();
+        let Some(mut serve) = self.serve.take() else {
+            return;
+        };
+        let tracker = self.state.tracker.clone();
+        let wait = async {
+            let _ = (&mut serve).await;
+            tracker.wait().await;
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, wait).await.is_err() {
+            serve.abort();
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.state.shutdown.cancel();
+    }
+}

@@ -1,0 +1,220 @@
+//! Each configuration knob changes exactly what it says.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn no_rotation_returns_the_same_refresh_token() {
+    let s = start_with(|c| c.rotation = false).await;
+    let l = login(&s, 1).await;
+    let rt = l.str("refresh_token");
+    for _ in 0..3 {
+        let r = refresh(&s, rt).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.str("refresh_token"), rt);
+        assert_ne!(r.str("access_token"), l.str("access_token"));
+    }
+    assert_eq!(s.stats().reuse_detected, 0);
+}
+
+#[tokio::test]
+async fn without_reuse_detection_a_dead_token_just_fails() {
+    let s = start_with(|c| c.reuse_detection = false).await;
+    let l = login(&s, 1).await;
+    let r1 = refresh(&s, l.str("refresh_token")).await;
+    let reuse = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(
+        (reuse.status, reuse.error()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    // the family lives on
+    assert_eq!(
+        refresh(&s, r1.str("refresh_token")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(s.stats().reuse_detected, 0);
+}
+
+#[tokio::test]
+async fn refresh_ttl_expires_refresh_tokens() {
+    let s = start_with(|c| c.refresh_ttl = Duration::from_millis(600)).await;
+    let l = login(&s, 1).await;
+    assert_eq!(
+        l.body["refresh_expires_in"], 0,
+        "whole seconds, rounded down"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn max_session_is_absolute_and_never_extended_by_rotation() {
+    let s = start_with(|c| {
+        c.max_session = Duration::from_millis(1500);
+        c.refresh_ttl = Duration::from_secs(3600);
+    })
+    .await;
+    let l = login(&s, 1).await;
+    assert_eq!(
+        l.body["refresh_expires_in"], 1,
+        "capped by the session deadline"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let r = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["refresh_expires_in"], 0,
+        "rotation keeps the original deadline"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let late = refresh(&s, r.str("refresh_token")).await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert!(
+        late.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("maximum lifetime")
+    );
+}
+
+#[tokio::test]
+async fn sliding_window_renews_access_tokens() {
+    let s = start_with(|c| c.sliding_window = Duration::from_secs(60)).await;
+    let l = login(&s, 1).await;
+    let m = me(&s, Some(l.str("access_token"))).await;
+    let fresh = m
+        .header("new-access-token")
+        .expect("renewal header")
+        .to_string();
+    assert_ne!(fresh, l.str("access_token"));
+    assert_eq!(claims(&fresh)["sid"], l.body["session_id"]);
+    assert_eq!(me(&s, Some(&fresh)).await.status, StatusCode::OK);
+    // a window smaller than what is left: no header
+    let quiet = start_with(|c| c.sliding_window = Duration::from_secs(5)).await;
+    let l = login(&quiet, 1).await;
+    assert!(
+        me(&quiet, Some(l.str("access_token")))
+            .await
+            .header("new-access-token")
+            .is_none()
+    );
+    assert_eq!(
+        s.stats().renewals,
+        2,
+        "the fresh token is inside the window too"
+    );
+}
+
+#[tokio::test]
+async fn refresh_cookie_is_set_and_accepted() {
+    let s = start_with(|c| c.refresh_cookie = true).await;
+    let l = login(&s, 1).await;
+    let cookie = l.header("set-cookie").expect("cookie");
+    assert!(cookie.starts_with(&format!("refresh_token={}", l.str("refresh_token"))));
+    assert!(cookie.contains("HttpOnly"));
+    // refresh with only the cookie, on both APIs
+    let r = reply(
+        http()
+            .post(format!("{}/oauth/token", s.base_url()))
+            .header(
+                "cookie",
+                format!("refresh_token={}", l.str("refresh_token")),
+            )
+            .form(&[("grant_type", "refresh_token")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r2 = reply(
+        http()
+            .post(format!("{}/api/auth/refresh", s.base_url()))
+            .header(
+                "cookie",
+                format!("refresh_token={}", r.str("refresh_token")),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r2.status, StatusCode::OK, "{}", r2.body);
+    // without the knob there is no cookie
+    let plain = start(cfg()).await;
+    assert!(login(&plain, 1).await.header("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn single_session_revokes_older_sessions() {
+    let s = start_with(|c| c.single_session = true).await;
+    let first = login(&s, 1).await;
+    let other_user = login(&s, 2).await;
+    let second = login(&s, 1).await;
+    assert_eq!(
+        me(&s, Some(first.str("access_token"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&s, first.str("refresh_token")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        me(&s, Some(second.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        me(&s, Some(other_user.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(s.stats().sessions_kicked, 1);
+    // without the knob both sessions live
+    let multi = start(cfg()).await;
+    let a = login(&multi, 1).await;
+    login(&multi, 1).await;
+    assert_eq!(
+        me(&multi, Some(a.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn users_bound_and_admin_key() {
+    let s = start_with(|c| {
+        c.users = 3;
+        c.admin_key = Some("k2".into());
+    })
+    .await;
+    login(&s, 2).await;
+    let r = token(
+        &s,
+        &[
+            ("grant_type", "password"),
+            ("username", "user3"),
+            ("password", "pw-3"),
+        ],
+    )
+    .await;
+    assert_eq!(r.error(), "invalid_grant");
+    assert_eq!(s.admin_key(), "k2");
+    assert_eq!(admin_logout(&s, "user2", "k2").await.status, StatusCode::OK);
+    assert_eq!(
+        admin_logout(&s, "user2", "admin-secret").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // a random admin key when none is given
+    let r = start_with(|c| c.admin_key = None).await;
+    assert!(r.admin_key().len() >= 32);
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the mock server: real sockets on 127.0.0.1, the server started in-process
+//! on port 0. One test binary (one link) with a module per area.
+
+mod support;
+
+mod endpoints;
+mod faults;
+mod flaws;
+mod knobs;
+mod race;
+mod ws;

@@ -1,0 +1,3 @@
+//! `AT-*`: how long an access token outlives the end of its session.
+
+pub mod at01;

@@ -1,0 +1,3 @@
+//! `IN-*`: token introspection (RFC 7662).
+
+pub mod in01;

@@ -1,0 +1,43 @@
+//! JW-05: `kid` injection — a header `kid` pointing at a predictable file or carrying SQL, with the
+//! token HMAC-signed with the value such a lookup would return, is refused.
+
+use serde_json::Value;
+
+use super::expect_refused;
+use crate::checks::catalog::prelude::*;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "JW-05",
+        title: "kid injection (path traversal, SQL) is refused",
+        summary: "Re-sign the access token with HS256 and kid = ../../dev/null (empty secret), /dev/null, or an SQL UNION returning a known secret: refused.",
+        requirements: &["RFC8725-3.10", "WSTG-SESS-10"],
+        level: Level::Must,
+        destructive: false,
+        needs: &[Need::JwtAccessTokens],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let s = p.login(0).await?;
+    let jwt = p.jwt(s.at())?;
+    genuine_works(&p, s.at()).await?;
+    let cases: [(&str, &[u8]); 3] = [
+        ("../../../../../../../dev/null", b""),
+        ("/dev/null", b""),
+        ("x' UNION SELECT 'authbench' -- ", b"authbench"),
+    ];
+    let forged = cases
+        .iter()
+        .filter_map(|(kid, secret)| {
+            let t = jwt.resigned_hs256(secret, |h| {
+                h.insert("kid".into(), Value::String((*kid).to_string()));
+            })?;
+            Some((format!("kid {kid:?} (HS256)"), t))
+        })
+        .collect();
+    let mut f = Findings::new();
+    expect_refused(&p, &mut f, "RFC8725-3.10", forged).await?;
+    Ok(f)
+}

@@ -1,0 +1,84 @@
+//! RS-01: a resource request without any credential gets 401 with a Bearer challenge and no
+//! error code.
+
+use crate::checks::catalog::prelude::*;
+use crate::checks::probe::challenge;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "RS-01",
+        title: "No credentials: 401 with a Bearer challenge, no error code",
+        summary: "Call the resource without any token: 401 with WWW-Authenticate: Bearer (realm…) and no error parameter.",
+        requirements: &["RFC6750-3", "RFC6750-3.1"],
+        level: Level::Must,
+        destructive: false,
+        needs: &[],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+/// A stand-in token, removed from the request wherever the profile put it.
+const PLACEHOLDER: &str = "authbench-placeholder-token";
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let r = p
+        .api_edited("resource call without credentials", PLACEHOLDER, strip_token)
+        .await?;
+    let mut f = Findings::new();
+    f.expect(
+        r.status == 401,
+        Status::Fail,
+        "RFC6750-3",
+        format!("status {}", r.status),
+    );
+    match challenge(&r) {
+        None => {
+            f.fail("RFC6750-3", "no WWW-Authenticate header on the 401");
+        }
+        Some(c) => {
+            f.expect(
+                c.scheme.eq_ignore_ascii_case("bearer"),
+                Status::Fail,
+                "RFC6750-3",
+                format!("challenge scheme {:?}", c.scheme),
+            );
+            f.expect(
+                c.error.is_none(),
+                Status::Warn,
+                "RFC6750-3.1",
+                match &c.error {
+                    None => "no error code for a request without credentials".to_string(),
+                    Some(e) => format!("error={e:?} on a request that carried no credentials"),
+                },
+            );
+        }
+    }
+    Ok(f)
+}
+
+/// Removes every header and query parameter that carries the placeholder token.
+pub fn strip_token(req: &mut reqwest::Request) {
+    let names: Vec<_> = req
+        .headers()
+        .iter()
+        .filter(|(_, v)| v.to_str().is_ok_and(|v| v.contains(PLACEHOLDER)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    for n in names {
+        req.headers_mut().remove(n);
+    }
+    let url = req.url().clone();
+    if url.query().is_some_and(|q| q.contains(PLACEHOLDER)) {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(_, v)| !v.contains(PLACEHOLDER))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut u = url;
+        u.set_query(None);
+        if !kept.is_empty() {
+            u.query_pairs_mut().extend_pairs(kept);
+        }
+        *req.url_mut() = u;
+    }
+}

@@ -1,0 +1,131 @@
+//! RT-10: rotation never extends the absolute session lifetime.
+//!
+//! The session's end is read from the login response (`refresh_expires_in`, or the `exp` of a JWT
+//! refresh token). The check rotates every quarter of that lifetime, watches what each rotation
+//! announces, and refreshes once more just after the original end: that must be rejected. It
+//! needs a target whose sessions end within a few seconds (SKIP otherwise).
+
+use crate::checks::catalog::prelude::*;
+use crate::checks::jwt;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "RT-10",
+        title: "Rotation does not extend the maximum session lifetime",
+        summary: "Rotate repeatedly until past the session end announced at login (refresh_expires_in): each rotation keeps that end, and a refresh after it is rejected. Needs sessions of a few seconds.",
+        requirements: &["ASVS5-10.4.8", "RFC9700-4.14.2"],
+        level: Level::Should,
+        destructive: false,
+        needs: &[Need::RefreshTokenValue, Need::ShortSessions],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+/// The longest announced session this check waits out.
+pub const MAX_SESSION_WAITED: Duration = Duration::from_secs(6);
+/// Slack for whole-second rounding of the announced lifetime and for clock granularity.
+const ROUNDING: Duration = Duration::from_millis(1300);
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let s = p.login(0).await?;
+    let mut rt = s.rt()?;
+    let lifetime = announced_lifetime(&s.resp, &rt).ok_or_else(|| {
+        Stop::skip(
+            "the login response does not announce the refresh token's lifetime (no refresh_expires_in, opaque refresh token)",
+        )
+    })?;
+    if lifetime > MAX_SESSION_WAITED {
+        return Err(Stop::skip(format!(
+            "{} (it lasts {}; at most {}s is waited for)",
+            Need::ShortSessions.reason(),
+            secs(lifetime),
+            MAX_SESSION_WAITED.as_secs()
+        )));
+    }
+    let end = s.at + lifetime;
+    let mut f = Findings::new();
+    f.info(
+        "",
+        format!("the login announces a session lifetime of {}", secs(lifetime)),
+    );
+    let step = (lifetime / 4).max(Duration::from_millis(200));
+    let mut extended: Option<Duration> = None;
+    let mut n = 0;
+    // Rotate every `step` while the session is announced to be alive.
+    while Instant::now() + step < end {
+        tokio::time::sleep(step).await;
+        n += 1;
+        let (reply, resp) = p.refresh_reply(&format!("rotation #{n}"), &rt).await?;
+        match reply {
+            RefreshReply::Accepted(t) => {
+                if let Some(next) = t.refresh_token.clone() {
+                    rt = next;
+                }
+                if let Some(left) = announced_lifetime(&resp, &rt) {
+                    let new_end = Instant::now() + left;
+                    if new_end > end + ROUNDING {
+                        extended.get_or_insert(new_end - end);
+                    }
+                }
+            }
+            RefreshReply::Rejected { .. } => {
+                f.pass(
+                    "ASVS5-10.4.8",
+                    format!(
+                        "the session ended before its announced end ({} after login, {})",
+                        secs(s.at.elapsed()),
+                        resp.brief()
+                    ),
+                );
+                return Ok(f);
+            }
+            _ => {
+                return Err(Stop::error(format!(
+                    "rotation #{n} got an unexpected answer: {}",
+                    resp.brief()
+                )));
+            }
+        }
+    }
+    if let Some(by) = extended {
+        f.info(
+            "",
+            format!("a rotation announced a session end {} later than the login did", secs(by)),
+        );
+    }
+    tokio::time::sleep_until((end + ROUNDING).into()).await;
+    let (reply, resp) = p
+        .refresh_reply("refresh just after the session's announced end", &rt)
+        .await?;
+    match reply {
+        RefreshReply::Rejected { .. } => f.pass(
+            "ASVS5-10.4.8",
+            format!(
+                "after {n} rotations the session still ended on time: {}",
+                resp.brief()
+            ),
+        ),
+        RefreshReply::Accepted(_) => f.warn(
+            "ASVS5-10.4.8",
+            format!(
+                "the session outlived its announced end ({} after login) by rotation: the maximum lifetime is extended",
+                secs(lifetime)
+            ),
+        ),
+        _ => f.warn(
+            "ASVS5-10.4.8",
+            format!("unexpected answer after the session's end: {}", resp.brief()),
+        ),
+    }
+    Ok(f)
+}
+
+/// The refresh lifetime a token response announces: `refresh_expires_in`, else a JWT RT's `exp`.
+fn announced_lifetime(resp: &Resp, rt: &str) -> Option<Duration> {
+    if let Some(secs) = json_number(resp, "refresh_expires_in").filter(|s| *s > 0.0 && *s < 1e9) {
+        return Some(Duration::from_secs_f64(secs));
+    }
+    let exp = jwt::parse(rt)?.exp()?;
+    let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(exp).ok()?);
+    Some(until(exp))
+}

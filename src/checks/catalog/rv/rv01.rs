@@ -1,0 +1,58 @@
+//! RV-01: a refresh token revoked through RFC 7009 no longer refreshes, and the access tokens of
+//! the same grant should stop working too.
+
+use crate::checks::catalog::prelude::*;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "RV-01",
+        title: "A revoked refresh token no longer refreshes",
+        summary: "Revoke the refresh token (token_type_hint=refresh_token): 200; then refreshing with it is rejected (MUST) and its access token should be refused (SHOULD).",
+        requirements: &["RFC7009-2.1", "RFC7009-2.2"],
+        level: Level::Must,
+        destructive: true,
+        needs: &[Need::Revocation, Need::RefreshTokenValue],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let s = p.login(0).await?;
+    let rt = s.rt()?;
+    let Some(r) = p.revoke("revoke the refresh token", &rt, TokenKind::Refresh).await else {
+        return Err(Stop::skip(Need::Revocation.reason()));
+    };
+    let r = r?;
+    let mut f = Findings::new();
+    f.expect(
+        r.status == 200,
+        Status::Fail,
+        "RFC7009-2.2",
+        format!("revocation answered {}", r.brief()),
+    );
+    let (reply, resp) = p.refresh_reply("refresh with the revoked refresh token", &rt).await?;
+    f.expect(
+        reply.rejected(),
+        Status::Fail,
+        "RFC7009-2.1",
+        if reply.accepted() {
+            format!("the revoked refresh token still refreshes ({})", resp.status)
+        } else {
+            format!("refresh with the revoked token: {}", resp.brief())
+        },
+    );
+    let api = p
+        .api("resource call with the access token of the revoked grant", s.at())
+        .await?;
+    f.expect(
+        !api.ok(),
+        Status::Warn,
+        "RFC7009-2.1",
+        if api.ok() {
+            "the access token of the revoked grant is still accepted".to_string()
+        } else {
+            format!("the access token of the revoked grant is refused ({})", api.status)
+        },
+    );
+    Ok(f)
+}

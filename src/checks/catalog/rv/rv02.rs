@@ -1,0 +1,35 @@
+//! RV-02: revoking a token the server does not know is not an error (RFC 7009 §2.2).
+
+use crate::checks::catalog::prelude::*;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "RV-02",
+        title: "Revoking an unknown token answers 200",
+        summary: "Revoke a garbage token with each token_type_hint: 200 every time (invalid tokens do not cause an error response).",
+        requirements: &["RFC7009-2.2"],
+        level: Level::Must,
+        destructive: false,
+        needs: &[Need::Revocation],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let mut f = Findings::new();
+    for kind in [TokenKind::Refresh, TokenKind::Access] {
+        let token = unknown_token("revoke");
+        let label = format!("revoke an unknown token ({})", kind.hint());
+        let Some(r) = p.revoke(&label, &token, kind).await else {
+            return Err(Stop::skip(Need::Revocation.reason()));
+        };
+        let r = r?;
+        f.expect(
+            r.status == 200,
+            Status::Fail,
+            "RFC7009-2.2",
+            format!("{label}: {}", r.brief()),
+        );
+    }
+    Ok(f)
+}

@@ -1,0 +1,3 @@
+//! `SL-*`: sliding renewal — a renewal header near expiry.
+
+pub mod sl01;

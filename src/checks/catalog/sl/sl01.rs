@@ -1,0 +1,113 @@
+//! SL-01: sliding renewal. The server adds a fresh access token in the renewal header only when
+//! little time is left on the presented one (not on every request), and the renewed token works
+//! and lives longer. SKIP when no renewal header ever appears (no sliding sessions).
+
+use crate::checks::catalog::prelude::*;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "SL-01",
+        title: "Sliding renewal: a new access token only near expiry, and it works",
+        summary: "Call the resource right after login (no renewal header expected), then repeatedly until expiry: the renewal header appears near expiry; the renewed token works and expires later. SKIP if no header ever appears.",
+        requirements: &["AUTHBENCH-SLIDING"],
+        level: Level::Should,
+        destructive: false,
+        needs: &[Need::RenewalHeader, Need::ShortAccessTokens],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+const POLL: Duration = Duration::from_millis(100);
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let Some(header) = p.profile().renewal_header().map(|h| h.as_str().to_string()) else {
+        return Err(Stop::skip(Need::RenewalHeader.reason()));
+    };
+    let s = p.login(0).await?;
+    let exp = short_expiry(&s.tokens)?;
+    let lifetime = json_number(&s.resp, "expires_in")
+        .map(Duration::from_secs_f64)
+        .unwrap_or_else(|| until(exp));
+    let mut f = Findings::new();
+
+    let r = p.api("resource call right after login", s.at()).await?;
+    if !r.ok() {
+        return Err(Stop::error(format!("the fresh access token was refused ({})", r.brief())));
+    }
+    let left = until(exp);
+    let renewed_at_once = r.header(&header).map(str::to_string);
+    if renewed_at_once.is_some() {
+        if left * 2 > lifetime {
+            f.warn(
+                "AUTHBENCH-SLIDING",
+                format!(
+                    "a renewal header came with {} of {} left: the server renews on every request, not near expiry",
+                    secs(left),
+                    secs(lifetime)
+                ),
+            );
+        } else {
+            f.info(
+                "",
+                format!("a renewal header came at once ({} left of {})", secs(left), secs(lifetime)),
+            );
+        }
+    } else {
+        f.pass(
+            "AUTHBENCH-SLIDING",
+            format!("no renewal header with {} of {} left", secs(left), secs(lifetime)),
+        );
+    }
+
+    let mut renewed = renewed_at_once;
+    let mut n = 0;
+    while renewed.is_none() && until(exp) > POLL {
+        tokio::time::sleep(POLL).await;
+        n += 1;
+        let r = p
+            .api(&format!("resource call #{n} while the token runs out"), s.at())
+            .await?;
+        if !r.ok() {
+            break;
+        }
+        if let Some(v) = r.header(&header) {
+            f.info(
+                "",
+                format!("the renewal header appeared with {} left", secs(until(exp))),
+            );
+            renewed = Some(v.to_string());
+        }
+    }
+    let Some(new_at) = renewed else {
+        return Err(Stop::skip(format!(
+            "no {header} header appeared before the access token expired: the target has no sliding sessions"
+        )));
+    };
+    p.secret(&new_at);
+    f.expect(
+        new_at != s.at(),
+        Status::Warn,
+        "AUTHBENCH-SLIDING",
+        "the renewed access token differs from the presented one",
+    );
+    let r = p.api("resource call with the renewed access token", &new_at).await?;
+    f.expect(
+        r.ok(),
+        Status::Warn,
+        "AUTHBENCH-SLIDING",
+        format!("the renewed access token gets {}", r.status),
+    );
+    if let Some(new_exp) = crate::target::jwt_exp(&new_at) {
+        f.expect(
+            new_exp > exp,
+            Status::Warn,
+            "AUTHBENCH-SLIDING",
+            if new_exp > exp {
+                "the renewed access token expires later".to_string()
+            } else {
+                "the renewed access token does not expire later than the old one".to_string()
+            },
+        );
+    }
+    Ok(f)
+}

@@ -1,0 +1,78 @@
+//! WS-03: a socket does not outlive its access token: at expiry the server sends its
+//! `session_expired` event and closes with a code the profile classifies as "refresh, then
+//! reconnect" (4401 for the authbench profile).
+
+use super::{code_text, open_ready};
+use crate::checks::catalog::prelude::*;
+use crate::checks::wsprobe::WsEnd;
+use crate::target::{CloseClass, WsEvent};
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "WS-03",
+        title: "A socket is closed when its access token expires",
+        summary: "Hold a socket past its access token's exp: a session_expired event, then a close code of class refresh_then_reconnect (4401), within 3 s; never silent continuation.",
+        requirements: &["ASVS5-7.4.1", "RFC6455-7.4.2"],
+        level: Level::Should,
+        destructive: false,
+        needs: &[Need::WebSocket, Need::ShortAccessTokens],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+/// How long past `exp` the close may take.
+pub const GRACE: Duration = Duration::from_secs(3);
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let s = p.login(0).await?;
+    let exp = short_expiry(&s.tokens)?;
+    let mut conn = open_ready(&p, "socket held past the access token's expiry", s.at()).await?;
+    let deadline = Instant::now() + until(exp) + GRACE;
+    let (events, end) = conn.until_close(deadline).await;
+    let profile = p.profile().ws().map(|w| w.close_codes.clone()).unwrap_or_default();
+    let mut f = Findings::new();
+    match end {
+        WsEnd::Closed(close) => {
+            let after = SystemTime::now().duration_since(exp).unwrap_or_default();
+            f.info("", format!("closed {} after exp", secs(after)));
+            f.expect(
+                events.contains(&WsEvent::SessionExpired),
+                Status::Warn,
+                "ASVS5-7.4.1",
+                if events.contains(&WsEvent::SessionExpired) {
+                    "a session_expired event preceded the close".to_string()
+                } else {
+                    "no session_expired event before the close".to_string()
+                },
+            );
+            let class = close.code.map(|c| profile.classify(c));
+            f.expect(
+                class == Some(CloseClass::RefreshThenReconnect),
+                Status::Warn,
+                "RFC6455-7.4.2",
+                format!(
+                    "close code {} is classified {} by the {} close-code profile (expected refresh_then_reconnect)",
+                    code_text(close.code),
+                    class.map(|c| c.name()).unwrap_or("(none)"),
+                    profile.name()
+                ),
+            );
+        }
+        WsEnd::Timeout => {
+            f.warn(
+                "ASVS5-7.4.1",
+                format!(
+                    "the socket stayed open {}s past its access token's expiry",
+                    GRACE.as_secs()
+                ),
+            );
+        }
+        WsEnd::Dropped(e) => {
+            f.warn(
+                "RFC6455-7.4.2",
+                format!("the connection was dropped without a close frame: {e}"),
+            );
+        }
+    }
+    Ok(f)
+}

@@ -1,0 +1,114 @@
+//! WS-04: kick-off. When the same user logs in elsewhere and the target ends the older session
+//! (single-session policy), the old socket gets the `kicked` event and a terminal close code, and
+//! the old credential no longer opens a socket. SKIP when the target keeps concurrent sessions.
+
+use super::{code_text, open_ready};
+use crate::checks::catalog::prelude::*;
+use crate::checks::wsprobe::{self, WsEnd, WsOpen};
+use crate::target::{CloseClass, WsEvent};
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "WS-04",
+        title: "A login elsewhere kicks the old socket",
+        summary: "Hold a socket, log the same user in again: the old socket gets a kicked event and a terminal close code (4409) within 3 s, and reconnecting with the old token is refused (401/403). SKIP without a single-session policy.",
+        requirements: &["RFC6455-7.4.2", "ASVS5-7.4.1"],
+        level: Level::Should,
+        destructive: true,
+        needs: &[Need::WebSocket, Need::SingleSession],
+    },
+    run: |p| Box::pin(run(p)),
+};
+
+/// How long the kick may take.
+pub const KICK_WAIT: Duration = Duration::from_secs(3);
+
+async fn run(p: Arc<Probe>) -> Verdict {
+    let old = p.login(0).await?;
+    let mut conn = open_ready(&p, "socket of the first session", old.at()).await?;
+    let _new = p.login(0).await?;
+    let trigger = Instant::now();
+    let (events, end) = conn.until_close(trigger + KICK_WAIT).await;
+    let latency = trigger.elapsed();
+    drop(conn);
+    let old_api = p
+        .api("resource call with the first session's access token", old.at())
+        .await?;
+    let profile = p.profile().ws().map(|w| w.close_codes.clone()).unwrap_or_default();
+    let mut f = Findings::new();
+    match end {
+        WsEnd::Timeout if old_api.ok() => {
+            return Err(Stop::skip(format!(
+                "{}: after a second login the first session's access token still works and its socket stays open",
+                Need::SingleSession.reason()
+            )));
+        }
+        WsEnd::Timeout => {
+            f.warn(
+                "ASVS5-7.4.1",
+                format!(
+                    "the first session was ended (its access token gets {}) but its socket stayed open {}s: no kick",
+                    old_api.status,
+                    KICK_WAIT.as_secs()
+                ),
+            );
+        }
+        WsEnd::Dropped(e) => {
+            f.warn(
+                "RFC6455-7.4.2",
+                format!("the old socket was dropped without a close frame: {e}"),
+            );
+        }
+        WsEnd::Closed(close) => {
+            f.info("", format!("kicked {} after the second login", secs(latency)));
+            f.expect(
+                events.contains(&WsEvent::Kicked),
+                Status::Warn,
+                "ASVS5-7.4.1",
+                if events.contains(&WsEvent::Kicked) {
+                    "a kicked event preceded the close".to_string()
+                } else {
+                    "no kicked event before the close: the client cannot tell why it was closed"
+                        .to_string()
+                },
+            );
+            let class = close.code.map(|c| profile.classify(c));
+            f.expect(
+                class == Some(CloseClass::Terminal),
+                Status::Warn,
+                "RFC6455-7.4.2",
+                format!(
+                    "close code {} is classified {} by the {} close-code profile (expected terminal)",
+                    code_text(close.code),
+                    class.map(|c| c.name()).unwrap_or("(none)"),
+                    profile.name()
+                ),
+            );
+            f.expect(
+                close.reason.len() <= 123,
+                Status::Warn,
+                "RFC6455-5.5",
+                format!("close reason of {} bytes", close.reason.len()),
+            );
+        }
+    }
+    match wsprobe::connect(&p, "reconnect with the first session's access token", Some(old.at())).await {
+        WsOpen::Open(c) => {
+            drop(c);
+            f.warn(
+                "ASVS5-7.4.1",
+                "the first session's access token still opens a socket after the kick",
+            );
+        }
+        WsOpen::Refused(status) => {
+            f.expect(
+                matches!(status, 401 | 403),
+                Status::Warn,
+                "ASVS5-7.4.1",
+                format!("reconnecting with the old access token is refused ({status})"),
+            );
+        }
+        WsOpen::Failed(e) => return Err(Stop::error(format!("reconnect failed: {e}"))),
+    }
+    Ok(f)
+}

@@ -1,0 +1,700 @@
+//! The [`Probe`]: what one check uses to talk to the target. Every request goes through it, so
+//! every exchange lands in the check's evidence (redacted), every token it receives is remembered
+//! as a secret, and each check logs in its own users.
+//!
+//! [`Shared`] holds what all checks of a run share: the profile, one HTTP client, the user source,
+//! `--strict`, and the target's JWKS (fetched once, on first use).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::evidence::{self, Exchange, Header};
+use super::jwt::{self, Jwt};
+use super::meta::CheckMeta;
+use super::outcome::Stop;
+use crate::redact::redact;
+use crate::scenario::UserSource;
+use crate::target::{Profile, TokenKind, Tokens};
+
+/// Users each check may log in (`user(0)` .. `user(USERS_PER_CHECK - 1)`).
+pub const USERS_PER_CHECK: u64 = 10;
+/// Deadline of one HTTP exchange.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest response body read.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most exchanges kept as evidence per check (the oldest after the first half are dropped).
+pub const MAX_EVIDENCE: usize = 40;
+
+/// What every check of one run shares.
+pub struct Shared {
+    /// How to talk to the target.
+    pub profile: Arc<Profile>,
+    /// One HTTP client (no cookie store: cookies are sent explicitly by the profile).
+    pub http: reqwest::Client,
+    /// Credentials of the test users.
+    pub users: UserSource,
+    /// `--strict`: a refresh rejected with 401/403 is a FAIL.
+    pub strict: bool,
+    /// The refresh endpoint is an RFC 6749 token endpoint (form `grant_type=refresh_token`).
+    pub oauth_refresh: bool,
+    jwks: tokio::sync::OnceCell<Option<Value>>,
+}
+
+impl Shared {
+    /// Shared state for a run against `profile`.
+    pub fn new(profile: Arc<Profile>, users: UserSource, strict: bool) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let oauth_refresh = is_oauth_refresh(&profile, &http);
+        Ok(Shared {
+            profile,
+            http,
+            users,
+            strict,
+            oauth_refresh,
+            jwks: tokio::sync::OnceCell::new(),
+        })
+    }
+}
+
+/// Whether the profile's refresh request is an RFC 6749 §6 token request (then §5.2's
+/// "400 invalid_grant" applies to its errors).
+fn is_oauth_refresh(profile: &Profile, http: &reqwest::Client) -> bool {
+    let Ok(req) = profile.refresh_request(http, Some("probe")).build() else {
+        return false;
+    };
+    let form = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let grant = req
+        .body()
+        .and_then(|b| b.as_bytes())
+        .is_some_and(|b| String::from_utf8_lossy(b).contains("grant_type=refresh_token"));
+    form && grant
+}
+
+/// A response: status, headers, body (capped), time taken.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body, at most [`MAX_BODY`] bytes.
+    pub body: Bytes,
+    /// Time to the end of the body.
+    pub elapsed: Duration,
+}
+
+impl Resp {
+    /// 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The `error` member of a JSON body.
+    pub fn error_code(&self) -> Option<String> {
+        self.json()?.get("error")?.as_str().map(str::to_string)
+    }
+
+    /// A header value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `status` plus the `error` code when there is one, e.g. `400 invalid_grant`.
+    pub fn brief(&self) -> String {
+        match self.error_code() {
+            Some(e) => format!("{} {e}", self.status),
+            None => self.status.to_string(),
+        }
+    }
+}
+
+/// What became of a refresh request.
+#[derive(Debug, Clone)]
+pub enum RefreshReply {
+    /// New tokens.
+    Accepted(Tokens),
+    /// Rejected; `rfc` = the RFC 6749 §5.2 form (400 `invalid_grant`), or the profile's own
+    /// rejection contract for non-OAuth refresh endpoints.
+    Rejected {
+        /// Whether the rejection has the standard form.
+        rfc: bool,
+    },
+    /// 5xx.
+    ServerError,
+    /// Anything else (404, 429, a 2xx without tokens...).
+    Unexpected,
+}
+
+impl RefreshReply {
+    /// Whether the refresh token was accepted.
+    pub fn accepted(&self) -> bool {
+        matches!(self, RefreshReply::Accepted(_))
+    }
+
+    /// Whether the refresh token was rejected.
+    pub fn rejected(&self) -> bool {
+        matches!(self, RefreshReply::Rejected { .. })
+    }
+}
+
+/// A logged-in test session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The username.
+    pub user: String,
+    /// Its tokens.
+    pub tokens: Tokens,
+    /// The login response (for fields the profile does not extract, e.g. `refresh_expires_in`).
+    pub resp: Resp,
+    /// When the login response arrived.
+    pub at: Instant,
+}
+
+impl Session {
+    /// The refresh token, or a SKIP when the client cannot see it.
+    pub fn rt(&self) -> Result<String, Stop> {
+        self.tokens
+            .refresh_token
+            .clone()
+            .ok_or_else(|| Stop::skip(super::meta::Need::RefreshTokenValue.reason()))
+    }
+
+    /// The access token.
+    pub fn at(&self) -> &str {
+        &self.tokens.access_token
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    evidence: Vec<Exchange>,
+    omitted: usize,
+    secrets: Vec<String>,
+}
+
+/// One check's connection to the target (see the module docs).
+pub struct Probe {
+    shared: Arc<Shared>,
+    /// The check this probe belongs to.
+    pub meta: &'static CheckMeta,
+    user_base: u64,
+    log: Mutex<Log>,
+}
+
+impl Probe {
+    /// A probe for check `meta`, whose users start at `user_base`.
+    pub fn new(shared: Arc<Shared>, meta: &'static CheckMeta, user_base: u64) -> Self {
+        Probe {
+            shared,
+            meta,
+            user_base,
+            log: Mutex::new(Log::default()),
+        }
+    }
+
+    /// The target profile.
+    pub fn profile(&self) -> &Profile {
+        &self.shared.profile
+    }
+
+    /// The shared HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.shared.http
+    }
+
+    /// `--strict`.
+    pub fn strict(&self) -> bool {
+        self.shared.strict
+    }
+
+    /// Whether the refresh endpoint is an RFC 6749 token endpoint.
+    pub fn oauth_refresh(&self) -> bool {
+        self.shared.oauth_refresh
+    }
+
+    /// Credentials of this check's user `k` (`k` < [`USERS_PER_CHECK`]).
+    pub fn user(&self, k: u64) -> (String, String) {
+        self.shared
+            .users
+            .credentials(self.user_base + k.min(USERS_PER_CHECK - 1))
+    }
+
+    /// Remembers a secret so that it is redacted wherever it appears in the evidence.
+    pub fn secret(&self, s: &str) {
+        if s.len() > 8 {
+            let mut log = self.log.lock();
+            if !log.secrets.iter().any(|x| x == s) {
+                log.secrets.push(s.to_string());
+            }
+        }
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.log.lock().secrets.clone()
+    }
+
+    /// A token as it may be shown: a short prefix.
+    pub fn show(&self, token: &str) -> String {
+        redact(token)
+    }
+
+    /// Records an exchange (bounded: past [`MAX_EVIDENCE`], the middle is dropped).
+    pub fn record(&self, ex: Exchange) {
+        let mut log = self.log.lock();
+        if log.evidence.len() >= MAX_EVIDENCE {
+            log.evidence.remove(MAX_EVIDENCE / 2);
+            log.omitted += 1;
+        }
+        log.evidence.push(ex);
+    }
+
+    /// Takes the evidence out, redacted with every secret learnt, and the number of exchanges
+    /// dropped to stay bounded.
+    pub fn take_evidence(&self) -> (Vec<Exchange>, usize) {
+        let mut log = self.log.lock();
+        let secrets = std::mem::take(&mut log.secrets);
+        let mut ev = std::mem::take(&mut log.evidence);
+        for e in &mut ev {
+            e.scrub(&secrets);
+        }
+        log.secrets = secrets;
+        (ev, log.omitted)
+    }
+
+    /// Redacts `text` with every secret known so far.
+    pub fn scrub(&self, text: &str) -> String {
+        evidence::scrub(text, &self.secrets())
+    }
+
+    /// Sends a request and records it; a transport failure is returned as text (and recorded).
+    pub async fn try_send(
+        &self,
+        label: &str,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<Resp, String> {
+        let secrets = self.secrets();
+        let req = match rb.build() {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("cannot build the request: {e}");
+                self.record(Exchange {
+                    label: label.to_string(),
+                    request: "(not built)".into(),
+                    request_headers: vec![],
+                    request_body: None,
+                    status: None,
+                    response_headers: vec![],
+                    response_body: None,
+                    error: Some(evidence::scrub(&msg, &secrets)),
+                    elapsed_ms: 0,
+                });
+                return Err(msg);
+            }
+        };
+        let request_line = format!("{} {}", req.method(), path_and_query(req.url()));
+        let request_headers = req
+            .headers()
+            .iter()
+            .filter(|(n, _)| evidence::keep_request_header(n.as_str()))
+            .map(|(n, v)| Header {
+                name: n.as_str().to_string(),
+                value: evidence::header_value(
+                    n.as_str(),
+                    &String::from_utf8_lossy(v.as_bytes()),
+                    &secrets,
+                ),
+            })
+            .collect();
+        let request_body = req
+            .body()
+            .and_then(|b| b.as_bytes())
+            .and_then(|b| evidence::body_excerpt(b, &secrets));
+        let start = Instant::now();
+        let result = async {
+            let resp = self.shared.http.execute(req).await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = read_body(resp).await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        let elapsed = start.elapsed();
+        let mut ex = Exchange {
+            label: label.to_string(),
+            request: evidence::scrub(&request_line, &secrets),
+            request_headers,
+            request_body,
+            status: None,
+            response_headers: vec![],
+            response_body: None,
+            error: None,
+            elapsed_ms: elapsed.as_millis() as u64,
+        };
+        match result {
+            Ok((status, headers, body)) => {
+                let renewal = self.profile().renewal_header().map(|h| h.as_str());
+                ex.status = Some(status);
+                ex.response_headers = headers
+                    .iter()
+                    .filter(|(n, _)| evidence::keep_response_header(n.as_str(), renewal))
+                    .map(|(n, v)| Header {
+                        name: n.as_str().to_string(),
+                        value: evidence::header_value(
+                            n.as_str(),
+                            &String::from_utf8_lossy(v.as_bytes()),
+                            &secrets,
+                        ),
+                    })
+                    .collect();
+                ex.response_body = evidence::body_excerpt(&body, &secrets);
+                self.record(ex);
+                Ok(Resp {
+                    status,
+                    headers,
+                    body,
+                    elapsed,
+                })
+            }
+            Err(e) => {
+                let msg = describe_reqwest_error(&e);
+                ex.error = Some(evidence::scrub(&msg, &secrets));
+                self.record(ex);
+                Err(msg)
+            }
+        }
+    }
+
+    /// Sends a request and records it; a transport failure stops the check with an error.
+    pub async fn send(&self, label: &str, rb: reqwest::RequestBuilder) -> Result<Resp, Stop> {
+        self.try_send(label, rb)
+            .await
+            .map_err(|e| Stop::error(format!("{label}: {e}")))
+    }
+
+    /// Logs in this check's user `k`; any failure stops the check with an error.
+    pub async fn login(&self, k: u64) -> Result<Session, Stop> {
+        let (user, password) = self.user(k);
+        self.secret(&password);
+        let label = format!("login as {user}");
+        let rb = self.profile().login_request(self.http(), &user, &password);
+        let resp = self.send(&label, rb).await?;
+        let tokens = self.profile().parse_tokens(resp.status, &resp.headers, &resp.body);
+        match tokens {
+            Ok(tokens) => {
+                self.remember(&tokens);
+                Ok(Session {
+                    user,
+                    tokens,
+                    resp,
+                    at: Instant::now(),
+                })
+            }
+            Err(e) => Err(Stop::error(format!(
+                "{label} failed: {} (is {user} a valid test account?)",
+                self.scrub(&e.to_string())
+            ))),
+        }
+    }
+
+    /// Remembers the tokens as secrets.
+    pub fn remember(&self, tokens: &Tokens) {
+        self.secret(&tokens.access_token);
+        if let Some(rt) = &tokens.refresh_token {
+            self.secret(rt);
+        }
+    }
+
+    /// Sends a refresh with `rt`.
+    pub async fn refresh(&self, label: &str, rt: &str) -> Result<Resp, Stop> {
+        let rb = self.profile().refresh_request(self.http(), Some(rt));
+        self.send(label, rb).await
+    }
+
+    /// Sends a refresh with `rt` and classifies the answer.
+    pub async fn refresh_reply(&self, label: &str, rt: &str) -> Result<(RefreshReply, Resp), Stop> {
+        let resp = self.refresh(label, rt).await?;
+        Ok((self.classify_refresh(&resp), resp))
+    }
+
+    /// Classifies a refresh response (and remembers any tokens in it).
+    pub fn classify_refresh(&self, resp: &Resp) -> RefreshReply {
+        if resp.ok() {
+            return match self
+                .profile()
+                .parse_tokens(resp.status, &resp.headers, &resp.body)
+            {
+                Ok(t) => {
+                    self.remember(&t);
+                    RefreshReply::Accepted(t)
+                }
+                Err(_) => RefreshReply::Unexpected,
+            };
+        }
+        if resp.status >= 500 {
+            return RefreshReply::ServerError;
+        }
+        let rfc_form = resp.status == 400 && resp.error_code().as_deref() == Some("invalid_grant");
+        if self.oauth_refresh() {
+            if rfc_form {
+                return RefreshReply::Rejected { rfc: true };
+            }
+            if matches!(resp.status, 400 | 401 | 403) {
+                return RefreshReply::Rejected { rfc: false };
+            }
+            return RefreshReply::Unexpected;
+        }
+        if self.profile().refresh_rejected(resp.status, &resp.body)
+            || matches!(resp.status, 400 | 401 | 403)
+        {
+            // Not an OAuth token endpoint: its own rejection contract is the standard.
+            return RefreshReply::Rejected { rfc: true };
+        }
+        RefreshReply::Unexpected
+    }
+
+    /// Calls the protected resource with `access_token`.
+    pub async fn api(&self, label: &str, access_token: &str) -> Result<Resp, Stop> {
+        let rb = self.profile().resource_request(self.http(), access_token);
+        self.send(label, rb).await
+    }
+
+    /// Builds the resource request with `access_token` and lets `edit` change it (remove the
+    /// credential, move it to the query...) before sending.
+    pub async fn api_edited(
+        &self,
+        label: &str,
+        access_token: &str,
+        edit: impl FnOnce(&mut reqwest::Request),
+    ) -> Result<Resp, Stop> {
+        let rb = self.profile().resource_request(self.http(), access_token);
+        let mut req = rb
+            .build()
+            .map_err(|e| Stop::error(format!("cannot build the resource request: {e}")))?;
+        edit(&mut req);
+        let rb = reqwest::RequestBuilder::from_parts(self.http().clone(), req);
+        self.send(label, rb).await
+    }
+
+    /// Logs `tokens` out with the profile's logout request (`None` when it has none).
+    pub async fn logout(&self, label: &str, tokens: &Tokens) -> Option<Result<Resp, Stop>> {
+        let rb = self.profile().logout_request(self.http(), tokens)?;
+        Some(self.send(label, rb).await)
+    }
+
+    /// Revokes `token` (RFC 7009), `None` when the profile has no revocation endpoint.
+    pub async fn revoke(
+        &self,
+        label: &str,
+        token: &str,
+        kind: TokenKind,
+    ) -> Option<Result<Resp, Stop>> {
+        let rb = self.profile().revoke_request(self.http(), token, kind)?;
+        Some(self.send(label, rb).await)
+    }
+
+    /// Introspects `token` (RFC 7662), `None` when the profile cannot.
+    pub async fn introspect(
+        &self,
+        label: &str,
+        token: &str,
+        kind: TokenKind,
+    ) -> Option<Result<Resp, Stop>> {
+        let rb = self.profile().introspect_request(self.http(), token, kind)?;
+        Some(self.send(label, rb).await)
+    }
+
+    /// The introspection request for `token` with `edit` applied (e.g. credentials removed).
+    pub async fn introspect_edited(
+        &self,
+        label: &str,
+        token: &str,
+        edit: impl FnOnce(&mut reqwest::Request),
+    ) -> Option<Result<Resp, Stop>> {
+        let rb = self
+            .profile()
+            .introspect_request(self.http(), token, TokenKind::Access)?;
+        let mut req = match rb.build() {
+            Ok(r) => r,
+            Err(e) => {
+                return Some(Err(Stop::error(format!(
+                    "cannot build the introspection request: {e}"
+                ))));
+            }
+        };
+        edit(&mut req);
+        let rb = reqwest::RequestBuilder::from_parts(self.http().clone(), req);
+        Some(self.send(label, rb).await)
+    }
+
+    /// Logs `user` out everywhere through the admin endpoint, `None` when there is none.
+    pub async fn admin_logout(&self, label: &str, user: &str) -> Option<Result<Resp, Stop>> {
+        let rb = self.profile().admin_logout_request(self.http(), user)?;
+        Some(self.send(label, rb).await)
+    }
+
+    /// The access token as a JWT, or a SKIP when it is opaque.
+    pub fn jwt(&self, access_token: &str) -> Result<Jwt, Stop> {
+        jwt::parse(access_token).ok_or_else(|| Stop::skip(super::meta::Need::JwtAccessTokens.reason()))
+    }
+
+    /// The target's JWKS (from OpenID discovery's `jwks_uri`, else `/.well-known/jwks.json`),
+    /// fetched once per run and recorded as evidence by the first check that asks.
+    pub async fn jwks(&self) -> Option<Value> {
+        let shared = self.shared.clone();
+        shared
+            .jwks
+            .get_or_init(|| async { self.fetch_jwks().await })
+            .await
+            .clone()
+    }
+
+    async fn fetch_jwks(&self) -> Option<Value> {
+        let base = self.profile().base_url().clone();
+        let discovery = base.join(".well-known/openid-configuration").ok()?;
+        let mut jwks_url = base.join(".well-known/jwks.json").ok()?;
+        if let Ok(r) = self
+            .try_send("OpenID discovery", self.http().get(discovery))
+            .await
+            && r.ok()
+            && let Some(u) = r
+                .json()
+                .and_then(|v| v.get("jwks_uri")?.as_str().map(str::to_string))
+                .and_then(|u| url::Url::parse(&u).ok())
+        {
+            jwks_url = u;
+        }
+        let r = self.try_send("JWKS", self.http().get(jwks_url)).await.ok()?;
+        r.ok().then(|| r.json()).flatten()
+    }
+}
+
+fn path_and_query(url: &url::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    }
+}
+
+async fn read_body(mut resp: reqwest::Response) -> Result<Bytes, reqwest::Error> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = MAX_BODY.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if buf.len() >= MAX_BODY {
+            break;
+        }
+    }
+    Ok(buf.freeze())
+}
+
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the body failed"
+    } else {
+        "request failed"
+    };
+    let mut msg = kind.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// The RFC 6750 §3 `WWW-Authenticate` challenge of a 401, parsed loosely.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenge {
+    /// The auth scheme (`Bearer`).
+    pub scheme: String,
+    /// The `error` parameter, if any.
+    pub error: Option<String>,
+}
+
+/// Parses `WWW-Authenticate` (first challenge only).
+pub fn challenge(resp: &Resp) -> Option<Challenge> {
+    let v = resp.header("www-authenticate")?.trim();
+    let (scheme, params) = v.split_once(' ').unwrap_or((v, ""));
+    let error = params.split(',').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("error")).then(|| v.trim().trim_matches('"').to_string())
+    });
+    Some(Challenge {
+        scheme: scheme.to_string(),
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, www: Option<&str>, body: &str) -> Resp {
+        let mut headers = HeaderMap::new();
+        if let Some(w) = www {
+            headers.insert("www-authenticate", w.parse().unwrap());
+        }
+        Resp {
+            status,
+            headers,
+            body: Bytes::from(body.to_string()),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn challenges_parse() {
+        let r = resp(
+            401,
+            Some("Bearer realm=\"authbench\", error=\"invalid_token\", error_description=\"x\""),
+            "",
+        );
+        let c = challenge(&r).unwrap();
+        assert_eq!(c.scheme, "Bearer");
+        assert_eq!(c.error.as_deref(), Some("invalid_token"));
+        let c = challenge(&resp(401, Some("Bearer realm=\"a\""), "")).unwrap();
+        assert_eq!(c.error, None);
+        assert_eq!(challenge(&resp(401, None, "")), None);
+    }
+
+    #[test]
+    fn briefs_name_the_error() {
+        let r = resp(400, None, "{\"error\":\"invalid_grant\"}");
+        assert_eq!(r.brief(), "400 invalid_grant");
+        assert_eq!(resp(500, None, "oops").brief(), "500");
+    }
+
+    #[test]
+    fn oauth_refresh_is_detected_from_the_request() {
+        let http = reqwest::Client::new();
+        let mock = crate::target::preset("mock", "http://127.0.0.1:1").unwrap();
+        assert!(is_oauth_refresh(&mock, &http));
+        let json = crate::target::preset("mock-json", "http://127.0.0.1:1").unwrap();
+        assert!(!is_oauth_refresh(&json, &http));
+    }
+}

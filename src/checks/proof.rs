@@ -1,0 +1,153 @@
+//! The proof table: for every deliberate flaw of the reference mock, the checks that must catch
+//! it (FAIL or WARN) and the checks that become not applicable (SKIP) because of it. Every other
+//! check must give the same result as against the correct mock — tests/checks_proof.rs runs the
+//! whole matrix, and the README's proof table is rendered from here.
+
+use std::fmt::Write as _;
+
+use authbench_mock::Flaw;
+
+/// What one flaw does to the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlawProof {
+    /// The flaw.
+    pub flaw: Flaw,
+    /// Checks that must FAIL (MUST rules) or WARN (SHOULD rules) against it.
+    pub catches: &'static [&'static str],
+    /// Checks that become SKIP (their premise is gone, e.g. no rotation at all).
+    pub skips: &'static [&'static str],
+}
+
+/// The flaw → check mapping (the single source of truth).
+pub const FLAW_CHECKS: &[FlawProof] = &[
+    FlawProof {
+        flaw: Flaw::AcceptAlgNone,
+        catches: &["JW-01"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::AcceptExpired,
+        catches: &["RS-02", "JW-06"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::ForbiddenOnExpired,
+        catches: &["RS-02"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::NoWwwAuthenticate,
+        catches: &["RS-01", "RS-02"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::NoRotation,
+        catches: &["RT-06"],
+        skips: &["RT-07", "RT-08"],
+    },
+    FlawProof {
+        flaw: Flaw::ReuseAllowed,
+        catches: &["RT-07", "RT-08"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::NoFamilyRevocation,
+        catches: &["RT-07"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::RacyRotation,
+        catches: &["RT-09"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::RefreshAsAccess,
+        catches: &["JW-07"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::AccessAsRefresh,
+        catches: &["RT-02"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::LogoutKeepsRefresh,
+        catches: &["RT-12", "RV-01"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::SessionExtends,
+        catches: &["RT-10"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::WsNoHandshakeAuth,
+        catches: &["WS-01"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::WsStaysOpenAfterExpiry,
+        catches: &["WS-03"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::NoKick,
+        catches: &["WS-04"],
+        skips: &[],
+    },
+    FlawProof {
+        flaw: Flaw::WrongCloseCode,
+        catches: &["WS-03", "WS-04"],
+        skips: &[],
+    },
+];
+
+/// The proof entry of `flaw`.
+pub fn proof_for(flaw: Flaw) -> Option<&'static FlawProof> {
+    FLAW_CHECKS.iter().find(|p| p.flaw == flaw)
+}
+
+/// The README's flaw → check table.
+pub fn markdown_proof_table() -> String {
+    let mut out = String::from("| Mock flaw (`--flaw`) | What it breaks | Caught by |\n|---|---|---|\n");
+    for p in FLAW_CHECKS {
+        let caught = p
+            .catches
+            .iter()
+            .map(|id| {
+                let level = super::catalog::find(id).map(|c| c.meta.level.violation().name());
+                format!("{id} ({})", level.unwrap_or("?"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            p.flaw.name(),
+            p.flaw.description().replace('|', "\\|"),
+            caught
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::catalog;
+
+    #[test]
+    fn every_flaw_is_mapped_once_to_known_checks() {
+        for f in Flaw::ALL {
+            let n = FLAW_CHECKS.iter().filter(|p| p.flaw == *f).count();
+            assert_eq!(n, 1, "flaw {} is mapped {n} times", f.name());
+        }
+        for p in FLAW_CHECKS {
+            assert!(!p.catches.is_empty(), "{} is caught by nothing", p.flaw.name());
+            for id in p.catches.iter().chain(p.skips) {
+                assert!(catalog::find(id).is_some(), "{id} is not in the catalog");
+            }
+        }
+        assert_eq!(markdown_proof_table().lines().count(), Flaw::ALL.len() + 2);
+    }
+}

@@ -1,0 +1,522 @@
+//! Running the catalog: selection (`--only`/`--skip`), needs (SKIP with a reason), bounded
+//! concurrency, a deadline and timing per check, expected failures, and the verdict (exit 0/1).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::catalog::{self, Check};
+use super::evidence::Exchange;
+use super::expected::{ExpectedFailure, ExpectedFailures};
+use super::meta::{CheckMeta, Level, Need};
+use super::outcome::{Assertion, Status, Stop};
+use super::probe::{Probe, Shared, USERS_PER_CHECK};
+use crate::report::conformance::{
+    CheckLevel, CheckResult, CheckStatus, Conformance, Evidence, FailOn,
+};
+use crate::scenario::UserSource;
+use crate::target::Profile;
+
+/// Checks run at the same time by default (they mostly wait on the target).
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// Deadline of one check by default.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How to run the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Run only these ids or family prefixes (`RT-07`, `RT`, `rt-`); empty = all.
+    pub only: Vec<String>,
+    /// Leave out these ids or family prefixes.
+    pub skip: Vec<String>,
+    /// A refresh rejected with 401/403 instead of 400 `invalid_grant` is a FAIL (else a WARN).
+    pub strict: bool,
+    /// WARN fails the run too (`--fail-on warn`).
+    pub fail_on_warn: bool,
+    /// Known deviations that do not fail the run.
+    pub expected: Option<ExpectedFailures>,
+    /// Test users (default `user{n}` / `pw-{n}`); check i uses users `i*10 .. i*10+9`.
+    pub users: UserSource,
+    /// Checks run at the same time (0 = [`DEFAULT_CONCURRENCY`]).
+    pub concurrency: usize,
+    /// Deadline of one check (zero = [`DEFAULT_CHECK_TIMEOUT`]).
+    pub check_timeout: Duration,
+}
+
+/// An `--only`/`--skip` selector that names no check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown check id or family `{selector}`{}; see `authbench check --list`", hint.as_ref().map(|h| format!(", did you mean `{h}`?")).unwrap_or_default())]
+pub struct SelectError {
+    /// The selector as given.
+    pub selector: String,
+    /// The closest id or family.
+    pub hint: Option<String>,
+}
+
+/// Checks every `--only`/`--skip` selector names at least one check.
+pub fn validate_selectors(opts: &CheckOptions) -> Result<(), SelectError> {
+    for s in opts.only.iter().chain(&opts.skip) {
+        if s.trim().is_empty() {
+            continue;
+        }
+        if !catalog::ALL.iter().any(|c| c.meta.matches(s)) {
+            let candidates = catalog::ALL
+                .iter()
+                .map(|c| c.meta.id)
+                .chain(super::meta::FAMILIES.iter().map(|f| f.prefix));
+            return Err(SelectError {
+                selector: s.clone(),
+                hint: crate::scenario::error::did_you_mean(s.trim(), candidates),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The checks `opts` selects, with their catalog positions, in catalog order.
+pub fn selected(opts: &CheckOptions) -> Vec<(usize, &'static Check)> {
+    catalog::ALL
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, c)| {
+            let only = opts.only.iter().filter(|s| !s.trim().is_empty());
+            let mut only = only.peekable();
+            (only.peek().is_none() || only.any(|s| c.meta.matches(s)))
+                && !opts.skip.iter().any(|s| c.meta.matches(s))
+        })
+        .collect()
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOutcome {
+    /// The check.
+    pub meta: &'static CheckMeta,
+    /// Its status.
+    pub status: Status,
+    /// One line for people: the decisive assertions, or the reason for a SKIP/ERROR.
+    pub message: String,
+    /// Every assertion made.
+    pub assertions: Vec<Assertion>,
+    /// The exchanges that decided it (redacted).
+    pub evidence: Vec<Exchange>,
+    /// Exchanges left out to keep the evidence bounded.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub evidence_omitted: usize,
+    /// How long it took.
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
+    pub duration: Duration,
+    /// The expected-failures entry that covers this result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<ExpectedFailure>,
+    /// Listed as an expected failure but it passed: the entry can go.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unexpected_pass: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// The result of a whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConformanceRun {
+    /// The target's base URL.
+    pub target: String,
+    /// The profile (preset or file) name.
+    pub profile: String,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--fail-on warn`.
+    pub fail_on_warn: bool,
+    /// When the run started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// How long the whole run took.
+    #[serde(rename = "elapsed_ms", serialize_with = "as_millis")]
+    pub elapsed: Duration,
+    /// One result per selected check, in catalog order.
+    pub results: Vec<CheckOutcome>,
+}
+
+impl CheckOutcome {
+    /// Whether this result fails the run under `fail_on_warn`.
+    pub fn fails_run(&self, fail_on_warn: bool) -> bool {
+        if self.expected.is_some() && !self.unexpected_pass {
+            return false;
+        }
+        match self.status {
+            Status::Fail | Status::Error => true,
+            Status::Warn => fail_on_warn,
+            Status::Pass | Status::Info | Status::Skip => false,
+        }
+    }
+}
+
+impl ConformanceRun {
+    /// Whether no result fails the run.
+    pub fn passed(&self) -> bool {
+        !self.results.iter().any(|r| r.fails_run(self.fail_on_warn))
+    }
+
+    /// The process exit code of DESIGN §2: 0 when nothing fails the run, else 1.
+    pub fn exit_code(&self) -> u8 {
+        if self.passed() { 0 } else { 1 }
+    }
+
+    /// The results that fail the run.
+    pub fn failing(&self) -> Vec<&CheckOutcome> {
+        self.results
+            .iter()
+            .filter(|r| r.fails_run(self.fail_on_warn))
+            .collect()
+    }
+
+    /// The result of check `id`.
+    pub fn get(&self, id: &str) -> Option<&CheckOutcome> {
+        self.results
+            .iter()
+            .find(|r| r.meta.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Number of results with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+
+    /// The `conformance` section of `report.json` (and the JUnit test cases).
+    pub fn to_report(&self) -> Conformance {
+        Conformance {
+            strict: self.strict,
+            fail_on: if self.fail_on_warn {
+                FailOn::Warn
+            } else {
+                FailOn::Fail
+            },
+            checks: self.results.iter().map(report_result).collect(),
+        }
+    }
+}
+
+fn report_result(r: &CheckOutcome) -> CheckResult {
+    let status = match r.status {
+        Status::Pass => CheckStatus::Pass,
+        Status::Fail | Status::Error => CheckStatus::Fail,
+        Status::Warn => CheckStatus::Warn,
+        Status::Info => CheckStatus::Info,
+        Status::Skip => CheckStatus::Skip,
+    };
+    let mut message = match r.status {
+        Status::Error => format!("ERROR (the check could not complete): {}", r.message),
+        _ => r.message.clone(),
+    };
+    if let Some(e) = &r.expected {
+        let what = if r.unexpected_pass {
+            "unexpected pass: listed as an expected failure"
+        } else {
+            "expected failure"
+        };
+        message = format!("{message} [{what}: {}]", e.reason);
+    }
+    CheckResult {
+        id: r.meta.id.to_string(),
+        title: r.meta.title.to_string(),
+        family: r.meta.family_prefix().to_string(),
+        level: match r.meta.level {
+            Level::Must => CheckLevel::Must,
+            Level::Should => CheckLevel::Should,
+            Level::Report => CheckLevel::Info,
+        },
+        requirements: r.meta.requirements.iter().map(|s| s.to_string()).collect(),
+        status,
+        message,
+        evidence: r.evidence.iter().map(report_evidence).collect(),
+        duration_ms: r.duration.as_millis() as u64,
+        expected_failure: r.expected.is_some(),
+    }
+}
+
+fn report_evidence(e: &Exchange) -> Evidence {
+    let mut request = format!("# {}\n{}", e.label, e.request);
+    for h in &e.request_headers {
+        request.push_str(&format!("\n{}: {}", h.name, h.value));
+    }
+    if let Some(b) = &e.request_body {
+        request.push_str(&format!("\n\n{b}"));
+    }
+    let mut response = match (e.status, &e.error) {
+        (Some(s), _) => format!("{s} ({} ms)", e.elapsed_ms),
+        (None, Some(err)) => format!("error: {err} ({} ms)", e.elapsed_ms),
+        (None, None) => "no response".to_string(),
+    };
+    for h in &e.response_headers {
+        response.push_str(&format!("\n{}: {}", h.name, h.value));
+    }
+    if let Some(b) = &e.response_body {
+        response.push_str(&format!("\n\n{b}"));
+    }
+    Evidence { request, response }
+}
+
+/// Why a check cannot run against this profile, from its profile-level needs.
+pub fn unmet_need(profile: &Profile, needs: &[Need]) -> Option<Need> {
+    needs.iter().copied().find(|n| match n {
+        Need::Logout => !profile.has_logout(),
+        Need::Revocation => !profile.has_revoke(),
+        Need::Introspection => !profile.has_introspect(),
+        Need::AdminLogout => !profile.has_admin_logout(),
+        Need::WebSocket => profile.ws().is_none(),
+        Need::RenewalHeader => profile.renewal_header().is_none(),
+        // Found out while the check runs.
+        Need::RefreshTokenValue
+        | Need::JwtAccessTokens
+        | Need::RsaJwk
+        | Need::ShortAccessTokens
+        | Need::ShortSessions
+        | Need::SingleSession => false,
+    })
+}
+
+/// Runs the selected checks against `profile` (concurrently, bounded) and applies the expected
+/// failures. Never fails as a whole: a check that cannot complete is an ERROR result.
+pub async fn run(profile: Arc<Profile>, opts: &CheckOptions) -> ConformanceRun {
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    let target = profile.base_url().to_string();
+    let profile_name = profile.name().to_string();
+    let checks = selected(opts);
+    let concurrency = if opts.concurrency == 0 {
+        DEFAULT_CONCURRENCY
+    } else {
+        opts.concurrency
+    };
+    let timeout = if opts.check_timeout.is_zero() {
+        DEFAULT_CHECK_TIMEOUT
+    } else {
+        opts.check_timeout
+    };
+    let shared = Shared::new(profile.clone(), opts.users.clone(), opts.strict).map(Arc::new);
+    let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut tasks = Vec::with_capacity(checks.len());
+    for (index, check) in checks {
+        let meta = &check.meta;
+        let skip = unmet_need(&profile, meta.needs);
+        let shared = shared.clone();
+        let gate = gate.clone();
+        tasks.push((
+            meta,
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let start = Instant::now();
+                if let Some(need) = skip {
+                    return finish(meta, Err(Stop::skip(need.reason())), None, start);
+                }
+                let shared = match shared {
+                    Ok(s) => s,
+                    Err(e) => return finish(meta, Err(Stop::error(e)), None, start),
+                };
+                let base = index as u64 * USERS_PER_CHECK;
+                let probe = Arc::new(Probe::new(shared, meta, base));
+                let verdict = match tokio::time::timeout(timeout, (check.run)(probe.clone())).await
+                {
+                    Ok(v) => v,
+                    Err(_) => Err(Stop::error(format!(
+                        "the check did not finish within {}s",
+                        timeout.as_secs()
+                    ))),
+                };
+                finish(meta, verdict, Some(&probe), start)
+            }),
+        ));
+    }
+    let mut results = Vec::with_capacity(tasks.len());
+    for (meta, task) in tasks {
+        let outcome = match task.await {
+            Ok(o) => o,
+            Err(e) => CheckOutcome {
+                meta,
+                status: Status::Error,
+                message: format!("the check crashed: {e}"),
+                assertions: vec![],
+                evidence: vec![],
+                evidence_omitted: 0,
+                duration: Duration::ZERO,
+                expected: None,
+                unexpected_pass: false,
+            },
+        };
+        results.push(outcome);
+    }
+    if let Some(expected) = &opts.expected {
+        for r in &mut results {
+            apply_expected(r, expected, &target);
+        }
+    }
+    ConformanceRun {
+        target,
+        profile: profile_name,
+        strict: opts.strict,
+        fail_on_warn: opts.fail_on_warn,
+        started_at,
+        elapsed: t0.elapsed(),
+        results,
+    }
+}
+
+fn apply_expected(r: &mut CheckOutcome, expected: &ExpectedFailures, target: &str) {
+    let Some(entry) = expected.lookup(r.meta.id, target) else {
+        return;
+    };
+    if entry.covers(r.status) {
+        r.expected = Some(entry.clone());
+    } else if matches!(r.status, Status::Pass) {
+        r.expected = Some(entry.clone());
+        r.unexpected_pass = true;
+    }
+}
+
+fn finish(
+    meta: &'static CheckMeta,
+    verdict: Result<super::outcome::Findings, Stop>,
+    probe: Option<&Arc<Probe>>,
+    start: Instant,
+) -> CheckOutcome {
+    let (evidence, omitted) = probe.map(|p| p.take_evidence()).unwrap_or_default();
+    let scrub = |s: &str| match probe {
+        Some(p) => p.scrub(s),
+        None => s.to_string(),
+    };
+    let (status, message, assertions) = match verdict {
+        Ok(findings) => {
+            let status = findings.status();
+            let mut assertions = findings.into_assertions();
+            for a in &mut assertions {
+                a.message = scrub(&a.message);
+            }
+            let message = summarize(status, &assertions);
+            (status, message, assertions)
+        }
+        Err(Stop::Skip(reason)) => (Status::Skip, scrub(&reason), vec![]),
+        Err(Stop::Error(msg)) => (Status::Error, scrub(&msg), vec![]),
+    };
+    CheckOutcome {
+        meta,
+        status,
+        message,
+        assertions,
+        evidence,
+        evidence_omitted: omitted,
+        duration: start.elapsed(),
+        expected: None,
+        unexpected_pass: false,
+    }
+}
+
+/// The decisive assertions (those with the check's status) in one line.
+fn summarize(status: Status, assertions: &[Assertion]) -> String {
+    let decisive: Vec<&str> = assertions
+        .iter()
+        .filter(|a| a.status == status)
+        .map(|a| a.message.as_str())
+        .collect();
+    super::evidence::cut(&decisive.join("; "), 400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(only: &[&str], skip: &[&str]) -> CheckOptions {
+        CheckOptions {
+            only: only.iter().map(|s| s.to_string()).collect(),
+            skip: skip.iter().map(|s| s.to_string()).collect(),
+            ..CheckOptions::default()
+        }
+    }
+
+    #[test]
+    fn selection_by_id_and_family() {
+        let all = selected(&opts(&[], &[])).len();
+        assert_eq!(all, catalog::ALL.len());
+        let rt: Vec<_> = selected(&opts(&["RT"], &[]))
+            .into_iter()
+            .map(|(_, c)| c.meta.id)
+            .collect();
+        assert!(rt.iter().all(|id| id.starts_with("RT-")) && rt.contains(&"RT-07"));
+        let some = selected(&opts(&["rt-01", "WS"], &["WS-04"]));
+        let ids: Vec<_> = some.iter().map(|(_, c)| c.meta.id).collect();
+        assert!(ids.contains(&"RT-01") && ids.contains(&"WS-01") && !ids.contains(&"WS-04"));
+        // Catalog positions (which decide the test users) do not depend on the selection.
+        let (i, _) = selected(&opts(&["RT-07"], &[]))[0];
+        assert_eq!(catalog::ALL[i].meta.id, "RT-07");
+    }
+
+    #[test]
+    fn unknown_selectors_are_reported() {
+        assert!(validate_selectors(&opts(&["RT-07", "ws"], &["JW-"])).is_ok());
+        let e = validate_selectors(&opts(&["RT-7"], &[])).unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("RT-07"));
+        assert!(e.to_string().contains("did you mean `RT-07`"), "{e}");
+    }
+
+    fn outcome(status: Status) -> CheckOutcome {
+        CheckOutcome {
+            meta: &catalog::ALL[0].meta,
+            status,
+            message: "m".into(),
+            assertions: vec![],
+            evidence: vec![],
+            evidence_omitted: 0,
+            duration: Duration::from_millis(5),
+            expected: None,
+            unexpected_pass: false,
+        }
+    }
+
+    fn run_of(results: Vec<CheckOutcome>, fail_on_warn: bool) -> ConformanceRun {
+        ConformanceRun {
+            target: "http://x".into(),
+            profile: "mock".into(),
+            strict: false,
+            fail_on_warn,
+            started_at: chrono::Utc::now(),
+            elapsed: Duration::ZERO,
+            results,
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_fail_on_and_expected_failures() {
+        let r = run_of(vec![outcome(Status::Pass), outcome(Status::Warn)], false);
+        assert_eq!(r.exit_code(), 0);
+        let r = run_of(vec![outcome(Status::Pass), outcome(Status::Warn)], true);
+        assert_eq!(r.exit_code(), 1);
+        let r = run_of(vec![outcome(Status::Error)], false);
+        assert_eq!(r.exit_code(), 1);
+        let r = run_of(vec![outcome(Status::Skip), outcome(Status::Info)], true);
+        assert_eq!(r.exit_code(), 0);
+
+        let expected = ExpectedFailures {
+            entries: vec![ExpectedFailure {
+                id: catalog::ALL[0].meta.id.into(),
+                reason: "known".into(),
+                result: None,
+                target: None,
+            }],
+        };
+        let mut failing = outcome(Status::Fail);
+        apply_expected(&mut failing, &expected, "http://x");
+        assert!(failing.expected.is_some() && !failing.fails_run(true));
+        let mut passing = outcome(Status::Pass);
+        apply_expected(&mut passing, &expected, "http://x");
+        assert!(passing.unexpected_pass && !passing.fails_run(true));
+        let report = run_of(vec![failing, passing], true).to_report();
+        assert!(report.passed());
+        assert!(report.checks[1].message.contains("unexpected pass"));
+    }
+}

@@ -1,0 +1,154 @@
+//! A tiny per-session cookie store.
+//!
+//! A refresh token may live in an HttpOnly cookie set by the login/refresh response. reqwest's own
+//! cookie store is per `reqwest::Client`, and in pool mode many sessions share one client, so each
+//! session keeps its own few cookies here: filled from the `Set-Cookie` headers of token responses and
+//! sent back as one `Cookie` header on refresh and logout. Attributes other than an expiry that
+//! deletes the cookie are ignored (a simulated client talks to one origin).
+
+use http::HeaderMap;
+use http::header::SET_COOKIE;
+
+/// Upper bound on the number of cookies kept, so a hostile server cannot grow a session.
+const MAX_COOKIES: usize = 16;
+/// Upper bound on one cookie's `name=value` length.
+const MAX_COOKIE_LEN: usize = 4096;
+
+/// The cookies of one session, in the order they were first set.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CookieJar {
+    cookies: Vec<(Box<str>, Box<str>)>,
+}
+
+impl CookieJar {
+    /// Takes every `Set-Cookie` header of a response into the jar. A cookie with `Max-Age=0` (or a
+    /// negative one) or an empty value removes the stored cookie of that name.
+    pub fn absorb(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            if let Ok(text) = value.to_str() {
+                self.absorb_one(text);
+            }
+        }
+    }
+
+    fn absorb_one(&mut self, set_cookie: &str) {
+        let mut parts = set_cookie.split(';');
+        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
+            return;
+        };
+        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        if name.is_empty() || name.len() + value.len() > MAX_COOKIE_LEN {
+            return;
+        }
+        let deleted = value.is_empty()
+            || parts.any(|attr| {
+                let attr = attr.trim();
+                attr.len() > 8
+                    && attr[..8].eq_ignore_ascii_case("max-age=")
+                    && attr[8..].trim().parse::<i64>().is_ok_and(|n| n <= 0)
+            });
+        let existing = self.cookies.iter().position(|(n, _)| &**n == name);
+        match (existing, deleted) {
+            (Some(i), true) => {
+                self.cookies.remove(i);
+            }
+            (Some(i), false) => self.cookies[i].1 = value.into(),
+            (None, false) if self.cookies.len() < MAX_COOKIES => {
+                self.cookies.push((name.into(), value.into()))
+            }
+            _ => {}
+        }
+    }
+
+    /// The value of one cookie.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// The `Cookie` request header value, or `None` when the jar is empty.
+    pub fn header_value(&self) -> Option<String> {
+        self.header_value_except(None)
+    }
+
+    /// The `Cookie` request header value without the cookie named `skip` (sent separately, e.g.
+    /// the refresh-token cookie the profile adds itself), or `None` when nothing is left.
+    pub fn header_value_except(&self, skip: Option<&str>) -> Option<String> {
+        let mut out = String::new();
+        for (n, v) in self.cookies.iter().filter(|(n, _)| Some(&**n) != skip) {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(n);
+            out.push('=');
+            out.push_str(v);
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Forgets every cookie (logout).
+    pub fn clear(&mut self) {
+        self.cookies = Vec::new();
+    }
+
+    /// Whether the jar holds no cookie.
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(SET_COOKIE, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn stores_replaces_and_sends_back() {
+        let mut jar = CookieJar::default();
+        assert_eq!(jar.header_value(), None);
+        jar.absorb(&headers(&[
+            "refresh_token=rt-1; HttpOnly; Path=/; SameSite=Strict",
+            "other=x",
+        ]));
+        assert_eq!(jar.get("refresh_token"), Some("rt-1"));
+        jar.absorb(&headers(&["refresh_token=rt-2; HttpOnly"]));
+        assert_eq!(
+            jar.header_value().as_deref(),
+            Some("refresh_token=rt-2; other=x")
+        );
+        assert_eq!(
+            jar.header_value_except(Some("refresh_token")).as_deref(),
+            Some("other=x")
+        );
+        assert_eq!(jar.header_value_except(Some("other")).as_deref(), Some("refresh_token=rt-2"));
+    }
+
+    #[test]
+    fn max_age_zero_and_empty_value_delete() {
+        let mut jar = CookieJar::default();
+        jar.absorb(&headers(&["a=1", "b=2"]));
+        jar.absorb(&headers(&["a=gone; Max-Age=0", "b=; Path=/"]));
+        assert!(jar.is_empty());
+    }
+
+    #[test]
+    fn ignores_garbage_and_bounds_size() {
+        let mut jar = CookieJar::default();
+        jar.absorb(&headers(&["no-equals-sign", "=novalue"]));
+        assert!(jar.is_empty());
+        let many: Vec<String> = (0..100).map(|i| format!("c{i}=v")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        jar.absorb(&headers(&refs));
+        assert_eq!(jar.cookies.len(), MAX_COOKIES);
+    }
+}

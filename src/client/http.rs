@@ -1,0 +1,341 @@
+//! HTTP plumbing of the simulated clients: connection modes, one bounded exchange, error kinds.
+//!
+//! Two connection modes (scenario `client.connections`):
+//! - [`Connections::PerClient`]: every simulated client has its own `reqwest::Client` and so its own
+//!   keep-alive connections, like a browser or a phone. The clients are built from one shared rustls
+//!   configuration, so creating one costs microseconds instead of loading the platform verifier each
+//!   time (crate-stack.md); plain `http://` targets need no TLS at all.
+//! - [`Connections::Pool`]`(n)`: one shared `reqwest::Client` keeping at most `n` idle connections and a
+//!   semaphore of `n` permits gating the requests in flight, so 100 000 idle clients hold no socket.
+//!
+//! [`Http::exchange`] sends one request with a deadline covering the whole exchange and reads the body
+//! up to a cap; failures are sorted into the `errors.<kind>` kinds of DESIGN §3.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+use tokio::sync::Semaphore;
+
+/// Bodies kept from a response (token responses, error JSON). Larger token responses are an error.
+pub const BODY_CAP: usize = 64 * 1024;
+/// Bytes drained (and discarded) past the cap of a resource response before giving up on it.
+const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
+
+/// How the simulated clients hold their HTTP connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connections {
+    /// One `reqwest::Client` (keep-alive connections, cookie-free) per simulated client.
+    PerClient,
+    /// One shared client with at most this many connections / requests in flight.
+    Pool(u32),
+}
+
+/// The `errors.<kind>` classes of DESIGN §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// TCP/TLS connection could not be established.
+    Connect,
+    /// The exchange did not finish within `client.timeout`.
+    Timeout,
+    /// The connection broke or the server spoke something that is not HTTP.
+    Protocol,
+    /// The response body could not be read, was over the cap, or did not parse.
+    Body,
+}
+
+impl ErrorKind {
+    /// The counter name, e.g. `errors.timeout`.
+    pub fn counter(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "errors.connect",
+            ErrorKind::Timeout => "errors.timeout",
+            ErrorKind::Protocol => "errors.protocol",
+            ErrorKind::Body => "errors.body",
+        }
+    }
+
+    fn of(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            ErrorKind::Timeout
+        } else if e.is_connect() {
+            ErrorKind::Connect
+        } else if e.is_body() || e.is_decode() {
+            ErrorKind::Body
+        } else {
+            ErrorKind::Protocol
+        }
+    }
+}
+
+/// A failed exchange: its kind and a message without secrets (reqwest errors carry the URL, which
+/// has no token since tokens never travel in request URLs of the HTTP API).
+#[derive(Debug, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct HttpError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl HttpError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Building the HTTP clients failed (TLS configuration, resolver...).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct BuildError(String);
+
+/// What to do with a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    /// Keep it; a body over [`BODY_CAP`] is an [`ErrorKind::Body`] error (token responses).
+    Keep,
+    /// Keep at most [`BODY_CAP`] bytes and drain the rest (resource responses).
+    Truncate,
+}
+
+/// A response read within the limits.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// When the request was handed to the connection (after waiting for a pool permit).
+    pub sent_at: Instant,
+}
+
+/// Creates the per-session [`Http`] handles for one run.
+#[derive(Clone)]
+pub struct Connector {
+    mode: Connections,
+    timeout: Duration,
+    /// Pool mode: the shared client and its permits.
+    shared: Option<Http>,
+    /// The one TLS configuration every client is built from.
+    tls: Arc<rustls::ClientConfig>,
+    /// Idle connections kept per host by a per-client `reqwest::Client`.
+    per_client_idle: usize,
+}
+
+impl Connector {
+    /// `https` says whether the target needs TLS; `concurrency` bounds the idle connections a
+    /// per-client `reqwest::Client` keeps.
+    pub fn new(
+        mode: Connections,
+        timeout: Duration,
+        https: bool,
+        concurrency: u32,
+    ) -> Result<Self, BuildError> {
+        let tls = Arc::new(if https {
+            tls_client_config(true)?
+        } else {
+            plain_tls_config()
+        });
+        let mut c = Connector {
+            mode,
+            timeout,
+            shared: None,
+            tls,
+            per_client_idle: concurrency.max(1) as usize,
+        };
+        if let Connections::Pool(n) = mode {
+            let n = n.max(1) as usize;
+            let client = c.builder(n).build().map_err(|e| BuildError(e.to_string()))?;
+            c.shared = Some(Http {
+                client,
+                gate: Some(Arc::new(Semaphore::new(n))),
+                timeout,
+            });
+        }
+        Ok(c)
+    }
+
+    /// The connection mode.
+    pub fn mode(&self) -> Connections {
+        self.mode
+    }
+
+    /// An [`Http`] handle for one simulated client: a clone of the shared one in pool mode, a new
+    /// `reqwest::Client` (built in microseconds) in per-client mode.
+    pub fn client(&self) -> Result<Http, BuildError> {
+        if let Some(shared) = &self.shared {
+            return Ok(shared.clone());
+        }
+        let client = self
+            .builder(self.per_client_idle)
+            .build()
+            .map_err(|e| BuildError(e.to_string()))?;
+        Ok(Http {
+            client,
+            gate: None,
+            timeout: self.timeout,
+        })
+    }
+
+    fn builder(&self, idle: usize) -> reqwest::ClientBuilder {
+        let b = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .connect_timeout(self.timeout)
+            .pool_max_idle_per_host(idle);
+        // Without a preconfigured backend, every build() would load the platform verifier (~4 ms).
+        b.tls_backend_preconfigured((*self.tls).clone())
+    }
+}
+
+/// A TLS client configuration to share by every client of a run: platform roots, no session
+/// resumption (every simulated client pays its own handshake, like independent devices), and with
+/// `http_alpn` the ALPN offer `h2, http/1.1` (HTTP clients; WebSockets offer none).
+pub fn tls_client_config(http_alpn: bool) -> Result<rustls::ClientConfig, BuildError> {
+    use rustls_platform_verifier::ConfigVerifierExt;
+    let mut cfg =
+        rustls::ClientConfig::with_platform_verifier().map_err(|e| BuildError(e.to_string()))?;
+    if http_alpn {
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
+    cfg.resumption = rustls::client::Resumption::disabled();
+    Ok(cfg)
+}
+
+/// A configuration for `http://` targets: never used for a handshake, only there so that building a
+/// client does not load the platform verifier.
+fn plain_tls_config() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+}
+
+/// One simulated client's way to the server (cheap to clone: two `Arc`s).
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    gate: Option<Arc<Semaphore>>,
+    timeout: Duration,
+}
+
+impl Http {
+    /// The `reqwest::Client` request builders are made from.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The per-exchange deadline.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends `req` (waiting for a pool permit first in pool mode) and reads the response within
+    /// the client timeout, the permit held until the body is read.
+    pub async fn exchange(
+        &self,
+        req: reqwest::RequestBuilder,
+        mode: BodyMode,
+    ) -> Result<Reply, HttpError> {
+        let _permit = match &self.gate {
+            Some(gate) => Some(
+                gate.acquire()
+                    .await
+                    .map_err(|_| HttpError::new(ErrorKind::Protocol, "connection pool closed"))?,
+            ),
+            None => None,
+        };
+        let sent_at = Instant::now();
+        match tokio::time::timeout(self.timeout, send_and_read(req, mode, sent_at)).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::new(
+                ErrorKind::Timeout,
+                format!("no complete response within {:?}", self.timeout),
+            )),
+        }
+    }
+}
+
+async fn send_and_read(
+    req: reqwest::RequestBuilder,
+    mode: BodyMode,
+    sent_at: Instant,
+) -> Result<Reply, HttpError> {
+    let mut resp = req.send().await.map_err(|e| {
+        let kind = ErrorKind::of(&e);
+        HttpError::new(kind, e.without_url().to_string())
+    })?;
+    let status = resp.status().as_u16();
+    let headers = std::mem::take(resp.headers_mut());
+    let body = read_capped(&mut resp, mode).await?;
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        sent_at,
+    })
+}
+
+async fn read_capped(resp: &mut reqwest::Response, mode: BodyMode) -> Result<Bytes, HttpError> {
+    let mut body = BytesMut::new();
+    let mut seen = 0usize;
+    loop {
+        let chunk = resp
+            .chunk()
+            .await
+            .map_err(|e| HttpError::new(ErrorKind::Body, e.without_url().to_string()))?;
+        let Some(chunk) = chunk else { break };
+        seen += chunk.len();
+        let room = BODY_CAP.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let limit = match mode {
+            BodyMode::Keep => BODY_CAP,
+            BodyMode::Truncate => DRAIN_LIMIT,
+        };
+        if seen > limit {
+            return Err(HttpError::new(
+                ErrorKind::Body,
+                format!("response body larger than {limit} bytes"),
+            ));
+        }
+    }
+    Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn per_client_build_is_cheap_and_pool_shares() {
+        let c = Connector::new(Connections::PerClient, Duration::from_secs(1), true, 4).unwrap();
+        let t = Instant::now();
+        for _ in 0..200 {
+            c.client().unwrap();
+        }
+        // ~6 µs each with a shared config, ~4 ms each without: 200 builds well under 200 × 4 ms.
+        assert!(t.elapsed() < Duration::from_millis(400), "{:?}", t.elapsed());
+
+        let p = Connector::new(Connections::Pool(3), Duration::from_secs(1), false, 4).unwrap();
+        let a = p.client().unwrap();
+        let b = p.client().unwrap();
+        assert!(Arc::ptr_eq(a.gate.as_ref().unwrap(), b.gate.as_ref().unwrap()));
+        assert_eq!(a.gate.as_ref().unwrap().available_permits(), 3);
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_connect_error() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let c = Connector::new(Connections::PerClient, Duration::from_secs(2), false, 1).unwrap();
+        let http = c.client().unwrap();
+        let err = http
+            .exchange(http.client().get(format!("http://{addr}/")), BodyMode::Keep)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Connect);
+    }
+}

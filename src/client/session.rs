@@ -1,0 +1,785 @@
+//! [`Session`]: one simulated client's token manager.
+//!
+//! A session logs in, holds its tokens (access, refresh, expiry read from the JWT `exp` without
+//! verifying, or `expires_in`), sends resource requests with the access token, and renews the token
+//! according to its [`Strategy`]. Every request is retried at most once after a renewal; a new login
+//! happens only when the refresh itself is rejected (`relogins`, and `spurious_logouts` when the
+//! credentials turned out to be valid and nothing had told the client its session was over).
+//!
+//! Counting (DESIGN §3): `refresh_calls` for every refresh request sent; `refreshes_needed` once per
+//! access-token generation that had to be replaced, however many requests noticed; `reuse_detected`
+//! when a refresh is rejected for a refresh token this session had already presented (the naive
+//! race). Tokens are never logged; they are kept as `Arc<str>` so a request clones a pointer.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Instant, SystemTime};
+
+use http::HeaderMap;
+use http::header::COOKIE;
+use parking_lot::Mutex;
+
+use super::cookies::CookieJar;
+use super::http::{BodyMode, Connector, Http, HttpError, Reply};
+use super::live::Live;
+use super::single_flight::{Flight, SingleFlight};
+use super::strategy::{ClientSettings, Strategy};
+use super::timers::{Timed, Timers};
+use crate::metrics::Recorder;
+use crate::metrics::names;
+use crate::target::{Profile, Tokens};
+
+/// Refresh tokens remembered per session for `reuse_detected` (hashes only).
+const PRESENTED_KEEP: usize = 4;
+
+/// What every session of a run shares.
+pub struct SessionEnv {
+    pub profile: Arc<Profile>,
+    pub settings: ClientSettings,
+    pub recorder: Recorder,
+    pub live: Arc<Live>,
+    pub connector: Connector,
+    /// The proactive refresh timers (only for [`Strategy::Proactive`]).
+    pub timers: Option<Timers<Session>>,
+}
+
+impl SessionEnv {
+    /// The environment of a run. Starts the proactive timer task when the strategy needs it.
+    pub fn new(
+        profile: Arc<Profile>,
+        settings: ClientSettings,
+        recorder: Recorder,
+        live: Arc<Live>,
+        connector: Connector,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Arc<SessionEnv> {
+        let timers =
+            (settings.strategy == Strategy::Proactive).then(|| Timers::<Session>::start(cancel));
+        Arc::new(SessionEnv {
+            profile,
+            settings,
+            recorder,
+            live,
+            connector,
+            timers,
+        })
+    }
+}
+
+/// The operations a session counts `status.<op>.<code>` for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Login,
+    Refresh,
+    Api,
+    Logout,
+    ForceLogout,
+    Race,
+}
+
+impl Op {
+    /// The `<op>` of `status.<op>.<code>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Login => "login",
+            Op::Refresh => "refresh",
+            Op::Api => "api",
+            Op::Logout => "logout",
+            Op::ForceLogout => "force_logout",
+            Op::Race => "refresh_race",
+        }
+    }
+}
+
+/// How one logical API call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiOutcome {
+    /// A 2xx response (possibly after one renewal and retry).
+    Ok,
+    /// The final response was not a success (e.g. still 401 after the retry, 5xx).
+    Status(u16),
+    /// A transport error (counted in `errors.<kind>`).
+    Error,
+    /// No session and the login failed: nothing was sent to the resource server.
+    NoSession,
+}
+
+/// A copy of the credentials a request is sent with.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// Token generation (bumped by every new access token).
+    pub generation: u64,
+    pub access: Arc<str>,
+    pub refresh: Option<Arc<str>>,
+}
+
+/// What a refresh call led to.
+enum Refreshed {
+    /// New tokens installed; here is the new access token.
+    Renewed(Arc<str>),
+    /// The server rejected the refresh token (`Profile::refresh_rejected`).
+    Rejected,
+    /// Transport error, 5xx, 429, unparsable response: no conclusion, no new login.
+    Failed,
+}
+
+#[derive(Default)]
+struct State {
+    generation: u64,
+    access: Option<Arc<str>>,
+    refresh: Option<Arc<str>>,
+    session_id: Option<Box<str>>,
+    expires_at: Option<SystemTime>,
+    cookies: CookieJar,
+    /// `generation + 1` of the last generation counted in `refreshes_needed`.
+    needed_counted: u64,
+    /// Hashes of the refresh credentials presented lately.
+    presented: Vec<u64>,
+    /// The client was told its session ended (logout, force logout, kick): a later new login is
+    /// not spurious.
+    end_expected: bool,
+}
+
+/// One simulated client's token manager; see the module docs.
+pub struct Session {
+    env: Arc<SessionEnv>,
+    me: Weak<Session>,
+    id: u64,
+    user: Box<str>,
+    password: Box<str>,
+    http: Http,
+    state: Mutex<State>,
+    flight: SingleFlight,
+    /// Requests in flight (open model: an arrival finding all `concurrency` slots busy is dropped).
+    busy: AtomicU32,
+}
+
+impl Session {
+    /// A logged-out session for global client `id` with these credentials.
+    pub fn new(
+        env: Arc<SessionEnv>,
+        id: u64,
+        user: &str,
+        password: &str,
+    ) -> Result<Arc<Session>, super::http::BuildError> {
+        let http = env.connector.client()?;
+        Ok(Arc::new_cyclic(|me| Session {
+            env,
+            me: me.clone(),
+            id,
+            user: user.into(),
+            password: password.into(),
+            http,
+            state: Mutex::new(State::default()),
+            flight: SingleFlight::default(),
+            busy: AtomicU32::new(0),
+        }))
+    }
+
+    /// A new, logged-out session for the same user on the same client (a second device or tab).
+    pub fn sibling(&self) -> Result<Arc<Session>, super::http::BuildError> {
+        Session::new(self.env.clone(), self.id, &self.user, &self.password)
+    }
+
+    /// Global client index (also the recorder shard hint).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The user name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The run environment.
+    pub fn env(&self) -> &Arc<SessionEnv> {
+        &self.env
+    }
+
+    /// This session's HTTP handle.
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    fn shard(&self) -> usize {
+        self.id as usize
+    }
+
+    fn rec(&self) -> &Recorder {
+        &self.env.recorder
+    }
+
+    fn profile(&self) -> &Profile {
+        &self.env.profile
+    }
+
+    /// Whether the session holds an access token.
+    pub fn is_logged_in(&self) -> bool {
+        self.state.lock().access.is_some()
+    }
+
+    /// The current token generation.
+    pub fn generation(&self) -> u64 {
+        self.state.lock().generation
+    }
+
+    /// When the current access token expires, if known.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.state.lock().expires_at
+    }
+
+    /// The server's session id from the last token response, if any.
+    pub fn session_id(&self) -> Option<String> {
+        self.state.lock().session_id.as_deref().map(str::to_string)
+    }
+
+    /// The credentials a request would be sent with now.
+    pub fn held(&self) -> Option<Held> {
+        let s = self.state.lock();
+        s.access.as_ref().map(|a| Held {
+            generation: s.generation,
+            access: a.clone(),
+            refresh: s.refresh.clone(),
+        })
+    }
+
+    /// The `Cookie` header this session sends on token requests. When the refresh token lives in
+    /// a cookie and is known, the profile sends that cookie itself, so it is left out here.
+    pub fn cookie_header(&self) -> Option<String> {
+        let s = self.state.lock();
+        let skip = match s.refresh {
+            Some(_) => self.env.profile.refresh_cookie(),
+            None => None,
+        };
+        s.cookies.header_value_except(skip)
+    }
+
+    /// Marks that the client was told its session ended (a kick or logout event, a force logout):
+    /// a new login after this is not a spurious logout.
+    pub fn expect_end(&self) {
+        self.state.lock().end_expected = true;
+    }
+
+    /// Claims one of the `concurrency` request slots (open model); `None` when all are busy.
+    pub fn try_claim_slot(self: &Arc<Self>) -> Option<SlotGuard> {
+        let cap = self.env.settings.concurrency.max(1);
+        self.busy
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                (b < cap).then_some(b + 1)
+            })
+            .ok()
+            .map(|_| SlotGuard {
+                session: self.clone(),
+            })
+    }
+
+    // ----- recording -------------------------------------------------------------------------
+
+    /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the timeline and
+    /// the live counters; records the latency of `hist` when given.
+    pub fn count_exchange(
+        &self,
+        op: Op,
+        res: &Result<Reply, HttpError>,
+        hist: Option<&'static str>,
+    ) {
+        let rec = self.rec();
+        let shard = self.shard();
+        rec.count(shard, "requests", 1);
+        rec.series(shard, names::SERIES_REQUESTS, 1);
+        Live::bump(&self.env.live.requests);
+        match res {
+            Ok(reply) => {
+                rec.count(
+                    shard,
+                    &format!("status.{}.{}", op.name(), reply.status),
+                    1,
+                );
+                if let Some(h) = hist {
+                    rec.record_duration(shard, h, reply.sent_at.elapsed());
+                }
+            }
+            Err(e) => {
+                rec.count(shard, e.kind.counter(), 1);
+                rec.series(shard, names::SERIES_ERRORS, 1);
+                Live::bump(&self.env.live.errors);
+                tracing::debug!(client = self.id, op = op.name(), error = %e, "exchange failed");
+            }
+        }
+    }
+
+    fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.cookie_header() {
+            Some(c) => req.header(COOKIE, c),
+            None => req,
+        }
+    }
+
+    // ----- login / logout ----------------------------------------------------------------------
+
+    /// Logs in (single-flight with refreshes of this session). `true` when tokens were obtained.
+    pub async fn login(&self) -> bool {
+        self.flight
+            .exclusive(|| self.login_exchange())
+            .await
+            .is_some()
+    }
+
+    /// Logs in unless the session already holds tokens.
+    pub async fn ensure_logged_in(&self) -> Option<Held> {
+        if let Some(h) = self.held() {
+            return Some(h);
+        }
+        match self
+            .flight
+            .run(|| !self.is_logged_in(), || self.login_exchange())
+            .await
+        {
+            Flight::Led(Some(_)) | Flight::Renewed => self.held(),
+            Flight::Led(None) | Flight::Failed => None,
+        }
+    }
+
+    /// One login request; on success the tokens are installed as a new session.
+    async fn login_exchange(&self) -> Option<Arc<str>> {
+        let req = self
+            .profile()
+            .login_request(self.http.client(), &self.user, &self.password);
+        let res = self.http.exchange(req, BodyMode::Keep).await;
+        self.count_exchange(Op::Login, &res, Some(names::LOGIN));
+        let reply = res.ok()?;
+        self.rec().count(self.shard(), "logins", 1);
+        self.rec().series(self.shard(), names::SERIES_LOGINS, 1);
+        self.absorb_cookies(&reply.headers);
+        if !(200..300).contains(&reply.status) {
+            return None;
+        }
+        match self
+            .profile()
+            .parse_tokens(reply.status, &reply.headers, &reply.body)
+        {
+            Ok(tokens) => Some(self.install(tokens, true)),
+            Err(e) => {
+                self.rec().count(self.shard(), "errors.body", 1);
+                Live::bump(&self.env.live.errors);
+                tracing::debug!(client = self.id, error = %e, "unusable login response");
+                None
+            }
+        }
+    }
+
+    /// Logs out through the profile's logout request (if it has one) and forgets the tokens.
+    /// Returns the logout response status, `None` without a logout request or on a transport error.
+    pub async fn logout(&self) -> Option<u16> {
+        self.flight
+            .exclusive(|| async {
+                let tokens = self.tokens()?;
+                let status = match self.profile().logout_request(self.http.client(), &tokens) {
+                    Some(req) => {
+                        let req = self.with_cookies(req);
+                        let res = self.http.exchange(req, BodyMode::Keep).await;
+                        self.count_exchange(Op::Logout, &res, Some(names::LOGOUT));
+                        self.rec().count(self.shard(), "logouts", 1);
+                        res.ok().map(|r| r.status)
+                    }
+                    None => None,
+                };
+                self.forget(true);
+                status
+            })
+            .await
+    }
+
+    /// Has the admin endpoint log this user out everywhere (`force_logout`). The session keeps its
+    /// now-dead tokens — the client learns about it from a 401 or its WebSocket — but a later new
+    /// login is expected, not spurious. Returns the admin response status.
+    pub async fn force_logout(&self) -> Option<u16> {
+        let req = self
+            .profile()
+            .admin_logout_request(self.http.client(), &self.user)?;
+        self.expect_end();
+        let res = self.http.exchange(req, BodyMode::Keep).await;
+        self.count_exchange(Op::ForceLogout, &res, None);
+        res.ok().map(|r| r.status)
+    }
+
+    /// The held tokens as a `target::Tokens` (for the profile's logout request).
+    fn tokens(&self) -> Option<Tokens> {
+        let s = self.state.lock();
+        Some(Tokens {
+            access_token: s.access.as_deref()?.to_string(),
+            refresh_token: s.refresh.as_deref().map(str::to_string),
+            expires_at: s.expires_at,
+            session_id: s.session_id.as_deref().map(str::to_string),
+        })
+    }
+
+    /// Drops the tokens (and with `cookies`, the cookie jar).
+    fn forget(&self, cookies: bool) {
+        let mut s = self.state.lock();
+        if s.access.take().is_some() {
+            self.env.live.logged_in_delta(-1);
+        }
+        s.refresh = None;
+        s.session_id = None;
+        s.expires_at = None;
+        s.generation += 1;
+        if cookies {
+            s.cookies.clear();
+            s.end_expected = true;
+        }
+    }
+
+    pub(crate) fn absorb_cookies(&self, headers: &HeaderMap) {
+        if headers.contains_key(http::header::SET_COOKIE) {
+            self.state.lock().cookies.absorb(headers);
+        }
+    }
+
+    /// Installs tokens obtained outside the strategy (the refresh race's winner).
+    pub(crate) fn install_tokens(&self, tokens: Tokens, fresh_login: bool) -> Arc<str> {
+        self.install(tokens, fresh_login)
+    }
+
+    /// One refresh with the held refresh token, outside the strategy and its counters (counted as
+    /// `status.<op>.<code>`): `Some(true)` accepted (tokens installed), `Some(false)` rejected,
+    /// `None` no conclusion.
+    pub(crate) async fn probe_refresh(&self, op: Op) -> Option<bool> {
+        let refresh = self.state.lock().refresh.clone();
+        let cookie = self.cookie_header();
+        let req = self
+            .profile()
+            .refresh_request(self.http.client(), refresh.as_deref());
+        let req = match cookie {
+            Some(c) => req.header(COOKIE, c),
+            None => req,
+        };
+        let res = self.http.exchange(req, BodyMode::Keep).await;
+        self.count_exchange(op, &res, None);
+        let reply = res.ok()?;
+        self.absorb_cookies(&reply.headers);
+        if (200..300).contains(&reply.status) {
+            let tokens = self
+                .profile()
+                .parse_tokens(reply.status, &reply.headers, &reply.body)
+                .ok()?;
+            self.install(tokens, false);
+            return Some(true);
+        }
+        self.profile()
+            .refresh_rejected(reply.status, &reply.body)
+            .then_some(false)
+    }
+
+    /// Installs new tokens; `fresh_login` starts a new session (resets the expected-end flag and
+    /// replaces a missing refresh token instead of keeping the old one). Returns the new AT.
+    fn install(&self, tokens: Tokens, fresh_login: bool) -> Arc<str> {
+        let access: Arc<str> = tokens.access_token.into();
+        let (generation, expires_at) = {
+            let mut s = self.state.lock();
+            if s.access.is_none() {
+                self.env.live.logged_in_delta(1);
+            }
+            s.access = Some(access.clone());
+            match tokens.refresh_token {
+                Some(rt) => s.refresh = Some(rt.into()),
+                None if fresh_login => s.refresh = None,
+                None => {}
+            }
+            if let Some(sid) = tokens.session_id {
+                s.session_id = Some(sid.into());
+            } else if fresh_login {
+                s.session_id = None;
+            }
+            s.expires_at = tokens.expires_at;
+            s.generation += 1;
+            if fresh_login {
+                s.end_expected = false;
+                s.presented.clear();
+            }
+            (s.generation, s.expires_at)
+        };
+        self.arm_proactive(generation, expires_at);
+        access
+    }
+
+    /// Proactive strategy: schedule the refresh of this generation at `exp - margin ± jitter`.
+    fn arm_proactive(&self, generation: u64, expires_at: Option<SystemTime>) {
+        let (Some(timers), Some(exp)) = (&self.env.timers, expires_at) else {
+            return;
+        };
+        let remaining = exp
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        let lead = self.env.settings.proactive_lead(remaining);
+        let at = tokio::time::Instant::now() + remaining.saturating_sub(lead);
+        timers.schedule(at, self.me.clone(), generation);
+    }
+
+    // ----- resource calls ----------------------------------------------------------------------
+
+    /// One logical API call: the resource request with the held access token, and on a 401 one
+    /// renewal (per the strategy) and one retry. Records `api` from `intended` (open model) or from
+    /// the first send, and `api_uncorrected` from the first send when `intended` is given.
+    pub async fn api_call(&self, intended: Option<Instant>) -> ApiOutcome {
+        let Some(held) = self.ensure_logged_in().await else {
+            return ApiOutcome::NoSession;
+        };
+        let first_send = Instant::now();
+        let mut res = self.send_api(&held.access).await;
+        if matches!(&res, Ok(r) if r.status == 401) {
+            let renewed = match self.env.settings.strategy {
+                Strategy::Naive => self.naive_renew(&held).await,
+                _ => self.shared_renew(held.generation).await,
+            };
+            if let Some(at) = renewed {
+                self.rec().count(self.shard(), "retries", 1);
+                res = self.send_api(&at).await;
+            }
+        }
+        let reply = match res {
+            Ok(r) => r,
+            Err(_) => return ApiOutcome::Error,
+        };
+        let done = Instant::now();
+        let shard = self.shard();
+        match intended {
+            Some(t) => {
+                self.rec()
+                    .record_duration(shard, names::API, done.saturating_duration_since(t));
+                self.rec().record_duration(
+                    shard,
+                    names::API_UNCORRECTED,
+                    done.saturating_duration_since(first_send),
+                );
+            }
+            None => self.rec().record_duration(
+                shard,
+                names::API,
+                done.saturating_duration_since(first_send),
+            ),
+        }
+        if (200..300).contains(&reply.status) {
+            ApiOutcome::Ok
+        } else {
+            ApiOutcome::Status(reply.status)
+        }
+    }
+
+    /// One resource request; adopts a renewal header under the sliding strategy.
+    async fn send_api(&self, access: &str) -> Result<Reply, HttpError> {
+        let req = self.profile().resource_request(self.http.client(), access);
+        let res = self.http.exchange(req, BodyMode::Truncate).await;
+        self.count_exchange(Op::Api, &res, None);
+        if let Ok(reply) = &res
+            && self.env.settings.strategy == Strategy::Sliding
+        {
+            self.adopt_renewal(&reply.headers);
+        }
+        res
+    }
+
+    /// Sliding: take the server's renewed access token from the renewal header, if present.
+    fn adopt_renewal(&self, headers: &HeaderMap) {
+        let Some(name) = self.profile().renewal_header() else {
+            return;
+        };
+        let Some(token) = headers.get(name).and_then(|v| v.to_str().ok()) else {
+            return;
+        };
+        let token = token.trim();
+        let token = token.strip_prefix("Bearer ").unwrap_or(token);
+        if token.is_empty() || token.len() > super::http::BODY_CAP {
+            return;
+        }
+        let (generation, expires_at) = {
+            let mut s = self.state.lock();
+            if s.access.is_none() || s.access.as_deref() == Some(token) {
+                return;
+            }
+            s.access = Some(token.into());
+            s.expires_at = crate::target::jwt_exp(token).or(s.expires_at);
+            s.generation += 1;
+            (s.generation, s.expires_at)
+        };
+        self.rec().count(self.shard(), "renewals", 1);
+        self.arm_proactive(generation, expires_at);
+    }
+
+    // ----- renewal -----------------------------------------------------------------------------
+
+    /// Naive: refresh with the refresh token this request holds, on its own; a rejected refresh
+    /// leads to one new login per session (not per request: a stale request just retries).
+    async fn naive_renew(&self, held: &Held) -> Option<Arc<str>> {
+        match self.refresh_exchange(held.generation, held.refresh.clone()).await {
+            Refreshed::Renewed(at) => Some(at),
+            Refreshed::Failed => None,
+            Refreshed::Rejected => match self
+                .flight
+                .run(
+                    || self.generation() == held.generation,
+                    || self.relogin(),
+                )
+                .await
+            {
+                Flight::Led(at) => at,
+                Flight::Renewed => self.held().map(|h| h.access),
+                Flight::Failed => None,
+            },
+        }
+    }
+
+    /// Single-flight (also the fallback of proactive and sliding): one refresh per session in
+    /// flight; a request whose token generation is already replaced just takes the current token.
+    pub async fn shared_renew(&self, seen_generation: u64) -> Option<Arc<str>> {
+        match self
+            .flight
+            .run(
+                || self.generation() == seen_generation && self.is_logged_in(),
+                || self.refresh_or_relogin(seen_generation),
+            )
+            .await
+        {
+            Flight::Led(at) => at,
+            Flight::Renewed => self.held().map(|h| h.access),
+            Flight::Failed => None,
+        }
+    }
+
+    async fn refresh_or_relogin(&self, seen_generation: u64) -> Option<Arc<str>> {
+        let refresh = self.state.lock().refresh.clone();
+        match self.refresh_exchange(seen_generation, refresh).await {
+            Refreshed::Renewed(at) => Some(at),
+            Refreshed::Rejected => self.relogin().await,
+            Refreshed::Failed => None,
+        }
+    }
+
+    /// The refresh token (or cookie) was rejected: log in again, counting `relogins` and, when the
+    /// login works although nothing announced the end of the session, `spurious_logouts`.
+    async fn relogin(&self) -> Option<Arc<str>> {
+        let shard = self.shard();
+        self.rec().count(shard, "relogins", 1);
+        self.rec().series(shard, names::SERIES_RELOGINS, 1);
+        let expected = self.state.lock().end_expected;
+        self.forget(false);
+        let at = self.login_exchange().await;
+        if at.is_some() && !expected {
+            self.rec().count(shard, "spurious_logouts", 1);
+        }
+        at
+    }
+
+    /// One refresh request for token generation `seen_generation` with `refresh` (or the cookie).
+    async fn refresh_exchange(&self, seen_generation: u64, refresh: Option<Arc<str>>) -> Refreshed {
+        let shard = self.shard();
+        let rec = self.rec().clone();
+        let cookie = self.cookie_header();
+        if refresh.is_none() && cookie.is_none() {
+            // Nothing to refresh with (the server issued no refresh token): a new login is the
+            // only way on, and an expected one.
+            self.expect_end();
+            return Refreshed::Rejected;
+        }
+        let presented_before = {
+            let mut s = self.state.lock();
+            if s.needed_counted < seen_generation + 1 {
+                s.needed_counted = seen_generation + 1;
+                rec.count(shard, "refreshes_needed", 1);
+            }
+            let h = credential_hash(refresh.as_deref(), cookie.as_deref());
+            let seen = s.presented.contains(&h);
+            if !seen {
+                if s.presented.len() >= PRESENTED_KEEP {
+                    s.presented.remove(0);
+                }
+                s.presented.push(h);
+            }
+            seen
+        };
+        rec.count(shard, "refresh_calls", 1);
+        rec.series(shard, names::SERIES_REFRESHES, 1);
+        Live::bump(&self.env.live.refreshes);
+
+        let req = self
+            .profile()
+            .refresh_request(self.http.client(), refresh.as_deref());
+        let req = match cookie {
+            Some(c) => req.header(COOKIE, c),
+            None => req,
+        };
+        let res = self.http.exchange(req, BodyMode::Keep).await;
+        self.count_exchange(Op::Refresh, &res, Some(names::REFRESH));
+        let Ok(reply) = res else {
+            return Refreshed::Failed;
+        };
+        self.absorb_cookies(&reply.headers);
+        if (200..300).contains(&reply.status) {
+            return match self
+                .profile()
+                .parse_tokens(reply.status, &reply.headers, &reply.body)
+            {
+                Ok(tokens) => Refreshed::Renewed(self.install(tokens, false)),
+                Err(e) => {
+                    rec.count(shard, "errors.body", 1);
+                    Live::bump(&self.env.live.errors);
+                    tracing::debug!(client = self.id, error = %e, "unusable refresh response");
+                    Refreshed::Failed
+                }
+            };
+        }
+        if self.profile().refresh_rejected(reply.status, &reply.body) {
+            if presented_before {
+                rec.count(shard, "reuse_detected", 1);
+            }
+            return Refreshed::Rejected;
+        }
+        Refreshed::Failed
+    }
+}
+
+/// A hash identifying the refresh credential presented (token or cookie), never the token itself.
+fn credential_hash(refresh: Option<&str>, cookie: Option<&str>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    refresh.hash(&mut h);
+    if refresh.is_none() {
+        cookie.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// A claimed request slot; released on drop.
+pub struct SlotGuard {
+    session: Arc<Session>,
+}
+
+impl SlotGuard {
+    /// The session the slot belongs to.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.session.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.state.get_mut().access.is_some() {
+            self.env.live.logged_in_delta(-1);
+        }
+    }
+}
+
+impl Timed for Session {
+    /// Proactive timer: refresh this generation unless it was already replaced.
+    async fn due(self: Arc<Self>, generation: u64) {
+        if self.generation() == generation && self.is_logged_in() {
+            self.shared_renew(generation).await;
+        }
+    }
+}

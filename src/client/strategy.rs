@@ -1,0 +1,149 @@
+//! The four token-renewal strategies of the seed article and the knobs of one simulated client.
+//!
+//! | strategy        | on a 401                                   | before expiry            | renewal header |
+//! |-----------------|--------------------------------------------|--------------------------|----------------|
+//! | `naive`         | refresh with the RT it holds, retry once — every request on its own | —  | ignored |
+//! | `single-flight` | one refresh per session, others wait and retry | —                    | ignored |
+//! | `proactive`     | single-flight fallback                     | timer `exp - margin ± jitter` | ignored |
+//! | `sliding`       | single-flight fallback                     | —                        | adopted |
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::RngExt;
+
+/// How a simulated client keeps its access token fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// 401 → refresh → retry once, each in-flight request on its own (amplifies under concurrency).
+    Naive,
+    /// 401 → one refresh per client in flight; the other requests wait for its result.
+    SingleFlight,
+    /// Refresh on a timer shortly before `exp`; single-flight on a 401 anyway.
+    Proactive,
+    /// Adopt the server's renewal header (`New-Access-Token`); single-flight on a 401.
+    Sliding,
+}
+
+impl Strategy {
+    /// The scenario name (`single-flight`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Naive => "naive",
+            Strategy::SingleFlight => "single-flight",
+            Strategy::Proactive => "proactive",
+            Strategy::Sliding => "sliding",
+        }
+    }
+
+    /// Whether a 401 is handled by one shared refresh per session.
+    pub fn shares_refresh(self) -> bool {
+        !matches!(self, Strategy::Naive)
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The per-client knobs (scenario `client:` block, minus what only the engine uses).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSettings {
+    pub strategy: Strategy,
+    /// Requests in flight per client (a page loading this many API calls at once).
+    pub concurrency: u32,
+    /// Closed model: pause between two requests of one in-flight slot.
+    pub think_time: Duration,
+    /// Proactive: refresh this long before `exp` ...
+    pub proactive_margin: Duration,
+    /// ... moved by a uniform amount in `[-jitter, +jitter]`.
+    pub jitter: Duration,
+    /// Deadline of one HTTP exchange.
+    pub timeout: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::SingleFlight,
+            concurrency: 1,
+            think_time: Duration::from_secs(1),
+            proactive_margin: Duration::from_secs(5),
+            jitter: Duration::ZERO,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ClientSettings {
+    /// How long before expiry the proactive timer fires for a token with `remaining` validity:
+    /// `margin ± uniform(jitter)`, never after expiry, and at most half the remaining life when the
+    /// token lives shorter than the margin (so a short-lived token does not refresh in a loop).
+    pub fn proactive_lead(&self, remaining: Duration) -> Duration {
+        let margin = self.proactive_margin.as_secs_f64();
+        let jitter = self.jitter.as_secs_f64();
+        let shift = if jitter > 0.0 {
+            rand::rng().random_range(-jitter..=jitter)
+        } else {
+            0.0
+        };
+        let lead = (margin + shift).max(0.0);
+        let rem = remaining.as_secs_f64();
+        let lead = if lead >= rem { rem / 2.0 } else { lead };
+        Duration::from_secs_f64(lead)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lead_without_jitter_is_the_margin() {
+        let s = ClientSettings {
+            proactive_margin: Duration::from_secs(2),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.proactive_lead(Duration::from_secs(30)),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn lead_with_jitter_spreads_and_never_passes_expiry() {
+        let s = ClientSettings {
+            proactive_margin: Duration::from_secs(2),
+            jitter: Duration::from_secs(3),
+            ..Default::default()
+        };
+        let leads: Vec<f64> = (0..500)
+            .map(|_| s.proactive_lead(Duration::from_secs(30)).as_secs_f64())
+            .collect();
+        assert!(leads.iter().all(|l| (0.0..=5.0).contains(l)));
+        let min = leads.iter().cloned().fold(f64::MAX, f64::min);
+        let max = leads.iter().cloned().fold(0.0, f64::max);
+        assert!(max - min > 2.0, "jitter should spread the leads: {min}..{max}");
+    }
+
+    #[test]
+    fn short_lived_token_refreshes_at_half_life() {
+        let s = ClientSettings {
+            proactive_margin: Duration::from_secs(5),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.proactive_lead(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn names_match_the_scenario_format() {
+        assert_eq!(Strategy::SingleFlight.to_string(), "single-flight");
+        assert!(!Strategy::Naive.shares_refresh());
+        assert!(Strategy::Sliding.shares_refresh());
+    }
+}

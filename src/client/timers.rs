@@ -1,0 +1,174 @@
+//! One timer task for every proactive refresh of a run.
+//!
+//! A proactive client refreshes at `exp - margin ± jitter`. Giving each of 100 000 idle clients its
+//! own sleeping task would cost a task per client; instead every session pushes `(when, weak
+//! session, token generation)` to one [`Timers`] task that keeps a min-heap and spawns the refresh
+//! when it is due. An entry whose session is gone is simply dropped; whether the generation is still
+//! current is the session's business (the target's [`Timed::due`] checks it).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::sync::{Arc, Weak};
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Something a timer fires on.
+pub trait Timed: Send + Sync + 'static {
+    /// The timer set with `tag` is due.
+    fn due(self: Arc<Self>, tag: u64) -> impl Future<Output = ()> + Send;
+}
+
+struct Entry<T> {
+    at: Instant,
+    seq: u64,
+    target: Weak<T>,
+    tag: u64,
+}
+
+impl<T> PartialEq for Entry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Entry<T> {
+    /// Reversed: `BinaryHeap` is a max-heap and the earliest entry must come out first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Handle to the timer task (cheap to clone). The task ends when `cancel` fires or every handle is
+/// dropped.
+pub struct Timers<T> {
+    tx: mpsc::UnboundedSender<(Instant, Weak<T>, u64)>,
+}
+
+impl<T> Clone for Timers<T> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T: Timed> Timers<T> {
+    /// Spawns the timer task on the current runtime.
+    pub fn start(cancel: CancellationToken) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(rx, cancel));
+        Timers { tx }
+    }
+
+    /// Fires `target.due(tag)` at `at` (at once when `at` is past), unless `target` is gone by then.
+    pub fn schedule(&self, at: Instant, target: Weak<T>, tag: u64) {
+        // A send error means the run is over: nothing left to refresh for.
+        let _ = self.tx.send((at, target, tag));
+    }
+}
+
+async fn run<T: Timed>(
+    mut rx: mpsc::UnboundedReceiver<(Instant, Weak<T>, u64)>,
+    cancel: CancellationToken,
+) {
+    let mut heap: BinaryHeap<Entry<T>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    loop {
+        let next = heap.peek().map(|e| e.at);
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            msg = rx.recv() => match msg {
+                Some((at, target, tag)) => {
+                    seq += 1;
+                    heap.push(Entry { at, seq, target, tag });
+                }
+                None if heap.is_empty() => return,
+                None => {
+                    // Every handle is gone: fire what is left, then stop.
+                    while let Some(e) = heap.pop() {
+                        tokio::time::sleep_until(e.at).await;
+                        fire(e, &cancel);
+                    }
+                    return;
+                }
+            },
+            _ = sleep_until_opt(next) => {
+                let now = Instant::now();
+                while heap.peek().is_some_and(|e| e.at <= now) {
+                    if let Some(e) = heap.pop() {
+                        fire(e, &cancel);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn fire<T: Timed>(e: Entry<T>, cancel: &CancellationToken) {
+    if let Some(target) = e.target.upgrade() {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancel.run_until_cancelled(target.due(e.tag)).await;
+        });
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+    use std::time::Duration;
+
+    struct Probe {
+        fired: Mutex<Vec<u64>>,
+        done: tokio::sync::Notify,
+    }
+
+    impl Timed for Probe {
+        async fn due(self: Arc<Self>, tag: u64) {
+            self.fired.lock().push(tag);
+            self.done.notify_one();
+        }
+    }
+
+    #[tokio::test]
+    async fn fires_in_time_order_and_skips_dropped_targets() {
+        let cancel = CancellationToken::new();
+        let timers = Timers::<Probe>::start(cancel.clone());
+        let probe = Arc::new(Probe {
+            fired: Mutex::new(Vec::new()),
+            done: tokio::sync::Notify::new(),
+        });
+        let gone = Arc::new(Probe {
+            fired: Mutex::new(Vec::new()),
+            done: tokio::sync::Notify::new(),
+        });
+        let t0 = Instant::now();
+        timers.schedule(t0 + Duration::from_millis(30), Arc::downgrade(&probe), 3);
+        timers.schedule(t0 + Duration::from_millis(10), Arc::downgrade(&probe), 1);
+        timers.schedule(t0 + Duration::from_millis(20), Arc::downgrade(&gone), 2);
+        drop(gone);
+        for _ in 0..2 {
+            probe.done.notified().await;
+        }
+        assert_eq!(*probe.fired.lock(), vec![1, 3]);
+        assert!(Instant::now() >= t0 + Duration::from_millis(30));
+        cancel.cancel();
+    }
+}

@@ -1,0 +1,859 @@
+//! The WebSocket channel of ONE simulated client: handshake auth, events, close codes, reconnects.
+//!
+//! [`spawn`] starts one task per client that holds at most one *current* socket and follows the
+//! server's lead, as the seed article's best practice describes:
+//!
+//! - it connects with a valid access token carried as the target says ([`TokenTransport`](crate::target::TokenTransport): query,
+//!   `Authorization` header or subprotocol), through one TLS configuration shared by the run;
+//! - every socket gets a *generation* number; one reader task per socket forwards its messages,
+//!   tagged with that generation, into one channel, and the client task drops (and counts,
+//!   `stale_ws_messages`) every data message of an older generation — what a late message of the
+//!   previous socket looks like after a reconnect ([`WsHandle::reconnect`] replaces a socket
+//!   make-before-break, so the old one can still deliver);
+//! - when the server closes, the [`CloseProfile`] sorts the code into a [`CloseClass`]:
+//!   refresh-then-reconnect (4401: [`WsTokens::refresh_for_reconnect`], then a new socket),
+//!   reconnect (at once), backoff (exponential with jitter), terminal (stop and tell
+//!   [`WsTokens::session_ended`]), protocol error (count and stop), normal (stop);
+//! - `kicked`/`logout` events end the session whatever the code; the server must then close within
+//!   [`WsOptions::kick_close_grace`], else `kick_without_close` is counted and the client closes;
+//! - the session's [`KickClock`] is signalled by the kick event or the close frame, whichever comes
+//!   first, giving `kick_latency`.
+//!
+//! Everything is measured into the run's [`Recorder`] (names in [`names`]); nothing is printed.
+//! Stopping ([`WsHandle::close`] or the run's cancel token) sends Close 1000 and waits for the echo
+//! at most [`WsOptions::close_timeout`].
+
+mod connect;
+mod kick;
+mod options;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as TungError, Message, error::ProtocolError};
+use tokio_util::sync::CancellationToken;
+
+pub use connect::{ConnectError, Socket, connect, request};
+pub use kick::{KickBoard, KickClock, KickTally};
+pub use options::{Backoff, WsConfigError, WsOptions, subprotocol_offer};
+
+use crate::metrics::Recorder;
+use crate::metrics::names::{GAUGE_OPEN_SOCKETS, RECONNECT, WS_CONNECT};
+use crate::target::close_codes::{CloseClass, is_legal_on_wire};
+use crate::target::jwt_exp;
+use crate::target::ws::WsEvent;
+
+/// Names of the counters this module records (histograms `ws_connect`, `kick_latency`, `reconnect`
+/// and the gauge `open_sockets` are in `metrics::names`).
+pub mod names {
+    pub use super::kick::{KICK_TARGET_GONE, KICKS_BEFORE_TRIGGER, MISSED_KICKS};
+    /// Sockets opened (every generation).
+    pub const WS_CONNECTS: &str = "ws_connects";
+    /// Sockets opened after the first one of a client.
+    pub const WS_RECONNECTS: &str = "ws_reconnects";
+    /// Data messages of an older generation, dropped.
+    pub const STALE_WS_MESSAGES: &str = "stale_ws_messages";
+    /// A `kicked`/`logout` event not followed by a close frame within the grace period.
+    pub const KICK_WITHOUT_CLOSE: &str = "kick_without_close";
+    /// A server close (other than backoff/reconnect classes) with no preceding session event.
+    pub const CLOSE_WITHOUT_EVENT: &str = "close_without_event";
+    /// A close code RFC 6455 §7.4 forbids on the wire.
+    pub const CLOSE_CODE_VIOLATIONS: &str = "close_code_violations";
+    /// A socket still open `expiry_grace` after its access token's `exp`.
+    pub const WS_OPEN_AFTER_EXPIRY: &str = "ws_open_after_expiry";
+    /// A client stopped reconnecting after `backoff.max_attempts` failures in a row.
+    pub const WS_GAVE_UP: &str = "ws_gave_up";
+    /// The server ended a session (terminal close, kick or logout event).
+    pub const WS_SESSIONS_ENDED: &str = "ws_sessions_ended";
+    /// A socket ended without a close frame (reported locally as 1006).
+    pub const ERR_ABNORMAL: &str = "errors.ws_abnormal";
+    /// A frame or message above the size caps.
+    pub const ERR_TOO_BIG: &str = "errors.ws_too_big";
+    /// A malformed frame from the server.
+    pub const ERR_PROTOCOL: &str = "errors.ws_protocol";
+    /// Prefix: server close frames by code (`ws_close.4409`; `ws_close.illegal` for violations).
+    pub const WS_CLOSE: &str = "ws_close.";
+    /// Prefix: server closes by class (`ws_close_class.terminal`).
+    pub const WS_CLOSE_CLASS: &str = "ws_close_class.";
+    /// Prefix: events by type (`ws_events.kicked`, `ws_events.tick`, `ws_events.other`).
+    pub const WS_EVENTS: &str = "ws_events.";
+    /// Prefix: failed handshakes by HTTP status or kind (`ws_connect_failed.401`, `.timeout`).
+    pub const WS_CONNECT_FAILED: &str = "ws_connect_failed.";
+}
+
+use names::*;
+
+/// Why the server ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Replaced by a login elsewhere (`kicked` event).
+    Kicked,
+    /// Logout, password change or admin revoke (`logout` event).
+    LoggedOut,
+    /// A terminal close code with no event, or (for a refused handshake after a refresh) the HTTP
+    /// status.
+    Other(u16),
+}
+
+/// What the WebSocket channel needs from the client's token manager.
+pub trait WsTokens: Send + Sync + 'static {
+    /// A currently valid access token (refresh first if the held one is expired); None = session is over.
+    fn access_token(&self) -> impl Future<Output = Option<String>> + Send;
+    /// After a refresh_then_reconnect close (e.g. 4401): refresh now, return the new AT; None = session over.
+    fn refresh_for_reconnect(&self) -> impl Future<Output = Option<String>> + Send;
+    /// The server ended this session for good (terminal close / kicked / logout event): do not reconnect.
+    fn session_ended(&self, why: SessionEnd);
+}
+
+/// How a channel ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEnd {
+    /// [`WsHandle::close`] or the run's cancel token.
+    Stopped,
+    /// The server ended the session.
+    SessionEnded(SessionEnd),
+    /// [`WsTokens`] had no token (the session is over on the HTTP side).
+    NoToken,
+    /// The server closed normally (1000, or a close frame without a code: 1005).
+    Normal(u16),
+    /// A protocol-error close code, an illegal code, or a malformed/oversized frame (1002/1009).
+    ProtocolError(u16),
+    /// `backoff.max_attempts` failed connects or backoff closes in a row.
+    GaveUp,
+    /// The handshake was refused in a way retrying cannot fix (e.g. HTTP 404, a bad token value).
+    Refused(ConnectError),
+    /// The channel task panicked or was aborted.
+    Aborted,
+}
+
+/// Result of [`WsHandle::join`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsOutcome {
+    /// How it ended.
+    pub end: WsEnd,
+    /// Sockets opened (the last generation number).
+    pub connections: u64,
+}
+
+/// What a handle can observe of its channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ConnState {
+    generation: u64,
+    open: bool,
+    ended: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: watch::Sender<ConnState>,
+    stop: CancellationToken,
+    reconnect: Notify,
+}
+
+impl Shared {
+    fn set_open(&self, open: bool) {
+        self.state
+            .send_if_modified(|s| std::mem::replace(&mut s.open, open) != open);
+    }
+}
+
+/// Handle to one client's WebSocket channel.
+#[derive(Debug)]
+pub struct WsHandle {
+    shared: Arc<Shared>,
+    task: JoinHandle<WsOutcome>,
+}
+
+impl WsHandle {
+    /// Whether a socket is open right now.
+    pub fn is_open(&self) -> bool {
+        self.shared.state.borrow().open
+    }
+
+    /// Generation of the current (or last) socket; 0 before the first one opened.
+    pub fn generation(&self) -> u64 {
+        self.shared.state.borrow().generation
+    }
+
+    /// Waits until a socket of generation `min_generation` or later is open (true), or the
+    /// channel ended (false). `wait_open(1)` after [`spawn`] waits for the first socket.
+    pub async fn wait_open(&self, min_generation: u64) -> bool {
+        let mut rx = self.shared.state.subscribe();
+        rx.wait_for(|s| s.ended || (s.open && s.generation >= min_generation))
+            .await
+            .map(|s| !s.ended)
+            .unwrap_or(false)
+    }
+
+    /// Asks the channel to close its socket (Close 1000) and stop.
+    pub fn close(&self) {
+        self.shared.stop.cancel();
+    }
+
+    /// Asks the channel to re-authenticate: open a new socket with a fresh token, then close the
+    /// old one (make-before-break; late messages of the old one are dropped as stale).
+    pub fn reconnect(&self) {
+        self.shared.reconnect.notify_one();
+    }
+
+    /// Whether the channel has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits until the channel ended.
+    pub async fn join(self) -> WsOutcome {
+        let connections = self.generation();
+        self.task.await.unwrap_or(WsOutcome {
+            end: WsEnd::Aborted,
+            connections,
+        })
+    }
+}
+
+/// Starts the WebSocket channel of one client; see the module docs. `shard` spreads recording;
+/// `kick` is the session's kick clock; `cancel` is the run's cancel token.
+pub fn spawn<T: WsTokens>(
+    opts: Arc<WsOptions>,
+    tokens: Arc<T>,
+    recorder: Recorder,
+    shard: usize,
+    kick: Arc<KickClock>,
+    cancel: CancellationToken,
+) -> WsHandle {
+    let shared = Arc::new(Shared {
+        state: watch::Sender::new(ConnState::default()),
+        stop: cancel.child_token(),
+        reconnect: Notify::new(),
+    });
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    let channel = Channel {
+        opts,
+        tokens,
+        rec: recorder,
+        shard,
+        kick,
+        shared: Arc::clone(&shared),
+        tx,
+        rx,
+        scope: CancellationToken::new(),
+        generation: 0,
+        streak: 0,
+    };
+    let task = tokio::spawn(channel.run());
+    WsHandle { shared, task }
+}
+
+/// Messages buffered between a socket's reader and the client task.
+const CHANNEL_DEPTH: usize = 16;
+
+/// A session event from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionEvent {
+    Kicked,
+    Logout,
+    Expired,
+}
+
+/// How a socket's reader ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndKind {
+    /// The stream ended after the close handshake.
+    Clean,
+    /// Reset, I/O error, or ended without a close frame.
+    Abnormal,
+    /// A frame or message above the caps.
+    TooBig,
+    /// A malformed frame.
+    Protocol,
+    /// Retired and the server did not finish the close in time.
+    DrainTimeout,
+}
+
+#[derive(Debug)]
+enum Item {
+    Msg(Message),
+    Ended(EndKind),
+}
+
+#[derive(Debug)]
+struct Tagged {
+    generation: u64,
+    item: Item,
+}
+
+/// The client task's side of one socket.
+struct Conn {
+    generation: u64,
+    sink: SplitSink<Socket, Message>,
+    /// Tells the reader to stop after a bounded drain.
+    retire: CancellationToken,
+    /// Token `exp` + grace, when the token is a JWT.
+    stale_after: Option<tokio::time::Instant>,
+}
+
+/// What the client task does once a socket is over.
+enum Next {
+    Stop(WsEnd),
+    RefreshThenReconnect { closed_at: Instant },
+    Reconnect,
+    Backoff,
+}
+
+/// Which token the next connect uses.
+#[derive(Clone, Copy)]
+enum TokenSource {
+    Current,
+    Refresh,
+}
+
+struct Channel<T: WsTokens> {
+    opts: Arc<WsOptions>,
+    tokens: Arc<T>,
+    rec: Recorder,
+    shard: usize,
+    kick: Arc<KickClock>,
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Tagged>,
+    rx: mpsc::Receiver<Tagged>,
+    /// Parent of every reader's retire token: cancelled when the channel ends.
+    scope: CancellationToken,
+    generation: u64,
+    /// Failed connects / backoff closes in a row.
+    streak: u32,
+}
+
+impl<T: WsTokens> Channel<T> {
+    async fn run(mut self) -> WsOutcome {
+        let end = self.drive().await;
+        self.scope.cancel();
+        self.kick.socket_gone();
+        if let WsEnd::SessionEnded(why) = end {
+            self.tokens.session_ended(why);
+            self.count(WS_SESSIONS_ENDED);
+        }
+        self.shared.state.send_modify(|s| {
+            s.open = false;
+            s.ended = true;
+        });
+        WsOutcome {
+            end,
+            connections: self.generation,
+        }
+    }
+
+    fn count(&self, name: &str) {
+        self.rec.count(self.shard, name, 1);
+    }
+
+    /// Connect, serve, and decide what next — until the channel is over.
+    async fn drive(&mut self) -> WsEnd {
+        let mut source = TokenSource::Current;
+        let mut delay = Duration::ZERO;
+        let mut auth_refreshed = false;
+        let mut expiry_close_at: Option<Instant> = None;
+        loop {
+            if !delay.is_zero() {
+                tokio::select! {
+                    _ = self.shared.stop.cancelled() => return WsEnd::Stopped,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            let token = {
+                let tokens = Arc::clone(&self.tokens);
+                let fut = async move {
+                    match source {
+                        TokenSource::Current => tokens.access_token().await,
+                        TokenSource::Refresh => tokens.refresh_for_reconnect().await,
+                    }
+                };
+                tokio::select! {
+                    _ = self.shared.stop.cancelled() => return WsEnd::Stopped,
+                    t = fut => match t {
+                        Some(t) => t,
+                        None => return WsEnd::NoToken,
+                    },
+                }
+            };
+            let started = Instant::now();
+            let result = tokio::select! {
+                _ = self.shared.stop.cancelled() => return WsEnd::Stopped,
+                r = connect(&self.opts, &token) => r,
+            };
+            let socket = match result {
+                Ok(s) => s,
+                Err(e) => {
+                    self.rec.count(
+                        self.shard,
+                        &format!("{WS_CONNECT_FAILED}{}", e.counter_suffix()),
+                        1,
+                    );
+                    if e.is_auth() {
+                        if auth_refreshed {
+                            let ConnectError::Status(status) = e else {
+                                unreachable!("is_auth implies a status")
+                            };
+                            return WsEnd::SessionEnded(SessionEnd::Other(status));
+                        }
+                        auth_refreshed = true;
+                        source = TokenSource::Refresh;
+                        delay = Duration::ZERO;
+                        continue;
+                    }
+                    if !retryable(&e) {
+                        return WsEnd::Refused(e);
+                    }
+                    match self.next_backoff() {
+                        Some(d) => delay = d,
+                        None => return WsEnd::GaveUp,
+                    }
+                    source = TokenSource::Current;
+                    continue;
+                }
+            };
+            self.rec
+                .record_duration(self.shard, WS_CONNECT, started.elapsed());
+            if let Some(closed_at) = expiry_close_at.take() {
+                self.rec
+                    .record_duration(self.shard, RECONNECT, closed_at.elapsed());
+            }
+            auth_refreshed = false;
+            let conn = self.open(socket, &token);
+            drop(token);
+            match self.serve(conn).await {
+                Next::Stop(end) => return end,
+                Next::RefreshThenReconnect { closed_at } => {
+                    expiry_close_at = Some(closed_at);
+                    source = TokenSource::Refresh;
+                    delay = Duration::ZERO;
+                }
+                Next::Reconnect => {
+                    source = TokenSource::Current;
+                    delay = if self.streak == 0 {
+                        Duration::ZERO
+                    } else {
+                        match self.next_backoff() {
+                            Some(d) => d,
+                            None => return WsEnd::GaveUp,
+                        }
+                    };
+                    self.streak = self.streak.max(1);
+                }
+                Next::Backoff => {
+                    source = TokenSource::Current;
+                    match self.next_backoff() {
+                        Some(d) => delay = d,
+                        None => return WsEnd::GaveUp,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The delay before the next attempt, or None (counted) when the streak is too long.
+    fn next_backoff(&mut self) -> Option<Duration> {
+        if self.streak >= self.opts.backoff.max_attempts {
+            self.count(WS_GAVE_UP);
+            return None;
+        }
+        let d = self.opts.backoff.delay(self.streak);
+        self.streak += 1;
+        Some(d)
+    }
+
+    /// Registers a freshly opened socket as the current generation and starts its reader.
+    fn open(&mut self, socket: Socket, token: &str) -> Conn {
+        self.generation += 1;
+        let generation = self.generation;
+        self.shared.state.send_modify(|s| {
+            s.generation = generation;
+            s.open = true;
+        });
+        self.count(WS_CONNECTS);
+        if generation > 1 {
+            self.count(WS_RECONNECTS);
+        }
+        let (sink, stream) = socket.split();
+        let retire = self.scope.child_token();
+        tokio::spawn(read_socket(
+            generation,
+            stream,
+            self.tx.clone(),
+            retire.clone(),
+            self.opts.close_timeout,
+            OpenGauge::new(self.rec.clone()),
+        ));
+        let stale_after = jwt_exp(token).map(|exp| {
+            let left = exp.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::time::Instant::now() + left + self.opts.expiry_grace
+        });
+        Conn {
+            generation,
+            sink,
+            retire,
+            stale_after,
+        }
+    }
+
+    /// Serves the current socket until it is over.
+    async fn serve(&mut self, mut conn: Conn) -> Next {
+        let mut event: Option<SessionEvent> = None;
+        let mut close_by: Option<tokio::time::Instant> = None;
+        let mut expiry_check = conn.stale_after;
+        let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+        let timer = tokio::time::sleep_until(far);
+        tokio::pin!(timer);
+        loop {
+            let wake = [close_by, expiry_check].into_iter().flatten().min();
+            if timer.deadline() != wake.unwrap_or(far) {
+                timer.as_mut().reset(wake.unwrap_or(far));
+            }
+            tokio::select! {
+                biased;
+                _ = self.shared.stop.cancelled() => {
+                    self.close_and_drain(conn).await;
+                    return Next::Stop(WsEnd::Stopped);
+                }
+                _ = &mut timer, if wake.is_some() => {
+                    let now = tokio::time::Instant::now();
+                    if close_by.is_some_and(|t| t <= now) {
+                        self.count(KICK_WITHOUT_CLOSE);
+                        self.close_and_drain(conn).await;
+                        return Next::Stop(WsEnd::SessionEnded(session_end(event, 1000)));
+                    }
+                    if expiry_check.is_some_and(|t| t <= now) {
+                        self.count(WS_OPEN_AFTER_EXPIRY);
+                        expiry_check = None;
+                    }
+                }
+                _ = self.shared.reconnect.notified() => {
+                    conn = self.replace(conn).await;
+                    expiry_check = conn.stale_after;
+                    event = None;
+                    close_by = None;
+                }
+                tagged = self.rx.recv() => {
+                    // The channel holds a sender, so recv() never returns None.
+                    let Some(Tagged { generation, item }) = tagged else {
+                        return Next::Stop(WsEnd::Aborted);
+                    };
+                    if generation != conn.generation {
+                        if matches!(item, Item::Msg(Message::Text(_) | Message::Binary(_))) {
+                            self.count(STALE_WS_MESSAGES);
+                        }
+                        continue;
+                    }
+                    match item {
+                        Item::Msg(Message::Text(text)) => {
+                            self.streak = 0;
+                            if let Some(ev) = self.on_text(text.as_str()) {
+                                if ev != SessionEvent::Expired {
+                                    self.kick.signal(Instant::now());
+                                    close_by = Some(tokio::time::Instant::now() + self.opts.kick_close_grace);
+                                }
+                                event = Some(ev);
+                            }
+                        }
+                        Item::Msg(Message::Binary(_)) => {
+                            self.streak = 0;
+                            self.rec.count(self.shard, &format!("{WS_EVENTS}binary"), 1);
+                        }
+                        Item::Msg(Message::Close(frame)) => return self.on_close(conn, frame, event).await,
+                        Item::Msg(_) => {}
+                        Item::Ended(kind) => return self.on_end(conn, kind, event),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts one text message and returns the session event it carries, if any.
+    fn on_text(&self, text: &str) -> Option<SessionEvent> {
+        let event = self.opts.events.as_ref().and_then(|e| e.classify(text));
+        let (label, session) = match &event {
+            Some(WsEvent::Kicked) => ("kicked", Some(SessionEvent::Kicked)),
+            Some(WsEvent::Logout) => ("logout", Some(SessionEvent::Logout)),
+            Some(WsEvent::SessionExpired) => ("session_expired", Some(SessionEvent::Expired)),
+            Some(WsEvent::Other(t)) => match self.opts.counted_events.iter().find(|c| *c == t) {
+                Some(c) => (c.as_str(), None),
+                None => ("other", None),
+            },
+            None => ("other", None),
+        };
+        self.rec
+            .count(self.shard, &format!("{WS_EVENTS}{label}"), 1);
+        session
+    }
+
+    /// The server sent a close frame on the current socket.
+    async fn on_close(
+        &mut self,
+        conn: Conn,
+        frame: Option<CloseFrame>,
+        event: Option<SessionEvent>,
+    ) -> Next {
+        let at = Instant::now();
+        self.shared.set_open(false);
+        let (code, replaced) = match &frame {
+            Some(f) => (
+                u16::from(f.code),
+                // tungstenite answers an illegal code itself and hands us 1002 "Protocol violation".
+                f.code == CloseCode::Protocol && f.reason.as_str() == "Protocol violation",
+            ),
+            None => (1005, false),
+        };
+        let violation = replaced || (code != 1005 && !is_legal_on_wire(code));
+        let class = if violation {
+            self.count(CLOSE_CODE_VIOLATIONS);
+            self.rec.count(self.shard, &format!("{WS_CLOSE}illegal"), 1);
+            CloseClass::ProtocolError
+        } else {
+            self.rec.count(self.shard, &format!("{WS_CLOSE}{code}"), 1);
+            if code == 1005 {
+                CloseClass::Normal
+            } else {
+                self.opts.close_codes.classify(code)
+            }
+        };
+        self.rec
+            .count(self.shard, &format!("{WS_CLOSE_CLASS}{}", class.name()), 1);
+        let kick_event = matches!(event, Some(SessionEvent::Kicked | SessionEvent::Logout));
+        if self.kick.is_armed() || kick_event || !class.reconnects() {
+            self.kick.signal(at);
+        }
+        if self.opts.events.is_some()
+            && event.is_none()
+            && !matches!(class, CloseClass::Backoff | CloseClass::Reconnect)
+        {
+            self.count(CLOSE_WITHOUT_EVENT);
+        }
+        self.drain(conn).await;
+        if kick_event {
+            return Next::Stop(WsEnd::SessionEnded(session_end(event, code)));
+        }
+        match class {
+            CloseClass::Terminal => Next::Stop(WsEnd::SessionEnded(session_end(event, code))),
+            CloseClass::RefreshThenReconnect => Next::RefreshThenReconnect { closed_at: at },
+            CloseClass::Reconnect => Next::Reconnect,
+            CloseClass::Backoff => Next::Backoff,
+            CloseClass::ProtocolError => Next::Stop(WsEnd::ProtocolError(code)),
+            CloseClass::Normal => Next::Stop(WsEnd::Normal(code)),
+        }
+    }
+
+    /// The current socket ended without a close frame.
+    fn on_end(&mut self, conn: Conn, kind: EndKind, event: Option<SessionEvent>) -> Next {
+        self.shared.set_open(false);
+        conn.retire.cancel();
+        let stop = match kind {
+            EndKind::TooBig => {
+                self.count(ERR_TOO_BIG);
+                Some(WsEnd::ProtocolError(1009))
+            }
+            EndKind::Protocol => {
+                self.count(ERR_PROTOCOL);
+                Some(WsEnd::ProtocolError(1002))
+            }
+            EndKind::Clean | EndKind::Abnormal | EndKind::DrainTimeout => {
+                self.count(ERR_ABNORMAL);
+                self.rec.count(self.shard, &format!("{WS_CLOSE}1006"), 1);
+                None
+            }
+        };
+        if matches!(event, Some(SessionEvent::Kicked | SessionEvent::Logout)) {
+            return Next::Stop(WsEnd::SessionEnded(session_end(event, 1006)));
+        }
+        match stop {
+            Some(end) => Next::Stop(end),
+            None => Next::Backoff,
+        }
+    }
+
+    /// Make-before-break: a new socket with a current token, then the old one is closed. Keeps the
+    /// old socket when the new one cannot be opened.
+    async fn replace(&mut self, old: Conn) -> Conn {
+        let token = tokio::select! {
+            _ = self.shared.stop.cancelled() => return old,
+            t = self.tokens.access_token() => match t {
+                Some(t) => t,
+                None => return old,
+            },
+        };
+        let started = Instant::now();
+        let result = tokio::select! {
+            _ = self.shared.stop.cancelled() => return old,
+            r = connect(&self.opts, &token) => r,
+        };
+        match result {
+            Ok(socket) => {
+                self.rec
+                    .record_duration(self.shard, WS_CONNECT, started.elapsed());
+                let new = self.open(socket, &token);
+                let Conn {
+                    mut sink, retire, ..
+                } = old;
+                let close = sink.send(Message::Close(Some(CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "reconnected".into(),
+                })));
+                let _ = tokio::time::timeout(self.opts.close_timeout, close).await;
+                retire.cancel();
+                new
+            }
+            Err(e) => {
+                self.rec.count(
+                    self.shard,
+                    &format!("{WS_CONNECT_FAILED}{}", e.counter_suffix()),
+                    1,
+                );
+                old
+            }
+        }
+    }
+
+    /// Client-initiated close: Close 1000, then wait (bounded) for the server's echo.
+    async fn close_and_drain(&mut self, mut conn: Conn) {
+        self.shared.set_open(false);
+        let close = conn.sink.send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "client closing".into(),
+        })));
+        let _ = tokio::time::timeout(self.opts.close_timeout, close).await;
+        self.drain(conn).await;
+    }
+
+    /// Waits (bounded by `close_timeout`) until the reader of `conn` ended, so the socket is really
+    /// closed before the next one opens; older generations' data messages still count as stale.
+    async fn drain(&mut self, conn: Conn) {
+        conn.retire.cancel();
+        let deadline = tokio::time::Instant::now() + self.opts.close_timeout;
+        loop {
+            let tagged = tokio::select! {
+                t = self.rx.recv() => t,
+                _ = tokio::time::sleep_until(deadline) => return,
+            };
+            let Some(Tagged { generation, item }) = tagged else {
+                return;
+            };
+            match item {
+                Item::Ended(_) if generation == conn.generation => return,
+                Item::Msg(Message::Text(_) | Message::Binary(_))
+                    if generation < conn.generation =>
+                {
+                    self.count(STALE_WS_MESSAGES);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a failed handshake is worth retrying after a backoff.
+fn retryable(e: &ConnectError) -> bool {
+    match e {
+        ConnectError::Status(s) => matches!(*s, 408 | 425 | 429) || *s >= 500,
+        ConnectError::Timeout | ConnectError::Io(_) | ConnectError::Tls => true,
+        ConnectError::Protocol | ConnectError::BadToken | ConnectError::Url => false,
+    }
+}
+
+fn session_end(event: Option<SessionEvent>, code: u16) -> SessionEnd {
+    match event {
+        Some(SessionEvent::Kicked) => SessionEnd::Kicked,
+        Some(SessionEvent::Logout) => SessionEnd::LoggedOut,
+        _ => SessionEnd::Other(code),
+    }
+}
+
+/// Keeps `open_sockets` right however the reader ends (even aborted): counted up when the socket
+/// opens, down when its reader task is gone.
+struct OpenGauge(Recorder);
+
+impl OpenGauge {
+    fn new(rec: Recorder) -> Self {
+        rec.gauge_add(GAUGE_OPEN_SOCKETS, 1);
+        OpenGauge(rec)
+    }
+}
+
+impl Drop for OpenGauge {
+    fn drop(&mut self) {
+        self.0.gauge_add(GAUGE_OPEN_SOCKETS, -1);
+    }
+}
+
+/// One socket's reader: forwards every message tagged with the socket's generation until the
+/// stream ends; once retired, drains at most `close_timeout` more.
+async fn read_socket(
+    generation: u64,
+    mut stream: SplitStream<Socket>,
+    tx: mpsc::Sender<Tagged>,
+    retire: CancellationToken,
+    close_timeout: Duration,
+    _open: OpenGauge,
+) {
+    let mut retired = false;
+    let drain = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(drain);
+    let end = loop {
+        let next = tokio::select! {
+            m = stream.next() => m,
+            _ = retire.cancelled(), if !retired => {
+                retired = true;
+                drain.as_mut().reset(tokio::time::Instant::now() + close_timeout);
+                continue;
+            }
+            _ = &mut drain, if retired => break EndKind::DrainTimeout,
+        };
+        match next {
+            Some(Ok(msg)) => {
+                let tagged = Tagged {
+                    generation,
+                    item: Item::Msg(msg),
+                };
+                if tx.send(tagged).await.is_err() {
+                    return;
+                }
+            }
+            Some(Err(e)) => break end_kind(&e),
+            None => break EndKind::Clean,
+        }
+    };
+    let _ = tx
+        .send(Tagged {
+            generation,
+            item: Item::Ended(end),
+        })
+        .await;
+}
+
+fn end_kind(e: &TungError) -> EndKind {
+    match e {
+        TungError::ConnectionClosed | TungError::AlreadyClosed => EndKind::Clean,
+        TungError::Capacity(_) => EndKind::TooBig,
+        TungError::Io(_) | TungError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            EndKind::Abnormal
+        }
+        _ => EndKind::Protocol,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn retry_policy() {
+        assert!(retryable(&ConnectError::Status(503)));
+        assert!(retryable(&ConnectError::Status(429)));
+        assert!(!retryable(&ConnectError::Status(404)));
+        assert!(retryable(&ConnectError::Timeout));
+        assert!(!retryable(&ConnectError::BadToken));
+    }
+}

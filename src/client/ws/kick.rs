@@ -1,0 +1,290 @@
+//! Kick latency: the time from a trigger (the second login's response, the logout call, the admin
+//! revoke) to the kick event or close frame on the *old* session's socket.
+//!
+//! A [`KickBoard`] exists once per run; it hands out one [`KickClock`] per session. The engine arms a
+//! session's clock when the trigger happens; the socket task signals it when the kick arrives. The
+//! two can happen in either order (a loopback server often kicks the old socket before the second
+//! login's response is read), so whoever comes second records the latency — 0 µs when the kick beat
+//! the trigger, which is also counted in `kicks_before_trigger`. After the phase the engine calls
+//! [`KickBoard::settle`] to wait (bounded) until every armed clock resolved; the rest are counted as
+//! `missed_kicks`.
+//!
+//! A clock is cheap: two `AtomicU64` of microseconds since a process epoch, one flag byte and an
+//! `Arc` to its board. Each clock is one-shot: one trigger, one kick.
+
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::metrics::Recorder;
+use crate::metrics::names::KICK_LATENCY;
+
+/// Counter: kicks that arrived before the trigger was armed (recorded as 0 µs).
+pub const KICKS_BEFORE_TRIGGER: &str = "kicks_before_trigger";
+/// Counter: armed clocks whose socket had already ended without a kick signal (no latency recorded).
+pub const KICK_TARGET_GONE: &str = "kick_target_gone";
+/// Counter: armed clocks not resolved when [`KickBoard::settle`] gave up.
+pub const MISSED_KICKS: &str = "missed_kicks";
+
+/// `seen_at` value meaning "the socket ended without a kick signal".
+const GONE: u64 = u64::MAX;
+const RESOLVED: u8 = 1;
+
+/// Microseconds since a process-wide epoch, never 0 (0 means "unset").
+fn micros(at: Instant) -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(|| Instant::now() - Duration::from_secs(1));
+    u64::try_from(at.saturating_duration_since(epoch).as_micros())
+        .unwrap_or(GONE - 1)
+        .clamp(1, GONE - 1)
+}
+
+/// Per-run tally of kick clocks; see the module docs.
+#[derive(Debug)]
+pub struct KickBoard {
+    recorder: Recorder,
+    armed: AtomicU64,
+    resolved: AtomicU64,
+    missed_counted: AtomicU64,
+    notify: Notify,
+}
+
+/// Result of [`KickBoard::settle`] or [`KickBoard::tally`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KickTally {
+    /// Clocks armed so far.
+    pub armed: u64,
+    /// Armed clocks resolved (kick seen, or socket already gone).
+    pub resolved: u64,
+    /// Armed clocks still unresolved.
+    pub missed: u64,
+}
+
+impl KickBoard {
+    /// A board recording into `recorder`.
+    pub fn new(recorder: Recorder) -> Arc<KickBoard> {
+        Arc::new(KickBoard {
+            recorder,
+            armed: AtomicU64::new(0),
+            resolved: AtomicU64::new(0),
+            missed_counted: AtomicU64::new(0),
+            notify: Notify::new(),
+        })
+    }
+
+    /// A new, unarmed clock for one session; `shard` spreads recording like everywhere else.
+    pub fn clock(self: &Arc<Self>, shard: usize) -> Arc<KickClock> {
+        Arc::new(KickClock {
+            board: Arc::clone(self),
+            shard,
+            armed_at: AtomicU64::new(0),
+            seen_at: AtomicU64::new(0),
+            flags: AtomicU8::new(0),
+        })
+    }
+
+    /// Current numbers, without waiting or counting anything.
+    pub fn tally(&self) -> KickTally {
+        let armed = self.armed.load(Ordering::SeqCst);
+        let resolved = self.resolved.load(Ordering::SeqCst);
+        KickTally {
+            armed,
+            resolved,
+            missed: armed.saturating_sub(resolved),
+        }
+    }
+
+    /// Waits until every armed clock is resolved, or `timeout`; then adds the still-unresolved ones
+    /// (not counted by an earlier `settle`) to the `missed_kicks` counter. A kick that arrives later
+    /// still records its latency.
+    pub async fn settle(&self, timeout: Duration) -> KickTally {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.tally().missed == 0 {
+                break;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let tally = self.tally();
+        let before = self
+            .missed_counted
+            .fetch_max(tally.missed, Ordering::SeqCst);
+        if tally.missed > before {
+            self.recorder.count(0, MISSED_KICKS, tally.missed - before);
+        }
+        tally
+    }
+}
+
+/// One session's kick clock; see the module docs.
+#[derive(Debug)]
+pub struct KickClock {
+    board: Arc<KickBoard>,
+    shard: usize,
+    armed_at: AtomicU64,
+    seen_at: AtomicU64,
+    flags: AtomicU8,
+}
+
+impl KickClock {
+    /// Arms the clock now (the trigger's response arrived). Returns false if it was already armed.
+    pub fn arm(&self) -> bool {
+        self.arm_at(Instant::now())
+    }
+
+    /// Arms the clock with an explicit trigger instant (e.g. when the trigger request was sent).
+    pub fn arm_at(&self, trigger: Instant) -> bool {
+        let t = micros(trigger);
+        if self
+            .armed_at
+            .compare_exchange(0, t, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return false;
+        }
+        self.board.armed.fetch_add(1, Ordering::SeqCst);
+        let seen = self.seen_at.load(Ordering::SeqCst);
+        if seen != 0 {
+            self.finish(t, seen);
+        }
+        true
+    }
+
+    /// Whether the clock is armed and no kick (nor the socket's end) has been seen yet: the socket
+    /// is still open and unnotified.
+    pub fn armed_unresolved(&self) -> bool {
+        self.armed_at.load(Ordering::SeqCst) != 0
+            && self.flags.load(Ordering::SeqCst) & RESOLVED == 0
+    }
+
+    /// Whether the clock has been armed.
+    pub fn is_armed(&self) -> bool {
+        self.armed_at.load(Ordering::SeqCst) != 0
+    }
+
+    /// The socket task saw a kick signal (kick/logout event or a close frame) at `at`. Only the
+    /// first signal counts.
+    pub(crate) fn signal(&self, at: Instant) {
+        self.observe(micros(at));
+    }
+
+    /// The socket task ended without a kick signal: an armed clock resolves without a latency.
+    pub(crate) fn socket_gone(&self) {
+        self.observe(GONE);
+    }
+
+    fn observe(&self, seen: u64) {
+        if self
+            .seen_at
+            .compare_exchange(0, seen, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return;
+        }
+        let armed = self.armed_at.load(Ordering::SeqCst);
+        if armed != 0 {
+            self.finish(armed, seen);
+        }
+    }
+
+    /// Records the outcome exactly once, whichever side (arm or signal) completes the pair.
+    fn finish(&self, armed: u64, seen: u64) {
+        if self.flags.fetch_or(RESOLVED, Ordering::SeqCst) & RESOLVED != 0 {
+            return;
+        }
+        let rec = &self.board.recorder;
+        if seen == GONE {
+            rec.count(self.shard, KICK_TARGET_GONE, 1);
+        } else {
+            if seen < armed {
+                rec.count(self.shard, KICKS_BEFORE_TRIGGER, 1);
+            }
+            rec.record(self.shard, KICK_LATENCY, seen.saturating_sub(armed));
+        }
+        let resolved = self.board.resolved.fetch_add(1, Ordering::SeqCst) + 1;
+        if resolved >= self.board.armed.load(Ordering::SeqCst) {
+            self.board.notify.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_after_arm_records_the_latency() {
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let clock = board.clock(3);
+        let t0 = Instant::now();
+        assert!(clock.arm_at(t0));
+        assert!(!clock.arm_at(t0), "one-shot");
+        assert!(clock.armed_unresolved());
+        clock.signal(t0 + Duration::from_millis(5));
+        clock.signal(t0 + Duration::from_millis(50));
+        assert!(!clock.armed_unresolved());
+        let snap = rec.snapshot();
+        let h = &snap.histograms[KICK_LATENCY];
+        assert_eq!(h.len(), 1);
+        assert!((4_900..=5_100).contains(&h.max()), "{}", h.max());
+        assert_eq!(board.tally().missed, 0);
+    }
+
+    #[test]
+    fn signal_before_arm_records_zero_and_counts_it() {
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let clock = board.clock(0);
+        let t0 = Instant::now();
+        clock.signal(t0);
+        assert!(!clock.is_armed());
+        clock.arm_at(t0 + Duration::from_millis(2));
+        assert_eq!(rec.counter(KICKS_BEFORE_TRIGGER), 1);
+        assert_eq!(rec.samples(KICK_LATENCY), 1);
+    }
+
+    #[test]
+    fn gone_socket_resolves_without_latency() {
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let clock = board.clock(0);
+        clock.socket_gone();
+        clock.arm();
+        assert_eq!(rec.counter(KICK_TARGET_GONE), 1);
+        assert_eq!(rec.samples(KICK_LATENCY), 0);
+        assert_eq!(board.tally().resolved, 1);
+    }
+
+    #[tokio::test]
+    async fn settle_counts_missed_once_and_wakes_on_resolution() {
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let a = board.clock(0);
+        let b = board.clock(1);
+        a.arm();
+        b.arm();
+        let late = Arc::clone(&b);
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            late.signal(Instant::now());
+        });
+        let t = board.settle(Duration::from_millis(50)).await;
+        assert_eq!((t.armed, t.missed), (2, 1));
+        assert_eq!(rec.counter(MISSED_KICKS), 1);
+        let again = board.settle(Duration::from_millis(1)).await;
+        assert_eq!(again.missed, 1);
+        assert_eq!(rec.counter(MISSED_KICKS), 1, "not counted twice");
+        a.signal(Instant::now());
+        let done = board.settle(Duration::from_secs(5)).await;
+        assert_eq!(done.missed, 0);
+    }
+}

@@ -1,0 +1,81 @@
+//! `authbench check`: the conformance suite against a target (or the builtin mock), written as a
+//! report folder (report.json section `conformance`, junit.xml, report.html) and a terminal table.
+
+use authbench::checks::{self, CheckOptions};
+use authbench::metrics::Recorder;
+use authbench::report::{self, Report, RunMeta};
+use authbench::scenario::TargetSpec;
+
+use super::{outdir, run::use_color, target};
+use crate::cli::{CheckArgs, FailOn};
+use crate::exit::{CliError, Code};
+
+pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
+    if args.list {
+        print!("{}", checks::render_list());
+        return Ok(Code::Ok);
+    }
+    let expected = args
+        .expected_failures
+        .as_deref()
+        .map(checks::load_expected_failures)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let opts = CheckOptions {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+        strict: args.strict,
+        fail_on_warn: args.fail_on == FailOn::Warn,
+        expected,
+        ..CheckOptions::default()
+    };
+    checks::validate_selectors(&opts).map_err(CliError::usage)?;
+
+    let spec = match args.target_pos.as_deref().or(args.target.as_deref()) {
+        Some(t) => target::spec_from_arg(t),
+        None => TargetSpec::Builtin,
+    };
+    let resolved = target::resolve(&spec, &checks::builtin_mock_config()).await?;
+    target::preflight(&resolved.profile).await?;
+    let out = outdir::prepare(args.out.as_deref(), "check")?;
+
+    let conformance = checks::run(resolved.profile.clone(), &opts).await;
+    let label = resolved.label.clone();
+    resolved.shutdown().await;
+
+    let meta = RunMeta {
+        name: "check".into(),
+        description: format!("conformance suite against {label}"),
+        scenario_path: None,
+        target: label,
+        clients: 0,
+        strategy: String::new(),
+        config: serde_json::json!({ "only": args.only, "skip": args.skip, "strict": args.strict,
+            "fail_on": if opts.fail_on_warn { "warn" } else { "fail" } }),
+        interrupted: false,
+        shard: None,
+    };
+    let report = Report::from_run(meta, Recorder::new().snapshot(), &[])
+        .map_err(|e| CliError::usage(format!("internal threshold error: {e}")))?
+        .with_conformance(conformance.to_report());
+    report::write_all(&report, &out).map_err(|e| {
+        CliError::cannot_proceed(format!("cannot write the report to {}: {e}", out.display()))
+    })?;
+    if let Some(junit) = &args.junit {
+        let from = out.join("junit.xml");
+        if let Some(parent) = junit.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&from, junit).map_err(|e| {
+            CliError::cannot_proceed(format!("cannot write {}: {e}", junit.display()))
+        })?;
+    }
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&conformance).unwrap_or_default());
+    } else {
+        print!("{}", checks::render_terminal(&conformance, use_color()));
+        println!("report: {}", out.join("report.html").display());
+    }
+    Ok(if conformance.passed() { Code::Ok } else { Code::Failed })
+}

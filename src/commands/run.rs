@@ -1,0 +1,168 @@
+//! `authbench run`: load the scenario, resolve the target (starting the builtin mock if needed), run
+//! the engine with a live display, then write the report folder and print the summary.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use authbench::engine::{self, Plan, Progress, Shard};
+use authbench::metrics::Recorder;
+use authbench::report::{self, Report, RunMeta};
+use authbench::scenario::{self, Phase, Scenario};
+use tokio_util::sync::CancellationToken;
+
+use super::{outdir, signals, target};
+use crate::cli::RunArgs;
+use crate::exit::{CliError, Code};
+use crate::progress::{self, Display, Sample};
+
+pub async fn run(args: RunArgs) -> Result<Code, CliError> {
+    let scenario = load(&args)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let start_at = args.start_at.as_deref().map(parse_start_at).transpose()?;
+    let spec = match &args.target {
+        Some(t) => target::spec_from_arg(t),
+        None => scenario.target.clone(),
+    };
+
+    let resolved = target::resolve(&spec, &scenario.mock).await?;
+    target::preflight(&resolved.profile).await?;
+
+    let plan = Plan::from_scenario(&scenario).with_shard(shard).with_start_at(start_at);
+    let clients = match shard {
+        Some(s) => s.len(scenario.clients),
+        None => scenario.clients,
+    };
+    let out = outdir::prepare(args.out.as_deref(), &scenario.name)?;
+    if !args.quiet && !args.json {
+        eprintln!(
+            "authbench run {}: {} clients, strategy {}, target {}",
+            scenario.name, clients, scenario.client.strategy, resolved.label
+        );
+    }
+
+    let recorder = Recorder::new();
+    let cancel = CancellationToken::new();
+    signals::install(cancel.clone());
+    let progress = Progress::new();
+    let display = Display::start(progress::Mode::detect(args.quiet || args.json), {
+        let p = progress.clone();
+        move || sample(&p)
+    });
+
+    let outcome = engine::run(plan, resolved.profile.clone(), recorder.clone(), cancel, progress).await;
+    display.finish();
+    let outcome = outcome.map_err(|e| CliError::usage(format!("cannot run the scenario: {e}")))?;
+
+    let meta = RunMeta {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        scenario_path: scenario.source_path.clone(),
+        target: resolved.label.clone(),
+        clients,
+        strategy: scenario.client.strategy.to_string(),
+        config: scenario.config.clone(),
+        interrupted: outcome.interrupted,
+        shard: shard.map(|s| (s.index, s.count)),
+    };
+    resolved.shutdown().await;
+    let report = Report::from_run(meta, recorder.snapshot(), &scenario.expect)
+        .map_err(|e| CliError::usage(format!("invalid threshold: {e}")))?;
+    let files = report::write_all(&report, &out).map_err(|e| {
+        CliError::cannot_proceed(format!("cannot write the report to {}: {e}", out.display()))
+    })?;
+
+    if args.json {
+        println!("{}", summary_json(&report, &out));
+    } else if !args.quiet {
+        print!("{}", report::terminal_summary(&report, use_color()));
+        println!("report: {} ({} files)", out.join("report.html").display(), files.len());
+    }
+    Ok(if outcome.interrupted {
+        Code::Interrupted
+    } else if report.passed() {
+        Code::Ok
+    } else {
+        Code::Failed
+    })
+}
+
+fn load(args: &RunArgs) -> Result<Scenario, CliError> {
+    let mut overrides = args.set.clone();
+    if let Some(n) = args.clients {
+        overrides.push(format!("clients={n}"));
+    }
+    let mut scenario = scenario::load(&args.scenario, &overrides).map_err(CliError::usage)?;
+    if let Some(d) = &args.duration {
+        let d = humantime::parse_duration(d).map_err(|e| {
+            CliError::usage(format!("--duration {d:?}: {e} (examples: 30s, 2m, 1h30m)"))
+        })?;
+        let mut any = false;
+        for phase in &mut scenario.plan {
+            if let Phase::Traffic { duration, .. } = phase {
+                *duration = d;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(CliError::usage(format!(
+                "--duration: scenario {} has no traffic phase to apply it to",
+                args.scenario.display()
+            )));
+        }
+    }
+    Ok(scenario)
+}
+
+fn parse_shard(s: &str) -> Result<Shard, CliError> {
+    let bad = || CliError::usage(format!("--shard {s:?}: expected i/N with 0 <= i < N, e.g. --shard 0/3"));
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
+    Shard::new(i, n).map_err(|e| CliError::usage(format!("--shard {s:?}: {e}")))
+}
+
+fn parse_start_at(s: &str) -> Result<SystemTime, CliError> {
+    let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
+        CliError::usage(format!("--start-at {s:?}: {e} (expected RFC 3339, e.g. 2026-11-22T10:00:00Z)"))
+    })?;
+    let at = SystemTime::from(t);
+    if at + Duration::from_secs(24 * 3600) < SystemTime::now() {
+        return Err(CliError::usage(format!("--start-at {s:?} is more than a day in the past")));
+    }
+    Ok(at)
+}
+
+fn sample(p: &Arc<Progress>) -> Sample {
+    let t = p.tick();
+    Sample {
+        phase: format!("{} ({}/{})", t.phase, t.phase_index, t.phase_count),
+        logged_in: t.logged_in,
+        requests: t.requests,
+        refreshes: t.refreshes,
+        errors: t.errors,
+        open_sockets: t.open_sockets,
+    }
+}
+
+/// Colour on stdout only for a terminal and when NO_COLOR is unset.
+pub fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// The report summary for `--json`: the report without the encoded histograms and timeline.
+fn summary_json(report: &Report, out: &std::path::Path) -> String {
+    let mut v = serde_json::to_value(report).unwrap_or_default();
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("timeline");
+        if let Some(h) = obj.get_mut("histograms").and_then(|h| h.as_object_mut()) {
+            for (_, one) in h.iter_mut() {
+                if let Some(o) = one.as_object_mut() {
+                    o.remove("hdr");
+                }
+            }
+        }
+        obj.insert("passed".into(), serde_json::Value::Bool(report.passed()));
+        obj.insert("report_dir".into(), serde_json::Value::String(out.display().to_string()));
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}

@@ -1,0 +1,30 @@
+//! Ctrl-C handling: the first signal cancels the run (a partial report is still written); a second
+//! one exits at once with 130.
+
+use tokio_util::sync::CancellationToken;
+
+/// Cancels `cancel` on the first Ctrl-C (or SIGTERM); exits the process on the second.
+pub fn install(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        wait().await;
+        eprintln!("\ninterrupted: stopping clients and writing a partial report (Ctrl-C again to exit now)");
+        cancel.cancel();
+        wait().await;
+        std::process::exit(130);
+    });
+}
+
+async fn wait() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,89 @@
+//! Resolving "what to talk to" for `run` and `check`: the builtin mock started in-process, a target
+//! profile file, or a bare URL (generic oauth2 preset with OpenID discovery).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authbench::scenario::TargetSpec;
+use authbench::target::{self, Profile};
+use authbench_mock::{MockConfig, MockServer};
+
+use crate::exit::CliError;
+
+/// A target ready to use; keeps the in-process mock alive while it lives.
+pub struct Resolved {
+    pub profile: Arc<Profile>,
+    /// As a person reads it: `builtin mock (http://127.0.0.1:PORT)`, a file or a URL.
+    pub label: String,
+    pub mock: Option<MockServer>,
+}
+
+impl Resolved {
+    /// Stops the in-process mock, if any.
+    pub async fn shutdown(self) {
+        if let Some(m) = self.mock {
+            m.shutdown().await;
+        }
+    }
+}
+
+/// `--target` text (file or URL) to a spec; relative files are taken from the current directory.
+pub fn spec_from_arg(arg: &str) -> TargetSpec {
+    TargetSpec::parse(arg, Path::new("."))
+}
+
+/// Builds the profile for `spec`; for `Builtin`, starts the mock with `mock` on 127.0.0.1:0.
+pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, CliError> {
+    match spec {
+        TargetSpec::Builtin => {
+            let mut cfg = mock.clone();
+            cfg.port = 0;
+            cfg.bind = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+            let server = authbench_mock::start(cfg).await.map_err(|e| match e {
+                authbench_mock::MockError::Config(e) => CliError::usage(format!("mock: {e}")),
+                other => CliError::cannot_proceed(format!("cannot start the builtin mock: {other}")),
+            })?;
+            let base = server.base_url();
+            let profile = target::builtin(&base, server.admin_key()).ok_or_else(|| {
+                CliError::cannot_proceed(format!("the builtin mock gave an unusable URL {base}"))
+            })?;
+            Ok(Resolved {
+                profile: Arc::new(profile),
+                label: format!("builtin mock ({base})"),
+                mock: Some(server),
+            })
+        }
+        TargetSpec::File(path) => {
+            let profile = target::load_profile(path).map_err(CliError::usage)?;
+            Ok(Resolved {
+                profile: Arc::new(profile),
+                label: path.display().to_string(),
+                mock: None,
+            })
+        }
+        TargetSpec::Url(url) => {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| CliError::cannot_proceed(format!("cannot build an HTTP client: {e}")))?;
+            let profile = target::from_url(url, &http).await.map_err(CliError::cannot_proceed)?;
+            Ok(Resolved {
+                profile: Arc::new(profile),
+                label: url.clone(),
+                mock: None,
+            })
+        }
+    }
+}
+
+/// Fails with exit 3 when nothing listens at the target.
+pub async fn preflight(profile: &Profile) -> Result<(), CliError> {
+    authbench::engine::preflight(profile, Duration::from_secs(5))
+        .await
+        .map_err(|e| {
+            CliError::cannot_proceed(format!(
+                "the target is unreachable: {e}\n  hint: start the server first (e.g. `authbench mock --port 8080`) or check the URL in the target profile"
+            ))
+        })
+}

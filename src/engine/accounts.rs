@@ -1,0 +1,213 @@
+//! Phases that change who is logged in: `login`, `relogin`, `logout`, `force_logout`, plus
+//! `ws_connect` and `refresh_race`, each spread over its ramp.
+//!
+//! The kick-off checks hang off these phases: the trigger (the second login's response, the logout
+//! or admin call returning) arms the old session's kick clock; afterwards the engine waits, bounded,
+//! for every armed clock to see its kick (`missed_kicks` otherwise) and closes the old sockets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::fleet::Fleet;
+use super::ramp::ramped;
+use super::sockets::{Socket, Sockets};
+use crate::client::race;
+
+/// `login`: every client without a session logs in; with `client.websocket`, its socket opens too.
+pub(crate) async fn login(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    sockets: Option<&Arc<Sockets>>,
+    cancel: &CancellationToken,
+) {
+    let sessions = fleet.sessions();
+    let had_socket: Vec<bool> = fleet.members.iter().map(|m| m.socket.is_some()).collect();
+    let done = ramped(sessions.len(), ramp, cancel, |k| {
+        let s = sessions[k].clone();
+        let sockets = sockets.filter(|_| !had_socket[k]).cloned();
+        async move {
+            let ok = s.is_logged_in() || s.login().await;
+            match (ok, sockets) {
+                (true, Some(sockets)) => sockets.open(&s).await,
+                _ => None,
+            }
+        }
+    })
+    .await;
+    for (k, socket) in done {
+        if let Some(socket) = socket {
+            fleet.members[k].socket = Some(socket);
+        }
+    }
+}
+
+/// `ws_connect`: every logged-in client without an open socket opens one.
+pub(crate) async fn ws_connect(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    sockets: &Arc<Sockets>,
+    cancel: &CancellationToken,
+) {
+    let sessions = fleet.sessions();
+    let open: Vec<bool> = fleet
+        .members
+        .iter()
+        .map(|m| m.socket.as_ref().is_some_and(Socket::is_open))
+        .collect();
+    let done = ramped(sessions.len(), ramp, cancel, |k| {
+        let (s, sockets, skip) = (sessions[k].clone(), sockets.clone(), open[k]);
+        async move {
+            if skip || s.ensure_logged_in().await.is_none() {
+                return None;
+            }
+            sockets.open(&s).await
+        }
+    })
+    .await;
+    for (k, socket) in done {
+        if let Some(socket) = socket
+            && let Some(old) = fleet.members[k].socket.replace(socket)
+        {
+            old.close();
+        }
+    }
+}
+
+/// `relogin`: every user logs in again on a new session (a second device), which replaces the
+/// client's primary one; the old socket's kick clock is armed when the new login's response arrives.
+pub(crate) async fn relogin(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    sockets: Option<&Arc<Sockets>>,
+    kick_timeout: Duration,
+    cancel: &CancellationToken,
+) {
+    let sessions = fleet.sessions();
+    let kicks: Vec<_> = fleet
+        .members
+        .iter()
+        .map(|m| m.socket.as_ref().map(Socket::kick_clock))
+        .collect();
+    let done = ramped(sessions.len(), ramp, cancel, |k| {
+        let (old, kick) = (sessions[k].clone(), kicks[k].clone());
+        let sockets = sockets.cloned();
+        async move {
+            let new = old.sibling().ok()?;
+            if !new.login().await {
+                return None;
+            }
+            if let Some(kick) = &kick {
+                kick.arm();
+            }
+            // The user keeps a socket on the new device when the old one had one.
+            let socket = match (sockets, kick.is_some()) {
+                (Some(sockets), true) => sockets.open(&new).await,
+                _ => None,
+            };
+            Some((new, socket))
+        }
+    })
+    .await;
+    let mut old_sockets = Vec::new();
+    for (k, replaced) in done {
+        if let Some((new, socket)) = replaced {
+            let m = &mut fleet.members[k];
+            m.session = new;
+            if let Some(old) = std::mem::replace(&mut m.socket, socket) {
+                old_sockets.push(old);
+            }
+        }
+    }
+    settle_and_close(sockets, old_sockets, kick_timeout, cancel).await;
+}
+
+/// `logout`: every client logs out; its socket's kick clock is armed when the call returns.
+pub(crate) async fn logout(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    sockets: Option<&Arc<Sockets>>,
+    kick_timeout: Duration,
+    cancel: &CancellationToken,
+) {
+    ended_by(fleet, ramp, sockets, kick_timeout, cancel, false).await;
+}
+
+/// `force_logout`: the admin endpoint logs every user out; kick clocks armed when it returns.
+pub(crate) async fn force_logout(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    sockets: Option<&Arc<Sockets>>,
+    kick_timeout: Duration,
+    cancel: &CancellationToken,
+) {
+    ended_by(fleet, ramp, sockets, kick_timeout, cancel, true).await;
+}
+
+async fn ended_by(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    sockets: Option<&Arc<Sockets>>,
+    kick_timeout: Duration,
+    cancel: &CancellationToken,
+    admin: bool,
+) {
+    let sessions = fleet.sessions();
+    let kicks: Vec<_> = fleet
+        .members
+        .iter()
+        .map(|m| m.socket.as_ref().map(Socket::kick_clock))
+        .collect();
+    ramped(sessions.len(), ramp, cancel, |k| {
+        let (s, kick) = (sessions[k].clone(), kicks[k].clone());
+        async move {
+            let status = if admin {
+                s.force_logout().await
+            } else if s.is_logged_in() {
+                s.logout().await
+            } else {
+                None
+            };
+            if let (Some(kick), Some(status)) = (kick, status)
+                && (200..300).contains(&status)
+            {
+                kick.arm();
+            }
+        }
+    })
+    .await;
+    let old: Vec<Socket> = fleet
+        .members
+        .iter_mut()
+        .filter_map(|m| m.socket.take())
+        .collect();
+    settle_and_close(sockets, old, kick_timeout, cancel).await;
+}
+
+/// Waits (bounded) for every armed kick clock, counting the missed ones, then closes `old`.
+async fn settle_and_close(
+    sockets: Option<&Arc<Sockets>>,
+    old: Vec<Socket>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) {
+    if let Some(sockets) = sockets {
+        cancel.run_until_cancelled(sockets.settle(timeout)).await;
+    }
+    for s in old {
+        s.close();
+    }
+}
+
+/// `refresh_race`: every client races `parallel` refreshes of its refresh token.
+pub(crate) async fn refresh_race(fleet: &Fleet, parallel: u32, cancel: &CancellationToken) {
+    let sessions = fleet.sessions();
+    ramped(sessions.len(), Duration::ZERO, cancel, |k| {
+        let s = sessions[k].clone();
+        async move {
+            race::race(&s, parallel).await;
+        }
+    })
+    .await;
+}

@@ -1,0 +1,28 @@
+//! MANY clients: the plan's phases, ramps, the synchronized expiry, open and closed load, shards and
+//! shutdown.
+//!
+//! - [`plan`]: [`Plan`] and its [`Step`]s — the only place that reads scenario types.
+//! - [`run`](mod@run): [`run()`] drives a plan phase after phase and returns a [`RunOutcome`].
+//! - [`accounts`] (login, relogin, logout, force_logout, ws_connect, refresh_race) and [`traffic`]
+//!   (closed/open model, synchronized wake): one function per phase.
+//! - [`schedule`]: ramps, the synchronized [`schedule::Gate`], the wall-clock start.
+//! - [`shard`]: which clients this process drives. [`progress`]: the live display's atomics.
+//! - [`preflight`]: is anything listening at the target?
+
+mod accounts;
+mod fleet;
+pub mod plan;
+pub mod preflight;
+pub mod progress;
+mod ramp;
+pub mod run;
+pub mod schedule;
+pub mod shard;
+mod sockets;
+mod traffic;
+
+pub use plan::{Plan, Step, Users};
+pub use preflight::{PreflightError, preflight};
+pub use progress::{Progress, ProgressTick};
+pub use run::{EngineError, RunOutcome, run};
+pub use shard::{Shard, ShardError};

@@ -1,0 +1,92 @@
+//! Running one job per client, started evenly over a ramp, as lightweight tasks.
+//!
+//! Tasks are spawned at their start time (not all up front), so a ramp of 100 000 logins keeps only
+//! the logins in flight alive, and every task stops at once when the run is cancelled.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::schedule::ramp_offset;
+
+/// Starts `make(k)` for `k in 0..n`, the k-th at `ramp·k/n`, and waits for all of them. Returns the
+/// outputs of the jobs that finished (cancelled jobs are missing).
+pub(crate) async fn ramped<T, Fut>(
+    n: usize,
+    ramp: Duration,
+    cancel: &CancellationToken,
+    mut make: impl FnMut(usize) -> Fut,
+) -> Vec<(usize, T)>
+where
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let start = Instant::now();
+    let mut set = JoinSet::new();
+    let mut out = Vec::new();
+    for k in 0..n {
+        let at = start + ramp_offset(k as u64, n as u64, ramp);
+        if at > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = cancel.cancelled() => break,
+            }
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+        let job = make(k);
+        let cancel = cancel.clone();
+        set.spawn(async move { cancel.run_until_cancelled(job).await.map(|v| (k, v)) });
+        while let Some(done) = set.try_join_next() {
+            if let Ok(Some(v)) = done {
+                out.push(v);
+            }
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        if let Ok(Some(v)) = done {
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_every_job_spread_over_the_ramp() {
+        let cancel = CancellationToken::new();
+        let t0 = Instant::now();
+        let mut got = ramped(5, Duration::from_millis(100), &cancel, |k| async move {
+            (k, Instant::now())
+        })
+        .await;
+        got.sort_by_key(|(k, _)| *k);
+        assert_eq!(got.len(), 5);
+        let (_, (_, last)) = got[4];
+        assert!(last - t0 >= Duration::from_millis(79), "{:?}", last - t0);
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_spawning_and_running() {
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            c.cancel();
+        });
+        let t0 = Instant::now();
+        let got = ramped(1000, Duration::from_secs(60), &cancel, |_| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        })
+        .await;
+        assert!(got.is_empty());
+        assert!(t0.elapsed() < Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,216 @@
+//! [`run`]: drive a [`Plan`] against a target, phase after phase, until done or cancelled.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::fleet::Fleet;
+use super::plan::{Plan, Step};
+use super::progress::Progress;
+use super::schedule::{Gate, wait_until_wall};
+use super::shard::local_clients;
+use super::sockets::Sockets;
+use super::{accounts, traffic};
+use crate::client::http::BuildError;
+use crate::client::{Connector, Session, SessionEnv};
+use crate::metrics::Recorder;
+use crate::target::Profile;
+
+/// The run could not be set up (nothing was sent).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The HTTP clients could not be built.
+    #[error(transparent)]
+    Http(#[from] BuildError),
+    /// The plan needs WebSockets but the target profile describes none, or it is unusable.
+    #[error("the plan opens WebSockets but the target has no usable WebSocket settings: {0}")]
+    WebSocket(String),
+}
+
+/// How a run ended (the measurements are in the recorder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Cancelled before the plan finished (Ctrl-C): the recorded data is partial.
+    pub interrupted: bool,
+    /// Phases that ran to their end.
+    pub phases_completed: usize,
+    /// Clients this process drove.
+    pub clients: u32,
+}
+
+/// Runs `plan`: this process's share of the clients goes through every phase in order. Stops
+/// within about a second when `cancel` fires; everything recorded until then stays in `recorder`.
+pub async fn run(
+    plan: Plan,
+    profile: Arc<Profile>,
+    recorder: Recorder,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+) -> Result<RunOutcome, EngineError> {
+    let ids = local_clients(plan.clients, plan.shard);
+    progress.set_plan(ids.len() as u32, plan.steps.len() as u32);
+    let https = profile.base_url().scheme() == "https";
+    let connector = Connector::new(
+        plan.connections,
+        plan.client.timeout,
+        https,
+        plan.client.concurrency,
+    )?;
+    let run_cancel = cancel.child_token();
+    let env = SessionEnv::new(
+        profile.clone(),
+        plan.client.clone(),
+        recorder.clone(),
+        progress.live.clone(),
+        connector,
+        run_cancel.clone(),
+    );
+    let sockets = if plan.uses_websocket() {
+        Some(Sockets::new(&profile, &plan, recorder.clone(), progress.clone(), run_cancel.clone())
+            .map_err(EngineError::WebSocket)?)
+    } else {
+        None
+    };
+    let mut fleet = Fleet::build(env, &ids, &plan.users)?;
+    let auto_ws = if plan.websocket { sockets.as_ref() } else { None };
+
+    let mut outcome = RunOutcome {
+        interrupted: false,
+        phases_completed: 0,
+        clients: ids.len() as u32,
+    };
+    if let Some(at) = plan.start_at {
+        progress.set_phase(0, "waiting");
+        if !wait_until_wall(at, &cancel).await {
+            return Ok(finish(outcome, &progress, fleet, sockets, &run_cancel, &cancel).await);
+        }
+    }
+
+    let mut i = 0;
+    while i < plan.steps.len() && !cancel.is_cancelled() {
+        let step = &plan.steps[i];
+        progress.set_phase(i as u32 + 1, step.name());
+        recorder.phase(step.name());
+        match step {
+            Step::Login { ramp } => accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await,
+            Step::SyncExpiry { offset } => {
+                let sessions = fleet.sessions();
+                let gate = Gate::new(expiry_deadline(&sessions, *offset));
+                tokio::spawn(gate.clone().arm(cancel.clone()));
+                if let Some(Step::Traffic { duration, rate }) = plan.steps.get(i + 1) {
+                    // The storm: traffic starts at the gate. Mark the traffic phase when it opens.
+                    outcome.phases_completed += 1;
+                    i += 1;
+                    let (rec, prog, g, idx) = (recorder.clone(), progress.clone(), gate.clone(), i);
+                    let marker = tokio::spawn(async move {
+                        g.wait().await;
+                        prog.set_phase(idx as u32 + 1, "traffic");
+                        rec.phase("traffic");
+                    });
+                    let start = traffic::Start { gate: Some(gate) };
+                    run_traffic(&sessions, *duration, *rate, start, &cancel).await;
+                    marker.abort();
+                } else {
+                    traffic::wake_all(&sessions, gate, &cancel).await;
+                }
+            }
+            Step::Traffic { duration, rate } => {
+                let start = traffic::Start { gate: None };
+                run_traffic(&fleet.sessions(), *duration, *rate, start, &cancel).await;
+            }
+            Step::RefreshRace { parallel } => {
+                accounts::refresh_race(&fleet, *parallel, &cancel).await
+            }
+            Step::Relogin { ramp } => {
+                accounts::relogin(&mut fleet, *ramp, sockets.as_ref(), plan.kick_timeout, &cancel)
+                    .await
+            }
+            Step::Logout { ramp } => {
+                accounts::logout(&mut fleet, *ramp, sockets.as_ref(), plan.kick_timeout, &cancel)
+                    .await
+            }
+            Step::ForceLogout { ramp } => {
+                accounts::force_logout(
+                    &mut fleet,
+                    *ramp,
+                    sockets.as_ref(),
+                    plan.kick_timeout,
+                    &cancel,
+                )
+                .await
+            }
+            Step::WsConnect { ramp } => {
+                if let Some(sockets) = &sockets {
+                    accounts::ws_connect(&mut fleet, *ramp, sockets, &cancel).await
+                }
+            }
+            Step::Wait { duration } => {
+                cancel
+                    .run_until_cancelled(tokio::time::sleep(*duration))
+                    .await;
+            }
+        }
+        if !cancel.is_cancelled() {
+            outcome.phases_completed += 1;
+        }
+        i += 1;
+    }
+    Ok(finish(outcome, &progress, fleet, sockets, &run_cancel, &cancel).await)
+}
+
+async fn run_traffic(
+    sessions: &[Arc<Session>],
+    duration: Duration,
+    rate: Option<f64>,
+    start: traffic::Start,
+    cancel: &CancellationToken,
+) {
+    match rate {
+        Some(rate) => traffic::open(sessions, duration, rate, start, cancel).await,
+        None => traffic::closed(sessions, duration, start, cancel).await,
+    }
+}
+
+/// Closes the sockets, stops the timers and marks the end.
+async fn finish(
+    mut outcome: RunOutcome,
+    progress: &Progress,
+    mut fleet: Fleet,
+    sockets: Option<Arc<Sockets>>,
+    run_cancel: &CancellationToken,
+    cancel: &CancellationToken,
+) -> RunOutcome {
+    outcome.interrupted = cancel.is_cancelled();
+    let open: Vec<_> = fleet.members.iter_mut().filter_map(|m| m.socket.take()).collect();
+    if let Some(sockets) = sockets {
+        sockets.close_all(open, Duration::from_secs(1)).await;
+    }
+    run_cancel.cancel();
+    progress.set_phase(
+        progress.tick().phase_index,
+        if outcome.interrupted { "interrupted" } else { "done" },
+    );
+    outcome
+}
+
+/// The synchronized wake time: `offset` after the latest known access-token expiry of the
+/// logged-in clients (`offset` from now when no expiry is known).
+fn expiry_deadline(sessions: &[Arc<Session>], offset: Duration) -> Instant {
+    let now = Instant::now();
+    let latest = sessions.iter().filter_map(|s| s.expires_at()).max();
+    match latest {
+        Some(exp) => {
+            let wall = exp + offset;
+            match wall.duration_since(SystemTime::now()) {
+                Ok(left) => now + left,
+                Err(_) => now,
+            }
+        }
+        None => {
+            tracing::warn!("sync_expiry: no client holds a token with a known expiry");
+            now + offset
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The `traffic` phase (closed and open model) and the synchronized wake of `sync_expiry`.
+//!
+//! - Closed model: every client runs `concurrency` loops of *request, think time* until the phase
+//!   ends. Without a synchronized start each loop begins at a random point of its first think time,
+//!   so the load is steady from the first second.
+//! - Open model: arrivals at `rate` per second on an intended schedule, dealt to the clients in turn.
+//!   An arrival whose client has all `concurrency` slots busy is `dropped`; latency is recorded from
+//!   the intended send time (`api`, corrected for coordinated omission) and from the actual send
+//!   (`api_uncorrected`).
+//! - After `sync_expiry` the phase starts at the gate's deadline: every client wakes at once
+//!   (`wake_skew`), yields once so that every wake is recorded before the first request goes out,
+//!   then fires; `recovery` is the time from the deadline to the client's first successful call.
+//!
+//! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
+//! hung target cannot stretch the phase by a whole client timeout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rand::RngExt;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::schedule::Gate;
+use crate::client::session::{ApiOutcome, Session};
+use crate::metrics::names;
+
+/// Longest time requests in flight at the end of a phase may take to finish.
+const END_GRACE: Duration = Duration::from_secs(2);
+/// Pause after a failed call when there is no think time, so a dead target is not spun on.
+const ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// How the phase starts.
+pub(crate) struct Start {
+    /// `Some`: a synchronized start (after `sync_expiry`).
+    pub gate: Option<Arc<Gate>>,
+}
+
+impl Start {
+    fn at(&self) -> Instant {
+        match &self.gate {
+            Some(g) => g.deadline().max(Instant::now()),
+            None => Instant::now(),
+        }
+    }
+}
+
+/// A token cancelled `grace` after `end` (or with `cancel`).
+fn phase_token(cancel: &CancellationToken, end: Instant, grace: Duration) -> CancellationToken {
+    let t = cancel.child_token();
+    let timer = t.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end + grace) => timer.cancel(),
+            _ = timer.cancelled() => {}
+        }
+    });
+    t
+}
+
+fn grace(timeout: Duration) -> Duration {
+    timeout.min(END_GRACE)
+}
+
+/// Waits for the gate and records this client's wake skew.
+async fn wake(session: &Session, gate: &Gate) {
+    let woke = gate.wait().await;
+    session
+        .env()
+        .recorder
+        .record_duration(session.id() as usize, names::WAKE_SKEW, gate.skew(woke));
+    // Let every other woken client record its wake before anyone starts sending.
+    tokio::task::yield_now().await;
+}
+
+fn record_recovery(session: &Session, gate: &Gate, recovered: &AtomicBool) {
+    if !recovered.swap(true, Ordering::AcqRel) {
+        session.env().recorder.record_duration(
+            session.id() as usize,
+            names::RECOVERY,
+            Instant::now().saturating_duration_since(gate.deadline()),
+        );
+    }
+}
+
+/// `sync_expiry` not followed by traffic: every client wakes at the deadline and records its skew.
+pub(crate) async fn wake_all(sessions: &[Arc<Session>], gate: Arc<Gate>, cancel: &CancellationToken) {
+    let mut set = JoinSet::new();
+    for s in sessions {
+        let (s, gate, cancel) = (s.clone(), gate.clone(), cancel.clone());
+        set.spawn(async move { cancel.run_until_cancelled(wake(&s, &gate)).await });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Closed-model traffic for `duration`.
+pub(crate) async fn closed(
+    sessions: &[Arc<Session>],
+    duration: Duration,
+    start: Start,
+    cancel: &CancellationToken,
+) {
+    let Some(first) = sessions.first() else {
+        if let Some(g) = &start.gate {
+            g.wait().await;
+        }
+        return;
+    };
+    let settings = first.env().settings.clone();
+    let begin = start.at();
+    let end = begin + duration;
+    let token = phase_token(cancel, end, grace(settings.timeout));
+    let mut set = JoinSet::new();
+    for s in sessions {
+        let (s, gate, token) = (s.clone(), start.gate.clone(), token.clone());
+        let settings = settings.clone();
+        set.spawn(async move {
+            token
+                .run_until_cancelled(async move {
+                    if let Some(g) = &gate {
+                        wake(&s, g).await;
+                    }
+                    let recovered = AtomicBool::new(false);
+                    let stagger = gate.is_none() && !settings.think_time.is_zero();
+                    let loops = (0..settings.concurrency.max(1)).map(|_| {
+                        client_loop(&s, end, settings.think_time, stagger, gate.as_deref(), &recovered)
+                    });
+                    futures::future::join_all(loops).await;
+                })
+                .await
+        });
+    }
+    while set.join_next().await.is_some() {}
+    token.cancel();
+}
+
+async fn client_loop(
+    s: &Session,
+    end: Instant,
+    think: Duration,
+    stagger: bool,
+    gate: Option<&Gate>,
+    recovered: &AtomicBool,
+) {
+    if stagger {
+        let offset = rand::rng().random_range(0.0..think.as_secs_f64());
+        tokio::time::sleep_until((Instant::now() + Duration::from_secs_f64(offset)).min(end)).await;
+    }
+    while Instant::now() < end {
+        let outcome = s.api_call(None).await;
+        if outcome == ApiOutcome::Ok
+            && let Some(g) = gate
+        {
+            record_recovery(s, g, recovered);
+        }
+        let pause = match outcome {
+            ApiOutcome::Error | ApiOutcome::NoSession if think.is_zero() => ERROR_PAUSE,
+            _ => think,
+        };
+        if !pause.is_zero() {
+            tokio::time::sleep_until((Instant::now() + pause).min(end)).await;
+        }
+    }
+}
+
+/// Open-model traffic: `rate` arrivals per second for `duration`.
+pub(crate) async fn open(
+    sessions: &[Arc<Session>],
+    duration: Duration,
+    rate: f64,
+    start: Start,
+    cancel: &CancellationToken,
+) {
+    let Some(first) = sessions.first() else {
+        return;
+    };
+    let rec = first.env().recorder.clone();
+    let timeout = first.env().settings.timeout;
+    let mut wakers = JoinSet::new();
+    if let Some(gate) = &start.gate {
+        for s in sessions {
+            let (s, gate, cancel) = (s.clone(), gate.clone(), cancel.clone());
+            wakers.spawn(async move { cancel.run_until_cancelled(wake(&s, &gate)).await });
+        }
+        tokio::select! {
+            _ = gate.wait() => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+    let begin = start.at();
+    let end = begin + duration;
+    let token = phase_token(cancel, end, grace(timeout));
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+    let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
+    let mut inflight = JoinSet::new();
+    let mut i: u64 = 0;
+    loop {
+        let Some(intended) = u32::try_from(i)
+            .ok()
+            .and_then(|i| interval.checked_mul(i))
+            .map(|d| begin + d)
+        else {
+            break;
+        };
+        if intended >= end || token.is_cancelled() {
+            break;
+        }
+        if intended > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(intended) => {}
+                _ = token.cancelled() => break,
+            }
+        }
+        let idx = (i % sessions.len() as u64) as usize;
+        let session = &sessions[idx];
+        i += 1;
+        match session.try_claim_slot() {
+            Some(slot) => {
+                let (token, gate, recovered) =
+                    (token.clone(), start.gate.clone(), recovered.clone());
+                let intended = intended.into_std();
+                inflight.spawn(async move {
+                    token
+                        .run_until_cancelled(async move {
+                            let s = slot.session();
+                            let outcome = s.api_call(Some(intended)).await;
+                            if outcome == ApiOutcome::Ok
+                                && let Some(g) = &gate
+                            {
+                                record_recovery(s, g, &recovered[idx]);
+                            }
+                        })
+                        .await
+                });
+            }
+            None => rec.count(session.id() as usize, "dropped", 1),
+        }
+        while inflight.try_join_next().is_some() {}
+    }
+    while inflight.join_next().await.is_some() {}
+    wakers.abort_all();
+    token.cancel();
+}

@@ -1,0 +1,446 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no script, no network) rendered
+//! from `templates/report.html` with minijinja. Sections: run header and verdict, thresholds,
+//! latency table and percentile curves, per-second timeline with phase boundaries, storm panel,
+//! counters with status and close codes, conformance with evidence, resolved configuration.
+
+use serde::Serialize;
+
+use super::conformance::{CheckStatus, FailOn};
+use super::format;
+use super::model::Report;
+use super::sections::{self, KeyValue};
+use super::svg::{self, Chart, Line, Mark, XScale};
+use super::threshold::ThresholdResult;
+use crate::metrics::names;
+
+/// The page template (also used as the base look of the compare page).
+pub(crate) const STYLE: &str = include_str!("templates/style.css");
+const TEMPLATE: &str = include_str!("templates/report.html");
+
+/// Most points per timeline line (longer runs are bucketed, keeping each bucket's peak).
+const MAX_TIMELINE_POINTS: usize = 900;
+
+#[derive(Serialize)]
+struct Page<'a> {
+    style: &'static str,
+    generator: String,
+    run: RunView,
+    verdict: Verdict,
+    thresholds: &'a [ThresholdResult],
+    latency: Vec<LatencyRow>,
+    percentile_charts: Vec<String>,
+    timeline_chart: Option<String>,
+    gauge_chart: Option<String>,
+    timeline_note: String,
+    phases: Vec<PhaseRow>,
+    storm: Vec<KeyValue>,
+    counters: Vec<KeyValue>,
+    status_codes: Vec<StatusRow>,
+    close_codes: Vec<CloseRow>,
+    ws_events: Vec<(String, String)>,
+    conformance: Option<ConformanceView>,
+    config_json: String,
+}
+
+#[derive(Serialize)]
+struct RunView {
+    name: String,
+    description: String,
+    scenario: String,
+    target: String,
+    version: String,
+    started: String,
+    duration: String,
+    clients: String,
+    strategy: String,
+    shard: String,
+    interrupted: bool,
+    merged_from: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    passed: bool,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct LatencyRow {
+    name: String,
+    count: String,
+    p50: String,
+    p90: String,
+    p99: String,
+    p999: String,
+    max: String,
+    mean: String,
+    rate: String,
+}
+
+#[derive(Serialize)]
+struct PhaseRow {
+    name: String,
+    at: String,
+    offset: String,
+}
+
+#[derive(Serialize)]
+struct StatusRow {
+    op: String,
+    codes: Vec<(String, String, String)>,
+}
+
+#[derive(Serialize)]
+struct CloseRow {
+    code: String,
+    meaning: &'static str,
+    count: String,
+}
+
+#[derive(Serialize)]
+struct ConformanceView {
+    summary: Vec<(String, usize, String)>,
+    strict: bool,
+    fail_on: &'static str,
+    checks: Vec<CheckView>,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    status: &'static str,
+    class: String,
+    id: String,
+    title: String,
+    family: String,
+    level: &'static str,
+    requirements: String,
+    message: String,
+    duration: String,
+    expected_failure: bool,
+    evidence: Vec<(String, String)>,
+}
+
+/// Renders the report page.
+pub fn report_html(report: &Report) -> Result<String, minijinja::Error> {
+    let page = build(report);
+    render(TEMPLATE, "report.html", minijinja::Value::from(minijinja::value::Serde(&page)))
+}
+
+pub(crate) fn render(source: &str, name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template(name, source)?;
+    env.get_template(name)?.render(ctx)
+}
+
+fn build(r: &Report) -> Page<'_> {
+    let run = &r.run;
+    let (passed, text) = sections::verdict(r);
+    Page {
+        style: STYLE,
+        generator: format!("authbench {}", env!("CARGO_PKG_VERSION")),
+        run: RunView {
+            name: run.name.clone(),
+            description: run.description.clone(),
+            scenario: run.scenario_path.clone().unwrap_or_else(|| "-".into()),
+            target: or_dash(&run.target),
+            version: run.tool_version.clone(),
+            started: run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            duration: format::seconds(run.duration_s),
+            clients: format::count(u64::from(run.clients)),
+            strategy: or_dash(&run.strategy),
+            shard: run
+                .shard
+                .map(|s| format!("{} of {}", s.index, s.count))
+                .unwrap_or_else(|| "-".into()),
+            interrupted: run.interrupted,
+            merged_from: run.merged_from.clone(),
+        },
+        verdict: Verdict { passed, text },
+        thresholds: &r.thresholds,
+        latency: r
+            .ordered_histograms()
+            .into_iter()
+            .map(|(name, h)| LatencyRow {
+                name: name.to_string(),
+                count: format::count(h.count),
+                p50: format::micros(h.p50 as f64),
+                p90: format::micros(h.p90 as f64),
+                p99: format::micros(h.p99 as f64),
+                p999: format::micros(h.p999 as f64),
+                max: format::micros(h.max as f64),
+                mean: format::micros(h.mean),
+                rate: format::rate(r.derived.rates.get(name).copied().unwrap_or(0.0)),
+            })
+            .collect(),
+        percentile_charts: percentile_charts(r),
+        timeline_chart: timeline_chart(r, SeriesKind::Counts),
+        gauge_chart: timeline_chart(r, SeriesKind::Gauges),
+        timeline_note: timeline_note(r),
+        phases: r
+            .phases
+            .iter()
+            .map(|p| PhaseRow {
+                name: p.name.clone(),
+                at: p.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                offset: format::seconds(p.offset_ms as f64 / 1000.0),
+            })
+            .collect(),
+        storm: storm(r),
+        counters: sections::key_counters(r),
+        status_codes: sections::status_codes(r)
+            .into_iter()
+            .map(|(op, codes)| {
+                let total: u64 = codes.iter().map(|c| c.1).sum();
+                StatusRow {
+                    op,
+                    codes: codes
+                        .into_iter()
+                        .map(|(c, n)| {
+                            let share = format::percent(n as f64 / total.max(1) as f64);
+                            (c, format::count(n), share)
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        close_codes: sections::close_codes(r)
+            .into_iter()
+            .map(|(code, meaning, n)| CloseRow {
+                code,
+                meaning,
+                count: format::count(n),
+            })
+            .collect(),
+        ws_events: r
+            .counters_with_prefix("ws_events.")
+            .map(|(t, n)| (t.to_string(), format::count(n)))
+            .collect(),
+        conformance: r.conformance.as_ref().map(|c| ConformanceView {
+            summary: [
+                CheckStatus::Pass,
+                CheckStatus::Fail,
+                CheckStatus::Warn,
+                CheckStatus::Skip,
+                CheckStatus::Info,
+            ]
+            .iter()
+            .map(|s| (s.as_str().to_string(), c.count(*s), s.as_str().to_lowercase()))
+            .collect(),
+            strict: c.strict,
+            fail_on: match c.fail_on {
+                FailOn::Fail => "fail",
+                FailOn::Warn => "warn",
+            },
+            checks: c
+                .checks
+                .iter()
+                .map(|k| CheckView {
+                    status: k.status.as_str(),
+                    class: k.status.as_str().to_lowercase(),
+                    id: k.id.clone(),
+                    title: k.title.clone(),
+                    family: k.family.clone(),
+                    level: k.level.as_str(),
+                    requirements: k.requirements.join(", "),
+                    message: k.message.clone(),
+                    duration: format!("{} ms", k.duration_ms),
+                    expected_failure: k.expected_failure,
+                    evidence: k
+                        .evidence
+                        .iter()
+                        .map(|e| (e.request.clone(), e.response.clone()))
+                        .collect(),
+                })
+                .collect(),
+        }),
+        config_json: serde_json::to_string_pretty(&run.config).unwrap_or_default(),
+    }
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() { "-".into() } else { s.to_string() }
+}
+
+fn percentile_charts(r: &Report) -> Vec<String> {
+    r.ordered_histograms()
+        .into_iter()
+        .filter(|(_, h)| h.count > 0)
+        .map(|(name, h)| {
+            let (points, decades) = svg::percentile_points(&h.histogram);
+            svg::render(&Chart {
+                title: format!(
+                    "{name} — {} samples, p50 {}, p99 {}, max {}",
+                    format::count(h.count),
+                    format::micros(h.p50 as f64),
+                    format::micros(h.p99 as f64),
+                    format::micros(h.max as f64)
+                ),
+                y_label: "latency (ms)".into(),
+                x: XScale::Percentile { decades },
+                lines: vec![Line {
+                    label: name.to_string(),
+                    points,
+                }],
+                marks: vec![],
+            })
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum SeriesKind {
+    Counts,
+    Gauges,
+}
+
+/// Series in a meaningful order: the known ones first, then any other.
+fn ordered_series(known: &[&str], present: Vec<&String>) -> Vec<String> {
+    let mut out: Vec<String> = known
+        .iter()
+        .filter(|k| present.iter().any(|p| p.as_str() == **k))
+        .map(|k| k.to_string())
+        .collect();
+    for p in present {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn timeline_chart(r: &Report, kind: SeriesKind) -> Option<String> {
+    let t = &r.timeline;
+    let lines: Vec<Line> = match kind {
+        SeriesKind::Counts => ordered_series(
+            &[
+                names::SERIES_REQUESTS,
+                names::SERIES_REFRESHES,
+                names::SERIES_ERRORS,
+                names::SERIES_RELOGINS,
+                names::SERIES_LOGINS,
+            ],
+            t.series.keys().collect(),
+        )
+        .into_iter()
+        .map(|name| {
+            let values: Vec<f64> = t.series[&name].iter().map(|v| *v as f64).collect();
+            Line {
+                label: name,
+                points: svg::downsample(&values, MAX_TIMELINE_POINTS).0,
+            }
+        })
+        .collect(),
+        SeriesKind::Gauges => ordered_series(
+            &[names::GAUGE_OPEN_SOCKETS, names::GAUGE_ACTIVE_CLIENTS],
+            t.gauges.keys().collect(),
+        )
+        .into_iter()
+        .filter(|name| t.gauges[name].iter().any(|v| *v != 0))
+        .map(|name| {
+            let values: Vec<f64> = t.gauges[&name].iter().map(|v| *v as f64).collect();
+            Line {
+                label: name,
+                points: svg::downsample(&values, MAX_TIMELINE_POINTS).0,
+            }
+        })
+        .collect(),
+    };
+    if lines.is_empty() {
+        return None;
+    }
+    let marks = r
+        .phases
+        .iter()
+        .map(|p| Mark {
+            x: (p.at.timestamp_millis() as f64 / 1000.0 - t.start_unix as f64).max(0.0),
+            label: p.name.clone(),
+        })
+        .collect();
+    let (title, y_label) = match kind {
+        SeriesKind::Counts => ("Events per second", "per second"),
+        SeriesKind::Gauges => ("Open sockets and active clients (end of each second)", "count"),
+    };
+    Some(svg::render(&Chart {
+        title: title.into(),
+        y_label: y_label.into(),
+        x: XScale::Seconds,
+        lines,
+        marks,
+    }))
+}
+
+fn timeline_note(r: &Report) -> String {
+    let t = &r.timeline;
+    let width = t.seconds.div_ceil(MAX_TIMELINE_POINTS).max(1);
+    let mut note = format!("{} seconds", format::count(t.seconds as u64));
+    if width > 1 {
+        note.push_str(&format!("; each point is the busiest second of a {width}-second bucket"));
+    }
+    if t.truncated {
+        note.push_str("; the run outlasted the 24 h timeline, later seconds are not shown");
+    }
+    note
+}
+
+fn storm(r: &Report) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    let mut kv = |name: &str, value: String, note: String, bad: bool| {
+        out.push(KeyValue {
+            name: name.into(),
+            value,
+            note,
+            bad,
+        })
+    };
+    match r.derived.refresh_amplification {
+        Some(a) => kv(
+            "refresh amplification",
+            format::ratio(a),
+            format!(
+                "{} refresh calls for {} expiries",
+                format::count(r.counter("refresh_calls")),
+                format::count(r.counter("refreshes_needed"))
+            ),
+            a > 1.0 + 1e-9,
+        ),
+        None => kv("refresh amplification", "-".into(), "no refresh was needed".into(), false),
+    }
+    if let Some((sec, peak)) = r.timeline.peak(names::SERIES_REFRESHES) {
+        kv(
+            "refresh peak",
+            format::rate(peak as f64),
+            format!("in second {sec} of the run"),
+            false,
+        );
+    }
+    for (hist, label, what) in [
+        (names::RECOVERY, "time to recover", "storm start → first successful call"),
+        (names::WAKE_SKEW, "wake skew", "scheduled → actual wake of synchronized clients"),
+        (names::REFRESH, "refresh latency", "refresh round trip"),
+    ] {
+        match r.histograms.get(hist).filter(|h| h.count > 0) {
+            Some(h) => kv(
+                label,
+                format!("p99 {}", format::micros(h.p99 as f64)),
+                format!(
+                    "{what}: p50 {}, max {}, {} samples",
+                    format::micros(h.p50 as f64),
+                    format::micros(h.max as f64),
+                    format::count(h.count)
+                ),
+                false,
+            ),
+            None => kv(label, "-".into(), format!("{what}: not measured in this run"), false),
+        }
+    }
+    for (name, label) in [
+        ("spurious_logouts", "spurious logouts"),
+        ("relogins", "relogins"),
+        ("reuse_detected", "reuse detected"),
+    ] {
+        let v = r.counter(name);
+        kv(label, format::count(v), String::new(), v > 0 && name != "relogins");
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! `authbench merge`: the exact merge of shard reports into one report.
+//!
+//! Histograms are added bucket by bucket (percentiles of the merge are those of one histogram
+//! holding every sample — never an average of percentiles), counters are summed, timelines are
+//! aligned on wall-clock seconds and summed, phase boundaries are taken at their earliest time,
+//! and the thresholds are re-evaluated from the `expect` list stored in the reports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::model::{HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION};
+use super::threshold::ThresholdError;
+use crate::metrics::{PhaseMark, Timeline, new_histogram};
+
+/// Why reports could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    Load(#[from] ReportError),
+    #[error("nothing to merge: give the shard reports (report.json files or their folders)")]
+    Empty,
+    #[error(
+        "cannot merge {a} (scenario `{name_a}`) with {b} (scenario `{name_b}`): merge the shards of one scenario only"
+    )]
+    Scenario { a: String, name_a: String, b: String, name_b: String },
+    #[error("{a} and {b} are both shard {index} of {count}: each shard must be given once")]
+    DuplicateShard { a: String, b: String, index: u32, count: u32 },
+    #[error("{a} is shard {ia}/{na} but {b} is shard {ib}/{nb}: all shards must come from the same --shard i/N split")]
+    ShardCount { a: String, ia: u32, na: u32, b: String, ib: u32, nb: u32 },
+    #[error("{a} is a shard report but {b} is not: merge shard reports of one sharded run")]
+    MixedSharding { a: String, b: String },
+    #[error("histogram `{name}` of {path} cannot be added exactly: {reason}")]
+    Histogram { name: String, path: String, reason: String },
+    #[error("re-evaluating the stored thresholds failed: {0}")]
+    Threshold(#[from] ThresholdError),
+}
+
+/// Loads every report (files or folders) and merges them.
+pub fn merge_paths(paths: &[PathBuf]) -> Result<Report, MergeError> {
+    let mut inputs = Vec::with_capacity(paths.len());
+    for p in paths {
+        inputs.push((label(p), Report::load(p)?));
+    }
+    merge(inputs)
+}
+
+/// How an input is named in messages and in `merged_from`.
+fn label(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Merges `(label, report)` pairs. See the module docs for the rules.
+pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
+    let Some((_, first)) = inputs.first() else {
+        return Err(MergeError::Empty);
+    };
+    check_compatible(&inputs)?;
+
+    let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+    let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+    let mut timeline = Timeline::default();
+    let mut expect: Vec<String> = Vec::new();
+    let mut targets: Vec<String> = Vec::new();
+    let mut strategies: Vec<String> = Vec::new();
+    let mut clients: u32 = 0;
+    let mut interrupted = false;
+    let mut start: DateTime<Utc> = first.run.started_at;
+    let mut end: DateTime<Utc> = end_of(&first.run);
+    let mut phases: BTreeMap<(String, usize), DateTime<Utc>> = BTreeMap::new();
+
+    for (label, r) in &inputs {
+        for (name, h) in &r.histograms {
+            let dst = histograms.entry(name.clone()).or_insert_with(new_histogram);
+            dst.add(&h.histogram).map_err(|e| MergeError::Histogram {
+                name: name.clone(),
+                path: label.clone(),
+                reason: format!("{e:?}"),
+            })?;
+        }
+        for (name, v) in &r.counters {
+            let c = counters.entry(name.clone()).or_insert(0);
+            *c = c.saturating_add(*v);
+        }
+        timeline.merge(&r.timeline);
+        for e in &r.expect {
+            if !expect.contains(e) {
+                expect.push(e.clone());
+            }
+        }
+        push_unique(&mut targets, &r.run.target);
+        push_unique(&mut strategies, &r.run.strategy);
+        clients = clients.saturating_add(r.run.clients);
+        interrupted |= r.run.interrupted;
+        start = start.min(r.run.started_at);
+        end = end.max(end_of(&r.run));
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &r.phases {
+            let k = seen.entry(p.name.as_str()).or_insert(0);
+            let at = phases.entry((p.name.clone(), *k)).or_insert(p.at);
+            *at = (*at).min(p.at);
+            *k += 1;
+        }
+    }
+
+    let mut phases: Vec<PhaseMark> = phases
+        .into_iter()
+        .map(|((name, _), at)| PhaseMark {
+            offset_ms: u64::try_from((at - start).num_milliseconds()).unwrap_or(0),
+            name,
+            at,
+        })
+        .collect();
+    phases.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.name.cmp(&b.name)));
+    let duration_s = ((end - start).num_microseconds().unwrap_or(0) as f64 / 1e6).max(0.0);
+
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        run: RunHeader {
+            name: first.run.name.clone(),
+            description: first.run.description.clone(),
+            scenario_path: first.run.scenario_path.clone(),
+            target: targets.join(", "),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: start,
+            duration_s,
+            clients,
+            strategy: strategies.join(", "),
+            shard: None,
+            interrupted,
+            config: first.run.config.clone(),
+            merged_from: inputs.iter().map(|(l, _)| l.clone()).collect(),
+        },
+        histograms: histograms
+            .into_iter()
+            .map(|(k, h)| (k, HistogramReport::new(h)))
+            .collect(),
+        counters,
+        derived: Default::default(),
+        timeline,
+        phases,
+        expect,
+        thresholds: Vec::new(),
+        conformance: inputs.iter().find_map(|(_, r)| r.conformance.clone()),
+    };
+    report.recompute_derived();
+    report.evaluate_thresholds()?;
+    Ok(report)
+}
+
+fn end_of(run: &RunHeader) -> DateTime<Utc> {
+    let micros = (run.duration_s * 1e6).clamp(0.0, 1e15) as i64;
+    run.started_at + chrono::Duration::microseconds(micros)
+}
+
+fn push_unique(list: &mut Vec<String>, v: &str) {
+    if !v.is_empty() && !list.iter().any(|x| x == v) {
+        list.push(v.to_string());
+    }
+}
+
+fn check_compatible(inputs: &[(String, Report)]) -> Result<(), MergeError> {
+    let (l0, r0) = &inputs[0];
+    for (l, r) in &inputs[1..] {
+        if r.run.name != r0.run.name {
+            return Err(MergeError::Scenario {
+                a: l0.clone(),
+                name_a: r0.run.name.clone(),
+                b: l.clone(),
+                name_b: r.run.name.clone(),
+            });
+        }
+        match (r0.run.shard, r.run.shard) {
+            (Some(a), Some(b)) if a.count != b.count => {
+                return Err(MergeError::ShardCount {
+                    a: l0.clone(),
+                    ia: a.index,
+                    na: a.count,
+                    b: l.clone(),
+                    ib: b.index,
+                    nb: b.count,
+                });
+            }
+            (Some(_), None) => {
+                return Err(MergeError::MixedSharding { a: l0.clone(), b: l.clone() });
+            }
+            (None, Some(_)) => {
+                return Err(MergeError::MixedSharding { a: l.clone(), b: l0.clone() });
+            }
+            _ => {}
+        }
+    }
+    for (i, (la, a)) in inputs.iter().enumerate() {
+        for (lb, b) in &inputs[i + 1..] {
+            if let (Some(sa), Some(sb)) = (a.run.shard, b.run.shard)
+                && sa.index == sb.index
+            {
+                return Err(MergeError::DuplicateShard {
+                    a: la.clone(),
+                    b: lb.clone(),
+                    index: sa.index,
+                    count: sa.count,
+                });
+            }
+        }
+    }
+    Ok(())
+}

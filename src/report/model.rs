@@ -1,0 +1,434 @@
+//! The report model: what `report.json` holds (schema version 1), built from a run's
+//! [`Snapshot`] or loaded back from disk.
+//!
+//! Histograms are embedded losslessly (HdrHistogram V2+DEFLATE, base64, field `hdr`) next to a
+//! summary of them, so reports can be merged and compared exactly later on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::conformance::Conformance;
+use super::threshold::{self, ThresholdError, ThresholdResult};
+use crate::metrics::{PhaseMark, Snapshot, Timeline, names};
+
+/// The `report.json` schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Largest `report.json` accepted by [`Report::load`].
+const MAX_REPORT_BYTES: u64 = 256 << 20;
+/// Most histograms accepted in one loaded report.
+const MAX_HISTOGRAMS: usize = 256;
+
+/// What the caller knows about a run that the recorder does not.
+#[derive(Debug, Clone, Default)]
+pub struct RunMeta {
+    /// Scenario name (`name:`).
+    pub name: String,
+    /// Scenario description.
+    pub description: String,
+    /// Scenario file, when there is one.
+    pub scenario_path: Option<PathBuf>,
+    /// Target as a person reads it: `builtin mock (http://127.0.0.1:PORT)`, a profile path or a URL.
+    pub target: String,
+    /// Simulated clients (this shard's share when sharded).
+    pub clients: u32,
+    /// Client strategy: `naive`, `single-flight`, `proactive`, `sliding`.
+    pub strategy: String,
+    /// The fully resolved configuration (scenario after overrides) as JSON.
+    pub config: serde_json::Value,
+    /// The run was stopped early (Ctrl-C): the report is partial.
+    pub interrupted: bool,
+    /// `(index, count)` of a sharded run (`--shard i/N`, index from 0).
+    pub shard: Option<(u32, u32)>,
+}
+
+/// Run header of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHeader {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    #[serde(default)]
+    pub description: String,
+    /// Scenario file path.
+    #[serde(default)]
+    pub scenario_path: Option<String>,
+    /// Target description.
+    #[serde(default)]
+    pub target: String,
+    /// authbench version that wrote the report.
+    pub tool_version: String,
+    /// Wall-clock start (RFC 3339).
+    pub started_at: DateTime<Utc>,
+    /// Run duration in seconds.
+    pub duration_s: f64,
+    /// Simulated clients.
+    #[serde(default)]
+    pub clients: u32,
+    /// Client strategy.
+    #[serde(default)]
+    pub strategy: String,
+    /// Shard of a sharded run.
+    #[serde(default)]
+    pub shard: Option<ShardInfo>,
+    /// True when the run was interrupted and the report is partial.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Resolved configuration.
+    #[serde(default)]
+    pub config: serde_json::Value,
+    /// For a merged report: the reports it was merged from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+}
+
+/// `--shard i/N`: this process ran share `index` (from 0) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// Shard index, from 0.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+/// One latency histogram: its summary (all values in µs) and the histogram itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistogramReport {
+    /// Samples.
+    pub count: u64,
+    /// Smallest sample, µs.
+    pub min: u64,
+    /// Largest sample, µs.
+    pub max: u64,
+    /// Mean, µs.
+    pub mean: f64,
+    /// Standard deviation, µs.
+    pub stdev: f64,
+    /// Median, µs.
+    pub p50: u64,
+    /// 90th percentile, µs.
+    pub p90: u64,
+    /// 95th percentile, µs.
+    pub p95: u64,
+    /// 99th percentile, µs.
+    pub p99: u64,
+    /// 99.9th percentile, µs.
+    pub p999: u64,
+    /// The histogram, serialized as HdrHistogram V2+DEFLATE base64.
+    #[serde(rename = "hdr", with = "hdr_base64")]
+    pub histogram: Histogram<u64>,
+}
+
+impl HistogramReport {
+    /// Summarizes `h`.
+    pub fn new(h: Histogram<u64>) -> Self {
+        let empty = h.is_empty();
+        let q = |x: f64| if empty { 0 } else { h.value_at_quantile(x) };
+        HistogramReport {
+            count: h.len(),
+            min: if empty { 0 } else { h.min() },
+            max: if empty { 0 } else { h.max() },
+            mean: if empty { 0.0 } else { h.mean() },
+            stdev: if empty { 0.0 } else { h.stdev() },
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            p999: q(0.999),
+            histogram: h,
+        }
+    }
+}
+
+/// Values computed from counters and histograms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Derived {
+    /// `refresh_calls / refreshes_needed`; `None` when no refresh was needed.
+    pub refresh_amplification: Option<f64>,
+    /// `errors / requests`; `None` when nothing was requested.
+    pub error_rate: Option<f64>,
+    /// Sum of every `errors.<kind>` counter.
+    pub errors: u64,
+    /// The `requests` counter (or, when absent, the sum of `status.*` counters plus `errors`).
+    pub requests: u64,
+    /// Samples per second over the whole run, per histogram (`rate(<op>)`).
+    pub rates: BTreeMap<String, f64>,
+}
+
+impl Derived {
+    /// Computes every derived value.
+    pub fn compute(
+        counters: &BTreeMap<String, u64>,
+        histograms: &BTreeMap<String, HistogramReport>,
+        duration_s: f64,
+    ) -> Self {
+        let get = |k: &str| counters.get(k).copied().unwrap_or(0);
+        let errors = counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("errors."))
+            .fold(0u64, |a, (_, v)| a.saturating_add(*v));
+        let requests = match counters.get("requests") {
+            Some(r) => *r,
+            None => counters
+                .iter()
+                .filter(|(k, _)| k.starts_with("status."))
+                .fold(errors, |a, (_, v)| a.saturating_add(*v)),
+        };
+        let needed = get("refreshes_needed");
+        let refresh_amplification =
+            (needed > 0).then(|| get("refresh_calls") as f64 / needed as f64);
+        let error_rate = (requests > 0).then(|| errors as f64 / requests as f64);
+        let rates = histograms
+            .iter()
+            .map(|(k, h)| (k.clone(), per_second(h.count, duration_s)))
+            .collect();
+        Derived {
+            refresh_amplification,
+            error_rate,
+            errors,
+            requests,
+            rates,
+        }
+    }
+}
+
+/// `n` events over `duration_s` seconds, as a rate (0 for an empty run).
+pub fn per_second(n: u64, duration_s: f64) -> f64 {
+    if duration_s > 0.0 {
+        n as f64 / duration_s
+    } else {
+        0.0
+    }
+}
+
+/// A whole report: what `report.json` contains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] for reports this build writes.
+    pub schema_version: u32,
+    /// Run header.
+    pub run: RunHeader,
+    /// Latency histograms by name.
+    #[serde(default)]
+    pub histograms: BTreeMap<String, HistogramReport>,
+    /// Counters by name.
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+    /// Derived values.
+    #[serde(default)]
+    pub derived: Derived,
+    /// Per-second timeline.
+    #[serde(default)]
+    pub timeline: Timeline,
+    /// Phase boundaries.
+    #[serde(default)]
+    pub phases: Vec<PhaseMark>,
+    /// The scenario's `expect:` list, kept so a merge can re-evaluate it.
+    #[serde(default)]
+    pub expect: Vec<String>,
+    /// Threshold results, in `expect` order.
+    #[serde(default)]
+    pub thresholds: Vec<ThresholdResult>,
+    /// Conformance results (`authbench check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<Conformance>,
+}
+
+/// Why a report could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not an authbench report: {reason} (give a report.json or the folder that holds one)")]
+    NotAReport { path: PathBuf, reason: String },
+    #[error(
+        "{path} has report schema_version {found}; this authbench reads version {SCHEMA_VERSION} (use the authbench version that wrote it)"
+    )]
+    UnsupportedSchema { path: PathBuf, found: u64 },
+}
+
+impl Report {
+    /// Builds the report of a run and evaluates `expect` against it.
+    ///
+    /// Fails only when an `expect` entry does not parse (the scenario loader validates them first,
+    /// so in practice this is a programming error surfaced as a typed error).
+    pub fn from_run(meta: RunMeta, snap: Snapshot, expect: &[String]) -> Result<Report, ThresholdError> {
+        let duration_s = snap.elapsed.as_secs_f64();
+        let histograms: BTreeMap<String, HistogramReport> = snap
+            .histograms
+            .into_iter()
+            .map(|(k, h)| (k, HistogramReport::new(h)))
+            .collect();
+        let derived = Derived::compute(&snap.counters, &histograms, duration_s);
+        let mut report = Report {
+            schema_version: SCHEMA_VERSION,
+            run: RunHeader {
+                name: meta.name,
+                description: meta.description,
+                scenario_path: meta.scenario_path.map(|p| p.display().to_string()),
+                target: meta.target,
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                started_at: snap.started_at,
+                duration_s,
+                clients: meta.clients,
+                strategy: meta.strategy,
+                shard: meta.shard.map(|(index, count)| ShardInfo { index, count }),
+                interrupted: meta.interrupted,
+                config: meta.config,
+                merged_from: Vec::new(),
+            },
+            histograms,
+            counters: snap.counters,
+            derived,
+            timeline: snap.timeline,
+            phases: snap.phases,
+            expect: expect.to_vec(),
+            thresholds: Vec::new(),
+            conformance: None,
+        };
+        report.evaluate_thresholds()?;
+        Ok(report)
+    }
+
+    /// Attaches conformance results (builder style).
+    pub fn with_conformance(mut self, conformance: Conformance) -> Self {
+        self.conformance = Some(conformance);
+        self
+    }
+
+    /// Re-parses `self.expect` and recomputes `self.thresholds`.
+    pub fn evaluate_thresholds(&mut self) -> Result<(), ThresholdError> {
+        let parsed = self
+            .expect
+            .iter()
+            .map(|e| threshold::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.thresholds = parsed.iter().map(|t| t.evaluate(self)).collect();
+        Ok(())
+    }
+
+    /// Recomputes derived values from counters, histograms and duration.
+    pub fn recompute_derived(&mut self) {
+        self.derived = Derived::compute(&self.counters, &self.histograms, self.run.duration_s);
+    }
+
+    /// True when every threshold passed and no conformance check failed (under its `fail_on`
+    /// policy; expected failures excepted).
+    pub fn passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+            && self.conformance.as_ref().is_none_or(Conformance::passed)
+    }
+
+    /// A counter's value (0 when never recorded).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.get(name).copied().unwrap_or(0)
+    }
+
+    /// Counters whose name starts with `prefix`, with the prefix stripped, e.g.
+    /// `counters_with_prefix("ws_close.")` → `[("4409", 5000)]`.
+    pub fn counters_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, u64)> + 'a {
+        self.counters
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(move |(k, v)| (&k[prefix.len()..], *v))
+    }
+
+    /// Histograms in a stable, meaningful order: the known names first (login, refresh, api, ...),
+    /// then any other name alphabetically.
+    pub fn ordered_histograms(&self) -> Vec<(&str, &HistogramReport)> {
+        let mut out: Vec<(&str, &HistogramReport)> = names::HISTOGRAMS
+            .iter()
+            .filter_map(|n| self.histograms.get(*n).map(|h| (*n, h)))
+            .collect();
+        for (k, h) in &self.histograms {
+            if !names::HISTOGRAMS.contains(&k.as_str()) {
+                out.push((k.as_str(), h));
+            }
+        }
+        out
+    }
+
+    /// Loads `report.json` from a file, or from a folder that holds one. Histograms are decoded and
+    /// their summaries and the derived values recomputed from them, so a loaded report is
+    /// internally consistent whatever the file says.
+    pub fn load(path: impl AsRef<Path>) -> Result<Report, ReportError> {
+        let given = path.as_ref();
+        let file = if given.is_dir() {
+            given.join("report.json")
+        } else {
+            given.to_path_buf()
+        };
+        let io = |source| ReportError::Io {
+            path: file.clone(),
+            source,
+        };
+        let not = |reason: String| ReportError::NotAReport {
+            path: file.clone(),
+            reason,
+        };
+        let len = std::fs::metadata(&file).map_err(io)?.len();
+        if len > MAX_REPORT_BYTES {
+            return Err(not(format!("{len} bytes is larger than any report ({MAX_REPORT_BYTES} max)")));
+        }
+        let text = std::fs::read(&file).map_err(io)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| not(format!("not JSON ({e})")))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| not("the top level is not a JSON object".into()))?;
+        let version = obj
+            .get("schema_version")
+            .ok_or_else(|| not("no `schema_version` field".into()))?
+            .as_u64()
+            .ok_or_else(|| not("`schema_version` is not a number".into()))?;
+        if version != u64::from(SCHEMA_VERSION) {
+            return Err(ReportError::UnsupportedSchema {
+                path: file.clone(),
+                found: version,
+            });
+        }
+        if let Some(h) = obj.get("histograms").and_then(|h| h.as_object())
+            && h.len() > MAX_HISTOGRAMS
+        {
+            return Err(not(format!("{} histograms (at most {MAX_HISTOGRAMS})", h.len())));
+        }
+        let mut report: Report = serde_json::from_value(value).map_err(|e| not(e.to_string()))?;
+        if !report.run.duration_s.is_finite() || report.run.duration_s < 0.0 {
+            return Err(not("`run.duration_s` is not a non-negative number".into()));
+        }
+        for h in report.histograms.values_mut() {
+            *h = HistogramReport::new(std::mem::replace(
+                &mut h.histogram,
+                Histogram::new(1).expect("valid"),
+            ));
+        }
+        report.recompute_derived();
+        Ok(report)
+    }
+}
+
+/// serde adapter: `Histogram<u64>` ⇄ V2+DEFLATE base64 string.
+mod hdr_base64 {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serializer, de, ser};
+
+    use crate::metrics::codec;
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let text = codec::encode(h).map_err(ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        codec::decode(&text).map_err(|e| de::Error::custom(format!("histogram `hdr`: {e}")))
+    }
+}

@@ -1,0 +1,183 @@
+//! Report content shared by the terminal and HTML writers: which counters matter, status codes by
+//! operation, close codes with their meaning, the verdict sentence.
+
+use super::conformance::CheckStatus;
+use super::format;
+use super::model::Report;
+
+/// One labelled value of the "counters that matter" list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct KeyValue {
+    /// Counter or derived name.
+    pub name: String,
+    /// Formatted value.
+    pub value: String,
+    /// Short explanation.
+    pub note: String,
+    /// The value is a problem sign (nonzero spurious logouts, errors, ...).
+    pub bad: bool,
+}
+
+/// Counters that matter, in reading order; absent optional counters are left out.
+pub fn key_counters(r: &Report) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    let mut push = |name: &str, value: String, note: &str, bad: bool| {
+        out.push(KeyValue {
+            name: name.to_string(),
+            value,
+            note: note.to_string(),
+            bad,
+        });
+    };
+    let has = |k: &str| r.counters.contains_key(k);
+    push("requests", format::count(r.derived.requests), "requests sent", false);
+    if has("refresh_calls") || has("refreshes_needed") {
+        push("refresh_calls", format::count(r.counter("refresh_calls")), "refresh requests sent", false);
+        push(
+            "refreshes_needed",
+            format::count(r.counter("refreshes_needed")),
+            "token expiries that needed a refresh",
+            false,
+        );
+    }
+    if let Some(a) = r.derived.refresh_amplification {
+        push(
+            "refresh_amplification",
+            format::ratio(a),
+            "refresh_calls / refreshes_needed (1.00 = one refresh per expiry)",
+            a > 1.0 + 1e-9,
+        );
+    }
+    for (name, note) in [
+        ("relogins", "refresh rejected → new login"),
+        ("spurious_logouts", "relogins while the session should still have been valid"),
+        ("reuse_detected", "refresh token reuse detected by the server"),
+        ("dropped", "open-model arrivals that could not start"),
+        ("missed_kicks", "old sockets still open and unnotified after a kick"),
+        ("kick_without_close", "kick event without a close frame"),
+        ("close_without_event", "close frame without the matching event"),
+        ("close_code_violations", "close codes RFC 6455 forbids on the wire"),
+        ("stale_ws_messages", "messages from an old socket after a reconnect (dropped)"),
+    ] {
+        if has(name) {
+            let v = r.counter(name);
+            let bad = v > 0 && name != "relogins";
+            push(name, format::count(v), note, bad);
+        }
+    }
+    push(
+        "errors",
+        format::count(r.derived.errors),
+        "transport and protocol errors (sum of errors.*)",
+        r.derived.errors > 0,
+    );
+    if let Some(e) = r.derived.error_rate {
+        push("error_rate", format::percent(e), "errors / requests", e > 0.0);
+    }
+    for (kind, v) in r.counters_with_prefix("errors.") {
+        push(&format!("errors.{kind}"), format::count(v), "", v > 0);
+    }
+    out
+}
+
+/// `status.<op>.<code>` counters grouped by operation: `[("api", [("200", 9000), ("401", 12)])]`.
+pub fn status_codes(r: &Report) -> Vec<(String, Vec<(String, u64)>)> {
+    let mut out: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+    for (rest, v) in r.counters_with_prefix("status.") {
+        let (op, code) = rest.rsplit_once('.').unwrap_or(("?", rest));
+        match out.iter_mut().find(|(o, _)| o == op) {
+            Some((_, codes)) => codes.push((code.to_string(), v)),
+            None => out.push((op.to_string(), vec![(code.to_string(), v)])),
+        }
+    }
+    out
+}
+
+/// `ws_close.<code>` counters with the meaning of each code.
+pub fn close_codes(r: &Report) -> Vec<(String, &'static str, u64)> {
+    r.counters_with_prefix("ws_close.")
+        .map(|(code, v)| (code.to_string(), close_code_meaning(code), v))
+        .collect()
+}
+
+/// What a WebSocket close code means (RFC 6455 §7.4 and the mock's application codes).
+pub fn close_code_meaning(code: &str) -> &'static str {
+    match code.parse::<u16>().unwrap_or(0) {
+        1000 => "normal closure",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1005 => "no status (must not be sent on the wire)",
+        1006 => "abnormal closure (must not be sent on the wire)",
+        1007 => "invalid payload data",
+        1008 => "policy violation",
+        1009 => "message too big",
+        1010 => "mandatory extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later (back off)",
+        1014 => "bad gateway",
+        1015 => "TLS handshake failure (must not be sent on the wire)",
+        4401 => "session expired (refresh, then reconnect)",
+        4403 => "logged out (terminal)",
+        4409 => "kicked: replaced by a login elsewhere (terminal)",
+        0..=999 => "invalid (must not be used)",
+        1016..=2999 => "unassigned (must not be used)",
+        3000..=3999 => "registered (library/framework)",
+        4000..=4999 => "application-defined",
+        _ => "invalid",
+    }
+}
+
+/// The one-line verdict.
+pub fn verdict(r: &Report) -> (bool, String) {
+    let mut parts = Vec::new();
+    let failed: Vec<&str> = r
+        .thresholds
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| t.message.as_str())
+        .collect();
+    if !r.thresholds.is_empty() {
+        if failed.is_empty() {
+            parts.push(format!("{}/{} thresholds met", r.thresholds.len(), r.thresholds.len()));
+        } else {
+            parts.push(format!(
+                "{} of {} thresholds failed: {}",
+                failed.len(),
+                r.thresholds.len(),
+                failed.join("; ")
+            ));
+        }
+    }
+    if let Some(c) = &r.conformance {
+        let failing: Vec<&str> = c
+            .checks
+            .iter()
+            .filter(|k| k.fails_run(c.fail_on))
+            .map(|k| k.id.as_str())
+            .collect();
+        let summary = format!(
+            "{} pass, {} fail, {} warn, {} skip, {} info",
+            c.count(CheckStatus::Pass),
+            c.count(CheckStatus::Fail),
+            c.count(CheckStatus::Warn),
+            c.count(CheckStatus::Skip),
+            c.count(CheckStatus::Info)
+        );
+        if failing.is_empty() {
+            parts.push(format!("conformance: {summary}"));
+        } else {
+            parts.push(format!("conformance: {summary} — failing: {}", failing.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("no thresholds (add `expect:` to the scenario to get a verdict)".to_string());
+    }
+    if r.run.interrupted {
+        parts.push("run interrupted: partial report".to_string());
+    }
+    let passed = r.passed();
+    let word = if passed { "PASS" } else { "FAIL" };
+    (passed, format!("{word}: {}", parts.join(" · ")))
+}

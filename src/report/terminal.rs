@@ -1,0 +1,199 @@
+//! The terminal summary (also written as `summary.txt`, without colour): run header, latency
+//! table, counters that matter, status and close codes, thresholds, conformance, verdict.
+
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+
+use super::conformance::CheckStatus;
+use super::format;
+use super::model::Report;
+use super::sections;
+
+/// Width the tables wrap to (the same on a terminal and in `summary.txt`).
+const WIDTH: u16 = 120;
+
+/// Renders the summary. `color` adds ANSI colours (the caller decides: tty, `NO_COLOR`).
+pub fn terminal_summary(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    let r = &report.run;
+    let title = format!("authbench · {}", r.name);
+    out.push_str(&paint(&title, "1", color));
+    out.push('\n');
+    if !r.description.is_empty() {
+        out.push_str(&r.description);
+        out.push('\n');
+    }
+
+    let mut head = table(color);
+    head.load_style(presets::NOTHING);
+    let shard = r
+        .shard
+        .map(|s| format!("{}/{}", s.index, s.count))
+        .unwrap_or_else(|| "-".into());
+    head.add_row(vec![
+        Cell::new("target").add_attribute(Attribute::Dim),
+        Cell::new(&r.target),
+        Cell::new("started").add_attribute(Attribute::Dim),
+        Cell::new(r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    ]);
+    head.add_row(vec![
+        Cell::new("clients").add_attribute(Attribute::Dim),
+        Cell::new(format!("{} · strategy {}", format::count(u64::from(r.clients)), dash(&r.strategy))),
+        Cell::new("duration").add_attribute(Attribute::Dim),
+        Cell::new(format!("{} · shard {shard} · authbench {}", format::seconds(r.duration_s), r.tool_version)),
+    ]);
+    if let Some(p) = &r.scenario_path {
+        head.add_row(vec![Cell::new("scenario").add_attribute(Attribute::Dim), Cell::new(p)]);
+    }
+    if !r.merged_from.is_empty() {
+        head.add_row(vec![
+            Cell::new("merged").add_attribute(Attribute::Dim),
+            Cell::new(format!("{} reports", r.merged_from.len())),
+        ]);
+    }
+    push_table(&mut out, head);
+    if r.interrupted {
+        out.push_str(&paint("INTERRUPTED — this report is partial", "1;33", color));
+        out.push('\n');
+    }
+
+    let hist = report.ordered_histograms();
+    if !hist.is_empty() {
+        let mut t = table(color);
+        t.set_header(header(&["latency", "count", "p50", "p90", "p99", "max", "rate"]));
+        for (name, h) in hist {
+            let rate = report.derived.rates.get(name).copied().unwrap_or(0.0);
+            t.add_row(vec![
+                Cell::new(name),
+                right(format::count(h.count)),
+                right(format::micros(h.p50 as f64)),
+                right(format::micros(h.p90 as f64)),
+                right(format::micros(h.p99 as f64)),
+                right(format::micros(h.max as f64)),
+                right(format::rate(rate)),
+            ]);
+        }
+        push_table(&mut out, t);
+    }
+
+    let keys = sections::key_counters(report);
+    let codes = sections::status_codes(report);
+    let closes = sections::close_codes(report);
+    if report.derived.requests > 0 || !report.counters.is_empty() {
+        let mut t = table(color);
+        t.set_header(header(&["counter", "value", ""]));
+        for k in keys {
+            let mut v = right(k.value);
+            if k.bad && color {
+                v = v.fg(Color::Yellow);
+            }
+            t.add_row(vec![Cell::new(k.name), v, Cell::new(k.note).add_attribute(Attribute::Dim)]);
+        }
+        for (op, list) in codes {
+            let text = list
+                .iter()
+                .map(|(c, n)| format!("{c}×{}", format::count(*n)))
+                .collect::<Vec<_>>()
+                .join("  ");
+            t.add_row(vec![Cell::new(format!("status {op}")), Cell::new(text), Cell::new("")]);
+        }
+        for (code, meaning, n) in closes {
+            t.add_row(vec![
+                Cell::new(format!("ws_close {code}")),
+                right(format::count(n)),
+                Cell::new(meaning).add_attribute(Attribute::Dim),
+            ]);
+        }
+        for (ty, n) in report.counters_with_prefix("ws_events.") {
+            t.add_row(vec![Cell::new(format!("ws_events {ty}")), right(format::count(n)), Cell::new("")]);
+        }
+        push_table(&mut out, t);
+    }
+
+    if !report.thresholds.is_empty() {
+        let mut t = table(color);
+        t.set_header(header(&["", "threshold", "observed", "result"]));
+        for th in &report.thresholds {
+            let mark = if th.passed { "✓" } else { "✗" };
+            let mut m = Cell::new(mark);
+            if color {
+                m = m.fg(if th.passed { Color::Green } else { Color::Red });
+            }
+            t.add_row(vec![m, Cell::new(&th.expr), right(&th.observed_text), Cell::new(&th.message)]);
+        }
+        push_table(&mut out, t);
+    }
+
+    if let Some(c) = &report.conformance {
+        let mut t = table(color);
+        t.set_header(header(&["status", "check", "level", "title", "observed"]));
+        for k in &c.checks {
+            let label = if k.expected_failure {
+                format!("{} (expected)", k.status.as_str())
+            } else {
+                k.status.as_str().to_string()
+            };
+            let mut s = Cell::new(label);
+            if color {
+                s = s.fg(match k.status {
+                    CheckStatus::Pass => Color::Green,
+                    CheckStatus::Fail => Color::Red,
+                    CheckStatus::Warn => Color::Yellow,
+                    CheckStatus::Skip | CheckStatus::Info => Color::Grey,
+                });
+            }
+            t.add_row(vec![
+                s,
+                Cell::new(&k.id),
+                Cell::new(k.level.as_str()),
+                Cell::new(&k.title),
+                Cell::new(&k.message),
+            ]);
+        }
+        push_table(&mut out, t);
+    }
+
+    let (passed, line) = sections::verdict(report);
+    out.push_str(&paint(&line, if passed { "1;32" } else { "1;31" }, color));
+    out.push('\n');
+    out
+}
+
+fn table(color: bool) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH);
+    if color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t
+}
+
+fn header(cols: &[&str]) -> Vec<Cell> {
+    cols.iter()
+        .map(|c| Cell::new(c).add_attribute(Attribute::Bold))
+        .collect()
+}
+
+fn right(s: impl ToString) -> Cell {
+    Cell::new(s).set_alignment(CellAlignment::Right)
+}
+
+fn push_table(out: &mut String, t: Table) {
+    out.push_str(&t.to_string());
+    out.push('\n');
+}
+
+fn dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+fn paint(s: &str, sgr: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{sgr}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,330 @@
+//! Semantic validation: turns a parsed [`ScenarioFile`] into a [`Scenario`], applying defaults and
+//! rejecting what parses but cannot run (zero clients, a `sync_expiry` before any login, a
+//! proactive margin longer than the mock's token lifetime, more clients than users, thresholds
+//! that do not parse...). Every [`Problem`] names the dotted key path it is about, so the caller can
+//! point at the line.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::file::ScenarioFile;
+use super::model::{ClientConfig, Phase, Scenario, Strategy, TargetSpec};
+use super::units::format_duration;
+use super::users::UserSource;
+
+/// Most clients one scenario may ask for (per process the engine shards further).
+pub const MAX_CLIENTS: u32 = 10_000_000;
+
+/// Most in-flight requests per client.
+pub const MAX_CONCURRENCY: u32 = 64;
+
+/// Most refreshes per client in one `refresh_race`.
+pub const MAX_RACE: u32 = 256;
+
+/// One semantic problem: where (a dotted key path), what, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path (`client.concurrency`, `plan.1.sync_expiry`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+fn problem(path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem {
+        path: path.into(),
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Where a scenario comes from, for relative paths and the default name.
+pub struct Origin<'a> {
+    /// The scenario file, if any.
+    pub path: Option<&'a Path>,
+}
+
+impl Origin<'_> {
+    fn base_dir(&self) -> &Path {
+        self.path
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."))
+    }
+
+    fn default_name(&self) -> String {
+        self.path
+            .and_then(Path::file_stem)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".to_string())
+    }
+}
+
+/// Checks `file` and builds the [`Scenario`] it describes.
+pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Problem> {
+    let name = file.name.clone().unwrap_or_else(|| origin.default_name());
+    check_name(&name)?;
+    let target = TargetSpec::parse(
+        file.target.as_deref().unwrap_or("builtin"),
+        origin.base_dir(),
+    );
+    let mock = file
+        .mock
+        .clone()
+        .unwrap_or_default()
+        .to_config()
+        .map_err(|p| problem(join("mock", &p.key), p.message, p.fix))?;
+    if file.clients == 0 || file.clients > MAX_CLIENTS {
+        return Err(problem(
+            "clients",
+            format!(
+                "clients is {}, it must be between 1 and {MAX_CLIENTS}",
+                file.clients
+            ),
+            "set clients to the number of simulated clients, e.g. clients: 1000",
+        ));
+    }
+    let users = file
+        .users
+        .resolve(origin.base_dir())
+        .map_err(|e| problem(join("users", e.key), e.message, e.fix))?;
+    let builtin = target == TargetSpec::Builtin;
+    check_users(&users, file, &mock, builtin)?;
+    check_client(&file.client, &mock, builtin)?;
+    check_plan(&file.plan)?;
+    for (i, expr) in file.expect.iter().enumerate() {
+        check_threshold(expr).map_err(|e: String| {
+            problem(
+                format!("expect.{i}"),
+                e,
+                "write METRIC OP VALUE, e.g. `p99(refresh) < 250ms`, `spurious_logouts == 0`, `error_rate < 0.1%`, `refresh_amplification <= 1.0`",
+            )
+        })?;
+    }
+    Ok(Scenario {
+        name,
+        description: file.description.clone().unwrap_or_default(),
+        target,
+        mock,
+        clients: file.clients,
+        users,
+        client: file.client.clone(),
+        plan: file.plan.clone(),
+        expect: file.expect.clone(),
+        source_path: origin.path.map(Path::to_path_buf),
+        config: serde_json::to_value(file).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn join(parent: &str, child: &str) -> String {
+    if child.is_empty() {
+        parent.to_string()
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+/// Thresholds are checked by the report's own parser, so `validate` and `run` agree exactly.
+fn check_threshold(expr: &str) -> Result<(), String> {
+    crate::report::threshold::parse(expr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn check_name(name: &str) -> Result<(), Problem> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            "name",
+            format!(
+                "name {:?} cannot be used in a report folder name",
+                super::error::shorten(name, 40)
+            ),
+            "use 1 to 64 letters, digits, `-`, `_` or `.`, e.g. name: storm",
+        ))
+    }
+}
+
+fn check_users(
+    users: &UserSource,
+    file: &ScenarioFile,
+    mock: &authbench_mock::MockConfig,
+    builtin: bool,
+) -> Result<(), Problem> {
+    let clients = u64::from(file.clients);
+    match users {
+        UserSource::Csv(csv) if (csv.len() as u64) < clients => Err(problem(
+            "users.csv",
+            format!(
+                "{} has {} users for {clients} clients; clients sharing a user would kick or revoke each other and shards would overlap",
+                csv.path.display(),
+                csv.len()
+            ),
+            format!("add rows to the file or lower clients to {}", csv.len()),
+        )),
+        UserSource::Pattern { offset, .. }
+            if builtin && offset.saturating_add(clients) > mock.users =>
+        {
+            Err(problem(
+                "clients",
+                format!(
+                    "clients {clients} starting at user offset {offset} need users up to {}, but the builtin mock only knows {} users",
+                    offset.saturating_add(clients) - 1,
+                    mock.users
+                ),
+                format!(
+                    "raise mock.users to at least {} or lower clients",
+                    offset.saturating_add(clients)
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_client(
+    c: &ClientConfig,
+    mock: &authbench_mock::MockConfig,
+    builtin: bool,
+) -> Result<(), Problem> {
+    if c.concurrency == 0 || c.concurrency > MAX_CONCURRENCY {
+        return Err(problem(
+            "client.concurrency",
+            format!(
+                "concurrency is {}, it must be between 1 and {MAX_CONCURRENCY}",
+                c.concurrency
+            ),
+            "set the number of requests one client has in flight at once, e.g. concurrency: 4",
+        ));
+    }
+    if c.timeout.is_zero() {
+        return Err(problem(
+            "client.timeout",
+            "timeout is 0s, so every request would time out",
+            "set a timeout above zero, e.g. timeout: 10s",
+        ));
+    }
+    if c.strategy == Strategy::Proactive {
+        if c.proactive_margin.is_zero() {
+            return Err(problem(
+                "client.proactive_margin",
+                "the proactive strategy needs a margin above 0s (it refreshes this long before exp)",
+                "set e.g. proactive_margin: 5s",
+            ));
+        }
+        if c.jitter > c.proactive_margin {
+            return Err(problem(
+                "client.jitter",
+                format!(
+                    "jitter {} is larger than proactive_margin {}, so some refreshes would be scheduled after the token expired",
+                    format_duration(c.jitter),
+                    format_duration(c.proactive_margin)
+                ),
+                "lower jitter or raise proactive_margin",
+            ));
+        }
+        if builtin && c.proactive_margin >= mock.access_ttl {
+            return Err(problem(
+                "client.proactive_margin",
+                format!(
+                    "proactive_margin {} is not shorter than the mock's access_ttl {}: every token would be refreshed as soon as it is issued",
+                    format_duration(c.proactive_margin),
+                    format_duration(mock.access_ttl)
+                ),
+                format!(
+                    "lower proactive_margin below {} or raise mock.access_ttl",
+                    format_duration(mock.access_ttl)
+                ),
+            ));
+        }
+    }
+    if c.strategy == Strategy::Sliding && builtin && mock.sliding_window.is_zero() {
+        return Err(problem(
+            "client.strategy",
+            "the sliding strategy adopts the server's renewal header, but the builtin mock only sends it with mock.sliding_window above 0s",
+            "set mock.sliding_window, e.g. 10s (less than mock.access_ttl)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_plan(plan: &[Phase]) -> Result<(), Problem> {
+    if plan.is_empty() {
+        return Err(problem(
+            "plan",
+            "the plan is empty",
+            "add phases, e.g. plan: [ { login: { ramp: 2s } }, { traffic: { duration: 20s } } ]",
+        ));
+    }
+    let mut logged_in = false;
+    for (i, phase) in plan.iter().enumerate() {
+        let at = format!("plan.{i}.{}", phase.name());
+        let needs_login = !matches!(phase, Phase::Login { .. } | Phase::Wait { .. });
+        if needs_login && !logged_in {
+            return Err(problem(
+                at,
+                format!(
+                    "phase `{}` needs logged-in clients, but no `login` phase comes before it",
+                    phase.name()
+                ),
+                "put `- login: { ramp: 2s }` before it",
+            ));
+        }
+        match phase {
+            Phase::Login { .. } => logged_in = true,
+            Phase::Traffic { duration, .. } if duration.is_zero() => {
+                return Err(problem(
+                    format!("{at}.duration"),
+                    "traffic lasts 0s",
+                    "give a duration above zero, e.g. duration: 20s",
+                ));
+            }
+            Phase::Wait { duration } if duration.is_zero() => {
+                return Err(problem(
+                    format!("{at}.duration"),
+                    "wait lasts 0s",
+                    "give a duration above zero, e.g. duration: 5s, or remove the phase",
+                ));
+            }
+            Phase::RefreshRace { parallel } if !(2..=MAX_RACE).contains(parallel) => {
+                return Err(problem(
+                    format!("{at}.parallel"),
+                    format!(
+                        "parallel is {parallel}; a race needs between 2 and {MAX_RACE} refreshes per client"
+                    ),
+                    "set e.g. parallel: 4",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(ramp) = phase_ramp(phase)
+            && ramp > Duration::from_secs(24 * 3600)
+        {
+            return Err(problem(
+                format!("{at}.ramp"),
+                format!("ramp {} is longer than a day", format_duration(ramp)),
+                "use a ramp of seconds or minutes",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn phase_ramp(p: &Phase) -> Option<Duration> {
+    match p {
+        Phase::Login { ramp }
+        | Phase::Relogin { ramp }
+        | Phase::Logout { ramp }
+        | Phase::ForceLogout { ramp }
+        | Phase::WsConnect { ramp } => Some(*ramp),
+        _ => None,
+    }
+}

@@ -1,0 +1,374 @@
+//! Reading YAML files into typed structs with serde-saphyr, and turning its errors into
+//! [`ConfigError`]s that name the file, line, column, key path and fix (with "did you mean" for
+//! unknown keys and values). Shared by scenario and target profile files.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::Error as YamlError;
+
+use super::error::{ConfigError, ErrorKind, did_you_mean};
+use super::locate::Index;
+
+/// The largest scenario or profile file read (they are a few KiB; this bounds memory).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a whole (small) text file, refusing anything above [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> Result<String, ConfigError> {
+    let file = std::fs::File::open(path).map_err(|e| ConfigError::io(path, &e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ConfigError::io(path, &e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError::new(
+            ErrorKind::Io,
+            format!("the file is larger than {} KiB", MAX_FILE_BYTES / 1024),
+        )
+        .with_file(path)
+        .with_fix("scenario and target files are small YAML documents; check the path"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        ConfigError::new(
+            ErrorKind::Syntax,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .with_file(path)
+        .with_fix("save the file as UTF-8")
+    })
+}
+
+/// Parser options: YAML 1.2 booleans only (`yes`/`no`/`y`/`n` stay strings) and tight budgets
+/// against alias bombs and deep nesting.
+pub fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        budget: serde_saphyr::budget! {
+            max_events: 200_000,
+            max_nodes: 100_000,
+            max_depth: 32,
+            max_aliases: 1_000,
+            max_anchors: 1_000,
+            max_total_scalar_bytes: 4 * 1024 * 1024,
+            max_documents: 2,
+        },
+    }
+}
+
+/// What kind of document is being read, for messages (`scenario`, `target profile`).
+#[derive(Debug, Clone, Copy)]
+pub struct DocKind {
+    /// `scenario` or `target profile`.
+    pub noun: &'static str,
+    /// A minimal valid example, for messages about empty or non-mapping documents.
+    pub example: &'static str,
+}
+
+/// Deserializes `src` into `T`; errors carry `file`, position, key path and a fix.
+pub fn parse<T: DeserializeOwned>(
+    src: &str,
+    file: Option<&Path>,
+    kind: DocKind,
+) -> Result<T, ConfigError> {
+    if src.trim().is_empty() || is_only_comments(src) {
+        let e = ConfigError::new(
+            ErrorKind::Syntax,
+            format!("the {} file is empty", kind.noun),
+        )
+        .with_fix(format!("start from an example: {}", kind.example));
+        return Err(attach_file(e, file));
+    }
+    match serde_saphyr::from_str_with_options::<T>(src, options()) {
+        Ok(v) => Ok(v),
+        Err(err) => Err(attach_file(convert(&err, src, file, kind), file)),
+    }
+}
+
+fn is_only_comments(src: &str) -> bool {
+    src.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "---")
+}
+
+fn attach_file(e: ConfigError, file: Option<&Path>) -> ConfigError {
+    match file {
+        Some(f) => e.with_file(f),
+        None => e,
+    }
+}
+
+/// Maps a serde-saphyr error to a [`ConfigError`].
+pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -> ConfigError {
+    let inner = innermost(err);
+    let index = Index::build(src);
+    let pos = err.location().map(|l| (l.line(), l.column()));
+    let key_here = pos.and_then(|(l, c)| index.path_at(l, c).map(str::to_string));
+    let (mut e, width) = match inner {
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let suggestion = did_you_mean(field, expected.iter().copied());
+            let message = match &suggestion {
+                Some(s) => format!("unknown field `{field}`, did you mean `{s}`?"),
+                None => format!("unknown field `{field}`"),
+            };
+            let allowed = expected.join(", ");
+            let fix = match &suggestion {
+                Some(s) => format!("rename `{field}` to `{s}` (keys allowed here: {allowed})"),
+                None if expected.is_empty() => format!("remove `{field}`"),
+                None => format!("remove `{field}` or use one of: {allowed}"),
+            };
+            (
+                ConfigError::new(ErrorKind::UnknownKey, message).with_fix(fix),
+                field.chars().count(),
+            )
+        }
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            let suggestion = did_you_mean(variant, expected.iter().copied());
+            let is_phase = key_here
+                .as_deref()
+                .is_some_and(|k| k.starts_with("plan.") && k.matches('.').count() == 2);
+            let what = if is_phase { "phase" } else { "value" };
+            let message = match &suggestion {
+                Some(s) => format!("unknown {what} `{variant}`, did you mean `{s}`?"),
+                None => format!("unknown {what} `{variant}`"),
+            };
+            let fix = match &suggestion {
+                Some(s) => format!("write `{s}` (allowed: {})", expected.join(", ")),
+                None => format!("use one of: {}", expected.join(", ")),
+            };
+            (
+                ConfigError::new(ErrorKind::InvalidValue, message).with_fix(fix),
+                variant.chars().count(),
+            )
+        }
+        YamlError::SerdeMissingField { field, .. } => (
+            ConfigError::new(ErrorKind::MissingKey, format!("missing key `{field}`"))
+                .with_fix(format!("add `{field}:` here")),
+            1,
+        ),
+        YamlError::DuplicateMappingKey { key, .. } => {
+            let k = key.clone().unwrap_or_else(|| "?".into());
+            (
+                ConfigError::new(ErrorKind::Syntax, format!("duplicate key `{k}`"))
+                    .with_fix(format!("keep one `{k}:` and delete the other")),
+                k.chars().count(),
+            )
+        }
+        YamlError::Budget { .. }
+        | YamlError::AliasReplayLimitExceeded { .. }
+        | YamlError::AliasExpansionLimitExceeded { .. }
+        | YamlError::AliasReplayStackDepthExceeded { .. } => (
+            ConfigError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "the document is too large or too deeply nested for a {} file ({})",
+                    kind.noun,
+                    plain_message(inner)
+                ),
+            )
+            .with_fix("remove the aliases or nesting; these files are small and flat"),
+            1,
+        ),
+        YamlError::MultipleDocuments { .. } => (
+            ConfigError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "the file holds more than one YAML document; a {} file is one",
+                    kind.noun
+                ),
+            )
+            .with_fix("remove the second `---` and what follows, or split it into two files"),
+            3,
+        ),
+        YamlError::SerdeInvalidType { .. } | YamlError::Unexpected { .. }
+            if key_here.as_deref() == Some("") =>
+        {
+            (
+                ConfigError::new(
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "a {} file is a YAML mapping of keys, not {}",
+                        kind.noun,
+                        describe_root(src)
+                    ),
+                )
+                .with_fix(format!("start from an example: {}", kind.example)),
+                1,
+            )
+        }
+        other => {
+            let kind = match other {
+                YamlError::SerdeInvalidType { .. }
+                | YamlError::SerdeInvalidValue { .. }
+                | YamlError::SerdeInvalidLength { .. }
+                | YamlError::InvalidScalar { .. }
+                | YamlError::Message { .. }
+                | YamlError::NullIntoString { .. }
+                | YamlError::InvalidBooleanStrict { .. }
+                | YamlError::QuotingRequired { .. }
+                | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. }
+                | YamlError::UnexpectedValueForUnitEnumVariant { .. }
+                | YamlError::Unexpected { .. } => ErrorKind::InvalidValue,
+                _ => ErrorKind::Syntax,
+            };
+            let msg = match other {
+                YamlError::InvalidScalar { ty, .. } => {
+                    format!("invalid value: expected {}", describe_type(ty))
+                }
+                _ => plain_message(other),
+            };
+            let fix = if kind == ErrorKind::InvalidValue {
+                fix_for(&msg, key_here.as_deref())
+            } else {
+                None
+            };
+            let e = ConfigError::new(kind, msg);
+            (
+                match fix {
+                    Some(f) => e.with_fix(f),
+                    None => e,
+                },
+                1,
+            )
+        }
+    };
+    if let Some(k) = key_here.filter(|k| !k.is_empty()) {
+        e = e.with_key(k);
+    }
+    if let Some((line, col)) = pos {
+        e = e.at_position(line, col);
+        match saphyr_snippet(err, file) {
+            Some(s) => e = e.with_snippet(s),
+            None => e = e.at(src, line, col, width),
+        }
+    }
+    e
+}
+
+/// The error inside alias and snippet wrappers.
+fn innermost(err: &YamlError) -> &YamlError {
+    let mut e = err.without_snippet();
+    for _ in 0..8 {
+        match e {
+            YamlError::AliasError { error, .. } => e = error.without_snippet(),
+            _ => break,
+        }
+    }
+    e
+}
+
+/// The message without serde-saphyr's own location prefix or suffix.
+fn plain_message(err: &YamlError) -> String {
+    let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+    let text = err.render_with_options(opts);
+    strip_location(&text)
+}
+
+fn strip_location(text: &str) -> String {
+    let mut t = text.trim();
+    // "line 3 column 5: msg" or "msg at line 3, column 5"
+    if let Some(rest) = t.strip_prefix("line ")
+        && let Some(i) = rest.find(": ")
+        && rest[..i]
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == ',' || c.is_alphabetic())
+    {
+        t = &rest[i + 2..];
+    }
+    if let Some(i) = t.rfind(" at line ") {
+        t = &t[..i];
+    }
+    t.to_string()
+}
+
+/// serde-saphyr's rendered snippet (the part after its message line), with our file name.
+fn saphyr_snippet(err: &YamlError, file: Option<&Path>) -> Option<String> {
+    if !matches!(err, YamlError::WithSnippet { .. }) {
+        return None;
+    }
+    let name = file.map(|f| f.display().to_string());
+    let opts = serde_saphyr::render_options! { source_name: name.as_deref() };
+    let text = err.render_with_options(opts);
+    let start = text.find("\n")?;
+    let snippet = text[start + 1..].trim_end();
+    (!snippet.trim().is_empty()).then(|| snippet.to_string())
+}
+
+fn describe_root(src: &str) -> &'static str {
+    let first = src
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
+        .unwrap_or("");
+    if first.starts_with('-') || first.starts_with('[') {
+        "a list"
+    } else {
+        "a single value"
+    }
+}
+
+/// A reader's name for a Rust scalar type in an error.
+fn describe_type(ty: &str) -> &'static str {
+    match ty {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "bool" => "true or false",
+        "char" => "a single character",
+        _ => "a different kind of value",
+    }
+}
+
+/// A fix for common value errors, from the message and the key.
+fn fix_for(msg: &str, key: Option<&str>) -> Option<String> {
+    if msg.contains("expected mapping start") {
+        return Some(
+            "write a mapping (key: value) here; a phase is written `- login: { ramp: 2s }`, with `{}` when it has no settings".into(),
+        );
+    }
+    if msg.contains("invalid duration") {
+        return Some("write a number with a unit: 30s, 250ms, 2m, 1h30m".into());
+    }
+    if msg.contains("invalid rate") {
+        return Some("write arrivals per unit of time: 2000/s, 120/m".into());
+    }
+    let key = key?;
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let hint = match last {
+        "clients" | "concurrency" | "parallel" | "users" | "offset" | "max_body" => {
+            "a whole number, e.g. 100"
+        }
+        "websocket" | "rotation" | "reuse_detection" | "single_session" | "refresh_cookie" => {
+            "true or false"
+        }
+        "plan" => "a list of phases, e.g. - login: { ramp: 2s }",
+        "expect" => "a list of thresholds, e.g. - p99(refresh) < 250ms",
+        _ => return None,
+    };
+    Some(format!("`{last}` takes {hint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_locations() {
+        assert_eq!(
+            strip_location("line 2 column 10: invalid u32"),
+            "invalid u32"
+        );
+        assert_eq!(
+            strip_location("invalid u32 at line 2, column 10"),
+            "invalid u32"
+        );
+        assert_eq!(strip_location("plain"), "plain");
+    }
+}

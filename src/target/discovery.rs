@@ -1,0 +1,157 @@
+//! A target given as a bare URL: the `oauth2` preset, with its endpoints taken from OpenID
+//! discovery (`/.well-known/openid-configuration`) when the server publishes it.
+
+use std::time::Duration;
+
+use super::body::read_capped;
+use super::close_codes::CloseProfile;
+use super::presets::{ENV_ADMIN_KEY, OAuthEndpoints, oauth2};
+use super::profile::Profile;
+use super::request::RequestSpec;
+use super::template::Template;
+use super::ws::{TokenTransport, WsEvents, WsProfile};
+
+/// Largest discovery document read.
+const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
+
+/// Why a URL target could not be set up (exit code 3: the run cannot proceed).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The text is not an http(s) URL.
+    #[error("{url:?} is not an http(s) URL")]
+    InvalidUrl {
+        /// What was given.
+        url: String,
+    },
+    /// Nothing answered.
+    #[error("cannot reach {url}: {source}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// The connection error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The discovery document exists but is unusable.
+    #[error("OpenID discovery at {url} is invalid: {reason}")]
+    Discovery {
+        /// The discovery URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
+/// The `oauth2` preset for `url`, with endpoints from OpenID discovery when available. A server
+/// without discovery (404 or a non-JSON answer) gets the preset's default paths.
+pub async fn from_url(url: &str, http: &reqwest::Client) -> Result<Profile, TargetError> {
+    let invalid = || TargetError::InvalidUrl {
+        url: url.to_string(),
+    };
+    let trimmed = url.trim().trim_end_matches('/');
+    let (base, discovery) = match trimmed.strip_suffix(WELL_KNOWN) {
+        Some(base) => (base.to_string(), trimmed.to_string()),
+        None => (trimmed.to_string(), format!("{trimmed}{WELL_KNOWN}")),
+    };
+    let base_url = url::Url::parse(&base)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(invalid)?;
+    let resp = http
+        .get(&discovery)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|source| TargetError::Unreachable {
+            url: discovery.clone(),
+            source,
+        })?;
+    if !resp.status().is_success() {
+        return Ok(oauth2(base_url, &OAuthEndpoints::default()));
+    }
+    let body = match read_capped(resp, MAX_DISCOVERY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(TargetError::Discovery {
+                url: discovery,
+                reason: e.to_string(),
+            });
+        }
+    };
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return Ok(oauth2(base_url, &OAuthEndpoints::default()));
+    };
+    profile_from_discovery(base_url, &doc).map_err(|reason| TargetError::Discovery {
+        url: discovery,
+        reason,
+    })
+}
+
+/// The `oauth2` preset with the endpoints of an OpenID discovery document (RFC 8414 / OpenID
+/// Discovery). The reference mock's `authbench_*` extensions add its resource, WebSocket and admin
+/// endpoints (the admin key then comes from `AUTHBENCH_ADMIN_KEY`).
+pub fn profile_from_discovery(
+    base_url: url::Url,
+    doc: &serde_json::Value,
+) -> Result<Profile, String> {
+    let endpoint = |key: &str| -> Result<Option<&str>, String> {
+        match doc.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s))
+                if s.starts_with("http://") || s.starts_with("https://") =>
+            {
+                Ok(Some(s.as_str()))
+            }
+            Some(other) => Err(format!("{key} is not an http(s) URL: {other}")),
+        }
+    };
+    let token = endpoint("token_endpoint")?.ok_or("no token_endpoint")?;
+    let defaults = OAuthEndpoints::default();
+    let resource = endpoint("userinfo_endpoint")?.or(endpoint("authbench_resource_endpoint")?);
+    let ep = OAuthEndpoints {
+        token,
+        revocation: endpoint("revocation_endpoint")?,
+        introspection: endpoint("introspection_endpoint")?,
+        userinfo: resource.unwrap_or(defaults.userinfo),
+    };
+    let mut profile = oauth2(base_url, &ep);
+    let bearer_introspection = doc
+        .get("introspection_endpoint_auth_methods_supported")
+        .and_then(|v| v.as_array())
+        .is_some_and(|m| m.iter().any(|x| x == "bearer"));
+    if bearer_introspection && let Some(i) = ep.introspection {
+        profile.introspect = Some(
+            RequestSpec::new("POST", i)
+                .header("Authorization", "Bearer {{admin_key}}")
+                .form_field("token", "{{token}}")
+                .form_field("token_type_hint", "{{token_type_hint}}"),
+        );
+        profile.admin_key = Template::parse(&format!("{{{{env.{ENV_ADMIN_KEY}}}}}")).ok();
+    }
+    if let Some(admin) = doc
+        .get("authbench_admin_logout_endpoint")
+        .and_then(|v| v.as_str())
+        && (admin.starts_with("http://") || admin.starts_with("https://"))
+        && !admin.contains("{{")
+    {
+        profile.admin_logout = Some(
+            RequestSpec::new("POST", &admin.replace("{user}", "{{user}}"))
+                .header("Authorization", "Bearer {{admin_key}}"),
+        );
+        profile.admin_key = Template::parse(&format!("{{{{env.{ENV_ADMIN_KEY}}}}}")).ok();
+    }
+    if let Some(ws) = doc.get("authbench_ws_endpoint").and_then(|v| v.as_str())
+        && let Ok(url) = url::Url::parse(ws)
+        && matches!(url.scheme(), "ws" | "wss")
+    {
+        profile.ws = Some(WsProfile {
+            url,
+            token: TokenTransport::default(),
+            events: WsEvents::default(),
+            close_codes: CloseProfile::preset("authbench").unwrap_or_default(),
+        });
+    }
+    Ok(profile)
+}

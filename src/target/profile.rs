@@ -1,0 +1,577 @@
+//! [`Profile`]: how authbench talks to one server — its requests, extractors, renewal header,
+//! refresh-rejected policy, admin access and WebSocket settings — and the target file form
+//! ([`ProfileFile`]) it is loaded from, optionally on top of a preset.
+
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
+use super::presets;
+use super::request::RequestSpec;
+use super::template::{Template, Var, Vars};
+use super::ws::{WsProfile, WsSpec};
+use crate::scenario::error::{ConfigError, ErrorKind};
+use crate::scenario::{locate, yaml};
+
+/// How target files are described in messages.
+pub const TARGET_DOC: yaml::DocKind = yaml::DocKind {
+    noun: "target profile",
+    example: "`preset: mock` and `base_url: http://127.0.0.1:8080` (see scenarios/targets/mock.yaml)",
+};
+
+/// The default renewal header of the sliding strategy.
+pub const DEFAULT_RENEWAL_HEADER: &str = "New-Access-Token";
+
+/// Which token a revoke or introspect request is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+impl TokenKind {
+    /// The RFC 7009 `token_type_hint` value.
+    pub fn hint(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// The extractors as written; every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractSpec {
+    /// Access token (default `json:/access_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Extractor>,
+    /// Refresh token (default `json:/refresh_token`); `cookie:NAME` when it lives in an HttpOnly cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Extractor>,
+    /// Lifetime in seconds for opaque access tokens (default `json:/expires_in`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<Extractor>,
+    /// Session id (default `json:/session_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Extractor>,
+}
+
+/// A target profile file (DESIGN §4).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "authbench target profile")]
+pub struct ProfileFile {
+    /// Start from a preset (`mock`, `mock-json`, `oauth2`) and override parts of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preset_schema")]
+    pub preset: Option<String>,
+    /// The server's base URL; request paths are appended to it.
+    pub base_url: String,
+    /// Password login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<RequestSpec>,
+    /// Refresh-token grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RequestSpec>,
+    /// Logout (ends the session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout: Option<RequestSpec>,
+    /// The protected API call made in traffic phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<RequestSpec>,
+    /// Token revocation (RFC 7009); variables `token`, `token_type_hint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<RequestSpec>,
+    /// Token introspection (RFC 7662); variables `token`, `token_type_hint`, `admin_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<RequestSpec>,
+    /// Admin "log this user out everywhere" (force_logout); variables `user`, `admin_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_logout: Option<RequestSpec>,
+    /// The admin key, normally `"{{env.AUTHBENCH_ADMIN_KEY}}"` (never write secrets in files);
+    /// when the variable is unset, admin requests are unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_key: Option<Template>,
+    /// Where tokens are in login/refresh responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<ExtractSpec>,
+    /// Response header carrying a renewed access token (sliding strategy); `""` = none.
+    /// Default `New-Access-Token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_header: Option<String>,
+    /// What counts as a rejected refresh: `strict` (400 invalid_grant) or `lenient` (400/401/403).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_rejected: Option<RejectPolicy>,
+    /// WebSocket settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws: Option<WsSpec>,
+}
+
+fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": presets::NAMES })
+}
+
+/// How to talk to one server. Built from a preset ([`super::preset`]), a file
+/// ([`super::load_profile`]) or a URL ([`super::from_url`]).
+#[derive(Clone)]
+pub struct Profile {
+    pub(crate) name: String,
+    pub(crate) base_url: url::Url,
+    pub(crate) login: RequestSpec,
+    pub(crate) refresh: RequestSpec,
+    pub(crate) resource: RequestSpec,
+    pub(crate) logout: Option<RequestSpec>,
+    pub(crate) revoke: Option<RequestSpec>,
+    pub(crate) introspect: Option<RequestSpec>,
+    pub(crate) admin_logout: Option<RequestSpec>,
+    pub(crate) admin_key: Option<Template>,
+    pub(crate) admin_key_value: Option<String>,
+    pub(crate) extract: Extractors,
+    pub(crate) renewal_header: Option<http::HeaderName>,
+    pub(crate) refresh_rejected: RejectPolicy,
+    pub(crate) ws: Option<WsProfile>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url.as_str())
+            .field("login", &self.login.path)
+            .field("refresh", &self.refresh.path)
+            .field("resource", &self.resource.path)
+            .field("refresh_rejected", &self.refresh_rejected)
+            .field("ws", &self.ws.as_ref().map(|w| w.url.as_str()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Profile {
+    /// The preset or file name this profile came from (`mock`, `oauth2`, `my-idp`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &url::Url {
+        &self.base_url
+    }
+
+    /// Uses `key` as the admin key (the builtin mock tells it in-process).
+    pub fn with_admin_key(mut self, key: &str) -> Profile {
+        self.admin_key_value = Some(key.to_string());
+        self
+    }
+
+    /// The admin key, if one is known now.
+    fn admin_key(&self) -> Option<String> {
+        if let Some(k) = &self.admin_key_value {
+            return Some(k.clone());
+        }
+        self.admin_key
+            .as_ref()
+            .map(|t| t.render(&Vars::default()))
+            .filter(|k| !k.is_empty())
+    }
+
+    /// The name of the refresh-token cookie when the RT lives in an HttpOnly cookie.
+    pub fn refresh_cookie(&self) -> Option<&str> {
+        match &self.extract.refresh_token {
+            Extractor::Cookie(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    fn with_rt_cookie(
+        &self,
+        req: reqwest::RequestBuilder,
+        rt: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        match (self.refresh_cookie(), rt) {
+            (Some(name), Some(rt)) => req.header(http::header::COOKIE, format!("{name}={rt}")),
+            _ => req,
+        }
+    }
+
+    /// The password login request.
+    pub fn login_request(
+        &self,
+        http: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> reqwest::RequestBuilder {
+        let vars = Vars {
+            user: Some(user),
+            password: Some(password),
+            ..Vars::default()
+        };
+        self.login
+            .build(http, &self.base_url, reqwest::Method::POST, &vars)
+    }
+
+    /// The refresh request. `None`: the refresh token lives in the client's cookie jar. With a
+    /// cookie-borne refresh token and `Some(rt)`, the cookie is sent explicitly (works with shared
+    /// connection pools too).
+    pub fn refresh_request(
+        &self,
+        http: &reqwest::Client,
+        refresh_token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let vars = Vars {
+            refresh_token,
+            ..Vars::default()
+        };
+        let req = self
+            .refresh
+            .build(http, &self.base_url, reqwest::Method::POST, &vars);
+        self.with_rt_cookie(req, refresh_token)
+    }
+
+    /// The logout request, if the profile has one.
+    pub fn logout_request(
+        &self,
+        http: &reqwest::Client,
+        tokens: &Tokens,
+    ) -> Option<reqwest::RequestBuilder> {
+        let spec = self.logout.as_ref()?;
+        let vars = Vars {
+            access_token: Some(&tokens.access_token),
+            refresh_token: tokens.refresh_token.as_deref(),
+            session_id: tokens.session_id.as_deref(),
+            token: tokens.refresh_token.as_deref(),
+            token_type_hint: Some(TokenKind::Refresh.hint()),
+            ..Vars::default()
+        };
+        let req = spec.build(http, &self.base_url, reqwest::Method::POST, &vars);
+        Some(self.with_rt_cookie(req, tokens.refresh_token.as_deref()))
+    }
+
+    /// The protected API call.
+    pub fn resource_request(
+        &self,
+        http: &reqwest::Client,
+        access_token: &str,
+    ) -> reqwest::RequestBuilder {
+        let vars = Vars {
+            access_token: Some(access_token),
+            ..Vars::default()
+        };
+        self.resource
+            .build(http, &self.base_url, reqwest::Method::GET, &vars)
+    }
+
+    /// A revocation request (RFC 7009) for `token`, if configured.
+    pub fn revoke_request(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        kind: TokenKind,
+    ) -> Option<reqwest::RequestBuilder> {
+        let spec = self.revoke.as_ref()?;
+        let key = self.admin_key();
+        let vars = Vars {
+            token: Some(token),
+            token_type_hint: Some(kind.hint()),
+            admin_key: key.as_deref(),
+            ..Vars::default()
+        };
+        Some(spec.build(http, &self.base_url, reqwest::Method::POST, &vars))
+    }
+
+    /// An introspection request (RFC 7662) for `token`, if configured (and the admin key known
+    /// when the template needs it).
+    pub fn introspect_request(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        kind: TokenKind,
+    ) -> Option<reqwest::RequestBuilder> {
+        let spec = self.introspect.as_ref()?;
+        let key = self.admin_key();
+        if key.is_none() && spec.templates().iter().any(|t| t.uses(&Var::AdminKey)) {
+            return None;
+        }
+        let vars = Vars {
+            token: Some(token),
+            token_type_hint: Some(kind.hint()),
+            admin_key: key.as_deref(),
+            ..Vars::default()
+        };
+        Some(spec.build(http, &self.base_url, reqwest::Method::POST, &vars))
+    }
+
+    /// The admin "log `user` out everywhere" request (force_logout), if configured and the
+    /// admin key is known when the template needs it.
+    pub fn admin_logout_request(
+        &self,
+        http: &reqwest::Client,
+        user: &str,
+    ) -> Option<reqwest::RequestBuilder> {
+        let spec = self.admin_logout.as_ref()?;
+        let key = self.admin_key();
+        if key.is_none() && spec.templates().iter().any(|t| t.uses(&Var::AdminKey)) {
+            return None;
+        }
+        let vars = Vars {
+            user: Some(user),
+            admin_key: key.as_deref(),
+            ..Vars::default()
+        };
+        Some(spec.build(http, &self.base_url, reqwest::Method::POST, &vars))
+    }
+
+    /// Whether a force_logout can be sent (admin endpoint configured and usable).
+    pub fn has_admin_logout(&self) -> bool {
+        self.admin_logout.as_ref().is_some_and(|spec| {
+            self.admin_key().is_some() || !spec.templates().iter().any(|t| t.uses(&Var::AdminKey))
+        })
+    }
+
+    /// Reads tokens from a login or refresh response (see [`Tokens`]).
+    pub fn parse_tokens(
+        &self,
+        status: u16,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Tokens, ExtractError> {
+        self.extract.parse(status, headers, body)
+    }
+
+    /// The extractors.
+    pub fn extractors(&self) -> &Extractors {
+        &self.extract
+    }
+
+    /// Whether a refresh response means "refresh token rejected" (then the client logs in again).
+    pub fn refresh_rejected(&self, status: u16, body: &[u8]) -> bool {
+        self.refresh_rejected.rejected(status, body)
+    }
+
+    /// The policy behind [`Profile::refresh_rejected`].
+    pub fn reject_policy(&self) -> RejectPolicy {
+        self.refresh_rejected
+    }
+
+    /// The response header carrying a renewed access token (sliding strategy).
+    pub fn renewal_header(&self) -> Option<&http::HeaderName> {
+        self.renewal_header.as_ref()
+    }
+
+    /// The WebSocket settings, if the target has a socket.
+    pub fn ws(&self) -> Option<&WsProfile> {
+        self.ws.as_ref()
+    }
+
+    /// Whether a logout request is configured.
+    pub fn has_logout(&self) -> bool {
+        self.logout.is_some()
+    }
+
+    /// Whether a revocation request is configured.
+    pub fn has_revoke(&self) -> bool {
+        self.revoke.is_some()
+    }
+
+    /// Whether an introspection request is configured.
+    pub fn has_introspect(&self) -> bool {
+        self.introspect.is_some()
+    }
+}
+
+/// A problem in a profile file: key path, message, fix.
+struct Problem(String, String, String);
+
+fn problem(key: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem(key.into(), msg.into(), fix.into())
+}
+
+/// Whether loading a profile requires every `{{env.NAME}}` its requests use to be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvCheck {
+    /// Fail on an unset variable (what a run needs: a missing secret is a configuration error).
+    Require,
+    /// Do not look at the environment (validating a file on a machine without the secrets).
+    Skip,
+}
+
+/// Loads a target profile file; every environment variable its requests use must be set.
+pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
+    let src = yaml::read_file(path)?;
+    profile_from_str_with(&src, Some(path), EnvCheck::Require)
+}
+
+/// Loads a target profile from text (`file` only for messages and the default name).
+pub fn profile_from_str(src: &str, file: Option<&Path>) -> Result<Profile, ConfigError> {
+    profile_from_str_with(src, file, EnvCheck::Require)
+}
+
+/// Like [`profile_from_str`], choosing whether unset environment variables are an error.
+pub fn profile_from_str_with(
+    src: &str,
+    file: Option<&Path>,
+    env: EnvCheck,
+) -> Result<Profile, ConfigError> {
+    let spec: ProfileFile = yaml::parse(src, file, TARGET_DOC)?;
+    let name = file
+        .and_then(Path::file_stem)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "target".into());
+    resolve(&spec, name, env).map_err(|Problem(key, msg, fix)| {
+        let e = ConfigError::new(ErrorKind::Invalid, msg)
+            .with_key(key.clone())
+            .with_fix(fix);
+        let e = match locate::Index::build(src).position(&key) {
+            Some((line, col, width)) => e.at(src, line, col, width),
+            None => e,
+        };
+        match file {
+            Some(f) => e.with_file(f),
+            None => e,
+        }
+    })
+}
+
+fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, Problem> {
+    let base_url = url::Url::parse(spec.base_url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            problem(
+                "base_url",
+                format!("base_url {:?} is not an http(s) URL", spec.base_url),
+                "write the server's address, e.g. base_url: http://127.0.0.1:8080",
+            )
+        })?;
+    let base = match &spec.preset {
+        Some(p) => Some(presets::build(p, base_url.clone()).ok_or_else(|| {
+            let hint = crate::scenario::error::did_you_mean(p, presets::NAMES.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            problem(
+                "preset",
+                format!("unknown preset {p:?}"),
+                format!("{hint}presets: {}", presets::NAMES.join(", ")),
+            )
+        })?),
+        None => None,
+    };
+    let requests = [
+        ("login", &spec.login),
+        ("refresh", &spec.refresh),
+        ("logout", &spec.logout),
+        ("resource", &spec.resource),
+        ("revoke", &spec.revoke),
+        ("introspect", &spec.introspect),
+        ("admin_logout", &spec.admin_logout),
+    ];
+    for (key, req) in requests {
+        let Some(req) = req else { continue };
+        req.check().map_err(|(sub, msg)| {
+            problem(
+                format!("{key}.{sub}"),
+                msg,
+                "see the target profile reference in the README",
+            )
+        })?;
+        let templates = if env == EnvCheck::Require {
+            req.templates()
+        } else {
+            Vec::new()
+        };
+        for t in templates {
+            for env in t.env_names() {
+                if std::env::var_os(env).is_none() {
+                    return Err(problem(
+                        key,
+                        format!("environment variable {env} is not set (used by `{key}`: {t})"),
+                        format!("export {env}=... before running, or remove it from `{key}`"),
+                    ));
+                }
+            }
+        }
+    }
+    let required = |key: &str, own: &Option<RequestSpec>, from_base: Option<&RequestSpec>| {
+        own.clone().or_else(|| from_base.cloned()).ok_or_else(|| {
+            problem(
+                key,
+                format!("the profile has no `{key}` request"),
+                format!("add `{key}: {{ path: ... }}` or start from a preset with `preset: mock` / `preset: oauth2`"),
+            )
+        })
+    };
+    let optional = |own: &Option<RequestSpec>, from_base: Option<&Option<RequestSpec>>| {
+        own.clone().or_else(|| from_base.cloned().flatten())
+    };
+    let b = base.as_ref();
+    let mut extract = b.map(|b| b.extract.clone()).unwrap_or_default();
+    if let Some(x) = &spec.extract {
+        let slots = [
+            (&mut extract.access_token, &x.access_token),
+            (&mut extract.refresh_token, &x.refresh_token),
+            (&mut extract.expires_in, &x.expires_in),
+            (&mut extract.session_id, &x.session_id),
+        ];
+        for (slot, v) in slots {
+            if let Some(v) = v {
+                *slot = v.clone();
+            }
+        }
+    }
+    let renewal_header = match &spec.renewal_header {
+        Some(h) if h.trim().is_empty() => None,
+        Some(h) => Some(
+            http::HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| {
+                problem(
+                    "renewal_header",
+                    format!("{h:?} is not a valid header name"),
+                    "write a header name such as New-Access-Token, or \"\" for none",
+                )
+            })?,
+        ),
+        None => match b {
+            Some(b) => b.renewal_header.clone(),
+            None => Some(http::HeaderName::from_static("new-access-token")),
+        },
+    };
+    let ws = match &spec.ws {
+        Some(w) => Some(
+            w.resolve(b.and_then(|b| b.ws.as_ref()), &base_url)
+                .map_err(|(k, m)| {
+                    problem(
+                        format!("ws.{k}"),
+                        m,
+                        "see the ws section of the target profile reference",
+                    )
+                })?,
+        ),
+        None => b.and_then(|b| b.ws.clone()),
+    };
+    Ok(Profile {
+        name,
+        login: required("login", &spec.login, b.map(|b| &b.login))?,
+        refresh: required("refresh", &spec.refresh, b.map(|b| &b.refresh))?,
+        resource: required("resource", &spec.resource, b.map(|b| &b.resource))?,
+        logout: optional(&spec.logout, b.map(|b| &b.logout)),
+        revoke: optional(&spec.revoke, b.map(|b| &b.revoke)),
+        introspect: optional(&spec.introspect, b.map(|b| &b.introspect)),
+        admin_logout: optional(&spec.admin_logout, b.map(|b| &b.admin_logout)),
+        admin_key: spec
+            .admin_key
+            .clone()
+            .or_else(|| b.and_then(|b| b.admin_key.clone())),
+        admin_key_value: None,
+        extract,
+        renewal_header,
+        refresh_rejected: spec
+            .refresh_rejected
+            .or_else(|| b.map(|b| b.refresh_rejected))
+            .unwrap_or_default(),
+        ws,
+        base_url,
+    })
+}

@@ -1,0 +1,417 @@
+//! Request templates ([`RequestSpec`]): method, path (or absolute URL), query, headers, a `form:`
+//! or `json:` body and optional HTTP basic auth, each with `{{var}}` templates, rendered into a
+//! `reqwest::RequestBuilder`.
+//!
+//! ```yaml
+//! login:
+//!   path: /oauth/token
+//!   form: { grant_type: password, username: "{{user}}", password: "{{password}}" }
+//! resource:
+//!   method: GET
+//!   path: /api/me
+//!   headers: { Authorization: "Bearer {{access_token}}" }
+//! ```
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::template::{Template, Vars};
+
+/// A JSON body whose strings are templates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonTemplate {
+    /// `null`, booleans and numbers are sent as written.
+    Value(serde_json::Value),
+    /// A string template.
+    Text(Template),
+    /// A list.
+    Array(Vec<JsonTemplate>),
+    /// An object (keys in file order).
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+/// Deepest nesting of a JSON body template.
+const MAX_JSON_DEPTH: usize = 16;
+
+impl JsonTemplate {
+    fn from_value(v: serde_json::Value, depth: usize) -> Result<JsonTemplate, String> {
+        if depth > MAX_JSON_DEPTH {
+            return Err(format!(
+                "json body nested deeper than {MAX_JSON_DEPTH} levels"
+            ));
+        }
+        Ok(match v {
+            serde_json::Value::String(s) => JsonTemplate::Text(Template::parse(&s)?),
+            serde_json::Value::Array(items) => JsonTemplate::Array(
+                items
+                    .into_iter()
+                    .map(|i| JsonTemplate::from_value(i, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            serde_json::Value::Object(map) => JsonTemplate::Object(
+                map.into_iter()
+                    .map(|(k, v)| Ok((k, JsonTemplate::from_value(v, depth + 1)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => JsonTemplate::Value(other),
+        })
+    }
+
+    fn to_value(&self) -> serde_json::Value {
+        match self {
+            JsonTemplate::Value(v) => v.clone(),
+            JsonTemplate::Text(t) => serde_json::Value::String(t.as_str().to_string()),
+            JsonTemplate::Array(a) => a.iter().map(JsonTemplate::to_value).collect(),
+            JsonTemplate::Object(o) => o
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+
+    /// Renders; object members whose template renders empty (missing variable) are left out.
+    pub fn render(&self, vars: &Vars<'_>) -> serde_json::Value {
+        match self {
+            JsonTemplate::Value(v) => v.clone(),
+            JsonTemplate::Text(t) => serde_json::Value::String(t.render(vars)),
+            JsonTemplate::Array(a) => a.iter().map(|i| i.render(vars)).collect(),
+            JsonTemplate::Object(o) => o
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    JsonTemplate::Text(t) => t
+                        .render_field(vars)
+                        .map(|s| (k.clone(), serde_json::Value::String(s))),
+                    other => Some((k.clone(), other.render(vars))),
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+
+    fn templates<'a>(&'a self, out: &mut Vec<&'a Template>) {
+        match self {
+            JsonTemplate::Value(_) => {}
+            JsonTemplate::Text(t) => out.push(t),
+            JsonTemplate::Array(a) => a.iter().for_each(|i| i.templates(out)),
+            JsonTemplate::Object(o) => o.iter().for_each(|(_, v)| v.templates(out)),
+        }
+    }
+}
+
+impl Serialize for JsonTemplate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonTemplate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        JsonTemplate::from_value(v, 0).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for JsonTemplate {
+    fn schema_name() -> Cow<'static, str> {
+        "JsonBody".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A JSON body; every string in it may use {{variables}}; object members that render empty are left out."
+        })
+    }
+}
+
+/// HTTP basic authentication (`client_secret_basic`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// User name (e.g. `"{{env.CLIENT_ID}}"`).
+    pub user: Template,
+    /// Password (e.g. `"{{env.CLIENT_SECRET}}"`); omitted when it renders empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Template>,
+}
+
+/// One request of a target profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// HTTP method (default: GET for `resource`, POST for the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "method_schema")]
+    pub method: Option<String>,
+    /// Path below the base URL (`/oauth/token`), or an absolute http(s) URL.
+    pub path: Template,
+    /// Query parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, Template>,
+    /// Request headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Template>,
+    /// `application/x-www-form-urlencoded` body fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<BTreeMap<String, Template>>,
+    /// JSON body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<JsonTemplate>,
+    /// HTTP basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicAuth>,
+}
+
+fn method_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    })
+}
+
+impl RequestSpec {
+    /// A request with `method` and `path` and nothing else.
+    pub fn new(method: &str, path: &str) -> RequestSpec {
+        RequestSpec {
+            method: Some(method.to_string()),
+            path: Template::parse(path).unwrap_or_else(|_| Template::parse("/").expect("static")),
+            query: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            form: None,
+            json: None,
+            basic_auth: None,
+        }
+    }
+
+    /// Adds a form field (builder style, for presets).
+    pub fn form_field(mut self, name: &str, value: &str) -> RequestSpec {
+        if let Ok(t) = Template::parse(value) {
+            self.form
+                .get_or_insert_with(BTreeMap::new)
+                .insert(name.to_string(), t);
+        }
+        self
+    }
+
+    /// Adds a header (builder style, for presets).
+    pub fn header(mut self, name: &str, value: &str) -> RequestSpec {
+        if let Ok(t) = Template::parse(value) {
+            self.headers.insert(name.to_string(), t);
+        }
+        self
+    }
+
+    /// Sets a JSON body from text (builder style, for presets).
+    pub fn json_body(mut self, body: serde_json::Value) -> RequestSpec {
+        self.json = JsonTemplate::from_value(body, 0).ok();
+        self
+    }
+
+    /// Checks what serde cannot: method, header names, one body kind. Returns the sub-key and
+    /// message of the first problem.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        if let Some(m) = &self.method {
+            let ok = matches!(
+                m.to_ascii_uppercase().as_str(),
+                "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS"
+            );
+            if !ok {
+                return Err((
+                    "method".into(),
+                    format!("unknown HTTP method {m:?} (use GET, POST, PUT, PATCH or DELETE)"),
+                ));
+            }
+        }
+        for name in self.headers.keys() {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err((
+                    format!("headers.{name}"),
+                    format!("{name:?} is not a valid HTTP header name"),
+                ));
+            }
+        }
+        if self.form.is_some() && self.json.is_some() {
+            return Err((
+                "json".into(),
+                "a request has either a `form:` or a `json:` body, not both".into(),
+            ));
+        }
+        let p = self.path.as_str();
+        if !(p.starts_with('/')
+            || p.starts_with("http://")
+            || p.starts_with("https://")
+            || p.starts_with("{{"))
+        {
+            return Err((
+                "path".into(),
+                format!("path {p:?} must start with / or be an http(s) URL"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every template of the request.
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut out = vec![&self.path];
+        out.extend(self.query.values());
+        out.extend(self.headers.values());
+        if let Some(f) = &self.form {
+            out.extend(f.values());
+        }
+        if let Some(j) = &self.json {
+            j.templates(&mut out);
+        }
+        if let Some(b) = &self.basic_auth {
+            out.push(&b.user);
+            out.extend(b.password.iter());
+        }
+        out
+    }
+
+    /// The URL of this request below `base` (a base path is kept: `http://h/auth` + `/token` →
+    /// `http://h/auth/token`).
+    pub fn url(&self, base: &url::Url, vars: &Vars<'_>) -> String {
+        let path = self.path.render(vars);
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return path;
+        }
+        let mut b = base.as_str().trim_end_matches('/').to_string();
+        if !path.starts_with('/') {
+            b.push('/');
+        }
+        b.push_str(&path);
+        b
+    }
+
+    /// Builds the request. Invalid header values or URLs surface as errors when it is sent.
+    pub fn build(
+        &self,
+        http: &reqwest::Client,
+        base: &url::Url,
+        default_method: reqwest::Method,
+        vars: &Vars<'_>,
+    ) -> reqwest::RequestBuilder {
+        let method = self
+            .method
+            .as_deref()
+            .and_then(|m| reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+            .unwrap_or(default_method);
+        let mut req = http.request(method, self.url(base, vars));
+        let query: Vec<(&str, String)> = self
+            .query
+            .iter()
+            .filter_map(|(k, t)| t.render_field(vars).map(|v| (k.as_str(), v)))
+            .collect();
+        if !query.is_empty() {
+            req = req.query(&query);
+        }
+        for (name, t) in &self.headers {
+            if let Some(v) = t.render_field(vars) {
+                req = req.header(name.as_str(), v);
+            }
+        }
+        if let Some(form) = &self.form {
+            let fields: Vec<(&str, String)> = form
+                .iter()
+                .filter_map(|(k, t)| t.render_field(vars).map(|v| (k.as_str(), v)))
+                .collect();
+            req = req.form(&fields);
+        }
+        if let Some(json) = &self.json {
+            req = req.json(&json.render(vars));
+        }
+        if let Some(b) = &self.basic_auth {
+            let user = b.user.render(vars);
+            let pw = b.password.as_ref().and_then(|p| p.render_field(vars));
+            req = req.basic_auth(user, pw);
+        }
+        req
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> RequestSpec {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn builds_form_request() {
+        let s = spec(
+            "path: /oauth/token\nform: { grant_type: password, username: \"{{user}}\", client_secret: \"{{env.AUTHBENCH_SURELY_UNSET_42}}\" }\n",
+        );
+        s.check().unwrap();
+        let http = reqwest::Client::new();
+        let base = url::Url::parse("http://127.0.0.1:9/auth/").unwrap();
+        let vars = Vars {
+            user: Some("user1"),
+            ..Vars::default()
+        };
+        let req = s
+            .build(&http, &base, reqwest::Method::POST, &vars)
+            .build()
+            .unwrap();
+        assert_eq!(req.method(), reqwest::Method::POST);
+        assert_eq!(req.url().as_str(), "http://127.0.0.1:9/auth/oauth/token");
+        let body = std::str::from_utf8(req.body().unwrap().as_bytes().unwrap()).unwrap();
+        assert_eq!(body, "grant_type=password&username=user1");
+    }
+
+    #[test]
+    fn builds_json_request_with_headers_and_query() {
+        let s = spec(
+            "method: get\npath: \"/admin/users/{{user}}\"\nquery: { q: \"{{session_id}}\", fixed: \"1\" }\nheaders: { Authorization: \"Bearer {{access_token}}\" }\njson: { refresh_token: \"{{refresh_token}}\", n: 3, keep: [\"{{user}}\"] }\n",
+        );
+        let http = reqwest::Client::new();
+        let base = url::Url::parse("http://h").unwrap();
+        let vars = Vars {
+            user: Some("u"),
+            access_token: Some("at"),
+            ..Vars::default()
+        };
+        let req = s
+            .build(&http, &base, reqwest::Method::POST, &vars)
+            .build()
+            .unwrap();
+        assert_eq!(req.method(), reqwest::Method::GET);
+        assert_eq!(req.url().as_str(), "http://h/admin/users/u?fixed=1");
+        assert_eq!(req.headers()["authorization"], "Bearer at");
+        let body: serde_json::Value =
+            serde_json::from_slice(req.body().unwrap().as_bytes().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"n": 3, "keep": ["u"]}));
+    }
+
+    #[test]
+    fn checks() {
+        assert!(
+            spec("path: /x\nmethod: FETCH\n")
+                .check()
+                .unwrap_err()
+                .1
+                .contains("FETCH")
+        );
+        assert!(
+            spec("path: /x\nheaders: { \"bad name\": x }\n")
+                .check()
+                .is_err()
+        );
+        assert!(
+            spec("path: /x\nform: {a: b}\njson: {a: b}\n")
+                .check()
+                .is_err()
+        );
+        assert!(spec("path: x\n").check().unwrap_err().0 == "path");
+        assert!(spec("path: https://idp.example/token\n").check().is_ok());
+    }
+
+    #[test]
+    fn absolute_urls_win() {
+        let s = spec("path: https://idp.example/token\n");
+        let base = url::Url::parse("http://h/base").unwrap();
+        assert_eq!(s.url(&base, &Vars::default()), "https://idp.example/token");
+    }
+}

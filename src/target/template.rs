@@ -1,0 +1,358 @@
+//! `{{var}}` templates in target profiles: request paths, headers, query and body fields.
+//!
+//! Variables: `user`, `password`, `access_token`, `refresh_token`, `session_id`, `admin_key`,
+//! `token` and `token_type_hint` (revoke/introspect), and `env.NAME` (an environment variable —
+//! secrets stay out of files). Templates are parsed once when a profile loads; rendering is a
+//! concatenation. A variable with no value renders as an empty string, and a body, query or form
+//! field whose template uses variables and renders empty is left out of the request (so
+//! `client_secret: "{{env.CLIENT_SECRET}}"` disappears for public clients).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A template variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Var {
+    /// The username.
+    User,
+    /// The password.
+    Password,
+    /// The current access token.
+    AccessToken,
+    /// The current refresh token.
+    RefreshToken,
+    /// The session id from the login response.
+    SessionId,
+    /// The admin key (builtin mock, or `admin_key:` in the profile).
+    AdminKey,
+    /// The token being revoked or introspected.
+    Token,
+    /// `access_token` or `refresh_token`, for revoke/introspect.
+    TokenTypeHint,
+    /// An environment variable.
+    Env(String),
+}
+
+/// Every variable name (without `env.NAME`), for messages.
+pub const VAR_NAMES: &[&str] = &[
+    "user",
+    "password",
+    "access_token",
+    "refresh_token",
+    "session_id",
+    "admin_key",
+    "token",
+    "token_type_hint",
+];
+
+impl Var {
+    fn parse(name: &str) -> Result<Var, String> {
+        let n = name.trim();
+        Ok(match n {
+            "user" => Var::User,
+            "password" => Var::Password,
+            "access_token" => Var::AccessToken,
+            "refresh_token" => Var::RefreshToken,
+            "session_id" => Var::SessionId,
+            "admin_key" => Var::AdminKey,
+            "token" => Var::Token,
+            "token_type_hint" => Var::TokenTypeHint,
+            _ => {
+                if let Some(env) = n.strip_prefix("env.") {
+                    let valid = !env.is_empty()
+                        && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if valid {
+                        return Ok(Var::Env(env.to_string()));
+                    }
+                    return Err(format!(
+                        "invalid environment variable name {env:?} in {{{{{n}}}}} (letters, digits and _ only)"
+                    ));
+                }
+                let hint = match crate::scenario::error::did_you_mean(n, VAR_NAMES.iter().copied())
+                {
+                    Some(s) => format!(", did you mean {{{{{s}}}}}?"),
+                    None => String::new(),
+                };
+                return Err(format!(
+                    "unknown variable {{{{{n}}}}}{hint} (variables: {}, env.NAME)",
+                    VAR_NAMES.join(", ")
+                ));
+            }
+        })
+    }
+
+    fn name(&self) -> Cow<'static, str> {
+        match self {
+            Var::User => "user".into(),
+            Var::Password => "password".into(),
+            Var::AccessToken => "access_token".into(),
+            Var::RefreshToken => "refresh_token".into(),
+            Var::SessionId => "session_id".into(),
+            Var::AdminKey => "admin_key".into(),
+            Var::Token => "token".into(),
+            Var::TokenTypeHint => "token_type_hint".into(),
+            Var::Env(n) => format!("env.{n}").into(),
+        }
+    }
+}
+
+/// The values available when rendering. Missing values render empty.
+#[derive(Default, Clone, Copy)]
+pub struct Vars<'a> {
+    /// `{{user}}`.
+    pub user: Option<&'a str>,
+    /// `{{password}}`.
+    pub password: Option<&'a str>,
+    /// `{{access_token}}`.
+    pub access_token: Option<&'a str>,
+    /// `{{refresh_token}}`.
+    pub refresh_token: Option<&'a str>,
+    /// `{{session_id}}`.
+    pub session_id: Option<&'a str>,
+    /// `{{admin_key}}`.
+    pub admin_key: Option<&'a str>,
+    /// `{{token}}`.
+    pub token: Option<&'a str>,
+    /// `{{token_type_hint}}`.
+    pub token_type_hint: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Lit(String),
+    Var(Var),
+}
+
+/// A parsed `{{var}}` template; keeps its source text for serialization and messages (the source
+/// never holds a secret: secrets come from variables).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.source)
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl Template {
+    /// Parses `text`; `{{` starts a variable, `}}` ends it.
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Lit(rest[..start].to_string()));
+            }
+            let after = &rest[start + 2..];
+            let end = after
+                .find("}}")
+                .ok_or_else(|| format!("unclosed {{{{ in template {text:?}"))?;
+            parts.push(Part::Var(Var::parse(&after[..end])?));
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Lit(rest.to_string()));
+        }
+        Ok(Template {
+            source: text.to_string(),
+            parts,
+        })
+    }
+
+    /// A template of a scalar that is not a string (a number or boolean: no `{{` possible).
+    fn literal(text: &str) -> Template {
+        Template {
+            source: text.to_string(),
+            parts: vec![Part::Lit(text.to_string())],
+        }
+    }
+
+    /// The source text.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the template uses any variable.
+    pub fn has_vars(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Var(_)))
+    }
+
+    /// Whether the template uses `var`.
+    pub fn uses(&self, var: &Var) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(v) if v == var))
+    }
+
+    /// The environment variables the template reads.
+    pub fn env_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(Var::Env(n)) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Renders with `vars`; environment variables are read now.
+    pub fn render(&self, vars: &Vars<'_>) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(v) => {
+                    let val: Option<Cow<'_, str>> = match v {
+                        Var::User => vars.user.map(Cow::Borrowed),
+                        Var::Password => vars.password.map(Cow::Borrowed),
+                        Var::AccessToken => vars.access_token.map(Cow::Borrowed),
+                        Var::RefreshToken => vars.refresh_token.map(Cow::Borrowed),
+                        Var::SessionId => vars.session_id.map(Cow::Borrowed),
+                        Var::AdminKey => vars.admin_key.map(Cow::Borrowed),
+                        Var::Token => vars.token.map(Cow::Borrowed),
+                        Var::TokenTypeHint => vars.token_type_hint.map(Cow::Borrowed),
+                        Var::Env(n) => std::env::var(n).ok().map(Cow::Owned),
+                    };
+                    if let Some(val) = val {
+                        out.push_str(&val);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Renders, or `None` when the template uses variables and the result is empty (an optional
+    /// field whose value is missing).
+    pub fn render_field(&self, vars: &Vars<'_>) -> Option<String> {
+        let s = self.render(vars);
+        (!s.is_empty() || !self.has_vars()).then_some(s)
+    }
+
+    /// Variable names used (for messages).
+    pub fn var_names(&self) -> Vec<Cow<'static, str>> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Var(v) => Some(v.name()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Serialize for Template {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+impl<'de> Deserialize<'de> for Template {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Template;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, optionally with {{variables}}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Template, E> {
+                Template::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Template, E> {
+                Ok(Template::literal(&v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Template, E> {
+                Ok(Template::literal(&v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Template, E> {
+                Ok(Template::literal(&v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Template, E> {
+                Ok(Template::literal(&v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Template {
+    fn schema_name() -> Cow<'static, str> {
+        "Template".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "number", "boolean"],
+            "description": "Text with {{variables}}: user, password, access_token, refresh_token, session_id, admin_key, token, token_type_hint, env.NAME."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_variables() {
+        let t = Template::parse("Bearer {{access_token}}").unwrap();
+        let vars = Vars {
+            access_token: Some("abc"),
+            ..Vars::default()
+        };
+        assert_eq!(t.render(&vars), "Bearer abc");
+        let t = Template::parse("/admin/users/{{ user }}/logout").unwrap();
+        let vars = Vars {
+            user: Some("user7"),
+            ..Vars::default()
+        };
+        assert_eq!(t.render(&vars), "/admin/users/user7/logout");
+        assert_eq!(Template::parse("plain").unwrap().render(&vars), "plain");
+    }
+
+    #[test]
+    fn optional_fields_disappear() {
+        let t = Template::parse("{{refresh_token}}").unwrap();
+        assert_eq!(t.render_field(&Vars::default()), None);
+        assert_eq!(
+            Template::parse("").unwrap().render_field(&Vars::default()),
+            Some(String::new())
+        );
+    }
+
+    #[test]
+    fn env_variables() {
+        let t = Template::parse("{{env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET}}").unwrap();
+        assert_eq!(
+            t.env_names().collect::<Vec<_>>(),
+            ["AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET"]
+        );
+        assert_eq!(t.render_field(&Vars::default()), None);
+        let path = Template::parse("{{env.PATH}}").unwrap();
+        assert_eq!(
+            path.render(&Vars::default()),
+            std::env::var("PATH").unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        let e = Template::parse("{{usr}}").unwrap_err();
+        assert!(e.contains("did you mean {{user}}"), "{e}");
+        assert!(Template::parse("{{user").unwrap_err().contains("unclosed"));
+        assert!(
+            Template::parse("{{env.}}")
+                .unwrap_err()
+                .contains("environment")
+        );
+        assert!(Template::parse("{{env.A-B}}").is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! The WebSocket part of a target profile ([`WsProfile`]): where the socket is, how the access
+//! token travels in the handshake ([`TokenTransport`]), how to recognise the server's
+//! kicked / logout / session_expired events ([`WsEvents`]), and the close-code profile
+//! ([`CloseProfile`]).
+//!
+//! ```yaml
+//! ws:
+//!   path: /ws                      # or url: wss://push.example.com/socket
+//!   token: { query: access_token } # or: header   or: { subprotocol: "bearer." }
+//!   events: { type: /type, kicked: kicked, logout: logout, session_expired: session_expired }
+//!   close_codes: authbench         # a preset, or { preset, codes, default }
+//! ```
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::close_codes::CloseProfile;
+
+/// How the access token travels in the WebSocket handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenTransport {
+    /// `?param=<token>` on the URL.
+    Query {
+        /// The query parameter name (`access_token`).
+        param: String,
+    },
+    /// `Authorization: Bearer <token>`.
+    Header,
+    /// `Sec-WebSocket-Protocol: <prefix><token>`; the server answers a token-free subprotocol.
+    Subprotocol {
+        /// The prefix (`bearer.`).
+        prefix: String,
+    },
+}
+
+impl Default for TokenTransport {
+    fn default() -> Self {
+        TokenTransport::Query {
+            param: "access_token".into(),
+        }
+    }
+}
+
+/// The file form of [`TokenTransport`]: `header`, `{ query: NAME }` or `{ subprotocol: PREFIX }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TokenSpec {
+    /// `Authorization: Bearer <token>`.
+    Header,
+    /// Query parameter name.
+    Query(String),
+    /// Subprotocol prefix.
+    Subprotocol(String),
+}
+
+impl From<TokenSpec> for TokenTransport {
+    fn from(s: TokenSpec) -> Self {
+        match s {
+            TokenSpec::Header => TokenTransport::Header,
+            TokenSpec::Query(param) => TokenTransport::Query { param },
+            TokenSpec::Subprotocol(prefix) => TokenTransport::Subprotocol { prefix },
+        }
+    }
+}
+
+impl From<&TokenTransport> for TokenSpec {
+    fn from(t: &TokenTransport) -> Self {
+        match t {
+            TokenTransport::Header => TokenSpec::Header,
+            TokenTransport::Query { param } => TokenSpec::Query(param.clone()),
+            TokenTransport::Subprotocol { prefix } => TokenSpec::Subprotocol(prefix.clone()),
+        }
+    }
+}
+
+/// The server's session events: a JSON message whose type field (a JSON pointer) has one of
+/// these values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsEvents {
+    /// JSON pointer to the event type (default `/type`).
+    #[serde(rename = "type")]
+    pub type_pointer: String,
+    /// Type of "replaced by a login elsewhere" (default `kicked`).
+    pub kicked: String,
+    /// Type of "logged out / revoked" (default `logout`).
+    pub logout: String,
+    /// Type of "access token expired" (default `session_expired`).
+    pub session_expired: String,
+}
+
+impl Default for WsEvents {
+    fn default() -> Self {
+        WsEvents {
+            type_pointer: "/type".into(),
+            kicked: "kicked".into(),
+            logout: "logout".into(),
+            session_expired: "session_expired".into(),
+        }
+    }
+}
+
+/// What a server message means for the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEvent {
+    /// Replaced by a login elsewhere.
+    Kicked,
+    /// Logged out, revoked, password changed.
+    Logout,
+    /// The access token expired.
+    SessionExpired,
+    /// Any other event type (e.g. `welcome`, `tick`).
+    Other(String),
+}
+
+impl WsEvents {
+    /// Classifies a text message; `None` if it is not JSON or has no type.
+    pub fn classify(&self, text: &str) -> Option<WsEvent> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let t = v.pointer(&self.type_pointer)?.as_str()?;
+        Some(if t == self.kicked {
+            WsEvent::Kicked
+        } else if t == self.logout {
+            WsEvent::Logout
+        } else if t == self.session_expired {
+            WsEvent::SessionExpired
+        } else {
+            WsEvent::Other(t.to_string())
+        })
+    }
+}
+
+/// The resolved WebSocket settings of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WsProfile {
+    /// The socket URL (`ws://` or `wss://`), without the token.
+    pub url: url::Url,
+    /// How the token travels.
+    pub token: TokenTransport,
+    /// Event type names.
+    pub events: WsEvents,
+    /// How close codes are classified.
+    pub close_codes: CloseProfile,
+}
+
+impl WsProfile {
+    /// The URL to connect to with `access_token` (adds the query parameter for
+    /// [`TokenTransport::Query`]).
+    pub fn connect_url(&self, access_token: &str) -> url::Url {
+        let mut u = self.url.clone();
+        if let TokenTransport::Query { param } = &self.token {
+            u.query_pairs_mut().append_pair(param, access_token);
+        }
+        u
+    }
+
+    /// The `Authorization` header value for [`TokenTransport::Header`].
+    pub fn auth_header(&self, access_token: &str) -> Option<String> {
+        matches!(self.token, TokenTransport::Header).then(|| format!("Bearer {access_token}"))
+    }
+
+    /// The `Sec-WebSocket-Protocol` value for [`TokenTransport::Subprotocol`].
+    pub fn subprotocol(&self, access_token: &str) -> Option<String> {
+        match &self.token {
+            TokenTransport::Subprotocol { prefix } => Some(format!("{prefix}{access_token}")),
+            _ => None,
+        }
+    }
+}
+
+/// The `ws:` section as written; every key optional (a preset fills the rest).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsSpec {
+    /// Absolute `ws://` / `wss://` URL of the socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Path below the base URL (scheme http→ws, https→wss), default `/ws`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Token transport: `header`, `{ query: access_token }` (default) or `{ subprotocol: "bearer." }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenSpec>,
+    /// Event type names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<WsEvents>,
+    /// Close-code profile: a preset name or `{ preset, codes, default }` (default `authbench`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_codes: Option<CloseProfile>,
+}
+
+/// The `ws` URL for `path` below an http(s) base URL.
+pub fn ws_url_below(base: &url::Url, path: &str) -> Result<url::Url, String> {
+    let scheme = match base.scheme() {
+        "https" | "wss" => "wss",
+        _ => "ws",
+    };
+    let mut s = base.as_str().trim_end_matches('/').to_string();
+    if let Some(i) = s.find("://") {
+        s.replace_range(..i, scheme);
+    }
+    if !path.starts_with('/') {
+        s.push('/');
+    }
+    s.push_str(path);
+    url::Url::parse(&s).map_err(|e| format!("invalid WebSocket URL {s:?}: {e}"))
+}
+
+impl WsSpec {
+    /// Resolves onto `base` (a preset's ws settings, if any) and the profile's base URL.
+    pub fn resolve(
+        &self,
+        base: Option<&WsProfile>,
+        base_url: &url::Url,
+    ) -> Result<WsProfile, (String, String)> {
+        let url = match (&self.url, &self.path) {
+            (Some(_), Some(_)) => {
+                return Err(("url".into(), "give either `url` or `path`, not both".into()));
+            }
+            (Some(u), None) => {
+                let parsed = url::Url::parse(u)
+                    .map_err(|e| ("url".into(), format!("invalid URL {u:?}: {e}")))?;
+                if !matches!(parsed.scheme(), "ws" | "wss") {
+                    return Err((
+                        "url".into(),
+                        format!("{u:?} must start with ws:// or wss://"),
+                    ));
+                }
+                parsed
+            }
+            (None, Some(p)) => ws_url_below(base_url, p).map_err(|e| ("path".to_string(), e))?,
+            (None, None) => match base {
+                Some(b) => b.url.clone(),
+                None => ws_url_below(base_url, "/ws").map_err(|e| ("path".to_string(), e))?,
+            },
+        };
+        Ok(WsProfile {
+            url,
+            token: self
+                .token
+                .clone()
+                .map(Into::into)
+                .or_else(|| base.map(|b| b.token.clone()))
+                .unwrap_or_default(),
+            events: self
+                .events
+                .clone()
+                .or_else(|| base.map(|b| b.events.clone()))
+                .unwrap_or_default(),
+            close_codes: self
+                .close_codes
+                .clone()
+                .or_else(|| base.map(|b| b.close_codes.clone()))
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_transports() {
+        let base = url::Url::parse("https://api.example.com/v1/").unwrap();
+        let spec: WsSpec =
+            serde_saphyr::from_str("path: /socket\ntoken: { subprotocol: \"bearer.\" }\n").unwrap();
+        let ws = spec.resolve(None, &base).unwrap();
+        assert_eq!(ws.url.as_str(), "wss://api.example.com/v1/socket");
+        assert_eq!(ws.subprotocol("t").as_deref(), Some("bearer.t"));
+        assert_eq!(ws.auth_header("t"), None);
+        assert_eq!(
+            ws.connect_url("t").as_str(),
+            "wss://api.example.com/v1/socket"
+        );
+
+        let spec: WsSpec = serde_saphyr::from_str("token: header\n").unwrap();
+        let ws = spec
+            .resolve(None, &url::Url::parse("http://127.0.0.1:80").unwrap())
+            .unwrap();
+        assert_eq!(ws.url.as_str(), "ws://127.0.0.1/ws");
+        assert_eq!(ws.auth_header("t").as_deref(), Some("Bearer t"));
+
+        let ws = WsSpec::default()
+            .resolve(None, &url::Url::parse("http://h:1").unwrap())
+            .unwrap();
+        assert_eq!(
+            ws.connect_url("a b").as_str(),
+            "ws://h:1/ws?access_token=a+b"
+        );
+    }
+
+    #[test]
+    fn url_checks() {
+        let base = url::Url::parse("http://h").unwrap();
+        let spec: WsSpec = serde_saphyr::from_str("url: http://h/ws\n").unwrap();
+        assert_eq!(spec.resolve(None, &base).unwrap_err().0, "url");
+        let spec: WsSpec = serde_saphyr::from_str("url: ws://h/ws\npath: /ws\n").unwrap();
+        assert!(spec.resolve(None, &base).is_err());
+    }
+
+    #[test]
+    fn events_classify() {
+        let ev: WsEvents = serde_saphyr::from_str("type: /event/name\nkicked: replaced\n").unwrap();
+        assert_eq!(
+            ev.classify(r#"{"event":{"name":"replaced"}}"#),
+            Some(WsEvent::Kicked)
+        );
+        assert_eq!(
+            ev.classify(r#"{"event":{"name":"logout"}}"#),
+            Some(WsEvent::Logout)
+        );
+        assert_eq!(
+            ev.classify(r#"{"event":{"name":"tick"}}"#),
+            Some(WsEvent::Other("tick".into()))
+        );
+        assert_eq!(ev.classify("not json"), None);
+        let d = WsEvents::default();
+        assert_eq!(
+            d.classify(r#"{"type":"session_expired"}"#),
+            Some(WsEvent::SessionExpired)
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! Run lifecycle: Ctrl-C (the cancel token) ends a run within about a second with what was recorded;
+//! a target that dies mid-run is counted as errors and the run still ends on time; shards partition
+//! the users and start together at a wall-clock instant; preflight fails fast when nothing listens.
+
+mod engine_support;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use authbench::client::Strategy;
+use authbench::engine::{self, PreflightError, Shard, Step, Users};
+use engine_support::{mock, plan, profile, run, run_with, settings};
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+fn login_traffic(secs: u64) -> Vec<Step> {
+    vec![
+        Step::Login {
+            ramp: Duration::ZERO,
+        },
+        Step::Traffic {
+            duration: Duration::from_secs(secs),
+            rate: None,
+        },
+        Step::Wait {
+            duration: Duration::from_secs(secs),
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_returns_partial_metrics_quickly() {
+    let server = mock(|_| {}).await;
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        stop.cancel();
+    });
+    let r = run_with(
+        plan(10, settings(Strategy::SingleFlight, 2), login_traffic(30)),
+        profile(&server),
+        cancel,
+    )
+    .await;
+    assert!(r.outcome.interrupted);
+    assert_eq!(r.outcome.phases_completed, 1, "login done, traffic cut");
+    assert!(r.took < Duration::from_millis(800 + 1000), "took {:?}", r.took);
+    assert!(r.counter("status.api.200") > 0, "partial data kept");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_dying_mid_run_counts_errors_and_the_run_ends() {
+    let server = mock(|_| {}).await;
+    let p = profile(&server);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        server.shutdown().await;
+    });
+    let mut steps = login_traffic(2);
+    steps.pop();
+    let r = run(plan(10, settings(Strategy::SingleFlight, 2), steps), p).await;
+    assert!(!r.outcome.interrupted);
+    assert_eq!(r.outcome.phases_completed, 2);
+    assert!(r.errors() > 0, "{:?}", r.snap.counters);
+    assert!(r.counter("status.api.200") > 0);
+    // The traffic phase ends on its deadline (plus the end-of-phase grace at most).
+    assert!(r.took < Duration::from_secs(5), "took {:?}", r.took);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_partition_the_users_and_start_together() {
+    let server = mock(|_| {}).await;
+    let p = profile(&server);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let start_at = SystemTime::now() + Duration::from_millis(400);
+    let shard = |i| {
+        let seen = seen.clone();
+        let users = Users::new(move |n| {
+            seen.lock().push(n);
+            (format!("user{n}"), format!("pw-{n}"))
+        });
+        let mut pl = plan(
+            10,
+            settings(Strategy::SingleFlight, 1),
+            vec![Step::Login {
+                ramp: Duration::ZERO,
+            }],
+        );
+        pl.users = users;
+        pl.with_shard(Some(Shard::new(i, 3).unwrap()))
+            .with_start_at(Some(start_at))
+    };
+    let (a, b, c) = tokio::join!(
+        run(shard(0), p.clone()),
+        run(shard(1), p.clone()),
+        run(shard(2), p.clone())
+    );
+    let mut users = seen.lock().clone();
+    users.sort_unstable();
+    assert_eq!(users, (0..10).collect::<Vec<u64>>(), "every user exactly once");
+    assert_eq!(
+        [a.outcome.clients, b.outcome.clients, c.outcome.clients],
+        [4, 3, 3]
+    );
+    assert_eq!(a.counter("logins") + b.counter("logins") + c.counter("logins"), 10);
+    assert_eq!(server.stats().logins, 10);
+    for r in [&a, &b, &c] {
+        assert!(r.took >= Duration::from_millis(350), "started early: {:?}", r.took);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn preflight_fails_fast_when_nothing_listens() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let p = authbench::target::preset("mock", &format!("http://{addr}")).unwrap();
+    let t = std::time::Instant::now();
+    let err = engine::preflight(&p, Duration::from_secs(2)).await.unwrap_err();
+    assert!(matches!(err, PreflightError::Unreachable { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(1));
+}

@@ -1,0 +1,69 @@
+//! The refresh storm (issue 3): every client's access token expires in the same second, then every
+//! client fires `concurrency` calls at once. Naive clients refresh once per request; single-flight
+//! clients once per client. With rotation and reuse detection the naive race trips the server's
+//! reuse detection and logs users out for nothing.
+
+mod engine_support;
+
+use std::time::Duration;
+
+use authbench::client::Strategy;
+use engine_support::{mock, plan, profile, run, settings, storm};
+
+const CLIENTS: u32 = 16;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naive_amplifies_single_flight_refreshes_once() {
+    // Without rotation every naive refresh succeeds: the amplification is the concurrency.
+    let server = mock(|c| c.rotation = false).await;
+    let p = profile(&server);
+    let naive = plan(CLIENTS, settings(Strategy::Naive, 4), storm(Duration::from_millis(800)));
+    let single = plan(
+        CLIENTS,
+        settings(Strategy::SingleFlight, 4),
+        storm(Duration::from_millis(800)),
+    );
+    let (naive, single) = tokio::join!(run(naive, p.clone()), run(single, p.clone()));
+
+    assert_eq!(naive.counter("refreshes_needed"), u64::from(CLIENTS));
+    assert!(naive.amplification() > 3.0, "naive {}", naive.amplification());
+    assert_eq!(single.counter("refreshes_needed"), u64::from(CLIENTS));
+    assert_eq!(single.amplification(), 1.0);
+    for r in [&naive, &single] {
+        assert!(!r.outcome.interrupted);
+        assert_eq!(r.errors(), 0);
+        assert!(r.counter("status.api.401") >= u64::from(CLIENTS) * 4);
+        assert_eq!(r.counter("relogins"), 0);
+        // Every client woke at the synchronized deadline and recovered afterwards.
+        assert_eq!(r.samples("wake_skew"), u64::from(CLIENTS));
+        assert_eq!(r.samples("recovery"), u64::from(CLIENTS));
+        assert!(r.samples("api") > 0 && r.samples("refresh") > 0 && r.samples("login") > 0);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_with_reuse_detection_logs_naive_clients_out() {
+    let server = mock(|c| {
+        c.rotation = true;
+        c.reuse_detection = true;
+    })
+    .await;
+    let p = profile(&server);
+    let naive = plan(CLIENTS, settings(Strategy::Naive, 4), storm(Duration::from_millis(800)));
+    let single = plan(
+        CLIENTS,
+        settings(Strategy::SingleFlight, 4),
+        storm(Duration::from_millis(800)),
+    );
+    let (naive, single) = tokio::join!(run(naive, p.clone()), run(single, p.clone()));
+
+    assert!(naive.counter("spurious_logouts") > 0, "{:?}", naive.snap.counters);
+    assert!(naive.counter("reuse_detected") > 0, "{:?}", naive.snap.counters);
+    assert!(naive.counter("relogins") >= naive.counter("spurious_logouts"));
+    assert_eq!(single.counter("spurious_logouts"), 0, "{:?}", single.snap.counters);
+    assert_eq!(single.counter("reuse_detected"), 0);
+    assert_eq!(single.counter("relogins"), 0);
+    assert_eq!(single.amplification(), 1.0);
+    server.shutdown().await;
+}

@@ -1,0 +1,103 @@
+//! The proactive and sliding strategies against the mock: proactive refreshes before expiry (no
+//! 401 at all) and jitter spreads those refreshes over time; sliding adopts the server's
+//! `New-Access-Token` and never needs a refresh call.
+
+mod engine_support;
+
+use std::time::Duration;
+
+use authbench::client::Strategy;
+use authbench::engine::Step;
+use engine_support::{mock, plan, profile, run, settings};
+
+fn login_then(step: Step) -> Vec<Step> {
+    vec![
+        Step::Login {
+            ramp: Duration::ZERO,
+        },
+        step,
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proactive_refreshes_before_expiry() {
+    let server = mock(|_| {}).await;
+    let clients = 8;
+    let r = run(
+        plan(
+            clients,
+            settings(Strategy::Proactive, 2),
+            login_then(Step::Traffic {
+                duration: Duration::from_millis(2600),
+                rate: None,
+            }),
+        ),
+        profile(&server),
+    )
+    .await;
+    // 2 s tokens, 0.8 s margin: every client refreshed at least once during 2.6 s of traffic...
+    assert!(
+        r.counter("refresh_calls") >= u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    // ... before its token expired: no request ever saw a 401.
+    assert_eq!(r.counter("status.api.401"), 0, "{:?}", r.snap.counters);
+    assert_eq!(r.amplification(), 1.0);
+    assert_eq!(r.counter("relogins"), 0);
+    assert!(r.counter("status.api.200") > u64::from(clients) * 4);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proactive_jitter_spreads_the_refreshes() {
+    let server = mock(|c| c.access_ttl = Duration::from_secs(3)).await;
+    let p = profile(&server);
+    let clients = 40;
+    let idle = login_then(Step::Wait {
+        duration: Duration::from_millis(3300),
+    });
+    let mut flat = settings(Strategy::Proactive, 1);
+    // Fire at exp - 1.5 s: mid-second, since `exp` is a whole second.
+    flat.proactive_margin = Duration::from_millis(1500);
+    let mut spread = flat.clone();
+    spread.jitter = Duration::from_secs(1);
+    let (flat, spread) = tokio::join!(
+        run(plan(clients, flat, idle.clone()), p.clone()),
+        run(plan(clients, spread, idle), p.clone())
+    );
+    let peak = |r: &engine_support::Ran| r.snap.timeline.peak("refreshes").map_or(0, |(_, n)| n);
+    assert!(flat.counter("refresh_calls") >= u64::from(clients));
+    assert!(spread.counter("refresh_calls") >= u64::from(clients));
+    // Without jitter every client refreshes in the same second; with ±1 s the peak is about halved.
+    assert_eq!(peak(&flat), u64::from(clients), "{:?}", flat.snap.timeline.series);
+    assert!(
+        peak(&spread) * 10 < u64::from(clients) * 8,
+        "{:?}",
+        spread.snap.timeline.series
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sliding_adopts_the_renewal_header() {
+    let server = mock(|c| c.sliding_window = Duration::from_millis(1500)).await;
+    let clients = 6;
+    let r = run(
+        plan(
+            clients,
+            settings(Strategy::Sliding, 1),
+            login_then(Step::Traffic {
+                duration: Duration::from_millis(2800),
+                rate: None,
+            }),
+        ),
+        profile(&server),
+    )
+    .await;
+    assert!(r.counter("renewals") >= u64::from(clients), "{:?}", r.snap.counters);
+    assert_eq!(r.counter("refresh_calls"), 0, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("status.api.401"), 0);
+    assert!(r.counter("status.api.200") > u64::from(clients) * 5);
+    server.shutdown().await;
+}

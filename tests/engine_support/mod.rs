@@ -1,0 +1,123 @@
+//! Shared helpers of the `tests/engine_*.rs` integration tests: an in-process mock on port 0 with
+//! short token lifetimes, the `mock` target profile for it, plans, and a run that returns what was
+//! recorded.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authbench::client::{ClientSettings, Strategy};
+use authbench::engine::{self, Plan, Progress, RunOutcome, Step, Users};
+use authbench::metrics::{Recorder, Snapshot};
+use authbench::target::Profile;
+use authbench_mock::{MockConfig, MockServer};
+use tokio_util::sync::CancellationToken;
+
+/// Admin key of every test mock.
+pub const ADMIN_KEY: &str = "engine-test-admin-key";
+
+/// Starts the mock on 127.0.0.1:0 (HS256, 2 s access tokens) after `tweak` adjusted it.
+pub async fn mock(tweak: impl FnOnce(&mut MockConfig)) -> MockServer {
+    let mut cfg = MockConfig {
+        port: 0,
+        users: 100_000,
+        signing: "hs256".parse().expect("signing"),
+        access_ttl: Duration::from_secs(2),
+        admin_key: Some(ADMIN_KEY.into()),
+        ..MockConfig::default()
+    };
+    tweak(&mut cfg);
+    authbench_mock::start(cfg).await.expect("mock starts")
+}
+
+/// The `mock` preset pointed at `server`, with its admin key.
+pub fn profile(server: &MockServer) -> Arc<Profile> {
+    Arc::new(
+        authbench::target::preset("mock", &server.base_url())
+            .expect("mock preset")
+            .with_admin_key(server.admin_key()),
+    )
+}
+
+/// Client settings for tests: `strategy`, `concurrency`, a short think time and timeout.
+pub fn settings(strategy: Strategy, concurrency: u32) -> ClientSettings {
+    ClientSettings {
+        strategy,
+        concurrency,
+        think_time: Duration::from_millis(250),
+        proactive_margin: Duration::from_millis(800),
+        jitter: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+/// A plan of `clients` mock users.
+pub fn plan(clients: u32, client: ClientSettings, steps: Vec<Step>) -> Plan {
+    Plan::new(clients, Users::pattern("user{n}", "pw-{n}", 0), client, steps)
+}
+
+/// What a run left behind.
+pub struct Ran {
+    pub outcome: RunOutcome,
+    pub snap: Snapshot,
+    pub took: Duration,
+}
+
+impl Ran {
+    pub fn counter(&self, name: &str) -> u64 {
+        self.snap.counters.get(name).copied().unwrap_or(0)
+    }
+
+    pub fn samples(&self, hist: &str) -> u64 {
+        self.snap.histograms.get(hist).map_or(0, |h| h.len())
+    }
+
+    pub fn amplification(&self) -> f64 {
+        self.counter("refresh_calls") as f64 / self.counter("refreshes_needed").max(1) as f64
+    }
+
+    /// Sum of `errors.*` counters.
+    pub fn errors(&self) -> u64 {
+        self.snap
+            .counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("errors."))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+/// Runs `plan` against `profile` to the end (or `cancel`).
+pub async fn run_with(plan: Plan, profile: Arc<Profile>, cancel: CancellationToken) -> Ran {
+    let rec = Recorder::new();
+    let t = Instant::now();
+    let outcome = engine::run(plan, profile, rec.clone(), cancel, Progress::new())
+        .await
+        .expect("engine set up");
+    Ran {
+        outcome,
+        snap: rec.snapshot(),
+        took: t.elapsed(),
+    }
+}
+
+/// Runs `plan` against `profile` to the end.
+pub async fn run(plan: Plan, profile: Arc<Profile>) -> Ran {
+    run_with(plan, profile, CancellationToken::new()).await
+}
+
+/// login (all at once) → sync_expiry (100 ms) → traffic.
+pub fn storm(traffic: Duration) -> Vec<Step> {
+    vec![
+        Step::Login {
+            ramp: Duration::ZERO,
+        },
+        Step::SyncExpiry {
+            offset: Duration::from_millis(100),
+        },
+        Step::Traffic {
+            duration: traffic,
+            rate: None,
+        },
+    ]
+}

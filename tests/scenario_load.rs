@@ -1,0 +1,566 @@
+//! Scenario and target files: every shipped file loads; errors name file, line, column, key and
+//! fix; `--set` overrides; garbage never panics.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use authbench::scenario::{
+    self, Connections, ErrorKind, Phase, Strategy, TargetSpec, UserSource, load, load_str,
+};
+use authbench::target;
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn yaml_files(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_scenario_file_loads_and_validates() {
+    let files = yaml_files("scenarios");
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        let s = load(f, &[]).unwrap_or_else(|e| panic!("{}:\n{e}", f.display()));
+        assert!(!s.plan.is_empty(), "{}", f.display());
+        assert!(
+            !s.description.is_empty(),
+            "{} has no description",
+            f.display()
+        );
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.contains("yaml-language-server: $schema=")),
+            "{} has no schema modeline",
+            f.display()
+        );
+        assert!(
+            text.contains("# Run:"),
+            "{} does not say how to run it",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn every_target_file_loads() {
+    let files = yaml_files("scenarios/targets");
+    assert!(files.len() >= 3, "{files:?}");
+    for f in &files {
+        // Secrets come from the environment; validating the files must not need them.
+        let text = std::fs::read_to_string(f).unwrap();
+        let p = target::profile_from_str_with(&text, Some(f), target::EnvCheck::Skip)
+            .unwrap_or_else(|e| panic!("{}:\n{e}", f.display()));
+        assert!(
+            text.lines()
+                .any(|l| l.contains("yaml-language-server: $schema=")),
+            "{} has no schema modeline",
+            f.display()
+        );
+        assert!(p.base_url().scheme().starts_with("http"));
+    }
+    for name in ["mock", "mock-json", "oauth2"] {
+        let f = repo(&format!("scenarios/targets/{name}.yaml"));
+        let p = target::load_profile(&f).unwrap_or_else(|e| panic!("{}:\n{e}", f.display()));
+        assert_eq!(
+            p.base_url().as_str(),
+            "http://127.0.0.1:8080/",
+            "{}",
+            f.display()
+        );
+    }
+    let first = std::fs::read_to_string(repo("scenarios/targets/mock.yaml")).unwrap();
+    assert!(
+        first
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("# authbench mock --port 8080"),
+        "mock.yaml must start with the command that starts the mock"
+    );
+}
+
+#[test]
+fn storm_has_the_promised_shape() {
+    let s = load(&repo("scenarios/storm.yaml"), &[]).unwrap();
+    assert!(s.clients >= 5000);
+    assert_eq!(s.target, TargetSpec::Builtin);
+    assert_eq!(s.mock.port, 0, "the builtin mock binds port 0");
+    assert_eq!(s.mock.access_ttl, Duration::from_secs(5));
+    assert_eq!(s.client.strategy, Strategy::SingleFlight);
+    assert_eq!(s.client.concurrency, 4);
+    assert_eq!(s.client.connections, Connections::Pool(2000));
+    assert!(matches!(s.plan[1], Phase::SyncExpiry { .. }));
+    assert!(s.expect.iter().any(|e| e.contains("refresh_amplification")));
+    assert_eq!(s.users.credentials(7), ("user7".into(), "pw-7".into()));
+    assert_eq!(s.config["clients"], 5000);
+}
+
+#[test]
+fn defaults_apply() {
+    let s = load_str("plan:\n  - login: {}\n  - traffic: { duration: 5s }\n", &[]).unwrap();
+    assert_eq!(s.name, "scenario");
+    assert_eq!(s.clients, 1);
+    assert_eq!(s.client.strategy, Strategy::SingleFlight);
+    assert_eq!(s.client.concurrency, 1);
+    assert_eq!(s.client.timeout, Duration::from_secs(10));
+    assert_eq!(s.client.think_time, Duration::from_secs(1));
+    assert_eq!(s.client.connections, Connections::PerClient);
+    assert_eq!(s.mock.access_ttl, Duration::from_secs(30));
+    assert!(matches!(s.users, UserSource::Pattern { offset: 0, .. }));
+    assert_eq!(
+        s.plan[0],
+        Phase::Login {
+            ramp: Duration::ZERO
+        }
+    );
+}
+
+#[test]
+fn every_phase_parses() {
+    let src = "client: { websocket: true }\nplan:\n  - login: { ramp: 1s }\n  - sync_expiry: {}\n  - traffic: { duration: 1h30m, rate: 120/m }\n  - refresh_race: { parallel: 4 }\n  - relogin: { ramp: 250ms }\n  - ws_connect: {}\n  - force_logout: {}\n  - wait: { duration: 2s }\n  - logout: {}\n";
+    let s = load_str(src, &[]).unwrap();
+    let names: Vec<_> = s.plan.iter().map(Phase::name).collect();
+    assert_eq!(
+        names,
+        [
+            "login",
+            "sync_expiry",
+            "traffic",
+            "refresh_race",
+            "relogin",
+            "ws_connect",
+            "force_logout",
+            "wait",
+            "logout"
+        ]
+    );
+    assert_eq!(
+        s.plan[1],
+        Phase::SyncExpiry {
+            offset: Duration::from_millis(100)
+        }
+    );
+    match &s.plan[2] {
+        Phase::Traffic { duration, rate } => {
+            assert_eq!(*duration, Duration::from_secs(5400));
+            assert_eq!(rate.unwrap().per_second, 2.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.uses_websocket());
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn typo_gives_did_you_mean_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "typo.yaml",
+        "name: t\nclinets: 100\nplan:\n  - login: {}\n",
+    );
+    let e = load(&f, &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownKey);
+    assert_eq!(e.position(), Some((2, 1)));
+    let s = e.to_string();
+    assert!(s.contains("typo.yaml:2:1:"), "{s}");
+    assert!(
+        s.contains("unknown field `clinets`, did you mean `clients`?"),
+        "{s}"
+    );
+    assert!(s.contains("clinets: 100"), "snippet missing: {s}");
+    assert!(s.contains("= fix: rename `clinets` to `clients`"), "{s}");
+    assert!(s.contains("= key: clinets"), "{s}");
+
+    // Nested keys and phase names.
+    let e = load_str("client:\n  concurency: 4\nplan: [ { login: {} } ]\n", &[]).unwrap_err();
+    assert_eq!(e.position(), Some((2, 3)));
+    assert_eq!(e.key(), Some("client.concurency"));
+    assert!(e.to_string().contains("did you mean `concurrency`?"), "{e}");
+    let e = load_str("plan:\n  - login: {}\n  - sync_expiri: {}\n", &[]).unwrap_err();
+    assert_eq!(e.position().map(|p| p.0), Some(3));
+    assert!(e.to_string().contains("did you mean `sync_expiry`?"), "{e}");
+    let e = load_str(
+        "client: { strategy: singleflight }\nplan: [ { login: {} } ]\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean `single-flight`?"),
+        "{e}"
+    );
+    let e = load_str("plan:\n  - traffic: { duration: 5s, rat: 5/s }\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("did you mean `rate`?"), "{e}");
+}
+
+#[test]
+fn bad_duration_names_value_and_examples() {
+    let e = load_str(
+        "plan:\n  - login: {}\n  - traffic: { duration: 30 parsecs }\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    let s = e.to_string();
+    assert!(s.contains("\"30 parsecs\""), "{s}");
+    assert!(s.contains("30s") && s.contains("250ms"), "{s}");
+    assert_eq!(e.position().map(|p| p.0), Some(3));
+    let e = load_str("client: { think_time: 30 }\nplan: [ { login: {} } ]\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("needs a unit"), "{e}");
+    let e = load_str(
+        "plan:\n  - login: {}\n  - traffic: { duration: 1s, rate: 2000 }\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("2000/s"), "{e}");
+}
+
+#[test]
+fn missing_and_wrong_typed_values() {
+    let e = load_str("clients: 10\n", &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MissingKey);
+    assert!(e.to_string().contains("`plan`"), "{e}");
+    let e = load_str("clients: many\nplan: [ { login: {} } ]\n", &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    assert_eq!(e.position(), Some((1, 10)));
+    assert_eq!(e.key(), Some("clients"));
+    let e = load_str("plan:\n  - traffic: {}\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("missing key `duration`"), "{e}");
+}
+
+#[test]
+fn semantic_errors_point_at_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "bad.yaml",
+        "clients: 10\nclient:\n  concurrency: 100\nplan:\n  - login: {}\n",
+    );
+    let e = load(&f, &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Invalid);
+    assert_eq!(e.key(), Some("client.concurrency"));
+    assert_eq!(e.position(), Some((3, 3)));
+    assert!(e.to_string().contains("bad.yaml:3:3:"), "{e}");
+
+    let cases: &[(&str, &str)] = &[
+        ("clients: 0\nplan: [ { login: {} } ]\n", "clients"),
+        ("plan:\n  - sync_expiry: {}\n", "plan.0.sync_expiry"),
+        ("plan:\n  - traffic: { duration: 0s }\n", "plan.0.traffic"),
+        ("plan: []\n", "plan"),
+        (
+            "client: { strategy: proactive, proactive_margin: 30s }\nplan: [ { login: {} } ]\n",
+            "client.proactive_margin",
+        ),
+        (
+            "client: { strategy: proactive, proactive_margin: 2s, jitter: 3s }\nmock: { access_ttl: 10s }\nplan: [ { login: {} } ]\n",
+            "client.jitter",
+        ),
+        (
+            "client: { strategy: sliding }\nplan: [ { login: {} } ]\n",
+            "client.strategy",
+        ),
+        (
+            "clients: 20\nmock: { users: 10 }\nplan: [ { login: {} } ]\n",
+            "clients",
+        ),
+        (
+            "users: { pattern: alice }\nplan: [ { login: {} } ]\n",
+            "users.pattern",
+        ),
+        (
+            "mock: { flaws: [no-kik] }\nplan: [ { login: {} } ]\n",
+            "mock.flaws.0",
+        ),
+        (
+            "mock: { access_ttl: 0s }\nplan: [ { login: {} } ]\n",
+            "mock.access_ttl",
+        ),
+        ("name: \"a b\"\nplan: [ { login: {} } ]\n", "name"),
+        (
+            "plan:\n  - login: {}\n  - refresh_race: { parallel: 1 }\n",
+            "plan.1.refresh_race.parallel",
+        ),
+    ];
+    for (src, key) in cases {
+        let e = load_str(src, &[]).unwrap_err();
+        assert!(
+            e.key().is_some_and(|k| k.starts_with(key)),
+            "{src}: expected key {key}, got {e}"
+        );
+        assert!(e.diagnostic().fix.is_some(), "{src}: no fix in {e}");
+    }
+    let e = load_str("mock: { flaws: [no-kik] }\nplan: [ { login: {} } ]\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("no-kick"), "{e}");
+}
+
+#[test]
+fn csv_users_relative_to_the_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "users.csv",
+        "username,password\nalice,a1\nbob,b2\n",
+    );
+    let f = write(
+        dir.path(),
+        "s.yaml",
+        "clients: 2\nusers: { csv: users.csv }\nplan: [ { login: {} } ]\n",
+    );
+    let s = load(&f, &[]).unwrap();
+    assert_eq!(s.users.credentials(1), ("bob".into(), "b2".into()));
+    let e = load(&f, &["clients=3".into()]).unwrap_err();
+    assert!(e.to_string().contains("2 users for 3 clients"), "{e}");
+}
+
+#[test]
+fn overrides_work() {
+    let base = repo("scenarios/storm.yaml");
+    let s = load(
+        &base,
+        &[
+            "client.strategy=naive".into(),
+            "clients=100".into(),
+            "mock.access_ttl=2s".into(),
+            "plan.2.traffic.duration=5s".into(),
+            "client.connections=per-client".into(),
+            "name=2024".into(),
+            "expect=[spurious_logouts == 0]".into(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.client.strategy, Strategy::Naive);
+    assert_eq!(s.clients, 100);
+    assert_eq!(s.mock.access_ttl, Duration::from_secs(2));
+    assert_eq!(
+        s.plan[2],
+        Phase::Traffic {
+            duration: Duration::from_secs(5),
+            rate: None
+        }
+    );
+    assert_eq!(s.client.connections, Connections::PerClient);
+    assert_eq!(s.name, "2024");
+    assert_eq!(s.expect, ["spurious_logouts == 0"]);
+    assert_eq!(s.config["client"]["strategy"], "naive");
+
+    let s = load(&repo("scenarios/jitter.yaml"), &["client.jitter=0s".into()]).unwrap();
+    assert_eq!(s.client.jitter, Duration::ZERO);
+}
+
+#[test]
+fn bad_overrides_are_clear() {
+    let base = repo("scenarios/storm.yaml");
+    let err = |set: &str| load(&base, &[set.to_string()]).unwrap_err();
+    let e = err("clinets=5");
+    assert_eq!(e.kind(), ErrorKind::Override);
+    let s = e.to_string();
+    assert!(s.starts_with("--set clinets=5: "), "{s}");
+    assert!(
+        s.contains("did you mean `clients`?") && s.contains("--set clients=5"),
+        "{s}"
+    );
+    let s = err("client.strategy=fastest").to_string();
+    assert!(
+        s.contains("unknown value `fastest`") && s.contains("single-flight"),
+        "{s}"
+    );
+    let s = err("mock.access_ttl=soon").to_string();
+    assert!(
+        s.contains("--set mock.access_ttl=soon") && s.contains("250ms"),
+        "{s}"
+    );
+    let s = err("plan.9.traffic.duration=5s").to_string();
+    assert!(s.contains("list of 3 entries"), "{s}");
+    let s = err("plan.2.duration=5s").to_string();
+    assert!(s.contains("plan.2.traffic.duration"), "{s}");
+    let s = err("clients").to_string();
+    assert!(s.contains("KEY=VALUE"), "{s}");
+    // A semantic problem caused by an override names the override, not the file.
+    let e = err("client.concurrency=100");
+    assert_eq!(e.key(), Some("client.concurrency"));
+    assert!(
+        e.to_string().starts_with("--set client.concurrency=100: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    let mut inputs: Vec<String> = [
+        "",
+        "   \n# only a comment\n",
+        "- a\n- b\n",
+        "42",
+        "plan",
+        "{",
+        "plan: [",
+        "\u{0}\u{1}\u{2}",
+        "plan: !!binary aGVsbG8=",
+        "plan: { login: {} }",
+        "plan:\n  - login\n",
+        "plan:\n  - login: { ramp: 2s }\n    traffic: {}\n",
+        "plan: [ { login: {}, traffic: {} } ]",
+        "? [a, b]\n: c\n",
+        "name: a\nname: b\nplan: [ { login: {} } ]\n",
+        "clients: -1\nplan: [ { login: {} } ]\n",
+        "clients: 99999999999999999999\nplan: [ { login: {} } ]\n",
+        "---\nplan: []\n---\nplan: []\n",
+        "plan: [ { traffic: { duration: 1s, rate: \"1e308/s\" } } ]",
+        "client: { connections: -5 }\nplan: [ { login: {} } ]\n",
+        "users: { csv: /nonexistent/users.csv }\nplan: [ { login: {} } ]\n",
+        "users: { csv: x.csv, pattern: \"u{n}\" }\nplan: [ { login: {} } ]\n",
+        "expect: [ 1, 2 ]\nplan: [ { login: {} } ]\n",
+        "mock: { faults: [\"latency:refresh=9..1\"] }\nplan: [ { login: {} } ]\n",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Billion laughs.
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..10 {
+        let prev = (b'a' + i - 1) as char;
+        let cur = (b'a' + i) as char;
+        bomb.push_str(&format!(
+            "{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    bomb.push_str("plan: *j\n");
+    inputs.push(bomb);
+    inputs.push("[".repeat(10_000));
+    inputs.push(format!(
+        "name: {}\nplan: [ {{ login: {{}} }} ]\n",
+        "x".repeat(100_000)
+    ));
+    for input in &inputs {
+        let r = std::panic::catch_unwind(|| load_str(input, &[]));
+        let r = r.unwrap_or_else(|_| panic!("panicked on {:?}", &input[..input.len().min(80)]));
+        if let Err(e) = r {
+            let text = e.to_string();
+            assert!(!text.is_empty());
+            assert!(
+                text.len() < 20_000,
+                "error too long for {:?}",
+                &input[..input.len().min(40)]
+            );
+        }
+        let _ = std::panic::catch_unwind(|| target::profile_from_str(input, None))
+            .unwrap_or_else(|_| panic!("profile panicked on {:?}", &input[..input.len().min(80)]));
+    }
+}
+
+#[test]
+fn empty_and_non_mapping_files_say_so() {
+    let e = load_str("# nothing\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("is empty"), "{e}");
+    let e = load_str("- login: {}\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("not a list"), "{e}");
+}
+
+#[test]
+fn io_errors_name_the_file() {
+    let e = load(Path::new("/nonexistent/dir/s.yaml"), &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(e.to_string().contains("/nonexistent/dir/s.yaml"), "{e}");
+}
+
+#[test]
+fn target_specs() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "t.yaml",
+        "target: targets/x.yaml\nplan: [ { login: {} } ]\n",
+    );
+    let s = load(&f, &[]).unwrap();
+    assert_eq!(
+        s.target,
+        TargetSpec::File(dir.path().join("targets/x.yaml"))
+    );
+    let s = load(&f, &["target=https://idp.example.com".into()]).unwrap();
+    assert_eq!(s.target, TargetSpec::Url("https://idp.example.com".into()));
+    let s = load(&f, &["target=builtin".into()]).unwrap();
+    assert_eq!(s.target, TargetSpec::Builtin);
+}
+
+#[test]
+fn threshold_expressions_are_validated() {
+    let e = load_str(
+        "plan: [ { login: {} } ]\nexpect:\n  - p99(refresh) < 250ms\n  - p99(refresh) <<< fast\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), Some("expect.1"));
+    assert_eq!(e.position().map(|p| p.0), Some(4));
+}
+
+#[test]
+fn schema_is_draft07_and_closed() {
+    let schema = scenario::json_schema();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    let defs = schema["definitions"].as_object().unwrap();
+    let scen = &defs["Scenario"];
+    assert_eq!(scen["additionalProperties"], false);
+    assert!(scen["properties"]["clients"].is_object());
+    assert!(
+        scen["properties"].get("clinets").is_none(),
+        "an unknown key is rejected"
+    );
+    assert_eq!(scen["required"], serde_json::json!(["plan"]));
+    let target = &defs["TargetProfile"];
+    assert_eq!(target["additionalProperties"], false);
+    assert!(target["properties"]["base_url"].is_object());
+    // Durations are strings with a pattern.
+    let cc = &defs["ClientConfig"]["properties"]["think_time"];
+    assert_eq!(cc["type"], "string");
+    assert!(cc["pattern"].is_string());
+    // Phases: one-key maps, each closed.
+    let phase = defs["Phase"].to_string();
+    assert!(
+        phase.contains("sync_expiry") && phase.contains("refresh_race"),
+        "{phase}"
+    );
+    // Every $ref resolves.
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, c) in m {
+                    if k == "$ref" {
+                        out.push(c.as_str().unwrap().to_string());
+                    } else {
+                        refs(c, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&schema, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r
+            .strip_prefix("#/definitions/")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(defs.contains_key(name), "dangling {r}");
+    }
+    // No draft 2019+ keywords.
+    let text = schema.to_string();
+    assert!(!text.contains("$defs") && !text.contains("unevaluatedProperties"));
+}

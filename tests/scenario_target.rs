@@ -1,0 +1,336 @@
+//! Target profiles against the real mock on 127.0.0.1:0: the `mock` and `mock-json` presets log
+//! in, call the resource, refresh, log out; rejected refreshes are recognised; admin, introspection,
+//! cookie-borne refresh tokens, OpenID discovery and the WebSocket handshake work; profile files
+//! give clear errors.
+
+use std::time::{Duration, SystemTime};
+
+use authbench::target::{self, Profile, RejectPolicy, TokenKind, Tokens, WsEvent};
+use authbench_mock::{MockConfig, MockServer, Signing};
+use futures::StreamExt;
+
+async fn mock(cfg: MockConfig) -> MockServer {
+    authbench_mock::start(MockConfig {
+        port: 0,
+        signing: Signing::Hs256,
+        ..cfg
+    })
+    .await
+    .unwrap()
+}
+
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Reply {
+    let resp = req.timeout(Duration::from_secs(5)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = target::read_capped(resp, target::DEFAULT_MAX_BODY)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn login(p: &Profile, http: &reqwest::Client, n: u32) -> Tokens {
+    let r = send(p.login_request(http, &format!("user{n}"), &format!("pw-{n}"))).await;
+    p.parse_tokens(r.status, &r.headers, &r.body)
+        .unwrap_or_else(|e| panic!("login via {}: {e}", p.name()))
+}
+
+/// Login → resource → refresh (rotated) → resource → reuse of the old RT rejected → logout →
+/// refresh rejected.
+async fn full_session(p: &Profile, http: &reqwest::Client) {
+    let t = login(p, http, 1).await;
+    let rt = t.refresh_token.clone().expect("refresh token");
+    assert!(t.session_id.is_some());
+    let exp = t.expires_at.expect("exp");
+    let left = exp.duration_since(SystemTime::now()).unwrap();
+    assert!(
+        left > Duration::from_secs(20) && left <= Duration::from_secs(31),
+        "{left:?}"
+    );
+
+    let r = send(p.resource_request(http, &t.access_token)).await;
+    assert_eq!(r.status, 200, "{}", p.name());
+    let me: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(me["sub"], "user1");
+
+    let r = send(p.refresh_request(http, Some(&rt))).await;
+    let t2 = p.parse_tokens(r.status, &r.headers, &r.body).unwrap();
+    let rt2 = t2.refresh_token.clone().unwrap();
+    assert_ne!(rt2, rt, "rotation gives a new refresh token");
+    assert!(!p.refresh_rejected(r.status, &r.body));
+    let r = send(p.resource_request(http, &t2.access_token)).await;
+    assert_eq!(r.status, 200);
+
+    // A second session: refresh, then reuse the rotated-out token.
+    let s = login(p, http, 2).await;
+    let old = s.refresh_token.clone().unwrap();
+    let r = send(p.refresh_request(http, Some(&old))).await;
+    assert_eq!(r.status, 200);
+    let r = send(p.refresh_request(http, Some(&old))).await;
+    assert!(
+        p.refresh_rejected(r.status, &r.body),
+        "{}: reuse answered {} {:?}",
+        p.name(),
+        r.status,
+        r.body
+    );
+
+    // Logout ends the first session.
+    let r = send(p.logout_request(http, &t2).expect("logout")).await;
+    assert!((200..300).contains(&r.status), "logout {}", r.status);
+    let r = send(p.refresh_request(http, Some(&rt2))).await;
+    assert!(
+        p.refresh_rejected(r.status, &r.body),
+        "after logout: {}",
+        r.status
+    );
+}
+
+#[tokio::test]
+async fn mock_preset_end_to_end() {
+    let server = mock(MockConfig::default()).await;
+    let p = target::builtin(&server.base_url(), server.admin_key()).unwrap();
+    assert_eq!(p.reject_policy(), RejectPolicy::Strict);
+    let http = reqwest::Client::new();
+    full_session(&p, &http).await;
+
+    // Introspection with the admin key.
+    let t = login(&p, &http, 3).await;
+    let r = send(
+        p.introspect_request(&http, &t.access_token, TokenKind::Access)
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["active"], true);
+
+    // Revocation of the refresh token ends the session.
+    let rt = t.refresh_token.clone().unwrap();
+    let r = send(p.revoke_request(&http, &rt, TokenKind::Refresh).unwrap()).await;
+    assert_eq!(r.status, 200);
+    let r = send(p.refresh_request(&http, Some(&rt))).await;
+    assert!(p.refresh_rejected(r.status, &r.body));
+
+    // Admin logout of a user.
+    let u = login(&p, &http, 4).await;
+    assert!(p.has_admin_logout());
+    let r = send(p.admin_logout_request(&http, "user4").unwrap()).await;
+    assert!((200..300).contains(&r.status), "admin logout {}", r.status);
+    let r = send(p.refresh_request(&http, u.refresh_token.as_deref())).await;
+    assert!(p.refresh_rejected(r.status, &r.body));
+
+    // Without an admin key, admin requests are unavailable rather than sent unauthenticated.
+    let bare = target::preset("mock", &server.base_url()).unwrap();
+    if std::env::var_os("AUTHBENCH_ADMIN_KEY").is_none() {
+        assert!(bare.admin_logout_request(&http, "user1").is_none());
+        assert!(!bare.has_admin_logout());
+    }
+
+    // Bad credentials are a Status error, not a panic.
+    let r = send(p.login_request(&http, "user1", "wrong")).await;
+    assert!(p.parse_tokens(r.status, &r.headers, &r.body).is_err());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn mock_json_preset_end_to_end() {
+    let server = mock(MockConfig::default()).await;
+    let p = target::preset("mock-json", &server.base_url()).unwrap();
+    assert_eq!(p.reject_policy(), RejectPolicy::Lenient);
+    let http = reqwest::Client::new();
+    full_session(&p, &http).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn target_files_end_to_end() {
+    let server = mock(MockConfig::default()).await;
+    let http = reqwest::Client::new();
+    for file in ["mock.yaml", "mock-json.yaml", "oauth2.yaml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/targets")
+            .join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("http://127.0.0.1:8080", &server.base_url());
+        let p = target::profile_from_str(&text, Some(&path)).unwrap();
+        full_session(&p, &http).await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn refresh_token_in_an_httponly_cookie() {
+    let server = mock(MockConfig {
+        refresh_cookie: true,
+        ..MockConfig::default()
+    })
+    .await;
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nrefresh:\n  path: /oauth/token\n  form: {{ grant_type: refresh_token }}\nextract:\n  refresh_token: cookie:refresh_token\n",
+        server.base_url()
+    );
+    let p = target::profile_from_str(&yaml, None).unwrap();
+    assert_eq!(p.refresh_cookie(), Some("refresh_token"));
+    // No cookie jar: the profile sends the cookie itself.
+    let http = reqwest::Client::new();
+    let t = login(&p, &http, 1).await;
+    let rt = t
+        .refresh_token
+        .clone()
+        .expect("refresh token from Set-Cookie");
+    let r = send(p.refresh_request(&http, Some(&rt))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let t2 = p.parse_tokens(r.status, &r.headers, &r.body).unwrap();
+    assert_ne!(t2.refresh_token.as_deref(), Some(rt.as_str()));
+    // With a jar, `None` relies on the jar.
+    let jar = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let _ = login(&p, &jar, 2).await;
+    let r = send(p.refresh_request(&jar, None)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bare_url_uses_openid_discovery() {
+    let server = mock(MockConfig::default()).await;
+    let http = reqwest::Client::new();
+    let p = target::from_url(&server.base_url(), &http).await.unwrap();
+    assert_eq!(p.name(), "oauth2");
+    assert!(p.has_revoke() && p.has_introspect() && p.ws().is_some());
+    let t = login(&p, &http, 1).await;
+    let r = send(p.resource_request(&http, &t.access_token)).await;
+    assert_eq!(r.status, 200, "resource from authbench_resource_endpoint");
+    let r = send(p.refresh_request(&http, t.refresh_token.as_deref())).await;
+    assert_eq!(r.status, 200);
+    // A server without discovery falls back to the preset's paths; nothing listening is an error.
+    let dead = "http://127.0.0.1:9";
+    assert!(matches!(
+        target::from_url(dead, &http).await,
+        Err(target::TargetError::Unreachable { .. })
+    ));
+    assert!(matches!(
+        target::from_url("ftp://x", &http).await,
+        Err(target::TargetError::InvalidUrl { .. })
+    ));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn websocket_handshake_from_the_profile() {
+    let server = mock(MockConfig::default()).await;
+    let p = target::builtin(&server.base_url(), server.admin_key()).unwrap();
+    let http = reqwest::Client::new();
+    let t = login(&p, &http, 1).await;
+    let ws = p.ws().unwrap();
+    let url = ws.connect_url(&t.access_token);
+    let (mut sock, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), sock.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = msg.into_text().unwrap();
+    assert_eq!(
+        ws.events.classify(&text),
+        Some(WsEvent::Other("welcome".into()))
+    );
+    assert_eq!(ws.close_codes.classify(4409), target::CloseClass::Terminal);
+    sock.close(None).await.unwrap();
+    while let Some(Ok(_)) = sock.next().await {}
+    server.shutdown().await;
+}
+
+#[test]
+fn profile_file_errors_are_clear() {
+    let e = target::profile_from_str(
+        "preset: mock\nbase_url: http://h\nrefresh_rejeted: strict\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean `refresh_rejected`?"),
+        "{e}"
+    );
+    assert_eq!(e.position(), Some((3, 1)));
+    let e = target::profile_from_str("preset: mok\nbase_url: http://h\n", None).unwrap_err();
+    assert!(e.to_string().contains("did you mean `mock`?"), "{e}");
+    assert_eq!(e.key(), Some("preset"));
+    let e = target::profile_from_str("base_url: http://h\n", None).unwrap_err();
+    assert!(e.to_string().contains("no `login` request"), "{e}");
+    let e = target::profile_from_str("preset: mock\nbase_url: localhost:8080\n", None).unwrap_err();
+    assert_eq!(e.key(), Some("base_url"));
+    let e = target::profile_from_str(
+        "preset: mock\nbase_url: http://h\nlogin:\n  path: /t\n  form: { client_secret: \"{{env.AUTHBENCH_TEST_SURELY_UNSET_VAR}}\" }\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("AUTHBENCH_TEST_SURELY_UNSET_VAR is not set"),
+        "{e}"
+    );
+    let e = target::profile_from_str(
+        "preset: mock\nbase_url: http://h\nresource: { path: \"/me/{{acess_token}}\" }\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean {{access_token}}"),
+        "{e}"
+    );
+    let e = target::profile_from_str(
+        "preset: mock\nbase_url: http://h\nextract: { access_token: \"body:/x\" }\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("use json, header or cookie"), "{e}");
+    let e = target::profile_from_str(
+        "preset: mock\nbase_url: http://h\nws: { close_codes: pushr }\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("known presets"), "{e}");
+}
+
+#[test]
+fn preset_overrides_keep_the_rest() {
+    let p = target::profile_from_str(
+        "preset: mock\nbase_url: http://h:1/base\nresource: { method: GET, path: /v2/me, headers: { Authorization: \"Bearer {{access_token}}\" } }\nrenewal_header: \"\"\nws: { token: header }\n",
+        None,
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let req = p.resource_request(&http, "at").build().unwrap();
+    assert_eq!(req.url().as_str(), "http://h:1/base/v2/me");
+    let req = p.login_request(&http, "u", "p").build().unwrap();
+    assert_eq!(req.url().as_str(), "http://h:1/base/oauth/token");
+    assert!(p.renewal_header().is_none());
+    let ws = p.ws().unwrap();
+    assert_eq!(ws.url.as_str(), "ws://h:1/base/ws");
+    assert_eq!(ws.token, target::TokenTransport::Header);
+    assert_eq!(ws.close_codes.name(), "authbench");
+    let default = target::preset("mock", "http://h").unwrap();
+    assert_eq!(
+        default.renewal_header().unwrap().as_str(),
+        "new-access-token"
+    );
+    assert!(target::preset("nope", "http://h").is_none());
+    assert!(target::preset("mock", "not a url").is_none());
+}

@@ -1,0 +1,157 @@
+//! WebSocket channel against the mock, one test per close class: 4401 refresh-then-reconnect,
+//! 4409 and 4403 terminal (with kick latency), 1013 backoff (recovering, and giving up).
+
+mod ws_support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, WsOptions, names};
+use authbench::metrics::Recorder;
+use authbench_mock::Fault;
+use tokio_util::sync::CancellationToken;
+use ws_support::{TestTokens, admin_logout, eventually, http, login, mock, ws_options};
+
+const BOUND: Duration = Duration::from_secs(10);
+
+fn start(
+    opts: WsOptions,
+    tokens: &Arc<TestTokens>,
+    rec: &Recorder,
+    board: &Arc<KickBoard>,
+) -> (WsHandle, Arc<ws::KickClock>) {
+    let clock = board.clock(0);
+    let h = ws::spawn(
+        Arc::new(opts),
+        tokens.clone(),
+        rec.clone(),
+        0,
+        clock.clone(),
+        CancellationToken::new(),
+    );
+    (h, clock)
+}
+
+#[tokio::test]
+async fn expiry_close_4401_refreshes_then_reconnects_with_the_new_token() {
+    let server = mock(|c| c.access_ttl = Duration::from_secs(1)).await;
+    let http = http();
+    let tokens = TestTokens::login(&http, &server.base_url(), 10).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, _) = start(ws_options(&server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    assert!(tokio::time::timeout(BOUND, h.wait_open(2)).await.unwrap());
+    h.close();
+    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::Stopped);
+    assert!(rec.counter("ws_close.4401") >= 1);
+    assert!(rec.counter("ws_events.session_expired") >= 1);
+    assert!(rec.counter("ws_close_class.refresh_then_reconnect") >= 1);
+    assert!(rec.samples("reconnect") >= 1, "expiry close → open again");
+    assert!(tokens.reconnect_refreshes.load(Ordering::SeqCst) >= 1);
+    let handed = tokens.handed_out.lock().clone();
+    assert!(handed.len() >= 2);
+    assert_ne!(handed[0], handed[1], "the new socket uses the refreshed token");
+    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
+    assert_eq!(rec.counter("ws_connect_failed.401"), 0);
+    assert_eq!(rec.counter(names::WS_OPEN_AFTER_EXPIRY), 0);
+    assert!(tokens.ended.lock().is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn kick_4409_is_terminal_and_its_latency_measured() {
+    let server = mock(|c| c.single_session = true).await;
+    let http = http();
+    let base = server.base_url();
+    let tokens = TestTokens::login(&http, &base, 11).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    assert!(login(&http, &base, 11).await.is_some(), "second login");
+    clock.arm();
+    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::Kicked));
+    assert_eq!(*tokens.ended.lock(), vec![SessionEnd::Kicked]);
+    assert_eq!(rec.counter("ws_close.4409"), 1);
+    assert_eq!(rec.counter("ws_events.kicked"), 1);
+    assert_eq!(rec.samples("kick_latency"), 1);
+    assert_eq!(board.settle(Duration::from_secs(1)).await.missed, 0);
+    assert_eq!(rec.counter(names::MISSED_KICKS), 0);
+    assert_eq!(rec.counter(names::KICK_WITHOUT_CLOSE), 0);
+    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
+    assert_eq!(rec.gauge("open_sockets"), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_logout_4403_is_terminal() {
+    let server = mock(|_| {}).await;
+    let http = http();
+    let base = server.base_url();
+    let tokens = TestTokens::login(&http, &base, 12).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    assert!(admin_logout(&http, &base, 12).await);
+    clock.arm();
+    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::LoggedOut));
+    assert_eq!(rec.counter("ws_close.4403"), 1);
+    assert_eq!(rec.counter("ws_events.logout"), 1);
+    assert_eq!(rec.counter("ws_close_class.terminal"), 1);
+    assert_eq!(rec.samples("kick_latency"), 1);
+    assert_eq!(out.connections, 1, "a terminal close never reconnects");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn over_capacity_1013_backs_off_and_recovers_or_gives_up() {
+    let server = mock(|c| c.faults = vec!["capacity:ws=1".parse::<Fault>().unwrap()]).await;
+    let http = http();
+    let base = server.base_url();
+    let rec_a = Recorder::new();
+    let board = KickBoard::new(rec_a.clone());
+    let a_tokens = TestTokens::login(&http, &base, 13).await;
+    let (a, _) = start(ws_options(&server), &a_tokens, &rec_a, &board);
+    assert!(tokio::time::timeout(BOUND, a.wait_open(1)).await.unwrap());
+
+    // C gives up after 2 backoffs: three 1013 closes in a row.
+    let rec_c = Recorder::new();
+    let c_tokens = TestTokens::login(&http, &base, 15).await;
+    let mut c_opts = ws_options(&server);
+    c_opts.backoff.max_attempts = 2;
+    let (c, _) = start(c_opts, &c_tokens, &rec_c, &board);
+    let out = tokio::time::timeout(BOUND, c.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::GaveUp);
+    assert_eq!(rec_c.counter("ws_close.1013"), 3);
+    assert_eq!(rec_c.counter("ws_close_class.backoff"), 3);
+    assert_eq!(rec_c.counter(names::WS_GAVE_UP), 1);
+    assert_eq!(rec_c.counter(names::CLOSE_WITHOUT_EVENT), 0, "1013 carries no event");
+
+    // B keeps backing off while A holds the only slot, then gets in once A leaves.
+    let rec_b = Recorder::new();
+    let b_tokens = TestTokens::login(&http, &base, 14).await;
+    let mut b_opts = ws_options(&server);
+    b_opts.backoff.max_attempts = 100;
+    let (b, _) = start(b_opts, &b_tokens, &rec_b, &board);
+    assert!(eventually(BOUND, || rec_b.counter("ws_close.1013") >= 2).await);
+    a.close();
+    assert_eq!(
+        tokio::time::timeout(BOUND, a.join()).await.unwrap().end,
+        WsEnd::Stopped
+    );
+    assert!(eventually(BOUND, || rec_b.counter("ws_events.welcome") >= 1).await);
+    assert!(b.is_open());
+    assert!(b.generation() >= 3, "every 1013 came after an upgrade");
+    b.close();
+    assert_eq!(
+        tokio::time::timeout(BOUND, b.join()).await.unwrap().end,
+        WsEnd::Stopped
+    );
+    server.shutdown().await;
+}

@@ -1,0 +1,212 @@
+//! WebSocket measurements against the mock's deliberate flaws (the report must show each failure)
+//! and a kick-off fan-out with many sockets at once.
+
+mod ws_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, WsOptions, names};
+use authbench::metrics::Recorder;
+use authbench_mock::Flaw;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use ws_support::{TestTokens, eventually, http, login, mock, ws_options};
+
+const BOUND: Duration = Duration::from_secs(10);
+
+fn start(
+    opts: WsOptions,
+    tokens: &Arc<TestTokens>,
+    rec: &Recorder,
+    board: &Arc<KickBoard>,
+) -> (WsHandle, Arc<ws::KickClock>) {
+    let clock = board.clock(0);
+    let h = ws::spawn(
+        Arc::new(opts),
+        tokens.clone(),
+        rec.clone(),
+        0,
+        clock.clone(),
+        CancellationToken::new(),
+    );
+    (h, clock)
+}
+
+#[tokio::test]
+async fn no_kick_shows_as_a_missed_kick() {
+    let server = mock(|c| {
+        c.single_session = true;
+        c.flaws = vec![Flaw::NoKick];
+    })
+    .await;
+    let http = http();
+    let base = server.base_url();
+    let tokens = TestTokens::login(&http, &base, 20).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    assert!(login(&http, &base, 20).await.is_some());
+    clock.arm();
+    let tally = board.settle(Duration::from_millis(300)).await;
+    assert_eq!((tally.armed, tally.missed), (1, 1));
+    assert_eq!(rec.counter(names::MISSED_KICKS), 1);
+    assert!(h.is_open(), "the old socket is still open, unnotified");
+    assert_eq!(rec.samples("kick_latency"), 0);
+    h.close();
+    assert_eq!(
+        tokio::time::timeout(BOUND, h.join()).await.unwrap().end,
+        WsEnd::Stopped
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_close_code_shows_as_a_close_without_event() {
+    let server = mock(|c| {
+        c.single_session = true;
+        c.flaws = vec![Flaw::WrongCloseCode];
+    })
+    .await;
+    let http = http();
+    let base = server.base_url();
+    let tokens = TestTokens::login(&http, &base, 21).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    assert!(login(&http, &base, 21).await.is_some());
+    clock.arm();
+    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::Normal(1000), "the client cannot tell it was kicked");
+    assert!(tokens.ended.lock().is_empty());
+    assert_eq!(rec.counter("ws_close.1000"), 1);
+    assert_eq!(rec.counter("ws_close.4409"), 0);
+    assert_eq!(rec.counter("ws_close_class.normal"), 1);
+    assert_eq!(rec.counter("ws_events.kicked"), 0);
+    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 1);
+    // The close frame still ends the kick clock: not missed, latency measured.
+    assert_eq!(board.settle(Duration::from_secs(1)).await.missed, 0);
+    assert_eq!(rec.samples("kick_latency"), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn socket_open_after_expiry_is_counted() {
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(1);
+        c.flaws = vec![Flaw::WsStaysOpenAfterExpiry];
+    })
+    .await;
+    let http = http();
+    let tokens = TestTokens::login(&http, &server.base_url(), 22).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, _) = start(ws_options(&server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    assert!(eventually(BOUND, || rec.counter(names::WS_OPEN_AFTER_EXPIRY) == 1).await);
+    assert!(h.is_open());
+    assert_eq!(h.generation(), 1);
+    assert_eq!(rec.counter("ws_close.4401"), 0);
+    h.close();
+    assert_eq!(
+        tokio::time::timeout(BOUND, h.join()).await.unwrap().end,
+        WsEnd::Stopped
+    );
+    server.shutdown().await;
+}
+
+/// Sockets held at once in [`kickoff_fan_out_kicks_every_old_socket`] (override with
+/// `AUTHBENCH_WS_TEST_SOCKETS` for a measurement run; 2 fds per socket in one process).
+fn fan_out_size() -> u64 {
+    std::env::var("AUTHBENCH_WS_TEST_SOCKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kickoff_fan_out_kicks_every_old_socket() {
+    let n = fan_out_size();
+    let server = mock(|c| c.single_session = true).await;
+    let http = http();
+    let base = server.base_url();
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let opts = Arc::new(ws_options(&server));
+    let cancel = CancellationToken::new();
+
+    let t0 = Instant::now();
+    let sessions: Vec<(Arc<TestTokens>, WsHandle, Arc<ws::KickClock>)> =
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let (http, base, rec, board, opts, cancel) = (
+                    http.clone(),
+                    base.clone(),
+                    rec.clone(),
+                    board.clone(),
+                    opts.clone(),
+                    cancel.clone(),
+                );
+                async move {
+                    let tokens = TestTokens::login(&http, &base, 1000 + i).await;
+                    let clock = board.clock(i as usize);
+                    let h = ws::spawn(opts, tokens.clone(), rec, i as usize, clock.clone(), cancel);
+                    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+                    (tokens, h, clock)
+                }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+    let opened = t0.elapsed();
+    assert_eq!(
+        rec.gauge("open_sockets"),
+        n as i64,
+        "{:?}",
+        rec.snapshot().counters
+    );
+
+    let t1 = Instant::now();
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let (http, base, clock) = (http.clone(), base.clone(), sessions[i as usize].2.clone());
+            async move {
+                if clock.is_armed() { eprintln!("already armed {i}"); }
+                // The trigger is the moment the second login is sent: the server may kick the old
+                // socket before its response is even read.
+                let sent = Instant::now();
+                assert!(login(&http, &base, 1000 + i).await.is_some());
+                clock.arm_at(sent);
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<()>>()
+        .await;
+    eprintln!("stats: {}", serde_json::to_string(&server.stats()).unwrap());
+    let tally = board.settle(BOUND).await;
+    let kicked = t1.elapsed();
+    assert_eq!((tally.armed, tally.missed), (n, 0));
+    for (tokens, h, _) in sessions {
+        let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+        assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::Kicked));
+        assert_eq!(*tokens.ended.lock(), vec![SessionEnd::Kicked]);
+    }
+    assert_eq!(rec.counter("ws_close.4409"), n);
+    assert_eq!(rec.counter("ws_events.kicked"), n);
+    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
+    assert_eq!(rec.counter(names::KICK_WITHOUT_CLOSE), 0);
+    assert_eq!(rec.counter(names::KICKS_BEFORE_TRIGGER), 0);
+    assert_eq!(rec.gauge("open_sockets"), 0);
+    let snap = rec.snapshot();
+    let h = &snap.histograms["kick_latency"];
+    assert_eq!(h.len(), n);
+    eprintln!(
+        "{n} sockets: opened in {opened:?}; relogin + kicks in {kicked:?}; kick_latency p50 {} µs p99 {} µs max {} µs",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.max(),
+    );
+    server.shutdown().await;
+}
