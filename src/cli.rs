@@ -23,6 +23,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Lossless merge of shard reports: HDR histograms, counters and timelines.
     Merge(MergeArgs),
+    /// Run the reference mock server (same flags as the `authbench-mock` binary).
+    Mock(authbench_mock::MockArgs),
     /// Validate a scenario (and its target profile) without running it.
     Validate(ValidateArgs),
     /// Print the JSON Schema (draft-07) of scenario and target profile files.

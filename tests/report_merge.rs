@@ -89,7 +89,7 @@ fn merge_of_three_shards_equals_one_histogram_of_all_samples() {
     assert_ne!(avg, h.p99);
 
     assert_eq!(merged.counter("requests"), 3000);
-    assert_eq!(merged.counter("spurious_logouts"), 0 + 1 + 2);
+    assert_eq!(merged.counter("spurious_logouts"), 3, "0 + 1 + 2");
     assert_eq!(merged.counter("status.api.200") + merged.counter("status.api.401"), 3000);
     assert_eq!(merged.run.clients, 300);
     assert_eq!(merged.run.shard, None);

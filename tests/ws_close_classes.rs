@@ -53,7 +53,10 @@ async fn expiry_close_4401_refreshes_then_reconnects_with_the_new_token() {
     assert!(tokens.reconnect_refreshes.load(Ordering::SeqCst) >= 1);
     let handed = tokens.handed_out.lock().clone();
     assert!(handed.len() >= 2);
-    assert_ne!(handed[0], handed[1], "the new socket uses the refreshed token");
+    assert_ne!(
+        handed[0], handed[1],
+        "the new socket uses the refreshed token"
+    );
     assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
     assert_eq!(rec.counter("ws_connect_failed.401"), 0);
     assert_eq!(rec.counter(names::WS_OPEN_AFTER_EXPIRY), 0);
@@ -131,7 +134,11 @@ async fn over_capacity_1013_backs_off_and_recovers_or_gives_up() {
     assert_eq!(rec_c.counter("ws_close.1013"), 3);
     assert_eq!(rec_c.counter("ws_close_class.backoff"), 3);
     assert_eq!(rec_c.counter(names::WS_GAVE_UP), 1);
-    assert_eq!(rec_c.counter(names::CLOSE_WITHOUT_EVENT), 0, "1013 carries no event");
+    assert_eq!(
+        rec_c.counter(names::CLOSE_WITHOUT_EVENT),
+        0,
+        "1013 carries no event"
+    );
 
     // B keeps backing off while A holds the only slot, then gets in once A leaves.
     let rec_b = Recorder::new();

@@ -79,7 +79,11 @@ async fn wrong_close_code_shows_as_a_close_without_event() {
     assert!(login(&http, &base, 21).await.is_some());
     clock.arm();
     let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
-    assert_eq!(out.end, WsEnd::Normal(1000), "the client cannot tell it was kicked");
+    assert_eq!(
+        out.end,
+        WsEnd::Normal(1000),
+        "the client cannot tell it was kicked"
+    );
     assert!(tokens.ended.lock().is_empty());
     assert_eq!(rec.counter("ws_close.1000"), 1);
     assert_eq!(rec.counter("ws_close.4409"), 0);
@@ -138,7 +142,7 @@ async fn kickoff_fan_out_kicks_every_old_socket() {
     let cancel = CancellationToken::new();
 
     let t0 = Instant::now();
-    let sessions: Vec<(Arc<TestTokens>, WsHandle, Arc<ws::KickClock>)> =
+    let mut sessions: Vec<(u64, Arc<TestTokens>, WsHandle, Arc<ws::KickClock>)> =
         futures::stream::iter(0..n)
             .map(|i| {
                 let (http, base, rec, board, opts, cancel) = (
@@ -154,13 +158,14 @@ async fn kickoff_fan_out_kicks_every_old_socket() {
                     let clock = board.clock(i as usize);
                     let h = ws::spawn(opts, tokens.clone(), rec, i as usize, clock.clone(), cancel);
                     assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-                    (tokens, h, clock)
+                    (i, tokens, h, clock)
                 }
             })
             .buffer_unordered(64)
             .collect()
             .await;
     let opened = t0.elapsed();
+    sessions.sort_by_key(|s| s.0);
     assert_eq!(
         rec.gauge("open_sockets"),
         n as i64,
@@ -171,9 +176,8 @@ async fn kickoff_fan_out_kicks_every_old_socket() {
     let t1 = Instant::now();
     futures::stream::iter(0..n)
         .map(|i| {
-            let (http, base, clock) = (http.clone(), base.clone(), sessions[i as usize].2.clone());
+            let (http, base, clock) = (http.clone(), base.clone(), sessions[i as usize].3.clone());
             async move {
-                if clock.is_armed() { eprintln!("already armed {i}"); }
                 // The trigger is the moment the second login is sent: the server may kick the old
                 // socket before its response is even read.
                 let sent = Instant::now();
@@ -184,11 +188,10 @@ async fn kickoff_fan_out_kicks_every_old_socket() {
         .buffer_unordered(64)
         .collect::<Vec<()>>()
         .await;
-    eprintln!("stats: {}", serde_json::to_string(&server.stats()).unwrap());
     let tally = board.settle(BOUND).await;
     let kicked = t1.elapsed();
     assert_eq!((tally.armed, tally.missed), (n, 0));
-    for (tokens, h, _) in sessions {
+    for (_, tokens, h, _) in sessions {
         let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
         assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::Kicked));
         assert_eq!(*tokens.ended.lock(), vec![SessionEnd::Kicked]);

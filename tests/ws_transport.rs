@@ -165,7 +165,11 @@ async fn late_messages_of_a_replaced_socket_are_dropped_and_counted() {
     assert_eq!(out.end, WsEnd::Stopped);
     assert_eq!(out.connections, 2);
     assert_eq!(rec.counter(names::STALE_WS_MESSAGES), 3);
-    assert_eq!(rec.counter("ws_events.tick"), 0, "stale messages are not processed");
+    assert_eq!(
+        rec.counter("ws_events.tick"),
+        0,
+        "stale messages are not processed"
+    );
     assert_eq!(rec.counter(names::WS_RECONNECTS), 1);
     tokio::time::timeout(BOUND, server).await.unwrap().unwrap();
 }
@@ -212,7 +216,11 @@ async fn close_codes_forbidden_on_the_wire_are_violations() {
         assert_eq!(rec.counter(&format!("ws_close.{code}")), 0);
     }
     let (end, rec) = close_with(4999).await;
-    assert_eq!(end, WsEnd::ProtocolError(4999), "legal but unknown to the profile");
+    assert_eq!(
+        end,
+        WsEnd::ProtocolError(4999),
+        "legal but unknown to the profile"
+    );
     assert_eq!(rec.counter(names::CLOSE_CODE_VIOLATIONS), 0);
     assert_eq!(rec.counter("ws_close.4999"), 1);
     assert_eq!(rec.counter("ws_close_class.protocol_error"), 1);

@@ -429,11 +429,9 @@ impl Auth {
             }
             Err(_) => false,
         };
-        if hint == Some("access_token") {
-            let _ = as_access(token) || as_refresh(token);
-        } else {
-            let _ = as_refresh(token) || as_access(token);
-        }
+        // The hint is not needed: an opaque refresh token never parses as a JWT and vice versa.
+        let _ = hint;
+        let _ = as_refresh(token) || as_access(token);
     }
 
     /// RFC 7662 introspection response.

@@ -380,13 +380,40 @@ impl MockConfig {
                 });
             }
         }
-        // JWT times are whole seconds; anything above ~100 years is a typo.
+        // Anything above ~100 years is a typo (and would overflow clock arithmetic).
         let century = Duration::from_secs(100 * 365 * 24 * 3600);
-        for (field, d) in positive {
+        let all = [
+            ("access_ttl", self.access_ttl),
+            ("refresh_ttl", self.refresh_ttl),
+            ("max_session", self.max_session),
+            ("reuse_grace", self.reuse_grace),
+            ("sliding_window", self.sliding_window),
+            ("ws_tick", self.ws_tick),
+        ];
+        for (field, d) in all {
             if d > century {
                 return Err(ConfigError::Invalid {
                     field,
                     reason: "must be below 100 years".into(),
+                });
+            }
+        }
+        for f in &self.faults {
+            let bad = match f.kind {
+                FaultKind::Latency { min, max } => {
+                    (min > max || max > century).then_some("latency minimum above maximum")
+                }
+                FaultKind::Error { percent } => {
+                    (!(0.0..=100.0).contains(&percent)).then_some("error rate outside 0%..100%")
+                }
+                FaultKind::Rate { per_second } => (!(per_second.is_finite() && per_second > 0.0))
+                    .then_some("rate must be above zero"),
+                FaultKind::Capacity { .. } => None,
+            };
+            if let Some(reason) = bad {
+                return Err(ConfigError::Fault {
+                    spec: f.to_string(),
+                    reason: reason.into(),
                 });
             }
         }
@@ -423,7 +450,7 @@ pub struct MockArgs {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
-    /// Users user{n} / pw-{n} exist for n < USERS (created lazily).
+    /// Users user<N> / pw-<N> exist for N < USERS (created lazily).
     #[arg(long, default_value_t = 100_000)]
     pub users: u64,
     /// Access-token signing algorithm: es256, eddsa, hs256, rs256.
@@ -669,6 +696,18 @@ mod tests {
         assert!(e.contains("invalid duration"), "{e}");
         let e = parse(&["--access-ttl", "0s"]).unwrap_err();
         assert!(e.contains("access_ttl"), "{e}");
+        let e = parse(&["--ws-tick", "1000years"]).unwrap_err();
+        assert!(e.contains("ws_tick"), "{e}");
+        // faults built in code (not parsed) are validated too
+        let mut c = MockConfig::default();
+        c.faults.push(Fault {
+            op: Op::Api,
+            kind: FaultKind::Latency {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(1),
+            },
+        });
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -39,9 +39,9 @@ flaws! {
     AcceptExpired => "accept-expired",
         "GET /api/me (and /ws) accept an access token whose exp has passed";
     ForbiddenOnExpired => "forbidden-on-expired",
-        "GET /api/me answers an expired access token with 403 instead of 401";
+        "the resource server (GET /api/me, the /ws handshake) answers an expired access token with 403 instead of 401";
     NoWwwAuthenticate => "no-www-authenticate",
-        "GET /api/me sends its 401 responses without a WWW-Authenticate header";
+        "the resource server (GET /api/me, the /ws handshake) sends its 401 responses without WWW-Authenticate";
     NoRotation => "no-rotation",
         "a refresh returns the same refresh token although rotation is configured";
     ReuseAllowed => "reuse-allowed",
@@ -51,7 +51,7 @@ flaws! {
     RacyRotation => "racy-rotation",
         "rotation is check-then-act with a yield in between: concurrent refreshes of one token all succeed";
     RefreshAsAccess => "refresh-as-access",
-        "GET /api/me accepts a valid refresh token as bearer token";
+        "the resource server (GET /api/me, the /ws handshake) accepts a valid refresh token as bearer token";
     AccessAsRefresh => "access-as-refresh",
         "the token endpoint accepts a valid access token as refresh_token";
     LogoutKeepsRefresh => "logout-keeps-refresh",

@@ -238,8 +238,11 @@ pub struct Opened {
 /// Every session and user of one server run.
 pub struct Store {
     families: papaya::HashMap<u128, Arc<Family>>,
-    users: Box<[Mutex<HashMap<u64, Vec<Arc<Family>>>>]>,
+    users: Box<[UserShard]>,
 }
+
+/// Sessions per user number, for the users whose number falls into this shard.
+type UserShard = Mutex<HashMap<u64, Vec<Arc<Family>>>>;
 
 impl Default for Store {
     fn default() -> Self {
@@ -258,7 +261,7 @@ impl Store {
         }
     }
 
-    fn user_shard(&self, user: u64) -> &Mutex<HashMap<u64, Vec<Arc<Family>>>> {
+    fn user_shard(&self, user: u64) -> &UserShard {
         &self.users[(user % USER_SHARDS as u64) as usize]
     }
 

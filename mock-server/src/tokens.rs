@@ -115,29 +115,13 @@ pub fn parse_id(s: &str) -> Option<u128> {
 enum Signer {
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
-    Hs(hmac::Key),
+    Hs(Box<hmac::Key>),
     Rs(rsa::KeyPair),
 }
 
 enum Verifier {
     Public(ParsedPublicKey),
-    Hs(hmac::Key),
-}
-
-enum Sig {
-    Asym(signature::Signature),
-    Hmac(hmac::Tag),
-    Rsa(Vec<u8>),
-}
-
-impl AsRef<[u8]> for Sig {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            Sig::Asym(s) => s.as_ref(),
-            Sig::Hmac(t) => t.as_ref(),
-            Sig::Rsa(v) => v,
-        }
-    }
+    Hs(Box<hmac::Key>),
 }
 
 /// The signing key of this server run, generated at start.
@@ -193,7 +177,12 @@ impl Keys {
                 let secret = random_bytes::<32>();
                 let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
                 let kid = B64.encode(random_bytes::<9>());
-                (Signer::Hs(key.clone()), Verifier::Hs(key), kid, None)
+                (
+                    Signer::Hs(Box::new(key.clone())),
+                    Verifier::Hs(Box::new(key)),
+                    kid,
+                    None,
+                )
             }
             Signing::Rs256 => {
                 let kp = rsa::KeyPair::generate(rsa::KeySize::Rsa2048)
@@ -235,19 +224,37 @@ impl Keys {
         serde_json::json!({ "keys": self.jwk.iter().collect::<Vec<_>>() })
     }
 
-    /// Signs `msg`. `None` only if the system RNG fails (the token is then left unsigned and
-    /// fails verification).
-    fn sign(&self, msg: &[u8]) -> Option<Sig> {
+    /// Signs everything in `out` (`header.payload`) and appends `.signature`. If the system RNG
+    /// fails the signature is left empty, and the token fails verification.
+    fn append_signature(&self, out: &mut String) {
         let rng = SystemRandom::new();
         match &self.signer {
-            Signer::Ec(kp) => kp.sign(&rng, msg).ok().map(Sig::Asym),
-            Signer::Ed(kp) => Some(Sig::Asym(kp.sign(msg))),
-            Signer::Hs(key) => Some(Sig::Hmac(hmac::sign(key, msg))),
+            Signer::Ec(kp) => {
+                let sig = kp.sign(&rng, out.as_bytes());
+                out.push('.');
+                if let Ok(sig) = sig {
+                    B64.encode_string(sig.as_ref(), out);
+                }
+            }
+            Signer::Ed(kp) => {
+                let sig = kp.sign(out.as_bytes());
+                out.push('.');
+                B64.encode_string(sig.as_ref(), out);
+            }
+            Signer::Hs(key) => {
+                let tag = hmac::sign(key, out.as_bytes());
+                out.push('.');
+                B64.encode_string(tag.as_ref(), out);
+            }
             Signer::Rs(kp) => {
                 let mut sig = vec![0u8; kp.public_modulus_len()];
-                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
-                    .ok()
-                    .map(|()| Sig::Rsa(sig))
+                let ok = kp
+                    .sign(&signature::RSA_PKCS1_SHA256, &rng, out.as_bytes(), &mut sig)
+                    .is_ok();
+                out.push('.');
+                if ok {
+                    B64.encode_string(&sig, out);
+                }
             }
         }
     }
@@ -356,11 +363,7 @@ impl AccessTokens {
         out.push_str(&self.header_b64);
         out.push('.');
         B64.encode_string(payload.as_bytes(), &mut out);
-        let sig = self.keys.sign(out.as_bytes());
-        out.push('.');
-        if let Some(sig) = sig {
-            B64.encode_string(sig.as_ref(), &mut out);
-        }
+        self.keys.append_signature(&mut out);
         out
     }
 
@@ -414,7 +417,7 @@ impl AccessTokens {
         }
         let aud_ok = match &raw.aud {
             Audience::One(a) => *a == self.audience,
-            Audience::Many(v) => v.iter().any(|a| *a == self.audience),
+            Audience::Many(v) => v.contains(&self.audience),
         };
         if !aud_ok {
             return Err(TokenError::WrongAudience);
@@ -443,8 +446,10 @@ const CACHE_PER_SHARD: usize = 4096;
 /// live seconds to minutes; the next verification refills it).
 struct VerifiedCache {
     hasher: std::collections::hash_map::RandomState,
-    shards: Box<[Mutex<HashMap<Box<str>, Arc<AccessClaims>>>]>,
+    shards: Box<[CacheShard]>,
 }
+
+type CacheShard = Mutex<HashMap<Box<str>, Arc<AccessClaims>>>;
 
 impl VerifiedCache {
     fn new() -> Self {
@@ -456,7 +461,7 @@ impl VerifiedCache {
         }
     }
 
-    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Arc<AccessClaims>>> {
+    fn shard(&self, token: &str) -> &CacheShard {
         let h = self.hasher.hash_one(token) as usize;
         &self.shards[h % CACHE_SHARDS]
     }

@@ -16,6 +16,9 @@ pub struct FlawProof {
     pub catches: &'static [&'static str],
     /// Checks that become SKIP (their premise is gone, e.g. no rotation at all).
     pub skips: &'static [&'static str],
+    /// Checks whose observation changes through a side effect of how the mock implements the
+    /// flaw, without any finding (they stay PASS, INFO or SKIP); each is explained at its entry.
+    pub side_effects: &'static [&'static str],
 }
 
 /// The flaw → check mapping (the single source of truth).
@@ -24,81 +27,100 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         flaw: Flaw::AcceptAlgNone,
         catches: &["JW-01"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::AcceptExpired,
         catches: &["RS-02", "JW-06"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::ForbiddenOnExpired,
         catches: &["RS-02"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::NoWwwAuthenticate,
         catches: &["RS-01", "RS-02"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::NoRotation,
         catches: &["RT-06"],
         skips: &["RT-07", "RT-08"],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::ReuseAllowed,
         catches: &["RT-07", "RT-08"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::NoFamilyRevocation,
         catches: &["RT-07"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::RacyRotation,
         catches: &["RT-09"],
         skips: &[],
+        // The mock's racy rotation path does not keep a grace entry, so RT-08 sees no grace
+        // window (INFO instead of PASS).
+        side_effects: &["RT-08"],
     },
     FlawProof {
         flaw: Flaw::RefreshAsAccess,
         catches: &["JW-07"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::AccessAsRefresh,
         catches: &["RT-02"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::LogoutKeepsRefresh,
         catches: &["RT-12", "RV-01"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::SessionExtends,
         catches: &["RT-10"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::WsNoHandshakeAuth,
-        catches: &["WS-01"],
+        // WS-04 also reconnects with the kicked session's token: it must be refused.
+        catches: &["WS-01", "WS-04"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::WsStaysOpenAfterExpiry,
         catches: &["WS-03"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::NoKick,
         catches: &["WS-04"],
         skips: &[],
+        side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::WrongCloseCode,
         catches: &["WS-03", "WS-04"],
         skips: &[],
+        side_effects: &[],
     },
 ];
 
@@ -144,7 +166,7 @@ mod tests {
         }
         for p in FLAW_CHECKS {
             assert!(!p.catches.is_empty(), "{} is caught by nothing", p.flaw.name());
-            for id in p.catches.iter().chain(p.skips) {
+            for id in p.catches.iter().chain(p.skips).chain(p.side_effects) {
                 assert!(catalog::find(id).is_some(), "{id} is not in the catalog");
             }
         }

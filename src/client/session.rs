@@ -520,14 +520,18 @@ impl Session {
     // ----- resource calls ----------------------------------------------------------------------
 
     /// One logical API call: the resource request with the held access token, and on a 401 one
-    /// renewal (per the strategy) and one retry. Records `api` from `intended` (open model) or from
-    /// the first send, and `api_uncorrected` from the first send when `intended` is given.
+    /// renewal (per the strategy) and one retry. The latency runs from the first request's actual
+    /// send (after waiting for a pooled connection) to the final response: `api`, or with an
+    /// `intended` send time (open model) `api` from that time and `api_uncorrected` from the send.
     pub async fn api_call(&self, intended: Option<Instant>) -> ApiOutcome {
         let Some(held) = self.ensure_logged_in().await else {
             return ApiOutcome::NoSession;
         };
-        let first_send = Instant::now();
         let mut res = self.send_api(&held.access).await;
+        let first_send = match &res {
+            Ok(r) => r.sent_at,
+            Err(_) => return ApiOutcome::Error,
+        };
         if matches!(&res, Ok(r) if r.status == 401) {
             let renewed = match self.env.settings.strategy {
                 Strategy::Naive => self.naive_renew(&held).await,
@@ -544,21 +548,15 @@ impl Session {
         };
         let done = Instant::now();
         let shard = self.shard();
+        let measured = done.saturating_duration_since(first_send);
         match intended {
             Some(t) => {
                 self.rec()
                     .record_duration(shard, names::API, done.saturating_duration_since(t));
-                self.rec().record_duration(
-                    shard,
-                    names::API_UNCORRECTED,
-                    done.saturating_duration_since(first_send),
-                );
+                self.rec()
+                    .record_duration(shard, names::API_UNCORRECTED, measured);
             }
-            None => self.rec().record_duration(
-                shard,
-                names::API,
-                done.saturating_duration_since(first_send),
-            ),
+            None => self.rec().record_duration(shard, names::API, measured),
         }
         if (200..300).contains(&reply.status) {
             ApiOutcome::Ok

@@ -472,10 +472,6 @@ impl<T: WsTokens> Channel<T> {
     fn open(&mut self, socket: Socket, token: &str) -> Conn {
         self.generation += 1;
         let generation = self.generation;
-        self.shared.state.send_modify(|s| {
-            s.generation = generation;
-            s.open = true;
-        });
         self.count(WS_CONNECTS);
         if generation > 1 {
             self.count(WS_RECONNECTS);
@@ -493,6 +489,11 @@ impl<T: WsTokens> Channel<T> {
         let stale_after = jwt_exp(token).map(|exp| {
             let left = exp.duration_since(SystemTime::now()).unwrap_or_default();
             tokio::time::Instant::now() + left + self.opts.expiry_grace
+        });
+        // Published last, so whoever waits for it sees the counters and the gauge already moved.
+        self.shared.state.send_modify(|s| {
+            s.generation = generation;
+            s.open = true;
         });
         Conn {
             generation,

@@ -1,6 +1,7 @@
 //! One file per command; `dispatch` routes the parsed command line to it and owns the async runtime.
 
 mod check;
+mod mock;
 mod outdir;
 mod run;
 mod signals;
@@ -14,6 +15,7 @@ pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
     match cli.command {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Check(args) => runtime()?.block_on(check::run(args)),
+        Command::Mock(args) => runtime()?.block_on(mock::run(args)),
         Command::Validate(args) => validate::validate(args),
         Command::Schema => validate::schema(),
         Command::Completions { shell } => {

@@ -14,7 +14,7 @@ pub fn install(cancel: CancellationToken) {
     });
 }
 
-async fn wait() {
+pub async fn wait() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -344,6 +344,7 @@ impl Comparison {
                     x: XScale::Percentile { decades },
                     lines,
                     marks: vec![],
+                    width: svg::NARROW,
                 })
             })
             .collect()
@@ -370,6 +371,7 @@ impl Comparison {
                     x: XScale::Seconds,
                     lines,
                     marks: vec![],
+                    width: svg::WIDE,
                 })
             })
             .collect()

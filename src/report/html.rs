@@ -283,6 +283,7 @@ fn percentile_charts(r: &Report) -> Vec<String> {
                     points,
                 }],
                 marks: vec![],
+                width: svg::NARROW,
             })
         })
         .collect()
@@ -367,6 +368,7 @@ fn timeline_chart(r: &Report, kind: SeriesKind) -> Option<String> {
         x: XScale::Seconds,
         lines,
         marks,
+        width: svg::WIDE,
     }))
 }
 

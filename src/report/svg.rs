@@ -52,12 +52,18 @@ pub struct Chart {
     pub lines: Vec<Line>,
     /// Vertical markers.
     pub marks: Vec<Mark>,
+    /// Width of the drawing in SVG units (it scales to its container; a smaller width gives
+    /// larger text): [`WIDE`] for full-width charts, [`NARROW`] for charts in a two-column grid.
+    pub width: f64,
 }
 
-const W: f64 = 900.0;
+/// Width of a full-width chart.
+pub const WIDE: f64 = 900.0;
+/// Width of a chart in a two-column grid.
+pub const NARROW: f64 = 560.0;
 const H: f64 = 300.0;
 const LEFT: f64 = 62.0;
-const RIGHT: f64 = 18.0;
+const RIGHT: f64 = 30.0;
 const TOP: f64 = 46.0;
 const BOTTOM: f64 = 38.0;
 
@@ -80,14 +86,16 @@ pub fn percentile_points(h: &Histogram<u64>) -> (Vec<(f64, f64)>, u32) {
     (pts, decades)
 }
 
-/// Decades worth showing for `n` samples: up to the percentile the data can resolve (≥ 99%, ≤ 99.9999%).
+/// Decades worth showing for `n` samples: up to the percentile the data still resolves with a few
+/// samples beyond it (at least 99%, at most 99.9999%).
 pub fn decades_for(n: u64) -> u32 {
-    let d = (n.max(1) as f64).log10().ceil() as u32;
+    let d = (n.max(1) as f64).log10().floor() as u32;
     d.clamp(2, 6)
 }
 
 /// Renders the chart as an `<svg>` element (no XML namespace needed inline in HTML5).
 pub fn render(c: &Chart) -> String {
+    let w = c.width.clamp(300.0, 2000.0);
     let (x0, x1) = match c.x {
         XScale::Seconds => {
             let max = c
@@ -107,7 +115,7 @@ pub fn render(c: &Chart) -> String {
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     let (y1, ystep) = nice_ceiling(ymax_data);
-    let pw = W - LEFT - RIGHT;
+    let pw = w - LEFT - RIGHT;
     let ph = H - TOP - BOTTOM;
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0).max(1e-9) * pw;
     let sy = |y: f64| TOP + ph - (y / y1) * ph;
@@ -115,7 +123,7 @@ pub fn render(c: &Chart) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}">"#,
+        r#"<svg class="chart" viewBox="0 0 {w} {H}" role="img" aria-label="{}">"#,
         esc(&c.title)
     );
     let _ = write!(s, r#"<text class="title" x="{LEFT}" y="16">{}</text>"#, esc(&c.title));
@@ -139,7 +147,7 @@ pub fn render(c: &Chart) -> String {
         let _ = write!(
             s,
             r#"<line class="grid" x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            W - RIGHT,
+            w - RIGHT,
             LEFT - 6.0,
             py + 4.0,
             tick_label(y, ystep)
@@ -334,6 +342,7 @@ mod tests {
             x: XScale::Percentile { decades },
             lines: vec![Line { label: "refresh".into(), points: pts }],
             marks: vec![],
+            width: NARROW,
         });
         for l in ["50%", "90%", "99%", "99.9%", "99.99%"] {
             assert!(svg.contains(&format!(">{l}<")), "missing {l}");

@@ -306,7 +306,7 @@ pub fn jwt_exp(token: &str) -> Option<SystemTime> {
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp")?.as_f64()?;
-    if !(exp.is_finite() && exp >= 0.0 && exp < 1e12) {
+    if !(0.0..1e12).contains(&exp) {
         return None;
     }
     Some(UNIX_EPOCH + Duration::from_secs_f64(exp))

@@ -43,6 +43,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DOTBENCH_DB", str(BASE_DIR / "dotbench.sqlite3")),
+        # One connection per server thread, kept (opening sqlite + the PRAGMAs per request would
+        # dominate the cost of a resource call).
+        "CONN_MAX_AGE": None,
         "OPTIONS": {
             # Writers queue on the database lock instead of failing with "database is locked"
             # under a refresh storm; WAL lets readers (resource calls) proceed meanwhile.

@@ -33,6 +33,7 @@ struct RefreshBody {
 }
 
 /// Parses a JSON body; an empty body is `{}`.
+#[allow(clippy::result_large_err)] // the error is the finished response, as usual in axum
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]

@@ -120,6 +120,7 @@ pub fn refusal(r: Refusal) -> Response {
 }
 
 /// The body, or the response for a body that could not be read (413 past `--max-body`).
+#[allow(clippy::result_large_err)] // the error is the finished response, as usual in axum
 pub fn body_or_reject(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
     body.map_err(|r| {
         let status = r.status();
@@ -179,8 +180,10 @@ fn percent_decode(s: &[u8]) -> Option<String> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = s.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 2;
             }
             b => out.push(b),
@@ -216,6 +219,7 @@ mod tests {
         assert_eq!(f["password"], "pw-1! x");
         assert!(parse_form(b"a=1&a=2").is_err());
         assert!(parse_form(b"a=%zz").is_err());
+        assert!(parse_form(b"a=%+1").is_err());
         assert!(parse_form(b"a=%e2").is_err(), "truncated UTF-8");
         assert!(parse_form(b"").unwrap().is_empty());
     }

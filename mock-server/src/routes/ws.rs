@@ -211,9 +211,10 @@ async fn run(
     let expiry = if state.auth.flaws.has(Flaw::WsStaysOpenAfterExpiry) {
         None
     } else {
-        principal
-            .expires_ms
-            .map(|exp| Instant::now() + Duration::from_millis(exp.saturating_sub(now_ms())))
+        // A far-future exp (only possible through a flaw) means no timer rather than an overflow.
+        principal.expires_ms.and_then(|exp| {
+            Instant::now().checked_add(Duration::from_millis(exp.saturating_sub(now_ms())))
+        })
     };
     let mut ticker = (!cfg.ws_tick.is_zero()).then(|| {
         let mut i = tokio::time::interval_at(Instant::now() + cfg.ws_tick, cfg.ws_tick);

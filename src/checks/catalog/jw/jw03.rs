@@ -22,8 +22,7 @@ pub const CHECK: Check = Check {
 const MAX_KEYS: usize = 2;
 
 async fn run(p: Arc<Probe>) -> Verdict {
-    let s = p.login(0).await?;
-    let jwt = p.jwt(s.at())?;
+    // The JWKS first: the access token is used right after the login.
     let jwks = p.jwks().await.ok_or_else(|| {
         Stop::skip("no JWKS found (OpenID discovery jwks_uri, /.well-known/jwks.json)")
     })?;
@@ -46,6 +45,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
     if keys.is_empty() {
         return Err(Stop::skip(Need::RsaJwk.reason()));
     }
+    let s = p.login(0).await?;
+    let jwt = p.jwt(s.at())?;
     genuine_works(&p, s.at()).await?;
     let mut forged = Vec::new();
     for (kid, n, e) in &keys {

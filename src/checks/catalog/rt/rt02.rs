@@ -21,10 +21,11 @@ pub const CHECK: Check = Check {
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
+    // The access token first, while it is surely still valid.
     let cases = [
+        ("the access token as refresh token", s.at().to_string()),
         ("an unknown refresh token", unknown_token("rt")),
         ("a malformed refresh token", "!!not-a-token!!".to_string()),
-        ("the access token as refresh token", s.at().to_string()),
     ];
     let mut f = Findings::new();
     for (what, token) in cases {

@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
 pub const PARALLEL: usize = 8;
 
 async fn run(p: Arc<Probe>) -> Verdict {
+    warm_up(&p).await;
     let s = p.login(0).await?;
     let r0 = s.rt()?;
     let barrier = Arc::new(tokio::sync::Barrier::new(PARALLEL));
@@ -116,6 +117,18 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
     }
     Ok(f)
+}
+
+/// Opens `PARALLEL` keep-alive connections (concurrent resource calls without a credential,
+/// not evidence), so the released refreshes do not wait for TCP handshakes and really overlap.
+async fn warm_up(p: &Probe) {
+    let calls = (0..PARALLEL).map(|_| async {
+        let rb = p.profile().resource_request(p.http(), "warm-up");
+        if let Ok(resp) = rb.send().await {
+            let _ = resp.bytes().await;
+        }
+    });
+    futures::future::join_all(calls).await;
 }
 
 /// How many of the successors still refresh (each is tried once, in order).
