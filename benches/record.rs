@@ -15,7 +15,11 @@ fn record(bencher: divan::Bencher) {
     let mut i = 0usize;
     bencher.bench_local(|| {
         i = i.wrapping_add(1);
-        r.record(divan::black_box(i), names::API, divan::black_box(1_000 + (i as u64 & 4095)));
+        r.record(
+            divan::black_box(i),
+            names::API,
+            divan::black_box(1_000 + (i as u64 & 4095)),
+        );
     });
 }
 

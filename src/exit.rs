@@ -39,12 +39,18 @@ pub struct CliError {
 impl CliError {
     /// Bad input: the message names the file, the key and the fix (exit 2).
     pub fn usage(message: impl fmt::Display) -> Self {
-        CliError { code: Code::Usage, message: message.to_string() }
+        CliError {
+            code: Code::Usage,
+            message: message.to_string(),
+        }
     }
 
     /// The run could not start or continue (exit 3).
     pub fn cannot_proceed(message: impl fmt::Display) -> Self {
-        CliError { code: Code::CannotProceed, message: message.to_string() }
+        CliError {
+            code: Code::CannotProceed,
+            message: message.to_string(),
+        }
     }
 
     pub fn exit_code(&self) -> Code {
@@ -54,7 +60,11 @@ impl CliError {
     /// The text printed on stderr.
     pub fn render(&self) -> String {
         let msg = self.message.trim_end();
-        if msg.starts_with("error") { msg.to_string() } else { format!("error: {msg}") }
+        if msg.starts_with("error") {
+            msg.to_string()
+        } else {
+            format!("error: {msg}")
+        }
     }
 }
 

@@ -153,7 +153,14 @@ mod tests {
             open_sockets: 7,
         };
         let l = line(&s, 1234.0);
-        for part in ["traffic", "5000", "1234 req/s", "42", "errors      3", "sockets      7"] {
+        for part in [
+            "traffic",
+            "5000",
+            "1234 req/s",
+            "42",
+            "errors      3",
+            "sockets      7",
+        ] {
             assert!(l.contains(part), "{l:?} lacks {part:?}");
         }
     }

@@ -8,6 +8,9 @@ async fn smoke() {
     let flaw = std::env::var("FLAW").ok();
     let preset = std::env::var("PRESET").unwrap_or_else(|_| "mock".into());
     let mut cfg = checks::builtin_mock_config();
+    if let Ok(sig) = std::env::var("SIGNING") {
+        cfg.signing = sig.parse().unwrap();
+    }
     if let Some(f) = flaw {
         cfg.flaws.push(f.parse().unwrap());
     }
@@ -16,7 +19,9 @@ async fn smoke() {
         .unwrap()
         .with_admin_key(server.admin_key());
     let opts = CheckOptions {
-        only: std::env::var("ONLY").map(|s| s.split(',').map(String::from).collect()).unwrap_or_default(),
+        only: std::env::var("ONLY")
+            .map(|s| s.split(',').map(String::from).collect())
+            .unwrap_or_default(),
         ..CheckOptions::default()
     };
     let run = checks::run(Arc::new(profile), &opts).await;

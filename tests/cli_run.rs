@@ -7,7 +7,8 @@ use predicates::prelude::*;
 
 fn authbench() -> Command {
     let mut cmd = Command::cargo_bin("authbench").expect("authbench binary");
-    cmd.env("NO_COLOR", "1").current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
 }
 
@@ -15,19 +16,42 @@ fn authbench() -> Command {
 fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
     let out = tempfile::tempdir().unwrap();
     authbench()
-        .args(["run", "scenarios/storm.yaml", "--clients", "40", "--duration", "1s"])
-        .args(["--set", "mock.access_ttl=2s", "--set", "plan.0.login.ramp=200ms", "--quiet"])
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--clients",
+            "40",
+            "--duration",
+            "1s",
+        ])
+        .args([
+            "--set",
+            "mock.access_ttl=2s",
+            "--set",
+            "plan.0.login.ramp=200ms",
+            "--quiet",
+        ])
         .arg("--out")
         .arg(out.path())
         .assert()
         .success();
-    for f in ["report.json", "report.html", "summary.txt", "junit.xml", "api.hgrm", "refresh.hgrm"] {
+    for f in [
+        "report.json",
+        "report.html",
+        "summary.txt",
+        "junit.xml",
+        "api.hgrm",
+        "refresh.hgrm",
+    ] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(report["run"]["clients"], 40);
-    assert_eq!(report["counters"]["refreshes_needed"], report["counters"]["refresh_calls"]);
+    assert_eq!(
+        report["counters"]["refreshes_needed"],
+        report["counters"]["refresh_calls"]
+    );
     assert!(report["counters"]["refresh_calls"].as_u64().unwrap() >= 40);
 }
 
@@ -35,32 +59,68 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
 fn json_flag_prints_a_machine_readable_summary() {
     let out = tempfile::tempdir().unwrap();
     let output = authbench()
-        .args(["run", "scenarios/storm.yaml", "--clients", "10", "--duration", "500ms", "--json"])
-        .args(["--set", "mock.access_ttl=1s", "--set", "plan.0.login.ramp=100ms"])
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--clients",
+            "10",
+            "--duration",
+            "500ms",
+            "--json",
+        ])
+        .args([
+            "--set",
+            "mock.access_ttl=1s",
+            "--set",
+            "plan.0.login.ramp=100ms",
+        ])
         .arg("--out")
         .arg(out.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     assert_eq!(v["passed"], true);
     assert!(v["histograms"]["login"]["p99"].as_u64().is_some());
-    assert!(v["histograms"]["login"].get("hdr").is_none(), "encoded histograms are left out");
+    assert!(
+        v["histograms"]["login"].get("hdr").is_none(),
+        "encoded histograms are left out"
+    );
 }
 
 #[test]
 fn a_failed_threshold_exits_1() {
     let out = tempfile::tempdir().unwrap();
     authbench()
-        .args(["run", "scenarios/storm.yaml", "--clients", "8", "--duration", "300ms", "--quiet"])
-        .args(["--set", "mock.access_ttl=1s", "--set", "plan.0.login.ramp=100ms"])
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--clients",
+            "8",
+            "--duration",
+            "300ms",
+            "--quiet",
+        ])
+        .args([
+            "--set",
+            "mock.access_ttl=1s",
+            "--set",
+            "plan.0.login.ramp=100ms",
+        ])
         .args(["--set", "expect=[\"requests < 1\"]"])
         .arg("--out")
         .arg(out.path())
         .assert()
         .code(1);
     let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
-    assert!(junit.contains("requests &lt; 1") || junit.contains("requests < 1"), "{junit}");
+    assert!(
+        junit.contains("requests &lt; 1") || junit.contains("requests < 1"),
+        "{junit}"
+    );
     assert!(junit.contains("<failure"), "{junit}");
 }
 
@@ -68,7 +128,11 @@ fn a_failed_threshold_exits_1() {
 fn a_typo_in_a_scenario_exits_2_with_line_column_and_suggestion() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(&file, "name: x\nclinets: 10\nplan:\n  - login: { ramp: 1s }\n").unwrap();
+    std::fs::write(
+        &file,
+        "name: x\nclinets: 10\nplan:\n  - login: { ramp: 1s }\n",
+    )
+    .unwrap();
     authbench()
         .arg("run")
         .arg(&file)
@@ -82,7 +146,11 @@ fn a_typo_in_a_scenario_exits_2_with_line_column_and_suggestion() {
 fn a_bad_duration_exits_2_and_names_the_value() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(&file, "name: x\nclients: 1\nplan:\n  - login: { ramp: 3 parsecs }\n").unwrap();
+    std::fs::write(
+        &file,
+        "name: x\nclients: 1\nplan:\n  - login: { ramp: 3 parsecs }\n",
+    )
+    .unwrap();
     authbench()
         .arg("validate")
         .arg(&file)
@@ -110,7 +178,8 @@ fn an_unreachable_target_exits_3_with_a_clear_message() {
 
 #[test]
 fn every_shipped_scenario_validates() {
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap()
+    {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             authbench().arg("validate").arg(&path).assert().success();
@@ -124,9 +193,16 @@ fn the_committed_schema_matches_the_binary() {
     assert!(output.status.success());
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let committed: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("authbench.schema.json")).unwrap(),
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("authbench.schema.json"))
+            .unwrap(),
     )
     .unwrap();
-    assert_eq!(printed, committed, "regenerate with: authbench schema > authbench.schema.json");
-    assert_eq!(printed["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert_eq!(
+        printed, committed,
+        "regenerate with: authbench schema > authbench.schema.json"
+    );
+    assert_eq!(
+        printed["$schema"],
+        "http://json-schema.org/draft-07/schema#"
+    );
 }

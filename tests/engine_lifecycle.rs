@@ -45,7 +45,11 @@ async fn cancel_returns_partial_metrics_quickly() {
     .await;
     assert!(r.outcome.interrupted);
     assert_eq!(r.outcome.phases_completed, 1, "login done, traffic cut");
-    assert!(r.took < Duration::from_millis(800 + 1000), "took {:?}", r.took);
+    assert!(
+        r.took < Duration::from_millis(800 + 1000),
+        "took {:?}",
+        r.took
+    );
     assert!(r.counter("status.api.200") > 0, "partial data kept");
     server.shutdown().await;
 }
@@ -99,15 +103,26 @@ async fn shards_partition_the_users_and_start_together() {
     );
     let mut users = seen.lock().clone();
     users.sort_unstable();
-    assert_eq!(users, (0..10).collect::<Vec<u64>>(), "every user exactly once");
+    assert_eq!(
+        users,
+        (0..10).collect::<Vec<u64>>(),
+        "every user exactly once"
+    );
     assert_eq!(
         [a.outcome.clients, b.outcome.clients, c.outcome.clients],
         [4, 3, 3]
     );
-    assert_eq!(a.counter("logins") + b.counter("logins") + c.counter("logins"), 10);
+    assert_eq!(
+        a.counter("logins") + b.counter("logins") + c.counter("logins"),
+        10
+    );
     assert_eq!(server.stats().logins, 10);
     for r in [&a, &b, &c] {
-        assert!(r.took >= Duration::from_millis(350), "started early: {:?}", r.took);
+        assert!(
+            r.took >= Duration::from_millis(350),
+            "started early: {:?}",
+            r.took
+        );
     }
     server.shutdown().await;
 }
@@ -119,7 +134,9 @@ async fn preflight_fails_fast_when_nothing_listens() {
     drop(l);
     let p = authbench::target::preset("mock", &format!("http://{addr}")).unwrap();
     let t = std::time::Instant::now();
-    let err = engine::preflight(&p, Duration::from_secs(2)).await.unwrap_err();
+    let err = engine::preflight(&p, Duration::from_secs(2))
+        .await
+        .unwrap_err();
     assert!(matches!(err, PreflightError::Unreachable { .. }), "{err}");
     assert!(t.elapsed() < Duration::from_secs(1));
 }

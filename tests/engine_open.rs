@@ -26,11 +26,19 @@ fn open(rate: f64, secs: f64) -> Vec<Step> {
 async fn arrivals_without_a_free_slot_are_dropped() {
     // Every API call takes 100 ms; 2 clients with 1 slot each absorb ~20 of 100 arrivals per second.
     let server = mock(|c| c.faults = vec!["latency:api=100ms..100ms".parse().unwrap()]).await;
-    let r = run(plan(2, settings(Strategy::SingleFlight, 1), open(100.0, 1.0)), profile(&server)).await;
+    let r = run(
+        plan(2, settings(Strategy::SingleFlight, 1), open(100.0, 1.0)),
+        profile(&server),
+    )
+    .await;
     let calls = r.samples("api");
     assert!(r.counter("dropped") > 50, "{:?}", r.snap.counters);
     assert!(calls > 5, "{calls}");
-    assert_eq!(calls + r.counter("dropped"), 100, "every arrival is either sent or dropped");
+    assert_eq!(
+        calls + r.counter("dropped"),
+        100,
+        "every arrival is either sent or dropped"
+    );
     assert_eq!(r.samples("api_uncorrected"), calls);
     assert!(r.snap.histograms["api"].min() >= 100_000);
     server.shutdown().await;
@@ -44,7 +52,10 @@ async fn queueing_for_a_pooled_connection_shows_in_corrected_latency_only() {
     p.connections = Connections::Pool(1);
     let r = run(p, profile(&server)).await;
     assert_eq!(r.counter("dropped"), 0);
-    let (api, raw) = (&r.snap.histograms["api"], &r.snap.histograms["api_uncorrected"]);
+    let (api, raw) = (
+        &r.snap.histograms["api"],
+        &r.snap.histograms["api_uncorrected"],
+    );
     assert_eq!(api.len(), raw.len());
     assert!(raw.max() < 200_000, "uncorrected max {}", raw.max());
     assert!(

@@ -29,7 +29,11 @@ async fn atomic_rotation_has_one_winner() {
     let server = mock(|_| {}).await;
     let clients = 8;
     let r = run(
-        plan(clients, settings(Strategy::SingleFlight, 1), race_then_traffic(4)),
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            race_then_traffic(4),
+        ),
         profile(&server),
     )
     .await;
@@ -52,7 +56,11 @@ async fn racy_rotation_forks_the_chain() {
     let server = mock(|c| c.flaws = vec![Flaw::RacyRotation]).await;
     let clients = 6;
     let r = run(
-        plan(clients, settings(Strategy::SingleFlight, 1), race_then_traffic(3)),
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            race_then_traffic(3),
+        ),
         profile(&server),
     )
     .await;

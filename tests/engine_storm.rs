@@ -17,7 +17,11 @@ async fn naive_amplifies_single_flight_refreshes_once() {
     // Without rotation every naive refresh succeeds: the amplification is the concurrency.
     let server = mock(|c| c.rotation = false).await;
     let p = profile(&server);
-    let naive = plan(CLIENTS, settings(Strategy::Naive, 4), storm(Duration::from_millis(800)));
+    let naive = plan(
+        CLIENTS,
+        settings(Strategy::Naive, 4),
+        storm(Duration::from_millis(800)),
+    );
     let single = plan(
         CLIENTS,
         settings(Strategy::SingleFlight, 4),
@@ -26,7 +30,11 @@ async fn naive_amplifies_single_flight_refreshes_once() {
     let (naive, single) = tokio::join!(run(naive, p.clone()), run(single, p.clone()));
 
     assert_eq!(naive.counter("refreshes_needed"), u64::from(CLIENTS));
-    assert!(naive.amplification() > 3.0, "naive {}", naive.amplification());
+    assert!(
+        naive.amplification() > 3.0,
+        "naive {}",
+        naive.amplification()
+    );
     assert_eq!(single.counter("refreshes_needed"), u64::from(CLIENTS));
     assert_eq!(single.amplification(), 1.0);
     for r in [&naive, &single] {
@@ -50,7 +58,11 @@ async fn rotation_with_reuse_detection_logs_naive_clients_out() {
     })
     .await;
     let p = profile(&server);
-    let naive = plan(CLIENTS, settings(Strategy::Naive, 4), storm(Duration::from_millis(800)));
+    let naive = plan(
+        CLIENTS,
+        settings(Strategy::Naive, 4),
+        storm(Duration::from_millis(800)),
+    );
     let single = plan(
         CLIENTS,
         settings(Strategy::SingleFlight, 4),
@@ -58,10 +70,23 @@ async fn rotation_with_reuse_detection_logs_naive_clients_out() {
     );
     let (naive, single) = tokio::join!(run(naive, p.clone()), run(single, p.clone()));
 
-    assert!(naive.counter("spurious_logouts") > 0, "{:?}", naive.snap.counters);
-    assert!(naive.counter("reuse_detected") > 0, "{:?}", naive.snap.counters);
+    assert!(
+        naive.counter("spurious_logouts") > 0,
+        "{:?}",
+        naive.snap.counters
+    );
+    assert!(
+        naive.counter("reuse_detected") > 0,
+        "{:?}",
+        naive.snap.counters
+    );
     assert!(naive.counter("relogins") >= naive.counter("spurious_logouts"));
-    assert_eq!(single.counter("spurious_logouts"), 0, "{:?}", single.snap.counters);
+    assert_eq!(
+        single.counter("spurious_logouts"),
+        0,
+        "{:?}",
+        single.snap.counters
+    );
     assert_eq!(single.counter("reuse_detected"), 0);
     assert_eq!(single.counter("relogins"), 0);
     assert_eq!(single.amplification(), 1.0);

@@ -70,7 +70,12 @@ async fn proactive_jitter_spreads_the_refreshes() {
     assert!(flat.counter("refresh_calls") >= u64::from(clients));
     assert!(spread.counter("refresh_calls") >= u64::from(clients));
     // Without jitter every client refreshes in the same second; with ±1 s the peak is about halved.
-    assert_eq!(peak(&flat), u64::from(clients), "{:?}", flat.snap.timeline.series);
+    assert_eq!(
+        peak(&flat),
+        u64::from(clients),
+        "{:?}",
+        flat.snap.timeline.series
+    );
     assert!(
         peak(&spread) * 10 < u64::from(clients) * 8,
         "{:?}",
@@ -95,7 +100,11 @@ async fn sliding_adopts_the_renewal_header() {
         profile(&server),
     )
     .await;
-    assert!(r.counter("renewals") >= u64::from(clients), "{:?}", r.snap.counters);
+    assert!(
+        r.counter("renewals") >= u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
     assert_eq!(r.counter("refresh_calls"), 0, "{:?}", r.snap.counters);
     assert_eq!(r.counter("status.api.401"), 0);
     assert!(r.counter("status.api.200") > u64::from(clients) * 5);

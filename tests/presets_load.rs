@@ -72,11 +72,16 @@ fn built(rb: reqwest::RequestBuilder) -> Req {
 }
 
 fn form(body: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -214,14 +219,37 @@ const OAUTH_PRESETS: &[OAuthPreset] = &[
 /// `client_id` / `client_secret` form fields (client_secret_post).
 fn assert_client_auth(preset: &OAuthPreset, what: &str, req: &Req) {
     let fields = form(&req.body);
-    let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok());
+    let auth = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     if preset.basic_auth {
-        assert_eq!(auth, Some(basic(CLIENT_ID, CLIENT_SECRET).as_str()), "{} {what}", preset.file);
-        assert_eq!(field(&fields, "client_secret"), None, "{} {what}: secret in the body", preset.file);
+        assert_eq!(
+            auth,
+            Some(basic(CLIENT_ID, CLIENT_SECRET).as_str()),
+            "{} {what}",
+            preset.file
+        );
+        assert_eq!(
+            field(&fields, "client_secret"),
+            None,
+            "{} {what}: secret in the body",
+            preset.file
+        );
     } else {
         assert_eq!(auth, None, "{} {what}", preset.file);
-        assert_eq!(field(&fields, "client_id"), Some(CLIENT_ID), "{} {what}", preset.file);
-        assert_eq!(field(&fields, "client_secret"), Some(CLIENT_SECRET), "{} {what}", preset.file);
+        assert_eq!(
+            field(&fields, "client_id"),
+            Some(CLIENT_ID),
+            "{} {what}",
+            preset.file
+        );
+        assert_eq!(
+            field(&fields, "client_secret"),
+            Some(CLIENT_SECRET),
+            "{} {what}",
+            preset.file
+        );
     }
 }
 
@@ -232,14 +260,24 @@ fn oauth_presets_match_their_documentation() {
         let p = load(preset.file);
         let f = preset.file;
         assert_eq!(p.reject_policy(), preset.policy, "{f}: refresh_rejected");
-        assert!(p.renewal_header().is_none(), "{f}: no sliding renewal header");
+        assert!(
+            p.renewal_header().is_none(),
+            "{f}: no sliding renewal header"
+        );
         assert!(p.ws().is_none(), "{f}: no WebSocket");
-        assert!(p.refresh_cookie().is_none(), "{f}: refresh token in the body");
+        assert!(
+            p.refresh_cookie().is_none(),
+            "{f}: refresh token in the body"
+        );
 
         let login = built(p.login_request(&http, "user7", "pw-7"));
         assert_eq!(login.url, preset.token_url, "{f}: login URL");
         let lf = form(&login.body);
-        assert_eq!(field(&lf, "grant_type"), Some(preset.login_grant), "{f}: login grant");
+        assert_eq!(
+            field(&lf, "grant_type"),
+            Some(preset.login_grant),
+            "{f}: login grant"
+        );
         if preset.login_grant == "password" {
             assert_eq!(field(&lf, "username"), Some("user7"), "{f}");
             assert_eq!(field(&lf, "password"), Some("pw-7"), "{f}");
@@ -263,7 +301,8 @@ fn oauth_presets_match_their_documentation() {
         assert_eq!(logout.url, preset.logout_url, "{f}: logout URL");
         let of = form(&logout.body);
         assert!(
-            field(&of, "token") == Some("rt-logout") || field(&of, "refresh_token") == Some("rt-logout"),
+            field(&of, "token") == Some("rt-logout")
+                || field(&of, "refresh_token") == Some("rt-logout"),
             "{f}: logout carries the refresh token: {}",
             logout.body
         );
@@ -282,15 +321,24 @@ fn oauth_presets_match_their_documentation() {
                     .unwrap_or_else(|| panic!("{f}: no introspection"));
                 let r = built(rb);
                 assert_eq!(r.url, url, "{f}: introspection URL");
-                assert_eq!(field(&form(&r.body), "token"), Some("tok-to-inspect"), "{f}");
+                assert_eq!(
+                    field(&form(&r.body), "token"),
+                    Some("tok-to-inspect"),
+                    "{f}"
+                );
             }
-            None => assert!(!p.has_introspect(), "{f}: no introspection endpoint documented"),
+            None => assert!(
+                !p.has_introspect(),
+                "{f}: no introspection endpoint documented"
+            ),
         }
 
         let api = built(p.resource_request(&http, "at-xyz"));
         assert_eq!(api.url, preset.resource_url, "{f}: resource URL");
         assert_eq!(
-            api.headers.get("authorization").and_then(|v| v.to_str().ok()),
+            api.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok()),
             Some("Bearer at-xyz"),
             "{f}: bearer token on the resource"
         );
@@ -301,7 +349,9 @@ fn oauth_presets_match_their_documentation() {
 fn keycloak_reads_the_session_state() {
     let p = load("keycloak.yaml");
     let body = br#"{"access_token":"opaque-at","expires_in":300,"refresh_expires_in":1800,"refresh_token":"rt","token_type":"Bearer","session_state":"4f1c-sess","scope":"openid"}"#;
-    let t = p.parse_tokens(200, &http::HeaderMap::new(), body).expect("parses");
+    let t = p
+        .parse_tokens(200, &http::HeaderMap::new(), body)
+        .expect("parses");
     assert_eq!(t.session_id.as_deref(), Some("4f1c-sess"));
     assert_eq!(t.refresh_token.as_deref(), Some("rt"));
 }
@@ -313,13 +363,21 @@ fn opaque_access_tokens_expire_by_expires_in() {
         let p = load(name);
         let before = SystemTime::now();
         let body = br#"{"access_token":"HAk7aKIiHKfH1zVKOllk1SakLhkFlo","expires_in":6,"token_type":"Bearer","scope":"read","refresh_token":"i83tSY9TTWf6icWcCe1UlPNPVzoC8c"}"#;
-        let t = p.parse_tokens(200, &http::HeaderMap::new(), body).expect("parses");
+        let t = p
+            .parse_tokens(200, &http::HeaderMap::new(), body)
+            .expect("parses");
         let exp = t.expires_at.expect("expiry from expires_in");
         assert!(exp >= before + Duration::from_secs(6), "{name}");
         assert!(exp <= SystemTime::now() + Duration::from_secs(6), "{name}");
         // DOT's error body for a dead refresh token is a rejection under the strict policy.
-        assert!(p.refresh_rejected(400, br#"{"error": "invalid_grant"}"#), "{name}");
-        assert!(!p.refresh_rejected(401, br#"{"error": "invalid_client"}"#), "{name}");
+        assert!(
+            p.refresh_rejected(400, br#"{"error": "invalid_grant"}"#),
+            "{name}"
+        );
+        assert!(
+            !p.refresh_rejected(401, br#"{"error": "invalid_client"}"#),
+            "{name}"
+        );
     }
 }
 
@@ -334,7 +392,10 @@ fn auth0_403_is_a_rejected_refresh() {
     let login = built(p.login_request(&http, "user1", "pw-1"));
     let f = form(&login.body);
     assert_eq!(field(&f, "scope"), Some("openid offline_access"));
-    assert!(field(&f, "audience").is_some(), "audience gives a JWT access token");
+    assert!(
+        field(&f, "audience").is_some(),
+        "audience gives a JWT access token"
+    );
 }
 
 #[test]
@@ -353,7 +414,10 @@ fn cognito_initiate_auth_speaks_the_json_api() {
     let login = built(p.login_request(&http, "user3", "pw-3"));
     assert_eq!(login.url, endpoint);
     assert_eq!(
-        login.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        login
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/x-amz-json-1.1"),
         "the explicit content type wins over application/json"
     );
@@ -380,7 +444,10 @@ fn cognito_initiate_auth_speaks_the_json_api() {
         serde_json::json!({ "ClientId": CLIENT_ID, "RefreshToken": "cognito-rt" })
     );
 
-    let logout = built(p.logout_request(&http, &tokens("at", "rt-out")).expect("logout"));
+    let logout = built(
+        p.logout_request(&http, &tokens("at", "rt-out"))
+            .expect("logout"),
+    );
     assert_eq!(
         target(&logout).as_deref(),
         Some("AWSCognitoIdentityProviderService.RevokeToken")
@@ -388,19 +455,35 @@ fn cognito_initiate_auth_speaks_the_json_api() {
     assert_eq!(json(&logout)["Token"], "rt-out");
 
     let api = built(p.resource_request(&http, "cognito-at"));
-    assert_eq!(target(&api).as_deref(), Some("AWSCognitoIdentityProviderService.GetUser"));
-    assert_eq!(json(&api), serde_json::json!({ "AccessToken": "cognito-at" }));
+    assert_eq!(
+        target(&api).as_deref(),
+        Some("AWSCognitoIdentityProviderService.GetUser")
+    );
+    assert_eq!(
+        json(&api),
+        serde_json::json!({ "AccessToken": "cognito-at" })
+    );
 
     // Tokens come from AuthenticationResult; a refresh without rotation has no RefreshToken.
     let login_resp = br#"{"AuthenticationResult":{"AccessToken":"opaque-looking","ExpiresIn":3600,"IdToken":"id","RefreshToken":"rt-1","TokenType":"Bearer"},"ChallengeParameters":{}}"#;
-    let t = p.parse_tokens(200, &http::HeaderMap::new(), login_resp).expect("parses");
+    let t = p
+        .parse_tokens(200, &http::HeaderMap::new(), login_resp)
+        .expect("parses");
     assert_eq!(t.access_token, "opaque-looking");
     assert_eq!(t.refresh_token.as_deref(), Some("rt-1"));
     assert!(t.expires_at.is_some(), "ExpiresIn read");
     let refresh_resp = br#"{"AuthenticationResult":{"AccessToken":"at-2","ExpiresIn":3600,"IdToken":"id","TokenType":"Bearer"}}"#;
-    let t = p.parse_tokens(200, &http::HeaderMap::new(), refresh_resp).expect("parses");
-    assert_eq!(t.refresh_token, None, "no rotation: keep the previous refresh token");
-    assert!(p.refresh_rejected(400, br#"{"__type":"NotAuthorizedException","message":"Refresh Token has been revoked"}"#));
+    let t = p
+        .parse_tokens(200, &http::HeaderMap::new(), refresh_resp)
+        .expect("parses");
+    assert_eq!(
+        t.refresh_token, None,
+        "no rotation: keep the previous refresh token"
+    );
+    assert!(p.refresh_rejected(
+        400,
+        br#"{"__type":"NotAuthorizedException","message":"Refresh Token has been revoked"}"#
+    ));
 }
 
 #[test]
@@ -412,8 +495,14 @@ fn presets_document_setup_and_keep_secrets_out() {
             .take_while(|l| l.starts_with('#') || l.trim().is_empty())
             .collect::<Vec<_>>()
             .join("\n");
-        assert!(header.contains("Server side"), "{name}: no server-side setup in the header");
-        assert!(header.contains("environment"), "{name}: no word on where secrets come from");
+        assert!(
+            header.contains("Server side"),
+            "{name}: no server-side setup in the header"
+        );
+        assert!(
+            header.contains("environment"),
+            "{name}: no word on where secrets come from"
+        );
         assert!(
             header.contains("PROVEN LIVE") || header.contains("not run live"),
             "{name}: must say whether it was proven live"

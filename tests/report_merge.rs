@@ -37,12 +37,17 @@ fn shard_snapshot(i: u64, all: &Recorder) -> Snapshot {
         all.record(k as usize, names::API, v);
         r.count(k as usize, "requests", 1);
         all.count(k as usize, "requests", 1);
-        r.count(k as usize, &format!("status.api.{}", 200 + (k % 2) * 201), 1);
+        r.count(
+            k as usize,
+            &format!("status.api.{}", 200 + (k % 2) * 201),
+            1,
+        );
     }
     r.count(0, "spurious_logouts", i);
     let mut s = r.snapshot();
     // Put the shards on one wall clock: shard i started i seconds after 09:00:00.
-    let start = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
+    let start =
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
     s.started_at = start;
     s.elapsed = Duration::from_secs(10);
     let mut t = Timeline::new(start.timestamp());
@@ -51,8 +56,16 @@ fn shard_snapshot(i: u64, all: &Recorder) -> Snapshot {
     t.gauges.insert("open_sockets".into(), vec![1, 2, 3]);
     s.timeline = t;
     s.phases = vec![
-        PhaseMark { name: "login".into(), at: start, offset_ms: 0 },
-        PhaseMark { name: "traffic".into(), at: start + chrono::Duration::milliseconds(1500), offset_ms: 1500 },
+        PhaseMark {
+            name: "login".into(),
+            at: start,
+            offset_ms: 0,
+        },
+        PhaseMark {
+            name: "traffic".into(),
+            at: start + chrono::Duration::milliseconds(1500),
+            offset_ms: 1500,
+        },
     ];
     s
 }
@@ -61,7 +74,12 @@ fn shards() -> (Vec<(String, Report)>, Recorder) {
     let all = Recorder::with_shards(4);
     let reports = (0..3u64)
         .map(|i| {
-            let r = Report::from_run(meta("storm", Some((i as u32, 3))), shard_snapshot(i, &all), &expect()).unwrap();
+            let r = Report::from_run(
+                meta("storm", Some((i as u32, 3))),
+                shard_snapshot(i, &all),
+                &expect(),
+            )
+            .unwrap();
             (format!("shard-{i}"), r)
         })
         .collect();
@@ -80,28 +98,52 @@ fn merge_of_three_shards_equals_one_histogram_of_all_samples() {
     assert_eq!(h.histogram, *want);
     assert_eq!(h.count, 3000);
     for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
-        assert_eq!(h.histogram.value_at_quantile(q), want.value_at_quantile(q), "q={q}");
+        assert_eq!(
+            h.histogram.value_at_quantile(q),
+            want.value_at_quantile(q),
+            "q={q}"
+        );
     }
     assert_eq!(h.p99, want.value_at_quantile(0.99));
     assert_eq!(h.max, want.max());
     // Averaging the shards' p99 would not give the true p99.
-    let avg = inputs.iter().map(|(_, r)| r.histograms["api"].p99).sum::<u64>() / 3;
+    let avg = inputs
+        .iter()
+        .map(|(_, r)| r.histograms["api"].p99)
+        .sum::<u64>()
+        / 3;
     assert_ne!(avg, h.p99);
 
     assert_eq!(merged.counter("requests"), 3000);
     assert_eq!(merged.counter("spurious_logouts"), 3, "0 + 1 + 2");
-    assert_eq!(merged.counter("status.api.200") + merged.counter("status.api.401"), 3000);
+    assert_eq!(
+        merged.counter("status.api.200") + merged.counter("status.api.401"),
+        3000
+    );
     assert_eq!(merged.run.clients, 300);
     assert_eq!(merged.run.shard, None);
-    assert_eq!(merged.run.merged_from, vec!["shard-0", "shard-1", "shard-2"]);
+    assert_eq!(
+        merged.run.merged_from,
+        vec!["shard-0", "shard-1", "shard-2"]
+    );
     // Wall-clock span: 09:00:00 .. 09:00:12 (shard 2 started at +2 s and ran 10 s).
-    assert_eq!(merged.run.started_at, Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
+    assert_eq!(
+        merged.run.started_at,
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+    );
     assert!((merged.run.duration_s - 12.0).abs() < 1e-9);
     // Timelines aligned on wall-clock seconds: bucket k holds every shard's second at 09:00:0k.
-    assert_eq!(merged.timeline.series["requests"], vec![100, 300, 1000, 900, 700]);
+    assert_eq!(
+        merged.timeline.series["requests"],
+        vec![100, 300, 1000, 900, 700]
+    );
     assert_eq!(merged.timeline.gauges["open_sockets"], vec![1, 3, 6, 5, 3]);
     // Phases at their earliest time, once each.
-    let phases: Vec<(&str, u64)> = merged.phases.iter().map(|p| (p.name.as_str(), p.offset_ms)).collect();
+    let phases: Vec<(&str, u64)> = merged
+        .phases
+        .iter()
+        .map(|p| (p.name.as_str(), p.offset_ms))
+        .collect();
     assert_eq!(phases, vec![("login", 0), ("traffic", 1500)]);
     // Thresholds re-evaluated from the stored expect list.
     assert_eq!(merged.expect, expect());
@@ -121,13 +163,20 @@ fn merge_round_trips_through_files() {
     }
     let merged = merge_paths(&paths).unwrap();
     let direct = merge(inputs).unwrap();
-    assert_eq!(merged.histograms["api"].histogram, direct.histograms["api"].histogram);
+    assert_eq!(
+        merged.histograms["api"].histogram,
+        direct.histograms["api"].histogram
+    );
     assert_eq!(merged.counters, direct.counters);
     let out = root.path().join("merged");
     write_all(&merged, &out).unwrap();
     let back = Report::load(&out).unwrap();
     assert_eq!(back.histograms["api"].count, 3000);
-    assert!(std::fs::read_to_string(out.join("report.html")).unwrap().contains("Merged from 3 reports"));
+    assert!(
+        std::fs::read_to_string(out.join("report.html"))
+            .unwrap()
+            .contains("Merged from 3 reports")
+    );
 }
 
 #[test]
@@ -144,21 +193,40 @@ fn merge_refuses_mismatched_inputs() {
     let mut dup = inputs.clone();
     dup[2].1.run.shard = dup[0].1.run.shard;
     let e = merge(dup).unwrap_err();
-    assert!(matches!(e, MergeError::DuplicateShard { index: 0, count: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            MergeError::DuplicateShard {
+                index: 0,
+                count: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     let mut count = inputs.clone();
     count[1].1.run.shard = Some(authbench::report::ShardInfo { index: 1, count: 4 });
-    assert!(matches!(merge(count).unwrap_err(), MergeError::ShardCount { .. }));
+    assert!(matches!(
+        merge(count).unwrap_err(),
+        MergeError::ShardCount { .. }
+    ));
 
     let mut mixed = inputs.clone();
     mixed[1].1.run.shard = None;
-    assert!(matches!(merge(mixed).unwrap_err(), MergeError::MixedSharding { .. }));
+    assert!(matches!(
+        merge(mixed).unwrap_err(),
+        MergeError::MixedSharding { .. }
+    ));
 
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"not\": \"a report\"}").unwrap();
     let e = merge_paths(&[junk]).unwrap_err();
-    assert!(matches!(e, MergeError::Load(ReportError::NotAReport { .. })), "{e}");
+    assert!(
+        matches!(e, MergeError::Load(ReportError::NotAReport { .. })),
+        "{e}"
+    );
 }
 
 fn run_report(name: &str, scale: u64, target: &str) -> Report {
@@ -187,21 +255,44 @@ fn compare_shows_ratios_and_overlays() {
     let p99 = rows.iter().find(|r| r.metric == "p99(refresh)").unwrap();
     let ratio = p99.ratio(1).unwrap();
     assert!((ratio - 2.0).abs() < 0.01, "{ratio}");
-    let amp = rows.iter().find(|r| r.metric == "refresh_amplification").unwrap();
+    let amp = rows
+        .iter()
+        .find(|r| r.metric == "refresh_amplification")
+        .unwrap();
     assert_eq!(amp.values, vec![Some(1.0), Some(2.0)]);
 
     let table = cmp.terminal_table(false);
-    for s in ["plain", "faulty", "p99(refresh)", "(×2.00)", "refresh_amplification", "baseline", "FAIL", "PASS"] {
+    for s in [
+        "plain",
+        "faulty",
+        "p99(refresh)",
+        "(×2.00)",
+        "refresh_amplification",
+        "baseline",
+        "FAIL",
+        "PASS",
+    ] {
         assert!(table.contains(s), "table lacks {s}:\n{table}");
     }
     assert!(!table.contains('\x1b'));
     assert!(cmp.terminal_table(true).contains("\x1b["));
 
     let html = cmp.html().unwrap();
-    for s in ["id=\"runs\"", "id=\"table\"", "id=\"latency\"", "id=\"timeline\"", "#1 plain", "#2 faulty", "×2.00"] {
+    for s in [
+        "id=\"runs\"",
+        "id=\"table\"",
+        "id=\"latency\"",
+        "id=\"timeline\"",
+        "#1 plain",
+        "#2 faulty",
+        "×2.00",
+    ] {
         assert!(html.contains(s), "html lacks {s}");
     }
-    assert!(html.matches("<polyline").count() >= 4, "two runs overlaid on each chart");
+    assert!(
+        html.matches("<polyline").count() >= 4,
+        "two runs overlaid on each chart"
+    );
     let lower = html.to_lowercase();
     for bad in ["http://", "https://", "src=", "href=", "url(", "<script"] {
         assert!(!lower.contains(bad), "compare html contains {bad}");
@@ -217,19 +308,31 @@ fn compare_refuses_garbage() {
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "<html>not json</html>").unwrap();
     let e = Comparison::load(&[good.clone(), junk]).unwrap_err();
-    assert!(matches!(e, CompareError::Load(ReportError::NotAReport { .. })), "{e}");
+    assert!(
+        matches!(e, CompareError::Load(ReportError::NotAReport { .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("is not an authbench report"), "{e}");
 
     let future = dir.path().join("future.json");
     std::fs::write(&future, "{\"schema_version\": 99, \"run\": {}}").unwrap();
     let e = Comparison::load(&[good.clone(), future]).unwrap_err();
-    assert!(matches!(e, CompareError::Load(ReportError::UnsupportedSchema { found: 99, .. })), "{e}");
+    assert!(
+        matches!(
+            e,
+            CompareError::Load(ReportError::UnsupportedSchema { found: 99, .. })
+        ),
+        "{e}"
+    );
 
-    let e = Comparison::load(&[good.clone()]).unwrap_err();
+    let e = Comparison::load(std::slice::from_ref(&good)).unwrap_err();
     assert!(matches!(e, CompareError::TooFew(1)));
 
     let missing = dir.path().join("missing");
-    assert!(matches!(Comparison::load(&[good.clone(), missing]).unwrap_err(), CompareError::Load(ReportError::Io { .. })));
+    assert!(matches!(
+        Comparison::load(&[good.clone(), missing]).unwrap_err(),
+        CompareError::Load(ReportError::Io { .. })
+    ));
 
     // Same folder twice: labels are made distinct.
     let cmp = Comparison::load(&[good.clone(), good.join("report.json")]).unwrap();

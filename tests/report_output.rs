@@ -27,7 +27,9 @@ fn meta() -> RunMeta {
 
 /// A deterministic pseudo-random stream (no dependency, reproducible).
 fn lcg(seed: &mut u64) -> f64 {
-    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     ((*seed >> 11) as f64) / ((1u64 << 53) as f64)
 }
 
@@ -48,11 +50,20 @@ fn synthetic_snapshot() -> Snapshot {
     };
     let mut histograms = BTreeMap::new();
     histograms.insert("login".to_string(), hist(5000, 4_000.0, 3_000.0, 80_000.0));
-    histograms.insert("refresh".to_string(), hist(5000, 6_000.0, 20_000.0, 400_000.0));
+    histograms.insert(
+        "refresh".to_string(),
+        hist(5000, 6_000.0, 20_000.0, 400_000.0),
+    );
     histograms.insert("api".to_string(), hist(200_000, 300.0, 700.0, 30_000.0));
-    histograms.insert("recovery".to_string(), hist(5000, 30_000.0, 60_000.0, 900_000.0));
+    histograms.insert(
+        "recovery".to_string(),
+        hist(5000, 30_000.0, 60_000.0, 900_000.0),
+    );
     histograms.insert("wake_skew".to_string(), hist(5000, 50.0, 300.0, 2_000.0));
-    histograms.insert("kick_latency".to_string(), hist(500, 2_000.0, 4_000.0, 50_000.0));
+    histograms.insert(
+        "kick_latency".to_string(),
+        hist(500, 2_000.0, 4_000.0, 50_000.0),
+    );
     let counters: BTreeMap<String, u64> = [
         ("requests", 210_000),
         ("logins", 5000),
@@ -102,7 +113,13 @@ fn synthetic_snapshot() -> Snapshot {
         if s > 13 {
             req[s] = 6800 + (s as u64 * 53) % 500;
         }
-        sockets[s] = if s < 2 { 2500 * s as i64 } else if s < 30 { 5000 } else { 4500 };
+        sockets[s] = if s < 2 {
+            2500 * s as i64
+        } else if s < 30 {
+            5000
+        } else {
+            4500
+        };
     }
     timeline.series.insert("requests".into(), req);
     timeline.series.insert("refreshes".into(), refr);
@@ -135,20 +152,31 @@ fn assert_same(a: &Report, b: &Report) {
     if a == b {
         return;
     }
-    let (va, vb) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+    let (va, vb) = (
+        serde_json::to_value(a).unwrap(),
+        serde_json::to_value(b).unwrap(),
+    );
     for (k, x) in va.as_object().unwrap() {
         let y = &vb[k];
         if x != y {
             let (x, y) = (x.to_string(), y.to_string());
-            panic!("reports differ in `{k}`:\n{}\n{}", &x[..x.len().min(600)], &y[..y.len().min(600)]);
+            panic!(
+                "reports differ in `{k}`:\n{}\n{}",
+                &x[..x.len().min(600)],
+                &y[..y.len().min(600)]
+            );
         }
     }
     for (k, h) in &a.histograms {
-        assert!(h == &b.histograms[k], "histogram {k} differs: {:?} vs {:?}",
-            (h.count, h.min, h.max, h.mean, h.stdev), {
+        assert!(
+            h == &b.histograms[k],
+            "histogram {k} differs: {:?} vs {:?}",
+            (h.count, h.min, h.max, h.mean, h.stdev),
+            {
                 let o = &b.histograms[k];
                 (o.count, o.min, o.max, o.mean, o.stdev)
-            });
+            }
+        );
     }
     panic!("reports differ");
 }
@@ -163,7 +191,9 @@ fn conformance() -> Conformance {
         status,
         message: format!("{id} observed something"),
         evidence: vec![Evidence {
-            request: "POST /oauth/token HTTP/1.1\ngrant_type=refresh_token&refresh_token=abcdefgh…(43)".into(),
+            request:
+                "POST /oauth/token HTTP/1.1\ngrant_type=refresh_token&refresh_token=abcdefgh…(43)"
+                    .into(),
             response: "HTTP/1.1 400\n{\"error\":\"invalid_grant\"}".into(),
         }],
         duration_ms: 12,
@@ -229,8 +259,12 @@ fn thresholds_evaluate_against_the_report() {
 
 #[test]
 fn bad_expect_is_a_typed_error() {
-    let err = Report::from_run(meta(), synthetic_snapshot(), &["p99(refesh) < 1ms".to_string()])
-        .unwrap_err();
+    let err = Report::from_run(
+        meta(),
+        synthetic_snapshot(),
+        &["p99(refesh) < 1ms".to_string()],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("did you mean `refresh`"));
 }
 
@@ -274,7 +308,12 @@ fn writes_every_file_and_round_trips() {
     let raw: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(raw["schema_version"], 1);
-    assert!(raw["histograms"]["refresh"]["hdr"].as_str().unwrap().starts_with("HISTF"));
+    assert!(
+        raw["histograms"]["refresh"]["hdr"]
+            .as_str()
+            .unwrap()
+            .starts_with("HISTF")
+    );
     assert_eq!(raw["run"]["started_at"], "2026-11-22T09:00:00Z");
     assert_eq!(raw["conformance"]["checks"][1]["status"], "FAIL");
 
@@ -312,7 +351,10 @@ fn writes_every_file_and_round_trips() {
     let conf = &junit.test_suites[1];
     assert_eq!(conf.name.as_str(), "conformance");
     assert_eq!(conf.test_cases.len(), 6);
-    assert_eq!(conf.failures, 1, "only RT-02 fails: RS-01 is a warning, JW-01 expected");
+    assert_eq!(
+        conf.failures, 1,
+        "only RT-02 fails: RS-01 is a warning, JW-01 expected"
+    );
     assert_eq!(conf.skipped, 1);
     assert!(xml.contains("p99(recovery) = "));
     assert!(xml.contains("FAIL: RT-02 observed something"));
@@ -333,18 +375,26 @@ fn writes_every_file_and_round_trips() {
     ] {
         assert!(html.contains(id), "missing section {id}");
     }
-    assert!(html.matches("<svg").count() >= 8, "6 percentile charts + 2 timelines");
+    assert!(
+        html.matches("<svg").count() >= 8,
+        "6 percentile charts + 2 timelines"
+    );
     for l in [">50%<", ">90%<", ">99%<", ">99.9%<"] {
         assert!(html.contains(l), "percentile label {l}");
     }
     for phase in ["sync_expiry", "traffic", "relogin"] {
-        assert!(html.contains(&format!(">{phase}</text>")), "phase mark {phase}");
+        assert!(
+            html.contains(&format!(">{phase}</text>")),
+            "phase mark {phase}"
+        );
     }
     assert!(html.contains("kicked: replaced by a login elsewhere"));
     assert!(html.contains("<details><summary>evidence"));
     assert!(html.contains("@media print"));
     let lower = html.to_lowercase();
-    for bad in ["http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link"] {
+    for bad in [
+        "http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link",
+    ] {
         assert!(!lower.contains(bad), "report.html contains `{bad}`");
     }
 }
@@ -368,7 +418,10 @@ fn load_refuses_what_is_not_a_report() {
     }
     std::fs::write(&p, "{\"schema_version\": 2}").unwrap();
     let e = Report::load(&p).unwrap_err();
-    assert!(matches!(e, ReportError::UnsupportedSchema { found: 2, .. }), "{e}");
+    assert!(
+        matches!(e, ReportError::UnsupportedSchema { found: 2, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("version 1"));
     // A folder without report.json.
     let e = Report::load(dir.path().join("nothing-here")).unwrap_err();
@@ -393,7 +446,12 @@ fn a_live_recorder_run_becomes_a_report() {
         rec.series(i, names::SERIES_REQUESTS, 1);
     }
     rec.gauge_add(names::GAUGE_OPEN_SOCKETS, 10);
-    let report = Report::from_run(meta(), rec.snapshot(), &["count(api) == 1000".into(), "rate(requests) > 0".into()]).unwrap();
+    let report = Report::from_run(
+        meta(),
+        rec.snapshot(),
+        &["count(api) == 1000".into(), "rate(requests) > 0".into()],
+    )
+    .unwrap();
     assert!(report.passed(), "{:?}", report.thresholds);
     assert_eq!(report.histograms["api"].count, 1000);
     assert_eq!(report.histograms["api"].min, 100);

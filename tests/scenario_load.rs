@@ -240,6 +240,10 @@ fn missing_and_wrong_typed_values() {
     assert_eq!(e.key(), Some("clients"));
     let e = load_str("plan:\n  - traffic: {}\n", &[]).unwrap_err();
     assert!(e.to_string().contains("missing key `duration`"), "{e}");
+    assert_eq!(e.key(), Some("plan.0.traffic.duration"));
+    let e = load_str("plan: [\n", &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    assert!(e.diagnostic().fix.is_some(), "{e}");
 }
 
 #[test]

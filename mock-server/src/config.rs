@@ -450,7 +450,7 @@ pub struct MockArgs {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
-    /// Users user<N> / pw-<N> exist for N < USERS (created lazily).
+    /// Users userN / pw-N exist for every N below USERS (created lazily).
     #[arg(long, default_value_t = 100_000)]
     pub users: u64,
     /// Access-token signing algorithm: es256, eddsa, hs256, rs256.

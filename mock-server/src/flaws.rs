@@ -1,7 +1,7 @@
 //! Deliberate flaws: switches that make the mock deviate from the standards in exactly one way, so
 //! that every conformance check can be shown to catch a real deviation.
 //!
-//! Every flaw has one uniform shape: a row in the [`flaws!`] table below (variant, kebab-case
+//! Every flaw has one uniform shape: a row in the `flaws!` table below (variant, kebab-case
 //! name, one-line description) and one predicate call, `flaws.has(Flaw::X)`, at exactly one place in
 //! the server (named in the description). Adding a flaw is adding a row and that one call.
 

@@ -38,7 +38,7 @@ pub mod tokens;
 pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing};
 pub use flaws::{Flaw, Flaws};
 pub use routes::ws::close as close_codes;
-pub use server::{MockServer, start};
+pub use server::{MockServer, run, shutdown_signal, start};
 pub use stats::Stats;
 
 /// Why the mock server could not start.

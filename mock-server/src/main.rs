@@ -25,50 +25,18 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cfg = match Cli::parse().mock.into_config() {
-        Ok(cfg) => cfg,
+    let result = match Cli::parse().mock.into_config() {
+        Ok(cfg) => authbench_mock::run(cfg).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            ExitCode::from(match e {
+                MockError::Config(_) => 2,
+                _ => 3,
+            })
         }
-    };
-    let server = match authbench_mock::start(cfg).await {
-        Ok(s) => s,
-        Err(e @ MockError::Config(_)) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    println!("authbench-mock listening on {}", server.base_url());
-    println!("admin key: {}", server.admin_key());
-    wait_for_signal().await;
-    eprintln!("shutting down");
-    server.shutdown().await;
-    ExitCode::SUCCESS
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

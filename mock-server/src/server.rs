@@ -169,3 +169,32 @@ impl Drop for MockServer {
         self.state.shutdown.cancel();
     }
 }
+
+/// Runs a server the way the `authbench-mock` binary and `authbench mock` do: starts it, prints
+/// `authbench-mock listening on http://HOST:PORT` and `admin key: KEY` on stdout (scripts read
+/// these lines), serves until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run(cfg: MockConfig) -> Result<(), MockError> {
+    let server = start(cfg).await?;
+    println!("authbench-mock listening on {}", server.base_url());
+    println!("admin key: {}", server.admin_key());
+    shutdown_signal().await;
+    eprintln!("authbench-mock: shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

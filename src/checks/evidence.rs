@@ -344,7 +344,10 @@ mod tests {
             "grant_type=refresh_token&refresh_token=abcdefgh…(17)&x=1"
         );
         let out = scrub("{\"token\" : \"zyxwvutsrqponm\", \"active\":false}", &[]);
-        assert!(out.contains("zyxwvuts…(14)") && !out.contains("zyxwvutsrqponm"), "{out}");
+        assert!(
+            out.contains("zyxwvuts…(14)") && !out.contains("zyxwvutsrqponm"),
+            "{out}"
+        );
         let out = scrub("grant_type=password&username=user1&password=pw-100000", &[]);
         assert!(out.ends_with("password=…(9)"), "{out}");
         let out = scrub("GET /api/me?access_token=qwertyuiopasdf HTTP", &[]);
@@ -354,7 +357,10 @@ mod tests {
     #[test]
     fn headers_are_redacted() {
         let auth = header_value("authorization", &format!("Bearer {JWT}"), &[]);
-        assert!(auth.starts_with("Bearer eyJhbGci…") && !auth.contains("c2ln"), "{auth}");
+        assert!(
+            auth.starts_with("Bearer eyJhbGci…") && !auth.contains("c2ln"),
+            "{auth}"
+        );
         let cookie = header_value(
             "set-cookie",
             "refresh_token=abcdefghijklmnop; HttpOnly; Path=/",
@@ -362,8 +368,14 @@ mod tests {
         );
         assert_eq!(cookie, "refresh_token=abcdefgh…(16); HttpOnly; Path=/");
         let proto = header_value("sec-websocket-protocol", &format!("bearer.{JWT}"), &[]);
-        assert!(proto.starts_with("bearer.eyJhbGci…") && !proto.contains("c2ln"), "{proto}");
-        assert_eq!(header_value("authorization", "Bearer dev-admin", &[]), "Bearer …(9)");
+        assert!(
+            proto.starts_with("bearer.eyJhbGci…") && !proto.contains("c2ln"),
+            "{proto}"
+        );
+        assert_eq!(
+            header_value("authorization", "Bearer dev-admin", &[]),
+            "Bearer …(9)"
+        );
         assert_eq!(
             header_value("www-authenticate", "Bearer realm=\"x\"", &[]),
             "Bearer realm=\"x\""

@@ -59,7 +59,11 @@ pub struct ExpectedFailure {
     #[serde(alias = "comment")]
     pub reason: String,
     /// Only this result is expected (any FAIL/WARN/ERROR when absent).
-    #[serde(default, alias = "expected-result", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "expected-result",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub result: Option<ExpectedResult>,
     /// Only for targets whose base URL contains this text (every target when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,8 +214,8 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("reasn"), "{text}");
         assert!(err.position().is_some(), "{text}");
-        let err = parse_expected_failures("- id: RT-07\n  reason: \" \"\n", None, CATALOG)
-            .unwrap_err();
+        let err =
+            parse_expected_failures("- id: RT-07\n  reason: \" \"\n", None, CATALOG).unwrap_err();
         assert!(err.to_string().contains("reason is empty"), "{err}");
         let err = parse_expected_failures(
             "- {id: RT-07, reason: a}\n- {id: RT-07, reason: b}\n",

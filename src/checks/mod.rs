@@ -38,6 +38,7 @@ pub use expected::{
 pub use meta::{CheckMeta, FAMILIES, Family, Level, Need};
 pub use outcome::{Assertion, Findings, Status, Stop, Verdict};
 pub use probe::Probe;
+pub use proof::markdown_proof_table;
 pub use render::{markdown_catalog, render_list, render_terminal};
 pub use runner::{
     CheckOptions, CheckOutcome, ConformanceRun, SelectError, run, selected, validate_selectors,
@@ -51,11 +52,11 @@ pub fn catalog() -> &'static [CheckMeta] {
 }
 
 /// The flags that start an external mock with the same knobs as [`builtin_mock_config`].
-pub const BUILTIN_MOCK_FLAGS: &str = "--signing rs256 --access-ttl 2s --max-session 4s --reuse-grace 1s --single-session --sliding-window 500ms";
+pub const BUILTIN_MOCK_FLAGS: &str = "--signing rs256 --access-ttl 2s --max-session 4s --reuse-grace 1s --single-session --sliding-window 1s";
 
 /// The knobs of the in-process mock `authbench check` runs against when no target is given: every
 /// check applicable and fast — a 2 s access token (expiry checks), a 4 s maximum session (RT-10),
-/// a 1 s reuse grace window (RT-08), single session (WS-04), sliding renewal in the last 500 ms
+/// a 1 s reuse grace window (RT-08), single session (WS-04), sliding renewal in the last second
 /// (SL-01), RS256 keys (JW-03), a random admin key (IN-01, RT-12), port 0.
 pub fn builtin_mock_config() -> authbench_mock::MockConfig {
     authbench_mock::MockConfig {
@@ -65,7 +66,7 @@ pub fn builtin_mock_config() -> authbench_mock::MockConfig {
         max_session: Duration::from_secs(4),
         reuse_grace: Duration::from_secs(1),
         single_session: true,
-        sliding_window: Duration::from_millis(500),
+        sliding_window: Duration::from_secs(1),
         admin_key: None,
         ..authbench_mock::MockConfig::default()
     }

@@ -287,11 +287,7 @@ impl Probe {
     }
 
     /// Sends a request and records it; a transport failure is returned as text (and recorded).
-    pub async fn try_send(
-        &self,
-        label: &str,
-        rb: reqwest::RequestBuilder,
-    ) -> Result<Resp, String> {
+    pub async fn try_send(&self, label: &str, rb: reqwest::RequestBuilder) -> Result<Resp, String> {
         let secrets = self.secrets();
         let req = match rb.build() {
             Ok(r) => r,
@@ -398,7 +394,9 @@ impl Probe {
         let label = format!("login as {user}");
         let rb = self.profile().login_request(self.http(), &user, &password);
         let resp = self.send(&label, rb).await?;
-        let tokens = self.profile().parse_tokens(resp.status, &resp.headers, &resp.body);
+        let tokens = self
+            .profile()
+            .parse_tokens(resp.status, &resp.headers, &resp.body);
         match tokens {
             Ok(tokens) => {
                 self.remember(&tokens);
@@ -519,7 +517,9 @@ impl Probe {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Resp, Stop>> {
-        let rb = self.profile().introspect_request(self.http(), token, kind)?;
+        let rb = self
+            .profile()
+            .introspect_request(self.http(), token, kind)?;
         Some(self.send(label, rb).await)
     }
 
@@ -554,7 +554,8 @@ impl Probe {
 
     /// The access token as a JWT, or a SKIP when it is opaque.
     pub fn jwt(&self, access_token: &str) -> Result<Jwt, Stop> {
-        jwt::parse(access_token).ok_or_else(|| Stop::skip(super::meta::Need::JwtAccessTokens.reason()))
+        jwt::parse(access_token)
+            .ok_or_else(|| Stop::skip(super::meta::Need::JwtAccessTokens.reason()))
     }
 
     /// The target's JWKS (from OpenID discovery's `jwks_uri`, else `/.well-known/jwks.json`),
@@ -583,7 +584,10 @@ impl Probe {
         {
             jwks_url = u;
         }
-        let r = self.try_send("JWKS", self.http().get(jwks_url)).await.ok()?;
+        let r = self
+            .try_send("JWKS", self.http().get(jwks_url))
+            .await
+            .ok()?;
         r.ok().then(|| r.json()).flatten()
     }
 }

@@ -131,7 +131,8 @@ pub fn proof_for(flaw: Flaw) -> Option<&'static FlawProof> {
 
 /// The README's flaw → check table.
 pub fn markdown_proof_table() -> String {
-    let mut out = String::from("| Mock flaw (`--flaw`) | What it breaks | Caught by |\n|---|---|---|\n");
+    let mut out =
+        String::from("| Mock flaw (`--flaw`) | What it breaks | Caught by |\n|---|---|---|\n");
     for p in FLAW_CHECKS {
         let caught = p
             .catches
@@ -165,7 +166,11 @@ mod tests {
             assert_eq!(n, 1, "flaw {} is mapped {n} times", f.name());
         }
         for p in FLAW_CHECKS {
-            assert!(!p.catches.is_empty(), "{} is caught by nothing", p.flaw.name());
+            assert!(
+                !p.catches.is_empty(),
+                "{} is caught by nothing",
+                p.flaw.name()
+            );
             for id in p.catches.iter().chain(p.skips).chain(p.side_effects) {
                 assert!(catalog::find(id).is_some(), "{id} is not in the catalog");
             }

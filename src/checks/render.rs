@@ -64,7 +64,11 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
             continue;
         }
         let _ = writeln!(out);
-        let _ = writeln!(out, "{}", paint(&format!("{}  {}", fam.prefix, fam.title), "1", color));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(&format!("{}  {}", fam.prefix, fam.title), "1", color)
+        );
         for r in rows {
             row(&mut out, r, color);
         }
@@ -90,7 +94,11 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
                 r.meta.id
             );
         } else {
-            let _ = writeln!(out, "expected failure: {} {} ({reason})", r.meta.id, r.status);
+            let _ = writeln!(
+                out,
+                "expected failure: {} {} ({reason})",
+                r.meta.id, r.status
+            );
         }
     }
     let failing = run.failing();
@@ -106,7 +114,11 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
             "{} ({}{})",
             paint("result: FAILED", "1;31", color),
             ids.join(", "),
-            if run.fail_on_warn { "; --fail-on warn" } else { "" }
+            if run.fail_on_warn {
+                "; --fail-on warn"
+            } else {
+                ""
+            }
         );
     }
     out
@@ -170,7 +182,11 @@ fn evidence_lines(out: &mut String, r: &CheckOutcome, indent: &str) {
 }
 
 fn needs_text(m: &CheckMeta) -> String {
-    m.needs.iter().map(|n| n.name()).collect::<Vec<_>>().join(", ")
+    m.needs
+        .iter()
+        .map(|n| n.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn level_text(l: Level) -> &'static str {

@@ -32,7 +32,7 @@ type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// How the handshake went.
 pub enum WsOpen {
     /// 101: the socket is open.
-    Open(WsConn),
+    Open(Box<WsConn>),
     /// The server answered the upgrade with this HTTP status.
     Refused(u16),
     /// The handshake failed otherwise (connection, timeout, protocol).
@@ -164,14 +164,14 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
                     value: probe.scrub(&String::from_utf8_lossy(v.as_bytes())),
                 })
                 .collect();
-            WsOpen::Open(WsConn {
+            WsOpen::Open(Box::new(WsConn {
                 stream: Some(stream),
                 probe: probe.clone(),
                 ws,
                 exchange,
                 lines: Vec::new(),
                 started,
-            })
+            }))
         }
         Ok(Err(tungstenite::Error::Http(resp))) => {
             let status = resp.status().as_u16();
@@ -266,7 +266,8 @@ impl WsConn {
                             let code = u16::from(code);
                             Close {
                                 code: Some(code),
-                                replaced_illegal: code == 1002 && reason.as_str() == "Protocol violation",
+                                replaced_illegal: code == 1002
+                                    && reason.as_str() == "Protocol violation",
                                 reason: reason.as_str().to_string(),
                             }
                         }
@@ -324,10 +325,7 @@ impl WsConn {
     /// Waits for the first message (e.g. a welcome), up to `timeout`; `false` when the socket
     /// closed or nothing came.
     pub async fn ready(&mut self, timeout: Duration) -> bool {
-        matches!(
-            self.next(Instant::now() + timeout).await,
-            WsMsg::Event(_)
-        )
+        matches!(self.next(Instant::now() + timeout).await, WsMsg::Event(_))
     }
 
     /// Sends a close frame with `code` and waits up to `timeout` for the server's answer.

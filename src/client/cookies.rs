@@ -130,7 +130,10 @@ mod tests {
             jar.header_value_except(Some("refresh_token")).as_deref(),
             Some("other=x")
         );
-        assert_eq!(jar.header_value_except(Some("other")).as_deref(), Some("refresh_token=rt-2"));
+        assert_eq!(
+            jar.header_value_except(Some("other")).as_deref(),
+            Some("refresh_token=rt-2")
+        );
     }
 
     #[test]

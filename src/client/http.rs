@@ -147,7 +147,10 @@ impl Connector {
         };
         if let Connections::Pool(n) = mode {
             let n = n.max(1) as usize;
-            let client = c.builder(n).build().map_err(|e| BuildError(e.to_string()))?;
+            let client = c
+                .builder(n)
+                .build()
+                .map_err(|e| BuildError(e.to_string()))?;
             c.shared = Some(Http {
                 client,
                 gate: Some(Arc::new(Semaphore::new(n))),
@@ -316,12 +319,19 @@ mod tests {
             c.client().unwrap();
         }
         // ~6 µs each with a shared config, ~4 ms each without: 200 builds well under 200 × 4 ms.
-        assert!(t.elapsed() < Duration::from_millis(400), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            t.elapsed()
+        );
 
         let p = Connector::new(Connections::Pool(3), Duration::from_secs(1), false, 4).unwrap();
         let a = p.client().unwrap();
         let b = p.client().unwrap();
-        assert!(Arc::ptr_eq(a.gate.as_ref().unwrap(), b.gate.as_ref().unwrap()));
+        assert!(Arc::ptr_eq(
+            a.gate.as_ref().unwrap(),
+            b.gate.as_ref().unwrap()
+        ));
         assert_eq!(a.gate.as_ref().unwrap().available_permits(), 3);
     }
 

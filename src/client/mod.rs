@@ -9,15 +9,18 @@
 //! - [`live`]: live counters for the progress display.
 //! - [`session`]: the token manager itself ([`Session`]).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
+//! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
 pub mod cookies;
 pub mod http;
 pub mod live;
 pub mod race;
 pub mod session;
+mod session_ws;
 pub mod single_flight;
 pub mod strategy;
 pub mod timers;
+pub mod ws;
 
 pub use http::{Connections, Connector, ErrorKind};
 pub use live::Live;

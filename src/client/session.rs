@@ -291,11 +291,7 @@ impl Session {
         Live::bump(&self.env.live.requests);
         match res {
             Ok(reply) => {
-                rec.count(
-                    shard,
-                    &format!("status.{}.{}", op.name(), reply.status),
-                    1,
-                );
+                rec.count(shard, &format!("status.{}.{}", op.name(), reply.status), 1);
                 if let Some(h) = hist {
                     rec.record_duration(shard, h, reply.sent_at.elapsed());
                 }
@@ -349,8 +345,6 @@ impl Session {
         let res = self.http.exchange(req, BodyMode::Keep).await;
         self.count_exchange(Op::Login, &res, Some(names::LOGIN));
         let reply = res.ok()?;
-        self.rec().count(self.shard(), "logins", 1);
-        self.rec().series(self.shard(), names::SERIES_LOGINS, 1);
         self.absorb_cookies(&reply.headers);
         if !(200..300).contains(&reply.status) {
             return None;
@@ -359,7 +353,11 @@ impl Session {
             .profile()
             .parse_tokens(reply.status, &reply.headers, &reply.body)
         {
-            Ok(tokens) => Some(self.install(tokens, true)),
+            Ok(tokens) => {
+                self.rec().count(self.shard(), "logins", 1);
+                self.rec().series(self.shard(), names::SERIES_LOGINS, 1);
+                Some(self.install(tokens, true))
+            }
             Err(e) => {
                 self.rec().count(self.shard(), "errors.body", 1);
                 Live::bump(&self.env.live.errors);
@@ -509,9 +507,7 @@ impl Session {
         let (Some(timers), Some(exp)) = (&self.env.timers, expires_at) else {
             return;
         };
-        let remaining = exp
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let remaining = exp.duration_since(SystemTime::now()).unwrap_or_default();
         let lead = self.env.settings.proactive_lead(remaining);
         let at = tokio::time::Instant::now() + remaining.saturating_sub(lead);
         timers.schedule(at, self.me.clone(), generation);
@@ -610,15 +606,15 @@ impl Session {
     /// Naive: refresh with the refresh token this request holds, on its own; a rejected refresh
     /// leads to one new login per session (not per request: a stale request just retries).
     async fn naive_renew(&self, held: &Held) -> Option<Arc<str>> {
-        match self.refresh_exchange(held.generation, held.refresh.clone()).await {
+        match self
+            .refresh_exchange(held.generation, held.refresh.clone())
+            .await
+        {
             Refreshed::Renewed(at) => Some(at),
             Refreshed::Failed => None,
             Refreshed::Rejected => match self
                 .flight
-                .run(
-                    || self.generation() == held.generation,
-                    || self.relogin(),
-                )
+                .run(|| self.generation() == held.generation, || self.relogin())
                 .await
             {
                 Flight::Led(at) => at,
@@ -770,6 +766,37 @@ impl Drop for Session {
         if self.state.get_mut().access.is_some() {
             self.env.live.logged_in_delta(-1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_session_stays_small() {
+        // The per-client budget is a few KiB including tokens; the struct itself is a fraction.
+        assert!(
+            std::mem::size_of::<Session>() <= 512,
+            "{}",
+            std::mem::size_of::<Session>()
+        );
+    }
+
+    #[test]
+    fn credential_hashes_tell_tokens_apart() {
+        assert_eq!(
+            credential_hash(Some("a"), None),
+            credential_hash(Some("a"), Some("c"))
+        );
+        assert_ne!(
+            credential_hash(Some("a"), None),
+            credential_hash(Some("b"), None)
+        );
+        assert_ne!(
+            credential_hash(None, Some("x=1")),
+            credential_hash(None, Some("x=2"))
+        );
     }
 }
 

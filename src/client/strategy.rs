@@ -125,7 +125,10 @@ mod tests {
         assert!(leads.iter().all(|l| (0.0..=5.0).contains(l)));
         let min = leads.iter().cloned().fold(f64::MAX, f64::min);
         let max = leads.iter().cloned().fold(0.0, f64::max);
-        assert!(max - min > 2.0, "jitter should spread the leads: {min}..{max}");
+        assert!(
+            max - min > 2.0,
+            "jitter should spread the leads: {min}..{max}"
+        );
     }
 
     #[test]

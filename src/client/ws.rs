@@ -432,19 +432,17 @@ impl<T: WsTokens> Channel<T> {
                 Next::RefreshThenReconnect { closed_at } => {
                     expiry_close_at = Some(closed_at);
                     source = TokenSource::Refresh;
-                    delay = Duration::ZERO;
+                    delay = match self.quick_retry_delay() {
+                        Some(d) => d,
+                        None => return WsEnd::GaveUp,
+                    };
                 }
                 Next::Reconnect => {
                     source = TokenSource::Current;
-                    delay = if self.streak == 0 {
-                        Duration::ZERO
-                    } else {
-                        match self.next_backoff() {
-                            Some(d) => d,
-                            None => return WsEnd::GaveUp,
-                        }
+                    delay = match self.quick_retry_delay() {
+                        Some(d) => d,
+                        None => return WsEnd::GaveUp,
                     };
-                    self.streak = self.streak.max(1);
                 }
                 Next::Backoff => {
                     source = TokenSource::Current;
@@ -454,6 +452,17 @@ impl<T: WsTokens> Channel<T> {
                     }
                 }
             }
+        }
+    }
+
+    /// Reconnect at once after a socket that delivered data; after one that closed before any
+    /// message (a server that closes every new socket), back off like [`Self::next_backoff`].
+    fn quick_retry_delay(&mut self) -> Option<Duration> {
+        if self.streak == 0 {
+            self.streak = 1;
+            Some(Duration::ZERO)
+        } else {
+            self.next_backoff()
         }
     }
 
@@ -557,16 +566,19 @@ impl<T: WsTokens> Channel<T> {
                             if let Some(ev) = self.on_text(text.as_str()) {
                                 if ev != SessionEvent::Expired {
                                     self.kick.signal(Instant::now());
-                                    close_by = Some(tokio::time::Instant::now() + self.opts.kick_close_grace);
+                                    let grace = self.opts.kick_close_grace;
+                                    close_by = Some(tokio::time::Instant::now() + grace);
                                 }
                                 event = Some(ev);
                             }
                         }
                         Item::Msg(Message::Binary(_)) => {
                             self.streak = 0;
-                            self.rec.count(self.shard, &format!("{WS_EVENTS}binary"), 1);
+                            self.count(&format!("{WS_EVENTS}binary"));
                         }
-                        Item::Msg(Message::Close(frame)) => return self.on_close(conn, frame, event).await,
+                        Item::Msg(Message::Close(frame)) => {
+                            return self.on_close(conn, frame, event).await;
+                        }
                         Item::Msg(_) => {}
                         Item::Ended(kind) => return self.on_end(conn, kind, event),
                     }

@@ -72,10 +72,17 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&conformance).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&conformance).unwrap_or_default()
+        );
     } else {
         print!("{}", checks::render_terminal(&conformance, use_color()));
         println!("report: {}", out.join("report.html").display());
     }
-    Ok(if conformance.passed() { Code::Ok } else { Code::Failed })
+    Ok(if conformance.passed() {
+        Code::Ok
+    } else {
+        Code::Failed
+    })
 }

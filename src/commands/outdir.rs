@@ -12,13 +12,22 @@ pub fn prepare(out: Option<&Path>, name: &str) -> Result<PathBuf, CliError> {
             let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
             let safe: String = name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             PathBuf::from("reports").join(format!("{safe}-{stamp}"))
         }
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
-        CliError::cannot_proceed(format!("cannot create the output folder {}: {e}", dir.display()))
+        CliError::cannot_proceed(format!(
+            "cannot create the output folder {}: {e}",
+            dir.display()
+        ))
     })?;
     Ok(dir)
 }

@@ -28,7 +28,9 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     let resolved = target::resolve(&spec, &scenario.mock).await?;
     target::preflight(&resolved.profile).await?;
 
-    let plan = Plan::from_scenario(&scenario).with_shard(shard).with_start_at(start_at);
+    let plan = Plan::from_scenario(&scenario)
+        .with_shard(shard)
+        .with_start_at(start_at);
     let clients = match shard {
         Some(s) => s.len(scenario.clients),
         None => scenario.clients,
@@ -50,7 +52,14 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         move || sample(&p)
     });
 
-    let outcome = engine::run(plan, resolved.profile.clone(), recorder.clone(), cancel, progress).await;
+    let outcome = engine::run(
+        plan,
+        resolved.profile.clone(),
+        recorder.clone(),
+        cancel,
+        progress,
+    )
+    .await;
     display.finish();
     let outcome = outcome.map_err(|e| CliError::usage(format!("cannot run the scenario: {e}")))?;
 
@@ -76,7 +85,11 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         println!("{}", summary_json(&report, &out));
     } else if !args.quiet {
         print!("{}", report::terminal_summary(&report, use_color()));
-        println!("report: {} ({} files)", out.join("report.html").display(), files.len());
+        println!(
+            "report: {} ({} files)",
+            out.join("report.html").display(),
+            files.len()
+        );
     }
     Ok(if outcome.interrupted {
         Code::Interrupted
@@ -115,19 +128,30 @@ fn load(args: &RunArgs) -> Result<Scenario, CliError> {
 }
 
 fn parse_shard(s: &str) -> Result<Shard, CliError> {
-    let bad = || CliError::usage(format!("--shard {s:?}: expected i/N with 0 <= i < N, e.g. --shard 0/3"));
+    let bad = || {
+        CliError::usage(format!(
+            "--shard {s:?}: expected i/N with 0 <= i < N, e.g. --shard 0/3"
+        ))
+    };
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n) = (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
+    let (i, n) = (
+        i.trim().parse::<u32>().map_err(|_| bad())?,
+        n.trim().parse::<u32>().map_err(|_| bad())?,
+    );
     Shard::new(i, n).map_err(|e| CliError::usage(format!("--shard {s:?}: {e}")))
 }
 
 fn parse_start_at(s: &str) -> Result<SystemTime, CliError> {
     let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
-        CliError::usage(format!("--start-at {s:?}: {e} (expected RFC 3339, e.g. 2026-11-22T10:00:00Z)"))
+        CliError::usage(format!(
+            "--start-at {s:?}: {e} (expected RFC 3339, e.g. 2026-11-22T10:00:00Z)"
+        ))
     })?;
     let at = SystemTime::from(t);
     if at + Duration::from_secs(24 * 3600) < SystemTime::now() {
-        return Err(CliError::usage(format!("--start-at {s:?} is more than a day in the past")));
+        return Err(CliError::usage(format!(
+            "--start-at {s:?} is more than a day in the past"
+        )));
     }
     Ok(at)
 }
@@ -162,7 +186,10 @@ fn summary_json(report: &Report, out: &std::path::Path) -> String {
             }
         }
         obj.insert("passed".into(), serde_json::Value::Bool(report.passed()));
-        obj.insert("report_dir".into(), serde_json::Value::String(out.display().to_string()));
+        obj.insert(
+            "report_dir".into(),
+            serde_json::Value::String(out.display().to_string()),
+        );
     }
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }

@@ -7,24 +7,15 @@ use tokio_util::sync::CancellationToken;
 pub fn install(cancel: CancellationToken) {
     tokio::spawn(async move {
         wait().await;
-        eprintln!("\ninterrupted: stopping clients and writing a partial report (Ctrl-C again to exit now)");
+        eprintln!(
+            "\ninterrupted: stopping clients and writing a partial report (Ctrl-C again to exit now)"
+        );
         cancel.cancel();
         wait().await;
         std::process::exit(130);
     });
 }
 
-pub async fn wait() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
+async fn wait() {
+    authbench_mock::shutdown_signal().await;
 }

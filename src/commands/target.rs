@@ -42,7 +42,9 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             cfg.bind = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             let server = authbench_mock::start(cfg).await.map_err(|e| match e {
                 authbench_mock::MockError::Config(e) => CliError::usage(format!("mock: {e}")),
-                other => CliError::cannot_proceed(format!("cannot start the builtin mock: {other}")),
+                other => {
+                    CliError::cannot_proceed(format!("cannot start the builtin mock: {other}"))
+                }
             })?;
             let base = server.base_url();
             let profile = target::builtin(&base, server.admin_key()).ok_or_else(|| {
@@ -66,8 +68,12 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
-                .map_err(|e| CliError::cannot_proceed(format!("cannot build an HTTP client: {e}")))?;
-            let profile = target::from_url(url, &http).await.map_err(CliError::cannot_proceed)?;
+                .map_err(|e| {
+                    CliError::cannot_proceed(format!("cannot build an HTTP client: {e}"))
+                })?;
+            let profile = target::from_url(url, &http)
+                .await
+                .map_err(CliError::cannot_proceed)?;
             Ok(Resolved {
                 profile: Arc::new(profile),
                 label: url.clone(),

@@ -31,6 +31,9 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
 
 pub fn schema() -> Result<Code, CliError> {
     let schema = scenario::json_schema();
-    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).unwrap_or_default()
+    );
     Ok(Code::Ok)
 }

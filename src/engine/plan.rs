@@ -186,7 +186,11 @@ impl Plan {
 
     /// Whether any step or the client setting needs WebSockets.
     pub fn uses_websocket(&self) -> bool {
-        self.websocket || self.steps.iter().any(|s| matches!(s, Step::WsConnect { .. }))
+        self.websocket
+            || self
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::WsConnect { .. }))
     }
 }
 

@@ -44,7 +44,10 @@ pub async fn preflight(profile: &Profile, timeout: Duration) -> Result<(), Prefl
     let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
         return Err(PreflightError::NoHost { url: shown });
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let lookup = tokio::time::timeout(timeout, tokio::net::lookup_host((host.clone(), port))).await;
     let addrs: Vec<_> = match lookup {
         Ok(Ok(a)) => a.collect(),
@@ -61,16 +64,20 @@ pub async fn preflight(profile: &Profile, timeout: Duration) -> Result<(), Prefl
     for addr in &addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) => last = Some(PreflightError::Unreachable {
-                url: shown.clone(),
-                addr: addr.to_string(),
-                source: e,
-            }),
-            Err(_) => last = Some(PreflightError::Timeout {
-                url: shown.clone(),
-                addr: addr.to_string(),
-                timeout,
-            }),
+            Ok(Err(e)) => {
+                last = Some(PreflightError::Unreachable {
+                    url: shown.clone(),
+                    addr: addr.to_string(),
+                    source: e,
+                })
+            }
+            Err(_) => {
+                last = Some(PreflightError::Timeout {
+                    url: shown.clone(),
+                    addr: addr.to_string(),
+                    timeout,
+                })
+            }
         }
     }
     Err(last.unwrap_or(PreflightError::Resolve {

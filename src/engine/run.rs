@@ -68,13 +68,25 @@ pub async fn run(
         run_cancel.clone(),
     );
     let sockets = if plan.uses_websocket() {
-        Some(Sockets::new(&profile, &plan, recorder.clone(), progress.clone(), run_cancel.clone())
-            .map_err(EngineError::WebSocket)?)
+        Some(
+            Sockets::new(
+                &profile,
+                &plan,
+                recorder.clone(),
+                progress.clone(),
+                run_cancel.clone(),
+            )
+            .map_err(EngineError::WebSocket)?,
+        )
     } else {
         None
     };
     let mut fleet = Fleet::build(env, &ids, &plan.users)?;
-    let auto_ws = if plan.websocket { sockets.as_ref() } else { None };
+    let auto_ws = if plan.websocket {
+        sockets.as_ref()
+    } else {
+        None
+    };
 
     let mut outcome = RunOutcome {
         interrupted: false,
@@ -124,12 +136,24 @@ pub async fn run(
                 accounts::refresh_race(&fleet, *parallel, &cancel).await
             }
             Step::Relogin { ramp } => {
-                accounts::relogin(&mut fleet, *ramp, sockets.as_ref(), plan.kick_timeout, &cancel)
-                    .await
+                accounts::relogin(
+                    &mut fleet,
+                    *ramp,
+                    sockets.as_ref(),
+                    plan.kick_timeout,
+                    &cancel,
+                )
+                .await
             }
             Step::Logout { ramp } => {
-                accounts::logout(&mut fleet, *ramp, sockets.as_ref(), plan.kick_timeout, &cancel)
-                    .await
+                accounts::logout(
+                    &mut fleet,
+                    *ramp,
+                    sockets.as_ref(),
+                    plan.kick_timeout,
+                    &cancel,
+                )
+                .await
             }
             Step::ForceLogout { ramp } => {
                 accounts::force_logout(
@@ -183,14 +207,22 @@ async fn finish(
     cancel: &CancellationToken,
 ) -> RunOutcome {
     outcome.interrupted = cancel.is_cancelled();
-    let open: Vec<_> = fleet.members.iter_mut().filter_map(|m| m.socket.take()).collect();
+    let open: Vec<_> = fleet
+        .members
+        .iter_mut()
+        .filter_map(|m| m.socket.take())
+        .collect();
     if let Some(sockets) = sockets {
         sockets.close_all(open, Duration::from_secs(1)).await;
     }
     run_cancel.cancel();
     progress.set_phase(
         progress.tick().phase_index,
-        if outcome.interrupted { "interrupted" } else { "done" },
+        if outcome.interrupted {
+            "interrupted"
+        } else {
+            "done"
+        },
     );
     outcome
 }

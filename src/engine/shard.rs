@@ -57,7 +57,9 @@ impl FromStr for Shard {
     type Err = ShardError;
 
     fn from_str(s: &str) -> Result<Shard, ShardError> {
-        let err = || ShardError { given: s.to_string() };
+        let err = || ShardError {
+            given: s.to_string(),
+        };
         let (i, n) = s.trim().split_once('/').ok_or_else(err)?;
         let i = i.trim().parse().map_err(|_| err())?;
         let n = n.trim().parse().map_err(|_| err())?;

@@ -1,4 +1,5 @@
-//! The engine's WebSocket bookkeeping (being integrated with `client::ws`).
+//! The engine's WebSocket bookkeeping: one socket task per client (through `client::ws::spawn`),
+//! one kick board per run, and the open-socket figure for the live display.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,52 +9,124 @@ use tokio_util::sync::CancellationToken;
 use super::plan::Plan;
 use super::progress::Progress;
 use crate::client::Session;
+use crate::client::http::tls_client_config;
+use crate::client::ws::{self, KickBoard, KickClock, WsHandle, WsOptions};
 use crate::metrics::Recorder;
+use crate::metrics::names::GAUGE_OPEN_SOCKETS;
 use crate::target::Profile;
 
-/// Kick clock placeholder until `client::ws` lands.
-pub(crate) struct KickClock;
-impl KickClock {
-    pub fn arm(&self) -> bool {
-        false
-    }
+/// How often the open-socket figure of the live display is refreshed.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// One client's socket: its task handle and the kick clock of the session it belongs to.
+pub(crate) struct Socket {
+    handle: WsHandle,
+    kick: Arc<KickClock>,
 }
 
-/// One client's socket.
-pub(crate) enum Socket {}
-
 impl Socket {
+    /// The kick clock to arm when this socket's session is replaced or logged out.
     pub fn kick_clock(&self) -> Arc<KickClock> {
-        match *self {}
+        self.kick.clone()
     }
+
+    /// Whether the socket is open now.
     pub fn is_open(&self) -> bool {
-        match *self {}
+        self.handle.is_open()
     }
+
+    /// Asks the socket task to close (client-initiated close, bounded by the WS options).
     pub fn close(self) {
-        match self {}
+        self.handle.close();
     }
 }
 
 /// Per-run WebSocket state.
-pub(crate) enum Sockets {}
+pub(crate) struct Sockets {
+    opts: Arc<WsOptions>,
+    board: Arc<KickBoard>,
+    recorder: Recorder,
+    cancel: CancellationToken,
+}
 
 impl Sockets {
+    /// WebSocket settings from the target profile (an error message when it has none).
     pub fn new(
-        _profile: &Profile,
-        _plan: &Plan,
-        _recorder: Recorder,
-        _progress: Arc<Progress>,
-        _cancel: CancellationToken,
+        profile: &Profile,
+        plan: &Plan,
+        recorder: Recorder,
+        progress: Arc<Progress>,
+        cancel: CancellationToken,
     ) -> Result<Arc<Sockets>, String> {
-        Err("WebSocket support is not available in this build yet".into())
+        let ws = profile.ws().ok_or_else(|| {
+            format!(
+                "the target profile `{}` has no `ws:` section",
+                profile.name()
+            )
+        })?;
+        let tls = if ws.url.scheme() == "wss" {
+            Some(Arc::new(
+                tls_client_config(false).map_err(|e| e.to_string())?,
+            ))
+        } else {
+            None
+        };
+        let mut opts = WsOptions::from_profile(ws, tls).map_err(|e| e.to_string())?;
+        opts.connect_timeout = plan.client.timeout;
+        let sockets = Arc::new(Sockets {
+            opts: Arc::new(opts),
+            board: KickBoard::new(recorder.clone()),
+            recorder: recorder.clone(),
+            cancel: cancel.clone(),
+        });
+        tokio::spawn(async move {
+            loop {
+                progress.open_sockets.store(
+                    recorder.gauge(GAUGE_OPEN_SOCKETS),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(PROGRESS_EVERY) => {}
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        });
+        Ok(sockets)
     }
-    pub async fn open(&self, _session: &Arc<Session>) -> Option<Socket> {
-        match *self {}
+
+    /// Opens a socket for `session` and waits (bounded by the connect timeout) until it is open or
+    /// has failed. The socket task keeps running (reconnecting after expiry closes) on its own.
+    pub async fn open(&self, session: &Arc<Session>) -> Option<Socket> {
+        let shard = session.id() as usize;
+        let kick = self.board.clock(shard);
+        let handle = ws::spawn(
+            self.opts.clone(),
+            session.clone(),
+            self.recorder.clone(),
+            shard,
+            kick.clone(),
+            self.cancel.child_token(),
+        );
+        let bound = self.opts.connect_timeout + Duration::from_secs(1);
+        let _ = tokio::time::timeout(bound, handle.wait_open(1)).await;
+        Some(Socket { handle, kick })
     }
-    pub async fn settle(&self, _timeout: Duration) {
-        match *self {}
+
+    /// Waits up to `timeout` for every armed kick clock; the rest are counted `missed_kicks`.
+    pub async fn settle(&self, timeout: Duration) {
+        self.board.settle(timeout).await;
     }
-    pub async fn close_all(&self, _sockets: Vec<Socket>, _timeout: Duration) {
-        match *self {}
+
+    /// Closes `sockets` and waits (bounded) for their tasks to end.
+    pub async fn close_all(&self, sockets: Vec<Socket>, timeout: Duration) {
+        let handles: Vec<WsHandle> = sockets
+            .into_iter()
+            .map(|s| {
+                s.handle.close();
+                s.handle
+            })
+            .collect();
+        let joins = futures::future::join_all(handles.into_iter().map(|h| h.join()));
+        let _ = tokio::time::timeout(timeout, joins).await;
     }
 }

@@ -67,10 +67,11 @@ fn grace(timeout: Duration) -> Duration {
 /// Waits for the gate and records this client's wake skew.
 async fn wake(session: &Session, gate: &Gate) {
     let woke = gate.wait().await;
-    session
-        .env()
-        .recorder
-        .record_duration(session.id() as usize, names::WAKE_SKEW, gate.skew(woke));
+    session.env().recorder.record_duration(
+        session.id() as usize,
+        names::WAKE_SKEW,
+        gate.skew(woke),
+    );
     // Let every other woken client record its wake before anyone starts sending.
     tokio::task::yield_now().await;
 }
@@ -86,7 +87,11 @@ fn record_recovery(session: &Session, gate: &Gate, recovered: &AtomicBool) {
 }
 
 /// `sync_expiry` not followed by traffic: every client wakes at the deadline and records its skew.
-pub(crate) async fn wake_all(sessions: &[Arc<Session>], gate: Arc<Gate>, cancel: &CancellationToken) {
+pub(crate) async fn wake_all(
+    sessions: &[Arc<Session>],
+    gate: Arc<Gate>,
+    cancel: &CancellationToken,
+) {
     let mut set = JoinSet::new();
     for s in sessions {
         let (s, gate, cancel) = (s.clone(), gate.clone(), cancel.clone());
@@ -125,7 +130,14 @@ pub(crate) async fn closed(
                     let recovered = AtomicBool::new(false);
                     let stagger = gate.is_none() && !settings.think_time.is_zero();
                     let loops = (0..settings.concurrency.max(1)).map(|_| {
-                        client_loop(&s, end, settings.think_time, stagger, gate.as_deref(), &recovered)
+                        client_loop(
+                            &s,
+                            end,
+                            settings.think_time,
+                            stagger,
+                            gate.as_deref(),
+                            &recovered,
+                        )
                     });
                     futures::future::join_all(loops).await;
                 })
@@ -192,18 +204,16 @@ pub(crate) async fn open(
     let begin = start.at();
     let end = begin + duration;
     let token = phase_token(cancel, end, grace(timeout));
-    let interval = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+    let rate = if rate.is_finite() && rate > 0.0 {
+        rate
+    } else {
+        1e-9
+    };
+    let arrival = |i: u64| begin.checked_add(Duration::try_from_secs_f64(i as f64 / rate).ok()?);
     let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
     let mut inflight = JoinSet::new();
     let mut i: u64 = 0;
-    loop {
-        let Some(intended) = u32::try_from(i)
-            .ok()
-            .and_then(|i| interval.checked_mul(i))
-            .map(|d| begin + d)
-        else {
-            break;
-        };
+    while let Some(intended) = arrival(i) {
         if intended >= end || token.is_cancelled() {
             break;
         }

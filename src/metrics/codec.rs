@@ -184,7 +184,17 @@ mod tests {
     #[test]
     fn round_trip_is_exact() {
         let mut h = new_histogram();
-        for v in [1, 7, 250, 999, 1_000, 12_345, 250_000, 3_600_000_000, 9_999_999_999] {
+        for v in [
+            1,
+            7,
+            250,
+            999,
+            1_000,
+            12_345,
+            250_000,
+            3_600_000_000,
+            9_999_999_999,
+        ] {
             h.saturating_record(v);
         }
         let back = decode(&encode(&h).unwrap()).unwrap();
@@ -204,7 +214,8 @@ mod tests {
     #[test]
     fn refuses_garbage() {
         assert!(matches!(decode("%%%"), Err(CodecError::Base64(_))));
-        let junk = base64::engine::general_purpose::STANDARD.encode(b"hello world, not a histogram");
+        let junk =
+            base64::engine::general_purpose::STANDARD.encode(b"hello world, not a histogram");
         assert!(matches!(decode(&junk), Err(CodecError::Cookie(_))));
         assert!(matches!(decode(""), Err(CodecError::Corrupt(_))));
     }

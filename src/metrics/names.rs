@@ -59,13 +59,27 @@ pub const COUNTERS: &[&str] = &[
     "close_code_violations",
     "ws_connects",
     "ws_reconnects",
+    "ws_open_after_expiry",
+    "ws_gave_up",
+    "ws_sessions_ended",
+    "kicks_before_trigger",
+    "kick_target_gone",
     "renewals",
     "retries",
 ];
 
 /// Counter families with a dynamic last part: `status.<op>.<code>`, `errors.<kind>`,
-/// `ws_close.<code>`, `ws_events.<type>`.
-pub const COUNTER_PREFIXES: &[&str] = &["status.", "errors.", "ws_close.", "ws_events."];
+/// `ws_close.<code>`, `ws_close_class.<class>`, `ws_events.<type>`, `ws_connect_failed.<why>`,
+/// `race.<outcome>` (refresh_race phase).
+pub const COUNTER_PREFIXES: &[&str] = &[
+    "status.",
+    "errors.",
+    "ws_close.",
+    "ws_close_class.",
+    "ws_events.",
+    "ws_connect_failed.",
+    "race.",
+];
 
 /// Per-second timeline series (counts per second).
 pub const SERIES_REQUESTS: &str = "requests";

@@ -121,14 +121,18 @@ impl Recorder {
     pub fn with_shards(shards: usize) -> Self {
         let n = shards.clamp(1, 1024).next_power_of_two();
         let started_at = Utc::now();
-        let subsec = Duration::from_nanos(u64::from(started_at.timestamp_subsec_nanos() % 1_000_000_000));
+        let subsec = Duration::from_nanos(u64::from(
+            started_at.timestamp_subsec_nanos() % 1_000_000_000,
+        ));
         Recorder {
             inner: Arc::new(Inner {
                 started_at,
                 start: Instant::now(),
                 subsec,
                 mask: n - 1,
-                shards: (0..n).map(|_| Padded(Mutex::new(Shard::default()))).collect(),
+                shards: (0..n)
+                    .map(|_| Padded(Mutex::new(Shard::default())))
+                    .collect(),
                 timeline: Mutex::new(TimelineAcc::default()),
                 gauges: Mutex::new(Vec::new()),
                 sampled_to: AtomicU64::new(0),
@@ -158,7 +162,11 @@ impl Recorder {
     /// [`record`](Self::record) for a `Duration`.
     #[inline]
     pub fn record_duration(&self, shard: usize, hist: &'static str, d: Duration) {
-        self.record(shard, hist, u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        self.record(
+            shard,
+            hist,
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        );
     }
 
     /// Adds `n` to counter `counter`. Allocates only the first time a shard sees the name.
@@ -205,7 +213,9 @@ impl Recorder {
     /// Current value of a gauge (0 when never moved).
     pub fn gauge(&self, gauge: &str) -> i64 {
         let g = self.inner.gauges.lock();
-        g.iter().find(|(name, _)| *name == gauge).map_or(0, |(_, v)| *v)
+        g.iter()
+            .find(|(name, _)| *name == gauge)
+            .map_or(0, |(_, v)| *v)
     }
 
     /// Marks the start of a phase (drawn as a boundary on the timeline).
@@ -288,7 +298,9 @@ impl Recorder {
     fn build_timeline(&self, current: u64) -> Timeline {
         let acc = self.inner.timeline.lock();
         let gauges_now = self.inner.gauges.lock().clone();
-        let mut seconds = usize::try_from(current).unwrap_or(usize::MAX).saturating_add(1);
+        let mut seconds = usize::try_from(current)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
         let mut truncated = acc.truncated;
         if seconds > MAX_SECONDS {
             seconds = MAX_SECONDS;

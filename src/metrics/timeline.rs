@@ -83,7 +83,8 @@ impl Timeline {
             return;
         }
         let start = self.start_unix.min(other.start_unix);
-        let end = (self.start_unix + self.seconds as i64).max(other.start_unix + other.seconds as i64);
+        let end =
+            (self.start_unix + self.seconds as i64).max(other.start_unix + other.seconds as i64);
         let mut seconds = usize::try_from(end - start).unwrap_or(0);
         let mut truncated = self.truncated || other.truncated;
         if seconds > MAX_SECONDS {

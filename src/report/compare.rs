@@ -20,7 +20,9 @@ const TEMPLATE: &str = include_str!("templates/compare.html");
 pub enum CompareError {
     #[error(transparent)]
     Load(#[from] ReportError),
-    #[error("compare needs at least two reports, got {0} (e.g. `authbench compare reports/a reports/b`)")]
+    #[error(
+        "compare needs at least two reports, got {0} (e.g. `authbench compare reports/a reports/b`)"
+    )]
     TooFew(usize),
 }
 
@@ -54,7 +56,10 @@ pub struct Row {
 impl Row {
     /// `value / first value` for run `i` (None when either is missing or the first is 0).
     pub fn ratio(&self, i: usize) -> Option<f64> {
-        match (self.values.first().copied().flatten(), self.values.get(i).copied().flatten()) {
+        match (
+            self.values.first().copied().flatten(),
+            self.values.get(i).copied().flatten(),
+        ) {
             (Some(a), Some(b)) if a != 0.0 => Some(b / a),
             _ => None,
         }
@@ -76,8 +81,16 @@ impl Row {
     /// Whether run `i` is clearly worse (+1), clearly better (-1) or about the same (0) as run 0.
     fn direction(&self, i: usize) -> i8 {
         let Some(r) = self.ratio(i) else { return 0 };
-        let worse = if self.kind == RowKind::Rate { r < 0.9 } else { r > 1.1 };
-        let better = if self.kind == RowKind::Rate { r > 1.1 } else { r < 0.9 };
+        let worse = if self.kind == RowKind::Rate {
+            r < 0.9
+        } else {
+            r > 1.1
+        };
+        let better = if self.kind == RowKind::Rate {
+            r > 1.1
+        } else {
+            r < 0.9
+        };
         if worse {
             1
         } else if better {
@@ -150,9 +163,15 @@ impl Comparison {
         }));
         for op in &ops {
             let h = |r: &Report| r.histograms.get(op).filter(|h| h.count > 0).cloned();
-            rows.push(row(format!("p50({op})"), RowKind::Latency, &|r| h(r).map(|h| h.p50 as f64)));
-            rows.push(row(format!("p99({op})"), RowKind::Latency, &|r| h(r).map(|h| h.p99 as f64)));
-            rows.push(row(format!("max({op})"), RowKind::Latency, &|r| h(r).map(|h| h.max as f64)));
+            rows.push(row(format!("p50({op})"), RowKind::Latency, &|r| {
+                h(r).map(|h| h.p50 as f64)
+            }));
+            rows.push(row(format!("p99({op})"), RowKind::Latency, &|r| {
+                h(r).map(|h| h.p99 as f64)
+            }));
+            rows.push(row(format!("max({op})"), RowKind::Latency, &|r| {
+                h(r).map(|h| h.max as f64)
+            }));
             rows.push(row(format!("rate({op})"), RowKind::Rate, &|r| {
                 h(r).map(|h| per_second(h.count, r.run.duration_s))
             }));
@@ -160,16 +179,38 @@ impl Comparison {
         rows.push(row("refresh_amplification".into(), RowKind::Ratio, &|r| {
             r.derived.refresh_amplification
         }));
-        for c in ["refresh_calls", "spurious_logouts", "relogins", "reuse_detected"] {
-            rows.push(row(c.into(), RowKind::Count, &|r| Some(r.counter(c) as f64)));
+        for c in [
+            "refresh_calls",
+            "spurious_logouts",
+            "relogins",
+            "reuse_detected",
+        ] {
+            rows.push(row(
+                c.into(),
+                RowKind::Count,
+                &|r| Some(r.counter(c) as f64),
+            ));
         }
-        for c in ["missed_kicks", "close_code_violations", "stale_ws_messages", "dropped"] {
+        for c in [
+            "missed_kicks",
+            "close_code_violations",
+            "stale_ws_messages",
+            "dropped",
+        ] {
             if reports.iter().any(|r| r.counters.contains_key(c)) {
-                rows.push(row(c.into(), RowKind::Count, &|r| Some(r.counter(c) as f64)));
+                rows.push(row(
+                    c.into(),
+                    RowKind::Count,
+                    &|r| Some(r.counter(c) as f64),
+                ));
             }
         }
-        rows.push(row("errors".into(), RowKind::Count, &|r| Some(r.derived.errors as f64)));
-        rows.push(row("error_rate".into(), RowKind::Percent, &|r| r.derived.error_rate));
+        rows.push(row("errors".into(), RowKind::Count, &|r| {
+            Some(r.derived.errors as f64)
+        }));
+        rows.push(row("error_rate".into(), RowKind::Percent, &|r| {
+            r.derived.error_rate
+        }));
         rows
     }
 
@@ -181,14 +222,20 @@ impl Comparison {
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(140);
         style(&mut runs, color);
-        runs.set_header(bold(&["#", "run", "scenario", "target", "started", "duration", "clients", "verdict"]));
+        runs.set_header(bold(&[
+            "#", "run", "scenario", "target", "started", "duration", "clients", "verdict",
+        ]));
         for (i, (label, r)) in self.runs.iter().enumerate() {
             runs.add_row(vec![
                 Cell::new(i + 1),
                 Cell::new(label),
                 Cell::new(&r.run.name),
                 Cell::new(&r.run.target),
-                Cell::new(r.run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                Cell::new(
+                    r.run
+                        .started_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
                 Cell::new(format::seconds(r.run.duration_s)),
                 Cell::new(format::count(u64::from(r.run.clients))),
                 Cell::new(if r.passed() { "PASS" } else { "FAIL" }),
@@ -204,9 +251,17 @@ impl Comparison {
         style(&mut t, color);
         let mut head = vec!["metric".to_string()];
         for i in 0..self.runs.len() {
-            head.push(if i == 0 { "#1 (baseline)".into() } else { format!("#{}", i + 1) });
+            head.push(if i == 0 {
+                "#1 (baseline)".into()
+            } else {
+                format!("#{}", i + 1)
+            });
         }
-        t.set_header(head.iter().map(|h| Cell::new(h).add_attribute(Attribute::Bold)).collect::<Vec<_>>());
+        t.set_header(
+            head.iter()
+                .map(|h| Cell::new(h).add_attribute(Attribute::Bold))
+                .collect::<Vec<_>>(),
+        );
         for row in self.rows() {
             if row.values.iter().all(Option::is_none) {
                 continue;
@@ -276,7 +331,9 @@ impl Comparison {
                         let ratio = if i == 0 {
                             String::new()
                         } else {
-                            row.ratio(i).map(|r| format!("×{}", format::ratio(r))).unwrap_or_default()
+                            row.ratio(i)
+                                .map(|r| format!("×{}", format::ratio(r)))
+                                .unwrap_or_default()
                         };
                         let class = match row.direction(i) {
                             1 => "worse",
@@ -300,7 +357,10 @@ impl Comparison {
                     label: label.clone(),
                     name: r.run.name.clone(),
                     target: r.run.target.clone(),
-                    started: r.run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    started: r
+                        .run
+                        .started_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     duration: format::seconds(r.run.duration_s),
                     clients: format::count(u64::from(r.run.clients)),
                     passed: r.passed(),
@@ -310,7 +370,11 @@ impl Comparison {
             percentile_charts: self.percentile_charts(),
             timeline_charts: self.timeline_charts(),
         };
-        render(TEMPLATE, "compare.html", minijinja::Value::from(minijinja::value::Serde(&page)))
+        render(
+            TEMPLATE,
+            "compare.html",
+            minijinja::Value::from(minijinja::value::Serde(&page)),
+        )
     }
 
     fn legend(&self, i: usize) -> String {
@@ -320,7 +384,11 @@ impl Comparison {
     fn percentile_charts(&self) -> Vec<String> {
         let mut ops: Vec<&str> = Vec::new();
         for n in names::HISTOGRAMS {
-            if self.runs.iter().any(|(_, r)| r.histograms.get(*n).is_some_and(|h| h.count > 0)) {
+            if self
+                .runs
+                .iter()
+                .any(|(_, r)| r.histograms.get(*n).is_some_and(|h| h.count > 0))
+            {
                 ops.push(n);
             }
         }
@@ -335,7 +403,10 @@ impl Comparison {
                         let h = r.histograms.get(op).filter(|h| h.count > 0)?;
                         let (points, d) = svg::percentile_points(&h.histogram);
                         decades = decades.max(d);
-                        Some(Line { label: self.legend(i), points })
+                        Some(Line {
+                            label: self.legend(i),
+                            points,
+                        })
                     })
                     .collect::<Vec<_>>();
                 svg::render(&Chart {
@@ -351,30 +422,37 @@ impl Comparison {
     }
 
     fn timeline_charts(&self) -> Vec<String> {
-        [names::SERIES_REQUESTS, names::SERIES_REFRESHES, names::SERIES_ERRORS]
-            .iter()
-            .filter(|s| self.runs.iter().any(|(_, r)| r.timeline.total(s) > 0))
-            .map(|series| {
-                let lines = self
-                    .runs
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, (_, r))| {
-                        let v = r.timeline.series.get(*series)?;
-                        let values: Vec<f64> = v.iter().map(|x| *x as f64).collect();
-                        Some(Line { label: self.legend(i), points: svg::downsample(&values, 900).0 })
+        [
+            names::SERIES_REQUESTS,
+            names::SERIES_REFRESHES,
+            names::SERIES_ERRORS,
+        ]
+        .iter()
+        .filter(|s| self.runs.iter().any(|(_, r)| r.timeline.total(s) > 0))
+        .map(|series| {
+            let lines = self
+                .runs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, r))| {
+                    let v = r.timeline.series.get(*series)?;
+                    let values: Vec<f64> = v.iter().map(|x| *x as f64).collect();
+                    Some(Line {
+                        label: self.legend(i),
+                        points: svg::downsample(&values, 900).0,
                     })
-                    .collect();
-                svg::render(&Chart {
-                    title: format!("{series} per second"),
-                    y_label: "per second".into(),
-                    x: XScale::Seconds,
-                    lines,
-                    marks: vec![],
-                    width: svg::WIDE,
                 })
+                .collect();
+            svg::render(&Chart {
+                title: format!("{series} per second"),
+                y_label: "per second".into(),
+                x: XScale::Seconds,
+                lines,
+                marks: vec![],
+                width: svg::WIDE,
             })
-            .collect()
+        })
+        .collect()
     }
 }
 
@@ -387,7 +465,9 @@ fn style(t: &mut Table, color: bool) {
 }
 
 fn bold(cols: &[&str]) -> Vec<Cell> {
-    cols.iter().map(|c| Cell::new(c).add_attribute(Attribute::Bold)).collect()
+    cols.iter()
+        .map(|c| Cell::new(c).add_attribute(Attribute::Bold))
+        .collect()
 }
 
 /// A short name for a report path: its folder's name (`reports/storm-20261122-090000/`), or the
@@ -401,5 +481,6 @@ fn label_of(p: &Path) -> String {
     } else {
         p.file_stem().map(|s| s.to_string_lossy().into_owned())
     };
-    name.filter(|n| !n.is_empty()).unwrap_or_else(|| p.display().to_string())
+    name.filter(|n| !n.is_empty())
+        .unwrap_or_else(|| p.display().to_string())
 }

@@ -167,7 +167,10 @@ mod tests {
     #[test]
     fn policy() {
         let mut c = Conformance {
-            checks: vec![check(CheckStatus::Pass, false), check(CheckStatus::Warn, false)],
+            checks: vec![
+                check(CheckStatus::Pass, false),
+                check(CheckStatus::Warn, false),
+            ],
             ..Conformance::default()
         };
         assert!(c.passed());
@@ -178,7 +181,9 @@ mod tests {
         c.checks.push(check(CheckStatus::Fail, false));
         assert!(!c.passed());
         let json = serde_json::to_string(&c).unwrap();
-        assert!(json.contains("\"FAIL\"") && json.contains("\"MUST\"") && json.contains("\"warn\""));
+        assert!(
+            json.contains("\"FAIL\"") && json.contains("\"MUST\"") && json.contains("\"warn\"")
+        );
         let back: Conformance = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
     }

@@ -79,14 +79,20 @@ mod tests {
         );
         assert_eq!(lines.next().unwrap(), "");
         let first = lines.next().unwrap();
-        assert_eq!(first, "       0.100 0.000000000000          1           1.00");
+        assert_eq!(
+            first,
+            "       0.100 0.000000000000          1           1.00"
+        );
         let rows: Vec<&str> = text
             .lines()
             .skip(2)
             .take_while(|l| !l.starts_with('#'))
             .collect();
         let last = rows.last().unwrap();
-        assert!(last.starts_with("     100.") && last.contains(" 1.000000000000       1000"), "{last}");
+        assert!(
+            last.starts_with("     100.") && last.contains(" 1.000000000000       1000"),
+            "{last}"
+        );
         assert_eq!(last.split_whitespace().count(), 3);
         // Percentiles never decrease, counts never decrease, and every row has 4 columns but the last.
         let mut prev = (0.0f64, 0u64);

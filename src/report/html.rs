@@ -123,10 +123,18 @@ struct CheckView {
 /// Renders the report page.
 pub fn report_html(report: &Report) -> Result<String, minijinja::Error> {
     let page = build(report);
-    render(TEMPLATE, "report.html", minijinja::Value::from(minijinja::value::Serde(&page)))
+    render(
+        TEMPLATE,
+        "report.html",
+        minijinja::Value::from(minijinja::value::Serde(&page)),
+    )
 }
 
-pub(crate) fn render(source: &str, name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+pub(crate) fn render(
+    source: &str,
+    name: &str,
+    ctx: minijinja::Value,
+) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_template(name, source)?;
@@ -145,7 +153,9 @@ fn build(r: &Report) -> Page<'_> {
             scenario: run.scenario_path.clone().unwrap_or_else(|| "-".into()),
             target: or_dash(&run.target),
             version: run.tool_version.clone(),
-            started: run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started: run
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             duration: format::seconds(run.duration_s),
             clients: format::count(u64::from(run.clients)),
             strategy: or_dash(&run.strategy),
@@ -225,7 +235,13 @@ fn build(r: &Report) -> Page<'_> {
                 CheckStatus::Info,
             ]
             .iter()
-            .map(|s| (s.as_str().to_string(), c.count(*s), s.as_str().to_lowercase()))
+            .map(|s| {
+                (
+                    s.as_str().to_string(),
+                    c.count(*s),
+                    s.as_str().to_lowercase(),
+                )
+            })
             .collect(),
             strict: c.strict,
             fail_on: match c.fail_on {
@@ -259,7 +275,11 @@ fn build(r: &Report) -> Page<'_> {
 }
 
 fn or_dash(s: &str) -> String {
-    if s.is_empty() { "-".into() } else { s.to_string() }
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_string()
+    }
 }
 
 fn percentile_charts(r: &Report) -> Vec<String> {
@@ -360,7 +380,10 @@ fn timeline_chart(r: &Report, kind: SeriesKind) -> Option<String> {
         .collect();
     let (title, y_label) = match kind {
         SeriesKind::Counts => ("Events per second", "per second"),
-        SeriesKind::Gauges => ("Open sockets and active clients (end of each second)", "count"),
+        SeriesKind::Gauges => (
+            "Open sockets and active clients (end of each second)",
+            "count",
+        ),
     };
     Some(svg::render(&Chart {
         title: title.into(),
@@ -377,7 +400,9 @@ fn timeline_note(r: &Report) -> String {
     let width = t.seconds.div_ceil(MAX_TIMELINE_POINTS).max(1);
     let mut note = format!("{} seconds", format::count(t.seconds as u64));
     if width > 1 {
-        note.push_str(&format!("; each point is the busiest second of a {width}-second bucket"));
+        note.push_str(&format!(
+            "; each point is the busiest second of a {width}-second bucket"
+        ));
     }
     if t.truncated {
         note.push_str("; the run outlasted the 24 h timeline, later seconds are not shown");
@@ -406,7 +431,12 @@ fn storm(r: &Report) -> Vec<KeyValue> {
             ),
             a > 1.0 + 1e-9,
         ),
-        None => kv("refresh amplification", "-".into(), "no refresh was needed".into(), false),
+        None => kv(
+            "refresh amplification",
+            "-".into(),
+            "no refresh was needed".into(),
+            false,
+        ),
     }
     if let Some((sec, peak)) = r.timeline.peak(names::SERIES_REFRESHES) {
         kv(
@@ -417,8 +447,16 @@ fn storm(r: &Report) -> Vec<KeyValue> {
         );
     }
     for (hist, label, what) in [
-        (names::RECOVERY, "time to recover", "storm start → first successful call"),
-        (names::WAKE_SKEW, "wake skew", "scheduled → actual wake of synchronized clients"),
+        (
+            names::RECOVERY,
+            "time to recover",
+            "storm start → first successful call",
+        ),
+        (
+            names::WAKE_SKEW,
+            "wake skew",
+            "scheduled → actual wake of synchronized clients",
+        ),
         (names::REFRESH, "refresh latency", "refresh round trip"),
     ] {
         match r.histograms.get(hist).filter(|h| h.count > 0) {
@@ -433,7 +471,12 @@ fn storm(r: &Report) -> Vec<KeyValue> {
                 ),
                 false,
             ),
-            None => kv(label, "-".into(), format!("{what}: not measured in this run"), false),
+            None => kv(
+                label,
+                "-".into(),
+                format!("{what}: not measured in this run"),
+                false,
+            ),
         }
     }
     for (name, label) in [
@@ -442,7 +485,12 @@ fn storm(r: &Report) -> Vec<KeyValue> {
         ("reuse_detected", "reuse detected"),
     ] {
         let v = r.counter(name);
-        kv(label, format::count(v), String::new(), v > 0 && name != "relogins");
+        kv(
+            label,
+            format::count(v),
+            String::new(),
+            v > 0 && name != "relogins",
+        );
     }
     out
 }

@@ -24,15 +24,38 @@ pub enum MergeError {
     #[error(
         "cannot merge {a} (scenario `{name_a}`) with {b} (scenario `{name_b}`): merge the shards of one scenario only"
     )]
-    Scenario { a: String, name_a: String, b: String, name_b: String },
+    Scenario {
+        a: String,
+        name_a: String,
+        b: String,
+        name_b: String,
+    },
     #[error("{a} and {b} are both shard {index} of {count}: each shard must be given once")]
-    DuplicateShard { a: String, b: String, index: u32, count: u32 },
-    #[error("{a} is shard {ia}/{na} but {b} is shard {ib}/{nb}: all shards must come from the same --shard i/N split")]
-    ShardCount { a: String, ia: u32, na: u32, b: String, ib: u32, nb: u32 },
+    DuplicateShard {
+        a: String,
+        b: String,
+        index: u32,
+        count: u32,
+    },
+    #[error(
+        "{a} is shard {ia}/{na} but {b} is shard {ib}/{nb}: all shards must come from the same --shard i/N split"
+    )]
+    ShardCount {
+        a: String,
+        ia: u32,
+        na: u32,
+        b: String,
+        ib: u32,
+        nb: u32,
+    },
     #[error("{a} is a shard report but {b} is not: merge shard reports of one sharded run")]
     MixedSharding { a: String, b: String },
     #[error("histogram `{name}` of {path} cannot be added exactly: {reason}")]
-    Histogram { name: String, path: String, reason: String },
+    Histogram {
+        name: String,
+        path: String,
+        reason: String,
+    },
     #[error("re-evaluating the stored thresholds failed: {0}")]
     Threshold(#[from] ThresholdError),
 }
@@ -183,10 +206,16 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), MergeError> {
                 });
             }
             (Some(_), None) => {
-                return Err(MergeError::MixedSharding { a: l0.clone(), b: l.clone() });
+                return Err(MergeError::MixedSharding {
+                    a: l0.clone(),
+                    b: l.clone(),
+                });
             }
             (None, Some(_)) => {
-                return Err(MergeError::MixedSharding { a: l.clone(), b: l0.clone() });
+                return Err(MergeError::MixedSharding {
+                    a: l.clone(),
+                    b: l0.clone(),
+                });
             }
             _ => {}
         }

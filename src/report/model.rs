@@ -96,7 +96,7 @@ pub struct ShardInfo {
 }
 
 /// One latency histogram: its summary (all values in µs) and the histogram itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistogramReport {
     /// Samples.
     pub count: u64,
@@ -121,6 +121,24 @@ pub struct HistogramReport {
     /// The histogram, serialized as HdrHistogram V2+DEFLATE base64.
     #[serde(rename = "hdr", with = "hdr_base64")]
     pub histogram: Histogram<u64>,
+}
+
+/// The summary only: the histogram's own `Debug` lists every one of its ~23 000 buckets.
+impl std::fmt::Debug for HistogramReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistogramReport")
+            .field("count", &self.count)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .field("mean", &self.mean)
+            .field("stdev", &self.stdev)
+            .field("p50", &self.p50)
+            .field("p90", &self.p90)
+            .field("p95", &self.p95)
+            .field("p99", &self.p99)
+            .field("p999", &self.p999)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HistogramReport {
@@ -247,7 +265,9 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not an authbench report: {reason} (give a report.json or the folder that holds one)")]
+    #[error(
+        "{path} is not an authbench report: {reason} (give a report.json or the folder that holds one)"
+    )]
     NotAReport { path: PathBuf, reason: String },
     #[error(
         "{path} has report schema_version {found}; this authbench reads version {SCHEMA_VERSION} (use the authbench version that wrote it)"
@@ -260,7 +280,11 @@ impl Report {
     ///
     /// Fails only when an `expect` entry does not parse (the scenario loader validates them first,
     /// so in practice this is a programming error surfaced as a typed error).
-    pub fn from_run(meta: RunMeta, snap: Snapshot, expect: &[String]) -> Result<Report, ThresholdError> {
+    pub fn from_run(
+        meta: RunMeta,
+        snap: Snapshot,
+        expect: &[String],
+    ) -> Result<Report, ThresholdError> {
         let duration_s = snap.elapsed.as_secs_f64();
         let histograms: BTreeMap<String, HistogramReport> = snap
             .histograms
@@ -334,7 +358,10 @@ impl Report {
 
     /// Counters whose name starts with `prefix`, with the prefix stripped, e.g.
     /// `counters_with_prefix("ws_close.")` → `[("4409", 5000)]`.
-    pub fn counters_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, u64)> + 'a {
+    pub fn counters_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, u64)> + 'a {
         self.counters
             .range(prefix.to_string()..)
             .take_while(move |(k, _)| k.starts_with(prefix))
@@ -376,7 +403,9 @@ impl Report {
         };
         let len = std::fs::metadata(&file).map_err(io)?.len();
         if len > MAX_REPORT_BYTES {
-            return Err(not(format!("{len} bytes is larger than any report ({MAX_REPORT_BYTES} max)")));
+            return Err(not(format!(
+                "{len} bytes is larger than any report ({MAX_REPORT_BYTES} max)"
+            )));
         }
         let text = std::fs::read(&file).map_err(io)?;
         let value: serde_json::Value =
@@ -398,7 +427,10 @@ impl Report {
         if let Some(h) = obj.get("histograms").and_then(|h| h.as_object())
             && h.len() > MAX_HISTOGRAMS
         {
-            return Err(not(format!("{} histograms (at most {MAX_HISTOGRAMS})", h.len())));
+            return Err(not(format!(
+                "{} histograms (at most {MAX_HISTOGRAMS})",
+                h.len()
+            )));
         }
         let mut report: Report = serde_json::from_value(value).map_err(|e| not(e.to_string()))?;
         if !report.run.duration_s.is_finite() || report.run.duration_s < 0.0 {

@@ -30,9 +30,19 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         });
     };
     let has = |k: &str| r.counters.contains_key(k);
-    push("requests", format::count(r.derived.requests), "requests sent", false);
+    push(
+        "requests",
+        format::count(r.derived.requests),
+        "requests sent",
+        false,
+    );
     if has("refresh_calls") || has("refreshes_needed") {
-        push("refresh_calls", format::count(r.counter("refresh_calls")), "refresh requests sent", false);
+        push(
+            "refresh_calls",
+            format::count(r.counter("refresh_calls")),
+            "refresh requests sent",
+            false,
+        );
         push(
             "refreshes_needed",
             format::count(r.counter("refreshes_needed")),
@@ -50,14 +60,40 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     }
     for (name, note) in [
         ("relogins", "refresh rejected → new login"),
-        ("spurious_logouts", "relogins while the session should still have been valid"),
-        ("reuse_detected", "refresh token reuse detected by the server"),
+        (
+            "spurious_logouts",
+            "relogins while the session should still have been valid",
+        ),
+        (
+            "reuse_detected",
+            "refresh token reuse detected by the server",
+        ),
         ("dropped", "open-model arrivals that could not start"),
-        ("missed_kicks", "old sockets still open and unnotified after a kick"),
+        (
+            "missed_kicks",
+            "old sockets still open and unnotified after a kick",
+        ),
         ("kick_without_close", "kick event without a close frame"),
-        ("close_without_event", "close frame without the matching event"),
-        ("close_code_violations", "close codes RFC 6455 forbids on the wire"),
-        ("stale_ws_messages", "messages from an old socket after a reconnect (dropped)"),
+        (
+            "ws_open_after_expiry",
+            "sockets still open after their access token expired",
+        ),
+        (
+            "ws_gave_up",
+            "clients that stopped reconnecting after repeated failures",
+        ),
+        (
+            "close_without_event",
+            "close frame without the matching event",
+        ),
+        (
+            "close_code_violations",
+            "close codes RFC 6455 forbids on the wire",
+        ),
+        (
+            "stale_ws_messages",
+            "messages from an old socket after a reconnect (dropped)",
+        ),
     ] {
         if has(name) {
             let v = r.counter(name);
@@ -72,10 +108,31 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         r.derived.errors > 0,
     );
     if let Some(e) = r.derived.error_rate {
-        push("error_rate", format::percent(e), "errors / requests", e > 0.0);
+        push(
+            "error_rate",
+            format::percent(e),
+            "errors / requests",
+            e > 0.0,
+        );
     }
     for (kind, v) in r.counters_with_prefix("errors.") {
         push(&format!("errors.{kind}"), format::count(v), "", v > 0);
+    }
+    for (prefix, note) in [
+        ("race.", "refresh race outcome (per race)"),
+        ("ws_close_class.", "server closes by class"),
+        ("ws_connect_failed.", "refused WebSocket handshakes"),
+    ] {
+        for (rest, v) in r.counters_with_prefix(prefix) {
+            let bad = prefix == "ws_connect_failed."
+                || (prefix == "race." && !matches!(rest, "one_winner" | "same_successor"));
+            push(
+                &format!("{prefix}{rest}"),
+                format::count(v),
+                note,
+                bad && v > 0,
+            );
+        }
     }
     out
 }
@@ -140,7 +197,11 @@ pub fn verdict(r: &Report) -> (bool, String) {
         .collect();
     if !r.thresholds.is_empty() {
         if failed.is_empty() {
-            parts.push(format!("{}/{} thresholds met", r.thresholds.len(), r.thresholds.len()));
+            parts.push(format!(
+                "{}/{} thresholds met",
+                r.thresholds.len(),
+                r.thresholds.len()
+            ));
         } else {
             parts.push(format!(
                 "{} of {} thresholds failed: {}",
@@ -168,7 +229,10 @@ pub fn verdict(r: &Report) -> (bool, String) {
         if failing.is_empty() {
             parts.push(format!("conformance: {summary}"));
         } else {
-            parts.push(format!("conformance: {summary} — failing: {}", failing.join(", ")));
+            parts.push(format!(
+                "conformance: {summary} — failing: {}",
+                failing.join(", ")
+            ));
         }
     }
     if parts.is_empty() {

@@ -77,12 +77,18 @@ pub fn percentile_points(h: &Histogram<u64>) -> (Vec<(f64, f64)>, u32) {
     }
     for v in h.iter_quantiles(5) {
         let q = v.quantile_iterated_to();
-        let x = if q >= 1.0 { max_x } else { (1.0 / (1.0 - q)).log10().min(max_x) };
-        pts.push((x, v.value_iterated_to() as f64 / 1_000.0));
+        if q >= 1.0 {
+            break;
+        }
+        let x = (1.0 / (1.0 - q)).log10();
         if x >= max_x {
             break;
         }
+        pts.push((x, v.value_iterated_to() as f64 / 1_000.0));
     }
+    // The curve ends at the axis' last percentile with the value the histogram gives there.
+    let last_q = 1.0 - 10f64.powi(-(decades as i32));
+    pts.push((max_x, h.value_at_quantile(last_q) as f64 / 1_000.0));
     (pts, decades)
 }
 
@@ -123,10 +129,15 @@ pub fn render(c: &Chart) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {w} {H}" role="img" aria-label="{}">"#,
+        r#"<svg class="chart {}" viewBox="0 0 {w} {H}" role="img" aria-label="{}">"#,
+        if w < WIDE { "narrow" } else { "wide" },
         esc(&c.title)
     );
-    let _ = write!(s, r#"<text class="title" x="{LEFT}" y="16">{}</text>"#, esc(&c.title));
+    let _ = write!(
+        s,
+        r#"<text class="title" x="{LEFT}" y="16">{}</text>"#,
+        esc(&c.title)
+    );
     // Legend.
     let mut lx = LEFT;
     for (i, l) in c.lines.iter().enumerate() {
@@ -271,7 +282,7 @@ fn percentile_label(decade: u32) -> String {
 
 /// A round upper bound ≥ `v` and a tick step (1, 2 or 5 × 10^k, about 5 ticks).
 fn nice_ceiling(v: f64) -> (f64, f64) {
-    if !(v > 0.0) || !v.is_finite() {
+    if !v.is_finite() || v <= 0.0 {
         return (1.0, 0.2);
     }
     let raw = v / 5.0;
@@ -340,7 +351,10 @@ mod tests {
             title: "refresh <latency>".into(),
             y_label: "ms".into(),
             x: XScale::Percentile { decades },
-            lines: vec![Line { label: "refresh".into(), points: pts }],
+            lines: vec![Line {
+                label: "refresh".into(),
+                points: pts,
+            }],
             marks: vec![],
             width: NARROW,
         });
@@ -363,7 +377,9 @@ mod tests {
 
     #[test]
     fn downsample_keeps_peaks() {
-        let v: Vec<f64> = (0..3000).map(|i| if i == 1234 { 999.0 } else { 1.0 }).collect();
+        let v: Vec<f64> = (0..3000)
+            .map(|i| if i == 1234 { 999.0 } else { 1.0 })
+            .collect();
         let (pts, width) = downsample(&v, 1000);
         assert_eq!(width, 3);
         assert_eq!(pts.len(), 1000);

@@ -33,16 +33,30 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         Cell::new("target").add_attribute(Attribute::Dim),
         Cell::new(&r.target),
         Cell::new("started").add_attribute(Attribute::Dim),
-        Cell::new(r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        Cell::new(
+            r.started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
     ]);
     head.add_row(vec![
         Cell::new("clients").add_attribute(Attribute::Dim),
-        Cell::new(format!("{} · strategy {}", format::count(u64::from(r.clients)), dash(&r.strategy))),
+        Cell::new(format!(
+            "{} · strategy {}",
+            format::count(u64::from(r.clients)),
+            dash(&r.strategy)
+        )),
         Cell::new("duration").add_attribute(Attribute::Dim),
-        Cell::new(format!("{} · shard {shard} · authbench {}", format::seconds(r.duration_s), r.tool_version)),
+        Cell::new(format!(
+            "{} · shard {shard} · authbench {}",
+            format::seconds(r.duration_s),
+            r.tool_version
+        )),
     ]);
     if let Some(p) = &r.scenario_path {
-        head.add_row(vec![Cell::new("scenario").add_attribute(Attribute::Dim), Cell::new(p)]);
+        head.add_row(vec![
+            Cell::new("scenario").add_attribute(Attribute::Dim),
+            Cell::new(p),
+        ]);
     }
     if !r.merged_from.is_empty() {
         head.add_row(vec![
@@ -52,14 +66,20 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
     }
     push_table(&mut out, head);
     if r.interrupted {
-        out.push_str(&paint("INTERRUPTED — this report is partial", "1;33", color));
+        out.push_str(&paint(
+            "INTERRUPTED — this report is partial",
+            "1;33",
+            color,
+        ));
         out.push('\n');
     }
 
     let hist = report.ordered_histograms();
     if !hist.is_empty() {
         let mut t = table(color);
-        t.set_header(header(&["latency", "count", "p50", "p90", "p99", "max", "rate"]));
+        t.set_header(header(&[
+            "latency", "count", "p50", "p90", "p99", "max", "rate",
+        ]));
         for (name, h) in hist {
             let rate = report.derived.rates.get(name).copied().unwrap_or(0.0);
             t.add_row(vec![
@@ -86,7 +106,11 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
             if k.bad && color {
                 v = v.fg(Color::Yellow);
             }
-            t.add_row(vec![Cell::new(k.name), v, Cell::new(k.note).add_attribute(Attribute::Dim)]);
+            t.add_row(vec![
+                Cell::new(k.name),
+                v,
+                Cell::new(k.note).add_attribute(Attribute::Dim),
+            ]);
         }
         for (op, list) in codes {
             let text = list
@@ -94,7 +118,11 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
                 .map(|(c, n)| format!("{c}×{}", format::count(*n)))
                 .collect::<Vec<_>>()
                 .join("  ");
-            t.add_row(vec![Cell::new(format!("status {op}")), Cell::new(text), Cell::new("")]);
+            t.add_row(vec![
+                Cell::new(format!("status {op}")),
+                Cell::new(text),
+                Cell::new(""),
+            ]);
         }
         for (code, meaning, n) in closes {
             t.add_row(vec![
@@ -104,7 +132,11 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
             ]);
         }
         for (ty, n) in report.counters_with_prefix("ws_events.") {
-            t.add_row(vec![Cell::new(format!("ws_events {ty}")), right(format::count(n)), Cell::new("")]);
+            t.add_row(vec![
+                Cell::new(format!("ws_events {ty}")),
+                right(format::count(n)),
+                Cell::new(""),
+            ]);
         }
         push_table(&mut out, t);
     }
@@ -118,7 +150,12 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
             if color {
                 m = m.fg(if th.passed { Color::Green } else { Color::Red });
             }
-            t.add_row(vec![m, Cell::new(&th.expr), right(&th.observed_text), Cell::new(&th.message)]);
+            t.add_row(vec![
+                m,
+                Cell::new(&th.expr),
+                right(&th.observed_text),
+                Cell::new(&th.message),
+            ]);
         }
         push_table(&mut out, t);
     }

@@ -170,26 +170,69 @@ pub struct ThresholdResult {
 pub enum ThresholdError {
     #[error("empty threshold; write one like `p99(refresh) < 250ms`")]
     Empty,
-    #[error("threshold `{expr}`: no comparison operator; use one of < <= == >= >, e.g. `p99(refresh) < 250ms`")]
+    #[error(
+        "threshold `{expr}`: no comparison operator; use one of < <= == >= >, e.g. `p99(refresh) < 250ms`"
+    )]
     MissingOperator { expr: String },
-    #[error("threshold `{expr}`: `{found}` is not an operator; write `{fix}` (operators: < <= == >= >)")]
-    BadOperator { expr: String, found: String, fix: String },
-    #[error("threshold `{expr}`: only one comparison per threshold; write two entries instead, e.g. `p99(api) > 1ms` and `p99(api) < 250ms`")]
+    #[error(
+        "threshold `{expr}`: `{found}` is not an operator; write `{fix}` (operators: < <= == >= >)"
+    )]
+    BadOperator {
+        expr: String,
+        found: String,
+        fix: String,
+    },
+    #[error(
+        "threshold `{expr}`: only one comparison per threshold; write two entries instead, e.g. `p99(api) > 1ms` and `p99(api) < 250ms`"
+    )]
     TwoOperators { expr: String },
-    #[error("threshold `{expr}`: unknown statistic `{stat}`; use one of p50 p75 p90 p95 p99 p999 p9999 min max mean stdev count, e.g. `p99({arg}) < 250ms`")]
-    UnknownStat { expr: String, stat: String, arg: String },
+    #[error(
+        "threshold `{expr}`: unknown statistic `{stat}`; use one of p50 p75 p90 p95 p99 p999 p9999 min max mean stdev count, e.g. `p99({arg}) < 250ms`"
+    )]
+    UnknownStat {
+        expr: String,
+        stat: String,
+        arg: String,
+    },
     #[error("threshold `{expr}`: unknown histogram `{name}`{}; histograms: {}", did_you_mean(.suggestion), names::HISTOGRAMS.join(", "))]
-    UnknownHistogram { expr: String, name: String, suggestion: Option<String> },
+    UnknownHistogram {
+        expr: String,
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("threshold `{expr}`: unknown metric `{name}`{}; use a counter (e.g. spurious_logouts, status.api.200, errors.timeout), a derived value (refresh_amplification, error_rate, errors), `p99(<histogram>)` or `rate(<op>)`", did_you_mean(.suggestion))]
-    UnknownMetric { expr: String, name: String, suggestion: Option<String> },
-    #[error("threshold `{expr}`: `{text}` is not a number; e.g. `error_rate < 0.1%` or `p99(refresh) < 250ms`")]
+    UnknownMetric {
+        expr: String,
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "threshold `{expr}`: `{text}` is not a number; e.g. `error_rate < 0.1%` or `p99(refresh) < 250ms`"
+    )]
     BadNumber { expr: String, text: String },
-    #[error("threshold `{expr}`: unknown unit `{unit}`; use us, ms or s for latencies, % for ratios, /s for rates")]
+    #[error(
+        "threshold `{expr}`: unknown unit `{unit}`; use us, ms or s for latencies, % for ratios, /s for rates"
+    )]
     UnknownUnit { expr: String, unit: String },
-    #[error("threshold `{expr}`: `{metric}` is a latency, give a unit: e.g. `{metric} {op} {number}ms`")]
-    MissingUnit { expr: String, metric: String, op: String, number: String },
-    #[error("threshold `{expr}`: unit `{unit}` does not fit `{metric}`, which is {what}; e.g. `{example}`")]
-    UnitMismatch { expr: String, unit: String, metric: String, what: String, example: String },
+    #[error(
+        "threshold `{expr}`: `{metric}` is a latency, give a unit: e.g. `{metric} {op} {number}ms`"
+    )]
+    MissingUnit {
+        expr: String,
+        metric: String,
+        op: String,
+        number: String,
+    },
+    #[error(
+        "threshold `{expr}`: unit `{unit}` does not fit `{metric}`, which is {what}; e.g. `{example}`"
+    )]
+    UnitMismatch {
+        expr: String,
+        unit: String,
+        metric: String,
+        what: String,
+        example: String,
+    },
     #[error("threshold `{expr}`: {detail}; e.g. `p99(refresh) < 250ms`")]
     Syntax { expr: String, detail: String },
 }
@@ -243,24 +286,36 @@ pub fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
             });
         }
         (Kind::Latency, "%") => {
-            return Err(mismatch("a latency", format!("{metric_text} {} 250ms", op.as_str())));
+            return Err(mismatch(
+                "a latency",
+                format!("{metric_text} {} 250ms", op.as_str()),
+            ));
         }
         (Kind::Ratio, "") => (value, false),
         (Kind::Ratio, "%") => (value / 100.0, true),
         (Kind::Ratio, "us" | "µs" | "ms" | "s" | "/s" | "/m") => {
-            return Err(mismatch("a ratio", format!("{metric_text} {} 0.1%", op.as_str())));
+            return Err(mismatch(
+                "a ratio",
+                format!("{metric_text} {} 0.1%", op.as_str()),
+            ));
         }
         (Kind::Count, "") => (value, false),
         (Kind::Count, "%" | "us" | "µs" | "ms" | "s" | "/s" | "/m") => {
             return Err(mismatch(
                 "a count",
-                format!("{metric_text} {} 0 (for a share of requests use error_rate < 0.1%)", op.as_str()),
+                format!(
+                    "{metric_text} {} 0 (for a share of requests use error_rate < 0.1%)",
+                    op.as_str()
+                ),
             ));
         }
         (Kind::Rate, "" | "/s") => (value, false),
         (Kind::Rate, "/m") => (value / 60.0, false),
         (Kind::Rate, "%" | "us" | "µs" | "ms" | "s") => {
-            return Err(mismatch("a rate per second", format!("{metric_text} {} 1000/s", op.as_str())));
+            return Err(mismatch(
+                "a rate per second",
+                format!("{metric_text} {} 1000/s", op.as_str()),
+            ));
         }
         (_, other) => {
             return Err(ThresholdError::UnknownUnit {
@@ -281,7 +336,10 @@ pub fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
 fn split_op(expr: &str) -> Result<(&str, Op, &str), ThresholdError> {
     let e = || expr.to_string();
     let bytes = expr.as_bytes();
-    let Some(pos) = bytes.iter().position(|b| matches!(b, b'<' | b'>' | b'=' | b'!')) else {
+    let Some(pos) = bytes
+        .iter()
+        .position(|b| matches!(b, b'<' | b'>' | b'=' | b'!'))
+    else {
         return Err(ThresholdError::MissingOperator { expr: e() });
     };
     let two = expr.get(pos..pos + 2).unwrap_or("");
@@ -336,7 +394,9 @@ fn parse_metric(expr: &str, lhs: &str) -> Result<Metric, ThresholdError> {
         }
         if func == "rate" {
             if names::HISTOGRAMS.contains(&arg) || names::is_counter(arg) {
-                return Ok(Metric::Rate { name: arg.to_string() });
+                return Ok(Metric::Rate {
+                    name: arg.to_string(),
+                });
             }
             let mut all: Vec<&str> = names::HISTOGRAMS.to_vec();
             all.extend_from_slice(names::COUNTERS);
@@ -372,7 +432,9 @@ fn parse_metric(expr: &str, lhs: &str) -> Result<Metric, ThresholdError> {
         });
     }
     if names::DERIVED.contains(&lhs) || names::is_counter(lhs) {
-        return Ok(Metric::Value { name: lhs.to_string() });
+        return Ok(Metric::Value {
+            name: lhs.to_string(),
+        });
     }
     if STATS.iter().any(|(n, _)| *n == lhs) {
         return Err(ThresholdError::Syntax {
@@ -391,8 +453,7 @@ fn parse_metric(expr: &str, lhs: &str) -> Result<Metric, ThresholdError> {
 
 fn is_ident(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
 }
 
@@ -449,7 +510,9 @@ impl Metric {
     /// The kind of quantity.
     pub fn kind(&self) -> Kind {
         match self {
-            Metric::Histogram { stat: Stat::Count, .. } => Kind::Count,
+            Metric::Histogram {
+                stat: Stat::Count, ..
+            } => Kind::Count,
             Metric::Histogram { .. } => Kind::Latency,
             Metric::Rate { .. } => Kind::Rate,
             Metric::Value { name } if name == "refresh_amplification" || name == "error_rate" => {
@@ -584,7 +647,12 @@ mod tests {
 
         let t = parse("spurious_logouts == 0").unwrap();
         assert_eq!(t.op, Op::Eq);
-        assert_eq!(t.metric, Metric::Value { name: "spurious_logouts".into() });
+        assert_eq!(
+            t.metric,
+            Metric::Value {
+                name: "spurious_logouts".into()
+            }
+        );
 
         let t = parse("refresh_amplification <= 1.0").unwrap();
         assert_eq!((t.op, t.limit), (Op::Le, 1.0));
@@ -594,11 +662,17 @@ mod tests {
         assert_eq!(t.limit, 2000.0);
 
         assert_eq!(parse("max(wake_skew)<2ms").unwrap().limit, 2_000.0);
-        assert_eq!(parse("p999( kick_latency ) > 1.5 s").unwrap().limit, 1_500_000.0);
+        assert_eq!(
+            parse("p999( kick_latency ) > 1.5 s").unwrap().limit,
+            1_500_000.0
+        );
         assert_eq!(parse("mean(api) < 900us").unwrap().limit, 900.0);
         assert_eq!(parse("status.api.500 == 0").unwrap().limit, 0.0);
         assert_eq!(parse("ws_close.4409 >= 5_000").unwrap().limit, 5000.0);
-        assert_eq!(parse("count(refresh) > 0").unwrap().metric.kind(), Kind::Count);
+        assert_eq!(
+            parse("count(refresh) > 0").unwrap().metric.kind(),
+            Kind::Count
+        );
         assert_eq!(parse("rate(requests) > 60/m").unwrap().limit, 1.0);
     }
 
@@ -607,10 +681,16 @@ mod tests {
         assert!(err("").contains("p99(refresh) < 250ms"));
         assert!(err("p99(refresh) 250ms").contains("no comparison operator"));
         let m = err("spurious_logouts = 0");
-        assert!(m.contains("`=` is not an operator") && m.contains("`==`"), "{m}");
+        assert!(
+            m.contains("`=` is not an operator") && m.contains("`==`"),
+            "{m}"
+        );
         assert!(err("p99(refresh) =< 250ms").contains("`<=`"));
         let m = err("p98(refresh) < 250ms");
-        assert!(m.contains("unknown statistic `p98`") && m.contains("p99(refresh)"), "{m}");
+        assert!(
+            m.contains("unknown statistic `p98`") && m.contains("p99(refresh)"),
+            "{m}"
+        );
         let m = err("p99(refesh) < 250ms");
         assert!(m.contains("did you mean `refresh`"), "{m}");
         let m = err("spurious_logout == 0");
@@ -645,7 +725,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest("relogin", names::COUNTERS).as_deref(), Some("relogins"));
+        assert_eq!(
+            suggest("relogin", names::COUNTERS).as_deref(),
+            Some("relogins")
+        );
         assert_eq!(suggest("zzzzzzzz", names::COUNTERS), None);
     }
 }

@@ -25,7 +25,10 @@ pub fn write_all(report: &Report, dir: &Path) -> io::Result<Vec<PathBuf>> {
             hgrm::percentile_distribution(&h.histogram).as_bytes(),
         )?;
     }
-    put("summary.txt", terminal::terminal_summary(report, false).as_bytes())?;
+    put(
+        "summary.txt",
+        terminal::terminal_summary(report, false).as_bytes(),
+    )?;
     let xml = junit::junit_xml(report).map_err(io::Error::other)?;
     put("junit.xml", xml.as_bytes())?;
     let page = html::report_html(report).map_err(io::Error::other)?;
@@ -37,7 +40,13 @@ pub fn write_all(report: &Report, dir: &Path) -> io::Result<Vec<PathBuf>> {
 fn file_stem(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if s.is_empty() { "histogram".into() } else { s }

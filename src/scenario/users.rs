@@ -40,12 +40,22 @@ impl Default for UserSource {
     }
 }
 
-/// The rows of a `username,password` CSV file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The rows of a `username,password` CSV file. `Debug` shows the path and row count, never the
+/// passwords.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CsvUsers {
     /// The file they were read from.
     pub path: PathBuf,
     rows: Arc<[(String, String)]>,
+}
+
+impl std::fmt::Debug for CsvUsers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvUsers")
+            .field("path", &self.path)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
 }
 
 impl CsvUsers {
@@ -347,6 +357,10 @@ mod tests {
         assert_eq!(u.distinct(), Some(2));
         assert_eq!(u.credentials(1), ("b".into(), "2".into()));
         assert_eq!(u.credentials(2), ("a".into(), "1".into()));
+        assert!(
+            !format!("{u:?}").contains("\"2\""),
+            "Debug must not show passwords"
+        );
         let e = UsersSpec {
             csv: Some("missing.csv".into()),
             ..UsersSpec::default()

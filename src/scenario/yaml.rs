@@ -227,7 +227,7 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
             let fix = if kind == ErrorKind::InvalidValue {
                 fix_for(&msg, key_here.as_deref())
             } else {
-                None
+                Some("check the YAML syntax here: indentation, closing brackets and quotes, `key: value` with a space after the colon".to_string())
             };
             let e = ConfigError::new(kind, msg);
             (
@@ -239,7 +239,14 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
             )
         }
     };
-    if let Some(k) = key_here.filter(|k| !k.is_empty()) {
+    let key = match inner {
+        YamlError::SerdeMissingField { field, .. } => match key_here.as_deref() {
+            Some("") | None => Some(field.to_string()),
+            Some(k) => Some(format!("{k}.{field}")),
+        },
+        _ => key_here.filter(|k| !k.is_empty()),
+    };
+    if let Some(k) = key {
         e = e.with_key(k);
     }
     if let Some((line, col)) = pos {

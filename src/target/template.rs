@@ -83,20 +83,6 @@ impl Var {
             }
         })
     }
-
-    fn name(&self) -> Cow<'static, str> {
-        match self {
-            Var::User => "user".into(),
-            Var::Password => "password".into(),
-            Var::AccessToken => "access_token".into(),
-            Var::RefreshToken => "refresh_token".into(),
-            Var::SessionId => "session_id".into(),
-            Var::AdminKey => "admin_key".into(),
-            Var::Token => "token".into(),
-            Var::TokenTypeHint => "token_type_hint".into(),
-            Var::Env(n) => format!("env.{n}").into(),
-        }
-    }
 }
 
 /// The values available when rendering. Missing values render empty.
@@ -236,17 +222,6 @@ impl Template {
     pub fn render_field(&self, vars: &Vars<'_>) -> Option<String> {
         let s = self.render(vars);
         (!s.is_empty() || !self.has_vars()).then_some(s)
-    }
-
-    /// Variable names used (for messages).
-    pub fn var_names(&self) -> Vec<Cow<'static, str>> {
-        self.parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Var(v) => Some(v.name()),
-                _ => None,
-            })
-            .collect()
     }
 }
 

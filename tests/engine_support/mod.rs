@@ -53,7 +53,12 @@ pub fn settings(strategy: Strategy, concurrency: u32) -> ClientSettings {
 
 /// A plan of `clients` mock users.
 pub fn plan(clients: u32, client: ClientSettings, steps: Vec<Step>) -> Plan {
-    Plan::new(clients, Users::pattern("user{n}", "pw-{n}", 0), client, steps)
+    Plan::new(
+        clients,
+        Users::pattern("user{n}", "pw-{n}", 0),
+        client,
+        steps,
+    )
 }
 
 /// What a run left behind.

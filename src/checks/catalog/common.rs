@@ -18,7 +18,8 @@ pub fn unknown_token(tag: &str) -> String {
 
 /// Time left until `t` (zero if past).
 pub fn until(t: SystemTime) -> Duration {
-    t.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    t.duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Sleeps until the wall-clock instant `t` (returns at once if it has passed).
@@ -31,9 +32,9 @@ pub async fn sleep_until(t: SystemTime) {
 
 /// When the access token expires, or a SKIP when it is unknown or too far away to wait for.
 pub fn short_expiry(tokens: &Tokens) -> Result<SystemTime, Stop> {
-    let exp = tokens
-        .expires_at
-        .ok_or_else(|| Stop::skip("the access token's expiry is unknown (no JWT exp, no expires_in)"))?;
+    let exp = tokens.expires_at.ok_or_else(|| {
+        Stop::skip("the access token's expiry is unknown (no JWT exp, no expires_in)")
+    })?;
     let left = until(exp);
     if left > MAX_WAIT_FOR_EXPIRY {
         return Err(Stop::skip(format!(
@@ -49,7 +50,9 @@ pub fn short_expiry(tokens: &Tokens) -> Result<SystemTime, Stop> {
 /// Calls the resource with a genuine access token; a refusal means the check cannot judge
 /// forgeries against it, so it stops with an error.
 pub async fn genuine_works(p: &Probe, access_token: &str) -> Result<Resp, Stop> {
-    let r = p.api("genuine access token (sanity check)", access_token).await?;
+    let r = p
+        .api("genuine access token (sanity check)", access_token)
+        .await?;
     if !r.ok() {
         return Err(Stop::error(format!(
             "the genuine access token was refused ({}); the resource request of the profile may be wrong",

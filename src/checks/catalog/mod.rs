@@ -68,7 +68,9 @@ pub const ALL: &[&Check] = &[
 
 /// The check with this id (case-insensitive).
 pub fn find(id: &str) -> Option<&'static Check> {
-    ALL.iter().copied().find(|c| c.meta.id.eq_ignore_ascii_case(id))
+    ALL.iter()
+        .copied()
+        .find(|c| c.meta.id.eq_ignore_ascii_case(id))
 }
 
 #[cfg(test)]
@@ -90,7 +92,11 @@ mod tests {
             assert!(fam >= last_family, "{} is out of family order", m.id);
             last_family = fam;
             let (_, num) = m.id.split_once('-').unwrap();
-            assert!(num.len() == 2 && num.chars().all(|c| c.is_ascii_digit()), "{}", m.id);
+            assert!(
+                num.len() == 2 && num.chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                m.id
+            );
             assert!(!m.title.is_empty() && !m.summary.is_empty(), "{}", m.id);
             assert!(!m.requirements.is_empty(), "{} cites nothing", m.id);
         }

@@ -1,13 +1,20 @@
-//! Kick latency: the time from a trigger (the second login's response, the logout call, the admin
-//! revoke) to the kick event or close frame on the *old* session's socket.
+//! Kick latency: the time from a trigger (the second login, the logout call, the admin revoke) to
+//! the kick event or close frame on the *old* session's socket.
 //!
-//! A [`KickBoard`] exists once per run; it hands out one [`KickClock`] per session. The engine arms a
-//! session's clock when the trigger happens; the socket task signals it when the kick arrives. The
-//! two can happen in either order (a loopback server often kicks the old socket before the second
-//! login's response is read), so whoever comes second records the latency — 0 µs when the kick beat
-//! the trigger, which is also counted in `kicks_before_trigger`. After the phase the engine calls
-//! [`KickBoard::settle`] to wait (bounded) until every armed clock resolved; the rest are counted as
-//! `missed_kicks`.
+//! A [`KickBoard`] exists once per run; it hands out one [`KickClock`] per session. The engine arms
+//! a session's clock when the trigger happens; the socket task signals it when the kick arrives. The
+//! two can happen in either order, so whoever comes second records the latency.
+//!
+//! Which instant is the trigger matters: a server revokes the old session *while* it handles the
+//! second login, so its kick often reaches the old socket before the login's response is read (on
+//! loopback, 645 of 1 000 kicks in a test). Arm with the instant the trigger request was **sent**
+//! ([`KickClock::arm_at`]): the latency then covers the server's handling plus the fan-out and is
+//! never negative. [`KickClock::arm`] (now, i.e. the response) records a kick that beat it as 0 µs
+//! and counts it in `kicks_before_trigger`.
+//!
+//! After the phase the engine calls [`KickBoard::settle`] to wait (bounded) until every armed clock
+//! resolved; the rest are counted as `missed_kicks`. A clock whose socket had already ended without
+//! a kick resolves without a latency (`kick_target_gone`).
 //!
 //! A clock is cheap: two `AtomicU64` of microseconds since a process epoch, one flag byte and an
 //! `Arc` to its board. Each clock is one-shot: one trigger, one kick.
@@ -135,12 +142,13 @@ pub struct KickClock {
 }
 
 impl KickClock {
-    /// Arms the clock now (the trigger's response arrived). Returns false if it was already armed.
+    /// Arms the clock now (e.g. the trigger's response arrived; prefer [`Self::arm_at`] with the
+    /// send instant, see the module docs). Returns false if it was already armed.
     pub fn arm(&self) -> bool {
         self.arm_at(Instant::now())
     }
 
-    /// Arms the clock with an explicit trigger instant (e.g. when the trigger request was sent).
+    /// Arms the clock with an explicit trigger instant: when the trigger request was sent.
     pub fn arm_at(&self, trigger: Instant) -> bool {
         let t = micros(trigger);
         if self

@@ -48,7 +48,11 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 } else if expired {
                     format!("accepted until it expired: {} after logout", secs(waited))
                 } else {
-                    format!("accepted for {} after logout, then refused ({})", secs(waited), r.status)
+                    format!(
+                        "accepted for {} after logout, then refused ({})",
+                        secs(waited),
+                        r.status
+                    )
                 },
             );
             return Ok(f);
@@ -66,7 +70,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
             return Ok(f);
         }
         if waited >= BUDGET {
-            let left = exp.map(until).map(secs).unwrap_or_else(|| "an unknown time".into());
+            let left = exp
+                .map(until)
+                .map(secs)
+                .unwrap_or_else(|| "an unknown time".into());
             f.info(
                 "ASVS5-7.4.1",
                 format!(

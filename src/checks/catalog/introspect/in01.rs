@@ -18,7 +18,9 @@ pub const CHECK: Check = Check {
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
-    let Some(r) = p.introspect("introspect a live access token", s.at(), TokenKind::Access).await
+    let Some(r) = p
+        .introspect("introspect a live access token", s.at(), TokenKind::Access)
+        .await
     else {
         return Err(Stop::skip(Need::Introspection.reason()));
     };
@@ -40,7 +42,11 @@ async fn run(p: Arc<Probe>) -> Verdict {
         Some(rv) => {
             rv?;
             if let Some(r) = p
-                .introspect("introspect the revoked access token", s.at(), TokenKind::Access)
+                .introspect(
+                    "introspect the revoked access token",
+                    s.at(),
+                    TokenKind::Access,
+                )
                 .await
             {
                 inactive(&mut f, "the revoked access token", &r?);
@@ -59,7 +65,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut had_credentials = false;
     let r = p
         .introspect_edited("introspect without caller credentials", s.at(), |req| {
-            had_credentials = req.headers_mut().remove(http::header::AUTHORIZATION).is_some();
+            had_credentials = req
+                .headers_mut()
+                .remove(http::header::AUTHORIZATION)
+                .is_some();
         })
         .await;
     match r {
@@ -84,7 +93,10 @@ fn inactive(f: &mut Findings, what: &str, r: &Resp) {
     let json = r.json();
     let active = json.as_ref().and_then(|v| v.get("active")?.as_bool());
     if r.status != 200 || active.is_none() {
-        f.fail("RFC7662-2.2", format!("{what}: {} (expected 200 {{\"active\":false}})", r.brief()));
+        f.fail(
+            "RFC7662-2.2",
+            format!("{what}: {} (expected 200 {{\"active\":false}})", r.brief()),
+        );
         return;
     }
     if active == Some(true) {
@@ -103,7 +115,10 @@ fn inactive(f: &mut Findings, what: &str, r: &Resp) {
         if extra.is_empty() {
             format!("{what}: {{\"active\":false}}")
         } else {
-            format!("{what}: inactive, but the answer also discloses {}", extra.join(", "))
+            format!(
+                "{what}: inactive, but the answer also discloses {}",
+                extra.join(", ")
+            )
         },
     );
 }

@@ -22,7 +22,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     genuine_works(&p, s.at()).await?;
     let forged = vec![
         ("the signature stripped".to_string(), jwt.stripped()),
-        ("one signature bit flipped".to_string(), jwt.tampered_signature()),
+        (
+            "one signature bit flipped".to_string(),
+            jwt.tampered_signature(),
+        ),
         (
             "a changed sub under the original signature".to_string(),
             jwt.tampered_payload(),

@@ -24,7 +24,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     sleep_until(exp + Duration::from_millis(300)).await;
     let r = p.api("resource call just after exp", s.at()).await?;
     if !r.ok() {
-        f.pass("RFC7519-4.1.4", format!("refused just after exp ({})", r.status));
+        f.pass(
+            "RFC7519-4.1.4",
+            format!("refused just after exp ({})", r.status),
+        );
         return Ok(f);
     }
     sleep_until(exp + Duration::from_millis(1800)).await;
@@ -34,9 +37,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
         Status::Fail,
         "RFC7519-4.1.4",
         if r.ok() {
-            format!("the expired access token is still ACCEPTED 1.8 s after exp ({})", r.status)
+            format!(
+                "the expired access token is still ACCEPTED 1.8 s after exp ({})",
+                r.status
+            )
         } else {
-            format!("refused 1.8 s after exp ({}); accepted just after it (a leeway)", r.status)
+            format!(
+                "refused 1.8 s after exp ({}); accepted just after it (a leeway)",
+                r.status
+            )
         },
     );
     Ok(f)

@@ -22,7 +22,11 @@ const PLACEHOLDER: &str = "authbench-placeholder-token";
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let r = p
-        .api_edited("resource call without credentials", PLACEHOLDER, strip_token)
+        .api_edited(
+            "resource call without credentials",
+            PLACEHOLDER,
+            strip_token,
+        )
         .await?;
     let mut f = Findings::new();
     f.expect(

@@ -20,14 +20,18 @@ pub const CHECK: Check = Check {
 async fn run(p: Arc<Probe>) -> Verdict {
     let mut f = Findings::new();
     let garbage = unknown_token("at");
-    let r = p.api("resource call with a garbage access token", &garbage).await?;
+    let r = p
+        .api("resource call with a garbage access token", &garbage)
+        .await?;
     judge(&mut f, "a garbage token", &r);
 
     // Logged out: only judged when the server does refuse it (else AT-01 reports the window).
     let s = p.login(0).await?;
     if let Some(r) = p.logout("logout", &s.tokens).await {
         r?;
-        let r = p.api("resource call with a logged-out access token", s.at()).await?;
+        let r = p
+            .api("resource call with a logged-out access token", s.at())
+            .await?;
         if r.ok() {
             f.info(
                 "",
@@ -43,7 +47,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     match short_expiry(&s.tokens) {
         Ok(exp) => {
             sleep_until(exp + Duration::from_millis(300)).await;
-            let r = p.api("resource call with an expired access token", s.at()).await?;
+            let r = p
+                .api("resource call with an expired access token", s.at())
+                .await?;
             judge(&mut f, "an expired token", &r);
         }
         Err(Stop::Skip(why)) => f.info("", format!("expired token not tried: {why}")),

@@ -19,7 +19,9 @@ pub const CHECK: Check = Check {
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let rt = s.rt()?;
-    let resp = p.refresh("refresh with the login's refresh token", &rt).await?;
+    let resp = p
+        .refresh("refresh with the login's refresh token", &rt)
+        .await?;
     let mut f = Findings::new();
     let tokens = match p.classify_refresh(&resp) {
         RefreshReply::Accepted(t) => t,
@@ -66,7 +68,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
             },
         );
     }
-    let api = p.api("resource call with the new access token", &tokens.access_token).await?;
+    let api = p
+        .api(
+            "resource call with the new access token",
+            &tokens.access_token,
+        )
+        .await?;
     f.expect(
         api.ok(),
         Status::Fail,

@@ -29,7 +29,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     ];
     let mut f = Findings::new();
     for (what, token) in cases {
-        let (reply, resp) = p.refresh_reply(&format!("refresh with {what}"), &token).await?;
+        let (reply, resp) = p
+            .refresh_reply(&format!("refresh with {what}"), &token)
+            .await?;
         judge(&p, &mut f, what, &reply, &resp);
     }
     Ok(f)
@@ -38,10 +40,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
 fn judge(p: &Probe, f: &mut Findings, what: &str, reply: &RefreshReply, resp: &Resp) {
     match reply {
         RefreshReply::Rejected { rfc: true } => {
-            f.pass("RFC6749-5.2", format!("{what}: rejected ({})", resp.brief()));
+            f.pass(
+                "RFC6749-5.2",
+                format!("{what}: rejected ({})", resp.brief()),
+            );
         }
         RefreshReply::Rejected { rfc: false } => {
-            let status = if p.strict() { Status::Fail } else { Status::Warn };
+            let status = if p.strict() {
+                Status::Fail
+            } else {
+                Status::Warn
+            };
             f.add(
                 status,
                 "RFC6749-5.2",
@@ -52,13 +61,22 @@ fn judge(p: &Probe, f: &mut Findings, what: &str, reply: &RefreshReply, resp: &R
             );
         }
         RefreshReply::Accepted(_) => {
-            f.fail("RFC6749-5.2", format!("{what}: ACCEPTED ({}), new tokens issued", resp.status));
+            f.fail(
+                "RFC6749-5.2",
+                format!("{what}: ACCEPTED ({}), new tokens issued", resp.status),
+            );
         }
         RefreshReply::ServerError => {
-            f.fail("RFC6749-5.2", format!("{what}: server error {}", resp.status));
+            f.fail(
+                "RFC6749-5.2",
+                format!("{what}: server error {}", resp.status),
+            );
         }
         RefreshReply::Unexpected => {
-            f.fail("RFC6749-5.2", format!("{what}: unexpected answer {}", resp.brief()));
+            f.fail(
+                "RFC6749-5.2",
+                format!("{what}: unexpected answer {}", resp.brief()),
+            );
         }
     }
 }

@@ -37,7 +37,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     if r2 == r1 {
         f.fail(
             "RFC9700-4.14.2",
-            format!("the same refresh token came back ({}): no rotation", p.show(&r1)),
+            format!(
+                "the same refresh token came back ({}): no rotation",
+                p.show(&r1)
+            ),
         );
         return Ok(f);
     }

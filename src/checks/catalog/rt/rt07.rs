@@ -34,7 +34,11 @@ async fn run(p: Arc<Probe>) -> Verdict {
     };
     let r2 = match t2.refresh_token.clone() {
         Some(r2) if r2 != r1 => r2,
-        _ => return Err(Stop::skip("the server does not rotate refresh tokens (see RT-06)")),
+        _ => {
+            return Err(Stop::skip(
+                "the server does not rotate refresh tokens (see RT-06)",
+            ));
+        }
     };
     let at2 = t2.access_token.clone();
     let mut f = Findings::new();
@@ -47,11 +51,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
         match reply {
             RefreshReply::Rejected { .. } => {
                 let after = if in_grace {
-                    format!(" once the grace window closed ({} after rotation)", secs(rotated.elapsed()))
+                    format!(
+                        " once the grace window closed ({} after rotation)",
+                        secs(rotated.elapsed())
+                    )
                 } else {
                     String::new()
                 };
-                f.pass("RFC9700-4.14.2", format!("replayed R1 rejected{after}: {}", resp.brief()));
+                f.pass(
+                    "RFC9700-4.14.2",
+                    format!("replayed R1 rejected{after}: {}", resp.brief()),
+                );
                 break;
             }
             RefreshReply::Accepted(t) if t.refresh_token.as_deref() == Some(r2.as_str()) => {
@@ -88,7 +98,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
     }
 
-    let (reply, resp) = p.refresh_reply("refresh with R2 (the newest) after the reuse", &r2).await?;
+    let (reply, resp) = p
+        .refresh_reply("refresh with R2 (the newest) after the reuse", &r2)
+        .await?;
     if reply.accepted() {
         f.warn(
             "RFC9700-4.14.2",
@@ -100,8 +112,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
         f.info("", "revocation scope observed: only the replayed token");
         return Ok(f);
     }
-    f.pass("RFC9700-4.14.2", format!("R2 revoked with the family: {}", resp.brief()));
-    let api = p.api("resource call with R2's access token after the reuse", &at2).await?;
+    f.pass(
+        "RFC9700-4.14.2",
+        format!("R2 revoked with the family: {}", resp.brief()),
+    );
+    let api = p
+        .api("resource call with R2's access token after the reuse", &at2)
+        .await?;
     if api.ok() {
         f.info(
             "",

@@ -22,7 +22,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let r1 = rotate(&p, "rotate R0 into R1", &r0).await?;
     let r2 = rotate(&p, "rotate R1 into R2", &r1).await?;
     let mut f = Findings::new();
-    let (reply, resp) = p.refresh_reply("replay R1 (the predecessor) at once", &r1).await?;
+    let (reply, resp) = p
+        .refresh_reply("replay R1 (the predecessor) at once", &r1)
+        .await?;
     match reply {
         RefreshReply::Accepted(t) => {
             let same = t.refresh_token.as_deref() == Some(r2.as_str());
@@ -48,7 +50,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
         RefreshReply::ServerError | RefreshReply::Unexpected => {
             f.warn(
                 "RFC9700-4.14.2",
-                format!("unexpected answer to the replayed predecessor: {}", resp.brief()),
+                format!(
+                    "unexpected answer to the replayed predecessor: {}",
+                    resp.brief()
+                ),
             );
             return Ok(f);
         }
@@ -76,7 +81,9 @@ async fn rotate(p: &Probe, label: &str, rt: &str) -> Result<String, Stop> {
     match reply {
         RefreshReply::Accepted(t) => match t.refresh_token {
             Some(next) if next != rt => Ok(next),
-            _ => Err(Stop::skip("the server does not rotate refresh tokens (see RT-06)")),
+            _ => Err(Stop::skip(
+                "the server does not rotate refresh tokens (see RT-06)",
+            )),
         },
         _ => Err(Stop::error(format!(
             "a valid refresh token was not accepted ({}); see RT-01",

@@ -112,7 +112,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         n => {
             f.pass(
                 "RFC9700-4.14.2",
-                format!("the same successor for all {n} accepted refreshes (grace window): one chain"),
+                format!(
+                    "the same successor for all {n} accepted refreshes (grace window): one chain"
+                ),
             );
         }
     }

@@ -46,7 +46,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut f = Findings::new();
     f.info(
         "",
-        format!("the login announces a session lifetime of {}", secs(lifetime)),
+        format!(
+            "the login announces a session lifetime of {}",
+            secs(lifetime)
+        ),
     );
     let step = (lifetime / 4).max(Duration::from_millis(200));
     let mut extended: Option<Duration> = None;
@@ -90,7 +93,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     if let Some(by) = extended {
         f.info(
             "",
-            format!("a rotation announced a session end {} later than the login did", secs(by)),
+            format!(
+                "a rotation announced a session end {} later than the login did",
+                secs(by)
+            ),
         );
     }
     tokio::time::sleep_until((end + ROUNDING).into()).await;

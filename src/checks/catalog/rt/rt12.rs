@@ -45,7 +45,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
             Status::Warn,
             "ASVS5-7.4.1",
             if reply.accepted() {
-                format!("the refresh token still works after logout ({})", resp.status)
+                format!(
+                    "the refresh token still works after logout ({})",
+                    resp.status
+                )
             } else {
                 format!("refresh after logout: {}", resp.brief())
             },
@@ -59,10 +62,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
         if let Some(r) = p.admin_logout("admin logout of the user", &s.user).await {
             let r = r?;
             if !r.ok() {
-                return Err(Stop::error(format!("the admin logout failed: {}", r.brief())));
+                return Err(Stop::error(format!(
+                    "the admin logout failed: {}",
+                    r.brief()
+                )));
             }
         }
-        let (reply, resp) = p.refresh_reply("refresh after the admin logout", &rt).await?;
+        let (reply, resp) = p
+            .refresh_reply("refresh after the admin logout", &rt)
+            .await?;
         f.expect(
             reply.rejected(),
             Status::Warn,

@@ -19,7 +19,10 @@ pub const CHECK: Check = Check {
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let rt = s.rt()?;
-    let Some(r) = p.revoke("revoke the refresh token", &rt, TokenKind::Refresh).await else {
+    let Some(r) = p
+        .revoke("revoke the refresh token", &rt, TokenKind::Refresh)
+        .await
+    else {
         return Err(Stop::skip(Need::Revocation.reason()));
     };
     let r = r?;
@@ -30,19 +33,27 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "RFC7009-2.2",
         format!("revocation answered {}", r.brief()),
     );
-    let (reply, resp) = p.refresh_reply("refresh with the revoked refresh token", &rt).await?;
+    let (reply, resp) = p
+        .refresh_reply("refresh with the revoked refresh token", &rt)
+        .await?;
     f.expect(
         reply.rejected(),
         Status::Fail,
         "RFC7009-2.1",
         if reply.accepted() {
-            format!("the revoked refresh token still refreshes ({})", resp.status)
+            format!(
+                "the revoked refresh token still refreshes ({})",
+                resp.status
+            )
         } else {
             format!("refresh with the revoked token: {}", resp.brief())
         },
     );
     let api = p
-        .api("resource call with the access token of the revoked grant", s.at())
+        .api(
+            "resource call with the access token of the revoked grant",
+            s.at(),
+        )
         .await?;
     f.expect(
         !api.ok(),
@@ -51,7 +62,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
         if api.ok() {
             "the access token of the revoked grant is still accepted".to_string()
         } else {
-            format!("the access token of the revoked grant is refused ({})", api.status)
+            format!(
+                "the access token of the revoked grant is refused ({})",
+                api.status
+            )
         },
     );
     Ok(f)

@@ -8,7 +8,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "SL-01",
         title: "Sliding renewal: a new access token only near expiry, and it works",
-        summary: "Call the resource right after login (no renewal header expected), then at halving intervals until expiry: the renewal header appears near expiry; the renewed token works and expires later. SKIP if no header ever appears.",
+        summary: "Call the resource right after login (no renewal header expected), then repeatedly until expiry: the renewal header appears near expiry; the renewed token works and expires later. SKIP if no header ever appears.",
         requirements: &["AUTHBENCH-SLIDING"],
         level: Level::Should,
         destructive: false,
@@ -19,6 +19,10 @@ pub const CHECK: Check = Check {
 
 /// Polling stops when less than this is left on the token.
 const LAST_CALL: Duration = Duration::from_millis(40);
+/// Pause between calls: a quarter of the time left, within these bounds (dense near expiry, so a
+/// slow target still gets calls inside any renewal window).
+const MIN_PAUSE: Duration = Duration::from_millis(20);
+const MAX_PAUSE: Duration = Duration::from_millis(100);
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let Some(header) = p.profile().renewal_header().map(|h| h.as_str().to_string()) else {
@@ -33,7 +37,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
 
     let r = p.api("resource call right after login", s.at()).await?;
     if !r.ok() {
-        return Err(Stop::error(format!("the fresh access token was refused ({})", r.brief())));
+        return Err(Stop::error(format!(
+            "the fresh access token was refused ({})",
+            r.brief()
+        )));
     }
     let left = until(exp);
     let renewed_at_once = r.header(&header).map(str::to_string);
@@ -50,25 +57,34 @@ async fn run(p: Arc<Probe>) -> Verdict {
         } else {
             f.info(
                 "",
-                format!("a renewal header came at once ({} left of {})", secs(left), secs(lifetime)),
+                format!(
+                    "a renewal header came at once ({} left of {})",
+                    secs(left),
+                    secs(lifetime)
+                ),
             );
         }
     } else {
         f.pass(
             "AUTHBENCH-SLIDING",
-            format!("no renewal header with {} of {} left", secs(left), secs(lifetime)),
+            format!(
+                "no renewal header with {} of {} left",
+                secs(left),
+                secs(lifetime)
+            ),
         );
     }
 
-    // Calls at half the remaining time each: denser as expiry nears, so even a slow target gets
-    // several calls inside any renewal window.
     let mut renewed = renewed_at_once;
     let mut n = 0;
     while renewed.is_none() && until(exp) > LAST_CALL {
-        tokio::time::sleep(until(exp) / 2).await;
+        tokio::time::sleep((until(exp) / 4).clamp(MIN_PAUSE, MAX_PAUSE)).await;
         n += 1;
         let r = p
-            .api(&format!("resource call #{n} while the token runs out"), s.at())
+            .api(
+                &format!("resource call #{n} while the token runs out"),
+                s.at(),
+            )
             .await?;
         if !r.ok() {
             break;
@@ -93,7 +109,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "AUTHBENCH-SLIDING",
         "the renewed access token differs from the presented one",
     );
-    let r = p.api("resource call with the renewed access token", &new_at).await?;
+    let r = p
+        .api("resource call with the renewed access token", &new_at)
+        .await?;
     f.expect(
         r.ok(),
         Status::Warn,

@@ -14,7 +14,7 @@ pub const READY: Duration = Duration::from_secs(3);
 
 /// Opens a socket with a valid token and waits for its first message; any failure stops the
 /// check with an error (the handshake itself is WS-01's business).
-pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<WsConn, Stop> {
+pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<Box<WsConn>, Stop> {
     match wsprobe::connect(p, label, Some(token)).await {
         WsOpen::Open(mut c) => {
             if !c.ready(READY).await && !c.is_open() {
@@ -33,5 +33,6 @@ pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<WsCo
 
 /// The close code as text (`1000`, or `no code`).
 pub fn code_text(code: Option<u16>) -> String {
-    code.map(|c| c.to_string()).unwrap_or_else(|| "no code".into())
+    code.map(|c| c.to_string())
+        .unwrap_or_else(|| "no code".into())
 }

@@ -34,7 +34,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
         match wsprobe::connect(&p, &label, token.as_deref()).await {
             WsOpen::Open(conn) => {
                 drop(conn);
-                f.fail("RFC6455-4.2.2", format!("{what}: upgraded (101): an unauthenticated socket"));
+                f.fail(
+                    "RFC6455-4.2.2",
+                    format!("{what}: upgraded (101): an unauthenticated socket"),
+                );
             }
             WsOpen::Refused(status) if matches!(status, 401 | 403) => {
                 f.pass("RFC6455-4.2.2", format!("{what}: refused with {status}"));

@@ -29,7 +29,11 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut conn = open_ready(&p, "socket held past the access token's expiry", s.at()).await?;
     let deadline = Instant::now() + until(exp) + GRACE;
     let (events, end) = conn.until_close(deadline).await;
-    let profile = p.profile().ws().map(|w| w.close_codes.clone()).unwrap_or_default();
+    let profile = p
+        .profile()
+        .ws()
+        .map(|w| w.close_codes.clone())
+        .unwrap_or_default();
     let mut f = Findings::new();
     match end {
         WsEnd::Closed(close) => {

@@ -39,9 +39,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let latency = trigger.elapsed();
     drop(conn);
     let old_api = p
-        .api("resource call with the first session's access token", old.at())
+        .api(
+            "resource call with the first session's access token",
+            old.at(),
+        )
         .await?;
-    let profile = p.profile().ws().map(|w| w.close_codes.clone()).unwrap_or_default();
+    let profile = p
+        .profile()
+        .ws()
+        .map(|w| w.close_codes.clone())
+        .unwrap_or_default();
     let mut f = Findings::new();
     match end {
         WsEnd::Timeout if old_api.ok() => {
@@ -67,7 +74,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
             );
         }
         WsEnd::Closed(close) => {
-            f.info("", format!("kicked {} after the second login", secs(latency)));
+            f.info(
+                "",
+                format!("kicked {} after the second login", secs(latency)),
+            );
             f.expect(
                 events.contains(&WsEvent::Kicked),
                 Status::Warn,
@@ -99,7 +109,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
             );
         }
     }
-    match wsprobe::connect(&p, "reconnect with the first session's access token", Some(old.at())).await {
+    match wsprobe::connect(
+        &p,
+        "reconnect with the first session's access token",
+        Some(old.at()),
+    )
+    .await
+    {
         WsOpen::Open(c) => {
             drop(c);
             f.warn(

@@ -37,7 +37,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
         None => {
             f.fail(
                 "RFC6455-5.5.1",
-                format!("no Close frame answered the client's Close within {}s", CLOSE_WAIT.as_secs()),
+                format!(
+                    "no Close frame answered the client's Close within {}s",
+                    CLOSE_WAIT.as_secs()
+                ),
             );
         }
     }
@@ -57,13 +60,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut conn = open_ready(&p, "socket closed by the server (logout)", s.at()).await?;
     let triggered = match p.logout("logout of the socket's session", &s.tokens).await {
         Some(r) => Some(r?),
-        None => match p.admin_logout("admin logout of the socket's user", &s.user).await {
+        None => match p
+            .admin_logout("admin logout of the socket's user", &s.user)
+            .await
+        {
             Some(r) => Some(r?),
             None => None,
         },
     };
     if triggered.is_none() {
-        f.info("", "no logout or admin logout configured: no server-initiated close observed");
+        f.info(
+            "",
+            "no logout or admin logout configured: no server-initiated close observed",
+        );
         return Ok(f);
     }
     let (_, end) = conn.until_close(Instant::now() + CLOSE_WAIT).await;
@@ -98,7 +107,11 @@ fn legal(f: &mut Findings, what: &str, c: &Close) {
         format!(
             "{what}: close code {}{}",
             code_text(c.code),
-            if ok { " (legal)" } else { " is not allowed on the wire" }
+            if ok {
+                " (legal)"
+            } else {
+                " is not allowed on the wire"
+            }
         ),
     );
 }

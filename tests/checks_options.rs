@@ -1,0 +1,270 @@
+//! `authbench check` options on real sockets: `--strict` (a refresh rejected with 401 instead of
+//! 400 `invalid_grant` is a WARN, a FAIL with `--strict`), expected failures (a known deviation
+//! does not fail the run; an entry whose check now passes is reported as an unexpected pass),
+//! `--fail-on warn`, selection, needs → SKIP, and the redaction of every token in the evidence.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use authbench::checks::{self, CheckOptions, ConformanceRun, Status};
+use authbench::target::Profile;
+use authbench_mock::{Flaw, MockServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn mock(flaws: &[Flaw]) -> MockServer {
+    let mut cfg = checks::builtin_mock_config();
+    cfg.flaws.extend_from_slice(flaws);
+    authbench_mock::start(cfg).await.expect("mock starts")
+}
+
+fn profile(server: &MockServer) -> Arc<Profile> {
+    Arc::new(
+        authbench::target::preset("mock", &server.base_url())
+            .expect("preset")
+            .with_admin_key(server.admin_key()),
+    )
+}
+
+fn only(ids: &[&str]) -> CheckOptions {
+    CheckOptions {
+        only: ids.iter().map(|s| s.to_string()).collect(),
+        ..CheckOptions::default()
+    }
+}
+
+/// A token endpoint that answers every request `401 {"error":"invalid_grant"}` (like simplejwt or
+/// Auth0's 403), one connection at a time.
+async fn rejecting_token_endpoint() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut seen = Vec::new();
+                // Read the head and the (small, Content-Length) body, then answer and close.
+                loop {
+                    let Ok(n) = sock.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&seen);
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let len = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.trim()
+                                    .eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if seen.len() >= head_end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let body = r#"{"error":"invalid_grant","error_description":"token not valid"}"#;
+                let resp = format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refresh_rejection_is_a_warn_and_a_fail_with_strict() {
+    let server = mock(&[]).await;
+    let fake = rejecting_token_endpoint().await;
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nrefresh:\n  path: http://{fake}/oauth/token\n  form:\n    grant_type: refresh_token\n    refresh_token: \"{{{{refresh_token}}}}\"\n",
+        server.base_url()
+    );
+    let profile = Arc::new(
+        authbench::target::profile_from_str(&yaml, None)
+            .expect("profile")
+            .with_admin_key(server.admin_key()),
+    );
+    let lenient = checks::run(profile.clone(), &only(&["RT-02"])).await;
+    let r = lenient.get("RT-02").expect("RT-02 ran");
+    assert_eq!(r.status, Status::Warn, "{r:#?}");
+    assert!(
+        r.message.contains("401") && r.message.contains("instead of 400"),
+        "{}",
+        r.message
+    );
+    assert_eq!(
+        lenient.exit_code(),
+        0,
+        "a WARN does not fail the run by default"
+    );
+
+    let strict = checks::run(
+        profile,
+        &CheckOptions {
+            strict: true,
+            ..only(&["RT-02"])
+        },
+    )
+    .await;
+    assert_eq!(strict.get("RT-02").unwrap().status, Status::Fail);
+    assert_eq!(strict.exit_code(), 1);
+    assert!(
+        strict.to_report().checks[0]
+            .requirements
+            .contains(&"RFC6749-5.2".to_string())
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_failures_and_unexpected_passes() {
+    let server = mock(&[Flaw::NoRotation]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("expected.yaml");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(
+        f,
+        "# known deviations\n- id: RT-06\n  reason: rotation is off on purpose (ticket AUTH-1)\n- id: RT-01\n  reason: fixed long ago"
+    )
+    .unwrap();
+    let expected = checks::load_expected_failures(&path).expect("valid file");
+    let run = checks::run(
+        profile(&server),
+        &CheckOptions {
+            expected: Some(expected),
+            fail_on_warn: true,
+            ..only(&["RT-01", "RT-06", "RT-07"])
+        },
+    )
+    .await;
+    let rt06 = run.get("RT-06").unwrap();
+    assert_eq!(rt06.status, Status::Fail);
+    assert!(rt06.expected.is_some() && !rt06.unexpected_pass);
+    let rt01 = run.get("RT-01").unwrap();
+    assert_eq!(rt01.status, Status::Pass);
+    assert!(rt01.unexpected_pass, "{rt01:#?}");
+    // RT-07 cannot apply without rotation.
+    assert_eq!(run.get("RT-07").unwrap().status, Status::Skip);
+    assert!(run.passed(), "{}", checks::render_terminal(&run, false));
+    let text = checks::render_terminal(&run, false);
+    assert!(text.contains("unexpected pass: RT-01"), "{text}");
+    assert!(text.contains("expected failure: RT-06 FAIL"), "{text}");
+    assert!(text.contains("result: PASSED"), "{text}");
+
+    // The same run without the file fails.
+    let run = checks::run(profile(&server), &only(&["RT-06"])).await;
+    assert_eq!(run.exit_code(), 1);
+    assert!(checks::render_terminal(&run, false).contains("result: FAILED (RT-06 FAIL)"));
+
+    // A bad file is an error with a position.
+    std::fs::write(
+        &path,
+        "- id: RT-06\n  reason: x\n- id: RT-99\n  reason: y\n",
+    )
+    .unwrap();
+    let err = checks::load_expected_failures(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected.yaml:3:") && err.contains("RT-99"),
+        "{err}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_profile_features_skip_with_the_reason() {
+    let server = mock(&[]).await;
+    // A bare profile: login, refresh and resource only.
+    let yaml = format!(
+        r#"base_url: {}
+login: {{ path: /oauth/token, form: {{ grant_type: password, username: "{{{{user}}}}", password: "{{{{password}}}}" }} }}
+refresh: {{ path: /oauth/token, form: {{ grant_type: refresh_token, refresh_token: "{{{{refresh_token}}}}" }} }}
+resource: {{ path: /api/me, headers: {{ Authorization: "Bearer {{{{access_token}}}}" }} }}
+"#,
+        server.base_url()
+    );
+    let bare = Arc::new(authbench::target::profile_from_str(&yaml, None).expect("profile"));
+    let run = checks::run(bare, &only(&["WS", "RV", "IN", "RT-12", "AT-01", "RT-06"])).await;
+    for r in &run.results {
+        if r.meta.id == "RT-06" {
+            assert_eq!(r.status, Status::Pass, "{}", r.message);
+            continue;
+        }
+        assert_eq!(r.status, Status::Skip, "{}: {}", r.meta.id, r.message);
+        assert!(
+            r.message.contains("profile has no"),
+            "{}: {}",
+            r.meta.id,
+            r.message
+        );
+    }
+    assert_eq!(run.results.len(), 10);
+    assert!(run.passed());
+    server.shutdown().await;
+}
+
+/// Every token-shaped string in the evidence of a run is redacted (a prefix of at most 8
+/// characters). The JWKS is public and not checked.
+fn assert_redacted(run: &ConformanceRun) {
+    let json = serde_json::to_value(run).unwrap();
+    let mut texts = Vec::new();
+    for r in json["results"].as_array().unwrap() {
+        for e in r["evidence"].as_array().unwrap() {
+            let label = e["label"].as_str().unwrap_or("");
+            if label == "JWKS" || label == "OpenID discovery" {
+                continue;
+            }
+            texts.push(e.to_string());
+        }
+        texts.push(r["assertions"].to_string());
+        texts.push(r["message"].to_string());
+    }
+    for t in texts {
+        let mut run_len = 0;
+        for c in t.chars() {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                run_len += 1;
+                assert!(
+                    run_len < 40,
+                    "an unredacted token-like string in evidence: {t}"
+                );
+            } else {
+                run_len = 0;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_never_shows_a_whole_token() {
+    let server = mock(&[Flaw::ReuseAllowed, Flaw::RefreshAsAccess]).await;
+    let run = checks::run(
+        profile(&server),
+        &only(&["RT-01", "RT-07", "RT-09", "JW", "WS-01", "IN-01", "RS-04"]),
+    )
+    .await;
+    assert!(
+        run.results
+            .iter()
+            .all(|r| !r.evidence.is_empty() || r.status == Status::Skip)
+    );
+    assert_eq!(run.get("RT-07").unwrap().status, Status::Warn);
+    assert_eq!(run.get("JW-07").unwrap().status, Status::Fail);
+    assert_redacted(&run);
+    let report = serde_json::to_string(&run.to_report()).unwrap();
+    assert!(
+        report.contains("…("),
+        "redacted tokens keep a short prefix and their length"
+    );
+    server.shutdown().await;
+}

@@ -1,0 +1,130 @@
+//! The engine with WebSockets: sockets opened by `ws_connect` (or `client.websocket`), the old
+//! socket kicked after a second login (`relogin`) or a force logout, `missed_kicks` when the server
+//! never kicks, and sockets that survive access-token expiry by refreshing through the session.
+
+mod engine_support;
+
+use std::time::Duration;
+
+use authbench::client::Strategy;
+use authbench::engine::Step;
+use authbench_mock::Flaw;
+use engine_support::{mock, plan, profile, run, settings};
+
+fn zero() -> Duration {
+    Duration::ZERO
+}
+
+fn kickoff() -> Vec<Step> {
+    vec![
+        Step::Login { ramp: zero() },
+        Step::WsConnect { ramp: zero() },
+        Step::Relogin { ramp: zero() },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relogin_kicks_the_old_socket() {
+    let server = mock(|c| c.single_session = true).await;
+    let clients = 6;
+    let r = run(
+        plan(clients, settings(Strategy::SingleFlight, 1), kickoff()),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.samples("kick_latency"), n, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("missed_kicks"), 0);
+    // Old sockets at ws_connect, new ones after the second login.
+    assert_eq!(r.counter("ws_connects"), 2 * n, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("logins"), 2 * n);
+    assert_eq!(r.counter("spurious_logouts"), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_kicks_is_counted() {
+    let server = mock(|c| {
+        c.single_session = true;
+        c.flaws = vec![Flaw::NoKick];
+    })
+    .await;
+    let clients = 4;
+    let mut p = plan(clients, settings(Strategy::SingleFlight, 1), kickoff());
+    p.kick_timeout = Duration::from_millis(400);
+    let r = run(p, profile(&server)).await;
+    assert_eq!(
+        r.counter("missed_kicks"),
+        u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.samples("kick_latency"), 0);
+    assert!(
+        r.took < Duration::from_secs(4),
+        "bounded wait: {:?}",
+        r.took
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_logout_kicks_every_socket() {
+    let server = mock(|_| {}).await;
+    let clients = 5;
+    let mut p = plan(
+        clients,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Step::Login { ramp: zero() },
+            Step::ForceLogout { ramp: zero() },
+            Step::Traffic {
+                duration: Duration::from_millis(300),
+                rate: None,
+            },
+        ],
+    );
+    p.websocket = true; // sockets open right after each login
+    let r = run(p, profile(&server)).await;
+    let n = u64::from(clients);
+    assert_eq!(r.counter("ws_connects"), n, "{:?}", r.snap.counters);
+    assert_eq!(
+        r.counter("status.force_logout.200"),
+        n,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.samples("kick_latency"), n);
+    assert_eq!(r.counter("missed_kicks"), 0);
+    // The clients learn it from a 401 and log in again: expected, not spurious.
+    assert_eq!(r.counter("relogins"), n);
+    assert_eq!(r.counter("spurious_logouts"), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_survive_token_expiry_through_the_session() {
+    let server = mock(|_| {}).await;
+    let clients = 4;
+    let mut p = plan(
+        clients,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Step::Login { ramp: zero() },
+            Step::Wait {
+                duration: Duration::from_millis(3200),
+            },
+        ],
+    );
+    p.websocket = true;
+    let r = run(p, profile(&server)).await;
+    let n = u64::from(clients);
+    // Each 2 s token expired once while idle: the server closed with 4401, the socket refreshed
+    // through the session (single-flight) and reconnected.
+    assert!(r.counter("ws_close.4401") >= n, "{:?}", r.snap.counters);
+    assert!(r.counter("ws_reconnects") >= n);
+    assert!(r.counter("refresh_calls") >= n);
+    assert_eq!(r.amplification(), 1.0);
+    assert_eq!(r.counter("relogins"), 0);
+    server.shutdown().await;
+}

@@ -1,0 +1,62 @@
+//! SCRATCH (engine helper, removed after measuring): per-client memory and wake skew.
+mod engine_support;
+use std::sync::Arc;
+use std::time::Duration;
+use authbench::client::{Connections, Strategy};
+use authbench::engine::{self, Progress, Step};
+use authbench::metrics::Recorder;
+use tokio_util::sync::CancellationToken;
+
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = s.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4
+}
+
+async fn measure(n: u32) -> (u64, u64) {
+    let p = Arc::new(authbench::target::preset("mock", "http://127.0.0.1:18555").unwrap());
+    let mut pl = engine_support::plan(n, engine_support::settings(Strategy::SingleFlight, 4), vec![
+        Step::Login { ramp: Duration::from_secs(2) },
+        Step::Wait { duration: Duration::from_secs(3) },
+    ]);
+    pl.connections = Connections::Pool(200);
+    let rec = Recorder::new();
+    let before = rss_kib();
+    let prog = Progress::new();
+    let pr = prog.clone();
+    let sampler = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if pr.tick().phase == "wait" { tokio::time::sleep(Duration::from_millis(500)).await; return rss_kib(); }
+        }
+    });
+    let t = std::time::Instant::now();
+    engine::run(pl, p, rec.clone(), CancellationToken::new(), prog).await.unwrap();
+    let during = sampler.await.unwrap();
+    eprintln!("n={n} before={before}KiB during={during}KiB delta={} logins={} took {:?}", during - before, rec.counter("status.login.200"), t.elapsed());
+    (before, during)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zz_memory() {
+    let (_, a) = measure(10_000).await;
+    let (_, b) = measure(30_000).await;
+    eprintln!("per client ≈ {} bytes", (b as i64 - a as i64) * 1024 / 20_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zz_wake() {
+    let server = engine_support::mock(|c| { c.access_ttl = Duration::from_secs(2); c.signing = "hs256".parse().unwrap(); }).await;
+    let p = engine_support::profile(&server);
+    let n = 5000;
+    let mut pl = engine_support::plan(n, engine_support::settings(Strategy::SingleFlight, 1), vec![
+        Step::Login { ramp: Duration::ZERO },
+        Step::SyncExpiry { offset: Duration::from_millis(100) },
+    ]);
+    pl.connections = Connections::Pool(500);
+    let rec = Recorder::new();
+    engine::run(pl, p, rec.clone(), CancellationToken::new(), Progress::new()).await.unwrap();
+    let s = rec.snapshot();
+    let h = &s.histograms["wake_skew"];
+    eprintln!("wake_skew n={} p50={}us p99={}us max={}us", h.len(), h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max());
+}
