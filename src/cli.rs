@@ -25,7 +25,7 @@ pub enum Command {
     Merge(MergeArgs),
     /// Run the reference mock server (same flags as the `authbench-mock` binary).
     Mock(authbench_mock::MockArgs),
-    /// Validate a scenario (and its target profile) without running it.
+    /// Validate a scenario (and its target profile), or a target profile alone, without running it.
     Validate(ValidateArgs),
     /// Print the JSON Schema (draft-07) of scenario and target profile files.
     Schema,
@@ -136,7 +136,7 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Scenario file (YAML).
+    /// Scenario file or target profile file (YAML).
     pub scenario: PathBuf,
     /// Override a scenario key (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -17,13 +17,13 @@ fn readme() -> String {
         .expect("README.md is readable")
 }
 
-/// The text between the markers of `name`, or `None` when the README has no such section.
-fn section<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+/// The byte range between the markers of `name`, or `None` when the README has no such section.
+fn span(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
     let start = format!("<!-- {name}:start -->");
     let end = format!("<!-- {name}:end -->");
     let from = text.find(&start)? + start.len();
     let to = from + text[from..].find(&end)?;
-    Some(&text[from..to])
+    Some(from..to)
 }
 
 #[test]
@@ -31,12 +31,12 @@ fn readme_tables_match_the_catalog() {
     let text = readme();
     let mut checked = 0;
     for (name, render) in TABLES {
-        let Some(found) = section(&text, name) else {
+        let Some(range) = span(&text, name) else {
             eprintln!("README.md has no <!-- {name}:start --> section yet: nothing to compare");
             continue;
         };
         assert_eq!(
-            found.trim(),
+            text[range].trim(),
             render().trim(),
             "the README's {name} table is out of date; run `cargo test --test checks_readme -- --ignored` to rewrite it"
         );
@@ -53,9 +53,8 @@ fn regenerate_readme_tables() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let mut text = readme();
     for (name, render) in TABLES {
-        if let Some(found) = section(&text, name) {
-            let table = format!("\n{}", render());
-            text = text.replacen(found, &table, 1);
+        if let Some(range) = span(&text, name) {
+            text.replace_range(range, &format!("\n{}", render()));
         }
     }
     std::fs::write(path, text).expect("README.md is writable");

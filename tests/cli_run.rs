@@ -206,3 +206,19 @@ fn the_committed_schema_matches_the_binary() {
         "http://json-schema.org/draft-07/schema#"
     );
 }
+
+#[test]
+fn every_shipped_target_profile_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/targets");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            authbench()
+                .arg("validate")
+                .arg(&path)
+                .assert()
+                .success()
+                .stdout(predicate::str::contains("valid target profile"));
+        }
+    }
+}

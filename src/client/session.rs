@@ -305,6 +305,14 @@ impl Session {
         }
     }
 
+    /// The session gained (+1) or lost (-1) its tokens: live display and `active_clients` gauge.
+    fn logged_in_changed(&self, delta: i64) {
+        self.env.live.logged_in_delta(delta);
+        self.env
+            .recorder
+            .gauge_add(names::GAUGE_ACTIVE_CLIENTS, delta);
+    }
+
     fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.cookie_header() {
             Some(c) => req.header(COOKIE, c),
@@ -361,7 +369,12 @@ impl Session {
             Err(e) => {
                 self.rec().count(self.shard(), "errors.body", 1);
                 Live::bump(&self.env.live.errors);
-                tracing::debug!(client = self.id, error = %e, "unusable login response");
+                // The message may quote the body, which may hold a token: log the kind only.
+                tracing::debug!(
+                    client = self.id,
+                    kind = kind_of(&e),
+                    "unusable login response"
+                );
                 None
             }
         }
@@ -417,7 +430,7 @@ impl Session {
     fn forget(&self, cookies: bool) {
         let mut s = self.state.lock();
         if s.access.take().is_some() {
-            self.env.live.logged_in_delta(-1);
+            self.logged_in_changed(-1);
         }
         s.refresh = None;
         s.session_id = None;
@@ -477,7 +490,7 @@ impl Session {
         let (generation, expires_at) = {
             let mut s = self.state.lock();
             if s.access.is_none() {
-                self.env.live.logged_in_delta(1);
+                self.logged_in_changed(1);
             }
             s.access = Some(access.clone());
             match tokens.refresh_token {
@@ -718,7 +731,11 @@ impl Session {
                 Err(e) => {
                     rec.count(shard, "errors.body", 1);
                     Live::bump(&self.env.live.errors);
-                    tracing::debug!(client = self.id, error = %e, "unusable refresh response");
+                    tracing::debug!(
+                        client = self.id,
+                        kind = kind_of(&e),
+                        "unusable refresh response"
+                    );
                     Refreshed::Failed
                 }
             };
@@ -730,6 +747,15 @@ impl Session {
             return Refreshed::Rejected;
         }
         Refreshed::Failed
+    }
+}
+
+/// The kind of a token-extraction failure, without its message (which may quote the body).
+fn kind_of(e: &crate::target::ExtractError) -> &'static str {
+    match e {
+        crate::target::ExtractError::Status { .. } => "status",
+        crate::target::ExtractError::NotJson { .. } => "not_json",
+        crate::target::ExtractError::Missing { field, .. } => field,
     }
 }
 
@@ -764,7 +790,16 @@ impl Drop for SlotGuard {
 impl Drop for Session {
     fn drop(&mut self) {
         if self.state.get_mut().access.is_some() {
-            self.env.live.logged_in_delta(-1);
+            self.logged_in_changed(-1);
+        }
+    }
+}
+
+impl Timed for Session {
+    /// Proactive timer: refresh this generation unless it was already replaced.
+    async fn due(self: Arc<Self>, generation: u64) {
+        if self.generation() == generation && self.is_logged_in() {
+            self.shared_renew(generation).await;
         }
     }
 }
@@ -797,14 +832,5 @@ mod tests {
             credential_hash(None, Some("x=1")),
             credential_hash(None, Some("x=2"))
         );
-    }
-}
-
-impl Timed for Session {
-    /// Proactive timer: refresh this generation unless it was already replaced.
-    async fn due(self: Arc<Self>, generation: u64) {
-        if self.generation() == generation && self.is_logged_in() {
-            self.shared_renew(generation).await;
-        }
     }
 }

@@ -11,8 +11,10 @@ use super::ws::{SessionEnd, WsTokens};
 const HANDSHAKE_MARGIN: Duration = Duration::from_millis(500);
 
 impl WsTokens for Session {
+    /// The held access token, refreshed first when it is about to expire. A session without
+    /// tokens (logged out) has none: the socket must not log the user back in.
     async fn access_token(&self) -> Option<String> {
-        let held = self.ensure_logged_in().await?;
+        let held = self.held()?;
         let fresh = match self.expires_at() {
             Some(exp) => exp > SystemTime::now() + HANDSHAKE_MARGIN,
             None => true,

@@ -1,4 +1,5 @@
-//! `authbench validate` (a scenario and its target profile, without running) and `authbench schema`.
+//! `authbench validate` (a scenario and its target profile, or a target profile alone, without
+//! running) and `authbench schema`.
 
 use authbench::scenario::{self, TargetSpec};
 use authbench::target;
@@ -7,6 +8,21 @@ use crate::cli::ValidateArgs;
 use crate::exit::{CliError, Code};
 
 pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
+    if is_target_profile(&args.scenario) {
+        let p = target::profile_from_str_with(
+            &std::fs::read_to_string(&args.scenario)?,
+            Some(&args.scenario),
+            target::EnvCheck::Skip,
+        )
+        .map_err(CliError::usage)?;
+        println!(
+            "{}: valid target profile {:?} for {} (environment variables not checked)",
+            args.scenario.display(),
+            p.name(),
+            p.base_url()
+        );
+        return Ok(Code::Ok);
+    }
     let s = scenario::load(&args.scenario, &args.set).map_err(CliError::usage)?;
     let target = match &s.target {
         TargetSpec::File(p) => {
@@ -36,4 +52,15 @@ pub fn schema() -> Result<Code, CliError> {
         serde_json::to_string_pretty(&schema).unwrap_or_default()
     );
     Ok(Code::Ok)
+}
+
+/// A file whose top level has `base_url` or `preset` and no `plan` is a target profile.
+fn is_target_profile(path: &std::path::Path) -> bool {
+    let Ok(src) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(serde_json::Value::Object(top)) = serde_saphyr::from_str::<serde_json::Value>(&src) else {
+        return false;
+    };
+    !top.contains_key("plan") && (top.contains_key("base_url") || top.contains_key("preset"))
 }

@@ -154,6 +154,18 @@ async fn ended_by(
     admin: bool,
 ) {
     let sessions = fleet.sessions();
+    if let Some(s) = sessions.first() {
+        let profile = &s.env().profile;
+        if admin && !profile.has_admin_logout() {
+            tracing::warn!(
+                "force_logout: the target profile has no usable admin logout request; skipped"
+            );
+        } else if !admin && !profile.has_logout() {
+            tracing::warn!(
+                "logout: the target profile has no logout request; clients only forget their tokens"
+            );
+        }
+    }
     let kicks: Vec<_> = fleet
         .members
         .iter()

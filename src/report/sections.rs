@@ -36,7 +36,8 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         "requests sent",
         false,
     );
-    if has("refresh_calls") || has("refreshes_needed") {
+    let refreshing = has("refresh_calls") || has("refreshes_needed");
+    if refreshing {
         push(
             "refresh_calls",
             format::count(r.counter("refresh_calls")),
@@ -95,7 +96,9 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             "messages from an old socket after a reconnect (dropped)",
         ),
     ] {
-        if has(name) {
+        // The refresh outcome counters matter whenever refreshes happened, even at 0.
+        let core = matches!(name, "relogins" | "spurious_logouts" | "reuse_detected");
+        if has(name) || (core && refreshing) {
             let v = r.counter(name);
             let bad = v > 0 && name != "relogins";
             push(name, format::count(v), note, bad);
