@@ -7,7 +7,10 @@ use std::path::Path;
 
 use authbench::checks;
 
-const TABLES: &[(&str, fn() -> String)] = &[
+/// A README section name and the function that renders its table.
+type Table = (&'static str, fn() -> String);
+
+const TABLES: &[Table] = &[
     ("checks-catalog", checks::markdown_catalog),
     ("checks-proof", checks::proof::markdown_proof_table),
 ];

@@ -4,8 +4,12 @@
 use std::path::Path;
 
 fn manifest(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes").join(name))
-        .unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/kubernetes")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn yaml(src: &str) -> serde_json::Value {
@@ -17,11 +21,18 @@ fn configmap_scenario_and_target_load() {
     let cm = yaml(&manifest("scenario-configmap.yaml"));
     let scenario = cm["data"]["scenario.yaml"].as_str().unwrap();
     let s = authbench::scenario::load_str(scenario, &[]).expect("embedded scenario validates");
-    assert!(s.clients >= 3, "a sharded scenario needs clients for every shard");
+    assert!(
+        s.clients >= 3,
+        "a sharded scenario needs clients for every shard"
+    );
     let target = cm["data"]["target.yaml"].as_str().unwrap();
-    let p = authbench::target::profile_from_str_with(target, None, authbench::target::EnvCheck::Skip)
-        .expect("embedded target profile loads");
-    assert_eq!(p.base_url().host_str(), Some("authbench-mock.authbench.svc"));
+    let p =
+        authbench::target::profile_from_str_with(target, None, authbench::target::EnvCheck::Skip)
+            .expect("embedded target profile loads");
+    assert_eq!(
+        p.base_url().host_str(),
+        Some("authbench-mock.authbench.svc")
+    );
 }
 
 #[test]
@@ -32,8 +43,13 @@ fn shard_count_agrees_across_the_indexed_job() {
     assert_eq!(spec["completionMode"], "Indexed");
     let n = spec["completions"].as_u64().unwrap();
     assert_eq!(spec["parallelism"].as_u64(), Some(n));
-    let args = spec["template"]["spec"]["containers"][0]["args"][0].as_str().unwrap();
-    assert!(args.contains(&format!("${{JOB_COMPLETION_INDEX}}/{n}")), "{args}");
+    let args = spec["template"]["spec"]["containers"][0]["args"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        args.contains(&format!("${{JOB_COMPLETION_INDEX}}/{n}")),
+        "{args}"
+    );
     assert!(args.contains("--start-at"), "{args}");
     let merge = manifest("merge-job.yaml");
     assert!(merge.contains("authbench merge /reports/shard-*"));

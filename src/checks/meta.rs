@@ -112,9 +112,11 @@ impl Need {
             Need::Logout => "the target profile has no `logout` request",
             Need::Revocation => "the target profile has no revocation endpoint (RFC 7009)",
             Need::Introspection => {
-                "the target profile has no introspection endpoint with caller credentials (RFC 7662)"
+                "the target profile has no introspection endpoint (RFC 7662), or its caller credentials are not set (e.g. AUTHBENCH_ADMIN_KEY)"
             }
-            Need::AdminLogout => "the target profile has no admin logout endpoint",
+            Need::AdminLogout => {
+                "the target profile has no admin logout endpoint, or its admin key is not set (e.g. AUTHBENCH_ADMIN_KEY)"
+            }
             Need::WebSocket => "the target profile has no `ws` section",
             Need::RenewalHeader => "the target profile has no renewal header",
             Need::RefreshTokenValue => {

@@ -21,8 +21,9 @@ use crate::redact::redact;
 use crate::scenario::UserSource;
 use crate::target::{Profile, TokenKind, Tokens};
 
-/// Users each check may log in (`user(0)` .. `user(USERS_PER_CHECK - 1)`).
-pub const USERS_PER_CHECK: u64 = 10;
+/// Users each check may log in (`user(0)` .. `user(USERS_PER_CHECK - 1)`): check i of the catalog
+/// uses users `i * USERS_PER_CHECK ..`, so checks running at the same time never share a user.
+pub const USERS_PER_CHECK: u64 = 4;
 /// Deadline of one HTTP exchange.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest response body read.

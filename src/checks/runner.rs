@@ -36,7 +36,8 @@ pub struct CheckOptions {
     pub fail_on_warn: bool,
     /// Known deviations that do not fail the run.
     pub expected: Option<ExpectedFailures>,
-    /// Test users (default `user{n}` / `pw-{n}`); check i uses users `i*10 .. i*10+9`.
+    /// Test users (default `user{n}` / `pw-{n}`); check i of the catalog uses users
+    /// `i*4 .. i*4+3` of this source (see [`USERS_PER_CHECK`]).
     pub users: UserSource,
     /// Checks run at the same time (0 = [`DEFAULT_CONCURRENCY`]).
     pub concurrency: usize,

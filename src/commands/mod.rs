@@ -1,6 +1,7 @@
 //! One file per command; `dispatch` routes the parsed command line to it and owns the async runtime.
 
 mod check;
+mod compare;
 mod mock;
 mod outdir;
 mod run;
@@ -24,9 +25,8 @@ pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
             clap_complete::generate(shell, &mut cmd, "authbench", &mut std::io::stdout());
             Ok(Code::Ok)
         }
-        Command::Compare(_) | Command::Merge(_) => {
-            Err(CliError::usage("this command is not available yet"))
-        }
+        Command::Compare(args) => compare::compare(args),
+        Command::Merge(args) => compare::merge(args),
     }
 }
 

@@ -59,7 +59,8 @@ fn is_target_profile(path: &std::path::Path) -> bool {
     let Ok(src) = std::fs::read_to_string(path) else {
         return false;
     };
-    let Ok(serde_json::Value::Object(top)) = serde_saphyr::from_str::<serde_json::Value>(&src) else {
+    let Ok(serde_json::Value::Object(top)) = serde_saphyr::from_str::<serde_json::Value>(&src)
+    else {
         return false;
     };
     !top.contains_key("plan") && (top.contains_key("base_url") || top.contains_key("preset"))

@@ -1,0 +1,41 @@
+//! `authbench compare` (side by side, ratio to the first run) and `authbench merge` (exact merge of
+//! shard reports into one report folder).
+
+use authbench::report::{self, Comparison};
+
+use super::run::use_color;
+use crate::cli::{CompareArgs, MergeArgs};
+use crate::exit::{CliError, Code};
+
+pub fn compare(args: CompareArgs) -> Result<Code, CliError> {
+    let cmp = Comparison::load(&args.reports).map_err(CliError::usage)?;
+    print!("{}", cmp.terminal_table(use_color()));
+    if let Some(path) = &args.html {
+        let html = cmp.html().map_err(|e| {
+            CliError::cannot_proceed(format!("cannot render the comparison page: {e}"))
+        })?;
+        std::fs::write(path, html).map_err(|e| {
+            CliError::cannot_proceed(format!("cannot write {}: {e}", path.display()))
+        })?;
+        println!("comparison page: {}", path.display());
+    }
+    Ok(Code::Ok)
+}
+
+pub fn merge(args: MergeArgs) -> Result<Code, CliError> {
+    let merged = report::merge_paths(&args.reports).map_err(CliError::usage)?;
+    std::fs::create_dir_all(&args.out)?;
+    report::write_all(&merged, &args.out).map_err(|e| {
+        CliError::cannot_proceed(format!(
+            "cannot write the merged report to {}: {e}",
+            args.out.display()
+        ))
+    })?;
+    print!("{}", report::terminal_summary(&merged, use_color()));
+    println!("merged report: {}", args.out.join("report.html").display());
+    Ok(if merged.passed() {
+        Code::Ok
+    } else {
+        Code::Failed
+    })
+}
