@@ -222,3 +222,19 @@ fn every_shipped_target_profile_validates() {
         }
     }
 }
+
+#[test]
+fn the_mock_target_profile_starts_the_mock_with_the_check_knobs() {
+    // `authbench check scenarios/targets/mock.yaml` must see the same knobs as the builtin check
+    // target, so every check is applicable against the external process too.
+    let first = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/targets/mock.yaml"),
+    )
+    .unwrap()
+    .lines()
+    .next()
+    .unwrap()
+    .to_string();
+    assert!(first.starts_with("# authbench mock --port 8080 --admin-key dev-admin "), "{first}");
+    assert!(first.ends_with(authbench::checks::BUILTIN_MOCK_FLAGS), "{first}");
+}

@@ -48,15 +48,27 @@ async fn zz_memory() {
 async fn zz_wake() {
     let server = engine_support::mock(|c| { c.access_ttl = Duration::from_secs(2); c.signing = "hs256".parse().unwrap(); }).await;
     let p = engine_support::profile(&server);
-    let n = 5000;
+    let n = 10_000;
     let mut pl = engine_support::plan(n, engine_support::settings(Strategy::SingleFlight, 1), vec![
         Step::Login { ramp: Duration::ZERO },
         Step::SyncExpiry { offset: Duration::from_millis(100) },
     ]);
-    pl.connections = Connections::Pool(500);
+    pl.connections = Connections::Pool(1000);
     let rec = Recorder::new();
     engine::run(pl, p, rec.clone(), CancellationToken::new(), Progress::new()).await.unwrap();
     let s = rec.snapshot();
     let h = &s.histograms["wake_skew"];
     eprintln!("wake_skew n={} p50={}us p99={}us max={}us", h.len(), h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max());
+}
+
+#[tokio::test]
+async fn zz_sizes() {
+    let server = engine_support::mock(|_| {}).await;
+    let p = engine_support::profile(&server);
+    let env = authbench::client::SessionEnv::new(p, engine_support::settings(Strategy::SingleFlight, 1), Recorder::new(), Default::default(),
+        authbench::client::Connector::new(Connections::Pool(4), Duration::from_secs(1), false, 1).unwrap(), CancellationToken::new());
+    let s = authbench::client::Session::new(env, 0, "user0", "pw-0").unwrap();
+    eprintln!("api_call future: {} bytes", std::mem::size_of_val(&s.api_call(None)));
+    eprintln!("login future: {} bytes", std::mem::size_of_val(&s.login()));
+    eprintln!("exchange future: {} bytes", std::mem::size_of_val(&s.http().exchange(s.http().client().get("http://x/"), authbench::client::http::BodyMode::Keep)));
 }

@@ -318,7 +318,7 @@ impl Auth {
                 return Err(GrantError::RefreshExpired);
             }
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let now = now_ms();
         let mut st = family.state.lock();
         let generation = p.generation.unwrap_or(st.generation);

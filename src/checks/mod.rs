@@ -29,7 +29,6 @@ pub mod runner;
 pub mod wsprobe;
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 pub use expected::{
     ExpectedFailure, ExpectedFailures, ExpectedResult, load_expected_failures,
@@ -59,17 +58,22 @@ pub const BUILTIN_MOCK_FLAGS: &str = "--signing rs256 --access-ttl 2s --max-sess
 /// a 1 s reuse grace window (RT-08), single session (WS-04), sliding renewal in the last second
 /// (SL-01), RS256 keys (JW-03), a random admin key (IN-01, RT-12), port 0.
 pub fn builtin_mock_config() -> authbench_mock::MockConfig {
-    authbench_mock::MockConfig {
-        port: 0,
-        signing: authbench_mock::Signing::Rs256,
-        access_ttl: Duration::from_secs(2),
-        max_session: Duration::from_secs(4),
-        reuse_grace: Duration::from_secs(1),
-        single_session: true,
-        sliding_window: Duration::from_secs(1),
-        admin_key: None,
-        ..authbench_mock::MockConfig::default()
+    /// The mock's own command line, so the in-process knobs are exactly `BUILTIN_MOCK_FLAGS`.
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        mock: authbench_mock::MockArgs,
     }
+    use clap::Parser;
+    let argv = std::iter::once("authbench-mock").chain(BUILTIN_MOCK_FLAGS.split_whitespace());
+    // A constant parsed by the mock's own parser; the unit test below proves it valid.
+    let mut cfg = Flags::try_parse_from(argv)
+        .expect("BUILTIN_MOCK_FLAGS are valid mock flags")
+        .mock
+        .into_config()
+        .expect("BUILTIN_MOCK_FLAGS give a valid mock configuration");
+    cfg.port = 0;
+    cfg
 }
 
 #[cfg(test)]

@@ -571,9 +571,16 @@ impl Probe {
     }
 
     async fn fetch_jwks(&self) -> Option<Value> {
-        let base = self.profile().base_url().clone();
-        let discovery = base.join(".well-known/openid-configuration").ok()?;
-        let mut jwks_url = base.join(".well-known/jwks.json").ok()?;
+        // Below the base URL's path, as OpenID issuers with a path (`/realms/x`) publish them.
+        let base = self
+            .profile()
+            .base_url()
+            .as_str()
+            .trim_end_matches('/')
+            .to_string();
+        let discovery =
+            url::Url::parse(&format!("{base}/.well-known/openid-configuration")).ok()?;
+        let mut jwks_url = url::Url::parse(&format!("{base}/.well-known/jwks.json")).ok()?;
         if let Ok(r) = self
             .try_send("OpenID discovery", self.http().get(discovery))
             .await

@@ -82,6 +82,8 @@ pub struct WsConn {
     exchange: Exchange,
     lines: Vec<String>,
     started: Instant,
+    /// How the socket ended, for the transcript's label.
+    end: Option<String>,
 }
 
 /// Opens a socket to the profile's WebSocket with `token` (`None`: no credential at all).
@@ -155,6 +157,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
     match attempt {
         Ok(Ok((stream, resp))) => {
             exchange.status = Some(resp.status().as_u16());
+            exchange.elapsed_ms = started.elapsed().as_millis() as u64;
             exchange.response_headers = resp
                 .headers()
                 .iter()
@@ -164,6 +167,9 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
                     value: probe.scrub(&String::from_utf8_lossy(v.as_bytes())),
                 })
                 .collect();
+            // The handshake now (in order with the other exchanges), the transcript when the
+            // socket is dropped.
+            probe.record(exchange.clone());
             WsOpen::Open(Box::new(WsConn {
                 stream: Some(stream),
                 probe: probe.clone(),
@@ -171,6 +177,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
                 exchange,
                 lines: Vec::new(),
                 started,
+                end: None,
             }))
         }
         Ok(Err(tungstenite::Error::Http(resp))) => {
@@ -287,6 +294,7 @@ impl WsConn {
                         self.started,
                         format!("← close {code} {reason:?}"),
                     );
+                    self.end = Some(format!("closed by the server with {code}"));
                     // Let tungstenite finish the closing handshake (it answers the close).
                     let _ = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
                     self.stream = None;
@@ -295,11 +303,13 @@ impl WsConn {
                 Some(Err(e)) => {
                     let msg = e.to_string();
                     self.line(format!("× connection ended without a close frame: {msg}"));
+                    self.end = Some("dropped without a close frame".into());
                     self.stream = None;
                     return WsMsg::Dropped(msg);
                 }
                 None => {
                     self.line("× connection ended without a close frame".into());
+                    self.end = Some("dropped without a close frame".into());
                     self.stream = None;
                     return WsMsg::Dropped("end of stream".into());
                 }
@@ -365,11 +375,15 @@ impl Drop for WsConn {
         let mut ex = self.exchange.clone();
         ex.elapsed_ms = self.started.elapsed().as_millis() as u64;
         if self.stream.is_some() {
-            self.lines.push("(probe hung up)".into());
+            self.lines.push("(still open: the probe hung up)".into());
         }
-        if !self.lines.is_empty() {
-            ex.response_body = Some(self.lines.join("\n"));
-        }
+        let end = match (&self.end, self.stream.is_some()) {
+            (Some(e), _) => e.clone(),
+            (None, true) => "still open when the probe hung up".into(),
+            (None, false) => "closed".into(),
+        };
+        ex.label = format!("{}, transcript: {end}", ex.label);
+        ex.response_body = Some(self.lines.join("\n"));
         self.probe.record(ex);
     }
 }

@@ -251,7 +251,13 @@ impl Http {
             None => None,
         };
         let sent_at = Instant::now();
-        match tokio::time::timeout(self.timeout, send_and_read(req, mode, sent_at)).await {
+        // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
+        // every waiting or thinking client's future.
+        let in_flight = Box::pin(tokio::time::timeout(
+            self.timeout,
+            send_and_read(req, mode, sent_at),
+        ));
+        match in_flight.await {
             Ok(r) => r,
             Err(_) => Err(HttpError::new(
                 ErrorKind::Timeout,

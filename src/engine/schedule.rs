@@ -5,11 +5,14 @@
 //!   and fires late under load, so the gate is opened by a dedicated thread that sleeps until just
 //!   before the deadline and spins the last stretch, then wakes every waiter with one
 //!   `notify_waiters`. Each client measures `wake_skew` = actual wake − deadline.
+//! - [`Muster`] holds the woken clients until every one of them has woken (and recorded its skew)
+//!   before any starts working: otherwise the first clients' requests would fill the runtime's
+//!   local queues and the later wakes would wait behind them.
 //! - [`wait_until_wall`] sleeps until a wall-clock instant (`--start-at`), so shards on several
 //!   machines start together.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
@@ -123,6 +126,40 @@ impl Gate {
     }
 }
 
+/// A rendezvous of `n` parties: each [`Muster::arrive`]s, then waits until all have arrived (or a
+/// bound passed, so a party that never comes cannot stall the others).
+#[derive(Debug)]
+pub struct Muster {
+    remaining: AtomicUsize,
+    all_here: Notify,
+}
+
+impl Muster {
+    /// A muster expecting `n` arrivals.
+    pub fn new(n: usize) -> Arc<Muster> {
+        Arc::new(Muster {
+            remaining: AtomicUsize::new(n),
+            all_here: Notify::new(),
+        })
+    }
+
+    /// Arrives and waits until everyone has arrived, at most `bound`.
+    pub async fn arrive(&self, bound: Duration) {
+        let notified = self.all_here.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let before = self
+            .remaining
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |r| r.checked_sub(1))
+            .unwrap_or(0);
+        if before <= 1 {
+            self.all_here.notify_waiters();
+            return;
+        }
+        let _ = tokio::time::timeout(bound, notified).await;
+    }
+}
+
 /// Sleeps until the wall-clock instant `at` (returns at once if it is past). `false` when cancelled.
 pub async fn wait_until_wall(at: SystemTime, cancel: &CancellationToken) -> bool {
     let Ok(left) = at.duration_since(SystemTime::now()) else {
@@ -172,6 +209,29 @@ mod tests {
         }
         // Debug build on a shared 2-core machine: generous bound; the product bar is p99 < 2 ms.
         assert!(worst < Duration::from_millis(50), "worst skew {worst:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn muster_releases_when_the_last_arrives() {
+        let m = Muster::new(3);
+        let early = {
+            let m = m.clone();
+            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+        };
+        let second = {
+            let m = m.clone();
+            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!early.is_finished() && !second.is_finished());
+        m.arrive(Duration::from_secs(30)).await;
+        early.await.unwrap();
+        second.await.unwrap();
+        // A missing party only delays the others by the bound.
+        let lonely = Muster::new(2);
+        let t = std::time::Instant::now();
+        lonely.arrive(Duration::from_millis(30)).await;
+        assert!(t.elapsed() >= Duration::from_millis(29));
     }
 
     #[tokio::test]

@@ -8,8 +8,8 @@
 //!   the intended send time (`api`, corrected for coordinated omission) and from the actual send
 //!   (`api_uncorrected`).
 //! - After `sync_expiry` the phase starts at the gate's deadline: every client wakes at once
-//!   (`wake_skew`), yields once so that every wake is recorded before the first request goes out,
-//!   then fires; `recovery` is the time from the deadline to the client's first successful call.
+//!   (`wake_skew`), waits until every client has woken (a [`Muster`], so the first clients' requests
+//!   do not delay the later wakes), then fires; `recovery` is the time from the deadline to the client's first successful call.
 //!
 //! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
 //! hung target cannot stretch the phase by a whole client timeout.
@@ -23,12 +23,14 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::schedule::Gate;
+use super::schedule::{Gate, Muster};
 use crate::client::session::{ApiOutcome, Session};
 use crate::metrics::names;
 
 /// Longest time requests in flight at the end of a phase may take to finish.
 const END_GRACE: Duration = Duration::from_secs(2);
+/// Longest time a woken client waits for the others before it starts anyway.
+const MUSTER_BOUND: Duration = Duration::from_millis(250);
 /// Pause after a failed call when there is no think time, so a dead target is not spun on.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
 
@@ -64,16 +66,16 @@ fn grace(timeout: Duration) -> Duration {
     timeout.min(END_GRACE)
 }
 
-/// Waits for the gate and records this client's wake skew.
-async fn wake(session: &Session, gate: &Gate) {
+/// Waits for the gate, records this client's wake skew, then waits for every other client to have
+/// woken too.
+async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
     let woke = gate.wait().await;
     session.env().recorder.record_duration(
         session.id() as usize,
         names::WAKE_SKEW,
         gate.skew(woke),
     );
-    // Let every other woken client record its wake before anyone starts sending.
-    tokio::task::yield_now().await;
+    muster.arrive(MUSTER_BOUND).await;
 }
 
 fn record_recovery(session: &Session, gate: &Gate, recovered: &AtomicBool) {
@@ -92,10 +94,11 @@ pub(crate) async fn wake_all(
     gate: Arc<Gate>,
     cancel: &CancellationToken,
 ) {
+    let muster = Muster::new(sessions.len());
     let mut set = JoinSet::new();
     for s in sessions {
-        let (s, gate, cancel) = (s.clone(), gate.clone(), cancel.clone());
-        set.spawn(async move { cancel.run_until_cancelled(wake(&s, &gate)).await });
+        let (s, gate, cancel, muster) = (s.clone(), gate.clone(), cancel.clone(), muster.clone());
+        set.spawn(async move { cancel.run_until_cancelled(wake(&s, &gate, &muster)).await });
     }
     while set.join_next().await.is_some() {}
 }
@@ -117,15 +120,16 @@ pub(crate) async fn closed(
     let begin = start.at();
     let end = begin + duration;
     let token = phase_token(cancel, end, grace(settings.timeout));
+    let muster = Muster::new(sessions.len());
     let mut set = JoinSet::new();
     for s in sessions {
         let (s, gate, token) = (s.clone(), start.gate.clone(), token.clone());
-        let settings = settings.clone();
+        let (settings, muster) = (settings.clone(), muster.clone());
         set.spawn(async move {
             token
                 .run_until_cancelled(async move {
                     if let Some(g) = &gate {
-                        wake(&s, g).await;
+                        wake(&s, g, &muster).await;
                     }
                     let recovered = AtomicBool::new(false);
                     let stagger = gate.is_none() && !settings.think_time.is_zero();
@@ -192,12 +196,18 @@ pub(crate) async fn open(
     let timeout = first.env().settings.timeout;
     let mut wakers = JoinSet::new();
     if let Some(gate) = &start.gate {
+        // Every client wakes (and records its skew); the dispatcher starts once they all have.
+        let muster = Muster::new(sessions.len() + 1);
         for s in sessions {
-            let (s, gate, cancel) = (s.clone(), gate.clone(), cancel.clone());
-            wakers.spawn(async move { cancel.run_until_cancelled(wake(&s, &gate)).await });
+            let (s, gate, cancel, muster) =
+                (s.clone(), gate.clone(), cancel.clone(), muster.clone());
+            wakers.spawn(async move { cancel.run_until_cancelled(wake(&s, &gate, &muster)).await });
         }
         tokio::select! {
-            _ = gate.wait() => {}
+            _ = async {
+                gate.wait().await;
+                muster.arrive(MUSTER_BOUND).await;
+            } => {}
             _ = cancel.cancelled() => {}
         }
     }
