@@ -17,7 +17,8 @@ async fn measure(n: u32) -> (u64, u64) {
     let p = Arc::new(authbench::target::preset("mock", "http://127.0.0.1:18555").unwrap());
     let mut pl = engine_support::plan(n, engine_support::settings(Strategy::SingleFlight, 4), vec![
         Step::Login { ramp: Duration::from_secs(2) },
-        Step::Wait { duration: Duration::from_secs(3) },
+        Step::Wait { duration: Duration::from_secs(2) },
+        Step::Traffic { duration: Duration::from_secs(4), rate: None },
     ]);
     pl.connections = Connections::Pool(200);
     let rec = Recorder::new();
@@ -27,21 +28,21 @@ async fn measure(n: u32) -> (u64, u64) {
     let sampler = tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            if pr.tick().phase == "wait" { tokio::time::sleep(Duration::from_millis(500)).await; return rss_kib(); }
+            if pr.tick().phase == "wait" { tokio::time::sleep(Duration::from_millis(500)).await; let w = rss_kib(); while pr.tick().phase != "traffic" { tokio::time::sleep(Duration::from_millis(100)).await; } tokio::time::sleep(Duration::from_millis(2500)).await; return (w, rss_kib()); }
         }
     });
     let t = std::time::Instant::now();
     engine::run(pl, p, rec.clone(), CancellationToken::new(), prog).await.unwrap();
-    let during = sampler.await.unwrap();
-    eprintln!("n={n} before={before}KiB during={during}KiB delta={} logins={} took {:?}", during - before, rec.counter("status.login.200"), t.elapsed());
-    (before, during)
+    let (during, traffic) = sampler.await.unwrap();
+    eprintln!("n={n} before={before}KiB idle={during}KiB traffic={traffic}KiB delta={} logins={} api200={} took {:?}", during - before, rec.counter("status.login.200"), rec.counter("status.api.200"), t.elapsed());
+    (during, traffic)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zz_memory() {
-    let (_, a) = measure(10_000).await;
-    let (_, b) = measure(30_000).await;
-    eprintln!("per client ≈ {} bytes", (b as i64 - a as i64) * 1024 / 20_000);
+    let (a, ta) = measure(10_000).await;
+    let (b, tb) = measure(30_000).await;
+    eprintln!("per idle client ≈ {} bytes; in traffic ≈ {} bytes", (b as i64 - a as i64) * 1024 / 20_000, (tb as i64 - ta as i64) * 1024 / 20_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -242,6 +242,16 @@ impl Http {
         req: reqwest::RequestBuilder,
         mode: BodyMode,
     ) -> Result<Reply, HttpError> {
+        self.exchange_with(move |_| req, mode).await
+    }
+
+    /// Like [`Http::exchange`], but the request is built by `build` only once a pool permit is
+    /// held, so a client waiting for a connection holds a few bytes of state, not a request.
+    pub async fn exchange_with(
+        &self,
+        build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+        mode: BodyMode,
+    ) -> Result<Reply, HttpError> {
         let _permit = match &self.gate {
             Some(gate) => Some(
                 gate.acquire()
@@ -255,7 +265,7 @@ impl Http {
         // every waiting or thinking client's future.
         let in_flight = Box::pin(tokio::time::timeout(
             self.timeout,
-            send_and_read(req, mode, sent_at),
+            send_and_read(build(&self.client), mode, sent_at),
         ));
         match in_flight.await {
             Ok(r) => r,

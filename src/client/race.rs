@@ -19,7 +19,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use http::header::{COOKIE, SET_COOKIE};
+use http::header::SET_COOKIE;
 
 use super::http::BodyMode;
 use super::session::{Op, Session};
@@ -135,14 +135,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
         let barrier = barrier.clone();
         let (rt, cookie) = (held.refresh.clone(), cookie.clone());
         async move {
-            let req = session
-                .env()
-                .profile
-                .refresh_request(session.http().client(), rt.as_deref());
-            let req = match cookie {
-                Some(c) => req.header(COOKIE, c),
-                None => req,
-            };
+            let req = session.refresh_request(session.http().client(), rt.as_deref(), cookie);
             barrier.wait().await;
             session.http().exchange(req, BodyMode::Keep).await
         }

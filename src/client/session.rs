@@ -313,6 +313,20 @@ impl Session {
             .gauge_add(names::GAUGE_ACTIVE_CLIENTS, delta);
     }
 
+    /// The profile's refresh request plus this session's cookies.
+    pub(crate) fn refresh_request(
+        &self,
+        client: &reqwest::Client,
+        refresh: Option<&str>,
+        cookie: Option<String>,
+    ) -> reqwest::RequestBuilder {
+        let req = self.profile().refresh_request(client, refresh);
+        match cookie {
+            Some(c) => req.header(COOKIE, c),
+            None => req,
+        }
+    }
+
     fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.cookie_header() {
             Some(c) => req.header(COOKIE, c),
@@ -347,10 +361,13 @@ impl Session {
 
     /// One login request; on success the tokens are installed as a new session.
     async fn login_exchange(&self) -> Option<Arc<str>> {
-        let req = self
-            .profile()
-            .login_request(self.http.client(), &self.user, &self.password);
-        let res = self.http.exchange(req, BodyMode::Keep).await;
+        let res = self
+            .http
+            .exchange_with(
+                |c| self.profile().login_request(c, &self.user, &self.password),
+                BodyMode::Keep,
+            )
+            .await;
         self.count_exchange(Op::Login, &res, Some(names::LOGIN));
         let reply = res.ok()?;
         self.absorb_cookies(&reply.headers);
@@ -459,14 +476,13 @@ impl Session {
     pub(crate) async fn probe_refresh(&self, op: Op) -> Option<bool> {
         let refresh = self.state.lock().refresh.clone();
         let cookie = self.cookie_header();
-        let req = self
-            .profile()
-            .refresh_request(self.http.client(), refresh.as_deref());
-        let req = match cookie {
-            Some(c) => req.header(COOKIE, c),
-            None => req,
-        };
-        let res = self.http.exchange(req, BodyMode::Keep).await;
+        let res = self
+            .http
+            .exchange_with(
+                |c| self.refresh_request(c, refresh.as_deref(), cookie),
+                BodyMode::Keep,
+            )
+            .await;
         self.count_exchange(op, &res, None);
         let reply = res.ok()?;
         self.absorb_cookies(&reply.headers);
@@ -533,8 +549,14 @@ impl Session {
     /// send (after waiting for a pooled connection) to the final response: `api`, or with an
     /// `intended` send time (open model) `api` from that time and `api_uncorrected` from the send.
     pub async fn api_call(&self, intended: Option<Instant>) -> ApiOutcome {
-        let Some(held) = self.ensure_logged_in().await else {
-            return ApiOutcome::NoSession;
+        // Rare paths (login, renewal) are boxed so that the future every in-flight slot holds
+        // stays small.
+        let held = match self.held() {
+            Some(h) => h,
+            None => match Box::pin(self.ensure_logged_in()).await {
+                Some(h) => h,
+                None => return ApiOutcome::NoSession,
+            },
         };
         let mut res = self.send_api(&held.access).await;
         let first_send = match &res {
@@ -543,8 +565,8 @@ impl Session {
         };
         if matches!(&res, Ok(r) if r.status == 401) {
             let renewed = match self.env.settings.strategy {
-                Strategy::Naive => self.naive_renew(&held).await,
-                _ => self.shared_renew(held.generation).await,
+                Strategy::Naive => Box::pin(self.naive_renew(&held)).await,
+                _ => Box::pin(self.shared_renew(held.generation)).await,
             };
             if let Some(at) = renewed {
                 self.rec().count(self.shard(), "retries", 1);
@@ -576,8 +598,13 @@ impl Session {
 
     /// One resource request; adopts a renewal header under the sliding strategy.
     async fn send_api(&self, access: &str) -> Result<Reply, HttpError> {
-        let req = self.profile().resource_request(self.http.client(), access);
-        let res = self.http.exchange(req, BodyMode::Truncate).await;
+        let res = self
+            .http
+            .exchange_with(
+                |c| self.profile().resource_request(c, access),
+                BodyMode::Truncate,
+            )
+            .await;
         self.count_exchange(Op::Api, &res, None);
         if let Ok(reply) = &res
             && self.env.settings.strategy == Strategy::Sliding
@@ -709,14 +736,13 @@ impl Session {
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);
 
-        let req = self
-            .profile()
-            .refresh_request(self.http.client(), refresh.as_deref());
-        let req = match cookie {
-            Some(c) => req.header(COOKIE, c),
-            None => req,
-        };
-        let res = self.http.exchange(req, BodyMode::Keep).await;
+        let res = self
+            .http
+            .exchange_with(
+                |c| self.refresh_request(c, refresh.as_deref(), cookie),
+                BodyMode::Keep,
+            )
+            .await;
         self.count_exchange(Op::Refresh, &res, Some(names::REFRESH));
         let Ok(reply) = res else {
             return Refreshed::Failed;
