@@ -95,11 +95,14 @@ pub(crate) async fn relogin(
         let sockets = sockets.cloned();
         async move {
             let new = old.sibling().ok()?;
+            // The trigger instant is when the second login was sent: the server may kick the old
+            // socket before its response arrives.
+            let sent = std::time::Instant::now();
             if !new.login().await {
                 return None;
             }
             if let Some(kick) = &kick {
-                kick.arm();
+                kick.arm_at(sent);
             }
             // The user keeps a socket on the new device when the old one had one.
             let socket = match (sockets, kick.is_some()) {
@@ -174,6 +177,7 @@ async fn ended_by(
     ramped(sessions.len(), ramp, cancel, |k| {
         let (s, kick) = (sessions[k].clone(), kicks[k].clone());
         async move {
+            let sent = std::time::Instant::now();
             let status = if admin {
                 s.force_logout().await
             } else if s.is_logged_in() {
@@ -184,7 +188,7 @@ async fn ended_by(
             if let (Some(kick), Some(status)) = (kick, status)
                 && (200..300).contains(&status)
             {
-                kick.arm();
+                kick.arm_at(sent);
             }
         }
     })
