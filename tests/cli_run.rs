@@ -235,6 +235,12 @@ fn the_mock_target_profile_starts_the_mock_with_the_check_knobs() {
     .next()
     .unwrap()
     .to_string();
-    assert!(first.starts_with("# authbench mock --port 8080 --admin-key dev-admin "), "{first}");
-    assert!(first.ends_with(authbench::checks::BUILTIN_MOCK_FLAGS), "{first}");
+    assert!(
+        first.starts_with("# authbench mock --port 8080 --admin-key dev-admin "),
+        "{first}"
+    );
+    assert!(
+        first.ends_with(authbench::checks::BUILTIN_MOCK_FLAGS),
+        "{first}"
+    );
 }
