@@ -3,35 +3,15 @@
 
 mod ws_support;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, WsOptions, names};
+use authbench::client::ws::{KickBoard, SessionEnd, WsEnd, names};
 use authbench::metrics::Recorder;
 use authbench_mock::Fault;
-use tokio_util::sync::CancellationToken;
-use ws_support::{TestTokens, admin_logout, eventually, http, login, mock, ws_options};
+use ws_support::{TestTokens, admin_logout, eventually, http, login, mock, start, ws_options};
 
 const BOUND: Duration = Duration::from_secs(10);
-
-fn start(
-    opts: WsOptions,
-    tokens: &Arc<TestTokens>,
-    rec: &Recorder,
-    board: &Arc<KickBoard>,
-) -> (WsHandle, Arc<ws::KickClock>) {
-    let clock = board.clock(0);
-    let h = ws::spawn(
-        Arc::new(opts),
-        tokens.clone(),
-        rec.clone(),
-        0,
-        clock.clone(),
-        CancellationToken::new(),
-    );
-    (h, clock)
-}
 
 #[tokio::test]
 async fn expiry_close_4401_refreshes_then_reconnects_with_the_new_token() {

@@ -6,32 +6,14 @@ mod ws_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, WsOptions, names};
+use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, names};
 use authbench::metrics::Recorder;
 use authbench_mock::Flaw;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-use ws_support::{TestTokens, eventually, http, login, mock, ws_options};
+use ws_support::{TestTokens, eventually, http, login, mock, start, ws_options};
 
 const BOUND: Duration = Duration::from_secs(10);
-
-fn start(
-    opts: WsOptions,
-    tokens: &Arc<TestTokens>,
-    rec: &Recorder,
-    board: &Arc<KickBoard>,
-) -> (WsHandle, Arc<ws::KickClock>) {
-    let clock = board.clock(0);
-    let h = ws::spawn(
-        Arc::new(opts),
-        tokens.clone(),
-        rec.clone(),
-        0,
-        clock.clone(),
-        CancellationToken::new(),
-    );
-    (h, clock)
-}
 
 #[tokio::test]
 async fn no_kick_shows_as_a_missed_kick() {

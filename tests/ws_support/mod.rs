@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use authbench::client::ws::{SessionEnd, WsOptions, WsTokens};
+use authbench::client::ws::{self, KickBoard, SessionEnd, WsHandle, WsOptions, WsTokens};
+use authbench::metrics::Recorder;
 use authbench::target::jwt_exp;
 use authbench_mock::{MockConfig, MockServer};
 use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
 
 /// Admin key of every test mock.
 pub const ADMIN_KEY: &str = "ws-test-admin-key";
@@ -200,4 +202,23 @@ pub async fn eventually(bound: Duration, mut cond: impl FnMut() -> bool) -> bool
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Spawns one socket for `tokens` with client index 0; returns its handle and kick clock.
+pub fn start(
+    opts: WsOptions,
+    tokens: &Arc<TestTokens>,
+    rec: &Recorder,
+    board: &Arc<KickBoard>,
+) -> (WsHandle, Arc<ws::KickClock>) {
+    let clock = board.clock(0);
+    let h = ws::spawn(
+        Arc::new(opts),
+        tokens.clone(),
+        rec.clone(),
+        0,
+        clock.clone(),
+        CancellationToken::new(),
+    );
+    (h, clock)
 }
