@@ -15,9 +15,15 @@
 //! - `login`: `POST /oauth/token grant_type=password`, each connection cycling through its own
 //!   users (`user{n}`/`pw-{n}`), so no user piles up sessions.
 //!
+//! The endpoints take turns in short windows (`--rounds`, default 5, each endpoint `duration /
+//! rounds` per round), so a change in the machine's background load hits all of them alike.
+//! With `--server-pid`, the server's CPU time (user + system, from `/proc/PID/stat`) per request is
+//! reported too.
+//!
 //! ```text
 //! cargo bench --bench mock_throughput -- --url http://127.0.0.1:18080 [--connections 64]
-//!     [--duration 5s] [--warmup 1s] [--only healthz,refresh,login] [--users 100000]
+//!     [--duration 5s] [--rounds 5] [--warmup 200ms] [--only healthz,refresh,login]
+//!     [--users 100000] [--server-pid PID]
 //! ```
 //! The mock runs as its own process (`target/release/authbench-mock --port 18080 --signing hs256`),
 //! so generator and server are measured the way they are deployed; without `--url` the bench
@@ -73,14 +79,17 @@ struct Args {
     connections: u32,
     duration: Duration,
     warmup: Duration,
+    rounds: u32,
     only: Vec<Endpoint>,
     users: u64,
+    server_pid: Option<u32>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: mock_throughput [--url http://HOST:PORT] [--connections 64] [--duration 5s] \
-         [--warmup 1s] [--only healthz,refresh,login] [--users 100000]"
+         [--rounds 5] [--warmup 200ms] [--only healthz,refresh,login] [--users 100000] \
+         [--server-pid PID]"
     );
     std::process::exit(2)
 }
@@ -90,9 +99,11 @@ fn parse_args() -> Args {
         url: None,
         connections: 64,
         duration: Duration::from_secs(5),
-        warmup: Duration::from_secs(1),
+        warmup: Duration::from_millis(200),
+        rounds: 5,
         only: vec![Endpoint::Healthz, Endpoint::Refresh, Endpoint::Login],
         users: 100_000,
+        server_pid: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -102,9 +113,15 @@ fn parse_args() -> Args {
             "--bench" => {}
             "--url" => a.url = Some(value()),
             "--connections" => a.connections = value().parse().unwrap_or_else(|_| usage()),
-            "--duration" => a.duration = humantime::parse_duration(&value()).unwrap_or_else(|_| usage()),
-            "--warmup" => a.warmup = humantime::parse_duration(&value()).unwrap_or_else(|_| usage()),
+            "--duration" => {
+                a.duration = humantime::parse_duration(&value()).unwrap_or_else(|_| usage())
+            }
+            "--warmup" => {
+                a.warmup = humantime::parse_duration(&value()).unwrap_or_else(|_| usage())
+            }
             "--users" => a.users = value().parse().unwrap_or_else(|_| usage()),
+            "--rounds" => a.rounds = value().parse().unwrap_or_else(|_| usage()),
+            "--server-pid" => a.server_pid = Some(value().parse().unwrap_or_else(|_| usage())),
             "--only" => {
                 a.only = value()
                     .split(',')
@@ -122,7 +139,7 @@ fn parse_args() -> Args {
             }
         }
     }
-    if a.connections == 0 || a.users == 0 {
+    if a.connections == 0 || a.users == 0 || a.rounds == 0 {
         usage();
     }
     a
@@ -165,6 +182,15 @@ enum ConnError {
     Protocol(String),
 }
 
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnError::Io(e) => write!(f, "{e}"),
+            ConnError::Protocol(m) => f.write_str(m),
+        }
+    }
+}
+
 impl From<std::io::Error> for ConnError {
     fn from(e: std::io::Error) -> Self {
         ConnError::Io(e)
@@ -185,22 +211,30 @@ impl Conn {
 
     async fn get(&mut self, path: &str) -> Result<Response, ConnError> {
         self.req.clear();
-        self.req.extend_from_slice(
-            format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host).as_bytes(),
-        );
+        for part in ["GET ", path, " HTTP/1.1\r\nHost: ", &self.host, "\r\n\r\n"] {
+            self.req.extend_from_slice(part.as_bytes());
+        }
         self.exchange().await
     }
 
-    async fn post_form(&mut self, path: &str, form: &str) -> Result<Response, ConnError> {
+    /// `POST path` with a form body made of `form` pieces (no formatting per request).
+    async fn post_form(&mut self, path: &str, form: &[&[u8]]) -> Result<Response, ConnError> {
         self.req.clear();
-        self.req.extend_from_slice(
-            format!(
-                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-                self.host,
-                form.len()
-            )
-            .as_bytes(),
-        );
+        let len: usize = form.iter().map(|p| p.len()).sum();
+        for part in [
+            "POST ",
+            path,
+            " HTTP/1.1\r\nHost: ",
+            &self.host,
+            "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
+        ] {
+            self.req.extend_from_slice(part.as_bytes());
+        }
+        push_decimal(&mut self.req, len as u64);
+        self.req.extend_from_slice(b"\r\n\r\n");
+        for p in form {
+            self.req.extend_from_slice(p);
+        }
         self.exchange().await
     }
 
@@ -249,15 +283,15 @@ impl Conn {
     }
 
     async fn fill(&mut self) -> Result<(), ConnError> {
-        let mut chunk = [0u8; 4096];
-        let n = self.stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(ConnError::Protocol("connection closed by the server".into()));
-        }
-        if self.buf.len() + n > MAX_RESPONSE {
+        if self.buf.len() >= MAX_RESPONSE {
             return Err(ConnError::Protocol("response too large".into()));
         }
-        self.buf.extend_from_slice(&chunk[..n]);
+        self.buf.reserve(4096);
+        if self.stream.read_buf(&mut self.buf).await? == 0 {
+            return Err(ConnError::Protocol(
+                "connection closed by the server".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -296,13 +330,37 @@ impl Tally {
     }
 }
 
-fn login_form(n: u64) -> String {
-    format!("grant_type=password&username=user{n}&password=pw-{n}")
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// `POST /oauth/token grant_type=password` for `user{n}` / `pw-{n}`.
+async fn login(conn: &mut Conn, n: u64) -> Result<Response, ConnError> {
+    let mut digits = Vec::with_capacity(20);
+    push_decimal(&mut digits, n);
+    let form: [&[u8]; 4] = [
+        b"grant_type=password&username=user",
+        &digits,
+        b"&password=pw-",
+        &digits,
+    ];
+    conn.post_form("/oauth/token", &form).await
 }
 
 /// A login whose refresh token starts a chain; `None` on failure.
 async fn chain_start(conn: &mut Conn, user: u64) -> Result<Option<String>, ConnError> {
-    let r = conn.post_form("/oauth/token", &login_form(user)).await?;
+    let r = login(conn, user).await?;
     if r.status != 200 {
         return Ok(None);
     }
@@ -332,7 +390,7 @@ async fn drive(
             while Instant::now() < stop {
                 let user = (id + k * connections) % users;
                 k += 1;
-                let r = conn.post_form("/oauth/token", &login_form(user)).await?;
+                let r = login(&mut conn, user).await?;
                 tally.done(r.status == 200);
             }
         }
@@ -345,7 +403,8 @@ async fn drive(
                     rt = chain_start(&mut conn, user).await?;
                     continue;
                 };
-                let form = format!("grant_type=refresh_token&refresh_token={token}");
+                let form: [&[u8]; 2] =
+                    [b"grant_type=refresh_token&refresh_token=", token.as_bytes()];
                 let r = conn.post_form("/oauth/token", &form).await?;
                 let next = (r.status == 200)
                     .then(|| json_str(&r.body, "refresh_token").map(str::to_string))
@@ -353,19 +412,46 @@ async fn drive(
                 // Rotation: the successor must differ from the presented token.
                 let ok = next.as_deref().is_some_and(|n| n != token);
                 tally.done(ok);
-                rt = if ok { next } else { chain_start(&mut conn, user).await? };
+                rt = if ok {
+                    next
+                } else {
+                    chain_start(&mut conn, user).await?
+                };
             }
         }
     }
     Ok(())
 }
 
-/// Runs one endpoint for warm-up + duration; returns (req/s, errors).
-async fn measure(addr: SocketAddr, endpoint: Endpoint, args: &Args) -> (f64, u64) {
+/// CPU time (user + system) a process used so far, from `/proc/PID/stat`.
+fn process_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|h| *h > 0)?;
+    Some(Duration::from_secs_f64(ticks as f64 / hz as f64))
+}
+
+/// One measured window of one endpoint.
+#[derive(Default, Clone, Copy)]
+struct Window {
+    ok: u64,
+    errors: u64,
+    elapsed: Duration,
+    server_cpu: Option<Duration>,
+}
+
+/// Runs one endpoint for warm-up + `duration`, counting only after the warm-up.
+async fn measure(addr: SocketAddr, endpoint: Endpoint, args: &Args, duration: Duration) -> Window {
     let tally = Arc::new(Tally::default());
     let begin = Instant::now();
     let measure_from = begin + args.warmup;
-    let stop = measure_from + args.duration;
+    let stop = measure_from + duration;
     let mut tasks = tokio::task::JoinSet::new();
     for id in 0..u64::from(args.connections) {
         let tally = tally.clone();
@@ -373,6 +459,7 @@ async fn measure(addr: SocketAddr, endpoint: Endpoint, args: &Args) -> (f64, u64
         tasks.spawn(drive(addr, endpoint, id, connections, users, tally, stop));
     }
     tokio::time::sleep_until(measure_from.into()).await;
+    let cpu0 = args.server_pid.and_then(process_cpu);
     tally.measuring.store(true, Ordering::Relaxed);
     let t0 = Instant::now();
     let mut failed = 0u64;
@@ -381,7 +468,7 @@ async fn measure(addr: SocketAddr, endpoint: Endpoint, args: &Args) -> (f64, u64
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 failed += 1;
-                eprintln!("{}: connection failed: {e:?}", endpoint.name());
+                eprintln!("{}: connection failed: {e}", endpoint.name());
             }
             Err(e) => {
                 failed += 1;
@@ -389,10 +476,14 @@ async fn measure(addr: SocketAddr, endpoint: Endpoint, args: &Args) -> (f64, u64
             }
         }
     }
-    let elapsed = t0.elapsed().as_secs_f64();
-    let ok = tally.ok.load(Ordering::Relaxed);
-    let errors = tally.errors.load(Ordering::Relaxed) + failed;
-    (ok as f64 / elapsed.max(1e-9), errors)
+    let elapsed = t0.elapsed();
+    let cpu1 = args.server_pid.and_then(process_cpu);
+    Window {
+        ok: tally.ok.load(Ordering::Relaxed),
+        errors: tally.errors.load(Ordering::Relaxed) + failed,
+        elapsed,
+        server_cpu: cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a)),
+    }
 }
 
 fn main() {
@@ -411,15 +502,43 @@ fn main() {
         std::process::exit(2)
     });
     println!(
-        "mock_throughput: {url}, {} connections, {:?} per endpoint after {:?} warm-up",
-        args.connections, args.duration, args.warmup
+        "mock_throughput: {url}, {} connections, {:?} per endpoint in {} rounds (each after {:?} warm-up)",
+        args.connections, args.duration, args.rounds, args.warmup
     );
+    let slice = args.duration / args.rounds;
+    let mut totals = vec![Window::default(); args.only.len()];
+    for _ in 0..args.rounds {
+        for (k, &ep) in args.only.iter().enumerate() {
+            let w = rt.block_on(measure(addr, ep, &args, slice));
+            let t = &mut totals[k];
+            t.ok += w.ok;
+            t.errors += w.errors;
+            t.elapsed += w.elapsed;
+            t.server_cpu = match (t.server_cpu, w.server_cpu) {
+                (None, w) => w,
+                (Some(a), Some(b)) => Some(a + b),
+                (Some(_), None) => None,
+            };
+        }
+    }
     let mut results = Vec::new();
     let mut bad = false;
-    for &ep in &args.only {
-        let (rps, errors) = rt.block_on(measure(addr, ep, &args));
-        println!("{:<8} {:>10.0} req/s  errors {errors}", ep.name(), rps);
-        bad |= errors > 0;
+    for (&ep, t) in args.only.iter().zip(&totals) {
+        let rps = t.ok as f64 / t.elapsed.as_secs_f64().max(1e-9);
+        let cpu = match t.server_cpu {
+            Some(c) if t.ok > 0 => format!(
+                "  server CPU {:.1} µs/request",
+                c.as_secs_f64() * 1e6 / t.ok as f64
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "{:<8} {:>10.0} req/s  errors {}{cpu}",
+            ep.name(),
+            rps,
+            t.errors
+        );
+        bad |= t.errors > 0;
         results.push((ep, rps));
     }
     let healthz = results

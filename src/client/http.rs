@@ -10,6 +10,10 @@
 //!
 //! [`Http::exchange`] sends one request with a deadline covering the whole exchange and reads the body
 //! up to a cap; failures are sorted into the `errors.<kind>` kinds of DESIGN §3.
+//!
+//! Plain `http://` requests take the lean HTTP/1.1 path of [`super::h1`] (the same modes: idle
+//! connections per client, or one shared set of at most `n`); the `reqwest::Client` then only builds
+//! requests and one is shared by every client. `https://` requests go through reqwest.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,10 +22,12 @@ use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use tokio::sync::Semaphore;
 
+use super::h1;
+
 /// Bodies kept from a response (token responses, error JSON). Larger token responses are an error.
 pub const BODY_CAP: usize = 64 * 1024;
 /// Bytes drained (and discarded) past the cap of a resource response before giving up on it.
-const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
+pub(crate) const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
 
 /// How the simulated clients hold their HTTP connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +85,7 @@ pub struct HttpError {
 }
 
 impl HttpError {
-    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -122,6 +128,8 @@ pub struct Connector {
     tls: Arc<rustls::ClientConfig>,
     /// Idle connections kept per host by a per-client `reqwest::Client`.
     per_client_idle: usize,
+    /// Plain-http targets: the one `reqwest::Client` every client builds its requests with.
+    factory: Option<reqwest::Client>,
 }
 
 impl Connector {
@@ -144,20 +152,31 @@ impl Connector {
             shared: None,
             tls,
             per_client_idle: concurrency.max(1) as usize,
+            factory: None,
         };
+        if !https {
+            c.factory = Some(c.build(c.per_client_idle)?);
+        }
         if let Connections::Pool(n) = mode {
             let n = n.max(1) as usize;
-            let client = c
-                .builder(n)
-                .build()
-                .map_err(|e| BuildError(e.to_string()))?;
+            let client = match &c.factory {
+                Some(f) => f.clone(),
+                None => c.build(n)?,
+            };
             c.shared = Some(Http {
                 client,
                 gate: Some(Arc::new(Semaphore::new(n))),
                 timeout,
+                lean: c.factory.is_some().then(|| Arc::new(h1::IdleConns::new(n))),
             });
         }
         Ok(c)
+    }
+
+    fn build(&self, idle: usize) -> Result<reqwest::Client, BuildError> {
+        self.builder(idle)
+            .build()
+            .map_err(|e| BuildError(e.to_string()))
     }
 
     /// The connection mode.
@@ -165,20 +184,25 @@ impl Connector {
         self.mode
     }
 
-    /// An [`Http`] handle for one simulated client: a clone of the shared one in pool mode, a new
-    /// `reqwest::Client` (built in microseconds) in per-client mode.
+    /// An [`Http`] handle for one simulated client: a clone of the shared one in pool mode; in
+    /// per-client mode its own idle connections (plain http) or its own `reqwest::Client` (built in
+    /// microseconds; https).
     pub fn client(&self) -> Result<Http, BuildError> {
         if let Some(shared) = &self.shared {
             return Ok(shared.clone());
         }
-        let client = self
-            .builder(self.per_client_idle)
-            .build()
-            .map_err(|e| BuildError(e.to_string()))?;
+        let (client, lean) = match &self.factory {
+            Some(f) => (
+                f.clone(),
+                Some(Arc::new(h1::IdleConns::new(self.per_client_idle))),
+            ),
+            None => (self.build(self.per_client_idle)?, None),
+        };
         Ok(Http {
             client,
             gate: None,
             timeout: self.timeout,
+            lean,
         })
     }
 
@@ -216,12 +240,14 @@ fn plain_tls_config() -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
-/// One simulated client's way to the server (cheap to clone: two `Arc`s).
+/// One simulated client's way to the server (cheap to clone: a few `Arc`s).
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     gate: Option<Arc<Semaphore>>,
     timeout: Duration,
+    /// Plain-http targets: the idle connections of the lean path.
+    lean: Option<Arc<h1::IdleConns>>,
 }
 
 impl Http {
@@ -261,20 +287,68 @@ impl Http {
             None => None,
         };
         let sent_at = Instant::now();
-        // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
-        // every waiting or thinking client's future.
-        let in_flight = Box::pin(tokio::time::timeout(
-            self.timeout,
-            send_and_read(build(&self.client), mode, sent_at),
-        ));
-        match in_flight.await {
-            Ok(r) => r,
-            Err(_) => Err(HttpError::new(
+        let req = build(&self.client);
+        let done = match &self.lean {
+            Some(idle) => {
+                let req = req.build().map_err(|e| {
+                    HttpError::new(ErrorKind::Protocol, e.without_url().to_string())
+                })?;
+                if h1::supports(&req) {
+                    // Boxed like the reqwest path below, for the same reason.
+                    let lean = lean_exchange(idle, req, mode, sent_at, self.timeout);
+                    Box::pin(tokio::time::timeout(self.timeout, lean)).await
+                } else {
+                    let req = reqwest::RequestBuilder::from_parts(self.client.clone(), req);
+                    self.send_boxed(req, mode, sent_at).await
+                }
+            }
+            None => self.send_boxed(req, mode, sent_at).await,
+        };
+        done.unwrap_or_else(|_| {
+            Err(HttpError::new(
                 ErrorKind::Timeout,
                 format!("no complete response within {:?}", self.timeout),
-            )),
-        }
+            ))
+        })
     }
+
+    /// The reqwest path under the client timeout.
+    async fn send_boxed(
+        &self,
+        req: reqwest::RequestBuilder,
+        mode: BodyMode,
+        sent_at: Instant,
+    ) -> Result<Result<Reply, HttpError>, tokio::time::error::Elapsed> {
+        // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
+        // every waiting or thinking client's future.
+        Box::pin(tokio::time::timeout(
+            self.timeout,
+            send_and_read(req, mode, sent_at),
+        ))
+        .await
+    }
+
+    /// Idle connections of the lean path held by this handle (0 on the reqwest path).
+    pub fn idle_connections(&self) -> usize {
+        self.lean.as_ref().map_or(0, |i| i.len())
+    }
+}
+
+/// The lean HTTP/1.1 path (plain http).
+async fn lean_exchange(
+    idle: &h1::IdleConns,
+    req: reqwest::Request,
+    mode: BodyMode,
+    sent_at: Instant,
+    connect_timeout: Duration,
+) -> Result<Reply, HttpError> {
+    let resp = h1::exchange(idle, &req, mode, connect_timeout).await?;
+    Ok(Reply {
+        status: resp.status,
+        headers: resp.headers,
+        body: resp.body,
+        sent_at,
+    })
 }
 
 async fn send_and_read(

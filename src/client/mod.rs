@@ -3,6 +3,7 @@
 //!
 //! - [`strategy`]: the four renewal strategies and the per-client knobs.
 //! - [`http`]: connection modes (per-client or pooled), one bounded exchange, error kinds.
+//! - [`h1`]: the lean HTTP/1.1 path for plain-http targets (used by [`http`]).
 //! - [`cookies`]: the per-session cookie jar (refresh token in an HttpOnly cookie).
 //! - [`single_flight`]: at most one refresh per session in flight.
 //! - [`timers`]: one timer task for all proactive refreshes.
@@ -12,6 +13,7 @@
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
 pub mod cookies;
+pub mod h1;
 pub mod http;
 pub mod live;
 pub mod race;

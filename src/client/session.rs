@@ -92,6 +92,29 @@ impl Op {
     }
 }
 
+/// `status.<op>.<code>` without formatting, for the codes a run sees most.
+macro_rules! status_names {
+    ($op:expr, $code:expr, [$($c:literal),*]) => {
+        match $code {
+            $($c => Some(concat!("status.", $op, ".", stringify!($c))),)*
+            _ => None,
+        }
+    };
+}
+
+impl Op {
+    /// The `status.<op>.<code>` counter name for common codes (`None`: format it).
+    pub fn status_counter(self, code: u16) -> Option<&'static str> {
+        match self {
+            Op::Login => status_names!("login", code, [200, 400, 401, 403, 429, 500, 502, 503]),
+            Op::Refresh => status_names!("refresh", code, [200, 400, 401, 403, 429, 500, 502, 503]),
+            Op::Api => status_names!("api", code, [200, 204, 401, 403, 404, 429, 500, 502, 503]),
+            Op::Logout => status_names!("logout", code, [200, 204, 400, 401]),
+            Op::ForceLogout | Op::Race => None,
+        }
+    }
+}
+
 /// How one logical API call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiOutcome {
@@ -291,7 +314,10 @@ impl Session {
         Live::bump(&self.env.live.requests);
         match res {
             Ok(reply) => {
-                rec.count(shard, &format!("status.{}.{}", op.name(), reply.status), 1);
+                match op.status_counter(reply.status) {
+                    Some(name) => rec.count(shard, name, 1),
+                    None => rec.count(shard, &format!("status.{}.{}", op.name(), reply.status), 1),
+                }
                 if let Some(h) = hist {
                     rec.record_duration(shard, h, reply.sent_at.elapsed());
                 }
@@ -842,6 +868,26 @@ mod tests {
             "{}",
             std::mem::size_of::<Session>()
         );
+    }
+
+    #[test]
+    fn static_status_names_match_the_formatted_ones() {
+        for op in [
+            Op::Login,
+            Op::Refresh,
+            Op::Api,
+            Op::Logout,
+            Op::ForceLogout,
+            Op::Race,
+        ] {
+            for code in 100..600 {
+                if let Some(name) = op.status_counter(code) {
+                    assert_eq!(name, format!("status.{}.{code}", op.name()));
+                }
+            }
+        }
+        assert_eq!(Op::Api.status_counter(200), Some("status.api.200"));
+        assert_eq!(Op::Api.status_counter(418), None);
     }
 
     #[test]
