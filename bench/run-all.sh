@@ -219,10 +219,10 @@ if [[ -n "${AB_BENCH_MT_BIN:-}" && -x "${AB_BENCH_MT_BIN}" ]]; then
         H=$(awk '$1 == "healthz" {print $2}' "$RAW/mock-$alg.txt")
         for ep in refresh login; do
             V=$(awk -v e="$ep" '$1 == e {print $2}' "$RAW/mock-$alg.txt")
-            CPU=$(awk -v e="$ep" '$1 == e {for (i=1;i<=NF;i++) if ($i == "CPU") print $(i+1)}' "$RAW/mock-$alg.txt")
+            SRV_US=$(awk -v e="$ep" '$1 == e {for (i=1;i<=NF;i++) if ($i == "CPU") print $(i+1)}' "$RAW/mock-$alg.txt")
             HCPU=$(awk '$1 == "healthz" {for (i=1;i<=NF;i++) if ($i == "CPU") print $(i+1)}' "$RAW/mock-$alg.txt")
             R=$(awk "BEGIN{printf \"%.2f\", ${V:-0} / (${H:-0} > 0 ? $H : 1)}")
-            row "4. $alg $ep / healthz (server µs/req: $CPU / $HCPU)" "$R (${V:-?} / ${H:-?} req/s)" ">= 0.5" "$(pass_if "$R >= 0.5")"
+            row "4. $alg $ep / healthz (server µs/req: $SRV_US / $HCPU)" "$R (${V:-?} / ${H:-?} req/s)" ">= 0.5" "$(pass_if "$R >= 0.5")"
         done
     done
     cmd "$MOCK --port 18082 --signing hs256|es256 --access-ttl 1h &"

@@ -31,10 +31,6 @@
 //! Output: one line per endpoint, then `ratio refresh/healthz` and `ratio login/healthz`; exit
 //! status 1 when a ratio is below 0.5 or when any endpoint saw errors.
 
-// Until Cargo.toml declares `[[bench]] name = "mock_throughput" harness = false`, cargo compiles
-// this file as a libtest bench, where `main` is never called.
-#![cfg_attr(test, allow(dead_code))]
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
