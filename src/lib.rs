@@ -7,13 +7,13 @@
 //! Data flows one way:
 //!
 //! ```text
-//! scenario::load ──► engine::Plan ──► client::Session (target::Profile) ──► metrics::Recorder
+//! scenario::load ──► engine::Plan ──► client::Session (profile::Profile) ──► metrics::Recorder
 //!                                                                              │
 //!                                      writers (json, html, hgrm, junit) ◄── report::Report
 //! ```
 //!
 //! - [`scenario`]: the YAML model of a scenario, its validation, defaults and JSON Schema.
-//! - [`target`]: how to talk to one server — requests, token extractors, presets, close-code profiles.
+//! - [`profile`]: how to talk to one server — requests, token extractors, presets, close-code profiles.
 //! - [`client`]: ONE simulated client — a token manager with its refresh strategy, HTTP and WebSocket.
 //! - [`engine`]: MANY clients — phases, synchronized expiry, open and closed load, shutdown.
 //! - [`metrics`]: HDR histograms, counters and a per-second timeline, merged losslessly.
@@ -26,7 +26,7 @@ pub mod checks;
 pub mod client;
 pub mod engine;
 pub mod metrics;
+pub mod profile;
 pub mod redact;
 pub mod report;
 pub mod scenario;
-pub mod target;

@@ -11,7 +11,7 @@
 //! - [`wsprobe`]: the WebSocket side of a probe. [`jwt`]: forging tokens for the `JW-*` attacks.
 //! - [`runner`]: selection, needs, concurrency, timing, expected failures ([`expected`]), verdict.
 //! - [`render`]: terminal table, `--list`, the README's catalog table.
-//! - [`proof`]: the flaw → check table proven by tests/checks_proof.rs.
+//! - [`proof`]: the flaw → check table proven by tests/conformance/proof.rs.
 //!
 //! Each check is proven twice: it passes against the correct reference mock
 //! ([`builtin_mock_config`]) and it fails against the mock flaw that breaks exactly its rule.

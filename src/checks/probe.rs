@@ -17,9 +17,9 @@ use super::evidence::{self, Exchange, Header};
 use super::jwt::{self, Jwt};
 use super::meta::CheckMeta;
 use super::outcome::Stop;
+use crate::profile::{Profile, TokenKind, Tokens};
 use crate::redact::redact;
 use crate::scenario::UserSource;
-use crate::target::{Profile, TokenKind, Tokens};
 
 /// Users each check may log in (`user(0)` .. `user(USERS_PER_CHECK - 1)`): check i of the catalog
 /// uses users `i * USERS_PER_CHECK ..`, so checks running at the same time never share a user.
@@ -704,9 +704,9 @@ mod tests {
     #[test]
     fn oauth_refresh_is_detected_from_the_request() {
         let http = reqwest::Client::new();
-        let mock = crate::target::preset("mock", "http://127.0.0.1:1").unwrap();
+        let mock = crate::profile::preset("mock", "http://127.0.0.1:1").unwrap();
         assert!(is_oauth_refresh(&mock, &http));
-        let json = crate::target::preset("mock-json", "http://127.0.0.1:1").unwrap();
+        let json = crate::profile::preset("mock-json", "http://127.0.0.1:1").unwrap();
         assert!(!is_oauth_refresh(&json, &http));
     }
 }

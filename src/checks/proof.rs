@@ -1,6 +1,6 @@
 //! The proof table: for every deliberate flaw of the reference mock, the checks that must catch
 //! it (FAIL or WARN) and the checks that become not applicable (SKIP) because of it. Every other
-//! check must give the same result as against the correct mock — tests/checks_proof.rs runs the
+//! check must give the same result as against the correct mock — tests/conformance/proof.rs runs the
 //! whole matrix, and the README's proof table is rendered from here.
 
 use std::fmt::Write as _;

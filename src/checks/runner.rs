@@ -12,11 +12,11 @@ use super::expected::{ExpectedFailure, ExpectedFailures};
 use super::meta::{CheckMeta, Level, Need};
 use super::outcome::{Assertion, Status, Stop};
 use super::probe::{Probe, Shared, USERS_PER_CHECK};
+use crate::profile::Profile;
 use crate::report::conformance::{
     CheckLevel, CheckResult, CheckStatus, Conformance, Evidence, FailOn,
 };
 use crate::scenario::UserSource;
-use crate::target::Profile;
 
 /// Checks run at the same time by default (they mostly wait on the target).
 pub const DEFAULT_CONCURRENCY: usize = 32;

@@ -18,7 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::evidence::{self, Exchange, Header};
 use super::probe::Probe;
-use crate::target::{WsEvent, WsProfile};
+use crate::profile::{WsEvent, WsProfile};
 
 /// Deadline of the handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -108,7 +108,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
         if let Some(p) = ws.subprotocol(t) {
             // Offer the token-free name too, so a server that answers it (as it should) is accepted.
             let bare = match &ws.token {
-                crate::target::TokenTransport::Subprotocol { prefix } => {
+                crate::profile::TokenTransport::Subprotocol { prefix } => {
                     prefix.trim_end_matches('.').to_string()
                 }
                 _ => String::new(),

@@ -28,7 +28,7 @@ use super::strategy::{ClientSettings, Strategy};
 use super::timers::{Timed, Timers};
 use crate::metrics::Recorder;
 use crate::metrics::names;
-use crate::target::{Profile, Tokens};
+use crate::profile::{Profile, Tokens};
 
 /// Refresh tokens remembered per session for `reuse_detected` (hashes only).
 const PRESENTED_KEEP: usize = 4;
@@ -659,7 +659,7 @@ impl Session {
                 return;
             }
             s.access = Some(token.into());
-            s.expires_at = crate::target::jwt_exp(token).or(s.expires_at);
+            s.expires_at = crate::profile::jwt_exp(token).or(s.expires_at);
             s.generation += 1;
             (s.generation, s.expires_at)
         };
@@ -803,11 +803,11 @@ impl Session {
 }
 
 /// The kind of a token-extraction failure, without its message (which may quote the body).
-fn kind_of(e: &crate::target::ExtractError) -> &'static str {
+fn kind_of(e: &crate::profile::ExtractError) -> &'static str {
     match e {
-        crate::target::ExtractError::Status { .. } => "status",
-        crate::target::ExtractError::NotJson { .. } => "not_json",
-        crate::target::ExtractError::Missing { field, .. } => field,
+        crate::profile::ExtractError::Status { .. } => "status",
+        crate::profile::ExtractError::NotJson { .. } => "not_json",
+        crate::profile::ExtractError::Missing { field, .. } => field,
     }
 }
 

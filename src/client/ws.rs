@@ -3,7 +3,7 @@
 //! [`spawn`] starts one task per client that holds at most one *current* socket and follows the
 //! server's lead, as the seed article's best practice describes:
 //!
-//! - it connects with a valid access token carried as the target says ([`TokenTransport`](crate::target::TokenTransport): query,
+//! - it connects with a valid access token carried as the target says ([`TokenTransport`](crate::profile::TokenTransport): query,
 //!   `Authorization` header or subprotocol), through one TLS configuration shared by the run;
 //! - every socket gets a *generation* number; one reader task per socket forwards its messages,
 //!   tagged with that generation, into one channel, and the client task drops (and counts,
@@ -46,9 +46,9 @@ pub use options::{Backoff, WsConfigError, WsOptions, subprotocol_offer};
 
 use crate::metrics::Recorder;
 use crate::metrics::names::{GAUGE_OPEN_SOCKETS, RECONNECT, WS_CONNECT};
-use crate::target::close_codes::{CloseClass, is_legal_on_wire};
-use crate::target::jwt_exp;
-use crate::target::ws::WsEvent;
+use crate::profile::close_codes::{CloseClass, is_legal_on_wire};
+use crate::profile::jwt_exp;
+use crate::profile::ws::WsEvent;
 
 /// Names of the counters this module records (histograms `ws_connect`, `kick_latency`, `reconnect`
 /// and the gauge `open_sockets` are in `metrics::names`).

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authbench::profile::{self, Profile};
 use authbench::scenario::TargetSpec;
-use authbench::target::{self, Profile};
 use authbench_mock::{MockConfig, MockServer};
 
 use crate::exit::CliError;
@@ -47,7 +47,7 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
                 }
             })?;
             let base = server.base_url();
-            let profile = target::builtin(&base, server.admin_key()).ok_or_else(|| {
+            let profile = profile::builtin(&base, server.admin_key()).ok_or_else(|| {
                 CliError::cannot_proceed(format!("the builtin mock gave an unusable URL {base}"))
             })?;
             Ok(Resolved {
@@ -57,7 +57,7 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             })
         }
         TargetSpec::File(path) => {
-            let profile = target::load_profile(path).map_err(CliError::usage)?;
+            let profile = profile::load_profile(path).map_err(CliError::usage)?;
             Ok(Resolved {
                 profile: Arc::new(profile),
                 label: path.display().to_string(),
@@ -71,7 +71,7 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
                 .map_err(|e| {
                     CliError::cannot_proceed(format!("cannot build an HTTP client: {e}"))
                 })?;
-            let profile = target::from_url(url, &http)
+            let profile = profile::from_url(url, &http)
                 .await
                 .map_err(CliError::cannot_proceed)?;
             Ok(Resolved {

@@ -1,18 +1,18 @@
 //! `authbench validate` (a scenario and its target profile, or a target profile alone, without
 //! running) and `authbench schema`.
 
+use authbench::profile;
 use authbench::scenario::{self, TargetSpec};
-use authbench::target;
 
 use crate::cli::ValidateArgs;
 use crate::exit::{CliError, Code};
 
 pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     if is_target_profile(&args.scenario) {
-        let p = target::profile_from_str_with(
+        let p = profile::profile_from_str_with(
             &std::fs::read_to_string(&args.scenario)?,
             Some(&args.scenario),
-            target::EnvCheck::Skip,
+            profile::EnvCheck::Skip,
         )
         .map_err(CliError::usage)?;
         println!(
@@ -26,7 +26,7 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     let s = scenario::load(&args.scenario, &args.set).map_err(CliError::usage)?;
     let target = match &s.target {
         TargetSpec::File(p) => {
-            target::load_profile(p).map_err(CliError::usage)?;
+            profile::load_profile(p).map_err(CliError::usage)?;
             format!("target profile {} is valid", p.display())
         }
         TargetSpec::Url(u) => format!("target {u} (oauth2 preset; discovery happens at run time)"),

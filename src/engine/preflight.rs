@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-use crate::target::Profile;
+use crate::profile::Profile;
 
 /// Why the target cannot be reached.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +94,7 @@ mod tests {
     async fn refused_and_listening() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
-        let up = crate::target::preset("mock", &format!("http://{addr}")).unwrap();
+        let up = crate::profile::preset("mock", &format!("http://{addr}")).unwrap();
         preflight(&up, Duration::from_secs(2)).await.unwrap();
         drop(l);
         let err = preflight(&up, Duration::from_secs(2)).await.unwrap_err();

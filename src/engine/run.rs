@@ -16,7 +16,7 @@ use super::{accounts, traffic};
 use crate::client::http::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::metrics::Recorder;
-use crate::target::Profile;
+use crate::profile::Profile;
 
 /// The run could not be set up (nothing was sent).
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use crate::client::http::tls_client_config;
 use crate::client::ws::{self, KickBoard, KickClock, WsHandle, WsOptions};
 use crate::metrics::Recorder;
 use crate::metrics::names::GAUGE_OPEN_SOCKETS;
-use crate::target::Profile;
+use crate::profile::Profile;
 
 /// How often the open-socket figure of the live display is refreshed.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);

@@ -11,7 +11,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use super::file::ScenarioFile;
-use crate::target::ProfileFile;
+use crate::profile::ProfileFile;
 
 /// The `$schema` of draft-07.
 pub const DRAFT07: &str = "http://json-schema.org/draft-07/schema#";

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::checks::meta::Need;
 use crate::checks::outcome::Stop;
 use crate::checks::probe::{Probe, Resp};
-use crate::target::Tokens;
+use crate::profile::Tokens;
 
 /// The longest access-token lifetime a check waits out (longer: SKIP).
 pub const MAX_WAIT_FOR_EXPIRY: Duration = Duration::from_secs(10);

@@ -8,4 +8,4 @@ pub use super::common::*;
 pub use crate::checks::meta::{CheckMeta, Level, Need};
 pub use crate::checks::outcome::{Findings, Status, Stop, Verdict};
 pub use crate::checks::probe::{Probe, RefreshReply, Resp, Session};
-pub use crate::target::{TokenKind, Tokens};
+pub use crate::profile::{TokenKind, Tokens};

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::{self, Error as WsError};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::options::{WsOptions, subprotocol_offer};
-use crate::target::ws::TokenTransport;
+use crate::profile::ws::TokenTransport;
 
 /// Read buffer of one socket (tungstenite grows it for larger messages, up to the caps).
 const SOCKET_BUFFER: usize = 4 * 1024;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use crate::target::close_codes::CloseProfile;
-use crate::target::ws::{TokenTransport, WsEvents, WsProfile};
+use crate::profile::close_codes::CloseProfile;
+use crate::profile::ws::{TokenTransport, WsEvents, WsProfile};
 
 /// The `Sec-WebSocket-Protocol` offer for a subprotocol transport with `prefix`: the prefix without
 /// its trailing separator (`bearer.` → `bearer`, the protocol the reference mock answers), then

@@ -118,7 +118,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "AUTHBENCH-SLIDING",
         format!("the renewed access token gets {}", r.status),
     );
-    if let Some(new_exp) = crate::target::jwt_exp(&new_at) {
+    if let Some(new_exp) = crate::profile::jwt_exp(&new_at) {
         f.expect(
             new_exp > exp,
             Status::Warn,

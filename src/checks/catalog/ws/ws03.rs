@@ -5,7 +5,7 @@
 use super::{code_text, open_ready};
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::WsEnd;
-use crate::target::{CloseClass, WsEvent};
+use crate::profile::{CloseClass, WsEvent};
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {

@@ -5,7 +5,7 @@
 use super::{code_text, open_ready};
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::{Close, WsEnd};
-use crate::target::close_codes::is_legal_on_wire;
+use crate::profile::close_codes::is_legal_on_wire;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {

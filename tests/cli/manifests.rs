@@ -27,7 +27,7 @@ fn configmap_scenario_and_target_load() {
     );
     let target = cm["data"]["target.yaml"].as_str().unwrap();
     let p =
-        authbench::target::profile_from_str_with(target, None, authbench::target::EnvCheck::Skip)
+        authbench::profile::profile_from_str_with(target, None, authbench::profile::EnvCheck::Skip)
             .expect("embedded target profile loads");
     assert_eq!(
         p.base_url().host_str(),

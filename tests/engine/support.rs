@@ -1,7 +1,7 @@
 //! Shared helpers of the `tests/engine_*.rs` integration tests: an in-process mock on port 0 with
 //! short token lifetimes, the `mock` target profile for it, plans, and a run that returns what was
 //! recorded.
-#![allow(dead_code)] // each test file uses a different subset
+#![allow(dead_code)] // each test module uses a different subset
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use authbench::client::{ClientSettings, Strategy};
 use authbench::engine::{self, Plan, Progress, RunOutcome, Step, Users};
 use authbench::metrics::{Recorder, Snapshot};
-use authbench::target::Profile;
+use authbench::profile::Profile;
 use authbench_mock::{MockConfig, MockServer};
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +33,7 @@ pub async fn mock(tweak: impl FnOnce(&mut MockConfig)) -> MockServer {
 /// The `mock` preset pointed at `server`, with its admin key.
 pub fn profile(server: &MockServer) -> Arc<Profile> {
     Arc::new(
-        authbench::target::preset("mock", &server.base_url())
+        authbench::profile::preset("mock", &server.base_url())
             .expect("mock preset")
             .with_admin_key(server.admin_key()),
     )

@@ -1,7 +1,7 @@
 //! The README's conformance tables are generated from the catalog metadata and the proof table
 //! (`authbench::checks::markdown_catalog`, `checks::proof::markdown_proof_table`): this test keeps
 //! them identical. Each table sits between `<!-- checks-catalog:start -->` / `<!-- checks-catalog:end -->`
-//! (and `checks-proof`) markers; regenerate with `cargo test --test checks_readme -- --ignored`.
+//! (and `checks-proof`) markers; regenerate with `cargo test --test cli readme -- --ignored`.
 
 use std::path::Path;
 
@@ -41,7 +41,7 @@ fn readme_tables_match_the_catalog() {
         assert_eq!(
             text[range].trim(),
             render().trim(),
-            "the README's {name} table is out of date; run `cargo test --test checks_readme -- --ignored` to rewrite it"
+            "the README's {name} table is out of date; run `cargo test --test cli readme -- --ignored` to rewrite it"
         );
         assert_eq!(text.matches(&format!("<!-- {name}:start -->")).count(), 1);
         checked += 1;

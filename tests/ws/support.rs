@@ -1,7 +1,7 @@
 //! Shared helpers of the `tests/ws_*.rs` integration tests: an in-process mock on port 0, a
 //! minimal [`WsTokens`] that logs in and refreshes with plain reqwest (so these tests do not depend
 //! on the engine's session type), and WebSocket options with short test timeouts.
-#![allow(dead_code)] // each test file uses a different subset
+#![allow(dead_code)] // each test module uses a different subset
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsHandle, WsOptions, WsTokens};
 use authbench::metrics::Recorder;
-use authbench::target::jwt_exp;
+use authbench::profile::jwt_exp;
 use authbench_mock::{MockConfig, MockServer};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;

@@ -1,17 +1,15 @@
 //! WebSocket measurements against the mock's deliberate flaws (the report must show each failure)
 //! and a kick-off fan-out with many sockets at once.
 
-mod ws_support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{TestTokens, eventually, http, login, mock, start, ws_options};
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, names};
 use authbench::metrics::Recorder;
 use authbench_mock::Flaw;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-use ws_support::{TestTokens, eventually, http, login, mock, start, ws_options};
 
 const BOUND: Duration = Duration::from_secs(10);
 

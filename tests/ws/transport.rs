@@ -2,21 +2,19 @@
 //! the generation counter dropping late messages of a replaced socket, and RFC 6455 close-code
 //! legality (the last two against a tiny scripted server, so the timing is deterministic).
 
-mod ws_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{TestTokens, http, mock, ws_options};
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsTokens, names};
 use authbench::metrics::Recorder;
-use authbench::target::TokenTransport;
+use authbench::profile::TokenTransport;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
-use ws_support::{TestTokens, http, mock, ws_options};
 
 const BOUND: Duration = Duration::from_secs(10);
 

@@ -2,14 +2,12 @@
 //! socket kicked after a second login (`relogin`) or a force logout, `missed_kicks` when the server
 //! never kicks, and sockets that survive access-token expiry by refreshing through the session.
 
-mod engine_support;
-
 use std::time::Duration;
 
+use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
 use authbench::engine::Step;
 use authbench_mock::Flaw;
-use engine_support::{mock, plan, profile, run, settings};
 
 fn zero() -> Duration {
     Duration::ZERO

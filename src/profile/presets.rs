@@ -13,7 +13,7 @@
 
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};
-use super::profile::Profile;
+use super::file::Profile;
 use super::request::RequestSpec;
 use super::template::Template;
 use super::ws::{TokenTransport, WsEvents, WsProfile, ws_url_below};

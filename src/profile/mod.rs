@@ -12,8 +12,8 @@ pub mod body;
 pub mod close_codes;
 pub mod discovery;
 pub mod extract;
+pub mod file;
 pub mod presets;
-pub mod profile;
 pub mod request;
 pub mod template;
 pub mod ws;
@@ -22,11 +22,11 @@ pub use body::{BodyError, DEFAULT_MAX_BODY, read_capped};
 pub use close_codes::{CloseClass, CloseProfile};
 pub use discovery::{TargetError, from_url};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
-pub use presets::{builtin, preset};
-pub use profile::{
+pub use file::{
     EnvCheck, Profile, ProfileFile, TokenKind, load_profile, profile_from_str,
     profile_from_str_with,
 };
+pub use presets::{builtin, preset};
 pub use request::RequestSpec;
 pub use template::{Template, Vars};
 pub use ws::{TokenTransport, WsEvent, WsEvents, WsProfile};

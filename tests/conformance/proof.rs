@@ -43,7 +43,7 @@ async fn run_case((flaw, preset): Case) -> ConformanceRun {
     let mut cfg = checks::builtin_mock_config();
     cfg.flaws.extend(flaw);
     let server = authbench_mock::start(cfg).await.expect("mock starts");
-    let profile = authbench::target::preset(preset, &server.base_url())
+    let profile = authbench::profile::preset(preset, &server.base_url())
         .expect("preset exists")
         .with_admin_key(server.admin_key());
     let run = checks::run(Arc::new(profile), &CheckOptions::default()).await;

@@ -2,13 +2,11 @@
 //! busy is `dropped`; latency is recorded from the intended send (`api`) and from the actual send
 //! (`api_uncorrected`).
 
-mod engine_support;
-
 use std::time::Duration;
 
+use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::{Connections, Strategy};
 use authbench::engine::Step;
-use engine_support::{mock, plan, profile, run, settings};
 
 fn open(rate: f64, secs: f64) -> Vec<Step> {
     vec![

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use authbench::checks::{self, CheckOptions, ConformanceRun, Status};
-use authbench::target::Profile;
+use authbench::profile::Profile;
 use authbench_mock::{Flaw, MockServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -20,7 +20,7 @@ async fn mock(flaws: &[Flaw]) -> MockServer {
 
 fn profile(server: &MockServer) -> Arc<Profile> {
     Arc::new(
-        authbench::target::preset("mock", &server.base_url())
+        authbench::profile::preset("mock", &server.base_url())
             .expect("preset")
             .with_admin_key(server.admin_key()),
     )
@@ -89,7 +89,7 @@ async fn a_401_refresh_rejection_is_a_warn_and_a_fail_with_strict() {
         server.base_url()
     );
     let profile = Arc::new(
-        authbench::target::profile_from_str(&yaml, None)
+        authbench::profile::profile_from_str(&yaml, None)
             .expect("profile")
             .with_admin_key(server.admin_key()),
     );
@@ -193,7 +193,7 @@ resource: {{ path: /api/me, headers: {{ Authorization: "Bearer {{{{access_token}
 "#,
         server.base_url()
     );
-    let bare = Arc::new(authbench::target::profile_from_str(&yaml, None).expect("profile"));
+    let bare = Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"));
     let run = checks::run(bare, &only(&["WS", "RV", "IN", "RT-12", "AT-01", "RT-06"])).await;
     for r in &run.results {
         if r.meta.id == "RT-06" {

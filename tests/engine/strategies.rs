@@ -2,13 +2,11 @@
 //! 401 at all) and jitter spreads those refreshes over time; sliding adopts the server's
 //! `New-Access-Token` and never needs a refresh call.
 
-mod engine_support;
-
 use std::time::Duration;
 
+use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
 use authbench::engine::Step;
-use engine_support::{mock, plan, profile, run, settings};
 
 fn login_then(step: Step) -> Vec<Step> {
     vec![
@@ -66,7 +64,7 @@ async fn proactive_jitter_spreads_the_refreshes() {
         run(plan(clients, flat, idle.clone()), p.clone()),
         run(plan(clients, spread, idle), p.clone())
     );
-    let peak = |r: &engine_support::Ran| r.snap.timeline.peak("refreshes").map_or(0, |(_, n)| n);
+    let peak = |r: &crate::support::Ran| r.snap.timeline.peak("refreshes").map_or(0, |(_, n)| n);
     assert!(flat.counter("refresh_calls") >= u64::from(clients));
     assert!(spread.counter("refresh_calls") >= u64::from(clients));
     // Without jitter every client refreshes in the same second; with ±1 s the peak is about halved.

@@ -2,14 +2,12 @@
 //! mock (atomic rotation, reuse detection) exactly one wins and reuse detection then revokes the
 //! family; against the `racy-rotation` flaw the chain forks.
 
-mod engine_support;
-
 use std::time::Duration;
 
+use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
 use authbench::engine::Step;
 use authbench_mock::Flaw;
-use engine_support::{mock, plan, profile, run, settings};
 
 fn race_then_traffic(parallel: u32) -> Vec<Step> {
     vec![

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::time::{Duration, SystemTime};
 
-use authbench::target::{Profile, RejectPolicy, TokenKind, Tokens, load_profile};
+use authbench::profile::{Profile, RejectPolicy, TokenKind, Tokens, load_profile};
 use base64::Engine as _;
 
 const CLIENT_ID: &str = "presets-test-client";
@@ -30,7 +30,7 @@ const REAL_SERVER_PRESETS: &[&str] = &[
 fn env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: every test of this binary calls `env()` before anything else, and `Once` makes
+        // SAFETY: every test of this binary (its own, for this reason) calls `env()` before anything else, and `Once` makes
         // every other caller wait until this block has finished, so no thread reads the
         // environment while it is being written.
         unsafe {

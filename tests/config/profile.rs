@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use authbench::target::{self, Profile, RejectPolicy, TokenKind, Tokens, WsEvent};
+use authbench::profile::{self, Profile, RejectPolicy, TokenKind, Tokens, WsEvent};
 use authbench_mock::{MockConfig, MockServer, Signing};
 use futures::StreamExt;
 
@@ -29,7 +29,7 @@ async fn send(req: reqwest::RequestBuilder) -> Reply {
     let resp = req.timeout(Duration::from_secs(5)).send().await.unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = target::read_capped(resp, target::DEFAULT_MAX_BODY)
+    let body = profile::read_capped(resp, profile::DEFAULT_MAX_BODY)
         .await
         .unwrap();
     Reply {
@@ -99,7 +99,7 @@ async fn full_session(p: &Profile, http: &reqwest::Client) {
 #[tokio::test]
 async fn mock_preset_end_to_end() {
     let server = mock(MockConfig::default()).await;
-    let p = target::builtin(&server.base_url(), server.admin_key()).unwrap();
+    let p = profile::builtin(&server.base_url(), server.admin_key()).unwrap();
     assert_eq!(p.reject_policy(), RejectPolicy::Strict);
     let http = reqwest::Client::new();
     full_session(&p, &http).await;
@@ -131,7 +131,7 @@ async fn mock_preset_end_to_end() {
     assert!(p.refresh_rejected(r.status, &r.body));
 
     // Without an admin key, admin requests are unavailable rather than sent unauthenticated.
-    let bare = target::preset("mock", &server.base_url()).unwrap();
+    let bare = profile::preset("mock", &server.base_url()).unwrap();
     if std::env::var_os("AUTHBENCH_ADMIN_KEY").is_none() {
         assert!(bare.admin_logout_request(&http, "user1").is_none());
         assert!(!bare.has_admin_logout());
@@ -146,7 +146,7 @@ async fn mock_preset_end_to_end() {
 #[tokio::test]
 async fn mock_json_preset_end_to_end() {
     let server = mock(MockConfig::default()).await;
-    let p = target::preset("mock-json", &server.base_url()).unwrap();
+    let p = profile::preset("mock-json", &server.base_url()).unwrap();
     assert_eq!(p.reject_policy(), RejectPolicy::Lenient);
     let http = reqwest::Client::new();
     full_session(&p, &http).await;
@@ -164,7 +164,7 @@ async fn target_files_end_to_end() {
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("http://127.0.0.1:8080", &server.base_url());
-        let p = target::profile_from_str(&text, Some(&path)).unwrap();
+        let p = profile::profile_from_str(&text, Some(&path)).unwrap();
         full_session(&p, &http).await;
     }
     server.shutdown().await;
@@ -181,7 +181,7 @@ async fn refresh_token_in_an_httponly_cookie() {
         "preset: mock\nbase_url: {}\nrefresh:\n  path: /oauth/token\n  form: {{ grant_type: refresh_token }}\nextract:\n  refresh_token: cookie:refresh_token\n",
         server.base_url()
     );
-    let p = target::profile_from_str(&yaml, None).unwrap();
+    let p = profile::profile_from_str(&yaml, None).unwrap();
     assert_eq!(p.refresh_cookie(), Some("refresh_token"));
     // No cookie jar: the profile sends the cookie itself.
     let http = reqwest::Client::new();
@@ -209,7 +209,7 @@ async fn refresh_token_in_an_httponly_cookie() {
 async fn bare_url_uses_openid_discovery() {
     let server = mock(MockConfig::default()).await;
     let http = reqwest::Client::new();
-    let p = target::from_url(&server.base_url(), &http).await.unwrap();
+    let p = profile::from_url(&server.base_url(), &http).await.unwrap();
     assert_eq!(p.name(), "oauth2");
     assert!(p.has_revoke() && p.has_introspect() && p.ws().is_some());
     let t = login(&p, &http, 1).await;
@@ -220,12 +220,12 @@ async fn bare_url_uses_openid_discovery() {
     // A server without discovery falls back to the preset's paths; nothing listening is an error.
     let dead = "http://127.0.0.1:9";
     assert!(matches!(
-        target::from_url(dead, &http).await,
-        Err(target::TargetError::Unreachable { .. })
+        profile::from_url(dead, &http).await,
+        Err(profile::TargetError::Unreachable { .. })
     ));
     assert!(matches!(
-        target::from_url("ftp://x", &http).await,
-        Err(target::TargetError::InvalidUrl { .. })
+        profile::from_url("ftp://x", &http).await,
+        Err(profile::TargetError::InvalidUrl { .. })
     ));
     server.shutdown().await;
 }
@@ -233,7 +233,7 @@ async fn bare_url_uses_openid_discovery() {
 #[tokio::test]
 async fn websocket_handshake_from_the_profile() {
     let server = mock(MockConfig::default()).await;
-    let p = target::builtin(&server.base_url(), server.admin_key()).unwrap();
+    let p = profile::builtin(&server.base_url(), server.admin_key()).unwrap();
     let http = reqwest::Client::new();
     let t = login(&p, &http, 1).await;
     let ws = p.ws().unwrap();
@@ -251,7 +251,7 @@ async fn websocket_handshake_from_the_profile() {
         ws.events.classify(&text),
         Some(WsEvent::Other("welcome".into()))
     );
-    assert_eq!(ws.close_codes.classify(4409), target::CloseClass::Terminal);
+    assert_eq!(ws.close_codes.classify(4409), profile::CloseClass::Terminal);
     sock.close(None).await.unwrap();
     while let Some(Ok(_)) = sock.next().await {}
     server.shutdown().await;
@@ -259,7 +259,7 @@ async fn websocket_handshake_from_the_profile() {
 
 #[test]
 fn profile_file_errors_are_clear() {
-    let e = target::profile_from_str(
+    let e = profile::profile_from_str(
         "preset: mock\nbase_url: http://h\nrefresh_rejeted: strict\n",
         None,
     )
@@ -269,14 +269,15 @@ fn profile_file_errors_are_clear() {
         "{e}"
     );
     assert_eq!(e.position(), Some((3, 1)));
-    let e = target::profile_from_str("preset: mok\nbase_url: http://h\n", None).unwrap_err();
+    let e = profile::profile_from_str("preset: mok\nbase_url: http://h\n", None).unwrap_err();
     assert!(e.to_string().contains("did you mean `mock`?"), "{e}");
     assert_eq!(e.key(), Some("preset"));
-    let e = target::profile_from_str("base_url: http://h\n", None).unwrap_err();
+    let e = profile::profile_from_str("base_url: http://h\n", None).unwrap_err();
     assert!(e.to_string().contains("no `login` request"), "{e}");
-    let e = target::profile_from_str("preset: mock\nbase_url: localhost:8080\n", None).unwrap_err();
+    let e =
+        profile::profile_from_str("preset: mock\nbase_url: localhost:8080\n", None).unwrap_err();
     assert_eq!(e.key(), Some("base_url"));
-    let e = target::profile_from_str(
+    let e = profile::profile_from_str(
         "preset: mock\nbase_url: http://h\nlogin:\n  path: /t\n  form: { client_secret: \"{{env.AUTHBENCH_TEST_SURELY_UNSET_VAR}}\" }\n",
         None,
     )
@@ -286,7 +287,7 @@ fn profile_file_errors_are_clear() {
             .contains("AUTHBENCH_TEST_SURELY_UNSET_VAR is not set"),
         "{e}"
     );
-    let e = target::profile_from_str(
+    let e = profile::profile_from_str(
         "preset: mock\nbase_url: http://h\nresource: { path: \"/me/{{acess_token}}\" }\n",
         None,
     )
@@ -295,13 +296,13 @@ fn profile_file_errors_are_clear() {
         e.to_string().contains("did you mean {{access_token}}"),
         "{e}"
     );
-    let e = target::profile_from_str(
+    let e = profile::profile_from_str(
         "preset: mock\nbase_url: http://h\nextract: { access_token: \"body:/x\" }\n",
         None,
     )
     .unwrap_err();
     assert!(e.to_string().contains("use json, header or cookie"), "{e}");
-    let e = target::profile_from_str(
+    let e = profile::profile_from_str(
         "preset: mock\nbase_url: http://h\nws: { close_codes: pushr }\n",
         None,
     )
@@ -311,7 +312,7 @@ fn profile_file_errors_are_clear() {
 
 #[test]
 fn preset_overrides_keep_the_rest() {
-    let p = target::profile_from_str(
+    let p = profile::profile_from_str(
         "preset: mock\nbase_url: http://h:1/base\nresource: { method: GET, path: /v2/me, headers: { Authorization: \"Bearer {{access_token}}\" } }\nrenewal_header: \"\"\nws: { token: header }\n",
         None,
     )
@@ -324,13 +325,13 @@ fn preset_overrides_keep_the_rest() {
     assert!(p.renewal_header().is_none());
     let ws = p.ws().unwrap();
     assert_eq!(ws.url.as_str(), "ws://h:1/base/ws");
-    assert_eq!(ws.token, target::TokenTransport::Header);
+    assert_eq!(ws.token, profile::TokenTransport::Header);
     assert_eq!(ws.close_codes.name(), "authbench");
-    let default = target::preset("mock", "http://h").unwrap();
+    let default = profile::preset("mock", "http://h").unwrap();
     assert_eq!(
         default.renewal_header().unwrap().as_str(),
         "new-access-token"
     );
-    assert!(target::preset("nope", "http://h").is_none());
-    assert!(target::preset("mock", "not a url").is_none());
+    assert!(profile::preset("nope", "http://h").is_none());
+    assert!(profile::preset("mock", "not a url").is_none());
 }

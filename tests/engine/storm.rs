@@ -3,12 +3,10 @@
 //! clients once per client. With rotation and reuse detection the naive race trips the server's
 //! reuse detection and logs users out for nothing.
 
-mod engine_support;
-
 use std::time::Duration;
 
+use crate::support::{mock, plan, profile, run, settings, storm};
 use authbench::client::Strategy;
-use engine_support::{mock, plan, profile, run, settings, storm};
 
 const CLIENTS: u32 = 16;
 

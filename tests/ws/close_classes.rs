@@ -1,15 +1,13 @@
 //! WebSocket channel against the mock, one test per close class: 4401 refresh-then-reconnect,
 //! 4409 and 4403 terminal (with kick latency), 1013 backoff (recovering, and giving up).
 
-mod ws_support;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::support::{TestTokens, admin_logout, eventually, http, login, mock, start, ws_options};
 use authbench::client::ws::{KickBoard, SessionEnd, WsEnd, names};
 use authbench::metrics::Recorder;
 use authbench_mock::Fault;
-use ws_support::{TestTokens, admin_logout, eventually, http, login, mock, start, ws_options};
 
 const BOUND: Duration = Duration::from_secs(10);
 

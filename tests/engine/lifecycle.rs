@@ -2,14 +2,12 @@
 //! a target that dies mid-run is counted as errors and the run still ends on time; shards partition
 //! the users and start together at a wall-clock instant; preflight fails fast when nothing listens.
 
-mod engine_support;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::support::{mock, plan, profile, run, run_with, settings};
 use authbench::client::Strategy;
 use authbench::engine::{self, PreflightError, Shard, Step, Users};
-use engine_support::{mock, plan, profile, run, run_with, settings};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -132,7 +130,7 @@ async fn preflight_fails_fast_when_nothing_listens() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     drop(l);
-    let p = authbench::target::preset("mock", &format!("http://{addr}")).unwrap();
+    let p = authbench::profile::preset("mock", &format!("http://{addr}")).unwrap();
     let t = std::time::Instant::now();
     let err = engine::preflight(&p, Duration::from_secs(2))
         .await

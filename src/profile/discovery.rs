@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::body::read_capped;
 use super::close_codes::CloseProfile;
+use super::file::Profile;
 use super::presets::{ENV_ADMIN_KEY, OAuthEndpoints, oauth2};
-use super::profile::Profile;
 use super::request::RequestSpec;
 use super::template::Template;
 use super::ws::{TokenTransport, WsEvents, WsProfile};

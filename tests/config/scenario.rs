@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use authbench::profile;
 use authbench::scenario::{
     self, Connections, ErrorKind, Phase, Strategy, TargetSpec, UserSource, load, load_str,
 };
-use authbench::target;
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
@@ -57,7 +57,7 @@ fn every_target_file_loads() {
     for f in &files {
         // Secrets come from the environment; validating the files must not need them.
         let text = std::fs::read_to_string(f).unwrap();
-        let p = target::profile_from_str_with(&text, Some(f), target::EnvCheck::Skip)
+        let p = profile::profile_from_str_with(&text, Some(f), profile::EnvCheck::Skip)
             .unwrap_or_else(|e| panic!("{}:\n{e}", f.display()));
         assert!(
             text.lines()
@@ -69,7 +69,7 @@ fn every_target_file_loads() {
     }
     for name in ["mock", "mock-json", "oauth2"] {
         let f = repo(&format!("scenarios/targets/{name}.yaml"));
-        let p = target::load_profile(&f).unwrap_or_else(|e| panic!("{}:\n{e}", f.display()));
+        let p = profile::load_profile(&f).unwrap_or_else(|e| panic!("{}:\n{e}", f.display()));
         assert_eq!(
             p.base_url().as_str(),
             "http://127.0.0.1:8080/",
@@ -463,7 +463,7 @@ fn garbage_never_panics() {
                 &input[..input.len().min(40)]
             );
         }
-        let _ = std::panic::catch_unwind(|| target::profile_from_str(input, None))
+        let _ = std::panic::catch_unwind(|| profile::profile_from_str(input, None))
             .unwrap_or_else(|_| panic!("profile panicked on {:?}", &input[..input.len().min(80)]));
     }
 }

@@ -1,0 +1,5 @@
+//! Conformance tests: check options and the proof matrix (every flaw moves its checks).
+//! One test binary (one link) with a module per area.
+
+mod options;
+mod proof;

@@ -1,0 +1,11 @@
+//! Engine tests: many simulated clients against the mock started in-process on 127.0.0.1:0.
+//! One test binary (one link) with a module per area; shared helpers in `support`.
+
+mod support;
+
+mod lifecycle;
+mod open;
+mod race;
+mod storm;
+mod strategies;
+mod ws;
