@@ -10,16 +10,23 @@
 //! - [`exchange`]: one request and its response within the body limits of [`BodyMode`].
 //!
 //! HTTP framing (Content-Length, chunked, close-delimited, 1xx, HEAD/204/304, keep-alive) is
-//! hyper's. A connection goes back to the idle set only when hyper says it is ready for another
-//! request; an idempotent request whose reused connection turns out closed before the request
-//! went out is sent once more on a fresh connection; a `POST` is never sent twice.
+//! hyper's. hyper's connection state machine gets no task of its own: the task that uses a
+//! connection polls it together with its request ([`Link::driven`]), so a response wakes the
+//! simulated client directly, instead of waking a connection task that then wakes the client
+//! through a channel (two task switches per request). A connection goes back to the idle set only
+//! while it is open; hyper checks that it is ready before the next request. A request that hyper
+//! hands back unsent (the kept-alive connection had been closed by the server) goes out once more
+//! on a fresh connection; a request that was written is never sent twice.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{ACCEPT, HOST};
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -28,16 +35,58 @@ use tokio::net::TcpStream;
 
 use super::http::{BODY_CAP, BodyMode, DRAIN_LIMIT, ErrorKind, HttpError};
 
-/// One keep-alive connection to one origin; hyper's connection task runs beside it.
+/// hyper's side of one connection: reads, writes and framing, polled by its user.
+type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+
+/// One keep-alive connection to one origin.
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
+    link: Link,
     host: Box<str>,
     port: u16,
+    /// `Host` of requests on this connection (`host` or `host:port`).
+    host_header: HeaderValue,
 }
 
 impl Conn {
     fn is_for(&self, host: &str, port: u16) -> bool {
         self.port == port && &*self.host == host
+    }
+}
+
+/// hyper's side of a connection; `None` once it has ended (and been dropped).
+struct Link {
+    driver: Option<Driver>,
+}
+
+impl Link {
+    /// Whether the connection has ended.
+    fn is_closed(&self) -> bool {
+        self.driver.is_none()
+    }
+
+    /// Polls `fut` to completion while driving the connection it depends on. When the connection
+    /// ends, its state machine is dropped, which fails whatever is still pending on it (an unsent
+    /// request comes back in the error), so `fut` always completes.
+    async fn driven<F: Future>(&mut self, fut: F) -> F::Output {
+        let mut fut = pin!(fut);
+        std::future::poll_fn(|cx| {
+            loop {
+                if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(out);
+                }
+                let Some(driver) = self.driver.as_mut() else {
+                    // Ended: what was pending on it has been failed (and woken).
+                    return Poll::Pending;
+                };
+                match driver.as_mut().poll(cx) {
+                    Poll::Ready(_) => self.driver = None,
+                    // The driver may just have completed what `fut` waits for.
+                    Poll::Pending => return fut.as_mut().poll(cx),
+                }
+            }
+        })
+        .await
     }
 }
 
@@ -66,19 +115,17 @@ impl IdleConns {
         self.len() == 0
     }
 
-    /// The most recently used open idle connection to this origin, if any (closed ones are dropped).
+    /// The most recently used idle connection to this origin, if any.
     fn take(&self, host: &str, port: u16) -> Option<Conn> {
         let mut conns = self.conns.lock();
-        while let Some(i) = conns.iter().rposition(|c| c.is_for(host, port)) {
-            let conn = conns.swap_remove(i);
-            if !conn.sender.is_closed() {
-                return Some(conn);
-            }
-        }
-        None
+        let i = conns.iter().rposition(|c| c.is_for(host, port))?;
+        Some(conns.swap_remove(i))
     }
 
     fn put(&self, conn: Conn) {
+        if conn.link.is_closed() {
+            return;
+        }
         let mut conns = self.conns.lock();
         if conns.len() >= self.cap {
             conns.remove(0);
@@ -106,34 +153,37 @@ pub fn supports(req: &reqwest::Request) -> bool {
 /// exchange with its own timeout.
 pub async fn exchange(
     idle: &IdleConns,
-    req: &reqwest::Request,
+    mut req: reqwest::Request,
     mode: BodyMode,
     connect_timeout: Duration,
 ) -> Result<Response, HttpError> {
+    let mut message = to_hyper(&mut req);
     let url = req.url();
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
-    let idempotent = matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-    );
-    if let Some(mut conn) = idle.take(host, port) {
-        match round_trip(&mut conn, req, mode).await {
+    // Kept-alive connections first; one that turns out closed hands the request back unsent.
+    while let Some(mut conn) = idle.take(host, port) {
+        match round_trip(&mut conn, message, mode).await {
             Ok(resp) => {
                 idle.put(conn);
                 return Ok(resp);
             }
-            // The kept-alive connection was closed by the server before the request went out.
-            Err(Failure::NotSent) if idempotent => {}
-            Err(f) => return Err(f.into_error()),
+            Err(Failure::NotSent(m)) => message = *m,
+            Err(Failure::Other(e)) => return Err(e),
         }
     }
     let mut conn = connect(url, host, port, connect_timeout).await?;
-    let resp = round_trip(&mut conn, req, mode)
-        .await
-        .map_err(Failure::into_error)?;
-    idle.put(conn);
-    Ok(resp)
+    match round_trip(&mut conn, message, mode).await {
+        Ok(resp) => {
+            idle.put(conn);
+            Ok(resp)
+        }
+        Err(Failure::NotSent(_)) => Err(HttpError::new(
+            ErrorKind::Protocol,
+            "the connection closed before the request was sent",
+        )),
+        Err(Failure::Other(e)) => Err(e),
+    }
 }
 
 async fn connect(
@@ -172,57 +222,59 @@ async fn connect(
             format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
         )
     })?;
-    // hyper drives the connection in its own task; it ends when the connection closes or every
-    // sender is dropped.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let authority = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    let host_header = HeaderValue::from_str(&authority)
+        .map_err(|_| HttpError::new(ErrorKind::Protocol, "the host is not a valid Host header"))?;
     Ok(Conn {
         sender,
+        link: Link {
+            driver: Some(Box::pin(connection)),
+        },
         host: host.into(),
         port,
+        host_header,
     })
 }
 
 /// Why an exchange on one connection failed.
 enum Failure {
-    /// The connection was closed before the request was written: safe to send again.
-    NotSent,
+    /// The connection was closed before the request was written; here it is back, unsent.
+    NotSent(Box<http::Request<Full<Bytes>>>),
     /// Anything else, with its error kind.
     Other(HttpError),
-}
-
-impl Failure {
-    fn into_error(self) -> HttpError {
-        match self {
-            Failure::NotSent => HttpError::new(
-                ErrorKind::Protocol,
-                "connection closed before the request was sent",
-            ),
-            Failure::Other(e) => e,
-        }
-    }
 }
 
 /// Sends the request on `conn` and reads the response body within the limits of `mode`.
 async fn round_trip(
     conn: &mut Conn,
-    req: &reqwest::Request,
+    mut message: http::Request<Full<Bytes>>,
     mode: BodyMode,
 ) -> Result<Response, Failure> {
-    if conn.sender.ready().await.is_err() {
-        return Err(Failure::NotSent);
+    if conn.link.driven(conn.sender.ready()).await.is_err() {
+        return Err(Failure::NotSent(Box::new(message)));
     }
-    let resp = conn.sender.send_request(to_hyper(req)).await.map_err(|e| {
-        if e.is_canceled() || e.is_closed() && !e.is_incomplete_message() {
-            Failure::NotSent
-        } else {
-            Failure::Other(HttpError::new(
-                ErrorKind::Protocol,
-                format!("HTTP exchange failed: {e}"),
-            ))
+    if !message.headers().contains_key(HOST) {
+        message.headers_mut().insert(HOST, conn.host_header.clone());
+    }
+    let resp = match conn
+        .link
+        .driven(conn.sender.try_send_request(message))
+        .await
+    {
+        Ok(resp) => resp,
+        Err(mut e) => {
+            return Err(match e.take_message() {
+                Some(m) => Failure::NotSent(Box::new(m)),
+                None => Failure::Other(HttpError::new(
+                    ErrorKind::Protocol,
+                    format!("HTTP exchange failed: {}", e.into_error()),
+                )),
+            });
         }
-    })?;
+    };
     let (parts, mut body) = resp.into_parts();
     let limit = match mode {
         BodyMode::Keep => BODY_CAP,
@@ -230,7 +282,7 @@ async fn round_trip(
     };
     let mut kept = BytesMut::new();
     let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = conn.link.driven(body.frame()).await {
         let frame = frame.map_err(|e| {
             Failure::Other(HttpError::new(
                 ErrorKind::Body,
@@ -257,36 +309,333 @@ async fn round_trip(
     })
 }
 
-/// The request as hyper sends it: origin-form target, `Host` and `Accept` as reqwest would add.
-fn to_hyper(req: &reqwest::Request) -> http::Request<Full<Bytes>> {
+/// The request as hyper sends it: origin-form target, the request's own headers (moved, not
+/// copied), `Accept` as reqwest would add it; `Host` comes from the connection.
+fn to_hyper(req: &mut reqwest::Request) -> http::Request<Full<Bytes>> {
     let url = req.url();
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let uri = http::Uri::try_from(target).unwrap_or_else(|_| http::Uri::from_static("/"));
     let body = req
         .body()
         .and_then(|b| b.as_bytes())
         .map(Bytes::copy_from_slice)
         .unwrap_or_default();
+    let method = req.method().clone();
     let mut out = http::Request::new(Full::new(body));
-    *out.method_mut() = req.method().clone();
-    *out.uri_mut() = target
-        .parse()
-        .unwrap_or_else(|_| http::Uri::from_static("/"));
-    *out.headers_mut() = req.headers().clone();
+    *out.method_mut() = method;
+    *out.uri_mut() = uri;
+    *out.headers_mut() = std::mem::take(req.headers_mut());
     let headers = out.headers_mut();
-    if !headers.contains_key(HOST) {
-        let host = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&host) {
-            headers.insert(HOST, v);
-        }
-    }
     if !headers.contains_key(ACCEPT) {
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// What the scripted server does with one request.
+    enum Act {
+        /// Answer and keep the connection.
+        Send(&'static [u8]),
+        /// Answer, then close the connection.
+        SendClose(&'static [u8]),
+        /// Answer, then close the connection when the test says so.
+        SendCloseLater(&'static [u8]),
+        /// Close without answering.
+        Close,
+    }
+
+    /// What the scripted server reports and listens to.
+    struct Seen {
+        /// Connections accepted.
+        conns: Arc<AtomicUsize>,
+        /// Requests read.
+        requests: Arc<AtomicUsize>,
+        /// Notified after a connection was closed by `SendCloseLater`.
+        closed: Arc<Notify>,
+        /// Tells `SendCloseLater` to close.
+        close_now: Arc<Notify>,
+    }
+
+    fn head_end(buf: &[u8]) -> Option<usize> {
+        buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    }
+
+    /// A scripted server: the n-th request read on connection c gets `act(c, n, request head)`
+    /// (the head in lower case).
+    async fn server(
+        act: impl Fn(usize, usize, &str) -> Act + Send + Sync + 'static,
+    ) -> (SocketAddr, Seen) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let seen = Seen {
+            conns: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(AtomicUsize::new(0)),
+            closed: Arc::new(Notify::new()),
+            close_now: Arc::new(Notify::new()),
+        };
+        let act = Arc::new(act);
+        let (conns, requests) = (seen.conns.clone(), seen.requests.clone());
+        let (closed, close_now) = (seen.closed.clone(), seen.close_now.clone());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let ci = conns.fetch_add(1, Ordering::SeqCst);
+                let (act, requests) = (act.clone(), requests.clone());
+                let (closed, close_now) = (closed.clone(), close_now.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    for ri in 0.. {
+                        let end = loop {
+                            if let Some(i) = head_end(&buf) {
+                                break i;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            match s.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        while buf.len() < end + len {
+                            let mut chunk = [0u8; 4096];
+                            match s.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..end + len);
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        match act(ci, ri, &head) {
+                            Act::Send(bytes) => {
+                                if s.write_all(bytes).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Act::SendClose(bytes) => {
+                                let _ = s.write_all(bytes).await;
+                                return;
+                            }
+                            Act::SendCloseLater(bytes) => {
+                                let _ = s.write_all(bytes).await;
+                                close_now.notified().await;
+                                drop(s);
+                                closed.notify_one();
+                                return;
+                            }
+                            Act::Close => return,
+                        }
+                    }
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    fn n(a: &AtomicUsize) -> usize {
+        a.load(Ordering::SeqCst)
+    }
+
+    fn get(addr: SocketAddr, path: &str) -> reqwest::Request {
+        reqwest::Client::new()
+            .get(format!("http://{addr}{path}"))
+            .build()
+            .unwrap()
+    }
+
+    fn post(addr: SocketAddr) -> reqwest::Request {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/oauth/token"))
+            .form(&[("grant_type", "refresh_token")])
+            .build()
+            .unwrap()
+    }
+
+    /// One exchange, bounded like the callers bound it (a hang fails the test, not CI).
+    async fn ex(
+        idle: &IdleConns,
+        req: reqwest::Request,
+        mode: BodyMode,
+    ) -> Result<Response, HttpError> {
+        let t = Duration::from_secs(5);
+        tokio::time::timeout(t, exchange(idle, req, mode, t))
+            .await
+            .expect("the exchange finished")
+    }
+
+    const EMPTY_200: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+
+    #[tokio::test]
+    async fn one_kept_alive_connection_carries_every_framing() {
+        let (addr, seen) = server(|_, _, head| {
+            Act::Send(match head.split(' ').nth(1).unwrap_or_default() {
+                "/len" => b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-k: v\r\n\r\nhello",
+                "/chunked" => b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                "/interim" => b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+                _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            })
+        })
+        .await;
+        let idle = IdleConns::new(2);
+        let r = ex(&idle, get(addr, "/len"), BodyMode::Keep).await.unwrap();
+        assert_eq!((r.status, &r.body[..]), (200, &b"hello"[..]));
+        assert_eq!(r.headers["x-k"], "v");
+        let r = ex(&idle, get(addr, "/chunked"), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!((r.status, &r.body[..]), (201, &b"abcde"[..]));
+        let r = ex(&idle, get(addr, "/interim"), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!((r.status, r.body.len()), (204, 0));
+        let r = ex(&idle, get(addr, "/x"), BodyMode::Keep).await.unwrap();
+        assert_eq!(r.status, 404);
+        assert_eq!(
+            n(&seen.conns),
+            1,
+            "every request on one keep-alive connection"
+        );
+        assert_eq!(idle.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn requests_carry_host_accept_and_the_form() {
+        let (addr, _seen) = server(|_, _, head| {
+            let ok = head.starts_with("post /oauth/token http/1.1\r\n")
+                && head.contains("\r\nhost: 127.0.0.1:")
+                && head.contains("\r\naccept: */*\r\n")
+                && head.contains("\r\ncontent-type: application/x-www-form-urlencoded\r\n")
+                && head.contains("\r\ncontent-length: 24\r\n");
+            Act::Send(if ok {
+                EMPTY_200
+            } else {
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+            })
+        })
+        .await;
+        let r = ex(&IdleConns::new(1), post(addr), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+    }
+
+    #[tokio::test]
+    async fn closed_connections_are_not_reused() {
+        let (addr, seen) = server(|_, _, head| {
+            if head.starts_with("get /until-close") {
+                Act::SendClose(b"HTTP/1.1 200 OK\r\n\r\nall of it")
+            } else {
+                Act::SendClose(
+                    b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+                )
+            }
+        })
+        .await;
+        let idle = IdleConns::new(4);
+        let r = ex(&idle, get(addr, "/until-close"), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!(&r.body[..], b"all of it");
+        for _ in 0..2 {
+            let r = ex(&idle, get(addr, "/close"), BodyMode::Keep)
+                .await
+                .unwrap();
+            assert_eq!(&r.body[..], b"ok");
+        }
+        assert_eq!(n(&seen.conns), 3);
+    }
+
+    #[tokio::test]
+    async fn body_limits_follow_the_mode() {
+        static BIG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let big = BIG.get_or_init(|| {
+            let n = BODY_CAP + 10;
+            let mut r = format!("HTTP/1.1 200 OK\r\ncontent-length: {n}\r\n\r\n").into_bytes();
+            r.resize(r.len() + n, b'x');
+            r
+        });
+        let (addr, _seen) = server(move |_, _, _| Act::Send(big)).await;
+        let idle = IdleConns::new(1);
+        let e = ex(&idle, get(addr, "/"), BodyMode::Keep)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::Body);
+        let r = ex(&idle, get(addr, "/"), BodyMode::Truncate).await.unwrap();
+        assert_eq!(r.body.len(), BODY_CAP);
+    }
+
+    #[tokio::test]
+    async fn an_unsent_request_on_a_connection_closed_while_idle_goes_out_on_a_new_one() {
+        // The server closes the idle connection without having said so; the client notices only
+        // when it reuses it, and the POST goes out once, on a new connection.
+        let (addr, seen) = server(|_, _, _| Act::SendCloseLater(EMPTY_200)).await;
+        let idle = IdleConns::new(1);
+        ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
+        assert_eq!(idle.len(), 1, "kept: nothing said it would close");
+        seen.close_now.notify_one();
+        seen.closed.notified().await;
+        let r = ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_request_that_was_written_is_never_sent_again() {
+        // Connection 0 answers its first request and closes on reading the second.
+        let (addr, seen) = server(|ci, ri, _| {
+            if ci == 0 && ri > 0 {
+                Act::Close
+            } else {
+                Act::Send(EMPTY_200)
+            }
+        })
+        .await;
+        let idle = IdleConns::new(1);
+        ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
+        let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert_eq!(
+            (n(&seen.conns), n(&seen.requests)),
+            (1, 2),
+            "the refresh was not sent twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_and_early_close_are_protocol_and_body_errors() {
+        let (addr, _seen) = server(|_, _, head| {
+            if head.starts_with("get /garbage") {
+                Act::Send(b"SSH-2.0-nope\r\n\r\n")
+            } else {
+                Act::SendClose(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort")
+            }
+        })
+        .await;
+        let idle = IdleConns::new(1);
+        let e = ex(&idle, get(addr, "/garbage"), BodyMode::Keep)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        let e = ex(&idle, get(addr, "/short"), BodyMode::Keep)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::Body);
+        assert!(idle.is_empty());
+    }
 }

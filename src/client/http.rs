@@ -342,7 +342,7 @@ async fn lean_exchange(
     sent_at: Instant,
     connect_timeout: Duration,
 ) -> Result<Reply, HttpError> {
-    let resp = h1::exchange(idle, &req, mode, connect_timeout).await?;
+    let resp = h1::exchange(idle, req, mode, connect_timeout).await?;
     Ok(Reply {
         status: resp.status,
         headers: resp.headers,
