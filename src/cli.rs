@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use authbench::report::FailOn;
+use clap::{Args, Parser, Subcommand};
 
 /// Load-testing and conformance harness for authentication servers: refresh storms, rotation races,
 /// WebSocket kick-off and RFC conformance, against any server or the bundled reference mock.
@@ -67,14 +68,6 @@ pub struct RunArgs {
     /// Print the report summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Only MUST-level violations (FAIL) fail the run.
-    Fail,
-    /// SHOULD-level findings (WARN) fail the run too.
-    Warn,
 }
 
 #[derive(Debug, Args)]

@@ -18,14 +18,13 @@ use serde::{Deserialize, Serialize};
 
 use super::meta::CheckMeta;
 use super::outcome::Status;
-use crate::scenario::error::{ConfigError, ErrorKind};
-use crate::scenario::locate::Index;
-use crate::scenario::yaml::{self, DocKind};
+use crate::config::yaml::{self, DocKind};
+use crate::config::{ConfigError, ErrorKind, did_you_mean};
 
-const DOC: DocKind = DocKind {
-    noun: "expected-failures",
-    example: "`- { id: RT-07, reason: \"known: family not revoked on reuse\" }`",
-};
+const DOC: DocKind = DocKind::plain(
+    "expected-failures",
+    "`- { id: RT-07, reason: \"known: family not revoked on reuse\" }`",
+);
 
 /// Which result an entry expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,22 +115,11 @@ pub fn parse_expected_failures(
     catalog: &[CheckMeta],
 ) -> Result<ExpectedFailures, ConfigError> {
     let entries: Vec<ExpectedFailure> = yaml::parse(src, path, DOC)?;
-    let index = Index::build(src);
-    let locate = |e: ConfigError, key: String| {
-        let e = match index.position(&key) {
-            Some((line, col, width)) => e.at(src, line, col, width),
-            None => e,
-        };
-        let e = e.with_key(key);
-        match path {
-            Some(p) => e.with_file(p),
-            None => e,
-        }
-    };
+    let locate = |e: ConfigError, key: String| e.at_key(src, path, key);
     for (i, entry) in entries.iter().enumerate() {
         if !catalog.iter().any(|m| m.id.eq_ignore_ascii_case(&entry.id)) {
             let known = catalog.iter().map(|m| m.id).collect::<Vec<_>>();
-            let hint = crate::scenario::error::did_you_mean(&entry.id, known.iter().copied());
+            let hint = did_you_mean(&entry.id, known.iter().copied());
             let msg = match hint {
                 Some(h) => format!("unknown check id `{}`, did you mean `{h}`?", entry.id),
                 None => format!("unknown check id `{}`", entry.id),

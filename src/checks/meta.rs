@@ -6,39 +6,7 @@
 
 use serde::Serialize;
 
-use super::outcome::Status;
-
-/// How binding the rule behind a check is, and so what a violation yields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    /// A MUST of the cited standard: a violation is a FAIL.
-    Must,
-    /// A SHOULD (or a security best practice): a violation is a WARN.
-    Should,
-    /// Measured and reported only: the result is INFO (or WARN past a documented bound).
-    Report,
-}
-
-impl Level {
-    /// The status a violation of this level produces.
-    pub fn violation(self) -> Status {
-        match self {
-            Level::Must => Status::Fail,
-            Level::Should => Status::Warn,
-            Level::Report => Status::Info,
-        }
-    }
-
-    /// `MUST`, `SHOULD` or `REPORT`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Must => "MUST",
-            Level::Should => "SHOULD",
-            Level::Report => "REPORT",
-        }
-    }
-}
+pub use crate::report::conformance::Level;
 
 /// Something a check needs from the target. The profile-level needs are checked before the check
 /// runs (SKIP with [`Need::reason`]); the token-level ones are found out while it runs.
@@ -193,12 +161,18 @@ pub struct CheckMeta {
     pub summary: &'static str,
     /// Requirement ids, e.g. `RFC6749-5.2`, `RFC9700-4.14.2`, `RFC6455-7.4`.
     pub requirements: &'static [&'static str],
-    /// MUST → FAIL, SHOULD → WARN, report-only → INFO.
+    /// MUST → FAIL, SHOULD → WARN, report-only → INFO. Serialized with its catalog name
+    /// (`REPORT` for report-only, as `check --list` shows it).
+    #[serde(serialize_with = "catalog_level")]
     pub level: Level,
     /// Kills sessions of its test users (needs dedicated test accounts).
     pub destructive: bool,
     /// What it needs from the target (SKIP with the reason when missing).
     pub needs: &'static [Need],
+}
+
+fn catalog_level<S: serde::Serializer>(level: &Level, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(level.catalog_name())
 }
 
 impl CheckMeta {
@@ -254,9 +228,13 @@ mod tests {
     }
 
     #[test]
-    fn levels_map_to_statuses() {
-        assert_eq!(Level::Must.violation(), Status::Fail);
-        assert_eq!(Level::Should.violation(), Status::Warn);
-        assert_eq!(Level::Report.violation(), Status::Info);
+    fn the_catalog_spells_report_only_as_report() {
+        let meta = CheckMeta {
+            level: Level::Report,
+            ..META
+        };
+        let json = serde_json::to_value(meta).unwrap();
+        assert_eq!(json["level"], "REPORT");
+        assert_eq!(serde_json::to_value(META).unwrap()["level"], "SHOULD");
     }
 }

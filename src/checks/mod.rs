@@ -6,6 +6,9 @@
 //!
 //! - [`meta`]: what a check is ([`CheckMeta`], [`Level`], [`Need`], families).
 //! - [`outcome`]: what it concludes ([`Status`], [`Findings`], [`Stop`]).
+//!
+//! [`Status`], [`Level`] and [`FailOn`] are the report's types (`report::conformance`), used here
+//! as they are: a result reaches report.json, HTML and JUnit without translation.
 //! - [`probe`]: how it talks to the target ([`Probe`]): every exchange recorded as
 //!   [`evidence`], every token redacted, its own test users.
 //! - [`wsprobe`]: the WebSocket side of a probe. [`jwt`]: forging tokens for the `JW-*` attacks.
@@ -30,6 +33,7 @@ pub mod wsprobe;
 
 use std::sync::LazyLock;
 
+pub use crate::report::conformance::FailOn;
 pub use expected::{
     ExpectedFailure, ExpectedFailures, ExpectedResult, load_expected_failures,
     parse_expected_failures,

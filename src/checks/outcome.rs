@@ -3,75 +3,13 @@
 //!
 //! The model follows the OpenID Foundation conformance suite: a check makes several assertions,
 //! each with a result and the requirement it rests on; the check's status is the worst of them.
-
-use std::fmt;
+//!
+//! [`Status`] itself is the report's type (`report::conformance`): a check concludes in exactly
+//! what report.json, the HTML page and JUnit show.
 
 use serde::Serialize;
 
-/// The result of one check (or one assertion).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    /// Conforms.
-    Pass,
-    /// A MUST was violated.
-    Fail,
-    /// A SHOULD was violated (or a measured value is past its documented bound).
-    Warn,
-    /// Measured and reported; no judgement.
-    Info,
-    /// Not applicable to this target (the reason says why).
-    Skip,
-    /// The check could not be completed (transport failure, unexpected login failure...).
-    Error,
-}
-
-impl Status {
-    /// Every status, in the order tables list them.
-    pub const ALL: [Status; 6] = [
-        Status::Pass,
-        Status::Fail,
-        Status::Warn,
-        Status::Info,
-        Status::Skip,
-        Status::Error,
-    ];
-
-    /// `PASS`, `FAIL`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Warn => "WARN",
-            Status::Info => "INFO",
-            Status::Skip => "SKIP",
-            Status::Error => "ERROR",
-        }
-    }
-
-    /// How bad it is: the status of a check is the most severe of its assertions.
-    pub fn severity(self) -> u8 {
-        match self {
-            Status::Skip => 0,
-            Status::Info => 1,
-            Status::Pass => 2,
-            Status::Warn => 3,
-            Status::Fail => 4,
-            Status::Error => 5,
-        }
-    }
-
-    /// FAIL, WARN or ERROR: something a reader must look at.
-    pub fn is_finding(self) -> bool {
-        matches!(self, Status::Fail | Status::Warn | Status::Error)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::report::conformance::Status;
 
 /// One assertion of a check: its result, the requirement it rests on and what was observed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,6 +7,7 @@ use super::catalog;
 use super::meta::{CheckMeta, FAMILIES, Level};
 use super::outcome::Status;
 use super::runner::{CheckOutcome, ConformanceRun};
+use crate::report::FailOn;
 
 /// Evidence lines shown per finding on the terminal (the full evidence is in report.json).
 const EVIDENCE_LINES: usize = 6;
@@ -114,7 +115,7 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
             "{} ({}{})",
             paint("result: FAILED", "1;31", color),
             ids.join(", "),
-            if run.fail_on_warn {
+            if run.fail_on == FailOn::Warn {
                 "; --fail-on warn"
             } else {
                 ""
@@ -207,7 +208,13 @@ pub fn render_list() -> String {
             .filter(|c| c.meta.family_prefix() == fam.prefix)
         {
             let m = &c.meta;
-            let _ = writeln!(out, "  {}  {:<6}  {}", m.id, m.level.name(), m.title);
+            let _ = writeln!(
+                out,
+                "  {}  {:<6}  {}",
+                m.id,
+                m.level.catalog_name(),
+                m.title
+            );
             let mut extra = vec![m.requirements.join(", ")];
             if m.destructive {
                 extra.push("destructive".into());

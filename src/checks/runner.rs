@@ -9,13 +9,12 @@ use serde::Serialize;
 use super::catalog::{self, Check};
 use super::evidence::Exchange;
 use super::expected::{ExpectedFailure, ExpectedFailures};
-use super::meta::{CheckMeta, Level, Need};
+use super::meta::{CheckMeta, Need};
 use super::outcome::{Assertion, Status, Stop};
 use super::probe::{Probe, Shared, USERS_PER_CHECK};
+use crate::config::did_you_mean;
 use crate::profile::Profile;
-use crate::report::conformance::{
-    CheckLevel, CheckResult, CheckStatus, Conformance, Evidence, FailOn,
-};
+use crate::report::conformance::{CheckResult, Conformance, Evidence, FailOn};
 use crate::scenario::UserSource;
 
 /// Checks run at the same time by default (they mostly wait on the target).
@@ -32,8 +31,8 @@ pub struct CheckOptions {
     pub skip: Vec<String>,
     /// A refresh rejected with 401/403 instead of 400 `invalid_grant` is a FAIL (else a WARN).
     pub strict: bool,
-    /// WARN fails the run too (`--fail-on warn`).
-    pub fail_on_warn: bool,
+    /// What fails the run (`--fail-on`).
+    pub fail_on: FailOn,
     /// Known deviations that do not fail the run.
     pub expected: Option<ExpectedFailures>,
     /// Test users (default `user{n}` / `pw-{n}`); check i of the catalog uses users
@@ -68,7 +67,7 @@ pub fn validate_selectors(opts: &CheckOptions) -> Result<(), SelectError> {
                 .chain(super::meta::FAMILIES.iter().map(|f| f.prefix));
             return Err(SelectError {
                 selector: s.clone(),
-                hint: crate::scenario::error::did_you_mean(s.trim(), candidates),
+                hint: did_you_mean(s.trim(), candidates),
             });
         }
     }
@@ -121,6 +120,10 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+fn fails_on_warn<S: serde::Serializer>(f: &FailOn, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*f == FailOn::Warn)
+}
+
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
@@ -134,8 +137,9 @@ pub struct ConformanceRun {
     pub profile: String,
     /// `--strict`.
     pub strict: bool,
-    /// `--fail-on warn`.
-    pub fail_on_warn: bool,
+    /// `--fail-on` (written as `"fail_on_warn": true|false` in `check --json`).
+    #[serde(rename = "fail_on_warn", serialize_with = "fails_on_warn")]
+    pub fail_on: FailOn,
     /// When the run started.
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// How long the whole run took.
@@ -146,23 +150,17 @@ pub struct ConformanceRun {
 }
 
 impl CheckOutcome {
-    /// Whether this result fails the run under `fail_on_warn`.
-    pub fn fails_run(&self, fail_on_warn: bool) -> bool {
-        if self.expected.is_some() && !self.unexpected_pass {
-            return false;
-        }
-        match self.status {
-            Status::Fail | Status::Error => true,
-            Status::Warn => fail_on_warn,
-            Status::Pass | Status::Info | Status::Skip => false,
-        }
+    /// Whether this result fails the run under `fail_on` (an expected failure never does).
+    pub fn fails_run(&self, fail_on: FailOn) -> bool {
+        let expected = self.expected.is_some() && !self.unexpected_pass;
+        !expected && fail_on.fails(self.status)
     }
 }
 
 impl ConformanceRun {
     /// Whether no result fails the run.
     pub fn passed(&self) -> bool {
-        !self.results.iter().any(|r| r.fails_run(self.fail_on_warn))
+        !self.results.iter().any(|r| r.fails_run(self.fail_on))
     }
 
     /// The process exit code of DESIGN §2: 0 when nothing fails the run, else 1.
@@ -174,7 +172,7 @@ impl ConformanceRun {
     pub fn failing(&self) -> Vec<&CheckOutcome> {
         self.results
             .iter()
-            .filter(|r| r.fails_run(self.fail_on_warn))
+            .filter(|r| r.fails_run(self.fail_on))
             .collect()
     }
 
@@ -194,28 +192,14 @@ impl ConformanceRun {
     pub fn to_report(&self) -> Conformance {
         Conformance {
             strict: self.strict,
-            fail_on: if self.fail_on_warn {
-                FailOn::Warn
-            } else {
-                FailOn::Fail
-            },
+            fail_on: self.fail_on,
             checks: self.results.iter().map(report_result).collect(),
         }
     }
 }
 
 fn report_result(r: &CheckOutcome) -> CheckResult {
-    let status = match r.status {
-        Status::Pass => CheckStatus::Pass,
-        Status::Fail | Status::Error => CheckStatus::Fail,
-        Status::Warn => CheckStatus::Warn,
-        Status::Info => CheckStatus::Info,
-        Status::Skip => CheckStatus::Skip,
-    };
-    let mut message = match r.status {
-        Status::Error => format!("ERROR (the check could not complete): {}", r.message),
-        _ => r.message.clone(),
-    };
+    let mut message = r.message.clone();
     if let Some(e) = &r.expected {
         let what = if r.unexpected_pass {
             "unexpected pass: listed as an expected failure"
@@ -228,13 +212,9 @@ fn report_result(r: &CheckOutcome) -> CheckResult {
         id: r.meta.id.to_string(),
         title: r.meta.title.to_string(),
         family: r.meta.family_prefix().to_string(),
-        level: match r.meta.level {
-            Level::Must => CheckLevel::Must,
-            Level::Should => CheckLevel::Should,
-            Level::Report => CheckLevel::Info,
-        },
+        level: r.meta.level,
         requirements: r.meta.requirements.iter().map(|s| s.to_string()).collect(),
-        status,
+        status: r.status,
         message,
         evidence: r.evidence.iter().map(report_evidence).collect(),
         duration_ms: r.duration.as_millis() as u64,
@@ -362,7 +342,7 @@ pub async fn run(profile: Arc<Profile>, opts: &CheckOptions) -> ConformanceRun {
         target,
         profile: profile_name,
         strict: opts.strict,
-        fail_on_warn: opts.fail_on_warn,
+        fail_on: opts.fail_on,
         started_at,
         elapsed: t0.elapsed(),
         results,
@@ -479,12 +459,12 @@ mod tests {
         }
     }
 
-    fn run_of(results: Vec<CheckOutcome>, fail_on_warn: bool) -> ConformanceRun {
+    fn run_of(results: Vec<CheckOutcome>, fail_on: FailOn) -> ConformanceRun {
         ConformanceRun {
             target: "http://x".into(),
             profile: "mock".into(),
             strict: false,
-            fail_on_warn,
+            fail_on,
             started_at: chrono::Utc::now(),
             elapsed: Duration::ZERO,
             results,
@@ -493,13 +473,29 @@ mod tests {
 
     #[test]
     fn verdicts_follow_fail_on_and_expected_failures() {
-        let r = run_of(vec![outcome(Status::Pass), outcome(Status::Warn)], false);
+        let r = run_of(
+            vec![outcome(Status::Pass), outcome(Status::Warn)],
+            FailOn::Fail,
+        );
         assert_eq!(r.exit_code(), 0);
-        let r = run_of(vec![outcome(Status::Pass), outcome(Status::Warn)], true);
+        let r = run_of(
+            vec![outcome(Status::Pass), outcome(Status::Warn)],
+            FailOn::Warn,
+        );
         assert_eq!(r.exit_code(), 1);
-        let r = run_of(vec![outcome(Status::Error)], false);
+        let r = run_of(vec![outcome(Status::Error)], FailOn::Fail);
         assert_eq!(r.exit_code(), 1);
-        let r = run_of(vec![outcome(Status::Skip), outcome(Status::Info)], true);
+        let error = &r.to_report().checks[0];
+        assert_eq!(
+            error.status,
+            Status::Error,
+            "ERROR reaches the report as ERROR"
+        );
+        assert!(!r.to_report().passed());
+        let r = run_of(
+            vec![outcome(Status::Skip), outcome(Status::Info)],
+            FailOn::Warn,
+        );
         assert_eq!(r.exit_code(), 0);
 
         let expected = ExpectedFailures {
@@ -512,12 +508,14 @@ mod tests {
         };
         let mut failing = outcome(Status::Fail);
         apply_expected(&mut failing, &expected, "http://x");
-        assert!(failing.expected.is_some() && !failing.fails_run(true));
+        assert!(failing.expected.is_some() && !failing.fails_run(FailOn::Warn));
         let mut passing = outcome(Status::Pass);
         apply_expected(&mut passing, &expected, "http://x");
-        assert!(passing.unexpected_pass && !passing.fails_run(true));
-        let report = run_of(vec![failing, passing], true).to_report();
+        assert!(passing.unexpected_pass && !passing.fails_run(FailOn::Warn));
+        let report = run_of(vec![failing, passing], FailOn::Warn).to_report();
         assert!(report.passed());
         assert!(report.checks[1].message.contains("unexpected pass"));
+        let json = serde_json::to_value(run_of(vec![], FailOn::Warn)).unwrap();
+        assert_eq!(json["fail_on_warn"], true, "check --json keeps its field");
     }
 }

@@ -29,10 +29,12 @@ pub const BODY_CAP: usize = 64 * 1024;
 /// Bytes drained (and discarded) past the cap of a resource response before giving up on it.
 pub(crate) const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
 
-/// How the simulated clients hold their HTTP connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the simulated clients hold their HTTP connections (scenario `client.connections`; its
+/// YAML form is defined with the scenario model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Connections {
     /// One `reqwest::Client` (keep-alive connections, cookie-free) per simulated client.
+    #[default]
     PerClient,
     /// One shared client with at most this many connections / requests in flight.
     Pool(u32),

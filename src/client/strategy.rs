@@ -11,15 +11,21 @@ use std::fmt;
 use std::time::Duration;
 
 use rand::RngExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// How a simulated client keeps its access token fresh.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// The serde form is the scenario's `client.strategy` (kebab-case names); the `///` docs are the
+// descriptions in the JSON Schema (authbench.schema.json), so they speak to scenario authors.
+/// How a client renews its access token (the seed's four strategies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum Strategy {
-    /// 401 → refresh → retry once, each in-flight request on its own (amplifies under concurrency).
+    /// 401 → refresh → retry once; every in-flight request refreshes on its own.
     Naive,
-    /// 401 → one refresh per client in flight; the other requests wait for its result.
+    /// One refresh per client in flight; the other requests wait for its result.
+    #[default]
     SingleFlight,
-    /// Refresh on a timer shortly before `exp`; single-flight on a 401 anyway.
+    /// A timer refreshes at `exp - proactive_margin ± jitter`; single-flight on a 401.
     Proactive,
     /// Adopt the server's renewal header (`New-Access-Token`); single-flight on a 401.
     Sliding,
@@ -67,7 +73,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            strategy: Strategy::SingleFlight,
+            strategy: Strategy::default(),
             concurrency: 1,
             think_time: Duration::from_secs(1),
             proactive_margin: Duration::from_secs(5),
@@ -146,6 +152,19 @@ mod tests {
     #[test]
     fn names_match_the_scenario_format() {
         assert_eq!(Strategy::SingleFlight.to_string(), "single-flight");
+        for s in [
+            Strategy::Naive,
+            Strategy::SingleFlight,
+            Strategy::Proactive,
+            Strategy::Sliding,
+        ] {
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                s.name(),
+                "serde and name() agree"
+            );
+        }
+        assert_eq!(Strategy::default(), ClientSettings::default().strategy);
         assert!(!Strategy::Naive.shares_refresh());
         assert!(Strategy::Sliding.shares_refresh());
     }

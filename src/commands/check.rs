@@ -2,12 +2,11 @@
 //! report folder (report.json section `conformance`, junit.xml, report.html) and a terminal table.
 
 use authbench::checks::{self, CheckOptions};
-use authbench::metrics::Recorder;
-use authbench::report::{self, Report, RunMeta};
+use authbench::report::{self, ConformanceMeta, Report};
 use authbench::scenario::TargetSpec;
 
 use super::{outdir, run::use_color, target};
-use crate::cli::{CheckArgs, FailOn};
+use crate::cli::CheckArgs;
 use crate::exit::{CliError, Code};
 
 pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
@@ -25,7 +24,7 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         only: args.only.clone(),
         skip: args.skip.clone(),
         strict: args.strict,
-        fail_on_warn: args.fail_on == FailOn::Warn,
+        fail_on: args.fail_on,
         expected,
         ..CheckOptions::default()
     };
@@ -43,21 +42,14 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     let label = resolved.label.clone();
     resolved.shutdown().await;
 
-    let meta = RunMeta {
-        name: "check".into(),
-        description: format!("conformance suite against {label}"),
-        scenario_path: None,
+    let meta = ConformanceMeta {
         target: label,
-        clients: 0,
-        strategy: String::new(),
         config: serde_json::json!({ "only": args.only, "skip": args.skip, "strict": args.strict,
-            "fail_on": if opts.fail_on_warn { "warn" } else { "fail" } }),
-        interrupted: false,
-        shard: None,
+            "fail_on": opts.fail_on.name() }),
+        started_at: conformance.started_at,
+        duration: conformance.elapsed,
     };
-    let report = Report::from_run(meta, Recorder::new().snapshot(), &[])
-        .map_err(|e| CliError::usage(format!("internal threshold error: {e}")))?
-        .with_conformance(conformance.to_report());
+    let report = Report::from_conformance(meta, conformance.to_report());
     report::write_all(&report, &out).map_err(|e| {
         CliError::cannot_proceed(format!("cannot write the report to {}: {e}", out.display()))
     })?;

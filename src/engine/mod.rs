@@ -1,7 +1,8 @@
 //! MANY clients: the plan's phases, ramps, the synchronized expiry, open and closed load, shards and
 //! shutdown.
 //!
-//! - [`plan`]: [`Plan`] and its [`Step`]s — the only place that reads scenario types.
+//! - [`plan`]: [`Plan`]: the scenario's settings and [`Phase`](crate::scenario::Phase)s plus the
+//!   run's shard and start time.
 //! - [`run`](mod@run): [`run()`] drives a plan phase after phase and returns a [`RunOutcome`].
 //! - [`accounts`] (login, relogin, logout, force_logout, ws_connect, refresh_race) and [`traffic`]
 //!   (closed/open model, synchronized wake): one function per phase.
@@ -21,7 +22,7 @@ pub mod shard;
 mod sockets;
 mod traffic;
 
-pub use plan::{Plan, Step, Users};
+pub use plan::{Plan, Users};
 pub use preflight::{PreflightError, preflight};
 pub use progress::{Progress, ProgressTick};
 pub use run::{EngineError, RunOutcome, run};

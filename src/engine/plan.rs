@@ -1,12 +1,14 @@
-//! [`Plan`]: what the engine runs — the only place the engine reads scenario types.
+//! [`Plan`]: what the engine runs — a scenario's client settings, users and phases, plus what only
+//! a run knows (shard, wall-clock start). The phases are the scenario's own [`Phase`]s: they carry
+//! nothing that needs resolving, so there is no engine-side copy of them.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::shard::Shard;
-use crate::client::{ClientSettings, Connections, Strategy};
-use crate::scenario;
+use crate::client::{ClientSettings, Connections};
+use crate::scenario::{Phase, Scenario};
 
 /// Credentials of global client `n`: `(user, password)`.
 #[derive(Clone)]
@@ -39,49 +41,6 @@ impl fmt::Debug for Users {
     }
 }
 
-/// One step of a plan (the scenario's phases, engine-side).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    /// Every client logs in, spread evenly over `ramp`.
-    Login { ramp: Duration },
-    /// Wake every client together `offset` after the last access token expired.
-    SyncExpiry { offset: Duration },
-    /// API traffic for `duration`: closed model, or open model at `rate` arrivals per second.
-    Traffic {
-        duration: Duration,
-        rate: Option<f64>,
-    },
-    /// `parallel` refreshes of one refresh token per client, released by a barrier.
-    RefreshRace { parallel: u32 },
-    /// Every user logs in again as a second device; the old session is replaced (and kicked).
-    Relogin { ramp: Duration },
-    /// Every client logs out.
-    Logout { ramp: Duration },
-    /// Every user is logged out by the admin endpoint.
-    ForceLogout { ramp: Duration },
-    /// Every client opens its WebSocket.
-    WsConnect { ramp: Duration },
-    /// Nothing happens for `duration`.
-    Wait { duration: Duration },
-}
-
-impl Step {
-    /// The phase name (as in scenario files and timeline marks).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Step::Login { .. } => "login",
-            Step::SyncExpiry { .. } => "sync_expiry",
-            Step::Traffic { .. } => "traffic",
-            Step::RefreshRace { .. } => "refresh_race",
-            Step::Relogin { .. } => "relogin",
-            Step::Logout { .. } => "logout",
-            Step::ForceLogout { .. } => "force_logout",
-            Step::WsConnect { .. } => "ws_connect",
-            Step::Wait { .. } => "wait",
-        }
-    }
-}
-
 /// Everything the engine needs for one run.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -92,7 +51,8 @@ pub struct Plan {
     pub connections: Connections,
     /// Open a WebSocket for every client right after its login (`client.websocket: true`).
     pub websocket: bool,
-    pub steps: Vec<Step>,
+    /// The phases, in order.
+    pub phases: Vec<Phase>,
     /// Run only this shard's share of the clients.
     pub shard: Option<Shard>,
     /// Wait for this wall-clock instant before the first phase.
@@ -102,15 +62,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// A plan with defaults around `steps` (mainly for tests and programmatic use).
-    pub fn new(clients: u32, users: Users, client: ClientSettings, steps: Vec<Step>) -> Plan {
+    /// A plan with defaults around `phases` (mainly for tests and programmatic use).
+    pub fn new(clients: u32, users: Users, client: ClientSettings, phases: Vec<Phase>) -> Plan {
         Plan {
             clients,
             users,
             client,
             connections: Connections::PerClient,
             websocket: false,
-            steps,
+            phases,
             shard: None,
             start_at: None,
             kick_timeout: Duration::from_secs(5),
@@ -118,54 +78,24 @@ impl Plan {
     }
 
     /// The plan of a loaded scenario.
-    pub fn from_scenario(s: &scenario::Scenario) -> Plan {
+    pub fn from_scenario(s: &Scenario) -> Plan {
         let c = &s.client;
         let client = ClientSettings {
-            strategy: match c.strategy {
-                scenario::Strategy::Naive => Strategy::Naive,
-                scenario::Strategy::SingleFlight => Strategy::SingleFlight,
-                scenario::Strategy::Proactive => Strategy::Proactive,
-                scenario::Strategy::Sliding => Strategy::Sliding,
-            },
+            strategy: c.strategy,
             concurrency: c.concurrency.max(1),
             think_time: c.think_time,
             proactive_margin: c.proactive_margin,
             jitter: c.jitter,
             timeout: c.timeout,
         };
-        let steps = s
-            .plan
-            .iter()
-            .map(|p| match p {
-                scenario::Phase::Login { ramp } => Step::Login { ramp: *ramp },
-                scenario::Phase::SyncExpiry { offset } => Step::SyncExpiry { offset: *offset },
-                scenario::Phase::Traffic { duration, rate } => Step::Traffic {
-                    duration: *duration,
-                    rate: rate.map(|r| r.per_second),
-                },
-                scenario::Phase::RefreshRace { parallel } => Step::RefreshRace {
-                    parallel: *parallel,
-                },
-                scenario::Phase::Relogin { ramp } => Step::Relogin { ramp: *ramp },
-                scenario::Phase::Logout { ramp } => Step::Logout { ramp: *ramp },
-                scenario::Phase::ForceLogout { ramp } => Step::ForceLogout { ramp: *ramp },
-                scenario::Phase::WsConnect { ramp } => Step::WsConnect { ramp: *ramp },
-                scenario::Phase::Wait { duration } => Step::Wait {
-                    duration: *duration,
-                },
-            })
-            .collect();
         let users = s.users.clone();
         Plan {
             clients: s.clients,
             users: Users::new(move |n| users.credentials(n)),
             client,
-            connections: match c.connections {
-                scenario::Connections::PerClient => Connections::PerClient,
-                scenario::Connections::Pool(n) => Connections::Pool(n),
-            },
+            connections: c.connections,
             websocket: c.websocket,
-            steps,
+            phases: s.plan.clone(),
             shard: None,
             start_at: None,
             kick_timeout: Duration::from_secs(5),
@@ -184,13 +114,13 @@ impl Plan {
         self
     }
 
-    /// Whether any step or the client setting needs WebSockets.
+    /// Whether any phase or the client setting needs WebSockets.
     pub fn uses_websocket(&self) -> bool {
         self.websocket
             || self
-                .steps
+                .phases
                 .iter()
-                .any(|s| matches!(s, Step::WsConnect { .. }))
+                .any(|p| matches!(p, Phase::WsConnect { .. }))
     }
 }
 
@@ -205,36 +135,18 @@ mod tests {
     }
 
     #[test]
-    fn step_names_are_the_scenario_names() {
-        let steps = [
-            Step::Login {
-                ramp: Duration::ZERO,
-            },
-            Step::SyncExpiry {
-                offset: Duration::ZERO,
-            },
-            Step::Traffic {
-                duration: Duration::ZERO,
-                rate: None,
-            },
-            Step::RefreshRace { parallel: 2 },
-            Step::Relogin {
-                ramp: Duration::ZERO,
-            },
-            Step::Logout {
-                ramp: Duration::ZERO,
-            },
-            Step::ForceLogout {
-                ramp: Duration::ZERO,
-            },
-            Step::WsConnect {
-                ramp: Duration::ZERO,
-            },
-            Step::Wait {
-                duration: Duration::ZERO,
-            },
-        ];
-        let names: Vec<&str> = steps.iter().map(Step::name).collect();
-        assert_eq!(names, scenario::Phase::NAMES);
+    fn a_scenario_becomes_a_plan_as_written() {
+        let s = crate::scenario::load_str(
+            "clients: 3\nclient: { strategy: naive, connections: 7, concurrency: 2 }\nplan:\n  - login: { ramp: 1s }\n  - traffic: { duration: 2s, rate: 50/s }\n  - ws_connect: {}\n",
+            &[],
+        )
+        .unwrap();
+        let p = Plan::from_scenario(&s);
+        assert_eq!(p.client.strategy, crate::client::Strategy::Naive);
+        assert_eq!(p.client.concurrency, 2);
+        assert_eq!(p.connections, Connections::Pool(7));
+        assert_eq!(p.phases, s.plan);
+        assert!(p.uses_websocket());
+        assert_eq!(p.users.get(2).0, "user2");
     }
 }

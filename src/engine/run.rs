@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::Fleet;
-use super::plan::{Plan, Step};
+use super::plan::Plan;
 use super::progress::Progress;
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
@@ -15,8 +15,10 @@ use super::sockets::Sockets;
 use super::{accounts, traffic};
 use crate::client::http::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
+use crate::config::Rate;
 use crate::metrics::Recorder;
 use crate::profile::Profile;
+use crate::scenario::Phase;
 
 /// The run could not be set up (nothing was sent).
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,7 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<RunOutcome, EngineError> {
     let ids = local_clients(plan.clients, plan.shard);
-    progress.set_plan(ids.len() as u32, plan.steps.len() as u32);
+    progress.set_plan(ids.len() as u32, plan.phases.len() as u32);
     let https = profile.base_url().scheme() == "https";
     let connector = Connector::new(
         plan.connections,
@@ -101,17 +103,17 @@ pub async fn run(
     }
 
     let mut i = 0;
-    while i < plan.steps.len() && !cancel.is_cancelled() {
-        let step = &plan.steps[i];
-        progress.set_phase(i as u32 + 1, step.name());
-        recorder.phase(step.name());
-        match step {
-            Step::Login { ramp } => accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await,
-            Step::SyncExpiry { offset } => {
+    while i < plan.phases.len() && !cancel.is_cancelled() {
+        let phase = &plan.phases[i];
+        progress.set_phase(i as u32 + 1, phase.name());
+        recorder.phase(phase.name());
+        match phase {
+            Phase::Login { ramp } => accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await,
+            Phase::SyncExpiry { offset } => {
                 let sessions = fleet.sessions();
                 let gate = Gate::new(expiry_deadline(&sessions, *offset));
                 tokio::spawn(gate.clone().arm(cancel.clone()));
-                if let Some(Step::Traffic { duration, rate }) = plan.steps.get(i + 1) {
+                if let Some(Phase::Traffic { duration, rate }) = plan.phases.get(i + 1) {
                     // The storm: traffic starts at the gate. Mark the traffic phase when it opens.
                     outcome.phases_completed += 1;
                     i += 1;
@@ -128,14 +130,14 @@ pub async fn run(
                     traffic::wake_all(&sessions, gate, &cancel).await;
                 }
             }
-            Step::Traffic { duration, rate } => {
+            Phase::Traffic { duration, rate } => {
                 let start = traffic::Start { gate: None };
                 run_traffic(&fleet.sessions(), *duration, *rate, start, &cancel).await;
             }
-            Step::RefreshRace { parallel } => {
+            Phase::RefreshRace { parallel } => {
                 accounts::refresh_race(&fleet, *parallel, &cancel).await
             }
-            Step::Relogin { ramp } => {
+            Phase::Relogin { ramp } => {
                 accounts::relogin(
                     &mut fleet,
                     *ramp,
@@ -145,7 +147,7 @@ pub async fn run(
                 )
                 .await
             }
-            Step::Logout { ramp } => {
+            Phase::Logout { ramp } => {
                 accounts::logout(
                     &mut fleet,
                     *ramp,
@@ -155,7 +157,7 @@ pub async fn run(
                 )
                 .await
             }
-            Step::ForceLogout { ramp } => {
+            Phase::ForceLogout { ramp } => {
                 accounts::force_logout(
                     &mut fleet,
                     *ramp,
@@ -165,12 +167,12 @@ pub async fn run(
                 )
                 .await
             }
-            Step::WsConnect { ramp } => {
+            Phase::WsConnect { ramp } => {
                 if let Some(sockets) = &sockets {
                     accounts::ws_connect(&mut fleet, *ramp, sockets, &cancel).await
                 }
             }
-            Step::Wait { duration } => {
+            Phase::Wait { duration } => {
                 cancel
                     .run_until_cancelled(tokio::time::sleep(*duration))
                     .await;
@@ -187,12 +189,12 @@ pub async fn run(
 async fn run_traffic(
     sessions: &[Arc<Session>],
     duration: Duration,
-    rate: Option<f64>,
+    rate: Option<Rate>,
     start: traffic::Start,
     cancel: &CancellationToken,
 ) {
     match rate {
-        Some(rate) => traffic::open(sessions, duration, rate, start, cancel).await,
+        Some(rate) => traffic::open(sessions, duration, rate.per_second, start, cancel).await,
         None => traffic::closed(sessions, duration, start, cancel).await,
     }
 }

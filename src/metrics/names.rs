@@ -1,8 +1,11 @@
 //! The metric names authbench records, in one place.
 //!
 //! Recording sites use these constants so a typo is a compile error, and the threshold parser
-//! (`report::threshold`) uses the lists to refuse a threshold on a metric that can never exist
-//! (`spurious_logout == 0` would otherwise silently compare an absent counter, i.e. 0).
+//! (`config::threshold`, given [`VOCABULARY`]) uses the lists to refuse a threshold on a metric
+//! that can never exist (`spurious_logout == 0` would otherwise silently compare an absent
+//! counter, i.e. 0).
+
+use crate::config::threshold::Vocabulary;
 
 /// Login latency (credentials → tokens), µs.
 pub const LOGIN: &str = "login";
@@ -100,10 +103,14 @@ pub const GAUGE_ACTIVE_CLIENTS: &str = "active_clients";
 /// Derived values computed by the report from counters and histograms.
 pub const DERIVED: &[&str] = &["refresh_amplification", "error_rate", "errors"];
 
-/// Whether `name` is a counter a threshold may name: a fixed one or a member of a dynamic family.
-pub fn is_counter(name: &str) -> bool {
-    COUNTERS.contains(&name)
-        || COUNTER_PREFIXES
-            .iter()
-            .any(|p| name.len() > p.len() && name.starts_with(p))
-}
+/// The derived values that are ratios (a threshold on them may use `%`).
+pub const RATIOS: &[&str] = &["refresh_amplification", "error_rate"];
+
+/// Every name a threshold (`expect:`) may use.
+pub const VOCABULARY: Vocabulary = Vocabulary {
+    histograms: HISTOGRAMS,
+    counters: COUNTERS,
+    counter_prefixes: COUNTER_PREFIXES,
+    derived: DERIVED,
+    ratios: RATIOS,
+};

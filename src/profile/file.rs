@@ -12,14 +12,14 @@ use super::presets;
 use super::request::RequestSpec;
 use super::template::{Template, Var, Vars};
 use super::ws::{WsProfile, WsSpec};
-use crate::scenario::error::{ConfigError, ErrorKind};
-use crate::scenario::{locate, yaml};
+use crate::config::yaml::{self, DocKind};
+use crate::config::{ConfigError, ErrorKind, did_you_mean};
 
 /// How target files are described in messages.
-pub const TARGET_DOC: yaml::DocKind = yaml::DocKind {
-    noun: "target profile",
-    example: "`preset: mock` and `base_url: http://127.0.0.1:8080` (see scenarios/targets/mock.yaml)",
-};
+pub const TARGET_DOC: DocKind = DocKind::plain(
+    "target profile",
+    "`preset: mock` and `base_url: http://127.0.0.1:8080` (see scenarios/targets/mock.yaml)",
+);
 
 /// The default renewal header of the sliding strategy.
 pub const DEFAULT_RENEWAL_HEADER: &str = "New-Access-Token";
@@ -422,17 +422,9 @@ pub fn profile_from_str_with(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "target".into());
     resolve(&spec, name, env).map_err(|Problem(key, msg, fix)| {
-        let e = ConfigError::new(ErrorKind::Invalid, msg)
-            .with_key(key.clone())
-            .with_fix(fix);
-        let e = match locate::Index::build(src).position(&key) {
-            Some((line, col, width)) => e.at(src, line, col, width),
-            None => e,
-        };
-        match file {
-            Some(f) => e.with_file(f),
-            None => e,
-        }
+        ConfigError::new(ErrorKind::Invalid, msg)
+            .with_fix(fix)
+            .at_key(src, file, key)
     })
 }
 
@@ -449,7 +441,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         })?;
     let base = match &spec.preset {
         Some(p) => Some(presets::build(p, base_url.clone()).ok_or_else(|| {
-            let hint = crate::scenario::error::did_you_mean(p, presets::NAMES.iter().copied())
+            let hint = did_you_mean(p, presets::NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
             problem(

@@ -13,6 +13,8 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::config::did_you_mean;
+
 /// A template variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Var {
@@ -71,8 +73,7 @@ impl Var {
                         "invalid environment variable name {env:?} in {{{{{n}}}}} (letters, digits and _ only)"
                     ));
                 }
-                let hint = match crate::scenario::error::did_you_mean(n, VAR_NAMES.iter().copied())
-                {
+                let hint = match did_you_mean(n, VAR_NAMES.iter().copied()) {
                     Some(s) => format!(", did you mean {{{{{s}}}}}?"),
                     None => String::new(),
                 };

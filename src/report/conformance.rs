@@ -1,70 +1,153 @@
-//! The `conformance` section of a report: results of `authbench check`, one entry per check.
-//!
-//! The checks module fills these; the report writers render them (terminal, HTML, JUnit).
+//! The `conformance` section of a report: results of `authbench check`, one entry per check, and
+//! the vocabulary of a result — [`Status`], [`Level`], [`FailOn`]. They are defined here, the
+//! lowest layer that needs them: the checks module concludes in them and fills the section; the
+//! report writers render it (terminal, HTML, JUnit).
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Outcome of one check.
+/// The result of one check, or of one assertion inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum CheckStatus {
-    /// The server does what the requirement says.
+pub enum Status {
+    /// Conforms.
     Pass,
-    /// A MUST requirement is violated.
+    /// A MUST was violated.
     Fail,
-    /// A SHOULD requirement is violated (or a lenient deviation, e.g. 401 instead of 400).
+    /// A SHOULD was violated (or a measured value is past its documented bound; or a lenient
+    /// deviation, e.g. 401 instead of 400).
     Warn,
-    /// Not applicable to this target (the reason is in the message).
-    Skip,
-    /// Report-only measurement (e.g. how long an access token survives a logout).
+    /// Measured and reported; no judgement.
     Info,
+    /// Not applicable to this target (the reason says why).
+    Skip,
+    /// authbench could not run the check to a verdict (the target became unreachable, a test login
+    /// failed, the check timed out). A server's documented error is a verdict, never an ERROR.
+    Error,
 }
 
-impl CheckStatus {
-    /// `PASS`, `FAIL`, ...
-    pub fn as_str(self) -> &'static str {
+impl Status {
+    /// Every status, in the order tables list them.
+    pub const ALL: [Status; 6] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Info,
+        Status::Skip,
+        Status::Error,
+    ];
+
+    /// `PASS`, `FAIL`, `WARN`, `INFO`, `SKIP`, `ERROR` (as in report.json).
+    pub fn name(self) -> &'static str {
         match self {
-            CheckStatus::Pass => "PASS",
-            CheckStatus::Fail => "FAIL",
-            CheckStatus::Warn => "WARN",
-            CheckStatus::Skip => "SKIP",
-            CheckStatus::Info => "INFO",
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Warn => "WARN",
+            Status::Info => "INFO",
+            Status::Skip => "SKIP",
+            Status::Error => "ERROR",
         }
+    }
+
+    /// How bad it is: the status of a check is the most severe of its assertions.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Skip => 0,
+            Status::Info => 1,
+            Status::Pass => 2,
+            Status::Warn => 3,
+            Status::Fail => 4,
+            Status::Error => 5,
+        }
+    }
+
+    /// FAIL, WARN or ERROR: something a reader must look at.
+    pub fn is_finding(self) -> bool {
+        matches!(self, Status::Fail | Status::Warn | Status::Error)
     }
 }
 
-/// Requirement level of a check (RFC 2119 keyword of the rule it rests on).
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How binding the rule behind a check is (the RFC 2119 keyword it rests on), and so what a
+/// violation yields.
+///
+/// Two spellings of the report-only level exist in published outputs and both are kept:
+/// report.json (and its writers) say `INFO`, the status it yields; the catalog (`check --list`,
+/// `check --json`) says `REPORT` ([`Level::catalog_name`]). Reading accepts both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum CheckLevel {
-    /// Violation → FAIL.
+pub enum Level {
+    /// A MUST of the cited standard: a violation is a FAIL.
     Must,
-    /// Violation → WARN.
+    /// A SHOULD (or a security best practice): a violation is a WARN.
     Should,
-    /// Report-only → INFO.
-    Info,
+    /// Measured and reported only: the result is INFO (or WARN past a documented bound).
+    #[serde(rename = "INFO", alias = "REPORT")]
+    Report,
 }
 
-impl CheckLevel {
-    /// `MUST`, `SHOULD`, `INFO`.
-    pub fn as_str(self) -> &'static str {
+impl Level {
+    /// The status a violation of this level produces.
+    pub fn violation(self) -> Status {
         match self {
-            CheckLevel::Must => "MUST",
-            CheckLevel::Should => "SHOULD",
-            CheckLevel::Info => "INFO",
+            Level::Must => Status::Fail,
+            Level::Should => Status::Warn,
+            Level::Report => Status::Info,
+        }
+    }
+
+    /// `MUST`, `SHOULD`, `INFO` (as in report.json).
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::Report => "INFO",
+        }
+    }
+
+    /// `MUST`, `SHOULD`, `REPORT` (as in the catalog).
+    pub fn catalog_name(self) -> &'static str {
+        match self {
+            Level::Report => "REPORT",
+            other => other.name(),
         }
     }
 }
 
-/// Which findings fail the run (`--fail-on`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Which findings fail the run (`--fail-on`). ERROR and FAIL always do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum FailOn {
-    /// Only FAIL results fail the run.
+    /// Only MUST-level violations (FAIL) fail the run.
     #[default]
     Fail,
-    /// FAIL and WARN results fail the run.
+    /// SHOULD-level findings (WARN) fail the run too.
     Warn,
+}
+
+impl FailOn {
+    /// `fail` or `warn`, as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Fail => "fail",
+            FailOn::Warn => "warn",
+        }
+    }
+
+    /// Whether a result with `status` fails the run under this policy (expected failures aside).
+    pub fn fails(self, status: Status) -> bool {
+        match status {
+            Status::Fail | Status::Error => true,
+            Status::Warn => self == FailOn::Warn,
+            Status::Pass | Status::Info | Status::Skip => false,
+        }
+    }
 }
 
 /// One request/response exchange that decided a check, tokens redacted.
@@ -86,12 +169,12 @@ pub struct CheckResult {
     /// Family: `RT`, `RS`, `RV`, `IN`, `JW`, `WS`, `SL`, `AT`.
     pub family: String,
     /// Requirement level.
-    pub level: CheckLevel,
+    pub level: Level,
     /// Requirements cited, e.g. `RFC6749-5.2`, `RFC9700-4.14.2`.
     #[serde(default)]
     pub requirements: Vec<String>,
     /// Outcome.
-    pub status: CheckStatus,
+    pub status: Status,
     /// What was observed, in one or two sentences.
     #[serde(default)]
     pub message: String,
@@ -109,14 +192,7 @@ pub struct CheckResult {
 impl CheckResult {
     /// Whether this result fails the run under `fail_on`.
     pub fn fails_run(&self, fail_on: FailOn) -> bool {
-        if self.expected_failure {
-            return false;
-        }
-        match self.status {
-            CheckStatus::Fail => true,
-            CheckStatus::Warn => fail_on == FailOn::Warn,
-            _ => false,
-        }
+        !self.expected_failure && fail_on.fails(self.status)
     }
 }
 
@@ -140,7 +216,7 @@ impl Conformance {
     }
 
     /// Number of results with `status`.
-    pub fn count(&self, status: CheckStatus) -> usize {
+    pub fn count(&self, status: Status) -> usize {
         self.checks.iter().filter(|c| c.status == status).count()
     }
 }
@@ -149,12 +225,12 @@ impl Conformance {
 mod tests {
     use super::*;
 
-    fn check(status: CheckStatus, expected: bool) -> CheckResult {
+    fn check(status: Status, expected: bool) -> CheckResult {
         CheckResult {
             id: "RT-01".into(),
             title: "t".into(),
             family: "RT".into(),
-            level: CheckLevel::Must,
+            level: Level::Must,
             requirements: vec![],
             status,
             message: String::new(),
@@ -167,10 +243,7 @@ mod tests {
     #[test]
     fn policy() {
         let mut c = Conformance {
-            checks: vec![
-                check(CheckStatus::Pass, false),
-                check(CheckStatus::Warn, false),
-            ],
+            checks: vec![check(Status::Pass, false), check(Status::Warn, false)],
             ..Conformance::default()
         };
         assert!(c.passed());
@@ -178,7 +251,7 @@ mod tests {
         assert!(!c.passed());
         c.checks[1].expected_failure = true;
         assert!(c.passed());
-        c.checks.push(check(CheckStatus::Fail, false));
+        c.checks.push(check(Status::Fail, false));
         assert!(!c.passed());
         let json = serde_json::to_string(&c).unwrap();
         assert!(
@@ -186,5 +259,25 @@ mod tests {
         );
         let back: Conformance = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
+
+        let errored = Conformance {
+            checks: vec![check(Status::Pass, false), check(Status::Error, false)],
+            ..Conformance::default()
+        };
+        assert!(!errored.passed(), "an ERROR fails the run like a FAIL");
+        let json = serde_json::to_string(&errored).unwrap();
+        assert!(json.contains("\"ERROR\""), "{json}");
+        assert_eq!(serde_json::from_str::<Conformance>(&json).unwrap(), errored);
+    }
+
+    #[test]
+    fn level_spellings() {
+        assert_eq!(serde_json::to_string(&Level::Report).unwrap(), "\"INFO\"");
+        let read: Level = serde_json::from_str("\"REPORT\"").unwrap();
+        assert_eq!(read, Level::Report);
+        assert_eq!(Level::Report.catalog_name(), "REPORT");
+        assert_eq!(Level::Must.violation(), Status::Fail);
+        assert_eq!(Level::Should.violation(), Status::Warn);
+        assert_eq!(Level::Report.violation(), Status::Info);
     }
 }

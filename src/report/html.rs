@@ -5,12 +5,12 @@
 
 use serde::Serialize;
 
-use super::conformance::{CheckStatus, FailOn};
+use super::conformance::Status;
 use super::format;
 use super::model::Report;
+use super::model::ThresholdResult;
 use super::sections::{self, KeyValue};
 use super::svg::{self, Chart, Line, Mark, XScale};
-use super::threshold::ThresholdResult;
 use crate::metrics::names;
 
 /// The page template (also used as the base look of the compare page).
@@ -228,36 +228,28 @@ fn build(r: &Report) -> Page<'_> {
             .collect(),
         conformance: r.conformance.as_ref().map(|c| ConformanceView {
             summary: [
-                CheckStatus::Pass,
-                CheckStatus::Fail,
-                CheckStatus::Warn,
-                CheckStatus::Skip,
-                CheckStatus::Info,
+                Status::Pass,
+                Status::Fail,
+                Status::Warn,
+                Status::Skip,
+                Status::Info,
+                Status::Error,
             ]
             .iter()
-            .map(|s| {
-                (
-                    s.as_str().to_string(),
-                    c.count(*s),
-                    s.as_str().to_lowercase(),
-                )
-            })
+            .map(|s| (s.name().to_string(), c.count(*s), s.name().to_lowercase()))
             .collect(),
             strict: c.strict,
-            fail_on: match c.fail_on {
-                FailOn::Fail => "fail",
-                FailOn::Warn => "warn",
-            },
+            fail_on: c.fail_on.name(),
             checks: c
                 .checks
                 .iter()
                 .map(|k| CheckView {
-                    status: k.status.as_str(),
-                    class: k.status.as_str().to_lowercase(),
+                    status: k.status.name(),
+                    class: k.status.name().to_lowercase(),
                     id: k.id.clone(),
                     title: k.title.clone(),
                     family: k.family.clone(),
-                    level: k.level.as_str(),
+                    level: k.level.name(),
                     requirements: k.requirements.join(", "),
                     message: k.message.clone(),
                     duration: format!("{} ms", k.duration_ms),

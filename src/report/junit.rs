@@ -1,12 +1,13 @@
 //! `junit.xml`: one test case per threshold (suite `thresholds`) and, when the report has a
-//! conformance section, one per check (suite `conformance`). Failures carry the message; check
-//! evidence goes to the case's `system-out`.
+//! conformance section, one per check (suite `conformance`). A FAIL (or a WARN under
+//! `--fail-on warn`) is a `<failure>`, an ERROR (the check could not run to a verdict) an `<error>`,
+//! a SKIP `<skipped>`; each carries the message. Check evidence goes to the case's `system-out`.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::conformance::{CheckStatus, FailOn};
+use super::conformance::{FailOn, Status};
 use super::model::Report;
 
 /// Renders the JUnit XML document.
@@ -41,15 +42,20 @@ pub fn junit_xml(report: &Report) -> Result<String, quick_junit::SerializeError>
         for k in &c.checks {
             let fails = k.fails_run(c.fail_on);
             let status = match k.status {
-                CheckStatus::Skip => {
+                Status::Skip => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(k.message.clone());
                     s
                 }
                 _ if fails => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(format!("{}: {}", k.status.as_str(), k.message))
-                        .set_type(format!("{} {}", k.level.as_str(), k.requirements.join(" ")));
+                    let kind = if k.status == Status::Error {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
+                    let mut s = TestCaseStatus::non_success(kind);
+                    s.set_message(format!("{}: {}", k.status.name(), k.message))
+                        .set_type(format!("{} {}", k.level.name(), k.requirements.join(" ")));
                     s
                 }
                 _ => TestCaseStatus::success(),
@@ -59,12 +65,12 @@ pub fn junit_xml(report: &Report) -> Result<String, quick_junit::SerializeError>
             case.set_time(Duration::from_millis(k.duration_ms));
             let mut out = format!(
                 "{} [{}] {}{}\nrequirements: {}\n",
-                k.status.as_str(),
-                k.level.as_str(),
+                k.status.name(),
+                k.level.name(),
                 k.message,
                 if k.expected_failure {
                     " (listed as an expected failure)"
-                } else if k.status == CheckStatus::Warn && c.fail_on == FailOn::Fail {
+                } else if k.status == Status::Warn && c.fail_on == FailOn::Fail {
                     " (warning; fails the run with --fail-on warn)"
                 } else {
                     ""

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::model::{HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION};
-use super::threshold::ThresholdError;
+use super::threshold;
+use crate::config::ThresholdError;
 use crate::metrics::{PhaseMark, Timeline, new_histogram};
 
 /// Why reports could not be merged.
@@ -168,7 +169,13 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
         conformance: inputs.iter().find_map(|(_, r)| r.conformance.clone()),
     };
     report.recompute_derived();
-    report.evaluate_thresholds()?;
+    // report.json stores the expressions; they are parsed again here, once, for the merged run.
+    let thresholds = report
+        .expect
+        .iter()
+        .map(|e| threshold::parse(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    report.evaluate_thresholds(&thresholds);
     Ok(report)
 }
 

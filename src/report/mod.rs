@@ -1,10 +1,14 @@
-//! Reports: the model written to `report.json`, thresholds, and the writers that turn a report into
-//! what people and CI read.
+//! Reports: the model written to `report.json`, thresholds evaluated against it, and the writers
+//! that turn a report into what people and CI read.
 //!
-//! - [`model`]: [`Report`] (schema version 1) built from a run's snapshot ([`Report::from_run`]) or
-//!   loaded back ([`Report::load`]).
-//! - [`threshold`]: the `expect:` grammar, parsed and evaluated against a report.
-//! - [`conformance`]: the `conformance` section produced by `authbench check`.
+//! - [`model`]: [`Report`] (schema version 1), loaded back with [`Report::load`].
+//! - [`build`]: the constructors — a load run ([`Report::from_run`]) and a conformance run
+//!   ([`Report::from_conformance`]).
+//! - [`threshold`]: parsed thresholds (grammar in [`crate::config::threshold`]) evaluated against
+//!   a report.
+//! - [`conformance`]: the `conformance` section produced by `authbench check`, and the types a
+//!   check result is made of ([`Status`], [`Level`], [`FailOn`]) — here, the lowest layer that
+//!   needs them; `checks` uses them.
 //! - Writers, all called by [`write_all`]: `report.json`, [`hgrm`] (`<op>.hgrm`), [`terminal`]
 //!   (`summary.txt` and the terminal), [`junit`] (`junit.xml`), [`html`] (`report.html`, charts by
 //!   [`svg`]).
@@ -12,6 +16,7 @@
 //!   merge of shard reports.
 //! - [`format`] and [`sections`]: formatting and content shared by the writers.
 
+pub mod build;
 pub mod compare;
 pub mod conformance;
 pub mod format;
@@ -26,12 +31,13 @@ pub mod terminal;
 pub mod threshold;
 mod write;
 
+pub use build::{ConformanceMeta, RunMeta};
 pub use compare::{CompareError, Comparison};
-pub use conformance::{CheckLevel, CheckResult, CheckStatus, Conformance, Evidence, FailOn};
+pub use conformance::{CheckResult, Conformance, Evidence, FailOn, Level, Status};
 pub use merge::{MergeError, merge, merge_paths};
 pub use model::{
-    Derived, HistogramReport, Report, ReportError, RunHeader, RunMeta, SCHEMA_VERSION, ShardInfo,
+    Derived, HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION, ShardInfo,
+    ThresholdResult,
 };
 pub use terminal::terminal_summary;
-pub use threshold::{Threshold, ThresholdError, ThresholdResult};
 pub use write::write_all;

@@ -1,5 +1,5 @@
-//! The report model: what `report.json` holds (schema version 1), built from a run's
-//! [`Snapshot`] or loaded back from disk.
+//! The report model: what `report.json` holds (schema version 1), and loading it back from disk.
+//! The constructors of a load run and of a conformance run are in `build`.
 //!
 //! Histograms are embedded losslessly (HdrHistogram V2+DEFLATE, base64, field `hdr`) next to a
 //! summary of them, so reports can be merged and compared exactly later on.
@@ -12,8 +12,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::conformance::Conformance;
-use super::threshold::{self, ThresholdError, ThresholdResult};
-use crate::metrics::{PhaseMark, Snapshot, Timeline, names};
+use crate::metrics::{PhaseMark, Timeline, names};
 
 /// The `report.json` schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,29 +21,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 const MAX_REPORT_BYTES: u64 = 256 << 20;
 /// Most histograms accepted in one loaded report.
 const MAX_HISTOGRAMS: usize = 256;
-
-/// What the caller knows about a run that the recorder does not.
-#[derive(Debug, Clone, Default)]
-pub struct RunMeta {
-    /// Scenario name (`name:`).
-    pub name: String,
-    /// Scenario description.
-    pub description: String,
-    /// Scenario file, when there is one.
-    pub scenario_path: Option<PathBuf>,
-    /// Target as a person reads it: `builtin mock (http://127.0.0.1:PORT)`, a profile path or a URL.
-    pub target: String,
-    /// Simulated clients (this shard's share when sharded).
-    pub clients: u32,
-    /// Client strategy: `naive`, `single-flight`, `proactive`, `sliding`.
-    pub strategy: String,
-    /// The fully resolved configuration (scenario after overrides) as JSON.
-    pub config: serde_json::Value,
-    /// The run was stopped early (Ctrl-C): the report is partial.
-    pub interrupted: bool,
-    /// `(index, count)` of a sharded run (`--shard i/N`, index from 0).
-    pub shard: Option<(u32, u32)>,
-}
 
 /// Run header of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,6 +232,22 @@ pub struct Report {
     pub conformance: Option<Conformance>,
 }
 
+/// The evaluation of one threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// The expression as written.
+    pub expr: String,
+    /// Observed value in base units (µs, count, fraction, per second); `None` when there was
+    /// nothing to observe.
+    pub observed: Option<f64>,
+    /// Observed value formatted for people, e.g. `212ms`, `0.05%`, `3`.
+    pub observed_text: String,
+    /// Whether the threshold holds.
+    pub passed: bool,
+    /// One sentence for people, e.g. `p99(refresh) = 312ms, expected < 250ms`.
+    pub message: String,
+}
+
 /// Why a report could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -276,69 +268,6 @@ pub enum ReportError {
 }
 
 impl Report {
-    /// Builds the report of a run and evaluates `expect` against it.
-    ///
-    /// Fails only when an `expect` entry does not parse (the scenario loader validates them first,
-    /// so in practice this is a programming error surfaced as a typed error).
-    pub fn from_run(
-        meta: RunMeta,
-        snap: Snapshot,
-        expect: &[String],
-    ) -> Result<Report, ThresholdError> {
-        let duration_s = snap.elapsed.as_secs_f64();
-        let histograms: BTreeMap<String, HistogramReport> = snap
-            .histograms
-            .into_iter()
-            .map(|(k, h)| (k, HistogramReport::new(h)))
-            .collect();
-        let derived = Derived::compute(&snap.counters, &histograms, duration_s);
-        let mut report = Report {
-            schema_version: SCHEMA_VERSION,
-            run: RunHeader {
-                name: meta.name,
-                description: meta.description,
-                scenario_path: meta.scenario_path.map(|p| p.display().to_string()),
-                target: meta.target,
-                tool_version: env!("CARGO_PKG_VERSION").to_string(),
-                started_at: snap.started_at,
-                duration_s,
-                clients: meta.clients,
-                strategy: meta.strategy,
-                shard: meta.shard.map(|(index, count)| ShardInfo { index, count }),
-                interrupted: meta.interrupted,
-                config: meta.config,
-                merged_from: Vec::new(),
-            },
-            histograms,
-            counters: snap.counters,
-            derived,
-            timeline: snap.timeline,
-            phases: snap.phases,
-            expect: expect.to_vec(),
-            thresholds: Vec::new(),
-            conformance: None,
-        };
-        report.evaluate_thresholds()?;
-        Ok(report)
-    }
-
-    /// Attaches conformance results (builder style).
-    pub fn with_conformance(mut self, conformance: Conformance) -> Self {
-        self.conformance = Some(conformance);
-        self
-    }
-
-    /// Re-parses `self.expect` and recomputes `self.thresholds`.
-    pub fn evaluate_thresholds(&mut self) -> Result<(), ThresholdError> {
-        let parsed = self
-            .expect
-            .iter()
-            .map(|e| threshold::parse(e))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.thresholds = parsed.iter().map(|t| t.evaluate(self)).collect();
-        Ok(())
-    }
-
     /// Recomputes derived values from counters, histograms and duration.
     pub fn recompute_derived(&mut self) {
         self.derived = Derived::compute(&self.counters, &self.histograms, self.run.duration_s);

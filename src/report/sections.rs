@@ -1,7 +1,7 @@
 //! Report content shared by the terminal and HTML writers: which counters matter, status codes by
 //! operation, close codes with their meaning, the verdict sentence.
 
-use super::conformance::CheckStatus;
+use super::conformance::Status;
 use super::format;
 use super::model::Report;
 
@@ -221,14 +221,18 @@ pub fn verdict(r: &Report) -> (bool, String) {
             .filter(|k| k.fails_run(c.fail_on))
             .map(|k| k.id.as_str())
             .collect();
-        let summary = format!(
+        let mut summary = format!(
             "{} pass, {} fail, {} warn, {} skip, {} info",
-            c.count(CheckStatus::Pass),
-            c.count(CheckStatus::Fail),
-            c.count(CheckStatus::Warn),
-            c.count(CheckStatus::Skip),
-            c.count(CheckStatus::Info)
+            c.count(Status::Pass),
+            c.count(Status::Fail),
+            c.count(Status::Warn),
+            c.count(Status::Skip),
+            c.count(Status::Info)
         );
+        let errors = c.count(Status::Error);
+        if errors > 0 {
+            summary.push_str(&format!(", {errors} error"));
+        }
         if failing.is_empty() {
             parts.push(format!("conformance: {summary}"));
         } else {

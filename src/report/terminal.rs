@@ -3,7 +3,7 @@
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
-use super::conformance::CheckStatus;
+use super::conformance::Status;
 use super::format;
 use super::model::Report;
 use super::sections;
@@ -165,23 +165,23 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         t.set_header(header(&["status", "check", "level", "title", "observed"]));
         for k in &c.checks {
             let label = if k.expected_failure {
-                format!("{} (expected)", k.status.as_str())
+                format!("{} (expected)", k.status.name())
             } else {
-                k.status.as_str().to_string()
+                k.status.name().to_string()
             };
             let mut s = Cell::new(label);
             if color {
                 s = s.fg(match k.status {
-                    CheckStatus::Pass => Color::Green,
-                    CheckStatus::Fail => Color::Red,
-                    CheckStatus::Warn => Color::Yellow,
-                    CheckStatus::Skip | CheckStatus::Info => Color::Grey,
+                    Status::Pass => Color::Green,
+                    Status::Fail | Status::Error => Color::Red,
+                    Status::Warn => Color::Yellow,
+                    Status::Skip | Status::Info => Color::Grey,
                 });
             }
             t.add_row(vec![
                 s,
                 Cell::new(&k.id),
-                Cell::new(k.level.as_str()),
+                Cell::new(k.level.name()),
                 Cell::new(&k.title),
                 Cell::new(&k.message),
             ]);

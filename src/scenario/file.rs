@@ -8,8 +8,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::model::{ClientConfig, Phase};
-use super::units::{duration_opt_schema, human_duration_opt};
 use super::users::UsersSpec;
+use crate::config::did_you_mean;
+use crate::config::units::{duration_opt_schema, human_duration_opt};
 
 fn default_clients() -> u32 {
     1
@@ -178,7 +179,7 @@ impl MockSection {
         for (i, f) in self.flaws.iter().enumerate() {
             let flaw = f.parse::<Flaw>().map_err(|_| {
                 let names = Flaw::ALL.iter().map(|f| f.name());
-                let fix = match super::error::did_you_mean(f, names) {
+                let fix = match did_you_mean(f, names) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!(
                         "use one of {}",

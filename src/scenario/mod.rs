@@ -8,39 +8,59 @@
 //! ```
 //!
 //! Every failure is a [`ConfigError`] naming file, line, column, key and fix. Parsing never panics:
-//! serde-saphyr enforces budgets (alias bombs, depth) and files are capped at 1 MiB.
+//! serde-saphyr enforces budgets (alias bombs, depth) and files are capped at 1 MiB. Reading YAML,
+//! rendering errors, durations, rates and the threshold grammar are the [`crate::config`] layer's.
 //!
 //! - [`model`]: the public types ([`Scenario`], [`ClientConfig`], [`Phase`], ...).
-//! - [`file`]: the file as written ([`ScenarioFile`], [`MockSection`]).
-//! - [`units`]: durations and rates. [`users`]: credentials.
-//! - [`validate`]: semantic checks. [`overrides`]: `--set`. [`yaml`] + [`locate`] + [`error`]: errors.
+//! - [`file`]: the file as written ([`ScenarioFile`], [`MockSection`]). [`users`]: credentials.
+//! - [`validate`]: semantic checks (and parsing the thresholds). [`overrides`]: `--set`.
 //! - [`schema`]: the JSON Schema of scenario and target files.
 
-pub mod error;
 pub mod file;
-pub mod locate;
 pub mod model;
 pub mod overrides;
 pub mod schema;
-pub mod units;
 pub mod users;
 pub mod validate;
-pub mod yaml;
 
 use std::path::Path;
 
-pub use error::{ConfigError, Diagnostic, ErrorKind};
+pub use crate::client::{Connections, Strategy};
+pub use crate::config::{ConfigError, Diagnostic, ErrorKind, Rate};
+use crate::config::{DocKind, yaml};
 pub use file::{MockSection, ScenarioFile};
-pub use model::{ClientConfig, Connections, Phase, Scenario, Strategy, TargetSpec};
+pub use model::{ClientConfig, Phase, Scenario, TargetSpec};
 pub use schema::json_schema;
-pub use units::Rate;
 pub use users::{CsvUsers, UserSource, UsersSpec};
 
 /// How scenario files are described in messages.
-pub const SCENARIO_DOC: yaml::DocKind = yaml::DocKind {
+pub const SCENARIO_DOC: DocKind = DocKind {
     noun: "scenario",
     example: "`plan: [ { login: { ramp: 2s } }, { traffic: { duration: 20s } } ]` (see scenarios/storm.yaml)",
+    mapping_fix: "write a mapping (key: value) here; a phase is written `- login: { ramp: 2s }`, with `{}` when it has no settings",
+    tagged_list: Some(("plan", "phase")),
+    value_hints: &[
+        ("clients", WHOLE_NUMBER),
+        ("concurrency", WHOLE_NUMBER),
+        ("parallel", WHOLE_NUMBER),
+        ("users", WHOLE_NUMBER),
+        ("offset", WHOLE_NUMBER),
+        ("max_body", WHOLE_NUMBER),
+        ("websocket", TRUE_OR_FALSE),
+        ("rotation", TRUE_OR_FALSE),
+        ("reuse_detection", TRUE_OR_FALSE),
+        ("single_session", TRUE_OR_FALSE),
+        ("refresh_cookie", TRUE_OR_FALSE),
+        ("plan", "a list of phases, e.g. - login: { ramp: 2s }"),
+        (
+            "expect",
+            "a list of thresholds, e.g. - p99(refresh) < 250ms",
+        ),
+    ],
 };
+
+const WHOLE_NUMBER: &str = "a whole number, e.g. 100";
+const TRUE_OR_FALSE: &str = "true or false";
 
 /// Loads, overrides (`--set key=value`, in order) and validates a scenario file.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ConfigError> {
@@ -73,19 +93,10 @@ fn from_source(
     }
     let origin = validate::Origin { path };
     validate::resolve(&file, &origin).map_err(|p| {
-        let e = ConfigError::new(ErrorKind::Invalid, p.message)
-            .with_key(p.path.clone())
-            .with_fix(p.fix);
-        if let Some(ov) = ovs.iter().rev().find(|o| o.touches(&p.path)) {
-            return e.with_set(ov.raw.clone());
-        }
-        let e = match locate::Index::build(src).position(&p.path) {
-            Some((line, col, width)) => e.at(src, line, col, width),
-            None => e,
-        };
-        match path {
-            Some(f) => e.with_file(f),
-            None => e,
+        let e = ConfigError::new(ErrorKind::Invalid, p.message).with_fix(p.fix);
+        match ovs.iter().rev().find(|o| o.touches(&p.path)) {
+            Some(ov) => e.with_key(p.path).with_set(ov.raw.clone()),
+            None => e.at_key(src, path, p.path),
         }
     })
 }

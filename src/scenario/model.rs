@@ -1,8 +1,12 @@
 //! The scenario model: what a scenario file says, with defaults applied ([`Scenario`],
-//! [`ClientConfig`], [`Strategy`], [`Connections`], [`Phase`], [`TargetSpec`]).
+//! [`ClientConfig`], [`Phase`], [`TargetSpec`]).
 //!
 //! The serde derives here *are* the file format (DESIGN §3): `deny_unknown_fields` everywhere,
 //! phases as one-key maps (`- login: { ramp: 2s }`), durations as strings (`30s`).
+//!
+//! A scenario names the client's [`Strategy`] and [`Connections`] with the client's own types (one
+//! type per concept); the YAML form of `Connections` (`per-client` or a pool size) is defined here,
+//! with the file format.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,8 +14,10 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::units::{Rate, duration_schema, human_duration};
 use super::users::UserSource;
+use crate::client::{Connections, Strategy};
+use crate::config::Threshold;
+use crate::config::units::{Rate, duration_schema, human_duration};
 
 /// A loaded, validated scenario: everything the engine needs to run it.
 #[derive(Debug, Clone)]
@@ -33,8 +39,8 @@ pub struct Scenario {
     pub client: ClientConfig,
     /// The phases, in order.
     pub plan: Vec<Phase>,
-    /// Thresholds (`p99(refresh) < 250ms`), each checked to parse.
-    pub expect: Vec<String>,
+    /// Thresholds (`p99(refresh) < 250ms`), parsed once when the scenario is loaded.
+    pub expect: Vec<Threshold>,
     /// The scenario file (absolute or as given); `None` for scenarios built from a string.
     pub source_path: Option<PathBuf>,
     /// The effective configuration (file plus overrides) as JSON, for the report.
@@ -87,49 +93,7 @@ impl std::fmt::Display for TargetSpec {
     }
 }
 
-/// How a client renews its access token (the seed's four strategies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// 401 → refresh → retry once; every in-flight request refreshes on its own.
-    Naive,
-    /// One refresh per client in flight; the other requests wait for its result.
-    #[default]
-    SingleFlight,
-    /// A timer refreshes at `exp - proactive_margin ± jitter`; single-flight on a 401.
-    Proactive,
-    /// Adopt the server's renewal header (`New-Access-Token`); single-flight on a 401.
-    Sliding,
-}
-
-impl Strategy {
-    /// The name used in files and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Naive => "naive",
-            Strategy::SingleFlight => "single-flight",
-            Strategy::Proactive => "proactive",
-            Strategy::Sliding => "sliding",
-        }
-    }
-}
-
-impl std::fmt::Display for Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// How HTTP connections are held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Connections {
-    /// A keep-alive connection (and cookie jar) per client.
-    #[default]
-    PerClient,
-    /// A pool of this many connections shared by all clients.
-    Pool(u32),
-}
-
+/// `client.connections`: `per-client` or a pool size.
 impl Serialize for Connections {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -247,6 +211,8 @@ fn default_parallel() -> u32 {
     2
 }
 
+// The engine runs these as they are (`engine::Plan`): a phase carries nothing that needs
+// resolving first. (A `//` comment: the `///` doc below is the JSON Schema's description.)
 /// One step of a scenario's plan. In YAML, a one-key map: `- login: { ramp: 2s }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -335,17 +301,4 @@ impl Phase {
             Phase::Wait { .. } => "wait",
         }
     }
-
-    /// Every phase name.
-    pub const NAMES: &'static [&'static str] = &[
-        "login",
-        "sync_expiry",
-        "traffic",
-        "refresh_race",
-        "relogin",
-        "logout",
-        "force_logout",
-        "ws_connect",
-        "wait",
-    ];
 }

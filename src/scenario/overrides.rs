@@ -6,7 +6,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::{ConfigError, ErrorKind, did_you_mean};
+use crate::config::{ConfigError, ErrorKind, did_you_mean};
 
 /// One parsed `--set` argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +72,7 @@ fn parse_value(text: &str) -> Value {
     if t.is_empty() {
         return Value::Null;
     }
-    match serde_saphyr::from_str_with_options::<Value>(t, super::yaml::options()) {
+    match serde_saphyr::from_str_with_options::<Value>(t, crate::config::yaml::options()) {
         Ok(v @ (Value::Array(_) | Value::Object(_)))
             if t.starts_with('[') || t.starts_with('{') =>
         {

@@ -222,24 +222,41 @@ fn read_csv(path: &Path) -> Result<Vec<(String, String)>, String> {
     parse_csv(&text).map_err(|e| format!("users file {}: {e}", path.display()))
 }
 
-/// Parses `username,password` rows: blank lines and `#` comments are skipped, a first row
-/// `username,password` (or `user,password`) is a header, fields may be double-quoted (`""` is a
-/// quote inside), further columns are ignored.
+/// Parses `username,password` rows with the `csv` crate: blank lines and `#` comments (a line
+/// whose first field starts with `#`) are skipped, a first row `username,password` (or `user,password`) is a header, fields may be
+/// double-quoted (`""` is a quote inside), further columns are ignored. A field cannot span lines
+/// (a quote left open is an error, not a password that swallows the rest of the file).
 pub fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
+    // Every record ends with a line break, so an unclosed quote always shows as one inside a field.
+    let text: std::borrow::Cow<'_, str> = if text.ends_with('\n') {
+        text.into()
+    } else {
+        format!("{text}\n").into()
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        let line = record.position().map_or(0, |p| p.line());
+        let indented_comment = record
+            .get(0)
+            .is_some_and(|f| f.trim_start().starts_with('#'));
+        if indented_comment || record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let fields = split_csv_line(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-        if fields.len() < 2 {
-            return Err(format!(
-                "line {}: expected `username,password`, found one field",
-                i + 1
-            ));
+        if record.iter().any(|f| f.contains(['\n', '\r'])) {
+            return Err(format!("line {line}: unclosed quote"));
         }
-        let (user, pw) = (fields[0].trim().to_string(), fields[1].clone());
+        let (Some(user), Some(pw)) = (record.get(0), record.get(1)) else {
+            return Err(format!(
+                "line {line}: expected `username,password`, found one field"
+            ));
+        };
+        let user = user.trim();
         if rows.is_empty()
             && matches!(user.to_ascii_lowercase().as_str(), "username" | "user")
             && pw.trim().eq_ignore_ascii_case("password")
@@ -247,56 +264,14 @@ pub fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
             continue;
         }
         if user.is_empty() {
-            return Err(format!("line {}: empty username", i + 1));
+            return Err(format!("line {line}: empty username"));
         }
-        rows.push((user, pw));
+        rows.push((user.to_string(), pw.to_string()));
     }
     if rows.is_empty() {
         return Err("no `username,password` rows".into());
     }
     Ok(rows)
-}
-
-fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err("unclosed quote".into()),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => fields.push(field),
-                Some(c) => return Err(format!("unexpected {c:?} after a closing quote")),
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    Some(',') => break,
-                    Some(c) => field.push(c),
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                }
-            }
-            fields.push(field);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -342,6 +317,13 @@ mod tests {
         assert!(parse_csv("a,\"b\n").unwrap_err().contains("unclosed"));
         assert!(parse_csv("username,password\n").is_err());
         assert!(parse_csv(",pw\n").unwrap_err().contains("empty username"));
+        assert!(parse_csv("a,\"b").unwrap_err().contains("unclosed"));
+        let e = parse_csv("# header comment\n  # indented\nalice,1\nbob\n").unwrap_err();
+        assert!(e.contains("line 4"), "{e}");
+        assert_eq!(
+            parse_csv("\"a\"\"b\",pw").unwrap(),
+            vec![("a\"b".into(), "pw".into())]
+        );
     }
 
     #[test]

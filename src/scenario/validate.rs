@@ -2,15 +2,19 @@
 //! rejecting what parses but cannot run (zero clients, a `sync_expiry` before any login, a
 //! proactive margin longer than the mock's token lifetime, more clients than users, thresholds
 //! that do not parse...). Every [`Problem`] names the dotted key path it is about, so the caller can
-//! point at the line.
+//! point at the line. Thresholds are parsed here, once; the scenario holds them parsed.
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::file::ScenarioFile;
-use super::model::{ClientConfig, Phase, Scenario, Strategy, TargetSpec};
-use super::units::format_duration;
+use super::model::{ClientConfig, Phase, Scenario, TargetSpec};
 use super::users::UserSource;
+use crate::client::Strategy;
+use crate::config::error::shorten;
+use crate::config::units::format_duration;
+use crate::config::{Threshold, ThresholdError};
+use crate::metrics::names;
 
 /// Most clients one scenario may ask for (per process the engine shards further).
 pub const MAX_CLIENTS: u32 = 10_000_000;
@@ -94,15 +98,20 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
     check_users(&users, file, &mock, builtin)?;
     check_client(&file.client, &mock, builtin)?;
     check_plan(&file.plan)?;
-    for (i, expr) in file.expect.iter().enumerate() {
-        check_threshold(expr).map_err(|e: String| {
-            problem(
-                format!("expect.{i}"),
-                e,
-                "write METRIC OP VALUE, e.g. `p99(refresh) < 250ms`, `spurious_logouts == 0`, `error_rate < 0.1%`, `refresh_amplification <= 1.0`",
-            )
-        })?;
-    }
+    let expect = file
+        .expect
+        .iter()
+        .enumerate()
+        .map(|(i, expr)| {
+            Threshold::parse(expr, &names::VOCABULARY).map_err(|e: ThresholdError| {
+                problem(
+                    format!("expect.{i}"),
+                    e.to_string(),
+                    "write METRIC OP VALUE, e.g. `p99(refresh) < 250ms`, `spurious_logouts == 0`, `error_rate < 0.1%`, `refresh_amplification <= 1.0`",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Scenario {
         name,
         description: file.description.clone().unwrap_or_default(),
@@ -112,7 +121,7 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
         users,
         client: file.client.clone(),
         plan: file.plan.clone(),
-        expect: file.expect.clone(),
+        expect,
         source_path: origin.path.map(Path::to_path_buf),
         config: serde_json::to_value(file).unwrap_or(serde_json::Value::Null),
     })
@@ -124,13 +133,6 @@ fn join(parent: &str, child: &str) -> String {
     } else {
         format!("{parent}.{child}")
     }
-}
-
-/// Thresholds are checked by the report's own parser, so `validate` and `run` agree exactly.
-fn check_threshold(expr: &str) -> Result<(), String> {
-    crate::report::threshold::parse(expr)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 fn check_name(name: &str) -> Result<(), Problem> {
@@ -146,7 +148,7 @@ fn check_name(name: &str) -> Result<(), Problem> {
             "name",
             format!(
                 "name {:?} cannot be used in a report folder name",
-                super::error::shorten(name, 40)
+                shorten(name, 40)
             ),
             "use 1 to 64 letters, digits, `-`, `_` or `.`, e.g. name: storm",
         ))

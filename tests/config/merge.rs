@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use authbench::config::Threshold;
 use authbench::metrics::{PhaseMark, Recorder, Snapshot, Timeline, names};
 use authbench::report::{
     CompareError, Comparison, MergeError, Report, ReportError, RunMeta, merge, merge_paths,
-    write_all,
+    threshold, write_all,
 };
 use chrono::{TimeZone, Utc};
 
@@ -25,6 +26,13 @@ const EXPECT: &[&str] = &["count(api) == 3000", "p99(api) < 1s", "requests >= 30
 
 fn expect() -> Vec<String> {
     EXPECT.iter().map(|s| s.to_string()).collect()
+}
+
+fn thresholds() -> Vec<Threshold> {
+    EXPECT
+        .iter()
+        .map(|e| threshold::parse(e).unwrap())
+        .collect()
 }
 
 /// Shard `i` of 3 records its own slice of samples; `all` records every sample.
@@ -77,9 +85,8 @@ fn shards() -> (Vec<(String, Report)>, Recorder) {
             let r = Report::from_run(
                 meta("storm", Some((i as u32, 3))),
                 shard_snapshot(i, &all),
-                &expect(),
-            )
-            .unwrap();
+                &thresholds(),
+            );
             (format!("shard-{i}"), r)
         })
         .collect();
@@ -243,7 +250,8 @@ fn run_report(name: &str, scale: u64, target: &str) -> Report {
     s.elapsed = Duration::from_secs(10);
     let mut m = meta(name, None);
     m.target = target.into();
-    Report::from_run(m, s, &["refresh_amplification <= 1.0".into()]).unwrap()
+    let amplification = threshold::parse("refresh_amplification <= 1.0").unwrap();
+    Report::from_run(m, s, &[amplification])
 }
 
 #[test]

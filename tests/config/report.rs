@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use authbench::config::Threshold;
 use authbench::metrics::{PhaseMark, Recorder, Snapshot, Timeline, names, new_histogram};
 use authbench::report::{
-    CheckLevel, CheckResult, CheckStatus, Conformance, Evidence, FailOn, Report, ReportError,
-    RunMeta, terminal_summary, write_all,
+    CheckResult, Conformance, Evidence, FailOn, Level, Report, ReportError, RunMeta, Status,
+    terminal_summary, threshold, write_all,
 };
 use chrono::{TimeZone, Utc};
 
@@ -186,7 +187,7 @@ fn conformance() -> Conformance {
         id: id.into(),
         title: format!("{id} title"),
         family: id[..2].into(),
-        level: CheckLevel::Must,
+        level: Level::Must,
         requirements: vec!["RFC6749-5.2".into()],
         status,
         message: format!("{id} observed something"),
@@ -203,12 +204,12 @@ fn conformance() -> Conformance {
         strict: false,
         fail_on: FailOn::Fail,
         checks: vec![
-            check("RT-01", CheckStatus::Pass, false),
-            check("RT-02", CheckStatus::Fail, false),
-            check("RS-01", CheckStatus::Warn, false),
-            check("WS-01", CheckStatus::Skip, false),
-            check("AT-01", CheckStatus::Info, false),
-            check("JW-01", CheckStatus::Fail, true),
+            check("RT-01", Status::Pass, false),
+            check("RT-02", Status::Fail, false),
+            check("RS-01", Status::Warn, false),
+            check("WS-01", Status::Skip, false),
+            check("AT-01", Status::Info, false),
+            check("JW-01", Status::Fail, true),
         ],
     }
 }
@@ -223,13 +224,17 @@ const EXPECT: &[&str] = &[
     "stale_ws_messages == 0",
 ];
 
-fn expect() -> Vec<String> {
-    EXPECT.iter().map(|s| s.to_string()).collect()
+fn expect() -> Vec<Threshold> {
+    parsed(EXPECT)
+}
+
+fn parsed(exprs: &[&str]) -> Vec<Threshold> {
+    exprs.iter().map(|e| threshold::parse(e).unwrap()).collect()
 }
 
 #[test]
 fn thresholds_evaluate_against_the_report() {
-    let r = Report::from_run(meta(), synthetic_snapshot(), &expect()).unwrap();
+    let r = Report::from_run(meta(), synthetic_snapshot(), &expect());
     let by = |e: &str| r.thresholds.iter().find(|t| t.expr == e).unwrap();
     assert!(by("refresh_amplification <= 1.0").passed);
     assert_eq!(by("refresh_amplification <= 1.0").observed, Some(1.0));
@@ -259,21 +264,15 @@ fn thresholds_evaluate_against_the_report() {
 
 #[test]
 fn bad_expect_is_a_typed_error() {
-    let err = Report::from_run(
-        meta(),
-        synthetic_snapshot(),
-        &["p99(refesh) < 1ms".to_string()],
-    )
-    .unwrap_err();
+    let err = threshold::parse("p99(refesh) < 1ms").unwrap_err();
     assert!(err.to_string().contains("did you mean `refresh`"));
 }
 
 #[test]
 fn writes_every_file_and_round_trips() {
     let dir = tempfile::tempdir().unwrap();
-    let report = Report::from_run(meta(), synthetic_snapshot(), &expect())
-        .unwrap()
-        .with_conformance(conformance());
+    let report =
+        Report::from_run(meta(), synthetic_snapshot(), &expect()).with_conformance(conformance());
     let written = write_all(&report, dir.path()).unwrap();
     let names: Vec<String> = written
         .iter()
@@ -427,7 +426,7 @@ fn load_refuses_what_is_not_a_report() {
     let e = Report::load(dir.path().join("nothing-here")).unwrap_err();
     assert!(matches!(e, ReportError::Io { .. }));
     // A report whose histogram is corrupt.
-    let good = Report::from_run(meta(), synthetic_snapshot(), &[]).unwrap();
+    let good = Report::from_run(meta(), synthetic_snapshot(), &[]);
     let mut v = serde_json::to_value(&good).unwrap();
     v["histograms"]["refresh"]["hdr"] = serde_json::Value::String("SGVsbG8=".into());
     std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
@@ -449,9 +448,8 @@ fn a_live_recorder_run_becomes_a_report() {
     let report = Report::from_run(
         meta(),
         rec.snapshot(),
-        &["count(api) == 1000".into(), "rate(requests) > 0".into()],
-    )
-    .unwrap();
+        &parsed(&["count(api) == 1000", "rate(requests) > 0"]),
+    );
     assert!(report.passed(), "{:?}", report.thresholds);
     assert_eq!(report.histograms["api"].count, 1000);
     assert_eq!(report.histograms["api"].min, 100);

@@ -99,7 +99,11 @@ fn storm_has_the_promised_shape() {
     assert_eq!(s.client.concurrency, 4);
     assert_eq!(s.client.connections, Connections::Pool(2000));
     assert!(matches!(s.plan[1], Phase::SyncExpiry { .. }));
-    assert!(s.expect.iter().any(|e| e.contains("refresh_amplification")));
+    assert!(
+        s.expect
+            .iter()
+            .any(|e| e.expr.contains("refresh_amplification"))
+    );
     assert_eq!(s.users.credentials(7), ("user7".into(), "pw-7".into()));
     assert_eq!(s.config["clients"], 5000);
 }
@@ -358,7 +362,8 @@ fn overrides_work() {
     );
     assert_eq!(s.client.connections, Connections::PerClient);
     assert_eq!(s.name, "2024");
-    assert_eq!(s.expect, ["spurious_logouts == 0"]);
+    let exprs: Vec<&str> = s.expect.iter().map(|t| t.expr.as_str()).collect();
+    assert_eq!(exprs, ["spurious_logouts == 0"]);
     assert_eq!(s.config["client"]["strategy"], "naive");
 
     let s = load(&repo("scenarios/jitter.yaml"), &["client.jitter=0s".into()]).unwrap();

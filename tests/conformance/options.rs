@@ -1,13 +1,14 @@
 //! `authbench check` options on real sockets: `--strict` (a refresh rejected with 401 instead of
 //! 400 `invalid_grant` is a WARN, a FAIL with `--strict`), expected failures (a known deviation
 //! does not fail the run; an entry whose check now passes is reported as an unexpected pass),
-//! `--fail-on warn`, selection, needs → SKIP, and the redaction of every token in the evidence.
+//! `--fail-on warn`, selection, needs → SKIP, a check that cannot run (ERROR, end to end), and the
+//! redaction of every token in the evidence.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use authbench::checks::{self, CheckOptions, ConformanceRun, Status};
+use authbench::checks::{self, CheckOptions, ConformanceRun, FailOn, Status};
 use authbench::profile::Profile;
 use authbench_mock::{Flaw, MockServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -141,7 +142,7 @@ async fn expected_failures_and_unexpected_passes() {
         profile(&server),
         &CheckOptions {
             expected: Some(expected),
-            fail_on_warn: true,
+            fail_on: FailOn::Warn,
             ..only(&["RT-01", "RT-06", "RT-07"])
         },
     )
@@ -210,6 +211,61 @@ resource: {{ path: /api/me, headers: {{ Authorization: "Bearer {{{{access_token}
     }
     assert_eq!(run.results.len(), 10);
     assert!(run.passed());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_cannot_run_is_an_error_in_report_json_and_junit() {
+    let server = mock(&[]).await;
+    // The login endpoint is a port nothing listens on: no check that needs a login can run.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nlogin:\n  path: http://{closed}/oauth/token\n  form:\n    grant_type: password\n    username: \"{{{{user}}}}\"\n    password: \"{{{{password}}}}\"\n",
+        server.base_url()
+    );
+    let profile = Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"));
+    let run = checks::run(profile, &only(&["RT-01"])).await;
+    let rt01 = run.get("RT-01").expect("RT-01 ran");
+    assert_eq!(rt01.status, Status::Error, "{rt01:#?}");
+    assert_eq!(run.exit_code(), 1, "an ERROR fails the run");
+    let text = checks::render_terminal(&run, false);
+    assert!(text.contains("ERROR  RT-01"), "{text}");
+    assert!(text.contains("result: FAILED (RT-01 ERROR)"), "{text}");
+
+    let meta = authbench::report::ConformanceMeta {
+        target: server.base_url(),
+        config: serde_json::json!({}),
+        started_at: run.started_at,
+        duration: run.elapsed,
+    };
+    let report = authbench::report::Report::from_conformance(meta, run.to_report());
+    assert!(!report.passed());
+    let dir = tempfile::tempdir().unwrap();
+    authbench::report::write_all(&report, dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["conformance"]["checks"][0]["status"], "ERROR");
+    assert_eq!(json["run"]["name"], "check");
+    assert!(json["histograms"].as_object().unwrap().is_empty());
+    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    let suite = junit
+        .test_suites
+        .iter()
+        .find(|s| s.name.as_str() == "conformance")
+        .expect("conformance suite");
+    assert_eq!((suite.errors, suite.failures), (1, 0), "{xml}");
+    assert!(xml.contains("<error") && xml.contains("ERROR: "), "{xml}");
+    let summary = std::fs::read_to_string(dir.path().join("summary.txt")).unwrap();
+    assert!(summary.contains("ERROR"), "{summary}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("class=\"status error\""),
+        "the check row is marked ERROR"
+    );
     server.shutdown().await;
 }
 

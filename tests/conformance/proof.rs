@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use authbench::checks::proof::{FLAW_CHECKS, proof_for};
-use authbench::checks::{self, CheckOptions, ConformanceRun, Status};
+use authbench::checks::{self, CheckOptions, ConformanceRun, FailOn, Status};
 use authbench_mock::Flaw;
 
 /// Checks that are measurements (INFO) against the correct mock; everything else must PASS.
@@ -139,7 +139,7 @@ fn judge(case: Case, run: &ConformanceRun, base: &BTreeMap<&'static str, Status>
     }
     // `authbench check --fail-on warn` exits 1 against every flaw.
     let mut warn_fails = run.clone();
-    warn_fails.fail_on_warn = true;
+    warn_fails.fail_on = FailOn::Warn;
     if warn_fails.exit_code() != 1 {
         problems.push("exit code 0 with --fail-on warn".into());
     }

@@ -7,20 +7,21 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::{mock, plan, profile, run, run_with, settings};
 use authbench::client::Strategy;
-use authbench::engine::{self, PreflightError, Shard, Step, Users};
+use authbench::engine::{self, PreflightError, Shard, Users};
+use authbench::scenario::Phase;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-fn login_traffic(secs: u64) -> Vec<Step> {
+fn login_traffic(secs: u64) -> Vec<Phase> {
     vec![
-        Step::Login {
+        Phase::Login {
             ramp: Duration::ZERO,
         },
-        Step::Traffic {
+        Phase::Traffic {
             duration: Duration::from_secs(secs),
             rate: None,
         },
-        Step::Wait {
+        Phase::Wait {
             duration: Duration::from_secs(secs),
         },
     ]
@@ -86,7 +87,7 @@ async fn shards_partition_the_users_and_start_together() {
         let mut pl = plan(
             10,
             settings(Strategy::SingleFlight, 1),
-            vec![Step::Login {
+            vec![Phase::Login {
                 ramp: Duration::ZERO,
             }],
         );

@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::{Connections, Strategy};
-use authbench::engine::Step;
+use authbench::scenario::{Phase, Rate};
 
-fn open(rate: f64, secs: f64) -> Vec<Step> {
+fn open(rate: f64, secs: f64) -> Vec<Phase> {
     vec![
-        Step::Login {
+        Phase::Login {
             ramp: Duration::ZERO,
         },
-        Step::Traffic {
+        Phase::Traffic {
             duration: Duration::from_secs_f64(secs),
-            rate: Some(rate),
+            rate: Some(Rate { per_second: rate }),
         },
     ]
 }

@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
-use authbench::engine::Step;
+use authbench::scenario::Phase;
 use authbench_mock::Flaw;
 
-fn race_then_traffic(parallel: u32) -> Vec<Step> {
+fn race_then_traffic(parallel: u32) -> Vec<Phase> {
     vec![
-        Step::Login {
+        Phase::Login {
             ramp: Duration::ZERO,
         },
-        Step::RefreshRace { parallel },
-        Step::Traffic {
+        Phase::RefreshRace { parallel },
+        Phase::Traffic {
             duration: Duration::from_millis(300),
             rate: None,
         },

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
-use authbench::engine::Step;
+use authbench::scenario::Phase;
 
-fn login_then(step: Step) -> Vec<Step> {
+fn login_then(phase: Phase) -> Vec<Phase> {
     vec![
-        Step::Login {
+        Phase::Login {
             ramp: Duration::ZERO,
         },
-        step,
+        phase,
     ]
 }
 
@@ -25,7 +25,7 @@ async fn proactive_refreshes_before_expiry() {
         plan(
             clients,
             settings(Strategy::Proactive, 2),
-            login_then(Step::Traffic {
+            login_then(Phase::Traffic {
                 duration: Duration::from_millis(2600),
                 rate: None,
             }),
@@ -52,7 +52,7 @@ async fn proactive_jitter_spreads_the_refreshes() {
     let server = mock(|c| c.access_ttl = Duration::from_secs(3)).await;
     let p = profile(&server);
     let clients = 40;
-    let idle = login_then(Step::Wait {
+    let idle = login_then(Phase::Wait {
         duration: Duration::from_millis(3300),
     });
     let mut flat = settings(Strategy::Proactive, 1);
@@ -90,7 +90,7 @@ async fn sliding_adopts_the_renewal_header() {
         plan(
             clients,
             settings(Strategy::Sliding, 1),
-            login_then(Step::Traffic {
+            login_then(Phase::Traffic {
                 duration: Duration::from_millis(2800),
                 rate: None,
             }),

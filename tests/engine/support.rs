@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use authbench::client::{ClientSettings, Strategy};
-use authbench::engine::{self, Plan, Progress, RunOutcome, Step, Users};
+use authbench::engine::{self, Plan, Progress, RunOutcome, Users};
 use authbench::metrics::{Recorder, Snapshot};
 use authbench::profile::Profile;
+use authbench::scenario::Phase;
 use authbench_mock::{MockConfig, MockServer};
 use tokio_util::sync::CancellationToken;
 
@@ -52,12 +53,12 @@ pub fn settings(strategy: Strategy, concurrency: u32) -> ClientSettings {
 }
 
 /// A plan of `clients` mock users.
-pub fn plan(clients: u32, client: ClientSettings, steps: Vec<Step>) -> Plan {
+pub fn plan(clients: u32, client: ClientSettings, phases: Vec<Phase>) -> Plan {
     Plan::new(
         clients,
         Users::pattern("user{n}", "pw-{n}", 0),
         client,
-        steps,
+        phases,
     )
 }
 
@@ -112,15 +113,15 @@ pub async fn run(plan: Plan, profile: Arc<Profile>) -> Ran {
 }
 
 /// login (all at once) → sync_expiry (100 ms) → traffic.
-pub fn storm(traffic: Duration) -> Vec<Step> {
+pub fn storm(traffic: Duration) -> Vec<Phase> {
     vec![
-        Step::Login {
+        Phase::Login {
             ramp: Duration::ZERO,
         },
-        Step::SyncExpiry {
+        Phase::SyncExpiry {
             offset: Duration::from_millis(100),
         },
-        Step::Traffic {
+        Phase::Traffic {
             duration: traffic,
             rate: None,
         },

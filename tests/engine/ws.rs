@@ -6,18 +6,18 @@ use std::time::Duration;
 
 use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
-use authbench::engine::Step;
+use authbench::scenario::Phase;
 use authbench_mock::Flaw;
 
 fn zero() -> Duration {
     Duration::ZERO
 }
 
-fn kickoff() -> Vec<Step> {
+fn kickoff() -> Vec<Phase> {
     vec![
-        Step::Login { ramp: zero() },
-        Step::WsConnect { ramp: zero() },
-        Step::Relogin { ramp: zero() },
+        Phase::Login { ramp: zero() },
+        Phase::WsConnect { ramp: zero() },
+        Phase::Relogin { ramp: zero() },
     ]
 }
 
@@ -74,9 +74,9 @@ async fn force_logout_kicks_every_socket() {
         clients,
         settings(Strategy::SingleFlight, 1),
         vec![
-            Step::Login { ramp: zero() },
-            Step::ForceLogout { ramp: zero() },
-            Step::Traffic {
+            Phase::Login { ramp: zero() },
+            Phase::ForceLogout { ramp: zero() },
+            Phase::Traffic {
                 duration: Duration::from_millis(300),
                 rate: None,
             },
@@ -108,8 +108,8 @@ async fn sockets_survive_token_expiry_through_the_session() {
         clients,
         settings(Strategy::SingleFlight, 1),
         vec![
-            Step::Login { ramp: zero() },
-            Step::Wait {
+            Phase::Login { ramp: zero() },
+            Phase::Wait {
                 duration: Duration::from_millis(3200),
             },
         ],

@@ -1,4 +1,4 @@
-//! Textual units of scenario and target files: durations (`30s`, `250ms`, `1h30m`) and rates
+//! Textual units of authbench files: durations (`30s`, `250ms`, `1h30m`) and rates
 //! (`2000/s`, `120/m`), with their serde forms and JSON Schema fragments.
 //!
 //! Parse errors name the offending value and give examples, and are raised through serde's
@@ -58,7 +58,7 @@ pub fn format_duration(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
-/// serde for `Duration` as a human string (`with = "crate::scenario::units::human_duration"`).
+/// serde for `Duration` as a human string (`with = "crate::config::units::human_duration"`).
 pub mod human_duration {
     use super::*;
 

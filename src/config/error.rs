@@ -1,11 +1,15 @@
-//! [`ConfigError`]: every problem with a scenario or target file, or a `--set` override, as one
-//! typed error whose `Display` names the file, line and column, the key, what is wrong and how to
-//! fix it, followed by a snippet of the file with a caret under the offending spot.
+//! [`ConfigError`]: every problem with a scenario, target profile or expected-failures file, or a
+//! `--set` override, as one typed error whose `Display` names the file, line and column, the key,
+//! what is wrong and how to fix it, followed by a snippet of the file with a caret under the
+//! offending spot.
 //!
-//! Also home of the "did you mean" helper ([`did_you_mean`]) used for unknown keys and values.
+//! Errors found after parsing (semantic validation) know a key path but no position;
+//! [`ConfigError::at_key`] finds the position in the source with [`super::locate`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use super::locate::Index;
 
 /// What kind of problem a [`ConfigError`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +157,29 @@ impl ConfigError {
         self
     }
 
+    /// Points at `key` (a dotted path) in `source`: its line, column and a snippet (the nearest
+    /// ancestor's when the key itself is not written, e.g. a default), and the file if known.
+    pub fn at_key(self, source: &str, file: Option<&Path>, key: impl Into<String>) -> Self {
+        let key = key.into();
+        let e = match Index::build(source).position(&key) {
+            Some((line, col, width)) => self.at(source, line, col, width),
+            None => self,
+        };
+        let e = e.with_key(key);
+        match file {
+            Some(f) => e.with_file(f),
+            None => e,
+        }
+    }
+
+    /// Sets the file when there is one.
+    pub fn in_file(self, file: Option<&Path>) -> Self {
+        match file {
+            Some(f) => self.with_file(f),
+            None => self,
+        }
+    }
+
     /// An I/O error reading `path`.
     pub fn io(path: &Path, err: &std::io::Error) -> Self {
         ConfigError::new(ErrorKind::Io, format!("cannot read the file: {err}"))
@@ -248,87 +275,9 @@ fn clip(line: &str) -> String {
     }
 }
 
-/// The closest of `candidates` to `input`, if it is close enough to be a plausible typo.
-/// Case, `-` and `_` differences count as exact matches (`single_flight` → `single-flight`).
-pub fn did_you_mean<'a, I>(input: &str, candidates: I) -> Option<String>
-where
-    I: IntoIterator<Item = &'a str>,
-{
-    let norm = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '-' && *c != '_' && *c != ' ')
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let input_n = norm(input);
-    if input_n.is_empty() || input_n.chars().count() > 64 {
-        return None;
-    }
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        if c == input {
-            continue;
-        }
-        let d = edit_distance(&input_n, &norm(c));
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    let (d, c) = best?;
-    let limit = (input_n.chars().count() / 3).clamp(1, 3);
-    (d <= limit).then(|| c.to_string())
-}
-
-/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[n][m]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions() {
-        let fields = ["name", "clients", "client", "plan", "expect"];
-        assert_eq!(did_you_mean("clinets", fields).as_deref(), Some("clients"));
-        assert_eq!(did_you_mean("expcet", fields).as_deref(), Some("expect"));
-        assert_eq!(did_you_mean("zzzzzz", fields), None);
-        assert_eq!(
-            did_you_mean("single_flight", ["naive", "single-flight"]).as_deref(),
-            Some("single-flight")
-        );
-        assert_eq!(did_you_mean("", fields), None);
-    }
-
-    #[test]
-    fn distance() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("ab", "ba"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-    }
 
     #[test]
     fn display_names_everything() {

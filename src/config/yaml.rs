@@ -1,6 +1,7 @@
 //! Reading YAML files into typed structs with serde-saphyr, and turning its errors into
 //! [`ConfigError`]s that name the file, line, column, key path and fix (with "did you mean" for
-//! unknown keys and values). Shared by scenario and target profile files.
+//! unknown keys and values). Shared by scenario, target profile and expected-failures files; what
+//! differs between them (their name, an example, hints for some keys) comes in a [`DocKind`].
 
 use std::io::Read;
 use std::path::Path;
@@ -8,8 +9,9 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_saphyr::Error as YamlError;
 
-use super::error::{ConfigError, ErrorKind, did_you_mean};
+use super::error::{ConfigError, ErrorKind};
 use super::locate::Index;
+use super::suggest::did_you_mean;
 
 /// The largest scenario or profile file read (they are a few KiB; this bounds memory).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -66,6 +68,27 @@ pub struct DocKind {
     pub noun: &'static str,
     /// A minimal valid example, for messages about empty or non-mapping documents.
     pub example: &'static str,
+    /// The fix when a mapping was expected and something else was written.
+    pub mapping_fix: &'static str,
+    /// A list whose items are one-key maps naming a variant, and what an item is called:
+    /// `("plan", "phase")` makes an unknown variant at `plan.N.x` an "unknown phase".
+    pub tagged_list: Option<(&'static str, &'static str)>,
+    /// What some keys take, by their last path segment (`("clients", "a whole number, e.g. 100")`),
+    /// for the fix of an invalid value.
+    pub value_hints: &'static [(&'static str, &'static str)],
+}
+
+impl DocKind {
+    /// A document kind with no key-specific hints.
+    pub const fn plain(noun: &'static str, example: &'static str) -> DocKind {
+        DocKind {
+            noun,
+            example,
+            mapping_fix: "write a mapping (key: value) here",
+            tagged_list: None,
+            value_hints: &[],
+        }
+    }
 }
 
 /// Deserializes `src` into `T`; errors carry `file`, position, key path and a fix.
@@ -80,11 +103,11 @@ pub fn parse<T: DeserializeOwned>(
             format!("the {} file is empty", kind.noun),
         )
         .with_fix(format!("start from an example: {}", kind.example));
-        return Err(attach_file(e, file));
+        return Err(e.in_file(file));
     }
     match serde_saphyr::from_str_with_options::<T>(src, options()) {
         Ok(v) => Ok(v),
-        Err(err) => Err(attach_file(convert(&err, src, file, kind), file)),
+        Err(err) => Err(convert(&err, src, file, kind).in_file(file)),
     }
 }
 
@@ -92,13 +115,6 @@ fn is_only_comments(src: &str) -> bool {
     src.lines()
         .map(str::trim)
         .all(|l| l.is_empty() || l.starts_with('#') || l == "---")
-}
-
-fn attach_file(e: ConfigError, file: Option<&Path>) -> ConfigError {
-    match file {
-        Some(f) => e.with_file(f),
-        None => e,
-    }
 }
 
 /// Maps a serde-saphyr error to a [`ConfigError`].
@@ -131,10 +147,16 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
             variant, expected, ..
         } => {
             let suggestion = did_you_mean(variant, expected.iter().copied());
-            let is_phase = key_here
-                .as_deref()
-                .is_some_and(|k| k.starts_with("plan.") && k.matches('.').count() == 2);
-            let what = if is_phase { "phase" } else { "value" };
+            let what = kind
+                .tagged_list
+                .filter(|(list, _)| {
+                    key_here.as_deref().is_some_and(|k| {
+                        k.strip_prefix(list)
+                            .and_then(|rest| rest.strip_prefix('.'))
+                            .is_some_and(|rest| rest.matches('.').count() == 1)
+                    })
+                })
+                .map_or("value", |(_, item)| item);
             let message = match &suggestion {
                 Some(s) => format!("unknown {what} `{variant}`, did you mean `{s}`?"),
                 None => format!("unknown {what} `{variant}`"),
@@ -204,6 +226,7 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
             )
         }
         other => {
+            let doc = kind;
             let kind = match other {
                 YamlError::SerdeInvalidType { .. }
                 | YamlError::SerdeInvalidValue { .. }
@@ -225,7 +248,7 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
                 _ => plain_message(other),
             };
             let fix = if kind == ErrorKind::InvalidValue {
-                fix_for(&msg, key_here.as_deref())
+                fix_for(&msg, key_here.as_deref(), doc)
             } else {
                 Some("check the YAML syntax here: indentation, closing brackets and quotes, `key: value` with a space after the colon".to_string())
             };
@@ -333,12 +356,10 @@ fn describe_type(ty: &str) -> &'static str {
     }
 }
 
-/// A fix for common value errors, from the message and the key.
-fn fix_for(msg: &str, key: Option<&str>) -> Option<String> {
+/// A fix for common value errors, from the message, the key and the document's hints.
+fn fix_for(msg: &str, key: Option<&str>, doc: DocKind) -> Option<String> {
     if msg.contains("expected mapping start") {
-        return Some(
-            "write a mapping (key: value) here; a phase is written `- login: { ramp: 2s }`, with `{}` when it has no settings".into(),
-        );
+        return Some(doc.mapping_fix.into());
     }
     if msg.contains("invalid duration") {
         return Some("write a number with a unit: 30s, 250ms, 2m, 1h30m".into());
@@ -348,17 +369,7 @@ fn fix_for(msg: &str, key: Option<&str>) -> Option<String> {
     }
     let key = key?;
     let last = key.rsplit('.').next().unwrap_or(key);
-    let hint = match last {
-        "clients" | "concurrency" | "parallel" | "users" | "offset" | "max_body" => {
-            "a whole number, e.g. 100"
-        }
-        "websocket" | "rotation" | "reuse_detection" | "single_session" | "refresh_cookie" => {
-            "true or false"
-        }
-        "plan" => "a list of phases, e.g. - login: { ramp: 2s }",
-        "expect" => "a list of thresholds, e.g. - p99(refresh) < 250ms",
-        _ => return None,
-    };
+    let (_, hint) = doc.value_hints.iter().find(|(k, _)| *k == last)?;
     Some(format!("`{last}` takes {hint}"))
 }
 
