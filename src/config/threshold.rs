@@ -265,8 +265,7 @@ impl Threshold {
     }
 }
 
-/// Parses one threshold expression against the metric names of `vocab`.
-pub fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
+fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
     let expr = expr.trim();
     if expr.is_empty() {
         return Err(ThresholdError::Empty);
