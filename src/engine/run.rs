@@ -13,7 +13,7 @@ use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
 use super::{accounts, traffic};
-use crate::client::http::BuildError;
+use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::metrics::Recorder;
 use crate::profile::Profile;
@@ -81,7 +81,7 @@ pub async fn run(
     } else {
         None
     };
-    let mut fleet = Fleet::build(env, &ids, &plan.users)?;
+    let mut fleet = Fleet::build(env, &ids, &plan.users);
     let auto_ws = if plan.websocket {
         sockets.as_ref()
     } else {

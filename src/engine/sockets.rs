@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::plan::Plan;
 use super::progress::Progress;
 use crate::client::Session;
-use crate::client::http::tls_client_config;
+use crate::client::transport::tls_client_config;
 use crate::client::ws::{self, KickBoard, KickClock, WsHandle, WsOptions};
 use crate::metrics::Recorder;
 use crate::metrics::names::GAUGE_OPEN_SOCKETS;
