@@ -65,7 +65,6 @@ type TlsCell = Arc<OnceLock<Arc<rustls::ClientConfig>>>;
 /// Creates the per-session [`Http`] handles for one run.
 #[derive(Clone)]
 pub struct Connector {
-    mode: Connections,
     timeout: Duration,
     /// Pool mode: the shared handle and its permits.
     shared: Option<Http>,
@@ -90,7 +89,6 @@ impl Connector {
             let _ = tls.set(Arc::new(tls_client_config(true)?));
         }
         let mut c = Connector {
-            mode,
             timeout,
             shared: None,
             tls,
@@ -124,11 +122,6 @@ impl Connector {
         }
     }
 
-    /// The connection mode.
-    pub fn mode(&self) -> Connections {
-        self.mode
-    }
-
     /// An [`Http`] handle for one simulated client: a clone of the shared one in pool mode, its
     /// own idle connections in per-client mode.
     pub fn client(&self) -> Http {
@@ -149,11 +142,6 @@ pub struct Http {
 }
 
 impl Http {
-    /// The per-exchange deadline.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// Sends `req` (waiting for a pool permit first in pool mode) and reads the response within
     /// the client timeout, the permit held until the body is read.
     pub async fn exchange(
