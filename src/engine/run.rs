@@ -72,6 +72,7 @@ pub async fn run(
             Sockets::new(
                 &profile,
                 &plan,
+                &env.connector.client(),
                 recorder.clone(),
                 progress.clone(),
                 run_cancel.clone(),

@@ -86,7 +86,7 @@ impl Connector {
     ) -> Result<Self, BuildError> {
         let tls = TlsCell::default();
         if https {
-            let _ = tls.set(Arc::new(tls_client_config(true)?));
+            let _ = tls.set(Arc::new(tls_client_config()?));
         }
         let mut c = Connector {
             timeout,
@@ -200,8 +200,8 @@ impl Http {
         if let Some(tls) = self.tls.get() {
             return Ok(tls.clone());
         }
-        let made = tls_client_config(true)
-            .map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
+        let made =
+            tls_client_config().map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
         Ok(self.tls.get_or_init(|| Arc::new(made)).clone())
     }
 

@@ -24,16 +24,14 @@ pub(crate) enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// A TLS client configuration to share by every client of a run: platform roots, no session
-/// resumption (every simulated client pays its own handshake, like independent devices), and with
-/// `http_alpn` the ALPN offer `http/1.1` (HTTP connections; WebSockets offer none).
-pub fn tls_client_config(http_alpn: bool) -> Result<rustls::ClientConfig, BuildError> {
+/// The TLS client configuration every connection of a run shares (HTTP and WebSocket handshakes,
+/// both HTTP/1.1): platform roots, the ALPN offer `http/1.1`, and no session resumption (every
+/// simulated client pays its own handshake, like independent devices).
+pub fn tls_client_config() -> Result<rustls::ClientConfig, BuildError> {
     use rustls_platform_verifier::ConfigVerifierExt;
     let mut cfg =
         rustls::ClientConfig::with_platform_verifier().map_err(|e| BuildError(e.to_string()))?;
-    if http_alpn {
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    }
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     cfg.resumption = rustls::client::Resumption::disabled();
     Ok(cfg)
 }
