@@ -2,8 +2,10 @@
 //! every exchange lands in the check's evidence (redacted), every token it receives is remembered
 //! as a secret, and each check logs in its own users.
 //!
-//! [`Shared`] holds what all checks of a run share: the profile, one HTTP client, the user source,
-//! `--strict`, and the target's JWKS (fetched once, on first use).
+//! [`Shared`] holds what all checks of a run share: the profile, one handle on the client transport
+//! (the same HTTP/TLS path and body limits as the simulated clients; bodies are truncated-and-drained
+//! since only excerpts are shown), the user source, `--strict`, and the target's JWKS (fetched once,
+//! on first use). The probe only records: what is sent and how it fails is the transport's.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,17 +19,19 @@ use super::evidence::{self, Exchange, Header};
 use super::jwt::{self, Jwt};
 use super::meta::CheckMeta;
 use super::outcome::Stop;
-use crate::profile::{Profile, TokenKind, Tokens};
+use crate::client::transport::{BodyMode, Connections, Connector, Http};
+use crate::profile::request;
+use crate::profile::{Profile, Rendered, RequestError, TokenKind, Tokens};
 use crate::redact::redact;
 use crate::scenario::UserSource;
 
 /// Users each check may log in (`user(0)` .. `user(USERS_PER_CHECK - 1)`): check i of the catalog
 /// uses users `i * USERS_PER_CHECK ..`, so checks running at the same time never share a user.
 pub const USERS_PER_CHECK: u64 = 4;
-/// Deadline of one HTTP exchange.
+/// Deadline of one HTTP exchange (connection included).
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest response body read.
-pub const MAX_BODY: usize = 64 * 1024;
+/// Idle keep-alive connections the checks of a run share.
+const IDLE_CONNECTIONS: u32 = 64;
 /// Most exchanges kept as evidence per check (the oldest after the first half are dropped).
 pub const MAX_EVIDENCE: usize = 40;
 
@@ -35,8 +39,8 @@ pub const MAX_EVIDENCE: usize = 40;
 pub struct Shared {
     /// How to talk to the target.
     pub profile: Arc<Profile>,
-    /// One HTTP client (no cookie store: cookies are sent explicitly by the profile).
-    pub http: reqwest::Client,
+    /// The transport (no cookie store: cookies are sent explicitly by the profile).
+    pub http: Http,
     /// Credentials of the test users.
     pub users: UserSource,
     /// `--strict`: a refresh rejected with 401/403 is a FAIL.
@@ -49,14 +53,16 @@ pub struct Shared {
 impl Shared {
     /// Shared state for a run against `profile`.
     pub fn new(profile: Arc<Profile>, users: UserSource, strict: bool) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(64)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let oauth_refresh = is_oauth_refresh(&profile, &http);
+        let https = profile.base_url().scheme() == "https";
+        let http = Connector::new(
+            Connections::PerClient,
+            HTTP_TIMEOUT,
+            https,
+            IDLE_CONNECTIONS,
+        )
+        .map_err(|e| e.to_string())?
+        .client();
+        let oauth_refresh = is_oauth_refresh(&profile);
         Ok(Shared {
             profile,
             http,
@@ -70,8 +76,8 @@ impl Shared {
 
 /// Whether the profile's refresh request is an RFC 6749 §6 token request (then §5.2's
 /// "400 invalid_grant" applies to its errors).
-fn is_oauth_refresh(profile: &Profile, http: &reqwest::Client) -> bool {
-    let Ok(req) = profile.refresh_request(http, Some("probe")).build() else {
+fn is_oauth_refresh(profile: &Profile) -> bool {
+    let Ok(req) = profile.refresh_request(Some("probe")) else {
         return false;
     };
     let form = req
@@ -79,10 +85,7 @@ fn is_oauth_refresh(profile: &Profile, http: &reqwest::Client) -> bool {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let grant = req
-        .body()
-        .and_then(|b| b.as_bytes())
-        .is_some_and(|b| String::from_utf8_lossy(b).contains("grant_type=refresh_token"));
+    let grant = String::from_utf8_lossy(req.body()).contains("grant_type=refresh_token");
     form && grant
 }
 
@@ -93,7 +96,7 @@ pub struct Resp {
     pub status: u16,
     /// Response headers.
     pub headers: HeaderMap,
-    /// Body, at most [`MAX_BODY`] bytes.
+    /// Body, at most [`BODY_CAP`](crate::client::transport::BODY_CAP) bytes.
     pub body: Bytes,
     /// Time to the end of the body.
     pub elapsed: Duration,
@@ -218,8 +221,8 @@ impl Probe {
         &self.shared.profile
     }
 
-    /// The shared HTTP client.
-    pub fn http(&self) -> &reqwest::Client {
+    /// The shared transport handle.
+    pub fn http(&self) -> &Http {
         &self.shared.http
     }
 
@@ -287,29 +290,37 @@ impl Probe {
         evidence::scrub(text, &self.secrets())
     }
 
-    /// Sends a request and records it; a transport failure is returned as text (and recorded).
-    pub async fn try_send(&self, label: &str, rb: reqwest::RequestBuilder) -> Result<Resp, String> {
+    /// Sends a request and records it; a transport failure (or a request that could not be
+    /// rendered) is returned as text, and recorded.
+    pub async fn try_send(
+        &self,
+        label: &str,
+        req: Result<Rendered, RequestError>,
+    ) -> Result<Resp, String> {
         let secrets = self.secrets();
-        let req = match rb.build() {
+        let mut ex = Exchange {
+            label: label.to_string(),
+            request: "(not built)".into(),
+            request_headers: vec![],
+            request_body: None,
+            status: None,
+            response_headers: vec![],
+            response_body: None,
+            error: None,
+            elapsed_ms: 0,
+        };
+        let req = match req {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!("cannot build the request: {e}");
-                self.record(Exchange {
-                    label: label.to_string(),
-                    request: "(not built)".into(),
-                    request_headers: vec![],
-                    request_body: None,
-                    status: None,
-                    response_headers: vec![],
-                    response_body: None,
-                    error: Some(evidence::scrub(&msg, &secrets)),
-                    elapsed_ms: 0,
-                });
+                ex.error = Some(evidence::scrub(&msg, &secrets));
+                self.record(ex);
                 return Err(msg);
             }
         };
-        let request_line = format!("{} {}", req.method(), path_and_query(req.url()));
-        let request_headers = req
+        let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        ex.request = evidence::scrub(&format!("{} {target}", req.method()), &secrets);
+        ex.request_headers = req
             .headers()
             .iter()
             .filter(|(n, _)| evidence::keep_request_header(n.as_str()))
@@ -322,36 +333,17 @@ impl Probe {
                 ),
             })
             .collect();
-        let request_body = req
-            .body()
-            .and_then(|b| b.as_bytes())
-            .and_then(|b| evidence::body_excerpt(b, &secrets));
+        ex.request_body = evidence::body_excerpt(req.body(), &secrets);
         let start = Instant::now();
-        let result = async {
-            let resp = self.shared.http.execute(req).await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = read_body(resp).await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
-        }
-        .await;
+        let result = self.shared.http.exchange(req, BodyMode::Truncate).await;
         let elapsed = start.elapsed();
-        let mut ex = Exchange {
-            label: label.to_string(),
-            request: evidence::scrub(&request_line, &secrets),
-            request_headers,
-            request_body,
-            status: None,
-            response_headers: vec![],
-            response_body: None,
-            error: None,
-            elapsed_ms: elapsed.as_millis() as u64,
-        };
+        ex.elapsed_ms = elapsed.as_millis() as u64;
         match result {
-            Ok((status, headers, body)) => {
+            Ok(reply) => {
                 let renewal = self.profile().renewal_header().map(|h| h.as_str());
-                ex.status = Some(status);
-                ex.response_headers = headers
+                ex.status = Some(reply.status);
+                ex.response_headers = reply
+                    .headers
                     .iter()
                     .filter(|(n, _)| evidence::keep_response_header(n.as_str(), renewal))
                     .map(|(n, v)| Header {
@@ -363,17 +355,17 @@ impl Probe {
                         ),
                     })
                     .collect();
-                ex.response_body = evidence::body_excerpt(&body, &secrets);
+                ex.response_body = evidence::body_excerpt(&reply.body, &secrets);
                 self.record(ex);
                 Ok(Resp {
-                    status,
-                    headers,
-                    body,
+                    status: reply.status,
+                    headers: reply.headers,
+                    body: reply.body,
                     elapsed,
                 })
             }
             Err(e) => {
-                let msg = describe_reqwest_error(&e);
+                let msg = e.to_string();
                 ex.error = Some(evidence::scrub(&msg, &secrets));
                 self.record(ex);
                 Err(msg)
@@ -382,8 +374,12 @@ impl Probe {
     }
 
     /// Sends a request and records it; a transport failure stops the check with an error.
-    pub async fn send(&self, label: &str, rb: reqwest::RequestBuilder) -> Result<Resp, Stop> {
-        self.try_send(label, rb)
+    pub async fn send(
+        &self,
+        label: &str,
+        req: Result<Rendered, RequestError>,
+    ) -> Result<Resp, Stop> {
+        self.try_send(label, req)
             .await
             .map_err(|e| Stop::error(format!("{label}: {e}")))
     }
@@ -393,8 +389,8 @@ impl Probe {
         let (user, password) = self.user(k);
         self.secret(&password);
         let label = format!("login as {user}");
-        let rb = self.profile().login_request(self.http(), &user, &password);
-        let resp = self.send(&label, rb).await?;
+        let req = self.profile().login_request(&user, &password);
+        let resp = self.send(&label, req).await?;
         let tokens = self
             .profile()
             .parse_tokens(resp.status, &resp.headers, &resp.body);
@@ -425,8 +421,8 @@ impl Probe {
 
     /// Sends a refresh with `rt`.
     pub async fn refresh(&self, label: &str, rt: &str) -> Result<Resp, Stop> {
-        let rb = self.profile().refresh_request(self.http(), Some(rt));
-        self.send(label, rb).await
+        let req = self.profile().refresh_request(Some(rt));
+        self.send(label, req).await
     }
 
     /// Sends a refresh with `rt` and classifies the answer.
@@ -473,8 +469,8 @@ impl Probe {
 
     /// Calls the protected resource with `access_token`.
     pub async fn api(&self, label: &str, access_token: &str) -> Result<Resp, Stop> {
-        let rb = self.profile().resource_request(self.http(), access_token);
-        self.send(label, rb).await
+        let req = self.profile().resource_request(access_token);
+        self.send(label, req).await
     }
 
     /// Builds the resource request with `access_token` and lets `edit` change it (remove the
@@ -483,21 +479,19 @@ impl Probe {
         &self,
         label: &str,
         access_token: &str,
-        edit: impl FnOnce(&mut reqwest::Request),
+        edit: impl FnOnce(&mut Rendered),
     ) -> Result<Resp, Stop> {
-        let rb = self.profile().resource_request(self.http(), access_token);
-        let mut req = rb
-            .build()
-            .map_err(|e| Stop::error(format!("cannot build the resource request: {e}")))?;
-        edit(&mut req);
-        let rb = reqwest::RequestBuilder::from_parts(self.http().clone(), req);
-        self.send(label, rb).await
+        let req = self.profile().resource_request(access_token).map(|mut r| {
+            edit(&mut r);
+            r
+        });
+        self.send(label, req).await
     }
 
     /// Logs `tokens` out with the profile's logout request (`None` when it has none).
     pub async fn logout(&self, label: &str, tokens: &Tokens) -> Option<Result<Resp, Stop>> {
-        let rb = self.profile().logout_request(self.http(), tokens)?;
-        Some(self.send(label, rb).await)
+        let req = self.profile().logout_request(tokens)?;
+        Some(self.send(label, req).await)
     }
 
     /// Revokes `token` (RFC 7009), `None` when the profile has no revocation endpoint.
@@ -507,8 +501,8 @@ impl Probe {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Resp, Stop>> {
-        let rb = self.profile().revoke_request(self.http(), token, kind)?;
-        Some(self.send(label, rb).await)
+        let req = self.profile().revoke_request(token, kind)?;
+        Some(self.send(label, req).await)
     }
 
     /// Introspects `token` (RFC 7662), `None` when the profile cannot.
@@ -518,10 +512,8 @@ impl Probe {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Resp, Stop>> {
-        let rb = self
-            .profile()
-            .introspect_request(self.http(), token, kind)?;
-        Some(self.send(label, rb).await)
+        let req = self.profile().introspect_request(token, kind)?;
+        Some(self.send(label, req).await)
     }
 
     /// The introspection request for `token` with `edit` applied (e.g. credentials removed).
@@ -529,28 +521,22 @@ impl Probe {
         &self,
         label: &str,
         token: &str,
-        edit: impl FnOnce(&mut reqwest::Request),
+        edit: impl FnOnce(&mut Rendered),
     ) -> Option<Result<Resp, Stop>> {
-        let rb = self
+        let req = self
             .profile()
-            .introspect_request(self.http(), token, TokenKind::Access)?;
-        let mut req = match rb.build() {
-            Ok(r) => r,
-            Err(e) => {
-                return Some(Err(Stop::error(format!(
-                    "cannot build the introspection request: {e}"
-                ))));
-            }
-        };
-        edit(&mut req);
-        let rb = reqwest::RequestBuilder::from_parts(self.http().clone(), req);
-        Some(self.send(label, rb).await)
+            .introspect_request(token, TokenKind::Access)?
+            .map(|mut r| {
+                edit(&mut r);
+                r
+            });
+        Some(self.send(label, req).await)
     }
 
     /// Logs `user` out everywhere through the admin endpoint, `None` when there is none.
     pub async fn admin_logout(&self, label: &str, user: &str) -> Option<Result<Resp, Stop>> {
-        let rb = self.profile().admin_logout_request(self.http(), user)?;
-        Some(self.send(label, rb).await)
+        let req = self.profile().admin_logout_request(user)?;
+        Some(self.send(label, req).await)
     }
 
     /// The access token as a JWT, or a SKIP when it is opaque.
@@ -582,7 +568,7 @@ impl Probe {
             url::Url::parse(&format!("{base}/.well-known/openid-configuration")).ok()?;
         let mut jwks_url = url::Url::parse(&format!("{base}/.well-known/jwks.json")).ok()?;
         if let Ok(r) = self
-            .try_send("OpenID discovery", self.http().get(discovery))
+            .try_send("OpenID discovery", request::get(&discovery))
             .await
             && r.ok()
             && let Some(u) = r
@@ -592,51 +578,21 @@ impl Probe {
         {
             jwks_url = u;
         }
-        let r = self
-            .try_send("JWKS", self.http().get(jwks_url))
-            .await
-            .ok()?;
+        let r = self.try_send("JWKS", request::get(&jwks_url)).await.ok()?;
         r.ok().then(|| r.json()).flatten()
     }
 }
 
-fn path_and_query(url: &url::Url) -> String {
-    match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    }
-}
-
-async fn read_body(mut resp: reqwest::Response) -> Result<Bytes, reqwest::Error> {
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let room = MAX_BODY.saturating_sub(buf.len());
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if buf.len() >= MAX_BODY {
-            break;
-        }
-    }
-    Ok(buf.freeze())
-}
-
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "reading the body failed"
-    } else {
-        "request failed"
+/// Edits the URL of a rendered request (e.g. a query parameter added or removed); a URL that no
+/// longer parses leaves the request as it was.
+pub fn edit_url(req: &mut Rendered, edit: impl FnOnce(&mut url::Url)) {
+    let Ok(mut url) = url::Url::parse(&req.uri().to_string()) else {
+        return;
     };
-    let mut msg = kind.to_string();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
+    edit(&mut url);
+    if let Ok(uri) = http::Uri::try_from(url.as_str()) {
+        *req.uri_mut() = uri;
     }
-    msg
 }
 
 /// The RFC 6750 §3 `WWW-Authenticate` challenge of a 401, parsed loosely.
@@ -665,6 +621,7 @@ pub fn challenge(resp: &Resp) -> Option<Challenge> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::transport::BODY_CAP;
 
     fn resp(status: u16, www: Option<&str>, body: &str) -> Resp {
         let mut headers = HeaderMap::new();
@@ -703,10 +660,76 @@ mod tests {
 
     #[test]
     fn oauth_refresh_is_detected_from_the_request() {
-        let http = reqwest::Client::new();
         let mock = crate::profile::preset("mock", "http://127.0.0.1:1").unwrap();
-        assert!(is_oauth_refresh(&mock, &http));
+        assert!(is_oauth_refresh(&mock));
         let json = crate::profile::preset("mock-json", "http://127.0.0.1:1").unwrap();
-        assert!(!is_oauth_refresh(&json, &http));
+        assert!(!is_oauth_refresh(&json));
+    }
+
+    /// A server that answers every request with a 200 whose body is `len` bytes of `x`.
+    async fn big_body_server(len: usize) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    while !head.ends_with(b"\r\n\r\n") {
+                        let mut b = [0u8; 1];
+                        if s.read(&mut b).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    let h = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+                    let _ = s.write_all(h.as_bytes()).await;
+                    let chunk = vec![b'x'; 64 * 1024];
+                    let mut left = len;
+                    while left > 0 {
+                        let n = left.min(chunk.len());
+                        if s.write_all(&chunk[..n]).await.is_err() {
+                            return;
+                        }
+                        left -= n;
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn probe_for(addr: std::net::SocketAddr) -> Probe {
+        let profile = crate::profile::preset("mock", &format!("http://{addr}")).unwrap();
+        let shared = Shared::new(Arc::new(profile), UserSource::default(), false).unwrap();
+        let meta = &crate::checks::catalog::ALL[0].meta;
+        Probe::new(Arc::new(shared), meta, 0)
+    }
+
+    #[tokio::test]
+    async fn evidence_bodies_are_truncated_and_floods_are_body_errors() {
+        let p = probe_for(big_body_server(BODY_CAP * 3).await);
+        let r = p.api("big resource", "at").await.unwrap();
+        assert_eq!((r.status, r.body.len()), (200, BODY_CAP));
+        let (ev, _) = p.take_evidence();
+        assert_eq!(ev[0].status, Some(200));
+        assert!(ev[0].error.is_none());
+
+        let p = probe_for(big_body_server(crate::client::transport::DRAIN_LIMIT + 1).await);
+        let e = p
+            .try_send("flood", p.profile().resource_request("at"))
+            .await;
+        assert!(e.unwrap_err().starts_with("reading the body failed"));
+        let (ev, _) = p.take_evidence();
+        assert!(ev[0].error.as_deref().unwrap().contains("over"));
+    }
+
+    #[test]
+    fn urls_of_rendered_requests_can_be_edited() {
+        let mut req = request::get(&"http://h/me?a=1".parse().unwrap()).unwrap();
+        edit_url(&mut req, |u| {
+            u.query_pairs_mut().append_pair("access_token", "t");
+        });
+        assert_eq!(req.uri(), "http://h/me?a=1&access_token=t");
     }
 }

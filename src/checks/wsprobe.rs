@@ -1,33 +1,31 @@
-//! A WebSocket probe for the `WS-*` checks: open a socket the way the profile says (token in the
-//! query, the `Authorization` header or a subprotocol), then read server messages one by one with a
-//! deadline, classifying events with the profile's event names. The handshake and a transcript of
-//! everything received land in the check's evidence when the probe is dropped.
+//! A WebSocket probe for the `WS-*` checks: open a socket through the client transport's one
+//! handshake (token in the query, the `Authorization` header or a subprotocol, exactly as the
+//! simulated clients send it), then read server messages one by one with a deadline, classifying
+//! events with the profile's event names. This module only records: the handshake and a transcript
+//! of everything received land in the check's evidence when the probe is dropped.
 //!
-//! Frames and messages are capped (64 KiB); pings are answered by tungstenite.
+//! Frames and messages are capped like the clients' (64 KiB); pings are answered by tungstenite.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::evidence::{self, Exchange, Header};
 use super::probe::Probe;
+use crate::client::transport::ws::{self as handshake, ConnectError, Refused, Socket};
+use crate::client::ws::WsOptions;
 use crate::profile::{WsEvent, WsProfile};
 
 /// Deadline of the handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest message or frame accepted.
-pub const MAX_MESSAGE: usize = 64 * 1024;
 /// Most transcript lines kept.
 const MAX_LINES: usize = 40;
 
-type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Stream = Socket;
 
 /// How the handshake went.
 pub enum WsOpen {
@@ -91,40 +89,23 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
     let Some(ws) = probe.profile().ws().cloned() else {
         return WsOpen::Failed("the profile has no WebSocket".into());
     };
-    let url = match token {
-        Some(t) => ws.connect_url(t),
-        None => ws.url.clone(),
+    let tls = match ws.url.scheme() {
+        "wss" => match probe.http().tls_config() {
+            Ok(tls) => Some(tls),
+            Err(e) => return WsOpen::Failed(e.to_string()),
+        },
+        _ => None,
     };
-    let mut req = match url.as_str().into_client_request() {
+    let mut opts = match WsOptions::from_profile(&ws, tls) {
+        Ok(o) => o,
+        Err(e) => return WsOpen::Failed(e.to_string()),
+    };
+    opts.connect_timeout = HANDSHAKE_TIMEOUT;
+    let req = match handshake::request(&opts.upgrade(), token) {
         Ok(r) => r,
-        Err(e) => return WsOpen::Failed(format!("invalid WebSocket URL: {e}")),
+        Err(e) => return WsOpen::Failed(e.to_string()),
     };
-    if let Some(t) = token {
-        if let Some(h) = ws.auth_header(t)
-            && let Ok(v) = h.parse()
-        {
-            req.headers_mut().insert(http::header::AUTHORIZATION, v);
-        }
-        if let Some(p) = ws.subprotocol(t) {
-            // Offer the token-free name too, so a server that answers it (as it should) is accepted.
-            let bare = match &ws.token {
-                crate::profile::TokenTransport::Subprotocol { prefix } => {
-                    prefix.trim_end_matches('.').to_string()
-                }
-                _ => String::new(),
-            };
-            let offer = if bare.is_empty() {
-                p
-            } else {
-                format!("{bare}, {p}")
-            };
-            if let Ok(v) = offer.parse() {
-                req.headers_mut()
-                    .insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
-            }
-        }
-    }
-    let secrets_req = probe.scrub(&format!("GET {}", path_and_query(&url)));
+    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let request_headers: Vec<Header> = req
         .headers()
         .iter()
@@ -136,7 +117,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
         .collect();
     let mut exchange = Exchange {
         label: label.to_string(),
-        request: secrets_req,
+        request: probe.scrub(&format!("GET {target}")),
         request_headers,
         request_body: None,
         status: None,
@@ -146,19 +127,13 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
         elapsed_ms: 0,
     };
     let started = Instant::now();
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
-    let attempt = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        tokio_tungstenite::connect_async_with_config(req, Some(config), true),
-    )
-    .await;
+    let attempt = handshake::open(opts.upgrade(), req).await;
+    exchange.elapsed_ms = started.elapsed().as_millis() as u64;
     match attempt {
-        Ok(Ok((stream, resp))) => {
-            exchange.status = Some(resp.status().as_u16());
-            exchange.elapsed_ms = started.elapsed().as_millis() as u64;
-            exchange.response_headers = resp
+        Ok(opened) => {
+            exchange.status = Some(opened.response.status().as_u16());
+            exchange.response_headers = opened
+                .response
                 .headers()
                 .iter()
                 .filter(|(n, _)| n.as_str() == "sec-websocket-protocol")
@@ -171,7 +146,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
             // socket is dropped.
             probe.record(exchange.clone());
             WsOpen::Open(Box::new(WsConn {
-                stream: Some(stream),
+                stream: Some(opened.socket),
                 probe: probe.clone(),
                 ws,
                 exchange,
@@ -180,47 +155,35 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
                 end: None,
             }))
         }
-        Ok(Err(tungstenite::Error::Http(resp))) => {
-            let status = resp.status().as_u16();
+        Err(Refused {
+            error: ConnectError::Status(status),
+            response,
+        }) => {
             exchange.status = Some(status);
-            exchange.response_headers = resp
-                .headers()
-                .iter()
-                .filter(|(n, _)| evidence::keep_response_header(n.as_str(), None))
-                .map(|(n, v)| Header {
-                    name: n.as_str().to_string(),
-                    value: probe.scrub(&String::from_utf8_lossy(v.as_bytes())),
-                })
-                .collect();
-            exchange.response_body = resp
-                .body()
-                .as_deref()
-                .and_then(|b| evidence::body_excerpt(b, &[]));
-            exchange.elapsed_ms = started.elapsed().as_millis() as u64;
+            if let Some(resp) = response {
+                exchange.response_headers = resp
+                    .headers()
+                    .iter()
+                    .filter(|(n, _)| evidence::keep_response_header(n.as_str(), None))
+                    .map(|(n, v)| Header {
+                        name: n.as_str().to_string(),
+                        value: probe.scrub(&String::from_utf8_lossy(v.as_bytes())),
+                    })
+                    .collect();
+                exchange.response_body = resp
+                    .body()
+                    .as_deref()
+                    .and_then(|b| evidence::body_excerpt(b, &[]));
+            }
             probe.record(exchange);
             WsOpen::Refused(status)
         }
-        Ok(Err(e)) => {
-            let msg = format!("handshake failed: {e}");
+        Err(Refused { error, .. }) => {
+            let msg = format!("handshake failed: {error}");
             exchange.error = Some(probe.scrub(&msg));
-            exchange.elapsed_ms = started.elapsed().as_millis() as u64;
             probe.record(exchange);
             WsOpen::Failed(msg)
         }
-        Err(_) => {
-            let msg = format!("handshake timed out after {HANDSHAKE_TIMEOUT:?}");
-            exchange.error = Some(msg.clone());
-            exchange.elapsed_ms = started.elapsed().as_millis() as u64;
-            probe.record(exchange);
-            WsOpen::Failed(msg)
-        }
-    }
-}
-
-fn path_and_query(url: &url::Url) -> String {
-    match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
     }
 }
 

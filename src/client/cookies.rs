@@ -1,13 +1,15 @@
 //! A tiny per-session cookie store.
 //!
-//! A refresh token may live in an HttpOnly cookie set by the login/refresh response. reqwest's own
-//! cookie store is per `reqwest::Client`, and in pool mode many sessions share one client, so each
-//! session keeps its own few cookies here: filled from the `Set-Cookie` headers of token responses and
-//! sent back as one `Cookie` header on refresh and logout. Attributes other than an expiry that
-//! deletes the cookie are ignored (a simulated client talks to one origin).
+//! A refresh token may live in an HttpOnly cookie set by the login/refresh response. Connections
+//! are shared by many sessions in pool mode, so cookies cannot belong to a connection: each session
+//! keeps its own few cookies here, filled from the `Set-Cookie` headers of token responses (parsed
+//! by [`SetCookie`], the same parser the `cookie:` extractor uses) and sent back as one `Cookie`
+//! header on refresh and logout. Attributes other than an expiry that deletes the cookie are
+//! ignored (a simulated client talks to one origin).
 
 use http::HeaderMap;
-use http::header::SET_COOKIE;
+
+use crate::profile::extract::SetCookie;
 
 /// Upper bound on the number of cookies kept, so a hostile server cannot grow a session.
 const MAX_COOKIES: usize = 16;
@@ -24,37 +26,23 @@ impl CookieJar {
     /// Takes every `Set-Cookie` header of a response into the jar. A cookie with `Max-Age=0` (or a
     /// negative one) or an empty value removes the stored cookie of that name.
     pub fn absorb(&mut self, headers: &HeaderMap) {
-        for value in headers.get_all(SET_COOKIE) {
-            if let Ok(text) = value.to_str() {
-                self.absorb_one(text);
-            }
+        for c in SetCookie::all(headers) {
+            self.absorb_one(c);
         }
     }
 
-    fn absorb_one(&mut self, set_cookie: &str) {
-        let mut parts = set_cookie.split(';');
-        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
-            return;
-        };
-        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
-        if name.is_empty() || name.len() + value.len() > MAX_COOKIE_LEN {
+    fn absorb_one(&mut self, c: SetCookie) {
+        if c.name.len() + c.value.len() > MAX_COOKIE_LEN {
             return;
         }
-        let deleted = value.is_empty()
-            || parts.any(|attr| {
-                let attr = attr.trim();
-                attr.len() > 8
-                    && attr[..8].eq_ignore_ascii_case("max-age=")
-                    && attr[8..].trim().parse::<i64>().is_ok_and(|n| n <= 0)
-            });
-        let existing = self.cookies.iter().position(|(n, _)| &**n == name);
-        match (existing, deleted) {
+        let existing = self.cookies.iter().position(|(n, _)| **n == c.name);
+        match (existing, c.deleted) {
             (Some(i), true) => {
                 self.cookies.remove(i);
             }
-            (Some(i), false) => self.cookies[i].1 = value.into(),
+            (Some(i), false) => self.cookies[i].1 = c.value.into(),
             (None, false) if self.cookies.len() < MAX_COOKIES => {
-                self.cookies.push((name.into(), value.into()))
+                self.cookies.push((c.name.into(), c.value.into()))
             }
             _ => {}
         }
@@ -103,6 +91,7 @@ impl CookieJar {
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use http::header::SET_COOKIE;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -142,6 +131,8 @@ mod tests {
         jar.absorb(&headers(&["a=1", "b=2"]));
         jar.absorb(&headers(&["a=gone; Max-Age=0", "b=; Path=/"]));
         assert!(jar.is_empty());
+        jar.absorb(&headers(&["c=\"quoted\"; Secure", "d=1; Max-Age=-5"]));
+        assert_eq!(jar.header_value().as_deref(), Some("c=quoted"));
     }
 
     #[test]

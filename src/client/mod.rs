@@ -1,9 +1,11 @@
 //! ONE simulated client: a token manager with its refresh strategy, its HTTP connections and cookie
-//! jar, and (in `ws`) its WebSocket channel.
+//! jar, and (in `ws`) its WebSocket channel — plus the one transport that `checks` uses too.
 //!
 //! - [`strategy`]: the four renewal strategies and the per-client knobs.
-//! - [`http`]: connection modes (per-client or pooled), one bounded exchange, error kinds.
-//! - [`h1`]: the lean HTTP/1.1 path for plain-http targets (used by [`http`]).
+//! - [`transport`]: the one way to the server — HTTP/1.1 over TCP or TLS, connection modes
+//!   (per-client or pooled), body limits, error kinds, the WebSocket handshake.
+//! - [`discover`]: a bare-URL target: the `oauth2` preset plus OpenID discovery, fetched through
+//!   [`transport`].
 //! - [`cookies`]: the per-session cookie jar (refresh token in an HttpOnly cookie).
 //! - [`single_flight`]: at most one refresh per session in flight.
 //! - [`timers`]: one timer task for all proactive refreshes.
@@ -13,8 +15,7 @@
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
 pub mod cookies;
-pub mod h1;
-pub mod http;
+pub mod discover;
 pub mod live;
 pub mod race;
 pub mod session;
@@ -22,10 +23,12 @@ mod session_ws;
 pub mod single_flight;
 pub mod strategy;
 pub mod timers;
+pub mod transport;
 pub mod ws;
 
-pub use http::{Connections, Connector, ErrorKind};
+pub use discover::discover;
 pub use live::Live;
 pub use race::{RaceClass, RaceReport};
 pub use session::{ApiOutcome, Session, SessionEnv};
 pub use strategy::{ClientSettings, Strategy};
+pub use transport::{Connections, Connector, ErrorKind, Http};

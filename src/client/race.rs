@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use http::header::SET_COOKIE;
 
-use super::http::BodyMode;
 use super::session::{Op, Session};
+use super::transport::BodyMode;
 
 /// How one race ended (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,9 +135,9 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
         let barrier = barrier.clone();
         let (rt, cookie) = (held.refresh.clone(), cookie.clone());
         async move {
-            let req = session.refresh_request(session.http().client(), rt.as_deref(), cookie);
+            let req = session.refresh_request(rt.as_deref(), cookie);
             barrier.wait().await;
-            session.http().exchange(req, BodyMode::Keep).await
+            session.http().exchange_with(|| req, BodyMode::Keep).await
         }
     });
     let results = futures::future::join_all(runs).await;

@@ -16,19 +16,19 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime};
 
-use http::HeaderMap;
 use http::header::COOKIE;
+use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
 use super::cookies::CookieJar;
-use super::http::{BodyMode, Connector, Http, HttpError, Reply};
 use super::live::Live;
 use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
 use super::timers::{Timed, Timers};
+use super::transport::{BODY_CAP, BodyMode, Connector, Http, HttpError, Reply};
 use crate::metrics::Recorder;
 use crate::metrics::names;
-use crate::profile::{Profile, Tokens};
+use crate::profile::{Profile, Rendered, RequestError, Tokens};
 
 /// Refresh tokens remembered per session for `reuse_detected` (hashes only).
 const PRESENTED_KEEP: usize = 4;
@@ -180,14 +180,9 @@ pub struct Session {
 
 impl Session {
     /// A logged-out session for global client `id` with these credentials.
-    pub fn new(
-        env: Arc<SessionEnv>,
-        id: u64,
-        user: &str,
-        password: &str,
-    ) -> Result<Arc<Session>, super::http::BuildError> {
-        let http = env.connector.client()?;
-        Ok(Arc::new_cyclic(|me| Session {
+    pub fn new(env: Arc<SessionEnv>, id: u64, user: &str, password: &str) -> Arc<Session> {
+        let http = env.connector.client();
+        Arc::new_cyclic(|me| Session {
             env,
             me: me.clone(),
             id,
@@ -197,11 +192,11 @@ impl Session {
             state: Mutex::new(State::default()),
             flight: SingleFlight::default(),
             busy: AtomicU32::new(0),
-        }))
+        })
     }
 
     /// A new, logged-out session for the same user on the same client (a second device or tab).
-    pub fn sibling(&self) -> Result<Arc<Session>, super::http::BuildError> {
+    pub fn sibling(&self) -> Arc<Session> {
         Session::new(self.env.clone(), self.id, &self.user, &self.password)
     }
 
@@ -342,22 +337,14 @@ impl Session {
     /// The profile's refresh request plus this session's cookies.
     pub(crate) fn refresh_request(
         &self,
-        client: &reqwest::Client,
         refresh: Option<&str>,
         cookie: Option<String>,
-    ) -> reqwest::RequestBuilder {
-        let req = self.profile().refresh_request(client, refresh);
-        match cookie {
-            Some(c) => req.header(COOKIE, c),
-            None => req,
-        }
+    ) -> Result<Rendered, RequestError> {
+        with_cookie(self.profile().refresh_request(refresh), cookie)
     }
 
-    fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self.cookie_header() {
-            Some(c) => req.header(COOKIE, c),
-            None => req,
-        }
+    fn with_cookies(&self, req: Result<Rendered, RequestError>) -> Result<Rendered, RequestError> {
+        with_cookie(req, self.cookie_header())
     }
 
     // ----- login / logout ----------------------------------------------------------------------
@@ -390,7 +377,7 @@ impl Session {
         let res = self
             .http
             .exchange_with(
-                |c| self.profile().login_request(c, &self.user, &self.password),
+                || self.profile().login_request(&self.user, &self.password),
                 BodyMode::Keep,
             )
             .await;
@@ -429,10 +416,12 @@ impl Session {
         self.flight
             .exclusive(|| async {
                 let tokens = self.tokens()?;
-                let status = match self.profile().logout_request(self.http.client(), &tokens) {
+                let status = match self.profile().logout_request(&tokens) {
                     Some(req) => {
-                        let req = self.with_cookies(req);
-                        let res = self.http.exchange(req, BodyMode::Keep).await;
+                        let res = self
+                            .http
+                            .exchange_with(|| self.with_cookies(req), BodyMode::Keep)
+                            .await;
                         self.count_exchange(Op::Logout, &res, Some(names::LOGOUT));
                         self.rec().count(self.shard(), "logouts", 1);
                         res.ok().map(|r| r.status)
@@ -449,11 +438,9 @@ impl Session {
     /// now-dead tokens — the client learns about it from a 401 or its WebSocket — but a later new
     /// login is expected, not spurious. Returns the admin response status.
     pub async fn force_logout(&self) -> Option<u16> {
-        let req = self
-            .profile()
-            .admin_logout_request(self.http.client(), &self.user)?;
+        let req = self.profile().admin_logout_request(&self.user)?;
         self.expect_end();
-        let res = self.http.exchange(req, BodyMode::Keep).await;
+        let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
         self.count_exchange(Op::ForceLogout, &res, None);
         res.ok().map(|r| r.status)
     }
@@ -505,7 +492,7 @@ impl Session {
         let res = self
             .http
             .exchange_with(
-                |c| self.refresh_request(c, refresh.as_deref(), cookie),
+                || self.refresh_request(refresh.as_deref(), cookie),
                 BodyMode::Keep,
             )
             .await;
@@ -627,7 +614,7 @@ impl Session {
         let res = self
             .http
             .exchange_with(
-                |c| self.profile().resource_request(c, access),
+                || self.profile().resource_request(access),
                 BodyMode::Truncate,
             )
             .await;
@@ -650,7 +637,7 @@ impl Session {
         };
         let token = token.trim();
         let token = token.strip_prefix("Bearer ").unwrap_or(token);
-        if token.is_empty() || token.len() > super::http::BODY_CAP {
+        if token.is_empty() || token.len() > BODY_CAP {
             return;
         }
         let (generation, expires_at) = {
@@ -765,7 +752,7 @@ impl Session {
         let res = self
             .http
             .exchange_with(
-                |c| self.refresh_request(c, refresh.as_deref(), cookie),
+                || self.refresh_request(refresh.as_deref(), cookie),
                 BodyMode::Keep,
             )
             .await;
@@ -854,6 +841,22 @@ impl Timed for Session {
             self.shared_renew(generation).await;
         }
     }
+}
+
+/// `req` with `cookie` appended as a `Cookie` header (the session's jar, sent beside any cookie the
+/// profile adds itself).
+fn with_cookie(
+    req: Result<Rendered, RequestError>,
+    cookie: Option<String>,
+) -> Result<Rendered, RequestError> {
+    let mut req = req?;
+    if let Some(c) = cookie {
+        let v = HeaderValue::from_str(&c).map_err(|_| RequestError::Header {
+            name: "cookie".into(),
+        })?;
+        req.headers_mut().append(COOKIE, v);
+    }
+    Ok(req)
 }
 
 #[cfg(test)]

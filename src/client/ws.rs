@@ -23,7 +23,6 @@
 //! Stopping ([`WsHandle::close`] or the run's cancel token) sends Close 1000 and waits for the echo
 //! at most [`WsOptions::close_timeout`].
 
-mod connect;
 mod kick;
 mod options;
 
@@ -40,9 +39,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as TungError, Message, error::ProtocolError};
 use tokio_util::sync::CancellationToken;
 
-pub use connect::{ConnectError, Socket, connect, request};
 pub use kick::{KickBoard, KickClock, KickTally};
-pub use options::{Backoff, WsConfigError, WsOptions, subprotocol_offer};
+pub use options::{Backoff, WsConfigError, WsOptions};
+
+use crate::client::transport::ws::connect;
+pub use crate::client::transport::ws::{ConnectError, Socket};
 
 use crate::metrics::Recorder;
 use crate::metrics::names::{GAUGE_OPEN_SOCKETS, RECONNECT, WS_CONNECT};
@@ -385,7 +386,7 @@ impl<T: WsTokens> Channel<T> {
             let started = Instant::now();
             let result = tokio::select! {
                 _ = self.shared.stop.cancelled() => return WsEnd::Stopped,
-                r = connect(&self.opts, &token) => r,
+                r = connect(self.opts.upgrade(), &token) => r,
             };
             let socket = match result {
                 Ok(s) => s,
@@ -702,7 +703,7 @@ impl<T: WsTokens> Channel<T> {
         let started = Instant::now();
         let result = tokio::select! {
             _ = self.shared.stop.cancelled() => return old,
-            r = connect(&self.opts, &token) => r,
+            r = connect(self.opts.upgrade(), &token) => r,
         };
         match result {
             Ok(socket) => {

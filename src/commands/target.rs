@@ -5,11 +5,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authbench::client::{self, Connections, Connector};
 use authbench::profile::{self, Profile};
 use authbench::scenario::TargetSpec;
 use authbench_mock::{MockConfig, MockServer};
 
 use crate::exit::CliError;
+
+/// Deadline of the OpenID discovery exchange of a bare-URL target.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A target ready to use; keeps the in-process mock alive while it lives.
 pub struct Resolved {
@@ -65,13 +69,11 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             })
         }
         TargetSpec::Url(url) => {
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| {
-                    CliError::cannot_proceed(format!("cannot build an HTTP client: {e}"))
-                })?;
-            let profile = profile::from_url(url, &http)
+            let https = url.trim_start().starts_with("https://");
+            let http = Connector::new(Connections::PerClient, DISCOVERY_TIMEOUT, https, 1)
+                .map_err(CliError::cannot_proceed)?
+                .client();
+            let profile = client::discover(url, &http)
                 .await
                 .map_err(CliError::cannot_proceed)?;
             Ok(Resolved {

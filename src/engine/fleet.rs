@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use super::plan::Users;
 use super::sockets::Socket;
-use crate::client::http::BuildError;
 use crate::client::{Session, SessionEnv};
 
 /// One simulated client.
@@ -23,16 +22,16 @@ pub(crate) struct Fleet {
 
 impl Fleet {
     /// Logged-out sessions for the global client indices `ids`.
-    pub fn build(env: Arc<SessionEnv>, ids: &[u64], users: &Users) -> Result<Fleet, BuildError> {
+    pub fn build(env: Arc<SessionEnv>, ids: &[u64], users: &Users) -> Fleet {
         let mut members = Vec::with_capacity(ids.len());
         for &id in ids {
             let (user, password) = users.get(id);
             members.push(Member {
-                session: Session::new(env.clone(), id, &user, &password)?,
+                session: Session::new(env.clone(), id, &user, &password),
                 socket: None,
             });
         }
-        Ok(Fleet { members })
+        Fleet { members }
     }
 
     /// The current sessions, in member order.

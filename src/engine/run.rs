@@ -13,7 +13,7 @@ use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
 use super::{accounts, traffic};
-use crate::client::http::BuildError;
+use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
 use crate::metrics::Recorder;
@@ -74,6 +74,7 @@ pub async fn run(
             Sockets::new(
                 &profile,
                 &plan,
+                &env.connector.client(),
                 recorder.clone(),
                 progress.clone(),
                 run_cancel.clone(),
@@ -83,7 +84,7 @@ pub async fn run(
     } else {
         None
     };
-    let mut fleet = Fleet::build(env, &ids, &plan.users)?;
+    let mut fleet = Fleet::build(env, &ids, &plan.users);
     let auto_ws = if plan.websocket {
         sockets.as_ref()
     } else {

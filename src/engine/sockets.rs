@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::plan::Plan;
 use super::progress::Progress;
 use crate::client::Session;
-use crate::client::http::tls_client_config;
+use crate::client::transport::Http;
 use crate::client::ws::{self, KickBoard, KickClock, WsHandle, WsOptions};
 use crate::metrics::Recorder;
 use crate::metrics::names::GAUGE_OPEN_SOCKETS;
@@ -50,10 +50,12 @@ pub(crate) struct Sockets {
 }
 
 impl Sockets {
-    /// WebSocket settings from the target profile (an error message when it has none).
+    /// WebSocket settings from the target profile (an error message when it has none); `wss`
+    /// sockets use the TLS configuration of the run's HTTP transport `http`.
     pub fn new(
         profile: &Profile,
         plan: &Plan,
+        http: &Http,
         recorder: Recorder,
         progress: Arc<Progress>,
         cancel: CancellationToken,
@@ -65,9 +67,7 @@ impl Sockets {
             )
         })?;
         let tls = if ws.url.scheme() == "wss" {
-            Some(Arc::new(
-                tls_client_config(false).map_err(|e| e.to_string())?,
-            ))
+            Some(http.tls_config().map_err(|e| e.to_string())?)
         } else {
             None
         };

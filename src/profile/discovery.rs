@@ -1,18 +1,14 @@
 //! A target given as a bare URL: the `oauth2` preset, with its endpoints taken from OpenID
-//! discovery (`/.well-known/openid-configuration`) when the server publishes it.
+//! discovery (`/.well-known/openid-configuration`) when the server publishes it. This module
+//! renders the discovery request and reads the answer ([`Discovery`]); `client::discover` sends it
+//! through the client transport.
 
-use std::time::Duration;
-
-use super::body::read_capped;
 use super::close_codes::CloseProfile;
 use super::file::Profile;
 use super::presets::{ENV_ADMIN_KEY, OAuthEndpoints, oauth2};
-use super::request::RequestSpec;
+use super::request::{self, Rendered, RequestError, RequestSpec};
 use super::template::Template;
 use super::ws::{TokenTransport, WsEvents, WsProfile};
-
-/// Largest discovery document read.
-const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
 
 /// Why a URL target could not be set up (exit code 3: the run cannot proceed).
 #[derive(Debug, thiserror::Error)]
@@ -24,13 +20,12 @@ pub enum TargetError {
         url: String,
     },
     /// Nothing answered.
-    #[error("cannot reach {url}: {source}")]
+    #[error("cannot reach {url}: {reason}")]
     Unreachable {
         /// The URL tried.
         url: String,
-        /// The connection error.
-        #[source]
-        source: reqwest::Error,
+        /// What the transport said.
+        reason: String,
     },
     /// The discovery document exists but is unusable.
     #[error("OpenID discovery at {url} is invalid: {reason}")]
@@ -44,49 +39,60 @@ pub enum TargetError {
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
-/// The `oauth2` preset for `url`, with endpoints from OpenID discovery when available. A server
-/// without discovery (404 or a non-JSON answer) gets the preset's default paths.
-pub async fn from_url(url: &str, http: &reqwest::Client) -> Result<Profile, TargetError> {
-    let invalid = || TargetError::InvalidUrl {
-        url: url.to_string(),
-    };
-    let trimmed = url.trim().trim_end_matches('/');
-    let (base, discovery) = match trimmed.strip_suffix(WELL_KNOWN) {
-        Some(base) => (base.to_string(), trimmed.to_string()),
-        None => (trimmed.to_string(), format!("{trimmed}{WELL_KNOWN}")),
-    };
-    let base_url = url::Url::parse(&base)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(invalid)?;
-    let resp = http
-        .get(&discovery)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|source| TargetError::Unreachable {
-            url: discovery.clone(),
-            source,
-        })?;
-    if !resp.status().is_success() {
-        return Ok(oauth2(base_url, &OAuthEndpoints::default()));
+/// OpenID discovery for a bare-URL target: the base URL and where its discovery document is.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    base: url::Url,
+    document: url::Url,
+}
+
+impl Discovery {
+    /// Reads `url`: a base URL, or the discovery document's own URL.
+    pub fn parse(url: &str) -> Result<Discovery, TargetError> {
+        let invalid = || TargetError::InvalidUrl {
+            url: url.to_string(),
+        };
+        let trimmed = url.trim().trim_end_matches('/');
+        let (base, document) = match trimmed.strip_suffix(WELL_KNOWN) {
+            Some(base) => (base.to_string(), trimmed.to_string()),
+            None => (trimmed.to_string(), format!("{trimmed}{WELL_KNOWN}")),
+        };
+        let http_url = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+        };
+        Ok(Discovery {
+            base: http_url(&base).ok_or_else(invalid)?,
+            document: http_url(&document).ok_or_else(invalid)?,
+        })
     }
-    let body = match read_capped(resp, MAX_DISCOVERY_BYTES).await {
-        Ok(b) => b,
-        Err(e) => {
-            return Err(TargetError::Discovery {
-                url: discovery,
-                reason: e.to_string(),
-            });
-        }
-    };
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return Ok(oauth2(base_url, &OAuthEndpoints::default()));
-    };
-    profile_from_discovery(base_url, &doc).map_err(|reason| TargetError::Discovery {
-        url: discovery,
-        reason,
-    })
+
+    /// The discovery document's URL.
+    pub fn document_url(&self) -> &url::Url {
+        &self.document
+    }
+
+    /// `GET` of the discovery document.
+    pub fn request(&self) -> Result<Rendered, RequestError> {
+        request::get(&self.document)
+    }
+
+    /// The profile for the discovery response: the preset's default paths when the server has no
+    /// discovery (a non-2xx or non-JSON answer), its endpoints otherwise.
+    pub fn profile(self, status: u16, body: &[u8]) -> Result<Profile, TargetError> {
+        let doc = (200..300)
+            .contains(&status)
+            .then(|| serde_json::from_slice::<serde_json::Value>(body).ok())
+            .flatten();
+        let Some(doc) = doc else {
+            return Ok(oauth2(self.base, &OAuthEndpoints::default()));
+        };
+        profile_from_discovery(self.base, &doc).map_err(|reason| TargetError::Discovery {
+            url: self.document.to_string(),
+            reason,
+        })
+    }
 }
 
 /// The `oauth2` preset with the endpoints of an OpenID discovery document (RFC 8414 / OpenID

@@ -55,19 +55,49 @@ impl Extractor {
     }
 }
 
+/// One `Set-Cookie` header as a client keeps it: name, value (surrounding quotes removed) and
+/// whether it deletes the cookie (an empty value, or `Max-Age` zero or negative). Parsed by the
+/// `cookie` crate; the other attributes do not matter to a client that talks to one origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCookie {
+    /// The cookie name.
+    pub name: String,
+    /// The value.
+    pub value: String,
+    /// The server clears the cookie.
+    pub deleted: bool,
+}
+
+impl SetCookie {
+    /// Parses one `Set-Cookie` header value; `None` when it has no `name=value` pair.
+    pub fn parse(header: &str) -> Option<SetCookie> {
+        let c = cookie::Cookie::parse(header).ok()?;
+        let value = c.value_trimmed().to_string();
+        let expired = c.max_age().is_some_and(|d| d.is_zero() || d.is_negative());
+        Some(SetCookie {
+            name: c.name().to_string(),
+            deleted: value.is_empty() || expired,
+            value,
+        })
+    }
+
+    /// Every parsable `Set-Cookie` of a response, in order.
+    pub fn all(headers: &http::HeaderMap) -> impl Iterator<Item = SetCookie> + '_ {
+        headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(SetCookie::parse)
+    }
+}
+
 /// The value of the last `Set-Cookie: name=value; ...` for `name` (`None` if absent or cleared).
 pub fn set_cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(http::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| {
-            let pair = v.split(';').next()?;
-            let (k, val) = pair.split_once('=')?;
-            (k.trim() == name).then(|| val.trim().trim_matches('"').to_string())
-        })
-        .next_back()
-        .filter(|v| !v.is_empty())
+    SetCookie::all(headers)
+        .filter(|c| c.name == name)
+        .last()
+        .filter(|c| !c.deleted)
+        .map(|c| c.value)
 }
 
 impl fmt::Display for Extractor {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
 use super::presets;
-use super::request::RequestSpec;
+use super::request::{Rendered, RequestError, RequestSpec};
 use super::template::{Template, Var, Vars};
 use super::ws::{WsProfile, WsSpec};
 use crate::config::yaml::{self, DocKind};
@@ -117,7 +117,7 @@ fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// How to talk to one server. Built from a preset ([`super::preset`]), a file
-/// ([`super::load_profile`]) or a URL ([`super::from_url`]).
+/// ([`super::load_profile`]) or a URL ([`super::Discovery`]).
 #[derive(Clone)]
 pub struct Profile {
     pub(crate) name: String,
@@ -187,57 +187,50 @@ impl Profile {
         }
     }
 
+    /// Adds the refresh-token cookie when the RT lives in a cookie and is known.
     fn with_rt_cookie(
         &self,
-        req: reqwest::RequestBuilder,
+        req: Result<Rendered, RequestError>,
         rt: Option<&str>,
-    ) -> reqwest::RequestBuilder {
-        match (self.refresh_cookie(), rt) {
-            (Some(name), Some(rt)) => req.header(http::header::COOKIE, format!("{name}={rt}")),
-            _ => req,
+    ) -> Result<Rendered, RequestError> {
+        let mut req = req?;
+        if let (Some(name), Some(rt)) = (self.refresh_cookie(), rt) {
+            let v = http::HeaderValue::from_str(&format!("{name}={rt}")).map_err(|_| {
+                RequestError::Header {
+                    name: "cookie".into(),
+                }
+            })?;
+            req.headers_mut().append(http::header::COOKIE, v);
         }
+        Ok(req)
     }
 
     /// The password login request.
-    pub fn login_request(
-        &self,
-        http: &reqwest::Client,
-        user: &str,
-        password: &str,
-    ) -> reqwest::RequestBuilder {
+    pub fn login_request(&self, user: &str, password: &str) -> Result<Rendered, RequestError> {
         let vars = Vars {
             user: Some(user),
             password: Some(password),
             ..Vars::default()
         };
-        self.login
-            .build(http, &self.base_url, reqwest::Method::POST, &vars)
+        self.login.render(&self.base_url, http::Method::POST, &vars)
     }
 
     /// The refresh request. `None`: the refresh token lives in the client's cookie jar. With a
     /// cookie-borne refresh token and `Some(rt)`, the cookie is sent explicitly (works with shared
     /// connection pools too).
-    pub fn refresh_request(
-        &self,
-        http: &reqwest::Client,
-        refresh_token: Option<&str>,
-    ) -> reqwest::RequestBuilder {
+    pub fn refresh_request(&self, refresh_token: Option<&str>) -> Result<Rendered, RequestError> {
         let vars = Vars {
             refresh_token,
             ..Vars::default()
         };
         let req = self
             .refresh
-            .build(http, &self.base_url, reqwest::Method::POST, &vars);
+            .render(&self.base_url, http::Method::POST, &vars);
         self.with_rt_cookie(req, refresh_token)
     }
 
     /// The logout request, if the profile has one.
-    pub fn logout_request(
-        &self,
-        http: &reqwest::Client,
-        tokens: &Tokens,
-    ) -> Option<reqwest::RequestBuilder> {
+    pub fn logout_request(&self, tokens: &Tokens) -> Option<Result<Rendered, RequestError>> {
         let spec = self.logout.as_ref()?;
         let vars = Vars {
             access_token: Some(&tokens.access_token),
@@ -247,31 +240,26 @@ impl Profile {
             token_type_hint: Some(TokenKind::Refresh.hint()),
             ..Vars::default()
         };
-        let req = spec.build(http, &self.base_url, reqwest::Method::POST, &vars);
+        let req = spec.render(&self.base_url, http::Method::POST, &vars);
         Some(self.with_rt_cookie(req, tokens.refresh_token.as_deref()))
     }
 
     /// The protected API call.
-    pub fn resource_request(
-        &self,
-        http: &reqwest::Client,
-        access_token: &str,
-    ) -> reqwest::RequestBuilder {
+    pub fn resource_request(&self, access_token: &str) -> Result<Rendered, RequestError> {
         let vars = Vars {
             access_token: Some(access_token),
             ..Vars::default()
         };
         self.resource
-            .build(http, &self.base_url, reqwest::Method::GET, &vars)
+            .render(&self.base_url, http::Method::GET, &vars)
     }
 
     /// A revocation request (RFC 7009) for `token`, if configured.
     pub fn revoke_request(
         &self,
-        http: &reqwest::Client,
         token: &str,
         kind: TokenKind,
-    ) -> Option<reqwest::RequestBuilder> {
+    ) -> Option<Result<Rendered, RequestError>> {
         let spec = self.revoke.as_ref()?;
         let key = self.admin_key();
         let vars = Vars {
@@ -280,17 +268,16 @@ impl Profile {
             admin_key: key.as_deref(),
             ..Vars::default()
         };
-        Some(spec.build(http, &self.base_url, reqwest::Method::POST, &vars))
+        Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
     /// An introspection request (RFC 7662) for `token`, if configured (and the admin key known
     /// when the template needs it).
     pub fn introspect_request(
         &self,
-        http: &reqwest::Client,
         token: &str,
         kind: TokenKind,
-    ) -> Option<reqwest::RequestBuilder> {
+    ) -> Option<Result<Rendered, RequestError>> {
         let spec = self.introspect.as_ref()?;
         let key = self.admin_key();
         if key.is_none() && spec.templates().iter().any(|t| t.uses(&Var::AdminKey)) {
@@ -302,16 +289,12 @@ impl Profile {
             admin_key: key.as_deref(),
             ..Vars::default()
         };
-        Some(spec.build(http, &self.base_url, reqwest::Method::POST, &vars))
+        Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
     /// The admin "log `user` out everywhere" request (force_logout), if configured and the
     /// admin key is known when the template needs it.
-    pub fn admin_logout_request(
-        &self,
-        http: &reqwest::Client,
-        user: &str,
-    ) -> Option<reqwest::RequestBuilder> {
+    pub fn admin_logout_request(&self, user: &str) -> Option<Result<Rendered, RequestError>> {
         let spec = self.admin_logout.as_ref()?;
         let key = self.admin_key();
         if key.is_none() && spec.templates().iter().any(|t| t.uses(&Var::AdminKey)) {
@@ -322,7 +305,7 @@ impl Profile {
             admin_key: key.as_deref(),
             ..Vars::default()
         };
-        Some(spec.build(http, &self.base_url, reqwest::Method::POST, &vars))
+        Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
     /// Whether a force_logout can be sent (admin endpoint configured and usable).

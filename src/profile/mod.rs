@@ -2,13 +2,11 @@
 //! presets, OpenID discovery and WebSocket close-code profiles.
 //!
 //! A [`Profile`] comes from a preset ([`preset`]: `mock`, `mock-json`, `oauth2`), a target file
-//! ([`load_profile`], optionally `preset:` plus overrides) or a bare URL ([`from_url`]: `oauth2` +
-//! discovery). It renders requests from `{{var}}` templates ([`template`], [`request`]), reads
-//! tokens out of responses ([`extract`]) and describes the WebSocket ([`ws`], [`close_codes`]).
-//! Nothing here sends requests on its own except discovery; callers send what it builds and read
-//! bodies with [`read_capped`].
+//! ([`load_profile`], optionally `preset:` plus overrides) or a bare URL ([`Discovery`]: `oauth2` +
+//! OpenID discovery). It renders plain `http::Request`s from `{{var}}` templates ([`template`],
+//! [`request`]), reads tokens out of responses ([`extract`]) and describes the WebSocket ([`ws`],
+//! [`close_codes`]). Nothing here sends anything: `client::transport` does.
 
-pub mod body;
 pub mod close_codes;
 pub mod discovery;
 pub mod extract;
@@ -18,15 +16,14 @@ pub mod request;
 pub mod template;
 pub mod ws;
 
-pub use body::{BodyError, DEFAULT_MAX_BODY, read_capped};
 pub use close_codes::{CloseClass, CloseProfile};
-pub use discovery::{TargetError, from_url};
+pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
 pub use file::{
     EnvCheck, Profile, ProfileFile, TokenKind, load_profile, profile_from_str,
     profile_from_str_with,
 };
 pub use presets::{builtin, preset};
-pub use request::RequestSpec;
+pub use request::{Rendered, RequestError, RequestSpec};
 pub use template::{Template, Vars};
 pub use ws::{TokenTransport, WsEvent, WsEvents, WsProfile};

@@ -9,7 +9,7 @@
 //! - `oauth2`: a generic RFC 6749 server — form grants on `/oauth/token`, RFC 7009 revocation at
 //!   `/oauth/revoke`, the OpenID `userinfo` endpoint as the resource, client credentials from
 //!   `AUTHBENCH_CLIENT_ID` / `AUTHBENCH_CLIENT_SECRET` and a scope from `AUTHBENCH_SCOPE` when set
-//!   (`client_secret_post`); lenient. [`super::from_url`] fills the endpoints from OpenID discovery.
+//!   (`client_secret_post`); lenient. [`super::Discovery`] fills the endpoints from OpenID discovery.
 
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};

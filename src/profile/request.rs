@@ -1,6 +1,6 @@
 //! Request templates ([`RequestSpec`]): method, path (or absolute URL), query, headers, a `form:`
-//! or `json:` body and optional HTTP basic auth, each with `{{var}}` templates, rendered into a
-//! `reqwest::RequestBuilder`.
+//! or `json:` body and optional HTTP basic auth, each with `{{var}}` templates, rendered into a plain
+//! `http::Request<Bytes>` (method, absolute URI, headers, body) that `client::transport` sends.
 //!
 //! ```yaml
 //! login:
@@ -15,10 +15,16 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::template::{Template, Vars};
+
+/// A rendered request: method, absolute URI, headers and the whole body.
+pub type Rendered = http::Request<Bytes>;
 
 /// A JSON body whose strings are templates.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,50 +291,115 @@ impl RequestSpec {
         b
     }
 
-    /// Builds the request. Invalid header values or URLs surface as errors when it is sent.
-    pub fn build(
+    /// Renders the request: the method (or `default_method`), the URL below `base` with the query
+    /// appended, the headers, then the body (`form:` or `json:`, whose `Content-Type` is added
+    /// unless a header set one) and basic auth. Repeated header names are appended, not replaced.
+    pub fn render(
         &self,
-        http: &reqwest::Client,
         base: &url::Url,
-        default_method: reqwest::Method,
+        default_method: http::Method,
         vars: &Vars<'_>,
-    ) -> reqwest::RequestBuilder {
+    ) -> Result<Rendered, RequestError> {
         let method = self
             .method
             .as_deref()
-            .and_then(|m| reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+            .and_then(|m| http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
             .unwrap_or(default_method);
-        let mut req = http.request(method, self.url(base, vars));
+        let bad_url = |reason: String| RequestError::Url {
+            path: self.path.as_str().to_string(),
+            reason,
+        };
+        let mut url = url::Url::parse(&self.url(base, vars)).map_err(|e| bad_url(e.to_string()))?;
         let query: Vec<(&str, String)> = self
             .query
             .iter()
             .filter_map(|(k, t)| t.render_field(vars).map(|v| (k.as_str(), v)))
             .collect();
         if !query.is_empty() {
-            req = req.query(&query);
+            url.query_pairs_mut().extend_pairs(query);
         }
+        let uri = http::Uri::try_from(url.as_str()).map_err(|e| bad_url(e.to_string()))?;
+        let mut req = http::Request::new(Bytes::new());
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        let headers = req.headers_mut();
         for (name, t) in &self.headers {
             if let Some(v) = t.render_field(vars) {
-                req = req.header(name.as_str(), v);
+                let bad = || RequestError::Header { name: name.clone() };
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+                headers.append(name, HeaderValue::from_str(&v).map_err(|_| bad())?);
             }
         }
-        if let Some(form) = &self.form {
-            let fields: Vec<(&str, String)> = form
+        let body = if let Some(form) = &self.form {
+            let fields = form
                 .iter()
-                .filter_map(|(k, t)| t.render_field(vars).map(|v| (k.as_str(), v)))
-                .collect();
-            req = req.form(&fields);
-        }
-        if let Some(json) = &self.json {
-            req = req.json(&json.render(vars));
-        }
+                .filter_map(|(k, t)| t.render_field(vars).map(|v| (k.as_str(), v)));
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish();
+            headers
+                .entry(CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static(
+                    "application/x-www-form-urlencoded",
+                ));
+            Bytes::from(body)
+        } else if let Some(json) = &self.json {
+            let body = serde_json::to_vec(&json.render(vars)).unwrap_or_default();
+            headers
+                .entry(CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static("application/json"));
+            Bytes::from(body)
+        } else {
+            Bytes::new()
+        };
         if let Some(b) = &self.basic_auth {
             let user = b.user.render(vars);
             let pw = b.password.as_ref().and_then(|p| p.render_field(vars));
-            req = req.basic_auth(user, pw);
+            let pair = format!("{user}:{}", pw.unwrap_or_default());
+            let value = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            );
+            let mut value = HeaderValue::from_str(&value).map_err(|_| RequestError::Header {
+                name: "authorization".into(),
+            })?;
+            value.set_sensitive(true);
+            headers.append(AUTHORIZATION, value);
         }
-        req
+        *req.body_mut() = body;
+        Ok(req)
     }
+}
+
+/// A `GET` of `url` with no body (discovery documents, JWKS).
+pub fn get(url: &url::Url) -> Result<Rendered, RequestError> {
+    let uri = http::Uri::try_from(url.as_str()).map_err(|e| RequestError::Url {
+        path: url.path().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut req = http::Request::new(Bytes::new());
+    *req.uri_mut() = uri;
+    Ok(req)
+}
+
+/// A request template that rendered into something HTTP cannot carry. The messages name the
+/// template, never the rendered value (it may hold a token).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The rendered URL does not parse.
+    #[error("the URL of request path {path:?} is invalid once rendered: {reason}")]
+    Url {
+        /// The path template.
+        path: String,
+        /// What the URL parser said.
+        reason: String,
+    },
+    /// A rendered header value holds characters not allowed in HTTP headers (e.g. a newline).
+    #[error("header {name} cannot carry its rendered value (control characters?)")]
+    Header {
+        /// The header name.
+        name: String,
+    },
 }
 
 #[cfg(test)]
@@ -345,19 +416,19 @@ mod tests {
             "path: /oauth/token\nform: { grant_type: password, username: \"{{user}}\", client_secret: \"{{env.AUTHBENCH_SURELY_UNSET_42}}\" }\n",
         );
         s.check().unwrap();
-        let http = reqwest::Client::new();
         let base = url::Url::parse("http://127.0.0.1:9/auth/").unwrap();
         let vars = Vars {
             user: Some("user1"),
             ..Vars::default()
         };
-        let req = s
-            .build(&http, &base, reqwest::Method::POST, &vars)
-            .build()
-            .unwrap();
-        assert_eq!(req.method(), reqwest::Method::POST);
-        assert_eq!(req.url().as_str(), "http://127.0.0.1:9/auth/oauth/token");
-        let body = std::str::from_utf8(req.body().unwrap().as_bytes().unwrap()).unwrap();
+        let req = s.render(&base, http::Method::POST, &vars).unwrap();
+        assert_eq!(req.method(), http::Method::POST);
+        assert_eq!(req.uri(), "http://127.0.0.1:9/auth/oauth/token");
+        assert_eq!(
+            req.headers()[CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        let body = std::str::from_utf8(req.body()).unwrap();
         assert_eq!(body, "grant_type=password&username=user1");
     }
 
@@ -366,22 +437,18 @@ mod tests {
         let s = spec(
             "method: get\npath: \"/admin/users/{{user}}\"\nquery: { q: \"{{session_id}}\", fixed: \"1\" }\nheaders: { Authorization: \"Bearer {{access_token}}\" }\njson: { refresh_token: \"{{refresh_token}}\", n: 3, keep: [\"{{user}}\"] }\n",
         );
-        let http = reqwest::Client::new();
         let base = url::Url::parse("http://h").unwrap();
         let vars = Vars {
             user: Some("u"),
             access_token: Some("at"),
             ..Vars::default()
         };
-        let req = s
-            .build(&http, &base, reqwest::Method::POST, &vars)
-            .build()
-            .unwrap();
-        assert_eq!(req.method(), reqwest::Method::GET);
-        assert_eq!(req.url().as_str(), "http://h/admin/users/u?fixed=1");
+        let req = s.render(&base, http::Method::POST, &vars).unwrap();
+        assert_eq!(req.method(), http::Method::GET);
+        assert_eq!(req.uri(), "http://h/admin/users/u?fixed=1");
         assert_eq!(req.headers()["authorization"], "Bearer at");
-        let body: serde_json::Value =
-            serde_json::from_slice(req.body().unwrap().as_bytes().unwrap()).unwrap();
+        assert_eq!(req.headers()[CONTENT_TYPE], "application/json");
+        let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(body, serde_json::json!({"n": 3, "keep": ["u"]}));
     }
 
@@ -406,6 +473,35 @@ mod tests {
         );
         assert!(spec("path: x\n").check().unwrap_err().0 == "path");
         assert!(spec("path: https://idp.example/token\n").check().is_ok());
+    }
+
+    #[test]
+    fn basic_auth_explicit_content_type_and_bad_values() {
+        let s = spec(
+            "path: /t\nheaders: { Content-Type: application/x-amz-json-1.1, X-Trace: \"{{access_token}}\" }\njson: { a: 1 }\nbasic_auth: { user: client, password: \"{{password}}\" }\n",
+        );
+        let base = url::Url::parse("http://h").unwrap();
+        let vars = Vars {
+            password: Some("s3cret"),
+            access_token: Some("at"),
+            ..Vars::default()
+        };
+        let req = s.render(&base, http::Method::POST, &vars).unwrap();
+        assert_eq!(req.headers()[CONTENT_TYPE], "application/x-amz-json-1.1");
+        // base64("client:s3cret")
+        assert_eq!(req.headers()[AUTHORIZATION], "Basic Y2xpZW50OnMzY3JldA==");
+        let newline = Vars {
+            access_token: Some("a\nb"),
+            ..Vars::default()
+        };
+        let e = s.render(&base, http::Method::POST, &newline).unwrap_err();
+        assert_eq!(
+            e,
+            RequestError::Header {
+                name: "X-Trace".into()
+            }
+        );
+        assert!(!e.to_string().contains("a\nb"));
     }
 
     #[test]

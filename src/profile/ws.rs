@@ -41,6 +41,45 @@ impl Default for TokenTransport {
     }
 }
 
+impl TokenTransport {
+    /// `url` as the handshake requests it with `token`: the query parameter added for
+    /// [`TokenTransport::Query`], unchanged otherwise.
+    pub fn url(&self, url: &url::Url, token: &str) -> url::Url {
+        let mut u = url.clone();
+        if let TokenTransport::Query { param } = self {
+            u.query_pairs_mut().append_pair(param, token);
+        }
+        u
+    }
+
+    /// The handshake header that carries `token`, if it travels in one: `Authorization: Bearer`,
+    /// or the `Sec-WebSocket-Protocol` offer of [`subprotocol_offer`].
+    pub fn header(&self, token: &str) -> Option<(http::HeaderName, String)> {
+        match self {
+            TokenTransport::Query { .. } => None,
+            TokenTransport::Header => {
+                Some((http::header::AUTHORIZATION, format!("Bearer {token}")))
+            }
+            TokenTransport::Subprotocol { prefix } => Some((
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                subprotocol_offer(prefix, token),
+            )),
+        }
+    }
+}
+
+/// The `Sec-WebSocket-Protocol` offer for a subprotocol transport with `prefix`: the prefix without
+/// its trailing separator (`bearer.` → `bearer`, the protocol the reference mock answers), then
+/// the token-carrying `<prefix><token>` (which a server never echoes).
+pub fn subprotocol_offer(prefix: &str, token: &str) -> String {
+    let accept = prefix.trim_end_matches(['.', '-', '_']);
+    if accept.is_empty() {
+        format!("{prefix}{token}")
+    } else {
+        format!("{accept}, {prefix}{token}")
+    }
+}
+
 /// The file form of [`TokenTransport`]: `header`, `{ query: NAME }` or `{ subprotocol: PREFIX }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -147,24 +186,7 @@ impl WsProfile {
     /// The URL to connect to with `access_token` (adds the query parameter for
     /// [`TokenTransport::Query`]).
     pub fn connect_url(&self, access_token: &str) -> url::Url {
-        let mut u = self.url.clone();
-        if let TokenTransport::Query { param } = &self.token {
-            u.query_pairs_mut().append_pair(param, access_token);
-        }
-        u
-    }
-
-    /// The `Authorization` header value for [`TokenTransport::Header`].
-    pub fn auth_header(&self, access_token: &str) -> Option<String> {
-        matches!(self.token, TokenTransport::Header).then(|| format!("Bearer {access_token}"))
-    }
-
-    /// The `Sec-WebSocket-Protocol` value for [`TokenTransport::Subprotocol`].
-    pub fn subprotocol(&self, access_token: &str) -> Option<String> {
-        match &self.token {
-            TokenTransport::Subprotocol { prefix } => Some(format!("{prefix}{access_token}")),
-            _ => None,
-        }
+        self.token.url(&self.url, access_token)
     }
 }
 
@@ -261,14 +283,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn subprotocol_offer_is_derived_from_the_prefix() {
+        assert_eq!(subprotocol_offer("bearer.", "t"), "bearer, bearer.t");
+        assert_eq!(subprotocol_offer("bearer-", "t"), "bearer, bearer-t");
+        assert_eq!(subprotocol_offer(".", "t"), ".t");
+    }
+
+    #[test]
     fn urls_and_transports() {
         let base = url::Url::parse("https://api.example.com/v1/").unwrap();
         let spec: WsSpec =
             serde_saphyr::from_str("path: /socket\ntoken: { subprotocol: \"bearer.\" }\n").unwrap();
         let ws = spec.resolve(None, &base).unwrap();
         assert_eq!(ws.url.as_str(), "wss://api.example.com/v1/socket");
-        assert_eq!(ws.subprotocol("t").as_deref(), Some("bearer.t"));
-        assert_eq!(ws.auth_header("t"), None);
+        assert_eq!(
+            ws.token.header("t"),
+            Some((
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                "bearer, bearer.t".to_string()
+            ))
+        );
         assert_eq!(
             ws.connect_url("t").as_str(),
             "wss://api.example.com/v1/socket"
@@ -279,7 +313,10 @@ mod tests {
             .resolve(None, &url::Url::parse("http://127.0.0.1:80").unwrap())
             .unwrap();
         assert_eq!(ws.url.as_str(), "ws://127.0.0.1/ws");
-        assert_eq!(ws.auth_header("t").as_deref(), Some("Bearer t"));
+        assert_eq!(
+            ws.token.header("t"),
+            Some((http::header::AUTHORIZATION, "Bearer t".to_string()))
+        );
 
         let ws = WsSpec::default()
             .resolve(None, &url::Url::parse("http://h:1").unwrap())

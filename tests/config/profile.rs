@@ -5,7 +5,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use authbench::profile::{self, Profile, RejectPolicy, TokenKind, Tokens, WsEvent};
+use authbench::client::cookies::CookieJar;
+use authbench::client::transport::{BodyMode, Connections, Connector, Http};
+use authbench::profile::{
+    self, Profile, RejectPolicy, Rendered, RequestError, TokenKind, Tokens, WsEvent,
+};
 use authbench_mock::{MockConfig, MockServer, Signing};
 use futures::StreamExt;
 
@@ -25,29 +29,39 @@ struct Reply {
     body: bytes::Bytes,
 }
 
-async fn send(req: reqwest::RequestBuilder) -> Reply {
-    let resp = req.timeout(Duration::from_secs(5)).send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = profile::read_capped(resp, profile::DEFAULT_MAX_BODY)
-        .await
-        .unwrap();
+/// The client transport, as the simulated clients and the checks use it.
+fn transport() -> Http {
+    Connector::new(Connections::PerClient, Duration::from_secs(5), false, 4)
+        .unwrap()
+        .client()
+}
+
+async fn send_on(http: &Http, req: Result<Rendered, RequestError>) -> Reply {
+    let r = http.exchange(req.unwrap(), BodyMode::Keep).await.unwrap();
     Reply {
-        status,
-        headers,
-        body,
+        status: r.status,
+        headers: r.headers,
+        body: r.body,
     }
 }
 
-async fn login(p: &Profile, http: &reqwest::Client, n: u32) -> Tokens {
-    let r = send(p.login_request(http, &format!("user{n}"), &format!("pw-{n}"))).await;
+async fn send(req: Result<Rendered, RequestError>) -> Reply {
+    send_on(&transport(), req).await
+}
+
+async fn login(p: &Profile, http: &Http, n: u32) -> Tokens {
+    let r = send_on(
+        http,
+        p.login_request(&format!("user{n}"), &format!("pw-{n}")),
+    )
+    .await;
     p.parse_tokens(r.status, &r.headers, &r.body)
         .unwrap_or_else(|e| panic!("login via {}: {e}", p.name()))
 }
 
 /// Login → resource → refresh (rotated) → resource → reuse of the old RT rejected → logout →
 /// refresh rejected.
-async fn full_session(p: &Profile, http: &reqwest::Client) {
+async fn full_session(p: &Profile, http: &Http) {
     let t = login(p, http, 1).await;
     let rt = t.refresh_token.clone().expect("refresh token");
     assert!(t.session_id.is_some());
@@ -58,25 +72,25 @@ async fn full_session(p: &Profile, http: &reqwest::Client) {
         "{left:?}"
     );
 
-    let r = send(p.resource_request(http, &t.access_token)).await;
+    let r = send(p.resource_request(&t.access_token)).await;
     assert_eq!(r.status, 200, "{}", p.name());
     let me: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(me["sub"], "user1");
 
-    let r = send(p.refresh_request(http, Some(&rt))).await;
+    let r = send(p.refresh_request(Some(&rt))).await;
     let t2 = p.parse_tokens(r.status, &r.headers, &r.body).unwrap();
     let rt2 = t2.refresh_token.clone().unwrap();
     assert_ne!(rt2, rt, "rotation gives a new refresh token");
     assert!(!p.refresh_rejected(r.status, &r.body));
-    let r = send(p.resource_request(http, &t2.access_token)).await;
+    let r = send(p.resource_request(&t2.access_token)).await;
     assert_eq!(r.status, 200);
 
     // A second session: refresh, then reuse the rotated-out token.
     let s = login(p, http, 2).await;
     let old = s.refresh_token.clone().unwrap();
-    let r = send(p.refresh_request(http, Some(&old))).await;
+    let r = send(p.refresh_request(Some(&old))).await;
     assert_eq!(r.status, 200);
-    let r = send(p.refresh_request(http, Some(&old))).await;
+    let r = send(p.refresh_request(Some(&old))).await;
     assert!(
         p.refresh_rejected(r.status, &r.body),
         "{}: reuse answered {} {:?}",
@@ -86,9 +100,9 @@ async fn full_session(p: &Profile, http: &reqwest::Client) {
     );
 
     // Logout ends the first session.
-    let r = send(p.logout_request(http, &t2).expect("logout")).await;
+    let r = send(p.logout_request(&t2).expect("logout")).await;
     assert!((200..300).contains(&r.status), "logout {}", r.status);
-    let r = send(p.refresh_request(http, Some(&rt2))).await;
+    let r = send(p.refresh_request(Some(&rt2))).await;
     assert!(
         p.refresh_rejected(r.status, &r.body),
         "after logout: {}",
@@ -101,13 +115,13 @@ async fn mock_preset_end_to_end() {
     let server = mock(MockConfig::default()).await;
     let p = profile::builtin(&server.base_url(), server.admin_key()).unwrap();
     assert_eq!(p.reject_policy(), RejectPolicy::Strict);
-    let http = reqwest::Client::new();
+    let http = transport();
     full_session(&p, &http).await;
 
     // Introspection with the admin key.
     let t = login(&p, &http, 3).await;
     let r = send(
-        p.introspect_request(&http, &t.access_token, TokenKind::Access)
+        p.introspect_request(&t.access_token, TokenKind::Access)
             .unwrap(),
     )
     .await;
@@ -117,28 +131,28 @@ async fn mock_preset_end_to_end() {
 
     // Revocation of the refresh token ends the session.
     let rt = t.refresh_token.clone().unwrap();
-    let r = send(p.revoke_request(&http, &rt, TokenKind::Refresh).unwrap()).await;
+    let r = send(p.revoke_request(&rt, TokenKind::Refresh).unwrap()).await;
     assert_eq!(r.status, 200);
-    let r = send(p.refresh_request(&http, Some(&rt))).await;
+    let r = send(p.refresh_request(Some(&rt))).await;
     assert!(p.refresh_rejected(r.status, &r.body));
 
     // Admin logout of a user.
     let u = login(&p, &http, 4).await;
     assert!(p.has_admin_logout());
-    let r = send(p.admin_logout_request(&http, "user4").unwrap()).await;
+    let r = send(p.admin_logout_request("user4").unwrap()).await;
     assert!((200..300).contains(&r.status), "admin logout {}", r.status);
-    let r = send(p.refresh_request(&http, u.refresh_token.as_deref())).await;
+    let r = send(p.refresh_request(u.refresh_token.as_deref())).await;
     assert!(p.refresh_rejected(r.status, &r.body));
 
     // Without an admin key, admin requests are unavailable rather than sent unauthenticated.
     let bare = profile::preset("mock", &server.base_url()).unwrap();
     if std::env::var_os("AUTHBENCH_ADMIN_KEY").is_none() {
-        assert!(bare.admin_logout_request(&http, "user1").is_none());
+        assert!(bare.admin_logout_request("user1").is_none());
         assert!(!bare.has_admin_logout());
     }
 
     // Bad credentials are a Status error, not a panic.
-    let r = send(p.login_request(&http, "user1", "wrong")).await;
+    let r = send(p.login_request("user1", "wrong")).await;
     assert!(p.parse_tokens(r.status, &r.headers, &r.body).is_err());
     server.shutdown().await;
 }
@@ -148,7 +162,7 @@ async fn mock_json_preset_end_to_end() {
     let server = mock(MockConfig::default()).await;
     let p = profile::preset("mock-json", &server.base_url()).unwrap();
     assert_eq!(p.reject_policy(), RejectPolicy::Lenient);
-    let http = reqwest::Client::new();
+    let http = transport();
     full_session(&p, &http).await;
     server.shutdown().await;
 }
@@ -156,7 +170,7 @@ async fn mock_json_preset_end_to_end() {
 #[tokio::test]
 async fn target_files_end_to_end() {
     let server = mock(MockConfig::default()).await;
-    let http = reqwest::Client::new();
+    let http = transport();
     for file in ["mock.yaml", "mock-json.yaml", "oauth2.yaml"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios/targets")
@@ -184,23 +198,24 @@ async fn refresh_token_in_an_httponly_cookie() {
     let p = profile::profile_from_str(&yaml, None).unwrap();
     assert_eq!(p.refresh_cookie(), Some("refresh_token"));
     // No cookie jar: the profile sends the cookie itself.
-    let http = reqwest::Client::new();
+    let http = transport();
     let t = login(&p, &http, 1).await;
     let rt = t
         .refresh_token
         .clone()
         .expect("refresh token from Set-Cookie");
-    let r = send(p.refresh_request(&http, Some(&rt))).await;
+    let r = send(p.refresh_request(Some(&rt))).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let t2 = p.parse_tokens(r.status, &r.headers, &r.body).unwrap();
     assert_ne!(t2.refresh_token.as_deref(), Some(rt.as_str()));
     // With a jar, `None` relies on the jar.
-    let jar = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let _ = login(&p, &jar, 2).await;
-    let r = send(p.refresh_request(&jar, None)).await;
+    let mut jar = CookieJar::default();
+    let r = send(p.login_request("user2", "pw-2")).await;
+    jar.absorb(&r.headers);
+    let mut req = p.refresh_request(None).unwrap();
+    let cookie = jar.header_value().unwrap().parse().unwrap();
+    req.headers_mut().append(http::header::COOKIE, cookie);
+    let r = send(Ok(req)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     server.shutdown().await;
 }
@@ -208,23 +223,25 @@ async fn refresh_token_in_an_httponly_cookie() {
 #[tokio::test]
 async fn bare_url_uses_openid_discovery() {
     let server = mock(MockConfig::default()).await;
-    let http = reqwest::Client::new();
-    let p = profile::from_url(&server.base_url(), &http).await.unwrap();
+    let http = transport();
+    let p = authbench::client::discover(&server.base_url(), &http)
+        .await
+        .unwrap();
     assert_eq!(p.name(), "oauth2");
     assert!(p.has_revoke() && p.has_introspect() && p.ws().is_some());
     let t = login(&p, &http, 1).await;
-    let r = send(p.resource_request(&http, &t.access_token)).await;
+    let r = send(p.resource_request(&t.access_token)).await;
     assert_eq!(r.status, 200, "resource from authbench_resource_endpoint");
-    let r = send(p.refresh_request(&http, t.refresh_token.as_deref())).await;
+    let r = send(p.refresh_request(t.refresh_token.as_deref())).await;
     assert_eq!(r.status, 200);
     // A server without discovery falls back to the preset's paths; nothing listening is an error.
     let dead = "http://127.0.0.1:9";
     assert!(matches!(
-        profile::from_url(dead, &http).await,
+        authbench::client::discover(dead, &http).await,
         Err(profile::TargetError::Unreachable { .. })
     ));
     assert!(matches!(
-        profile::from_url("ftp://x", &http).await,
+        authbench::client::discover("ftp://x", &http).await,
         Err(profile::TargetError::InvalidUrl { .. })
     ));
     server.shutdown().await;
@@ -234,7 +251,7 @@ async fn bare_url_uses_openid_discovery() {
 async fn websocket_handshake_from_the_profile() {
     let server = mock(MockConfig::default()).await;
     let p = profile::builtin(&server.base_url(), server.admin_key()).unwrap();
-    let http = reqwest::Client::new();
+    let http = transport();
     let t = login(&p, &http, 1).await;
     let ws = p.ws().unwrap();
     let url = ws.connect_url(&t.access_token);
@@ -317,11 +334,10 @@ fn preset_overrides_keep_the_rest() {
         None,
     )
     .unwrap();
-    let http = reqwest::Client::new();
-    let req = p.resource_request(&http, "at").build().unwrap();
-    assert_eq!(req.url().as_str(), "http://h:1/base/v2/me");
-    let req = p.login_request(&http, "u", "p").build().unwrap();
-    assert_eq!(req.url().as_str(), "http://h:1/base/oauth/token");
+    let req = p.resource_request("at").unwrap();
+    assert_eq!(req.uri(), "http://h:1/base/v2/me");
+    let req = p.login_request("u", "p").unwrap();
+    assert_eq!(req.uri(), "http://h:1/base/oauth/token");
     assert!(p.renewal_header().is_none());
     let ws = p.ws().unwrap();
     assert_eq!(ws.url.as_str(), "ws://h:1/base/ws");

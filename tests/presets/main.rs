@@ -53,21 +53,16 @@ fn load(name: &str) -> Profile {
 /// A built request, for inspection.
 struct Req {
     url: String,
-    headers: reqwest::header::HeaderMap,
+    headers: http::HeaderMap,
     body: String,
 }
 
-fn built(rb: reqwest::RequestBuilder) -> Req {
-    let req = rb.build().expect("the request builds");
-    let body = req
-        .body()
-        .and_then(|b| b.as_bytes())
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
+fn built(req: Result<authbench::profile::Rendered, authbench::profile::RequestError>) -> Req {
+    let req = req.expect("the request renders");
     Req {
-        url: req.url().to_string(),
+        url: req.uri().to_string(),
         headers: req.headers().clone(),
-        body,
+        body: String::from_utf8_lossy(req.body()).into_owned(),
     }
 }
 
@@ -255,7 +250,6 @@ fn assert_client_auth(preset: &OAuthPreset, what: &str, req: &Req) {
 
 #[test]
 fn oauth_presets_match_their_documentation() {
-    let http = reqwest::Client::new();
     for preset in OAUTH_PRESETS {
         let p = load(preset.file);
         let f = preset.file;
@@ -270,7 +264,7 @@ fn oauth_presets_match_their_documentation() {
             "{f}: refresh token in the body"
         );
 
-        let login = built(p.login_request(&http, "user7", "pw-7"));
+        let login = built(p.login_request("user7", "pw-7"));
         assert_eq!(login.url, preset.token_url, "{f}: login URL");
         let lf = form(&login.body);
         assert_eq!(
@@ -287,7 +281,7 @@ fn oauth_presets_match_their_documentation() {
         }
         assert_client_auth(preset, "login", &login);
 
-        let refresh = built(p.refresh_request(&http, Some("rt-123456789")));
+        let refresh = built(p.refresh_request(Some("rt-123456789")));
         assert_eq!(refresh.url, preset.token_url, "{f}: refresh URL");
         let rf = form(&refresh.body);
         assert_eq!(field(&rf, "grant_type"), Some("refresh_token"), "{f}");
@@ -295,7 +289,7 @@ fn oauth_presets_match_their_documentation() {
         assert_client_auth(preset, "refresh", &refresh);
 
         let logout = p
-            .logout_request(&http, &tokens("at-1", "rt-logout"))
+            .logout_request(&tokens("at-1", "rt-logout"))
             .unwrap_or_else(|| panic!("{f}: no logout"));
         let logout = built(logout);
         assert_eq!(logout.url, preset.logout_url, "{f}: logout URL");
@@ -309,7 +303,7 @@ fn oauth_presets_match_their_documentation() {
         assert_client_auth(preset, "logout", &logout);
 
         assert_eq!(p.has_revoke(), preset.revoke, "{f}: revoke");
-        if let Some(rb) = p.revoke_request(&http, "tok-to-revoke", TokenKind::Refresh) {
+        if let Some(rb) = p.revoke_request("tok-to-revoke", TokenKind::Refresh) {
             let r = built(rb);
             assert_eq!(field(&form(&r.body), "token"), Some("tok-to-revoke"), "{f}");
             assert_client_auth(preset, "revoke", &r);
@@ -317,7 +311,7 @@ fn oauth_presets_match_their_documentation() {
         match preset.introspect_url {
             Some(url) => {
                 let rb = p
-                    .introspect_request(&http, "tok-to-inspect", TokenKind::Access)
+                    .introspect_request("tok-to-inspect", TokenKind::Access)
                     .unwrap_or_else(|| panic!("{f}: no introspection"));
                 let r = built(rb);
                 assert_eq!(r.url, url, "{f}: introspection URL");
@@ -333,7 +327,7 @@ fn oauth_presets_match_their_documentation() {
             ),
         }
 
-        let api = built(p.resource_request(&http, "at-xyz"));
+        let api = built(p.resource_request("at-xyz"));
         assert_eq!(api.url, preset.resource_url, "{f}: resource URL");
         assert_eq!(
             api.headers
@@ -388,8 +382,7 @@ fn auth0_403_is_a_rejected_refresh() {
         403,
         br#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#
     ));
-    let http = reqwest::Client::new();
-    let login = built(p.login_request(&http, "user1", "pw-1"));
+    let login = built(p.login_request("user1", "pw-1"));
     let f = form(&login.body);
     assert_eq!(field(&f, "scope"), Some("openid offline_access"));
     assert!(
@@ -401,7 +394,6 @@ fn auth0_403_is_a_rejected_refresh() {
 #[test]
 fn cognito_initiate_auth_speaks_the_json_api() {
     let p = load("cognito-initiate-auth.yaml");
-    let http = reqwest::Client::new();
     let target = |r: &Req| {
         r.headers
             .get("x-amz-target")
@@ -411,7 +403,7 @@ fn cognito_initiate_auth_speaks_the_json_api() {
     let json = |r: &Req| serde_json::from_str::<serde_json::Value>(&r.body).expect("JSON body");
     let endpoint = "https://cognito-idp.us-east-1.amazonaws.com/";
 
-    let login = built(p.login_request(&http, "user3", "pw-3"));
+    let login = built(p.login_request("user3", "pw-3"));
     assert_eq!(login.url, endpoint);
     assert_eq!(
         login
@@ -434,7 +426,7 @@ fn cognito_initiate_auth_speaks_the_json_api() {
         })
     );
 
-    let refresh = built(p.refresh_request(&http, Some("cognito-rt")));
+    let refresh = built(p.refresh_request(Some("cognito-rt")));
     assert_eq!(
         target(&refresh).as_deref(),
         Some("AWSCognitoIdentityProviderService.GetTokensFromRefreshToken")
@@ -444,17 +436,14 @@ fn cognito_initiate_auth_speaks_the_json_api() {
         serde_json::json!({ "ClientId": CLIENT_ID, "RefreshToken": "cognito-rt" })
     );
 
-    let logout = built(
-        p.logout_request(&http, &tokens("at", "rt-out"))
-            .expect("logout"),
-    );
+    let logout = built(p.logout_request(&tokens("at", "rt-out")).expect("logout"));
     assert_eq!(
         target(&logout).as_deref(),
         Some("AWSCognitoIdentityProviderService.RevokeToken")
     );
     assert_eq!(json(&logout)["Token"], "rt-out");
 
-    let api = built(p.resource_request(&http, "cognito-at"));
+    let api = built(p.resource_request("cognito-at"));
     assert_eq!(
         target(&api).as_deref(),
         Some("AWSCognitoIdentityProviderService.GetUser")

@@ -5,4 +5,5 @@ mod support;
 
 mod close_classes;
 mod flaws;
+mod handshake;
 mod transport;

@@ -7,5 +7,5 @@ pub use super::Check;
 pub use super::common::*;
 pub use crate::checks::meta::{CheckMeta, Level, Need};
 pub use crate::checks::outcome::{Findings, Status, Stop, Verdict};
-pub use crate::checks::probe::{Probe, RefreshReply, Resp, Session};
+pub use crate::checks::probe::{Probe, RefreshReply, Resp, Session, edit_url};
 pub use crate::profile::{TokenKind, Tokens};

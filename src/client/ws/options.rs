@@ -7,20 +7,9 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
+use crate::client::transport::ws::Upgrade;
 use crate::profile::close_codes::CloseProfile;
 use crate::profile::ws::{TokenTransport, WsEvents, WsProfile};
-
-/// The `Sec-WebSocket-Protocol` offer for a subprotocol transport with `prefix`: the prefix without
-/// its trailing separator (`bearer.` → `bearer`, the protocol the reference mock answers), then
-/// the token-carrying `<prefix><token>` (which a server never echoes).
-pub fn subprotocol_offer(prefix: &str, token: &str) -> String {
-    let accept = prefix.trim_end_matches(['.', '-', '_']);
-    if accept.is_empty() {
-        format!("{prefix}{token}")
-    } else {
-        format!("{accept}, {prefix}{token}")
-    }
-}
 
 /// Exponential backoff with jitter between reconnect attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +123,19 @@ impl WsOptions {
         Ok(o)
     }
 
+    /// The handshake's part of these options.
+    pub fn upgrade(&self) -> Upgrade<'_> {
+        Upgrade {
+            url: &self.url,
+            token: &self.token,
+            headers: &self.headers,
+            tls: self.tls.as_ref(),
+            max_message_size: self.max_message_size,
+            max_frame_size: self.max_frame_size,
+            timeout: self.connect_timeout,
+        }
+    }
+
     /// Checks what can be checked before the first connect.
     pub fn validate(&self) -> Result<(), WsConfigError> {
         match self.url.scheme() {
@@ -191,12 +193,6 @@ mod tests {
         assert_eq!(o.validate(), Err(WsConfigError::TlsConfigMissing));
         o.url = "http://example.com/ws".parse().unwrap();
         assert!(matches!(o.validate(), Err(WsConfigError::Scheme(_))));
-    }
-
-    #[test]
-    fn subprotocol_offer_is_derived_from_the_prefix() {
-        assert_eq!(subprotocol_offer("bearer.", "t"), "bearer, bearer.t");
-        assert_eq!(subprotocol_offer(".", "t"), ".t");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::checks::catalog::prelude::*;
 use crate::checks::probe::challenge;
+use crate::profile::Rendered;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -61,7 +62,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
 }
 
 /// Removes every header and query parameter that carries the placeholder token.
-pub fn strip_token(req: &mut reqwest::Request) {
+pub fn strip_token(req: &mut Rendered) {
     let names: Vec<_> = req
         .headers()
         .iter()
@@ -71,18 +72,17 @@ pub fn strip_token(req: &mut reqwest::Request) {
     for n in names {
         req.headers_mut().remove(n);
     }
-    let url = req.url().clone();
-    if url.query().is_some_and(|q| q.contains(PLACEHOLDER)) {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(_, v)| !v.contains(PLACEHOLDER))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let mut u = url;
-        u.set_query(None);
-        if !kept.is_empty() {
-            u.query_pairs_mut().extend_pairs(kept);
-        }
-        *req.url_mut() = u;
+    if req.uri().query().is_some_and(|q| q.contains(PLACEHOLDER)) {
+        edit_url(req, |u| {
+            let kept: Vec<(String, String)> = u
+                .query_pairs()
+                .filter(|(_, v)| !v.contains(PLACEHOLDER))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            u.set_query(None);
+            if !kept.is_empty() {
+                u.query_pairs_mut().extend_pairs(kept);
+            }
+        });
     }
 }

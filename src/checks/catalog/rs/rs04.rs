@@ -22,9 +22,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let r = p
         .api_edited("resource call with the token in the query", s.at(), |req| {
             req.headers_mut().remove(http::header::AUTHORIZATION);
-            req.url_mut()
-                .query_pairs_mut()
-                .append_pair("access_token", &at);
+            edit_url(req, |u| {
+                u.query_pairs_mut().append_pair("access_token", &at);
+            });
         })
         .await?;
     let mut f = Findings::new();

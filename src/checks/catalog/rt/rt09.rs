@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::checks::catalog::prelude::*;
+use crate::client::transport::BodyMode;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -31,10 +32,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     for i in 0..PARALLEL {
         let (p, r0, barrier) = (p.clone(), r0.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
-            let rb = p.profile().refresh_request(p.http(), Some(&r0));
+            let req = p.profile().refresh_request(Some(&r0));
             barrier.wait().await;
             let resp = p
-                .try_send(&format!("concurrent refresh #{} of R0", i + 1), rb)
+                .try_send(&format!("concurrent refresh #{} of R0", i + 1), req)
                 .await;
             resp.map(|r| (p.classify_refresh(&r), r))
         }));
@@ -125,10 +126,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
 /// not evidence), so the released refreshes do not wait for TCP handshakes and really overlap.
 async fn warm_up(p: &Probe) {
     let calls = (0..PARALLEL).map(|_| async {
-        let rb = p.profile().resource_request(p.http(), "warm-up");
-        if let Ok(resp) = rb.send().await {
-            let _ = resp.bytes().await;
-        }
+        let _ = p
+            .http()
+            .exchange_with(
+                || p.profile().resource_request("warm-up"),
+                BodyMode::Truncate,
+            )
+            .await;
     });
     futures::future::join_all(calls).await;
 }

@@ -1,9 +1,8 @@
-//! A lean HTTP/1.1 path for plain `http://` targets, the hot path of load generation: hyper's
-//! connection-level client (`hyper::client::conn::http1`) over keep-alive connections that the
-//! simulated clients own, without reqwest's per-request layers (URL re-parsing in its cookie and
-//! redirect handling, the tower stack, the pool's bookkeeping). Requests are still built by
-//! reqwest, so target profiles keep one request model; TLS (`https://`) and streaming bodies stay
-//! on reqwest (see `super::http`).
+//! The HTTP/1.1 path of every exchange: hyper's connection-level client
+//! (`hyper::client::conn::http1`) over keep-alive connections that the simulated clients own
+//! (plain TCP for `http`, TLS for `https`, see [`super::stream`]), without a general-purpose
+//! client's per-request layers (URL re-parsing in cookie and redirect handling, a tower stack, a
+//! pool's bookkeeping).
 //!
 //! - [`IdleConns`]: idle keep-alive connections (per simulated client, or one shared pool), at most
 //!   `cap`, most recently used first.
@@ -19,39 +18,68 @@
 //! on a fresh connection; a request that was written is never sent twice.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{ACCEPT, HOST};
+use http::uri::Scheme;
 use http::{HeaderMap, HeaderValue};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
-use tokio::net::TcpStream;
 
-use super::http::{BODY_CAP, BodyMode, DRAIN_LIMIT, ErrorKind, HttpError};
+use super::body::{BodyMode, Capped};
+use super::error::{ErrorKind, HttpError};
+use super::stream::{self, Stream};
 
 /// hyper's side of one connection: reads, writes and framing, polled by its user.
-type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+type Driver = Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>;
+
+/// Where a connection goes: scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    pub(crate) https: bool,
+    pub(crate) host: Box<str>,
+    pub(crate) port: u16,
+}
+
+impl Origin {
+    /// The origin of an absolute `http`/`https` URI.
+    pub(crate) fn of(uri: &http::Uri) -> Result<Origin, HttpError> {
+        let https = match uri.scheme() {
+            Some(s) if *s == Scheme::HTTPS => true,
+            Some(s) if *s == Scheme::HTTP => false,
+            _ => {
+                return Err(HttpError::new(
+                    ErrorKind::Protocol,
+                    "the request URL is not an absolute http(s) URL",
+                ));
+            }
+        };
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| HttpError::new(ErrorKind::Protocol, "the request URL has no host"))?;
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Ok(Origin {
+            https,
+            host: host.into(),
+            port,
+        })
+    }
+}
 
 /// One keep-alive connection to one origin.
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
     link: Link,
-    host: Box<str>,
-    port: u16,
+    origin: Origin,
     /// `Host` of requests on this connection (`host` or `host:port`).
     host_header: HeaderValue,
-}
-
-impl Conn {
-    fn is_for(&self, host: &str, port: u16) -> bool {
-        self.port == port && &*self.host == host
-    }
 }
 
 /// hyper's side of a connection; `None` once it has ended (and been dropped).
@@ -116,9 +144,9 @@ impl IdleConns {
     }
 
     /// The most recently used idle connection to this origin, if any.
-    fn take(&self, host: &str, port: u16) -> Option<Conn> {
+    fn take(&self, origin: &Origin) -> Option<Conn> {
         let mut conns = self.conns.lock();
-        let i = conns.iter().rposition(|c| c.is_for(host, port))?;
+        let i = conns.iter().rposition(|c| c.origin == *origin)?;
         Some(conns.swap_remove(i))
     }
 
@@ -141,28 +169,24 @@ pub struct Response {
     pub body: Bytes,
 }
 
-/// Whether `req` can take this path: plain http with a body known up front.
-pub fn supports(req: &reqwest::Request) -> bool {
-    req.url().scheme() == "http"
-        && req.url().host_str().is_some()
-        && req.body().is_none_or(|b| b.as_bytes().is_some())
-}
-
-/// Sends `req` (which must pass [`supports`]) over an idle connection from `idle` or a new one
-/// (established within `connect_timeout`) and reads the response. The caller bounds the whole
-/// exchange with its own timeout.
+/// Sends `req` (an absolute `http`/`https` URI) over an idle connection from `idle` or a new one
+/// (established, TLS handshake included, within `connect_timeout`; `tls` is required for `https`)
+/// and reads the response. The caller bounds the whole exchange with its own timeout.
 pub async fn exchange(
     idle: &IdleConns,
-    mut req: reqwest::Request,
+    req: http::Request<Bytes>,
     mode: BodyMode,
     connect_timeout: Duration,
+    tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<Response, HttpError> {
-    let mut message = to_hyper(&mut req);
-    let url = req.url();
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port_or_known_default().unwrap_or(80);
+    let origin = Origin::of(req.uri())?;
+    let authority = match req.uri().port_u16() {
+        Some(p) => format!("{}:{p}", origin.host),
+        None => origin.host.to_string(),
+    };
+    let mut message = to_hyper(req);
     // Kept-alive connections first; one that turns out closed hands the request back unsent.
-    while let Some(mut conn) = idle.take(host, port) {
+    while let Some(mut conn) = idle.take(&origin) {
         match round_trip(&mut conn, message, mode).await {
             Ok(resp) => {
                 idle.put(conn);
@@ -172,7 +196,17 @@ pub async fn exchange(
             Err(Failure::Other(e)) => return Err(e),
         }
     }
-    let mut conn = connect(url, host, port, connect_timeout).await?;
+    let tls = match (origin.https, tls) {
+        (false, _) => None,
+        (true, Some(tls)) => Some(tls),
+        (true, None) => {
+            return Err(HttpError::new(
+                ErrorKind::Connect,
+                "an https URL but no TLS configuration",
+            ));
+        }
+    };
+    let mut conn = connect(origin, &authority, tls, connect_timeout).await?;
     match round_trip(&mut conn, message, mode).await {
         Ok(resp) => {
             idle.put(conn);
@@ -187,54 +221,27 @@ pub async fn exchange(
 }
 
 async fn connect(
-    url: &url::Url,
-    host: &str,
-    port: u16,
+    origin: Origin,
+    authority: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
     timeout: Duration,
 ) -> Result<Conn, HttpError> {
-    let connect = async {
-        let stream = match url.host() {
-            Some(url::Host::Ipv4(ip)) => TcpStream::connect(SocketAddr::from((ip, port))).await?,
-            Some(url::Host::Ipv6(ip)) => TcpStream::connect(SocketAddr::from((ip, port))).await?,
-            _ => TcpStream::connect((host, port)).await?,
-        };
-        stream.set_nodelay(true)?;
-        Ok::<_, std::io::Error>(stream)
-    };
-    let stream = match tokio::time::timeout(timeout, connect).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            return Err(HttpError::new(
-                ErrorKind::Connect,
-                format!("cannot connect to {host}:{port}: {e}"),
-            ));
-        }
-        Err(_) => {
-            return Err(HttpError::new(
-                ErrorKind::Connect,
-                format!("no connection to {host}:{port} within {timeout:?}"),
-            ));
-        }
-    };
+    let (host, port) = (&*origin.host, origin.port);
+    let stream = stream::open(host, port, tls, timeout).await?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| {
         HttpError::new(
             ErrorKind::Connect,
             format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
         )
     })?;
-    let authority = match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    let host_header = HeaderValue::from_str(&authority)
+    let host_header = HeaderValue::from_str(authority)
         .map_err(|_| HttpError::new(ErrorKind::Protocol, "the host is not a valid Host header"))?;
     Ok(Conn {
         sender,
         link: Link {
             driver: Some(Box::pin(connection)),
         },
-        host: host.into(),
-        port,
+        origin,
         host_header,
     })
 }
@@ -276,12 +283,7 @@ async fn round_trip(
         }
     };
     let (parts, mut body) = resp.into_parts();
-    let limit = match mode {
-        BodyMode::Keep => BODY_CAP,
-        BodyMode::Truncate => DRAIN_LIMIT,
-    };
-    let mut kept = BytesMut::new();
-    let mut total = 0usize;
+    let mut kept = Capped::new(mode);
     while let Some(frame) = conn.link.driven(body.frame()).await {
         let frame = frame.map_err(|e| {
             Failure::Other(HttpError::new(
@@ -292,54 +294,41 @@ async fn round_trip(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        total += data.len();
-        if total > limit {
-            return Err(Failure::Other(HttpError::new(
-                ErrorKind::Body,
-                format!("response body over {limit} bytes"),
-            )));
-        }
-        let room = BODY_CAP.saturating_sub(kept.len());
-        kept.extend_from_slice(&data[..data.len().min(room)]);
+        kept.push(&data).map_err(Failure::Other)?;
     }
     Ok(Response {
         status: parts.status.as_u16(),
         headers: parts.headers,
-        body: kept.freeze(),
+        body: kept.finish(),
     })
 }
 
 /// The request as hyper sends it: origin-form target, the request's own headers (moved, not
-/// copied), `Accept` as reqwest would add it; `Host` comes from the connection.
-fn to_hyper(req: &mut reqwest::Request) -> http::Request<Full<Bytes>> {
-    let url = req.url();
-    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let uri = http::Uri::try_from(target).unwrap_or_else(|_| http::Uri::from_static("/"));
-    let body = req
-        .body()
-        .and_then(|b| b.as_bytes())
-        .map(Bytes::copy_from_slice)
-        .unwrap_or_default();
-    let method = req.method().clone();
-    let mut out = http::Request::new(Full::new(body));
-    *out.method_mut() = method;
-    *out.uri_mut() = uri;
-    *out.headers_mut() = std::mem::take(req.headers_mut());
-    let headers = out.headers_mut();
-    if !headers.contains_key(ACCEPT) {
-        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+/// copied), `Accept: */*` unless set; `Host` comes from the connection.
+fn to_hyper(req: http::Request<Bytes>) -> http::Request<Full<Bytes>> {
+    let (mut parts, body) = req.into_parts();
+    parts.uri = parts
+        .uri
+        .path_and_query()
+        .map(|pq| http::Uri::from(pq.clone()))
+        .unwrap_or_else(|| http::Uri::from_static("/"));
+    if !parts.headers.contains_key(ACCEPT) {
+        parts
+            .headers
+            .insert(ACCEPT, HeaderValue::from_static("*/*"));
     }
-    out
+    http::Request::from_parts(parts, Full::new(body))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::sync::Notify;
 
+    use super::super::body::BODY_CAP;
     use super::*;
 
     /// What the scripted server does with one request.
@@ -449,29 +438,27 @@ mod tests {
         a.load(Ordering::SeqCst)
     }
 
-    fn get(addr: SocketAddr, path: &str) -> reqwest::Request {
-        reqwest::Client::new()
-            .get(format!("http://{addr}{path}"))
-            .build()
+    fn get(addr: SocketAddr, path: &str) -> http::Request<Bytes> {
+        http::Request::get(format!("http://{addr}{path}"))
+            .body(Bytes::new())
             .unwrap()
     }
 
-    fn post(addr: SocketAddr) -> reqwest::Request {
-        reqwest::Client::new()
-            .post(format!("http://{addr}/oauth/token"))
-            .form(&[("grant_type", "refresh_token")])
-            .build()
+    fn post(addr: SocketAddr) -> http::Request<Bytes> {
+        http::Request::post(format!("http://{addr}/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::from_static(b"grant_type=refresh_token"))
             .unwrap()
     }
 
     /// One exchange, bounded like the callers bound it (a hang fails the test, not CI).
     async fn ex(
         idle: &IdleConns,
-        req: reqwest::Request,
+        req: http::Request<Bytes>,
         mode: BodyMode,
     ) -> Result<Response, HttpError> {
         let t = Duration::from_secs(5);
-        tokio::time::timeout(t, exchange(idle, req, mode, t))
+        tokio::time::timeout(t, exchange(idle, req, mode, t, None))
             .await
             .expect("the exchange finished")
     }

@@ -1,0 +1,69 @@
+//! How an exchange fails: the `errors.<kind>` kinds of DESIGN §3 and a message that never carries a
+//! token (request URIs and header values are not part of any message).
+
+/// The `errors.<kind>` classes of DESIGN §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// TCP/TLS connection could not be established.
+    Connect,
+    /// The exchange did not finish within the client timeout.
+    Timeout,
+    /// The connection broke, the server spoke something that is not HTTP, or the request could
+    /// not be made.
+    Protocol,
+    /// The response body could not be read or was over its limit.
+    Body,
+}
+
+impl ErrorKind {
+    /// The counter name, e.g. `errors.timeout`.
+    pub fn counter(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "errors.connect",
+            ErrorKind::Timeout => "errors.timeout",
+            ErrorKind::Protocol => "errors.protocol",
+            ErrorKind::Body => "errors.body",
+        }
+    }
+
+    /// A short phrase for people (`connection failed`, `timed out`...).
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connection failed",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Protocol => "request failed",
+            ErrorKind::Body => "reading the body failed",
+        }
+    }
+}
+
+/// A failed exchange: its kind and a message without secrets.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {message}", kind.describe())]
+pub struct HttpError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// What happened.
+    pub message: String,
+}
+
+impl HttpError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::profile::request::RequestError> for HttpError {
+    /// A request that could not be rendered never left: a protocol error of the client side.
+    fn from(e: crate::profile::request::RequestError) -> Self {
+        HttpError::new(ErrorKind::Protocol, e.to_string())
+    }
+}
+
+/// Setting up the transport failed (TLS configuration).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct BuildError(pub(crate) String);

@@ -1,0 +1,346 @@
+//! The one client transport: every byte authbench sends to a target goes through here — the
+//! simulated clients' HTTP calls and WebSocket handshakes, the `authbench check` probes, OpenID
+//! discovery. Target profiles render plain `http::Request<Bytes>`s; this module sends them.
+//!
+//! - [`Connector`] / [`Http`]: connection modes and one bounded exchange ([`Http::exchange`]): a
+//!   deadline covering the whole exchange, failures sorted into the `errors.<kind>` kinds of
+//!   DESIGN §3 ([`error`]).
+//! - [`h1`]: HTTP/1.1 on hyper's connection-level client over kept-alive connections, driven by
+//!   the task that uses them; the retry of a request that never left.
+//! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
+//! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
+//!   responses and evidence), defined once.
+//! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
+//!
+//! Two connection modes (scenario `client.connections`):
+//! - [`Connections::PerClient`]: every simulated client keeps its own idle connections (at most
+//!   `concurrency`), like a browser or a phone. Creating a client costs one small allocation; TLS
+//!   connections are made from the run's one shared configuration (loading the platform verifier
+//!   takes milliseconds, so it is never done per client).
+//! - [`Connections::Pool`]`(n)`: one shared set of at most `n` idle connections and a semaphore of
+//!   `n` permits gating the requests in flight, so 100 000 idle clients hold no socket.
+//!
+//! HTTP/1.1 only (ALPN offers `http/1.1`): one request per connection at a time is what makes the
+//! connection counts of both modes mean what they say.
+
+pub mod body;
+pub mod error;
+pub mod h1;
+pub mod stream;
+pub mod ws;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use tokio::sync::Semaphore;
+
+pub use body::{BODY_CAP, BodyMode, DRAIN_LIMIT};
+pub use error::{BuildError, ErrorKind, HttpError};
+pub use stream::tls_client_config;
+
+/// How the simulated clients hold their HTTP connections (scenario `client.connections`; its
+/// YAML form is defined with the scenario model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connections {
+    /// Keep-alive connections of its own per simulated client.
+    #[default]
+    PerClient,
+    /// One shared set with at most this many connections / requests in flight.
+    Pool(u32),
+}
+
+/// A response read within the limits.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// When the request was handed to the connection (after waiting for a pool permit).
+    pub sent_at: Instant,
+}
+
+/// The TLS configuration of a run, made on first use unless given up front.
+type TlsCell = Arc<OnceLock<Arc<rustls::ClientConfig>>>;
+
+/// Creates the per-session [`Http`] handles for one run.
+#[derive(Clone)]
+pub struct Connector {
+    timeout: Duration,
+    /// Pool mode: the shared handle and its permits.
+    shared: Option<Http>,
+    /// The one TLS configuration every connection is made from.
+    tls: TlsCell,
+    /// Idle connections kept by a per-client handle.
+    per_client_idle: usize,
+}
+
+impl Connector {
+    /// `https` says whether the target needs TLS (then the platform verifier is loaded now, so a
+    /// broken TLS setup fails the run before it starts; otherwise on the first `https` request);
+    /// `concurrency` bounds the idle connections a per-client handle keeps.
+    pub fn new(
+        mode: Connections,
+        timeout: Duration,
+        https: bool,
+        concurrency: u32,
+    ) -> Result<Self, BuildError> {
+        let tls = TlsCell::default();
+        if https {
+            let _ = tls.set(Arc::new(tls_client_config()?));
+        }
+        let mut c = Connector {
+            timeout,
+            shared: None,
+            tls,
+            per_client_idle: concurrency.max(1) as usize,
+        };
+        if let Connections::Pool(n) = mode {
+            let n = n.max(1) as usize;
+            c.shared = Some(c.handle(n, Some(Arc::new(Semaphore::new(n)))));
+        }
+        Ok(c)
+    }
+
+    /// Uses `tls` for every `https` connection instead of the platform's roots (a private CA,
+    /// tests with a self-signed certificate). Call before handing out handles.
+    pub fn with_tls(self, tls: rustls::ClientConfig) -> Self {
+        let cell = TlsCell::default();
+        let _ = cell.set(Arc::new(tls));
+        let mut c = Connector { tls: cell, ..self };
+        if let Some(shared) = &mut c.shared {
+            shared.tls = c.tls.clone();
+        }
+        c
+    }
+
+    fn handle(&self, idle: usize, gate: Option<Arc<Semaphore>>) -> Http {
+        Http {
+            gate,
+            timeout: self.timeout,
+            idle: Arc::new(h1::IdleConns::new(idle)),
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// An [`Http`] handle for one simulated client: a clone of the shared one in pool mode, its
+    /// own idle connections in per-client mode.
+    pub fn client(&self) -> Http {
+        match &self.shared {
+            Some(shared) => shared.clone(),
+            None => self.handle(self.per_client_idle, None),
+        }
+    }
+}
+
+/// One simulated client's way to the server (cheap to clone: a few `Arc`s).
+#[derive(Clone)]
+pub struct Http {
+    gate: Option<Arc<Semaphore>>,
+    timeout: Duration,
+    idle: Arc<h1::IdleConns>,
+    tls: TlsCell,
+}
+
+impl Http {
+    /// Sends `req` (waiting for a pool permit first in pool mode) and reads the response within
+    /// the client timeout, the permit held until the body is read.
+    pub async fn exchange(
+        &self,
+        req: http::Request<Bytes>,
+        mode: BodyMode,
+    ) -> Result<Reply, HttpError> {
+        self.exchange_with(move || Ok::<_, HttpError>(req), mode)
+            .await
+    }
+
+    /// Like [`Http::exchange`], but the request is rendered by `build` only once a pool permit is
+    /// held, so a client waiting for a connection holds a few bytes of state, not a request. A
+    /// request that cannot be rendered is an [`ErrorKind::Protocol`] error.
+    pub async fn exchange_with<E: Into<HttpError>>(
+        &self,
+        build: impl FnOnce() -> Result<http::Request<Bytes>, E>,
+        mode: BodyMode,
+    ) -> Result<Reply, HttpError> {
+        let _permit = match &self.gate {
+            Some(gate) => Some(
+                gate.acquire()
+                    .await
+                    .map_err(|_| HttpError::new(ErrorKind::Protocol, "connection pool closed"))?,
+            ),
+            None => None,
+        };
+        let sent_at = Instant::now();
+        let req = build().map_err(Into::into)?;
+        let tls = if req.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            Some(self.tls_config()?)
+        } else {
+            None
+        };
+        // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
+        // every waiting or thinking client's future.
+        let exchange = h1::exchange(&self.idle, req, mode, self.timeout, tls.as_ref());
+        match Box::pin(tokio::time::timeout(self.timeout, exchange)).await {
+            Ok(Ok(resp)) => Ok(Reply {
+                status: resp.status,
+                headers: resp.headers,
+                body: resp.body,
+                sent_at,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(HttpError::new(
+                ErrorKind::Timeout,
+                format!("no complete response within {:?}", self.timeout),
+            )),
+        }
+    }
+
+    /// The run's TLS configuration (for `wss` handshakes too), loaded from the platform on first
+    /// use.
+    pub fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, HttpError> {
+        if let Some(tls) = self.tls.get() {
+            return Ok(tls.clone());
+        }
+        let made =
+            tls_client_config().map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
+        Ok(self.tls.get_or_init(|| Arc::new(made)).clone())
+    }
+
+    /// Idle connections held by this handle.
+    pub fn idle_connections(&self) -> usize {
+        self.idle.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn per_client_build_is_cheap_and_pool_shares() {
+        let c = Connector::new(Connections::PerClient, Duration::from_secs(1), true, 4).unwrap();
+        let t = Instant::now();
+        for _ in 0..200 {
+            c.client();
+        }
+        // ~6 µs each with a shared config, ~4 ms each without: 200 builds well under 200 × 4 ms.
+        assert!(
+            t.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            t.elapsed()
+        );
+
+        let p = Connector::new(Connections::Pool(3), Duration::from_secs(1), false, 4).unwrap();
+        let a = p.client();
+        let b = p.client();
+        assert!(Arc::ptr_eq(
+            a.gate.as_ref().unwrap(),
+            b.gate.as_ref().unwrap()
+        ));
+        assert_eq!(a.gate.as_ref().unwrap().available_permits(), 3);
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_connect_error() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let c = Connector::new(Connections::PerClient, Duration::from_secs(2), false, 1).unwrap();
+        let http = c.client();
+        let req = http::Request::get(format!("http://{addr}/"))
+            .body(Bytes::new())
+            .unwrap();
+        let err = http.exchange(req, BodyMode::Keep).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Connect);
+    }
+
+    /// A TLS server with a fresh self-signed certificate for `localhost` that answers every
+    /// request on a connection with `200 secure`, and the client configuration that trusts it.
+    async fn tls_server() -> (std::net::SocketAddr, rustls::ClientConfig, Arc<AtomicUsize>) {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let cert = key.cert.der().clone();
+        let private =
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()));
+        let mut server = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], private)
+            .unwrap();
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let counted = conns.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = l.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut s) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut buf = Vec::new();
+                    loop {
+                        let mut chunk = [0u8; 1024];
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            buf.drain(..end + 4);
+                            let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecure";
+                            if s.write_all(reply).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (addr, client, conns)
+    }
+
+    #[tokio::test]
+    async fn https_round_trips_on_kept_alive_tls_connections() {
+        let (addr, trusted, conns) = tls_server().await;
+        let url = format!("https://localhost:{}/api/me", addr.port());
+        let get = || http::Request::get(&url).body(Bytes::new()).unwrap();
+
+        let c = Connector::new(Connections::PerClient, Duration::from_secs(5), false, 2)
+            .unwrap()
+            .with_tls(trusted);
+        let http = c.client();
+        for _ in 0..3 {
+            let r = http.exchange(get(), BodyMode::Keep).await.unwrap();
+            assert_eq!((r.status, &r.body[..]), (200, &b"secure"[..]));
+        }
+        assert_eq!(
+            conns.load(Ordering::SeqCst),
+            1,
+            "one kept-alive TLS connection"
+        );
+        assert_eq!(http.idle_connections(), 1);
+
+        // The platform's roots do not trust a self-signed certificate: a connect error.
+        let untrusting = Connector::new(Connections::PerClient, Duration::from_secs(5), true, 1)
+            .unwrap()
+            .client();
+        let e = untrusting
+            .exchange(get(), BodyMode::Keep)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Connect, "{e}");
+    }
+}
