@@ -315,7 +315,7 @@ pub(crate) async fn open(
                         .await
                 });
             }
-            None => rec.count(session.id() as usize, "dropped", 1),
+            None => rec.count(session.id() as usize, names::DROPPED, 1),
         }
         while inflight.try_join_next().is_some() {}
     }

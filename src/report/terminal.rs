@@ -7,6 +7,7 @@ use super::conformance::CheckStatus;
 use super::format;
 use super::model::Report;
 use super::sections;
+use crate::metrics::names;
 
 /// Width the tables wrap to (the same on a terminal and in `summary.txt`).
 const WIDTH: u16 = 120;
@@ -131,7 +132,7 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
                 Cell::new(meaning).add_attribute(Attribute::Dim),
             ]);
         }
-        for (ty, n) in report.counters_with_prefix("ws_events.") {
+        for (ty, n) in report.counters_with_prefix(names::PREFIX_WS_EVENTS) {
             t.add_row(vec![
                 Cell::new(format!("ws_events {ty}")),
                 right(format::count(n)),

@@ -515,7 +515,10 @@ impl Metric {
             } => Kind::Count,
             Metric::Histogram { .. } => Kind::Latency,
             Metric::Rate { .. } => Kind::Rate,
-            Metric::Value { name } if name == "refresh_amplification" || name == "error_rate" => {
+            Metric::Value { name }
+                if name == names::DERIVED_REFRESH_AMPLIFICATION
+                    || name == names::DERIVED_ERROR_RATE =>
+            {
                 Kind::Ratio
             }
             Metric::Value { .. } => Kind::Count,
@@ -582,13 +585,13 @@ impl Threshold {
                 Ok(per_second(n, report.run.duration_s))
             }
             Metric::Value { name } => match name.as_str() {
-                "refresh_amplification" => report.derived.refresh_amplification.ok_or_else(|| {
+                names::DERIVED_REFRESH_AMPLIFICATION => report.derived.refresh_amplification.ok_or_else(|| {
                     format!("{lhs} is undefined: no refresh was needed during the run (refreshes_needed = 0)")
                 }),
-                "error_rate" => report.derived.error_rate.ok_or_else(|| {
+                names::DERIVED_ERROR_RATE => report.derived.error_rate.ok_or_else(|| {
                     format!("{lhs} is undefined: no request was made during the run (requests = 0)")
                 }),
-                "errors" => Ok(report.derived.errors as f64),
+                names::DERIVED_ERRORS => Ok(report.derived.errors as f64),
                 other => Ok(report.counter(other) as f64),
             },
         };
