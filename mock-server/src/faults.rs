@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rand::RngExt;
+use rand::Rng;
 
 use crate::config::{Fault, FaultKind, Op};
 use crate::stats::Counters;

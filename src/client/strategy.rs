@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use rand::RngExt;
+use rand::Rng;
 
 /// How a simulated client keeps its access token fresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
