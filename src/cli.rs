@@ -12,6 +12,9 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// `-v`/`-vv`, `--log-format` (shared with `authbench-mock`).
+    #[command(flatten)]
+    pub log: authbench_mock::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
-//! The `authbench` command: parses the command line, runs one command, renders its error and exits
-//! with the contract's exit code (0 ok · 1 threshold/check failed · 2 usage/config · 3 cannot proceed ·
-//! 130 interrupted).
+//! The `authbench` command: parses the command line, sets up logging (stderr; `-v`, `RUST_LOG`,
+//! `--log-format`, the same set-up as `authbench-mock`), runs one command, renders its error and
+//! exits with the contract's exit code (0 ok · 1 threshold/check failed · 2 usage/config · 3 cannot
+//! proceed · 130 interrupted).
 
 mod cli;
 mod commands;
@@ -11,6 +12,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    authbench_mock::logging::init(&cli.log);
     let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -1,16 +1,18 @@
 //! Fault injection for load tests: latency, errors, capacity limits and rate limits per operation.
 //!
-//! A route calls [`Faults::admit`] for its [`Op`] before doing any work. The checks run in the
-//! order a real overloaded server would apply them: rate limit (429), capacity (503; for `ws` the
-//! socket is accepted and closed with 1013), then the injected latency (counted as in flight),
-//! then the random error (500). Operations without faults pay one array index and a branch.
+//! A request is admitted by [`Faults::admit`] for its [`Op`] before the route does its work (the
+//! HTTP side, a middleware and the refusal responses, is in `routes::guard`). The checks run in
+//! the order a real overloaded server would apply them: rate limit (429), capacity (503; for `ws`
+//! the socket is accepted and closed with 1013), then the injected latency (counted as in flight),
+//! then the random error (500). Operations without faults pay nothing on routes with a fixed
+//! operation (no middleware is installed) and one array index and a branch elsewhere.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rand::RngExt;
+use rand::Rng;
 
 use crate::config::{Fault, FaultKind, Op};
 use crate::stats::Counters;
@@ -100,6 +102,11 @@ impl Faults {
             }
         }
         Faults { ops }
+    }
+
+    /// Whether `op` has any fault configured.
+    pub fn has(&self, op: Op) -> bool {
+        !self.ops[index(op)].is_empty()
     }
 
     /// Applies the faults of `op`. `Ok` carries a permit to hold while the request (or socket)

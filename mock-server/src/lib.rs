@@ -16,6 +16,8 @@
 //! - [`tokens`]: signing keys, JWT access tokens, opaque refresh tokens, JWKS.
 //! - [`faults`]: latency, error, capacity and rate faults; [`flaws`]: the flaw table.
 //! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters.
+//! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
+//!   `authbench-mock` and `authbench` share.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), authbench_mock::MockError> {
@@ -29,6 +31,7 @@ pub mod auth;
 pub mod config;
 pub mod faults;
 pub mod flaws;
+pub mod logging;
 pub mod routes;
 pub mod server;
 pub mod stats;
@@ -37,6 +40,7 @@ pub mod tokens;
 
 pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing};
 pub use flaws::{Flaw, Flaws};
+pub use logging::{LogArgs, LogFormat};
 pub use routes::ws::close as close_codes;
 pub use server::{MockServer, run, shutdown_signal, start};
 pub use stats::Stats;

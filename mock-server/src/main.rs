@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use authbench_mock::{MockArgs, MockError};
+use authbench_mock::{LogArgs, MockArgs, MockError};
 use clap::Parser;
 
 /// The reference auth server of authbench: OAuth 2.0 token endpoint with refresh-token rotation
@@ -14,18 +14,15 @@ use clap::Parser;
 struct Cli {
     #[command(flatten)]
     mock: MockArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().mock.into_config() {
+    let cli = Cli::parse();
+    authbench_mock::logging::init(&cli.log);
+    let result = match cli.mock.into_config() {
         Ok(cfg) => authbench_mock::run(cfg).await,
         Err(e) => Err(e),
     };

@@ -94,6 +94,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         tracker: TaskTracker::new(),
     });
 
+    tracing::info!(url = %state.base_url, "authbench-mock listening");
     let app = routes::router(state.clone());
     let stop = state.shutdown.clone();
     let serve = tokio::spawn(async move {

@@ -3,36 +3,38 @@
 
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
+
 use super::catalog;
 use super::meta::{CheckMeta, FAMILIES, Level};
 use super::outcome::Status;
 use super::runner::{CheckOutcome, ConformanceRun};
 use crate::report::FailOn;
+use crate::report::terminal::{BOLD, FAILED, PASSED, paint};
 
 /// Evidence lines shown per finding on the terminal (the full evidence is in report.json).
 const EVIDENCE_LINES: usize = 6;
 
-fn paint(text: &str, code: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
+/// Secondary text (skip reasons, informational assertions).
+const DIM: Style = Style::new().dimmed();
+
+const fn fg(color: AnsiColor) -> Style {
+    Style::new().fg_color(Some(anstyle::Color::Ansi(color)))
 }
 
-fn status_code(s: Status) -> &'static str {
+fn status_style(s: Status) -> Style {
     match s {
-        Status::Pass => "32",
-        Status::Fail => "1;31",
-        Status::Warn => "33",
-        Status::Info => "36",
-        Status::Skip => "2",
-        Status::Error => "1;35",
+        Status::Pass => fg(AnsiColor::Green),
+        Status::Fail => FAILED,
+        Status::Warn => fg(AnsiColor::Yellow),
+        Status::Info => fg(AnsiColor::Cyan),
+        Status::Skip => DIM,
+        Status::Error => BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Magenta))),
     }
 }
 
 fn badge(s: Status, color: bool) -> String {
-    paint(&format!("{:<5}", s.name()), status_code(s), color)
+    paint(&format!("{:<5}", s.name()), status_style(s), color)
 }
 
 fn ms(d: std::time::Duration) -> String {
@@ -68,7 +70,7 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint(&format!("{}  {}", fam.prefix, fam.title), "1", color)
+            paint(&format!("{}  {}", fam.prefix, fam.title), BOLD, color)
         );
         for r in rows {
             row(&mut out, r, color);
@@ -104,7 +106,7 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
     }
     let failing = run.failing();
     if failing.is_empty() {
-        let _ = writeln!(out, "{}", paint("result: PASSED", "1;32", color));
+        let _ = writeln!(out, "{}", paint("result: PASSED", PASSED, color));
     } else {
         let ids: Vec<String> = failing
             .iter()
@@ -113,7 +115,7 @@ pub fn render_terminal(run: &ConformanceRun, color: bool) -> String {
         let _ = writeln!(
             out,
             "{} ({}{})",
-            paint("result: FAILED", "1;31", color),
+            paint("result: FAILED", FAILED, color),
             ids.join(", "),
             if run.fail_on == FailOn::Warn {
                 "; --fail-on warn"
@@ -138,7 +140,7 @@ fn row(out: &mut String, r: &CheckOutcome, color: bool) {
     match r.status {
         Status::Pass => {}
         Status::Skip | Status::Info => {
-            let _ = writeln!(out, "{indent}{}", paint(&r.message, "2", color));
+            let _ = writeln!(out, "{indent}{}", paint(&r.message, DIM, color));
         }
         Status::Error => {
             let _ = writeln!(out, "{indent}{}", r.message);
@@ -146,9 +148,9 @@ fn row(out: &mut String, r: &CheckOutcome, color: bool) {
         }
         Status::Fail | Status::Warn => {
             for a in &r.assertions {
-                let (mark, code) = match a.status {
-                    Status::Fail | Status::Warn | Status::Error => ("✗", status_code(a.status)),
-                    Status::Info => ("·", "2"),
+                let (mark, style) = match a.status {
+                    Status::Fail | Status::Warn | Status::Error => ("✗", status_style(a.status)),
+                    Status::Info => ("·", DIM),
                     _ => continue,
                 };
                 let req = if a.requirement.is_empty() {
@@ -159,7 +161,7 @@ fn row(out: &mut String, r: &CheckOutcome, color: bool) {
                 let _ = writeln!(
                     out,
                     "{indent}{} {}{req}",
-                    paint(mark, code, color),
+                    paint(mark, style, color),
                     a.message
                 );
             }

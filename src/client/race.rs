@@ -23,6 +23,7 @@ use http::header::SET_COOKIE;
 
 use super::session::{Op, Session};
 use super::transport::BodyMode;
+use crate::metrics::names;
 
 /// How one race ended (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +42,13 @@ impl RaceClass {
     /// The `race.<class>` counter.
     pub fn counter(self) -> &'static str {
         match self {
-            RaceClass::OneWinner => "race.one_winner",
-            RaceClass::SameSuccessor => "race.same_successor",
-            RaceClass::Forked => "race.forked",
-            RaceClass::FamilyRevoked => "race.family_revoked",
-            RaceClass::ServerError => "race.5xx",
-            RaceClass::Error => "race.error",
-            RaceClass::NoSession => "race.no_session",
+            RaceClass::OneWinner => names::RACE_ONE_WINNER,
+            RaceClass::SameSuccessor => names::RACE_SAME_SUCCESSOR,
+            RaceClass::Forked => names::RACE_FORKED,
+            RaceClass::FamilyRevoked => names::RACE_FAMILY_REVOKED,
+            RaceClass::ServerError => names::RACE_SERVER_ERROR,
+            RaceClass::Error => names::RACE_ERROR,
+            RaceClass::NoSession => names::RACE_NO_SESSION,
         }
     }
 }
@@ -179,7 +180,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
             session.install_tokens(tokens, false);
             let kept = session.probe_refresh(Op::Race).await;
             if kept == Some(false) {
-                rec.count(shard, "race.winner_revoked", 1);
+                rec.count(shard, names::RACE_WINNER_REVOKED, 1);
             }
             kept
         }

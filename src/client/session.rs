@@ -304,14 +304,14 @@ impl Session {
     ) {
         let rec = self.rec();
         let shard = self.shard();
-        rec.count(shard, "requests", 1);
+        rec.count(shard, names::REQUESTS, 1);
         rec.series(shard, names::SERIES_REQUESTS, 1);
         Live::bump(&self.env.live.requests);
         match res {
             Ok(reply) => {
                 match op.status_counter(reply.status) {
                     Some(name) => rec.count(shard, name, 1),
-                    None => rec.count(shard, &format!("status.{}.{}", op.name(), reply.status), 1),
+                    None => rec.count(shard, &names::status(op.name(), reply.status), 1),
                 }
                 if let Some(h) = hist {
                     rec.record_duration(shard, h, reply.sent_at.elapsed());
@@ -392,12 +392,12 @@ impl Session {
             .parse_tokens(reply.status, &reply.headers, &reply.body)
         {
             Ok(tokens) => {
-                self.rec().count(self.shard(), "logins", 1);
+                self.rec().count(self.shard(), names::LOGINS, 1);
                 self.rec().series(self.shard(), names::SERIES_LOGINS, 1);
                 Some(self.install(tokens, true))
             }
             Err(e) => {
-                self.rec().count(self.shard(), "errors.body", 1);
+                self.rec().count(self.shard(), names::ERR_BODY, 1);
                 Live::bump(&self.env.live.errors);
                 // The message may quote the body, which may hold a token: log the kind only.
                 tracing::debug!(
@@ -423,7 +423,7 @@ impl Session {
                             .exchange_with(|| self.with_cookies(req), BodyMode::Keep)
                             .await;
                         self.count_exchange(Op::Logout, &res, Some(names::LOGOUT));
-                        self.rec().count(self.shard(), "logouts", 1);
+                        self.rec().count(self.shard(), names::LOGOUTS, 1);
                         res.ok().map(|r| r.status)
                     }
                     None => None,
@@ -582,7 +582,7 @@ impl Session {
                 _ => Box::pin(self.shared_renew(held.generation)).await,
             };
             if let Some(at) = renewed {
-                self.rec().count(self.shard(), "retries", 1);
+                self.rec().count(self.shard(), names::RETRIES, 1);
                 res = self.send_api(&at).await;
             }
         }
@@ -650,7 +650,7 @@ impl Session {
             s.generation += 1;
             (s.generation, s.expires_at)
         };
-        self.rec().count(self.shard(), "renewals", 1);
+        self.rec().count(self.shard(), names::RENEWALS, 1);
         self.arm_proactive(generation, expires_at);
     }
 
@@ -707,13 +707,13 @@ impl Session {
     /// login works although nothing announced the end of the session, `spurious_logouts`.
     async fn relogin(&self) -> Option<Arc<str>> {
         let shard = self.shard();
-        self.rec().count(shard, "relogins", 1);
+        self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
         let expected = self.state.lock().end_expected;
         self.forget(false);
         let at = self.login_exchange().await;
         if at.is_some() && !expected {
-            self.rec().count(shard, "spurious_logouts", 1);
+            self.rec().count(shard, names::SPURIOUS_LOGOUTS, 1);
         }
         at
     }
@@ -733,7 +733,7 @@ impl Session {
             let mut s = self.state.lock();
             if s.needed_counted < seen_generation + 1 {
                 s.needed_counted = seen_generation + 1;
-                rec.count(shard, "refreshes_needed", 1);
+                rec.count(shard, names::REFRESHES_NEEDED, 1);
             }
             let h = credential_hash(refresh.as_deref(), cookie.as_deref());
             let seen = s.presented.contains(&h);
@@ -745,7 +745,7 @@ impl Session {
             }
             seen
         };
-        rec.count(shard, "refresh_calls", 1);
+        rec.count(shard, names::REFRESH_CALLS, 1);
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);
 
@@ -768,7 +768,7 @@ impl Session {
             {
                 Ok(tokens) => Refreshed::Renewed(self.install(tokens, false)),
                 Err(e) => {
-                    rec.count(shard, "errors.body", 1);
+                    rec.count(shard, names::ERR_BODY, 1);
                     Live::bump(&self.env.live.errors);
                     tracing::debug!(
                         client = self.id,
@@ -781,7 +781,7 @@ impl Session {
         }
         if self.profile().refresh_rejected(reply.status, &reply.body) {
             if presented_before {
-                rec.count(shard, "reuse_detected", 1);
+                rec.count(shard, names::REUSE_DETECTED, 1);
             }
             return Refreshed::Rejected;
         }
@@ -885,7 +885,7 @@ mod tests {
         ] {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {
-                    assert_eq!(name, format!("status.{}.{code}", op.name()));
+                    assert_eq!(name, names::status(op.name(), code));
                 }
             }
         }

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use rand::RngExt;
+use rand::Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -46,50 +46,14 @@ use crate::client::transport::ws::connect;
 pub use crate::client::transport::ws::{ConnectError, Socket};
 
 use crate::metrics::Recorder;
-use crate::metrics::names::{GAUGE_OPEN_SOCKETS, RECONNECT, WS_CONNECT};
+use crate::metrics::names::{
+    self, CLOSE_CODE_VIOLATIONS, CLOSE_WITHOUT_EVENT, ERR_WS_ABNORMAL, ERR_WS_PROTOCOL,
+    ERR_WS_TOO_BIG, GAUGE_OPEN_SOCKETS, KICK_WITHOUT_CLOSE, RECONNECT, STALE_WS_MESSAGES,
+    WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY, WS_RECONNECTS, WS_SESSIONS_ENDED,
+};
 use crate::profile::close_codes::{CloseClass, is_legal_on_wire};
 use crate::profile::jwt_exp;
 use crate::profile::ws::WsEvent;
-
-/// Names of the counters this module records (histograms `ws_connect`, `kick_latency`, `reconnect`
-/// and the gauge `open_sockets` are in `metrics::names`).
-pub mod names {
-    pub use super::kick::{KICK_TARGET_GONE, KICKS_BEFORE_TRIGGER, MISSED_KICKS};
-    /// Sockets opened (every generation).
-    pub const WS_CONNECTS: &str = "ws_connects";
-    /// Sockets opened after the first one of a client.
-    pub const WS_RECONNECTS: &str = "ws_reconnects";
-    /// Data messages of an older generation, dropped.
-    pub const STALE_WS_MESSAGES: &str = "stale_ws_messages";
-    /// A `kicked`/`logout` event not followed by a close frame within the grace period.
-    pub const KICK_WITHOUT_CLOSE: &str = "kick_without_close";
-    /// A server close (other than backoff/reconnect classes) with no preceding session event.
-    pub const CLOSE_WITHOUT_EVENT: &str = "close_without_event";
-    /// A close code RFC 6455 §7.4 forbids on the wire.
-    pub const CLOSE_CODE_VIOLATIONS: &str = "close_code_violations";
-    /// A socket still open `expiry_grace` after its access token's `exp`.
-    pub const WS_OPEN_AFTER_EXPIRY: &str = "ws_open_after_expiry";
-    /// A client stopped reconnecting after `backoff.max_attempts` failures in a row.
-    pub const WS_GAVE_UP: &str = "ws_gave_up";
-    /// The server ended a session (terminal close, kick or logout event).
-    pub const WS_SESSIONS_ENDED: &str = "ws_sessions_ended";
-    /// A socket ended without a close frame (reported locally as 1006).
-    pub const ERR_ABNORMAL: &str = "errors.ws_abnormal";
-    /// A frame or message above the size caps.
-    pub const ERR_TOO_BIG: &str = "errors.ws_too_big";
-    /// A malformed frame from the server.
-    pub const ERR_PROTOCOL: &str = "errors.ws_protocol";
-    /// Prefix: server close frames by code (`ws_close.4409`; `ws_close.illegal` for violations).
-    pub const WS_CLOSE: &str = "ws_close.";
-    /// Prefix: server closes by class (`ws_close_class.terminal`).
-    pub const WS_CLOSE_CLASS: &str = "ws_close_class.";
-    /// Prefix: events by type (`ws_events.kicked`, `ws_events.tick`, `ws_events.other`).
-    pub const WS_EVENTS: &str = "ws_events.";
-    /// Prefix: failed handshakes by HTTP status or kind (`ws_connect_failed.401`, `.timeout`).
-    pub const WS_CONNECT_FAILED: &str = "ws_connect_failed.";
-}
-
-use names::*;
 
 /// Why the server ended a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,11 +355,8 @@ impl<T: WsTokens> Channel<T> {
             let socket = match result {
                 Ok(s) => s,
                 Err(e) => {
-                    self.rec.count(
-                        self.shard,
-                        &format!("{WS_CONNECT_FAILED}{}", e.counter_suffix()),
-                        1,
-                    );
+                    self.rec
+                        .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
                     if e.is_auth() {
                         if auth_refreshed {
                             let ConnectError::Status(status) = e else {
@@ -575,7 +536,7 @@ impl<T: WsTokens> Channel<T> {
                         }
                         Item::Msg(Message::Binary(_)) => {
                             self.streak = 0;
-                            self.count(&format!("{WS_EVENTS}binary"));
+                            self.count(&names::ws_event("binary"));
                         }
                         Item::Msg(Message::Close(frame)) => {
                             return self.on_close(conn, frame, event).await;
@@ -601,8 +562,7 @@ impl<T: WsTokens> Channel<T> {
             },
             None => ("other", None),
         };
-        self.rec
-            .count(self.shard, &format!("{WS_EVENTS}{label}"), 1);
+        self.rec.count(self.shard, &names::ws_event(label), 1);
         session
     }
 
@@ -626,10 +586,10 @@ impl<T: WsTokens> Channel<T> {
         let violation = replaced || (code != 1005 && !is_legal_on_wire(code));
         let class = if violation {
             self.count(CLOSE_CODE_VIOLATIONS);
-            self.rec.count(self.shard, &format!("{WS_CLOSE}illegal"), 1);
+            self.rec.count(self.shard, &names::ws_close("illegal"), 1);
             CloseClass::ProtocolError
         } else {
-            self.rec.count(self.shard, &format!("{WS_CLOSE}{code}"), 1);
+            self.rec.count(self.shard, &names::ws_close(code), 1);
             if code == 1005 {
                 CloseClass::Normal
             } else {
@@ -637,7 +597,7 @@ impl<T: WsTokens> Channel<T> {
             }
         };
         self.rec
-            .count(self.shard, &format!("{WS_CLOSE_CLASS}{}", class.name()), 1);
+            .count(self.shard, &names::ws_close_class(class.name()), 1);
         let kick_event = matches!(event, Some(SessionEvent::Kicked | SessionEvent::Logout));
         if self.kick.is_armed() || kick_event || !class.reconnects() {
             self.kick.signal(at);
@@ -668,16 +628,16 @@ impl<T: WsTokens> Channel<T> {
         conn.retire.cancel();
         let stop = match kind {
             EndKind::TooBig => {
-                self.count(ERR_TOO_BIG);
+                self.count(ERR_WS_TOO_BIG);
                 Some(WsEnd::ProtocolError(1009))
             }
             EndKind::Protocol => {
-                self.count(ERR_PROTOCOL);
+                self.count(ERR_WS_PROTOCOL);
                 Some(WsEnd::ProtocolError(1002))
             }
             EndKind::Clean | EndKind::Abnormal | EndKind::DrainTimeout => {
-                self.count(ERR_ABNORMAL);
-                self.rec.count(self.shard, &format!("{WS_CLOSE}1006"), 1);
+                self.count(ERR_WS_ABNORMAL);
+                self.rec.count(self.shard, &names::ws_close(1006), 1);
                 None
             }
         };
@@ -722,11 +682,8 @@ impl<T: WsTokens> Channel<T> {
                 new
             }
             Err(e) => {
-                self.rec.count(
-                    self.shard,
-                    &format!("{WS_CONNECT_FAILED}{}", e.counter_suffix()),
-                    1,
-                );
+                self.rec
+                    .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
                 old
             }
         }

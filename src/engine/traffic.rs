@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use rand::RngExt;
+use rand::Rng;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -315,7 +315,7 @@ pub(crate) async fn open(
                         .await
                 });
             }
-            None => rec.count(session.id() as usize, "dropped", 1),
+            None => rec.count(session.id() as usize, names::DROPPED, 1),
         }
         while inflight.try_join_next().is_some() {}
     }

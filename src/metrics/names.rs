@@ -43,46 +43,164 @@ pub const HISTOGRAMS: &[&str] = &[
     RECONNECT,
 ];
 
-/// Fixed counter names (DESIGN §3 and the WebSocket issue). Dynamic families are in
+/// HTTP exchanges, answered or failed (every operation).
+pub const REQUESTS: &str = "requests";
+/// Successful logins.
+pub const LOGINS: &str = "logins";
+/// Successful logouts.
+pub const LOGOUTS: &str = "logouts";
+/// Refresh requests sent.
+pub const REFRESH_CALLS: &str = "refresh_calls";
+/// Moments a client needed a fresh access token (one per expiry, however many callers).
+pub const REFRESHES_NEEDED: &str = "refreshes_needed";
+/// Refresh rejected → new login.
+pub const RELOGINS: &str = "relogins";
+/// Sessions lost although their refresh token should have been valid (a lost rotation race).
+pub const SPURIOUS_LOGOUTS: &str = "spurious_logouts";
+/// Refreshes the server rejected as reuse of a rotated-out token.
+pub const REUSE_DETECTED: &str = "reuse_detected";
+/// Open model: arrivals that could not start (no idle client).
+pub const DROPPED: &str = "dropped";
+/// WebSocket: data messages of an older socket generation, dropped.
+pub const STALE_WS_MESSAGES: &str = "stale_ws_messages";
+/// Armed kick clocks not resolved when the run settled.
+pub const MISSED_KICKS: &str = "missed_kicks";
+/// A `kicked`/`logout` event not followed by a close frame within the grace period.
+pub const KICK_WITHOUT_CLOSE: &str = "kick_without_close";
+/// A server close (other than backoff/reconnect classes) with no preceding session event.
+pub const CLOSE_WITHOUT_EVENT: &str = "close_without_event";
+/// A close code RFC 6455 §7.4 forbids on the wire.
+pub const CLOSE_CODE_VIOLATIONS: &str = "close_code_violations";
+/// Sockets opened (every generation).
+pub const WS_CONNECTS: &str = "ws_connects";
+/// Sockets opened after the first one of a client.
+pub const WS_RECONNECTS: &str = "ws_reconnects";
+/// A socket still open `expiry_grace` after its access token's `exp`.
+pub const WS_OPEN_AFTER_EXPIRY: &str = "ws_open_after_expiry";
+/// A client stopped reconnecting after `backoff.max_attempts` failures in a row.
+pub const WS_GAVE_UP: &str = "ws_gave_up";
+/// The server ended a session (terminal close, kick or logout event).
+pub const WS_SESSIONS_ENDED: &str = "ws_sessions_ended";
+/// Kicks that arrived before the trigger was armed (recorded as 0 µs).
+pub const KICKS_BEFORE_TRIGGER: &str = "kicks_before_trigger";
+/// Armed kick clocks whose socket had already ended without a kick signal.
+pub const KICK_TARGET_GONE: &str = "kick_target_gone";
+/// Access tokens renewed by a sliding-window response header.
+pub const RENEWALS: &str = "renewals";
+/// Resource requests sent again after a 401 and a renewal.
+pub const RETRIES: &str = "retries";
+
+/// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
 pub const COUNTERS: &[&str] = &[
-    "requests",
-    "logins",
-    "logouts",
-    "refresh_calls",
-    "refreshes_needed",
-    "relogins",
-    "spurious_logouts",
-    "reuse_detected",
-    "dropped",
-    "stale_ws_messages",
-    "missed_kicks",
-    "kick_without_close",
-    "close_without_event",
-    "close_code_violations",
-    "ws_connects",
-    "ws_reconnects",
-    "ws_open_after_expiry",
-    "ws_gave_up",
-    "ws_sessions_ended",
-    "kicks_before_trigger",
-    "kick_target_gone",
-    "renewals",
-    "retries",
+    REQUESTS,
+    LOGINS,
+    LOGOUTS,
+    REFRESH_CALLS,
+    REFRESHES_NEEDED,
+    RELOGINS,
+    SPURIOUS_LOGOUTS,
+    REUSE_DETECTED,
+    DROPPED,
+    STALE_WS_MESSAGES,
+    MISSED_KICKS,
+    KICK_WITHOUT_CLOSE,
+    CLOSE_WITHOUT_EVENT,
+    CLOSE_CODE_VIOLATIONS,
+    WS_CONNECTS,
+    WS_RECONNECTS,
+    WS_OPEN_AFTER_EXPIRY,
+    WS_GAVE_UP,
+    WS_SESSIONS_ENDED,
+    KICKS_BEFORE_TRIGGER,
+    KICK_TARGET_GONE,
+    RENEWALS,
+    RETRIES,
 ];
 
-/// Counter families with a dynamic last part: `status.<op>.<code>`, `errors.<kind>`,
-/// `ws_close.<code>`, `ws_close_class.<class>`, `ws_events.<type>`, `ws_connect_failed.<why>`,
-/// `race.<outcome>` (refresh_race phase).
+/// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
+pub const PREFIX_STATUS: &str = "status.";
+/// Prefix: `errors.<kind>`, transport and protocol errors.
+pub const PREFIX_ERRORS: &str = "errors.";
+/// Prefix: `ws_close.<code>`, server close frames by code (`ws_close.illegal` for violations).
+pub const PREFIX_WS_CLOSE: &str = "ws_close.";
+/// Prefix: `ws_close_class.<class>`, server closes by class.
+pub const PREFIX_WS_CLOSE_CLASS: &str = "ws_close_class.";
+/// Prefix: `ws_events.<type>`, session events by type (`ws_events.kicked`, `.tick`, `.other`).
+pub const PREFIX_WS_EVENTS: &str = "ws_events.";
+/// Prefix: `ws_connect_failed.<why>`, refused handshakes by HTTP status or kind.
+pub const PREFIX_WS_CONNECT_FAILED: &str = "ws_connect_failed.";
+/// Prefix: `race.<outcome>`, refresh_race phase outcomes (one per race).
+pub const PREFIX_RACE: &str = "race.";
+
+/// Counter families with a dynamic last part. A name in one of them is made by the constructor
+/// functions below (or is one of the `ERR_*`/`RACE_*` constants).
 pub const COUNTER_PREFIXES: &[&str] = &[
-    "status.",
-    "errors.",
-    "ws_close.",
-    "ws_close_class.",
-    "ws_events.",
-    "ws_connect_failed.",
-    "race.",
+    PREFIX_STATUS,
+    PREFIX_ERRORS,
+    PREFIX_WS_CLOSE,
+    PREFIX_WS_CLOSE_CLASS,
+    PREFIX_WS_EVENTS,
+    PREFIX_WS_CONNECT_FAILED,
+    PREFIX_RACE,
 ];
+
+/// Connection refused, reset or failed (DNS, TCP, TLS).
+pub const ERR_CONNECT: &str = "errors.connect";
+/// No response within the timeout.
+pub const ERR_TIMEOUT: &str = "errors.timeout";
+/// A malformed HTTP response.
+pub const ERR_PROTOCOL: &str = "errors.protocol";
+/// A response body that could not be read or understood.
+pub const ERR_BODY: &str = "errors.body";
+/// A socket ended without a close frame (reported locally as 1006).
+pub const ERR_WS_ABNORMAL: &str = "errors.ws_abnormal";
+/// A WebSocket frame or message above the size caps.
+pub const ERR_WS_TOO_BIG: &str = "errors.ws_too_big";
+/// A malformed WebSocket frame from the server.
+pub const ERR_WS_PROTOCOL: &str = "errors.ws_protocol";
+
+/// Race outcome: exactly one success, the rest rejected (atomic rotation).
+pub const RACE_ONE_WINNER: &str = "race.one_winner";
+/// Race outcome: several successes, all with the same successor (grace window, no rotation).
+pub const RACE_SAME_SUCCESSOR: &str = "race.same_successor";
+/// Race outcome: several distinct successors accepted (the token chain forked).
+pub const RACE_FORKED: &str = "race.forked";
+/// Race outcome: every attempt rejected.
+pub const RACE_FAMILY_REVOKED: &str = "race.family_revoked";
+/// Race outcome: a server error answered part of the race.
+pub const RACE_SERVER_ERROR: &str = "race.5xx";
+/// Race outcome: no success and transport errors.
+pub const RACE_ERROR: &str = "race.error";
+/// Race outcome: the client had no session to race with.
+pub const RACE_NO_SESSION: &str = "race.no_session";
+/// After a race: the winner's tokens were rejected by one more refresh (family revoked).
+pub const RACE_WINNER_REVOKED: &str = "race.winner_revoked";
+
+/// `status.<op>.<code>`.
+pub fn status(op: &str, code: u16) -> String {
+    format!("{PREFIX_STATUS}{op}.{code}")
+}
+
+/// `ws_close.<code>` (`code` is a close code, or `illegal`).
+pub fn ws_close(code: impl std::fmt::Display) -> String {
+    format!("{PREFIX_WS_CLOSE}{code}")
+}
+
+/// `ws_close_class.<class>`.
+pub fn ws_close_class(class: &str) -> String {
+    format!("{PREFIX_WS_CLOSE_CLASS}{class}")
+}
+
+/// `ws_events.<type>`.
+pub fn ws_event(kind: &str) -> String {
+    format!("{PREFIX_WS_EVENTS}{kind}")
+}
+
+/// `ws_connect_failed.<why>` (an HTTP status or a failure kind).
+pub fn ws_connect_failed(why: impl std::fmt::Display) -> String {
+    format!("{PREFIX_WS_CONNECT_FAILED}{why}")
+}
 
 /// Per-second timeline series (counts per second).
 pub const SERIES_REQUESTS: &str = "requests";
@@ -100,11 +218,22 @@ pub const GAUGE_OPEN_SOCKETS: &str = "open_sockets";
 /// Gauge: clients currently logged in.
 pub const GAUGE_ACTIVE_CLIENTS: &str = "active_clients";
 
+/// Derived: refresh calls per refresh needed.
+pub const DERIVED_REFRESH_AMPLIFICATION: &str = "refresh_amplification";
+/// Derived: failed exchanges per request.
+pub const DERIVED_ERROR_RATE: &str = "error_rate";
+/// Derived: the sum of every `errors.<kind>` counter.
+pub const DERIVED_ERRORS: &str = "errors";
+
 /// Derived values computed by the report from counters and histograms.
-pub const DERIVED: &[&str] = &["refresh_amplification", "error_rate", "errors"];
+pub const DERIVED: &[&str] = &[
+    DERIVED_REFRESH_AMPLIFICATION,
+    DERIVED_ERROR_RATE,
+    DERIVED_ERRORS,
+];
 
 /// The derived values that are ratios (a threshold on them may use `%`).
-pub const RATIOS: &[&str] = &["refresh_amplification", "error_rate"];
+pub const RATIOS: &[&str] = &[DERIVED_REFRESH_AMPLIFICATION, DERIVED_ERROR_RATE];
 
 /// Every name a threshold (`expect:`) may use.
 pub const VOCABULARY: Vocabulary = Vocabulary {
@@ -114,3 +243,41 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
     derived: DERIVED,
     ratios: RATIOS,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_member_is_a_counter() {
+        for name in [
+            ERR_CONNECT,
+            ERR_TIMEOUT,
+            ERR_PROTOCOL,
+            ERR_BODY,
+            ERR_WS_ABNORMAL,
+            ERR_WS_TOO_BIG,
+            ERR_WS_PROTOCOL,
+            RACE_ONE_WINNER,
+            RACE_SAME_SUCCESSOR,
+            RACE_FORKED,
+            RACE_FAMILY_REVOKED,
+            RACE_SERVER_ERROR,
+            RACE_ERROR,
+            RACE_NO_SESSION,
+            RACE_WINNER_REVOKED,
+        ] {
+            assert!(VOCABULARY.is_counter(name), "{name}");
+        }
+        assert_eq!(status("api", 200), "status.api.200");
+        assert_eq!(ws_close(4409), "ws_close.4409");
+        assert_eq!(ws_close("illegal"), "ws_close.illegal");
+        assert_eq!(ws_close_class("terminal"), "ws_close_class.terminal");
+        assert_eq!(ws_event("kicked"), "ws_events.kicked");
+        assert_eq!(ws_connect_failed(401), "ws_connect_failed.401");
+        assert!(
+            !VOCABULARY.is_counter(PREFIX_STATUS),
+            "a bare prefix is not a counter"
+        );
+    }
+}

@@ -465,20 +465,20 @@ mod tests {
             let v = 100 + (i * 7919) % 50_000;
             r.record(i as usize, names::REFRESH, v);
             all.record(v).unwrap();
-            r.count(i as usize, "refresh_calls", 1);
-            r.count(i as usize, "status.refresh.200", 2);
+            r.count(i as usize, names::REFRESH_CALLS, 1);
+            r.count(i as usize, &names::status("refresh", 200), 2);
         }
         let s = r.snapshot();
-        let h = &s.histograms["refresh"];
+        let h = &s.histograms[names::REFRESH];
         assert_eq!(h.len(), 10_000);
         assert_eq!(*h, all);
         assert_eq!(h.value_at_quantile(0.99), all.value_at_quantile(0.99));
-        assert_eq!(s.counters["refresh_calls"], 10_000);
-        assert_eq!(s.counters["status.refresh.200"], 20_000);
-        assert_eq!(r.counter("refresh_calls"), 10_000);
-        assert_eq!(r.samples("refresh"), 10_000);
+        assert_eq!(s.counters[names::REFRESH_CALLS], 10_000);
+        assert_eq!(s.counters[&names::status("refresh", 200)], 20_000);
+        assert_eq!(r.counter(names::REFRESH_CALLS), 10_000);
+        assert_eq!(r.samples(names::REFRESH), 10_000);
         // Cumulative: a second snapshot sees the same totals.
-        assert_eq!(r.snapshot().counters["refresh_calls"], 10_000);
+        assert_eq!(r.snapshot().counters[names::REFRESH_CALLS], 10_000);
     }
 
     #[test]
@@ -487,7 +487,7 @@ mod tests {
         r.record(0, names::API, u64::MAX);
         r.record_duration(0, names::API, Duration::from_secs(7200));
         let s = r.snapshot();
-        let h = &s.histograms["api"];
+        let h = &s.histograms[names::API];
         assert_eq!(h.len(), 2);
         assert!(h.max() >= crate::metrics::codec::HIGHEST_US);
         assert!(h.max() <= crate::metrics::codec::HIGHEST_US * 1001 / 1000);
@@ -506,13 +506,13 @@ mod tests {
         let s = r.snapshot();
         let t = &s.timeline;
         assert!(t.seconds >= 1);
-        assert_eq!(t.total("requests"), 100);
-        assert_eq!(t.total("errors"), 3);
-        assert_eq!(*t.gauges["open_sockets"].last().unwrap(), 3);
+        assert_eq!(t.total(names::SERIES_REQUESTS), 100);
+        assert_eq!(t.total(names::SERIES_ERRORS), 3);
+        assert_eq!(*t.gauges[names::GAUGE_OPEN_SOCKETS].last().unwrap(), 3);
         assert_eq!(t.start_unix, s.started_at.timestamp());
         assert_eq!(s.phases.len(), 1);
         assert_eq!(s.phases[0].name, "traffic");
-        assert_eq!(r.gauge("open_sockets"), 3);
+        assert_eq!(r.gauge(names::GAUGE_OPEN_SOCKETS), 3);
     }
 
     #[test]
@@ -535,15 +535,15 @@ mod tests {
                 sc.spawn(move || {
                     for i in 0..5_000 {
                         r.record(t * 5_000 + i, names::API, 1 + i as u64);
-                        r.count(t, "requests", 1);
+                        r.count(t, names::REQUESTS, 1);
                         r.series(t, names::SERIES_REQUESTS, 1);
                     }
                 });
             }
         });
         let s = r.snapshot();
-        assert_eq!(s.histograms["api"].len(), 20_000);
-        assert_eq!(s.counters["requests"], 20_000);
-        assert_eq!(s.timeline.total("requests"), 20_000);
+        assert_eq!(s.histograms[names::API].len(), 20_000);
+        assert_eq!(s.counters[names::REQUESTS], 20_000);
+        assert_eq!(s.timeline.total(names::SERIES_REQUESTS), 20_000);
     }
 }

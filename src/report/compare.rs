@@ -176,14 +176,16 @@ impl Comparison {
                 h(r).map(|h| per_second(h.count, r.run.duration_s))
             }));
         }
-        rows.push(row("refresh_amplification".into(), RowKind::Ratio, &|r| {
-            r.derived.refresh_amplification
-        }));
+        rows.push(row(
+            names::DERIVED_REFRESH_AMPLIFICATION.into(),
+            RowKind::Ratio,
+            &|r| r.derived.refresh_amplification,
+        ));
         for c in [
-            "refresh_calls",
-            "spurious_logouts",
-            "relogins",
-            "reuse_detected",
+            names::REFRESH_CALLS,
+            names::SPURIOUS_LOGOUTS,
+            names::RELOGINS,
+            names::REUSE_DETECTED,
         ] {
             rows.push(row(
                 c.into(),
@@ -192,10 +194,10 @@ impl Comparison {
             ));
         }
         for c in [
-            "missed_kicks",
-            "close_code_violations",
-            "stale_ws_messages",
-            "dropped",
+            names::MISSED_KICKS,
+            names::CLOSE_CODE_VIOLATIONS,
+            names::STALE_WS_MESSAGES,
+            names::DROPPED,
         ] {
             if reports.iter().any(|r| r.counters.contains_key(c)) {
                 rows.push(row(
@@ -205,12 +207,14 @@ impl Comparison {
                 ));
             }
         }
-        rows.push(row("errors".into(), RowKind::Count, &|r| {
+        rows.push(row(names::DERIVED_ERRORS.into(), RowKind::Count, &|r| {
             Some(r.derived.errors as f64)
         }));
-        rows.push(row("error_rate".into(), RowKind::Percent, &|r| {
-            r.derived.error_rate
-        }));
+        rows.push(row(
+            names::DERIVED_ERROR_RATE.into(),
+            RowKind::Percent,
+            &|r| r.derived.error_rate,
+        ));
         rows
     }
 

@@ -223,7 +223,7 @@ fn build(r: &Report) -> Page<'_> {
             })
             .collect(),
         ws_events: r
-            .counters_with_prefix("ws_events.")
+            .counters_with_prefix(names::PREFIX_WS_EVENTS)
             .map(|(t, n)| (t.to_string(), format::count(n)))
             .collect(),
         conformance: r.conformance.as_ref().map(|c| ConformanceView {
@@ -418,8 +418,8 @@ fn storm(r: &Report) -> Vec<KeyValue> {
             format::ratio(a),
             format!(
                 "{} refresh calls for {} expiries",
-                format::count(r.counter("refresh_calls")),
-                format::count(r.counter("refreshes_needed"))
+                format::count(r.counter(names::REFRESH_CALLS)),
+                format::count(r.counter(names::REFRESHES_NEEDED))
             ),
             a > 1.0 + 1e-9,
         ),
@@ -472,16 +472,16 @@ fn storm(r: &Report) -> Vec<KeyValue> {
         }
     }
     for (name, label) in [
-        ("spurious_logouts", "spurious logouts"),
-        ("relogins", "relogins"),
-        ("reuse_detected", "reuse detected"),
+        (names::SPURIOUS_LOGOUTS, "spurious logouts"),
+        (names::RELOGINS, "relogins"),
+        (names::REUSE_DETECTED, "reuse detected"),
     ] {
         let v = r.counter(name);
         kv(
             label,
             format::count(v),
             String::new(),
-            v > 0 && name != "relogins",
+            v > 0 && name != names::RELOGINS,
         );
     }
     out

@@ -163,18 +163,18 @@ impl Derived {
         let get = |k: &str| counters.get(k).copied().unwrap_or(0);
         let errors = counters
             .iter()
-            .filter(|(k, _)| k.starts_with("errors."))
+            .filter(|(k, _)| k.starts_with(names::PREFIX_ERRORS))
             .fold(0u64, |a, (_, v)| a.saturating_add(*v));
-        let requests = match counters.get("requests") {
+        let requests = match counters.get(names::REQUESTS) {
             Some(r) => *r,
             None => counters
                 .iter()
-                .filter(|(k, _)| k.starts_with("status."))
+                .filter(|(k, _)| k.starts_with(names::PREFIX_STATUS))
                 .fold(errors, |a, (_, v)| a.saturating_add(*v)),
         };
-        let needed = get("refreshes_needed");
+        let needed = get(names::REFRESHES_NEEDED);
         let refresh_amplification =
-            (needed > 0).then(|| get("refresh_calls") as f64 / needed as f64);
+            (needed > 0).then(|| get(names::REFRESH_CALLS) as f64 / needed as f64);
         let error_rate = (requests > 0).then(|| errors as f64 / requests as f64);
         let rates = histograms
             .iter()

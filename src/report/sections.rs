@@ -4,6 +4,7 @@
 use super::conformance::Status;
 use super::format;
 use super::model::Report;
+use crate::metrics::names;
 
 /// One labelled value of the "counters that matter" list.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -31,110 +32,124 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     };
     let has = |k: &str| r.counters.contains_key(k);
     push(
-        "requests",
+        names::REQUESTS,
         format::count(r.derived.requests),
         "requests sent",
         false,
     );
-    let refreshing = has("refresh_calls") || has("refreshes_needed");
+    let refreshing = has(names::REFRESH_CALLS) || has(names::REFRESHES_NEEDED);
     if refreshing {
         push(
-            "refresh_calls",
-            format::count(r.counter("refresh_calls")),
+            names::REFRESH_CALLS,
+            format::count(r.counter(names::REFRESH_CALLS)),
             "refresh requests sent",
             false,
         );
         push(
-            "refreshes_needed",
-            format::count(r.counter("refreshes_needed")),
+            names::REFRESHES_NEEDED,
+            format::count(r.counter(names::REFRESHES_NEEDED)),
             "token expiries that needed a refresh",
             false,
         );
     }
     if let Some(a) = r.derived.refresh_amplification {
         push(
-            "refresh_amplification",
+            names::DERIVED_REFRESH_AMPLIFICATION,
             format::ratio(a),
             "refresh_calls / refreshes_needed (1.00 = one refresh per expiry)",
             a > 1.0 + 1e-9,
         );
     }
     for (name, note) in [
-        ("relogins", "refresh rejected → new login"),
+        (names::RELOGINS, "refresh rejected → new login"),
         (
-            "spurious_logouts",
+            names::SPURIOUS_LOGOUTS,
             "relogins while the session should still have been valid",
         ),
         (
-            "reuse_detected",
+            names::REUSE_DETECTED,
             "refresh token reuse detected by the server",
         ),
-        ("dropped", "open-model arrivals that could not start"),
+        (names::DROPPED, "open-model arrivals that could not start"),
         (
-            "missed_kicks",
+            names::MISSED_KICKS,
             "old sockets still open and unnotified after a kick",
         ),
-        ("kick_without_close", "kick event without a close frame"),
         (
-            "ws_open_after_expiry",
+            names::KICK_WITHOUT_CLOSE,
+            "kick event without a close frame",
+        ),
+        (
+            names::WS_OPEN_AFTER_EXPIRY,
             "sockets still open after their access token expired",
         ),
         (
-            "ws_gave_up",
+            names::WS_GAVE_UP,
             "clients that stopped reconnecting after repeated failures",
         ),
         (
-            "close_without_event",
+            names::CLOSE_WITHOUT_EVENT,
             "close frame without the matching event",
         ),
         (
-            "close_code_violations",
+            names::CLOSE_CODE_VIOLATIONS,
             "close codes RFC 6455 forbids on the wire",
         ),
         (
-            "stale_ws_messages",
+            names::STALE_WS_MESSAGES,
             "messages from an old socket after a reconnect (dropped)",
         ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
-        let core = matches!(name, "relogins" | "spurious_logouts" | "reuse_detected");
+        let core = matches!(
+            name,
+            names::RELOGINS | names::SPURIOUS_LOGOUTS | names::REUSE_DETECTED
+        );
         if has(name) || (core && refreshing) {
             let v = r.counter(name);
-            let bad = v > 0 && name != "relogins";
+            let bad = v > 0 && name != names::RELOGINS;
             push(name, format::count(v), note, bad);
         }
     }
     push(
-        "errors",
+        names::DERIVED_ERRORS,
         format::count(r.derived.errors),
         "transport and protocol errors (sum of errors.*)",
         r.derived.errors > 0,
     );
     if let Some(e) = r.derived.error_rate {
         push(
-            "error_rate",
+            names::DERIVED_ERROR_RATE,
             format::percent(e),
             "errors / requests",
             e > 0.0,
         );
     }
-    for (kind, v) in r.counters_with_prefix("errors.") {
-        push(&format!("errors.{kind}"), format::count(v), "", v > 0);
+    for (kind, v) in r.counters_with_prefix(names::PREFIX_ERRORS) {
+        push(
+            &format!("{}{kind}", names::PREFIX_ERRORS),
+            format::count(v),
+            "",
+            v > 0,
+        );
     }
     for (prefix, note) in [
-        ("race.", "refresh race outcome (per race)"),
-        ("ws_close_class.", "server closes by class"),
-        ("ws_connect_failed.", "refused WebSocket handshakes"),
+        (names::PREFIX_RACE, "refresh race outcome (per race)"),
+        (names::PREFIX_WS_CLOSE_CLASS, "server closes by class"),
+        (
+            names::PREFIX_WS_CONNECT_FAILED,
+            "refused WebSocket handshakes",
+        ),
     ] {
         for (rest, v) in r.counters_with_prefix(prefix) {
-            let bad = prefix == "ws_connect_failed."
-                || (prefix == "race." && !matches!(rest, "one_winner" | "same_successor"));
-            push(
-                &format!("{prefix}{rest}"),
-                format::count(v),
-                note,
-                bad && v > 0,
-            );
+            let name = format!("{prefix}{rest}");
+            let bad = prefix == names::PREFIX_WS_CONNECT_FAILED
+                || (prefix == names::PREFIX_RACE
+                    && !matches!(
+                        name.as_str(),
+                        names::RACE_ONE_WINNER | names::RACE_SAME_SUCCESSOR
+                    ));
+            push(&name, format::count(v), note, bad && v > 0);
         }
     }
     out
@@ -143,7 +158,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
 /// `status.<op>.<code>` counters grouped by operation: `[("api", [("200", 9000), ("401", 12)])]`.
 pub fn status_codes(r: &Report) -> Vec<(String, Vec<(String, u64)>)> {
     let mut out: Vec<(String, Vec<(String, u64)>)> = Vec::new();
-    for (rest, v) in r.counters_with_prefix("status.") {
+    for (rest, v) in r.counters_with_prefix(names::PREFIX_STATUS) {
         let (op, code) = rest.rsplit_once('.').unwrap_or(("?", rest));
         match out.iter_mut().find(|(o, _)| o == op) {
             Some((_, codes)) => codes.push((code.to_string(), v)),
@@ -155,7 +170,7 @@ pub fn status_codes(r: &Report) -> Vec<(String, Vec<(String, u64)>)> {
 
 /// `ws_close.<code>` counters with the meaning of each code.
 pub fn close_codes(r: &Report) -> Vec<(String, &'static str, u64)> {
-    r.counters_with_prefix("ws_close.")
+    r.counters_with_prefix(names::PREFIX_WS_CLOSE)
         .map(|(code, v)| (code.to_string(), close_code_meaning(code), v))
         .collect()
 }

@@ -1,22 +1,33 @@
 //! The terminal summary (also written as `summary.txt`, without colour): run header, latency
 //! table, counters that matter, status and close codes, thresholds, conformance, verdict.
 
+use anstyle::{AnsiColor, Style};
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::conformance::Status;
 use super::format;
 use super::model::Report;
 use super::sections;
+use crate::metrics::names;
 
 /// Width the tables wrap to (the same on a terminal and in `summary.txt`).
 const WIDTH: u16 = 120;
+
+/// Titles.
+pub const BOLD: Style = Style::new().bold();
+/// A passed verdict.
+pub const PASSED: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+/// A failed verdict.
+pub const FAILED: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+/// A warning line.
+pub const WARNING: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
 
 /// Renders the summary. `color` adds ANSI colours (the caller decides: tty, `NO_COLOR`).
 pub fn terminal_summary(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let r = &report.run;
     let title = format!("authbench · {}", r.name);
-    out.push_str(&paint(&title, "1", color));
+    out.push_str(&paint(&title, BOLD, color));
     out.push('\n');
     if !r.description.is_empty() {
         out.push_str(&r.description);
@@ -68,7 +79,7 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
     if r.interrupted {
         out.push_str(&paint(
             "INTERRUPTED — this report is partial",
-            "1;33",
+            WARNING,
             color,
         ));
         out.push('\n');
@@ -131,7 +142,7 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
                 Cell::new(meaning).add_attribute(Attribute::Dim),
             ]);
         }
-        for (ty, n) in report.counters_with_prefix("ws_events.") {
+        for (ty, n) in report.counters_with_prefix(names::PREFIX_WS_EVENTS) {
             t.add_row(vec![
                 Cell::new(format!("ws_events {ty}")),
                 right(format::count(n)),
@@ -190,7 +201,7 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
     }
 
     let (passed, line) = sections::verdict(report);
-    out.push_str(&paint(&line, if passed { "1;32" } else { "1;31" }, color));
+    out.push_str(&paint(&line, if passed { PASSED } else { FAILED }, color));
     out.push('\n');
     out
 }
@@ -227,9 +238,10 @@ fn dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
-fn paint(s: &str, sgr: &str, color: bool) -> String {
+/// `s` in `style` when `color` is on, as is otherwise.
+pub fn paint(s: &str, style: Style, color: bool) -> String {
     if color {
-        format!("\x1b[{sgr}m{s}\x1b[0m")
+        format!("{style}{s}{style:#}")
     } else {
         s.to_string()
     }

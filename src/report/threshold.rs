@@ -72,13 +72,13 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                 Ok(per_second(n, report.run.duration_s))
             }
             Metric::Value { name } => match name.as_str() {
-                "refresh_amplification" => report.derived.refresh_amplification.ok_or_else(|| {
+                names::DERIVED_REFRESH_AMPLIFICATION => report.derived.refresh_amplification.ok_or_else(|| {
                     format!("{lhs} is undefined: no refresh was needed during the run (refreshes_needed = 0)")
                 }),
-                "error_rate" => report.derived.error_rate.ok_or_else(|| {
+                names::DERIVED_ERROR_RATE => report.derived.error_rate.ok_or_else(|| {
                     format!("{lhs} is undefined: no request was made during the run (requests = 0)")
                 }),
-                "errors" => Ok(report.derived.errors as f64),
+                names::DERIVED_ERRORS => Ok(report.derived.errors as f64),
                 other => Ok(report.counter(other) as f64),
             },
         };

@@ -1,8 +1,9 @@
 //! Tests of the `authbench` binary: exit codes, files, shards, deploy manifests, README examples,
-//! and the crate's layer map.
+//! the crate's layer map and the logging flags.
 //! One test binary (one link) with a module per area.
 
 mod layers;
+mod logging;
 mod manifests;
 mod readme;
 mod run;

@@ -5,8 +5,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::support::{TestTokens, admin_logout, eventually, http, login, mock, start, ws_options};
-use authbench::client::ws::{KickBoard, SessionEnd, WsEnd, names};
+use authbench::client::ws::{KickBoard, SessionEnd, WsEnd};
 use authbench::metrics::Recorder;
+use authbench::metrics::names;
 use authbench_mock::Fault;
 
 const BOUND: Duration = Duration::from_secs(10);

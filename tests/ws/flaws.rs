@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::{TestTokens, eventually, http, login, mock, start, ws_options};
-use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle, names};
+use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle};
 use authbench::metrics::Recorder;
+use authbench::metrics::names;
 use authbench_mock::Flaw;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::{TestTokens, http, mock, ws_options};
-use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsTokens, names};
+use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsTokens};
 use authbench::metrics::Recorder;
+use authbench::metrics::names;
 use authbench::profile::TokenTransport;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
@@ -45,7 +46,7 @@ async fn transport_opens_and_gets_welcome(token: TokenTransport) {
     assert_eq!(rec.samples("ws_connect"), 1);
     assert_eq!(rec.counter(names::WS_CONNECTS), 1);
     assert_eq!(rec.gauge("open_sockets"), 0, "the reader closed its socket");
-    assert_eq!(rec.counter(names::ERR_ABNORMAL), 0);
+    assert_eq!(rec.counter(names::ERR_WS_ABNORMAL), 0);
     assert_eq!(tokens.handed_out.lock().len(), 1);
     server.shutdown().await;
 }

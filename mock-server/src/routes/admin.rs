@@ -4,34 +4,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{AppState, bearer, json, json_error, key_matches};
-
-/// 401 for a missing or wrong admin key.
-pub fn unauthorized_admin() -> Response {
-    let mut resp = json_error(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "this endpoint needs Authorization: Bearer <admin key>",
-    );
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"authbench-admin\""),
-    );
-    resp
-}
+use super::guard::AdminKey;
+use super::{AppState, json, json_error};
 
 /// `POST /admin/users/{user}/logout`: revoke every session of the user, kick its sockets (4403).
 pub async fn user_logout(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
-    headers: HeaderMap,
+    _admin: AdminKey,
 ) -> Response {
-    if !bearer(&headers).is_some_and(|k| key_matches(k, &state.admin_key)) {
-        return unauthorized_admin();
-    }
     match state.auth.admin_logout(&user) {
         Some(n) => json(
             StatusCode::OK,

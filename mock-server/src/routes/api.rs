@@ -4,17 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::guard::Payload;
 use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, token_response};
-use super::{AppState, bearer, body_or_reject, cookie, json, json_error, refusal};
+use super::{AppState, bearer, cookie, json, json_error};
 use crate::auth::AuthError;
-use crate::config::Op;
 use crate::flaws::Flaw;
 
 /// The sliding-renewal response header.
@@ -54,18 +52,7 @@ fn unauthorized(description: &str) -> Response {
 }
 
 /// `POST /api/auth/login` `{"username","password"}`.
-pub async fn login(
-    State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let _permit = match state.faults.admit(Op::Login, &state.auth.stats).await {
-        Ok(p) => p,
-        Err(r) => return refusal(r),
-    };
+pub async fn login(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let req: LoginBody = match parse_json(&body) {
         Ok(b) => b,
         Err(resp) => return resp,
@@ -80,16 +67,8 @@ pub async fn login(
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Payload(body): Payload,
 ) -> Response {
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let _permit = match state.faults.admit(Op::Refresh, &state.auth.stats).await {
-        Ok(p) => p,
-        Err(r) => return refusal(r),
-    };
     let req: RefreshBody = match parse_json(&body) {
         Ok(b) => b,
         Err(resp) => return resp,
@@ -116,12 +95,8 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Payload(body): Payload,
 ) -> Response {
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
     let req: RefreshBody = match parse_json(&body) {
         Ok(b) => b,
         Err(resp) => return resp,
@@ -141,10 +116,6 @@ pub async fn logout(
 
 /// `GET /api/me`.
 pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let _permit = match state.faults.admit(Op::Api, &state.auth.stats).await {
-        Ok(p) => p,
-        Err(r) => return refusal(r),
-    };
     crate::stats::Counters::inc(&state.auth.stats.api_requests);
     let principal = match state.auth.authenticate(bearer(&headers)) {
         Ok(p) => p,

@@ -1,10 +1,12 @@
 //! HTTP routes: the router, the state every handler shares, and small HTTP helpers (form and
-//! cookie parsing, JSON responses, fault refusals). One file per API:
+//! cookie parsing, JSON responses). One file per API:
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
-//! endpoint), [`admin`] (admin, stats, health, discovery), [`ws`] (the WebSocket).
+//! endpoint), [`admin`] (admin, stats, health, discovery), [`ws`] (the WebSocket); [`guard`] holds
+//! what runs before a handler (body extractor, admin key, fault admission).
 
 pub mod admin;
 pub mod api;
+pub mod guard;
 pub mod oauth;
 pub mod ws;
 
@@ -12,9 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
-use crate::faults::{Faults, Refusal};
+use crate::config::Op;
+use crate::faults::Faults;
+use guard::admitted;
 
 /// What every handler shares.
 pub struct AppState {
@@ -47,10 +49,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/oauth/introspect", post(oauth::introspect))
-        .route("/api/auth/login", post(api::login))
-        .route("/api/auth/refresh", post(api::refresh))
+        .route(
+            "/api/auth/login",
+            admitted(post(api::login), &state, Op::Login),
+        )
+        .route(
+            "/api/auth/refresh",
+            admitted(post(api::refresh), &state, Op::Refresh),
+        )
         .route("/api/auth/logout", post(api::logout))
-        .route("/api/me", get(api::me))
+        .route("/api/me", admitted(get(api::me), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
         .route("/admin/stats", get(admin::stats))
@@ -86,50 +94,6 @@ pub fn json_error(status: StatusCode, code: &str, description: &str) -> Response
         status,
         &serde_json::json!({ "error": code, "error_description": description }),
     )
-}
-
-/// The response for a request refused by a fault.
-pub fn refusal(r: Refusal) -> Response {
-    match r {
-        Refusal::RateLimited { retry_after } => {
-            let mut resp = json_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests (injected rate fault)",
-            );
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            resp
-        }
-        Refusal::OverCapacity => {
-            let mut resp = json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "over capacity (injected capacity fault)",
-            );
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            resp
-        }
-        Refusal::InjectedError => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "internal error (injected error fault)",
-        ),
-    }
-}
-
-/// The body, or the response for a body that could not be read (413 past `--max-body`).
-#[allow(clippy::result_large_err)] // the error is the finished response, as usual in axum
-pub fn body_or_reject(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
-    body.map_err(|r| {
-        let status = r.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            json_error(status, "invalid_request", "request body too large")
-        } else {
-            json_error(status, "invalid_request", "could not read the request body")
-        }
-    })
 }
 
 /// The token of an `Authorization: Bearer` header.

@@ -3,15 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{
-    AppState, bearer, body_or_reject, cookie, json, json_error, key_matches, parse_form, refusal,
-};
+use super::guard::{AdminKey, Payload};
+use super::{AppState, cookie, json, json_error, parse_form};
 use crate::auth::GrantError;
 use crate::config::Op;
 use crate::store::Issued;
@@ -68,12 +65,8 @@ fn is_json(headers: &HeaderMap) -> bool {
 pub async fn token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Payload(body): Payload,
 ) -> Response {
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
     if is_json(&headers) {
         return oauth_error(
             "invalid_request",
@@ -84,13 +77,27 @@ pub async fn token(
         Ok(f) => f,
         Err(e) => return oauth_error("invalid_request", &e),
     };
-    match form.get("grant_type").map(String::as_str) {
-        None => oauth_error("invalid_request", "grant_type is required"),
-        Some("password") => {
-            let _permit = match state.faults.admit(Op::Login, &state.auth.stats).await {
-                Ok(p) => p,
-                Err(r) => return refusal(r),
-            };
+    let grant = match form.get("grant_type").map(String::as_str) {
+        None => return oauth_error("invalid_request", "grant_type is required"),
+        Some("password") => Grant::Password,
+        Some("refresh_token") => Grant::RefreshToken,
+        Some(other) => {
+            return oauth_error(
+                "unsupported_grant_type",
+                &format!(
+                    "grant_type {:?} is not supported; use password or refresh_token",
+                    crate::redact(other)
+                ),
+            );
+        }
+    };
+    // The operation, hence its faults, is only known from the body (see `guard`).
+    let _permit = match state.faults.admit(grant.op(), &state.auth.stats).await {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match grant {
+        Grant::Password => {
             let (Some(user), Some(password)) = (form.get("username"), form.get("password")) else {
                 return oauth_error("invalid_request", "username and password are required");
             };
@@ -99,11 +106,7 @@ pub async fn token(
                 Err(e) => grant_error(e),
             }
         }
-        Some("refresh_token") => {
-            let _permit = match state.faults.admit(Op::Refresh, &state.auth.stats).await {
-                Ok(p) => p,
-                Err(r) => return refusal(r),
-            };
+        Grant::RefreshToken => {
             let rt = form
                 .get("refresh_token")
                 .map(String::as_str)
@@ -117,25 +120,28 @@ pub async fn token(
                 Err(e) => grant_error(e),
             }
         }
-        Some(other) => oauth_error(
-            "unsupported_grant_type",
-            &format!(
-                "grant_type {:?} is not supported; use password or refresh_token",
-                crate::redact(other)
-            ),
-        ),
+    }
+}
+
+/// The grant types of the token endpoint.
+#[derive(Clone, Copy)]
+enum Grant {
+    Password,
+    RefreshToken,
+}
+
+impl Grant {
+    /// The operation whose faults apply.
+    fn op(self) -> Op {
+        match self {
+            Grant::Password => Op::Login,
+            Grant::RefreshToken => Op::Refresh,
+        }
     }
 }
 
 /// `POST /oauth/revoke` (RFC 7009): 200 for any token, known or not.
-pub async fn revoke(
-    State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
+pub async fn revoke(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return oauth_error("invalid_request", &e),
@@ -152,16 +158,9 @@ pub async fn revoke(
 /// `POST /oauth/introspect` (RFC 7662), for callers holding the admin key.
 pub async fn introspect(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    _admin: AdminKey,
+    Payload(body): Payload,
 ) -> Response {
-    if !bearer(&headers).is_some_and(|k| key_matches(k, &state.admin_key)) {
-        return super::admin::unauthorized_admin();
-    }
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return oauth_error("invalid_request", &e),

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, Interval};
 
 use super::api::resource_rejection;
-use super::{AppState, bearer, query_param, refusal};
+use super::{AppState, bearer, query_param};
 use crate::auth::Principal;
 use crate::config::Op;
 use crate::faults::{Permit, Refusal};
@@ -95,7 +95,7 @@ pub async fn upgrade(
     let admitted = match state.faults.admit(Op::Ws, &state.auth.stats).await {
         Ok(permit) => Some(permit),
         Err(Refusal::OverCapacity) => None,
-        Err(r) => return refusal(r),
+        Err(r) => return r.into_response(),
     };
     let ws = match ws {
         Ok(ws) => ws,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod binary;
 mod endpoints;
 mod faults;
 mod flaws;

@@ -19,10 +19,10 @@ impl ErrorKind {
     /// The counter name, e.g. `errors.timeout`.
     pub fn counter(self) -> &'static str {
         match self {
-            ErrorKind::Connect => "errors.connect",
-            ErrorKind::Timeout => "errors.timeout",
-            ErrorKind::Protocol => "errors.protocol",
-            ErrorKind::Body => "errors.body",
+            ErrorKind::Connect => crate::metrics::names::ERR_CONNECT,
+            ErrorKind::Timeout => crate::metrics::names::ERR_TIMEOUT,
+            ErrorKind::Protocol => crate::metrics::names::ERR_PROTOCOL,
+            ErrorKind::Body => crate::metrics::names::ERR_BODY,
         }
     }
 

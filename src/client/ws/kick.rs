@@ -26,14 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::metrics::Recorder;
-use crate::metrics::names::KICK_LATENCY;
-
-/// Counter: kicks that arrived before the trigger was armed (recorded as 0 µs).
-pub const KICKS_BEFORE_TRIGGER: &str = "kicks_before_trigger";
-/// Counter: armed clocks whose socket had already ended without a kick signal (no latency recorded).
-pub const KICK_TARGET_GONE: &str = "kick_target_gone";
-/// Counter: armed clocks not resolved when [`KickBoard::settle`] gave up.
-pub const MISSED_KICKS: &str = "missed_kicks";
+use crate::metrics::names::{KICK_LATENCY, KICK_TARGET_GONE, KICKS_BEFORE_TRIGGER, MISSED_KICKS};
 
 /// `seen_at` value meaning "the socket ended without a kick signal".
 const GONE: u64 = u64::MAX;

@@ -1,0 +1,93 @@
+//! Logging set-up shared by the `authbench-mock` and `authbench` binaries, so `authbench mock`
+//! logs exactly like `authbench-mock` (DESIGN §10): `tracing` events go to stderr (stdout carries
+//! the lines scripts read), as text or one JSON object per line. The level is `warn`, `-v` info,
+//! `-vv` debug, `-vvv` trace; `RUST_LOG`, when set, wins over `-v`.
+
+use std::io::IsTerminal;
+
+use clap::{ArgAction, Args, ValueEnum};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+/// The format of log lines on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`).
+    Json,
+}
+
+/// The logging flags, global to every command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LogArgs {
+    /// More log output on stderr: -v info, -vv debug, -vvv trace (default: warnings only;
+    /// RUST_LOG, when set, wins).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Format of the log lines on stderr.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+impl LogArgs {
+    /// The level `-v` asks for.
+    fn level(&self) -> LevelFilter {
+        match self.verbose {
+            0 => LevelFilter::WARN,
+            1 => LevelFilter::INFO,
+            2 => LevelFilter::DEBUG,
+            _ => LevelFilter::TRACE,
+        }
+    }
+
+    /// The filter: `RUST_LOG` when set and not empty (invalid directives are reported on stderr
+    /// and ignored), otherwise the `-v` level.
+    fn filter(&self) -> EnvFilter {
+        match std::env::var("RUST_LOG") {
+            Ok(directives) if !directives.trim().is_empty() => EnvFilter::builder()
+                .with_default_directive(LevelFilter::WARN.into())
+                .parse_lossy(directives),
+            _ => EnvFilter::default().add_directive(self.level().into()),
+        }
+    }
+}
+
+/// Installs the global subscriber. Colours only on a terminal with `NO_COLOR` unset. Does
+/// nothing if a subscriber is already installed (e.g. a test harness set one).
+pub fn init(args: &LogArgs) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(args.filter())
+        .with_writer(std::io::stderr);
+    // `try_init` only fails when a global subscriber exists already; keeping that one is right.
+    let _ = match args.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+            .try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_levels() {
+        let at = |verbose| LogArgs {
+            verbose,
+            ..LogArgs::default()
+        };
+        assert_eq!(at(0).level(), LevelFilter::WARN);
+        assert_eq!(at(1).level(), LevelFilter::INFO);
+        assert_eq!(at(2).level(), LevelFilter::DEBUG);
+        assert_eq!(at(7).level(), LevelFilter::TRACE);
+    }
+}
