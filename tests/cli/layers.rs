@@ -4,20 +4,37 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// The layers of `src/lib.rs`, lowest first; modules in one layer may not use each other.
-const LAYERS: &[&[&str]] = &[
-    &["redact", "config"],
-    &["metrics"],
-    &["profile"],
-    &["client"],
-    &["scenario"],
-    &["engine"],
-    &["report"],
-    &["checks"],
-];
+/// The layer map of the crate doc in `src/lib.rs`, lowest first: the lines of the `text` block
+/// after "lowest first:", each `a, b   what they are`, up to the binary's line. Modules on one
+/// line share a layer and may not use each other.
+fn layers(lib_rs: &str) -> Vec<Vec<String>> {
+    let doc: Vec<&str> = lib_rs
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+        .collect();
+    let start = doc
+        .iter()
+        .position(|l| l.ends_with("lowest first:"))
+        .expect("the crate doc has a layer map introduced by `lowest first:`");
+    doc[start + 1..]
+        .iter()
+        .skip_while(|l| !l.starts_with("```"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```") && !l.starts_with("(binary)"))
+        .map(|l| {
+            let names = l.split("  ").next().unwrap_or("");
+            names.split(',').map(|m| m.trim().to_string()).collect()
+        })
+        .collect()
+}
 
-fn layer_of(module: &str) -> Option<usize> {
-    LAYERS.iter().position(|l| l.contains(&module))
+fn layer_of(layers: &[Vec<String>], module: &str) -> Option<usize> {
+    layers.iter().position(|l| l.iter().any(|m| m == module))
+}
+
+fn lib_rs() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -61,10 +78,11 @@ fn crate_refs(text: &str) -> BTreeSet<String> {
 #[test]
 fn every_library_module_uses_only_lower_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let lib = lib_rs();
+    let layers = layers(&lib);
     let mut problems = Vec::new();
-    for layer in LAYERS {
-        for module in *layer {
+    for layer in &layers {
+        for module in layer {
             assert!(
                 lib.contains(&format!("pub mod {module};")),
                 "lib.rs does not declare `{module}`"
@@ -79,14 +97,14 @@ fn every_library_module_uses_only_lower_layers() {
                 files.push(file);
             }
             assert!(!files.is_empty(), "no source for `{module}`");
-            let own = layer_of(module).unwrap();
+            let own = layer_of(&layers, module).unwrap();
             for f in files {
                 let text = std::fs::read_to_string(&f).unwrap();
                 for used in crate_refs(&text) {
                     if used == *module {
                         continue;
                     }
-                    match layer_of(&used) {
+                    match layer_of(&layers, &used) {
                         Some(l) if l < own => {}
                         Some(_) => problems.push(format!(
                             "{} ({module}) uses crate::{used}, which is not in a lower layer",
@@ -106,14 +124,27 @@ fn every_library_module_uses_only_lower_layers() {
 
 #[test]
 fn the_crate_doc_lists_every_layer() {
-    let lib =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
-    for module in LAYERS.iter().flat_map(|l| l.iter()) {
+    let lib = lib_rs();
+    let map = layers(&lib);
+    for declared in lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
+    {
+        assert!(
+            layer_of(&map, declared).is_some(),
+            "`{declared}` is declared in lib.rs but missing from its layer map"
+        );
+    }
+    for module in map.iter().flatten() {
         assert!(
             lib.contains(&format!("[`{module}`]")),
             "the crate doc does not describe `{module}`"
         );
     }
+    let parsed = layers(
+        "//! lowest first:\n//!\n//! ```text\n//! a, b   x y\n//! c      z\n//! (binary) w\n//! ```\n",
+    );
+    assert_eq!(parsed, [vec!["a", "b"], vec!["c"]]);
     let refs = crate_refs("use crate::a::b; // crate::c\nx(crate::d); use crate::{e::f, g};");
     assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["a", "d", "e", "g"]);
 }
