@@ -51,6 +51,14 @@ fn unauthorized(description: &str) -> Response {
     json_error(StatusCode::UNAUTHORIZED, "invalid_grant", description)
 }
 
+/// The refresh token of a body, or else of the refresh cookie (an empty one counts as absent).
+fn presented_refresh<'a>(req: &'a RefreshBody, headers: &'a HeaderMap) -> Option<&'a str> {
+    req.refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .or_else(|| cookie(headers, REFRESH_COOKIE))
+}
+
 /// `POST /api/auth/login` `{"username","password"}`.
 pub async fn login(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let req: LoginBody = match parse_json(&body) {
@@ -73,12 +81,7 @@ pub async fn refresh(
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let rt = req
-        .refresh_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .or_else(|| cookie(&headers, REFRESH_COOKIE));
-    let Some(rt) = rt else {
+    let Some(rt) = presented_refresh(&req, &headers) else {
         return json_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -101,11 +104,7 @@ pub async fn logout(
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let rt = req
-        .refresh_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .or_else(|| cookie(&headers, REFRESH_COOKIE));
+    let rt = presented_refresh(&req, &headers);
     let found = state.auth.logout(rt, bearer(&headers));
     let mut resp = json(StatusCode::OK, &serde_json::json!({ "logged_out": found }));
     if state.auth.cfg.refresh_cookie {
