@@ -260,12 +260,7 @@ impl Profile {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Rendered, RequestError>> {
-        let vars = Vars {
-            token: Some(token),
-            token_type_hint: Some(kind.hint()),
-            ..Vars::default()
-        };
-        self.render_with_key(self.revoke.as_ref()?, vars, KeyMissing::Render)
+        self.token_request(self.revoke.as_ref()?, token, kind, KeyMissing::Render)
     }
 
     /// An introspection request (RFC 7662) for `token`, if configured (and the admin key known
@@ -275,12 +270,7 @@ impl Profile {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Rendered, RequestError>> {
-        let vars = Vars {
-            token: Some(token),
-            token_type_hint: Some(kind.hint()),
-            ..Vars::default()
-        };
-        self.render_with_key(self.introspect.as_ref()?, vars, KeyMissing::Skip)
+        self.token_request(self.introspect.as_ref()?, token, kind, KeyMissing::Skip)
     }
 
     /// The admin "log `user` out everywhere" request (force_logout), if configured and the
@@ -291,6 +281,22 @@ impl Profile {
             ..Vars::default()
         };
         self.render_with_key(self.admin_logout.as_ref()?, vars, KeyMissing::Skip)
+    }
+
+    /// A request about `token` (`token` and `token_type_hint` set), see [`Self::render_with_key`].
+    fn token_request(
+        &self,
+        spec: &RequestSpec,
+        token: &str,
+        kind: TokenKind,
+        missing: KeyMissing,
+    ) -> Option<Result<Rendered, RequestError>> {
+        let vars = Vars {
+            token: Some(token),
+            token_type_hint: Some(kind.hint()),
+            ..Vars::default()
+        };
+        self.render_with_key(spec, vars, missing)
     }
 
     /// `spec` rendered as a POST with `vars` and the admin key; `None` when the template needs

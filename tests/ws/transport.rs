@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{TestTokens, http, mock, ws_options};
+use crate::support::{BOUND, TestTokens, http, mock, ws_options};
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsTokens};
 use authbench::metrics::Recorder;
 use authbench::metrics::names;
@@ -16,8 +16,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
-
-const BOUND: Duration = Duration::from_secs(10);
 
 async fn transport_opens_and_gets_welcome(token: TokenTransport) {
     let server = mock(|_| {}).await;
