@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::support::{
-    BOUND, TestTokens, admin_logout, eventually, http, mock, open_socket, start, ws_options,
+    BOUND, TestTokens, admin_logout, close_stopped, eventually, http, mock, open_socket, start,
+    ws_options,
 };
 use authbench::client::ws::{KickBoard, SessionEnd, WsEnd};
 use authbench::metrics::Recorder;
@@ -21,9 +22,7 @@ async fn expiry_close_4401_refreshes_then_reconnects_with_the_new_token() {
             .await
             .unwrap()
     );
-    sock.h.close();
-    let out = tokio::time::timeout(BOUND, sock.h.join()).await.unwrap();
-    assert_eq!(out.end, WsEnd::Stopped);
+    close_stopped(sock.h).await;
     assert!(sock.rec.counter("ws_close.4401") >= 1);
     assert!(sock.rec.counter("ws_events.session_expired") >= 1);
     assert!(sock.rec.counter("ws_close_class.refresh_then_reconnect") >= 1);
@@ -115,18 +114,10 @@ async fn over_capacity_1013_backs_off_and_recovers_or_gives_up() {
     b_opts.backoff.max_attempts = 100;
     let (b, _) = start(b_opts, &b_tokens, &rec_b, &board);
     assert!(eventually(BOUND, || rec_b.counter("ws_close.1013") >= 2).await);
-    a.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, a.join()).await.unwrap().end,
-        WsEnd::Stopped
-    );
+    close_stopped(a).await;
     assert!(eventually(BOUND, || rec_b.counter("ws_events.welcome") >= 1).await);
     assert!(b.is_open());
     assert!(b.generation() >= 3, "every 1013 came after an upgrade");
-    b.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, b.join()).await.unwrap().end,
-        WsEnd::Stopped
-    );
+    close_stopped(b).await;
     server.shutdown().await;
 }

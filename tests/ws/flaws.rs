@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::{BOUND, TestTokens, eventually, http, login, mock, open_socket, ws_options};
+use crate::support::{
+    BOUND, TestTokens, close_stopped, eventually, http, login, mock, open_socket, ws_options,
+};
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle};
 use authbench::metrics::Recorder;
 use authbench::metrics::names;
@@ -26,14 +28,7 @@ async fn no_kick_shows_as_a_missed_kick() {
     assert_eq!(sock.rec.counter(names::MISSED_KICKS), 1);
     assert!(sock.h.is_open(), "the old socket is still open, unnotified");
     assert_eq!(sock.rec.samples("kick_latency"), 0);
-    sock.h.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, sock.h.join())
-            .await
-            .unwrap()
-            .end,
-        WsEnd::Stopped
-    );
+    close_stopped(sock.h).await;
     server.shutdown().await;
 }
 
@@ -76,14 +71,7 @@ async fn socket_open_after_expiry_is_counted() {
     assert!(sock.h.is_open());
     assert_eq!(sock.h.generation(), 1);
     assert_eq!(sock.rec.counter("ws_close.4401"), 0);
-    sock.h.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, sock.h.join())
-            .await
-            .unwrap()
-            .end,
-        WsEnd::Stopped
-    );
+    close_stopped(sock.h).await;
     server.shutdown().await;
 }
 

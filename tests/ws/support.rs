@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use authbench::client::ws::{self, KickBoard, SessionEnd, WsHandle, WsOptions, WsTokens};
+use authbench::client::ws::{
+    self, KickBoard, SessionEnd, WsEnd, WsHandle, WsOptions, WsOutcome, WsTokens,
+};
 use authbench::metrics::Recorder;
 use authbench::profile::jwt_exp;
 use authbench_mock::MockServer;
@@ -214,6 +216,14 @@ pub fn start(
 
 /// How long a test waits for any one event.
 pub const BOUND: Duration = Duration::from_secs(10);
+
+/// Closes `h` from the client side and waits for its task, which must end `Stopped`.
+pub async fn close_stopped(h: WsHandle) -> WsOutcome {
+    h.close();
+    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::Stopped);
+    out
+}
 
 /// A socket of `user{n}`, open, with everything a test inspects afterwards.
 pub struct OpenSocket {
