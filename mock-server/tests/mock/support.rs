@@ -70,6 +70,9 @@ impl Reply {
     pub fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or("")
     }
+    pub fn description(&self) -> &str {
+        self.body["error_description"].as_str().unwrap_or("")
+    }
 }
 
 /// Sends `req` and reads its reply.
@@ -121,6 +124,19 @@ pub async fn me(s: &MockServer, at: Option<&str>) -> Reply {
         req = req.bearer_auth(at);
     }
     send(req).await
+}
+
+/// The session behind `tokens` (a login or refresh reply) is over: its refresh token is refused
+/// (400) and its access token too (401).
+pub async fn assert_session_over(s: &MockServer, tokens: &Reply) {
+    assert_eq!(
+        refresh(s, tokens.str("refresh_token")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        me(s, Some(tokens.str("access_token"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 pub async fn admin_logout(s: &MockServer, user: &str, key: &str) -> Reply {
