@@ -9,10 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::MutexGuard;
+
 use crate::config::MockConfig;
 use crate::flaws::{Flaw, Flaws};
 use crate::stats::Counters;
-use crate::store::{self, Family, GraceEntry, Issued, RevokeCause, Store};
+use crate::store::{self, Family, FamilyState, GraceEntry, Issued, RevokeCause, Store};
 use crate::tokens::{
     AccessClaims, AccessTokens, RefreshId, RefreshTokens, TokenError, VerifyPolicy, now_ms,
     random_u128,
@@ -229,6 +231,32 @@ impl Auth {
         self.cfg.rotation && !self.flaws.has(Flaw::NoRotation)
     }
 
+    /// Without rotation the presented refresh token comes back unchanged, with its expiry; the
+    /// family lock is released before minting the access token.
+    fn reissue(
+        &self,
+        family: &Family,
+        token: &str,
+        st: MutexGuard<'_, FamilyState>,
+        now: u64,
+    ) -> Arc<Issued> {
+        let rt_expires = st.rt_expires_ms;
+        drop(st);
+        Arc::new(self.issue(family, token.to_string(), rt_expires, now))
+    }
+
+    /// Moves the family to refresh-token generation `next` (a fresh refresh lifetime, capped by
+    /// the session deadline) and issues its tokens.
+    fn rotate_to(&self, family: &Family, st: &mut FamilyState, next: u64, now: u64) -> Arc<Issued> {
+        st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
+        st.generation = next;
+        let rt = self.refresh_tokens.mint(RefreshId {
+            sid: family.sid,
+            generation: next,
+        });
+        Arc::new(self.issue(family, rt, st.rt_expires_ms, now))
+    }
+
     /// Rotation under the family lock: check and act are one step.
     fn refresh_atomic(&self, token: &str, p: Presented) -> Result<Arc<Issued>, GrantError> {
         let family = &p.family;
@@ -265,27 +293,14 @@ impl Auth {
             });
         }
         if !self.rotates() {
-            let rt_expires = st.rt_expires_ms;
-            drop(st);
-            return Ok(Arc::new(self.issue(
-                family,
-                token.to_string(),
-                rt_expires,
-                now,
-            )));
+            return Ok(self.reissue(family, token, st, now));
         }
         let previous = st.generation;
         let next = previous + 1;
         if self.flaws.has(Flaw::SessionExtends) {
             st.deadline_ms = now + ms(self.cfg.max_session);
         }
-        st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
-        st.generation = next;
-        let rt = self.refresh_tokens.mint(RefreshId {
-            sid: family.sid,
-            generation: next,
-        });
-        let issued = Arc::new(self.issue(family, rt, st.rt_expires_ms, now));
+        let issued = self.rotate_to(family, &mut st, next, now);
         st.grace = (!self.cfg.reuse_grace.is_zero()).then(|| GraceEntry {
             generation: previous,
             rotated_ms: now,
@@ -323,23 +338,9 @@ impl Auth {
         let mut st = family.state.lock();
         let generation = p.generation.unwrap_or(st.generation);
         if !self.rotates() {
-            let rt_expires = st.rt_expires_ms;
-            drop(st);
-            return Ok(Arc::new(self.issue(
-                family,
-                token.to_string(),
-                rt_expires,
-                now,
-            )));
+            return Ok(self.reissue(family, token, st, now));
         }
-        let next = generation + 1;
-        st.generation = next;
-        st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
-        let rt = self.refresh_tokens.mint(RefreshId {
-            sid: family.sid,
-            generation: next,
-        });
-        Ok(Arc::new(self.issue(family, rt, st.rt_expires_ms, now)))
+        Ok(self.rotate_to(family, &mut st, generation + 1, now))
     }
 
     /// A rotated-out refresh token came back outside the grace window.

@@ -196,6 +196,11 @@ impl FromStr for Fault {
             .ok_or_else(|| err("expected KIND:OP=VALUE".into()))?;
         let op: Op = op.parse().map_err(err)?;
         let value = value.trim();
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| err(format!("{s:?} is not a number")))
+        };
         let kind = match kind.trim() {
             "latency" => {
                 let (lo, hi) = value.split_once("..").unwrap_or((value, value));
@@ -210,10 +215,7 @@ impl FromStr for Fault {
                 let p = value
                     .strip_suffix('%')
                     .ok_or_else(|| err("the error rate needs a % sign, e.g. 1%".into()))?;
-                let percent: f64 = p
-                    .trim()
-                    .parse()
-                    .map_err(|_| err(format!("{p:?} is not a number")))?;
+                let percent = number(p)?;
                 if !(0.0..=100.0).contains(&percent) {
                     return Err(err("the error rate must be between 0% and 100%".into()));
                 }
@@ -229,10 +231,7 @@ impl FromStr for Fault {
                 let (n, unit) = value
                     .split_once('/')
                     .ok_or_else(|| err("the rate needs a unit, e.g. 500/s or 600/m".into()))?;
-                let n: f64 = n
-                    .trim()
-                    .parse()
-                    .map_err(|_| err(format!("{n:?} is not a number")))?;
+                let n = number(n)?;
                 let per_second = match unit.trim() {
                     "s" => n,
                     "m" => n / 60.0,

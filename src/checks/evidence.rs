@@ -62,6 +62,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// An exchange labelled `label` for `request` (method and target), before anything is sent.
+    pub fn new(label: &str, request: String) -> Exchange {
+        Exchange {
+            label: label.to_string(),
+            request,
+            request_headers: vec![],
+            request_body: None,
+            status: None,
+            response_headers: vec![],
+            response_body: None,
+            error: None,
+            elapsed_ms: 0,
+        }
+    }
+
     /// Re-applies redaction with the final list of secrets (tokens learnt after this exchange).
     pub fn scrub(&mut self, secrets: &[String]) {
         self.label = scrub(&self.label, secrets);

@@ -298,17 +298,7 @@ impl Probe {
         req: Result<Rendered, RequestError>,
     ) -> Result<Resp, String> {
         let secrets = self.secrets();
-        let mut ex = Exchange {
-            label: label.to_string(),
-            request: "(not built)".into(),
-            request_headers: vec![],
-            request_body: None,
-            status: None,
-            response_headers: vec![],
-            response_body: None,
-            error: None,
-            elapsed_ms: 0,
-        };
+        let mut ex = Exchange::new(label, "(not built)".into());
         let req = match req {
             Ok(r) => r,
             Err(e) => {
@@ -481,17 +471,23 @@ impl Probe {
         access_token: &str,
         edit: impl FnOnce(&mut Rendered),
     ) -> Result<Resp, Stop> {
-        let req = self.profile().resource_request(access_token).map(|mut r| {
-            edit(&mut r);
-            r
-        });
-        self.send(label, req).await
+        let req = self.profile().resource_request(access_token);
+        self.send(label, edited(req, edit)).await
+    }
+
+    /// Sends `req` when the profile could build one (`None` when it has no such request).
+    async fn send_if(
+        &self,
+        label: &str,
+        req: Option<Result<Rendered, RequestError>>,
+    ) -> Option<Result<Resp, Stop>> {
+        Some(self.send(label, req?).await)
     }
 
     /// Logs `tokens` out with the profile's logout request (`None` when it has none).
     pub async fn logout(&self, label: &str, tokens: &Tokens) -> Option<Result<Resp, Stop>> {
-        let req = self.profile().logout_request(tokens)?;
-        Some(self.send(label, req).await)
+        self.send_if(label, self.profile().logout_request(tokens))
+            .await
     }
 
     /// Revokes `token` (RFC 7009), `None` when the profile has no revocation endpoint.
@@ -501,8 +497,8 @@ impl Probe {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Resp, Stop>> {
-        let req = self.profile().revoke_request(token, kind)?;
-        Some(self.send(label, req).await)
+        self.send_if(label, self.profile().revoke_request(token, kind))
+            .await
     }
 
     /// Introspects `token` (RFC 7662), `None` when the profile cannot.
@@ -512,8 +508,8 @@ impl Probe {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Resp, Stop>> {
-        let req = self.profile().introspect_request(token, kind)?;
-        Some(self.send(label, req).await)
+        self.send_if(label, self.profile().introspect_request(token, kind))
+            .await
     }
 
     /// The introspection request for `token` with `edit` applied (e.g. credentials removed).
@@ -525,18 +521,14 @@ impl Probe {
     ) -> Option<Result<Resp, Stop>> {
         let req = self
             .profile()
-            .introspect_request(token, TokenKind::Access)?
-            .map(|mut r| {
-                edit(&mut r);
-                r
-            });
-        Some(self.send(label, req).await)
+            .introspect_request(token, TokenKind::Access)?;
+        Some(self.send(label, edited(req, edit)).await)
     }
 
     /// Logs `user` out everywhere through the admin endpoint, `None` when there is none.
     pub async fn admin_logout(&self, label: &str, user: &str) -> Option<Result<Resp, Stop>> {
-        let req = self.profile().admin_logout_request(user)?;
-        Some(self.send(label, req).await)
+        self.send_if(label, self.profile().admin_logout_request(user))
+            .await
     }
 
     /// The access token as a JWT, or a SKIP when it is opaque.
@@ -581,6 +573,17 @@ impl Probe {
         let r = self.try_send("JWKS", request::get(&jwks_url)).await.ok()?;
         r.ok().then(|| r.json()).flatten()
     }
+}
+
+/// A request that rendered, changed by `edit` (a credential removed, moved to the query...).
+fn edited(
+    req: Result<Rendered, RequestError>,
+    edit: impl FnOnce(&mut Rendered),
+) -> Result<Rendered, RequestError> {
+    req.map(|mut r| {
+        edit(&mut r);
+        r
+    })
 }
 
 /// Edits the URL of a rendered request (e.g. a query parameter added or removed); a URL that no

@@ -116,15 +116,8 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
         })
         .collect();
     let mut exchange = Exchange {
-        label: label.to_string(),
-        request: probe.scrub(&format!("GET {target}")),
         request_headers,
-        request_body: None,
-        status: None,
-        response_headers: vec![],
-        response_body: None,
-        error: None,
-        elapsed_ms: 0,
+        ..Exchange::new(label, probe.scrub(&format!("GET {target}")))
     };
     let started = Instant::now();
     let attempt = handshake::open(opts.upgrade(), req).await;

@@ -101,42 +101,40 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
+    /// Spawns a caller whose token is stale; its renewal counts itself in `calls`, then returns
+    /// what `renewal` does.
+    fn spawn_stale(
+        sf: &Arc<SingleFlight>,
+        calls: &Arc<AtomicUsize>,
+        renewal: impl Future<Output = bool> + Send + 'static,
+    ) -> tokio::task::JoinHandle<Flight<bool>> {
+        let (sf, calls) = (sf.clone(), calls.clone());
+        tokio::spawn(async move {
+            sf.run(
+                || true,
+                || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    renewal.await
+                },
+            )
+            .await
+        })
+    }
+
     #[tokio::test]
     async fn waiters_do_not_retry_a_failed_attempt() {
         let sf = Arc::new(SingleFlight::default());
         let calls = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let leader = {
-            let (sf, calls) = (sf.clone(), calls.clone());
-            tokio::spawn(async move {
-                sf.run(
-                    || true,
-                    || async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        rx.await.ok();
-                        false
-                    },
-                )
-                .await
-            })
-        };
+        let leader = spawn_stale(&sf, &calls, async {
+            rx.await.ok();
+            false
+        });
         // Let the leader take the lock before the follower asks.
         while calls.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
         }
-        let follower = {
-            let (sf, calls) = (sf.clone(), calls.clone());
-            tokio::spawn(async move {
-                sf.run(
-                    || true,
-                    || async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        true
-                    },
-                )
-                .await
-            })
-        };
+        let follower = spawn_stale(&sf, &calls, async { true });
         tokio::task::yield_now().await;
         tx.send(()).unwrap();
         assert_eq!(leader.await.unwrap(), Flight::Led(false));

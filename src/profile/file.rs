@@ -260,15 +260,7 @@ impl Profile {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Rendered, RequestError>> {
-        let spec = self.revoke.as_ref()?;
-        let key = self.admin_key();
-        let vars = Vars {
-            token: Some(token),
-            token_type_hint: Some(kind.hint()),
-            admin_key: key.as_deref(),
-            ..Vars::default()
-        };
-        Some(spec.render(&self.base_url, http::Method::POST, &vars))
+        self.token_request(self.revoke.as_ref()?, token, kind, KeyMissing::Render)
     }
 
     /// An introspection request (RFC 7662) for `token`, if configured (and the admin key known
@@ -278,41 +270,59 @@ impl Profile {
         token: &str,
         kind: TokenKind,
     ) -> Option<Result<Rendered, RequestError>> {
-        let spec = self.introspect.as_ref()?;
-        let key = self.admin_key();
-        if key.is_none() && spec.templates().iter().any(|t| t.uses(&Var::AdminKey)) {
-            return None;
-        }
-        let vars = Vars {
-            token: Some(token),
-            token_type_hint: Some(kind.hint()),
-            admin_key: key.as_deref(),
-            ..Vars::default()
-        };
-        Some(spec.render(&self.base_url, http::Method::POST, &vars))
+        self.token_request(self.introspect.as_ref()?, token, kind, KeyMissing::Skip)
     }
 
     /// The admin "log `user` out everywhere" request (force_logout), if configured and the
     /// admin key is known when the template needs it.
     pub fn admin_logout_request(&self, user: &str) -> Option<Result<Rendered, RequestError>> {
-        let spec = self.admin_logout.as_ref()?;
+        let vars = Vars {
+            user: Some(user),
+            ..Vars::default()
+        };
+        self.render_with_key(self.admin_logout.as_ref()?, vars, KeyMissing::Skip)
+    }
+
+    /// A request about `token` (`token` and `token_type_hint` set), see [`Self::render_with_key`].
+    fn token_request(
+        &self,
+        spec: &RequestSpec,
+        token: &str,
+        kind: TokenKind,
+        missing: KeyMissing,
+    ) -> Option<Result<Rendered, RequestError>> {
+        let vars = Vars {
+            token: Some(token),
+            token_type_hint: Some(kind.hint()),
+            ..Vars::default()
+        };
+        self.render_with_key(spec, vars, missing)
+    }
+
+    /// `spec` rendered as a POST with `vars` and the admin key; `None` when the template needs
+    /// the key, it is unknown and `missing` says to skip.
+    fn render_with_key(
+        &self,
+        spec: &RequestSpec,
+        vars: Vars<'_>,
+        missing: KeyMissing,
+    ) -> Option<Result<Rendered, RequestError>> {
         let key = self.admin_key();
-        if key.is_none() && spec.templates().iter().any(|t| t.uses(&Var::AdminKey)) {
+        if key.is_none() && missing == KeyMissing::Skip && needs_admin_key(spec) {
             return None;
         }
         let vars = Vars {
-            user: Some(user),
             admin_key: key.as_deref(),
-            ..Vars::default()
+            ..vars
         };
         Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
     /// Whether a force_logout can be sent (admin endpoint configured and usable).
     pub fn has_admin_logout(&self) -> bool {
-        self.admin_logout.as_ref().is_some_and(|spec| {
-            self.admin_key().is_some() || !spec.templates().iter().any(|t| t.uses(&Var::AdminKey))
-        })
+        self.admin_logout
+            .as_ref()
+            .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
     }
 
     /// Reads tokens from a login or refresh response (see [`Tokens`]).
@@ -549,4 +559,18 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ws,
         base_url,
     })
+}
+
+/// What a request whose template needs the admin key becomes when the key is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyMissing {
+    /// No request (the caller reports the capability as absent).
+    Skip,
+    /// Rendered anyway, `{{admin_key}}` left empty (revocation: the server answers for itself).
+    Render,
+}
+
+/// Whether any template of `spec` uses `{{admin_key}}`.
+fn needs_admin_key(spec: &RequestSpec) -> bool {
+    spec.templates().iter().any(|t| t.uses(&Var::AdminKey))
 }

@@ -44,6 +44,19 @@ fn problem(path: impl Into<String>, message: impl Into<String>, fix: impl Into<S
     }
 }
 
+/// A count at `path` must be between 1 and `max` (the message names the last path segment).
+fn between_1_and(path: &str, value: u32, max: u32, fix: &str) -> Result<(), Problem> {
+    if value == 0 || value > max {
+        let name = path.rsplit('.').next().unwrap_or(path);
+        return Err(problem(
+            path,
+            format!("{name} is {value}, it must be between 1 and {max}"),
+            fix,
+        ));
+    }
+    Ok(())
+}
+
 /// Where a scenario comes from, for relative paths and the default name.
 pub struct Origin<'a> {
     /// The scenario file, if any.
@@ -80,16 +93,12 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
         .unwrap_or_default()
         .to_config()
         .map_err(|p| problem(join("mock", &p.key), p.message, p.fix))?;
-    if file.clients == 0 || file.clients > MAX_CLIENTS {
-        return Err(problem(
-            "clients",
-            format!(
-                "clients is {}, it must be between 1 and {MAX_CLIENTS}",
-                file.clients
-            ),
-            "set clients to the number of simulated clients, e.g. clients: 1000",
-        ));
-    }
+    between_1_and(
+        "clients",
+        file.clients,
+        MAX_CLIENTS,
+        "set clients to the number of simulated clients, e.g. clients: 1000",
+    )?;
     let users = file
         .users
         .resolve(origin.base_dir())
@@ -197,16 +206,12 @@ fn check_client(
     mock: &authbench_mock::MockConfig,
     builtin: bool,
 ) -> Result<(), Problem> {
-    if c.concurrency == 0 || c.concurrency > MAX_CONCURRENCY {
-        return Err(problem(
-            "client.concurrency",
-            format!(
-                "concurrency is {}, it must be between 1 and {MAX_CONCURRENCY}",
-                c.concurrency
-            ),
-            "set the number of requests one client has in flight at once, e.g. concurrency: 4",
-        ));
-    }
+    between_1_and(
+        "client.concurrency",
+        c.concurrency,
+        MAX_CONCURRENCY,
+        "set the number of requests one client has in flight at once, e.g. concurrency: 4",
+    )?;
     if c.timeout.is_zero() {
         return Err(problem(
             "client.timeout",

@@ -1,6 +1,6 @@
 //! The `authbench` binary as a user runs it: exit codes, messages and the files a run writes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -124,41 +124,33 @@ fn a_failed_threshold_exits_1() {
     assert!(junit.contains("<failure"), "{junit}");
 }
 
-#[test]
-fn a_typo_in_a_scenario_exits_2_with_line_column_and_suggestion() {
+/// `authbench <command> bad.yaml` with `yaml` in the file exits 2 and says each of `says`.
+fn rejects_scenario(command: &str, yaml: &str, says: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(
-        &file,
+    std::fs::write(&file, yaml).unwrap();
+    let mut assert = authbench().arg(command).arg(&file).assert().code(2);
+    for s in says {
+        assert = assert.stderr(predicate::str::contains(*s));
+    }
+}
+
+#[test]
+fn a_typo_in_a_scenario_exits_2_with_line_column_and_suggestion() {
+    rejects_scenario(
+        "run",
         "name: x\nclinets: 10\nplan:\n  - login: { ramp: 1s }\n",
-    )
-    .unwrap();
-    authbench()
-        .arg("run")
-        .arg(&file)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("bad.yaml:2:1"))
-        .stderr(predicate::str::contains("did you mean `clients`"));
+        &["bad.yaml:2:1", "did you mean `clients`"],
+    );
 }
 
 #[test]
 fn a_bad_duration_exits_2_and_names_the_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bad.yaml");
-    std::fs::write(
-        &file,
+    rejects_scenario(
+        "validate",
         "name: x\nclients: 1\nplan:\n  - login: { ramp: 3 parsecs }\n",
-    )
-    .unwrap();
-    authbench()
-        .arg("validate")
-        .arg(&file)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("parsecs"))
-        .stderr(predicate::str::contains("bad.yaml:4:20"))
-        .stderr(predicate::str::contains("plan.0.login.ramp"));
+        &["parsecs", "bad.yaml:4:20", "plan.0.login.ramp"],
+    );
 }
 
 #[test]
@@ -176,14 +168,20 @@ fn an_unreachable_target_exits_3_with_a_clear_message() {
         .stderr(predicate::str::contains("127.0.0.1:1"));
 }
 
+/// The `.yaml` files in `dir` (relative to the repository).
+fn yaml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect()
+}
+
 #[test]
 fn every_shipped_scenario_validates() {
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap()
-    {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            authbench().arg("validate").arg(&path).assert().success();
-        }
+    for path in yaml_files("scenarios") {
+        authbench().arg("validate").arg(&path).assert().success();
     }
 }
 
@@ -209,17 +207,13 @@ fn the_committed_schema_matches_the_binary() {
 
 #[test]
 fn every_shipped_target_profile_validates() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/targets");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            authbench()
-                .arg("validate")
-                .arg(&path)
-                .assert()
-                .success()
-                .stdout(predicate::str::contains("valid target profile"));
-        }
+    for path in yaml_files("scenarios/targets") {
+        authbench()
+            .arg("validate")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("valid target profile"));
     }
 }
 

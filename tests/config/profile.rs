@@ -276,55 +276,69 @@ async fn websocket_handshake_from_the_profile() {
 
 #[test]
 fn profile_file_errors_are_clear() {
-    let e = profile::profile_from_str(
-        "preset: mock\nbase_url: http://h\nrefresh_rejeted: strict\n",
-        None,
-    )
-    .unwrap_err();
-    assert!(
-        e.to_string().contains("did you mean `refresh_rejected`?"),
-        "{e}"
+    let err = |yaml: &str| profile::profile_from_str(yaml, None).unwrap_err();
+    // (file, what the message says, the key it names, its position)
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<(u64, u64)>,
     );
-    assert_eq!(e.position(), Some((3, 1)));
-    let e = profile::profile_from_str("preset: mok\nbase_url: http://h\n", None).unwrap_err();
-    assert!(e.to_string().contains("did you mean `mock`?"), "{e}");
-    assert_eq!(e.key(), Some("preset"));
-    let e = profile::profile_from_str("base_url: http://h\n", None).unwrap_err();
-    assert!(e.to_string().contains("no `login` request"), "{e}");
-    let e =
-        profile::profile_from_str("preset: mock\nbase_url: localhost:8080\n", None).unwrap_err();
-    assert_eq!(e.key(), Some("base_url"));
-    let e = profile::profile_from_str(
-        "preset: mock\nbase_url: http://h\nlogin:\n  path: /t\n  form: { client_secret: \"{{env.AUTHBENCH_TEST_SURELY_UNSET_VAR}}\" }\n",
-        None,
-    )
-    .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("AUTHBENCH_TEST_SURELY_UNSET_VAR is not set"),
-        "{e}"
-    );
-    let e = profile::profile_from_str(
-        "preset: mock\nbase_url: http://h\nresource: { path: \"/me/{{acess_token}}\" }\n",
-        None,
-    )
-    .unwrap_err();
-    assert!(
-        e.to_string().contains("did you mean {{access_token}}"),
-        "{e}"
-    );
-    let e = profile::profile_from_str(
-        "preset: mock\nbase_url: http://h\nextract: { access_token: \"body:/x\" }\n",
-        None,
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("use json, header or cookie"), "{e}");
-    let e = profile::profile_from_str(
-        "preset: mock\nbase_url: http://h\nws: { close_codes: pushr }\n",
-        None,
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("known presets"), "{e}");
+    let cases: &[Case] = &[
+        (
+            "preset: mock\nbase_url: http://h\nrefresh_rejeted: strict\n",
+            "did you mean `refresh_rejected`?",
+            None,
+            Some((3, 1)),
+        ),
+        (
+            "preset: mok\nbase_url: http://h\n",
+            "did you mean `mock`?",
+            Some("preset"),
+            None,
+        ),
+        ("base_url: http://h\n", "no `login` request", None, None),
+        (
+            "preset: mock\nbase_url: localhost:8080\n",
+            "",
+            Some("base_url"),
+            None,
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nlogin:\n  path: /t\n  form: { client_secret: \"{{env.AUTHBENCH_TEST_SURELY_UNSET_VAR}}\" }\n",
+            "AUTHBENCH_TEST_SURELY_UNSET_VAR is not set",
+            None,
+            None,
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nresource: { path: \"/me/{{acess_token}}\" }\n",
+            "did you mean {{access_token}}",
+            None,
+            None,
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nextract: { access_token: \"body:/x\" }\n",
+            "use json, header or cookie",
+            None,
+            None,
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nws: { close_codes: pushr }\n",
+            "known presets",
+            None,
+            None,
+        ),
+    ];
+    for (yaml, says, key, position) in cases {
+        let e = err(yaml);
+        assert!(e.to_string().contains(says), "{yaml}: {e}");
+        if key.is_some() {
+            assert_eq!(e.key(), *key, "{yaml}");
+        }
+        if position.is_some() {
+            assert_eq!(e.position(), *position, "{yaml}");
+        }
+    }
 }
 
 #[test]

@@ -169,15 +169,15 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// Why loading `text` from a file called `name` fails.
+fn load_file_err(name: &str, text: &str) -> scenario::ConfigError {
+    let dir = tempfile::tempdir().unwrap();
+    load(&write(dir.path(), name, text), &[]).unwrap_err()
+}
+
 #[test]
 fn typo_gives_did_you_mean_with_line_and_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "typo.yaml",
-        "name: t\nclinets: 100\nplan:\n  - login: {}\n",
-    );
-    let e = load(&f, &[]).unwrap_err();
+    let e = load_file_err("typo.yaml", "name: t\nclinets: 100\nplan:\n  - login: {}\n");
     assert_eq!(e.kind(), ErrorKind::UnknownKey);
     assert_eq!(e.position(), Some((2, 1)));
     let s = e.to_string();
@@ -252,13 +252,10 @@ fn missing_and_wrong_typed_values() {
 
 #[test]
 fn semantic_errors_point_at_the_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    let e = load_file_err(
         "bad.yaml",
         "clients: 10\nclient:\n  concurrency: 100\nplan:\n  - login: {}\n",
     );
-    let e = load(&f, &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid);
     assert_eq!(e.key(), Some("client.concurrency"));
     assert_eq!(e.position(), Some((3, 3)));

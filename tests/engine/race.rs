@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use crate::support::{mock, plan, profile, run, settings};
+use crate::support::{Ran, mock, plan, profile, run, settings};
 use authbench::client::Strategy;
 use authbench::scenario::Phase;
-use authbench_mock::Flaw;
+use authbench_mock::{Flaw, MockServer};
 
 fn race_then_traffic(parallel: u32) -> Vec<Phase> {
     vec![
@@ -22,19 +22,21 @@ fn race_then_traffic(parallel: u32) -> Vec<Phase> {
     ]
 }
 
+/// `clients` single-flight clients each race `parallel` refreshes, then make traffic.
+async fn race(server: &MockServer, clients: u32, parallel: u32) -> Ran {
+    let client = settings(Strategy::SingleFlight, 1);
+    run(
+        plan(clients, client, race_then_traffic(parallel)),
+        profile(server),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atomic_rotation_has_one_winner() {
     let server = mock(|_| {}).await;
     let clients = 8;
-    let r = run(
-        plan(
-            clients,
-            settings(Strategy::SingleFlight, 1),
-            race_then_traffic(4),
-        ),
-        profile(&server),
-    )
-    .await;
+    let r = race(&server, clients, 4).await;
     let n = u64::from(clients);
     assert_eq!(r.counter("race.one_winner"), n, "{:?}", r.snap.counters);
     assert_eq!(r.counter("race.forked"), 0);
@@ -53,15 +55,7 @@ async fn atomic_rotation_has_one_winner() {
 async fn racy_rotation_forks_the_chain() {
     let server = mock(|c| c.flaws = vec![Flaw::RacyRotation]).await;
     let clients = 6;
-    let r = run(
-        plan(
-            clients,
-            settings(Strategy::SingleFlight, 1),
-            race_then_traffic(3),
-        ),
-        profile(&server),
-    )
-    .await;
+    let r = race(&server, clients, 3).await;
     assert!(r.counter("race.forked") >= 1, "{:?}", r.snap.counters);
     assert!(r.counter("status.api.200") >= u64::from(clients));
     server.shutdown().await;

@@ -5,27 +5,30 @@
 
 use std::time::Duration;
 
-use crate::support::{mock, plan, profile, run, settings, storm};
+use crate::support::{Ran, mock, plan, profile, run, settings, storm};
 use authbench::client::Strategy;
+use authbench_mock::MockServer;
 
 const CLIENTS: u32 = 16;
+
+/// The same storm (4 calls per client) run at once by naive and by single-flight clients.
+async fn naive_and_single(server: &MockServer) -> (Ran, Ran) {
+    let p = profile(server);
+    let [naive, single] = [Strategy::Naive, Strategy::SingleFlight].map(|strategy| {
+        plan(
+            CLIENTS,
+            settings(strategy, 4),
+            storm(Duration::from_millis(800)),
+        )
+    });
+    tokio::join!(run(naive, p.clone()), run(single, p))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn naive_amplifies_single_flight_refreshes_once() {
     // Without rotation every naive refresh succeeds: the amplification is the concurrency.
     let server = mock(|c| c.rotation = false).await;
-    let p = profile(&server);
-    let naive = plan(
-        CLIENTS,
-        settings(Strategy::Naive, 4),
-        storm(Duration::from_millis(800)),
-    );
-    let single = plan(
-        CLIENTS,
-        settings(Strategy::SingleFlight, 4),
-        storm(Duration::from_millis(800)),
-    );
-    let (naive, single) = tokio::join!(run(naive, p.clone()), run(single, p.clone()));
+    let (naive, single) = naive_and_single(&server).await;
 
     assert_eq!(naive.counter("refreshes_needed"), u64::from(CLIENTS));
     assert!(
@@ -55,18 +58,7 @@ async fn rotation_with_reuse_detection_logs_naive_clients_out() {
         c.reuse_detection = true;
     })
     .await;
-    let p = profile(&server);
-    let naive = plan(
-        CLIENTS,
-        settings(Strategy::Naive, 4),
-        storm(Duration::from_millis(800)),
-    );
-    let single = plan(
-        CLIENTS,
-        settings(Strategy::SingleFlight, 4),
-        storm(Duration::from_millis(800)),
-    );
-    let (naive, single) = tokio::join!(run(naive, p.clone()), run(single, p.clone()));
+    let (naive, single) = naive_and_single(&server).await;
 
     assert!(
         naive.counter("spurious_logouts") > 0,

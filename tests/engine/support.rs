@@ -14,21 +14,17 @@ use authbench::scenario::Phase;
 use authbench_mock::{MockConfig, MockServer};
 use tokio_util::sync::CancellationToken;
 
-/// Admin key of every test mock.
-pub const ADMIN_KEY: &str = "engine-test-admin-key";
+#[path = "../common/mock.rs"]
+mod common;
 
-/// Starts the mock on 127.0.0.1:0 (HS256, 2 s access tokens) after `tweak` adjusted it.
+/// Starts the test mock (HS256, 2 s access tokens) after `tweak` adjusted it.
 pub async fn mock(tweak: impl FnOnce(&mut MockConfig)) -> MockServer {
-    let mut cfg = MockConfig {
-        port: 0,
-        users: 100_000,
-        signing: "hs256".parse().expect("signing"),
-        access_ttl: Duration::from_secs(2),
-        admin_key: Some(ADMIN_KEY.into()),
-        ..MockConfig::default()
-    };
-    tweak(&mut cfg);
-    authbench_mock::start(cfg).await.expect("mock starts")
+    common::mock(|cfg| {
+        cfg.signing = "hs256".parse().expect("signing");
+        cfg.access_ttl = Duration::from_secs(2);
+        tweak(cfg);
+    })
+    .await
 }
 
 /// The `mock` preset pointed at `server`, with its admin key.

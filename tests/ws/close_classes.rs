@@ -4,89 +4,77 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::support::{TestTokens, admin_logout, eventually, http, login, mock, start, ws_options};
+use crate::support::{
+    BOUND, TestTokens, admin_logout, close_stopped, eventually, http, mock, open_socket, start,
+    ws_options,
+};
 use authbench::client::ws::{KickBoard, SessionEnd, WsEnd};
 use authbench::metrics::Recorder;
 use authbench::metrics::names;
 use authbench_mock::Fault;
 
-const BOUND: Duration = Duration::from_secs(10);
-
 #[tokio::test]
 async fn expiry_close_4401_refreshes_then_reconnects_with_the_new_token() {
     let server = mock(|c| c.access_ttl = Duration::from_secs(1)).await;
-    let http = http();
-    let tokens = TestTokens::login(&http, &server.base_url(), 10).await;
-    let rec = Recorder::new();
-    let board = KickBoard::new(rec.clone());
-    let (h, _) = start(ws_options(&server), &tokens, &rec, &board);
-    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-    assert!(tokio::time::timeout(BOUND, h.wait_open(2)).await.unwrap());
-    h.close();
-    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
-    assert_eq!(out.end, WsEnd::Stopped);
-    assert!(rec.counter("ws_close.4401") >= 1);
-    assert!(rec.counter("ws_events.session_expired") >= 1);
-    assert!(rec.counter("ws_close_class.refresh_then_reconnect") >= 1);
-    assert!(rec.samples("reconnect") >= 1, "expiry close → open again");
-    assert!(tokens.reconnect_refreshes.load(Ordering::SeqCst) >= 1);
-    let handed = tokens.handed_out.lock().clone();
+    let sock = open_socket(&server, 10).await;
+    assert!(
+        tokio::time::timeout(BOUND, sock.h.wait_open(2))
+            .await
+            .unwrap()
+    );
+    close_stopped(sock.h).await;
+    assert!(sock.rec.counter("ws_close.4401") >= 1);
+    assert!(sock.rec.counter("ws_events.session_expired") >= 1);
+    assert!(sock.rec.counter("ws_close_class.refresh_then_reconnect") >= 1);
+    assert!(
+        sock.rec.samples("reconnect") >= 1,
+        "expiry close → open again"
+    );
+    assert!(sock.tokens.reconnect_refreshes.load(Ordering::SeqCst) >= 1);
+    let handed = sock.tokens.handed_out.lock().clone();
     assert!(handed.len() >= 2);
     assert_ne!(
         handed[0], handed[1],
         "the new socket uses the refreshed token"
     );
-    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
-    assert_eq!(rec.counter("ws_connect_failed.401"), 0);
-    assert_eq!(rec.counter(names::WS_OPEN_AFTER_EXPIRY), 0);
-    assert!(tokens.ended.lock().is_empty());
+    assert_eq!(sock.rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
+    assert_eq!(sock.rec.counter("ws_connect_failed.401"), 0);
+    assert_eq!(sock.rec.counter(names::WS_OPEN_AFTER_EXPIRY), 0);
+    assert!(sock.tokens.ended.lock().is_empty());
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn kick_4409_is_terminal_and_its_latency_measured() {
     let server = mock(|c| c.single_session = true).await;
-    let http = http();
-    let base = server.base_url();
-    let tokens = TestTokens::login(&http, &base, 11).await;
-    let rec = Recorder::new();
-    let board = KickBoard::new(rec.clone());
-    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
-    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-    assert!(login(&http, &base, 11).await.is_some(), "second login");
-    clock.arm();
-    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    let sock = open_socket(&server, 11).await;
+    sock.login_elsewhere().await;
+    let out = tokio::time::timeout(BOUND, sock.h.join()).await.unwrap();
     assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::Kicked));
-    assert_eq!(*tokens.ended.lock(), vec![SessionEnd::Kicked]);
-    assert_eq!(rec.counter("ws_close.4409"), 1);
-    assert_eq!(rec.counter("ws_events.kicked"), 1);
-    assert_eq!(rec.samples("kick_latency"), 1);
-    assert_eq!(board.settle(Duration::from_secs(1)).await.missed, 0);
-    assert_eq!(rec.counter(names::MISSED_KICKS), 0);
-    assert_eq!(rec.counter(names::KICK_WITHOUT_CLOSE), 0);
-    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
-    assert_eq!(rec.gauge("open_sockets"), 0);
+    assert_eq!(*sock.tokens.ended.lock(), vec![SessionEnd::Kicked]);
+    assert_eq!(sock.rec.counter("ws_close.4409"), 1);
+    assert_eq!(sock.rec.counter("ws_events.kicked"), 1);
+    assert_eq!(sock.rec.samples("kick_latency"), 1);
+    assert_eq!(sock.board.settle(Duration::from_secs(1)).await.missed, 0);
+    assert_eq!(sock.rec.counter(names::MISSED_KICKS), 0);
+    assert_eq!(sock.rec.counter(names::KICK_WITHOUT_CLOSE), 0);
+    assert_eq!(sock.rec.counter(names::CLOSE_WITHOUT_EVENT), 0);
+    assert_eq!(sock.rec.gauge("open_sockets"), 0);
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn admin_logout_4403_is_terminal() {
     let server = mock(|_| {}).await;
-    let http = http();
-    let base = server.base_url();
-    let tokens = TestTokens::login(&http, &base, 12).await;
-    let rec = Recorder::new();
-    let board = KickBoard::new(rec.clone());
-    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
-    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-    assert!(admin_logout(&http, &base, 12).await);
-    clock.arm();
-    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    let sock = open_socket(&server, 12).await;
+    assert!(admin_logout(&sock.http, &sock.base, 12).await);
+    sock.clock.arm();
+    let out = tokio::time::timeout(BOUND, sock.h.join()).await.unwrap();
     assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::LoggedOut));
-    assert_eq!(rec.counter("ws_close.4403"), 1);
-    assert_eq!(rec.counter("ws_events.logout"), 1);
-    assert_eq!(rec.counter("ws_close_class.terminal"), 1);
-    assert_eq!(rec.samples("kick_latency"), 1);
+    assert_eq!(sock.rec.counter("ws_close.4403"), 1);
+    assert_eq!(sock.rec.counter("ws_events.logout"), 1);
+    assert_eq!(sock.rec.counter("ws_close_class.terminal"), 1);
+    assert_eq!(sock.rec.samples("kick_latency"), 1);
     assert_eq!(out.connections, 1, "a terminal close never reconnects");
     server.shutdown().await;
 }
@@ -126,18 +114,10 @@ async fn over_capacity_1013_backs_off_and_recovers_or_gives_up() {
     b_opts.backoff.max_attempts = 100;
     let (b, _) = start(b_opts, &b_tokens, &rec_b, &board);
     assert!(eventually(BOUND, || rec_b.counter("ws_close.1013") >= 2).await);
-    a.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, a.join()).await.unwrap().end,
-        WsEnd::Stopped
-    );
+    close_stopped(a).await;
     assert!(eventually(BOUND, || rec_b.counter("ws_events.welcome") >= 1).await);
     assert!(b.is_open());
     assert!(b.generation() >= 3, "every 1013 came after an upgrade");
-    b.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, b.join()).await.unwrap().end,
-        WsEnd::Stopped
-    );
+    close_stopped(b).await;
     server.shutdown().await;
 }

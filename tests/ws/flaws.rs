@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestTokens, eventually, http, login, mock, start, ws_options};
+use crate::support::{
+    BOUND, TestTokens, close_stopped, eventually, http, login, mock, open_socket, ws_options,
+};
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsHandle};
 use authbench::metrics::Recorder;
 use authbench::metrics::names;
 use authbench_mock::Flaw;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-
-const BOUND: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn no_kick_shows_as_a_missed_kick() {
@@ -21,25 +21,14 @@ async fn no_kick_shows_as_a_missed_kick() {
         c.flaws = vec![Flaw::NoKick];
     })
     .await;
-    let http = http();
-    let base = server.base_url();
-    let tokens = TestTokens::login(&http, &base, 20).await;
-    let rec = Recorder::new();
-    let board = KickBoard::new(rec.clone());
-    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
-    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-    assert!(login(&http, &base, 20).await.is_some());
-    clock.arm();
-    let tally = board.settle(Duration::from_millis(300)).await;
+    let sock = open_socket(&server, 20).await;
+    sock.login_elsewhere().await;
+    let tally = sock.board.settle(Duration::from_millis(300)).await;
     assert_eq!((tally.armed, tally.missed), (1, 1));
-    assert_eq!(rec.counter(names::MISSED_KICKS), 1);
-    assert!(h.is_open(), "the old socket is still open, unnotified");
-    assert_eq!(rec.samples("kick_latency"), 0);
-    h.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, h.join()).await.unwrap().end,
-        WsEnd::Stopped
-    );
+    assert_eq!(sock.rec.counter(names::MISSED_KICKS), 1);
+    assert!(sock.h.is_open(), "the old socket is still open, unnotified");
+    assert_eq!(sock.rec.samples("kick_latency"), 0);
+    close_stopped(sock.h).await;
     server.shutdown().await;
 }
 
@@ -50,30 +39,23 @@ async fn wrong_close_code_shows_as_a_close_without_event() {
         c.flaws = vec![Flaw::WrongCloseCode];
     })
     .await;
-    let http = http();
-    let base = server.base_url();
-    let tokens = TestTokens::login(&http, &base, 21).await;
-    let rec = Recorder::new();
-    let board = KickBoard::new(rec.clone());
-    let (h, clock) = start(ws_options(&server), &tokens, &rec, &board);
-    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-    assert!(login(&http, &base, 21).await.is_some());
-    clock.arm();
-    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    let sock = open_socket(&server, 21).await;
+    sock.login_elsewhere().await;
+    let out = tokio::time::timeout(BOUND, sock.h.join()).await.unwrap();
     assert_eq!(
         out.end,
         WsEnd::Normal(1000),
         "the client cannot tell it was kicked"
     );
-    assert!(tokens.ended.lock().is_empty());
-    assert_eq!(rec.counter("ws_close.1000"), 1);
-    assert_eq!(rec.counter("ws_close.4409"), 0);
-    assert_eq!(rec.counter("ws_close_class.normal"), 1);
-    assert_eq!(rec.counter("ws_events.kicked"), 0);
-    assert_eq!(rec.counter(names::CLOSE_WITHOUT_EVENT), 1);
+    assert!(sock.tokens.ended.lock().is_empty());
+    assert_eq!(sock.rec.counter("ws_close.1000"), 1);
+    assert_eq!(sock.rec.counter("ws_close.4409"), 0);
+    assert_eq!(sock.rec.counter("ws_close_class.normal"), 1);
+    assert_eq!(sock.rec.counter("ws_events.kicked"), 0);
+    assert_eq!(sock.rec.counter(names::CLOSE_WITHOUT_EVENT), 1);
     // The close frame still ends the kick clock: not missed, latency measured.
-    assert_eq!(board.settle(Duration::from_secs(1)).await.missed, 0);
-    assert_eq!(rec.samples("kick_latency"), 1);
+    assert_eq!(sock.board.settle(Duration::from_secs(1)).await.missed, 0);
+    assert_eq!(sock.rec.samples("kick_latency"), 1);
     server.shutdown().await;
 }
 
@@ -84,21 +66,12 @@ async fn socket_open_after_expiry_is_counted() {
         c.flaws = vec![Flaw::WsStaysOpenAfterExpiry];
     })
     .await;
-    let http = http();
-    let tokens = TestTokens::login(&http, &server.base_url(), 22).await;
-    let rec = Recorder::new();
-    let board = KickBoard::new(rec.clone());
-    let (h, _) = start(ws_options(&server), &tokens, &rec, &board);
-    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
-    assert!(eventually(BOUND, || rec.counter(names::WS_OPEN_AFTER_EXPIRY) == 1).await);
-    assert!(h.is_open());
-    assert_eq!(h.generation(), 1);
-    assert_eq!(rec.counter("ws_close.4401"), 0);
-    h.close();
-    assert_eq!(
-        tokio::time::timeout(BOUND, h.join()).await.unwrap().end,
-        WsEnd::Stopped
-    );
+    let sock = open_socket(&server, 22).await;
+    assert!(eventually(BOUND, || sock.rec.counter(names::WS_OPEN_AFTER_EXPIRY) == 1).await);
+    assert!(sock.h.is_open());
+    assert_eq!(sock.h.generation(), 1);
+    assert_eq!(sock.rec.counter("ws_close.4401"), 0);
+    close_stopped(sock.h).await;
     server.shutdown().await;
 }
 

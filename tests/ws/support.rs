@@ -7,27 +7,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use authbench::client::ws::{self, KickBoard, SessionEnd, WsHandle, WsOptions, WsTokens};
+use authbench::client::ws::{
+    self, KickBoard, SessionEnd, WsEnd, WsHandle, WsOptions, WsOutcome, WsTokens,
+};
 use authbench::metrics::Recorder;
 use authbench::profile::jwt_exp;
-use authbench_mock::{MockConfig, MockServer};
+use authbench_mock::MockServer;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-/// Admin key of every test mock.
-pub const ADMIN_KEY: &str = "ws-test-admin-key";
-
-/// Starts the mock on 127.0.0.1:0 after `tweak` adjusted the defaults.
-pub async fn mock(tweak: impl FnOnce(&mut MockConfig)) -> MockServer {
-    let mut cfg = MockConfig {
-        port: 0,
-        users: 100_000,
-        admin_key: Some(ADMIN_KEY.into()),
-        ..MockConfig::default()
-    };
-    tweak(&mut cfg);
-    authbench_mock::start(cfg).await.expect("mock starts")
-}
+#[path = "../common/mock.rs"]
+mod common;
+pub use common::{ADMIN_KEY, mock};
 
 /// Options for the mock's `/ws` with short timeouts suited to tests.
 pub fn ws_options(server: &MockServer) -> WsOptions {
@@ -221,4 +212,59 @@ pub fn start(
         CancellationToken::new(),
     );
     (h, clock)
+}
+
+/// How long a test waits for any one event.
+pub const BOUND: Duration = Duration::from_secs(10);
+
+/// Closes `h` from the client side and waits for its task, which must end `Stopped`.
+pub async fn close_stopped(h: WsHandle) -> WsOutcome {
+    h.close();
+    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+    assert_eq!(out.end, WsEnd::Stopped);
+    out
+}
+
+/// A socket of `user{n}`, open, with everything a test inspects afterwards.
+pub struct OpenSocket {
+    pub n: u64,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub tokens: Arc<TestTokens>,
+    pub rec: Recorder,
+    pub board: Arc<KickBoard>,
+    pub h: WsHandle,
+    pub clock: Arc<ws::KickClock>,
+}
+
+/// Logs `user{n}` in to `server` and opens its socket (client index 0); returns once it is open.
+pub async fn open_socket(server: &MockServer, n: u64) -> OpenSocket {
+    let http = http();
+    let base = server.base_url();
+    let tokens = TestTokens::login(&http, &base, n).await;
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let (h, clock) = start(ws_options(server), &tokens, &rec, &board);
+    assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
+    OpenSocket {
+        n,
+        http,
+        base,
+        tokens,
+        rec,
+        board,
+        h,
+        clock,
+    }
+}
+
+impl OpenSocket {
+    /// The same user logs in again (a login elsewhere, the kick trigger); the kick clock is armed.
+    pub async fn login_elsewhere(&self) {
+        assert!(
+            login(&self.http, &self.base, self.n).await.is_some(),
+            "second login"
+        );
+        self.clock.arm();
+    }
 }

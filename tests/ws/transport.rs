@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{TestTokens, http, mock, ws_options};
+use crate::support::{BOUND, TestTokens, close_stopped, http, mock, ws_options};
 use authbench::client::ws::{self, KickBoard, SessionEnd, WsEnd, WsTokens};
 use authbench::metrics::Recorder;
 use authbench::metrics::names;
@@ -16,8 +16,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
-
-const BOUND: Duration = Duration::from_secs(10);
 
 async fn transport_opens_and_gets_welcome(token: TokenTransport) {
     let server = mock(|_| {}).await;
@@ -39,9 +37,7 @@ async fn transport_opens_and_gets_welcome(token: TokenTransport) {
     assert!(h.is_open());
     assert_eq!(h.generation(), 1);
     assert_eq!(rec.gauge("open_sockets"), 1);
-    h.close();
-    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
-    assert_eq!(out.end, WsEnd::Stopped);
+    let out = close_stopped(h).await;
     assert_eq!(out.connections, 1);
     assert_eq!(rec.samples("ws_connect"), 1);
     assert_eq!(rec.counter(names::WS_CONNECTS), 1);
@@ -159,9 +155,7 @@ async fn late_messages_of_a_replaced_socket_are_dropped_and_counted() {
     assert!(tokio::time::timeout(BOUND, h.wait_open(1)).await.unwrap());
     h.reconnect();
     assert!(tokio::time::timeout(BOUND, h.wait_open(2)).await.unwrap());
-    h.close();
-    let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
-    assert_eq!(out.end, WsEnd::Stopped);
+    let out = close_stopped(h).await;
     assert_eq!(out.connections, 2);
     assert_eq!(rec.counter(names::STALE_WS_MESSAGES), 3);
     assert_eq!(

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::guard::Payload;
 use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, token_response};
@@ -18,21 +19,36 @@ use crate::flaws::Flaw;
 /// The sliding-renewal response header.
 pub const NEW_ACCESS_TOKEN: HeaderName = HeaderName::from_static("new-access-token");
 
+/// The login body.
 #[derive(Deserialize)]
-struct LoginBody {
+pub struct LoginBody {
     username: String,
     password: String,
 }
 
+/// The refresh and logout body.
 #[derive(Deserialize, Default)]
-struct RefreshBody {
+pub struct RefreshBody {
     #[serde(default)]
     refresh_token: Option<String>,
 }
 
+/// A JSON body read through [`Payload`] (so the body limit applies); a malformed one is answered
+/// 400 `invalid_request`.
+pub struct JsonBody<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let Payload(body) = Payload::from_request(req, state).await?;
+        parse_json(&body).map(JsonBody)
+    }
+}
+
 /// Parses a JSON body; an empty body is `{}`.
 #[allow(clippy::result_large_err)] // the error is the finished response, as usual in axum
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
@@ -51,12 +67,19 @@ fn unauthorized(description: &str) -> Response {
     json_error(StatusCode::UNAUTHORIZED, "invalid_grant", description)
 }
 
+/// The refresh token of a body, or else of the refresh cookie (an empty one counts as absent).
+fn presented_refresh<'a>(req: &'a RefreshBody, headers: &'a HeaderMap) -> Option<&'a str> {
+    req.refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .or_else(|| cookie(headers, REFRESH_COOKIE))
+}
+
 /// `POST /api/auth/login` `{"username","password"}`.
-pub async fn login(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
-    let req: LoginBody = match parse_json(&body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    JsonBody(req): JsonBody<LoginBody>,
+) -> Response {
     match state.auth.login(&req.username, &req.password) {
         Ok(issued) => token_response(&state, &issued),
         Err(e) => unauthorized(&e.to_string()),
@@ -67,18 +90,9 @@ pub async fn login(State(state): State<Arc<AppState>>, Payload(body): Payload) -
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Payload(body): Payload,
+    JsonBody(req): JsonBody<RefreshBody>,
 ) -> Response {
-    let req: RefreshBody = match parse_json(&body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let rt = req
-        .refresh_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .or_else(|| cookie(&headers, REFRESH_COOKIE));
-    let Some(rt) = rt else {
+    let Some(rt) = presented_refresh(&req, &headers) else {
         return json_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -95,17 +109,9 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Payload(body): Payload,
+    JsonBody(req): JsonBody<RefreshBody>,
 ) -> Response {
-    let req: RefreshBody = match parse_json(&body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let rt = req
-        .refresh_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .or_else(|| cookie(&headers, REFRESH_COOKIE));
+    let rt = presented_refresh(&req, &headers);
     let found = state.auth.logout(rt, bearer(&headers));
     let mut resp = json(StatusCode::OK, &serde_json::json!({ "logged_out": found }));
     if state.auth.cfg.refresh_cookie {

@@ -8,8 +8,6 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-const WAIT: Duration = Duration::from_secs(5);
-
 /// A correct server and one with `flaw`, both configured by `f`.
 async fn pair(flaw: Flaw, f: impl Fn(&mut MockConfig)) -> (MockServer, MockServer) {
     (start_with(&f).await, start_flawed(flaw, &f).await)
@@ -39,42 +37,30 @@ async fn accept_alg_none() {
     }
 }
 
-#[tokio::test]
-async fn accept_expired() {
-    let (good, bad) = pair(Flaw::AcceptExpired, |c| {
-        c.access_ttl = Duration::from_secs(1)
-    })
-    .await;
+/// With access tokens of `ttl`, what `/me` answers a token of its own past `exp`: the correct
+/// server's status, the flawed server's status, and the flawed server.
+async fn me_after_expiry(flaw: Flaw, ttl: Duration) -> ((StatusCode, StatusCode), MockServer) {
+    let (good, bad) = pair(flaw, |c| c.access_ttl = ttl).await;
     let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
     until_expired(lb.str("access_token")).await;
     until_expired(lg.str("access_token")).await;
-    assert_eq!(
+    let statuses = (
         me(&good, Some(lg.str("access_token"))).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
         me(&bad, Some(lb.str("access_token"))).await.status,
-        StatusCode::OK
     );
+    (statuses, bad)
+}
+
+#[tokio::test]
+async fn accept_expired() {
+    let (statuses, _) = me_after_expiry(Flaw::AcceptExpired, Duration::from_secs(1)).await;
+    assert_eq!(statuses, (StatusCode::UNAUTHORIZED, StatusCode::OK));
 }
 
 #[tokio::test]
 async fn forbidden_on_expired() {
-    let (good, bad) = pair(Flaw::ForbiddenOnExpired, |c| {
-        c.access_ttl = Duration::from_secs(1)
-    })
-    .await;
-    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
-    until_expired(lb.str("access_token")).await;
-    until_expired(lg.str("access_token")).await;
-    assert_eq!(
-        me(&good, Some(lg.str("access_token"))).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me(&bad, Some(lb.str("access_token"))).await.status,
-        StatusCode::FORBIDDEN
-    );
+    let (statuses, bad) = me_after_expiry(Flaw::ForbiddenOnExpired, Duration::from_secs(1)).await;
+    assert_eq!(statuses, (StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN));
     // only expiry changes: a garbage token is still 401
     assert_eq!(
         me(&bad, Some("garbage")).await.status,
@@ -156,7 +142,7 @@ async fn concurrent_refreshes(s: &MockServer, rt: &str, n: usize) -> Vec<String>
             .post(&url)
             .form(&[("grant_type", "refresh_token"), ("refresh_token", rt)]);
         async move {
-            let r = reply(req.send().await.unwrap()).await;
+            let r = send(req).await;
             (r.status == StatusCode::OK).then(|| r.str("refresh_token").to_string())
         }
     });
@@ -294,9 +280,7 @@ async fn no_kick() {
     })
     .await;
     for s in [&good, &bad] {
-        let l = login(s, 1).await;
-        let mut ws = ws_open(s, l.str("access_token")).await;
-        next_event(&mut ws, WAIT).await.unwrap();
+        let (l, mut ws) = ws_welcomed(s, 1).await;
         login(s, 1).await;
         // the old session is revoked either way
         assert_eq!(
@@ -323,9 +307,7 @@ async fn no_kick() {
 async fn wrong_close_code() {
     let (good, bad) = pair(Flaw::WrongCloseCode, |_| {}).await;
     for (s, want_types, want_code) in [(&good, vec!["logout"], 4403), (&bad, vec![], 1000)] {
-        let l = login(s, 1).await;
-        let mut ws = ws_open(s, l.str("access_token")).await;
-        next_event(&mut ws, WAIT).await.unwrap();
+        let (_, mut ws) = ws_welcomed(s, 1).await;
         admin_logout(s, "user1", "admin-secret").await;
         let end = until_close(&mut ws, WAIT).await;
         assert_eq!(end.types(), want_types);

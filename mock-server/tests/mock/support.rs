@@ -70,9 +70,14 @@ impl Reply {
     pub fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or("")
     }
+    pub fn description(&self) -> &str {
+        self.body["error_description"].as_str().unwrap_or("")
+    }
 }
 
-pub async fn reply(resp: reqwest::Response) -> Reply {
+/// Sends `req` and reads its reply.
+pub async fn send(req: reqwest::RequestBuilder) -> Reply {
+    let resp = req.send().await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.unwrap();
@@ -85,13 +90,10 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
 }
 
 pub async fn token(s: &MockServer, form: &[(&str, &str)]) -> Reply {
-    reply(
+    send(
         http()
             .post(format!("{}/oauth/token", s.base_url()))
-            .form(form)
-            .send()
-            .await
-            .unwrap(),
+            .form(form),
     )
     .await
 }
@@ -121,17 +123,27 @@ pub async fn me(s: &MockServer, at: Option<&str>) -> Reply {
     if let Some(at) = at {
         req = req.bearer_auth(at);
     }
-    reply(req.send().await.unwrap()).await
+    send(req).await
+}
+
+/// The session behind `tokens` (a login or refresh reply) is over: its refresh token is refused
+/// (400) and its access token too (401).
+pub async fn assert_session_over(s: &MockServer, tokens: &Reply) {
+    assert_eq!(
+        refresh(s, tokens.str("refresh_token")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        me(s, Some(tokens.str("access_token"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 pub async fn admin_logout(s: &MockServer, user: &str, key: &str) -> Reply {
-    reply(
+    send(
         http()
             .post(format!("{}/admin/users/{user}/logout", s.base_url()))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap(),
+            .bearer_auth(key),
     )
     .await
 }
@@ -170,6 +182,17 @@ pub async fn until_expired(jwt: &str) {
         .unwrap()
         .as_millis() as u64;
     tokio::time::sleep(Duration::from_millis(exp_ms.saturating_sub(now_ms) + 50)).await;
+}
+
+/// How long a test waits for one WebSocket event.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Logs `user{n}` in, opens its socket and reads the first event, the welcome.
+pub async fn ws_welcomed(s: &MockServer, n: u64) -> (Reply, Ws) {
+    let l = login(s, n).await;
+    let mut ws = ws_open(s, l.str("access_token")).await;
+    assert_eq!(next_event(&mut ws, WAIT).await.unwrap()["type"], "welcome");
+    (l, ws)
 }
 
 pub enum Transport<'a> {

@@ -7,8 +7,6 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-const WAIT: Duration = Duration::from_secs(5);
-
 #[tokio::test]
 async fn every_token_transport_is_accepted() {
     let s = start(cfg()).await;
@@ -75,9 +73,7 @@ async fn handshake_without_a_valid_token_is_401() {
 #[tokio::test]
 async fn ticks_count_up() {
     let s = start_with(|c| c.ws_tick = Duration::from_millis(100)).await;
-    let l = login(&s, 1).await;
-    let mut ws = ws_open(&s, l.str("access_token")).await;
-    assert_eq!(next_event(&mut ws, WAIT).await.unwrap()["type"], "welcome");
+    let (_, mut ws) = ws_welcomed(&s, 1).await;
     for n in 1..=3 {
         let t = next_event(&mut ws, WAIT).await.unwrap();
         assert_eq!(
@@ -102,9 +98,7 @@ async fn expiry_closes_with_4401_and_session_expired() {
 #[tokio::test]
 async fn single_session_login_kicks_with_4409() {
     let s = start_with(|c| c.single_session = true).await;
-    let l = login(&s, 1).await;
-    let mut ws = ws_open(&s, l.str("access_token")).await;
-    assert_eq!(next_event(&mut ws, WAIT).await.unwrap()["type"], "welcome");
+    let (_, mut ws) = ws_welcomed(&s, 1).await;
     login(&s, 1).await;
     let end = until_close(&mut ws, WAIT).await;
     assert_eq!(end.types(), ["kicked"]);
@@ -115,9 +109,7 @@ async fn single_session_login_kicks_with_4409() {
 #[tokio::test]
 async fn admin_logout_closes_with_4403() {
     let s = start(cfg()).await;
-    let l = login(&s, 1).await;
-    let mut ws = ws_open(&s, l.str("access_token")).await;
-    assert_eq!(next_event(&mut ws, WAIT).await.unwrap()["type"], "welcome");
+    let (_, mut ws) = ws_welcomed(&s, 1).await;
     admin_logout(&s, "user1", "admin-secret").await;
     let end = until_close(&mut ws, WAIT).await;
     assert_eq!(
@@ -130,9 +122,7 @@ async fn admin_logout_closes_with_4403() {
 async fn logout_and_reuse_detection_close_with_4403() {
     let s = start(cfg()).await;
     // logout through the JSON API
-    let a = login(&s, 1).await;
-    let mut wa = ws_open(&s, a.str("access_token")).await;
-    next_event(&mut wa, WAIT).await.unwrap();
+    let (a, mut wa) = ws_welcomed(&s, 1).await;
     http()
         .post(format!("{}/api/auth/logout", s.base_url()))
         .json(&serde_json::json!({"refresh_token": a.str("refresh_token")}))
@@ -145,9 +135,7 @@ async fn logout_and_reuse_detection_close_with_4403() {
         (vec!["logout".to_string()], Some(4403))
     );
     // refresh-token reuse revokes the family and its sockets
-    let b = login(&s, 2).await;
-    let mut wb = ws_open(&s, b.str("access_token")).await;
-    next_event(&mut wb, WAIT).await.unwrap();
+    let (b, mut wb) = ws_welcomed(&s, 2).await;
     refresh(&s, b.str("refresh_token")).await;
     refresh(&s, b.str("refresh_token")).await;
     let end = until_close(&mut wb, WAIT).await;
@@ -202,9 +190,7 @@ async fn one_revocation_closes_hundreds_of_sockets() {
 #[tokio::test]
 async fn shutdown_closes_sockets_with_1001() {
     let s = start(cfg()).await;
-    let l = login(&s, 1).await;
-    let mut ws = ws_open(&s, l.str("access_token")).await;
-    next_event(&mut ws, WAIT).await.unwrap();
+    let (_, mut ws) = ws_welcomed(&s, 1).await;
     let (end, ()) = tokio::join!(until_close(&mut ws, WAIT), s.shutdown());
     assert_eq!(end.close_code, Some(1001));
 }
@@ -212,9 +198,7 @@ async fn shutdown_closes_sockets_with_1001() {
 #[tokio::test]
 async fn oversized_client_messages_end_the_socket() {
     let s = start(cfg()).await;
-    let l = login(&s, 1).await;
-    let mut ws = ws_open(&s, l.str("access_token")).await;
-    next_event(&mut ws, WAIT).await.unwrap();
+    let (l, mut ws) = ws_welcomed(&s, 1).await;
     send_text(&mut ws, "x".repeat(200 * 1024)).await;
     // the server refuses the frame and ends the connection
     let ended = tokio::time::timeout(WAIT, async {

@@ -1,7 +1,7 @@
 //! JW-01: an access token re-signed with `alg: none` (four casings) and an empty signature is
 //! refused (CVE-2015-2951).
 
-use super::expect_refused;
+use super::forgeries_refused;
 use crate::checks::catalog::prelude::*;
 use crate::checks::jwt::NONE_CASINGS;
 
@@ -19,14 +19,11 @@ pub const CHECK: Check = Check {
 };
 
 async fn run(p: Arc<Probe>) -> Verdict {
-    let s = p.login(0).await?;
-    let jwt = p.jwt(s.at())?;
-    genuine_works(&p, s.at()).await?;
-    let forged = NONE_CASINGS
-        .iter()
-        .map(|alg| (format!("alg {alg:?} and no signature"), jwt.alg_none(alg)))
-        .collect();
-    let mut f = Findings::new();
-    expect_refused(&p, &mut f, "RFC8725-3.1", forged).await?;
-    Ok(f)
+    forgeries_refused(&p, "RFC8725-3.1", |jwt| {
+        NONE_CASINGS
+            .iter()
+            .map(|alg| (format!("alg {alg:?} and no signature"), jwt.alg_none(alg)))
+            .collect()
+    })
+    .await
 }

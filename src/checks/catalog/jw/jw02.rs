@@ -1,6 +1,6 @@
 //! JW-02: stripped or tampered signatures are refused (CVE-2020-28042).
 
-use super::expect_refused;
+use super::forgeries_refused;
 use crate::checks::catalog::prelude::*;
 
 pub const CHECK: Check = Check {
@@ -17,21 +17,18 @@ pub const CHECK: Check = Check {
 };
 
 async fn run(p: Arc<Probe>) -> Verdict {
-    let s = p.login(0).await?;
-    let jwt = p.jwt(s.at())?;
-    genuine_works(&p, s.at()).await?;
-    let forged = vec![
-        ("the signature stripped".to_string(), jwt.stripped()),
-        (
-            "one signature bit flipped".to_string(),
-            jwt.tampered_signature(),
-        ),
-        (
-            "a changed sub under the original signature".to_string(),
-            jwt.tampered_payload(),
-        ),
-    ];
-    let mut f = Findings::new();
-    expect_refused(&p, &mut f, "RFC7515-5.2", forged).await?;
-    Ok(f)
+    forgeries_refused(&p, "RFC7515-5.2", |jwt| {
+        vec![
+            ("the signature stripped".to_string(), jwt.stripped()),
+            (
+                "one signature bit flipped".to_string(),
+                jwt.tampered_signature(),
+            ),
+            (
+                "a changed sub under the original signature".to_string(),
+                jwt.tampered_payload(),
+            ),
+        ]
+    })
+    .await
 }

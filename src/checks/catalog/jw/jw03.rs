@@ -1,7 +1,7 @@
 //! JW-03: RS256/HS256 key confusion — the access token re-signed with HS256 using the server's RSA
 //! public key (from its JWKS) as the HMAC secret is refused (CVE-2016-10555).
 
-use super::expect_refused;
+use super::forgeries_refused;
 use crate::checks::catalog::prelude::*;
 use crate::checks::jwt::{b64url, rsa_public_key_secrets};
 
@@ -45,19 +45,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
     if keys.is_empty() {
         return Err(Stop::skip(Need::RsaJwk.reason()));
     }
-    let s = p.login(0).await?;
-    let jwt = p.jwt(s.at())?;
-    genuine_works(&p, s.at()).await?;
-    let mut forged = Vec::new();
-    for (kid, n, e) in &keys {
-        for (form, secret) in rsa_public_key_secrets(n, e) {
-            if let Some(t) = jwt.resigned_hs256(&secret, |_| {}) {
-                let key = kid.as_deref().unwrap_or("the RSA key");
-                forged.push((format!("HS256 signed with {key} as {form}"), t));
+    forgeries_refused(&p, "RFC8725-2.1", |jwt| {
+        let mut forged = Vec::new();
+        for (kid, n, e) in &keys {
+            for (form, secret) in rsa_public_key_secrets(n, e) {
+                if let Some(t) = jwt.resigned_hs256(&secret, |_| {}) {
+                    let key = kid.as_deref().unwrap_or("the RSA key");
+                    forged.push((format!("HS256 signed with {key} as {form}"), t));
+                }
             }
         }
-    }
-    let mut f = Findings::new();
-    expect_refused(&p, &mut f, "RFC8725-2.1", forged).await?;
-    Ok(f)
+        forged
+    })
+    .await
 }

@@ -28,7 +28,5 @@ async fn run(p: Arc<Probe>) -> Verdict {
     {
         cases.push(("the ID token".into(), id));
     }
-    let mut f = Findings::new();
-    super::expect_refused(&p, &mut f, "RFC9068-4", cases).await?;
-    Ok(f)
+    super::expect_refused(&p, "RFC9068-4", cases).await
 }

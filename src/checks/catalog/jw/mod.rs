@@ -9,14 +9,28 @@ pub mod jw06;
 pub mod jw07;
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::jwt::Jwt;
+
+/// Logs in, makes sure the genuine access token works, then presents every forgery `forge` makes
+/// of it (what it is, the token): each must be refused.
+pub async fn forgeries_refused(
+    p: &Probe,
+    requirement: &'static str,
+    forge: impl FnOnce(&Jwt) -> Vec<(String, String)>,
+) -> Verdict {
+    let s = p.login(0).await?;
+    let jwt = p.jwt(s.at())?;
+    genuine_works(p, s.at()).await?;
+    expect_refused(p, requirement, forge(&jwt)).await
+}
 
 /// Presents each forged token to the resource; every one must be refused.
 pub async fn expect_refused(
     p: &Probe,
-    f: &mut Findings,
     requirement: &'static str,
     forged: Vec<(String, String)>,
-) -> Result<(), Stop> {
+) -> Verdict {
+    let mut f = Findings::new();
     for (what, token) in forged {
         p.secret(&token);
         let r = p.api(&format!("resource call with {what}"), &token).await?;
@@ -31,5 +45,5 @@ pub async fn expect_refused(
             },
         );
     }
-    Ok(())
+    Ok(f)
 }

@@ -39,20 +39,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 format!("logout answered {}", r.brief()),
             );
         }
-        let (reply, resp) = p.refresh_reply("refresh after logout", &rt).await?;
-        f.expect(
-            reply.rejected(),
-            Status::Warn,
-            "ASVS5-7.4.1",
-            if reply.accepted() {
-                format!(
-                    "the refresh token still works after logout ({})",
-                    resp.status
-                )
-            } else {
-                format!("refresh after logout: {}", resp.brief())
-            },
-        );
+        expect_refresh_refused(&p, &mut f, &rt, "logout", "ASVS5-7.4.1").await?;
     } else {
         f.info("", Need::Logout.reason());
     }
@@ -68,24 +55,36 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 )));
             }
         }
-        let (reply, resp) = p
-            .refresh_reply("refresh after the admin logout", &rt)
-            .await?;
-        f.expect(
-            reply.rejected(),
-            Status::Warn,
-            "ASVS5-7.4.3",
-            if reply.accepted() {
-                format!(
-                    "the refresh token still works after the admin logout ({})",
-                    resp.status
-                )
-            } else {
-                format!("refresh after the admin logout: {}", resp.brief())
-            },
-        );
+        expect_refresh_refused(&p, &mut f, &rt, "the admin logout", "ASVS5-7.4.3").await?;
     } else {
         f.info("", Need::AdminLogout.reason());
     }
     Ok(f)
+}
+
+/// After `event` ("logout", "the admin logout") the refresh token `rt` must be refused.
+async fn expect_refresh_refused(
+    p: &Probe,
+    f: &mut Findings,
+    rt: &str,
+    event: &str,
+    requirement: &'static str,
+) -> Result<(), Stop> {
+    let (reply, resp) = p
+        .refresh_reply(&format!("refresh after {event}"), rt)
+        .await?;
+    f.expect(
+        reply.rejected(),
+        Status::Warn,
+        requirement,
+        if reply.accepted() {
+            format!(
+                "the refresh token still works after {event} ({})",
+                resp.status
+            )
+        } else {
+            format!("refresh after {event}: {}", resp.brief())
+        },
+    );
+    Ok(())
 }

@@ -7,7 +7,8 @@ pub mod ws04;
 pub mod ws05;
 
 use crate::checks::catalog::prelude::*;
-use crate::checks::wsprobe::{self, WsConn, WsOpen};
+use crate::checks::wsprobe::{self, Close, WsConn, WsOpen};
+use crate::profile::{CloseClass, WsEvent};
 
 /// How long a socket may take to produce its first message (the welcome).
 pub const READY: Duration = Duration::from_secs(3);
@@ -35,4 +36,50 @@ pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<Box<
 pub fn code_text(code: Option<u16>) -> String {
     code.map(|c| c.to_string())
         .unwrap_or_else(|| "no code".into())
+}
+
+/// What a check expects of the close frame that ends a socket: `event` (named `event_name` in the
+/// findings) before it, and a code the target's close-code profile classifies as `class`.
+pub struct ExpectedClose {
+    pub event: WsEvent,
+    pub event_name: &'static str,
+    /// Appended to "no {event_name} event before the close".
+    pub without_event: &'static str,
+    pub class: CloseClass,
+}
+
+impl ExpectedClose {
+    /// Records whether `events` (what came before `close`) and `close` are as expected.
+    pub fn judge(&self, p: &Probe, f: &mut Findings, events: &[WsEvent], close: &Close) {
+        let name = self.event_name;
+        let seen = events.contains(&self.event);
+        f.expect(
+            seen,
+            Status::Warn,
+            "ASVS5-7.4.1",
+            if seen {
+                format!("a {name} event preceded the close")
+            } else {
+                format!("no {name} event before the close{}", self.without_event)
+            },
+        );
+        let profile = p
+            .profile()
+            .ws()
+            .map(|w| w.close_codes.clone())
+            .unwrap_or_default();
+        let class = close.code.map(|c| profile.classify(c));
+        f.expect(
+            class == Some(self.class),
+            Status::Warn,
+            "RFC6455-7.4.2",
+            format!(
+                "close code {} is classified {} by the {} close-code profile (expected {})",
+                code_text(close.code),
+                class.map(|c| c.name()).unwrap_or("(none)"),
+                profile.name(),
+                self.class.name()
+            ),
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! `session_expired` event and closes with a code the profile classifies as "refresh, then
 //! reconnect" (4401 for the authbench profile).
 
-use super::{code_text, open_ready};
+use super::{ExpectedClose, open_ready};
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::WsEnd;
 use crate::profile::{CloseClass, WsEvent};
@@ -29,38 +29,18 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut conn = open_ready(&p, "socket held past the access token's expiry", s.at()).await?;
     let deadline = Instant::now() + until(exp) + GRACE;
     let (events, end) = conn.until_close(deadline).await;
-    let profile = p
-        .profile()
-        .ws()
-        .map(|w| w.close_codes.clone())
-        .unwrap_or_default();
     let mut f = Findings::new();
     match end {
         WsEnd::Closed(close) => {
             let after = SystemTime::now().duration_since(exp).unwrap_or_default();
             f.info("", format!("closed {} after exp", secs(after)));
-            f.expect(
-                events.contains(&WsEvent::SessionExpired),
-                Status::Warn,
-                "ASVS5-7.4.1",
-                if events.contains(&WsEvent::SessionExpired) {
-                    "a session_expired event preceded the close".to_string()
-                } else {
-                    "no session_expired event before the close".to_string()
-                },
-            );
-            let class = close.code.map(|c| profile.classify(c));
-            f.expect(
-                class == Some(CloseClass::RefreshThenReconnect),
-                Status::Warn,
-                "RFC6455-7.4.2",
-                format!(
-                    "close code {} is classified {} by the {} close-code profile (expected refresh_then_reconnect)",
-                    code_text(close.code),
-                    class.map(|c| c.name()).unwrap_or("(none)"),
-                    profile.name()
-                ),
-            );
+            let expected = ExpectedClose {
+                event: WsEvent::SessionExpired,
+                event_name: "session_expired",
+                without_event: "",
+                class: CloseClass::RefreshThenReconnect,
+            };
+            expected.judge(&p, &mut f, &events, &close);
         }
         WsEnd::Timeout => {
             f.warn(

@@ -2,7 +2,7 @@
 //! (single-session policy), the old socket gets the `kicked` event and a terminal close code, and
 //! the old credential no longer opens a socket. SKIP when the target keeps concurrent sessions.
 
-use super::{code_text, open_ready};
+use super::{ExpectedClose, open_ready};
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::{self, WsEnd, WsOpen};
 use crate::profile::{CloseClass, WsEvent};
@@ -44,11 +44,6 @@ async fn run(p: Arc<Probe>) -> Verdict {
             old.at(),
         )
         .await?;
-    let profile = p
-        .profile()
-        .ws()
-        .map(|w| w.close_codes.clone())
-        .unwrap_or_default();
     let mut f = Findings::new();
     match end {
         WsEnd::Timeout if old_api.ok() => {
@@ -78,29 +73,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 "",
                 format!("kicked {} after the second login", secs(latency)),
             );
-            f.expect(
-                events.contains(&WsEvent::Kicked),
-                Status::Warn,
-                "ASVS5-7.4.1",
-                if events.contains(&WsEvent::Kicked) {
-                    "a kicked event preceded the close".to_string()
-                } else {
-                    "no kicked event before the close: the client cannot tell why it was closed"
-                        .to_string()
-                },
-            );
-            let class = close.code.map(|c| profile.classify(c));
-            f.expect(
-                class == Some(CloseClass::Terminal),
-                Status::Warn,
-                "RFC6455-7.4.2",
-                format!(
-                    "close code {} is classified {} by the {} close-code profile (expected terminal)",
-                    code_text(close.code),
-                    class.map(|c| c.name()).unwrap_or("(none)"),
-                    profile.name()
-                ),
-            );
+            let expected = ExpectedClose {
+                event: WsEvent::Kicked,
+                event_name: "kicked",
+                without_event: ": the client cannot tell why it was closed",
+                class: CloseClass::Terminal,
+            };
+            expected.judge(&p, &mut f, &events, &close);
             f.expect(
                 close.reason.len() <= 123,
                 Status::Warn,
