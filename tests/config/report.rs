@@ -143,6 +143,7 @@ fn synthetic_snapshot() -> Snapshot {
             phase("traffic", 12_100),
             phase("relogin", 30_000),
         ],
+        failure_samples: Vec::new(),
         started_at: start,
         elapsed: Duration::from_secs(40),
     }
