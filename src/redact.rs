@@ -51,7 +51,13 @@ pub fn excerpt(text: &str, max: usize) -> String {
         if out.chars().count() >= max {
             break;
         }
-        out.push(if c.is_control() { ' ' } else { c });
+        if c.is_whitespace() || c.is_control() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
     }
     flush(&mut run, &mut out);
     let trimmed = out.trim();
@@ -93,7 +99,7 @@ mod tests {
         assert!(!out.contains(jwt), "{out}");
         assert!(out.contains("invalid_grant"));
         assert!(out.contains("eyJhbGci…"));
-        assert_eq!(excerpt("a\nb", 10), "a b");
+        assert_eq!(excerpt("a\n  b", 10), "a b");
         assert_eq!(excerpt(&"x ".repeat(100), 10).chars().count(), 11);
     }
 }

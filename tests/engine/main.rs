@@ -3,6 +3,7 @@
 
 mod support;
 
+mod failures;
 mod lifecycle;
 mod open;
 mod race;
