@@ -479,12 +479,16 @@ impl Session {
         }
     }
 
-    /// Whether the last answer asked this session to wait (`Retry-After` not yet passed).
-    pub fn backing_off(&self) -> bool {
+    /// Until when a server's `Retry-After` asks this session to wait (`None`: no wait pending).
+    pub fn retry_at(&self) -> Option<tokio::time::Instant> {
         self.state
             .lock()
             .not_before
-            .is_some_and(|t| t > tokio::time::Instant::now())
+            .filter(|t| *t > tokio::time::Instant::now())
+    }
+
+    fn backing_off(&self) -> bool {
+        self.retry_at().is_some()
     }
 
     /// The session gained (+1) or lost (-1) its tokens: live display and `active_clients` gauge.

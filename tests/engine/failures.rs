@@ -168,3 +168,27 @@ async fn retry_after_is_honoured_before_the_next_login() {
     assert!(r.took < Duration::from_secs(8), "{:?}", r.took);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_api_is_waited_for_not_hammered_and_the_phase_ends_on_time() {
+    // 5 API calls per second for 5 clients without think time: without honouring Retry-After the
+    // loops would spin on 429s; honouring it, each client waits a second after each one.
+    let server = mock(|c| c.faults = vec!["rate:api=5/s".parse().unwrap()]).await;
+    let mut client = settings(Strategy::SingleFlight, 1);
+    client.think_time = Duration::ZERO;
+    let traffic = Duration::from_millis(1500);
+    let r = run(
+        plan(5, client, login_then_traffic(traffic)),
+        profile(&server),
+    )
+    .await;
+    let limited = r.counter("failures.api.429");
+    assert!(limited > 0, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("retry_after.api"), limited);
+    // At most one 429 per client per second of traffic, plus one at the edge.
+    assert!(limited <= 5 * 3, "{limited} 429s: the clients did not wait");
+    assert_eq!(r.samples(names::API_FAILED), limited);
+    // The wait never runs past the phase end (plus the in-flight grace).
+    assert!(r.took < traffic + Duration::from_secs(2), "{:?}", r.took);
+    server.shutdown().await;
+}
