@@ -98,6 +98,22 @@ pub enum WsEnd {
     Aborted,
 }
 
+impl WsEnd {
+    /// The `<reason>` of the `ended.<reason>` counter.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            WsEnd::Stopped => "stopped",
+            WsEnd::SessionEnded(_) => "session_ended",
+            WsEnd::NoToken => "no_token",
+            WsEnd::Normal(_) => "normal",
+            WsEnd::ProtocolError(_) => "protocol_error",
+            WsEnd::GaveUp => "gave_up",
+            WsEnd::Refused(_) => "refused",
+            WsEnd::Aborted => "aborted",
+        }
+    }
+}
+
 /// Result of [`WsHandle::join`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsOutcome {
@@ -300,6 +316,7 @@ impl<T: WsTokens> Channel<T> {
         let end = self.drive().await;
         self.scope.cancel();
         self.kick.socket_gone();
+        self.count(&names::ended(end.reason()));
         if let WsEnd::SessionEnded(why) = end {
             self.tokens.session_ended(why);
             self.count(WS_SESSIONS_ENDED);

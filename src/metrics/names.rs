@@ -102,6 +102,9 @@ pub const KICK_TARGET_GONE: &str = "kick_target_gone";
 pub const RENEWALS: &str = "renewals";
 /// Resource requests sent again after a 401 and a renewal.
 pub const RETRIES: &str = "retries";
+/// A socket's token renewal failed for a passing reason (transport error, 5xx, 429) and was tried
+/// again after a backoff.
+pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
 /// Clients of this run whose session held tokens at least once.
 pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
 /// Clients of this run that never got a session (every login failed or none was tried).
@@ -135,6 +138,7 @@ pub const COUNTERS: &[&str] = &[
     RETRIES,
     CLIENTS_LOGGED_IN,
     NEVER_LOGGED_IN,
+    WS_REFRESH_RETRIES,
 ];
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
@@ -153,6 +157,8 @@ pub const PREFIX_WS_CONNECT_FAILED: &str = "ws_connect_failed.";
 pub const PREFIX_RACE: &str = "race.";
 /// Prefix: `failures.<op>.<class>`, operations that failed (see [`failure`]).
 pub const PREFIX_FAILURES: &str = "failures.";
+/// Prefix: `ended.<reason>`, WebSocket channels by how they ended (see [`ended`]).
+pub const PREFIX_ENDED: &str = "ended.";
 /// Prefix: `retry_after.<op>`, 429/503 answers whose `Retry-After` the client waited for.
 pub const PREFIX_RETRY_AFTER: &str = "retry_after.";
 
@@ -168,6 +174,7 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_RACE,
     PREFIX_FAILURES,
     PREFIX_RETRY_AFTER,
+    PREFIX_ENDED,
 ];
 
 /// Connection refused, reset or failed (DNS, TCP, TLS).
@@ -210,6 +217,12 @@ pub fn status(op: &str, code: u16) -> String {
 /// `failures.<op>.<class>` (`class`: `5xx`, `429`, `4xx`, `transport`, `body`).
 pub fn failure(op: &str, class: &str) -> String {
     format!("{PREFIX_FAILURES}{op}.{class}")
+}
+
+/// `ended.<reason>` (`stopped`, `session_ended`, `no_token`, `normal`, `protocol_error`,
+/// `gave_up`, `refused`).
+pub fn ended(reason: &str) -> String {
+    format!("{PREFIX_ENDED}{reason}")
 }
 
 /// `retry_after.<op>`.

@@ -340,6 +340,12 @@ fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
     assert_eq!(report["failure_samples"][0]["status"], 501);
     assert_eq!(report["thresholds"][0]["origin"], "default");
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
-    assert!(html.contains("Sample failures"), "report.html shows the samples");
-    assert!(html.contains("(0 logged in)"), "report.html shows who got a session");
+    assert!(
+        html.contains("Sample failures"),
+        "report.html shows the samples"
+    );
+    assert!(
+        html.contains("(0 logged in)"),
+        "report.html shows who got a session"
+    );
 }

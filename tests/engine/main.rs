@@ -6,6 +6,7 @@ mod support;
 mod failures;
 mod lifecycle;
 mod open;
+mod outage;
 mod race;
 mod storm;
 mod strategies;
