@@ -20,6 +20,7 @@
 //!   first, giving `kick_latency`.
 //!
 //! Everything is measured into the run's [`Recorder`] (names in [`names`]); nothing is printed.
+//! A channel never ends quietly: its end is counted `ended.<reason>` ([`WsEnd::reason`]).
 //! Stopping ([`WsHandle::close`] or the run's cancel token) sends Close 1000 and waits for the echo
 //! at most [`WsOptions::close_timeout`].
 
