@@ -23,6 +23,52 @@ pub fn redact_all(text: &str, secrets: &[&str]) -> String {
     out
 }
 
+/// Runs of token characters this long or longer are taken for secrets by [`excerpt`].
+pub const TOKEN_RUN: usize = 20;
+
+/// The first `max` characters of a response body or message for people (a sample failure), with
+/// every token-like run (at least [`TOKEN_RUN`] characters of base64url, JWT or hex alphabet)
+/// redacted: the text may come from a server that echoes credentials back.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let token_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= TOKEN_RUN {
+            out.push_str(&redact(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if token_char(c) {
+            run.push(c);
+            continue;
+        }
+        flush(&mut run, &mut out);
+        if out.chars().count() >= max {
+            break;
+        }
+        if c.is_whitespace() || c.is_control() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    let trimmed = out.trim();
+    if trimmed.chars().count() > max {
+        let cut: String = trimmed.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        trimmed.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +89,17 @@ mod tests {
         let out = redact_all(&text, &[tok]);
         assert!(!out.contains(tok));
         assert!(out.contains("abcdefgh…(26)"));
+    }
+
+    #[test]
+    fn excerpts_redact_token_like_runs() {
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyMSJ9.c2lnbmF0dXJl";
+        let body = format!("{{\"error\":\"invalid_grant\",\"token\":\"{jwt}\"}}\n");
+        let out = excerpt(&body, 200);
+        assert!(!out.contains(jwt), "{out}");
+        assert!(out.contains("invalid_grant"));
+        assert!(out.contains("eyJhbGci…"));
+        assert_eq!(excerpt("a\n  b", 10), "a b");
+        assert_eq!(excerpt(&"x ".repeat(100), 10).chars().count(), 11);
     }
 }

@@ -16,6 +16,8 @@ pub struct Live {
     pub refreshes: AtomicU64,
     /// Failed exchanges (`errors.*`).
     pub errors: AtomicU64,
+    /// Failed operations (`failures.*`).
+    pub failures: AtomicU64,
 }
 
 impl Live {
@@ -42,5 +44,9 @@ impl Live {
     /// Failed exchanges so far.
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
+    }
+    /// Failed operations so far.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 }

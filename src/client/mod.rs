@@ -29,6 +29,6 @@ pub mod ws;
 pub use discover::discover;
 pub use live::Live;
 pub use race::{RaceClass, RaceReport};
-pub use session::{ApiOutcome, Session, SessionEnv};
+pub use session::{ApiOutcome, FailClass, Session, SessionEnv};
 pub use strategy::{ClientSettings, Strategy};
 pub use transport::{Connections, Connector, ErrorKind, Http};

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use http::header::SET_COOKIE;
 
-use super::session::{Op, Session};
+use super::session::{FailClass, Op, Session};
 use super::transport::BodyMode;
 use crate::metrics::names;
 
@@ -146,7 +146,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
     let mut attempts = Vec::with_capacity(n);
     let mut winner = None;
     for res in results {
-        session.count_exchange(Op::Race, &res, None);
+        session.count_exchange(Op::Race, &res);
         let attempt = match &res {
             Err(_) => Attempt::Transport,
             Ok(r) if (200..300).contains(&r.status) => {
@@ -169,6 +169,18 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
             Ok(r) if session.env().profile.refresh_rejected(r.status, &r.body) => Attempt::Rejected,
             Ok(_) => Attempt::Other,
         };
+        // A refused reused token is what a race expects; anything else is a failure.
+        let failure = match (&attempt, &res) {
+            (Attempt::Transport, _) => Some(FailClass::Transport),
+            (Attempt::ServerError | Attempt::Other, Ok(r)) if (200..300).contains(&r.status) => {
+                Some(FailClass::Body)
+            }
+            (Attempt::ServerError | Attempt::Other, Ok(r)) => Some(FailClass::of_status(r.status)),
+            _ => None,
+        };
+        if let Some(class) = failure {
+            session.count_failure(Op::Race, class, &res);
+        }
         attempts.push(attempt);
     }
     let class = classify(&attempts);

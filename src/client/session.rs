@@ -10,11 +10,21 @@
 //! access-token generation that had to be replaced, however many requests noticed; `reuse_detected`
 //! when a refresh is rejected for a refresh token this session had already presented (the naive
 //! race). Tokens are never logged; they are kept as `Arc<str>` so a request clones a pointer.
+//!
+//! Failures (issue 15 §1): every answer outside what an operation expects is a failure, counted
+//! `failures.<op>.<class>` ([`FailClass`]) with its latency in `<op>_failed` instead of `<op>`, and
+//! offered as a sample failure. What the protocol expects is not a failure: a 401 from the
+//! resource server (the verdict on an expired or revoked access token — the client renews, and
+//! what that leads to is counted), a refresh rejected as the profile's "refresh rejected" (then
+//! `relogins` / `spurious_logouts` / `reuse_detected` say what it meant), a logout of a session
+//! that was already over (400/401), a reused refresh token refused in a race. A 429 or 503
+//! carrying `Retry-After` makes the session wait that long (at most [`RETRY_AFTER_CAP`]) before
+//! its next request (`retry_after.<op>`).
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
@@ -26,12 +36,22 @@ use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
 use super::timers::{Timed, Timers};
 use super::transport::{BODY_CAP, BodyMode, Connector, Http, HttpError, Reply};
-use crate::metrics::Recorder;
 use crate::metrics::names;
+use crate::metrics::{FailureSample, Recorder};
 use crate::profile::{Profile, Rendered, RequestError, Tokens};
 
 /// Refresh tokens remembered per session for `reuse_detected` (hashes only).
 const PRESENTED_KEEP: usize = 4;
+
+/// The longest `Retry-After` a session waits for; a longer one is cut to this.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(5);
+
+/// Logins the `login` phase makes for one client when the server answers 429/503 with
+/// `Retry-After` (the first one included).
+pub const LOGIN_ATTEMPTS: u32 = 3;
+
+/// Characters of a response body kept in a sample failure.
+const SAMPLE_CHARS: usize = 160;
 
 /// What every session of a run shares.
 pub struct SessionEnv {
@@ -103,6 +123,17 @@ macro_rules! status_names {
 }
 
 impl Op {
+    /// The latency histograms of the operation: `(answered as expected, failed)`. The API call's
+    /// are recorded per logical call in [`Session::api_call`].
+    fn histograms(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Op::Login => Some((names::LOGIN, names::LOGIN_FAILED)),
+            Op::Refresh => Some((names::REFRESH, names::REFRESH_FAILED)),
+            Op::Logout => Some((names::LOGOUT, names::LOGOUT_FAILED)),
+            Op::Api | Op::ForceLogout | Op::Race => None,
+        }
+    }
+
     /// The `status.<op>.<code>` counter name for common codes (`None`: format it).
     pub fn status_counter(self, code: u16) -> Option<&'static str> {
         match self {
@@ -111,6 +142,43 @@ impl Op {
             Op::Api => status_names!("api", code, [200, 204, 401, 403, 404, 429, 500, 502, 503]),
             Op::Logout => status_names!("logout", code, [200, 204, 400, 401]),
             Op::ForceLogout | Op::Race => None,
+        }
+    }
+}
+
+/// Why an operation failed: the `<class>` of `failures.<op>.<class>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailClass {
+    /// A 5xx answer.
+    ServerError,
+    /// 429 Too Many Requests.
+    TooMany,
+    /// Any other answer the operation does not expect (4xx, and 1xx/3xx).
+    Unexpected,
+    /// No answer: connection, timeout, protocol (`errors.<kind>` says which).
+    Transport,
+    /// A 2xx whose body could not be used (no token in it).
+    Body,
+}
+
+impl FailClass {
+    /// The class of an unexpected status.
+    pub fn of_status(status: u16) -> FailClass {
+        match status {
+            429 => FailClass::TooMany,
+            500.. => FailClass::ServerError,
+            _ => FailClass::Unexpected,
+        }
+    }
+
+    /// The `<class>` of `failures.<op>.<class>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailClass::ServerError => "5xx",
+            FailClass::TooMany => "429",
+            FailClass::Unexpected => "4xx",
+            FailClass::Transport => "transport",
+            FailClass::Body => "body",
         }
     }
 }
@@ -162,6 +230,10 @@ struct State {
     /// The client was told its session ended (logout, force logout, kick): a later new login is
     /// not spurious.
     end_expected: bool,
+    /// The session held tokens at least once (`clients_logged_in` / `never_logged_in`).
+    ever_logged_in: bool,
+    /// A server's `Retry-After`: no request leaves before this instant.
+    not_before: Option<tokio::time::Instant>,
 }
 
 /// One simulated client's token manager; see the module docs.
@@ -232,6 +304,11 @@ impl Session {
         &self.env.profile
     }
 
+    /// Whether the session held tokens at some point of its life.
+    pub fn ever_logged_in(&self) -> bool {
+        self.state.lock().ever_logged_in
+    }
+
     /// Whether the session holds an access token.
     pub fn is_logged_in(&self) -> bool {
         self.state.lock().access.is_some()
@@ -295,13 +372,8 @@ impl Session {
     // ----- recording -------------------------------------------------------------------------
 
     /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the timeline and
-    /// the live counters; records the latency of `hist` when given.
-    pub fn count_exchange(
-        &self,
-        op: Op,
-        res: &Result<Reply, HttpError>,
-        hist: Option<&'static str>,
-    ) {
+    /// the live counters. Whether it failed is for the caller to say ([`Session::settle`]).
+    pub fn count_exchange(&self, op: Op, res: &Result<Reply, HttpError>) {
         let rec = self.rec();
         let shard = self.shard();
         rec.count(shard, names::REQUESTS, 1);
@@ -313,9 +385,7 @@ impl Session {
                     Some(name) => rec.count(shard, name, 1),
                     None => rec.count(shard, &names::status(op.name(), reply.status), 1),
                 }
-                if let Some(h) = hist {
-                    rec.record_duration(shard, h, reply.sent_at.elapsed());
-                }
+                self.note_retry_after(op, reply);
             }
             Err(e) => {
                 rec.count(shard, e.kind.counter(), 1);
@@ -324,6 +394,101 @@ impl Session {
                 tracing::debug!(client = self.id, op = op.name(), error = %e, "exchange failed");
             }
         }
+    }
+
+    /// Books how one exchange of `op` ended: its latency into the operation's histogram when it
+    /// was answered as expected (`failure` is `None`), into `<op>_failed` otherwise (a transport
+    /// error has no answer, hence no latency); a failure is counted and offered as a sample.
+    pub(crate) fn settle(
+        &self,
+        op: Op,
+        res: &Result<Reply, HttpError>,
+        failure: Option<FailClass>,
+    ) {
+        if let (Some((ok, failed)), Ok(reply)) = (op.histograms(), res) {
+            let hist = if failure.is_some() { failed } else { ok };
+            self.rec()
+                .record_duration(self.shard(), hist, reply.sent_at.elapsed());
+        }
+        if let Some(class) = failure {
+            self.count_failure(op, class, res);
+        }
+    }
+
+    /// Counts `failures.<op>.<class>` and the `failures` series, and offers a sample failure.
+    pub(crate) fn count_failure(&self, op: Op, class: FailClass, res: &Result<Reply, HttpError>) {
+        let rec = self.rec();
+        let shard = self.shard();
+        rec.count(shard, &names::failure(op.name(), class.name()), 1);
+        rec.series(shard, names::SERIES_FAILURES, 1);
+        Live::bump(&self.env.live.failures);
+        if !rec.wants_failure_sample() {
+            return;
+        }
+        let (status, detail) = match res {
+            Ok(reply) => {
+                let head = &reply.body[..reply.body.len().min(4 * SAMPLE_CHARS)];
+                (
+                    Some(reply.status),
+                    crate::redact::excerpt(&String::from_utf8_lossy(head), SAMPLE_CHARS),
+                )
+            }
+            Err(e) => (None, crate::redact::excerpt(&e.to_string(), SAMPLE_CHARS)),
+        };
+        rec.failure_sample(FailureSample {
+            op: op.name().to_string(),
+            class: class.name().to_string(),
+            status,
+            detail,
+        });
+    }
+
+    /// A 429 or 503 with `Retry-After` (delay-seconds): no request of this session leaves before
+    /// it has passed (at most [`RETRY_AFTER_CAP`]); counted `retry_after.<op>`.
+    fn note_retry_after(&self, op: Op, reply: &Reply) {
+        if !matches!(reply.status, 429 | 503) {
+            return;
+        }
+        let Some(delay) = retry_after(&reply.headers) else {
+            return;
+        };
+        let until = tokio::time::Instant::now() + delay.min(RETRY_AFTER_CAP);
+        {
+            let mut s = self.state.lock();
+            if s.not_before.is_none_or(|t| t < until) {
+                s.not_before = Some(until);
+            }
+        }
+        self.rec()
+            .count(self.shard(), &names::retry_after(op.name()), 1);
+    }
+
+    /// Waits out a server's `Retry-After` before the next request (cancelled with the phase).
+    async fn respect_retry_after(&self) {
+        let until = self.state.lock().not_before;
+        if let Some(t) = until {
+            if t > tokio::time::Instant::now() {
+                tokio::time::sleep_until(t).await;
+            }
+            let mut s = self.state.lock();
+            if s.not_before
+                .is_some_and(|x| x <= tokio::time::Instant::now())
+            {
+                s.not_before = None;
+            }
+        }
+    }
+
+    /// Until when a server's `Retry-After` asks this session to wait (`None`: no wait pending).
+    pub fn retry_at(&self) -> Option<tokio::time::Instant> {
+        self.state
+            .lock()
+            .not_before
+            .filter(|t| *t > tokio::time::Instant::now())
+    }
+
+    fn backing_off(&self) -> bool {
+        self.retry_at().is_some()
     }
 
     /// The session gained (+1) or lost (-1) its tokens: live display and `active_clients` gauge.
@@ -350,11 +515,23 @@ impl Session {
     // ----- login / logout ----------------------------------------------------------------------
 
     /// Logs in (single-flight with refreshes of this session). `true` when tokens were obtained.
+    /// A login answered 429/503 with `Retry-After` is tried again after the wait, at most
+    /// [`LOGIN_ATTEMPTS`] times in all.
     pub async fn login(&self) -> bool {
-        self.flight
-            .exclusive(|| self.login_exchange())
-            .await
-            .is_some()
+        for _ in 0..LOGIN_ATTEMPTS {
+            if self
+                .flight
+                .exclusive(|| self.login_exchange())
+                .await
+                .is_some()
+            {
+                return true;
+            }
+            if !self.backing_off() {
+                return false;
+            }
+        }
+        false
     }
 
     /// Logs in unless the session already holds tokens.
@@ -374,6 +551,7 @@ impl Session {
 
     /// One login request; on success the tokens are installed as a new session.
     async fn login_exchange(&self) -> Option<Arc<str>> {
+        self.respect_retry_after().await;
         let res = self
             .http
             .exchange_with(
@@ -381,16 +559,24 @@ impl Session {
                 BodyMode::Keep,
             )
             .await;
-        self.count_exchange(Op::Login, &res, Some(names::LOGIN));
-        let reply = res.ok()?;
+        self.count_exchange(Op::Login, &res);
+        let reply = match &res {
+            Ok(reply) => reply,
+            Err(_) => {
+                self.settle(Op::Login, &res, Some(FailClass::Transport));
+                return None;
+            }
+        };
         self.absorb_cookies(&reply.headers);
         if !(200..300).contains(&reply.status) {
+            self.settle(Op::Login, &res, Some(FailClass::of_status(reply.status)));
             return None;
         }
-        match self
+        let parsed = self
             .profile()
-            .parse_tokens(reply.status, &reply.headers, &reply.body)
-        {
+            .parse_tokens(reply.status, &reply.headers, &reply.body);
+        self.settle(Op::Login, &res, parsed.is_err().then_some(FailClass::Body));
+        match parsed {
             Ok(tokens) => {
                 self.rec().count(self.shard(), names::LOGINS, 1);
                 self.rec().series(self.shard(), names::SERIES_LOGINS, 1);
@@ -422,7 +608,8 @@ impl Session {
                             .http
                             .exchange_with(|| self.with_cookies(req), BodyMode::Keep)
                             .await;
-                        self.count_exchange(Op::Logout, &res, Some(names::LOGOUT));
+                        self.count_exchange(Op::Logout, &res);
+                        self.settle(Op::Logout, &res, logout_failure(&res));
                         self.rec().count(self.shard(), names::LOGOUTS, 1);
                         res.ok().map(|r| r.status)
                     }
@@ -441,7 +628,13 @@ impl Session {
         let req = self.profile().admin_logout_request(&self.user)?;
         self.expect_end();
         let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
-        self.count_exchange(Op::ForceLogout, &res, None);
+        self.count_exchange(Op::ForceLogout, &res);
+        let failure = match &res {
+            Ok(r) if (200..300).contains(&r.status) => None,
+            Ok(r) => Some(FailClass::of_status(r.status)),
+            Err(_) => Some(FailClass::Transport),
+        };
+        self.settle(Op::ForceLogout, &res, failure);
         res.ok().map(|r| r.status)
     }
 
@@ -496,20 +689,29 @@ impl Session {
                 BodyMode::Keep,
             )
             .await;
-        self.count_exchange(op, &res, None);
-        let reply = res.ok()?;
+        self.count_exchange(op, &res);
+        let reply = match &res {
+            Ok(reply) => reply,
+            Err(_) => {
+                self.settle(op, &res, Some(FailClass::Transport));
+                return None;
+            }
+        };
         self.absorb_cookies(&reply.headers);
         if (200..300).contains(&reply.status) {
-            let tokens = self
+            let parsed = self
                 .profile()
-                .parse_tokens(reply.status, &reply.headers, &reply.body)
-                .ok()?;
-            self.install(tokens, false);
+                .parse_tokens(reply.status, &reply.headers, &reply.body);
+            self.settle(op, &res, parsed.is_err().then_some(FailClass::Body));
+            self.install(parsed.ok()?, false);
             return Some(true);
         }
-        self.profile()
-            .refresh_rejected(reply.status, &reply.body)
-            .then_some(false)
+        if self.profile().refresh_rejected(reply.status, &reply.body) {
+            self.settle(op, &res, None);
+            return Some(false);
+        }
+        self.settle(op, &res, Some(FailClass::of_status(reply.status)));
+        None
     }
 
     /// Installs new tokens; `fresh_login` starts a new session (resets the expected-end flag and
@@ -521,6 +723,7 @@ impl Session {
             if s.access.is_none() {
                 self.logged_in_changed(1);
             }
+            s.ever_logged_in = true;
             s.access = Some(access.clone());
             match tokens.refresh_token {
                 Some(rt) => s.refresh = Some(rt.into()),
@@ -561,7 +764,15 @@ impl Session {
     /// renewal (per the strategy) and one retry. The latency runs from the first request's actual
     /// send (after waiting for a pooled connection) to the final response: `api`, or with an
     /// `intended` send time (open model) `api` from that time and `api_uncorrected` from the send.
+    /// A call that does not end in a 2xx goes to `api_failed` instead, and is counted in
+    /// `failures.api.<class>` unless it ended in a 401: a 401 is the protocol's verdict on a token
+    /// (expired, or revoked — e.g. by reuse detection after a naive client's own race), and what
+    /// it led to is counted as what it is (a refresh or login failure, `relogins`,
+    /// `spurious_logouts`, `reuse_detected`).
     pub async fn api_call(&self, intended: Option<Instant>) -> ApiOutcome {
+        if self.backing_off() {
+            Box::pin(self.respect_retry_after()).await;
+        }
         // Rare paths (login, renewal) are boxed so that the future every in-flight slot holds
         // stays small.
         let held = match self.held() {
@@ -574,8 +785,12 @@ impl Session {
         let mut res = self.send_api(&held.access).await;
         let first_send = match &res {
             Ok(r) => r.sent_at,
-            Err(_) => return ApiOutcome::Error,
+            Err(_) => {
+                self.count_failure(Op::Api, FailClass::Transport, &res);
+                return ApiOutcome::Error;
+            }
         };
+        // The 401 of an expired or revoked token is what the protocol expects: renew and retry.
         if matches!(&res, Ok(r) if r.status == 401) {
             let renewed = match self.env.settings.strategy {
                 Strategy::Naive => Box::pin(self.naive_renew(&held)).await,
@@ -586,27 +801,36 @@ impl Session {
                 res = self.send_api(&at).await;
             }
         }
-        let reply = match res {
-            Ok(r) => r,
-            Err(_) => return ApiOutcome::Error,
+        let status = match &res {
+            Ok(r) => r.status,
+            Err(_) => {
+                self.count_failure(Op::Api, FailClass::Transport, &res);
+                return ApiOutcome::Error;
+            }
         };
+        let ok = (200..300).contains(&status);
         let done = Instant::now();
         let shard = self.shard();
         let measured = done.saturating_duration_since(first_send);
+        let hist = if ok { names::API } else { names::API_FAILED };
         match intended {
             Some(t) => {
                 self.rec()
-                    .record_duration(shard, names::API, done.saturating_duration_since(t));
-                self.rec()
-                    .record_duration(shard, names::API_UNCORRECTED, measured);
+                    .record_duration(shard, hist, done.saturating_duration_since(t));
+                if ok {
+                    self.rec()
+                        .record_duration(shard, names::API_UNCORRECTED, measured);
+                }
             }
-            None => self.rec().record_duration(shard, names::API, measured),
+            None => self.rec().record_duration(shard, hist, measured),
         }
-        if (200..300).contains(&reply.status) {
-            ApiOutcome::Ok
-        } else {
-            ApiOutcome::Status(reply.status)
+        if ok {
+            return ApiOutcome::Ok;
         }
+        if status != 401 {
+            self.count_failure(Op::Api, FailClass::of_status(status), &res);
+        }
+        ApiOutcome::Status(status)
     }
 
     /// One resource request; adopts a renewal header under the sliding strategy.
@@ -618,7 +842,7 @@ impl Session {
                 BodyMode::Truncate,
             )
             .await;
-        self.count_exchange(Op::Api, &res, None);
+        self.count_exchange(Op::Api, &res);
         if let Ok(reply) = &res
             && self.env.settings.strategy == Strategy::Sliding
         {
@@ -749,6 +973,7 @@ impl Session {
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);
 
+        self.respect_retry_after().await;
         let res = self
             .http
             .exchange_with(
@@ -756,16 +981,25 @@ impl Session {
                 BodyMode::Keep,
             )
             .await;
-        self.count_exchange(Op::Refresh, &res, Some(names::REFRESH));
-        let Ok(reply) = res else {
-            return Refreshed::Failed;
+        self.count_exchange(Op::Refresh, &res);
+        let reply = match &res {
+            Ok(reply) => reply,
+            Err(_) => {
+                self.settle(Op::Refresh, &res, Some(FailClass::Transport));
+                return Refreshed::Failed;
+            }
         };
         self.absorb_cookies(&reply.headers);
         if (200..300).contains(&reply.status) {
-            return match self
+            let parsed = self
                 .profile()
-                .parse_tokens(reply.status, &reply.headers, &reply.body)
-            {
+                .parse_tokens(reply.status, &reply.headers, &reply.body);
+            self.settle(
+                Op::Refresh,
+                &res,
+                parsed.is_err().then_some(FailClass::Body),
+            );
+            return match parsed {
                 Ok(tokens) => Refreshed::Renewed(self.install(tokens, false)),
                 Err(e) => {
                     rec.count(shard, names::ERR_BODY, 1);
@@ -780,13 +1014,33 @@ impl Session {
             };
         }
         if self.profile().refresh_rejected(reply.status, &reply.body) {
+            // Expected: the relogin logic says what it meant.
+            self.settle(Op::Refresh, &res, None);
             if presented_before {
                 rec.count(shard, names::REUSE_DETECTED, 1);
             }
             return Refreshed::Rejected;
         }
+        self.settle(Op::Refresh, &res, Some(FailClass::of_status(reply.status)));
         Refreshed::Failed
     }
+}
+
+/// The failure class of a logout answer: a 2xx, or a 400/401 for a session that was already over
+/// (revoked, kicked, expired), is what the protocol allows.
+fn logout_failure(res: &Result<Reply, HttpError>) -> Option<FailClass> {
+    match res {
+        Ok(r) if (200..300).contains(&r.status) || matches!(r.status, 400 | 401) => None,
+        Ok(r) => Some(FailClass::of_status(r.status)),
+        Err(_) => Some(FailClass::Transport),
+    }
+}
+
+/// A `Retry-After` in delay-seconds (the HTTP-date form is not honoured: no clock is shared with
+/// the server).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// The kind of a token-extraction failure, without its message (which may quote the body).

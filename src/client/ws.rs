@@ -20,6 +20,7 @@
 //!   first, giving `kick_latency`.
 //!
 //! Everything is measured into the run's [`Recorder`] (names in [`names`]); nothing is printed.
+//! A channel never ends quietly: its end is counted `ended.<reason>` ([`WsEnd::reason`]).
 //! Stopping ([`WsHandle::close`] or the run's cancel token) sends Close 1000 and waits for the echo
 //! at most [`WsOptions::close_timeout`].
 
@@ -96,6 +97,22 @@ pub enum WsEnd {
     Refused(ConnectError),
     /// The channel task panicked or was aborted.
     Aborted,
+}
+
+impl WsEnd {
+    /// The `<reason>` of the `ended.<reason>` counter.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            WsEnd::Stopped => "stopped",
+            WsEnd::SessionEnded(_) => "session_ended",
+            WsEnd::NoToken => "no_token",
+            WsEnd::Normal(_) => "normal",
+            WsEnd::ProtocolError(_) => "protocol_error",
+            WsEnd::GaveUp => "gave_up",
+            WsEnd::Refused(_) => "refused",
+            WsEnd::Aborted => "aborted",
+        }
+    }
 }
 
 /// Result of [`WsHandle::join`].
@@ -300,6 +317,7 @@ impl<T: WsTokens> Channel<T> {
         let end = self.drive().await;
         self.scope.cancel();
         self.kick.socket_gone();
+        self.count(&names::ended(end.reason()));
         if let WsEnd::SessionEnded(why) = end {
             self.tokens.session_ended(why);
             self.count(WS_SESSIONS_ENDED);

@@ -16,7 +16,7 @@ use super::{accounts, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, names};
 use crate::profile::Profile;
 use crate::scenario::Phase;
 
@@ -210,6 +210,7 @@ async fn finish(
     cancel: &CancellationToken,
 ) -> RunOutcome {
     outcome.interrupted = cancel.is_cancelled();
+    count_logged_in(&fleet);
     let open: Vec<_> = fleet
         .members
         .iter_mut()
@@ -228,6 +229,26 @@ async fn finish(
         },
     );
     outcome
+}
+
+/// Counts `clients_logged_in` (clients whose session held tokens at some point of the run; a
+/// `relogin` replaces a session only by one that logged in) and `never_logged_in` (the rest).
+fn count_logged_in(fleet: &Fleet) {
+    let Some(first) = fleet.members.first() else {
+        return;
+    };
+    let rec = &first.session.env().recorder;
+    let mut ever = 0u64;
+    let mut never = 0u64;
+    for m in &fleet.members {
+        if m.session.ever_logged_in() {
+            ever += 1;
+        } else {
+            never += 1;
+        }
+    }
+    rec.count(0, names::CLIENTS_LOGGED_IN, ever);
+    rec.count(0, names::NEVER_LOGGED_IN, never);
 }
 
 /// The synchronized wake time: `offset` after the latest known access-token expiry of the

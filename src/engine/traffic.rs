@@ -2,7 +2,8 @@
 //!
 //! - Closed model: every client runs `concurrency` loops of *request, think time* until the phase
 //!   ends. Without a synchronized start each loop begins at a random point of its first think time,
-//!   so the load is steady from the first second.
+//!   so the load is steady from the first second. A client told to wait (`Retry-After` on a 429 or
+//!   503) pauses that long instead of its think time when longer, never past the phase end.
 //! - Open model: arrivals at `rate` per second on an intended schedule, dealt to the clients in turn.
 //!   An arrival whose client has all `concurrency` slots busy is `dropped`; latency is recorded from
 //!   the intended send time (`api`, corrected for coordinated omission) and from the actual send
@@ -232,8 +233,13 @@ async fn client_loop(
             ApiOutcome::Error | ApiOutcome::NoSession if think.is_zero() => ERROR_PAUSE,
             _ => think,
         };
-        if !pause.is_zero() {
-            tokio::time::sleep_until((Instant::now() + pause).min(end)).await;
+        // A server's Retry-After (429/503) stretches the pause, never past the phase end.
+        let mut until = Instant::now() + pause;
+        if let Some(t) = s.retry_at() {
+            until = until.max(t);
+        }
+        if until > Instant::now() {
+            tokio::time::sleep_until(until.min(end)).await;
         }
     }
 }

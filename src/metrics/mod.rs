@@ -3,13 +3,15 @@
 //! Client tasks write into a [`Recorder`] (sharded, uncontended, bounded memory); the run ends with
 //! a [`Snapshot`], merged losslessly over shards, that `report::Report::from_run` turns into a
 //! report. Histograms are in microseconds, 1 µs..1 h at 3 significant digits ([`codec`]); the names
-//! of everything recorded live in [`names`].
+//! of everything recorded live in [`names`]; a few sample failures are kept whole ([`samples`]).
 
 pub mod codec;
 pub mod names;
 mod recorder;
+pub mod samples;
 pub mod timeline;
 
 pub use codec::new_histogram;
 pub use recorder::{PhaseMark, Recorder, Snapshot};
+pub use samples::FailureSample;
 pub use timeline::Timeline;

@@ -28,6 +28,15 @@ pub const RECOVERY: &str = "recovery";
 pub const WAKE_SKEW: &str = "wake_skew";
 /// Expiry close → socket open again with a fresh token, µs.
 pub const RECONNECT: &str = "reconnect";
+/// Failed logins (an answer outside the expected statuses), µs: kept apart so a fast error
+/// cannot make `login` look good.
+pub const LOGIN_FAILED: &str = "login_failed";
+/// Failed refreshes (5xx, 429, an unexpected status or an unusable 2xx), µs.
+pub const REFRESH_FAILED: &str = "refresh_failed";
+/// Logical API calls that did not end in a 2xx, µs.
+pub const API_FAILED: &str = "api_failed";
+/// Failed logouts, µs.
+pub const LOGOUT_FAILED: &str = "logout_failed";
 
 /// Every histogram name. A threshold on another name is refused at parse time.
 pub const HISTOGRAMS: &[&str] = &[
@@ -41,6 +50,10 @@ pub const HISTOGRAMS: &[&str] = &[
     RECOVERY,
     WAKE_SKEW,
     RECONNECT,
+    LOGIN_FAILED,
+    REFRESH_FAILED,
+    API_FAILED,
+    LOGOUT_FAILED,
 ];
 
 /// HTTP exchanges, answered or failed (every operation).
@@ -89,6 +102,13 @@ pub const KICK_TARGET_GONE: &str = "kick_target_gone";
 pub const RENEWALS: &str = "renewals";
 /// Resource requests sent again after a 401 and a renewal.
 pub const RETRIES: &str = "retries";
+/// A socket's token renewal failed for a passing reason (transport error, 5xx, 429) and was tried
+/// again after a backoff.
+pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
+/// Clients of this run whose session held tokens at least once.
+pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
+/// Clients of this run that never got a session (every login failed or none was tried).
+pub const NEVER_LOGGED_IN: &str = "never_logged_in";
 
 /// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
@@ -116,6 +136,9 @@ pub const COUNTERS: &[&str] = &[
     KICK_TARGET_GONE,
     RENEWALS,
     RETRIES,
+    CLIENTS_LOGGED_IN,
+    NEVER_LOGGED_IN,
+    WS_REFRESH_RETRIES,
 ];
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
@@ -132,6 +155,12 @@ pub const PREFIX_WS_EVENTS: &str = "ws_events.";
 pub const PREFIX_WS_CONNECT_FAILED: &str = "ws_connect_failed.";
 /// Prefix: `race.<outcome>`, refresh_race phase outcomes (one per race).
 pub const PREFIX_RACE: &str = "race.";
+/// Prefix: `failures.<op>.<class>`, operations that failed (see [`failure`]).
+pub const PREFIX_FAILURES: &str = "failures.";
+/// Prefix: `ended.<reason>`, WebSocket channels by how they ended (see [`ended`]).
+pub const PREFIX_ENDED: &str = "ended.";
+/// Prefix: `retry_after.<op>`, 429/503 answers whose `Retry-After` the client waited for.
+pub const PREFIX_RETRY_AFTER: &str = "retry_after.";
 
 /// Counter families with a dynamic last part. A name in one of them is made by the constructor
 /// functions below (or is one of the `ERR_*`/`RACE_*` constants).
@@ -143,6 +172,9 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_WS_EVENTS,
     PREFIX_WS_CONNECT_FAILED,
     PREFIX_RACE,
+    PREFIX_FAILURES,
+    PREFIX_RETRY_AFTER,
+    PREFIX_ENDED,
 ];
 
 /// Connection refused, reset or failed (DNS, TCP, TLS).
@@ -182,6 +214,22 @@ pub fn status(op: &str, code: u16) -> String {
     format!("{PREFIX_STATUS}{op}.{code}")
 }
 
+/// `failures.<op>.<class>` (`class`: `5xx`, `429`, `4xx`, `transport`, `body`).
+pub fn failure(op: &str, class: &str) -> String {
+    format!("{PREFIX_FAILURES}{op}.{class}")
+}
+
+/// `ended.<reason>` (`stopped`, `session_ended`, `no_token`, `normal`, `protocol_error`,
+/// `gave_up`, `refused`).
+pub fn ended(reason: &str) -> String {
+    format!("{PREFIX_ENDED}{reason}")
+}
+
+/// `retry_after.<op>`.
+pub fn retry_after(op: &str) -> String {
+    format!("{PREFIX_RETRY_AFTER}{op}")
+}
+
 /// `ws_close.<code>` (`code` is a close code, or `illegal`).
 pub fn ws_close(code: impl std::fmt::Display) -> String {
     format!("{PREFIX_WS_CLOSE}{code}")
@@ -208,6 +256,8 @@ pub const SERIES_REQUESTS: &str = "requests";
 pub const SERIES_REFRESHES: &str = "refreshes";
 /// Errors per second.
 pub const SERIES_ERRORS: &str = "errors";
+/// Failures (`failures.*`) per second.
+pub const SERIES_FAILURES: &str = "failures";
 /// Relogins (refresh rejected → new login) per second.
 pub const SERIES_RELOGINS: &str = "relogins";
 /// Logins per second.
@@ -224,16 +274,26 @@ pub const DERIVED_REFRESH_AMPLIFICATION: &str = "refresh_amplification";
 pub const DERIVED_ERROR_RATE: &str = "error_rate";
 /// Derived: the sum of every `errors.<kind>` counter.
 pub const DERIVED_ERRORS: &str = "errors";
+/// Derived: the sum of every `failures.<op>.<class>` counter.
+pub const DERIVED_FAILURES: &str = "failures";
+/// Derived: failures per request.
+pub const DERIVED_FAILURE_RATE: &str = "failure_rate";
 
 /// Derived values computed by the report from counters and histograms.
 pub const DERIVED: &[&str] = &[
     DERIVED_REFRESH_AMPLIFICATION,
     DERIVED_ERROR_RATE,
     DERIVED_ERRORS,
+    DERIVED_FAILURES,
+    DERIVED_FAILURE_RATE,
 ];
 
 /// The derived values that are ratios (a threshold on them may use `%`).
-pub const RATIOS: &[&str] = &[DERIVED_REFRESH_AMPLIFICATION, DERIVED_ERROR_RATE];
+pub const RATIOS: &[&str] = &[
+    DERIVED_REFRESH_AMPLIFICATION,
+    DERIVED_ERROR_RATE,
+    DERIVED_FAILURE_RATE,
+];
 
 /// Every name a threshold (`expect:`) may use.
 pub const VOCABULARY: Vocabulary = Vocabulary {
@@ -270,6 +330,9 @@ mod tests {
             assert!(VOCABULARY.is_counter(name), "{name}");
         }
         assert_eq!(status("api", 200), "status.api.200");
+        assert_eq!(failure("login", "5xx"), "failures.login.5xx");
+        assert!(VOCABULARY.is_counter(&failure("login", "5xx")));
+        assert!(VOCABULARY.is_counter(&retry_after("refresh")));
         assert_eq!(ws_close(4409), "ws_close.4409");
         assert_eq!(ws_close("illegal"), "ws_close.illegal");
         assert_eq!(ws_close_class("terminal"), "ws_close_class.terminal");

@@ -23,6 +23,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::codec::new_histogram;
+use super::samples::{FailureSample, Samples};
 use super::timeline::{MAX_SECONDS, Timeline};
 
 /// A phase boundary: the moment a plan phase started.
@@ -47,6 +48,8 @@ pub struct Snapshot {
     pub timeline: Timeline,
     /// Phase boundaries in order.
     pub phases: Vec<PhaseMark>,
+    /// A few sample failures (see [`super::samples`]).
+    pub failure_samples: Vec<FailureSample>,
     /// Wall-clock time the recorder was created.
     pub started_at: DateTime<Utc>,
     /// Time since then.
@@ -81,6 +84,7 @@ struct Inner {
     /// Gauges have been sampled for every second below this one.
     sampled_to: AtomicU64,
     phases: Mutex<Vec<PhaseMark>>,
+    samples: Samples,
 }
 
 /// Keeps each shard's lock on its own cache line pair, so shards do not false-share.
@@ -137,6 +141,7 @@ impl Recorder {
                 gauges: Mutex::new(Vec::new()),
                 sampled_to: AtomicU64::new(0),
                 phases: Mutex::new(Vec::new()),
+                samples: Samples::default(),
             }),
         }
     }
@@ -230,6 +235,16 @@ impl Recorder {
         });
     }
 
+    /// Whether a failure sample would still be kept ([`Recorder::failure_sample`]).
+    pub fn wants_failure_sample(&self) -> bool {
+        self.inner.samples.wants_more()
+    }
+
+    /// Keeps `sample` if it is the first of its kind and there is room.
+    pub fn failure_sample(&self, sample: FailureSample) {
+        self.inner.samples.offer(sample);
+    }
+
     /// Sum of one counter over all shards, for live progress displays (cheaper than a snapshot).
     pub fn counter(&self, counter: &str) -> u64 {
         self.inner
@@ -290,6 +305,7 @@ impl Recorder {
             counters,
             timeline,
             phases: self.inner.phases.lock().clone(),
+            failure_samples: self.inner.samples.list(),
             started_at: self.inner.started_at,
             elapsed,
         }

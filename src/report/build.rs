@@ -54,7 +54,8 @@ pub struct ConformanceMeta {
 pub const CONFORMANCE_NAME: &str = "check";
 
 impl Report {
-    /// Builds the report of a load run and evaluates the scenario's thresholds against it.
+    /// Builds the report of a load run and evaluates the scenario's thresholds against it, and
+    /// the default thresholds it does not override.
     pub fn from_run(meta: RunMeta, snap: Snapshot, expect: &[Threshold]) -> Report {
         let duration_s = snap.elapsed.as_secs_f64();
         let histograms: BTreeMap<String, HistogramReport> = snap
@@ -87,6 +88,7 @@ impl Report {
             phases: snap.phases,
             expect: Vec::new(),
             thresholds: Vec::new(),
+            failure_samples: snap.failure_samples,
             conformance: None,
         };
         report.evaluate_thresholds(expect);
@@ -120,6 +122,7 @@ impl Report {
             phases: Vec::new(),
             expect: Vec::new(),
             thresholds: Vec::new(),
+            failure_samples: Vec::new(),
             conformance: Some(conformance),
         }
     }

@@ -215,6 +215,22 @@ impl Comparison {
             RowKind::Percent,
             &|r| r.derived.error_rate,
         ));
+        rows.push(row(names::DERIVED_FAILURES.into(), RowKind::Count, &|r| {
+            Some(r.derived.failures as f64)
+        }));
+        rows.push(row(
+            names::DERIVED_FAILURE_RATE.into(),
+            RowKind::Percent,
+            &|r| r.derived.failure_rate,
+        ));
+        if reports
+            .iter()
+            .any(|r| r.counters.contains_key(names::NEVER_LOGGED_IN))
+        {
+            rows.push(row(names::NEVER_LOGGED_IN.into(), RowKind::Count, &|r| {
+                Some(r.counter(names::NEVER_LOGGED_IN) as f64)
+            }));
+        }
         rows
     }
 

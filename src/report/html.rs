@@ -1,5 +1,5 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, no network) rendered
-//! from `templates/report.html` with minijinja. Sections: run header and verdict, thresholds,
+//! from `templates/report.html` with minijinja. Sections: run header and verdict, thresholds, sample failures,
 //! latency table and percentile curves, per-second timeline with phase boundaries, storm panel,
 //! counters with status and close codes, conformance with evidence, resolved configuration.
 
@@ -27,6 +27,7 @@ struct Page<'a> {
     run: RunView,
     verdict: Verdict,
     thresholds: &'a [ThresholdResult],
+    failure_samples: Vec<String>,
     latency: Vec<LatencyRow>,
     percentile_charts: Vec<String>,
     timeline_chart: Option<String>,
@@ -157,7 +158,14 @@ fn build(r: &Report) -> Page<'_> {
                 .started_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             duration: format::seconds(run.duration_s),
-            clients: format::count(u64::from(run.clients)),
+            clients: match sections::logged_in(r) {
+                Some((ever, _)) => format!(
+                    "{} ({} logged in)",
+                    format::count(u64::from(run.clients)),
+                    format::count(ever)
+                ),
+                None => format::count(u64::from(run.clients)),
+            },
             strategy: or_dash(&run.strategy),
             shard: run
                 .shard
@@ -168,6 +176,11 @@ fn build(r: &Report) -> Page<'_> {
         },
         verdict: Verdict { passed, text },
         thresholds: &r.thresholds,
+        failure_samples: r
+            .failure_samples
+            .iter()
+            .map(sections::failure_line)
+            .collect(),
         latency: r
             .ordered_histograms()
             .into_iter()
@@ -330,6 +343,7 @@ fn timeline_chart(r: &Report, kind: SeriesKind) -> Option<String> {
                 names::SERIES_REQUESTS,
                 names::SERIES_REFRESHES,
                 names::SERIES_ERRORS,
+                names::SERIES_FAILURES,
                 names::SERIES_RELOGINS,
                 names::SERIES_LOGINS,
             ],

@@ -3,7 +3,9 @@
 //! Histograms are added bucket by bucket (percentiles of the merge are those of one histogram
 //! holding every sample — never an average of percentiles), counters are summed, timelines are
 //! aligned on wall-clock seconds and summed, phase boundaries are taken at their earliest time,
-//! and the thresholds are re-evaluated from the `expect` list stored in the reports.
+//! the sample failures are pooled (first of each kind, bounded), and the thresholds are
+//! re-evaluated from the `expect` list stored in the reports (plus the defaults it does not
+//! override).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use chrono::{DateTime, Utc};
 use super::model::{HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION};
 use super::threshold;
 use crate::config::ThresholdError;
+use crate::metrics::samples::merge_into as merge_samples;
 use crate::metrics::{PhaseMark, Timeline, new_histogram};
 
 /// Why reports could not be merged.
@@ -166,6 +169,13 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
         phases,
         expect,
         thresholds: Vec::new(),
+        failure_samples: {
+            let mut samples = Vec::new();
+            for (_, r) in &inputs {
+                merge_samples(&mut samples, &r.failure_samples);
+            }
+            samples
+        },
         conformance: inputs.iter().find_map(|(_, r)| r.conformance.clone()),
     };
     report.recompute_derived();

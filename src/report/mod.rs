@@ -36,7 +36,7 @@ pub use compare::{CompareError, Comparison};
 pub use conformance::{CheckResult, Conformance, Evidence, FailOn, Level, Status};
 pub use merge::{MergeError, merge, merge_paths};
 pub use model::{
-    Derived, HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION, ShardInfo,
+    Derived, HistogramReport, Origin, Report, ReportError, RunHeader, SCHEMA_VERSION, ShardInfo,
     ThresholdResult,
 };
 pub use terminal::terminal_summary;

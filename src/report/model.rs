@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::conformance::Conformance;
-use crate::metrics::{PhaseMark, Timeline, names};
+use crate::metrics::{FailureSample, PhaseMark, Timeline, names};
 
 /// The `report.json` schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -143,10 +143,16 @@ impl HistogramReport {
 pub struct Derived {
     /// `refresh_calls / refreshes_needed`; `None` when no refresh was needed.
     pub refresh_amplification: Option<f64>,
-    /// `errors / requests`; `None` when nothing was requested.
+    /// `errors / requests`; `None` when nothing was requested. Transport errors only.
     pub error_rate: Option<f64>,
     /// Sum of every `errors.<kind>` counter.
     pub errors: u64,
+    /// `failures / requests`; `None` when nothing was requested.
+    #[serde(default)]
+    pub failure_rate: Option<f64>,
+    /// Sum of every `failures.<op>.<class>` counter.
+    #[serde(default)]
+    pub failures: u64,
     /// The `requests` counter (or, when absent, the sum of `status.*` counters plus `errors`).
     pub requests: u64,
     /// Samples per second over the whole run, per histogram (`rate(<op>)`).
@@ -176,6 +182,11 @@ impl Derived {
         let refresh_amplification =
             (needed > 0).then(|| get(names::REFRESH_CALLS) as f64 / needed as f64);
         let error_rate = (requests > 0).then(|| errors as f64 / requests as f64);
+        let failures = counters
+            .iter()
+            .filter(|(k, _)| k.starts_with(names::PREFIX_FAILURES))
+            .fold(0u64, |a, (_, v)| a.saturating_add(*v));
+        let failure_rate = (requests > 0).then(|| failures as f64 / requests as f64);
         let rates = histograms
             .iter()
             .map(|(k, h)| (k.clone(), per_second(h.count, duration_s)))
@@ -184,6 +195,8 @@ impl Derived {
             refresh_amplification,
             error_rate,
             errors,
+            failure_rate,
+            failures,
             requests,
             rates,
         }
@@ -224,9 +237,13 @@ pub struct Report {
     /// The scenario's `expect:` list, kept so a merge can re-evaluate it.
     #[serde(default)]
     pub expect: Vec<String>,
-    /// Threshold results, in `expect` order.
+    /// Threshold results: the scenario's in `expect` order, then the default thresholds the
+    /// scenario did not override (`origin: default`).
     #[serde(default)]
     pub thresholds: Vec<ThresholdResult>,
+    /// A few sample failures (op, class, status, redacted body excerpt).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failure_samples: Vec<FailureSample>,
     /// Conformance results (`authbench check`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conformance: Option<Conformance>,
@@ -246,6 +263,31 @@ pub struct ThresholdResult {
     pub passed: bool,
     /// One sentence for people, e.g. `p99(refresh) = 312ms, expected < 250ms`.
     pub message: String,
+    /// Where the threshold comes from: the scenario's `expect:` or authbench's defaults.
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+/// Where a threshold comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The scenario's `expect:` list.
+    #[default]
+    Scenario,
+    /// authbench's default thresholds (`report::threshold::DEFAULTS`), applied to every load
+    /// run whose scenario has no threshold on the same metric.
+    Default,
+}
+
+impl Origin {
+    /// `scenario` or `default`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Scenario => "scenario",
+            Origin::Default => "default",
+        }
+    }
 }
 
 /// Why a report could not be loaded.

@@ -37,6 +37,51 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         "requests sent",
         false,
     );
+    if let Some((logged_in, clients)) = logged_in(r) {
+        push(
+            names::CLIENTS_LOGGED_IN,
+            format!("{} of {}", format::count(logged_in), format::count(clients)),
+            "clients that got a session",
+            logged_in < clients,
+        );
+        let never = r.counter(names::NEVER_LOGGED_IN);
+        push(
+            names::NEVER_LOGGED_IN,
+            format::count(never),
+            "clients whose every login failed",
+            never > 0,
+        );
+    }
+    push(
+        names::DERIVED_FAILURES,
+        format::count(r.derived.failures),
+        "operations answered outside their expected statuses (sum of failures.*)",
+        r.derived.failures > 0,
+    );
+    if let Some(f) = r.derived.failure_rate {
+        push(
+            names::DERIVED_FAILURE_RATE,
+            format::percent(f),
+            "failures / requests",
+            f > 0.0,
+        );
+    }
+    for (rest, v) in r.counters_with_prefix(names::PREFIX_FAILURES) {
+        push(
+            &format!("{}{rest}", names::PREFIX_FAILURES),
+            format::count(v),
+            "",
+            v > 0,
+        );
+    }
+    for (rest, v) in r.counters_with_prefix(names::PREFIX_RETRY_AFTER) {
+        push(
+            &format!("{}{rest}", names::PREFIX_RETRY_AFTER),
+            format::count(v),
+            "429/503 with Retry-After: the client waited (at most 5s)",
+            false,
+        );
+    }
     let refreshing = has(names::REFRESH_CALLS) || has(names::REFRESHES_NEEDED);
     if refreshing {
         push(
@@ -114,14 +159,14 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     push(
         names::DERIVED_ERRORS,
         format::count(r.derived.errors),
-        "transport and protocol errors (sum of errors.*)",
+        "transport and protocol errors, no answer (sum of errors.*)",
         r.derived.errors > 0,
     );
     if let Some(e) = r.derived.error_rate {
         push(
             names::DERIVED_ERROR_RATE,
             format::percent(e),
-            "errors / requests",
+            "errors / requests (transport only; see failure_rate)",
             e > 0.0,
         );
     }
@@ -153,6 +198,23 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         }
     }
     out
+}
+
+/// `(clients_logged_in, clients)` of a load run that counted them (older reports did not).
+pub fn logged_in(r: &Report) -> Option<(u64, u64)> {
+    let ever = *r.counters.get(names::CLIENTS_LOGGED_IN)?;
+    Some((ever, ever.saturating_add(r.counter(names::NEVER_LOGGED_IN))))
+}
+
+/// A sample failure in one line: `login 501 (4xx): <body excerpt>`.
+pub fn failure_line(f: &crate::metrics::FailureSample) -> String {
+    let status = f.status.map_or_else(|| "-".to_string(), |s| s.to_string());
+    let detail = if f.detail.is_empty() {
+        "(empty body)"
+    } else {
+        &f.detail
+    };
+    format!("{} {status} ({}): {detail}", f.op, f.class)
 }
 
 /// `status.<op>.<code>` counters grouped by operation: `[("api", [("200", 9000), ("401", 12)])]`.

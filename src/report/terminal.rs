@@ -1,12 +1,13 @@
 //! The terminal summary (also written as `summary.txt`, without colour): run header, latency
-//! table, counters that matter, status and close codes, thresholds, conformance, verdict.
+//! table, counters that matter, status and close codes, sample failures, thresholds (defaults
+//! marked), conformance, verdict.
 
 use anstyle::{AnsiColor, Style};
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::conformance::Status;
 use super::format;
-use super::model::Report;
+use super::model::{Origin, Report};
 use super::sections;
 use crate::metrics::names;
 
@@ -52,8 +53,11 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
     head.add_row(vec![
         Cell::new("clients").add_attribute(Attribute::Dim),
         Cell::new(format!(
-            "{} · strategy {}",
+            "{}{} · strategy {}",
             format::count(u64::from(r.clients)),
+            sections::logged_in(report)
+                .map(|(ever, _)| format!(" · {} logged in", format::count(ever)))
+                .unwrap_or_default(),
             dash(&r.strategy)
         )),
         Cell::new("duration").add_attribute(Attribute::Dim),
@@ -152,6 +156,16 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         push_table(&mut out, t);
     }
 
+    if !report.failure_samples.is_empty() {
+        out.push_str(&paint("sample failures", BOLD, color));
+        out.push('\n');
+        for f in &report.failure_samples {
+            out.push_str("  ");
+            out.push_str(&sections::failure_line(f));
+            out.push('\n');
+        }
+    }
+
     if !report.thresholds.is_empty() {
         let mut t = table(color);
         t.set_header(header(&["", "threshold", "observed", "result"]));
@@ -161,9 +175,13 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
             if color {
                 m = m.fg(if th.passed { Color::Green } else { Color::Red });
             }
+            let expr = match th.origin {
+                Origin::Default => format!("{} (default)", th.expr),
+                Origin::Scenario => th.expr.clone(),
+            };
             t.add_row(vec![
                 m,
-                Cell::new(&th.expr),
+                Cell::new(expr),
                 right(&th.observed_text),
                 Cell::new(&th.message),
             ]);

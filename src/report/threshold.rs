@@ -6,11 +6,20 @@
 //! a threshold about something never measured cannot be called met. A counter never recorded is
 //! 0. A derived value that is undefined (refresh amplification with no refresh needed, error rate
 //! with no request) fails with a message saying why.
+//!
+//! Default thresholds ([`DEFAULTS`]): a run whose clients never got a session, or whose
+//! operations failed, must not pass because its scenario forgot to ask. Every load run is held to
+//! them unless the scenario has a threshold on the same metric, which replaces the default
+//! (`failure_rate < 5%` loosens it, `failure_rate <= 100%` switches it off). They are listed with
+//! the scenario's thresholds, marked `origin: default`.
 
 use super::format;
-use super::model::{Report, ThresholdResult, per_second};
+use super::model::{Origin, Report, ThresholdResult, per_second};
 use crate::config::threshold::{Kind, Metric, Stat, Threshold, ThresholdError};
 use crate::metrics::names;
+
+/// The default thresholds of every load run (see the module docs).
+pub const DEFAULTS: &[&str] = &["never_logged_in == 0", "failure_rate < 1%"];
 
 /// Parses an expression with authbench's metric names (for expressions read back from a
 /// `report.json`; a scenario's thresholds arrive parsed).
@@ -21,9 +30,22 @@ pub fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
 impl Report {
     /// Evaluates `thresholds` against this report: `expect` becomes their expressions and
     /// `thresholds` their results, in order.
+    /// A load run (one with clients) is also held to the [`DEFAULTS`] the scenario does not
+    /// override, listed after the scenario's own.
     pub fn evaluate_thresholds(&mut self, thresholds: &[Threshold]) {
         self.expect = thresholds.iter().map(|t| t.expr.clone()).collect();
-        self.thresholds = thresholds.iter().map(|t| evaluate(t, self)).collect();
+        let mut results: Vec<ThresholdResult> =
+            thresholds.iter().map(|t| evaluate(t, self)).collect();
+        if self.run.clients > 0 {
+            for d in DEFAULTS.iter().filter_map(|e| parse(e).ok()) {
+                if !thresholds.iter().any(|t| t.metric == d.metric) {
+                    let mut r = evaluate(&d, self);
+                    r.origin = Origin::Default;
+                    results.push(r);
+                }
+            }
+        }
+        self.thresholds = results;
     }
 }
 
@@ -79,6 +101,10 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                     format!("{lhs} is undefined: no request was made during the run (requests = 0)")
                 }),
                 names::DERIVED_ERRORS => Ok(report.derived.errors as f64),
+                names::DERIVED_FAILURE_RATE => report.derived.failure_rate.ok_or_else(|| {
+                    format!("{lhs} is undefined: no request was made during the run (requests = 0)")
+                }),
+                names::DERIVED_FAILURES => Ok(report.derived.failures as f64),
                 other => Ok(report.counter(other) as f64),
             },
         };
@@ -97,6 +123,7 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                 observed_text: text,
                 passed,
                 message,
+                origin: Origin::Scenario,
             }
         }
         Err(message) => ThresholdResult {
@@ -105,6 +132,19 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
             observed_text: "-".to_string(),
             passed: false,
             message,
+            origin: Origin::Scenario,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_parse() {
+        for d in DEFAULTS {
+            assert!(parse(d).is_ok(), "{d}");
+        }
     }
 }

@@ -238,3 +238,108 @@ fn the_mock_target_profile_starts_the_mock_with_the_check_knobs() {
         "{first}"
     );
 }
+
+/// A plain HTTP server on 127.0.0.1:0 that answers every request with 501 (kept-alive
+/// connections, one thread each; it lives as long as the test process).
+fn not_implemented_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let text = "<h1>501 Not Implemented</h1>";
+                    let reply = format!(
+                        "HTTP/1.1 501 Not Implemented\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{text}",
+                        text.len()
+                    );
+                    if conn.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
+    let addr = not_implemented_server();
+    let out = tempfile::tempdir().unwrap();
+    let run = authbench()
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--clients",
+            "5",
+            "--duration",
+            "500ms",
+        ])
+        .args(["--target", &format!("http://{addr}")])
+        // No scenario thresholds: the defaults alone must fail the run.
+        .args(["--set", "expect=[]", "--set", "plan.0.login.ramp=100ms"])
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).to_string();
+    for needle in [
+        "failures.login.5xx",
+        "0 of 5",
+        "never_logged_in == 0 (default)",
+        "failure_rate < 1% (default)",
+        "sample failures",
+        "login 501 (5xx): <h1>501 Not Implemented</h1>",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} missing in:\n{stdout}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["counters"]["never_logged_in"], 5);
+    assert_eq!(report["counters"]["clients_logged_in"], 0);
+    assert_eq!(report["derived"]["failure_rate"], 1.0);
+    assert!(
+        report["histograms"].get("login").is_none(),
+        "no successful login"
+    );
+    assert!(
+        report["histograms"]["login_failed"]["count"]
+            .as_u64()
+            .unwrap()
+            >= 5
+    );
+    assert_eq!(report["failure_samples"][0]["status"], 501);
+    assert_eq!(report["thresholds"][0]["origin"], "default");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("Sample failures"),
+        "report.html shows the samples"
+    );
+    assert!(
+        html.contains("(0 logged in)"),
+        "report.html shows who got a session"
+    );
+}

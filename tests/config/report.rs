@@ -143,6 +143,7 @@ fn synthetic_snapshot() -> Snapshot {
             phase("traffic", 12_100),
             phase("relogin", 30_000),
         ],
+        failure_samples: Vec::new(),
         started_at: start,
         elapsed: Duration::from_secs(40),
     }
@@ -345,7 +346,11 @@ fn writes_every_file_and_round_trips() {
     let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     let thresholds = &junit.test_suites[0];
     assert_eq!(thresholds.name.as_str(), "thresholds");
-    assert_eq!(thresholds.test_cases.len(), EXPECT.len());
+    // The scenario's thresholds, then the default ones it does not override.
+    assert_eq!(
+        thresholds.test_cases.len(),
+        EXPECT.len() + authbench::report::threshold::DEFAULTS.len()
+    );
     assert_eq!(thresholds.failures, 2);
     let conf = &junit.test_suites[1];
     assert_eq!(conf.name.as_str(), "conformance");

@@ -3,8 +3,10 @@
 
 mod support;
 
+mod failures;
 mod lifecycle;
 mod open;
+mod outage;
 mod race;
 mod storm;
 mod strategies;

@@ -1,0 +1,194 @@
+//! A failed request is an error (issue 15 §1): answers outside an operation's expected statuses
+//! are counted `failures.<op>.<class>`, kept out of the success latency histograms, and fail a run
+//! by the default thresholds; clients that never got a session are counted; `Retry-After` is
+//! honoured.
+
+use std::time::Duration;
+
+use crate::support::{Ran, mock, plan, profile, run, settings, storm};
+use authbench::client::Strategy;
+use authbench::metrics::names;
+use authbench::report::{Origin, Report, RunMeta};
+use authbench::scenario::Phase;
+
+fn login_then_traffic(traffic: Duration) -> Vec<Phase> {
+    vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Traffic {
+            duration: traffic,
+            rate: None,
+        },
+    ]
+}
+
+/// The report of a run whose scenario has no thresholds: only the defaults judge it.
+fn report(r: &Ran, clients: u32) -> Report {
+    let meta = RunMeta {
+        name: "failures".into(),
+        clients,
+        ..RunMeta::default()
+    };
+    Report::from_run(meta, r.snap.clone(), &[])
+}
+
+fn default_failed(report: &Report, expr: &str) -> bool {
+    report
+        .thresholds
+        .iter()
+        .any(|t| t.expr == expr && !t.passed && t.origin == Origin::Default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_users_are_login_failures_and_never_logged_in() {
+    // The server knows 5 users; 10 clients try.
+    let server = mock(|c| c.users = 5).await;
+    let r = run(
+        plan(
+            10,
+            settings(Strategy::SingleFlight, 1),
+            login_then_traffic(Duration::from_millis(300)),
+        ),
+        profile(&server),
+    )
+    .await;
+    assert_eq!(r.counter(names::CLIENTS_LOGGED_IN), 5);
+    assert_eq!(r.counter(names::NEVER_LOGGED_IN), 5);
+    let failed = r.counter("failures.login.4xx");
+    assert!(failed >= 5, "{:?}", r.snap.counters);
+    // Failed logins have their own histogram; `login` holds the successful ones only.
+    assert_eq!(r.samples(names::LOGIN), r.counter(names::LOGINS));
+    assert_eq!(r.samples(names::LOGIN_FAILED), failed);
+    let sample = r
+        .snap
+        .failure_samples
+        .iter()
+        .find(|s| s.op == "login")
+        .expect("a sample login failure");
+    assert_eq!((sample.status, sample.class.as_str()), (Some(400), "4xx"));
+    assert!(sample.detail.contains("invalid_grant"), "{sample:?}");
+
+    let rep = report(&r, 10);
+    assert!(!rep.passed());
+    assert!(
+        default_failed(&rep, "never_logged_in == 0"),
+        "{:?}",
+        rep.thresholds
+    );
+    assert!(
+        default_failed(&rep, "failure_rate < 1%"),
+        "{:?}",
+        rep.thresholds
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_rate_limit_leaves_clients_without_a_session_and_fails_the_run() {
+    let server = mock(|c| c.faults = vec!["rate:login=5/s".parse().unwrap()]).await;
+    let r = run(
+        plan(
+            60,
+            settings(Strategy::SingleFlight, 1),
+            login_then_traffic(Duration::from_millis(500)),
+        ),
+        profile(&server),
+    )
+    .await;
+    assert!(r.counter("failures.login.429") > 0, "{:?}", r.snap.counters);
+    assert!(
+        r.counter(names::NEVER_LOGGED_IN) > 0,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(
+        r.counter(names::NEVER_LOGGED_IN) + r.counter(names::CLIENTS_LOGGED_IN),
+        60
+    );
+    assert!(r.counter("retry_after.login") > 0);
+    let rep = report(&r, 60);
+    assert!(!rep.passed());
+    assert!(default_failed(&rep, "never_logged_in == 0"));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_server_errors_are_failures_and_raise_the_failure_rate() {
+    let server = mock(|c| c.faults = vec!["error:refresh=30%".parse().unwrap()]).await;
+    let r = run(
+        plan(
+            30,
+            settings(Strategy::SingleFlight, 1),
+            storm(Duration::from_millis(1500)),
+        ),
+        profile(&server),
+    )
+    .await;
+    let failed = r.counter("failures.refresh.5xx");
+    assert!(failed > 0, "{:?}", r.snap.counters);
+    assert_eq!(failed, r.counter("status.refresh.500"));
+    assert_eq!(r.samples(names::REFRESH_FAILED), failed);
+    assert_eq!(r.samples(names::REFRESH), r.counter("status.refresh.200"));
+    let rep = report(&r, 30);
+    let rate = rep.derived.failure_rate.expect("requests were made");
+    assert!(rate > 0.0);
+    assert_eq!(rep.derived.error_rate, Some(0.0), "no transport error");
+    assert_eq!(r.counter(names::NEVER_LOGGED_IN), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_before_the_next_login() {
+    // 2 logins per second, burst 2: of 5 clients, 2 get in at once; the others are told
+    // `Retry-After: 1` and get in on their second or third attempt.
+    let server = mock(|c| c.faults = vec!["rate:login=2/s".parse().unwrap()]).await;
+    let r = run(
+        plan(
+            5,
+            settings(Strategy::SingleFlight, 1),
+            vec![Phase::Login {
+                ramp: Duration::ZERO,
+            }],
+        ),
+        profile(&server),
+    )
+    .await;
+    assert_eq!(
+        r.counter(names::NEVER_LOGGED_IN),
+        0,
+        "{:?}",
+        r.snap.counters
+    );
+    let told = r.counter("retry_after.login");
+    assert!(told >= 3, "{:?}", r.snap.counters);
+    assert_eq!(told, r.counter("failures.login.429"));
+    // Two waits of one second each for the last client: they were honoured, and bounded.
+    assert!(r.took >= Duration::from_millis(1900), "{:?}", r.took);
+    assert!(r.took < Duration::from_secs(8), "{:?}", r.took);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_api_is_waited_for_not_hammered_and_the_phase_ends_on_time() {
+    // 5 API calls per second for 5 clients without think time: without honouring Retry-After the
+    // loops would spin on 429s; honouring it, each client waits a second after each one.
+    let server = mock(|c| c.faults = vec!["rate:api=5/s".parse().unwrap()]).await;
+    let mut client = settings(Strategy::SingleFlight, 1);
+    client.think_time = Duration::ZERO;
+    let traffic = Duration::from_millis(1500);
+    let r = run(
+        plan(5, client, login_then_traffic(traffic)),
+        profile(&server),
+    )
+    .await;
+    let limited = r.counter("failures.api.429");
+    assert!(limited > 0, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("retry_after.api"), limited);
+    // At most one 429 per client per second of traffic, plus one at the edge.
+    assert!(limited <= 5 * 3, "{limited} 429s: the clients did not wait");
+    assert_eq!(r.samples(names::API_FAILED), limited);
+    // The wait never runs past the phase end (plus the in-flight grace).
+    assert!(r.took < traffic + Duration::from_secs(2), "{:?}", r.took);
+    server.shutdown().await;
+}
