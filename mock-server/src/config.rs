@@ -266,25 +266,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
 
 /// Parses a byte size: `65536`, `64KiB`, `64k`, `1MiB`, `1m`.
 pub fn parse_size(s: &str) -> Result<usize, ConfigError> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num.parse().map_err(|_| ConfigError::Size {
+    let invalid = || ConfigError::Size {
         value: s.to_string(),
-    })?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        _ => {
-            return Err(ConfigError::Size {
-                value: s.to_string(),
-            });
-        }
     };
-    n.checked_mul(mult).ok_or_else(|| ConfigError::Size {
-        value: s.to_string(),
-    })
+    // Binary multiples for every unit spelling (`64k`, `64KB` and `64KiB` are all 65 536 bytes), as
+    // the mock's flags have always read them.
+    let bytes = parse_size::Config::new()
+        .with_binary()
+        .parse_size(s.trim())
+        .map_err(|_| invalid())?;
+    usize::try_from(bytes).map_err(|_| invalid())
 }
 
 /// Everything the mock server can be told. `Default` = the defaults of DESIGN §5.
@@ -771,6 +762,8 @@ mod tests {
         assert_eq!(parse_size("65536").unwrap(), 65536);
         assert_eq!(parse_size("64KiB").unwrap(), 65536);
         assert_eq!(parse_size("1m").unwrap(), 1 << 20);
+        assert_eq!(parse_size("64kb").unwrap(), 65536);
+        assert_eq!(parse_size(" 2 MiB ").unwrap(), 2 << 20);
         assert!(parse_size("lots").is_err());
     }
 }
