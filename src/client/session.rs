@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
@@ -549,25 +550,35 @@ impl Session {
         }
     }
 
-    /// One login request; on success the tokens are installed as a new session.
-    async fn login_exchange(&self) -> Option<Arc<str>> {
+    /// One token-endpoint exchange (login or refresh): waits out a pending `Retry-After`, sends the
+    /// request `build` renders, counts it and keeps the answer's cookies. `None` when no answer came
+    /// back (a transport failure, already settled as a failure of `op`); otherwise always `Ok`.
+    async fn token_exchange<E: Into<HttpError>>(
+        &self,
+        op: Op,
+        build: impl FnOnce() -> Result<http::Request<Bytes>, E>,
+    ) -> Option<Result<Reply, HttpError>> {
         self.respect_retry_after().await;
-        let res = self
-            .http
-            .exchange_with(
-                || self.profile().login_request(&self.user, &self.password),
-                BodyMode::Keep,
-            )
-            .await;
-        self.count_exchange(Op::Login, &res);
-        let reply = match &res {
-            Ok(reply) => reply,
+        let res = self.http.exchange_with(build, BodyMode::Keep).await;
+        self.count_exchange(op, &res);
+        match &res {
+            Ok(reply) => self.absorb_cookies(&reply.headers),
             Err(_) => {
-                self.settle(Op::Login, &res, Some(FailClass::Transport));
+                self.settle(op, &res, Some(FailClass::Transport));
                 return None;
             }
-        };
-        self.absorb_cookies(&reply.headers);
+        }
+        Some(res)
+    }
+
+    /// One login request; on success the tokens are installed as a new session.
+    async fn login_exchange(&self) -> Option<Arc<str>> {
+        let res = self
+            .token_exchange(Op::Login, || {
+                self.profile().login_request(&self.user, &self.password)
+            })
+            .await?;
+        let Ok(reply) = &res else { return None };
         if !(200..300).contains(&reply.status) {
             self.settle(Op::Login, &res, Some(FailClass::of_status(reply.status)));
             return None;
@@ -973,23 +984,17 @@ impl Session {
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);
 
-        self.respect_retry_after().await;
-        let res = self
-            .http
-            .exchange_with(
-                || self.refresh_request(refresh.as_deref(), cookie),
-                BodyMode::Keep,
-            )
-            .await;
-        self.count_exchange(Op::Refresh, &res);
-        let reply = match &res {
-            Ok(reply) => reply,
-            Err(_) => {
-                self.settle(Op::Refresh, &res, Some(FailClass::Transport));
-                return Refreshed::Failed;
-            }
+        let Some(res) = self
+            .token_exchange(Op::Refresh, || {
+                self.refresh_request(refresh.as_deref(), cookie)
+            })
+            .await
+        else {
+            return Refreshed::Failed;
         };
-        self.absorb_cookies(&reply.headers);
+        let Ok(reply) = &res else {
+            return Refreshed::Failed;
+        };
         if (200..300).contains(&reply.status) {
             let parsed = self
                 .profile()

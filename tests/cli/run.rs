@@ -12,18 +12,19 @@ fn authbench() -> Command {
     cmd
 }
 
+/// `authbench run scenarios/storm.yaml --clients N --duration D`.
+fn storm(clients: u32, duration: &str) -> Command {
+    let mut cmd = authbench();
+    cmd.args(["run", "scenarios/storm.yaml", "--clients"])
+        .arg(clients.to_string())
+        .args(["--duration", duration]);
+    cmd
+}
+
 #[test]
 fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
     let out = tempfile::tempdir().unwrap();
-    authbench()
-        .args([
-            "run",
-            "scenarios/storm.yaml",
-            "--clients",
-            "40",
-            "--duration",
-            "1s",
-        ])
+    storm(40, "1s")
         .args([
             "--set",
             "mock.access_ttl=2s",
@@ -58,16 +59,8 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
 #[test]
 fn json_flag_prints_a_machine_readable_summary() {
     let out = tempfile::tempdir().unwrap();
-    let output = authbench()
-        .args([
-            "run",
-            "scenarios/storm.yaml",
-            "--clients",
-            "10",
-            "--duration",
-            "500ms",
-            "--json",
-        ])
+    let output = storm(10, "500ms")
+        .args(["--json"])
         .args([
             "--set",
             "mock.access_ttl=1s",
@@ -95,16 +88,8 @@ fn json_flag_prints_a_machine_readable_summary() {
 #[test]
 fn a_failed_threshold_exits_1() {
     let out = tempfile::tempdir().unwrap();
-    authbench()
-        .args([
-            "run",
-            "scenarios/storm.yaml",
-            "--clients",
-            "8",
-            "--duration",
-            "300ms",
-            "--quiet",
-        ])
+    storm(8, "300ms")
+        .args(["--quiet"])
         .args([
             "--set",
             "mock.access_ttl=1s",
@@ -289,15 +274,7 @@ fn not_implemented_server() -> std::net::SocketAddr {
 fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
     let addr = not_implemented_server();
     let out = tempfile::tempdir().unwrap();
-    let run = authbench()
-        .args([
-            "run",
-            "scenarios/storm.yaml",
-            "--clients",
-            "5",
-            "--duration",
-            "500ms",
-        ])
+    let run = storm(5, "500ms")
         .args(["--target", &format!("http://{addr}")])
         // No scenario thresholds: the defaults alone must fail the run.
         .args(["--set", "expect=[]", "--set", "plan.0.login.ramp=100ms"])
