@@ -207,22 +207,24 @@ impl Comparison {
                 ));
             }
         }
-        rows.push(row(names::DERIVED_ERRORS.into(), RowKind::Count, &|r| {
-            Some(r.derived.errors as f64)
-        }));
-        rows.push(row(
-            names::DERIVED_ERROR_RATE.into(),
-            RowKind::Percent,
-            &|r| r.derived.error_rate,
-        ));
-        rows.push(row(names::DERIVED_FAILURES.into(), RowKind::Count, &|r| {
-            Some(r.derived.failures as f64)
-        }));
-        rows.push(row(
-            names::DERIVED_FAILURE_RATE.into(),
-            RowKind::Percent,
-            &|r| r.derived.failure_rate,
-        ));
+        type Derived = fn(&Report) -> Option<f64>;
+        let derived: [(&str, RowKind, Derived); 4] = [
+            (names::DERIVED_ERRORS, RowKind::Count, |r| {
+                Some(r.derived.errors as f64)
+            }),
+            (names::DERIVED_ERROR_RATE, RowKind::Percent, |r| {
+                r.derived.error_rate
+            }),
+            (names::DERIVED_FAILURES, RowKind::Count, |r| {
+                Some(r.derived.failures as f64)
+            }),
+            (names::DERIVED_FAILURE_RATE, RowKind::Percent, |r| {
+                r.derived.failure_rate
+            }),
+        ];
+        for (name, kind, value) in derived {
+            rows.push(row(name.into(), kind, &value));
+        }
         if reports
             .iter()
             .any(|r| r.counters.contains_key(names::NEVER_LOGGED_IN))

@@ -2,7 +2,7 @@
 //! 401 at all) and jitter spreads those refreshes over time; sliding adopts the server's
 //! `New-Access-Token` and never needs a refresh call.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::support::{mock, plan, profile, run, settings};
 use authbench::client::Strategy;
@@ -52,21 +52,37 @@ async fn proactive_jitter_spreads_the_refreshes() {
     let server = mock(|c| c.access_ttl = Duration::from_secs(3)).await;
     let p = profile(&server);
     let clients = 40;
+    // Long enough for every client's first refresh even at the latest jittered instant (`exp` is a
+    // whole second, so a token may live up to 1 s longer than the 3 s TTL from the login).
     let idle = login_then(Phase::Wait {
-        duration: Duration::from_millis(3300),
+        duration: Duration::from_millis(4000),
     });
     let mut flat = settings(Strategy::Proactive, 1);
     // Fire at exp - 1.5 s: mid-second, since `exp` is a whole second.
     flat.proactive_margin = Duration::from_millis(1500);
     let mut spread = flat.clone();
     spread.jitter = Duration::from_secs(1);
+    // The timeline counts whole wall-clock seconds: start just after one begins, so that the burst
+    // of logins (and the flat burst of refreshes after it) cannot straddle a bucket boundary by
+    // chance — a wait for a wall-clock instant, not for an event.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    let into_second = Duration::from_nanos(u64::from(now.subsec_nanos()));
+    tokio::time::sleep(Duration::from_millis(1020) - into_second).await;
     let (flat, spread) = tokio::join!(
         run(plan(clients, flat, idle.clone()), p.clone()),
         run(plan(clients, spread, idle), p.clone())
     );
     let peak = |r: &crate::support::Ran| r.snap.timeline.peak("refreshes").map_or(0, |(_, n)| n);
     assert!(flat.counter("refresh_calls") >= u64::from(clients));
-    assert!(spread.counter("refresh_calls") >= u64::from(clients));
+    assert!(
+        spread.counter("refresh_calls") >= u64::from(clients),
+        "{} refreshes: {:?} {:?}",
+        spread.counter("refresh_calls"),
+        spread.snap.timeline.series,
+        spread.snap.counters
+    );
     // Without jitter every client refreshes in the same second; with ±1 s the peak is about halved.
     assert_eq!(
         peak(&flat),
