@@ -26,16 +26,28 @@ pub fn redact_all(text: &str, secrets: &[&str]) -> String {
 /// Runs of token characters this long or longer are taken for secrets by [`excerpt`].
 pub const TOKEN_RUN: usize = 20;
 
+/// Whether a run of base64url/JWT/hex characters may be a secret: at least [`TOKEN_RUN`] long and
+/// holding a digit or both cases (random token alphabets do, almost surely), or long enough that
+/// nothing else is plausible. Protocol words such as `temporarily_unavailable` or
+/// `unsupported_grant_type` stay readable.
+fn token_like(run: &str) -> bool {
+    let n = run.chars().count();
+    let digit = run.chars().any(|c| c.is_ascii_digit());
+    let mixed =
+        run.chars().any(|c| c.is_ascii_uppercase()) && run.chars().any(|c| c.is_ascii_lowercase());
+    n >= 2 * TOKEN_RUN || (n >= TOKEN_RUN && (digit || mixed))
+}
+
 /// The first `max` characters of a response body or message for people (a sample failure), with
-/// every token-like run (at least [`TOKEN_RUN`] characters of base64url, JWT or hex alphabet)
-/// redacted: the text may come from a server that echoes credentials back.
+/// every token-like run redacted (see [`token_like`]): the text may come from a server that echoes
+/// credentials back.
 pub fn excerpt(text: &str, max: usize) -> String {
     let token_char =
         |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
     let mut out = String::new();
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= TOKEN_RUN {
+        if token_like(run) {
             out.push_str(&redact(run));
         } else {
             out.push_str(run);
@@ -100,6 +112,10 @@ mod tests {
         assert!(out.contains("invalid_grant"));
         assert!(out.contains("eyJhbGci…"));
         assert_eq!(excerpt("a\n  b", 10), "a b");
+        let words = r#"{"error":"temporarily_unavailable","error_description":"x"}"#;
+        assert_eq!(excerpt(words, 200), words, "protocol words are not tokens");
+        let opaque = "rt_Zm9vYmFyYmF6cXV4cXV1eA";
+        assert!(!excerpt(opaque, 200).contains(opaque));
         assert_eq!(excerpt(&"x ".repeat(100), 10).chars().count(), 11);
     }
 }
