@@ -488,8 +488,10 @@ impl Session {
             .filter(|t| *t > tokio::time::Instant::now())
     }
 
+    /// Whether a `Retry-After` wait may be pending (checked on every API call: one uncontended
+    /// lock, no clock read; [`Session::respect_retry_after`] clears a passed instant).
     fn backing_off(&self) -> bool {
-        self.retry_at().is_some()
+        self.state.lock().not_before.is_some()
     }
 
     /// The session gained (+1) or lost (-1) its tokens: live display and `active_clients` gauge.
