@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::guard::Payload;
-use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, token_response};
-use super::{AppState, bearer, cookie, json, json_error};
+use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, refresh_response, token_response};
+use super::{AppState, bearer, cookie, json, json_error, query_param};
 use crate::auth::AuthError;
 use crate::flaws::Flaw;
 
@@ -100,7 +100,7 @@ pub async fn refresh(
         );
     };
     match state.auth.refresh(rt).await {
-        Ok(issued) => token_response(&state, &issued),
+        Ok(issued) => refresh_response(&state, &issued),
         Err(e) => unauthorized(&e.to_string()),
     }
 }
@@ -121,15 +121,29 @@ pub async fn logout(
 }
 
 /// `GET /api/me`.
-pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
     crate::stats::Counters::inc(&state.auth.stats.api_requests);
-    let principal = match state.auth.authenticate(bearer(&headers)) {
+    let flaws = state.auth.flaws;
+    let from_query = match bearer(&headers) {
+        None if flaws.has(Flaw::AcceptQueryToken) => query_param(uri.query(), "access_token"),
+        _ => None,
+    };
+    let token = bearer(&headers).or(from_query.as_deref());
+    let cache_verdicts = flaws.has(Flaw::CachedVerdicts);
+    let cached = token
+        .filter(|_| cache_verdicts)
+        .and_then(|t| state.verdicts.get(t));
+    let fresh = cached.is_none();
+    let principal = match cached.map_or_else(|| state.auth.authenticate(token), Ok) {
         Ok(p) => p,
         Err(e) => {
             crate::stats::Counters::inc(&state.auth.stats.api_rejected);
             return resource_rejection(&state, e);
         }
     };
+    if cache_verdicts && fresh && let Some(t) = token {
+        state.verdicts.insert(t, &principal);
+    }
     let session_id = principal.family.as_ref().map(|f| &*f.sid_str);
     let mut resp = json(
         StatusCode::OK,
