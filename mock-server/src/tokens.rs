@@ -464,7 +464,7 @@ impl AccessTokens {
         let mut verified = false;
         if !unsigned {
             let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
-            let signed = &token[..h.len() + 1 + p.len()].as_bytes();
+            let signed = &token.as_bytes()[..h.len() + 1 + p.len()];
             verified = match &chosen_secret {
                 None => self.keys.verify_sig(signed, &sig),
                 Some(secret) => {
@@ -730,7 +730,10 @@ mod tests {
     fn resigned_hs256(token: &str, header: &str, secret: &[u8]) -> String {
         let payload = token.split('.').nth(1).unwrap();
         let signed = format!("{}.{payload}", B64.encode(header));
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), signed.as_bytes());
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            signed.as_bytes(),
+        );
         format!("{signed}.{}", B64.encode(tag.as_ref()))
     }
 

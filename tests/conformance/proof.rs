@@ -192,8 +192,7 @@ async fn every_check_passes_on_the_mock_and_every_flaw_is_caught() {
         .skip(1)
         .filter_map(|(case, run)| {
             let problems = judge(*case, run, &base);
-            (!problems.is_empty())
-                .then(|| format!("{}:\n  {}", name(*case), problems.join("\n  ")))
+            (!problems.is_empty()).then(|| format!("{}:\n  {}", name(*case), problems.join("\n  ")))
         })
         .collect();
     assert!(

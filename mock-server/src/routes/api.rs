@@ -141,7 +141,10 @@ pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri
             return resource_rejection(&state, e);
         }
     };
-    if cache_verdicts && fresh && let Some(t) = token {
+    if cache_verdicts
+        && fresh
+        && let Some(t) = token
+    {
         state.verdicts.insert(t, &principal);
     }
     let session_id = principal.family.as_ref().map(|f| &*f.sid_str);

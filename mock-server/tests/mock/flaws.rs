@@ -374,7 +374,10 @@ async fn introspect_revoked_active() {
     let (good, bad) = pair(Flaw::IntrospectRevokedActive, |_| {}).await;
     for (s, want) in [(&good, false), (&bad, true)] {
         let l = login(s, 1).await;
-        assert_eq!(revoke(s, l.str("access_token")).await.status, StatusCode::OK);
+        assert_eq!(
+            revoke(s, l.str("access_token")).await.status,
+            StatusCode::OK
+        );
         let introspect = |token: String| {
             send(
                 http()
@@ -529,7 +532,10 @@ async fn cached_verdicts() {
         let l = login(s, 1).await;
         let at = l.str("access_token");
         assert_eq!(me(s, Some(at)).await.status, StatusCode::OK);
-        assert_eq!(revoke(s, l.str("refresh_token")).await.status, StatusCode::OK);
+        assert_eq!(
+            revoke(s, l.str("refresh_token")).await.status,
+            StatusCode::OK
+        );
         // logged out, then expired: only the cache still accepts it
         assert_eq!(me(s, Some(at)).await.status, want);
         until_expired(at).await;
