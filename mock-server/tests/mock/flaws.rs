@@ -485,6 +485,59 @@ async fn kid_file_path() {
     }
 }
 
+/// One frame from the server (unmasked): its opcode and payload.
+async fn raw_frame(r: &mut (impl tokio::io::AsyncRead + Unpin)) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 2];
+    r.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+    let len = match head[1] & 0x7f {
+        126 => r.read_u16().await.unwrap() as usize,
+        127 => r.read_u64().await.unwrap() as usize,
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload).await.unwrap();
+    (head[0] & 0x0f, payload)
+}
+
+/// Opens `/ws` with `user1`'s token over a plain TCP connection, has the admin log the user out,
+/// and returns the close code exactly as the server put it on the wire (no WebSocket library in
+/// between: tungstenite would report an illegal code as 1002).
+async fn close_code_on_the_wire(s: &MockServer) -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let l = login(s, 1).await;
+    let tcp = tokio::net::TcpStream::connect(s.local_addr())
+        .await
+        .unwrap();
+    let mut io = BufReader::new(tcp);
+    let request = format!(
+        "GET /ws?access_token={} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        l.str("access_token"),
+        s.local_addr()
+    );
+    io.get_mut().write_all(request.as_bytes()).await.unwrap();
+    let mut line = String::new();
+    io.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("HTTP/1.1 101"), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        io.read_line(&mut line).await.unwrap();
+    }
+    assert_eq!(raw_frame(&mut io).await.0, 0x1, "the welcome");
+    admin_logout(s, "user1", "admin-secret").await;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let (opcode, payload) = raw_frame(&mut io).await;
+            if opcode == 0x8 {
+                return u16::from_be_bytes([payload[0], payload[1]]);
+            }
+        }
+    })
+    .await
+    .expect("a close frame")
+}
+
 #[tokio::test]
 async fn illegal_close_code() {
     let (good, bad) = pair(Flaw::IllegalCloseCode, |_| {}).await;
@@ -496,6 +549,9 @@ async fn illegal_close_code() {
         assert_eq!(end.types(), vec!["logout"]);
         assert_eq!(end.close_code, Some(want_code));
     }
+    // on the wire: 4403, and 1006 from the flawed server
+    assert_eq!(close_code_on_the_wire(&good).await, 4403);
+    assert_eq!(close_code_on_the_wire(&bad).await, 1006);
 }
 
 #[tokio::test]
