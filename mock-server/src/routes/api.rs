@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::guard::Payload;
 use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, refresh_response, token_response};
 use super::{AppState, bearer, cookie, json, json_error, query_param};
-use crate::auth::AuthError;
+use crate::auth::{AuthError, Principal};
 use crate::flaws::Flaw;
 
 /// The sliding-renewal response header.
@@ -124,29 +124,23 @@ pub async fn logout(
 pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
     crate::stats::Counters::inc(&state.auth.stats.api_requests);
     let flaws = state.auth.flaws;
-    let from_query = match bearer(&headers) {
-        None if flaws.has(Flaw::AcceptQueryToken) => query_param(uri.query(), "access_token"),
-        _ => None,
+    let header_token = bearer(&headers);
+    let query_token = (header_token.is_none() && flaws.has(Flaw::AcceptQueryToken))
+        .then(|| query_param(uri.query(), "access_token"))
+        .flatten();
+    let token = header_token.or(query_token.as_deref());
+    let judged = if flaws.has(Flaw::CachedVerdicts) {
+        cached_authenticate(&state, token)
+    } else {
+        state.auth.authenticate(token)
     };
-    let token = bearer(&headers).or(from_query.as_deref());
-    let cache_verdicts = flaws.has(Flaw::CachedVerdicts);
-    let cached = token
-        .filter(|_| cache_verdicts)
-        .and_then(|t| state.verdicts.get(t));
-    let fresh = cached.is_none();
-    let principal = match cached.map_or_else(|| state.auth.authenticate(token), Ok) {
+    let principal = match judged {
         Ok(p) => p,
         Err(e) => {
             crate::stats::Counters::inc(&state.auth.stats.api_rejected);
             return resource_rejection(&state, e);
         }
     };
-    if cache_verdicts
-        && fresh
-        && let Some(t) = token
-    {
-        state.verdicts.insert(t, &principal);
-    }
     let session_id = principal.family.as_ref().map(|f| &*f.sid_str);
     let mut resp = json(
         StatusCode::OK,
@@ -158,6 +152,19 @@ pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri
         resp.headers_mut().insert(NEW_ACCESS_TOKEN, v);
     }
     resp
+}
+
+/// The `cached-verdicts` flaw's authentication: a token accepted before is accepted again from
+/// the cache, without any check; others are authenticated and, when accepted, cached.
+fn cached_authenticate(state: &AppState, token: Option<&str>) -> Result<Principal, AuthError> {
+    if let Some(p) = token.and_then(|t| state.verdicts.get(t)) {
+        return Ok(p);
+    }
+    let principal = state.auth.authenticate(token)?;
+    if let Some(t) = token {
+        state.verdicts.insert(t, &principal);
+    }
+    Ok(principal)
 }
 
 /// The resource server's refusal (RFC 6750 §3): 401 with `WWW-Authenticate` — no `error`
