@@ -92,6 +92,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         base_url,
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
+        verdicts: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
