@@ -22,7 +22,7 @@
 //! its next request (`retry_after.<op>`).
 
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -96,7 +96,10 @@ pub enum Op {
     Api,
     Logout,
     ForceLogout,
+    /// The simultaneous attempts of a `refresh_race`.
     Race,
+    /// The one refresh a client makes after its race with the winner's tokens.
+    RaceCheck,
 }
 
 impl Op {
@@ -109,6 +112,7 @@ impl Op {
             Op::Logout => "logout",
             Op::ForceLogout => "force_logout",
             Op::Race => "refresh_race",
+            Op::RaceCheck => "refresh_race_check",
         }
     }
 }
@@ -131,7 +135,7 @@ impl Op {
             Op::Login => Some((names::LOGIN, names::LOGIN_FAILED)),
             Op::Refresh => Some((names::REFRESH, names::REFRESH_FAILED)),
             Op::Logout => Some((names::LOGOUT, names::LOGOUT_FAILED)),
-            Op::Api | Op::ForceLogout | Op::Race => None,
+            Op::Api | Op::ForceLogout | Op::Race | Op::RaceCheck => None,
         }
     }
 
@@ -142,7 +146,7 @@ impl Op {
             Op::Refresh => status_names!("refresh", code, [200, 400, 401, 403, 429, 500, 502, 503]),
             Op::Api => status_names!("api", code, [200, 204, 401, 403, 404, 429, 500, 502, 503]),
             Op::Logout => status_names!("logout", code, [200, 204, 400, 401]),
-            Op::ForceLogout | Op::Race => None,
+            Op::ForceLogout | Op::Race | Op::RaceCheck => None,
         }
     }
 }
@@ -235,6 +239,9 @@ struct State {
     ever_logged_in: bool,
     /// A server's `Retry-After`: no request leaves before this instant.
     not_before: Option<tokio::time::Instant>,
+    /// The scheduled instant of a synchronized phase whose first request is still to be written
+    /// (`send_skew`).
+    first_send_due: Option<Instant>,
 }
 
 /// One simulated client's token manager; see the module docs.
@@ -249,6 +256,8 @@ pub struct Session {
     flight: SingleFlight,
     /// Requests in flight (open model: an arrival finding all `concurrency` slots busy is dropped).
     busy: AtomicU32,
+    /// `State::first_send_due` is set (checked on every exchange without the lock).
+    first_send_pending: AtomicBool,
 }
 
 impl Session {
@@ -265,6 +274,7 @@ impl Session {
             state: Mutex::new(State::default()),
             flight: SingleFlight::default(),
             busy: AtomicU32::new(0),
+            first_send_pending: AtomicBool::new(false),
         })
     }
 
@@ -357,6 +367,46 @@ impl Session {
         self.state.lock().end_expected = true;
     }
 
+    /// A synchronized phase scheduled this client's first request for `scheduled`: the next
+    /// request written records `send_skew` (written − scheduled).
+    pub fn expect_first_send(&self, scheduled: Instant) {
+        self.state.lock().first_send_due = Some(scheduled);
+        self.first_send_pending.store(true, Ordering::Release);
+    }
+
+    /// The synchronized phase ended: a first send still pending is not measured.
+    pub fn cancel_first_send(&self) {
+        if self.first_send_pending.swap(false, Ordering::AcqRel) {
+            self.state.lock().first_send_due = None;
+        }
+    }
+
+    /// Records `send_skew` for the first request written after [`Session::expect_first_send`]. A
+    /// request that got no answer has no known write instant: the mark then waits for the next.
+    fn note_first_send(&self, reply: &Reply) {
+        if !self.first_send_pending.load(Ordering::Acquire) {
+            return;
+        }
+        let due = {
+            let mut s = self.state.lock();
+            match s.first_send_due {
+                Some(due) if reply.sent_at >= due => {
+                    s.first_send_due = None;
+                    self.first_send_pending.store(false, Ordering::Release);
+                    due
+                }
+                // None, or a request sent before the scheduled instant (e.g. a socket's refresh
+                // already in flight): not the phase's first request.
+                _ => return,
+            }
+        };
+        self.rec().record_duration(
+            self.shard(),
+            names::SEND_SKEW,
+            reply.written_at.saturating_duration_since(due),
+        );
+    }
+
     /// Claims one of the `concurrency` request slots (open model); `None` when all are busy.
     pub fn try_claim_slot(self: &Arc<Self>) -> Option<SlotGuard> {
         let cap = self.env.settings.concurrency.max(1);
@@ -387,6 +437,7 @@ impl Session {
                     None => rec.count(shard, &names::status(op.name(), reply.status), 1),
                 }
                 self.note_retry_after(op, reply);
+                self.note_first_send(reply);
             }
             Err(e) => {
                 rec.count(shard, e.kind.counter(), 1);
@@ -1143,6 +1194,7 @@ mod tests {
             Op::Logout,
             Op::ForceLogout,
             Op::Race,
+            Op::RaceCheck,
         ] {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {
