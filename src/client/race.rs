@@ -218,7 +218,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
 }
 
 /// Identifies a successor by its refresh token, else by the cookies the response set.
-fn successor_key(refresh: Option<&str>, headers: &http::HeaderMap) -> u64 {
+pub(crate) fn successor_key(refresh: Option<&str>, headers: &http::HeaderMap) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     match refresh {
         Some(rt) => rt.hash(&mut h),
