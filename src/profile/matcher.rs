@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 /// One value or a list of them, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "OneOrMany_{T}")]
 pub enum OneOrMany<T> {
+    /// A list; any of them (tried first: serde would also read a list as a struct).
+    Many(Vec<T>),
     /// A single value.
     One(T),
-    /// A list; any of them.
-    Many(Vec<T>),
 }
 
 impl<T> OneOrMany<T> {
@@ -122,6 +123,12 @@ impl Matcher {
                 (true, false) => format!("{i}.{sub}"),
                 (false, _) => sub.to_string(),
             };
+            if rule.status.is_none() && rule.body.is_empty() {
+                return Err(bad(
+                    at(""),
+                    "a rule without `status` or `body` matches every answer".into(),
+                ));
+            }
             if let Some(status) = &rule.status {
                 if status.as_slice().is_empty() {
                     return Err(bad(
@@ -262,7 +269,9 @@ mod tests {
     fn bad_rules_name_the_key() {
         let problem = |yaml: &str| parse(yaml).validate().unwrap_err();
         assert_eq!(problem("{ status: 99 }").key, "status");
-        assert_eq!(problem("[ {}, { status: [600] } ]").key, "1.status");
+        assert_eq!(problem("[ { status: 400 }, { status: [600] } ]").key, "1.status");
+        assert_eq!(problem("[ { status: 400 }, {} ]").key, "1");
+        assert!(problem("{}").message.contains("every answer"));
         assert_eq!(problem("{ body: { error: [] } }").key, "body.error");
         let p = problem("{ body: { error: \"~\" } }");
         assert!(p.message.contains("~reuse"), "{p}");
