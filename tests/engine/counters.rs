@@ -235,6 +235,12 @@ async fn reuse_is_what_the_server_answer_says() {
         by_default.snap.counters
     );
     assert!(by_default.counter("relogins") > 0);
+    // The server revoked the sessions long before the end it announced (24 h): spurious.
+    assert_eq!(
+        by_default.counter("spurious_logouts"),
+        by_default.counter("relogins")
+    );
+    assert_eq!(by_default.counter("sessions_expired"), 0);
     server.shutdown().await;
 
     // A matcher that this server's answers do not satisfy: the rejections stay rejections.
