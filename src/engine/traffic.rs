@@ -320,7 +320,7 @@ pub(crate) async fn open(
     let arrival = |i: u64| begin.checked_add(Duration::try_from_secs_f64(i as f64 / rate).ok()?);
     let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
     // Clients that got an arrival (the first one marks the client's first send).
-    let started: Vec<AtomicBool> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
+    let mut started = vec![false; sessions.len()];
     let mut inflight = JoinSet::new();
     let mut i: u64 = 0;
     while let Some(intended) = arrival(i) {
@@ -338,7 +338,7 @@ pub(crate) async fn open(
         i += 1;
         match session.try_claim_slot() {
             Some(slot) => {
-                if start.gate.is_some() && !started[idx].swap(true, Ordering::Relaxed) {
+                if start.gate.is_some() && !std::mem::replace(&mut started[idx], true) {
                     session.expect_first_send(intended.into_std());
                 }
                 let (token, gate, recovered) =
@@ -366,7 +366,7 @@ pub(crate) async fn open(
     wakers.abort_all();
     token.cancel();
     if start.gate.is_some() {
-        count_never_recovered(sessions, &recovered, |i| started[i].load(Ordering::Relaxed));
+        count_never_recovered(sessions, &recovered, |i| started[i]);
         for s in sessions {
             s.cancel_first_send();
         }
