@@ -142,7 +142,7 @@ async fn send_skew_shows_requests_leaving_later_than_the_wake() {
         "send_skew p50 {} µs",
         send.value_at_quantile(0.5)
     );
-    assert!(wake.max() < 200_000, "wake_skew max {} µs", wake.max());
+    assert!(wake.max() < 300_000, "wake_skew max {} µs", wake.max());
     server.shutdown().await;
 }
 
