@@ -269,7 +269,10 @@ mod tests {
     fn bad_rules_name_the_key() {
         let problem = |yaml: &str| parse(yaml).validate().unwrap_err();
         assert_eq!(problem("{ status: 99 }").key, "status");
-        assert_eq!(problem("[ { status: 400 }, { status: [600] } ]").key, "1.status");
+        assert_eq!(
+            problem("[ { status: 400 }, { status: [600] } ]").key,
+            "1.status"
+        );
         assert_eq!(problem("[ { status: 400 }, {} ]").key, "1");
         assert!(problem("{}").message.contains("every answer"));
         assert_eq!(problem("{ body: { error: [] } }").key, "body.error");
