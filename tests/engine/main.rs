@@ -3,6 +3,7 @@
 
 mod support;
 
+mod counters;
 mod failures;
 mod lifecycle;
 mod open;

@@ -167,6 +167,8 @@ pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request was handed to the ready connection (hyper writes it on that same poll).
+    pub written_at: std::time::Instant,
 }
 
 /// Sends `req` (an absolute `http`/`https` URI) over an idle connection from `idle` or a new one
@@ -266,6 +268,7 @@ async fn round_trip(
     if !message.headers().contains_key(HOST) {
         message.headers_mut().insert(HOST, conn.host_header.clone());
     }
+    let written_at = std::time::Instant::now();
     let resp = match conn
         .link
         .driven(conn.sender.try_send_request(message))
@@ -300,6 +303,7 @@ async fn round_trip(
         status: parts.status.as_u16(),
         headers: parts.headers,
         body: kept.finish(),
+        written_at,
     })
 }
 

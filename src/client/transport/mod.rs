@@ -59,6 +59,8 @@ pub struct Reply {
     pub body: Bytes,
     /// When the request was handed to the connection (after waiting for a pool permit).
     pub sent_at: Instant,
+    /// When the request was handed to a ready connection (connected, TLS done): its write.
+    pub written_at: Instant,
 }
 
 /// The TLS configuration of a run, made on first use unless given up front.
@@ -187,6 +189,7 @@ impl Http {
                 headers: resp.headers,
                 body: resp.body,
                 sent_at,
+                written_at: resp.written_at,
             }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(HttpError::new(
