@@ -3,6 +3,7 @@
 
 mod support;
 
+mod connections;
 mod failures;
 mod lifecycle;
 mod open;
