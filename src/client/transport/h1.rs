@@ -211,8 +211,8 @@ pub async fn exchange(
     };
     let mut message = to_hyper(req);
     // The most recently used kept-alive connection first. One that the server closed while it
-    // was idle hands the request back unsent; then a fresh connection carries it (older idle
-    // connections are no more likely to be open).
+    // was idle hands the request back unsent; then a fresh connection carries it (the older idle
+    // connections have been idle longer still).
     let mut handed_back = false;
     if let Some(mut conn) = idle.take(&origin) {
         match round_trip(&mut conn, message, mode).await {
