@@ -1,5 +1,6 @@
 //! Starting and stopping the server: key generation, the listening socket (backlog 4096), the
-//! axum service, the janitor that prunes ended sessions, and graceful shutdown.
+//! axum service (served by [`crate::conn`]), the janitor that prunes ended sessions, and graceful
+//! shutdown.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -98,12 +99,12 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
     tracing::info!(url = %state.base_url, "authbench-mock listening");
     let app = routes::router(state.clone());
     let stop = state.shutdown.clone();
-    let serve = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
-        if let Err(e) = server.await {
-            tracing::error!("mock server stopped: {e}");
-        }
-    });
+    let serve = tokio::spawn(crate::conn::serve(
+        listener,
+        app,
+        &state.auth.cfg,
+        stop.cancelled_owned(),
+    ));
     let janitor_state = state.clone();
     state.tracker.spawn(async move {
         let stop = janitor_state.shutdown.clone();

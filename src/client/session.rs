@@ -443,14 +443,22 @@ impl Session {
 
     // ----- recording -------------------------------------------------------------------------
 
-    /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the timeline and
-    /// the live counters. Whether it failed is for the caller to say ([`Session::settle`]).
+    /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the connection
+    /// events (`resent_unsent`, `connections_retired`), the timeline and the live counters.
+    /// Whether it failed is for the caller to say ([`Session::settle`]).
     pub fn count_exchange(&self, op: Op, res: &Result<Reply, HttpError>) {
         let rec = self.rec();
         let shard = self.shard();
         rec.count(shard, names::REQUESTS, 1);
         rec.series(shard, names::SERIES_REQUESTS, 1);
         Live::bump(&self.env.live.requests);
+        let conn = res.as_ref().map_or_else(|e| e.conn, |r| r.conn);
+        if conn.resent_unsent {
+            rec.count(shard, names::RESENT_UNSENT, 1);
+        }
+        if conn.retired {
+            rec.count(shard, names::CONNECTIONS_RETIRED, 1);
+        }
         match res {
             Ok(reply) => {
                 match op.status_counter(reply.status) {

@@ -115,6 +115,12 @@ pub const RETRIES: &str = "retries";
 /// A socket's token renewal failed for a passing reason (transport error, 5xx, 429) and was tried
 /// again after a backoff.
 pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
+/// Requests that a kept-alive connection handed back unsent (the server had closed it while it
+/// was idle) and that went out again on a fresh connection; never a request that may have been
+/// written.
+pub const RESENT_UNSENT: &str = "resent_unsent";
+/// Connections closed after a response that said `Connection: close` (not kept for reuse).
+pub const CONNECTIONS_RETIRED: &str = "connections_retired";
 /// Clients of this run whose session held tokens at least once.
 pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
 /// Clients of this run that never got a session (every login failed or none was tried).
@@ -152,6 +158,8 @@ pub const COUNTERS: &[&str] = &[
     CLIENTS_LOGGED_IN,
     NEVER_LOGGED_IN,
     WS_REFRESH_RETRIES,
+    RESENT_UNSENT,
+    CONNECTIONS_RETIRED,
 ];
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).

@@ -4,6 +4,7 @@
 mod support;
 
 mod counters;
+mod connections;
 mod failures;
 mod lifecycle;
 mod open;
