@@ -1,11 +1,13 @@
 //! Small helpers shared by the checks: made-up tokens, waiting for a token's expiry, sanity
-//! checks on genuine tokens, fields the profile does not extract.
+//! checks on genuine tokens, fields the profile does not extract, and the two rules that keep a
+//! broken server from producing a verdict: a refresh the check builds on ([`premise`]) and the
+//! control of a "refused after X" verdict ([`control`]).
 
 use std::time::{Duration, SystemTime};
 
 use crate::checks::meta::Need;
-use crate::checks::outcome::Stop;
-use crate::checks::probe::{Probe, Resp};
+use crate::checks::outcome::{Findings, Stop};
+use crate::checks::probe::{Probe, RefreshReply, Resp};
 use crate::profile::Tokens;
 
 /// The longest access-token lifetime a check waits out (longer: SKIP).
@@ -79,4 +81,91 @@ pub fn secs(d: Duration) -> String {
 /// Whether the resource accepted the token.
 pub fn accepted(r: &Resp) -> bool {
     r.ok()
+}
+
+/// The tokens of a refresh this check builds on — a premise that another check (`judged_by`)
+/// judges. A documented refusal is the server's answer, not a failure of authbench: the check
+/// cannot be judged (SKIP naming `judged_by`). A 5xx or an answer outside the refresh contract
+/// (404, 429, a 2xx without tokens) means the check could not be run (ERROR).
+pub fn premise(
+    reply: RefreshReply,
+    resp: &Resp,
+    what: &str,
+    judged_by: &str,
+) -> Result<Tokens, Stop> {
+    match reply {
+        RefreshReply::Accepted(t) => Ok(t),
+        RefreshReply::Rejected { .. } => Err(Stop::skip(format!(
+            "not judged: {what} was refused ({}), so there is nothing to build on (see {judged_by})",
+            resp.brief()
+        ))),
+        RefreshReply::ServerError | RefreshReply::Unexpected => Err(Stop::error(format!(
+            "{what} got {}, outside the refresh contract: the check cannot go on",
+            resp.brief()
+        ))),
+    }
+}
+
+/// The control of a "refused after X" verdict: a refresh token of the same kind, in the same
+/// state, that did not go through X must refresh — without it, a server that refuses every
+/// refresh (or every rotated token) would pass. This check's user `k` logs in, rotates
+/// `rotations` times (0: the judged token is a login's; 1: a rotated successor...) and refreshes
+/// once more. Success is recorded as an INFO assertion. A refusal makes the check SKIP: the
+/// refusal after X proves nothing, and `judged_by` reports the broken refresh. Anything else is
+/// an ERROR.
+pub async fn control(
+    p: &Probe,
+    f: &mut Findings,
+    k: u64,
+    rotations: u32,
+    judged_by: &str,
+) -> Result<(), Stop> {
+    let what = match rotations {
+        0 => "a fresh login's refresh token".to_string(),
+        1 => "a fresh session's refresh token after one rotation".to_string(),
+        n => format!("a fresh session's refresh token after {n} rotations"),
+    };
+    let s = p.login(k).await?;
+    let mut rt = s.rt()?;
+    for n in 1..=rotations + 1 {
+        let label = if n > rotations {
+            format!("control: refresh with {what}")
+        } else {
+            format!("control: rotation #{n} of a fresh session")
+        };
+        let (reply, resp) = p.refresh_reply(&label, &rt).await?;
+        let t = premise(reply, &resp, &format!("the control ({what})"), judged_by).map_err(|stop| match stop {
+            Stop::Skip(_) => Stop::skip(format!(
+                "not judged: the control was refused too — {what} got {} — so a refusal after the event proves nothing (see {judged_by})",
+                resp.brief()
+            )),
+            other => other,
+        })?;
+        if n > rotations {
+            f.info("", format!("control: {what} refreshes ({})", resp.status));
+        } else if let Some(next) = t.refresh_token {
+            rt = next;
+        }
+    }
+    Ok(())
+}
+
+/// [`control`] for a check that may already hold a finding: `Ok(true)` when the control held; a
+/// refused control is recorded (INFO) and gives `Ok(false)` when a FAIL or WARN already stands —
+/// that finding does not rest on the control — else it stops the check (SKIP).
+pub async fn control_unless_found(
+    p: &Probe,
+    f: &mut Findings,
+    k: u64,
+    rotations: u32,
+    judged_by: &str,
+) -> Result<bool, Stop> {
+    match control(p, f, k, rotations, judged_by).await {
+        Ok(()) => Ok(true),
+        Err(Stop::Skip(why)) if f.has_findings() => {
+            f.info("", why);
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
