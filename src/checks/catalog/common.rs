@@ -150,21 +150,23 @@ pub async fn control(
     Ok(())
 }
 
-/// [`control`] for a check that may already hold a finding: `Ok(true)` when the control held; a
-/// refused control is recorded (INFO) and gives `Ok(false)` when a FAIL or WARN already stands —
-/// that finding does not rest on the control — else it stops the check (SKIP).
+/// [`control`] for a check that may already hold a finding: the control's own assertions when it
+/// held (for the caller to append after its verdict); a refused control is recorded in `f` (INFO)
+/// and gives `None` when a FAIL or WARN already stands — that finding does not rest on the
+/// control — else it stops the check (SKIP).
 pub async fn control_unless_found(
     p: &Probe,
     f: &mut Findings,
     k: u64,
     rotations: u32,
     judged_by: &str,
-) -> Result<bool, Stop> {
-    match control(p, f, k, rotations, judged_by).await {
-        Ok(()) => Ok(true),
+) -> Result<Option<Findings>, Stop> {
+    let mut notes = Findings::new();
+    match control(p, &mut notes, k, rotations, judged_by).await {
+        Ok(()) => Ok(Some(notes)),
         Err(Stop::Skip(why)) if f.has_findings() => {
             f.info("", why);
-            Ok(false)
+            Ok(None)
         }
         Err(e) => Err(e),
     }

@@ -109,13 +109,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
     for n in 1..=ROUNDS {
         rounds.push(race(&p, n).await?);
     }
+    // The verdict first (the one-line message is made of it), then the controls, then the rounds.
     let mut f = Findings::new();
-    f.info(
+    let mut notes = Findings::new();
+    notes.info(
         "",
         format!("{ROUNDS} rounds of {PARALLEL} concurrent refreshes of one refresh token, each on a fresh session"),
     );
     for (i, r) in rounds.iter().enumerate() {
-        f.info("", r.describe(i + 1));
+        notes.info("", r.describe(i + 1));
     }
     let of = |class: Class| -> Vec<usize> {
         (1..=ROUNDS)
@@ -162,7 +164,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         );
     }
     let refused = of(Class::AllRefused);
-    if !refused.is_empty() && control_unless_found(&p, &mut f, 1, 0, "RT-01").await? {
+    if !refused.is_empty()
+        && let Some(control) = control_unless_found(&p, &mut f, 1, 0, "RT-01").await?
+    {
         f.warn(
             "RFC9700-4.14.2",
             format!(
@@ -170,9 +174,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 list(&refused)
             ),
         );
+        f.append(control);
     }
     let ended = of(Class::Ended);
-    if !ended.is_empty() && control_unless_found(&p, &mut f, 2, 1, "RT-06").await? {
+    if !ended.is_empty()
+        && let Some(control) = control_unless_found(&p, &mut f, 2, 1, "RT-06").await?
+    {
         f.info(
                 "RFC9700-4.14.2",
                 format!(
@@ -180,6 +187,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                     list(&ended)
             ),
         );
+        f.append(control);
     }
     if !f.has_findings() && ended.is_empty() {
         f.pass(
@@ -189,6 +197,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
             ),
         );
     }
+    f.append(notes);
     Ok(f)
 }
 

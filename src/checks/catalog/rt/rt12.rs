@@ -64,7 +64,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     }
     if refused {
         // The refused tokens were a login's, never used: one of another session must refresh.
-        control_unless_found(&p, &mut f, 2, 0, "RT-01").await?;
+        if let Some(notes) = control_unless_found(&p, &mut f, 2, 0, "RT-01").await? {
+            f.append(notes);
+        }
     }
     Ok(f)
 }

@@ -52,7 +52,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     );
     if reply.rejected() {
         // The revoked token was a login's, never used: one of another session must refresh.
-        control_unless_found(&p, &mut f, 1, 0, "RT-01").await?;
+        if let Some(notes) = control_unless_found(&p, &mut f, 1, 0, "RT-01").await? {
+            f.append(notes);
+        }
     }
     let api = p
         .api(
