@@ -50,11 +50,22 @@ pub fn short_expiry(tokens: &Tokens) -> Result<SystemTime, Stop> {
 }
 
 /// Calls the resource with a genuine access token; a refusal means the check cannot judge
-/// forgeries against it, so it stops with an error.
+/// forgeries against it. A refusal in the RFC 6750 form (`error="invalid_token"`) is the server's
+/// verdict on its own token (SKIP, see RT-01); any other refusal (404, a challenge without error,
+/// as if no token was sent) points at the profile's resource request (ERROR).
 pub async fn genuine_works(p: &Probe, access_token: &str) -> Result<Resp, Stop> {
     let r = p
         .api("genuine access token (sanity check)", access_token)
         .await?;
+    let invalid_token = crate::checks::probe::challenge(&r)
+        .and_then(|c| c.error)
+        .is_some_and(|e| e == "invalid_token");
+    if !r.ok() && invalid_token {
+        return Err(Stop::skip(format!(
+            "not judged: the server refuses the genuine access token of a fresh login ({} invalid_token), so forged ones prove nothing (see RT-01)",
+            r.status
+        )));
+    }
     if !r.ok() {
         return Err(Stop::error(format!(
             "the genuine access token was refused ({}); the resource request of the profile may be wrong",
