@@ -46,6 +46,8 @@ pub const ROUNDS: usize = 16;
 #[derive(Debug, Default)]
 struct Round {
     accepted: usize,
+    /// Accepted without a new refresh token (the client keeps R0).
+    kept_r0: usize,
     rejected: usize,
     server_errors: usize,
     other: Vec<String>,
@@ -88,8 +90,16 @@ impl Round {
             Class::Broken => "unexpected answers",
         };
         format!(
-            "round {n}: {} accepted, {} rejected, {} 5xx, {} other; heads {} ({} live): {outcome}",
+            "round {n}: {} accepted{}, {} rejected, {} 5xx, {} other; heads {} ({} live): {outcome}",
             self.accepted,
+            if self.kept_r0 > 0 {
+                format!(
+                    " ({} without a new refresh token: R0 stays in use)",
+                    self.kept_r0
+                )
+            } else {
+                String::new()
+            },
             self.rejected,
             self.server_errors,
             self.other.len(),
@@ -230,7 +240,11 @@ async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
                 RefreshReply::Accepted(tokens) => {
                     round.accepted += 1;
                     // No new refresh token: the client keeps R0, which stays a head.
-                    heads.insert(tokens.refresh_token.unwrap_or_else(|| r0.clone()));
+                    let head = tokens.refresh_token.unwrap_or_else(|| {
+                        round.kept_r0 += 1;
+                        r0.clone()
+                    });
+                    heads.insert(head);
                 }
                 RefreshReply::Rejected { .. } => round.rejected += 1,
                 RefreshReply::ServerError => round.server_errors += 1,
@@ -271,4 +285,42 @@ async fn warm_up(p: &Probe) {
             .await;
     });
     futures::future::join_all(calls).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(accepted: usize, heads: usize, live: usize) -> Round {
+        Round {
+            accepted,
+            rejected: PARALLEL - accepted,
+            heads: (0..heads).map(|i| format!("h{i}")).collect(),
+            live,
+            ..Round::default()
+        }
+    }
+
+    #[test]
+    fn rounds_are_classified_by_their_heads() {
+        assert_eq!(round(1, 1, 1).class(), Class::Chain);
+        assert_eq!(
+            round(8, 1, 1).class(),
+            Class::Chain,
+            "the same successor for all"
+        );
+        assert_eq!(round(1, 1, 0).class(), Class::Ended);
+        assert_eq!(round(2, 2, 1).class(), Class::Forked);
+        assert_eq!(round(0, 0, 0).class(), Class::AllRefused);
+        let mut broken = round(1, 1, 1);
+        broken.server_errors = 1;
+        assert_eq!(broken.class(), Class::Broken);
+        // Two answers, one with a successor and one without (R0 kept): two heads, a fork.
+        let mixed = Round {
+            kept_r0: 1,
+            ..round(2, 2, 2)
+        };
+        assert_eq!(mixed.class(), Class::Forked);
+        assert!(mixed.describe(3).contains("1 without a new refresh token"));
+    }
 }
