@@ -38,6 +38,9 @@ fn no_knobs(_: &mut MockConfig) {}
 /// One expectation: check `id` reports `status` and its message contains `says`.
 type Want = (&'static str, Status, &'static str);
 
+/// A case: its name, the mock's flaws and knobs, and what the checks must report.
+type Case = (&'static str, Vec<Flaw>, fn(&mut MockConfig), Vec<Want>);
+
 fn verify(what: &str, run: &ConformanceRun, wants: &[Want]) -> Vec<String> {
     let mut problems = Vec::new();
     for (id, status, says) in wants {
@@ -56,7 +59,7 @@ fn verify(what: &str, run: &ConformanceRun, wants: &[Want]) -> Vec<String> {
 /// Every case in parallel (staggered: logins are the CPU-heavy part); a case that disagrees is
 /// run once more on its own (a 2 s access token and a 4 s session are timing-bound on an
 /// overloaded machine; a real defect fails both times).
-async fn check_all(cases: Vec<(&'static str, Vec<Flaw>, fn(&mut MockConfig), Vec<Want>)>) {
+async fn check_all(cases: Vec<Case>) {
     let tasks: Vec<_> = cases
         .iter()
         .enumerate()
