@@ -153,7 +153,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
             ),
         );
     }
-    let broken = of(Class::Broken);
+    // 5xx and unexpected answers, in any round (a forked round may have them too).
+    let broken: Vec<usize> = (1..=ROUNDS)
+        .filter(|n| rounds[n - 1].server_errors > 0 || !rounds[n - 1].other.is_empty())
+        .collect();
     if !broken.is_empty() {
         let errors: usize = rounds.iter().map(|r| r.server_errors).sum();
         let other: Vec<&str> = rounds
@@ -191,10 +194,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
         && let Some(control) = control_unless_found(&p, &mut f, 2, 1, "RT-06").await?
     {
         f.info(
-                "RFC9700-4.14.2",
-                format!(
-                    "concurrent refreshes of one session END that session (round {}): one winner, and its successor was then refused — reuse detection counted the losers as theft. Correct security, but the user is logged out: clients must single-flight their refreshes",
-                    list(&ended)
+            "RFC9700-4.14.2",
+            format!(
+                "concurrent refreshes of one session END that session (round {}): one winner, and its successor was then refused — reuse detection counted the losers as theft. Correct security, but the user is logged out: clients must single-flight their refreshes",
+                list(&ended)
             ),
         );
         f.append(control);
