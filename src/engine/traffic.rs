@@ -140,11 +140,14 @@ async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
 
 fn record_recovery(session: &Session, gate: &Gate, recovered: &AtomicBool) {
     if !recovered.swap(true, Ordering::AcqRel) {
-        session.env().recorder.record_duration(
-            session.id() as usize,
+        let rec = &session.env().recorder;
+        let shard = session.id() as usize;
+        rec.record_duration(
+            shard,
             names::RECOVERY,
             Instant::now().saturating_duration_since(gate.deadline()),
         );
+        rec.series(shard, names::SERIES_RECOVERED, 1);
     }
 }
 
