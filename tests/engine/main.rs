@@ -10,4 +10,5 @@ mod outage;
 mod race;
 mod storm;
 mod strategies;
+mod timeline;
 mod ws;
