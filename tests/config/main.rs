@@ -5,3 +5,4 @@ mod merge;
 mod profile;
 mod report;
 mod scenario;
+mod timeline;
