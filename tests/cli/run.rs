@@ -346,7 +346,10 @@ fn progress_counts_down_in_plain_lines_when_stderr_is_not_a_terminal() {
         err.find(s)
             .unwrap_or_else(|| panic!("stderr lacks {s:?}:\n{err}"))
     };
-    assert!(at("phase waiting (0/3) starts in") < at("storm in"), "{err}");
+    assert!(
+        at("phase waiting (0/3) starts in") < at("storm in"),
+        "{err}"
+    );
     assert!(at("storm in") < at("phase traffic (3/3) ends in"), "{err}");
     assert!(err.contains("req/s"), "{err}");
 }
