@@ -152,3 +152,33 @@ fn interval_latencies_of_shards_merge_exactly() {
     let back: Timeline = serde_json::from_str(&json).unwrap();
     assert_eq!(back, a);
 }
+
+#[test]
+fn refreshes_get_their_own_scale_under_a_30k_request_rate() {
+    // 3 000 requests and 50 refreshes in one 100 ms interval: 30 000/s and 500/s.
+    let mut report = storm(100, 100, 0, 100);
+    let start = report.timeline.start_ms;
+    let mut t = Timeline::new(start, 100);
+    t.add_count(names::SERIES_REQUESTS, start + 1_050, 3_000);
+    t.add_count(names::SERIES_REFRESHES, start + 1_050, 50);
+    t.add_count(names::SERIES_FAILURES, start + 1_150, 2);
+    t.extend_to(start + 1_950);
+    report.timeline = t;
+    let page = html::report_html(&report).unwrap();
+    let chart = |title: &str| {
+        let at = page
+            .find(title)
+            .unwrap_or_else(|| panic!("no chart {title:?}"));
+        let end = at + page[at..].find("</svg>").unwrap();
+        page[at..end].to_string()
+    };
+    // The request chart's axis reaches 30k; the refresh chart's stops at 500, so the spike fills it.
+    assert!(chart("Requests per second").contains(">30k<"));
+    let refreshes = chart("Refreshes per second (own scale)");
+    assert!(refreshes.contains(">500<"), "{refreshes}");
+    assert!(!refreshes.contains("k<"), "{refreshes}");
+    // Failures: their own chart, in failure red, with their own 0..20/s axis.
+    let failures = chart("Failures per second: 2 failures");
+    assert!(failures.contains("class=\"line failure f0\""), "{failures}");
+    assert!(failures.contains(">20<"), "{failures}");
+}
