@@ -215,8 +215,9 @@ impl Recorder {
         InFlight { rec: self, shard }
     }
 
-    /// The p99 of each of [`names::TIMELINE_LATENCIES`] over the last `window` of finished
-    /// 100 ms ticks (what the shards have folded so far: a live estimate, not the report's).
+    /// The p99 of each of [`names::TIMELINE_LATENCIES`] over the last `window` of 100 ms ticks
+    /// (what the shards have folded into the shared timeline so far, which they do when they move
+    /// on to a new tick: a live estimate, not the report's).
     pub fn recent_p99(&self, window: Duration) -> Vec<(&'static str, Option<u64>)> {
         let tick = self.current_tick();
         let to_ms = self.inner.origin_ms + tick as i64 * FINE_MS as i64;
@@ -225,12 +226,15 @@ impl Recorder {
         names::TIMELINE_LATENCIES
             .iter()
             .map(|op| {
+                let index = |ms: i64| {
+                    usize::try_from((ms - t.start_ms).div_euclid(t.bucket_ms as i64)).unwrap_or(0)
+                };
+                // The current tick too: what the shards have folded of it so far.
+                let (from, to) = (index(from_ms), index(to_ms) + 1);
+                let intervals = t.latency.get(*op).map_or(&[][..], |v| v.as_slice());
+                let recent = intervals.get(from.min(intervals.len())..to.min(intervals.len()));
                 let mut sum: Option<IntervalLatency> = None;
-                for (i, h) in t.latency.get(*op).into_iter().flatten().enumerate() {
-                    let start = t.start_ms + i as i64 * t.bucket_ms as i64;
-                    let (Some(h), true) = (h, start >= from_ms && start < to_ms) else {
-                        continue;
-                    };
+                for h in recent.into_iter().flatten().flatten() {
                     match &mut sum {
                         Some(s) => {
                             let _ = s.0.add(&h.0);
@@ -244,7 +248,7 @@ impl Recorder {
     }
 
     /// Moves gauge `gauge` by `delta` (e.g. +1 when a socket opens, -1 when it closes). Gauges are
-    /// sampled into the timeline once per second.
+    /// sampled into the timeline at the end of every 100 ms tick.
     pub fn gauge_add(&self, gauge: &'static str, delta: i64) {
         self.sample_gauges(self.current_tick());
         let mut g = self.inner.gauges.lock();
@@ -591,6 +595,14 @@ mod tests {
         }
         r.record(0, names::WAKE_SKEW, 5);
         let t = r.snapshot().timeline;
+        let recent = r.recent_p99(Duration::from_secs(1));
+        let refresh = recent.iter().find(|(op, _)| *op == names::REFRESH).unwrap();
+        assert!(refresh.1.is_some_and(|v| v >= 94_000), "{recent:?}");
+        assert!(
+            recent
+                .iter()
+                .any(|(op, v)| *op == names::API && v.is_none())
+        );
         assert_eq!(*t.in_flight().unwrap().last().unwrap(), 0);
         assert_eq!(t.total(names::SERIES_SENT), 3);
         let p99: Vec<u64> = t
