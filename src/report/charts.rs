@@ -268,18 +268,26 @@ fn recovered(r: &Report) -> Option<Vec<Option<f64>>> {
 }
 
 /// One point per interval at its middle, or, past [`MAX_POINTS`], per group of intervals holding
-/// the group's peak (so a storm stays visible). Intervals without a value are left out.
+/// the group's peak (so a storm stays visible). A group without a value gets a NaN point, which
+/// breaks the line there (no line drawn across a stretch without samples).
 fn downsample(t: &Timeline, values: &[Option<f64>]) -> Vec<(f64, f64)> {
     let group = values.len().div_ceil(MAX_POINTS).max(1);
-    values
+    let mut out: Vec<(f64, f64)> = values
         .chunks(group)
         .enumerate()
-        .filter_map(|(k, c)| {
-            let peak = c.iter().flatten().copied().reduce(f64::max)?;
+        .map(|(k, c)| {
+            let peak = c.iter().flatten().copied().reduce(f64::max);
             let mid = t.at_s(k * group, t.start_ms) + t.bucket_s() * group as f64 / 2.0;
-            Some((mid, peak))
+            (mid, peak.unwrap_or(f64::NAN))
         })
-        .collect()
+        .collect();
+    // No leading or trailing gaps: the line starts and ends where the data does.
+    while out.last().is_some_and(|p| p.1.is_nan()) {
+        out.pop();
+    }
+    let first = out.iter().position(|p| !p.1.is_nan()).unwrap_or(out.len());
+    out.drain(..first);
+    out
 }
 
 /// How many intervals each point of a line stands for (1 up to [`MAX_POINTS`] intervals).

@@ -274,23 +274,24 @@ pub fn render(c: &Chart) -> String {
             let _ = write!(s, r#"<polygon class="area failure" points="{pts}"/>"#);
         }
     }
+    // A point with a non-finite y (no data there) breaks the line: one polyline per stretch.
     for (i, l) in c.lines.iter().enumerate() {
-        if l.points.is_empty() {
-            continue;
-        }
-        let mut pts = String::new();
-        for (x, y) in &l.points {
-            if x.is_finite() && y.is_finite() {
+        for stretch in l.points.split(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            if stretch.is_empty() {
+                continue;
+            }
+            let mut pts = String::new();
+            for (x, y) in stretch {
                 let _ = write!(pts, "{:.1},{:.1} ", sx(*x), sy(*y));
             }
+            let _ = write!(
+                s,
+                r#"<polyline class="line {}" points="{}"><title>{}</title></polyline>"#,
+                line_class(l, i),
+                pts.trim_end(),
+                esc(&l.label)
+            );
         }
-        let _ = write!(
-            s,
-            r#"<polyline class="line {}" points="{}"><title>{}</title></polyline>"#,
-            line_class(l, i),
-            pts.trim_end(),
-            esc(&l.label)
-        );
     }
     s.push_str("</svg>");
     s
@@ -463,6 +464,10 @@ mod tone_tests {
             "{svg}"
         );
         assert!(svg.contains(r#"viewBox="0 0 900 210""#));
+        // No data in the middle: two stretches, not one line across the gap.
+        let mut gap = chart(None);
+        gap.lines[0].points.insert(1, (1.0, f64::NAN));
+        assert_eq!(render(&gap).matches("<polyline").count(), 2);
         // With a shared extent the axis runs to 20 s even though the data ends at 2.5 s.
         assert!(render(&chart(Some(20.0))).contains(">20s<"));
         assert!(!svg.contains(">20s<"));
