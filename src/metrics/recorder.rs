@@ -46,7 +46,7 @@ pub struct Snapshot {
     pub histograms: BTreeMap<String, Histogram<u64>>,
     /// Counters by name.
     pub counters: BTreeMap<String, u64>,
-    /// Per-second series and gauges.
+    /// Series, gauges and interval latencies (100 ms intervals).
     pub timeline: Timeline,
     /// Phase boundaries in order.
     pub phases: Vec<PhaseMark>,

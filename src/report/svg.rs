@@ -305,21 +305,6 @@ fn line_class(l: &Line, i: usize) -> String {
     }
 }
 
-/// Reduces a per-second series to at most `max_points` points, keeping each bucket's maximum so
-/// storms stay visible. Returns the points and the bucket width in seconds.
-pub fn downsample(values: &[f64], max_points: usize) -> (Vec<(f64, f64)>, usize) {
-    let width = values.len().div_ceil(max_points.max(1)).max(1);
-    let pts = values
-        .chunks(width)
-        .enumerate()
-        .map(|(i, c)| {
-            let m = c.iter().copied().fold(f64::MIN, f64::max);
-            ((i * width) as f64 + width as f64 / 2.0, m)
-        })
-        .collect();
-    (pts, width)
-}
-
 fn percentile_label(decade: u32) -> String {
     match decade {
         1 => "90%".into(),
@@ -424,22 +409,6 @@ mod tests {
         assert_eq!(percentile_label(2), "99%");
         assert_eq!(percentile_label(4), "99.99%");
     }
-
-    #[test]
-    fn downsample_keeps_peaks() {
-        let v: Vec<f64> = (0..3000)
-            .map(|i| if i == 1234 { 999.0 } else { 1.0 })
-            .collect();
-        let (pts, width) = downsample(&v, 1000);
-        assert_eq!(width, 3);
-        assert_eq!(pts.len(), 1000);
-        assert!(pts.iter().any(|p| p.1 == 999.0));
-    }
-}
-
-#[cfg(test)]
-mod tone_tests {
-    use super::*;
 
     #[test]
     fn failure_lines_are_red_over_an_area_and_share_the_x_extent() {
