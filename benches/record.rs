@@ -49,6 +49,18 @@ fn series(bencher: divan::Bencher) {
     });
 }
 
+/// One request's in-flight bookkeeping: `sent` when it leaves, `done` when the guard drops
+/// (two timeline events).
+#[divan::bench]
+fn begin_request(bencher: divan::Bencher) {
+    let r = Recorder::new();
+    let mut i = 0usize;
+    bencher.bench_local(|| {
+        i = i.wrapping_add(1);
+        drop(r.begin_request(divan::black_box(i)));
+    });
+}
+
 /// Recording from all cores at once, each thread its own hint sequence.
 #[divan::bench(threads)]
 fn record_contended(bencher: divan::Bencher) {

@@ -31,7 +31,7 @@
 //! - [`redact`]: redaction of secrets: tokens are never printed whole.
 //! - [`config`]: what every file authbench reads shares — YAML with locations, errors with
 //!   file:line:column and a fix, "did you mean", durations and rates, the threshold grammar.
-//! - [`metrics`]: HDR histograms, counters and a per-second timeline, merged losslessly; the metric
+//! - [`metrics`]: HDR histograms, counters and a timeline (100 ms intervals), merged losslessly; the metric
 //!   names thresholds may use.
 //! - [`profile`]: how to talk to one server — requests, token extractors, presets, close-code profiles.
 //! - [`client`]: ONE simulated client — a token manager with its refresh strategy, HTTP and WebSocket.

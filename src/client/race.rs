@@ -140,6 +140,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
         async move {
             let req = session.refresh_request(rt.as_deref(), cookie);
             barrier.wait().await;
+            let _flight = session.env().recorder.begin_request(session.id() as usize);
             session.http().exchange_with(|| req, BodyMode::Keep).await
         }
     });

@@ -641,7 +641,9 @@ impl Session {
         build: impl FnOnce() -> Result<http::Request<Bytes>, E>,
     ) -> Option<Result<Reply, HttpError>> {
         self.respect_retry_after().await;
+        let flight = self.rec().begin_request(self.shard());
         let res = self.http.exchange_with(build, BodyMode::Keep).await;
+        drop(flight);
         self.count_exchange(op, &res);
         match &res {
             Ok(reply) => self.absorb_cookies(&reply.headers),
@@ -697,10 +699,12 @@ impl Session {
                 let tokens = self.tokens()?;
                 let status = match self.profile().logout_request(&tokens) {
                     Some(req) => {
+                        let flight = self.rec().begin_request(self.shard());
                         let res = self
                             .http
                             .exchange_with(|| self.with_cookies(req), BodyMode::Keep)
                             .await;
+                        drop(flight);
                         self.count_exchange(Op::Logout, &res);
                         self.settle(Op::Logout, &res, logout_failure(&res));
                         self.rec().count(self.shard(), names::LOGOUTS, 1);
@@ -720,7 +724,9 @@ impl Session {
     pub async fn force_logout(&self) -> Option<u16> {
         let req = self.profile().admin_logout_request(&self.user)?;
         self.expect_end();
+        let flight = self.rec().begin_request(self.shard());
         let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
+        drop(flight);
         self.count_exchange(Op::ForceLogout, &res);
         let failure = match &res {
             Ok(r) if (200..300).contains(&r.status) => None,
@@ -776,6 +782,7 @@ impl Session {
     pub(crate) async fn probe_refresh(&self, op: Op) -> Option<bool> {
         let refresh = self.state.lock().refresh.clone();
         let cookie = self.cookie_header();
+        let flight = self.rec().begin_request(self.shard());
         let res = self
             .http
             .exchange_with(
@@ -783,6 +790,7 @@ impl Session {
                 BodyMode::Keep,
             )
             .await;
+        drop(flight);
         self.count_exchange(op, &res);
         let reply = match &res {
             Ok(reply) => reply,
@@ -934,6 +942,7 @@ impl Session {
 
     /// One resource request; adopts a renewal header under the sliding strategy.
     async fn send_api(&self, access: &str) -> Result<Reply, HttpError> {
+        let flight = self.rec().begin_request(self.shard());
         let res = self
             .http
             .exchange_with(
@@ -941,6 +950,7 @@ impl Session {
                 BodyMode::Truncate,
             )
             .await;
+        drop(flight);
         self.count_exchange(Op::Api, &res);
         if let Ok(reply) = &res
             && self.env.settings.strategy == Strategy::Sliding

@@ -48,8 +48,8 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     signals::install(cancel.clone());
     let progress = Progress::new();
     let display = Display::start(progress::Mode::detect(args.quiet || args.json), {
-        let p = progress.clone();
-        move || sample(&p)
+        let (p, rec) = (progress.clone(), recorder.clone());
+        move || sample(&p, &rec)
     });
 
     let outcome = engine::run(
@@ -155,15 +155,18 @@ fn parse_start_at(s: &str) -> Result<SystemTime, CliError> {
     Ok(at)
 }
 
-fn sample(p: &Arc<Progress>) -> Sample {
+fn sample(p: &Arc<Progress>, rec: &Recorder) -> Sample {
     let t = p.tick();
     Sample {
         phase: format!("{} ({}/{})", t.phase, t.phase_index, t.phase_count),
+        countdown: t.countdown.map(|(until, left)| (until.label(), left)),
         logged_in: t.logged_in,
         requests: t.requests,
         refreshes: t.refreshes,
         errors: t.errors,
+        failures: t.failures,
         open_sockets: t.open_sockets,
+        p99: rec.recent_p99(Duration::from_secs(1)),
     }
 }
 

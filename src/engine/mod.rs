@@ -24,6 +24,6 @@ mod traffic;
 
 pub use plan::{Plan, Users};
 pub use preflight::{PreflightError, preflight};
-pub use progress::{Progress, ProgressTick};
+pub use progress::{Progress, ProgressTick, Until};
 pub use run::{EngineError, RunOutcome, run};
 pub use shard::{Shard, ShardError};

@@ -1,9 +1,11 @@
-//! What the CLI's live display reads while a run goes on: the current phase and a few atomics.
+//! What the CLI's live display reads while a run goes on: the current phase, what it waits for
+//! (a countdown) and a few atomics.
 //!
 //! The engine writes, the display polls (e.g. ten times a second); nothing here blocks a client.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -16,10 +18,33 @@ pub struct Progress {
     phase_index: AtomicU32,
     phase_count: AtomicU32,
     clients: AtomicU32,
+    deadline: Mutex<Option<(Instant, Until)>>,
     /// Counters bumped by every session (logged in, requests, refreshes, errors).
     pub live: Arc<Live>,
     /// WebSockets currently open.
     pub open_sockets: AtomicI64,
+}
+
+/// What the current phase counts down to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// The run's start (`--start-at`).
+    Start,
+    /// The synchronized wake of every client (`sync_expiry`).
+    Storm,
+    /// The end of the phase (a traffic phase's duration, a login ramp, a wait).
+    End,
+}
+
+impl Until {
+    /// How a countdown reads: `starts in`, `storm in`, `ends in`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Until::Start => "starts in",
+            Until::Storm => "storm in",
+            Until::End => "ends in",
+        }
+    }
 }
 
 /// A consistent-enough copy of [`Progress`] for one display refresh.
@@ -37,7 +62,11 @@ pub struct ProgressTick {
     pub requests: u64,
     pub refreshes: u64,
     pub errors: u64,
+    /// Failed operations so far (`failures.*`).
+    pub failures: u64,
     pub open_sockets: i64,
+    /// What the phase waits for and how long is left (`None`: no known end).
+    pub countdown: Option<(Until, Duration)>,
 }
 
 impl Progress {
@@ -60,8 +89,18 @@ impl Progress {
             requests: self.live.requests(),
             refreshes: self.live.refreshes(),
             errors: self.live.errors(),
+            failures: self.live.failures(),
             open_sockets: self.open_sockets.load(Ordering::Relaxed),
+            countdown: self
+                .deadline
+                .lock()
+                .map(|(at, until)| (until, at.saturating_duration_since(Instant::now()))),
         }
+    }
+
+    /// Sets (or, with `None`, clears) what the current phase counts down to.
+    pub(crate) fn set_deadline(&self, deadline: Option<(Instant, Until)>) {
+        *self.deadline.lock() = deadline;
     }
 
     pub(crate) fn set_plan(&self, clients: u32, phases: u32) {
@@ -69,8 +108,30 @@ impl Progress {
         self.phase_count.store(phases, Ordering::Relaxed);
     }
 
+    /// Enters phase `index` (clearing the countdown of the previous one).
     pub(crate) fn set_phase(&self, index: u32, name: &'static str) {
         *self.phase.lock() = name;
         self.phase_index.store(index, Ordering::Relaxed);
+        self.set_deadline(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdown_runs_down_and_clears_with_the_phase() {
+        let p = Progress::new();
+        assert_eq!(p.tick().countdown, None);
+        p.set_deadline(Some((
+            Instant::now() + Duration::from_secs(30),
+            Until::Storm,
+        )));
+        let (until, left) = p.tick().countdown.expect("a countdown");
+        assert_eq!(until, Until::Storm);
+        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30));
+        p.set_phase(2, "traffic");
+        assert_eq!(p.tick().countdown, None);
     }
 }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::fleet::Fleet;
 use super::plan::Plan;
-use super::progress::Progress;
+use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
@@ -98,6 +98,8 @@ pub async fn run(
     };
     if let Some(at) = plan.start_at {
         progress.set_phase(0, "waiting");
+        let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+        progress.set_deadline(Some((std::time::Instant::now() + left, Until::Start)));
         if !wait_until_wall(at, &cancel).await {
             return Ok(finish(outcome, &progress, fleet, sockets, &run_cancel, &cancel).await);
         }
@@ -108,20 +110,27 @@ pub async fn run(
         let phase = &plan.phases[i];
         progress.set_phase(i as u32 + 1, phase.name());
         recorder.phase(phase.name());
+        let ends_in = |d: Duration| Some((std::time::Instant::now() + d, Until::End));
         match phase {
-            Phase::Login { ramp } => accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await,
+            Phase::Login { ramp } => {
+                progress.set_deadline(ends_in(*ramp));
+                accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await
+            }
             Phase::SyncExpiry { offset } => {
                 let sessions = fleet.sessions();
                 let gate = Gate::new(expiry_deadline(&sessions, *offset));
+                progress.set_deadline(Some((gate.deadline().into_std(), Until::Storm)));
                 tokio::spawn(gate.clone().arm(cancel.clone()));
                 if let Some(Phase::Traffic { duration, rate }) = plan.phases.get(i + 1) {
                     // The storm: traffic starts at the gate. Mark the traffic phase when it opens.
                     outcome.phases_completed += 1;
                     i += 1;
                     let (rec, prog, g, idx) = (recorder.clone(), progress.clone(), gate.clone(), i);
+                    let length = *duration;
                     let marker = tokio::spawn(async move {
                         g.wait().await;
                         prog.set_phase(idx as u32 + 1, "traffic");
+                        prog.set_deadline(Some((g.deadline().into_std() + length, Until::End)));
                         rec.phase("traffic");
                     });
                     let start = traffic::Start { gate: Some(gate) };
@@ -132,6 +141,7 @@ pub async fn run(
                 }
             }
             Phase::Traffic { duration, rate } => {
+                progress.set_deadline(ends_in(*duration));
                 let start = traffic::Start { gate: None };
                 run_traffic(&fleet.sessions(), *duration, *rate, start, &cancel).await;
             }
@@ -174,6 +184,7 @@ pub async fn run(
                 }
             }
             Phase::Wait { duration } => {
+                progress.set_deadline(ends_in(*duration));
                 cancel
                     .run_until_cancelled(tokio::time::sleep(*duration))
                     .await;

@@ -165,11 +165,14 @@ fn count_never_recovered(
 
 fn record_recovery(session: &Session, gate: &Gate, recovered: &AtomicBool) {
     if !recovered.swap(true, Ordering::AcqRel) {
-        session.env().recorder.record_duration(
-            session.id() as usize,
+        let rec = &session.env().recorder;
+        let shard = session.id() as usize;
+        rec.record_duration(
+            shard,
             names::RECOVERY,
             Instant::now().saturating_duration_since(gate.deadline()),
         );
+        rec.series(shard, names::SERIES_RECOVERED, 1);
     }
 }
 

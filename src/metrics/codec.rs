@@ -10,8 +10,8 @@
 use std::io::Read;
 
 use base64::Engine as _;
-use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::{Counter, Histogram};
 
 /// Lowest discernible value: 1 µs.
 pub const LOWEST_US: u64 = 1;
@@ -61,7 +61,7 @@ pub enum CodecError {
 /// Encodes a histogram as V2+DEFLATE, base64 (standard alphabet, padded).
 ///
 /// Fails only for counts above `i64::MAX`, which the format cannot carry.
-pub fn encode(h: &Histogram<u64>) -> Result<String, CodecError> {
+pub fn encode<T: Counter>(h: &Histogram<T>) -> Result<String, CodecError> {
     let mut buf = Vec::new();
     V2DeflateSerializer::new()
         .serialize(h, &mut buf)
@@ -71,6 +71,11 @@ pub fn encode(h: &Histogram<u64>) -> Result<String, CodecError> {
 
 /// Decodes the output of [`encode`] (or any V2 / V2+DEFLATE base64 histogram within the limits).
 pub fn decode(text: &str) -> Result<Histogram<u64>, CodecError> {
+    decode_as(text)
+}
+
+/// [`decode`] into a histogram with `T` counters (the timeline's interval histograms use `u32`).
+pub fn decode_as<T: Counter>(text: &str) -> Result<Histogram<T>, CodecError> {
     let text = text.trim();
     if text.len() > MAX_ENCODED {
         return Err(CodecError::TooLarge(text.len()));

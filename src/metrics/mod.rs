@@ -1,4 +1,5 @@
-//! Metrics: HDR latency histograms, counters, a per-second timeline and phase marks.
+//! Metrics: HDR latency histograms, counters, a timeline (100 ms intervals, coarser for long runs)
+//! and phase marks.
 //!
 //! Client tasks write into a [`Recorder`] (sharded, uncontended, bounded memory); the run ends with
 //! a [`Snapshot`], merged losslessly over shards, that `report::Report::from_run` turns into a
@@ -12,6 +13,6 @@ pub mod samples;
 pub mod timeline;
 
 pub use codec::new_histogram;
-pub use recorder::{PhaseMark, Recorder, Snapshot};
+pub use recorder::{InFlight, PhaseMark, Recorder, Snapshot};
 pub use samples::FailureSample;
-pub use timeline::Timeline;
+pub use timeline::{IntervalLatency, Timeline};

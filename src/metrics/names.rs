@@ -271,7 +271,7 @@ pub fn ws_connect_failed(why: impl std::fmt::Display) -> String {
     format!("{PREFIX_WS_CONNECT_FAILED}{why}")
 }
 
-/// Per-second timeline series (counts per second).
+/// Timeline series (counts per interval, drawn as per second): requests answered or failed.
 pub const SERIES_REQUESTS: &str = "requests";
 /// Refresh calls per second.
 pub const SERIES_REFRESHES: &str = "refreshes";
@@ -283,8 +283,19 @@ pub const SERIES_FAILURES: &str = "failures";
 pub const SERIES_RELOGINS: &str = "relogins";
 /// Logins per second.
 pub const SERIES_LOGINS: &str = "logins";
+/// Requests that left a client (waiting for a pooled connection counts), per interval.
+pub const SERIES_SENT: &str = "sent";
+/// Requests that ended (answered, failed or abandoned), per interval: `sent - done` summed so far
+/// is the number of requests in flight.
+pub const SERIES_DONE: &str = "done";
+/// Clients whose first call after a synchronized start succeeded (the `recovery` samples), per
+/// interval.
+pub const SERIES_RECOVERED: &str = "recovered";
 
-/// Gauge: WebSockets currently open (sampled into the timeline once per second).
+/// Histograms whose latency is also kept per timeline interval (p50/p99 over time).
+pub const TIMELINE_LATENCIES: &[&str] = &[LOGIN, REFRESH, API];
+
+/// Gauge: WebSockets currently open (sampled into the timeline at the end of each interval).
 pub const GAUGE_OPEN_SOCKETS: &str = "open_sockets";
 /// Gauge: clients currently logged in.
 pub const GAUGE_ACTIVE_CLIENTS: &str = "active_clients";

@@ -7,9 +7,10 @@
 //!
 //! Memory is bounded independently of the number of clients: at most one histogram per name per
 //! shard (allocated zeroed on first use, so untouched pages cost nothing), one counter map per
-//! shard, and one shared timeline capped at [`MAX_SECONDS`](super::timeline::MAX_SECONDS).
-//! Timeline series are buffered per shard for the current second and folded into the shared
-//! timeline when the shard moves on to a later second (or at snapshot time).
+//! shard, and one shared timeline of at most [`MAX_BUCKETS`](super::timeline::MAX_BUCKETS)
+//! intervals. Timeline series and interval latencies are buffered per shard for the current
+//! 100 ms tick and folded into the shared timeline when the shard moves on to a later tick (or at
+//! snapshot time): the shared timeline's lock is taken once per shard and tick, not per request.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -23,8 +24,9 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::codec::new_histogram;
+use super::names;
 use super::samples::{FailureSample, Samples};
-use super::timeline::{MAX_SECONDS, Timeline};
+use super::timeline::{FINE_MS, IntervalLatency, Timeline};
 
 /// A phase boundary: the moment a plan phase started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +46,7 @@ pub struct Snapshot {
     pub histograms: BTreeMap<String, Histogram<u64>>,
     /// Counters by name.
     pub counters: BTreeMap<String, u64>,
-    /// Per-second series and gauges.
+    /// Series, gauges and interval latencies (100 ms intervals).
     pub timeline: Timeline,
     /// Phase boundaries in order.
     pub phases: Vec<PhaseMark>,
@@ -74,14 +76,16 @@ impl std::fmt::Debug for Recorder {
 struct Inner {
     started_at: DateTime<Utc>,
     start: Instant,
-    /// Fraction of a second the wall clock was past a whole second at start: bucket `i` of the
-    /// timeline is then exactly Unix second `started_at.timestamp() + i`.
-    subsec: Duration,
+    /// How far the wall clock was past a whole 100 ms at start: tick `i` (elapsed + lead, in
+    /// 100 ms) then covers Unix milliseconds `origin_ms + 100 i ..`, aligned across processes.
+    lead: Duration,
+    /// Unix milliseconds of tick 0.
+    origin_ms: i64,
     mask: usize,
     shards: Box<[Padded<Mutex<Shard>>]>,
-    timeline: Mutex<TimelineAcc>,
+    timeline: Mutex<Timeline>,
     gauges: Mutex<Vec<(&'static str, i64)>>,
-    /// Gauges have been sampled for every second below this one.
+    /// Gauges have been sampled for every tick below this one.
     sampled_to: AtomicU64,
     phases: Mutex<Vec<PhaseMark>>,
     samples: Samples,
@@ -95,16 +99,10 @@ struct Padded<T>(T);
 struct Shard {
     histograms: Vec<(&'static str, Histogram<u64>)>,
     counters: HashMap<Box<str>, u64, BuildHasherDefault<Fnv>>,
-    pending_sec: u64,
+    /// The tick `pending` and `pending_latency` belong to.
+    pending_tick: u64,
     pending: Vec<(&'static str, u64)>,
-}
-
-/// Shared timeline under construction.
-#[derive(Default)]
-struct TimelineAcc {
-    series: Vec<(&'static str, Vec<u64>)>,
-    gauges: Vec<(&'static str, Vec<i64>)>,
-    truncated: bool,
+    pending_latency: Vec<(&'static str, IntervalLatency)>,
 }
 
 impl Default for Recorder {
@@ -125,19 +123,20 @@ impl Recorder {
     pub fn with_shards(shards: usize) -> Self {
         let n = shards.clamp(1, 1024).next_power_of_two();
         let started_at = Utc::now();
-        let subsec = Duration::from_nanos(u64::from(
-            started_at.timestamp_subsec_nanos() % 1_000_000_000,
-        ));
+        let fine_ns = FINE_MS * 1_000_000;
+        let lead = Duration::from_nanos(u64::from(started_at.timestamp_subsec_nanos()) % fine_ns);
+        let origin_ms = started_at.timestamp_millis().div_euclid(FINE_MS as i64) * FINE_MS as i64;
         Recorder {
             inner: Arc::new(Inner {
                 started_at,
                 start: Instant::now(),
-                subsec,
+                lead,
+                origin_ms,
                 mask: n - 1,
                 shards: (0..n)
                     .map(|_| Padded(Mutex::new(Shard::default())))
                     .collect(),
-                timeline: Mutex::new(TimelineAcc::default()),
+                timeline: Mutex::new(Timeline::new(origin_ms, FINE_MS)),
                 gauges: Mutex::new(Vec::new()),
                 sampled_to: AtomicU64::new(0),
                 phases: Mutex::new(Vec::new()),
@@ -157,11 +156,23 @@ impl Recorder {
     }
 
     /// Records one latency sample of `micros` µs into histogram `hist`. Values above 1 h are
-    /// clamped to 1 h. `shard` is any number that spreads callers (e.g. the client index).
+    /// clamped to 1 h. `shard` is any number that spreads callers (e.g. the client index). The
+    /// operations of [`names::TIMELINE_LATENCIES`] also go to the current timeline interval.
     #[inline]
     pub fn record(&self, shard: usize, hist: &'static str, micros: u64) {
+        let tick = names::TIMELINE_LATENCIES
+            .iter()
+            .any(|n| same(n, hist))
+            .then(|| self.current_tick());
+        if let Some(tick) = tick {
+            self.sample_gauges(tick);
+        }
         let mut s = self.shard(shard).lock();
         s.histogram(hist).saturating_record(micros);
+        if let Some(tick) = tick {
+            self.roll(&mut s, tick);
+            s.interval(hist).0.saturating_record(micros);
+        }
     }
 
     /// [`record`](Self::record) for a `Duration`.
@@ -185,29 +196,61 @@ impl Recorder {
         }
     }
 
-    /// Adds `n` events to the current second of timeline series `series`.
+    /// Adds `n` events to the current interval of timeline series `series`.
     pub fn series(&self, shard: usize, series: &'static str, n: u64) {
-        let sec = self.current_second();
-        self.sample_gauges(sec);
+        let tick = self.current_tick();
+        self.sample_gauges(tick);
         let mut s = self.shard(shard).lock();
-        if s.pending_sec != sec && !s.pending.is_empty() {
-            let pending_sec = s.pending_sec;
-            let mut acc = self.inner.timeline.lock();
-            for (name, c) in s.pending.drain(..) {
-                acc.add(name, pending_sec, c);
-            }
-        }
-        s.pending_sec = sec;
+        self.roll(&mut s, tick);
         match s.pending.iter_mut().find(|(name, _)| same(name, series)) {
             Some((_, c)) => *c = c.saturating_add(n),
             None => s.pending.push((series, n)),
         }
     }
 
+    /// Counts a request that leaves now (series `sent`); the returned guard counts it `done`
+    /// when dropped, answered or not. Their running difference is the timeline's in-flight line.
+    pub fn begin_request(&self, shard: usize) -> InFlight<'_> {
+        self.series(shard, names::SERIES_SENT, 1);
+        InFlight { rec: self, shard }
+    }
+
+    /// The p99 of each of [`names::TIMELINE_LATENCIES`] over the last `window` of 100 ms ticks
+    /// (what the shards have folded into the shared timeline so far, which they do when they move
+    /// on to a new tick: a live estimate, not the report's).
+    pub fn recent_p99(&self, window: Duration) -> Vec<(&'static str, Option<u64>)> {
+        let tick = self.current_tick();
+        let to_ms = self.inner.origin_ms + tick as i64 * FINE_MS as i64;
+        let from_ms = to_ms - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let t = self.inner.timeline.lock();
+        names::TIMELINE_LATENCIES
+            .iter()
+            .map(|op| {
+                let index = |ms: i64| {
+                    usize::try_from((ms - t.start_ms).div_euclid(t.bucket_ms as i64)).unwrap_or(0)
+                };
+                // The current tick too: what the shards have folded of it so far.
+                let (from, to) = (index(from_ms), index(to_ms) + 1);
+                let intervals = t.latency.get(*op).map_or(&[][..], |v| v.as_slice());
+                let recent = intervals.get(from.min(intervals.len())..to.min(intervals.len()));
+                let mut sum: Option<IntervalLatency> = None;
+                for h in recent.into_iter().flatten().flatten() {
+                    match &mut sum {
+                        Some(s) => {
+                            let _ = s.0.add(&h.0);
+                        }
+                        None => sum = Some(h.clone()),
+                    }
+                }
+                (*op, sum.and_then(|s| s.quantile(0.99)))
+            })
+            .collect()
+    }
+
     /// Moves gauge `gauge` by `delta` (e.g. +1 when a socket opens, -1 when it closes). Gauges are
-    /// sampled into the timeline once per second.
+    /// sampled into the timeline at the end of every 100 ms tick.
     pub fn gauge_add(&self, gauge: &'static str, delta: i64) {
-        self.sample_gauges(self.current_second());
+        self.sample_gauges(self.current_tick());
         let mut g = self.inner.gauges.lock();
         match g.iter_mut().find(|(name, _)| same(name, gauge)) {
             Some((_, v)) => *v = v.saturating_add(delta),
@@ -275,13 +318,7 @@ impl Recorder {
         let mut counters: BTreeMap<String, u64> = BTreeMap::new();
         for shard in self.inner.shards.iter() {
             let mut s = shard.0.lock();
-            if !s.pending.is_empty() {
-                let pending_sec = s.pending_sec;
-                let mut acc = self.inner.timeline.lock();
-                for (name, c) in s.pending.drain(..) {
-                    acc.add(name, pending_sec, c);
-                }
-            }
+            self.fold(&mut s);
             for (name, h) in &s.histograms {
                 match histograms.get_mut(*name) {
                     // Same bounds on both sides: `add` cannot fail.
@@ -297,9 +334,9 @@ impl Recorder {
             }
         }
         let elapsed = self.elapsed();
-        let sec = self.second_of(elapsed);
-        self.sample_gauges(sec);
-        let timeline = self.build_timeline(sec);
+        let tick = self.tick_of(elapsed);
+        self.sample_gauges(tick);
+        let timeline = self.build_timeline(tick);
         Snapshot {
             histograms,
             counters,
@@ -311,77 +348,72 @@ impl Recorder {
         }
     }
 
+    /// The shared timeline up to and including tick `current`, whose gauges show their present
+    /// values.
     fn build_timeline(&self, current: u64) -> Timeline {
-        let acc = self.inner.timeline.lock();
-        let gauges_now = self.inner.gauges.lock().clone();
-        let mut seconds = usize::try_from(current)
-            .unwrap_or(usize::MAX)
-            .saturating_add(1);
-        let mut truncated = acc.truncated;
-        if seconds > MAX_SECONDS {
-            seconds = MAX_SECONDS;
-            truncated = true;
-        }
-        let mut t = Timeline::new(self.inner.started_at.timestamp());
-        t.seconds = seconds;
-        t.truncated = truncated;
-        for (name, v) in &acc.series {
-            let mut v = v.clone();
-            v.resize(seconds, 0);
-            *t.series.entry((*name).to_string()).or_default() = v;
-        }
-        for (name, v) in &acc.gauges {
-            let mut v = v.clone();
-            // The current, still running second shows the gauge's present value.
-            let now = gauges_now
-                .iter()
-                .find(|(n, _)| same(n, name))
-                .map_or(0, |(_, x)| *x);
-            v.resize(seconds, now);
-            *t.gauges.entry((*name).to_string()).or_default() = v;
-        }
-        for (name, now) in &gauges_now {
-            t.gauges
-                .entry((*name).to_string())
-                .or_insert_with(|| vec![*now; seconds]);
+        let mut t = self.inner.timeline.lock().clone();
+        let from = self.tick_ms(current);
+        t.extend_to(from);
+        for (name, now) in self.inner.gauges.lock().iter() {
+            t.set_gauge(name, from, from + FINE_MS as i64, *now);
         }
         t
     }
 
-    /// Samples every gauge for each whole second before `sec` not sampled yet. The first caller
-    /// in a new second does it; others see `sampled_to` already advanced and return at once.
-    fn sample_gauges(&self, sec: u64) {
+    /// Samples every gauge for each tick before `tick` not sampled yet. The first caller in a new
+    /// tick does it; others see `sampled_to` already advanced and return at once.
+    fn sample_gauges(&self, tick: u64) {
         let inner = &*self.inner;
-        if inner.sampled_to.load(Ordering::Acquire) >= sec {
+        if inner.sampled_to.load(Ordering::Acquire) >= tick {
             return;
         }
         let gauges = inner.gauges.lock();
         let from = inner.sampled_to.load(Ordering::Acquire);
-        if from >= sec {
+        if from >= tick {
             return;
         }
-        let mut acc = inner.timeline.lock();
-        let to = usize::try_from(sec).unwrap_or(usize::MAX).min(MAX_SECONDS);
-        if sec as usize > MAX_SECONDS && !gauges.is_empty() {
-            acc.truncated = true;
+        if !gauges.is_empty() {
+            let mut t = inner.timeline.lock();
+            // Nothing moved a gauge in between (or it would have sampled then): each held its
+            // current value over these ticks.
+            for (name, value) in gauges.iter() {
+                t.set_gauge(name, self.tick_ms(from), self.tick_ms(tick), *value);
+            }
         }
-        for (name, value) in gauges.iter() {
-            let v = match acc.gauges.iter_mut().position(|(n, _)| same(n, name)) {
-                Some(i) => &mut acc.gauges[i].1,
-                None => {
-                    acc.gauges.push((name, Vec::new()));
-                    &mut acc.gauges.last_mut().expect("just pushed").1
-                }
-            };
-            // Seconds before this gauge first moved were 0; seconds since, its current value
-            // (nothing moved it in between, or it would have sampled then).
-            let filled = v.len();
-            let fill_to = to.max(filled);
-            let first_new = usize::try_from(from).unwrap_or(usize::MAX).min(fill_to);
-            v.resize(first_new.max(filled), 0);
-            v.resize(fill_to, *value);
+        inner.sampled_to.store(tick, Ordering::Release);
+    }
+
+    /// Moves shard `s` to tick `tick`, folding what it buffered for another tick.
+    #[inline]
+    fn roll(&self, s: &mut Shard, tick: u64) {
+        if s.pending_tick != tick {
+            self.fold(s);
+            s.pending_tick = tick;
         }
-        inner.sampled_to.store(sec, Ordering::Release);
+    }
+
+    /// Folds shard `s`'s buffered series and interval latencies into the shared timeline.
+    fn fold(&self, s: &mut Shard) {
+        let latency = s.pending_latency.iter().any(|(_, h)| !h.0.is_empty());
+        if s.pending.is_empty() && !latency {
+            return;
+        }
+        let at = self.tick_ms(s.pending_tick);
+        let mut t = self.inner.timeline.lock();
+        for (name, c) in s.pending.drain(..) {
+            t.add_count(name, at, c);
+        }
+        for (name, h) in &mut s.pending_latency {
+            if !h.0.is_empty() {
+                t.add_latency(name, at, &h.0);
+                h.0.reset();
+            }
+        }
+    }
+
+    /// Unix milliseconds at which tick `tick` starts.
+    fn tick_ms(&self, tick: u64) -> i64 {
+        self.inner.origin_ms + i64::try_from(tick.saturating_mul(FINE_MS)).unwrap_or(i64::MAX / 2)
     }
 
     #[inline]
@@ -390,13 +422,14 @@ impl Recorder {
     }
 
     #[inline]
-    fn current_second(&self) -> u64 {
-        self.second_of(self.inner.start.elapsed())
+    fn current_tick(&self) -> u64 {
+        self.tick_of(self.inner.start.elapsed())
     }
 
     #[inline]
-    fn second_of(&self, elapsed: Duration) -> u64 {
-        (elapsed + self.inner.subsec).as_secs()
+    fn tick_of(&self, elapsed: Duration) -> u64 {
+        u64::try_from((elapsed + self.inner.lead).as_millis() / u128::from(FINE_MS))
+            .unwrap_or(u64::MAX)
     }
 }
 
@@ -412,29 +445,31 @@ impl Shard {
         };
         &mut self.histograms[i].1
     }
-}
 
-impl TimelineAcc {
-    fn add(&mut self, name: &'static str, sec: u64, n: u64) {
-        let Ok(sec) = usize::try_from(sec) else {
-            self.truncated = true;
-            return;
-        };
-        if sec >= MAX_SECONDS {
-            self.truncated = true;
-            return;
-        }
-        let v = match self.series.iter().position(|(s, _)| same(s, name)) {
-            Some(i) => &mut self.series[i].1,
+    /// This tick's interval histogram of `name`.
+    #[inline]
+    fn interval(&mut self, name: &'static str) -> &mut IntervalLatency {
+        let i = match self.pending_latency.iter().position(|(n, _)| same(n, name)) {
+            Some(i) => i,
             None => {
-                self.series.push((name, Vec::new()));
-                &mut self.series.last_mut().expect("just pushed").1
+                self.pending_latency.push((name, IntervalLatency::new()));
+                self.pending_latency.len() - 1
             }
         };
-        if v.len() <= sec {
-            v.resize(sec + 1, 0);
-        }
-        v[sec] = v[sec].saturating_add(n);
+        &mut self.pending_latency[i].1
+    }
+}
+
+/// A request in flight (see [`Recorder::begin_request`]): counted `done` when dropped.
+#[must_use = "the request counts as in flight until this guard is dropped"]
+pub struct InFlight<'a> {
+    rec: &'a Recorder,
+    shard: usize,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.rec.series(self.shard, names::SERIES_DONE, 1);
     }
 }
 
@@ -521,11 +556,12 @@ mod tests {
         r.phase("traffic");
         let s = r.snapshot();
         let t = &s.timeline;
-        assert!(t.seconds >= 1);
+        assert!(t.buckets >= 1);
+        assert_eq!(t.bucket_ms, FINE_MS);
         assert_eq!(t.total(names::SERIES_REQUESTS), 100);
         assert_eq!(t.total(names::SERIES_ERRORS), 3);
         assert_eq!(*t.gauges[names::GAUGE_OPEN_SOCKETS].last().unwrap(), 3);
-        assert_eq!(t.start_unix, s.started_at.timestamp());
+        assert_eq!(t.start_ms, s.started_at.timestamp_millis() / 100 * 100);
         assert_eq!(s.phases.len(), 1);
         assert_eq!(s.phases[0].name, "traffic");
         assert_eq!(r.gauge(names::GAUGE_OPEN_SOCKETS), 3);
@@ -535,11 +571,52 @@ mod tests {
     fn gauge_sampling_fills_missed_seconds() {
         let r = Recorder::with_shards(1);
         r.gauge_add("g", 4);
-        // Pretend three seconds went by with no event: the sampler fills them with the level.
+        // Pretend three ticks went by with no event: the sampler fills them with the level.
         r.sample_gauges(3);
         r.gauge_add("g", 1);
         let t = r.build_timeline(3);
         assert_eq!(t.gauges["g"], vec![4, 4, 4, 5]);
+    }
+
+    #[test]
+    fn timeline_keeps_latency_and_requests_in_flight() {
+        let r = Recorder::with_shards(4);
+        {
+            let _a = r.begin_request(0);
+            let _b = r.begin_request(1);
+            {
+                let _c = r.begin_request(2);
+            }
+            let mid = r.snapshot().timeline;
+            assert_eq!(*mid.in_flight().unwrap().last().unwrap(), 2);
+        }
+        for v in [1_000u64, 2_000, 100_000] {
+            r.record(0, names::REFRESH, v);
+        }
+        r.record(0, names::WAKE_SKEW, 5);
+        let t = r.snapshot().timeline;
+        let recent = r.recent_p99(Duration::from_secs(1));
+        let refresh = recent.iter().find(|(op, _)| *op == names::REFRESH).unwrap();
+        assert!(refresh.1.is_some_and(|v| v >= 94_000), "{recent:?}");
+        assert!(
+            recent
+                .iter()
+                .any(|(op, v)| *op == names::API && v.is_none())
+        );
+        assert_eq!(*t.in_flight().unwrap().last().unwrap(), 0);
+        assert_eq!(t.total(names::SERIES_SENT), 3);
+        let p99: Vec<u64> = t
+            .latency_quantile(names::REFRESH, 0.99)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(p99.len(), 1, "one interval holds the three samples");
+        assert!((94_000..=106_000).contains(&p99[0]), "{p99:?}");
+        assert!(
+            !t.latency.contains_key(names::WAKE_SKEW),
+            "only the operations of TIMELINE_LATENCIES are kept per interval"
+        );
     }
 
     #[test]

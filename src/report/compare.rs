@@ -1,16 +1,24 @@
 //! `authbench compare`: two or more reports side by side — a terminal table with one column per
 //! run and the ratio to the first run, and an HTML page with overlaid percentile curves and
 //! timelines. Typical use: one scenario against several targets, or before/after a change.
+//!
+//! A change is marked better or worse by what the metric means ([`Sense`]): lower latency is
+//! better, a higher request rate is better, any rise of a count of things that went wrong is worse
+//! (0 → 1 585 spurious logouts is a regression, although no ratio to 0 exists), and more refreshes
+//! (per second or in all) are worse only when refresh amplification rose — otherwise they just
+//! follow the load. Rows that mean nothing when compared (the rate of `wake_skew` or `recovery`
+//! samples, one per client) are left out.
 
 use std::path::{Path, PathBuf};
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
+use super::charts::{self, Plot};
 use super::format;
 use super::html::{STYLE, render};
 use super::model::{Report, ReportError, per_second};
-use super::svg::{self, Chart, Line, XScale};
+use super::svg::{self, Chart, Line, Tone, XScale};
 use crate::metrics::names;
 
 const TEMPLATE: &str = include_str!("templates/compare.html");
@@ -42,6 +50,33 @@ pub enum RowKind {
     Count,
 }
 
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sense {
+    /// Less is better (latency, errors, ratios).
+    Lower,
+    /// More is better (throughput).
+    Higher,
+    /// More is worse, but only in a run whose refresh amplification rose (more refreshes per
+    /// second at the same amplification just follow the load).
+    WorseWithAmplification,
+    /// Neither: shown, never marked.
+    Neutral,
+}
+
+/// How a run compares with the baseline on one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// The baseline itself, a missing value, or within 10%.
+    Same,
+    /// Clearly better by the metric's meaning.
+    Better,
+    /// Clearly worse by the metric's meaning (a count of failures rising from 0 included).
+    Worse,
+}
+
 /// One compared metric: its value in each run (None = not measured there).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
@@ -49,8 +84,12 @@ pub struct Row {
     pub metric: String,
     /// Kind of value.
     pub kind: RowKind,
+    /// Which way is better.
+    pub sense: Sense,
     /// Value per run, in run order.
     pub values: Vec<Option<f64>>,
+    /// Each run against the baseline (the first is always [`Change::Same`]).
+    pub changes: Vec<Change>,
 }
 
 impl Row {
@@ -78,28 +117,72 @@ impl Row {
         }
     }
 
-    /// Whether run `i` is clearly worse (+1), clearly better (-1) or about the same (0) as run 0.
-    fn direction(&self, i: usize) -> i8 {
-        let Some(r) = self.ratio(i) else { return 0 };
-        let worse = if self.kind == RowKind::Rate {
-            r < 0.9
-        } else {
-            r > 1.1
+    /// The ratio text after run `i`'s value: `×2.03`, or `was 0` for a rise from zero.
+    fn ratio_text(&self, i: usize) -> String {
+        if i == 0 {
+            return String::new();
+        }
+        match (self.ratio(i), self.values[0], self.values[i]) {
+            (Some(r), _, _) => format!("×{}", format::ratio(r)),
+            (None, Some(a), Some(b)) if a == 0.0 && b != 0.0 => "was 0".into(),
+            _ => String::new(),
+        }
+    }
+
+    /// Run `i` against the baseline; `amplification_rose` says whether run `i`'s refresh
+    /// amplification is clearly above the baseline's.
+    fn change(&self, i: usize, amplification_rose: bool) -> Change {
+        let (Some(a), Some(b)) = (
+            self.values.first().copied().flatten(),
+            self.values.get(i).copied().flatten(),
+        ) else {
+            return Change::Same;
         };
-        let better = if self.kind == RowKind::Rate {
-            r > 1.1
-        } else {
-            r < 0.9
-        };
-        if worse {
+        if i == 0 {
+            return Change::Same;
+        }
+        // +1: clearly more, -1: clearly less, 0: within 10% (a rise from 0 is always "more").
+        let moved = if a == 0.0 {
+            if b > 0.0 { 1 } else { 0 }
+        } else if b / a > 1.1 {
             1
-        } else if better {
+        } else if b / a < 0.9 {
             -1
         } else {
             0
+        };
+        match (self.sense, moved) {
+            (_, 0) | (Sense::Neutral, _) => Change::Same,
+            (Sense::Lower, 1) | (Sense::Higher, -1) => Change::Worse,
+            (Sense::Lower, _) | (Sense::Higher, _) => Change::Better,
+            (Sense::WorseWithAmplification, 1) if amplification_rose => Change::Worse,
+            (Sense::WorseWithAmplification, _) => Change::Same,
+        }
+    }
+
+    fn direction(&self, i: usize) -> i8 {
+        match self.changes.get(i) {
+            Some(Change::Worse) => 1,
+            Some(Change::Better) => -1,
+            _ => 0,
         }
     }
 }
+
+/// Histograms whose rate means nothing to compare: one sample per client (`wake_skew`,
+/// `recovery`), per kick or reconnect, the uncorrected twin of `api`, and failed operations
+/// (their count is in `failures`).
+const NO_RATE: &[&str] = &[
+    names::WAKE_SKEW,
+    names::RECOVERY,
+    names::KICK_LATENCY,
+    names::RECONNECT,
+    names::API_UNCORRECTED,
+    names::LOGIN_FAILED,
+    names::REFRESH_FAILED,
+    names::API_FAILED,
+    names::LOGOUT_FAILED,
+];
 
 /// Two or more loaded reports.
 #[derive(Debug, Clone)]
@@ -156,7 +239,16 @@ impl Comparison {
         let row = |metric: String, kind: RowKind, f: &dyn Fn(&Report) -> Option<f64>| Row {
             metric,
             kind,
+            sense: match kind {
+                RowKind::Rate => Sense::Higher,
+                _ => Sense::Lower,
+            },
             values: reports.iter().map(|r| f(r)).collect(),
+            changes: Vec::new(),
+        };
+        let with = |mut r: Row, sense: Sense| {
+            r.sense = sense;
+            r
         };
         rows.push(row("rate(requests)".into(), RowKind::Rate, &|r| {
             Some(per_second(r.derived.requests, r.run.duration_s))
@@ -172,17 +264,32 @@ impl Comparison {
             rows.push(row(format!("max({op})"), RowKind::Latency, &|r| {
                 h(r).map(|h| h.max as f64)
             }));
-            rows.push(row(format!("rate({op})"), RowKind::Rate, &|r| {
+            if NO_RATE.contains(&op.as_str()) {
+                continue;
+            }
+            let rate = row(format!("rate({op})"), RowKind::Rate, &|r| {
                 h(r).map(|h| per_second(h.count, r.run.duration_s))
-            }));
+            });
+            // More logins or refreshes per second is no better: it is the storm. It is worse
+            // when the run needed more of them per expiry.
+            let sense = match op.as_str() {
+                names::REFRESH | names::LOGIN => Sense::WorseWithAmplification,
+                _ => Sense::Higher,
+            };
+            rows.push(with(rate, sense));
         }
         rows.push(row(
             names::DERIVED_REFRESH_AMPLIFICATION.into(),
             RowKind::Ratio,
             &|r| r.derived.refresh_amplification,
         ));
+        rows.push(with(
+            row(names::REFRESH_CALLS.into(), RowKind::Count, &|r| {
+                Some(r.counter(names::REFRESH_CALLS) as f64)
+            }),
+            Sense::WorseWithAmplification,
+        ));
         for c in [
-            names::REFRESH_CALLS,
             names::SPURIOUS_LOGOUTS,
             names::SESSIONS_EXPIRED,
             names::RELOGINS,
@@ -235,6 +342,23 @@ impl Comparison {
             rows.push(row(names::NEVER_LOGGED_IN.into(), RowKind::Count, &|r| {
                 Some(r.counter(names::NEVER_LOGGED_IN) as f64)
             }));
+        }
+        let amplification_rose: Vec<bool> = reports
+            .iter()
+            .map(|r| {
+                match (
+                    reports[0].derived.refresh_amplification,
+                    r.derived.refresh_amplification,
+                ) {
+                    (Some(a), Some(b)) => b > a * 1.1,
+                    _ => false,
+                }
+            })
+            .collect();
+        for r in &mut rows {
+            r.changes = (0..r.values.len())
+                .map(|i| r.change(i, amplification_rose[i]))
+                .collect();
         }
         rows
     }
@@ -294,10 +418,9 @@ impl Comparison {
             let mut cells = vec![Cell::new(&row.metric)];
             for (i, v) in row.values.iter().enumerate() {
                 let mut text = row.show(*v);
-                if i > 0
-                    && let Some(r) = row.ratio(i)
-                {
-                    text.push_str(&format!(" (×{})", format::ratio(r)));
+                let ratio = row.ratio_text(i);
+                if !ratio.is_empty() {
+                    text.push_str(&format!(" ({ratio})"));
                 }
                 let mut cell = Cell::new(text).set_alignment(CellAlignment::Right);
                 if color && i > 0 {
@@ -313,7 +436,8 @@ impl Comparison {
         }
         out.push_str(&t.to_string());
         out.push('\n');
-        out.push_str("×N = value divided by the baseline's (run #1); for rates higher is better, for everything else lower is better.\n");
+        out.push_str(LEGEND);
+        out.push('\n');
         out
     }
 
@@ -353,13 +477,7 @@ impl Comparison {
                 metric: row.metric.clone(),
                 cells: (0..row.values.len())
                     .map(|i| {
-                        let ratio = if i == 0 {
-                            String::new()
-                        } else {
-                            row.ratio(i)
-                                .map(|r| format!("×{}", format::ratio(r)))
-                                .unwrap_or_default()
-                        };
+                        let ratio = row.ratio_text(i);
                         let class = match row.direction(i) {
                             1 => "worse",
                             -1 => "better",
@@ -431,6 +549,7 @@ impl Comparison {
                         Some(Line {
                             label: self.legend(i),
                             points,
+                            ..Line::default()
                         })
                     })
                     .collect::<Vec<_>>();
@@ -441,45 +560,86 @@ impl Comparison {
                     lines,
                     marks: vec![],
                     width: svg::NARROW,
+                    height: svg::TALL,
+                    x_to: None,
                 })
             })
             .collect()
     }
 
+    /// Overlaid timelines, one quantity per chart (see [`charts`]): requests, refreshes and
+    /// failures per second, requests in flight, p99 latency per interval, clients recovered.
     fn timeline_charts(&self) -> Vec<String> {
-        [
-            names::SERIES_REQUESTS,
-            names::SERIES_REFRESHES,
-            names::SERIES_ERRORS,
-        ]
-        .iter()
-        .filter(|s| self.runs.iter().any(|(_, r)| r.timeline.total(s) > 0))
-        .map(|series| {
-            let lines = self
-                .runs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, (_, r))| {
-                    let v = r.timeline.series.get(*series)?;
-                    let values: Vec<f64> = v.iter().map(|x| *x as f64).collect();
-                    Some(Line {
-                        label: self.legend(i),
-                        points: svg::downsample(&values, 900).0,
+        let mut quantities: Vec<(String, &str, Plot<'_>)> = vec![
+            (
+                "requests per second".into(),
+                "per second",
+                Plot::Rate(names::SERIES_REQUESTS),
+            ),
+            (
+                "refreshes per second".into(),
+                "per second",
+                Plot::Rate(names::SERIES_REFRESHES),
+            ),
+            (
+                "failures per second".into(),
+                "per second",
+                Plot::Rate(names::SERIES_FAILURES),
+            ),
+            ("requests in flight".into(), "requests", Plot::InFlight),
+        ];
+        for op in names::TIMELINE_LATENCIES {
+            quantities.push((
+                format!("p99({op}) per interval"),
+                "latency (ms)",
+                Plot::Latency(op, 0.99),
+            ));
+        }
+        quantities.push((
+            "clients recovered since the synchronized start".into(),
+            "% of clients",
+            Plot::Recovered,
+        ));
+        let x_to = self
+            .runs
+            .iter()
+            .map(|(_, r)| charts::x_extent(r))
+            .fold(0.0, f64::max);
+        quantities
+            .into_iter()
+            .filter_map(|(title, y_label, plot)| {
+                let lines: Vec<Line> = self
+                    .runs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (_, r))| {
+                        Some(Line {
+                            label: self.legend(i),
+                            points: charts::plot(r, plot)?,
+                            tone: Tone::Normal,
+                        })
                     })
-                })
-                .collect();
-            svg::render(&Chart {
-                title: format!("{series} per second"),
-                y_label: "per second".into(),
-                x: XScale::Seconds,
-                lines,
-                marks: vec![],
-                width: svg::WIDE,
+                    .collect();
+                if lines.iter().all(|l| l.points.iter().all(|p| p.1 == 0.0)) {
+                    return None;
+                }
+                Some(svg::render(&Chart {
+                    title,
+                    y_label: y_label.into(),
+                    x: XScale::Seconds,
+                    lines,
+                    marks: vec![],
+                    width: svg::WIDE,
+                    height: svg::SHORT,
+                    x_to: Some(x_to),
+                }))
             })
-        })
-        .collect()
+            .collect()
     }
 }
+
+/// What the marks of the comparison table mean.
+const LEGEND: &str = "×N = value divided by the baseline's (run #1). Red = worse, green = better, by what the metric means: lower latency, errors and failure counts are better (a rise from 0 is a regression), a higher request rate is better, and more refreshes or logins are worse only when refresh_amplification rose.";
 
 fn style(t: &mut Table, color: bool) {
     if color {

@@ -79,6 +79,15 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// A timeline interval width: `100 ms`, `1 s`, `10 s`.
+pub fn interval(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
 /// A duration in seconds: `42.1s`, `3m05s`, `1h02m`.
 pub fn seconds(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {

@@ -1,24 +1,22 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, no network) rendered
 //! from `templates/report.html` with minijinja. Sections: run header and verdict, thresholds, sample failures,
-//! latency table and percentile curves, per-second timeline with phase boundaries, storm panel,
+//! latency table and percentile curves, timeline charts with phase boundaries ([`super::charts`]), storm panel,
 //! counters with status and close codes, conformance with evidence, resolved configuration.
 
 use serde::Serialize;
 
+use super::charts;
 use super::conformance::Status;
 use super::format;
 use super::model::Report;
 use super::model::ThresholdResult;
 use super::sections::{self, KeyValue};
-use super::svg::{self, Chart, Line, Mark, XScale};
+use super::svg::{self, Chart, Line, XScale};
 use crate::metrics::names;
 
 /// The page template (also used as the base look of the compare page).
 pub(crate) const STYLE: &str = include_str!("templates/style.css");
 const TEMPLATE: &str = include_str!("templates/report.html");
-
-/// Most points per timeline line (longer runs are bucketed, keeping each bucket's peak).
-const MAX_TIMELINE_POINTS: usize = 900;
 
 #[derive(Serialize)]
 struct Page<'a> {
@@ -30,8 +28,7 @@ struct Page<'a> {
     failure_samples: Vec<String>,
     latency: Vec<LatencyRow>,
     percentile_charts: Vec<String>,
-    timeline_chart: Option<String>,
-    gauge_chart: Option<String>,
+    timeline_charts: Vec<String>,
     timeline_note: String,
     phases: Vec<PhaseRow>,
     storm: Vec<KeyValue>,
@@ -197,8 +194,7 @@ fn build(r: &Report) -> Page<'_> {
             })
             .collect(),
         percentile_charts: percentile_charts(r),
-        timeline_chart: timeline_chart(r, SeriesKind::Counts),
-        gauge_chart: timeline_chart(r, SeriesKind::Gauges),
+        timeline_charts: charts::report_charts(r),
         timeline_note: timeline_note(r),
         phases: r
             .phases
@@ -306,112 +302,30 @@ fn percentile_charts(r: &Report) -> Vec<String> {
                 lines: vec![Line {
                     label: name.to_string(),
                     points,
+                    ..Line::default()
                 }],
                 marks: vec![],
                 width: svg::NARROW,
+                height: svg::TALL,
+                x_to: None,
             })
         })
         .collect()
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum SeriesKind {
-    Counts,
-    Gauges,
-}
-
-/// Series in a meaningful order: the known ones first, then any other.
-fn ordered_series(known: &[&str], present: Vec<&String>) -> Vec<String> {
-    let mut out: Vec<String> = known
-        .iter()
-        .filter(|k| present.iter().any(|p| p.as_str() == **k))
-        .map(|k| k.to_string())
-        .collect();
-    for p in present {
-        if !out.contains(p) {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
-fn timeline_chart(r: &Report, kind: SeriesKind) -> Option<String> {
-    let t = &r.timeline;
-    let lines: Vec<Line> = match kind {
-        SeriesKind::Counts => ordered_series(
-            &[
-                names::SERIES_REQUESTS,
-                names::SERIES_REFRESHES,
-                names::SERIES_ERRORS,
-                names::SERIES_FAILURES,
-                names::SERIES_RELOGINS,
-                names::SERIES_LOGINS,
-            ],
-            t.series.keys().collect(),
-        )
-        .into_iter()
-        .map(|name| {
-            let values: Vec<f64> = t.series[&name].iter().map(|v| *v as f64).collect();
-            Line {
-                label: name,
-                points: svg::downsample(&values, MAX_TIMELINE_POINTS).0,
-            }
-        })
-        .collect(),
-        SeriesKind::Gauges => ordered_series(
-            &[names::GAUGE_OPEN_SOCKETS, names::GAUGE_ACTIVE_CLIENTS],
-            t.gauges.keys().collect(),
-        )
-        .into_iter()
-        .filter(|name| t.gauges[name].iter().any(|v| *v != 0))
-        .map(|name| {
-            let values: Vec<f64> = t.gauges[&name].iter().map(|v| *v as f64).collect();
-            Line {
-                label: name,
-                points: svg::downsample(&values, MAX_TIMELINE_POINTS).0,
-            }
-        })
-        .collect(),
-    };
-    if lines.is_empty() {
-        return None;
-    }
-    let marks = r
-        .phases
-        .iter()
-        .map(|p| Mark {
-            x: (p.at.timestamp_millis() as f64 / 1000.0 - t.start_unix as f64).max(0.0),
-            label: p.name.clone(),
-        })
-        .collect();
-    let (title, y_label) = match kind {
-        SeriesKind::Counts => ("Events per second", "per second"),
-        SeriesKind::Gauges => (
-            "Open sockets and active clients (end of each second)",
-            "count",
-        ),
-    };
-    Some(svg::render(&Chart {
-        title: title.into(),
-        y_label: y_label.into(),
-        x: XScale::Seconds,
-        lines,
-        marks,
-        width: svg::WIDE,
-    }))
-}
-
 fn timeline_note(r: &Report) -> String {
     let t = &r.timeline;
-    let width = t.seconds.div_ceil(MAX_TIMELINE_POINTS).max(1);
-    let mut note = format!("{} seconds", format::count(t.seconds as u64));
-    if width > 1 {
-        note.push_str(&format!(
-            "; each point is the busiest second of a {width}-second bucket"
-        ));
+    let mut note = format!(
+        "{} intervals of {}",
+        format::count(t.buckets as u64),
+        format::interval(t.bucket_ms)
+    );
+    let group = charts::group_of(t);
+    if group > 1 {
+        note.push_str(&format!("; each point is the busiest of {group} intervals"));
     }
     if t.truncated {
-        note.push_str("; the run outlasted the 24 h timeline, later seconds are not shown");
+        note.push_str("; the run outlasted what the timeline holds (100 hours), later intervals are not shown");
     }
     note
 }
@@ -444,11 +358,33 @@ fn storm(r: &Report) -> Vec<KeyValue> {
             false,
         ),
     }
-    if let Some((sec, peak)) = r.timeline.peak(names::SERIES_REFRESHES) {
+    let t = &r.timeline;
+    if let Some((i, peak)) = t.peak(names::SERIES_REFRESHES) {
         kv(
             "refresh peak",
-            format::rate(peak as f64),
-            format!("in second {sec} of the run"),
+            format::rate(peak as f64 / t.bucket_s()),
+            format!(
+                "{} refreshes in the {} from {} on",
+                format::count(peak),
+                format::interval(t.bucket_ms),
+                format::seconds(t.at_s(i, t.start_ms))
+            ),
+            false,
+        );
+    }
+    if let Some(v) = t.in_flight()
+        && let Some((i, peak)) = v
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+    {
+        kv(
+            "requests in flight, peak",
+            format::count(u64::try_from(*peak).unwrap_or(0)),
+            format!(
+                "at {} (sent, not yet answered)",
+                format::seconds(t.at_s(i + 1, t.start_ms))
+            ),
             false,
         );
     }

@@ -11,12 +11,13 @@
 //!   needs them; `checks` uses them.
 //! - Writers, all called by [`write_all`]: `report.json`, [`hgrm`] (`<op>.hgrm`), [`terminal`]
 //!   (`summary.txt` and the terminal), [`junit`] (`junit.xml`), [`html`] (`report.html`, charts by
-//!   [`svg`]).
+//!   [`svg`], timeline charts chosen by [`charts`]).
 //! - [`compare`]: several reports side by side (terminal table and HTML); [`merge`]: the exact
 //!   merge of shard reports.
 //! - [`format`] and [`sections`]: formatting and content shared by the writers.
 
 pub mod build;
+pub mod charts;
 pub mod compare;
 pub mod conformance;
 pub mod format;

@@ -228,7 +228,7 @@ pub struct Report {
     /// Derived values.
     #[serde(default)]
     pub derived: Derived,
-    /// Per-second timeline.
+    /// The timeline (100 ms intervals; 1 s in reports of older versions).
     #[serde(default)]
     pub timeline: Timeline,
     /// Phase boundaries.

@@ -1,6 +1,7 @@
 //! Hand-written inline SVG line charts for the HTML pages: no script, no external reference, styled
 //! by the page's CSS classes (`s0`..`s7` give each line a colour *and* a dash pattern, so charts
-//! stay readable when printed without colour).
+//! stay readable when printed without colour; a [`Tone::Failure`] line is red over a shaded area,
+//! so failures read as failures).
 //!
 //! Two x scales: plain seconds (timelines, with phase boundaries marked) and the HdrHistogram
 //! percentile scale, x = log10(1 / (1 - p)), labelled 50%, 90%, 99%, 99.9%, ...
@@ -10,12 +11,24 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 
 /// One line of a chart.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Line {
     /// Legend label.
     pub label: String,
     /// Points in data coordinates (x in seconds or in log10(1/(1-p)); y in the chart's unit).
     pub points: Vec<(f64, f64)>,
+    /// How the line is drawn.
+    pub tone: Tone,
+}
+
+/// How a line is drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tone {
+    /// The next of the eight line styles.
+    #[default]
+    Normal,
+    /// Failure red over a shaded area (failures, errors).
+    Failure,
 }
 
 /// A vertical marker (phase boundary).
@@ -55,13 +68,21 @@ pub struct Chart {
     /// Width of the drawing in SVG units (it scales to its container; a smaller width gives
     /// larger text): [`WIDE`] for full-width charts, [`NARROW`] for charts in a two-column grid.
     pub width: f64,
+    /// Height of the drawing in SVG units: [`TALL`], or [`SHORT`] for a stack of timelines.
+    pub height: f64,
+    /// Seconds scale: the right end of the x axis (`None`: the data's). Stacked timelines share
+    /// it so that their x axes line up.
+    pub x_to: Option<f64>,
 }
 
 /// Width of a full-width chart.
 pub const WIDE: f64 = 900.0;
 /// Width of a chart in a two-column grid.
 pub const NARROW: f64 = 560.0;
-const H: f64 = 300.0;
+/// Height of a chart on its own.
+pub const TALL: f64 = 300.0;
+/// Height of a chart in a stack of timelines.
+pub const SHORT: f64 = 210.0;
 const LEFT: f64 = 62.0;
 const RIGHT: f64 = 30.0;
 const TOP: f64 = 46.0;
@@ -102,6 +123,7 @@ pub fn decades_for(n: u64) -> u32 {
 /// Renders the chart as an `<svg>` element (no XML namespace needed inline in HTML5).
 pub fn render(c: &Chart) -> String {
     let w = c.width.clamp(300.0, 2000.0);
+    let h = c.height.clamp(150.0, 1000.0);
     let (x0, x1) = match c.x {
         XScale::Seconds => {
             let max = c
@@ -110,7 +132,7 @@ pub fn render(c: &Chart) -> String {
                 .flat_map(|l| l.points.iter().map(|p| p.0))
                 .chain(c.marks.iter().map(|m| m.x))
                 .fold(1.0f64, f64::max);
-            (0.0, max)
+            (0.0, c.x_to.filter(|x| *x > 0.0).unwrap_or(max))
         }
         XScale::Percentile { decades } => (0.0, f64::from(decades.max(1))),
     };
@@ -122,14 +144,14 @@ pub fn render(c: &Chart) -> String {
         .fold(0.0f64, f64::max);
     let (y1, ystep) = nice_ceiling(ymax_data);
     let pw = w - LEFT - RIGHT;
-    let ph = H - TOP - BOTTOM;
+    let ph = h - TOP - BOTTOM;
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0).max(1e-9) * pw;
     let sy = |y: f64| TOP + ph - (y / y1) * ph;
 
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart {}" viewBox="0 0 {w} {H}" role="img" aria-label="{}">"#,
+        r#"<svg class="chart {}" viewBox="0 0 {w} {h}" role="img" aria-label="{}">"#,
         if w < WIDE { "narrow" } else { "wide" },
         esc(&c.title)
     );
@@ -141,10 +163,10 @@ pub fn render(c: &Chart) -> String {
     // Legend.
     let mut lx = LEFT;
     for (i, l) in c.lines.iter().enumerate() {
-        let class = i % 8;
+        let class = line_class(l, i);
         let _ = write!(
             s,
-            r#"<line class="line s{class}" x1="{lx:.1}" y1="31" x2="{:.1}" y2="31"/><text class="legend" x="{:.1}" y="35">{}</text>"#,
+            r#"<line class="line {class}" x1="{lx:.1}" y1="31" x2="{:.1}" y2="31"/><text class="legend" x="{:.1}" y="35">{}</text>"#,
             lx + 22.0,
             lx + 26.0,
             esc(&l.label)
@@ -193,7 +215,7 @@ pub fn render(c: &Chart) -> String {
                 s,
                 r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">seconds since start</text>"#,
                 LEFT + pw / 2.0,
-                H - 4.0
+                h - 4.0
             );
         }
         XScale::Percentile { decades } => {
@@ -214,7 +236,7 @@ pub fn render(c: &Chart) -> String {
                 s,
                 r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">percentile</text>"#,
                 LEFT + pw / 2.0,
-                H - 4.0
+                h - 4.0
             );
         }
     }
@@ -235,42 +257,52 @@ pub fn render(c: &Chart) -> String {
             esc(&m.label)
         );
     }
-    // Lines.
-    for (i, l) in c.lines.iter().enumerate() {
-        if l.points.is_empty() {
-            continue;
-        }
-        let mut pts = String::new();
-        for (x, y) in &l.points {
-            if x.is_finite() && y.is_finite() {
+    // Shaded areas under failure lines first, then every line over them.
+    for l in c.lines.iter().filter(|l| l.tone == Tone::Failure) {
+        let finite: Vec<(f64, f64)> = l
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        if let (Some(first), Some(last)) = (finite.first(), finite.last()) {
+            let mut pts = format!("{:.1},{:.1} ", sx(first.0), sy(0.0));
+            for (x, y) in &finite {
                 let _ = write!(pts, "{:.1},{:.1} ", sx(*x), sy(*y));
             }
+            let _ = write!(pts, "{:.1},{:.1}", sx(last.0), sy(0.0));
+            let _ = write!(s, r#"<polygon class="area failure" points="{pts}"/>"#);
         }
-        let _ = write!(
-            s,
-            r#"<polyline class="line s{}" points="{}"><title>{}</title></polyline>"#,
-            i % 8,
-            pts.trim_end(),
-            esc(&l.label)
-        );
+    }
+    // A point with a non-finite y (no data there) breaks the line: one polyline per stretch.
+    for (i, l) in c.lines.iter().enumerate() {
+        for stretch in l.points.split(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            if stretch.is_empty() {
+                continue;
+            }
+            let mut pts = String::new();
+            for (x, y) in stretch {
+                let _ = write!(pts, "{:.1},{:.1} ", sx(*x), sy(*y));
+            }
+            let _ = write!(
+                s,
+                r#"<polyline class="line {}" points="{}"><title>{}</title></polyline>"#,
+                line_class(l, i),
+                pts.trim_end(),
+                esc(&l.label)
+            );
+        }
     }
     s.push_str("</svg>");
     s
 }
 
-/// Reduces a per-second series to at most `max_points` points, keeping each bucket's maximum so
-/// storms stay visible. Returns the points and the bucket width in seconds.
-pub fn downsample(values: &[f64], max_points: usize) -> (Vec<(f64, f64)>, usize) {
-    let width = values.len().div_ceil(max_points.max(1)).max(1);
-    let pts = values
-        .chunks(width)
-        .enumerate()
-        .map(|(i, c)| {
-            let m = c.iter().copied().fold(f64::MIN, f64::max);
-            ((i * width) as f64 + width as f64 / 2.0, m)
-        })
-        .collect();
-    (pts, width)
+/// The CSS class of line `i`: its style, `failure` for a failure line.
+fn line_class(l: &Line, i: usize) -> String {
+    match l.tone {
+        Tone::Normal => format!("s{}", i % 8),
+        Tone::Failure => format!("failure f{}", i % 2),
+    }
 }
 
 fn percentile_label(decade: u32) -> String {
@@ -354,9 +386,12 @@ mod tests {
             lines: vec![Line {
                 label: "refresh".into(),
                 points: pts,
+                ..Line::default()
             }],
             marks: vec![],
             width: NARROW,
+            height: TALL,
+            x_to: None,
         });
         for l in ["50%", "90%", "99%", "99.9%", "99.99%"] {
             assert!(svg.contains(&format!(">{l}<")), "missing {l}");
@@ -376,13 +411,34 @@ mod tests {
     }
 
     #[test]
-    fn downsample_keeps_peaks() {
-        let v: Vec<f64> = (0..3000)
-            .map(|i| if i == 1234 { 999.0 } else { 1.0 })
-            .collect();
-        let (pts, width) = downsample(&v, 1000);
-        assert_eq!(width, 3);
-        assert_eq!(pts.len(), 1000);
-        assert!(pts.iter().any(|p| p.1 == 999.0));
+    fn failure_lines_are_red_over_an_area_and_share_the_x_extent() {
+        let chart = |x_to| Chart {
+            title: "failures".into(),
+            y_label: "per second".into(),
+            x: XScale::Seconds,
+            lines: vec![Line {
+                label: "failures".into(),
+                points: vec![(0.5, 0.0), (1.5, 40.0), (2.5, 0.0)],
+                tone: Tone::Failure,
+            }],
+            marks: vec![],
+            width: WIDE,
+            height: SHORT,
+            x_to,
+        };
+        let svg = render(&chart(None));
+        assert!(svg.contains(r#"<polygon class="area failure""#), "{svg}");
+        assert!(
+            svg.contains(r#"<polyline class="line failure f0""#),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"viewBox="0 0 900 210""#));
+        // No data in the middle: two stretches, not one line across the gap.
+        let mut gap = chart(None);
+        gap.lines[0].points.insert(1, (1.0, f64::NAN));
+        assert_eq!(render(&gap).matches("<polyline").count(), 2);
+        // With a shared extent the axis runs to 20 s even though the data ends at 2.5 s.
+        assert!(render(&chart(Some(20.0))).contains(">20s<"));
+        assert!(!svg.contains(">20s<"));
     }
 }

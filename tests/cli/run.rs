@@ -320,3 +320,36 @@ fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
         "report.html shows who got a session"
     );
 }
+
+#[test]
+fn progress_counts_down_in_plain_lines_when_stderr_is_not_a_terminal() {
+    let out = tempfile::tempdir().unwrap();
+    let start_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let output = storm(20, "1s")
+        .args([
+            "--set",
+            "mock.access_ttl=1s",
+            "--set",
+            "plan.0.login.ramp=100ms",
+            "--start-at",
+            &start_at,
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    // A plain line at each phase change: the wait for --start-at, the wait for the synchronized
+    // expiry, and the end of the traffic phase, each with its countdown.
+    let at = |s: &str| {
+        err.find(s)
+            .unwrap_or_else(|| panic!("stderr lacks {s:?}:\n{err}"))
+    };
+    assert!(
+        at("phase waiting (0/3) starts in") < at("storm in"),
+        "{err}"
+    );
+    assert!(at("storm in") < at("phase traffic (3/3) ends in"), "{err}");
+    assert!(err.contains("req/s"), "{err}");
+}

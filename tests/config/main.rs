@@ -6,3 +6,4 @@ mod merge;
 mod profile;
 mod report;
 mod scenario;
+mod timeline;

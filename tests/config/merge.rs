@@ -58,8 +58,8 @@ fn shard_snapshot(i: u64, all: &Recorder) -> Snapshot {
         Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
     s.started_at = start;
     s.elapsed = Duration::from_secs(10);
-    let mut t = Timeline::new(start.timestamp());
-    t.seconds = 3;
+    let mut t = Timeline::new(start.timestamp_millis(), 1000);
+    t.buckets = 3;
     t.series.insert("requests".into(), vec![100, 200, 700]);
     t.gauges.insert("open_sockets".into(), vec![1, 2, 3]);
     s.timeline = t;

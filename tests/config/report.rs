@@ -88,8 +88,8 @@ fn synthetic_snapshot() -> Snapshot {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let start = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
-    let mut timeline = Timeline::new(start.timestamp());
-    timeline.seconds = 40;
+    let mut timeline = Timeline::new(start.timestamp_millis(), 1000);
+    timeline.buckets = 40;
     let mut req = vec![0u64; 40];
     let mut refr = vec![0u64; 40];
     let mut errs = vec![0u64; 40];

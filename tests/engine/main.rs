@@ -12,4 +12,5 @@ mod outage;
 mod race;
 mod storm;
 mod strategies;
+mod timeline;
 mod ws;
