@@ -8,5 +8,6 @@ mod endpoints;
 mod faults;
 mod flaws;
 mod knobs;
+mod outage;
 mod race;
 mod ws;
