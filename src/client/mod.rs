@@ -10,6 +10,7 @@
 //! - [`single_flight`]: at most one refresh per session in flight.
 //! - [`timers`]: one timer task for all proactive refreshes.
 //! - [`live`]: live counters for the progress display.
+//! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
 //! - [`session`]: the token manager itself ([`Session`]).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
@@ -18,6 +19,7 @@ pub mod cookies;
 pub mod discover;
 pub mod live;
 pub mod race;
+pub mod retry;
 pub mod session;
 mod session_ws;
 pub mod single_flight;

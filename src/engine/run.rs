@@ -12,7 +12,7 @@ use super::progress::Progress;
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, traffic};
+use super::{accounts, outage, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -29,6 +29,13 @@ pub enum EngineError {
     /// The plan needs WebSockets but the target profile describes none, or it is unusable.
     #[error("the plan opens WebSockets but the target has no usable WebSocket settings: {0}")]
     WebSocket(String),
+    /// The plan has an `outage` phase but the target profile cannot cause one.
+    #[error(
+        "the plan has an `outage` phase but the target profile `{0}` has no usable `admin_outage` request; \
+         use the builtin mock or a `mock` preset profile with its admin key (AUTHBENCH_ADMIN_KEY), \
+         or add `admin_outage:` to the profile, or remove the phase"
+    )]
+    Outage(String),
 }
 
 /// How a run ended (the measurements are in the recorder).
@@ -51,6 +58,13 @@ pub async fn run(
     cancel: CancellationToken,
     progress: Arc<Progress>,
 ) -> Result<RunOutcome, EngineError> {
+    let causes_outage = plan
+        .phases
+        .iter()
+        .any(|p| matches!(p, Phase::Outage { .. }));
+    if causes_outage && !profile.has_admin_outage() {
+        return Err(EngineError::Outage(profile.name().to_string()));
+    }
     let ids = local_clients(plan.clients, plan.shard);
     progress.set_plan(ids.len() as u32, plan.phases.len() as u32);
     let https = profile.base_url().scheme() == "https";
@@ -121,8 +135,11 @@ pub async fn run(
                     let (rec, prog, g, idx) = (recorder.clone(), progress.clone(), gate.clone(), i);
                     let marker = tokio::spawn(async move {
                         g.wait().await;
-                        prog.set_phase(idx as u32 + 1, "traffic");
-                        rec.phase("traffic");
+                        // A gate opened by Ctrl-C starts no storm: no traffic mark.
+                        if !g.aborted() {
+                            prog.set_phase(idx as u32 + 1, "traffic");
+                            rec.phase("traffic");
+                        }
                     });
                     let start = traffic::Start { gate: Some(gate) };
                     run_traffic(&sessions, *duration, *rate, start, &cancel).await;
@@ -178,8 +195,19 @@ pub async fn run(
                     .run_until_cancelled(tokio::time::sleep(*duration))
                     .await;
             }
+            Phase::Outage { duration } => {
+                let leader = plan.shard.is_none_or(|s| s.index == 0);
+                let http = fleet.members.first().map(|m| m.session.http().clone());
+                if let Some(http) = http {
+                    outage::outage(&profile, &http, *duration, leader, &recorder, &run_cancel)
+                        .await;
+                }
+            }
         }
-        if !cancel.is_cancelled() {
+        if cancel.is_cancelled() {
+            // The phase did not run to its end: its mark says so.
+            recorder.phase_interrupted();
+        } else {
             outcome.phases_completed += 1;
         }
         i += 1;
@@ -211,6 +239,7 @@ async fn finish(
 ) -> RunOutcome {
     outcome.interrupted = cancel.is_cancelled();
     count_logged_in(&fleet);
+    count_gave_up(&fleet);
     let open: Vec<_> = fleet
         .members
         .iter_mut()
@@ -249,6 +278,22 @@ fn count_logged_in(fleet: &Fleet) {
     }
     rec.count(0, names::CLIENTS_LOGGED_IN, ever);
     rec.count(0, names::NEVER_LOGGED_IN, never);
+}
+
+/// Counts `gave_up.<op>` for every client whose last attempt at an operation failed and was not
+/// followed by a success before the run ended (it stopped trying for good), and `ws_not_open_at_end`
+/// for every client whose WebSocket channel was not open when the run closed it.
+fn count_gave_up(fleet: &Fleet) {
+    for m in &fleet.members {
+        let rec = &m.session.env().recorder;
+        let shard = m.session.id() as usize;
+        if let Some(op) = m.session.failing() {
+            rec.count(shard, &names::gave_up(op.name()), 1);
+        }
+        if m.socket.as_ref().is_some_and(|s| !s.is_open()) {
+            rec.count(shard, names::WS_NOT_OPEN_AT_END, 1);
+        }
+    }
 }
 
 /// The synchronized wake time: `offset` after the latest known access-token expiry of the
