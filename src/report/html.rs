@@ -56,6 +56,7 @@ struct RunView {
     strategy: String,
     shard: String,
     interrupted: bool,
+    partial: Option<String>,
     merged_from: Vec<String>,
 }
 
@@ -83,6 +84,7 @@ struct PhaseRow {
     name: String,
     at: String,
     offset: String,
+    interrupted: bool,
 }
 
 #[derive(Serialize)]
@@ -172,6 +174,7 @@ fn build(r: &Report) -> Page<'_> {
                 .map(|s| format!("{} of {}", s.index, s.count))
                 .unwrap_or_else(|| "-".into()),
             interrupted: run.interrupted,
+            partial: r.partial_note(),
             merged_from: run.merged_from.clone(),
         },
         verdict: Verdict { passed, text },
@@ -207,6 +210,7 @@ fn build(r: &Report) -> Page<'_> {
                 name: p.name.clone(),
                 at: p.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 offset: format::seconds(p.offset_ms as f64 / 1000.0),
+                interrupted: p.interrupted,
             })
             .collect(),
         storm: storm(r),

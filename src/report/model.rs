@@ -60,6 +60,10 @@ pub struct RunHeader {
     /// For a merged report: the reports it was merged from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// For a merge made with `--allow-partial`: the shards that were not given. Not empty means
+    /// the merged report is partial (it does not cover the whole run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<ShardInfo>,
 }
 
 /// `--shard i/N`: this process ran share `index` (from 0) of `count`.
@@ -69,6 +73,12 @@ pub struct ShardInfo {
     pub index: u32,
     /// Number of shards.
     pub count: u32,
+}
+
+impl std::fmt::Display for ShardInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// One latency histogram: its summary (all values in µs) and the histogram itself.
@@ -310,6 +320,35 @@ pub enum ReportError {
 }
 
 impl Report {
+    /// Why the report does not cover the whole run — Ctrl-C (naming the phase it cut), shards
+    /// missing from a merge — for people; `None` when it does.
+    pub fn partial_note(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.run.interrupted {
+            let cut: Vec<String> = self
+                .phases
+                .iter()
+                .filter(|p| p.interrupted)
+                .map(|p| format!("`{}`", p.name))
+                .collect();
+            why.push(if cut.is_empty() {
+                "the run was interrupted".to_string()
+            } else {
+                format!("the run was interrupted during {}", cut.join(", "))
+            });
+        }
+        if !self.run.missing_shards.is_empty() {
+            let list: Vec<String> = self
+                .run
+                .missing_shards
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            why.push(format!("merged without shard {}", list.join(", ")));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
     /// Recomputes derived values from counters, histograms and duration.
     pub fn recompute_derived(&mut self) {
         self.derived = Derived::compute(&self.counters, &self.histograms, self.run.duration_s);

@@ -322,8 +322,8 @@ pub fn verdict(r: &Report) -> (bool, String) {
     if parts.is_empty() {
         parts.push("no thresholds (add `expect:` to the scenario to get a verdict)".to_string());
     }
-    if r.run.interrupted {
-        parts.push("run interrupted: partial report".to_string());
+    if let Some(why) = r.partial_note() {
+        parts.push(format!("partial report: {why}"));
     }
     let passed = r.passed();
     let word = if passed { "PASS" } else { "FAIL" };

@@ -80,9 +80,9 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         ]);
     }
     push_table(&mut out, head);
-    if r.interrupted {
+    if let Some(why) = report.partial_note() {
         out.push_str(&paint(
-            "INTERRUPTED — this report is partial",
+            &format!("PARTIAL — {why}: this report does not cover the whole run"),
             WARNING,
             color,
         ));
