@@ -41,6 +41,8 @@ struct Page<'a> {
     ws_events: Vec<(String, String)>,
     conformance: Option<ConformanceView>,
     config_json: String,
+    /// The load-test sections (thresholds to status codes) are shown: not for a conformance run.
+    load: bool,
 }
 
 #[derive(Serialize)]
@@ -280,6 +282,7 @@ fn build(r: &Report) -> Page<'_> {
                 .collect(),
         }),
         config_json: serde_json::to_string_pretty(&run.config).unwrap_or_default(),
+        load: r.is_load_run(),
     }
 }
 

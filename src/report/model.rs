@@ -170,6 +170,11 @@ pub struct Derived {
 }
 
 impl Derived {
+    /// Nothing was derived: no request, no histogram (a conformance run).
+    pub fn is_empty(&self) -> bool {
+        *self == Derived::default()
+    }
+
     /// Computes every derived value.
     pub fn compute(
         counters: &BTreeMap<String, u64>,
@@ -213,6 +218,11 @@ impl Derived {
     }
 }
 
+/// A timeline with no second recorded (a conformance run).
+fn timeline_is_empty(t: &Timeline) -> bool {
+    t.seconds == 0 && t.series.is_empty() && t.gauges.is_empty()
+}
+
 /// `n` events over `duration_s` seconds, as a rate (0 for an empty run).
 pub fn per_second(n: u64, duration_s: f64) -> f64 {
     if duration_s > 0.0 {
@@ -229,27 +239,28 @@ pub struct Report {
     pub schema_version: u32,
     /// Run header.
     pub run: RunHeader,
-    /// Latency histograms by name.
-    #[serde(default)]
+    /// Latency histograms by name. The load-test sections (histograms to thresholds) are left
+    /// out of report.json when empty, as in a conformance run, which generates no load.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub histograms: BTreeMap<String, HistogramReport>,
     /// Counters by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,
     /// Derived values.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Derived::is_empty")]
     pub derived: Derived,
     /// Per-second timeline.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "timeline_is_empty")]
     pub timeline: Timeline,
     /// Phase boundaries.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseMark>,
     /// The scenario's `expect:` list, kept so a merge can re-evaluate it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<String>,
     /// Threshold results: the scenario's in `expect` order, then the default thresholds the
     /// scenario did not override (`origin: default`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdResult>,
     /// A few sample failures (op, class, status, redacted body excerpt).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -347,6 +358,15 @@ impl Report {
             why.push(format!("merged without shard {}", list.join(", ")));
         }
         (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// Whether the report is (or holds) a load run: anything measured or judged by thresholds.
+    /// A conformance run (`authbench check`) is not: its views show only the conformance section.
+    pub fn is_load_run(&self) -> bool {
+        self.conformance.is_none()
+            || !self.histograms.is_empty()
+            || !self.counters.is_empty()
+            || !self.thresholds.is_empty()
     }
 
     /// Recomputes derived values from counters, histograms and duration.
