@@ -121,7 +121,10 @@ pub async fn run(
     while i < plan.phases.len() && !cancel.is_cancelled() {
         let phase = &plan.phases[i];
         progress.set_phase(i as u32 + 1, phase.name());
-        recorder.phase(phase.name());
+        // An outage marks itself, once the target has accepted it (see `outage`).
+        if !matches!(phase, Phase::Outage { .. }) {
+            recorder.phase(phase.name());
+        }
         match phase {
             Phase::Login { ramp } => accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await,
             Phase::SyncExpiry { offset } => {
@@ -239,7 +242,7 @@ async fn finish(
 ) -> RunOutcome {
     outcome.interrupted = cancel.is_cancelled();
     count_logged_in(&fleet);
-    count_gave_up(&fleet);
+    count_gave_up(&fleet, outcome.interrupted).await;
     let open: Vec<_> = fleet
         .members
         .iter_mut()
@@ -282,19 +285,35 @@ fn count_logged_in(fleet: &Fleet) {
 
 /// Counts `gave_up.<op>` for every client whose last attempt at an operation failed and was not
 /// followed by a success before the run ended (it stopped trying for good), and `ws_not_open_at_end`
-/// for every client whose WebSocket channel was not open when the run closed it.
-fn count_gave_up(fleet: &Fleet) {
-    for m in &fleet.members {
+/// for every client whose WebSocket channel was not open when the run ended — after waiting up to
+/// [`SOCKET_END_GRACE`] for a socket caught between a close and its reconnect (not on Ctrl-C).
+async fn count_gave_up(fleet: &Fleet, interrupted: bool) {
+    let grace = if interrupted {
+        Duration::ZERO
+    } else {
+        SOCKET_END_GRACE
+    };
+    let open = futures::future::join_all(fleet.members.iter().map(|m| async move {
+        match &m.socket {
+            Some(s) => s.open_within(grace).await,
+            None => true,
+        }
+    }))
+    .await;
+    for (m, open) in fleet.members.iter().zip(open) {
         let rec = &m.session.env().recorder;
         let shard = m.session.id() as usize;
         if let Some(op) = m.session.failing() {
             rec.count(shard, &names::gave_up(op.name()), 1);
         }
-        if m.socket.as_ref().is_some_and(|s| !s.is_open()) {
+        if !open {
             rec.count(shard, names::WS_NOT_OPEN_AT_END, 1);
         }
     }
 }
+
+/// How long the end of a run waits for sockets that are reconnecting.
+const SOCKET_END_GRACE: Duration = Duration::from_secs(2);
 
 /// The synchronized wake time: `offset` after the latest known access-token expiry of the
 /// logged-in clients (`offset` from now when no expiry is known).

@@ -103,6 +103,8 @@ async fn an_outage_phase_stops_the_mock_and_every_client_comes_back() {
 
     // The report shows the outage: its start, and its end when the mock listened again.
     let (start, end) = outage_marks(&r);
+    let marks = r.snap.phases.iter().filter(|p| p.name == "outage").count();
+    assert_eq!(marks, 1, "{:?}", r.snap.phases);
     assert!(end - start >= 1400, "outage {start}..{end} ms");
     assert!(end - start < 4000, "outage {start}..{end} ms");
     // The clients saw it...
