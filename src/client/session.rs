@@ -441,6 +441,21 @@ impl Session {
         self.state.lock().failing.map(|(op, _)| op)
     }
 
+    /// The session lost its tokens to a rejected refresh and the new login failed for a passing
+    /// reason, with nothing announcing the end of the session: logging in again is the way on.
+    pub(crate) fn login_interrupted(&self) -> bool {
+        let s = self.state.lock();
+        s.access.is_none()
+            && !s.end_expected
+            && s.failing.is_some_and(|(op, class)| {
+                op == Op::Login
+                    && matches!(
+                        class,
+                        FailClass::Transport | FailClass::ServerError | FailClass::TooMany
+                    )
+            })
+    }
+
     /// Whether the last failure was a passing one (transport, 5xx, 429): worth trying again after
     /// the backoff ([`super::retry`]).
     pub fn failing_for_a_passing_reason(&self) -> bool {

@@ -205,3 +205,40 @@ async fn an_outage_phase_needs_a_target_that_can_cause_one() {
     assert_eq!(server.stats().logins, 0);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_whose_new_login_failed_for_a_passing_reason_logs_in_again() {
+    // Refresh tokens die before the 2 s access tokens: at the 4401 close every socket's refresh
+    // is rejected and its client logs in again — and half of those logins get a 500.
+    let server = mock(|c| {
+        c.refresh_ttl = Duration::from_secs(1);
+        c.faults = vec!["error:login=50%".parse().unwrap()];
+    })
+    .await;
+    let p = plan(
+        12,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Phase::Login {
+                ramp: Duration::ZERO,
+            },
+            Phase::WsConnect {
+                ramp: Duration::ZERO,
+            },
+            Phase::Wait {
+                duration: Duration::from_secs(5),
+            },
+        ],
+    );
+    let r = run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+    let channels = r.counter(names::WS_CONNECTS) - r.counter(names::WS_RECONNECTS);
+    assert!(channels > 0, "{c:?}");
+    assert!(r.counter("failures.login.5xx") > 0, "{c:?}");
+    assert!(r.counter(names::RELOGINS) > 0, "{c:?}");
+    // No socket ended because one login attempt failed: each logged in again and reconnected.
+    assert_eq!(r.counter(&names::ended("no_token")), 0, "{c:?}");
+    assert_eq!(r.counter(&names::ended("stopped")), channels, "{c:?}");
+    assert_eq!(r.counter(names::WS_NOT_OPEN_AT_END), 0, "{c:?}");
+    server.shutdown().await;
+}
