@@ -82,6 +82,23 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             false,
         );
     }
+    for (rest, v) in r.counters_with_prefix(names::PREFIX_GAVE_UP) {
+        push(
+            &format!("{}{rest}", names::PREFIX_GAVE_UP),
+            format::count(v),
+            "clients whose last call of this operation had failed when the run ended",
+            v > 0,
+        );
+    }
+    if has(names::WS_NOT_OPEN_AT_END) {
+        let v = r.counter(names::WS_NOT_OPEN_AT_END);
+        push(
+            names::WS_NOT_OPEN_AT_END,
+            format::count(v),
+            "clients whose WebSocket was not open when the run ended",
+            v > 0,
+        );
+    }
     let refreshing = has(names::REFRESH_CALLS) || has(names::REFRESHES_NEEDED);
     if refreshing {
         push(

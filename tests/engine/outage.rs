@@ -173,6 +173,16 @@ async fn clients_still_failing_when_the_run_ends_are_counted_as_given_up() {
     let api_failures = r.counter(&names::failure("api", "transport"));
     assert!(api_failures >= clients, "{c:?}");
     assert!(api_failures <= clients * 8, "{c:?}");
+    // The summary lists them among the counters that matter.
+    let meta = authbench::report::RunMeta {
+        name: "outage".into(),
+        clients: clients as u32,
+        ..Default::default()
+    };
+    let report = authbench::report::Report::from_run(meta, r.snap.clone(), &[]);
+    let text = authbench::report::terminal_summary(&report, false);
+    assert!(text.contains("gave_up."), "{text}");
+    assert!(text.contains("ws_not_open_at_end"), "{text}");
     server.shutdown().await;
 }
 
