@@ -129,7 +129,11 @@ impl Auth {
 
     /// Mints an access token for the session.
     pub fn mint_access(&self, family: &Family, now_ms: u64) -> String {
-        let exp = self.access_expiry_s(now_ms);
+        self.mint_access_until(family, now_ms, self.access_expiry_s(now_ms))
+    }
+
+    /// Mints an access token for the session that expires at `exp` (seconds since the epoch).
+    fn mint_access_until(&self, family: &Family, now_ms: u64, exp: u64) -> String {
         let seq = family.next_access(exp * 1000);
         let jti = ((seq as u128) << 96) | (random_u128() & ((1u128 << 96) - 1));
         self.access
@@ -410,8 +414,9 @@ impl Auth {
     }
 
     /// RFC 7009 revocation. A refresh token ends its session (and the session's access tokens);
-    /// an access token is revoked by its jti. Unknown tokens are ignored.
-    pub fn revoke(&self, token: &str, hint: Option<&str>) {
+    /// an access token is revoked by its jti. Unknown tokens are ignored. Returns whether the
+    /// token is one this server issued (revoked now, or already dead).
+    pub fn revoke(&self, token: &str, hint: Option<&str>) -> bool {
         Counters::inc(&self.stats.revocations);
         let now = now_ms();
         let as_refresh = |t: &str| match self.family_of_current_refresh(t) {
@@ -432,7 +437,7 @@ impl Auth {
         };
         // The hint is not needed: an opaque refresh token never parses as a JWT and vice versa.
         let _ = hint;
-        let _ = as_refresh(token) || as_access(token);
+        as_refresh(token) || as_access(token) || self.refresh_tokens.open(token).is_some()
     }
 
     /// RFC 7662 introspection response.
@@ -456,7 +461,8 @@ impl Auth {
             }
         }
         if let Ok(c) = self.access.verify(token, VerifyPolicy::default())
-            && self.check_session(&c, now).is_ok()
+            && (self.check_session(&c, now).is_ok()
+                || self.flaws.has(Flaw::IntrospectRevokedActive) && !c.is_expired(now))
         {
             return serde_json::json!({
                 "active": true,
@@ -493,6 +499,9 @@ impl Auth {
         let token = bearer.ok_or(AuthError::Missing)?;
         let policy = VerifyPolicy {
             allow_none: self.flaws.has(Flaw::AcceptAlgNone),
+            skip_signature: self.flaws.has(Flaw::UnverifiedSignature),
+            hs256_public_key: self.flaws.has(Flaw::Hs256KeyConfusion),
+            kid_file: self.flaws.has(Flaw::KidFilePath),
         };
         let claims = match self.access.verify(token, policy) {
             Ok(c) => c,
@@ -544,6 +553,9 @@ impl Auth {
             return None;
         }
         Counters::inc(&self.stats.renewals);
+        if self.flaws.has(Flaw::RenewalSameExpiry) {
+            return Some(self.mint_access_until(family, now, exp / 1000));
+        }
         Some(self.mint_access(family, now))
     }
 

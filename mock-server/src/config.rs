@@ -327,6 +327,11 @@ pub struct MockConfig {
     pub flaws: Vec<Flaw>,
     /// Request body cap in bytes (64 KiB); larger bodies get 413.
     pub max_body: usize,
+    /// Every response carries `Connection: close` and ends its connection (false).
+    pub connection_close: bool,
+    /// Close a connection that has waited this long for a request (0 = never).
+    #[serde(with = "human_duration")]
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for MockConfig {
@@ -350,6 +355,8 @@ impl Default for MockConfig {
             faults: Vec::new(),
             flaws: Vec::new(),
             max_body: 64 * 1024,
+            connection_close: false,
+            keepalive_timeout: Duration::ZERO,
         }
     }
 }
@@ -379,6 +386,7 @@ impl MockConfig {
             ("reuse_grace", self.reuse_grace),
             ("sliding_window", self.sliding_window),
             ("ws_tick", self.ws_tick),
+            ("keepalive_timeout", self.keepalive_timeout),
         ];
         for (field, d) in all {
             if d > century {
@@ -495,6 +503,12 @@ pub struct MockArgs {
     /// Request body cap (larger bodies get 413).
     #[arg(long, value_name = "BYTES", default_value = "64KiB", value_parser = parse_size)]
     pub max_body: usize,
+    /// Answer every request with `Connection: close` and close the connection after it.
+    #[arg(long)]
+    pub connection_close: bool,
+    /// Close connections that have waited this long for a request (0 = never).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
 }
 
 impl MockArgs {
@@ -519,6 +533,8 @@ impl MockArgs {
             faults: self.faults,
             flaws: self.flaws,
             max_body: self.max_body,
+            connection_close: self.connection_close,
+            keepalive_timeout: self.keepalive_timeout,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -654,6 +670,9 @@ mod tests {
             "reuse-allowed",
             "--max-body",
             "1KiB",
+            "--connection-close",
+            "--keepalive-timeout",
+            "5s",
         ])
         .unwrap();
         assert_eq!(c.port, 0);
@@ -667,6 +686,8 @@ mod tests {
             vec![Flaw::NoKick, Flaw::AcceptAlgNone, Flaw::ReuseAllowed]
         );
         assert_eq!(c.max_body, 1024);
+        assert!(c.connection_close);
+        assert_eq!(c.keepalive_timeout, Duration::from_secs(5));
         assert_eq!(c.admin_key.as_deref(), Some("k"));
     }
 

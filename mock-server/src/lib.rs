@@ -7,7 +7,8 @@
 //! be switched on so load tests and conformance checks have something to find.
 //!
 //! Components, from the outside in:
-//! - [`server`]: [`start`] binds and runs the server, [`MockServer`] stops it.
+//! - [`server`]: [`start`] binds and runs the server, [`MockServer`] stops it; [`conn`]: how
+//!   connections are served (`--connection-close`, `--keepalive-timeout`).
 //! - [`routes`]: HTTP endpoints (`oauth`, `api`, `admin`, `ws`), thin translations to and from
 //!   the core.
 //! - [`auth`]: the core both APIs share (login, refresh/rotation/reuse, logout, revocation,
@@ -30,6 +31,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod conn;
 pub mod faults;
 pub mod flaws;
 pub mod logging;

@@ -1,6 +1,7 @@
 //! Starting and stopping the server: key generation, the listening socket (backlog 4096), the
-//! axum service, the janitor that prunes ended sessions, graceful shutdown, and the serving loop
-//! that goes away and comes back on the same address for an outage ([`crate::outage`]).
+//! axum service (served by [`crate::conn`]), the janitor that prunes ended sessions, graceful
+//! shutdown, and the serving loop that goes away and comes back on the same address for an outage
+//! ([`crate::outage`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -100,6 +101,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         outage: Outage::new(&shutdown),
         shutdown,
         tracker: TaskTracker::new(),
+        verdicts: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
@@ -133,33 +135,28 @@ async fn serve_loop(
     loop {
         let up = state.outage.up();
         let stop = up.clone();
-        let mut server = tokio::spawn(
-            axum::serve(listener, app.clone())
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .into_future(),
-        );
+        // Served here (not spawned), so that dropping this loop — or the future — drops every
+        // connection.
+        let mut server = Box::pin(crate::conn::serve(
+            listener,
+            app.clone(),
+            &state.auth.cfg,
+            stop.cancelled_owned(),
+        ));
         tokio::select! {
-            r = &mut server => {
-                if let Ok(Err(e)) = r {
-                    tracing::error!("mock server stopped: {e}");
-                }
-                return;
-            }
+            _ = &mut server => return,
             _ = up.cancelled() => {}
         }
         let Some(down_for) = state.outage.down_for() else {
             // Shutdown: the graceful end is awaited (and bounded) by `MockServer::shutdown`.
-            let _ = server.await;
+            server.await;
             return;
         };
         tracing::warn!(?down_for, "outage: not listening");
-        // In-flight requests (the admin call among them) finish; the rest is dropped.
-        if tokio::time::timeout(OUTAGE_GRACE, &mut server)
-            .await
-            .is_err()
-        {
-            server.abort();
-        }
+        // In-flight requests (the admin call among them) get a moment to finish; then every
+        // connection is dropped.
+        let _ = tokio::time::timeout(OUTAGE_GRACE, &mut server).await;
+        drop(server);
         tokio::select! {
             _ = tokio::time::sleep(down_for) => {}
             _ = state.shutdown.cancelled() => return,

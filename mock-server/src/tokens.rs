@@ -141,6 +141,8 @@ pub struct Keys {
     verifier: Verifier,
     kid: String,
     jwk: Option<serde_json::Value>,
+    /// The RSA public key, DER (PKCS#1 RSAPublicKey), for RS256 (the `hs256-key-confusion` flaw).
+    rsa_public_der: Option<Vec<u8>>,
 }
 
 fn key_err(signing: Signing) -> impl Fn(String) -> MockError {
@@ -156,6 +158,7 @@ impl Keys {
         let err = key_err(signing);
         let kid_of =
             |public: &[u8]| B64.encode(&digest::digest(&digest::SHA256, public).as_ref()[..12]);
+        let mut rsa_public_der = None;
         let (signer, verifier, kid, jwk) = match signing {
             Signing::Es256 => {
                 let kp = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
@@ -207,6 +210,7 @@ impl Keys {
                     "n": B64.encode(public.modulus().big_endian_without_leading_zero()),
                     "e": B64.encode(public.exponent().big_endian_without_leading_zero()),
                 });
+                rsa_public_der = Some(der);
                 (Signer::Rs(kp), Verifier::Public(vk), kid, Some(jwk))
             }
         };
@@ -216,6 +220,7 @@ impl Keys {
             verifier,
             kid,
             jwk,
+            rsa_public_der,
         })
     }
 
@@ -278,11 +283,17 @@ impl Keys {
 }
 
 /// How lenient verification is. The defaults are the correct behaviour; the resource server
-/// turns on `allow_none` only for the `accept-alg-none` flaw.
+/// turns each leniency on only for its flaw.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VerifyPolicy {
-    /// Accept `alg: none` tokens without a signature.
+    /// Accept `alg: none` tokens without a signature (`accept-alg-none`).
     pub allow_none: bool,
+    /// Accept a signature that does not verify (`unverified-signature`).
+    pub skip_signature: bool,
+    /// Verify HS256 tokens with the RSA public key as HMAC secret (`hs256-key-confusion`).
+    pub hs256_public_key: bool,
+    /// Verify HS256 tokens with the contents of the file the `kid` names (`kid-file-path`).
+    pub kid_file: bool,
 }
 
 #[derive(Deserialize)]
@@ -291,6 +302,38 @@ struct RawHeader<'a> {
     alg: std::borrow::Cow<'a, str>,
     #[serde(borrow, default)]
     typ: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Largest key file read for the `kid-file-path` flaw.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// The `kid-file-path` flaw's key lookup: the file `kid` names, relative to the temporary
+/// directory (so `../../dev/null` and `/dev/null` both name `/dev/null`), read up to
+/// [`MAX_KEY_FILE`] bytes. FIFOs and sockets are not opened (reading one could block forever).
+fn key_file(kid: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let path = std::env::temp_dir().join(kid);
+    let meta = std::fs::metadata(&path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() || t.is_socket() {
+            return None;
+        }
+    }
+    if meta.is_dir() {
+        return None;
+    }
+    let mut out = Vec::new();
+    std::fs::File::open(&path)
+        .ok()?
+        .take(MAX_KEY_FILE)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 #[derive(Deserialize)]
@@ -404,8 +447,13 @@ impl AccessTokens {
         if unsigned && !policy.allow_none {
             return Err(TokenError::AlgNone);
         }
+        // An HMAC secret the token chooses (flaws only): None = the server's own key.
+        let mut chosen_secret = None;
         if !unsigned && header.alg != self.keys.signing.alg() {
-            return Err(TokenError::AlgMismatch);
+            chosen_secret = self.chosen_secret(&header, policy);
+            if chosen_secret.is_none() {
+                return Err(TokenError::AlgMismatch);
+            }
         }
         match header.typ.as_deref() {
             Some(t)
@@ -413,10 +461,17 @@ impl AccessTokens {
                     || t.eq_ignore_ascii_case("application/at+jwt") => {}
             _ => return Err(TokenError::WrongType),
         }
+        let mut verified = false;
         if !unsigned {
             let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
-            let signed = &token[..h.len() + 1 + p.len()];
-            if !self.keys.verify_sig(signed.as_bytes(), &sig) {
+            let signed = &token.as_bytes()[..h.len() + 1 + p.len()];
+            verified = match &chosen_secret {
+                None => self.keys.verify_sig(signed, &sig),
+                Some(secret) => {
+                    hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, secret), signed, &sig).is_ok()
+                }
+            };
+            if !verified && !policy.skip_signature {
                 return Err(TokenError::BadSignature);
             }
         }
@@ -442,10 +497,28 @@ impl AccessTokens {
             exp: raw.exp,
             iat: raw.iat,
         });
-        if !unsigned {
+        // Only tokens signed with the server's own key are remembered as verified.
+        if verified && chosen_secret.is_none() {
             self.cache.insert(token, claims.clone());
         }
         Ok(claims)
+    }
+
+    /// The HMAC secret an HS256 token of an asymmetric-key server is verified with under the
+    /// key-confusion flaws; `None` (refused) for a correct server.
+    fn chosen_secret(&self, header: &RawHeader<'_>, policy: VerifyPolicy) -> Option<Vec<u8>> {
+        if header.alg != Signing::Hs256.alg() {
+            return None;
+        }
+        if policy.hs256_public_key
+            && let Some(der) = &self.keys.rsa_public_der
+        {
+            return Some(der.clone());
+        }
+        if policy.kid_file {
+            return key_file(header.kid.as_deref()?);
+        }
+        None
     }
 }
 
@@ -633,7 +706,16 @@ mod tests {
             t.verify(&none, VerifyPolicy::default()),
             Err(TokenError::AlgNone)
         );
-        assert!(t.verify(&none, VerifyPolicy { allow_none: true }).is_ok());
+        assert!(
+            t.verify(
+                &none,
+                VerifyPolicy {
+                    allow_none: true,
+                    ..Default::default()
+                }
+            )
+            .is_ok()
+        );
         let jwt = format!(
             "{}.{payload}.",
             B64.encode(r#"{"alg":"ES256","typ":"JWT"}"#)
@@ -642,6 +724,63 @@ mod tests {
             t.verify(&jwt, VerifyPolicy::default()),
             Err(TokenError::WrongType)
         );
+    }
+
+    /// `token`'s claims under a new header, HMAC-SHA256-signed with `secret`.
+    fn resigned_hs256(token: &str, header: &str, secret: &[u8]) -> String {
+        let payload = token.split('.').nth(1).unwrap();
+        let signed = format!("{}.{payload}", B64.encode(header));
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            signed.as_bytes(),
+        );
+        format!("{signed}.{}", B64.encode(tag.as_ref()))
+    }
+
+    #[test]
+    fn leniencies_only_with_their_policy() {
+        let t = tokens(Signing::Rs256);
+        let tok = t.mint("user1", 1, 1, 1, u64::MAX / 2000);
+        let strict = VerifyPolicy::default();
+        // a stripped signature
+        let stripped = format!("{}.", tok.rsplit_once('.').unwrap().0);
+        assert_eq!(t.verify(&stripped, strict), Err(TokenError::BadSignature));
+        let skip = VerifyPolicy {
+            skip_signature: true,
+            ..strict
+        };
+        assert!(t.verify(&stripped, skip).is_ok());
+        // HS256 with the RSA public key (DER) as secret
+        let der = t.keys().rsa_public_der.clone().unwrap();
+        let confused = resigned_hs256(&tok, r#"{"alg":"HS256","typ":"at+jwt"}"#, &der);
+        assert_eq!(t.verify(&confused, strict), Err(TokenError::AlgMismatch));
+        let confusion = VerifyPolicy {
+            hs256_public_key: true,
+            ..strict
+        };
+        assert!(t.verify(&confused, confusion).is_ok());
+        // HS256 with the (empty) contents of the file the kid names
+        let kid_file = VerifyPolicy {
+            kid_file: true,
+            ..strict
+        };
+        for kid in ["../../../../../../../dev/null", "/dev/null"] {
+            let header = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#);
+            let forged = resigned_hs256(&tok, &header, b"");
+            assert_eq!(t.verify(&forged, strict), Err(TokenError::AlgMismatch));
+            assert!(t.verify(&forged, kid_file).is_ok(), "{kid}");
+            assert_eq!(
+                t.verify(&forged, VerifyPolicy::default()),
+                Err(TokenError::AlgMismatch),
+                "never cached as verified"
+            );
+        }
+        let missing = resigned_hs256(
+            &tok,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"no such key file"}"#,
+            b"",
+        );
+        assert_eq!(t.verify(&missing, kid_file), Err(TokenError::AlgMismatch));
     }
 
     #[test]

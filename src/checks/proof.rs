@@ -122,6 +122,68 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         skips: &[],
         side_effects: &[],
     },
+    FlawProof {
+        flaw: Flaw::RefreshCacheable,
+        catches: &["RT-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::AcceptQueryToken,
+        catches: &["RS-04"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::RevokeUnknownError,
+        catches: &["RV-02"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::IntrospectRevokedActive,
+        catches: &["IN-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::UnverifiedSignature,
+        // WS-01 also presents a token with a tampered signature at the handshake.
+        catches: &["JW-02", "WS-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::Hs256KeyConfusion,
+        catches: &["JW-03"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::KidFilePath,
+        catches: &["JW-05"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::IllegalCloseCode,
+        catches: &["WS-05"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::RenewalSameExpiry,
+        catches: &["SL-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::CachedVerdicts,
+        // JW-06 uses its token before the expiry and again after it: the cache accepts it.
+        catches: &["AT-01", "JW-06"],
+        skips: &[],
+        side_effects: &[],
+    },
 ];
 
 /// The proof entry of `flaw`.

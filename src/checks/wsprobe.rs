@@ -240,10 +240,13 @@ impl WsConn {
                             replaced_illegal: false,
                         },
                     };
-                    let code = close
-                        .code
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "(no code)".into());
+                    let code = match close.code {
+                        _ if close.replaced_illegal => {
+                            "an illegal code (reported as 1002 by tungstenite)".into()
+                        }
+                        Some(c) => c.to_string(),
+                        None => "(no code)".into(),
+                    };
                     let reason = self.probe.scrub(&close.reason);
                     push_line(
                         &mut self.lines,

@@ -12,11 +12,13 @@
 //! - [`live`]: live counters for the progress display.
 //! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
 //! - [`session`]: the token manager itself ([`Session`]).
+//! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
 pub mod cookies;
 pub mod discover;
+pub mod lifetime;
 pub mod live;
 pub mod race;
 pub mod retry;

@@ -1,7 +1,9 @@
 //! `refresh_race`: one client presents the same refresh token N times at once and we look at what
 //! the server did with it. This tests the server, not a client strategy, so it bypasses the
-//! strategy and its counters (`refresh_calls`, `refreshes_needed`); its requests are counted as
-//! `status.refresh_race.<code>` and the outcome as `race.<class>`.
+//! strategy and its counters (`refresh_calls`, `refreshes_needed`). The N simultaneous attempts are
+//! counted as `status.refresh_race.<code>`, the one check refresh afterwards as
+//! `status.refresh_race_check.<code>` (a new login, if needed, as `status.login.<code>`), and the
+//! outcome as `race.<class>`; a forked race is also one of the run's `refresh_forks`.
 //!
 //! Classes, first match wins:
 //! - `forked`: several *distinct* successors accepted — the token chain forked (a rotation bug);
@@ -185,12 +187,16 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
     }
     let class = classify(&attempts);
     rec.count(shard, class.counter(), 1);
+    if class == RaceClass::Forked {
+        // One refresh token accepted with several successors.
+        rec.count(shard, names::REFRESH_FORKS, 1);
+    }
 
     let winner_kept = match winner {
         Some((tokens, headers)) => {
             session.absorb_cookies(&headers);
             session.install_tokens(tokens, false);
-            let kept = session.probe_refresh(Op::Race).await;
+            let kept = session.probe_refresh(Op::RaceCheck).await;
             if kept == Some(false) {
                 rec.count(shard, names::RACE_WINNER_REVOKED, 1);
             }
@@ -212,7 +218,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
 }
 
 /// Identifies a successor by its refresh token, else by the cookies the response set.
-fn successor_key(refresh: Option<&str>, headers: &http::HeaderMap) -> u64 {
+pub(crate) fn successor_key(refresh: Option<&str>, headers: &http::HeaderMap) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     match refresh {
         Some(rt) => rt.hash(&mut h),

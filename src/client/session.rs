@@ -6,10 +6,16 @@
 //! happens only when the refresh itself is rejected (`relogins`, and `spurious_logouts` when the
 //! credentials turned out to be valid and nothing had told the client its session was over).
 //!
-//! Counting (DESIGN §3): `refresh_calls` for every refresh request sent; `refreshes_needed` once per
-//! access-token generation that had to be replaced, however many requests noticed; `reuse_detected`
-//! when a refresh is rejected for a refresh token this session had already presented (the naive
-//! race). Tokens are never logged; they are kept as `Arc<str>` so a request clones a pointer.
+//! Counting (DESIGN §3, issue 11 §3): `refresh_calls` for every refresh request sent;
+//! `refreshes_needed` once per access-token generation that had to be replaced, however many
+//! requests noticed; `reuse_detected` when the server's answer to a rejected refresh says the
+//! token was already used (the profile's `reuse_rejected` matcher); `refresh_forks` when a refresh
+//! token this session presented is accepted a second time with a different successor (a server
+//! without atomic single use, met by the naive race). A rejected refresh that leads to a new
+//! login is `sessions_expired` when it came at or after the end the server announced
+//! ([`Lifetime`]), `spurious_logouts` when it came before and nothing had ended the session on
+//! purpose (and the credentials still worked). Tokens are never logged; they are kept as
+//! `Arc<str>` so a request clones a pointer.
 //!
 //! Failures (issue 15 §1): every answer outside what an operation expects is a failure, counted
 //! `failures.<op>.<class>` ([`FailClass`]) with its latency in `<op>_failed` instead of `<op>`, and
@@ -27,7 +33,7 @@
 //! reason (transport, 5xx, 429) is tried again after the client's backoff ([`super::retry`]).
 
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,7 +43,9 @@ use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
 use super::cookies::CookieJar;
+use super::lifetime::Lifetime;
 use super::live::Live;
+use super::race::successor_key;
 use super::retry::Retry;
 use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
@@ -47,7 +55,7 @@ use crate::metrics::names;
 use crate::metrics::{FailureSample, Recorder};
 use crate::profile::{Profile, Rendered, RequestError, Tokens};
 
-/// Refresh tokens remembered per session for `reuse_detected` (hashes only).
+/// Refresh tokens remembered per session for `refresh_forks` (hashes only).
 const PRESENTED_KEEP: usize = 4;
 
 /// The longest `Retry-After` a session waits for; a longer one is cut to this.
@@ -102,7 +110,10 @@ pub enum Op {
     Api,
     Logout,
     ForceLogout,
+    /// The simultaneous attempts of a `refresh_race`.
     Race,
+    /// The one refresh a client makes after its race with the winner's tokens.
+    RaceCheck,
 }
 
 impl Op {
@@ -115,6 +126,7 @@ impl Op {
             Op::Logout => "logout",
             Op::ForceLogout => "force_logout",
             Op::Race => "refresh_race",
+            Op::RaceCheck => "refresh_race_check",
         }
     }
 }
@@ -137,7 +149,7 @@ impl Op {
             Op::Login => Some((names::LOGIN, names::LOGIN_FAILED)),
             Op::Refresh => Some((names::REFRESH, names::REFRESH_FAILED)),
             Op::Logout => Some((names::LOGOUT, names::LOGOUT_FAILED)),
-            Op::Api | Op::ForceLogout | Op::Race => None,
+            Op::Api | Op::ForceLogout | Op::Race | Op::RaceCheck => None,
         }
     }
 
@@ -148,7 +160,7 @@ impl Op {
             Op::Refresh => status_names!("refresh", code, [200, 400, 401, 403, 429, 500, 502, 503]),
             Op::Api => status_names!("api", code, [200, 204, 401, 403, 404, 429, 500, 502, 503]),
             Op::Logout => status_names!("logout", code, [200, 204, 400, 401]),
-            Op::ForceLogout | Op::Race => None,
+            Op::ForceLogout | Op::Race | Op::RaceCheck => None,
         }
     }
 }
@@ -216,8 +228,9 @@ pub struct Held {
 enum Refreshed {
     /// New tokens installed; here is the new access token.
     Renewed(Arc<str>),
-    /// The server rejected the refresh token (`Profile::refresh_rejected`).
-    Rejected,
+    /// The server rejected the refresh token (`Profile::refresh_rejected`); `ended`: at or after
+    /// the session's announced end.
+    Rejected { ended: bool },
     /// Transport error, 5xx, 429, unparsable response: no conclusion, no new login.
     Failed,
 }
@@ -232,8 +245,10 @@ struct State {
     cookies: CookieJar,
     /// `generation + 1` of the last generation counted in `refreshes_needed`.
     needed_counted: u64,
-    /// Hashes of the refresh credentials presented lately.
-    presented: Vec<u64>,
+    /// The refresh credentials presented lately, and what they were exchanged for.
+    presented: Vec<Presented>,
+    /// What the server announced (and the profile declares) about the session's end.
+    lifetime: Lifetime,
     /// The client was told its session ended (logout, force logout, kick): a later new login is
     /// not spurious.
     end_expected: bool,
@@ -243,6 +258,19 @@ struct State {
     not_before: Option<tokio::time::Instant>,
     /// The last failed login, refresh or API call not followed by a success of that kind since.
     failing: Option<(Op, FailClass)>,
+    /// The scheduled instant of a synchronized phase whose first request is still to be written
+    /// (`send_skew`).
+    first_send_due: Option<Instant>,
+}
+
+/// A refresh credential this session presented (a hash, never the token).
+#[derive(Debug, Clone, Copy)]
+struct Presented {
+    hash: u64,
+    /// The successor of its first acceptance.
+    successor: Option<u64>,
+    /// Already counted in `refresh_forks`.
+    forked: bool,
 }
 
 /// One simulated client's token manager; see the module docs.
@@ -257,6 +285,8 @@ pub struct Session {
     flight: SingleFlight,
     /// Requests in flight (open model: an arrival finding all `concurrency` slots busy is dropped).
     busy: AtomicU32,
+    /// `State::first_send_due` is set (checked on every exchange without the lock).
+    first_send_pending: AtomicBool,
 }
 
 impl Session {
@@ -273,6 +303,7 @@ impl Session {
             state: Mutex::new(State::default()),
             flight: SingleFlight::default(),
             busy: AtomicU32::new(0),
+            first_send_pending: AtomicBool::new(false),
         })
     }
 
@@ -365,6 +396,46 @@ impl Session {
         self.state.lock().end_expected = true;
     }
 
+    /// A synchronized phase scheduled this client's first request for `scheduled`: the next
+    /// request written records `send_skew` (written − scheduled).
+    pub fn expect_first_send(&self, scheduled: Instant) {
+        self.state.lock().first_send_due = Some(scheduled);
+        self.first_send_pending.store(true, Ordering::Release);
+    }
+
+    /// The synchronized phase ended: a first send still pending is not measured.
+    pub fn cancel_first_send(&self) {
+        if self.first_send_pending.swap(false, Ordering::AcqRel) {
+            self.state.lock().first_send_due = None;
+        }
+    }
+
+    /// Records `send_skew` for the first request written after [`Session::expect_first_send`]. A
+    /// request that got no answer has no known write instant: the mark then waits for the next.
+    fn note_first_send(&self, reply: &Reply) {
+        if !self.first_send_pending.load(Ordering::Acquire) {
+            return;
+        }
+        let due = {
+            let mut s = self.state.lock();
+            match s.first_send_due {
+                Some(due) if reply.sent_at >= due => {
+                    s.first_send_due = None;
+                    self.first_send_pending.store(false, Ordering::Release);
+                    due
+                }
+                // None, or a request sent before the scheduled instant (e.g. a socket's refresh
+                // already in flight): not the phase's first request.
+                _ => return,
+            }
+        };
+        self.rec().record_duration(
+            self.shard(),
+            names::SEND_SKEW,
+            reply.written_at.saturating_duration_since(due),
+        );
+    }
+
     /// Claims one of the `concurrency` request slots (open model); `None` when all are busy.
     pub fn try_claim_slot(self: &Arc<Self>) -> Option<SlotGuard> {
         let cap = self.env.settings.concurrency.max(1);
@@ -380,14 +451,22 @@ impl Session {
 
     // ----- recording -------------------------------------------------------------------------
 
-    /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the timeline and
-    /// the live counters. Whether it failed is for the caller to say ([`Session::settle`]).
+    /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the connection
+    /// events (`resent_unsent`, `connections_retired`), the timeline and the live counters.
+    /// Whether it failed is for the caller to say ([`Session::settle`]).
     pub fn count_exchange(&self, op: Op, res: &Result<Reply, HttpError>) {
         let rec = self.rec();
         let shard = self.shard();
         rec.count(shard, names::REQUESTS, 1);
         rec.series(shard, names::SERIES_REQUESTS, 1);
         Live::bump(&self.env.live.requests);
+        let conn = res.as_ref().map_or_else(|e| e.conn, |r| r.conn);
+        if conn.resent_unsent {
+            rec.count(shard, names::RESENT_UNSENT, 1);
+        }
+        if conn.retired {
+            rec.count(shard, names::CONNECTIONS_RETIRED, 1);
+        }
         match res {
             Ok(reply) => {
                 match op.status_counter(reply.status) {
@@ -395,6 +474,7 @@ impl Session {
                     None => rec.count(shard, &names::status(op.name(), reply.status), 1),
                 }
                 self.note_retry_after(op, reply);
+                self.note_first_send(reply);
             }
             Err(e) => {
                 rec.count(shard, e.kind.counter(), 1);
@@ -719,6 +799,7 @@ impl Session {
             refresh_token: s.refresh.as_deref().map(str::to_string),
             expires_at: s.expires_at,
             session_id: s.session_id.as_deref().map(str::to_string),
+            refresh_expires_at: None,
         })
     }
 
@@ -813,6 +894,11 @@ impl Session {
             if fresh_login {
                 s.end_expected = false;
                 s.presented.clear();
+                s.lifetime
+                    .logged_in(SystemTime::now(), tokens.refresh_expires_at);
+            } else {
+                s.lifetime
+                    .renewed(SystemTime::now(), tokens.refresh_expires_at);
             }
             (s.generation, s.expires_at)
         };
@@ -963,9 +1049,12 @@ impl Session {
         {
             Refreshed::Renewed(at) => Some(at),
             Refreshed::Failed => None,
-            Refreshed::Rejected => match self
+            Refreshed::Rejected { ended } => match self
                 .flight
-                .run(|| self.generation() == held.generation, || self.relogin())
+                .run(
+                    || self.generation() == held.generation,
+                    || self.relogin(ended),
+                )
                 .await
             {
                 Flight::Led(at) => at,
@@ -996,21 +1085,26 @@ impl Session {
         let refresh = self.state.lock().refresh.clone();
         match self.refresh_exchange(seen_generation, refresh).await {
             Refreshed::Renewed(at) => Some(at),
-            Refreshed::Rejected => self.relogin().await,
+            Refreshed::Rejected { ended } => self.relogin(ended).await,
             Refreshed::Failed => None,
         }
     }
 
-    /// The refresh token (or cookie) was rejected: log in again, counting `relogins` and, when the
-    /// login works although nothing announced the end of the session, `spurious_logouts`.
-    async fn relogin(&self) -> Option<Arc<str>> {
+    /// The refresh token (or cookie) was rejected: log in again, counting `relogins`. Unless
+    /// something ended the session on purpose (logout, force logout, kick): a rejection at or
+    /// after the announced end (`ended`) is `sessions_expired`; one before it is
+    /// `spurious_logouts` when the new login works (the credentials were fine all along).
+    async fn relogin(&self, ended: bool) -> Option<Arc<str>> {
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
         let expected = self.state.lock().end_expected;
+        if ended && !expected {
+            self.rec().count(shard, names::SESSIONS_EXPIRED, 1);
+        }
         self.forget(false);
         let at = self.login_exchange().await;
-        if at.is_some() && !expected {
+        if at.is_some() && !expected && !ended {
             self.rec().count(shard, names::SPURIOUS_LOGOUTS, 1);
         }
         at
@@ -1025,24 +1119,26 @@ impl Session {
             // Nothing to refresh with (the server issued no refresh token): a new login is the
             // only way on, and an expected one.
             self.expect_end();
-            return Refreshed::Rejected;
+            return Refreshed::Rejected { ended: false };
         }
-        let presented_before = {
+        let presented = credential_hash(refresh.as_deref(), cookie.as_deref());
+        {
             let mut s = self.state.lock();
             if s.needed_counted < seen_generation + 1 {
                 s.needed_counted = seen_generation + 1;
                 rec.count(shard, names::REFRESHES_NEEDED, 1);
             }
-            let h = credential_hash(refresh.as_deref(), cookie.as_deref());
-            let seen = s.presented.contains(&h);
-            if !seen {
+            if !s.presented.iter().any(|p| p.hash == presented) {
                 if s.presented.len() >= PRESENTED_KEEP {
                     s.presented.remove(0);
                 }
-                s.presented.push(h);
+                s.presented.push(Presented {
+                    hash: presented,
+                    successor: None,
+                    forked: false,
+                });
             }
-            seen
-        };
+        }
         rec.count(shard, names::REFRESH_CALLS, 1);
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);
@@ -1068,7 +1164,11 @@ impl Session {
                 parsed.is_err().then_some(FailClass::Body),
             );
             return match parsed {
-                Ok(tokens) => Refreshed::Renewed(self.install(tokens, false)),
+                Ok(tokens) => {
+                    let successor = successor_key(tokens.refresh_token.as_deref(), &reply.headers);
+                    self.note_acceptance(presented, successor);
+                    Refreshed::Renewed(self.install(tokens, false))
+                }
                 Err(e) => {
                     rec.count(shard, names::ERR_BODY, 1);
                     Live::bump(&self.env.live.errors);
@@ -1084,13 +1184,46 @@ impl Session {
         if self.profile().refresh_rejected(reply.status, &reply.body) {
             // Expected: the relogin logic says what it meant.
             self.settle(Op::Refresh, &res, None);
-            if presented_before {
+            if self.profile().reuse_rejected(reply.status, &reply.body) {
                 rec.count(shard, names::REUSE_DETECTED, 1);
             }
-            return Refreshed::Rejected;
+            let ended = self
+                .state
+                .lock()
+                .lifetime
+                .ended_at(self.profile().session_limits(), SystemTime::now());
+            return Refreshed::Rejected { ended };
         }
         self.settle(Op::Refresh, &res, Some(FailClass::of_status(reply.status)));
         Refreshed::Failed
+    }
+}
+
+impl Session {
+    /// A refresh with the presented credential `presented` was accepted with `successor`: a
+    /// second acceptance with a different successor is a forked chain (`refresh_forks`, once per
+    /// credential).
+    fn note_acceptance(&self, presented: u64, successor: u64) {
+        let forked = {
+            let mut s = self.state.lock();
+            match s.presented.iter_mut().find(|p| p.hash == presented) {
+                Some(p) => match p.successor {
+                    None => {
+                        p.successor = Some(successor);
+                        false
+                    }
+                    Some(first) if first != successor && !p.forked => {
+                        p.forked = true;
+                        true
+                    }
+                    Some(_) => false,
+                },
+                None => false,
+            }
+        };
+        if forked {
+            self.rec().count(self.shard(), names::REFRESH_FORKS, 1);
+        }
     }
 }
 
@@ -1204,6 +1337,7 @@ mod tests {
             Op::Logout,
             Op::ForceLogout,
             Op::Race,
+            Op::RaceCheck,
         ] {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {

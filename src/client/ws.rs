@@ -16,8 +16,9 @@
 //!   [`WsTokens::session_ended`]), protocol error (count and stop), normal (stop);
 //! - `kicked`/`logout` events end the session whatever the code; the server must then close within
 //!   [`WsOptions::kick_close_grace`], else `kick_without_close` is counted and the client closes;
-//! - the session's [`KickClock`] is signalled by the kick event or the close frame, whichever comes
-//!   first, giving `kick_latency`.
+//! - the session's [`KickClock`] is signalled by the kick event or a close frame that ends the
+//!   socket for good (terminal, normal or protocol-error class), whichever comes first, giving
+//!   `kick_latency`; an expiry, backoff or reconnect close is never a kick.
 //!
 //! Everything is measured into the run's [`Recorder`] (names in [`names`]); nothing is printed.
 //! A channel never ends quietly: its end is counted `ended.<reason>` ([`WsEnd::reason`]).
@@ -617,7 +618,9 @@ impl<T: WsTokens> Channel<T> {
         self.rec
             .count(self.shard, &names::ws_close_class(class.name()), 1);
         let kick_event = matches!(event, Some(SessionEvent::Kicked | SessionEvent::Logout));
-        if self.kick.is_armed() || kick_event || !class.reconnects() {
+        // Only a close that ends the session's socket for good is a kick: an expiry close (4401,
+        // refresh_then_reconnect), a backoff or reconnect close is not, even during a kick phase.
+        if kick_event || !class.reconnects() {
             self.kick.signal(at);
         }
         if self.opts.events.is_some()

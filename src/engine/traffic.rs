@@ -12,7 +12,12 @@
 //!   (`api_uncorrected`).
 //! - After `sync_expiry` the phase starts at the gate's deadline: every client wakes at once
 //!   (`wake_skew`), waits until every client has woken (a [`Muster`], so the first clients' requests
-//!   do not delay the later wakes), then fires; `recovery` is the time from the deadline to the client's first successful call.
+//!   do not delay the later wakes), then fires; `recovery` is the time from the deadline to the
+//!   client's first successful call, and the clients without one by the phase end are counted
+//!   `never_recovered` (in the open model: among the clients that got an arrival). Each client's
+//!   first request of the phase records `send_skew`: the deadline (open model: the intended send
+//!   time of its first arrival) → the moment the request was handed to a ready connection, which
+//!   is later than the wake by the muster, a pool wait, a connect, a pending `Retry-After`.
 //!
 //! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
 //! hung target cannot stretch the phase by a whole client timeout.
@@ -149,6 +154,26 @@ async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
     );
 }
 
+/// Counts `never_recovered`: the clients of `sessions` whose flag in `recovered` is still unset
+/// (`eligible`: only those clients count). Recorded even when 0, so the report shows it beside the
+/// `recovery` histogram.
+fn count_never_recovered(
+    sessions: &[Arc<Session>],
+    recovered: &[AtomicBool],
+    eligible: impl Fn(usize) -> bool,
+) {
+    let Some(first) = sessions.first() else {
+        return;
+    };
+    let never = (0..sessions.len())
+        .filter(|&i| eligible(i) && !recovered[i].load(Ordering::Acquire))
+        .count();
+    first
+        .env()
+        .recorder
+        .count(first.id() as usize, names::NEVER_RECOVERED, never as u64);
+}
+
 fn record_recovery(session: &Session, gate: &Gate, recovered: &AtomicBool) {
     if !recovered.swap(true, Ordering::AcqRel) {
         session.env().recorder.record_duration(
@@ -195,17 +220,18 @@ pub(crate) async fn closed(
     let end = begin + duration;
     let token = phase_token(cancel, end, grace(settings.timeout));
     let muster = Muster::new(sessions.len());
+    let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
     let mut set = spawn_sharded(sessions.len(), &token, start.gate.as_ref(), |i, gate| {
         let s = sessions[i].clone();
-        let (settings, muster) = (settings.clone(), muster.clone());
+        let (settings, muster, recovered) = (settings.clone(), muster.clone(), recovered.clone());
         async move {
             if let Some(g) = &gate {
                 wake(&s, g, &muster).await;
                 if g.aborted() {
                     return;
                 }
+                s.expect_first_send(g.deadline().into_std());
             }
-            let recovered = AtomicBool::new(false);
             let stagger = gate.is_none() && !settings.think_time.is_zero();
             let loops = (0..settings.concurrency.max(1)).map(|_| {
                 client_loop(
@@ -214,7 +240,7 @@ pub(crate) async fn closed(
                     settings.think_time,
                     stagger,
                     gate.as_deref(),
-                    &recovered,
+                    &recovered[i],
                 )
             });
             futures::future::join_all(loops).await;
@@ -222,6 +248,15 @@ pub(crate) async fn closed(
     });
     while set.join_next().await.is_some() {}
     token.cancel();
+    if let Some(gate) = &start.gate {
+        // A storm cut before it started (Ctrl-C opened the gate) measured no recovery.
+        if !gate.aborted() {
+            count_never_recovered(sessions, &recovered, |_| true);
+        }
+        for s in sessions {
+            s.cancel_first_send();
+        }
+    }
 }
 
 async fn client_loop(
@@ -309,6 +344,8 @@ pub(crate) async fn open(
     };
     let arrival = |i: u64| begin.checked_add(Duration::try_from_secs_f64(i as f64 / rate).ok()?);
     let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
+    // Clients that got an arrival (the first one marks the client's first send).
+    let mut started = vec![false; sessions.len()];
     let mut inflight = JoinSet::new();
     let mut i: u64 = 0;
     while let Some(intended) = arrival(i) {
@@ -326,6 +363,9 @@ pub(crate) async fn open(
         i += 1;
         match session.try_claim_slot() {
             Some(slot) => {
+                if start.gate.is_some() && !std::mem::replace(&mut started[idx], true) {
+                    session.expect_first_send(intended.into_std());
+                }
                 let (token, gate, recovered) =
                     (token.clone(), start.gate.clone(), recovered.clone());
                 let intended = intended.into_std();
@@ -350,4 +390,13 @@ pub(crate) async fn open(
     while inflight.join_next().await.is_some() {}
     wakers.abort_all();
     token.cancel();
+    if let Some(gate) = &start.gate {
+        // A storm cut before it started (Ctrl-C opened the gate) measured no recovery.
+        if !gate.aborted() {
+            count_never_recovered(sessions, &recovered, |i| started[i]);
+        }
+        for s in sessions {
+            s.cancel_first_send();
+        }
+    }
 }

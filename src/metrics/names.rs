@@ -26,6 +26,9 @@ pub const KICK_LATENCY: &str = "kick_latency";
 pub const RECOVERY: &str = "recovery";
 /// Scheduled wake time → actual wake time of a synchronized client, µs.
 pub const WAKE_SKEW: &str = "wake_skew";
+/// Scheduled instant of a synchronized phase → the moment the client's first request of that
+/// phase was handed to a ready connection (written), µs.
+pub const SEND_SKEW: &str = "send_skew";
 /// Expiry close → socket open again with a fresh token, µs.
 pub const RECONNECT: &str = "reconnect";
 /// Failed logins (an answer outside the expected statuses), µs: kept apart so a fast error
@@ -49,6 +52,7 @@ pub const HISTOGRAMS: &[&str] = &[
     KICK_LATENCY,
     RECOVERY,
     WAKE_SKEW,
+    SEND_SKEW,
     RECONNECT,
     LOGIN_FAILED,
     REFRESH_FAILED,
@@ -72,6 +76,12 @@ pub const RELOGINS: &str = "relogins";
 pub const SPURIOUS_LOGOUTS: &str = "spurious_logouts";
 /// Refreshes the server rejected as reuse of a rotated-out token.
 pub const REUSE_DETECTED: &str = "reuse_detected";
+/// Rejected refreshes at or after the end the server (or the profile) announced for the session.
+pub const SESSIONS_EXPIRED: &str = "sessions_expired";
+/// Refresh tokens the server accepted more than once with different successors (a forked chain).
+pub const REFRESH_FORKS: &str = "refresh_forks";
+/// Clients of a storm (`sync_expiry` then `traffic`) without a successful call by its end.
+pub const NEVER_RECOVERED: &str = "never_recovered";
 /// Open model: arrivals that could not start (no idle client).
 pub const DROPPED: &str = "dropped";
 /// WebSocket: data messages of an older socket generation, dropped.
@@ -105,6 +115,12 @@ pub const RETRIES: &str = "retries";
 /// A socket's token renewal failed for a passing reason (transport error, 5xx, 429) and was tried
 /// again after a backoff.
 pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
+/// Requests that a kept-alive connection handed back unsent (the server had closed it while it
+/// was idle) and that went out again on a fresh connection; never a request that may have been
+/// written.
+pub const RESENT_UNSENT: &str = "resent_unsent";
+/// Connections closed after a response that said `Connection: close` (not kept for reuse).
+pub const CONNECTIONS_RETIRED: &str = "connections_retired";
 /// Clients of this run whose session held tokens at least once.
 pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
 /// Clients of this run that never got a session (every login failed or none was tried).
@@ -124,6 +140,9 @@ pub const COUNTERS: &[&str] = &[
     RELOGINS,
     SPURIOUS_LOGOUTS,
     REUSE_DETECTED,
+    SESSIONS_EXPIRED,
+    REFRESH_FORKS,
+    NEVER_RECOVERED,
     DROPPED,
     STALE_WS_MESSAGES,
     MISSED_KICKS,
@@ -143,6 +162,8 @@ pub const COUNTERS: &[&str] = &[
     NEVER_LOGGED_IN,
     WS_REFRESH_RETRIES,
     WS_NOT_OPEN_AT_END,
+    RESENT_UNSENT,
+    CONNECTIONS_RETIRED,
 ];
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).

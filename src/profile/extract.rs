@@ -184,6 +184,8 @@ pub struct Extractors {
     pub expires_in: Extractor,
     /// Session id (optional).
     pub session_id: Extractor,
+    /// `refresh_expires_in` seconds: how long the refresh token stays valid (optional).
+    pub refresh_expires_in: Extractor,
 }
 
 impl Default for Extractors {
@@ -193,6 +195,7 @@ impl Default for Extractors {
             refresh_token: Extractor::Json("/refresh_token".into()),
             expires_in: Extractor::Json("/expires_in".into()),
             session_id: Extractor::Json("/session_id".into()),
+            refresh_expires_in: Extractor::Json("/refresh_expires_in".into()),
         }
     }
 }
@@ -209,6 +212,10 @@ pub struct Tokens {
     pub expires_at: Option<SystemTime>,
     /// The session id, if the server tells it.
     pub session_id: Option<String>,
+    /// When the refresh token stops working, as the server announced it: now +
+    /// `refresh_expires_in` (0 means "not said", as Keycloak's offline tokens), or the refresh
+    /// token's JWT `exp`, whichever is earlier.
+    pub refresh_expires_at: Option<SystemTime>,
 }
 
 impl fmt::Debug for Tokens {
@@ -218,6 +225,7 @@ impl fmt::Debug for Tokens {
             .field("refresh_token", &self.refresh_token.as_deref().map(redact))
             .field("expires_at", &self.expires_at)
             .field("session_id", &self.session_id)
+            .field("refresh_expires_at", &self.refresh_expires_at)
             .finish()
     }
 }
@@ -283,6 +291,7 @@ impl Extractors {
             &self.refresh_token,
             &self.expires_in,
             &self.session_id,
+            &self.refresh_expires_in,
         ];
         let json = if all.iter().any(|e| e.needs_json()) && !body.is_empty() {
             match serde_json::from_slice::<serde_json::Value>(body) {
@@ -306,18 +315,27 @@ impl Extractors {
                 extractor: self.access_token.to_string(),
             })?;
         let refresh_token = self.refresh_token.extract(headers, json.as_ref());
-        let expires_in = self
-            .expires_in
-            .extract(headers, json.as_ref())
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e10);
+        let seconds = |e: &Extractor| {
+            e.extract(headers, json.as_ref())
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e10)
+        };
+        let now = SystemTime::now();
         let expires_at = jwt_exp(&access_token)
-            .or_else(|| expires_in.map(|s| SystemTime::now() + Duration::from_secs_f64(s)));
+            .or_else(|| seconds(&self.expires_in).map(|s| now + Duration::from_secs_f64(s)));
+        let announced = seconds(&self.refresh_expires_in)
+            .filter(|s| *s > 0.0)
+            .map(|s| now + Duration::from_secs_f64(s));
+        let refresh_expires_at = match (announced, refresh_token.as_deref().and_then(jwt_exp)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(Tokens {
             session_id: self.session_id.extract(headers, json.as_ref()),
             access_token,
             refresh_token,
             expires_at,
+            refresh_expires_at,
         })
     }
 }
@@ -455,6 +473,7 @@ mod tests {
         );
         assert_eq!(t.refresh_token.as_deref(), Some("rt"));
         assert_eq!(t.session_id.as_deref(), Some("s1"));
+        assert_eq!(t.refresh_expires_at, None, "nothing announced");
         assert!(!format!("{t:?}").contains(&at), "Debug must redact");
     }
 
@@ -474,6 +493,39 @@ mod tests {
                 && at <= SystemTime::now() + Duration::from_secs(60)
         );
         assert_eq!(t.refresh_token, None);
+    }
+
+    #[test]
+    fn parse_tokens_reads_the_announced_refresh_expiry() {
+        let before = SystemTime::now();
+        let parse = |body: serde_json::Value| {
+            Extractors::default()
+                .parse(200, &HeaderMap::new(), body.to_string().as_bytes())
+                .unwrap()
+                .refresh_expires_at
+        };
+        let at = parse(serde_json::json!({"access_token": "a", "refresh_expires_in": 30}))
+            .expect("announced");
+        assert!(at >= before + Duration::from_secs(30));
+        assert!(at <= SystemTime::now() + Duration::from_secs(30));
+        // 0 means "not said" (Keycloak's offline tokens).
+        assert_eq!(
+            parse(serde_json::json!({"access_token": "a", "refresh_expires_in": 0})),
+            None
+        );
+        // A JWT refresh token's exp, and the earlier of the two.
+        let rt = jwt(r#"{"exp":1700000000}"#);
+        let exp = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            parse(serde_json::json!({"access_token": "a", "refresh_token": rt})),
+            Some(exp)
+        );
+        assert_eq!(
+            parse(
+                serde_json::json!({"access_token": "a", "refresh_token": rt, "refresh_expires_in": 60})
+            ),
+            Some(exp)
+        );
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! [`Profile`]: how authbench talks to one server — its requests, extractors, renewal header,
-//! refresh-rejected policy, admin access and WebSocket settings — and the target file form
-//! ([`ProfileFile`]) it is loaded from, optionally on top of a preset.
+//! refresh-rejected policy, reuse matcher, declared session limits, admin access and WebSocket
+//! settings — and the target file form ([`ProfileFile`]) it is loaded from, optionally on top of a
+//! preset.
 
 use std::path::Path;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
+use super::matcher::Matcher;
 use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
 use super::template::{Template, Var, Vars};
 use super::ws::{WsProfile, WsSpec};
+use crate::config::units::{duration_opt_schema, human_duration_opt};
 use crate::config::yaml::{self, DocKind};
 use crate::config::{ConfigError, ErrorKind, did_you_mean};
 
@@ -59,6 +63,27 @@ pub struct ExtractSpec {
     /// Session id (default `json:/session_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<Extractor>,
+    /// Seconds the refresh token stays valid (default `json:/refresh_expires_in`; 0 = not said).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<Extractor>,
+}
+
+/// What the server's documentation promises about a login session, for limits its token
+/// responses do not announce (`refresh_expires_in`, the refresh token's `exp`). A refresh refused
+/// past one of these ends is `sessions_expired`, not `spurious_logouts`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionLimits {
+    /// Absolute lifetime from the login; rotation does not extend it (the mock's `--max-session`,
+    /// Keycloak's "SSO Session Max").
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub max: Option<Duration>,
+    /// The session ends after this long without a login or refresh (Keycloak's "SSO Session
+    /// Idle").
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub idle: Option<Duration>,
 }
 
 /// A target profile file (DESIGN §4).
@@ -110,6 +135,14 @@ pub struct ProfileFile {
     /// What counts as a rejected refresh: `strict` (400 invalid_grant) or `lenient` (400/401/403).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_rejected: Option<RejectPolicy>,
+    /// Which rejected refreshes say "this refresh token was already used" (`reuse_detected`):
+    /// status + body field rules; the default matches the RFC 6749 `invalid_grant` answers of the
+    /// mock, Keycloak and Supabase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse_rejected: Option<Matcher>,
+    /// Session limits the server enforces without announcing them in its token responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionLimits>,
     /// WebSocket settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ws: Option<WsSpec>,
@@ -138,6 +171,8 @@ pub struct Profile {
     pub(crate) extract: Extractors,
     pub(crate) renewal_header: Option<http::HeaderName>,
     pub(crate) refresh_rejected: RejectPolicy,
+    pub(crate) reuse_rejected: Matcher,
+    pub(crate) session: SessionLimits,
     pub(crate) ws: Option<WsProfile>,
 }
 
@@ -375,6 +410,17 @@ impl Profile {
         self.refresh_rejected
     }
 
+    /// Whether a rejected refresh's answer says the refresh token was already used
+    /// (`reuse_rejected`).
+    pub fn reuse_rejected(&self, status: u16, body: &[u8]) -> bool {
+        self.reuse_rejected.matches(status, body)
+    }
+
+    /// The session limits the profile declares.
+    pub fn session_limits(&self) -> SessionLimits {
+        self.session
+    }
+
     /// The response header carrying a renewed access token (sliding strategy).
     pub fn renewal_header(&self) -> Option<&http::HeaderName> {
         self.renewal_header.as_ref()
@@ -526,6 +572,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             (&mut extract.refresh_token, &x.refresh_token),
             (&mut extract.expires_in, &x.expires_in),
             (&mut extract.session_id, &x.session_id),
+            (&mut extract.refresh_expires_in, &x.refresh_expires_in),
         ];
         for (slot, v) in slots {
             if let Some(v) = v {
@@ -562,6 +609,32 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ),
         None => b.and_then(|b| b.ws.clone()),
     };
+    if let Some(m) = &spec.reuse_rejected {
+        m.validate().map_err(|p| {
+            let key = match p.key.as_str() {
+                "" => "reuse_rejected".to_string(),
+                k => format!("reuse_rejected.{k}"),
+            };
+            problem(
+                key,
+                p.message,
+                "write rules like { status: [400, 401], body: { error: invalid_grant, error_description: \"~reuse\" } } (see the target profile reference)",
+            )
+        })?;
+    }
+    let session = spec
+        .session
+        .or_else(|| b.map(|b| b.session))
+        .unwrap_or_default();
+    for (key, limit) in [("session.max", session.max), ("session.idle", session.idle)] {
+        if limit == Some(Duration::ZERO) {
+            return Err(problem(
+                key,
+                format!("`{key}: 0` would end every session at once"),
+                format!("give the server's limit, e.g. `{key}: 8h`, or leave the key out"),
+            ));
+        }
+    }
     Ok(Profile {
         name,
         login: required("login", &spec.login, b.map(|b| &b.login))?,
@@ -583,6 +656,12 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             .refresh_rejected
             .or_else(|| b.map(|b| b.refresh_rejected))
             .unwrap_or_default(),
+        reuse_rejected: spec
+            .reuse_rejected
+            .clone()
+            .or_else(|| b.map(|b| b.reuse_rejected.clone()))
+            .unwrap_or_else(Matcher::default_reuse),
+        session,
         ws,
         base_url,
     })

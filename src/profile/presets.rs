@@ -13,7 +13,8 @@
 
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};
-use super::file::Profile;
+use super::file::{Profile, SessionLimits};
+use super::matcher::Matcher;
 use super::request::RequestSpec;
 use super::template::Template;
 use super::ws::{TokenTransport, WsEvents, WsProfile, ws_url_below};
@@ -86,6 +87,8 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         extract: Extractors::default(),
         renewal_header: Some(http::HeaderName::from_static("new-access-token")),
         refresh_rejected: RejectPolicy::Strict,
+        reuse_rejected: Matcher::default_reuse(),
+        session: SessionLimits::default(),
         ws,
         base_url,
     }
@@ -181,6 +184,8 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         extract: Extractors::default(),
         renewal_header: Some(http::HeaderName::from_static("new-access-token")),
         refresh_rejected: RejectPolicy::Lenient,
+        reuse_rejected: Matcher::default_reuse(),
+        session: SessionLimits::default(),
         ws: None,
         base_url,
     }

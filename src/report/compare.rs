@@ -184,8 +184,10 @@ impl Comparison {
         for c in [
             names::REFRESH_CALLS,
             names::SPURIOUS_LOGOUTS,
+            names::SESSIONS_EXPIRED,
             names::RELOGINS,
             names::REUSE_DETECTED,
+            names::REFRESH_FORKS,
         ] {
             rows.push(row(
                 c.into(),
@@ -195,6 +197,7 @@ impl Comparison {
         }
         for c in [
             names::MISSED_KICKS,
+            names::NEVER_RECOVERED,
             names::CLOSE_CODE_VIOLATIONS,
             names::STALE_WS_MESSAGES,
             names::DROPPED,

@@ -470,6 +470,11 @@ fn storm(r: &Report) -> Vec<KeyValue> {
             "wake skew",
             "scheduled → actual wake of synchronized clients",
         ),
+        (
+            names::SEND_SKEW,
+            "send skew",
+            "scheduled instant → each client's first request written",
+        ),
         (names::REFRESH, "refresh latency", "refresh round trip"),
     ] {
         match r.histograms.get(hist).filter(|h| h.count > 0) {
@@ -491,18 +496,29 @@ fn storm(r: &Report) -> Vec<KeyValue> {
                 false,
             ),
         }
+        if hist == names::RECOVERY && r.counters.contains_key(names::NEVER_RECOVERED) {
+            let never = r.counter(names::NEVER_RECOVERED);
+            kv(
+                "never recovered",
+                format::count(never),
+                "clients without a successful call after the storm".into(),
+                never > 0,
+            );
+        }
     }
     for (name, label) in [
         (names::SPURIOUS_LOGOUTS, "spurious logouts"),
+        (names::SESSIONS_EXPIRED, "sessions expired"),
         (names::RELOGINS, "relogins"),
         (names::REUSE_DETECTED, "reuse detected"),
+        (names::REFRESH_FORKS, "refresh forks"),
     ] {
         let v = r.counter(name);
         kv(
             label,
             format::count(v),
             String::new(),
-            v > 0 && name != names::RELOGINS,
+            v > 0 && !matches!(name, names::RELOGINS | names::SESSIONS_EXPIRED),
         );
     }
     out

@@ -129,8 +129,20 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             "relogins while the session should still have been valid",
         ),
         (
+            names::SESSIONS_EXPIRED,
+            "refreshes refused at the session end the server announced",
+        ),
+        (
             names::REUSE_DETECTED,
-            "refresh token reuse detected by the server",
+            "refreshes the server refused as an already-used token",
+        ),
+        (
+            names::REFRESH_FORKS,
+            "refresh tokens accepted twice with different successors",
+        ),
+        (
+            names::NEVER_RECOVERED,
+            "storm clients without a successful call by the phase end",
         ),
         (names::DROPPED, "open-model arrivals that could not start"),
         (
@@ -165,11 +177,16 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
             name,
-            names::RELOGINS | names::SPURIOUS_LOGOUTS | names::REUSE_DETECTED
+            names::RELOGINS
+                | names::SPURIOUS_LOGOUTS
+                | names::SESSIONS_EXPIRED
+                | names::REUSE_DETECTED
+                | names::REFRESH_FORKS
         );
         if has(name) || (core && refreshing) {
             let v = r.counter(name);
-            let bad = v > 0 && name != names::RELOGINS;
+            // Relogins and announced expiries are what a session's life brings, not faults.
+            let bad = v > 0 && !matches!(name, names::RELOGINS | names::SESSIONS_EXPIRED);
             push(name, format::count(v), note, bad);
         }
     }

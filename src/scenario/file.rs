@@ -103,6 +103,13 @@ pub struct MockSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 256))]
     pub max_body: Option<usize>,
+    /// Every response carries `Connection: close` and ends its connection (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_close: Option<bool>,
+    /// Close connections that have waited this long for a request (default 0s = never).
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub keepalive_timeout: Option<Duration>,
     /// Faults: `latency:refresh=20ms..80ms`, `error:refresh=1%`, `capacity:refresh=64`,
     /// `rate:refresh=500/s` (operations: login, refresh, api, ws).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -150,6 +157,7 @@ impl MockSection {
             (&mut c.reuse_grace, self.reuse_grace),
             (&mut c.sliding_window, self.sliding_window),
             (&mut c.ws_tick, self.ws_tick),
+            (&mut c.keepalive_timeout, self.keepalive_timeout),
         ];
         for (slot, v) in durations {
             if let Some(v) = v {
@@ -161,6 +169,7 @@ impl MockSection {
             (&mut c.reuse_detection, self.reuse_detection),
             (&mut c.single_session, self.single_session),
             (&mut c.refresh_cookie, self.refresh_cookie),
+            (&mut c.connection_close, self.connection_close),
         ] {
             if let Some(v) = v {
                 *slot = v;
@@ -254,9 +263,13 @@ mod tests {
             single_session: Some(true),
             faults: vec!["rate:refresh=500/s".into()],
             flaws: vec!["no-kick".into()],
+            connection_close: Some(true),
+            keepalive_timeout: Some(Duration::from_millis(500)),
             ..MockSection::default()
         };
         let c = m.to_config().unwrap();
+        assert!(c.connection_close);
+        assert_eq!(c.keepalive_timeout, Duration::from_millis(500));
         assert_eq!(c.port, 0);
         assert_eq!(c.users, 10);
         assert_eq!(c.signing, authbench_mock::Signing::Hs256);

@@ -51,6 +51,7 @@ pub const SCENARIO_DOC: DocKind = DocKind {
         ("reuse_detection", TRUE_OR_FALSE),
         ("single_session", TRUE_OR_FALSE),
         ("refresh_cookie", TRUE_OR_FALSE),
+        ("connection_close", TRUE_OR_FALSE),
         ("plan", "a list of phases, e.g. - login: { ramp: 2s }"),
         (
             "expect",

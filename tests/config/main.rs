@@ -1,6 +1,7 @@
 //! Scenario, target-profile, preset and report tests.
 //! One test binary (one link) with a module per area.
 
+mod counters;
 mod merge;
 mod profile;
 mod report;

@@ -383,3 +383,68 @@ fn preset_overrides_keep_the_rest() {
     assert!(profile::preset("nope", "http://h").is_none());
     assert!(profile::preset("mock", "not a url").is_none());
 }
+
+#[test]
+fn reuse_matcher_and_session_limits_load_and_their_errors_point_at_the_key() {
+    let file = std::path::Path::new("targets/idp.yaml");
+    let p = profile::profile_from_str(
+        "preset: oauth2\nbase_url: http://h\nreuse_rejected:\n  - { status: [400, 401], body: { error: invalid_grant, error_description: \"~Stale token\" } }\nsession: { max: 10h, idle: 30m }\n",
+        Some(file),
+    )
+    .unwrap();
+    let body = br#"{"error":"invalid_grant","error_description":"Stale token"}"#;
+    assert!(p.reuse_rejected(400, body));
+    assert!(!p.reuse_rejected(400, br#"{"error":"invalid_grant"}"#));
+    let limits = p.session_limits();
+    assert_eq!(limits.max, Some(std::time::Duration::from_secs(36_000)));
+    assert_eq!(limits.idle, Some(std::time::Duration::from_secs(1_800)));
+    // Without the key, the default recognises the mock's answer.
+    let default = profile::preset("mock", "http://h").unwrap();
+    assert!(default.reuse_rejected(
+        400,
+        br#"{"error":"invalid_grant","error_description":"refresh token reuse detected; the session has been revoked"}"#
+    ));
+
+    // (file, the key named, position, what the message says)
+    let cases: &[(&str, &str, (u64, u64), &str)] = &[
+        (
+            "preset: mock\nbase_url: http://h\nreuse_rejected:\n  - status: [400]\n  - status: [700]\n",
+            "reuse_rejected.1.status",
+            (5, 5),
+            "700 is not an HTTP status",
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nreuse_rejected: { body: { error_description: \"~\" } }\n",
+            "reuse_rejected.body.error_description",
+            (3, 27),
+            "needs the text to look for",
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nsession:\n  max: 0\n",
+            "session.max",
+            (4, 3),
+            "would end every session at once",
+        ),
+    ];
+    for (yaml, key, position, says) in cases {
+        let e = profile::profile_from_str(yaml, Some(file)).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains(says), "{yaml}: {text}");
+        assert_eq!(e.key(), Some(*key), "{yaml}: {text}");
+        assert_eq!(e.position(), Some(*position), "{yaml}: {text}");
+        assert!(text.contains("targets/idp.yaml"), "{text}");
+    }
+    // A misspelt key inside a rule is refused with its position by the parser.
+    let e = profile::profile_from_str(
+        "preset: mock\nbase_url: http://h\nreuse_rejected: { stauts: 400 }\n",
+        Some(file),
+    )
+    .unwrap_err();
+    assert_eq!(e.position().map(|p| p.0), Some(3), "{e}");
+    let e = profile::profile_from_str(
+        "preset: mock\nbase_url: http://h\nsession: { max: 10 }\n",
+        Some(file),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("needs a unit"), "{e}");
+}

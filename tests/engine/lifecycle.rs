@@ -80,6 +80,8 @@ async fn ctrl_c_during_sync_expiry_records_no_wake_and_no_storm() {
     // recovery, and no `traffic` mark for a storm that never happened.
     assert_eq!(r.samples("wake_skew"), 0, "{:?}", r.snap.histograms.keys());
     assert_eq!(r.samples("recovery"), 0);
+    assert_eq!(r.counter("never_recovered"), 0, "{:?}", r.snap.counters);
+    assert_eq!(r.samples("send_skew"), 0);
     assert_eq!(r.counter("status.api.200"), 0, "{:?}", r.snap.counters);
     let marks: Vec<(&str, bool)> = r
         .snap

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod connections;
+mod counters;
 mod failures;
 mod lifecycle;
 mod open;

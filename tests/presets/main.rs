@@ -90,6 +90,7 @@ fn tokens(at: &str, rt: &str) -> Tokens {
         refresh_token: Some(rt.into()),
         expires_at: None,
         session_id: None,
+        refresh_expires_at: None,
     }
 }
 

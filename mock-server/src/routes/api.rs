@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::guard::Payload;
-use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, token_response};
-use super::{AppState, bearer, cookie, json, json_error};
-use crate::auth::AuthError;
+use super::oauth::{REFRESH_COOKIE, clear_refresh_cookie, refresh_response, token_response};
+use super::{AppState, bearer, cookie, json, json_error, query_param};
+use crate::auth::{AuthError, Principal};
 use crate::flaws::Flaw;
 
 /// The sliding-renewal response header.
@@ -100,7 +100,7 @@ pub async fn refresh(
         );
     };
     match state.auth.refresh(rt).await {
-        Ok(issued) => token_response(&state, &issued),
+        Ok(issued) => refresh_response(&state, &issued),
         Err(e) => unauthorized(&e.to_string()),
     }
 }
@@ -121,9 +121,20 @@ pub async fn logout(
 }
 
 /// `GET /api/me`.
-pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
     crate::stats::Counters::inc(&state.auth.stats.api_requests);
-    let principal = match state.auth.authenticate(bearer(&headers)) {
+    let flaws = state.auth.flaws;
+    let header_token = bearer(&headers);
+    let query_token = (header_token.is_none() && flaws.has(Flaw::AcceptQueryToken))
+        .then(|| query_param(uri.query(), "access_token"))
+        .flatten();
+    let token = header_token.or(query_token.as_deref());
+    let judged = if flaws.has(Flaw::CachedVerdicts) {
+        cached_authenticate(&state, token)
+    } else {
+        state.auth.authenticate(token)
+    };
+    let principal = match judged {
         Ok(p) => p,
         Err(e) => {
             crate::stats::Counters::inc(&state.auth.stats.api_rejected);
@@ -141,6 +152,19 @@ pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         resp.headers_mut().insert(NEW_ACCESS_TOKEN, v);
     }
     resp
+}
+
+/// The `cached-verdicts` flaw's authentication: a token accepted before is accepted again from
+/// the cache, without any check; others are authenticated and, when accepted, cached.
+fn cached_authenticate(state: &AppState, token: Option<&str>) -> Result<Principal, AuthError> {
+    if let Some(p) = token.and_then(|t| state.verdicts.get(t)) {
+        return Ok(p);
+    }
+    let principal = state.auth.authenticate(token)?;
+    if let Some(t) = token {
+        state.verdicts.insert(t, &principal);
+    }
+    Ok(principal)
 }
 
 /// The resource server's refusal (RFC 6750 §3): 401 with `WWW-Authenticate` — no `error`

@@ -2,12 +2,14 @@
 //! cookie parsing, JSON responses). One file per API:
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
 //! endpoint), [`admin`] (admin, stats, health, discovery), [`ws`] (the WebSocket); [`guard`] holds
-//! what runs before a handler (body extractor, admin key, fault admission).
+//! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
+//! resource endpoint's verdict cache of the `cached-verdicts` flaw.
 
 pub mod admin;
 pub mod api;
 pub mod guard;
 pub mod oauth;
+pub mod verdicts;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub outage: Outage,
     /// WebSocket tasks, awaited on shutdown.
     pub tracker: TaskTracker,
+    /// Accepted access tokens (only the `cached-verdicts` flaw uses it).
+    pub verdicts: verdicts::VerdictCache,
 }
 
 /// The server's routes.

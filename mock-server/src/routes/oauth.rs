@@ -11,6 +11,7 @@ use super::guard::{AdminKey, Payload};
 use super::{AppState, cookie, json, json_error, parse_form};
 use crate::auth::GrantError;
 use crate::config::Op;
+use crate::flaws::Flaw;
 use crate::store::Issued;
 
 /// Name of the refresh-token cookie (`--refresh-cookie`).
@@ -30,6 +31,16 @@ pub fn token_response(state: &AppState, issued: &Issued) -> Response {
         if let Ok(v) = HeaderValue::from_str(&c) {
             h.insert(header::SET_COOKIE, v);
         }
+    }
+    resp
+}
+
+/// 200 with the token response of a refresh grant ([`token_response`]; without
+/// `Cache-Control: no-store` under the `refresh-cacheable` flaw).
+pub fn refresh_response(state: &AppState, issued: &Issued) -> Response {
+    let mut resp = token_response(state, issued);
+    if state.auth.flaws.has(Flaw::RefreshCacheable) {
+        resp.headers_mut().remove(header::CACHE_CONTROL);
     }
     resp
 }
@@ -116,7 +127,7 @@ pub async fn token(
                 return oauth_error("invalid_request", "refresh_token is required");
             };
             match state.auth.refresh(rt).await {
-                Ok(issued) => token_response(&state, &issued),
+                Ok(issued) => refresh_response(&state, &issued),
                 Err(e) => grant_error(e),
             }
         }
@@ -140,7 +151,8 @@ impl Grant {
     }
 }
 
-/// `POST /oauth/revoke` (RFC 7009): 200 for any token, known or not.
+/// `POST /oauth/revoke` (RFC 7009): 200 for any token, known or not (400 for an unknown one
+/// under the `revoke-unknown-error` flaw).
 pub async fn revoke(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let form = match parse_form(&body) {
         Ok(f) => f,
@@ -149,9 +161,12 @@ pub async fn revoke(State(state): State<Arc<AppState>>, Payload(body): Payload) 
     let Some(token) = form.get("token") else {
         return oauth_error("invalid_request", "token is required");
     };
-    state
+    let issued = state
         .auth
         .revoke(token, form.get("token_type_hint").map(String::as_str));
+    if !issued && state.auth.flaws.has(Flaw::RevokeUnknownError) {
+        return oauth_error("invalid_request", "unknown token");
+    }
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }
 

@@ -58,6 +58,9 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// What the `wrong-close-code` flaw uses instead of the three above.
     pub const NORMAL: u16 = 1000;
+    /// Never allowed on the wire (RFC 6455 §7.4.1): what the `illegal-close-code` flaw sends
+    /// instead of [`LOGOUT`].
+    pub const ABNORMAL: u16 = 1006;
 }
 
 /// The access token of a handshake, from the query, the Authorization header or a subprotocol.
@@ -284,6 +287,11 @@ async fn finish(socket: &mut WebSocket, state: &AppState, end: End) {
         (close::NORMAL, None)
     } else {
         (code, event)
+    };
+    let code = if end == End::Logout && state.auth.flaws.has(Flaw::IllegalCloseCode) {
+        close::ABNORMAL
+    } else {
+        code
     };
     if let Some(kind) = event
         && !send_json(socket, serde_json::json!({ "type": kind })).await

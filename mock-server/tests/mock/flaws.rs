@@ -314,3 +314,297 @@ async fn wrong_close_code() {
         assert_eq!(end.close_code, Some(want_code));
     }
 }
+
+#[tokio::test]
+async fn refresh_cacheable() {
+    let (good, bad) = pair(Flaw::RefreshCacheable, |_| {}).await;
+    for (s, want) in [(&good, Some("no-store")), (&bad, None)] {
+        let l = login(s, 1).await;
+        // the login response is not affected
+        assert_eq!(l.header("cache-control"), Some("no-store"));
+        let r = refresh(s, l.str("refresh_token")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("cache-control"), want);
+    }
+}
+
+#[tokio::test]
+async fn accept_query_token() {
+    let (good, bad) = pair(Flaw::AcceptQueryToken, |_| {}).await;
+    for (s, want) in [(&good, StatusCode::UNAUTHORIZED), (&bad, StatusCode::OK)] {
+        let l = login(s, 1).await;
+        let r = send(
+            http()
+                .get(format!("{}/api/me", s.base_url()))
+                .query(&[("access_token", l.str("access_token"))]),
+        )
+        .await;
+        assert_eq!(r.status, want);
+    }
+}
+
+async fn revoke(s: &MockServer, token: &str) -> Reply {
+    send(
+        http()
+            .post(format!("{}/oauth/revoke", s.base_url()))
+            .form(&[("token", token)]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn revoke_unknown_error() {
+    let (good, bad) = pair(Flaw::RevokeUnknownError, |_| {}).await;
+    for (s, want) in [(&good, StatusCode::OK), (&bad, StatusCode::BAD_REQUEST)] {
+        assert_eq!(revoke(s, "garbage").await.status, want);
+        // tokens the server issued are revoked as usual, even twice
+        let l = login(s, 1).await;
+        for _ in 0..2 {
+            assert_eq!(
+                revoke(s, l.str("refresh_token")).await.status,
+                StatusCode::OK
+            );
+        }
+        assert_session_over(s, &l).await;
+    }
+}
+
+#[tokio::test]
+async fn introspect_revoked_active() {
+    let (good, bad) = pair(Flaw::IntrospectRevokedActive, |_| {}).await;
+    for (s, want) in [(&good, false), (&bad, true)] {
+        let l = login(s, 1).await;
+        assert_eq!(
+            revoke(s, l.str("access_token")).await.status,
+            StatusCode::OK
+        );
+        let introspect = |token: String| {
+            send(
+                http()
+                    .post(format!("{}/oauth/introspect", s.base_url()))
+                    .bearer_auth("admin-secret")
+                    .form(&[("token", token)]),
+            )
+        };
+        let r = introspect(l.str("access_token").to_string()).await;
+        assert_eq!(r.body["active"], want, "{}", r.body);
+        // the resource server refuses it either way; garbage is inactive either way
+        assert_eq!(
+            me(s, Some(l.str("access_token"))).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(introspect("garbage".into()).await.body["active"], false);
+    }
+}
+
+/// `jwt`'s claims under `header`, HMAC-SHA256-signed with `secret`.
+fn resigned_hs256(jwt: &str, header: &str, secret: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let signed = format!("{}.{payload}", b64.encode(header));
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    let tag = aws_lc_rs::hmac::sign(&key, signed.as_bytes());
+    format!("{signed}.{}", b64.encode(tag.as_ref()))
+}
+
+#[tokio::test]
+async fn unverified_signature() {
+    let (good, bad) = pair(Flaw::UnverifiedSignature, |_| {}).await;
+    for (s, want) in [(&good, StatusCode::UNAUTHORIZED), (&bad, StatusCode::OK)] {
+        let l = login(s, 1).await;
+        let at = l.str("access_token");
+        let stripped = format!("{}.", at.rsplit_once('.').unwrap().0);
+        assert_eq!(me(s, Some(&stripped)).await.status, want);
+        // alg none is still refused
+        assert_eq!(
+            me(s, Some(&alg_none(at))).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+/// DER of an ASN.1 element.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match content.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// The PKCS#1 RSAPublicKey DER of the server's RSA JWK.
+async fn rsa_public_der(s: &MockServer) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwks = send(http().get(format!("{}/.well-known/jwks.json", s.base_url()))).await;
+    let key = &jwks.body["keys"][0];
+    let int = |member: &str| {
+        let mut v = b64.decode(key[member].as_str().unwrap()).unwrap();
+        if v[0] & 0x80 != 0 {
+            v.insert(0, 0);
+        }
+        der(0x02, &v)
+    };
+    der(0x30, &[int("n"), int("e")].concat())
+}
+
+#[tokio::test]
+async fn hs256_key_confusion() {
+    let (good, bad) = pair(Flaw::Hs256KeyConfusion, |c| {
+        c.signing = authbench_mock::Signing::Rs256
+    })
+    .await;
+    for (s, want) in [(&good, StatusCode::UNAUTHORIZED), (&bad, StatusCode::OK)] {
+        let l = login(s, 1).await;
+        let secret = rsa_public_der(s).await;
+        let header = r#"{"alg":"HS256","typ":"at+jwt"}"#;
+        let forged = resigned_hs256(l.str("access_token"), header, &secret);
+        assert_eq!(me(s, Some(&forged)).await.status, want);
+        // any other secret is refused
+        let other = resigned_hs256(l.str("access_token"), header, b"secret");
+        assert_eq!(me(s, Some(&other)).await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn kid_file_path() {
+    let (good, bad) = pair(Flaw::KidFilePath, |_| {}).await;
+    for (s, want) in [(&good, StatusCode::UNAUTHORIZED), (&bad, StatusCode::OK)] {
+        let l = login(s, 1).await;
+        let header = r#"{"alg":"HS256","typ":"at+jwt","kid":"../../../../../../../dev/null"}"#;
+        let forged = resigned_hs256(l.str("access_token"), header, b"");
+        assert_eq!(me(s, Some(&forged)).await.status, want);
+        // a kid naming no file is refused
+        let header = r#"{"alg":"HS256","typ":"at+jwt","kid":"no such key file"}"#;
+        let forged = resigned_hs256(l.str("access_token"), header, b"");
+        assert_eq!(me(s, Some(&forged)).await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// One frame from the server (unmasked): its opcode and payload.
+async fn raw_frame(r: &mut (impl tokio::io::AsyncRead + Unpin)) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 2];
+    r.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+    let len = match head[1] & 0x7f {
+        126 => r.read_u16().await.unwrap() as usize,
+        127 => r.read_u64().await.unwrap() as usize,
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload).await.unwrap();
+    (head[0] & 0x0f, payload)
+}
+
+/// Opens `/ws` with `user1`'s token over a plain TCP connection, has the admin log the user out,
+/// and returns the close code exactly as the server put it on the wire (no WebSocket library in
+/// between: tungstenite would report an illegal code as 1002).
+async fn close_code_on_the_wire(s: &MockServer) -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let l = login(s, 1).await;
+    let tcp = tokio::net::TcpStream::connect(s.local_addr())
+        .await
+        .unwrap();
+    let mut io = BufReader::new(tcp);
+    let request = format!(
+        "GET /ws?access_token={} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        l.str("access_token"),
+        s.local_addr()
+    );
+    io.get_mut().write_all(request.as_bytes()).await.unwrap();
+    let mut line = String::new();
+    io.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("HTTP/1.1 101"), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        io.read_line(&mut line).await.unwrap();
+    }
+    assert_eq!(raw_frame(&mut io).await.0, 0x1, "the welcome");
+    admin_logout(s, "user1", "admin-secret").await;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let (opcode, payload) = raw_frame(&mut io).await;
+            if opcode == 0x8 {
+                return u16::from_be_bytes([payload[0], payload[1]]);
+            }
+        }
+    })
+    .await
+    .expect("a close frame")
+}
+
+#[tokio::test]
+async fn illegal_close_code() {
+    let (good, bad) = pair(Flaw::IllegalCloseCode, |_| {}).await;
+    // tungstenite reports an illegal code from the server as 1002 "Protocol violation"
+    for (s, want_code) in [(&good, 4403), (&bad, 1002)] {
+        let (_, mut ws) = ws_welcomed(s, 1).await;
+        admin_logout(s, "user1", "admin-secret").await;
+        let end = until_close(&mut ws, WAIT).await;
+        assert_eq!(end.types(), vec!["logout"]);
+        assert_eq!(end.close_code, Some(want_code));
+    }
+    // on the wire: 4403, and 1006 from the flawed server
+    assert_eq!(close_code_on_the_wire(&good).await, 4403);
+    assert_eq!(close_code_on_the_wire(&bad).await, 1006);
+}
+
+#[tokio::test]
+async fn renewal_same_expiry() {
+    let (good, bad) = pair(Flaw::RenewalSameExpiry, |c| {
+        c.access_ttl = Duration::from_secs(2);
+        c.sliding_window = Duration::from_secs(1);
+    })
+    .await;
+    for (s, later) in [(&good, true), (&bad, false)] {
+        let l = login(s, 1).await;
+        let at = l.str("access_token");
+        let exp = claims(at)["exp"].as_u64().unwrap();
+        // inside the renewal window: less than 1 s left
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(exp * 1000 - 700).saturating_sub(now)).await;
+        let r = me(s, Some(at)).await;
+        let renewed = r.header("new-access-token").expect("renewal header");
+        assert_ne!(renewed, at);
+        assert_eq!(claims(renewed)["exp"].as_u64().unwrap() > exp, later);
+        assert_eq!(me(s, Some(renewed)).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn cached_verdicts() {
+    let (good, bad) = pair(Flaw::CachedVerdicts, |c| {
+        c.access_ttl = Duration::from_secs(1)
+    })
+    .await;
+    for (s, want) in [(&good, StatusCode::UNAUTHORIZED), (&bad, StatusCode::OK)] {
+        let l = login(s, 1).await;
+        let at = l.str("access_token");
+        assert_eq!(me(s, Some(at)).await.status, StatusCode::OK);
+        assert_eq!(
+            revoke(s, l.str("refresh_token")).await.status,
+            StatusCode::OK
+        );
+        // logged out, then expired: only the cache still accepts it
+        assert_eq!(me(s, Some(at)).await.status, want);
+        until_expired(at).await;
+        assert_eq!(me(s, Some(at)).await.status, want);
+        // a token never accepted before is judged as usual
+        let other = login(s, 2).await;
+        assert_eq!(
+            revoke(s, other.str("refresh_token")).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            me(s, Some(other.str("access_token"))).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}

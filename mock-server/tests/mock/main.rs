@@ -4,6 +4,7 @@
 mod support;
 
 mod binary;
+mod connections;
 mod endpoints;
 mod faults;
 mod flaws;

@@ -45,6 +45,9 @@ pub struct HttpError {
     pub kind: ErrorKind,
     /// What happened.
     pub message: String,
+    /// What happened to connections before it failed (a request handed back unsent by a closed
+    /// kept-alive connection may have gone out again on a fresh one, and failed there).
+    pub conn: super::h1::ConnEvents,
 }
 
 impl HttpError {
@@ -52,7 +55,13 @@ impl HttpError {
         Self {
             kind,
             message: message.into(),
+            conn: Default::default(),
         }
+    }
+
+    /// The same error with these connection events.
+    pub(crate) fn with_conn(self, conn: super::h1::ConnEvents) -> Self {
+        Self { conn, ..self }
     }
 }
 

@@ -12,10 +12,22 @@
 //! hyper's. hyper's connection state machine gets no task of its own: the task that uses a
 //! connection polls it together with its request ([`Link::driven`]), so a response wakes the
 //! simulated client directly, instead of waking a connection task that then wakes the client
-//! through a channel (two task switches per request). A connection goes back to the idle set only
-//! while it is open; hyper checks that it is ready before the next request. A request that hyper
-//! hands back unsent (the kept-alive connection had been closed by the server) goes out once more
-//! on a fresh connection; a request that was written is never sent twice.
+//! through a channel (two task switches per request).
+//!
+//! Connection closes, which servers do all the time (`Connection: close` on every response from
+//! gunicorn sync workers and many PHP set-ups, idle keep-alive connections closed after a few
+//! seconds by Node and most others), are not errors:
+//! - a response that ends its connection (`Connection: close`, or HTTP/1.0 without
+//!   `keep-alive`, RFC 9112 §9.3) retires it: it is dropped, not kept idle
+//!   ([`ConnEvents::retired`]);
+//! - a kept-alive connection the server closed while it was idle is seen by hyper before the
+//!   request is written (the end of stream is read first): hyper hands the request back unsent
+//!   (`TrySendError::take_message`, or `ready()` failing on the closed connection), and only then
+//!   does the request go out again, once, on a fresh connection, whatever its method
+//!   ([`ConnEvents::resent_unsent`]);
+//! - a request that hyper may have written (the connection broke after taking it) is never sent
+//!   twice: a rotating `POST /token` must not reach the server twice. It fails as
+//!   [`ErrorKind::Protocol`].
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -24,9 +36,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, HOST};
+use http::header::{ACCEPT, CONNECTION, HOST};
 use http::uri::Scheme;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Version};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -162,11 +174,26 @@ impl IdleConns {
     }
 }
 
+/// What happened to connections during one exchange; the session counts it as `resent_unsent`
+/// and `connections_retired`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnEvents {
+    /// A kept-alive connection that the server had closed while it was idle handed the request
+    /// back unsent, and the request went out again on a fresh connection.
+    pub resent_unsent: bool,
+    /// The response ended its connection (`Connection: close`): it was dropped, not kept.
+    pub retired: bool,
+}
+
 /// A response read within the limits.
 pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request was handed to the ready connection (hyper writes it on that same poll).
+    pub written_at: std::time::Instant,
+    /// What happened to connections on the way.
+    pub conn: ConnEvents,
 }
 
 /// Sends `req` (an absolute `http`/`https` URI) over an idle connection from `idle` or a new one
@@ -185,14 +212,17 @@ pub async fn exchange(
         None => origin.host.to_string(),
     };
     let mut message = to_hyper(req);
-    // Kept-alive connections first; one that turns out closed hands the request back unsent.
-    while let Some(mut conn) = idle.take(&origin) {
+    // The most recently used kept-alive connection first. One that the server closed while it
+    // was idle hands the request back unsent; then a fresh connection carries it (the older idle
+    // connections have been idle longer still).
+    let mut handed_back = false;
+    if let Some(mut conn) = idle.take(&origin) {
         match round_trip(&mut conn, message, mode).await {
-            Ok(resp) => {
-                idle.put(conn);
-                return Ok(resp);
+            Ok(resp) => return Ok(keep_or_retire(idle, conn, resp)),
+            Err(Failure::NotSent(m)) => {
+                message = *m;
+                handed_back = true;
             }
-            Err(Failure::NotSent(m)) => message = *m,
             Err(Failure::Other(e)) => return Err(e),
         }
     }
@@ -207,17 +237,48 @@ pub async fn exchange(
         }
     };
     let mut conn = connect(origin, &authority, tls, connect_timeout).await?;
+    let events = ConnEvents {
+        resent_unsent: handed_back,
+        retired: false,
+    };
     match round_trip(&mut conn, message, mode).await {
-        Ok(resp) => {
-            idle.put(conn);
-            Ok(resp)
+        Ok(mut resp) => {
+            resp.conn.resent_unsent = handed_back;
+            Ok(keep_or_retire(idle, conn, resp))
         }
         Err(Failure::NotSent(_)) => Err(HttpError::new(
             ErrorKind::Protocol,
             "the connection closed before the request was sent",
-        )),
-        Err(Failure::Other(e)) => Err(e),
+        )
+        .with_conn(events)),
+        Err(Failure::Other(e)) => Err(e.with_conn(events)),
     }
+}
+
+/// Puts `conn` back into `idle` unless `resp` ended it (then it is dropped: retired).
+fn keep_or_retire(idle: &IdleConns, conn: Conn, resp: Response) -> Response {
+    if !resp.conn.retired {
+        idle.put(conn);
+    }
+    resp
+}
+
+/// Whether a connection carries more requests after a response of this version with these
+/// headers (RFC 9112 §9.3): not when its `Connection` header has the `close` option; an HTTP/1.0
+/// response only with `keep-alive`.
+fn persists(version: Version, headers: &HeaderMap) -> bool {
+    let option = |name: &str| {
+        headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|o| o.trim().eq_ignore_ascii_case(name))
+    };
+    if option("close") {
+        return false;
+    }
+    version >= Version::HTTP_11 || option("keep-alive")
 }
 
 async fn connect(
@@ -266,6 +327,7 @@ async fn round_trip(
     if !message.headers().contains_key(HOST) {
         message.headers_mut().insert(HOST, conn.host_header.clone());
     }
+    let written_at = std::time::Instant::now();
     let resp = match conn
         .link
         .driven(conn.sender.try_send_request(message))
@@ -296,10 +358,16 @@ async fn round_trip(
         };
         kept.push(&data).map_err(Failure::Other)?;
     }
+    let retired = !persists(parts.version, &parts.headers);
     Ok(Response {
         status: parts.status.as_u16(),
         headers: parts.headers,
         body: kept.finish(),
+        written_at,
+        conn: ConnEvents {
+            resent_unsent: false,
+            retired,
+        },
     })
 }
 
@@ -541,8 +609,46 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(&r.body[..], b"ok");
+            assert_eq!(
+                r.conn,
+                ConnEvents {
+                    resent_unsent: false,
+                    retired: true
+                }
+            );
         }
         assert_eq!(n(&seen.conns), 3);
+        assert!(idle.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_response_that_ends_its_connection_retires_it_even_if_the_server_keeps_it_open() {
+        // The server says the connection ends but leaves it open: the client must not reuse it
+        // (had it kept it, hyper would hand the next request back unsent: a resend, not this).
+        let (addr, seen) = server(|_, ri, head| {
+            Act::Send(match (head.split(' ').nth(1).unwrap_or_default(), ri) {
+                ("/http10", _) => b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+                ("/http10-ka", 0) => {
+                    b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok"
+                }
+                _ => b"HTTP/1.1 200 OK\r\nconnection: Keep-Alive, Close\r\ncontent-length: 2\r\n\r\nok",
+            })
+        })
+        .await;
+        let idle = IdleConns::new(4);
+        for path in ["/close", "/close", "/http10"] {
+            let r = ex(&idle, get(addr, path), BodyMode::Keep).await.unwrap();
+            assert_eq!(&r.body[..], b"ok");
+            assert!(r.conn.retired && !r.conn.resent_unsent, "{path}");
+            assert!(idle.is_empty(), "{path}");
+        }
+        assert_eq!(n(&seen.conns), 3);
+        // HTTP/1.0 with `keep-alive` persists.
+        let r = ex(&idle, get(addr, "/http10-ka"), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!(r.conn, ConnEvents::default());
+        assert_eq!(idle.len(), 1);
     }
 
     #[tokio::test]
@@ -577,7 +683,15 @@ mod tests {
         seen.closed.notified().await;
         let r = ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
         assert_eq!(r.status, 200);
+        assert_eq!(
+            r.conn,
+            ConnEvents {
+                resent_unsent: true,
+                retired: false
+            }
+        );
         assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 2));
+        assert_eq!(idle.len(), 1, "the fresh connection is kept");
     }
 
     #[tokio::test]
@@ -595,6 +709,7 @@ mod tests {
         ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
         let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
         assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(!e.conn.resent_unsent);
         assert_eq!(
             (n(&seen.conns), n(&seen.requests)),
             (1, 2),

@@ -6,7 +6,9 @@
 //!   deadline covering the whole exchange, failures sorted into the `errors.<kind>` kinds of
 //!   DESIGN §3 ([`error`]).
 //! - [`h1`]: HTTP/1.1 on hyper's connection-level client over kept-alive connections, driven by
-//!   the task that uses them; the retry of a request that never left.
+//!   the task that uses them; connections retired by `Connection: close`, and the resend, on a
+//!   fresh connection, of a request that a closed kept-alive connection handed back unsent
+//!   ([`ConnEvents`]).
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
@@ -38,6 +40,7 @@ use tokio::sync::Semaphore;
 
 pub use body::{BODY_CAP, BodyMode, DRAIN_LIMIT};
 pub use error::{BuildError, ErrorKind, HttpError};
+pub use h1::ConnEvents;
 pub use stream::tls_client_config;
 
 /// How the simulated clients hold their HTTP connections (scenario `client.connections`; its
@@ -59,6 +62,10 @@ pub struct Reply {
     pub body: Bytes,
     /// When the request was handed to the connection (after waiting for a pool permit).
     pub sent_at: Instant,
+    /// When the request was handed to a ready connection (connected, TLS done): its write.
+    pub written_at: Instant,
+    /// What happened to connections on the way (a resend of an unsent request, a retirement).
+    pub conn: ConnEvents,
 }
 
 /// The TLS configuration of a run, made on first use unless given up front.
@@ -187,6 +194,8 @@ impl Http {
                 headers: resp.headers,
                 body: resp.body,
                 sent_at,
+                written_at: resp.written_at,
+                conn: resp.conn,
             }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(HttpError::new(

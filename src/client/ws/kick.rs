@@ -12,9 +12,12 @@
 //! never negative. [`KickClock::arm`] (now, i.e. the response) records a kick that beat it as 0 µs
 //! and counts it in `kicks_before_trigger`.
 //!
-//! After the phase the engine calls [`KickBoard::settle`] to wait (bounded) until every armed clock
-//! resolved; the rest are counted as `missed_kicks`. A clock whose socket had already ended without
-//! a kick resolves without a latency (`kick_target_gone`).
+//! Only a kick signal counts: a `kicked`/`logout` event, or a close frame that ends the socket for
+//! good (the socket task decides; an expiry close such as 4401 is not one). After the phase the
+//! engine calls [`KickBoard::settle`] to wait (bounded) until every armed clock resolved; the rest
+//! are counted as `missed_kicks`. A socket that ends without a kick signal resolves its clock
+//! without a latency: `kick_target_gone` when it had ended before the trigger, a missed kick when
+//! it ended after it (e.g. its token expired, the refresh was refused and the socket stopped).
 //!
 //! A clock is cheap: two `AtomicU64` of microseconds since a process epoch, one flag byte and an
 //! `Arc` to its board. Each clock is one-shot: one trigger, one kick.
@@ -47,6 +50,8 @@ pub struct KickBoard {
     recorder: Recorder,
     armed: AtomicU64,
     resolved: AtomicU64,
+    /// Resolved clocks whose socket ended after the trigger without a kick signal.
+    ended_unkicked: AtomicU64,
     missed_counted: AtomicU64,
     notify: Notify,
 }
@@ -56,9 +61,10 @@ pub struct KickBoard {
 pub struct KickTally {
     /// Clocks armed so far.
     pub armed: u64,
-    /// Armed clocks resolved (kick seen, or socket already gone).
+    /// Armed clocks resolved (kick seen, or socket gone).
     pub resolved: u64,
-    /// Armed clocks still unresolved.
+    /// Armed clocks still unresolved, plus those whose socket ended after the trigger without a
+    /// kick signal.
     pub missed: u64,
 }
 
@@ -69,6 +75,7 @@ impl KickBoard {
             recorder,
             armed: AtomicU64::new(0),
             resolved: AtomicU64::new(0),
+            ended_unkicked: AtomicU64::new(0),
             missed_counted: AtomicU64::new(0),
             notify: Notify::new(),
         })
@@ -89,10 +96,11 @@ impl KickBoard {
     pub fn tally(&self) -> KickTally {
         let armed = self.armed.load(Ordering::SeqCst);
         let resolved = self.resolved.load(Ordering::SeqCst);
+        let unkicked = self.ended_unkicked.load(Ordering::SeqCst);
         KickTally {
             armed,
             resolved,
-            missed: armed.saturating_sub(resolved),
+            missed: armed.saturating_sub(resolved) + unkicked,
         }
     }
 
@@ -105,7 +113,8 @@ impl KickBoard {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.tally().missed == 0 {
+            let t = self.tally();
+            if t.resolved >= t.armed {
                 break;
             }
             tokio::select! {
@@ -154,7 +163,7 @@ impl KickClock {
         self.board.armed.fetch_add(1, Ordering::SeqCst);
         let seen = self.seen_at.load(Ordering::SeqCst);
         if seen != 0 {
-            self.finish(t, seen);
+            self.finish(t, seen, false);
         }
         true
     }
@@ -192,17 +201,21 @@ impl KickClock {
         }
         let armed = self.armed_at.load(Ordering::SeqCst);
         if armed != 0 {
-            self.finish(armed, seen);
+            self.finish(armed, seen, true);
         }
     }
 
-    /// Records the outcome exactly once, whichever side (arm or signal) completes the pair.
-    fn finish(&self, armed: u64, seen: u64) {
+    /// Records the outcome exactly once, whichever side (arm or signal) completes the pair;
+    /// `after_trigger`: the signal came second.
+    fn finish(&self, armed: u64, seen: u64, after_trigger: bool) {
         if self.flags.fetch_or(RESOLVED, Ordering::SeqCst) & RESOLVED != 0 {
             return;
         }
         let rec = &self.board.recorder;
-        if seen == GONE {
+        if seen == GONE && after_trigger {
+            // The socket ended after the trigger and no kick ever came: a missed kick.
+            self.board.ended_unkicked.fetch_add(1, Ordering::SeqCst);
+        } else if seen == GONE {
             rec.count(self.shard, KICK_TARGET_GONE, 1);
         } else {
             if seen < armed {
@@ -263,6 +276,22 @@ mod tests {
         assert_eq!(rec.counter(KICK_TARGET_GONE), 1);
         assert_eq!(rec.samples(KICK_LATENCY), 0);
         assert_eq!(board.tally().resolved, 1);
+    }
+
+    #[tokio::test]
+    async fn a_socket_ending_after_the_trigger_without_a_kick_is_missed() {
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let clock = board.clock(0);
+        clock.arm();
+        clock.socket_gone();
+        let t = board.settle(Duration::from_secs(5)).await;
+        assert_eq!((t.armed, t.resolved, t.missed), (1, 1, 1));
+        assert_eq!(rec.counter(MISSED_KICKS), 1);
+        assert_eq!(rec.counter(KICK_TARGET_GONE), 0);
+        assert_eq!(rec.samples(KICK_LATENCY), 0);
+        assert_eq!(board.settle(Duration::from_millis(1)).await.missed, 1);
+        assert_eq!(rec.counter(MISSED_KICKS), 1, "not counted twice");
     }
 
     #[tokio::test]

@@ -1,0 +1,113 @@
+//! [`Lifetime`]: what one client knows about when its login session ends — the end the server
+//! announced in its token responses (`refresh_expires_in`, the refresh token's JWT `exp`) and the
+//! limits the target profile declares (`session.max` from the login, `session.idle` from the last
+//! login or refresh).
+//!
+//! A refused refresh at or after that end (within [`END_TOLERANCE`]) is an end the server
+//! announced: `sessions_expired`. Before it — or when nothing was announced at all — the session
+//! should still have been valid, and a refused refresh that nothing ended on purpose is a
+//! `spurious_logouts` (see `client::session`).
+
+use std::time::{Duration, SystemTime};
+
+use crate::profile::SessionLimits;
+
+/// Slack for an announced end: `refresh_expires_in` and JWT `exp` are whole seconds, and the
+/// client starts counting when the answer arrives, up to a round trip after the server did.
+pub const END_TOLERANCE: Duration = Duration::from_secs(1);
+
+/// The announced facts about one login session (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lifetime {
+    /// When the session's login answered.
+    login_at: Option<SystemTime>,
+    /// When the last login or refresh answered.
+    renewed_at: Option<SystemTime>,
+    /// The refresh token's announced expiry (the latest token response that said one).
+    refresh_expires_at: Option<SystemTime>,
+}
+
+impl Lifetime {
+    /// A new login session answered at `now`.
+    pub fn logged_in(&mut self, now: SystemTime, refresh_expires_at: Option<SystemTime>) {
+        *self = Lifetime {
+            login_at: Some(now),
+            renewed_at: Some(now),
+            refresh_expires_at,
+        };
+    }
+
+    /// A refresh answered at `now`; a response that announces nothing keeps the last announcement.
+    pub fn renewed(&mut self, now: SystemTime, refresh_expires_at: Option<SystemTime>) {
+        self.renewed_at = Some(now);
+        if refresh_expires_at.is_some() {
+            self.refresh_expires_at = refresh_expires_at;
+        }
+    }
+
+    /// The earliest end known: the announced refresh expiry, login + `limits.max`, last renewal +
+    /// `limits.idle`. `None`: nothing announced or declared.
+    pub fn end(&self, limits: SessionLimits) -> Option<SystemTime> {
+        let max = self.login_at.zip(limits.max).map(|(t, d)| t + d);
+        let idle = self.renewed_at.zip(limits.idle).map(|(t, d)| t + d);
+        [self.refresh_expires_at, max, idle]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whether a refusal at `now` comes at or after the known end (within [`END_TOLERANCE`]).
+    pub fn ended_at(&self, limits: SessionLimits, now: SystemTime) -> bool {
+        self.end(limits)
+            .is_some_and(|end| now + END_TOLERANCE >= end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn nothing_announced_means_no_end() {
+        let mut l = Lifetime::default();
+        let t0 = SystemTime::now();
+        l.logged_in(t0, None);
+        assert_eq!(l.end(SessionLimits::default()), None);
+        assert!(!l.ended_at(SessionLimits::default(), t0 + secs(86_400)));
+    }
+
+    #[test]
+    fn the_earliest_announced_or_declared_end_counts() {
+        let t0 = SystemTime::now();
+        let mut l = Lifetime::default();
+        l.logged_in(t0, Some(t0 + secs(60)));
+        let none = SessionLimits::default();
+        assert_eq!(l.end(none), Some(t0 + secs(60)));
+        assert!(!l.ended_at(none, t0 + secs(30)));
+        assert!(l.ended_at(none, t0 + secs(59)), "within the tolerance");
+        assert!(l.ended_at(none, t0 + secs(61)));
+        // A refresh that announces a new expiry moves it; one that says nothing keeps it.
+        l.renewed(t0 + secs(50), Some(t0 + secs(110)));
+        assert_eq!(l.end(none), Some(t0 + secs(110)));
+        l.renewed(t0 + secs(100), None);
+        assert_eq!(l.end(none), Some(t0 + secs(110)));
+        // Declared limits: max from the login, idle from the last renewal.
+        let max = SessionLimits {
+            max: Some(secs(90)),
+            idle: None,
+        };
+        assert_eq!(l.end(max), Some(t0 + secs(90)));
+        let idle = SessionLimits {
+            max: None,
+            idle: Some(secs(5)),
+        };
+        assert_eq!(l.end(idle), Some(t0 + secs(105)));
+        // A new login starts over.
+        l.logged_in(t0 + secs(200), None);
+        assert_eq!(l.end(max), Some(t0 + secs(290)));
+    }
+}

@@ -1,0 +1,284 @@
+//! Rejection matchers (DESIGN §10): which answers of a server mean one particular rejection, as
+//! status + body field rules. A profile's `reuse_rejected` is one: the answers that say "this
+//! refresh token was already used" (`reuse_detected`), told apart from any other refused refresh.
+//!
+//! ```yaml
+//! reuse_rejected:                       # one rule, or a list: any rule that matches
+//!   - status: [400, 401]                # any of these (omitted: any status)
+//!     body:                             # every field must match (omitted: any body)
+//!       error: invalid_grant            # the exact value
+//!       error_description: ["~reuse detected", "~already used"]   # ~: contains, any case; a list: any
+//!   - { status: 400, body: { /error/code: refresh_token_already_used } }   # a JSON pointer
+//! ```
+//!
+//! A body field is a top-level member of a JSON body, or a JSON pointer (`/a/b`); a string, number
+//! or boolean value is compared as text; a body that is not JSON matches no field rule.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One value or a list of them, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "OneOrMany_{T}")]
+pub enum OneOrMany<T> {
+    /// A list; any of them (tried first: serde would also read a list as a struct).
+    Many(Vec<T>),
+    /// A single value.
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(v) => std::slice::from_ref(v),
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// One rule: statuses and body fields (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    /// The answer's status is one of these (omitted: any status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<OneOrMany<u16>>,
+    /// Every one of these body fields matches: `name` or `/json/pointer` → `value`, `~contained
+    /// text` (any case), or a list of those (any).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub body: BTreeMap<String, OneOrMany<String>>,
+}
+
+/// A rejection matcher: one rule or a list of rules, any of which matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Matcher(OneOrMany<MatchRule>);
+
+/// A problem in a matcher: the key path below the matcher's own key, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatcherProblem {
+    /// Dotted path below the matcher's key (`0.status`, `body.error_description`).
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for MatcherProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl Matcher {
+    /// A matcher of these rules (any of them).
+    pub fn any(rules: Vec<MatchRule>) -> Matcher {
+        Matcher(OneOrMany::Many(rules))
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[MatchRule] {
+        self.0.as_slice()
+    }
+
+    /// The default `reuse_rejected`: the RFC 6749 `invalid_grant` answer (400, or 401 from JSON
+    /// APIs) whose description says the token was already used — the mock's "refresh token reuse
+    /// detected" and "already used (rotated out)", Keycloak's "refresh token reuse exceeded",
+    /// Supabase's "Already Used" — or Supabase Auth's `error_code: refresh_token_already_used`.
+    pub fn default_reuse() -> Matcher {
+        let text = |v: &[&str]| OneOrMany::Many(v.iter().map(|s| s.to_string()).collect());
+        Matcher::any(vec![
+            MatchRule {
+                status: Some(OneOrMany::Many(vec![400, 401])),
+                body: BTreeMap::from([(
+                    "error_description".to_string(),
+                    text(&["~reuse detected", "~already used", "~reuse exceeded"]),
+                )]),
+            },
+            MatchRule {
+                status: Some(OneOrMany::Many(vec![400, 401])),
+                body: BTreeMap::from([(
+                    "error_code".to_string(),
+                    OneOrMany::One("refresh_token_already_used".to_string()),
+                )]),
+            },
+        ])
+    }
+
+    /// Checks what serde cannot: statuses are HTTP statuses, fields and texts are not empty,
+    /// pointers are pointers, a list is not empty.
+    pub fn validate(&self) -> Result<(), MatcherProblem> {
+        let listed = matches!(self.0, OneOrMany::Many(_));
+        let rules = self.rules();
+        let bad = |key: String, message: String| MatcherProblem { key, message };
+        if rules.is_empty() {
+            return Err(bad(String::new(), "an empty list matches nothing".into()));
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            let at = |sub: &str| match (listed, sub.is_empty()) {
+                (true, true) => i.to_string(),
+                (true, false) => format!("{i}.{sub}"),
+                (false, _) => sub.to_string(),
+            };
+            if rule.status.is_none() && rule.body.is_empty() {
+                return Err(bad(
+                    at(""),
+                    "a rule without `status` or `body` matches every answer".into(),
+                ));
+            }
+            if let Some(status) = &rule.status {
+                if status.as_slice().is_empty() {
+                    return Err(bad(
+                        at("status"),
+                        "an empty status list matches nothing".into(),
+                    ));
+                }
+                if let Some(s) = status.as_slice().iter().find(|s| !(100..=599).contains(*s)) {
+                    return Err(bad(
+                        at("status"),
+                        format!("{s} is not an HTTP status (100-599)"),
+                    ));
+                }
+            }
+            for (field, values) in &rule.body {
+                let key = at(&format!("body.{field}"));
+                if field.trim().is_empty() {
+                    return Err(bad(at("body"), "a body field name is empty".into()));
+                }
+                if values.as_slice().is_empty() {
+                    return Err(bad(key, "an empty list matches nothing".into()));
+                }
+                if values.as_slice().iter().any(|v| v == "~") {
+                    return Err(bad(
+                        key,
+                        "`~` needs the text to look for, e.g. \"~reuse\"".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an answer with `status` and `body` matches any rule.
+    pub fn matches(&self, status: u16, body: &[u8]) -> bool {
+        let mut json: Option<Option<serde_json::Value>> = None;
+        self.rules().iter().any(|rule| {
+            if let Some(s) = &rule.status
+                && !s.as_slice().contains(&status)
+            {
+                return false;
+            }
+            if rule.body.is_empty() {
+                return true;
+            }
+            let Some(doc) = json
+                .get_or_insert_with(|| serde_json::from_slice(body).ok())
+                .as_ref()
+            else {
+                return false;
+            };
+            rule.body
+                .iter()
+                .all(|(field, values)| field_matches(doc, field, values.as_slice()))
+        })
+    }
+}
+
+/// Whether the body's `field` (a member name or a JSON pointer) matches one of `values`.
+fn field_matches(doc: &serde_json::Value, field: &str, values: &[String]) -> bool {
+    let found = if field.starts_with('/') {
+        doc.pointer(field)
+    } else {
+        doc.get(field)
+    };
+    let text = match found {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
+        _ => return false,
+    };
+    values.iter().any(|want| match want.strip_prefix('~') {
+        Some(part) => text.to_lowercase().contains(&part.to_lowercase()),
+        None => text == *want,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Matcher {
+        serde_saphyr::from_str(yaml).expect("matcher")
+    }
+
+    #[test]
+    fn the_default_tells_reuse_from_other_refusals() {
+        let m = Matcher::default_reuse();
+        m.validate().unwrap();
+        let grant = |d: &str| {
+            serde_json::json!({"error": "invalid_grant", "error_description": d}).to_string()
+        };
+        for reuse in [
+            "refresh token reuse detected; the session has been revoked",
+            "the refresh token was already used (rotated out)",
+            "Maximum allowed refresh token reuse exceeded",
+            "Invalid Refresh Token: Already Used",
+        ] {
+            assert!(m.matches(400, grant(reuse).as_bytes()), "{reuse}");
+            assert!(m.matches(401, grant(reuse).as_bytes()), "{reuse}");
+        }
+        for other in [
+            "the session was revoked after refresh token reuse",
+            "the refresh token has expired",
+            "the session has reached its maximum lifetime",
+        ] {
+            assert!(!m.matches(400, grant(other).as_bytes()), "{other}");
+        }
+        assert!(!m.matches(500, grant("reuse detected").as_bytes()));
+        assert!(!m.matches(400, b"reuse detected"), "not JSON");
+        assert!(m.matches(
+            400,
+            br#"{"code":400,"error_code":"refresh_token_already_used","msg":"x"}"#
+        ));
+    }
+
+    #[test]
+    fn rules_match_status_exact_contained_and_pointer_values() {
+        let m = parse(
+            "{ status: 401, body: { error: invalid_grant, /detail/code: [\"~STALE\", \"7\"] } }",
+        );
+        m.validate().unwrap();
+        let ok = br#"{"error":"invalid_grant","detail":{"code":"token stale"}}"#;
+        assert!(m.matches(401, ok));
+        assert!(!m.matches(400, ok), "status");
+        assert!(m.matches(401, br#"{"error":"invalid_grant","detail":{"code":7}}"#));
+        assert!(!m.matches(401, br#"{"error":"invalid_grant2","detail":{"code":7}}"#));
+        assert!(
+            !m.matches(401, br#"{"error":"invalid_grant"}"#),
+            "missing field"
+        );
+        let any_status = parse("body: { error: x }");
+        assert!(any_status.matches(418, br#"{"error":"x"}"#));
+        let status_only = parse("[ { status: [409] } ]");
+        assert!(status_only.matches(409, b"not json"));
+    }
+
+    #[test]
+    fn bad_rules_name_the_key() {
+        let problem = |yaml: &str| parse(yaml).validate().unwrap_err();
+        assert_eq!(problem("{ status: 99 }").key, "status");
+        assert_eq!(
+            problem("[ { status: 400 }, { status: [600] } ]").key,
+            "1.status"
+        );
+        assert_eq!(problem("[ { status: 400 }, {} ]").key, "1");
+        assert!(problem("{}").message.contains("every answer"));
+        assert_eq!(problem("{ body: { error: [] } }").key, "body.error");
+        let p = problem("{ body: { error: \"~\" } }");
+        assert!(p.message.contains("~reuse"), "{p}");
+        assert_eq!(problem("[]").key, "");
+        assert!(serde_saphyr::from_str::<Matcher>("{ stat: 400 }").is_err());
+    }
+}
