@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::MutexGuard;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::config::MockConfig;
 use crate::flaws::{Flaw, Flaws};
@@ -96,6 +96,16 @@ pub struct Auth {
     pub refresh_tokens: RefreshTokens,
     /// Counters.
     pub stats: Counters,
+    /// The `fork-one-in-four` flaw's bookkeeping (`None` without the flaw).
+    fork_one_in_four: Option<Mutex<SometimesRacy>>,
+}
+
+/// Which sessions rotate racily under the `fork-one-in-four` flaw: every 4th login of a user.
+/// Only kept while the flaw is on (a test server), so it is allowed to grow.
+#[derive(Default)]
+struct SometimesRacy {
+    logins: std::collections::HashMap<u64, u64>,
+    racy: std::collections::HashSet<u128>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -113,8 +123,12 @@ struct Presented {
 impl Auth {
     /// A core for `cfg` (already validated) with these token engines.
     pub fn new(cfg: MockConfig, access: AccessTokens) -> Self {
+        let flaws = Flaws::new(&cfg.flaws);
         Auth {
-            flaws: Flaws::new(&cfg.flaws),
+            fork_one_in_four: flaws
+                .has(Flaw::ForkOneInFour)
+                .then(|| Mutex::new(SometimesRacy::default())),
+            flaws,
             cfg,
             store: Store::new(),
             access,
@@ -188,6 +202,14 @@ impl Auth {
             }
         }
         let family = &opened.family;
+        if let Some(sometimes) = &self.fork_one_in_four {
+            let mut s = sometimes.lock();
+            let n = s.logins.entry(user).or_insert(0);
+            *n += 1;
+            if *n % 4 == 0 {
+                s.racy.insert(family.sid);
+            }
+        }
         let rt = self.refresh_tokens.mint(RefreshId {
             sid: family.sid,
             generation: 0,
@@ -219,8 +241,11 @@ impl Auth {
     /// Refresh grant.
     pub async fn refresh(&self, token: &str) -> Result<Arc<Issued>, GrantError> {
         let result = match self.resolve_refresh(token) {
+            _ if self.flaws.has(Flaw::RejectAllRefresh) => Err(GrantError::UnknownRefreshToken),
             None => Err(GrantError::UnknownRefreshToken),
-            Some(p) if self.flaws.has(Flaw::RacyRotation) => self.refresh_racy(token, p).await,
+            Some(p) if self.flaws.has(Flaw::RacyRotation) || self.sometimes_racy(&p.family) => {
+                self.refresh_racy(token, p).await
+            }
             Some(p) => self.refresh_atomic(token, p),
         };
         match &result {
@@ -228,6 +253,13 @@ impl Auth {
             Err(_) => Counters::inc(&self.stats.refresh_failures),
         }
         result
+    }
+
+    /// Whether `family` is one of the racy sessions of the `fork-one-in-four` flaw.
+    fn sometimes_racy(&self, family: &Family) -> bool {
+        self.fork_one_in_four
+            .as_ref()
+            .is_some_and(|s| s.lock().racy.contains(&family.sid))
     }
 
     /// Whether refreshes mint a new refresh token.
@@ -281,6 +313,16 @@ impl Auth {
                 && now.saturating_sub(g.rotated_ms) <= grace
             {
                 Counters::inc(&self.stats.grace_hits);
+                if self.flaws.has(Flaw::GraceNewSuccessor) {
+                    // A second token of the current generation: a second live chain.
+                    let rt = self.refresh_tokens.mint(RefreshId {
+                        sid: family.sid,
+                        generation: st.generation,
+                    });
+                    let rt_expires = st.rt_expires_ms;
+                    drop(st);
+                    return Ok(Arc::new(self.issue(family, rt, rt_expires, now)));
+                }
                 return Ok(g.issued.clone());
             }
             if !self.flaws.has(Flaw::ReuseAllowed) {
@@ -288,6 +330,14 @@ impl Auth {
                 return Err(self.on_reuse(family, now));
             }
             // reuse-allowed: the rotated-out token rotates again as if it were current.
+        }
+        if generation > 0 && self.flaws.has(Flaw::OneShotRotation) {
+            return Err(GrantError::AlreadyRotated);
+        }
+        if self.flaws.has(Flaw::SessionEndsEarly)
+            && now + ms(self.cfg.max_session) / 2 >= st.deadline_ms
+        {
+            return Err(GrantError::SessionEnded);
         }
         if now >= st.rt_expires_ms {
             return Err(if now >= st.deadline_ms {

@@ -86,6 +86,18 @@ flaws! {
         "a sliding renewal (New-Access-Token) carries a new access token with the presented token's exp";
     CachedVerdicts => "cached-verdicts",
         "GET /api/me caches each accepted access token for an hour and then accepts it without re-checking expiry or revocation";
+    RejectAllRefresh => "reject-all-refresh",
+        "the token endpoint refuses every refresh grant with 400 invalid_grant (everyone is logged out at their first refresh)";
+    OneShotRotation => "one-shot-rotation",
+        "a refresh token issued by a rotation is refused with 400 invalid_grant: every session refreshes exactly once";
+    SessionEndsEarly => "session-ends-early",
+        "sessions end at half of --max-session while logins and refreshes announce the full end (refresh_expires_in)";
+    GraceNewSuccessor => "grace-new-successor",
+        "inside --reuse-grace the replayed predecessor gets a new successor (a second live chain) instead of the same one";
+    ForkOneInFour => "fork-one-in-four",
+        "every 4th session of a user (its 4th, 8th... login) rotates like racy-rotation: concurrent refreshes fork in one round out of four";
+    BareBearerChallenge => "bare-bearer-challenge",
+        "the resource server's 401 for an invalid access token says WWW-Authenticate: Bearer realm=... without error=\"invalid_token\"";
 }
 
 impl fmt::Display for Flaw {
@@ -152,7 +164,8 @@ mod tests {
             assert_eq!(f.name().parse::<Flaw>().unwrap(), *f);
             assert!(!f.description().is_empty());
         }
-        assert_eq!(Flaw::ALL.len(), 26);
+
+        assert_eq!(Flaw::ALL.len(), 32);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -57,7 +57,7 @@ pub struct ExpectedFailure {
     /// Why the deviation is accepted (shown next to the result).
     #[serde(alias = "comment")]
     pub reason: String,
-    /// Only this result is expected (any FAIL/WARN/ERROR when absent).
+    /// Only this result is expected (FAIL or WARN when absent; never an ERROR).
     #[serde(
         default,
         alias = "expected-result",
@@ -79,11 +79,12 @@ impl ExpectedFailure {
                 .is_none_or(|t| target.contains(t.trim()))
     }
 
-    /// Whether `status` is the deviation this entry expects.
+    /// Whether `status` is the deviation this entry expects. An ERROR never is: the check did
+    /// not run, so the known deviation was not seen (the run fails as for any ERROR).
     pub fn covers(&self, status: Status) -> bool {
         match self.result {
             Some(r) => r.matches(status),
-            None => status.is_finding(),
+            None => matches!(status, Status::Fail | Status::Warn),
         }
     }
 }
@@ -184,6 +185,15 @@ mod tests {
         assert!(ef.lookup("RS-01", "https://prod.example.com").is_none());
         let rt = ef.lookup("rt-07", "x").unwrap();
         assert!(rt.covers(Status::Warn) && !rt.covers(Status::Fail) && !rt.covers(Status::Pass));
+    }
+
+    #[test]
+    fn an_error_is_never_an_expected_failure() {
+        let src = "- id: RT-07\n  reason: known\n";
+        let entry = &parse_expected_failures(src, None, CATALOG).unwrap().entries[0];
+        assert!(entry.covers(Status::Fail) && entry.covers(Status::Warn));
+        assert!(!entry.covers(Status::Error), "the check did not run");
+        assert!(!entry.covers(Status::Pass) && !entry.covers(Status::Skip));
     }
 
     #[test]

@@ -79,6 +79,11 @@ impl Findings {
         ok
     }
 
+    /// Appends `other`'s assertions after these.
+    pub fn append(&mut self, other: Findings) {
+        self.items.extend(other.items);
+    }
+
     /// The status of the check: the most severe assertion (INFO when there is none).
     pub fn status(&self) -> Status {
         self.items

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use authbench_mock::Flaw;
 
+use super::outcome::Status;
+
 /// What one flaw does to the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlawProof {
@@ -123,6 +125,46 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::RejectAllRefresh,
+        catches: &["RT-01"],
+        // Every "refused after X" verdict rests on a control that is refused too: not judged.
+        skips: &[
+            "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RV-01",
+        ],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::OneShotRotation,
+        catches: &["RT-06"],
+        // Their verdicts rest on a rotated token refreshing (a control, or a premise).
+        skips: &["RT-07", "RT-08", "RT-09", "RT-10"],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::SessionEndsEarly,
+        catches: &["RT-10"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::GraceNewSuccessor,
+        catches: &["RT-07", "RT-08", "RT-09"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::ForkOneInFour,
+        catches: &["RT-09"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::BareBearerChallenge,
+        catches: &["RS-02"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::RefreshCacheable,
         catches: &["RT-01"],
         skips: &[],
@@ -186,6 +228,28 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     },
 ];
 
+/// Catches made by a SHOULD assertion inside a MUST-level check: against this flaw the check
+/// reports WARN, not FAIL (e.g. RFC 6750 says a resource server SHOULD answer an invalid token
+/// with 401 and `error="invalid_token"`, but MUST send the challenge).
+pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
+    (Flaw::ForbiddenOnExpired, "RS-02"),
+    (Flaw::BareBearerChallenge, "RS-02"),
+];
+
+impl FlawProof {
+    /// The status check `id` must report against this flaw when it is one of its catches: the
+    /// violation of the check's level, or WARN for a [`SHOULD_CATCHES`] entry.
+    pub fn caught_as(&self, id: &str) -> Option<Status> {
+        if !self.catches.contains(&id) {
+            return None;
+        }
+        if SHOULD_CATCHES.contains(&(self.flaw, id)) {
+            return Some(Status::Warn);
+        }
+        super::catalog::find(id).map(|c| c.meta.level.violation())
+    }
+}
+
 /// The proof entry of `flaw`.
 pub fn proof_for(flaw: Flaw) -> Option<&'static FlawProof> {
     FLAW_CHECKS.iter().find(|p| p.flaw == flaw)
@@ -200,8 +264,8 @@ pub fn markdown_proof_table() -> String {
             .catches
             .iter()
             .map(|id| {
-                let level = super::catalog::find(id).map(|c| c.meta.level.violation().name());
-                format!("{id} ({})", level.unwrap_or("?"))
+                let status = p.caught_as(id).map(Status::name);
+                format!("{id} ({})", status.unwrap_or("?"))
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -236,6 +300,15 @@ mod tests {
             for id in p.catches.iter().chain(p.skips).chain(p.side_effects) {
                 assert!(catalog::find(id).is_some(), "{id} is not in the catalog");
             }
+        }
+        for (flaw, id) in SHOULD_CATCHES {
+            let p = proof_for(*flaw).expect("mapped");
+            assert!(
+                p.catches.contains(id),
+                "{id} does not catch {}",
+                flaw.name()
+            );
+            assert_eq!(p.caught_as(id), Some(Status::Warn));
         }
         assert_eq!(markdown_proof_table().lines().count(), Flaw::ALL.len() + 2);
     }

@@ -66,10 +66,44 @@ fn show(t: &Threshold, v: f64) -> String {
     }
 }
 
+/// Most decimals added to tell a failed value from its limit.
+const MAX_EXTRA_DIGITS: usize = 12;
+
+/// A value of `t`'s metric with `decimals` digits after the point, in the unit the limit is shown
+/// in (so that the two line up).
+fn show_digits(t: &Threshold, v: f64, decimals: usize) -> String {
+    match t.kind {
+        Kind::Latency => {
+            let (scale, unit) = match t.limit.abs() {
+                l if l < 1_000.0 => (1.0, "µs"),
+                l if l < 1_000_000.0 => (1_000.0, "ms"),
+                _ => (1_000_000.0, "s"),
+            };
+            format!("{:.decimals$}{unit}", v / scale)
+        }
+        Kind::Ratio if t.percent => format!("{:.decimals$}%", v * 100.0),
+        Kind::Count | Kind::Ratio => format!("{v:.decimals$}"),
+        Kind::Rate => format!("{v:.decimals$}/s"),
+    }
+}
+
+/// The observed value and the limit as text. When a failed comparison would print them alike
+/// (`1.004` and `1.0` both show as `1.00`), digits are added until they differ, so the reason for
+/// the failure is visible (`1.004, expected <= 1.000`).
+fn shown_apart(t: &Threshold, v: f64, passed: bool) -> (String, String) {
+    let (value, limit) = (show(t, v), show(t, t.limit));
+    if passed || value != limit || v == t.limit {
+        return (value, limit);
+    }
+    (1..=MAX_EXTRA_DIGITS)
+        .map(|d| (show_digits(t, v, d), show_digits(t, t.limit, d)))
+        .find(|(a, b)| a != b)
+        .unwrap_or((value, limit))
+}
+
 /// Evaluates `t` against a report.
 pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
     let lhs = t.lhs().to_string();
-    let limit = format!("{} {}", t.op.as_str(), show(t, t.limit));
     let observed: Result<f64, String> = match &t.metric {
             Metric::Histogram { stat, histogram } => match report.histograms.get(histogram) {
                 Some(h) if h.count > 0 => Ok(match stat {
@@ -111,7 +145,8 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
     match observed {
         Ok(v) => {
             let passed = t.op.holds(v, t.limit);
-            let text = show(t, v);
+            let (text, limit) = shown_apart(t, v, passed);
+            let limit = format!("{} {limit}", t.op.as_str());
             let message = if passed {
                 format!("{lhs} = {text} ({limit})")
             } else {
@@ -140,6 +175,29 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_shows_enough_digits_to_see_why() {
+        let cases = [
+            ("refresh_amplification <= 1.0", 1.004, "1.004", "1.000"),
+            ("refresh_amplification <= 1.0", 1.5, "1.50", "1.00"),
+            ("error_rate < 1%", 0.010_04, "1.004%", "1.000%"),
+            ("p99(refresh) < 2s", 2_000_400.0, "2.0004s", "2.0000s"),
+            ("p99(refresh) < 2s", 2_000_000.0, "2s", "2s"),
+            ("relogins == 0", 0.25, "0.25", "0"),
+        ];
+        for (expr, v, value, limit) in cases {
+            let t = parse(expr).unwrap();
+            assert!(!t.op.holds(v, t.limit), "{expr} fails for {v}");
+            assert_eq!(
+                shown_apart(&t, v, false),
+                (value.to_string(), limit.to_string()),
+                "{expr} with {v}"
+            );
+        }
+        let t = parse("refresh_amplification <= 1.0").unwrap();
+        assert_eq!(shown_apart(&t, 1.0, true), ("1.00".into(), "1.00".into()));
+    }
 
     #[test]
     fn the_defaults_parse() {

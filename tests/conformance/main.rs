@@ -1,6 +1,8 @@
-//! Conformance tests: check options and the proof matrix (every flaw moves its checks).
+//! Conformance tests: check options, the proof matrix (every flaw moves its checks) and the
+//! verdict rules (no false PASS, no false FAIL, right levels).
 //! One test binary (one link) with a module per area.
 
 mod connections;
 mod options;
 mod proof;
+mod verdicts;

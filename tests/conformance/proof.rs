@@ -41,6 +41,8 @@ const JSON_API_FLAWS: &[Flaw] = &[
     Flaw::AccessAsRefresh,
     Flaw::LogoutKeepsRefresh,
     Flaw::SessionExtends,
+    Flaw::RejectAllRefresh,
+    Flaw::OneShotRotation,
 ];
 
 type Case = (Option<Flaw>, &'static str);
@@ -117,12 +119,7 @@ fn judge(case: Case, run: &ConformanceRun, base: &BTreeMap<&'static str, Status>
     let proof = proof_for(flaw).expect("every flaw is in FLAW_CHECKS");
     let mut problems = Vec::new();
     for (id, status) in &statuses {
-        let meta = checks::catalog()
-            .iter()
-            .find(|m| m.id == *id)
-            .expect("known id");
-        let (ok, want) = if proof.catches.contains(id) {
-            let want = meta.level.violation();
+        let (ok, want) = if let Some(want) = proof.caught_as(id) {
             (*status == want, want.name().to_string())
         } else if proof.skips.contains(id) {
             (*status == Status::Skip, "SKIP".into())

@@ -185,6 +185,7 @@ pub fn resource_rejection(state: &AppState, e: AuthError) -> Response {
     if !flaws.has(Flaw::NoWwwAuthenticate) {
         let challenge = match e {
             AuthError::Missing => "Bearer realm=\"authbench\"".to_string(),
+            _ if flaws.has(Flaw::BareBearerChallenge) => "Bearer realm=\"authbench\"".to_string(),
             _ => format!(
                 "Bearer realm=\"authbench\", error=\"invalid_token\", error_description=\"{description}\""
             ),

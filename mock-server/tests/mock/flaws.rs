@@ -608,3 +608,114 @@ async fn cached_verdicts() {
         );
     }
 }
+
+#[tokio::test]
+async fn reject_all_refresh() {
+    let (good, bad) = pair(Flaw::RejectAllRefresh, |_| {}).await;
+    for (s, want) in [(&good, StatusCode::OK), (&bad, StatusCode::BAD_REQUEST)] {
+        let l = login(s, 1).await;
+        let r = refresh(s, l.str("refresh_token")).await;
+        assert_eq!(r.status, want, "{}", r.body);
+    }
+    // only refresh changes: the login's access token works
+    let l = login(&bad, 2).await;
+    assert_eq!(
+        me(&bad, Some(l.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn one_shot_rotation() {
+    let (good, bad) = pair(Flaw::OneShotRotation, |_| {}).await;
+    for (s, want) in [(&good, StatusCode::OK), (&bad, StatusCode::BAD_REQUEST)] {
+        let l = login(s, 1).await;
+        let r1 = refresh(s, l.str("refresh_token")).await;
+        assert_eq!(r1.status, StatusCode::OK, "the login's token refreshes");
+        assert_eq!(refresh(s, r1.str("refresh_token")).await.status, want);
+    }
+}
+
+#[tokio::test]
+async fn session_ends_early() {
+    let (good, bad) = pair(Flaw::SessionEndsEarly, |c| {
+        c.max_session = Duration::from_millis(2000)
+    })
+    .await;
+    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
+    // both announce the full session
+    assert_eq!(lb.body["refresh_expires_in"], lg.body["refresh_expires_in"]);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (rg, rb) = (
+        refresh(&good, lg.str("refresh_token")).await,
+        refresh(&bad, lb.str("refresh_token")).await,
+    );
+    assert_eq!(
+        (rg.status, rb.status),
+        (StatusCode::OK, StatusCode::BAD_REQUEST)
+    );
+}
+
+#[tokio::test]
+async fn grace_new_successor() {
+    let (good, bad) = pair(Flaw::GraceNewSuccessor, |c| {
+        c.reuse_grace = Duration::from_secs(5)
+    })
+    .await;
+    for (s, forked) in [(&good, false), (&bad, true)] {
+        let l = login(s, 1).await;
+        let r1 = refresh(s, l.str("refresh_token")).await;
+        let again = refresh(s, l.str("refresh_token")).await;
+        assert_eq!(again.status, StatusCode::OK, "inside the grace window");
+        assert_eq!(
+            again.str("refresh_token") != r1.str("refresh_token"),
+            forked
+        );
+        // with the flaw both successors are live chains
+        let other = refresh(s, r1.str("refresh_token")).await.status;
+        assert_eq!(other, StatusCode::OK);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_one_in_four() {
+    let (good, bad) = pair(Flaw::ForkOneInFour, |_| {}).await;
+    let lg = login(&good, 1).await;
+    assert_eq!(
+        concurrent_refreshes(&good, lg.str("refresh_token"), 8)
+            .await
+            .len(),
+        1
+    );
+    let mut forked = Vec::new();
+    for round in 1..=8 {
+        let l = login(&bad, 1).await;
+        let mut winners = concurrent_refreshes(&bad, l.str("refresh_token"), 8).await;
+        winners.sort();
+        winners.dedup();
+        if winners.len() > 1 {
+            forked.push(round);
+        }
+    }
+    assert_eq!(forked, vec![4, 8], "the 4th and 8th login of the user fork");
+}
+
+#[tokio::test]
+async fn bare_bearer_challenge() {
+    let (good, bad) = pair(Flaw::BareBearerChallenge, |_| {}).await;
+    let g = me(&good, Some("garbage")).await;
+    let b = me(&bad, Some("garbage")).await;
+    assert_eq!(
+        (g.status, b.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert!(
+        g.header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+    assert_eq!(
+        b.header("www-authenticate"),
+        Some("Bearer realm=\"authbench\"")
+    );
+}

@@ -1,11 +1,13 @@
 //! Small helpers shared by the checks: made-up tokens, waiting for a token's expiry, sanity
-//! checks on genuine tokens, fields the profile does not extract.
+//! checks on genuine tokens, fields the profile does not extract, and the two rules that keep a
+//! broken server from producing a verdict: a refresh the check builds on ([`premise`]) and the
+//! control of a "refused after X" verdict ([`control`]).
 
 use std::time::{Duration, SystemTime};
 
 use crate::checks::meta::Need;
-use crate::checks::outcome::Stop;
-use crate::checks::probe::{Probe, Resp};
+use crate::checks::outcome::{Findings, Stop};
+use crate::checks::probe::{Probe, RefreshReply, Resp};
 use crate::profile::Tokens;
 
 /// The longest access-token lifetime a check waits out (longer: SKIP).
@@ -48,11 +50,22 @@ pub fn short_expiry(tokens: &Tokens) -> Result<SystemTime, Stop> {
 }
 
 /// Calls the resource with a genuine access token; a refusal means the check cannot judge
-/// forgeries against it, so it stops with an error.
+/// forgeries against it. A refusal in the RFC 6750 form (`error="invalid_token"`) is the server's
+/// verdict on its own token (SKIP, see RT-01); any other refusal (404, a challenge without error,
+/// as if no token was sent) points at the profile's resource request (ERROR).
 pub async fn genuine_works(p: &Probe, access_token: &str) -> Result<Resp, Stop> {
     let r = p
         .api("genuine access token (sanity check)", access_token)
         .await?;
+    let invalid_token = crate::checks::probe::challenge(&r)
+        .and_then(|c| c.error)
+        .is_some_and(|e| e == "invalid_token");
+    if !r.ok() && invalid_token {
+        return Err(Stop::skip(format!(
+            "not judged: the server refuses the genuine access token of a fresh login ({} invalid_token), so forged ones prove nothing (see RT-01)",
+            r.status
+        )));
+    }
     if !r.ok() {
         return Err(Stop::error(format!(
             "the genuine access token was refused ({}); the resource request of the profile may be wrong",
@@ -79,4 +92,93 @@ pub fn secs(d: Duration) -> String {
 /// Whether the resource accepted the token.
 pub fn accepted(r: &Resp) -> bool {
     r.ok()
+}
+
+/// The tokens of a refresh this check builds on — a premise that another check (`judged_by`)
+/// judges. A documented refusal is the server's answer, not a failure of authbench: the check
+/// cannot be judged (SKIP naming `judged_by`). A 5xx or an answer outside the refresh contract
+/// (404, 429, a 2xx without tokens) means the check could not be run (ERROR).
+pub fn premise(
+    reply: RefreshReply,
+    resp: &Resp,
+    what: &str,
+    judged_by: &str,
+) -> Result<Tokens, Stop> {
+    match reply {
+        RefreshReply::Accepted(t) => Ok(t),
+        RefreshReply::Rejected { .. } => Err(Stop::skip(format!(
+            "not judged: {what} was refused ({}), so there is nothing to build on (see {judged_by})",
+            resp.brief()
+        ))),
+        RefreshReply::ServerError | RefreshReply::Unexpected => Err(Stop::error(format!(
+            "{what} got {}, outside the refresh contract: the check cannot go on",
+            resp.brief()
+        ))),
+    }
+}
+
+/// The control of a "refused after X" verdict: a refresh token of the same kind, in the same
+/// state, that did not go through X must refresh — without it, a server that refuses every
+/// refresh (or every rotated token) would pass. This check's user `k` logs in, rotates
+/// `rotations` times (0: the judged token is a login's; 1: a rotated successor...) and refreshes
+/// once more. Success is recorded as an INFO assertion. A refusal makes the check SKIP: the
+/// refusal after X proves nothing, and `judged_by` reports the broken refresh. Anything else is
+/// an ERROR.
+pub async fn control(
+    p: &Probe,
+    f: &mut Findings,
+    k: u64,
+    rotations: u32,
+    judged_by: &str,
+) -> Result<(), Stop> {
+    let what = match rotations {
+        0 => "a fresh login's refresh token".to_string(),
+        1 => "a fresh session's refresh token after one rotation".to_string(),
+        n => format!("a fresh session's refresh token after {n} rotations"),
+    };
+    let s = p.login(k).await?;
+    let mut rt = s.rt()?;
+    for n in 1..=rotations + 1 {
+        let label = if n > rotations {
+            format!("control: refresh with {what}")
+        } else {
+            format!("control: rotation #{n} of a fresh session")
+        };
+        let (reply, resp) = p.refresh_reply(&label, &rt).await?;
+        let t = premise(reply, &resp, &format!("the control ({what})"), judged_by).map_err(|stop| match stop {
+            Stop::Skip(_) => Stop::skip(format!(
+                "not judged: the control was refused too — {what} got {} — so a refusal after the event proves nothing (see {judged_by})",
+                resp.brief()
+            )),
+            other => other,
+        })?;
+        if n > rotations {
+            f.info("", format!("control: {what} refreshes ({})", resp.status));
+        } else if let Some(next) = t.refresh_token {
+            rt = next;
+        }
+    }
+    Ok(())
+}
+
+/// [`control`] for a check that may already hold a finding: the control's own assertions when it
+/// held (for the caller to append after its verdict); a refused control is recorded in `f` (INFO)
+/// and gives `None` when a FAIL or WARN already stands — that finding does not rest on the
+/// control — else it stops the check (SKIP).
+pub async fn control_unless_found(
+    p: &Probe,
+    f: &mut Findings,
+    k: u64,
+    rotations: u32,
+    judged_by: &str,
+) -> Result<Option<Findings>, Stop> {
+    let mut notes = Findings::new();
+    match control(p, &mut notes, k, rotations, judged_by).await {
+        Ok(()) => Ok(Some(notes)),
+        Err(Stop::Skip(why)) if f.has_findings() => {
+            f.info("", why);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }

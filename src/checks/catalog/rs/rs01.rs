@@ -30,9 +30,20 @@ async fn run(p: Arc<Probe>) -> Verdict {
         )
         .await?;
     let mut f = Findings::new();
+    if r.ok() {
+        f.fail(
+            "RFC6750-3",
+            format!(
+                "the resource was served without any credential ({})",
+                r.status
+            ),
+        );
+        return Ok(f);
+    }
+    // RFC 6750 §3 makes the challenge a MUST, not the status: 401 is what clients expect.
     f.expect(
         r.status == 401,
-        Status::Fail,
+        Status::Warn,
         "RFC6750-3",
         format!("status {}", r.status),
     );

@@ -20,12 +20,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let r1 = s.rt()?;
     let (reply, resp) = p.refresh_reply("refresh with R1", &r1).await?;
-    let RefreshReply::Accepted(t) = reply else {
-        return Err(Stop::error(format!(
-            "a valid refresh token was not accepted ({}); see RT-01",
-            resp.brief()
-        )));
-    };
+    let t = premise(reply, &resp, "the login's refresh token R1", "RT-01")?;
     let mut f = Findings::new();
     let Some(r2) = t.refresh_token else {
         f.fail(

@@ -1,7 +1,8 @@
 //! RT-07: reuse detection. After R1 was rotated into R2, replaying R1 (outside any grace window)
 //! is rejected and revokes the family: R2 stops working, and ideally R2's access token too.
 //! The check reports the revocation scope it observed: nothing / the refresh tokens / the whole
-//! family including access tokens.
+//! family including access tokens. "R2 refused after the reuse" only counts once a control — a
+//! rotated successor of another session that saw no reuse — refreshes (else SKIP).
 
 use crate::checks::catalog::prelude::*;
 
@@ -26,12 +27,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let r1 = s.rt()?;
     let (reply, resp) = p.refresh_reply("rotate R1 into R2", &r1).await?;
-    let RefreshReply::Accepted(t2) = reply else {
-        return Err(Stop::error(format!(
-            "a valid refresh token was not accepted ({}); see RT-01",
-            resp.brief()
-        )));
-    };
+    let t2 = premise(reply, &resp, "the login's refresh token R1", "RT-01")?;
     let r2 = match t2.refresh_token.clone() {
         Some(r2) if r2 != r1 => r2,
         _ => {
@@ -101,17 +97,29 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let (reply, resp) = p
         .refresh_reply("refresh with R2 (the newest) after the reuse", &r2)
         .await?;
-    if reply.accepted() {
-        f.warn(
-            "RFC9700-4.14.2",
-            format!(
-                "R2, the newest refresh token of the family, still works after the reuse of R1 ({}): the family was not revoked",
-                resp.status
-            ),
-        );
-        f.info("", "revocation scope observed: only the replayed token");
-        return Ok(f);
+    match reply {
+        RefreshReply::Accepted(_) => {
+            f.warn(
+                "RFC9700-4.14.2",
+                format!(
+                    "R2, the newest refresh token of the family, still works after the reuse of R1 ({}): the family was not revoked",
+                    resp.status
+                ),
+            );
+            f.info("", "revocation scope observed: only the replayed token");
+            return Ok(f);
+        }
+        RefreshReply::ServerError | RefreshReply::Unexpected => {
+            f.warn(
+                "RFC9700-4.14.2",
+                format!("unexpected answer to R2 after the reuse: {}", resp.brief()),
+            );
+            return Ok(f);
+        }
+        RefreshReply::Rejected { .. } => {}
     }
+    // R2 is a rotated successor never used: one that went through no reuse must refresh.
+    control(&p, &mut f, 1, 1, "RT-06").await?;
     f.pass(
         "RFC9700-4.14.2",
         format!("R2 revoked with the family: {}", resp.brief()),

@@ -1,5 +1,7 @@
 //! RT-08: a grace window (if any) tolerates only the immediate predecessor of the newest refresh
-//! token, never an older ancestor (django-oauth-toolkit #1617 accepted any ancestor).
+//! token, never an older ancestor (django-oauth-toolkit #1617 accepted any ancestor). Tolerating
+//! means answering with the same successor (or none): a predecessor accepted with a *different*
+//! successor forks the chain (WARN).
 
 use crate::checks::catalog::prelude::*;
 
@@ -7,7 +9,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-08",
         title: "A grace window tolerates only the immediate predecessor",
-        summary: "Rotate R0 → R1 → R2, then at once replay R1 (predecessor) and R0 (grandparent): if R1 is tolerated, R0 must still be rejected. No grace window observed: INFO.",
+        summary: "Rotate R0 → R1 → R2, then at once replay R1 (predecessor) and R0 (grandparent): if R1 is tolerated, it gets R2 (or no refresh token) back, never a different successor (a fork), and R0 must still be rejected. No grace window observed: INFO.",
         requirements: &["RFC9700-4.14.2"],
         level: Level::Should,
         destructive: true,
@@ -19,24 +21,31 @@ pub const CHECK: Check = Check {
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let r0 = s.rt()?;
-    let r1 = rotate(&p, "rotate R0 into R1", &r0).await?;
-    let r2 = rotate(&p, "rotate R1 into R2", &r1).await?;
+    let r1 = rotate(&p, "rotate R0 into R1", &r0, "RT-01").await?;
+    let r2 = rotate(&p, "rotate R1 into R2", &r1, "RT-06").await?;
     let mut f = Findings::new();
     let (reply, resp) = p
         .refresh_reply("replay R1 (the predecessor) at once", &r1)
         .await?;
     match reply {
-        RefreshReply::Accepted(t) => {
-            let same = t.refresh_token.as_deref() == Some(r2.as_str());
-            f.info(
+        RefreshReply::Accepted(t) => match t.refresh_token.as_deref() {
+            Some(r) if r == r2 => f.info(
                 "",
-                if same {
-                    "grace window observed: the predecessor R1 got the same successor R2 back"
-                } else {
-                    "the predecessor R1 was accepted again (with a new successor)"
-                },
-            );
-        }
+                "grace window observed: the predecessor R1 got the same successor R2 back",
+            ),
+            None => f.info(
+                "",
+                "grace window observed: the predecessor R1 was accepted without a new refresh token (R2 stays the newest)",
+            ),
+            Some(other) => f.warn(
+                "RFC9700-4.14.2",
+                format!(
+                    "forked chain: the predecessor R1 was accepted again with a DIFFERENT successor {} (R2 is {}): two live chains",
+                    p.show(other),
+                    p.show(&r2)
+                ),
+            ),
+        },
         RefreshReply::Rejected { .. } => {
             f.info(
                 "",
@@ -76,18 +85,14 @@ async fn run(p: Arc<Probe>) -> Verdict {
     Ok(f)
 }
 
-async fn rotate(p: &Probe, label: &str, rt: &str) -> Result<String, Stop> {
+/// Rotates `rt`; a refusal is judged by `judged_by` (SKIP here), no new token by RT-06.
+async fn rotate(p: &Probe, label: &str, rt: &str, judged_by: &str) -> Result<String, Stop> {
     let (reply, resp) = p.refresh_reply(label, rt).await?;
-    match reply {
-        RefreshReply::Accepted(t) => match t.refresh_token {
-            Some(next) if next != rt => Ok(next),
-            _ => Err(Stop::skip(
-                "the server does not rotate refresh tokens (see RT-06)",
-            )),
-        },
-        _ => Err(Stop::error(format!(
-            "a valid refresh token was not accepted ({}); see RT-01",
-            resp.brief()
-        ))),
+    let t = premise(reply, &resp, &format!("{label}: the refresh"), judged_by)?;
+    match t.refresh_token {
+        Some(next) if next != rt => Ok(next),
+        _ => Err(Stop::skip(
+            "the server does not rotate refresh tokens (see RT-06)",
+        )),
     }
 }

@@ -1,6 +1,22 @@
-//! RT-09: N concurrent refreshes of one refresh token (what a client without single-flight does
-//! when several requests hit 401 at once). Outcome classes: one winner · the same successor for
-//! all (grace) · a forked chain (several different successors) · everything rejected · 5xx.
+//! RT-09: concurrent refreshes of one refresh token (what a client without single-flight does
+//! when several requests hit 401 at once), raced in [`ROUNDS`] rounds, each on a fresh session.
+//!
+//! A round releases [`PARALLEL`] refreshes of the login's token R0 together, then follows the
+//! chain: its heads are the distinct successors handed out (a response without a refresh token
+//! keeps R0 itself as the head, so such answers never collapse into "one successor"), and each
+//! head is refreshed once more to see whether it lives. A round is
+//! - **one chain** when exactly one head lives on (one winner, or the same successor for all
+//!   inside a grace window): PASS;
+//! - **session ended** when the only head is then refused: reuse detection counted the losers as
+//!   theft and revoked the session — correct security, but the user is logged out (INFO);
+//! - **forked** when R0 was redeemed for several different successors: single use violated (WARN);
+//! - **all refused** when no refresh of a valid token succeeded: the user is logged out (WARN);
+//! - **broken** on a 5xx or an answer outside the refresh contract (WARN).
+//!
+//! A server that forks only sometimes (worker processes racing each other) is caught by the
+//! rounds: one forked round turns the verdict, and the findings list every round. "Session
+//! ended" and "all refused" rest on a control (the same kind of token, without a race,
+//! refreshes); a refused control makes the check SKIP unless a WARN already stands.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +27,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-09",
         title: "Concurrent refreshes of one token leave at most one chain",
-        summary: "Send 8 refreshes of the same refresh token at once: one winner, or the same successor for all; never several different successors (a forked chain), never a 5xx.",
+        summary: "16 rounds, each on a fresh session: send 8 refreshes of the same refresh token at once, then refresh each successor once more. One chain that lives on: PASS; the session revoked by the race: INFO (the user is logged out); several different successors (a fork) in any round, every refresh refused, or a 5xx: WARN.",
         requirements: &["RFC9700-4.14.2"],
         level: Level::Should,
         destructive: true,
@@ -20,11 +36,187 @@ pub const CHECK: Check = Check {
     run: |p| Box::pin(run(p)),
 };
 
-/// Refreshes released together.
+/// Refreshes released together in one round.
 pub const PARALLEL: usize = 8;
+/// Rounds raced, each on a fresh session: a server forking in one race out of four at random
+/// escapes all of them with probability (3/4)^16 ≈ 1%.
+pub const ROUNDS: usize = 16;
+
+/// What one round showed.
+#[derive(Debug, Default)]
+struct Round {
+    accepted: usize,
+    /// Accepted without a new refresh token (the client keeps R0).
+    kept_r0: usize,
+    rejected: usize,
+    server_errors: usize,
+    other: Vec<String>,
+    /// The distinct chain heads after the race (redacted for display).
+    heads: Vec<String>,
+    /// How many heads still refreshed afterwards.
+    live: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Chain,
+    Ended,
+    Forked,
+    AllRefused,
+    Broken,
+}
+
+impl Round {
+    fn class(&self) -> Class {
+        if self.heads.len() > 1 {
+            Class::Forked
+        } else if self.server_errors > 0 || !self.other.is_empty() {
+            Class::Broken
+        } else if self.accepted == 0 {
+            Class::AllRefused
+        } else if self.live == 0 {
+            Class::Ended
+        } else {
+            Class::Chain
+        }
+    }
+
+    fn describe(&self, n: usize) -> String {
+        let outcome = match self.class() {
+            Class::Chain => "one chain lives on",
+            Class::Ended => "the only successor was then refused: the session ended",
+            Class::Forked => "FORKED",
+            Class::AllRefused => "every refresh refused",
+            Class::Broken => "unexpected answers",
+        };
+        format!(
+            "round {n}: {} accepted{}, {} rejected, {} 5xx, {} other; heads {} ({} live): {outcome}",
+            self.accepted,
+            if self.kept_r0 > 0 {
+                format!(
+                    " ({} without a new refresh token: R0 stays in use)",
+                    self.kept_r0
+                )
+            } else {
+                String::new()
+            },
+            self.rejected,
+            self.server_errors,
+            self.other.len(),
+            if self.heads.is_empty() {
+                "none".to_string()
+            } else {
+                self.heads.join(", ")
+            },
+            self.live,
+        )
+    }
+}
 
 async fn run(p: Arc<Probe>) -> Verdict {
     warm_up(&p).await;
+    let mut rounds = Vec::with_capacity(ROUNDS);
+    for n in 1..=ROUNDS {
+        rounds.push(race(&p, n).await?);
+    }
+    // The verdict first (the one-line message is made of it), then the controls, then the rounds.
+    let mut f = Findings::new();
+    let mut notes = Findings::new();
+    notes.info(
+        "",
+        format!("{ROUNDS} rounds of {PARALLEL} concurrent refreshes of one refresh token, each on a fresh session"),
+    );
+    for (i, r) in rounds.iter().enumerate() {
+        notes.info("", r.describe(i + 1));
+    }
+    let of = |class: Class| -> Vec<usize> {
+        (1..=ROUNDS)
+            .filter(|n| rounds[n - 1].class() == class)
+            .collect()
+    };
+    let list = |ns: &[usize]| {
+        ns.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let forked = of(Class::Forked);
+    if !forked.is_empty() {
+        let max_heads = forked.iter().map(|n| rounds[n - 1].heads.len()).max();
+        f.warn(
+            "RFC9700-4.14.2",
+            format!(
+                "forked chain in {} of {ROUNDS} rounds (round {}): one refresh token was redeemed for up to {} different successors (single use violated)",
+                forked.len(),
+                list(&forked),
+                max_heads.unwrap_or(0)
+            ),
+        );
+    }
+    // 5xx and unexpected answers, in any round (a forked round may have them too).
+    let broken: Vec<usize> = (1..=ROUNDS)
+        .filter(|n| rounds[n - 1].server_errors > 0 || !rounds[n - 1].other.is_empty())
+        .collect();
+    if !broken.is_empty() {
+        let errors: usize = rounds.iter().map(|r| r.server_errors).sum();
+        let other: Vec<&str> = rounds
+            .iter()
+            .flat_map(|r| r.other.iter().map(String::as_str))
+            .collect();
+        f.warn(
+            "RFC9700-4.14.2",
+            p.scrub(&format!(
+                "concurrent refreshes got {errors} server errors and {} unexpected answers (round {}){}",
+                other.len(),
+                list(&broken),
+                other
+                    .first()
+                    .map(|o| format!(", e.g. {o}"))
+                    .unwrap_or_default()
+            )),
+        );
+    }
+    let refused = of(Class::AllRefused);
+    if !refused.is_empty()
+        && let Some(control) = control_unless_found(&p, &mut f, 1, 0, "RT-01").await?
+    {
+        f.warn(
+            "RFC9700-4.14.2",
+            format!(
+                "every concurrent refresh of a valid refresh token was refused (round {}): the user is logged out",
+                list(&refused)
+            ),
+        );
+        f.append(control);
+    }
+    let ended = of(Class::Ended);
+    if !ended.is_empty()
+        && let Some(control) = control_unless_found(&p, &mut f, 2, 1, "RT-06").await?
+    {
+        f.info(
+            "RFC9700-4.14.2",
+            format!(
+                "concurrent refreshes of one session END that session (round {}): one winner, and its successor was then refused — reuse detection counted the losers as theft. Correct security, but the user is logged out: clients must single-flight their refreshes",
+                list(&ended)
+            ),
+        );
+        f.append(control);
+    }
+    if !f.has_findings() && ended.is_empty() {
+        f.pass(
+            "RFC9700-4.14.2",
+            format!(
+                "one chain in every round: one winner (or the same successor for all), and the chain lives on ({ROUNDS} of {ROUNDS} rounds)"
+            ),
+        );
+    }
+    f.append(notes);
+    Ok(f)
+}
+
+/// One round: a fresh session, [`PARALLEL`] refreshes of its token released together, then the
+/// heads of the chain refreshed once more.
+async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
     let s = p.login(0).await?;
     let r0 = s.rt()?;
     let barrier = Arc::new(tokio::sync::Barrier::new(PARALLEL));
@@ -35,91 +227,52 @@ async fn run(p: Arc<Probe>) -> Verdict {
             let req = p.profile().refresh_request(Some(&r0));
             barrier.wait().await;
             let resp = p
-                .try_send(&format!("concurrent refresh #{} of R0", i + 1), req)
+                .try_send(
+                    &format!("round {n}: concurrent refresh #{} of R0", i + 1),
+                    req,
+                )
                 .await;
             resp.map(|r| (p.classify_refresh(&r), r))
         }));
     }
-    let mut accepted = 0;
-    let mut rejected = 0;
-    let mut server_errors = 0;
-    let mut other = Vec::new();
-    let mut successors = BTreeSet::new();
+    let mut round = Round::default();
+    let mut heads = BTreeSet::new();
     for t in tasks {
         match t.await {
             Ok(Ok((reply, resp))) => match reply {
                 RefreshReply::Accepted(tokens) => {
-                    accepted += 1;
-                    successors.insert(tokens.refresh_token.unwrap_or_default());
+                    round.accepted += 1;
+                    // No new refresh token: the client keeps R0, which stays a head.
+                    let head = tokens.refresh_token.unwrap_or_else(|| {
+                        round.kept_r0 += 1;
+                        r0.clone()
+                    });
+                    heads.insert(head);
                 }
-                RefreshReply::Rejected { .. } => rejected += 1,
-                RefreshReply::ServerError => server_errors += 1,
-                RefreshReply::Unexpected => other.push(resp.brief()),
+                RefreshReply::Rejected { .. } => round.rejected += 1,
+                RefreshReply::ServerError => round.server_errors += 1,
+                RefreshReply::Unexpected => round.other.push(resp.brief()),
             },
-            Ok(Err(e)) => other.push(e),
-            Err(e) => other.push(format!("task failed: {e}")),
+            Ok(Err(e)) => round.other.push(e),
+            Err(e) => round.other.push(format!("task failed: {e}")),
         }
     }
-    let mut f = Findings::new();
-    f.info(
-        "",
-        format!(
-            "{PARALLEL} concurrent refreshes: {accepted} accepted, {rejected} rejected, {server_errors} server errors, {} other",
-            other.len()
-        ),
-    );
-    if server_errors > 0 {
-        f.warn(
-            "RFC9700-4.14.2",
-            format!("{server_errors} of {PARALLEL} concurrent refreshes got a 5xx"),
-        );
-    }
-    if !other.is_empty() {
-        f.warn(
-            "RFC9700-4.14.2",
-            format!("unexpected answers: {}", p.scrub(&other.join("; "))),
-        );
-    }
-    if successors.len() > 1 {
-        let live = live_heads(&p, &successors).await?;
-        f.warn(
-            "RFC9700-4.14.2",
-            format!(
-                "forked chain: R0 was redeemed {accepted} times with {} different successors (single use violated); {live} of them still refreshed afterwards",
-                successors.len()
-            ),
-        );
-        return Ok(f);
-    }
-    match accepted {
-        0 => {
-            f.warn(
-                "RFC9700-4.14.2",
-                "every concurrent refresh of a valid refresh token was refused: the user is logged out",
-            );
-        }
-        1 => {
-            let winner = successors.iter().next().cloned().unwrap_or_default();
-            let survived = !winner.is_empty() && live_heads(&p, &successors).await? == 1;
-            f.pass(
-                "RFC9700-4.14.2",
-                if survived {
-                    "one winner; the others were rejected and the winner's chain lives on".to_string()
-                } else {
-                    "one winner; the others were rejected, and the family was then revoked (reuse detection): clients must single-flight their refreshes".to_string()
-                },
-            );
-        }
-        n => {
-            f.pass(
-                "RFC9700-4.14.2",
-                format!(
-                    "the same successor for all {n} accepted refreshes (grace window): one chain"
-                ),
-            );
+    for (i, rt) in heads.iter().enumerate() {
+        let (reply, resp) = p
+            .refresh_reply(&format!("round {n}: is head #{} still live?", i + 1), rt)
+            .await?;
+        match reply {
+            RefreshReply::Accepted(_) => round.live += 1,
+            RefreshReply::Rejected { .. } => {}
+            RefreshReply::ServerError | RefreshReply::Unexpected => {
+                round
+                    .other
+                    .push(format!("head #{}: {}", i + 1, resp.brief()))
+            }
         }
     }
-    Ok(f)
+    round.heads = heads.iter().map(|h| p.show(h)).collect();
+    Ok(round)
 }
 
 /// Opens `PARALLEL` keep-alive connections (concurrent resource calls without a credential,
@@ -137,16 +290,40 @@ async fn warm_up(p: &Probe) {
     futures::future::join_all(calls).await;
 }
 
-/// How many of the successors still refresh (each is tried once, in order).
-async fn live_heads(p: &Probe, successors: &BTreeSet<String>) -> Result<usize, Stop> {
-    let mut live = 0;
-    for (i, rt) in successors.iter().filter(|r| !r.is_empty()).enumerate() {
-        let (reply, _) = p
-            .refresh_reply(&format!("is successor #{} still live?", i + 1), rt)
-            .await?;
-        if reply.accepted() {
-            live += 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(accepted: usize, heads: usize, live: usize) -> Round {
+        Round {
+            accepted,
+            rejected: PARALLEL - accepted,
+            heads: (0..heads).map(|i| format!("h{i}")).collect(),
+            live,
+            ..Round::default()
         }
     }
-    Ok(live)
+
+    #[test]
+    fn rounds_are_classified_by_their_heads() {
+        assert_eq!(round(1, 1, 1).class(), Class::Chain);
+        assert_eq!(
+            round(8, 1, 1).class(),
+            Class::Chain,
+            "the same successor for all"
+        );
+        assert_eq!(round(1, 1, 0).class(), Class::Ended);
+        assert_eq!(round(2, 2, 1).class(), Class::Forked);
+        assert_eq!(round(0, 0, 0).class(), Class::AllRefused);
+        let mut broken = round(1, 1, 1);
+        broken.server_errors = 1;
+        assert_eq!(broken.class(), Class::Broken);
+        // Two answers, one with a successor and one without (R0 kept): two heads, a fork.
+        let mixed = Round {
+            kept_r0: 1,
+            ..round(2, 2, 2)
+        };
+        assert_eq!(mixed.class(), Class::Forked);
+        assert!(mixed.describe(3).contains("1 without a new refresh token"));
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! The session's end is read from the login response (`refresh_expires_in`, or the `exp` of a JWT
 //! refresh token). The check rotates every quarter of that lifetime, watches what each rotation
-//! announces, and refreshes once more just after the original end: that must be rejected. It
-//! needs a target whose sessions end within a few seconds (SKIP otherwise).
+//! announces, and refreshes once more just after the original end: that must be rejected. A
+//! session refused more than [`EARLY_SLACK`] before its announced end ended early: not a PASS but
+//! its own finding (WARN), once a control (the same kind of token of another session refreshes)
+//! shows the server refreshes at all. It needs a target whose sessions end within a few seconds
+//! (SKIP otherwise).
 
 use crate::checks::catalog::prelude::*;
 use crate::checks::jwt;
@@ -12,7 +15,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-10",
         title: "Rotation does not extend the maximum session lifetime",
-        summary: "Rotate repeatedly until past the session end announced at login (refresh_expires_in): each rotation keeps that end, and a refresh after it is rejected. Needs sessions of a few seconds.",
+        summary: "Rotate repeatedly until past the session end announced at login (refresh_expires_in): each rotation keeps that end, and a refresh after it is rejected. A session that ends before its announced end is a WARN too (ended early). Needs sessions of a few seconds.",
         requirements: &["ASVS5-10.4.8", "RFC9700-4.14.2"],
         level: Level::Should,
         destructive: false,
@@ -25,6 +28,9 @@ pub const CHECK: Check = Check {
 pub const MAX_SESSION_WAITED: Duration = Duration::from_secs(6);
 /// Slack for whole-second rounding of the announced lifetime and for clock granularity.
 const ROUNDING: Duration = Duration::from_millis(1300);
+/// A session refused closer than this to its announced end ended on time: the lifetime is
+/// announced in whole seconds (rounded either way), plus a request's time.
+pub const EARLY_SLACK: Duration = Duration::from_millis(1100);
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
@@ -53,7 +59,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     );
     let step = (lifetime / 4).max(Duration::from_millis(200));
     let mut extended: Option<Duration> = None;
-    let mut n = 0;
+    let mut n: u32 = 0;
     // Rotate every `step` while the session is announced to be alive.
     while Instant::now() + step < end {
         tokio::time::sleep(step).await;
@@ -72,11 +78,27 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 }
             }
             RefreshReply::Rejected { .. } => {
-                f.pass(
-                    "ASVS5-10.4.8",
+                let left = end.saturating_duration_since(Instant::now());
+                if left <= EARLY_SLACK {
+                    f.pass(
+                        "ASVS5-10.4.8",
+                        format!(
+                            "the session ended at its announced end, within the whole-second rounding of its lifetime ({} after login, {})",
+                            secs(s.at.elapsed()),
+                            resp.brief()
+                        ),
+                    );
+                    return Ok(f);
+                }
+                // The refused token came out of n - 1 rotations: the same kind must refresh.
+                let judged_by = if n == 1 { "RT-01" } else { "RT-06" };
+                control(&p, &mut f, 1, n - 1, judged_by).await?;
+                f.warn(
+                    "",
                     format!(
-                        "the session ended before its announced end ({} after login, {})",
+                        "the session ENDED EARLY: rotation #{n} was refused {} after login, {} before the end the login announced ({}); the announced lifetime is wrong and users are logged out sooner than the server says",
                         secs(s.at.elapsed()),
+                        secs(left),
                         resp.brief()
                     ),
                 );
@@ -98,6 +120,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 secs(by)
             ),
         );
+    }
+    if n == 0 {
+        // No rotation proved the chain alive: a login's token of another session must refresh.
+        control(&p, &mut f, 1, 0, "RT-01").await?;
     }
     tokio::time::sleep_until((end + ROUNDING).into()).await;
     let (reply, resp) = p

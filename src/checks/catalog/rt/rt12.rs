@@ -1,5 +1,6 @@
 //! RT-12: logout, and an admin "log this user out everywhere" (the password-change case), end the
-//! refresh token.
+//! refresh token. A refusal only counts once a control — a login's refresh token of another
+//! session, never logged out — refreshes (else SKIP: the server refuses every refresh).
 
 use crate::checks::catalog::prelude::*;
 
@@ -27,6 +28,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
         )));
     }
     let mut f = Findings::new();
+    let mut refused = false;
     if has_logout {
         let s = p.login(0).await?;
         let rt = s.rt()?;
@@ -39,7 +41,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 format!("logout answered {}", r.brief()),
             );
         }
-        expect_refresh_refused(&p, &mut f, &rt, "logout", "ASVS5-7.4.1").await?;
+        refused |= expect_refresh_refused(&p, &mut f, &rt, "logout", "ASVS5-7.4.1").await?;
     } else {
         f.info("", Need::Logout.reason());
     }
@@ -55,25 +57,33 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 )));
             }
         }
-        expect_refresh_refused(&p, &mut f, &rt, "the admin logout", "ASVS5-7.4.3").await?;
+        refused |=
+            expect_refresh_refused(&p, &mut f, &rt, "the admin logout", "ASVS5-7.4.3").await?;
     } else {
         f.info("", Need::AdminLogout.reason());
+    }
+    if refused {
+        // The refused tokens were a login's, never used: one of another session must refresh.
+        if let Some(notes) = control_unless_found(&p, &mut f, 2, 0, "RT-01").await? {
+            f.append(notes);
+        }
     }
     Ok(f)
 }
 
-/// After `event` ("logout", "the admin logout") the refresh token `rt` must be refused.
+/// After `event` ("logout", "the admin logout") the refresh token `rt` must be refused; returns
+/// whether it was.
 async fn expect_refresh_refused(
     p: &Probe,
     f: &mut Findings,
     rt: &str,
     event: &str,
     requirement: &'static str,
-) -> Result<(), Stop> {
+) -> Result<bool, Stop> {
     let (reply, resp) = p
         .refresh_reply(&format!("refresh after {event}"), rt)
         .await?;
-    f.expect(
+    Ok(f.expect(
         reply.rejected(),
         Status::Warn,
         requirement,
@@ -85,6 +95,5 @@ async fn expect_refresh_refused(
         } else {
             format!("refresh after {event}: {}", resp.brief())
         },
-    );
-    Ok(())
+    ))
 }

@@ -1,5 +1,6 @@
 //! RV-01: a refresh token revoked through RFC 7009 no longer refreshes, and the access tokens of
-//! the same grant should stop working too.
+//! the same grant should stop working too. The refusal only counts once a control — a login's
+//! refresh token of another session, never revoked — refreshes (else SKIP).
 
 use crate::checks::catalog::prelude::*;
 
@@ -49,6 +50,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
             format!("refresh with the revoked token: {}", resp.brief())
         },
     );
+    if reply.rejected() {
+        // The revoked token was a login's, never used: one of another session must refresh.
+        if let Some(notes) = control_unless_found(&p, &mut f, 1, 0, "RT-01").await? {
+            f.append(notes);
+        }
+    }
     let api = p
         .api(
             "resource call with the access token of the revoked grant",

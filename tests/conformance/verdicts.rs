@@ -1,0 +1,238 @@
+//! No false PASS, no false FAIL, right levels — each against the in-process mock with the flaw or
+//! knob that produces the case:
+//!
+//! - a broken server (one that refuses every refresh, whose rotated tokens are one-shot, whose
+//!   sessions end early, or that forks chains) never makes a check PASS: "refused after X" verdicts
+//!   rest on a control;
+//! - RT-09 follows the winner's chain: a clean winner (PASS), a race that ends the session (INFO),
+//!   a fork (WARN) — and a server forking in one round out of four is caught every time;
+//! - RS-02 follows RFC 6750's wording: a bare challenge or a 403 is a WARN (SHOULD), a missing
+//!   challenge a FAIL (MUST).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authbench::checks::{self, CheckOptions, ConformanceRun, Status};
+use authbench_mock::{Flaw, MockConfig};
+
+/// Runs the checks `ids` against a builtin-configured mock with `flaws`, changed by `knobs`.
+async fn run(flaws: &[Flaw], knobs: fn(&mut MockConfig), ids: &[&str]) -> ConformanceRun {
+    let mut cfg = checks::builtin_mock_config();
+    cfg.flaws.extend_from_slice(flaws);
+    knobs(&mut cfg);
+    let server = authbench_mock::start(cfg).await.expect("mock starts");
+    let profile = authbench::profile::preset("mock", &server.base_url())
+        .expect("preset")
+        .with_admin_key(server.admin_key());
+    let opts = CheckOptions {
+        only: ids.iter().map(|s| s.to_string()).collect(),
+        ..CheckOptions::default()
+    };
+    let run = checks::run(Arc::new(profile), &opts).await;
+    server.shutdown().await;
+    run
+}
+
+fn no_knobs(_: &mut MockConfig) {}
+
+/// One expectation: check `id` reports `status` and its message contains `says`.
+type Want = (&'static str, Status, &'static str);
+
+/// A case: its name, the mock's flaws and knobs, and what the checks must report.
+type Case = (&'static str, Vec<Flaw>, fn(&mut MockConfig), Vec<Want>);
+
+fn verify(what: &str, run: &ConformanceRun, wants: &[Want]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, status, says) in wants {
+        match run.get(id) {
+            Some(r) if r.status == *status && r.message.contains(says) => {}
+            Some(r) => problems.push(format!(
+                "{what}: {id} expected {status} saying {says:?}, got {} {:?}\n  {:#?}",
+                r.status, r.message, r.assertions
+            )),
+            None => problems.push(format!("{what}: {id} did not run")),
+        }
+    }
+    problems
+}
+
+/// Every case in parallel (staggered: logins are the CPU-heavy part); a case that disagrees is
+/// run once more on its own (a 2 s access token and a 4 s session are timing-bound on an
+/// overloaded machine; a real defect fails both times).
+async fn check_all(cases: Vec<Case>) {
+    let tasks: Vec<_> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (_, flaws, knobs, wants))| {
+            let (flaws, knobs) = (flaws.clone(), *knobs);
+            let ids: Vec<&'static str> = wants.iter().map(|w| w.0).collect();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(150) * i as u32).await;
+                run(&flaws, knobs, &ids).await
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for ((what, flaws, knobs, wants), task) in cases.iter().zip(tasks) {
+        let first = task.await.expect("case task");
+        if verify(what, &first, wants).is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = wants.iter().map(|w| w.0).collect();
+        failures.extend(verify(what, &run(flaws, *knobs, &ids).await, wants));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broken_server_never_makes_a_check_pass() {
+    use Status::{Skip, Warn};
+    const NOT_JUDGED: &str = "not judged: ";
+    check_all(vec![
+        (
+            "reject-all-refresh",
+            vec![Flaw::RejectAllRefresh],
+            no_knobs,
+            vec![
+                ("RT-06", Skip, "see RT-01"),
+                ("RT-07", Skip, "see RT-01"),
+                ("RT-08", Skip, "see RT-01"),
+                ("RT-09", Skip, "the control was refused too"),
+                ("RT-10", Skip, "the control was refused too"),
+                ("RT-12", Skip, "the control was refused too"),
+                ("RV-01", Skip, "the control was refused too"),
+            ],
+        ),
+        (
+            "one-shot-rotation",
+            vec![Flaw::OneShotRotation],
+            no_knobs,
+            vec![
+                ("RT-07", Skip, "the control was refused too"),
+                ("RT-08", Skip, "see RT-06"),
+                ("RT-09", Skip, "after one rotation"),
+                ("RT-10", Skip, NOT_JUDGED),
+            ],
+        ),
+        (
+            "session-ends-early",
+            vec![Flaw::SessionEndsEarly],
+            no_knobs,
+            vec![("RT-10", Warn, "ENDED EARLY")],
+        ),
+        (
+            "grace-new-successor",
+            vec![Flaw::GraceNewSuccessor],
+            no_knobs,
+            vec![
+                ("RT-08", Warn, "DIFFERENT successor"),
+                ("RT-09", Warn, "forked chain in 16 of 16 rounds"),
+            ],
+        ),
+        (
+            "racy-rotation",
+            vec![Flaw::RacyRotation],
+            no_knobs,
+            vec![("RT-09", Warn, "forked chain in 16 of 16 rounds")],
+        ),
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rt09_follows_the_winners_chain() {
+    fn no_grace(c: &mut MockConfig) {
+        c.reuse_grace = Duration::ZERO;
+    }
+    fn no_grace_no_detection(c: &mut MockConfig) {
+        c.reuse_grace = Duration::ZERO;
+        c.reuse_detection = false;
+    }
+    check_all(vec![
+        (
+            "grace window: the same successor for all, and it lives on",
+            vec![],
+            no_knobs,
+            vec![("RT-09", Status::Pass, "one chain in every round")],
+        ),
+        (
+            "no grace, no reuse detection: one clean winner",
+            vec![],
+            no_grace_no_detection,
+            vec![("RT-09", Status::Pass, "one chain in every round")],
+        ),
+        (
+            "no grace, reuse detection: the race ends the session",
+            vec![],
+            no_grace,
+            vec![("RT-09", Status::Info, "the user is logged out")],
+        ),
+    ])
+    .await;
+}
+
+/// Three runs against a server that forks in rounds 4, 8, 12 and 16 only: WARN every time, and
+/// the findings list every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rt09_catches_a_fork_in_one_round_out_of_four_every_time() {
+    for attempt in 1..=3 {
+        let run = run(&[Flaw::ForkOneInFour], no_knobs, &["RT-09"]).await;
+        let r = run.get("RT-09").expect("RT-09 ran");
+        assert_eq!(r.status, Status::Warn, "attempt {attempt}: {r:#?}");
+        assert!(
+            r.message
+                .contains("forked chain in 4 of 16 rounds (round 4, 8, 12, 16)"),
+            "attempt {attempt}: {}",
+            r.message
+        );
+        let rounds: Vec<&str> = r
+            .assertions
+            .iter()
+            .filter(|a| a.message.starts_with("round "))
+            .map(|a| a.message.as_str())
+            .collect();
+        assert_eq!(
+            rounds.len(),
+            checks::catalog::rt::rt09::ROUNDS,
+            "{rounds:#?}"
+        );
+        assert!(rounds[3].ends_with("FORKED") && rounds[2].ends_with("lives on"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rs02_levels_follow_the_rfc6750_wording() {
+    check_all(vec![
+        (
+            "bare challenge (SHOULD include error)",
+            vec![Flaw::BareBearerChallenge],
+            no_knobs,
+            vec![("RS-02", Status::Warn, "error=(none)")],
+        ),
+        (
+            "403 for an expired token (SHOULD answer 401)",
+            vec![Flaw::ForbiddenOnExpired],
+            no_knobs,
+            vec![("RS-02", Status::Warn, "status 403 instead of 401")],
+        ),
+        (
+            "no challenge (MUST send one)",
+            vec![Flaw::NoWwwAuthenticate],
+            no_knobs,
+            vec![("RS-02", Status::Fail, "no WWW-Authenticate header")],
+        ),
+    ])
+    .await;
+}
+
+/// A server's documented refusal of a premise is a verdict (SKIP naming the check that judges
+/// it), never an ERROR blaming the profile; the ERROR of a check that could not run reaches the
+/// report as ERROR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_premise_is_a_server_verdict_not_an_error() {
+    let run = run(&[Flaw::RejectAllRefresh], no_knobs, &["RT-06"]).await;
+    let r = run.get("RT-06").expect("RT-06 ran");
+    assert_eq!(r.status, Status::Skip, "{r:#?}");
+    assert!(r.message.contains("400 invalid_grant"), "{}", r.message);
+    assert_eq!(run.to_report().checks[0].status, Status::Skip);
+}
