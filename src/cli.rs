@@ -128,6 +128,10 @@ pub struct MergeArgs {
     /// Output folder for the merged report.
     #[arg(long, value_name = "DIR", required = true)]
     pub out: PathBuf,
+    /// Merge even when shards of the run are missing; the merged report is marked partial and
+    /// lists them. Without it, an incomplete set is refused (exit 2).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,8 @@
 //!   introspection, resource authentication); every token-semantics flaw is consulted here.
 //! - [`store`]: sessions (refresh-token families), users, revocation state.
 //! - [`tokens`]: signing keys, JWT access tokens, opaque refresh tokens, JWKS.
-//! - [`faults`]: latency, error, capacity and rate faults; [`flaws`]: the flaw table.
+//! - [`faults`]: latency, error, capacity and rate faults; [`flaws`]: the flaw table;
+//!   [`outage`]: the server going away and coming back on demand (`POST /admin/outage`).
 //! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters.
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
@@ -34,6 +35,7 @@ pub mod conn;
 pub mod faults;
 pub mod flaws;
 pub mod logging;
+pub mod outage;
 pub mod routes;
 pub mod server;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! Starting and stopping the server: key generation, the listening socket (backlog 4096), the
-//! axum service (served by [`crate::conn`]), the janitor that prunes ended sessions, and graceful
-//! shutdown.
+//! axum service (served by [`crate::conn`]), the janitor that prunes ended sessions, graceful
+//! shutdown, and the serving loop that goes away and comes back on the same address for an outage
+//! ([`crate::outage`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use crate::MockError;
 use crate::auth::Auth;
 use crate::config::MockConfig;
 use crate::faults::Faults;
+use crate::outage::Outage;
 use crate::routes::{self, AppState};
 use crate::stats::Stats;
 use crate::tokens::{AccessTokens, Keys, now_ms, random_bytes};
@@ -26,6 +28,10 @@ const BACKLOG: u32 = 4096;
 const PRUNE_EVERY: Duration = Duration::from_secs(5);
 /// How long shutdown waits for sockets to finish their close handshake.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long an outage waits for in-flight requests before it drops their connections.
+const OUTAGE_GRACE: Duration = Duration::from_millis(500);
+/// How long the server tries to listen again after an outage (the port may linger briefly).
+const REBIND_FOR: Duration = Duration::from_secs(5);
 /// The `aud` claim of every access token.
 pub const AUDIENCE: &str = "authbench";
 
@@ -86,25 +92,21 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
     });
     let access = AccessTokens::new(keys, base_url.clone(), AUDIENCE.to_string());
     let faults = Faults::new(&cfg.faults);
+    let shutdown = CancellationToken::new();
     let state = Arc::new(AppState {
         auth: Auth::new(cfg, access),
         faults,
         admin_key,
         base_url,
-        shutdown: CancellationToken::new(),
+        outage: Outage::new(&shutdown),
+        shutdown,
         tracker: TaskTracker::new(),
         verdicts: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
     let app = routes::router(state.clone());
-    let stop = state.shutdown.clone();
-    let serve = tokio::spawn(crate::conn::serve(
-        listener,
-        app,
-        &state.auth.cfg,
-        stop.cancelled_owned(),
-    ));
+    let serve = tokio::spawn(serve_loop(listener, addr, app, state.clone()));
     let janitor_state = state.clone();
     state.tracker.spawn(async move {
         let stop = janitor_state.shutdown.clone();
@@ -120,6 +122,72 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         state,
         serve: Some(serve),
     })
+}
+
+/// Serves `listener` until shutdown; after an outage ends a listening period, waits its duration
+/// and listens on `addr` again.
+async fn serve_loop(
+    mut listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    app: axum::Router,
+    state: Arc<AppState>,
+) {
+    loop {
+        let up = state.outage.up();
+        let stop = up.clone();
+        // Served here (not spawned), so that dropping this loop — or the future — drops every
+        // connection.
+        let mut server = Box::pin(crate::conn::serve(
+            listener,
+            app.clone(),
+            &state.auth.cfg,
+            stop.cancelled_owned(),
+        ));
+        tokio::select! {
+            _ = &mut server => return,
+            _ = up.cancelled() => {}
+        }
+        let Some(down_for) = state.outage.down_for() else {
+            // Shutdown: the graceful end is awaited (and bounded) by `MockServer::shutdown`.
+            server.await;
+            return;
+        };
+        tracing::warn!(?down_for, "outage: not listening");
+        // In-flight requests (the admin call among them) get a moment to finish; then every
+        // connection is dropped.
+        let _ = tokio::time::timeout(OUTAGE_GRACE, &mut server).await;
+        drop(server);
+        tokio::select! {
+            _ = tokio::time::sleep(down_for) => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+        listener = match rebind(addr, &state.shutdown).await {
+            Some(l) => l,
+            None => return,
+        };
+        state.outage.back_up();
+        tracing::warn!("outage over: listening again");
+    }
+}
+
+/// Binds `addr` again, retrying briefly while the port is still held; `None` on shutdown or when it
+/// stays unavailable.
+async fn rebind(addr: SocketAddr, shutdown: &CancellationToken) -> Option<tokio::net::TcpListener> {
+    let until = tokio::time::Instant::now() + REBIND_FOR;
+    loop {
+        match bind(addr) {
+            Ok(l) => return Some(l),
+            Err(e) if tokio::time::Instant::now() >= until => {
+                tracing::error!("outage: cannot listen on {addr} again: {e}");
+                return None;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = shutdown.cancelled() => return None,
+        }
+    }
 }
 
 impl MockServer {

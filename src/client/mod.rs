@@ -10,6 +10,7 @@
 //! - [`single_flight`]: at most one refresh per session in flight.
 //! - [`timers`]: one timer task for all proactive refreshes.
 //! - [`live`]: live counters for the progress display.
+//! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
 //! - [`session`]: the token manager itself ([`Session`]).
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
@@ -20,6 +21,7 @@ pub mod discover;
 pub mod lifetime;
 pub mod live;
 pub mod race;
+pub mod retry;
 pub mod session;
 mod session_ws;
 pub mod single_flight;

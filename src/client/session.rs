@@ -26,6 +26,11 @@
 //! that was already over (400/401), a reused refresh token refused in a race. A 429 or 503
 //! carrying `Retry-After` makes the session wait that long (at most [`RETRY_AFTER_CAP`]) before
 //! its next request (`retry_after.<op>`).
+//!
+//! Giving up (issue 15 §2): a client stops trying only when the run ends. It remembers its last
+//! failed login, refresh or API call until a later one succeeds; the engine counts a client whose
+//! last attempt failed as `gave_up.<op>` ([`Session::failing`]). A login that fails for a passing
+//! reason (transport, 5xx, 429) is tried again after the client's backoff ([`super::retry`]).
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -41,6 +46,7 @@ use super::cookies::CookieJar;
 use super::lifetime::Lifetime;
 use super::live::Live;
 use super::race::successor_key;
+use super::retry::Retry;
 use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
 use super::timers::{Timed, Timers};
@@ -250,6 +256,8 @@ struct State {
     ever_logged_in: bool,
     /// A server's `Retry-After`: no request leaves before this instant.
     not_before: Option<tokio::time::Instant>,
+    /// The last failed login, refresh or API call not followed by a success of that kind since.
+    failing: Option<(Op, FailClass)>,
     /// The scheduled instant of a synchronized phase whose first request is still to be written
     /// (`send_skew`).
     first_send_due: Option<Instant>,
@@ -491,13 +499,59 @@ impl Session {
             self.rec()
                 .record_duration(self.shard(), hist, reply.sent_at.elapsed());
         }
-        if let Some(class) = failure {
-            self.count_failure(op, class, res);
+        match failure {
+            Some(class) => self.count_failure(op, class, res),
+            None => self.succeeded(op),
         }
+    }
+
+    /// `op` got an answer it expects: it no longer fails. A working API call or a new login means
+    /// the client works again, whatever failed before.
+    fn succeeded(&self, op: Op) {
+        let mut s = self.state.lock();
+        if matches!(op, Op::Api | Op::Login) || s.failing.is_some_and(|(o, _)| o == op) {
+            s.failing = None;
+        }
+    }
+
+    /// The operation whose last attempt failed with nothing but failures of it since (`None`: the
+    /// client's last login, refresh and API call each worked). A client still failing when the run
+    /// ends gave up on it (`gave_up.<op>`).
+    pub fn failing(&self) -> Option<Op> {
+        self.state.lock().failing.map(|(op, _)| op)
+    }
+
+    /// The session lost its tokens to a rejected refresh and the new login failed for a passing
+    /// reason, with nothing announcing the end of the session: logging in again is the way on.
+    pub(crate) fn login_interrupted(&self) -> bool {
+        let s = self.state.lock();
+        s.access.is_none()
+            && !s.end_expected
+            && s.failing.is_some_and(|(op, class)| {
+                op == Op::Login
+                    && matches!(
+                        class,
+                        FailClass::Transport | FailClass::ServerError | FailClass::TooMany
+                    )
+            })
+    }
+
+    /// Whether the last failure was a passing one (transport, 5xx, 429): worth trying again after
+    /// the backoff ([`super::retry`]).
+    pub fn failing_for_a_passing_reason(&self) -> bool {
+        self.state.lock().failing.is_some_and(|(_, class)| {
+            matches!(
+                class,
+                FailClass::Transport | FailClass::ServerError | FailClass::TooMany
+            )
+        })
     }
 
     /// Counts `failures.<op>.<class>` and the `failures` series, and offers a sample failure.
     pub(crate) fn count_failure(&self, op: Op, class: FailClass, res: &Result<Reply, HttpError>) {
+        if matches!(op, Op::Login | Op::Refresh | Op::Api) {
+            self.state.lock().failing = Some((op, class));
+        }
         let rec = self.rec();
         let shard = self.shard();
         rec.count(shard, &names::failure(op.name(), class.name()), 1);
@@ -598,10 +652,11 @@ impl Session {
     // ----- login / logout ----------------------------------------------------------------------
 
     /// Logs in (single-flight with refreshes of this session). `true` when tokens were obtained.
-    /// A login answered 429/503 with `Retry-After` is tried again after the wait, at most
-    /// [`LOGIN_ATTEMPTS`] times in all.
+    /// A login that failed for a passing reason (transport, 5xx, 429) is tried again after the
+    /// client's backoff (or the server's `Retry-After`), at most [`LOGIN_ATTEMPTS`] times in all.
     pub async fn login(&self) -> bool {
-        for _ in 0..LOGIN_ATTEMPTS {
+        let mut retry = Retry::default();
+        for attempt in 1..=LOGIN_ATTEMPTS {
             if self
                 .flight
                 .exclusive(|| self.login_exchange())
@@ -610,8 +665,13 @@ impl Session {
             {
                 return true;
             }
-            if !self.backing_off() {
+            if attempt == LOGIN_ATTEMPTS || !self.failing_for_a_passing_reason() {
                 return false;
+            }
+            // A pending Retry-After is waited out by the next exchange itself.
+            let delay = retry.next_delay();
+            if !self.backing_off() {
+                tokio::time::sleep(delay).await;
             }
         }
         false
@@ -932,6 +992,7 @@ impl Session {
             None => self.rec().record_duration(shard, hist, measured),
         }
         if ok {
+            self.succeeded(Op::Api);
             return ApiOutcome::Ok;
         }
         if status != 401 {

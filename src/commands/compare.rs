@@ -23,7 +23,12 @@ pub fn compare(args: CompareArgs) -> Result<Code, CliError> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<Code, CliError> {
-    let merged = report::merge_paths(&args.reports).map_err(CliError::usage)?;
+    let completeness = if args.allow_partial {
+        report::Completeness::AllowPartial
+    } else {
+        report::Completeness::Required
+    };
+    let merged = report::merge_paths(&args.reports, completeness).map_err(CliError::usage)?;
     std::fs::create_dir_all(&args.out)?;
     report::write_all(&merged, &args.out).map_err(|e| {
         CliError::cannot_proceed(format!(

@@ -12,7 +12,7 @@ use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, traffic};
+use super::{accounts, outage, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -29,6 +29,13 @@ pub enum EngineError {
     /// The plan needs WebSockets but the target profile describes none, or it is unusable.
     #[error("the plan opens WebSockets but the target has no usable WebSocket settings: {0}")]
     WebSocket(String),
+    /// The plan has an `outage` phase but the target profile cannot cause one.
+    #[error(
+        "the plan has an `outage` phase but the target profile `{0}` has no usable `admin_outage` request; \
+         use the builtin mock or a `mock` preset profile with its admin key (AUTHBENCH_ADMIN_KEY), \
+         or add `admin_outage:` to the profile, or remove the phase"
+    )]
+    Outage(String),
 }
 
 /// How a run ended (the measurements are in the recorder).
@@ -51,6 +58,13 @@ pub async fn run(
     cancel: CancellationToken,
     progress: Arc<Progress>,
 ) -> Result<RunOutcome, EngineError> {
+    let causes_outage = plan
+        .phases
+        .iter()
+        .any(|p| matches!(p, Phase::Outage { .. }));
+    if causes_outage && !profile.has_admin_outage() {
+        return Err(EngineError::Outage(profile.name().to_string()));
+    }
     let ids = local_clients(plan.clients, plan.shard);
     progress.set_plan(ids.len() as u32, plan.phases.len() as u32);
     let https = profile.base_url().scheme() == "https";
@@ -109,7 +123,10 @@ pub async fn run(
     while i < plan.phases.len() && !cancel.is_cancelled() {
         let phase = &plan.phases[i];
         progress.set_phase(i as u32 + 1, phase.name());
-        recorder.phase(phase.name());
+        // An outage marks itself, once the target has accepted it (see `outage`).
+        if !matches!(phase, Phase::Outage { .. }) {
+            recorder.phase(phase.name());
+        }
         let ends_in = |d: Duration| Some((std::time::Instant::now() + d, Until::End));
         match phase {
             Phase::Login { ramp } => {
@@ -129,9 +146,12 @@ pub async fn run(
                     let length = *duration;
                     let marker = tokio::spawn(async move {
                         g.wait().await;
-                        prog.set_phase(idx as u32 + 1, "traffic");
-                        prog.set_deadline(Some((g.deadline().into_std() + length, Until::End)));
-                        rec.phase("traffic");
+                        // A gate opened by Ctrl-C starts no storm: no traffic mark.
+                        if !g.aborted() {
+                            prog.set_phase(idx as u32 + 1, "traffic");
+                            prog.set_deadline(Some((g.deadline().into_std() + length, Until::End)));
+                            rec.phase("traffic");
+                        }
                     });
                     let start = traffic::Start { gate: Some(gate) };
                     run_traffic(&sessions, *duration, *rate, start, &cancel).await;
@@ -189,8 +209,19 @@ pub async fn run(
                     .run_until_cancelled(tokio::time::sleep(*duration))
                     .await;
             }
+            Phase::Outage { duration } => {
+                let leader = plan.shard.is_none_or(|s| s.index == 0);
+                let http = fleet.members.first().map(|m| m.session.http().clone());
+                if let Some(http) = http {
+                    outage::outage(&profile, &http, *duration, leader, &recorder, &run_cancel)
+                        .await;
+                }
+            }
         }
-        if !cancel.is_cancelled() {
+        if cancel.is_cancelled() {
+            // The phase did not run to its end: its mark says so.
+            recorder.phase_interrupted();
+        } else {
             outcome.phases_completed += 1;
         }
         i += 1;
@@ -222,6 +253,7 @@ async fn finish(
 ) -> RunOutcome {
     outcome.interrupted = cancel.is_cancelled();
     count_logged_in(&fleet);
+    count_gave_up(&fleet, outcome.interrupted).await;
     let open: Vec<_> = fleet
         .members
         .iter_mut()
@@ -261,6 +293,38 @@ fn count_logged_in(fleet: &Fleet) {
     rec.count(0, names::CLIENTS_LOGGED_IN, ever);
     rec.count(0, names::NEVER_LOGGED_IN, never);
 }
+
+/// Counts `gave_up.<op>` for every client whose last attempt at an operation failed and was not
+/// followed by a success before the run ended (it stopped trying for good), and `ws_not_open_at_end`
+/// for every client whose WebSocket channel was not open when the run ended — after waiting up to
+/// [`SOCKET_END_GRACE`] for a socket caught between a close and its reconnect (not on Ctrl-C).
+async fn count_gave_up(fleet: &Fleet, interrupted: bool) {
+    let grace = if interrupted {
+        Duration::ZERO
+    } else {
+        SOCKET_END_GRACE
+    };
+    let open = futures::future::join_all(fleet.members.iter().map(|m| async move {
+        match &m.socket {
+            Some(s) => s.open_within(grace).await,
+            None => true,
+        }
+    }))
+    .await;
+    for (m, open) in fleet.members.iter().zip(open) {
+        let rec = &m.session.env().recorder;
+        let shard = m.session.id() as usize;
+        if let Some(op) = m.session.failing() {
+            rec.count(shard, &names::gave_up(op.name()), 1);
+        }
+        if !open {
+            rec.count(shard, names::WS_NOT_OPEN_AT_END, 1);
+        }
+    }
+}
+
+/// How long the end of a run waits for sockets that are reconnecting.
+const SOCKET_END_GRACE: Duration = Duration::from_secs(2);
 
 /// The synchronized wake time: `offset` after the latest known access-token expiry of the
 /// logged-in clients (`offset` from now when no expiry is known).

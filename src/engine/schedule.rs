@@ -6,7 +6,8 @@
 //!   spins the last stretch, then hands over to the arming task, which wakes every waiter with one
 //!   `notify_waiters` from a runtime worker (wakes from a worker go to its local queue; from a
 //!   foreign thread each one would go through the runtime's shared injection queue). Each client
-//!   measures `wake_skew` = actual wake − deadline.
+//!   measures `wake_skew` = actual wake − deadline. A gate opened early because the run was
+//!   cancelled is *aborted*: nobody woke at the deadline, so nothing may be measured against it.
 //! - [`Muster`] holds the woken clients until every one of them has woken (and recorded its skew)
 //!   before any starts working: otherwise the first clients' requests would fill the runtime's
 //!   local queues and the later wakes would wait behind them. Each arrival parks in its own slot
@@ -43,6 +44,7 @@ const SPIN: Duration = Duration::from_millis(2);
 pub struct Gate {
     deadline: Instant,
     open: AtomicBool,
+    aborted: AtomicBool,
     notify: Notify,
 }
 
@@ -52,6 +54,7 @@ impl Gate {
         Arc::new(Gate {
             deadline,
             open: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
             notify: Notify::new(),
         })
     }
@@ -81,7 +84,7 @@ impl Gate {
         tokio::select! {
             _ = tokio::time::sleep_until(early) => {}
             _ = cancel.cancelled() => {
-                self.release();
+                self.abort();
                 return;
             }
         }
@@ -109,18 +112,30 @@ impl Gate {
             Ok(_) => {
                 tokio::select! {
                     _ = deadline_reached => {}
-                    _ = cancel.cancelled() => {}
+                    _ = cancel.cancelled() => return self.abort(),
                 }
             }
             // No thread available: fall back to the runtime's timer.
             Err(_) => {
                 tokio::select! {
                     _ = tokio::time::sleep_until(self.deadline) => {}
-                    _ = cancel.cancelled() => {}
+                    _ = cancel.cancelled() => return self.abort(),
                 }
             }
         }
         self.release();
+    }
+
+    /// Opens the gate now because the run was cancelled: see [`Gate::aborted`].
+    pub fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.release();
+    }
+
+    /// Whether the gate was opened by a cancellation instead of its deadline (nothing woke at the
+    /// deadline: no wake skew, no storm).
+    pub fn aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
     }
 
     /// Opens the gate now.

@@ -35,6 +35,15 @@ impl Socket {
         self.handle.is_open()
     }
 
+    /// Waits at most `within` for the channel to have a socket open (`false`: it ended, or is
+    /// still reconnecting).
+    pub async fn open_within(&self, within: Duration) -> bool {
+        self.is_open()
+            || tokio::time::timeout(within, self.handle.wait_open(1))
+                .await
+                .unwrap_or(false)
+    }
+
     /// Asks the socket task to close (client-initiated close, bounded by the WS options).
     pub fn close(self) {
         self.handle.close();

@@ -3,7 +3,9 @@
 //! - Closed model: every client runs `concurrency` loops of *request, think time* until the phase
 //!   ends. Without a synchronized start each loop begins at a random point of its first think time,
 //!   so the load is steady from the first second. A client told to wait (`Retry-After` on a 429 or
-//!   503) pauses that long instead of its think time when longer, never past the phase end.
+//!   503) pauses that long instead of its think time when longer, never past the phase end. A call
+//!   that failed for a passing reason (transport, 5xx, 429) is followed by the client's backoff
+//!   ([`crate::client::retry`]: 200 ms doubling up to 5 s) instead, when longer than the think time.
 //! - Open model: arrivals at `rate` per second on an intended schedule, dealt to the clients in turn.
 //!   An arrival whose client has all `concurrency` slots busy is `dropped`; latency is recorded from
 //!   the intended send time (`api`, corrected for coordinated omission) and from the actual send
@@ -37,6 +39,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::{Gate, Muster};
+use crate::client::retry::Retry;
 use crate::client::session::{ApiOutcome, Session};
 use crate::metrics::names;
 
@@ -112,7 +115,11 @@ where
         let token = token.clone();
         let relay = gate.cloned().zip(local).map(|(shared, local)| async move {
             shared.wait().await;
-            local.release();
+            if shared.aborted() {
+                local.abort();
+            } else {
+                local.release();
+            }
         });
         set.spawn(async move {
             token
@@ -135,6 +142,10 @@ where
 /// wake skew (recording after the muster keeps its cost out of the instant everyone wakes).
 async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
     let woke = gate.wait().await;
+    if gate.aborted() {
+        // Cancelled before the deadline: nothing was measured.
+        return;
+    }
     muster.arrive(MUSTER_BOUND).await;
     session.env().recorder.record_duration(
         session.id() as usize,
@@ -219,6 +230,9 @@ pub(crate) async fn closed(
         async move {
             if let Some(g) = &gate {
                 wake(&s, g, &muster).await;
+                if g.aborted() {
+                    return;
+                }
                 s.expect_first_send(g.deadline().into_std());
             }
             let stagger = gate.is_none() && !settings.think_time.is_zero();
@@ -237,8 +251,11 @@ pub(crate) async fn closed(
     });
     while set.join_next().await.is_some() {}
     token.cancel();
-    if start.gate.is_some() {
-        count_never_recovered(sessions, &recovered, |_| true);
+    if let Some(gate) = &start.gate {
+        // A storm cut before it started (Ctrl-C opened the gate) measured no recovery.
+        if !gate.aborted() {
+            count_never_recovered(sessions, &recovered, |_| true);
+        }
         for s in sessions {
             s.cancel_first_send();
         }
@@ -257,6 +274,7 @@ async fn client_loop(
         let offset = rand::rng().random_range(0.0..think.as_secs_f64());
         tokio::time::sleep_until((Instant::now() + Duration::from_secs_f64(offset)).min(end)).await;
     }
+    let mut retry = Retry::default();
     while Instant::now() < end {
         let outcome = s.api_call(None).await;
         if outcome == ApiOutcome::Ok
@@ -264,9 +282,16 @@ async fn client_loop(
         {
             record_recovery(s, g, recovered);
         }
-        let pause = match outcome {
-            ApiOutcome::Error | ApiOutcome::NoSession if think.is_zero() => ERROR_PAUSE,
-            _ => think,
+        // A failure for a passing reason (the target is down, overloaded) backs off: 200 ms
+        // doubling up to 5 s, or the think time when longer; a success starts again from 200 ms.
+        let pause = if outcome != ApiOutcome::Ok && s.failing_for_a_passing_reason() {
+            think.max(retry.next_delay())
+        } else {
+            retry.reset();
+            match outcome {
+                ApiOutcome::Error | ApiOutcome::NoSession if think.is_zero() => ERROR_PAUSE,
+                _ => think,
+            }
         };
         // A server's Retry-After (429/503) stretches the pause, never past the phase end.
         let mut until = Instant::now() + pause;
@@ -368,8 +393,11 @@ pub(crate) async fn open(
     while inflight.join_next().await.is_some() {}
     wakers.abort_all();
     token.cancel();
-    if start.gate.is_some() {
-        count_never_recovered(sessions, &recovered, |i| started[i]);
+    if let Some(gate) = &start.gate {
+        // A storm cut before it started (Ctrl-C opened the gate) measured no recovery.
+        if !gate.aborted() {
+            count_never_recovered(sessions, &recovered, |i| started[i]);
+        }
         for s in sessions {
             s.cancel_first_send();
         }

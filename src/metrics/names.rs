@@ -125,6 +125,9 @@ pub const CONNECTIONS_RETIRED: &str = "connections_retired";
 pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
 /// Clients of this run that never got a session (every login failed or none was tried).
 pub const NEVER_LOGGED_IN: &str = "never_logged_in";
+/// Clients whose WebSocket channel was not open when the run ended (it had ended, or was still
+/// waiting to reconnect).
+pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
 
 /// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
@@ -158,6 +161,7 @@ pub const COUNTERS: &[&str] = &[
     CLIENTS_LOGGED_IN,
     NEVER_LOGGED_IN,
     WS_REFRESH_RETRIES,
+    WS_NOT_OPEN_AT_END,
     RESENT_UNSENT,
     CONNECTIONS_RETIRED,
 ];
@@ -182,6 +186,8 @@ pub const PREFIX_FAILURES: &str = "failures.";
 pub const PREFIX_ENDED: &str = "ended.";
 /// Prefix: `retry_after.<op>`, 429/503 answers whose `Retry-After` the client waited for.
 pub const PREFIX_RETRY_AFTER: &str = "retry_after.";
+/// Prefix: `gave_up.<op>`, clients whose last attempt at an operation failed (see [`gave_up`]).
+pub const PREFIX_GAVE_UP: &str = "gave_up.";
 
 /// Counter families with a dynamic last part. A name in one of them is made by the constructor
 /// functions below (or is one of the `ERR_*`/`RACE_*` constants).
@@ -196,6 +202,7 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_FAILURES,
     PREFIX_RETRY_AFTER,
     PREFIX_ENDED,
+    PREFIX_GAVE_UP,
 ];
 
 /// Connection refused, reset or failed (DNS, TCP, TLS).
@@ -244,6 +251,12 @@ pub fn failure(op: &str, class: &str) -> String {
 /// `gave_up`, `refused`).
 pub fn ended(reason: &str) -> String {
     format!("{PREFIX_ENDED}{reason}")
+}
+
+/// `gave_up.<op>`: a client whose last attempt at `<op>` (`login`, `refresh`, `api`, ...) failed
+/// and was not followed by a success before the run ended.
+pub fn gave_up(op: &str) -> String {
+    format!("{PREFIX_GAVE_UP}{op}")
 }
 
 /// `retry_after.<op>`.
@@ -365,6 +378,8 @@ mod tests {
         assert_eq!(failure("login", "5xx"), "failures.login.5xx");
         assert!(VOCABULARY.is_counter(&failure("login", "5xx")));
         assert!(VOCABULARY.is_counter(&retry_after("refresh")));
+        assert_eq!(gave_up("api"), "gave_up.api");
+        assert!(VOCABULARY.is_counter(&gave_up("login")));
         assert_eq!(ws_close(4409), "ws_close.4409");
         assert_eq!(ws_close("illegal"), "ws_close.illegal");
         assert_eq!(ws_close_class("terminal"), "ws_close_class.terminal");

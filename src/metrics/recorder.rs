@@ -37,6 +37,10 @@ pub struct PhaseMark {
     pub at: DateTime<Utc>,
     /// Milliseconds since the recorder's start.
     pub offset_ms: u64,
+    /// The run was cancelled (Ctrl-C) before this phase ran to its end: what it measured is
+    /// partial, and what it did not reach is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Everything recorded so far, merged over all shards. Cumulative: taking a snapshot resets nothing.
@@ -275,7 +279,15 @@ impl Recorder {
             name: name.to_string(),
             at,
             offset_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            interrupted: false,
         });
+    }
+
+    /// Marks the latest phase as interrupted (see [`PhaseMark::interrupted`]).
+    pub fn phase_interrupted(&self) {
+        if let Some(last) = self.inner.phases.lock().last_mut() {
+            last.interrupted = true;
+        }
     }
 
     /// Whether a failure sample would still be kept ([`Recorder::failure_sample`]).

@@ -148,6 +148,19 @@ pub fn profile_from_discovery(
         );
         profile.admin_key = Template::parse(&format!("{{{{env.{ENV_ADMIN_KEY}}}}}")).ok();
     }
+    if let Some(outage) = doc
+        .get("authbench_admin_outage_endpoint")
+        .and_then(|v| v.as_str())
+        && (outage.starts_with("http://") || outage.starts_with("https://"))
+        && !outage.contains("{{")
+    {
+        profile.admin_outage = Some(
+            RequestSpec::new("POST", outage)
+                .query_param("duration_ms", "{{duration_ms}}")
+                .header("Authorization", "Bearer {{admin_key}}"),
+        );
+        profile.admin_key = Template::parse(&format!("{{{{env.{ENV_ADMIN_KEY}}}}}")).ok();
+    }
     if let Some(ws) = doc.get("authbench_ws_endpoint").and_then(|v| v.as_str())
         && let Ok(url) = url::Url::parse(ws)
         && matches!(url.scheme(), "ws" | "wss")

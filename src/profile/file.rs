@@ -118,6 +118,9 @@ pub struct ProfileFile {
     /// Admin "log this user out everywhere" (force_logout); variables `user`, `admin_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_logout: Option<RequestSpec>,
+    /// Admin "stop serving for a while" (the `outage` phase); variables `duration_ms`, `admin_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_outage: Option<RequestSpec>,
     /// The admin key, normally `"{{env.AUTHBENCH_ADMIN_KEY}}"` (never write secrets in files);
     /// when the variable is unset, admin requests are unavailable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +165,7 @@ pub struct Profile {
     pub(crate) revoke: Option<RequestSpec>,
     pub(crate) introspect: Option<RequestSpec>,
     pub(crate) admin_logout: Option<RequestSpec>,
+    pub(crate) admin_outage: Option<RequestSpec>,
     pub(crate) admin_key: Option<Template>,
     pub(crate) admin_key_value: Option<String>,
     pub(crate) extract: Extractors,
@@ -353,6 +357,27 @@ impl Profile {
         Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
+    /// The admin "stop serving for `duration`" request (the `outage` phase), if configured and
+    /// the admin key is known when the template needs it.
+    pub fn admin_outage_request(
+        &self,
+        duration: std::time::Duration,
+    ) -> Option<Result<Rendered, RequestError>> {
+        let ms = duration.as_millis().to_string();
+        let vars = Vars {
+            duration_ms: Some(&ms),
+            ..Vars::default()
+        };
+        self.render_with_key(self.admin_outage.as_ref()?, vars, KeyMissing::Skip)
+    }
+
+    /// Whether an outage can be caused (admin outage request configured and usable).
+    pub fn has_admin_outage(&self) -> bool {
+        self.admin_outage
+            .as_ref()
+            .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
+    }
+
     /// Whether a force_logout can be sent (admin endpoint configured and usable).
     pub fn has_admin_logout(&self) -> bool {
         self.admin_logout
@@ -499,6 +524,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ("revoke", &spec.revoke),
         ("introspect", &spec.introspect),
         ("admin_logout", &spec.admin_logout),
+        ("admin_outage", &spec.admin_outage),
     ];
     for (key, req) in requests {
         let Some(req) = req else { continue };
@@ -618,6 +644,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         revoke: optional(&spec.revoke, b.map(|b| &b.revoke)),
         introspect: optional(&spec.introspect, b.map(|b| &b.introspect)),
         admin_logout: optional(&spec.admin_logout, b.map(|b| &b.admin_logout)),
+        admin_outage: optional(&spec.admin_outage, b.map(|b| &b.admin_outage)),
         admin_key: spec
             .admin_key
             .clone()

@@ -78,6 +78,10 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
             RequestSpec::new("POST", "/admin/users/{{user}}/logout"),
             "admin_key",
         )),
+        admin_outage: Some(bearer(
+            RequestSpec::new("POST", "/admin/outage").query_param("duration_ms", "{{duration_ms}}"),
+            "admin_key",
+        )),
         admin_key: env_template(ENV_ADMIN_KEY),
         admin_key_value: None,
         extract: Extractors::default(),
@@ -174,6 +178,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
             )
         }),
         admin_logout: None,
+        admin_outage: None,
         admin_key: None,
         admin_key_value: None,
         extract: Extractors::default(),

@@ -201,6 +201,14 @@ impl RequestSpec {
         self
     }
 
+    /// Adds a query parameter (builder style, for presets).
+    pub fn query_param(mut self, name: &str, value: &str) -> RequestSpec {
+        if let Ok(t) = Template::parse(value) {
+            self.query.insert(name.to_string(), t);
+        }
+        self
+    }
+
     /// Adds a header (builder style, for presets).
     pub fn header(mut self, name: &str, value: &str) -> RequestSpec {
         if let Ok(t) = Template::parse(value) {

@@ -1,7 +1,7 @@
 //! `{{var}}` templates in target profiles: request paths, headers, query and body fields.
 //!
 //! Variables: `user`, `password`, `access_token`, `refresh_token`, `session_id`, `admin_key`,
-//! `token` and `token_type_hint` (revoke/introspect), and `env.NAME` (an environment variable —
+//! `token` and `token_type_hint` (revoke/introspect), `duration_ms` (admin outage), and `env.NAME` (an environment variable —
 //! secrets stay out of files). Templates are parsed once when a profile loads; rendering is a
 //! concatenation. A variable with no value renders as an empty string, and a body, query or form
 //! field whose template uses variables and renders empty is left out of the request (so
@@ -34,6 +34,8 @@ pub enum Var {
     Token,
     /// `access_token` or `refresh_token`, for revoke/introspect.
     TokenTypeHint,
+    /// The length of an admin outage in milliseconds.
+    DurationMs,
     /// An environment variable.
     Env(String),
 }
@@ -48,6 +50,7 @@ pub const VAR_NAMES: &[&str] = &[
     "admin_key",
     "token",
     "token_type_hint",
+    "duration_ms",
 ];
 
 impl Var {
@@ -62,6 +65,7 @@ impl Var {
             "admin_key" => Var::AdminKey,
             "token" => Var::Token,
             "token_type_hint" => Var::TokenTypeHint,
+            "duration_ms" => Var::DurationMs,
             _ => {
                 if let Some(env) = n.strip_prefix("env.") {
                     let valid = !env.is_empty()
@@ -105,6 +109,8 @@ pub struct Vars<'a> {
     pub token: Option<&'a str>,
     /// `{{token_type_hint}}`.
     pub token_type_hint: Option<&'a str>,
+    /// `{{duration_ms}}`.
+    pub duration_ms: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +213,7 @@ impl Template {
                         Var::AdminKey => vars.admin_key.map(Cow::Borrowed),
                         Var::Token => vars.token.map(Cow::Borrowed),
                         Var::TokenTypeHint => vars.token_type_hint.map(Cow::Borrowed),
+                        Var::DurationMs => vars.duration_ms.map(Cow::Borrowed),
                         Var::Env(n) => std::env::var(n).ok().map(Cow::Owned),
                     };
                     if let Some(val) = val {

@@ -38,6 +38,8 @@ struct Page<'a> {
     ws_events: Vec<(String, String)>,
     conformance: Option<ConformanceView>,
     config_json: String,
+    /// The load-test sections (thresholds to status codes) are shown: not for a conformance run.
+    load: bool,
 }
 
 #[derive(Serialize)]
@@ -53,6 +55,7 @@ struct RunView {
     strategy: String,
     shard: String,
     interrupted: bool,
+    partial: Option<String>,
     merged_from: Vec<String>,
 }
 
@@ -80,6 +83,7 @@ struct PhaseRow {
     name: String,
     at: String,
     offset: String,
+    interrupted: bool,
 }
 
 #[derive(Serialize)]
@@ -169,6 +173,7 @@ fn build(r: &Report) -> Page<'_> {
                 .map(|s| format!("{} of {}", s.index, s.count))
                 .unwrap_or_else(|| "-".into()),
             interrupted: run.interrupted,
+            partial: r.partial_note(),
             merged_from: run.merged_from.clone(),
         },
         verdict: Verdict { passed, text },
@@ -203,6 +208,7 @@ fn build(r: &Report) -> Page<'_> {
                 name: p.name.clone(),
                 at: p.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 offset: format::seconds(p.offset_ms as f64 / 1000.0),
+                interrupted: p.interrupted,
             })
             .collect(),
         storm: storm(r),
@@ -272,6 +278,7 @@ fn build(r: &Report) -> Page<'_> {
                 .collect(),
         }),
         config_json: serde_json::to_string_pretty(&run.config).unwrap_or_default(),
+        load: r.is_load_run(),
     }
 }
 

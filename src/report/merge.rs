@@ -6,13 +6,19 @@
 //! the sample failures are pooled (first of each kind, bounded), and the thresholds are
 //! re-evaluated from the `expect` list stored in the reports (plus the defaults it does not
 //! override).
+//!
+//! The shards of a sharded run know their place (`shard: i/N`): a set that lacks one is refused
+//! ([`MergeError::Incomplete`]) unless the merge is told to allow it ([`Completeness::AllowPartial`],
+//! `--allow-partial`), and then the merged report lists the missing shards (`missing_shards`) and
+//! says it is partial everywhere it is shown. A shard given twice is always refused: which copy
+//! counts is not for the merge to guess.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::model::{HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION};
+use super::model::{HistogramReport, Report, ReportError, RunHeader, SCHEMA_VERSION, ShardInfo};
 use super::threshold;
 use crate::config::ThresholdError;
 use crate::metrics::samples::merge_into as merge_samples;
@@ -54,6 +60,15 @@ pub enum MergeError {
     },
     #[error("{a} is a shard report but {b} is not: merge shard reports of one sharded run")]
     MixedSharding { a: String, b: String },
+    #[error(
+        "{given} of {count} shards given, shard {missing} missing: the merged report would not cover the whole run; \
+         give every shard's report, or pass --allow-partial to merge these and mark the result partial"
+    )]
+    Incomplete {
+        given: usize,
+        count: u32,
+        missing: String,
+    },
     #[error("histogram `{name}` of {path} cannot be added exactly: {reason}")]
     Histogram {
         name: String,
@@ -64,13 +79,22 @@ pub enum MergeError {
     Threshold(#[from] ThresholdError),
 }
 
+/// Whether a merge may lack shards of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    /// Every shard `0..N` must be given.
+    Required,
+    /// Missing shards are allowed; the merged report lists them and is marked partial.
+    AllowPartial,
+}
+
 /// Loads every report (files or folders) and merges them.
-pub fn merge_paths(paths: &[PathBuf]) -> Result<Report, MergeError> {
+pub fn merge_paths(paths: &[PathBuf], completeness: Completeness) -> Result<Report, MergeError> {
     let mut inputs = Vec::with_capacity(paths.len());
     for p in paths {
         inputs.push((label(p), Report::load(p)?));
     }
-    merge(inputs)
+    merge_with(inputs, completeness)
 }
 
 /// How an input is named in messages and in `merged_from`.
@@ -78,12 +102,29 @@ fn label(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Merges `(label, report)` pairs. See the module docs for the rules.
+/// Merges `(label, report)` pairs, every shard required. See the module docs for the rules.
 pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
+    merge_with(inputs, Completeness::Required)
+}
+
+/// Merges `(label, report)` pairs. See the module docs for the rules.
+pub fn merge_with(
+    inputs: Vec<(String, Report)>,
+    completeness: Completeness,
+) -> Result<Report, MergeError> {
     let Some((_, first)) = inputs.first() else {
         return Err(MergeError::Empty);
     };
     check_compatible(&inputs)?;
+    let missing_shards = missing_shards(&inputs);
+    if !missing_shards.is_empty() && completeness == Completeness::Required {
+        let list: Vec<String> = missing_shards.iter().map(|s| s.to_string()).collect();
+        return Err(MergeError::Incomplete {
+            given: inputs.len(),
+            count: missing_shards[0].count,
+            missing: list.join(", "),
+        });
+    }
 
     let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
     let mut counters: BTreeMap<String, u64> = BTreeMap::new();
@@ -95,7 +136,7 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
     let mut interrupted = false;
     let mut start: DateTime<Utc> = first.run.started_at;
     let mut end: DateTime<Utc> = end_of(&first.run);
-    let mut phases: BTreeMap<(String, usize), DateTime<Utc>> = BTreeMap::new();
+    let mut phases: BTreeMap<(String, usize), (DateTime<Utc>, bool)> = BTreeMap::new();
 
     for (label, r) in &inputs {
         for (name, h) in &r.histograms {
@@ -125,18 +166,20 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for p in &r.phases {
             let k = seen.entry(p.name.as_str()).or_insert(0);
-            let at = phases.entry((p.name.clone(), *k)).or_insert(p.at);
+            let (at, interrupted) = phases.entry((p.name.clone(), *k)).or_insert((p.at, false));
             *at = (*at).min(p.at);
+            *interrupted |= p.interrupted;
             *k += 1;
         }
     }
 
     let mut phases: Vec<PhaseMark> = phases
         .into_iter()
-        .map(|((name, _), at)| PhaseMark {
+        .map(|((name, _), (at, interrupted))| PhaseMark {
             offset_ms: u64::try_from((at - start).num_milliseconds()).unwrap_or(0),
             name,
             at,
+            interrupted,
         })
         .collect();
     phases.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.name.cmp(&b.name)));
@@ -158,6 +201,7 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
             interrupted,
             config: first.run.config.clone(),
             merged_from: inputs.iter().map(|(l, _)| l.clone()).collect(),
+            missing_shards,
         },
         histograms: histograms
             .into_iter()
@@ -187,6 +231,24 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
         .collect::<Result<Vec<_>, _>>()?;
     report.evaluate_thresholds(&thresholds);
     Ok(report)
+}
+
+/// The shards of the run (`i/N` of the inputs) that no input holds.
+fn missing_shards(inputs: &[(String, Report)]) -> Vec<ShardInfo> {
+    let Some(count) = inputs
+        .iter()
+        .find_map(|(_, r)| r.run.shard.map(|s| s.count))
+    else {
+        return Vec::new();
+    };
+    (0..count)
+        .filter(|i| {
+            !inputs
+                .iter()
+                .any(|(_, r)| r.run.shard.is_some_and(|s| s.index == *i))
+        })
+        .map(|index| ShardInfo { index, count })
+        .collect()
 }
 
 fn end_of(run: &RunHeader) -> DateTime<Utc> {

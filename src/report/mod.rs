@@ -35,7 +35,7 @@ mod write;
 pub use build::{ConformanceMeta, RunMeta};
 pub use compare::{CompareError, Comparison};
 pub use conformance::{CheckResult, Conformance, Evidence, FailOn, Level, Status};
-pub use merge::{MergeError, merge, merge_paths};
+pub use merge::{Completeness, MergeError, merge, merge_paths, merge_with};
 pub use model::{
     Derived, HistogramReport, Origin, Report, ReportError, RunHeader, SCHEMA_VERSION, ShardInfo,
     ThresholdResult,

@@ -60,6 +60,10 @@ pub struct RunHeader {
     /// For a merged report: the reports it was merged from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// For a merge made with `--allow-partial`: the shards that were not given. Not empty means
+    /// the merged report is partial (it does not cover the whole run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<ShardInfo>,
 }
 
 /// `--shard i/N`: this process ran share `index` (from 0) of `count`.
@@ -69,6 +73,12 @@ pub struct ShardInfo {
     pub index: u32,
     /// Number of shards.
     pub count: u32,
+}
+
+impl std::fmt::Display for ShardInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// One latency histogram: its summary (all values in µs) and the histogram itself.
@@ -160,6 +170,11 @@ pub struct Derived {
 }
 
 impl Derived {
+    /// Nothing was derived: no request, no histogram (a conformance run).
+    pub fn is_empty(&self) -> bool {
+        *self == Derived::default()
+    }
+
     /// Computes every derived value.
     pub fn compute(
         counters: &BTreeMap<String, u64>,
@@ -203,6 +218,11 @@ impl Derived {
     }
 }
 
+/// A timeline with no second recorded (a conformance run).
+fn timeline_is_empty(t: &Timeline) -> bool {
+    t.buckets == 0 && t.series.is_empty() && t.gauges.is_empty()
+}
+
 /// `n` events over `duration_s` seconds, as a rate (0 for an empty run).
 pub fn per_second(n: u64, duration_s: f64) -> f64 {
     if duration_s > 0.0 {
@@ -219,27 +239,28 @@ pub struct Report {
     pub schema_version: u32,
     /// Run header.
     pub run: RunHeader,
-    /// Latency histograms by name.
-    #[serde(default)]
+    /// Latency histograms by name. The load-test sections (histograms to thresholds) are left
+    /// out of report.json when empty, as in a conformance run, which generates no load.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub histograms: BTreeMap<String, HistogramReport>,
     /// Counters by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,
     /// Derived values.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Derived::is_empty")]
     pub derived: Derived,
     /// The timeline (100 ms intervals; 1 s in reports of older versions).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "timeline_is_empty")]
     pub timeline: Timeline,
     /// Phase boundaries.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseMark>,
     /// The scenario's `expect:` list, kept so a merge can re-evaluate it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<String>,
     /// Threshold results: the scenario's in `expect` order, then the default thresholds the
     /// scenario did not override (`origin: default`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdResult>,
     /// A few sample failures (op, class, status, redacted body excerpt).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -310,6 +331,44 @@ pub enum ReportError {
 }
 
 impl Report {
+    /// Why the report does not cover the whole run — Ctrl-C (naming the phase it cut), shards
+    /// missing from a merge — for people; `None` when it does.
+    pub fn partial_note(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.run.interrupted {
+            let cut: Vec<String> = self
+                .phases
+                .iter()
+                .filter(|p| p.interrupted)
+                .map(|p| format!("`{}`", p.name))
+                .collect();
+            why.push(if cut.is_empty() {
+                "the run was interrupted".to_string()
+            } else {
+                format!("the run was interrupted during {}", cut.join(", "))
+            });
+        }
+        if !self.run.missing_shards.is_empty() {
+            let list: Vec<String> = self
+                .run
+                .missing_shards
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            why.push(format!("merged without shard {}", list.join(", ")));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// Whether the report is (or holds) a load run: anything measured or judged by thresholds.
+    /// A conformance run (`authbench check`) is not: its views show only the conformance section.
+    pub fn is_load_run(&self) -> bool {
+        self.conformance.is_none()
+            || !self.histograms.is_empty()
+            || !self.counters.is_empty()
+            || !self.thresholds.is_empty()
+    }
+
     /// Recomputes derived values from counters, histograms and duration.
     pub fn recompute_derived(&mut self) {
         self.derived = Derived::compute(&self.counters, &self.histograms, self.run.duration_s);

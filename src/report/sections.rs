@@ -82,6 +82,23 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             false,
         );
     }
+    for (rest, v) in r.counters_with_prefix(names::PREFIX_GAVE_UP) {
+        push(
+            &format!("{}{rest}", names::PREFIX_GAVE_UP),
+            format::count(v),
+            "clients whose last call of this operation had failed when the run ended",
+            v > 0,
+        );
+    }
+    if has(names::WS_NOT_OPEN_AT_END) {
+        let v = r.counter(names::WS_NOT_OPEN_AT_END);
+        push(
+            names::WS_NOT_OPEN_AT_END,
+            format::count(v),
+            "clients whose WebSocket was not open when the run ended",
+            v > 0,
+        );
+    }
     let refreshing = has(names::REFRESH_CALLS) || has(names::REFRESHES_NEEDED);
     if refreshing {
         push(
@@ -339,8 +356,8 @@ pub fn verdict(r: &Report) -> (bool, String) {
     if parts.is_empty() {
         parts.push("no thresholds (add `expect:` to the scenario to get a verdict)".to_string());
     }
-    if r.run.interrupted {
-        parts.push("run interrupted: partial report".to_string());
+    if let Some(why) = r.partial_note() {
+        parts.push(format!("partial report: {why}"));
     }
     let passed = r.passed();
     let word = if passed { "PASS" } else { "FAIL" };

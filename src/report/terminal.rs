@@ -50,23 +50,35 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ),
     ]);
-    head.add_row(vec![
-        Cell::new("clients").add_attribute(Attribute::Dim),
-        Cell::new(format!(
-            "{}{} · strategy {}",
-            format::count(u64::from(r.clients)),
-            sections::logged_in(report)
-                .map(|(ever, _)| format!(" · {} logged in", format::count(ever)))
-                .unwrap_or_default(),
-            dash(&r.strategy)
-        )),
-        Cell::new("duration").add_attribute(Attribute::Dim),
-        Cell::new(format!(
-            "{} · shard {shard} · authbench {}",
-            format::seconds(r.duration_s),
-            r.tool_version
-        )),
-    ]);
+    if report.is_load_run() {
+        head.add_row(vec![
+            Cell::new("clients").add_attribute(Attribute::Dim),
+            Cell::new(format!(
+                "{}{} · strategy {}",
+                format::count(u64::from(r.clients)),
+                sections::logged_in(report)
+                    .map(|(ever, _)| format!(" · {} logged in", format::count(ever)))
+                    .unwrap_or_default(),
+                dash(&r.strategy)
+            )),
+            Cell::new("duration").add_attribute(Attribute::Dim),
+            Cell::new(format!(
+                "{} · shard {shard} · authbench {}",
+                format::seconds(r.duration_s),
+                r.tool_version
+            )),
+        ]);
+    } else {
+        // A conformance run: no clients, no strategy, no shard.
+        head.add_row(vec![
+            Cell::new("duration").add_attribute(Attribute::Dim),
+            Cell::new(format!(
+                "{} · authbench {}",
+                format::seconds(r.duration_s),
+                r.tool_version
+            )),
+        ]);
+    }
     if let Some(p) = &r.scenario_path {
         head.add_row(vec![
             Cell::new("scenario").add_attribute(Attribute::Dim),
@@ -80,9 +92,9 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         ]);
     }
     push_table(&mut out, head);
-    if r.interrupted {
+    if let Some(why) = report.partial_note() {
         out.push_str(&paint(
-            "INTERRUPTED — this report is partial",
+            &format!("PARTIAL — {why}: this report does not cover the whole run"),
             WARNING,
             color,
         ));

@@ -284,6 +284,14 @@ pub enum Phase {
         #[schemars(schema_with = "duration_schema")]
         duration: Duration,
     },
+    /// The target stops serving for `duration` (the profile's `admin_outage` request, e.g. the
+    /// mock's `POST /admin/outage`); the plan goes on at once, so the next phase runs through it.
+    Outage {
+        /// How long the target stays away (at most 10m).
+        #[serde(with = "human_duration")]
+        #[schemars(schema_with = "duration_schema")]
+        duration: Duration,
+    },
 }
 
 impl Phase {
@@ -299,6 +307,7 @@ impl Phase {
             Phase::ForceLogout { .. } => "force_logout",
             Phase::WsConnect { .. } => "ws_connect",
             Phase::Wait { .. } => "wait",
+            Phase::Outage { .. } => "outage",
         }
     }
 }

@@ -24,6 +24,8 @@ pub const MAX_CONCURRENCY: u32 = 64;
 
 /// Most refreshes per client in one `refresh_race`.
 pub const MAX_RACE: u32 = 256;
+/// The longest `outage` phase.
+pub const MAX_OUTAGE: Duration = Duration::from_secs(600);
 
 /// One semantic problem: where (a dotted key path), what, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,6 +301,16 @@ fn check_plan(plan: &[Phase]) -> Result<(), Problem> {
                     format!("{at}.duration"),
                     "wait lasts 0s",
                     "give a duration above zero, e.g. duration: 5s, or remove the phase",
+                ));
+            }
+            Phase::Outage { duration } if duration.is_zero() || *duration > MAX_OUTAGE => {
+                return Err(problem(
+                    format!("{at}.duration"),
+                    format!(
+                        "an outage of {} is out of range",
+                        format_duration(*duration)
+                    ),
+                    "give a duration above zero and at most 10m, e.g. duration: 3s",
                 ));
             }
             Phase::RefreshRace { parallel } if !(2..=MAX_RACE).contains(parallel) => {

@@ -193,3 +193,56 @@ fn compare_prints_a_table_and_writes_html_and_refuses_garbage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an authbench report"));
 }
+
+#[test]
+fn merge_refuses_missing_shards_unless_allow_partial_which_marks_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    // Shards 0/3 and 2/3 of a run; shard 1/3 is missing.
+    let outs: Vec<PathBuf> = [0u32, 2]
+        .iter()
+        .map(|&i| {
+            let rec = authbench::metrics::Recorder::new();
+            rec.count(0, "requests", 10);
+            rec.count(0, "status.api.200", 10);
+            let meta = authbench::report::RunMeta {
+                name: "sharded".into(),
+                clients: 10,
+                shard: Some((i, 3)),
+                ..Default::default()
+            };
+            let r = Report::from_run(meta, rec.snapshot(), &[]);
+            let out = dir.path().join(format!("shard-{i}"));
+            authbench::report::write_all(&r, &out).unwrap();
+            out
+        })
+        .collect();
+    let merged = dir.path().join("merged");
+    let out = authbench(&["merge", p(&outs[0]), p(&outs[1]), "--out", p(&merged)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("shard 1/3 missing"), "{err}");
+    assert!(err.contains("--allow-partial"), "{err}");
+    assert!(!merged.join("report.json").exists(), "nothing written");
+
+    let stdout = run_ok(authbench(&[
+        "merge",
+        p(&outs[0]),
+        p(&outs[1]),
+        "--out",
+        p(&merged),
+        "--allow-partial",
+    ]));
+    assert!(
+        stdout.contains("PARTIAL — merged without shard 1/3"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("partial report: merged without shard 1/3"),
+        "{stdout}"
+    );
+    let back = Report::load(&merged).unwrap();
+    assert_eq!(back.run.missing_shards.len(), 1);
+    assert_eq!(back.run.clients, 20);
+}

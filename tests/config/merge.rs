@@ -6,8 +6,8 @@ use std::time::Duration;
 use authbench::config::Threshold;
 use authbench::metrics::{PhaseMark, Recorder, Snapshot, Timeline, names};
 use authbench::report::{
-    CompareError, Comparison, MergeError, Report, ReportError, RunMeta, merge, merge_paths,
-    threshold, write_all,
+    CompareError, Comparison, Completeness, MergeError, Report, ReportError, RunMeta, merge,
+    merge_paths, merge_with, terminal_summary, threshold, write_all,
 };
 use chrono::{TimeZone, Utc};
 
@@ -68,11 +68,13 @@ fn shard_snapshot(i: u64, all: &Recorder) -> Snapshot {
             name: "login".into(),
             at: start,
             offset_ms: 0,
+            interrupted: false,
         },
         PhaseMark {
             name: "traffic".into(),
             at: start + chrono::Duration::milliseconds(1500),
             offset_ms: 1500,
+            interrupted: false,
         },
     ];
     s
@@ -172,7 +174,7 @@ fn merge_round_trips_through_files() {
         write_all(r, &d).unwrap();
         paths.push(d);
     }
-    let merged = merge_paths(&paths).unwrap();
+    let merged = merge_paths(&paths, Completeness::Required).unwrap();
     let direct = merge(inputs).unwrap();
     assert_eq!(
         merged.histograms["api"].histogram,
@@ -233,11 +235,96 @@ fn merge_refuses_mismatched_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"not\": \"a report\"}").unwrap();
-    let e = merge_paths(&[junk]).unwrap_err();
+    let e = merge_paths(&[junk], Completeness::Required).unwrap_err();
     assert!(
         matches!(e, MergeError::Load(ReportError::NotAReport { .. })),
         "{e}"
     );
+}
+
+#[test]
+fn merge_refuses_an_incomplete_set_unless_allowed_and_then_says_it_is_partial() {
+    let (inputs, _) = shards();
+    // Shards 0 and 2 of 3: shard 1 is missing. Both together still fail `count(api) == 3000`,
+    // but a merge of 1/3 and 2/3 used to print PASS for any threshold they met.
+    let two: Vec<_> = vec![inputs[0].clone(), inputs[2].clone()];
+    let e = merge(two.clone()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MergeError::Incomplete {
+                given: 2,
+                count: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(msg.contains("shard 1/3 missing"), "{msg}");
+    assert!(msg.contains("--allow-partial"), "{msg}");
+    let one = vec![inputs[1].clone()];
+    let e = merge(one).unwrap_err();
+    assert!(e.to_string().contains("shard 0/3, 2/3 missing"), "{e}");
+
+    let merged = merge_with(two, Completeness::AllowPartial).unwrap();
+    assert_eq!(
+        merged.run.missing_shards,
+        [authbench::report::ShardInfo { index: 1, count: 3 }]
+    );
+    assert_eq!(merged.histograms["api"].count, 2000);
+    let note = merged.partial_note().expect("partial");
+    assert!(note.contains("merged without shard 1/3"), "{note}");
+    // Visible in report.json, the terminal and the HTML page.
+    let dir = tempfile::tempdir().unwrap();
+    write_all(&merged, dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        json["run"]["missing_shards"],
+        serde_json::json!([{ "index": 1, "count": 3 }])
+    );
+    let back = Report::load(dir.path()).unwrap();
+    assert_eq!(back.run.missing_shards, merged.run.missing_shards);
+    let text = terminal_summary(&merged, false);
+    assert!(
+        text.contains("PARTIAL — merged without shard 1/3"),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    // (minijinja escapes the slash)
+    assert!(
+        html.contains("Partial report: merged without shard 1&#x2f;3"),
+        "{html}"
+    );
+    // A complete set is not partial.
+    assert_eq!(merge(inputs).unwrap().partial_note(), None);
+}
+
+#[test]
+fn an_interrupted_phase_is_named_in_every_view() {
+    let all = Recorder::with_shards(1);
+    let mut snap = shard_snapshot(0, &all);
+    snap.phases[1].interrupted = true;
+    let mut m = meta("storm", None);
+    m.interrupted = true;
+    let r = Report::from_run(m, snap, &thresholds());
+    let dir = tempfile::tempdir().unwrap();
+    write_all(&r, dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["phases"][1]["interrupted"], true);
+    assert!(json["phases"][0].get("interrupted").is_none());
+    let text = terminal_summary(&r, false);
+    assert!(
+        text.contains("PARTIAL — the run was interrupted during `traffic`"),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("traffic <strong>(interrupted)</strong>"));
+    assert!(html.contains("Partial report: the run was interrupted during `traffic`"));
 }
 
 fn run_report(name: &str, scale: u64, target: &str) -> Report {

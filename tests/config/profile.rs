@@ -154,6 +154,21 @@ async fn mock_preset_end_to_end() {
     // Bad credentials are a Status error, not a panic.
     let r = send(p.login_request("user1", "wrong")).await;
     assert!(p.parse_tokens(r.status, &r.headers, &r.body).is_err());
+
+    // The admin outage request (the `outage` phase) needs the admin key; the oauth2 preset has
+    // none. It renders {{duration_ms}} and the mock accepts it — it is then away for a moment, so
+    // this is the test's last request.
+    if std::env::var_os("AUTHBENCH_ADMIN_KEY").is_none() {
+        assert!(bare.admin_outage_request(Duration::from_secs(1)).is_none());
+        assert!(!bare.has_admin_outage());
+    }
+    let oauth2 = profile::preset("oauth2", &server.base_url()).unwrap();
+    assert!(!oauth2.has_admin_outage());
+    assert!(p.has_admin_outage());
+    let r = send(p.admin_outage_request(Duration::from_millis(250)).unwrap()).await;
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["outage_ms"], 250);
     server.shutdown().await;
 }
 
@@ -229,6 +244,9 @@ async fn bare_url_uses_openid_discovery() {
         .unwrap();
     assert_eq!(p.name(), "oauth2");
     assert!(p.has_revoke() && p.has_introspect() && p.ws().is_some());
+    // The mock's admin endpoints come from its `authbench_*` extensions (the key from the env).
+    let admin = p.clone().with_admin_key(server.admin_key());
+    assert!(admin.has_admin_logout() && admin.has_admin_outage());
     let t = login(&p, &http, 1).await;
     let r = send(p.resource_request(&t.access_token)).await;
     assert_eq!(r.status, 200, "resource from authbench_resource_endpoint");

@@ -132,6 +132,7 @@ fn synthetic_snapshot() -> Snapshot {
         name: name.into(),
         at: start + chrono::Duration::milliseconds(ms),
         offset_ms: ms as u64,
+        interrupted: false,
     };
     Snapshot {
         histograms,

@@ -570,3 +570,32 @@ fn schema_is_draft07_and_closed() {
     let text = schema.to_string();
     assert!(!text.contains("$defs") && !text.contains("unevaluatedProperties"));
 }
+
+#[test]
+fn an_outage_phase_parses_and_its_duration_is_bounded() {
+    let s = load_str(
+        "plan:\n  - login: {}\n  - outage: { duration: 3s }\n  - traffic: { duration: 10s }\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.plan[1],
+        Phase::Outage {
+            duration: Duration::from_secs(3)
+        }
+    );
+    assert_eq!(s.plan[1].name(), "outage");
+    for bad in ["0s", "2h"] {
+        let e = load_str(
+            &format!("plan:\n  - login: {{}}\n  - outage: {{ duration: {bad} }}\n"),
+            &[],
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.key(), Some("plan.1.outage.duration"), "{msg}");
+        assert_eq!(e.position().map(|p| p.0), Some(3), "{msg}");
+        assert!(msg.contains("at most 10m"), "{msg}");
+    }
+    let e = load_str("plan:\n  - outage: {}\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("duration"), "{e}");
+}

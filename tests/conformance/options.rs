@@ -249,7 +249,7 @@ async fn a_check_that_cannot_run_is_an_error_in_report_json_and_junit() {
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["conformance"]["checks"][0]["status"], "ERROR");
     assert_eq!(json["run"]["name"], "check");
-    assert!(json["histograms"].as_object().unwrap().is_empty());
+    assert!(json.get("histograms").is_none(), "no load-test section");
     let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     let suite = junit
@@ -266,6 +266,82 @@ async fn a_check_that_cannot_run_is_an_error_in_report_json_and_junit() {
         html.contains("class=\"status error\""),
         "the check row is marked ERROR"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conformance_report_has_its_real_times_and_only_conformance_sections() {
+    let server = mock(&[]).await;
+    let run = checks::run(profile(&server), &only(&["RT-01", "RT-02", "RS-01"])).await;
+    assert!(run.elapsed > std::time::Duration::ZERO);
+    let meta = authbench::report::ConformanceMeta {
+        target: server.base_url(),
+        config: serde_json::json!({}),
+        started_at: run.started_at,
+        duration: run.elapsed,
+    };
+    let report = authbench::report::Report::from_conformance(meta, run.to_report());
+    let dir = tempfile::tempdir().unwrap();
+    authbench::report::write_all(&report, dir.path()).unwrap();
+
+    // report.json: the run header with the real duration, and the conformance section only.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["conformance", "run", "schema_version"], "{json:#}");
+    let duration_s = json["run"]["duration_s"].as_f64().unwrap();
+    assert!(
+        (duration_s - run.elapsed.as_secs_f64()).abs() < 1e-6,
+        "{duration_s} vs {:?}",
+        run.elapsed
+    );
+    // It still loads, and nothing of a load run appears.
+    let back = authbench::report::Report::load(dir.path()).unwrap();
+    assert!(!back.is_load_run());
+
+    // JUnit: every check carries its own time, the suite and the document the run's.
+    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(junit.test_suites.len(), 1, "{xml}");
+    let suite = &junit.test_suites[0];
+    assert_eq!(suite.name.as_str(), "conformance");
+    let close = |a: Option<std::time::Duration>, secs: f64| {
+        a.is_some_and(|d| (d.as_secs_f64() - secs).abs() < 0.002)
+    };
+    assert!(close(suite.time, duration_s), "{xml}");
+    assert!(close(junit.time, duration_s), "{xml}");
+    assert_eq!(suite.test_cases.len(), 3);
+    for case in &suite.test_cases {
+        let id = case.name.as_str().split(' ').next().unwrap();
+        let ms = run.get(id).expect("ran").duration.as_millis() as f64 / 1000.0;
+        assert!(ms > 0.0, "{id} took no time?");
+        assert!(close(case.time, ms), "{id}: {:?} vs {ms}", case.time);
+    }
+
+    // The page and the summary: the conformance section, no empty load-test sections above it.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("id=\"conformance\""));
+    for load in [
+        "thresholds",
+        "latency",
+        "timeline",
+        "storm",
+        "counters",
+        "codes",
+    ] {
+        assert!(
+            !html.contains(&format!("id=\"{load}\"")),
+            "section {load} shown"
+        );
+    }
+    let summary = std::fs::read_to_string(dir.path().join("summary.txt")).unwrap();
+    assert!(!summary.contains("clients"), "{summary}");
+    assert!(summary.contains("RT-01"), "{summary}");
     server.shutdown().await;
 }
 

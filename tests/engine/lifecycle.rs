@@ -54,6 +54,46 @@ async fn cancel_returns_partial_metrics_quickly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_sync_expiry_records_no_wake_and_no_storm() {
+    let server = mock(|_| {}).await;
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let clients = 20u64;
+    // Tokens live 2 s: the wake is ~2.1 s away when Ctrl-C comes at 600 ms.
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        stop.cancel();
+    });
+    let r = run_with(
+        plan(
+            clients as u32,
+            settings(Strategy::SingleFlight, 2),
+            crate::support::storm(Duration::from_secs(5)),
+        ),
+        profile(&server),
+        cancel,
+    )
+    .await;
+    assert!(r.outcome.interrupted);
+    assert!(r.took < Duration::from_millis(1800), "took {:?}", r.took);
+    // Nobody woke at the deadline: no wake skew (it used to be one 0 µs sample per client), no
+    // recovery, and no `traffic` mark for a storm that never happened.
+    assert_eq!(r.samples("wake_skew"), 0, "{:?}", r.snap.histograms.keys());
+    assert_eq!(r.samples("recovery"), 0);
+    assert_eq!(r.counter("never_recovered"), 0, "{:?}", r.snap.counters);
+    assert_eq!(r.samples("send_skew"), 0);
+    assert_eq!(r.counter("status.api.200"), 0, "{:?}", r.snap.counters);
+    let marks: Vec<(&str, bool)> = r
+        .snap
+        .phases
+        .iter()
+        .map(|p| (p.name.as_str(), p.interrupted))
+        .collect();
+    assert_eq!(marks, [("login", false), ("sync_expiry", true)]);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_dying_mid_run_counts_errors_and_the_run_ends() {
     let server = mock(|_| {}).await;
     let p = profile(&server);

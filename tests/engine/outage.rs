@@ -62,3 +62,196 @@ async fn sockets_come_back_after_a_server_outage() {
     assert!(r.counter(names::RELOGINS) >= clients, "{c:?}");
     server.shutdown().await;
 }
+
+/// The marks `outage` and `outage_end`, in ms since the run's start.
+fn outage_marks(r: &crate::support::Ran) -> (u64, u64) {
+    let at = |name: &str| {
+        r.snap
+            .phases
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no `{name}` mark in {:?}", r.snap.phases))
+            .offset_ms
+    };
+    (at("outage"), at("outage_end"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_phase_stops_the_mock_and_every_client_comes_back() {
+    let server = mock(|_| {}).await;
+    let clients = 5u64;
+    let p = plan(
+        clients as u32,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Phase::Login {
+                ramp: Duration::ZERO,
+            },
+            Phase::WsConnect {
+                ramp: Duration::ZERO,
+            },
+            Phase::Outage {
+                duration: Duration::from_millis(1500),
+            },
+            Phase::Traffic {
+                duration: Duration::from_secs(6),
+                rate: None,
+            },
+        ],
+    );
+    let r = run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+
+    // The report shows the outage: its start, and its end when the mock listened again.
+    let (start, end) = outage_marks(&r);
+    let marks = r.snap.phases.iter().filter(|p| p.name == "outage").count();
+    assert_eq!(marks, 1, "{:?}", r.snap.phases);
+    assert!(end - start >= 1400, "outage {start}..{end} ms");
+    assert!(end - start < 4000, "outage {start}..{end} ms");
+    // The clients saw it...
+    assert!(r.counter("errors.connect") > 0, "{c:?}");
+    assert!(r.counter("ws_close.1001") >= clients, "{c:?}");
+    // ...and all came back: nobody gave up, every socket was open again at the end.
+    let gave_up: u64 = c
+        .iter()
+        .filter(|(k, _)| k.starts_with(names::PREFIX_GAVE_UP))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(gave_up, 0, "{c:?}");
+    assert_eq!(r.counter(names::WS_NOT_OPEN_AT_END), 0, "{c:?}");
+    assert_eq!(r.counter(names::WS_GAVE_UP), 0, "{c:?}");
+    assert!(r.counter(names::WS_RECONNECTS) >= clients, "{c:?}");
+    assert_eq!(r.counter(&names::ended("stopped")), clients, "{c:?}");
+    // The state survived the outage: no session was lost.
+    assert_eq!(r.counter(names::RELOGINS), 0, "{c:?}");
+    assert!(r.counter("status.api.200") > 0, "{c:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_still_failing_when_the_run_ends_are_counted_as_given_up() {
+    let server = mock(|_| {}).await;
+    let clients = 4u64;
+    let p = plan(
+        clients as u32,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Phase::Login {
+                ramp: Duration::ZERO,
+            },
+            Phase::WsConnect {
+                ramp: Duration::ZERO,
+            },
+            // Longer than the rest of the run: the mock does not come back in time.
+            Phase::Outage {
+                duration: Duration::from_secs(30),
+            },
+            Phase::Traffic {
+                duration: Duration::from_secs(3),
+                rate: None,
+            },
+        ],
+    );
+    let r = run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+    assert!(
+        r.snap.phases.iter().any(|p| p.name == "outage"),
+        "{:?}",
+        r.snap.phases
+    );
+    assert!(
+        !r.snap.phases.iter().any(|p| p.name == "outage_end"),
+        "{:?}",
+        r.snap.phases
+    );
+    // Every client's last call failed (an API call, or the refresh its expired token needed):
+    // each gave up on that operation, and no socket was open.
+    let gave_up = r.counter(&names::gave_up("api")) + r.counter(&names::gave_up("refresh"));
+    assert_eq!(gave_up, clients, "{c:?}");
+    assert_eq!(r.counter(names::WS_NOT_OPEN_AT_END), clients, "{c:?}");
+    // The failing clients backed off instead of spinning: 200 ms doubling, so a handful of
+    // calls each in 3 s, not hundreds.
+    let api_failures = r.counter(&names::failure("api", "transport"));
+    assert!(api_failures >= clients, "{c:?}");
+    assert!(api_failures <= clients * 8, "{c:?}");
+    // The summary lists them among the counters that matter.
+    let meta = authbench::report::RunMeta {
+        name: "outage".into(),
+        clients: clients as u32,
+        ..Default::default()
+    };
+    let report = authbench::report::Report::from_run(meta, r.snap.clone(), &[]);
+    let text = authbench::report::terminal_summary(&report, false);
+    assert!(text.contains("gave_up."), "{text}");
+    assert!(text.contains("ws_not_open_at_end"), "{text}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_outage_phase_needs_a_target_that_can_cause_one() {
+    let server = mock(|_| {}).await;
+    let oauth2 = std::sync::Arc::new(
+        authbench::profile::preset("oauth2", &server.base_url()).expect("oauth2 preset"),
+    );
+    let p = plan(
+        1,
+        settings(Strategy::SingleFlight, 1),
+        vec![Phase::Outage {
+            duration: Duration::from_secs(1),
+        }],
+    );
+    let err = authbench::engine::run(
+        p,
+        oauth2,
+        authbench::metrics::Recorder::new(),
+        tokio_util::sync::CancellationToken::new(),
+        authbench::engine::Progress::new(),
+    )
+    .await
+    .expect_err("no admin_outage request");
+    let msg = err.to_string();
+    assert!(msg.contains("admin_outage"), "{msg}");
+    assert!(msg.contains("`oauth2`"), "{msg}");
+    // Nothing was sent: the mock is still serving.
+    assert_eq!(server.stats().logins, 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_whose_new_login_failed_for_a_passing_reason_logs_in_again() {
+    // Refresh tokens die before the 2 s access tokens: at the 4401 close every socket's refresh
+    // is rejected and its client logs in again — and half of those logins get a 500.
+    let server = mock(|c| {
+        c.refresh_ttl = Duration::from_secs(1);
+        c.faults = vec!["error:login=50%".parse().unwrap()];
+    })
+    .await;
+    let p = plan(
+        12,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Phase::Login {
+                ramp: Duration::ZERO,
+            },
+            Phase::WsConnect {
+                ramp: Duration::ZERO,
+            },
+            Phase::Wait {
+                duration: Duration::from_secs(5),
+            },
+        ],
+    );
+    let r = run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+    let channels = r.counter(names::WS_CONNECTS) - r.counter(names::WS_RECONNECTS);
+    assert!(channels > 0, "{c:?}");
+    assert!(r.counter("failures.login.5xx") > 0, "{c:?}");
+    assert!(r.counter(names::RELOGINS) > 0, "{c:?}");
+    // No socket ended because one login attempt failed: each logged in again and reconnected.
+    assert_eq!(r.counter(&names::ended("no_token")), 0, "{c:?}");
+    // (Whether each was open again at the very end depends on the coin: half the logins fail, and
+    // a client that lost a few in a row waits seconds before its next try.)
+    assert_eq!(r.counter(&names::ended("stopped")), channels, "{c:?}");
+    assert!(r.counter(names::WS_REFRESH_RETRIES) > 0, "{c:?}");
+    server.shutdown().await;
+}

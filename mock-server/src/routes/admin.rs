@@ -1,14 +1,17 @@
-//! Admin and metadata endpoints: `POST /admin/users/{user}/logout` (admin key), `GET /admin/stats`,
+//! Admin and metadata endpoints: `POST /admin/users/{user}/logout` and `POST /admin/outage` (admin
+//! key), `GET /admin/stats`,
 //! `GET /healthz`, `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::guard::AdminKey;
-use super::{AppState, json, json_error};
+use super::{AppState, json, json_error, query_param};
+use crate::outage::OutageError;
+use std::time::Duration;
 
 /// `POST /admin/users/{user}/logout`: revoke every session of the user, kick its sockets (4403).
 pub async fn user_logout(
@@ -22,6 +25,36 @@ pub async fn user_logout(
             &serde_json::json!({ "user": user, "sessions_revoked": n }),
         ),
         None => json_error(StatusCode::NOT_FOUND, "not_found", "no such user"),
+    }
+}
+
+/// `POST /admin/outage?duration_ms=N`: answers 202 `{"outage_ms": N}`, then stops listening and
+/// closes every connection for N ms (see [`crate::outage`]). 400 for a missing or bad duration,
+/// 409 while an outage is under way.
+pub async fn outage(State(state): State<Arc<AppState>>, uri: Uri, _admin: AdminKey) -> Response {
+    let Some(raw) = query_param(uri.query(), "duration_ms") else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "give the outage length as ?duration_ms=N",
+        );
+    };
+    let Ok(ms) = raw.parse::<u64>() else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "duration_ms must be a whole number of milliseconds",
+        );
+    };
+    match state.outage.start(Duration::from_millis(ms)) {
+        Ok(()) => json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({ "outage_ms": ms }),
+        ),
+        Err(e @ OutageError::Busy) => json_error(StatusCode::CONFLICT, "busy", &e.to_string()),
+        Err(e @ OutageError::Duration) => {
+            json_error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string())
+        }
     }
 }
 
@@ -65,6 +98,7 @@ pub async fn discovery(State(state): State<Arc<AppState>>) -> Response {
             "authbench_ws_endpoint": format!("{ws}/ws"),
             "authbench_resource_endpoint": format!("{base}/api/me"),
             "authbench_admin_logout_endpoint": format!("{base}/admin/users/{{user}}/logout"),
+            "authbench_admin_outage_endpoint": format!("{base}/admin/outage"),
         }),
     )
 }

@@ -26,6 +26,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Auth;
 use crate::config::Op;
 use crate::faults::Faults;
+use crate::outage::Outage;
 use guard::admitted;
 
 /// What every handler shares.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub base_url: String,
     /// Cancelled on shutdown (sockets close with 1001).
     pub shutdown: CancellationToken,
+    /// The outage switch (`POST /admin/outage`).
+    pub outage: Outage,
     /// WebSocket tasks, awaited on shutdown.
     pub tracker: TaskTracker,
     /// Accepted access tokens (only the `cached-verdicts` flaw uses it).
@@ -65,6 +68,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/me", admitted(get(api::me), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
+        .route("/admin/outage", post(admin::outage))
         .route("/admin/stats", get(admin::stats))
         .route("/healthz", get(admin::healthz))
         .route("/.well-known/jwks.json", get(admin::jwks))

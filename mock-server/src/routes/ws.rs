@@ -8,7 +8,8 @@
 //! `--ws-tick`, and when the session ends an event followed by a close frame:
 //! `session_expired` + 4401 (access token expired), `logout` + 4403 (logout, revocation, admin
 //! logout, reuse detection), `kicked` + 4409 (replaced by a login elsewhere). Past a `capacity:ws`
-//! fault the socket is closed with 1013 right after the upgrade; on server shutdown with 1001.
+//! fault the socket is closed with 1013 right after the upgrade; on server shutdown or an
+//! outage (`POST /admin/outage`) with 1001.
 //! Each socket waits on its session's watch channel, so a revocation wakes exactly the sockets of
 //! that session (thousands of kicks are thousands of independent wake-ups, no scan).
 
@@ -194,6 +195,8 @@ async fn run(
     permit: Option<Permit>,
 ) {
     let _open = OpenSocket::new(state.clone());
+    // Ends with this listening period: on shutdown or an outage the socket closes with 1001.
+    let up = state.outage.up();
     let Some(_permit) = permit else {
         Counters::inc(&state.auth.stats.ws_over_capacity);
         close_socket(&mut socket, close::TRY_AGAIN_LATER, "over capacity").await;
@@ -228,7 +231,7 @@ async fn run(
     let mut end = session_end(&principal);
     while end.is_none() {
         tokio::select! {
-            _ = state.shutdown.cancelled() => end = Some(End::Shutdown),
+            _ = up.cancelled() => end = Some(End::Shutdown),
             alive = changed(&mut events) => {
                 if alive {
                     end = session_end(&principal);

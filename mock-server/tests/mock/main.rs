@@ -9,5 +9,6 @@ mod endpoints;
 mod faults;
 mod flaws;
 mod knobs;
+mod outage;
 mod race;
 mod ws;
