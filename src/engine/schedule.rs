@@ -138,6 +138,13 @@ impl Gate {
         self.aborted.load(Ordering::Acquire)
     }
 
+    /// Whether the storm this gate starts has begun: the deadline has passed and the gate was not
+    /// aborted. Unlike [`Gate::aborted`] alone, this does not depend on whether the task that
+    /// aborts the gate on cancellation has run yet.
+    pub fn storm_started(&self) -> bool {
+        !self.aborted() && Instant::now() >= self.deadline
+    }
+
     /// Opens the gate now.
     pub fn release(&self) {
         self.open.store(true, Ordering::Release);

@@ -253,7 +253,7 @@ pub(crate) async fn closed(
     token.cancel();
     if let Some(gate) = &start.gate {
         // A storm cut before it started (Ctrl-C opened the gate) measured no recovery.
-        if !gate.aborted() {
+        if gate.storm_started() {
             count_never_recovered(sessions, &recovered, |_| true);
         }
         for s in sessions {
@@ -395,7 +395,7 @@ pub(crate) async fn open(
     token.cancel();
     if let Some(gate) = &start.gate {
         // A storm cut before it started (Ctrl-C opened the gate) measured no recovery.
-        if !gate.aborted() {
+        if gate.storm_started() {
             count_never_recovered(sessions, &recovered, |i| started[i]);
         }
         for s in sessions {
