@@ -235,16 +235,8 @@ async fn a_check_that_cannot_run_is_an_error_in_report_json_and_junit() {
     assert!(text.contains("ERROR  RT-01"), "{text}");
     assert!(text.contains("result: FAILED (RT-01 ERROR)"), "{text}");
 
-    let meta = authbench::report::ConformanceMeta {
-        target: server.base_url(),
-        config: serde_json::json!({}),
-        started_at: run.started_at,
-        duration: run.elapsed,
-    };
-    let report = authbench::report::Report::from_conformance(meta, run.to_report());
+    let (report, dir) = write_conformance_report(&server, &run);
     assert!(!report.passed());
-    let dir = tempfile::tempdir().unwrap();
-    authbench::report::write_all(&report, dir.path()).unwrap();
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["conformance"]["checks"][0]["status"], "ERROR");
@@ -274,15 +266,7 @@ async fn a_conformance_report_has_its_real_times_and_only_conformance_sections()
     let server = mock(&[]).await;
     let run = checks::run(profile(&server), &only(&["RT-01", "RT-02", "RS-01"])).await;
     assert!(run.elapsed > std::time::Duration::ZERO);
-    let meta = authbench::report::ConformanceMeta {
-        target: server.base_url(),
-        config: serde_json::json!({}),
-        started_at: run.started_at,
-        duration: run.elapsed,
-    };
-    let report = authbench::report::Report::from_conformance(meta, run.to_report());
-    let dir = tempfile::tempdir().unwrap();
-    authbench::report::write_all(&report, dir.path()).unwrap();
+    let (report, dir) = write_conformance_report(&server, &run);
 
     // report.json: the run header with the real duration, and the conformance section only.
     let json: serde_json::Value =
@@ -399,4 +383,21 @@ async fn evidence_never_shows_a_whole_token() {
         "redacted tokens keep a short prefix and their length"
     );
     server.shutdown().await;
+}
+
+/// The report `authbench check` writes for `run` against `server`, and the folder holding its files.
+fn write_conformance_report(
+    server: &MockServer,
+    run: &ConformanceRun,
+) -> (authbench::report::Report, tempfile::TempDir) {
+    let meta = authbench::report::ConformanceMeta {
+        target: server.base_url(),
+        config: serde_json::json!({}),
+        started_at: run.started_at,
+        duration: run.elapsed,
+    };
+    let report = authbench::report::Report::from_conformance(meta, run.to_report());
+    let dir = tempfile::tempdir().unwrap();
+    authbench::report::write_all(&report, dir.path()).unwrap();
+    (report, dir)
 }

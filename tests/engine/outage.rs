@@ -63,6 +63,28 @@ async fn sockets_come_back_after_a_server_outage() {
     server.shutdown().await;
 }
 
+/// `clients` log in and open their sockets, then an `outage` phase of `outage` and `traffic` of
+/// `traffic` (the traffic runs through the outage).
+fn outage_plan(clients: u64, outage: Duration, traffic: Duration) -> authbench::engine::Plan {
+    plan(
+        clients as u32,
+        settings(Strategy::SingleFlight, 1),
+        vec![
+            Phase::Login {
+                ramp: Duration::ZERO,
+            },
+            Phase::WsConnect {
+                ramp: Duration::ZERO,
+            },
+            Phase::Outage { duration: outage },
+            Phase::Traffic {
+                duration: traffic,
+                rate: None,
+            },
+        ],
+    )
+}
+
 /// The marks `outage` and `outage_end`, in ms since the run's start.
 fn outage_marks(r: &crate::support::Ran) -> (u64, u64) {
     let at = |name: &str| {
@@ -80,25 +102,7 @@ fn outage_marks(r: &crate::support::Ran) -> (u64, u64) {
 async fn an_outage_phase_stops_the_mock_and_every_client_comes_back() {
     let server = mock(|_| {}).await;
     let clients = 5u64;
-    let p = plan(
-        clients as u32,
-        settings(Strategy::SingleFlight, 1),
-        vec![
-            Phase::Login {
-                ramp: Duration::ZERO,
-            },
-            Phase::WsConnect {
-                ramp: Duration::ZERO,
-            },
-            Phase::Outage {
-                duration: Duration::from_millis(1500),
-            },
-            Phase::Traffic {
-                duration: Duration::from_secs(6),
-                rate: None,
-            },
-        ],
-    );
+    let p = outage_plan(clients, Duration::from_millis(1500), Duration::from_secs(6));
     let r = run(p, profile(&server)).await;
     let c = &r.snap.counters;
 
@@ -132,26 +136,8 @@ async fn an_outage_phase_stops_the_mock_and_every_client_comes_back() {
 async fn clients_still_failing_when_the_run_ends_are_counted_as_given_up() {
     let server = mock(|_| {}).await;
     let clients = 4u64;
-    let p = plan(
-        clients as u32,
-        settings(Strategy::SingleFlight, 1),
-        vec![
-            Phase::Login {
-                ramp: Duration::ZERO,
-            },
-            Phase::WsConnect {
-                ramp: Duration::ZERO,
-            },
-            // Longer than the rest of the run: the mock does not come back in time.
-            Phase::Outage {
-                duration: Duration::from_secs(30),
-            },
-            Phase::Traffic {
-                duration: Duration::from_secs(3),
-                rate: None,
-            },
-        ],
-    );
+    // The outage is longer than the rest of the run: the mock does not come back in time.
+    let p = outage_plan(clients, Duration::from_secs(30), Duration::from_secs(3));
     let r = run(p, profile(&server)).await;
     let c = &r.snap.counters;
     assert!(
