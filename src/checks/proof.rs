@@ -226,6 +226,12 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         skips: &[],
         side_effects: &[],
     },
+    FlawProof {
+        flaw: Flaw::Scope401,
+        catches: &["RS-03"],
+        skips: &[],
+        side_effects: &[],
+    },
 ];
 
 /// Catches made by a SHOULD assertion inside a MUST-level check: against this flaw the check
