@@ -29,6 +29,14 @@ pub enum EngineError {
     /// The plan needs WebSockets but the target profile describes none, or it is unusable.
     #[error("the plan opens WebSockets but the target has no usable WebSocket settings: {0}")]
     WebSocket(String),
+    /// `client.scoped_share` is set but the target profile declares no scope-restricted resource.
+    #[error(
+        "client.scoped_share is {share} but the target profile declares no `scoped_resource`; add `scoped_resource: {{ path: /api/admin, scope: admin }}` to the target profile (the mock presets have one) or set scoped_share: 0"
+    )]
+    NoScopedResource {
+        /// The configured share.
+        share: f64,
+    },
 }
 
 /// How a run ended (the measurements are in the recorder).
@@ -51,6 +59,11 @@ pub async fn run(
     cancel: CancellationToken,
     progress: Arc<Progress>,
 ) -> Result<RunOutcome, EngineError> {
+    if plan.client.scoped_share > 0.0 && profile.scoped_resource().is_none() {
+        return Err(EngineError::NoScopedResource {
+            share: plan.client.scoped_share,
+        });
+    }
     let ids = local_clients(plan.clients, plan.shard);
     progress.set_plan(ids.len() as u32, plan.phases.len() as u32);
     let https = profile.base_url().scheme() == "https";

@@ -185,6 +185,7 @@ impl Comparison {
             names::REFRESH_CALLS,
             names::SPURIOUS_LOGOUTS,
             names::SESSIONS_EXPIRED,
+            names::FALSE_LOGOUTS,
             names::RELOGINS,
             names::REUSE_DETECTED,
             names::REFRESH_FORKS,
