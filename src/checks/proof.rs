@@ -240,6 +240,7 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
 pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     (Flaw::ForbiddenOnExpired, "RS-02"),
     (Flaw::BareBearerChallenge, "RS-02"),
+    (Flaw::Scope401, "RS-03"),
 ];
 
 impl FlawProof {
