@@ -43,11 +43,19 @@ async fn logging_out_on_403_costs_sessions_and_treating_only_401_as_loss_does_no
     for (what, r) in [("logout_on_403", &buggy), ("401 only", &correct)] {
         let forbidden = r.counter("status.api.403");
         assert!(forbidden >= 4, "{what}: scoped calls made: {forbidden}");
-        assert_eq!(r.counter("failures.api.4xx"), 0, "{what}: a scoped 403 is expected");
+        assert_eq!(
+            r.counter("failures.api.4xx"),
+            0,
+            "{what}: a scoped 403 is expected"
+        );
         assert_eq!(r.counter("spurious_logouts"), 0, "{what}");
     }
     let forbidden = buggy.counter("status.api.403");
-    assert_eq!(buggy.counter("false_logouts"), forbidden, "one logout per 403");
+    assert_eq!(
+        buggy.counter("false_logouts"),
+        forbidden,
+        "one logout per 403"
+    );
     assert_eq!(buggy.counter("logouts"), forbidden);
     // Each false logout logs in again at the client's next call (the last one of a client may
     // come after the traffic ended).
@@ -58,7 +66,11 @@ async fn logging_out_on_403_costs_sessions_and_treating_only_401_as_loss_does_no
     );
     assert_eq!(correct.counter("false_logouts"), 0);
     assert_eq!(correct.counter("logouts"), 0);
-    assert_eq!(correct.counter("logins"), 4, "the sessions survive their 403s");
+    assert_eq!(
+        correct.counter("logins"),
+        4,
+        "the sessions survive their 403s"
+    );
 }
 
 #[tokio::test]
@@ -75,7 +87,13 @@ async fn scoped_calls_need_a_scoped_resource_in_the_profile() {
     let mut client = settings(Strategy::SingleFlight, 1);
     client.scoped_share = 0.5;
     let err = authbench::engine::run(
-        plan(1, client, vec![Phase::Login { ramp: Duration::ZERO }]),
+        plan(
+            1,
+            client,
+            vec![Phase::Login {
+                ramp: Duration::ZERO,
+            }],
+        ),
         std::sync::Arc::new(bare),
         authbench::metrics::Recorder::new(),
         tokio_util::sync::CancellationToken::new(),

@@ -85,11 +85,17 @@ async fn idle_timeout_ends_unused_sessions_and_refreshes_extend_it_up_to_max_ses
     })
     .await;
     let (active, idle) = (login(&s, 1).await, login(&s, 2).await);
-    assert_eq!(active.body["refresh_expires_in"], 2, "announces the idle end");
+    assert_eq!(
+        active.body["refresh_expires_in"], 2,
+        "announces the idle end"
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let r = refresh(&s, active.str("refresh_token")).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body["refresh_expires_in"], 2, "activity extends the idle end");
+    assert_eq!(
+        r.body["refresh_expires_in"], 2,
+        "activity extends the idle end"
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // 2.4 s after the login: past the first idle end, within the extended one.
     let r = refresh(&s, r.str("refresh_token")).await;
