@@ -31,6 +31,8 @@ pub enum GrantError {
     RefreshExpired,
     #[error("the session has reached its maximum lifetime")]
     SessionEnded,
+    #[error("the session ended after the idle timeout without a refresh")]
+    SessionIdle,
     #[error("the refresh token was already used (rotated out)")]
     AlreadyRotated,
     #[error("refresh token reuse detected; the session has been revoked")]
@@ -183,9 +185,15 @@ impl Auth {
         let now = now_ms();
         let deadline = now + ms(self.cfg.max_session);
         let rt_expires = (now + ms(self.cfg.refresh_ttl)).min(deadline);
-        let opened = self
-            .store
-            .open(user, now, rt_expires, deadline, self.cfg.single_session);
+        let idle_until = self.idle_until(now, deadline);
+        let opened = self.store.open(
+            user,
+            now,
+            rt_expires,
+            deadline,
+            idle_until,
+            self.cfg.single_session,
+        );
         let notify_replaced = !self.flaws.has(Flaw::NoKick);
         for old in &opened.replaced {
             if self
@@ -215,7 +223,7 @@ impl Auth {
             generation: 0,
         });
         Counters::inc(&self.stats.logins);
-        Ok(self.issue(family, rt, rt_expires, now))
+        Ok(self.issue(family, rt, rt_expires.min(idle_until), now))
     }
 
     fn resolve_refresh(&self, token: &str) -> Option<Presented> {
@@ -276,21 +284,36 @@ impl Auth {
         st: MutexGuard<'_, FamilyState>,
         now: u64,
     ) -> Arc<Issued> {
-        let rt_expires = st.rt_expires_ms;
+        let ends = st.announced_end_ms();
         drop(st);
-        Arc::new(self.issue(family, token.to_string(), rt_expires, now))
+        Arc::new(self.issue(family, token.to_string(), ends, now))
     }
 
     /// Moves the family to refresh-token generation `next` (a fresh refresh lifetime, capped by
     /// the session deadline) and issues its tokens.
     fn rotate_to(&self, family: &Family, st: &mut FamilyState, next: u64, now: u64) -> Arc<Issued> {
         st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
+        st.idle_until_ms = self.idle_until(now, st.deadline_ms);
         st.generation = next;
         let rt = self.refresh_tokens.mint(RefreshId {
             sid: family.sid,
             generation: next,
         });
-        Arc::new(self.issue(family, rt, st.rt_expires_ms, now))
+        Arc::new(self.issue(family, rt, st.announced_end_ms(), now))
+    }
+
+    /// The idle end of a session active at `now`: `--idle-timeout` later, never past its
+    /// `deadline`; `u64::MAX` without an idle timeout.
+    fn idle_until(&self, now: u64, deadline: u64) -> u64 {
+        if self.cfg.idle_timeout.is_zero() {
+            return u64::MAX;
+        }
+        (now + ms(self.cfg.idle_timeout)).min(deadline)
+    }
+
+    /// Whether the session has been idle too long at `now`.
+    fn idle_over(&self, st: &FamilyState, now: u64) -> bool {
+        now >= st.idle_until_ms
     }
 
     /// Rotation under the family lock: check and act are one step.
@@ -319,9 +342,9 @@ impl Auth {
                         sid: family.sid,
                         generation: st.generation,
                     });
-                    let rt_expires = st.rt_expires_ms;
+                    let ends = st.announced_end_ms();
                     drop(st);
-                    return Ok(Arc::new(self.issue(family, rt, rt_expires, now)));
+                    return Ok(Arc::new(self.issue(family, rt, ends, now)));
                 }
                 return Ok(g.issued.clone());
             }
@@ -346,7 +369,11 @@ impl Auth {
                 GrantError::RefreshExpired
             });
         }
+        if self.idle_over(&st, now) {
+            return Err(GrantError::SessionIdle);
+        }
         if !self.rotates() {
+            st.idle_until_ms = self.idle_until(now, st.deadline_ms);
             return Ok(self.reissue(family, token, st, now));
         }
         let previous = st.generation;
@@ -386,12 +413,16 @@ impl Auth {
             if now_ms() >= st.rt_expires_ms {
                 return Err(GrantError::RefreshExpired);
             }
+            if self.idle_over(&st, now_ms()) {
+                return Err(GrantError::SessionIdle);
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = now_ms();
         let mut st = family.state.lock();
         let generation = p.generation.unwrap_or(st.generation);
         if !self.rotates() {
+            st.idle_until_ms = self.idle_until(now, st.deadline_ms);
             return Ok(self.reissue(family, token, st, now));
         }
         Ok(self.rotate_to(family, &mut st, generation + 1, now))

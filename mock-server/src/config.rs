@@ -332,6 +332,10 @@ pub struct MockConfig {
     /// Close a connection that has waited this long for a request (0 = never).
     #[serde(with = "human_duration")]
     pub keepalive_timeout: Duration,
+    /// A session whose refresh token goes unused this long ends; a refresh extends it, never past
+    /// `max_session` (0 = off).
+    #[serde(with = "human_duration")]
+    pub idle_timeout: Duration,
 }
 
 impl Default for MockConfig {
@@ -357,6 +361,7 @@ impl Default for MockConfig {
             max_body: 64 * 1024,
             connection_close: false,
             keepalive_timeout: Duration::ZERO,
+            idle_timeout: Duration::ZERO,
         }
     }
 }
@@ -387,6 +392,7 @@ impl MockConfig {
             ("sliding_window", self.sliding_window),
             ("ws_tick", self.ws_tick),
             ("keepalive_timeout", self.keepalive_timeout),
+            ("idle_timeout", self.idle_timeout),
         ];
         for (field, d) in all {
             if d > century {
@@ -509,6 +515,10 @@ pub struct MockArgs {
     /// Close connections that have waited this long for a request (0 = never).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub keepalive_timeout: Duration,
+    /// End a session whose refresh token goes unused this long; a refresh extends it, never
+    /// past --max-session (0 = off).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 impl MockArgs {
@@ -535,6 +545,7 @@ impl MockArgs {
             max_body: self.max_body,
             connection_close: self.connection_close,
             keepalive_timeout: self.keepalive_timeout,
+            idle_timeout: self.idle_timeout,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -98,6 +98,8 @@ flaws! {
         "every 4th session of a user (its 4th, 8th... login) rotates like racy-rotation: concurrent refreshes fork in one round out of four";
     BareBearerChallenge => "bare-bearer-challenge",
         "the resource server's 401 for an invalid access token says WWW-Authenticate: Bearer realm=... without error=\"invalid_token\"";
+    Scope401 => "scope-401",
+        "GET /api/admin answers a valid access token that lacks scope admin with 401 invalid_token instead of 403 insufficient_scope";
 }
 
 impl fmt::Display for Flaw {
@@ -165,7 +167,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 32);
+        assert_eq!(Flaw::ALL.len(), 33);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

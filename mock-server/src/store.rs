@@ -78,8 +78,19 @@ pub struct FamilyState {
     pub rt_expires_ms: u64,
     /// Absolute end of the session (`--max-session` after login).
     pub deadline_ms: u64,
+    /// End of the session without activity (`--idle-timeout` after the last login or refresh,
+    /// never after `deadline_ms`; `u64::MAX` without an idle timeout).
+    pub idle_until_ms: u64,
     /// The last rotation, kept while `--reuse-grace` is on.
     pub grace: Option<GraceEntry>,
+}
+
+impl FamilyState {
+    /// The end a token response announces (`refresh_expires_in`): the refresh token's expiry or
+    /// the idle end, whichever comes first.
+    pub fn announced_end_ms(&self) -> u64 {
+        self.rt_expires_ms.min(self.idle_until_ms)
+    }
 }
 
 /// The last rotation of a family: its predecessor may get the same answer again for a while.
@@ -273,6 +284,7 @@ impl Store {
         now_ms: u64,
         rt_expires_ms: u64,
         deadline_ms: u64,
+        idle_until_ms: u64,
         single_session: bool,
     ) -> Opened {
         let sid = random_u128();
@@ -286,11 +298,12 @@ impl Store {
             has_revoked_jtis: AtomicBool::new(false),
             revoked_jtis: Mutex::new(Vec::new()),
             events: OnceLock::new(),
-            prune_after_ms: AtomicU64::new(rt_expires_ms),
+            prune_after_ms: AtomicU64::new(rt_expires_ms.min(idle_until_ms)),
             state: Mutex::new(FamilyState {
                 generation: 0,
                 rt_expires_ms,
                 deadline_ms,
+                idle_until_ms,
                 grace: None,
             }),
         });
@@ -397,8 +410,8 @@ mod tests {
     #[test]
     fn single_session_replaces_and_revoke_is_once() {
         let s = Store::new();
-        let a = s.open(1, 0, 1000, 1000, false).family;
-        let b = s.open(1, 0, 1000, 1000, true);
+        let a = s.open(1, 0, 1000, 1000, u64::MAX, false).family;
+        let b = s.open(1, 0, 1000, 1000, u64::MAX, true);
         assert_eq!(b.replaced.len(), 1);
         assert_eq!(b.replaced[0].sid, a.sid);
         assert!(s.revoke(&a, RevokeCause::Kicked, 0, true));
@@ -410,8 +423,8 @@ mod tests {
     #[test]
     fn prune_drops_expired_and_old_revoked() {
         let s = Store::new();
-        let a = s.open(1, 0, 1000, 1000, false).family;
-        let b = s.open(2, 0, 5000, 5000, false).family;
+        let a = s.open(1, 0, 1000, 1000, u64::MAX, false).family;
+        let b = s.open(2, 0, 5000, 5000, u64::MAX, false).family;
         s.revoke(&b, RevokeCause::Logout, 0, false);
         s.prune(2000);
         assert!(s.get(a.sid).is_none());
@@ -423,7 +436,7 @@ mod tests {
     #[test]
     fn access_revocation() {
         let s = Store::new();
-        let f = s.open(1, 0, 1000, 1000, false).family;
+        let f = s.open(1, 0, 1000, 1000, u64::MAX, false).family;
         let first = f.next_access(500);
         f.revoke_jti(7, 500, 0);
         assert!(f.access_revoked(first, 7));

@@ -25,6 +25,8 @@ pub enum Need {
     WebSocket,
     /// A renewal header (sliding sessions) in the target profile.
     RenewalHeader,
+    /// A scope-restricted resource (`scoped_resource`) in the target profile.
+    ScopedResource,
     /// Refresh tokens whose value the client sees (not only in an HttpOnly cookie).
     RefreshTokenValue,
     /// Access tokens that are JWTs (found out at run time).
@@ -48,6 +50,7 @@ impl Need {
         Need::AdminLogout,
         Need::WebSocket,
         Need::RenewalHeader,
+        Need::ScopedResource,
         Need::RefreshTokenValue,
         Need::JwtAccessTokens,
         Need::RsaJwk,
@@ -65,6 +68,7 @@ impl Need {
             Need::AdminLogout => "admin-logout",
             Need::WebSocket => "ws",
             Need::RenewalHeader => "renewal-header",
+            Need::ScopedResource => "scoped-resource",
             Need::RefreshTokenValue => "rt-value",
             Need::JwtAccessTokens => "jwt-at",
             Need::RsaJwk => "rsa-jwk",
@@ -87,6 +91,9 @@ impl Need {
             }
             Need::WebSocket => "the target profile has no `ws` section",
             Need::RenewalHeader => "the target profile has no renewal header",
+            Need::ScopedResource => {
+                "the target profile declares no `scoped_resource: { path, scope }` (a resource the test users' tokens lack the scope for)"
+            }
             Need::RefreshTokenValue => {
                 "the refresh token is kept in an HttpOnly cookie; this check needs its value"
             }
@@ -122,7 +129,7 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         prefix: "RS",
-        title: "Resource server: 401 and WWW-Authenticate",
+        title: "Resource server: 401, 403 and WWW-Authenticate",
     },
     Family {
         prefix: "RV",

@@ -457,6 +457,16 @@ impl Probe {
         RefreshReply::Unexpected
     }
 
+    /// Calls the scope-restricted resource with `access_token` (a SKIP when the profile declares
+    /// none).
+    pub async fn scoped_api(&self, label: &str, access_token: &str) -> Result<Resp, Stop> {
+        let req = self
+            .profile()
+            .scoped_request(access_token)
+            .ok_or_else(|| Stop::skip(crate::checks::meta::Need::ScopedResource.reason()))?;
+        self.send(label, req).await
+    }
+
     /// Calls the protected resource with `access_token`.
     pub async fn api(&self, label: &str, access_token: &str) -> Result<Resp, Stop> {
         let req = self.profile().resource_request(access_token);
@@ -605,19 +615,24 @@ pub struct Challenge {
     pub scheme: String,
     /// The `error` parameter, if any.
     pub error: Option<String>,
+    /// The `scope` parameter (RFC 6750 §3: the scope the resource needs), if any.
+    pub scope: Option<String>,
 }
 
 /// Parses `WWW-Authenticate` (first challenge only).
 pub fn challenge(resp: &Resp) -> Option<Challenge> {
     let v = resp.header("www-authenticate")?.trim();
     let (scheme, params) = v.split_once(' ').unwrap_or((v, ""));
-    let error = params.split(',').find_map(|p| {
-        let (k, v) = p.trim().split_once('=')?;
-        (k.trim().eq_ignore_ascii_case("error")).then(|| v.trim().trim_matches('"').to_string())
-    });
+    let param = |name: &str| {
+        params.split(',').find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            (k.trim().eq_ignore_ascii_case(name)).then(|| v.trim().trim_matches('"').to_string())
+        })
+    };
     Some(Challenge {
         scheme: scheme.to_string(),
-        error,
+        error: param("error"),
+        scope: param("scope"),
     })
 }
 

@@ -226,6 +226,12 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         skips: &[],
         side_effects: &[],
     },
+    FlawProof {
+        flaw: Flaw::Scope401,
+        catches: &["RS-03"],
+        skips: &[],
+        side_effects: &[],
+    },
 ];
 
 /// Catches made by a SHOULD assertion inside a MUST-level check: against this flaw the check
@@ -234,6 +240,7 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
 pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     (Flaw::ForbiddenOnExpired, "RS-02"),
     (Flaw::BareBearerChallenge, "RS-02"),
+    (Flaw::Scope401, "RS-03"),
 ];
 
 impl FlawProof {

@@ -253,6 +253,7 @@ pub fn unmet_need(profile: &Profile, needs: &[Need]) -> Option<Need> {
         Need::AdminLogout => !profile.has_admin_logout(),
         Need::WebSocket => profile.ws().is_none(),
         Need::RenewalHeader => profile.renewal_header().is_none(),
+        Need::ScopedResource => profile.scoped_resource().is_none(),
         // Found out while the check runs.
         Need::RefreshTokenValue
         | Need::JwtAccessTokens

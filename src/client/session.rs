@@ -33,7 +33,7 @@
 //! reason (transport, 5xx, 429) is tried again after the client's backoff ([`super::retry`]).
 
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -287,6 +287,8 @@ pub struct Session {
     busy: AtomicU32,
     /// `State::first_send_due` is set (checked on every exchange without the lock).
     first_send_pending: AtomicBool,
+    /// Logical API calls started (picks the scoped ones, `client.scoped_share`).
+    api_calls: AtomicU64,
 }
 
 impl Session {
@@ -304,6 +306,7 @@ impl Session {
             flight: SingleFlight::default(),
             busy: AtomicU32::new(0),
             first_send_pending: AtomicBool::new(false),
+            api_calls: AtomicU64::new(0),
         })
     }
 
@@ -949,7 +952,11 @@ impl Session {
                 None => return ApiOutcome::NoSession,
             },
         };
-        let mut res = self.send_api(&held.access).await;
+        let scoped = self
+            .env
+            .settings
+            .scoped_call(self.api_calls.fetch_add(1, Ordering::Relaxed));
+        let mut res = self.send_api(&held.access, scoped).await;
         let first_send = match &res {
             Ok(r) => r.sent_at,
             Err(_) => {
@@ -965,7 +972,7 @@ impl Session {
             };
             if let Some(at) = renewed {
                 self.rec().count(self.shard(), names::RETRIES, 1);
-                res = self.send_api(&at).await;
+                res = self.send_api(&at, scoped).await;
             }
         }
         let status = match &res {
@@ -976,10 +983,16 @@ impl Session {
             }
         };
         let ok = (200..300).contains(&status);
+        // A scoped call's 403 is the answer it is expected to get (RFC 6750 §3.1).
+        let expected = ok || (scoped && status == 403);
         let done = Instant::now();
         let shard = self.shard();
         let measured = done.saturating_duration_since(first_send);
-        let hist = if ok { names::API } else { names::API_FAILED };
+        let hist = if expected {
+            names::API
+        } else {
+            names::API_FAILED
+        };
         match intended {
             Some(t) => {
                 self.rec()
@@ -995,19 +1008,39 @@ impl Session {
             self.succeeded(Op::Api);
             return ApiOutcome::Ok;
         }
-        if status != 401 {
+        if status == 403 && self.env.settings.logout_on_403 {
+            Box::pin(self.false_logout()).await;
+        }
+        if status != 401 && !expected {
             self.count_failure(Op::Api, FailClass::of_status(status), &res);
         }
         ApiOutcome::Status(status)
     }
 
-    /// One resource request; adopts a renewal header under the sliding strategy.
-    async fn send_api(&self, access: &str) -> Result<Reply, HttpError> {
+    /// `client.logout_on_403`: the client takes a 403 for session loss and logs out (the next
+    /// call logs in again). A 403 says the token lacks a privilege, not that the session is over
+    /// (RFC 6750 §3.1), so every such logout of a session still logged in is a `false_logouts`.
+    async fn false_logout(&self) {
+        if !self.is_logged_in() {
+            return; // a concurrent call of this client already logged out
+        }
+        self.rec().count(self.shard(), names::FALSE_LOGOUTS, 1);
+        self.logout().await;
+    }
+
+    /// One resource request (to the scope-restricted resource when `scoped`); adopts a renewal
+    /// header under the sliding strategy.
+    async fn send_api(&self, access: &str, scoped: bool) -> Result<Reply, HttpError> {
+        let profile = self.profile();
         let flight = self.rec().begin_request(self.shard());
         let res = self
             .http
             .exchange_with(
-                || self.profile().resource_request(access),
+                || match scoped.then(|| profile.scoped_request(access)).flatten() {
+                    Some(req) => req,
+                    // The engine refuses scoped_share without a scoped resource.
+                    None => profile.resource_request(access),
+                },
                 BodyMode::Truncate,
             )
             .await;

@@ -68,6 +68,11 @@ pub struct ClientSettings {
     pub jitter: Duration,
     /// Deadline of one HTTP exchange.
     pub timeout: Duration,
+    /// Share (0..=1) of API calls sent to the profile's scope-restricted resource.
+    pub scoped_share: f64,
+    /// Treat a 403 like session loss: log out and log in again (the common interceptor bug;
+    /// counted `false_logouts`).
+    pub logout_on_403: bool,
 }
 
 impl Default for ClientSettings {
@@ -79,11 +84,20 @@ impl Default for ClientSettings {
             proactive_margin: Duration::from_secs(5),
             jitter: Duration::ZERO,
             timeout: Duration::from_secs(10),
+            scoped_share: 0.0,
+            logout_on_403: false,
         }
     }
 }
 
 impl ClientSettings {
+    /// Whether the `n`-th API call of a client (from 0) goes to the scope-restricted resource:
+    /// spread evenly, `scoped_share` of every run of calls (0.25: calls 3, 7, 11, …).
+    pub fn scoped_call(&self, n: u64) -> bool {
+        let share = self.scoped_share.clamp(0.0, 1.0);
+        share > 0.0 && ((n + 1) as f64 * share).floor() > (n as f64 * share).floor()
+    }
+
     /// How long before expiry the proactive timer fires for a token with `remaining` validity:
     /// `margin ± uniform(jitter)`, never after expiry, and at most half the remaining life when the
     /// token lives shorter than the margin (so a short-lived token does not refresh in a loop).
@@ -147,6 +161,19 @@ mod tests {
             s.proactive_lead(Duration::from_secs(2)),
             Duration::from_secs(1)
         );
+    }
+
+    #[test]
+    fn scoped_calls_are_spread_evenly() {
+        let share = |scoped_share| ClientSettings {
+            scoped_share,
+            ..Default::default()
+        };
+        let picked = |s: &ClientSettings| (0..8).filter(|n| s.scoped_call(*n)).collect::<Vec<_>>();
+        assert_eq!(picked(&share(0.25)), [3, 7]);
+        assert_eq!(picked(&share(0.5)), [1, 3, 5, 7]);
+        assert!(picked(&share(0.0)).is_empty());
+        assert_eq!(picked(&share(1.0)).len(), 8);
     }
 
     #[test]

@@ -87,6 +87,8 @@ impl Plan {
             proactive_margin: c.proactive_margin,
             jitter: c.jitter,
             timeout: c.timeout,
+            scoped_share: c.scoped_share,
+            logout_on_403: c.logout_on_403,
         };
         let users = s.users.clone();
         Plan {

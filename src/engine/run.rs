@@ -36,6 +36,14 @@ pub enum EngineError {
          or add `admin_outage:` to the profile, or remove the phase"
     )]
     Outage(String),
+    /// `client.scoped_share` is set but the target profile declares no scope-restricted resource.
+    #[error(
+        "client.scoped_share is {share} but the target profile declares no `scoped_resource`; add `scoped_resource: {{ path: /api/admin, scope: admin }}` to the target profile (the mock presets have one) or set scoped_share: 0"
+    )]
+    NoScopedResource {
+        /// The configured share.
+        share: f64,
+    },
 }
 
 /// How a run ended (the measurements are in the recorder).
@@ -64,6 +72,11 @@ pub async fn run(
         .any(|p| matches!(p, Phase::Outage { .. }));
     if causes_outage && !profile.has_admin_outage() {
         return Err(EngineError::Outage(profile.name().to_string()));
+    }
+    if plan.client.scoped_share > 0.0 && profile.scoped_resource().is_none() {
+        return Err(EngineError::NoScopedResource {
+            share: plan.client.scoped_share,
+        });
     }
     let ids = local_clients(plan.clients, plan.shard);
     progress.set_plan(ids.len() as u32, plan.phases.len() as u32);

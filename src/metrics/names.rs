@@ -121,6 +121,9 @@ pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
 pub const RESENT_UNSENT: &str = "resent_unsent";
 /// Connections closed after a response that said `Connection: close` (not kept for reuse).
 pub const CONNECTIONS_RETIRED: &str = "connections_retired";
+/// Logouts a client performed on a 403 although its session was valid (`client.logout_on_403`;
+/// RFC 6750 §3.1: a 403 is a missing privilege, not a dead token).
+pub const FALSE_LOGOUTS: &str = "false_logouts";
 /// Clients of this run whose session held tokens at least once.
 pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
 /// Clients of this run that never got a session (every login failed or none was tried).
@@ -164,6 +167,7 @@ pub const COUNTERS: &[&str] = &[
     WS_NOT_OPEN_AT_END,
     RESENT_UNSENT,
     CONNECTIONS_RETIRED,
+    FALSE_LOGOUTS,
 ];
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).

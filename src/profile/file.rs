@@ -13,6 +13,7 @@ use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
 use super::matcher::Matcher;
 use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
+use super::scoped::ScopedResource;
 use super::template::{Template, Var, Vars};
 use super::ws::{WsProfile, WsSpec};
 use crate::config::units::{duration_opt_schema, human_duration_opt};
@@ -109,6 +110,10 @@ pub struct ProfileFile {
     /// The protected API call made in traffic phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<RequestSpec>,
+    /// A resource that needs a scope the test users lack (RS-03, `client.scoped_share`); sent
+    /// like `resource` with this path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoped_resource: Option<ScopedResource>,
     /// Token revocation (RFC 7009); variables `token`, `token_type_hint`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke: Option<RequestSpec>,
@@ -161,6 +166,7 @@ pub struct Profile {
     pub(crate) login: RequestSpec,
     pub(crate) refresh: RequestSpec,
     pub(crate) resource: RequestSpec,
+    pub(crate) scoped: Option<(ScopedResource, RequestSpec)>,
     pub(crate) logout: Option<RequestSpec>,
     pub(crate) revoke: Option<RequestSpec>,
     pub(crate) introspect: Option<RequestSpec>,
@@ -291,6 +297,21 @@ impl Profile {
         };
         self.resource
             .render(&self.base_url, http::Method::GET, &vars)
+    }
+
+    /// The scope-restricted resource, if the profile declares one.
+    pub fn scoped_resource(&self) -> Option<&ScopedResource> {
+        self.scoped.as_ref().map(|(s, _)| s)
+    }
+
+    /// The API call to the scope-restricted resource, if the profile declares one.
+    pub fn scoped_request(&self, access_token: &str) -> Option<Result<Rendered, RequestError>> {
+        let vars = Vars {
+            access_token: Some(access_token),
+            ..Vars::default()
+        };
+        let (_, spec) = self.scoped.as_ref()?;
+        Some(spec.render(&self.base_url, http::Method::GET, &vars))
     }
 
     /// A revocation request (RFC 7009) for `token`, if configured.
@@ -635,11 +656,32 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             ));
         }
     }
+    let login = required("login", &spec.login, b.map(|b| &b.login))?;
+    let refresh = required("refresh", &spec.refresh, b.map(|b| &b.refresh))?;
+    let resource = required("resource", &spec.resource, b.map(|b| &b.resource))?;
+    let scoped = match &spec.scoped_resource {
+        Some(sr) if sr.scope.trim().is_empty() => {
+            return Err(problem(
+                "scoped_resource.scope",
+                "the scope is empty".to_string(),
+                "name the scope the resource needs and the test users lack, e.g. `scope: admin`",
+            ));
+        }
+        Some(sr) => Some((
+            sr.clone(),
+            RequestSpec {
+                path: sr.path.clone(),
+                ..resource.clone()
+            },
+        )),
+        None => b.and_then(|b| b.scoped.clone()),
+    };
     Ok(Profile {
         name,
-        login: required("login", &spec.login, b.map(|b| &b.login))?,
-        refresh: required("refresh", &spec.refresh, b.map(|b| &b.refresh))?,
-        resource: required("resource", &spec.resource, b.map(|b| &b.resource))?,
+        login,
+        refresh,
+        resource,
+        scoped,
         logout: optional(&spec.logout, b.map(|b| &b.logout)),
         revoke: optional(&spec.revoke, b.map(|b| &b.revoke)),
         introspect: optional(&spec.introspect, b.map(|b| &b.introspect)),

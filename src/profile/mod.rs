@@ -15,6 +15,7 @@ pub mod file;
 pub mod matcher;
 pub mod presets;
 pub mod request;
+pub mod scoped;
 pub mod template;
 pub mod ws;
 
@@ -28,5 +29,6 @@ pub use file::{
 pub use matcher::{MatchRule, Matcher};
 pub use presets::{builtin, preset};
 pub use request::{Rendered, RequestError, RequestSpec};
+pub use scoped::ScopedResource;
 pub use template::{Template, Vars};
 pub use ws::{TokenTransport, WsEvent, WsEvents, WsProfile};

@@ -2,7 +2,8 @@
 //!
 //! - `mock`: the reference mock's OAuth 2.0 API — password and refresh grants on `/oauth/token`
 //!   (form), logout = revoke the refresh token at `/oauth/revoke`, `/oauth/introspect` with the
-//!   admin key, `/admin/users/{user}/logout`, `GET /api/me`, `/ws` with the token in the query and
+//!   admin key, `/admin/users/{user}/logout`, `GET /api/me`, the scoped resource `GET /api/admin`
+//!   (scope `admin`), `/ws` with the token in the query and
 //!   the `authbench` close codes. Rejected refresh: strict (400 invalid_grant).
 //! - `mock-json`: the mock's seed-style JSON API `/api/auth/{login,refresh,logout}` (errors are 401,
 //!   so lenient), with the same resource, admin and WebSocket endpoints.
@@ -16,6 +17,7 @@ use super::extract::{Extractors, RejectPolicy};
 use super::file::{Profile, SessionLimits};
 use super::matcher::Matcher;
 use super::request::RequestSpec;
+use super::scoped::ScopedResource;
 use super::template::Template;
 use super::ws::{TokenTransport, WsEvents, WsProfile, ws_url_below};
 
@@ -58,6 +60,15 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
             .form_field("grant_type", "refresh_token")
             .form_field("refresh_token", "{{refresh_token}}"),
         resource: bearer(RequestSpec::new("GET", "/api/me"), "access_token"),
+        scoped: Template::parse("/api/admin").ok().map(|path| {
+            (
+                ScopedResource {
+                    path,
+                    scope: "admin".into(),
+                },
+                bearer(RequestSpec::new("GET", "/api/admin"), "access_token"),
+            )
+        }),
         logout: Some(
             RequestSpec::new("POST", "/oauth/revoke")
                 .form_field("token", "{{refresh_token}}")
@@ -162,6 +173,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
                 .form_field("refresh_token", "{{refresh_token}}"),
         ),
         resource: bearer(RequestSpec::new("GET", ep.userinfo), "access_token"),
+        scoped: None,
         logout: ep.revocation.map(|r| {
             client_auth(
                 RequestSpec::new("POST", r)

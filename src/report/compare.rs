@@ -292,6 +292,7 @@ impl Comparison {
         for c in [
             names::SPURIOUS_LOGOUTS,
             names::SESSIONS_EXPIRED,
+            names::FALSE_LOGOUTS,
             names::RELOGINS,
             names::REUSE_DETECTED,
             names::REFRESH_FORKS,

@@ -445,6 +445,7 @@ fn storm(r: &Report) -> Vec<KeyValue> {
     for (name, label) in [
         (names::SPURIOUS_LOGOUTS, "spurious logouts"),
         (names::SESSIONS_EXPIRED, "sessions expired"),
+        (names::FALSE_LOGOUTS, "false logouts"),
         (names::RELOGINS, "relogins"),
         (names::REUSE_DETECTED, "reuse detected"),
         (names::REFRESH_FORKS, "refresh forks"),

@@ -133,6 +133,10 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             "refreshes refused at the session end the server announced",
         ),
         (
+            names::FALSE_LOGOUTS,
+            "logouts on a 403 of a still-valid session (logout_on_403)",
+        ),
+        (
             names::REUSE_DETECTED,
             "refreshes the server refused as an already-used token",
         ),

@@ -110,6 +110,11 @@ pub struct MockSection {
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
     pub keepalive_timeout: Option<Duration>,
+    /// End a session whose refresh token goes unused this long; a refresh extends it, never past
+    /// `max_session` (default 0s = off). Announced in `refresh_expires_in`.
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub idle_timeout: Option<Duration>,
     /// Faults: `latency:refresh=20ms..80ms`, `error:refresh=1%`, `capacity:refresh=64`,
     /// `rate:refresh=500/s` (operations: login, refresh, api, ws).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -158,6 +163,7 @@ impl MockSection {
             (&mut c.sliding_window, self.sliding_window),
             (&mut c.ws_tick, self.ws_tick),
             (&mut c.keepalive_timeout, self.keepalive_timeout),
+            (&mut c.idle_timeout, self.idle_timeout),
         ];
         for (slot, v) in durations {
             if let Some(v) = v {

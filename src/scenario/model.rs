@@ -186,6 +186,12 @@ pub struct ClientConfig {
     #[serde(with = "human_duration")]
     #[schemars(schema_with = "duration_schema")]
     pub timeout: Duration,
+    /// Share (0..=1) of API calls sent to the target's `scoped_resource`, a resource the users'
+    /// tokens lack the scope for (a 403 there is the expected answer).
+    pub scoped_share: f64,
+    /// Log out and in again on a 403, like on session loss (the common interceptor bug); each
+    /// such logout is counted in `false_logouts`.
+    pub logout_on_403: bool,
 }
 
 impl Default for ClientConfig {
@@ -199,6 +205,8 @@ impl Default for ClientConfig {
             websocket: false,
             connections: Connections::PerClient,
             timeout: Duration::from_secs(10),
+            scoped_share: 0.0,
+            logout_on_403: false,
         }
     }
 }

@@ -221,6 +221,16 @@ fn check_client(
             "set a timeout above zero, e.g. timeout: 10s",
         ));
     }
+    if !(0.0..=1.0).contains(&c.scoped_share) {
+        return Err(problem(
+            "client.scoped_share",
+            format!(
+                "scoped_share {} is not a share of the API calls",
+                c.scoped_share
+            ),
+            "give a number from 0 to 1, e.g. scoped_share: 0.25 (a quarter of the calls)",
+        ));
+    }
     if c.strategy == Strategy::Proactive {
         if c.proactive_margin.is_zero() {
             return Err(problem(

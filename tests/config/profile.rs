@@ -346,6 +346,18 @@ fn profile_file_errors_are_clear() {
             None,
             None,
         ),
+        (
+            "preset: mock\nbase_url: http://h\nscoped_resource: { path: /x, scope: \" \" }\n",
+            "e.g. `scope: admin`",
+            Some("scoped_resource.scope"),
+            None,
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nscoped_resource: { path: /x, scop: admin }\n",
+            "did you mean `scope`?",
+            None,
+            Some((3, 30)),
+        ),
     ];
     for (yaml, says, key, position) in cases {
         let e = err(yaml);
@@ -368,6 +380,11 @@ fn preset_overrides_keep_the_rest() {
     .unwrap();
     let req = p.resource_request("at").unwrap();
     assert_eq!(req.uri(), "http://h:1/base/v2/me");
+    // The preset's scoped resource is kept, and sent like the overridden resource.
+    assert_eq!(p.scoped_resource().unwrap().scope, "admin");
+    let req = p.scoped_request("at").unwrap().unwrap();
+    assert_eq!(req.uri(), "http://h:1/base/api/admin");
+    assert_eq!(req.headers()["authorization"], "Bearer at");
     let req = p.login_request("u", "p").unwrap();
     assert_eq!(req.uri(), "http://h:1/base/oauth/token");
     assert!(p.renewal_header().is_none());

@@ -299,6 +299,10 @@ fn semantic_errors_point_at_the_key() {
             "plan:\n  - login: {}\n  - refresh_race: { parallel: 1 }\n",
             "plan.1.refresh_race.parallel",
         ),
+        (
+            "client: { scoped_share: 1.5 }\nplan: [ { login: {} } ]\n",
+            "client.scoped_share",
+        ),
     ];
     for (src, key) in cases {
         let e = load_str(src, &[]).unwrap_err();

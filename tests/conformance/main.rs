@@ -5,4 +5,5 @@
 mod connections;
 mod options;
 mod proof;
+mod scope;
 mod verdicts;

@@ -364,3 +364,40 @@ async fn an_open_model_storm_measures_each_clients_first_arrival() {
     assert!(send.max() < 500_000, "send_skew max {} µs", send.max());
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_end_the_server_announced_is_a_session_expiry() {
+    // Issue 17 §3: the mock ends sessions unused for 2 s and announces it in refresh_expires_in.
+    // Clients that log in, stay idle past it and then call refresh in vain: the refusal comes at
+    // the announced end, so it is `sessions_expired`, never `spurious_logouts`.
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(1);
+        c.idle_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let clients = 3;
+    let r = run(
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            vec![
+                Phase::Login { ramp: zero() },
+                Phase::Wait {
+                    duration: Duration::from_millis(2500),
+                },
+                Phase::Traffic {
+                    duration: Duration::from_millis(300),
+                    rate: None,
+                },
+            ],
+        ),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.counter("status.refresh.400"), n, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("relogins"), n);
+    assert_eq!(r.counter("sessions_expired"), n);
+    assert_eq!(r.counter("spurious_logouts"), 0);
+    server.shutdown().await;
+}

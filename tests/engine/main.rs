@@ -10,6 +10,7 @@ mod lifecycle;
 mod open;
 mod outage;
 mod race;
+mod scope;
 mod storm;
 mod strategies;
 mod timeline;

@@ -45,6 +45,7 @@ pub fn settings(strategy: Strategy, concurrency: u32) -> ClientSettings {
         proactive_margin: Duration::from_millis(800),
         jitter: Duration::ZERO,
         timeout: Duration::from_secs(5),
+        ..ClientSettings::default()
     }
 }
 

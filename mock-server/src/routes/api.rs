@@ -1,6 +1,8 @@
 //! The seed-style JSON API (`POST /api/auth/login|refresh|logout`, same core as the OAuth
-//! endpoints, errors 401 JSON) and the resource endpoint `GET /api/me` with its RFC 6750 errors
-//! and sliding renewal.
+//! endpoints, errors 401 JSON), the resource endpoint `GET /api/me` with its RFC 6750 errors
+//! and sliding renewal, and the scope-restricted resource `GET /api/admin` (scope
+//! [`ADMIN_SCOPE`], which no login of the mock grants: every valid token gets 403
+//! `insufficient_scope`).
 
 use std::sync::Arc;
 
@@ -18,6 +20,9 @@ use crate::flaws::Flaw;
 
 /// The sliding-renewal response header.
 pub const NEW_ACCESS_TOKEN: HeaderName = HeaderName::from_static("new-access-token");
+
+/// The scope `GET /api/admin` requires; the mock's logins never grant it.
+pub const ADMIN_SCOPE: &str = "admin";
 
 /// The login body.
 #[derive(Deserialize)]
@@ -150,6 +155,31 @@ pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri
         && let Ok(v) = HeaderValue::from_str(&fresh)
     {
         resp.headers_mut().insert(NEW_ACCESS_TOKEN, v);
+    }
+    resp
+}
+
+/// `GET /api/admin`: an invalid token is refused like at `/api/me`; a valid one lacks scope
+/// [`ADMIN_SCOPE`] and gets RFC 6750 §3.1 `insufficient_scope` — 403 with a challenge naming the
+/// scope (the `scope-401` flaw: 401 `invalid_token`, which tells clients their session is over).
+pub async fn admin(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    crate::stats::Counters::inc(&state.auth.stats.api_requests);
+    if let Err(e) = state.auth.authenticate(bearer(&headers)) {
+        crate::stats::Counters::inc(&state.auth.stats.api_rejected);
+        return resource_rejection(&state, e);
+    }
+    let (status, error) = if state.auth.flaws.has(Flaw::Scope401) {
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    } else {
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    };
+    let description = format!("this resource needs scope {ADMIN_SCOPE}");
+    let mut resp = json_error(status, error, &description);
+    let challenge = format!(
+        "Bearer realm=\"authbench\", error=\"{error}\", error_description=\"{description}\", scope=\"{ADMIN_SCOPE}\""
+    );
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
 }

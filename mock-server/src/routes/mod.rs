@@ -66,6 +66,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/auth/logout", post(api::logout))
         .route("/api/me", admitted(get(api::me), &state, Op::Api))
+        .route("/api/admin", admitted(get(api::admin), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
         .route("/admin/outage", post(admin::outage))

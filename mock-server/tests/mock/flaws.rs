@@ -719,3 +719,34 @@ async fn bare_bearer_challenge() {
         Some("Bearer realm=\"authbench\"")
     );
 }
+
+#[tokio::test]
+async fn scope_401() {
+    let (good, bad) = pair(Flaw::Scope401, |_| {}).await;
+    for (s, want, error) in [
+        (&good, StatusCode::FORBIDDEN, "insufficient_scope"),
+        (&bad, StatusCode::UNAUTHORIZED, "invalid_token"),
+    ] {
+        let l = login(s, 1).await;
+        let at = l.str("access_token");
+        assert_eq!(me(s, Some(at)).await.status, StatusCode::OK, "token valid");
+        let r = send(
+            http()
+                .get(format!("{}/api/admin", s.base_url()))
+                .bearer_auth(at),
+        )
+        .await;
+        assert_eq!(r.status, want);
+        let www = r.header("www-authenticate").unwrap_or_default();
+        assert!(www.contains(&format!("error=\"{error}\"")), "{www}");
+        assert!(www.contains("scope=\"admin\""), "{www}");
+        // An invalid token is refused as at /api/me, flaw or not.
+        let r = send(
+            http()
+                .get(format!("{}/api/admin", s.base_url()))
+                .bearer_auth("garbage"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -78,6 +78,40 @@ async fn max_session_is_absolute_and_never_extended_by_rotation() {
 }
 
 #[tokio::test]
+async fn idle_timeout_ends_unused_sessions_and_refreshes_extend_it_up_to_max_session() {
+    let s = start_with(|c| {
+        c.idle_timeout = Duration::from_secs(2);
+        c.max_session = Duration::from_millis(3500);
+    })
+    .await;
+    let (active, idle) = (login(&s, 1).await, login(&s, 2).await);
+    assert_eq!(
+        active.body["refresh_expires_in"], 2,
+        "announces the idle end"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = refresh(&s, active.str("refresh_token")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["refresh_expires_in"], 2,
+        "activity extends the idle end"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // 2.4 s after the login: past the first idle end, within the extended one.
+    let r = refresh(&s, r.str("refresh_token")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["refresh_expires_in"], 1,
+        "never past --max-session (3.5 s after the login)"
+    );
+    // The session nobody used ended at its announced idle end.
+    let late = refresh(&s, idle.str("refresh_token")).await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert_eq!(late.error(), "invalid_grant");
+    assert!(late.description().contains("idle timeout"), "{}", late.body);
+}
+
+#[tokio::test]
 async fn sliding_window_renews_access_tokens() {
     let s = start_with(|c| c.sliding_window = Duration::from_secs(60)).await;
     let l = login(&s, 1).await;

@@ -48,6 +48,7 @@ pub const ALL: &[&Check] = &[
     &rt::rt12::CHECK,
     &rs::rs01::CHECK,
     &rs::rs02::CHECK,
+    &rs::rs03::CHECK,
     &rs::rs04::CHECK,
     &rv::rv01::CHECK,
     &rv::rv02::CHECK,

@@ -2,4 +2,5 @@
 
 pub mod rs01;
 pub mod rs02;
+pub mod rs03;
 pub mod rs04;
