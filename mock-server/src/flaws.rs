@@ -98,6 +98,8 @@ flaws! {
         "every 4th session of a user (its 4th, 8th... login) rotates like racy-rotation: concurrent refreshes fork in one round out of four";
     BareBearerChallenge => "bare-bearer-challenge",
         "the resource server's 401 for an invalid access token says WWW-Authenticate: Bearer realm=... without error=\"invalid_token\"";
+    IntrospectNoAccessTokens => "introspect-no-access-tokens",
+        "POST /oauth/introspect does not introspect access tokens: a genuine one (live or not) gets 400 unsupported_token_type instead of an introspection response";
 }
 
 impl fmt::Display for Flaw {
@@ -164,8 +166,8 @@ mod tests {
             assert_eq!(f.name().parse::<Flaw>().unwrap(), *f);
             assert!(!f.description().is_empty());
         }
-        
-        assert_eq!(Flaw::ALL.len(), 32);
+
+        assert_eq!(Flaw::ALL.len(), 33);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

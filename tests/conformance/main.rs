@@ -4,5 +4,6 @@
 
 mod connections;
 mod options;
+mod premises;
 mod proof;
 mod verdicts;
