@@ -321,27 +321,36 @@ impl WsConn {
     }
 
     /// Sends a close frame with `code` and waits up to `timeout` for the server's answer.
-    /// Returns the server's close (if any) and whether any data frame arrived after ours.
-    pub async fn close(&mut self, code: u16, timeout: Duration) -> (Option<Close>, bool) {
+    /// Returns how the socket ended — the server's close, a drop (also when the connection was
+    /// gone before the client's Close went out), or still open at the deadline — and whether any
+    /// data frame arrived after the client's Close.
+    pub async fn close(&mut self, code: u16, timeout: Duration) -> (WsEnd, bool) {
         push_line(&mut self.lines, self.started, format!("→ close {code}"));
         let Some(stream) = self.stream.as_mut() else {
-            return (None, false);
+            return (
+                WsEnd::Dropped("the socket was already closed".into()),
+                false,
+            );
         };
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: "".into(),
         };
-        if stream.send(Message::Close(Some(frame))).await.is_err() {
+        if let Err(e) = stream.send(Message::Close(Some(frame))).await {
+            let msg = format!("the connection ended before the client's Close went out: {e}");
+            self.line(format!("× {msg}"));
+            self.end = Some("dropped without a close frame".into());
             self.stream = None;
-            return (None, false);
+            return (WsEnd::Dropped(msg), false);
         }
         let deadline = Instant::now() + timeout;
         let mut data_after = false;
         loop {
             match self.next(deadline).await {
                 WsMsg::Event(_) => data_after = true,
-                WsMsg::Closed(c) => return (Some(c), data_after),
-                WsMsg::Dropped(_) | WsMsg::Timeout => return (None, data_after),
+                WsMsg::Closed(c) => return (WsEnd::Closed(c), data_after),
+                WsMsg::Dropped(e) => return (WsEnd::Dropped(e), data_after),
+                WsMsg::Timeout => return (WsEnd::Timeout, data_after),
             }
         }
     }

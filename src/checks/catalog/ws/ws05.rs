@@ -31,18 +31,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let (answer, data_after) = conn.close(1000, CLOSE_WAIT).await;
     drop(conn);
     match answer {
-        Some(c) => {
-            legal(&mut f, "the answer to the client's Close", &c);
-        }
-        None => {
-            f.fail(
-                "RFC6455-5.5.1",
-                format!(
-                    "no Close frame answered the client's Close within {}s",
-                    CLOSE_WAIT.as_secs()
-                ),
-            );
-        }
+        WsEnd::Closed(c) => legal(&mut f, "the answer to the client's Close", &c),
+        // The server ended the connection instead of answering (RFC 6455 §5.5.1: it MUST answer).
+        WsEnd::Dropped(e) => f.fail(
+            "RFC6455-5.5.1",
+            format!("no Close frame answered the client's Close: the connection was dropped ({e})"),
+        ),
+        WsEnd::Timeout => f.fail(
+            "RFC6455-5.5.1",
+            format!(
+                "no Close frame answered the client's Close within {}s (the connection stayed open)",
+                CLOSE_WAIT.as_secs()
+            ),
+        ),
     }
     f.expect(
         !data_after,
