@@ -7,8 +7,8 @@
 //!   DESIGN §3 ([`error`]).
 //! - [`h1`]: HTTP/1.1 on hyper's connection-level client over kept-alive connections, driven by
 //!   the task that uses them; connections retired by `Connection: close`, and the resend, on a
-//!   fresh connection, of a request that a closed kept-alive connection handed back unsent
-//!   ([`ConnEvents`]).
+//!   fresh connection, of a request that a closed kept-alive connection handed back unsent, or of
+//!   an idempotent one that a reused connection lost to the keep-alive race ([`ConnEvents`]).
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
