@@ -522,6 +522,12 @@ impl Auth {
     }
 
     /// RFC 7662 introspection response.
+    /// Whether `token` is an access token this server issued (a valid signature; expired or
+    /// revoked ones too).
+    pub fn is_access_token(&self, token: &str) -> bool {
+        self.access.verify(token, VerifyPolicy::default()).is_ok()
+    }
+
     pub fn introspect(&self, token: &str) -> serde_json::Value {
         Counters::inc(&self.stats.introspections);
         let now = now_ms();

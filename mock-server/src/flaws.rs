@@ -100,6 +100,8 @@ flaws! {
         "the resource server's 401 for an invalid access token says WWW-Authenticate: Bearer realm=... without error=\"invalid_token\"";
     Scope401 => "scope-401",
         "GET /api/admin answers a valid access token that lacks scope admin with 401 invalid_token instead of 403 insufficient_scope";
+    IntrospectNoAccessTokens => "introspect-no-access-tokens",
+        "POST /oauth/introspect does not introspect access tokens: a genuine one (live or not) gets 400 unsupported_token_type instead of an introspection response";
 }
 
 impl fmt::Display for Flaw {
@@ -167,7 +169,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 33);
+        assert_eq!(Flaw::ALL.len(), 34);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -220,6 +220,13 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::IntrospectNoAccessTokens,
+        // The revoked and unknown cases are judged with refresh tokens instead.
+        catches: &["IN-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::CachedVerdicts,
         // JW-06 uses its token before the expiry and again after it: the cache accepts it.
         catches: &["AT-01", "JW-06"],
@@ -241,6 +248,9 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     (Flaw::ForbiddenOnExpired, "RS-02"),
     (Flaw::BareBearerChallenge, "RS-02"),
     (Flaw::Scope401, "RS-03"),
+    // RFC 7662 defines no error for a token type the endpoint does not introspect; the refusal
+    // deviates from §2.3's wording, not from a MUST about inactive tokens.
+    (Flaw::IntrospectNoAccessTokens, "IN-01"),
 ];
 
 impl FlawProof {

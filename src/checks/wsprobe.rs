@@ -16,7 +16,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::evidence::{self, Exchange, Header};
 use super::probe::Probe;
-use crate::client::transport::ws::{self as handshake, ConnectError, Refused, Socket};
+use crate::client::transport::closetap::{CloseTap, RawClose};
+use crate::client::transport::stream;
+use crate::client::transport::ws::{self as handshake, ConnectError, Refused};
 use crate::client::ws::WsOptions;
 use crate::profile::{WsEvent, WsProfile};
 
@@ -25,7 +27,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most transcript lines kept.
 const MAX_LINES: usize = 40;
 
-type Stream = Socket;
+/// The probe's socket: the server's bytes pass a [`CloseTap`], so a close code is judged as it
+/// was on the wire, not as tungstenite reports it (it reports an illegal code as 1002).
+type Stream = tokio_tungstenite::WebSocketStream<CloseTap<stream::Stream>>;
 
 /// How the handshake went.
 pub enum WsOpen {
@@ -40,12 +44,15 @@ pub enum WsOpen {
 /// A close frame as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Close {
-    /// The code (`None`: an empty close frame, which reads as 1005 locally).
+    /// The code as the server put it on the wire (`None`: an empty close frame, which reads as
+    /// 1005 locally).
     pub code: Option<u16>,
-    /// The reason text.
+    /// The reason text (as tungstenite reports it: "Protocol violation" when it replaced an
+    /// illegal code).
     pub reason: String,
-    /// tungstenite replaced an illegal code by 1002 "Protocol violation".
-    pub replaced_illegal: bool,
+    /// The code tungstenite reported, when it differs from the one on the wire (it reports an
+    /// illegal code as 1002).
+    pub reported_as: Option<u16>,
 }
 
 /// What the next read produced.
@@ -120,13 +127,25 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
         ..Exchange::new(label, probe.scrub(&format!("GET {target}")))
     };
     let started = Instant::now();
-    let attempt = handshake::open(opts.upgrade(), req).await;
+    let up = opts.upgrade();
+    let (Some(host), Some(port)) = (ws.url.host_str(), ws.url.port_or_known_default()) else {
+        return WsOpen::Failed("the WebSocket URL has no host".into());
+    };
+    let attempt = match stream::open(host, port, up.tls, up.timeout).await {
+        Ok(conn) => handshake::open_on(up, req, CloseTap::new(conn)).await,
+        Err(e) => {
+            let msg = format!("handshake failed: {e}");
+            exchange.elapsed_ms = started.elapsed().as_millis() as u64;
+            exchange.error = Some(probe.scrub(&msg));
+            probe.record(exchange);
+            return WsOpen::Failed(msg);
+        }
+    };
     exchange.elapsed_ms = started.elapsed().as_millis() as u64;
     match attempt {
-        Ok(opened) => {
-            exchange.status = Some(opened.response.status().as_u16());
-            exchange.response_headers = opened
-                .response
+        Ok((socket, response)) => {
+            exchange.status = Some(response.status().as_u16());
+            exchange.response_headers = response
                 .headers()
                 .iter()
                 .filter(|(n, _)| n.as_str() == "sec-websocket-protocol")
@@ -139,7 +158,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
             // socket is dropped.
             probe.record(exchange.clone());
             WsOpen::Open(Box::new(WsConn {
-                stream: Some(opened.socket),
+                stream: Some(socket),
                 probe: probe.clone(),
                 ws,
                 exchange,
@@ -189,6 +208,27 @@ fn push_line(lines: &mut Vec<String>, started: Instant, text: String) {
     }
 }
 
+/// The close as judged: the code on the wire (`raw`, from the [`CloseTap`]), the reason and
+/// code as tungstenite reported them (`frame`). tungstenite refuses a close frame with a one-byte
+/// payload before it reports one, and reports none it did not read: without a raw code its
+/// report stands.
+fn received(frame: Option<CloseFrame>, raw: Option<RawClose>) -> Close {
+    let (reported, reason) = match frame {
+        Some(CloseFrame { code, reason }) => (Some(u16::from(code)), reason.as_str().to_string()),
+        None => (None, String::new()),
+    };
+    let code = match raw {
+        Some(RawClose::Code(c)) => Some(c),
+        Some(RawClose::Empty) => None,
+        Some(RawClose::Malformed) | None => reported,
+    };
+    Close {
+        code,
+        reason,
+        reported_as: reported.filter(|r| Some(*r) != code),
+    }
+}
+
 impl WsConn {
     fn line(&mut self, text: String) {
         push_line(&mut self.lines, self.started, text);
@@ -224,28 +264,11 @@ impl WsConn {
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                 Some(Ok(Message::Close(frame))) => {
-                    let close = match frame {
-                        Some(CloseFrame { code, reason }) => {
-                            let code = u16::from(code);
-                            Close {
-                                code: Some(code),
-                                replaced_illegal: code == 1002
-                                    && reason.as_str() == "Protocol violation",
-                                reason: reason.as_str().to_string(),
-                            }
-                        }
-                        None => Close {
-                            code: None,
-                            reason: String::new(),
-                            replaced_illegal: false,
-                        },
-                    };
-                    let code = match close.code {
-                        _ if close.replaced_illegal => {
-                            "an illegal code (reported as 1002 by tungstenite)".into()
-                        }
-                        Some(c) => c.to_string(),
-                        None => "(no code)".into(),
+                    let close = received(frame, stream.get_ref().close());
+                    let code = match (close.code, close.reported_as) {
+                        (Some(c), Some(r)) => format!("{c} (reported as {r} by tungstenite)"),
+                        (Some(c), None) => c.to_string(),
+                        (None, _) => "(no code)".into(),
                     };
                     let reason = self.probe.scrub(&close.reason);
                     push_line(
@@ -298,27 +321,36 @@ impl WsConn {
     }
 
     /// Sends a close frame with `code` and waits up to `timeout` for the server's answer.
-    /// Returns the server's close (if any) and whether any data frame arrived after ours.
-    pub async fn close(&mut self, code: u16, timeout: Duration) -> (Option<Close>, bool) {
+    /// Returns how the socket ended — the server's close, a drop (also when the connection was
+    /// gone before the client's Close went out), or still open at the deadline — and whether any
+    /// data frame arrived after the client's Close.
+    pub async fn close(&mut self, code: u16, timeout: Duration) -> (WsEnd, bool) {
         push_line(&mut self.lines, self.started, format!("→ close {code}"));
         let Some(stream) = self.stream.as_mut() else {
-            return (None, false);
+            return (
+                WsEnd::Dropped("the socket was already closed".into()),
+                false,
+            );
         };
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: "".into(),
         };
-        if stream.send(Message::Close(Some(frame))).await.is_err() {
+        if let Err(e) = stream.send(Message::Close(Some(frame))).await {
+            let msg = format!("the connection ended before the client's Close went out: {e}");
+            self.line(format!("× {msg}"));
+            self.end = Some("dropped without a close frame".into());
             self.stream = None;
-            return (None, false);
+            return (WsEnd::Dropped(msg), false);
         }
         let deadline = Instant::now() + timeout;
         let mut data_after = false;
         loop {
             match self.next(deadline).await {
                 WsMsg::Event(_) => data_after = true,
-                WsMsg::Closed(c) => return (Some(c), data_after),
-                WsMsg::Dropped(_) | WsMsg::Timeout => return (None, data_after),
+                WsMsg::Closed(c) => return (WsEnd::Closed(c), data_after),
+                WsMsg::Dropped(e) => return (WsEnd::Dropped(e), data_after),
+                WsMsg::Timeout => return (WsEnd::Timeout, data_after),
             }
         }
     }
@@ -344,5 +376,79 @@ impl Drop for WsConn {
         ex.label = format!("{}, transcript: {end}", ex.label);
         ex.response_body = Some(self.lines.join("\n"));
         self.probe.record(ex);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ws::TokenTransport;
+
+    /// A server that upgrades one connection and closes it with `code` and `reason`; the probe's
+    /// stream reads the close.
+    async fn close_from_server(code: u16, reason: &'static str) -> Close {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (tcp, _) = l.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            };
+            ws.send(Message::Close(Some(frame))).await.unwrap();
+            // The client's answer.
+            let _ = ws.next().await;
+        });
+        let url: url::Url = format!("ws://127.0.0.1:{port}/ws").parse().unwrap();
+        let up = handshake::Upgrade {
+            url: &url,
+            token: &TokenTransport::Header,
+            headers: &[],
+            tls: None,
+            max_message_size: 1024,
+            max_frame_size: 1024,
+            timeout: Duration::from_secs(5),
+        };
+        let req = handshake::request(&up, None).unwrap();
+        let conn = stream::open("127.0.0.1", port, None, up.timeout)
+            .await
+            .unwrap();
+        let (mut socket, _) = handshake::open_on(up, req, CloseTap::new(conn))
+            .await
+            .unwrap();
+        let msg = tokio::time::timeout(up.timeout, socket.next())
+            .await
+            .expect("a message within 5 s");
+        let Some(Ok(Message::Close(frame))) = msg else {
+            panic!("expected a close, got {msg:?}");
+        };
+        received(frame, socket.get_ref().close())
+    }
+
+    #[tokio::test]
+    async fn a_legal_1002_is_not_taken_for_an_illegal_code_that_tungstenite_reports_as_1002() {
+        // A server's own 1002, even with tungstenite's wording.
+        let legal = close_from_server(1002, "Protocol violation").await;
+        assert_eq!(
+            legal,
+            Close {
+                code: Some(1002),
+                reason: "Protocol violation".into(),
+                reported_as: None,
+            }
+        );
+        // 1006 on the wire: tungstenite reports 1002 "Protocol violation", the wire says 1006.
+        let illegal = close_from_server(1006, "").await;
+        assert_eq!(
+            illegal,
+            Close {
+                code: Some(1006),
+                reason: "Protocol violation".into(),
+                reported_as: Some(1002),
+            }
+        );
+        let normal = close_from_server(4403, "logout").await;
+        assert_eq!((normal.code, normal.reported_as), (Some(4403), None));
     }
 }

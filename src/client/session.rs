@@ -455,7 +455,7 @@ impl Session {
     // ----- recording -------------------------------------------------------------------------
 
     /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the connection
-    /// events (`resent_unsent`, `connections_retired`), the timeline and the live counters.
+    /// events (`resent_unsent`, `resent_idempotent`, `connections_retired`), the timeline and the live counters.
     /// Whether it failed is for the caller to say ([`Session::settle`]).
     pub fn count_exchange(&self, op: Op, res: &Result<Reply, HttpError>) {
         let rec = self.rec();
@@ -466,6 +466,9 @@ impl Session {
         let conn = res.as_ref().map_or_else(|e| e.conn, |r| r.conn);
         if conn.resent_unsent {
             rec.count(shard, names::RESENT_UNSENT, 1);
+        }
+        if conn.resent_idempotent {
+            rec.count(shard, names::RESENT_IDEMPOTENT, 1);
         }
         if conn.retired {
             rec.count(shard, names::CONNECTIONS_RETIRED, 1);

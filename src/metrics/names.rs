@@ -119,6 +119,10 @@ pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
 /// was idle) and that went out again on a fresh connection; never a request that may have been
 /// written.
 pub const RESENT_UNSENT: &str = "resent_unsent";
+/// Idempotent requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) written to a reused connection
+/// that ended before any response head arrived, sent again once on a fresh connection
+/// (RFC 9110 §9.2.2).
+pub const RESENT_IDEMPOTENT: &str = "resent_idempotent";
 /// Connections closed after a response that said `Connection: close` (not kept for reuse).
 pub const CONNECTIONS_RETIRED: &str = "connections_retired";
 /// Logouts a client performed on a 403 although its session was valid (`client.logout_on_403`;
@@ -166,6 +170,7 @@ pub const COUNTERS: &[&str] = &[
     WS_REFRESH_RETRIES,
     WS_NOT_OPEN_AT_END,
     RESENT_UNSENT,
+    RESENT_IDEMPOTENT,
     CONNECTIONS_RETIRED,
     FALSE_LOGOUTS,
 ];

@@ -4,6 +4,7 @@
 
 mod connections;
 mod options;
+mod premises;
 mod proof;
 mod scope;
 mod verdicts;

@@ -183,6 +183,12 @@ pub async fn introspect(
     let Some(token) = form.get("token") else {
         return oauth_error("invalid_request", "token is required");
     };
+    if state.auth.flaws.has(Flaw::IntrospectNoAccessTokens) && state.auth.is_access_token(token) {
+        return oauth_error(
+            "unsupported_token_type",
+            "this server does not introspect access tokens",
+        );
+    }
     let mut resp = json(StatusCode::OK, &state.auth.introspect(token));
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

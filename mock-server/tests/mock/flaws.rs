@@ -397,6 +397,33 @@ async fn introspect_revoked_active() {
     }
 }
 
+#[tokio::test]
+async fn introspect_no_access_tokens() {
+    let (good, bad) = pair(Flaw::IntrospectNoAccessTokens, |_| {}).await;
+    for (s, flawed) in [(&good, false), (&bad, true)] {
+        let l = login(s, 1).await;
+        let introspect = |token: String| {
+            send(
+                http()
+                    .post(format!("{}/oauth/introspect", s.base_url()))
+                    .bearer_auth("admin-secret")
+                    .form(&[("token", token)]),
+            )
+        };
+        let r = introspect(l.str("access_token").to_string()).await;
+        if flawed {
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+            assert_eq!(r.body["error"], "unsupported_token_type");
+        } else {
+            assert_eq!(r.body["active"], true, "{}", r.body);
+        }
+        // Refresh tokens and unknown tokens as usual.
+        let rt = introspect(l.str("refresh_token").to_string()).await;
+        assert_eq!(rt.body["active"], true, "{}", rt.body);
+        assert_eq!(introspect("garbage".into()).await.body["active"], false);
+    }
+}
+
 /// `jwt`'s claims under `header`, HMAC-SHA256-signed with `secret`.
 fn resigned_hs256(jwt: &str, header: &str, secret: &[u8]) -> String {
     use base64::Engine;

@@ -75,6 +75,21 @@ pub async fn genuine_works(p: &Probe, access_token: &str) -> Result<Resp, Stop> 
     Ok(r)
 }
 
+/// The documented error code with which a server refuses the token itself, not the request or
+/// the caller: 400 `invalid_grant` (RFC 6749 §5.2), 400 `unsupported_token_type` (RFC 7009
+/// §2.2.1), 401 `invalid_token` (RFC 6750 §3.1, in the body or the Bearer challenge). A check
+/// whose premise operation gets one cannot be judged (SKIP); any other refusal —
+/// `invalid_client`, `invalid_request`, a 404 — points at the profile (ERROR).
+pub fn refuses_the_token(r: &Resp) -> Option<String> {
+    let challenged = crate::checks::probe::challenge(r).and_then(|c| c.error);
+    let code = r.error_code().or(challenged)?;
+    let documented = matches!(
+        (r.status, code.as_str()),
+        (400, "invalid_grant" | "unsupported_token_type") | (401, "invalid_token")
+    );
+    documented.then_some(code)
+}
+
 /// A numeric member of a JSON body (e.g. `refresh_expires_in`, `expires_in`).
 pub fn json_number(resp: &Resp, member: &str) -> Option<f64> {
     let v = resp.json()?;
@@ -180,5 +195,46 @@ pub async fn control_unless_found(
             Ok(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, www: Option<&str>, body: &str) -> Resp {
+        let mut headers = http::HeaderMap::new();
+        if let Some(w) = www {
+            headers.insert("www-authenticate", w.parse().unwrap());
+        }
+        Resp {
+            status,
+            headers,
+            body: bytes::Bytes::from(body.to_string()),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_token_itself_is_the_servers_verdict() {
+        let token = |s, b| refuses_the_token(&resp(s, None, b));
+        assert_eq!(
+            token(400, r#"{"error":"unsupported_token_type"}"#).as_deref(),
+            Some("unsupported_token_type")
+        );
+        assert_eq!(
+            token(400, r#"{"error":"invalid_grant"}"#).as_deref(),
+            Some("invalid_grant")
+        );
+        let challenged = resp(401, Some(r#"Bearer realm="x", error="invalid_token""#), "");
+        assert_eq!(
+            refuses_the_token(&challenged).as_deref(),
+            Some("invalid_token")
+        );
+        // The caller, the request or the route: the profile's business.
+        assert_eq!(token(401, r#"{"error":"invalid_client"}"#), None);
+        assert_eq!(token(400, r#"{"error":"invalid_request"}"#), None);
+        assert_eq!(token(404, "not found"), None);
+        assert_eq!(token(500, r#"{"error":"invalid_grant"}"#), None);
     }
 }

@@ -25,9 +25,14 @@
 //!   (`TrySendError::take_message`, or `ready()` failing on the closed connection), and only then
 //!   does the request go out again, once, on a fresh connection, whatever its method
 //!   ([`ConnEvents::resent_unsent`]);
-//! - a request that hyper may have written (the connection broke after taking it) is never sent
-//!   twice: a rotating `POST /token` must not reach the server twice. It fails as
-//!   [`ErrorKind::Protocol`].
+//! - a request that hyper may have written is sent again only when RFC 9110 §9.2.2 allows it: an
+//!   idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) on a *reused* connection that ended
+//!   before any response head arrived (the server closed the idle connection at the moment the
+//!   request was written) goes out once more on a fresh connection, as browsers and Go's
+//!   net/http do ([`ConnEvents::resent_idempotent`]). Only such a request is copied (method, URI,
+//!   headers; the body is reference-counted), so a request on a fresh connection costs nothing;
+//! - any other request that hyper may have written is never sent twice: a rotating
+//!   `POST /token` must not reach the server twice. It fails as [`ErrorKind::Protocol`].
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -181,6 +186,9 @@ pub struct ConnEvents {
     /// A kept-alive connection that the server had closed while it was idle handed the request
     /// back unsent, and the request went out again on a fresh connection.
     pub resent_unsent: bool,
+    /// An idempotent request written to a reused connection that ended before any response
+    /// head arrived went out again on a fresh connection (RFC 9110 §9.2.2).
+    pub resent_idempotent: bool,
     /// The response ended its connection (`Connection: close`): it was dropped, not kept.
     pub retired: bool,
 }
@@ -211,18 +219,29 @@ pub async fn exchange(
         Some(p) => format!("{}:{p}", origin.host),
         None => origin.host.to_string(),
     };
+    let reused = idle.take(&origin);
+    // Only an idempotent request on a reused connection may have to go out again after it was
+    // written: only that one is copied.
+    let replay = (reused.is_some() && idempotent(req.method())).then(|| req.clone());
     let mut message = to_hyper(req);
     // The most recently used kept-alive connection first. One that the server closed while it
     // was idle hands the request back unsent; then a fresh connection carries it (the older idle
     // connections have been idle longer still).
-    let mut handed_back = false;
-    if let Some(mut conn) = idle.take(&origin) {
+    let mut events = ConnEvents::default();
+    if let Some(mut conn) = reused {
         match round_trip(&mut conn, message, mode).await {
             Ok(resp) => return Ok(keep_or_retire(idle, conn, resp)),
             Err(Failure::NotSent(m)) => {
                 message = *m;
-                handed_back = true;
+                events.resent_unsent = true;
             }
+            Err(Failure::Unanswered(e)) => match replay {
+                Some(again) => {
+                    message = to_hyper(again);
+                    events.resent_idempotent = true;
+                }
+                None => return Err(e),
+            },
             Err(Failure::Other(e)) => return Err(e),
         }
     }
@@ -237,13 +256,10 @@ pub async fn exchange(
         }
     };
     let mut conn = connect(origin, &authority, tls, connect_timeout).await?;
-    let events = ConnEvents {
-        resent_unsent: handed_back,
-        retired: false,
-    };
     match round_trip(&mut conn, message, mode).await {
         Ok(mut resp) => {
-            resp.conn.resent_unsent = handed_back;
+            resp.conn.resent_unsent = events.resent_unsent;
+            resp.conn.resent_idempotent = events.resent_idempotent;
             Ok(keep_or_retire(idle, conn, resp))
         }
         Err(Failure::NotSent(_)) => Err(HttpError::new(
@@ -251,8 +267,23 @@ pub async fn exchange(
             "the connection closed before the request was sent",
         )
         .with_conn(events)),
-        Err(Failure::Other(e)) => Err(e.with_conn(events)),
+        Err(Failure::Unanswered(e) | Failure::Other(e)) => Err(e.with_conn(events)),
     }
+}
+
+/// Whether RFC 9110 §9.2.2 calls `method` idempotent (its effect on the server is the same
+/// whether it is sent once or several times).
+fn idempotent(method: &http::Method) -> bool {
+    use http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
 }
 
 /// Puts `conn` back into `idle` unless `resp` ended it (then it is dropped: retired).
@@ -311,6 +342,9 @@ async fn connect(
 enum Failure {
     /// The connection was closed before the request was written; here it is back, unsent.
     NotSent(Box<http::Request<Full<Bytes>>>),
+    /// The request may have been written, and the connection ended before a response head
+    /// arrived (hyper: an incomplete message).
+    Unanswered(HttpError),
     /// Anything else, with its error kind.
     Other(HttpError),
 }
@@ -337,10 +371,17 @@ async fn round_trip(
         Err(mut e) => {
             return Err(match e.take_message() {
                 Some(m) => Failure::NotSent(Box::new(m)),
-                None => Failure::Other(HttpError::new(
-                    ErrorKind::Protocol,
-                    format!("HTTP exchange failed: {}", e.into_error()),
-                )),
+                None => {
+                    let e = e.into_error();
+                    let unanswered = e.is_incomplete_message();
+                    let e =
+                        HttpError::new(ErrorKind::Protocol, format!("HTTP exchange failed: {e}"));
+                    if unanswered {
+                        Failure::Unanswered(e)
+                    } else {
+                        Failure::Other(e)
+                    }
+                }
             });
         }
     };
@@ -365,8 +406,8 @@ async fn round_trip(
         body: kept.finish(),
         written_at,
         conn: ConnEvents {
-            resent_unsent: false,
             retired,
+            ..ConnEvents::default()
         },
     })
 }
@@ -612,8 +653,8 @@ mod tests {
             assert_eq!(
                 r.conn,
                 ConnEvents {
-                    resent_unsent: false,
-                    retired: true
+                    retired: true,
+                    ..ConnEvents::default()
                 }
             );
         }
@@ -687,7 +728,7 @@ mod tests {
             r.conn,
             ConnEvents {
                 resent_unsent: true,
-                retired: false
+                ..ConnEvents::default()
             }
         );
         assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 2));
@@ -709,12 +750,57 @@ mod tests {
         ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
         let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
         assert_eq!(e.kind, ErrorKind::Protocol);
-        assert!(!e.conn.resent_unsent);
+        assert_eq!(e.conn, ConnEvents::default(), "{e}");
         assert_eq!(
             (n(&seen.conns), n(&seen.requests)),
             (1, 2),
             "the refresh was not sent twice"
         );
+    }
+
+    #[tokio::test]
+    async fn an_idempotent_request_written_as_a_reused_connection_closed_goes_out_again_once() {
+        // Connection 0 answers its first request and closes on reading the second, without a
+        // response byte: the keep-alive race. The GET goes out again on a new connection.
+        let (addr, seen) = server(|ci, ri, _| {
+            if ci == 0 && ri > 0 {
+                Act::Close
+            } else {
+                Act::Send(EMPTY_200)
+            }
+        })
+        .await;
+        let idle = IdleConns::new(1);
+        ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
+            .await
+            .unwrap();
+        let r = ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.conn,
+            ConnEvents {
+                resent_idempotent: true,
+                ..ConnEvents::default()
+            }
+        );
+        assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3));
+        assert_eq!(idle.len(), 1, "the fresh connection is kept");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_connection_that_ends_unanswered_is_not_retried() {
+        // Only a reused connection can lose the keep-alive race: a new connection that ends
+        // without an answer is the server's failure, and the GET is not sent twice.
+        let (addr, seen) = server(|_, _, _| Act::Close).await;
+        let e = ex(&IdleConns::new(1), get(addr, "/api/me"), BodyMode::Keep)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert_eq!(e.conn, ConnEvents::default());
+        assert_eq!((n(&seen.conns), n(&seen.requests)), (1, 1));
     }
 
     #[tokio::test]

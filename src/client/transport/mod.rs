@@ -7,12 +7,14 @@
 //!   DESIGN §3 ([`error`]).
 //! - [`h1`]: HTTP/1.1 on hyper's connection-level client over kept-alive connections, driven by
 //!   the task that uses them; connections retired by `Connection: close`, and the resend, on a
-//!   fresh connection, of a request that a closed kept-alive connection handed back unsent
-//!   ([`ConnEvents`]).
+//!   fresh connection, of a request that a closed kept-alive connection handed back unsent, or of
+//!   an idempotent one that a reused connection lost to the keep-alive race ([`ConnEvents`]).
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
 //! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
+//! - [`closetap`]: the server's close code as it was on the wire, before tungstenite validates it
+//!   (the probes' WS-05).
 //!
 //! Two connection modes (scenario `client.connections`):
 //! - [`Connections::PerClient`]: every simulated client keeps its own idle connections (at most
@@ -26,6 +28,7 @@
 //! connection counts of both modes mean what they say.
 
 pub mod body;
+pub mod closetap;
 pub mod error;
 pub mod h1;
 pub mod stream;

@@ -2,7 +2,9 @@
 //! conformance probes (`checks::wsprobe`): the upgrade request with the token where the target wants
 //! it (query, `Authorization` header or subprotocol, placed by [`TokenTransport`]), size caps, the
 //! run's shared TLS configuration, a timeout, and errors sorted into kinds (never carrying the URL,
-//! which may hold the token). The server's answer comes back too, for evidence.
+//! which may hold the token). The server's answer comes back too, for evidence. [`open`] connects
+//! by itself (the simulated clients); [`open_on`] upgrades a connection the caller opened (the
+//! probes, whose connection records the raw close code).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,14 +165,7 @@ pub async fn open(
     up: Upgrade<'_>,
     req: tungstenite::handshake::client::Request,
 ) -> Result<Opened, Refused> {
-    // Small per-socket buffers: tungstenite's 128 KiB read buffer is allocated eagerly and would
-    // cost ~2 GB for 15 000 sockets. A client only ever writes Close frames, so it writes through.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(SOCKET_BUFFER)
-        .write_buffer_size(0)
-        .max_write_buffer_size(up.max_frame_size + SOCKET_BUFFER)
-        .max_message_size(Some(up.max_message_size))
-        .max_frame_size(Some(up.max_frame_size));
+    let config = config(&up);
     let connector = match (up.tls, up.url.scheme()) {
         (Some(tls), "wss") => Connector::Rustls(tls.clone()),
         (None, "wss") => return Err(ConnectError::Tls.into()),
@@ -180,6 +175,37 @@ pub async fn open(
         tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, Some(connector));
     match tokio::time::timeout(up.timeout, fut).await {
         Ok(Ok((socket, response))) => Ok(Opened { socket, response }),
+        Ok(Err(e)) => Err(refused(e)),
+        Err(_) => Err(ConnectError::Timeout.into()),
+    }
+}
+
+/// The socket's limits and buffers. Small per-socket buffers: tungstenite's 128 KiB read buffer
+/// is allocated eagerly and would cost ~2 GB for 15 000 sockets. A client only ever writes Close
+/// frames, so it writes through.
+fn config(up: &Upgrade<'_>) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(up.max_frame_size + SOCKET_BUFFER)
+        .max_message_size(Some(up.max_message_size))
+        .max_frame_size(Some(up.max_frame_size))
+}
+
+/// Runs the handshake of `req` (made by [`request`]) over `stream`, a connection the caller
+/// opened (TLS already done for `wss`), bounded by `up.timeout`: the conformance probes' form,
+/// whose stream records the raw close code ([`super::closetap::CloseTap`]).
+pub async fn open_on<S>(
+    up: Upgrade<'_>,
+    req: tungstenite::handshake::client::Request,
+    stream: S,
+) -> Result<(WebSocketStream<S>, UpgradeResponse), Refused>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let fut = tokio_tungstenite::client_async_with_config(req, stream, Some(config(&up)));
+    match tokio::time::timeout(up.timeout, fut).await {
+        Ok(Ok(opened)) => Ok(opened),
         Ok(Err(e)) => Err(refused(e)),
         Err(_) => Err(ConnectError::Timeout.into()),
     }

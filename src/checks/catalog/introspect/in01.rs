@@ -1,5 +1,9 @@
 //! IN-01: introspection answers `{"active": false}` — and nothing more — for revoked or unknown
-//! tokens, and refuses callers that do not authenticate.
+//! tokens, and refuses callers that do not authenticate. A server that does not introspect
+//! access tokens and says so with 400 `unsupported_token_type` gets a WARN for that answer (RFC
+//! 7662 §2.3 answers such a query with `{"active":false}`, not an error), and its inactive cases
+//! are judged with refresh tokens: the refusal is the server's answer, not an ERROR of the
+//! profile.
 
 use crate::checks::catalog::prelude::*;
 
@@ -7,7 +11,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "IN-01",
         title: "Introspection: inactive tokens are {\"active\":false}; callers must authenticate",
-        summary: "Introspect a live access token (active), a revoked one and a garbage one ({\"active\":false} only), and call without caller credentials (401).",
+        summary: "Introspect a live access token (active), a revoked one and a garbage one ({\"active\":false} only), and call without caller credentials (401). A live access token refused with 400 unsupported_token_type is a WARN (RFC 7662 has no such error), and the revoked and garbage cases then use refresh tokens.",
         requirements: &["RFC7662-2.1", "RFC7662-2.2", "RFC7662-2.3"],
         level: Level::Must,
         destructive: false,
@@ -26,40 +30,33 @@ async fn run(p: Arc<Probe>) -> Verdict {
     };
     let r = r?;
     let mut f = Findings::new();
-    let active = r.json().and_then(|v| v.get("active")?.as_bool());
-    if !(r.status == 200 && active == Some(true)) {
+    let judged = if active(&r) == Some(true) {
+        f.pass("RFC7662-2.2", "a live access token is active");
+        Some((TokenKind::Access, s.at().to_string()))
+    } else if r.status == 400 && r.error_code().as_deref() == Some("unsupported_token_type") {
+        // RFC 7662 lets a server introspect only some token types (§2.1: "all of its supported
+        // token types") but defines no error for the others: a properly formed, authorized query
+        // is answered with an introspection response, `{"active":false}` for a token the caller
+        // may not know about (§2.3). `unsupported_token_type` is RFC 7009's revocation error: a
+        // documented refusal of the server, not a fault of the profile — judged as a deviation
+        // from the wording (WARN), and the inactive cases are tried with refresh tokens.
+        f.warn(
+            "RFC7662-2.3",
+            format!(
+                "a live access token is refused with {}: RFC 7662 defines no such error; a token the endpoint will not describe gets {{\"active\":false}} (§2.3). The inactive cases are tried with refresh tokens",
+                r.brief()
+            ),
+        );
+        live_refresh_token(&p, &mut f, &s).await?
+    } else {
         return Err(Stop::error(format!(
             "a live access token does not introspect as active ({}); check the introspection request and its credentials",
             r.brief()
         )));
-    }
-    f.pass("RFC7662-2.2", "a live access token is active");
+    };
 
-    match p
-        .revoke("revoke the access token", s.at(), TokenKind::Access)
-        .await
-    {
-        Some(rv) => {
-            rv?;
-            if let Some(r) = p
-                .introspect(
-                    "introspect the revoked access token",
-                    s.at(),
-                    TokenKind::Access,
-                )
-                .await
-            {
-                inactive(&mut f, "the revoked access token", &r?);
-            }
-        }
-        None => f.info("", "no revocation endpoint: the revoked case is not tried"),
-    }
-    let garbage = unknown_token("introspect");
-    if let Some(r) = p
-        .introspect("introspect a garbage token", &garbage, TokenKind::Access)
-        .await
-    {
-        inactive(&mut f, "a garbage token", &r?);
+    if let Some((kind, token)) = judged {
+        inactive_cases(&p, &mut f, kind, &token).await?;
     }
 
     let mut had_credentials = false;
@@ -87,6 +84,87 @@ async fn run(p: Arc<Probe>) -> Verdict {
         ),
     }
     Ok(f)
+}
+
+/// The `active` member of an introspection response.
+fn active(r: &Resp) -> Option<bool> {
+    if r.status != 200 {
+        return None;
+    }
+    r.json().and_then(|v| v.get("active")?.as_bool())
+}
+
+/// When access tokens are not introspected: the session's refresh token, if it introspects as
+/// active (then the inactive cases use refresh tokens), else `None` (they are not tried).
+async fn live_refresh_token(
+    p: &Probe,
+    f: &mut Findings,
+    s: &Session,
+) -> Result<Option<(TokenKind, String)>, Stop> {
+    let Some(rt) = s.tokens.refresh_token.clone() else {
+        f.info(
+            "",
+            "no refresh token to introspect instead: the revoked and unknown cases are not tried",
+        );
+        return Ok(None);
+    };
+    let Some(r) = p
+        .introspect("introspect a live refresh token", &rt, TokenKind::Refresh)
+        .await
+    else {
+        f.info(
+            "",
+            "the profile cannot introspect refresh tokens: the revoked and unknown cases are not tried",
+        );
+        return Ok(None);
+    };
+    let r = r?;
+    if active(&r) == Some(true) {
+        f.pass("RFC7662-2.2", "a live refresh token is active");
+        return Ok(Some((TokenKind::Refresh, rt)));
+    }
+    f.info(
+        "",
+        format!(
+            "a live refresh token gets {} too: the revoked and unknown cases are not tried",
+            r.brief()
+        ),
+    );
+    Ok(None)
+}
+
+/// A revoked token (when the profile can revoke) and an unknown one of `kind` introspect as
+/// `{"active":false}` and nothing more.
+async fn inactive_cases(
+    p: &Probe,
+    f: &mut Findings,
+    kind: TokenKind,
+    token: &str,
+) -> Result<(), Stop> {
+    let name = match kind {
+        TokenKind::Access => "access token",
+        TokenKind::Refresh => "refresh token",
+    };
+    match p.revoke(&format!("revoke the {name}"), token, kind).await {
+        Some(rv) => {
+            rv?;
+            if let Some(r) = p
+                .introspect(&format!("introspect the revoked {name}"), token, kind)
+                .await
+            {
+                inactive(f, &format!("the revoked {name}"), &r?);
+            }
+        }
+        None => f.info("", "no revocation endpoint: the revoked case is not tried"),
+    }
+    let garbage = unknown_token("introspect");
+    if let Some(r) = p
+        .introspect(&format!("introspect a garbage {name}"), &garbage, kind)
+        .await
+    {
+        inactive(f, &format!("a garbage {name}"), &r?);
+    }
+    Ok(())
 }
 
 fn inactive(f: &mut Findings, what: &str, r: &Resp) {

@@ -51,6 +51,8 @@ struct Round {
     rejected: usize,
     server_errors: usize,
     other: Vec<String>,
+    /// Refreshes that got no answer at all (transport failure, timeout): not the server's verdict.
+    unanswered: Vec<String>,
     /// The distinct chain heads after the race (redacted for display).
     heads: Vec<String>,
     /// How many heads still refreshed afterwards.
@@ -64,12 +66,15 @@ enum Class {
     Forked,
     AllRefused,
     Broken,
+    Unanswered,
 }
 
 impl Round {
     fn class(&self) -> Class {
         if self.heads.len() > 1 {
             Class::Forked
+        } else if !self.unanswered.is_empty() {
+            Class::Unanswered
         } else if self.server_errors > 0 || !self.other.is_empty() {
             Class::Broken
         } else if self.accepted == 0 {
@@ -88,9 +93,10 @@ impl Round {
             Class::Forked => "FORKED",
             Class::AllRefused => "every refresh refused",
             Class::Broken => "unexpected answers",
+            Class::Unanswered => "not judged: refreshes without an answer",
         };
         format!(
-            "round {n}: {} accepted{}, {} rejected, {} 5xx, {} other; heads {} ({} live): {outcome}",
+            "round {n}: {} accepted{}, {} rejected, {} 5xx, {} other, {} unanswered; heads {} ({} live): {outcome}",
             self.accepted,
             if self.kept_r0 > 0 {
                 format!(
@@ -103,6 +109,7 @@ impl Round {
             self.rejected,
             self.server_errors,
             self.other.len(),
+            self.unanswered.len(),
             if self.heads.is_empty() {
                 "none".to_string()
             } else {
@@ -202,6 +209,27 @@ async fn run(p: Arc<Probe>) -> Verdict {
         );
         f.append(control);
     }
+    // A refresh without any answer (connection failure, timeout) says nothing about the server:
+    // its round is not judged, and with no finding elsewhere the check could not run (ERROR).
+    let unanswered: Vec<usize> = (1..=ROUNDS)
+        .filter(|n| !rounds[n - 1].unanswered.is_empty())
+        .collect();
+    if !unanswered.is_empty() {
+        let all: Vec<&str> = rounds
+            .iter()
+            .flat_map(|r| r.unanswered.iter().map(String::as_str))
+            .collect();
+        let msg = p.scrub(&format!(
+            "{} concurrent refreshes got no answer (round {}), e.g. {}: those rounds are not judged",
+            all.len(),
+            list(&unanswered),
+            all[0]
+        ));
+        if !f.has_findings() {
+            return Err(Stop::error(msg));
+        }
+        f.info("", msg);
+    }
     if !f.has_findings() && ended.is_empty() {
         f.pass(
             "RFC9700-4.14.2",
@@ -253,8 +281,8 @@ async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
                 RefreshReply::ServerError => round.server_errors += 1,
                 RefreshReply::Unexpected => round.other.push(resp.brief()),
             },
-            Ok(Err(e)) => round.other.push(e),
-            Err(e) => round.other.push(format!("task failed: {e}")),
+            Ok(Err(e)) => round.unanswered.push(e),
+            Err(e) => round.unanswered.push(format!("task failed: {e}")),
         }
     }
     for (i, rt) in heads.iter().enumerate() {
@@ -318,6 +346,10 @@ mod tests {
         let mut broken = round(1, 1, 1);
         broken.server_errors = 1;
         assert_eq!(broken.class(), Class::Broken);
+        // No answer at all is not the server's verdict.
+        let mut unanswered = round(1, 1, 1);
+        unanswered.unanswered.push("timed out".into());
+        assert_eq!(unanswered.class(), Class::Unanswered);
         // Two answers, one with a successor and one without (R0 kept): two heads, a fork.
         let mixed = Round {
             kept_r0: 1,

@@ -6,7 +6,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RV-02",
         title: "Revoking an unknown token answers 200",
-        summary: "Revoke a garbage token with each token_type_hint: 200 every time (invalid tokens do not cause an error response).",
+        summary: "Revoke a garbage token with each token_type_hint: 200 every time (invalid tokens do not cause an error response); 400 unsupported_token_type for the access-token hint means the server does not revoke access tokens (INFO).",
         requirements: &["RFC7009-2.2"],
         level: Level::Must,
         destructive: false,
@@ -24,6 +24,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
             return Err(Stop::skip(Need::Revocation.reason()));
         };
         let r = r?;
+        // RFC 7009 §2: a server MUST revoke refresh tokens but only SHOULD revoke access
+        // tokens, and says it does not with 400 `unsupported_token_type` (§2.2.1): the server's
+        // documented answer about the token type, not an error for an unknown token.
+        if kind == TokenKind::Access
+            && r.status == 400
+            && r.error_code().as_deref() == Some("unsupported_token_type")
+        {
+            f.info(
+                "RFC7009-2.2",
+                format!("{label}: {}: the server does not revoke access tokens, so this case does not apply", r.brief()),
+            );
+            continue;
+        }
         f.expect(
             r.status == 200,
             Status::Fail,

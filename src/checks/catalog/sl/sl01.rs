@@ -35,13 +35,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         .unwrap_or_else(|| until(exp));
     let mut f = Findings::new();
 
-    let r = p.api("resource call right after login", s.at()).await?;
-    if !r.ok() {
-        return Err(Stop::error(format!(
-            "the fresh access token was refused ({})",
-            r.brief()
-        )));
-    }
+    // A refusal with `invalid_token` is the server's verdict on its own token (SKIP); any other
+    // refusal points at the profile's resource request (ERROR).
+    let r = genuine_works(&p, s.at()).await?;
     let left = until(exp);
     let renewed_at_once = r.header(&header).map(str::to_string);
     if renewed_at_once.is_some() {

@@ -31,18 +31,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let (answer, data_after) = conn.close(1000, CLOSE_WAIT).await;
     drop(conn);
     match answer {
-        Some(c) => {
-            legal(&mut f, "the answer to the client's Close", &c);
-        }
-        None => {
-            f.fail(
-                "RFC6455-5.5.1",
-                format!(
-                    "no Close frame answered the client's Close within {}s",
-                    CLOSE_WAIT.as_secs()
-                ),
-            );
-        }
+        WsEnd::Closed(c) => legal(&mut f, "the answer to the client's Close", &c),
+        // The server ended the connection instead of answering (RFC 6455 §5.5.1: it MUST answer).
+        WsEnd::Dropped(e) => f.fail(
+            "RFC6455-5.5.1",
+            format!("no Close frame answered the client's Close: the connection was dropped ({e})"),
+        ),
+        WsEnd::Timeout => f.fail(
+            "RFC6455-5.5.1",
+            format!(
+                "no Close frame answered the client's Close within {}s (the connection stayed open)",
+                CLOSE_WAIT.as_secs()
+            ),
+        ),
     }
     f.expect(
         !data_after,
@@ -91,21 +92,20 @@ async fn run(p: Arc<Probe>) -> Verdict {
     Ok(f)
 }
 
+/// Judges the code as it was on the wire (the probe reads it before tungstenite, which reports an
+/// illegal code as 1002): a server's own 1002 is legal, a 1006 is not.
 fn legal(f: &mut Findings, what: &str, c: &Close) {
-    if c.replaced_illegal {
-        f.fail(
-            "RFC6455-7.4.1",
-            format!("{what}: an illegal close code (the client library replaced it by 1002 \"Protocol violation\")"),
-        );
-        return;
-    }
     let ok = c.code.is_none_or(is_legal_on_wire);
+    let reported = c
+        .reported_as
+        .map(|r| format!(" (the client library reported it as {r})"))
+        .unwrap_or_default();
     f.expect(
         ok,
         Status::Fail,
         "RFC6455-7.4.1",
         format!(
-            "{what}: close code {}{}",
+            "{what}: close code {}{}{reported}",
             code_text(c.code),
             if ok {
                 " (legal)"
@@ -114,4 +114,28 @@ fn legal(f: &mut Findings, what: &str, c: &Close) {
             }
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(code: u16, reported_as: Option<u16>) -> Status {
+        let mut f = Findings::new();
+        let close = Close {
+            code: Some(code),
+            reason: "Protocol violation".into(),
+            reported_as,
+        };
+        legal(&mut f, "the server's close", &close);
+        f.status()
+    }
+
+    #[test]
+    fn the_code_on_the_wire_is_judged_not_the_one_tungstenite_reports() {
+        // Both read as 1002 "Protocol violation" through tungstenite (see wsprobe's tests).
+        assert_eq!(judged(1002, None), Status::Pass);
+        assert_eq!(judged(1006, Some(1002)), Status::Fail);
+        assert_eq!(judged(4403, None), Status::Pass);
+    }
 }
