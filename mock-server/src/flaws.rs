@@ -164,7 +164,7 @@ mod tests {
             assert_eq!(f.name().parse::<Flaw>().unwrap(), *f);
             assert!(!f.description().is_empty());
         }
-        
+
         assert_eq!(Flaw::ALL.len(), 32);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }

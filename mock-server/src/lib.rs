@@ -16,7 +16,8 @@
 //! - [`store`]: sessions (refresh-token families), users, revocation state.
 //! - [`tokens`]: signing keys, JWT access tokens, opaque refresh tokens, JWKS.
 //! - [`faults`]: latency, error, capacity and rate faults; [`flaws`]: the flaw table.
-//! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters.
+//! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters;
+//!   [`arrivals`]: request arrival offsets after a sync point (the server-side view of a storm).
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
 //!
@@ -28,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod arrivals;
 pub mod auth;
 pub mod config;
 pub mod conn;

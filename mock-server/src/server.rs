@@ -94,6 +94,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
         verdicts: Default::default(),
+        arrivals: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
@@ -145,7 +146,7 @@ impl MockServer {
 
     /// The counters (same as `GET /admin/stats`).
     pub fn stats(&self) -> Stats {
-        self.state.auth.stats()
+        self.state.stats()
     }
 
     /// Stops accepting connections, closes every WebSocket with 1001 and waits (a few seconds at
