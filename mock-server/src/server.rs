@@ -149,6 +149,11 @@ impl MockServer {
         self.state.stats()
     }
 
+    /// The arrival recorder of `POST /admin/sync-point`, to arm and read in-process.
+    pub fn arrivals(&self) -> Arc<crate::arrivals::Arrivals> {
+        self.state.arrivals.clone()
+    }
+
     /// Stops accepting connections, closes every WebSocket with 1001 and waits (a few seconds at
     /// most) for in-flight requests and close handshakes to finish.
     pub async fn shutdown(mut self) {

@@ -112,7 +112,11 @@ pub async fn run(
             Phase::Login { ramp } => accounts::login(&mut fleet, *ramp, auto_ws, &cancel).await,
             Phase::SyncExpiry { offset } => {
                 let sessions = fleet.sessions();
-                let gate = Gate::new(expiry_deadline(&sessions, *offset));
+                let deadline = expiry_deadline(&sessions, *offset);
+                progress.set_sync_point(
+                    SystemTime::now() + deadline.saturating_duration_since(Instant::now()),
+                );
+                let gate = Gate::new(deadline);
                 tokio::spawn(gate.clone().arm(cancel.clone()));
                 if let Some(Phase::Traffic { duration, rate }) = plan.phases.get(i + 1) {
                     // The storm: traffic starts at the gate. Mark the traffic phase when it opens.

@@ -176,6 +176,7 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, MergeError> {
             }
             samples
         },
+        server_arrivals: None, // per shard only: offsets of different processes do not add up
         conformance: inputs.iter().find_map(|(_, r)| r.conformance.clone()),
     };
     report.recompute_derived();

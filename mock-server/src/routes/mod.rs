@@ -49,7 +49,7 @@ pub struct AppState {
     /// Accepted access tokens (only the `cached-verdicts` flaw uses it).
     pub verdicts: verdicts::VerdictCache,
     /// Arrival offsets after the sync point of `POST /admin/sync-point`.
-    pub arrivals: Arrivals,
+    pub arrivals: Arc<Arrivals>,
 }
 
 impl AppState {
