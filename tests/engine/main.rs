@@ -3,8 +3,8 @@
 
 mod support;
 
-mod connections;
 mod counters;
+mod connections;
 mod failures;
 mod lifecycle;
 mod open;
