@@ -115,4 +115,14 @@ fn metrics_listen_serves_rising_counters_and_the_phase_during_a_run() {
         "{a}"
     );
     assert!(report["histograms"]["send_skew"]["count"].as_u64().unwrap() >= 20);
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("server arrival"),
+        "report.html shows the server's view"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
+    assert!(
+        summary.contains("server arrival (refresh)"),
+        "the terminal summary too:\n{summary}"
+    );
 }

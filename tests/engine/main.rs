@@ -3,8 +3,8 @@
 
 mod support;
 
-mod counters;
 mod connections;
+mod counters;
 mod failures;
 mod lifecycle;
 mod open;
