@@ -14,6 +14,9 @@
 #      (benches/mock_throughput.rs, a lean closed-loop generator, endpoints interleaved).
 #   5. `authbench check` against the builtin mock: the whole catalog, wall time.
 #   6. Recording one sample into the metrics (cargo bench --bench record, divan median).
+#   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock) seen from both ends: the mock's
+#      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival)
+#      and the clients' send_skew p99, which must lie within 20% of the server's arrival p99.
 #
 # Traffic stays on loopback: after the build and installs (which need the network) the script
 # re-runs itself inside a fresh network namespace that has only `lo` (`unshare -n`), like the peer
@@ -255,6 +258,19 @@ for b in record count_existing series; do
         row "   $b (median)" "${MED:-?} ns" "" ""
     fi
 done
+
+# ---- 7. the storm seen from both ends ------------------------------------------------------------
+log "7. 5 000 × 4 storm (builtin mock): server-side arrival spread and client-side send_skew"
+out="$RAW/storm"
+"$AB" run scenarios/storm.yaml --out "$out" --quiet >/dev/null 2>&1 || true
+cmd "$AB run scenarios/storm.yaml   # 5 000 clients × concurrency 4, sync_expiry, builtin mock"
+SPREAD=$(jqf '.server_arrivals.spread_p99_us // 1e9 | . / 1000' "$out/report.json")
+ARR_P99=$(jqf '.server_arrivals.p99_us // 1e9 | . / 1000' "$out/report.json")
+ARR_N=$(jqf '.server_arrivals.count // 0' "$out/report.json")
+SEND_P99=$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")
+row "7. storm 5 000 × 4: server arrival spread p99 ($ARR_N refreshes)" "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
+row "   send_skew p99 (client) vs server arrival p99" "$(printf '%.1f / %.1f ms' "$SEND_P99" "$ARR_P99")" "<= 250 ms, within 20%" \
+    "$(pass_if "$SEND_P99 <= 250 && $SEND_P99 >= 0.8 * $ARR_P99 && $SEND_P99 <= 1.2 * $ARR_P99")"
 
 # ---- results -------------------------------------------------------------------------------------
 LOAD_END=$(load1)

@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// Print the report summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Serve live metrics in the OpenMetrics text format at http://ADDR/metrics while the run
+    /// goes on (e.g. 0.0.0.0:9464; port 0 picks a free port, printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

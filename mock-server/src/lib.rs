@@ -17,7 +17,8 @@
 //! - [`tokens`]: signing keys, JWT access tokens, opaque refresh tokens, JWKS.
 //! - [`faults`]: latency, error, capacity and rate faults; [`flaws`]: the flaw table;
 //!   [`outage`]: the server going away and coming back on demand (`POST /admin/outage`).
-//! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters.
+//! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters;
+//!   [`arrivals`]: request arrival offsets after a sync point (the server-side view of a storm).
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
 //!
@@ -29,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod arrivals;
 pub mod auth;
 pub mod config;
 pub mod conn;

@@ -102,6 +102,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         shutdown,
         tracker: TaskTracker::new(),
         verdicts: Default::default(),
+        arrivals: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
@@ -213,7 +214,12 @@ impl MockServer {
 
     /// The counters (same as `GET /admin/stats`).
     pub fn stats(&self) -> Stats {
-        self.state.auth.stats()
+        self.state.stats()
+    }
+
+    /// The arrival recorder of `POST /admin/sync-point`, to arm and read in-process.
+    pub fn arrivals(&self) -> Arc<crate::arrivals::Arrivals> {
+        self.state.arrivals.clone()
     }
 
     /// Stops accepting connections, closes every WebSocket with 1001 and waits (a few seconds at

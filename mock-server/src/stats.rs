@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 macro_rules! counters {
-    ($($(#[$doc:meta])* $name:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// The live counters.
         #[derive(Debug, Default)]
         pub struct Counters {
@@ -18,20 +18,31 @@ macro_rules! counters {
         /// A snapshot of the server's counters (the body of `GET /admin/stats`).
         #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         pub struct Stats {
-            $($(#[$doc])* pub $name: u64,)*
+            $($(#[doc = $doc])* pub $name: u64,)*
             /// WebSockets open right now.
             pub ws_open: i64,
             /// Sessions (refresh-token families) held in memory, live or recently revoked.
             pub sessions: u64,
+            /// Arrivals after the sync point of `POST /admin/sync-point` (absent until one is set).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub arrivals: Option<crate::arrivals::ArrivalStats>,
+        }
+
+        impl Stats {
+            /// Every counter as (name, its doc line, value), in declaration order (`GET /metrics`).
+            pub fn counters(&self) -> Vec<(&'static str, &'static str, u64)> {
+                vec![$((stringify!($name), concat!($($doc),*).trim_ascii(), self.$name),)*]
+            }
         }
 
         impl Counters {
-            /// A snapshot; `sessions` is filled in by the caller.
+            /// A snapshot; `sessions` and `arrivals` are filled in by the caller.
             pub fn snapshot(&self) -> Stats {
                 Stats {
                     $($name: self.$name.load(Relaxed),)*
                     ws_open: self.ws_open.load(Relaxed),
                     sessions: 0,
+                    arrivals: None,
                 }
             }
         }

@@ -2,6 +2,7 @@
 
 mod check;
 mod compare;
+mod metrics_listen;
 mod mock;
 mod outdir;
 mod run;

@@ -11,7 +11,7 @@ use authbench::report::{self, Report, RunMeta};
 use authbench::scenario::{self, Phase, Scenario};
 use tokio_util::sync::CancellationToken;
 
-use super::{outdir, signals, target};
+use super::{metrics_listen, outdir, signals, target};
 use crate::cli::RunArgs;
 use crate::exit::{CliError, Code};
 use crate::progress::{self, Display, Sample};
@@ -44,9 +44,17 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     }
 
     let recorder = Recorder::new();
+    let progress = Progress::new();
+    let arrivals = resolved
+        .mock
+        .as_ref()
+        .map(|m| arm_on_sync_points(m.arrivals(), &progress));
     let cancel = CancellationToken::new();
     signals::install(cancel.clone());
-    let progress = Progress::new();
+    let exporter = match args.metrics_listen {
+        Some(addr) => Some(metrics_listen::start(addr, recorder.clone(), progress.clone()).await?),
+        None => None,
+    };
     let display = Display::start(progress::Mode::detect(args.quiet || args.json), {
         let (p, rec) = (progress.clone(), recorder.clone());
         move || sample(&p, &rec)
@@ -61,6 +69,9 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     )
     .await;
     display.finish();
+    if let Some(exporter) = exporter {
+        exporter.stop().await;
+    }
     let outcome = outcome.map_err(|e| CliError::usage(format!("cannot run the scenario: {e}")))?;
 
     let meta = RunMeta {
@@ -74,8 +85,13 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         interrupted: outcome.interrupted,
         shard: shard.map(|s| (s.index, s.count)),
     };
+    let server_arrivals = arrivals.and_then(|(arrivals, watcher)| {
+        watcher.abort();
+        arrivals.stats()
+    });
     resolved.shutdown().await;
-    let report = Report::from_run(meta, recorder.snapshot(), &scenario.expect);
+    let mut report = Report::from_run(meta, recorder.snapshot(), &scenario.expect);
+    report.server_arrivals = server_arrivals;
     let files = report::write_all(&report, &out).map_err(|e| {
         CliError::cannot_proceed(format!("cannot write the report to {}: {e}", out.display()))
     })?;
@@ -97,6 +113,34 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     } else {
         Code::Failed
     })
+}
+
+/// Builtin target: arms the in-process mock's arrival recorder ([`authbench_mock::arrivals`])
+/// with every sync point the engine publishes, watching refreshes (a storm client's first
+/// request after its token expired). Returns the recorder and the watcher task.
+fn arm_on_sync_points(
+    arrivals: Arc<authbench_mock::arrivals::Arrivals>,
+    progress: &Progress,
+) -> (
+    Arc<authbench_mock::arrivals::Arrivals>,
+    tokio::task::JoinHandle<()>,
+) {
+    let mut points = progress.sync_points();
+    let armed = arrivals.clone();
+    let watcher = tokio::spawn(async move {
+        while points.changed().await.is_ok() {
+            let Some(at) = *points.borrow_and_update() else {
+                continue;
+            };
+            let ms = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            if let Err(e) = armed.arm(ms, Some("refresh")) {
+                tracing::warn!("cannot record server arrivals after the sync point: {e}");
+            }
+        }
+    });
+    (arrivals, watcher)
 }
 
 fn load(args: &RunArgs) -> Result<Scenario, CliError> {

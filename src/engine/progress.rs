@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use crate::client::Live;
 
@@ -23,6 +24,10 @@ pub struct Progress {
     pub live: Arc<Live>,
     /// WebSockets currently open.
     pub open_sockets: AtomicI64,
+    /// The scheduled wall-clock instant of the latest synchronized phase (`sync_expiry`),
+    /// published when the phase starts, before that instant: a server that records arrivals
+    /// after a sync point (the reference mock's `POST /admin/sync-point`) can be told.
+    sync_point: watch::Sender<Option<std::time::SystemTime>>,
 }
 
 /// What the current phase counts down to.
@@ -106,6 +111,15 @@ impl Progress {
     pub(crate) fn set_plan(&self, clients: u32, phases: u32) {
         self.clients.store(clients, Ordering::Relaxed);
         self.phase_count.store(phases, Ordering::Relaxed);
+    }
+
+    /// Follows the sync points the engine publishes (see the field's docs).
+    pub fn sync_points(&self) -> watch::Receiver<Option<std::time::SystemTime>> {
+        self.sync_point.subscribe()
+    }
+
+    pub(crate) fn set_sync_point(&self, at: std::time::SystemTime) {
+        self.sync_point.send_replace(Some(at));
     }
 
     /// Enters phase `index` (clearing the countdown of the previous one).

@@ -148,7 +148,11 @@ pub async fn run(
             }
             Phase::SyncExpiry { offset } => {
                 let sessions = fleet.sessions();
-                let gate = Gate::new(expiry_deadline(&sessions, *offset));
+                let deadline = expiry_deadline(&sessions, *offset);
+                progress.set_sync_point(
+                    SystemTime::now() + deadline.saturating_duration_since(Instant::now()),
+                );
+                let gate = Gate::new(deadline);
                 progress.set_deadline(Some((gate.deadline().into_std(), Until::Storm)));
                 tokio::spawn(gate.clone().arm(cancel.clone()));
                 if let Some(Phase::Traffic { duration, rate }) = plan.phases.get(i + 1) {

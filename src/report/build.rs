@@ -90,6 +90,7 @@ impl Report {
             expect: Vec::new(),
             thresholds: Vec::new(),
             failure_samples: snap.failure_samples,
+            server_arrivals: None,
             conformance: None,
         };
         report.evaluate_thresholds(expect);
@@ -125,6 +126,7 @@ impl Report {
             expect: Vec::new(),
             thresholds: Vec::new(),
             failure_samples: Vec::new(),
+            server_arrivals: None,
             conformance: Some(conformance),
         }
     }

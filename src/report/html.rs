@@ -441,6 +441,24 @@ fn storm(r: &Report) -> Vec<KeyValue> {
                 never > 0,
             );
         }
+        if hist == names::SEND_SKEW
+            && let Some(a) = &r.server_arrivals
+        {
+            kv(
+                "server arrival",
+                format!("p99 {}", format::micros(a.p99_us as f64)),
+                format!(
+                    "sync point → {} reaching the server: first {}, p50 {}, max {}, spread (p99 − first) {}, {} requests",
+                    a.op,
+                    format::micros(a.first_us as f64),
+                    format::micros(a.p50_us as f64),
+                    format::micros(a.max_us as f64),
+                    format::micros(a.spread_p99_us as f64),
+                    format::count(a.count)
+                ),
+                false,
+            );
+        }
     }
     for (name, label) in [
         (names::SPURIOUS_LOGOUTS, "spurious logouts"),

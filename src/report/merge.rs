@@ -220,6 +220,7 @@ pub fn merge_with(
             }
             samples
         },
+        server_arrivals: None, // per shard only: offsets of different processes do not add up
         conformance: inputs.iter().find_map(|(_, r)| r.conformance.clone()),
     };
     report.recompute_derived();

@@ -265,6 +265,10 @@ pub struct Report {
     /// A few sample failures (op, class, status, redacted body excerpt).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failure_samples: Vec<FailureSample>,
+    /// The server's view of the run's storm: arrival offsets after the sync point, as the
+    /// reference mock recorded them (`POST /admin/sync-point`; builtin target only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_arrivals: Option<authbench_mock::arrivals::ArrivalStats>,
     /// Conformance results (`authbench check`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conformance: Option<Conformance>,

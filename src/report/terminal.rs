@@ -119,6 +119,18 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
                 right(format::rate(rate)),
             ]);
         }
+        if let Some(a) = &report.server_arrivals {
+            // The server's view next to wake_skew and send_skew: offsets from the same instant.
+            t.add_row(vec![
+                Cell::new(format!("server arrival ({})", a.op)),
+                right(format::count(a.count)),
+                right(format::micros(a.p50_us as f64)),
+                right("-"),
+                right(format::micros(a.p99_us as f64)),
+                right(format::micros(a.max_us as f64)),
+                right(format!("spread {}", format::micros(a.spread_p99_us as f64))),
+            ]);
+        }
         push_table(&mut out, t);
     }
 

@@ -5,6 +5,7 @@
 mod layers;
 mod logging;
 mod manifests;
+mod metrics_listen;
 mod readme;
 mod run;
 mod shards;

@@ -54,3 +54,49 @@ fn shard_count_agrees_across_the_indexed_job() {
     let merge = manifest("merge-job.yaml");
     assert!(merge.contains("authbench merge /reports/shard-*"));
 }
+
+#[test]
+fn job_is_scraped_and_the_dashboard_charts_what_the_run_exports() {
+    let job = yaml(&manifest("shards-job.yaml").replace("__START_AT__", "2030-01-01T00:00:00Z"));
+    let template = &job["spec"]["template"];
+    let ann = &template["metadata"]["annotations"];
+    assert_eq!(ann["prometheus.io/scrape"], "true");
+    let port = ann["prometheus.io/port"].as_str().unwrap();
+    let args = template["spec"]["containers"][0]["args"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        args.contains(&format!("--metrics-listen 0.0.0.0:{port}")),
+        "{args}"
+    );
+    let mock = manifest("mock.yaml");
+    assert!(mock.contains("prometheus.io/path: /metrics"), "{mock}");
+
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/authbench.json"),
+    )
+    .unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&src).expect("dashboard is valid JSON");
+    let exprs: Vec<&str> = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap())
+        .map(|t| t["expr"].as_str().unwrap())
+        .collect();
+    // Every series the dashboard queries is one the run (metrics::openmetrics) or the mock
+    // (GET /metrics) exports.
+    for needed in [
+        "authbench_responses_total",
+        "authbench_failures_total",
+        "authbench_latency_seconds_bucket",
+        "authbench_active_clients",
+        "authbench_phase_info",
+        "authbench_mock_arrival_offset_seconds",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(needed)),
+            "{needed}: {exprs:?}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! Admin and metadata endpoints: `POST /admin/users/{user}/logout` and `POST /admin/outage` (admin
-//! key), `GET /admin/stats`,
+//! key), `GET /admin/stats`, `POST /admin/sync-point` (admin key; see [`crate::arrivals`]),
 //! `GET /healthz`, `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::guard::AdminKey;
+use super::guard::{AdminKey, Payload};
 use super::{AppState, json, json_error, query_param};
 use crate::outage::OutageError;
 use std::time::Duration;
@@ -60,10 +60,49 @@ pub async fn outage(State(state): State<Arc<AppState>>, uri: Uri, _admin: AdminK
 
 /// `GET /admin/stats`.
 pub async fn stats(State(state): State<Arc<AppState>>) -> Response {
-    let mut resp = json(StatusCode::OK, &state.auth.stats());
+    let mut resp = json(StatusCode::OK, &state.stats());
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The body of `POST /admin/sync-point`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncPoint {
+    /// The sync point, ms since the Unix epoch.
+    pub at_unix_ms: u64,
+    /// Only this operation's requests count (`login`, `refresh`, `api`); every one when absent.
+    #[serde(default)]
+    pub op: Option<String>,
+}
+
+/// `POST /admin/sync-point` with `{"at_unix_ms": T, "op": "refresh"}`: arms the arrival window
+/// ([`crate::arrivals`]); 400 with the reason for a body that does not parse or an unusable value.
+pub async fn sync_point(
+    State(state): State<Arc<AppState>>,
+    _admin: AdminKey,
+    Payload(body): Payload,
+) -> Response {
+    let sp: SyncPoint = match serde_json::from_slice(&body) {
+        Ok(sp) => sp,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!(
+                    "expected {{\"at_unix_ms\": <ms since the epoch>, \"op\": \"refresh\"}}: {e}"
+                ),
+            );
+        }
+    };
+    match state.arrivals.arm(sp.at_unix_ms, sp.op.as_deref()) {
+        Ok(()) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "at_unix_ms": sp.at_unix_ms, "op": sp.op.as_deref().unwrap_or("all") }),
+        ),
+        Err(e) => json_error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
+    }
 }
 
 /// `GET /healthz`.

@@ -3,6 +3,8 @@
 //! - [`Payload`]: the request body as an extractor whose rejection is the mock's JSON error
 //!   (413 `request body too large` past `--max-body`).
 //! - [`AdminKey`]: the `Authorization: Bearer <admin key>` gate of the admin endpoints.
+//! - [`observed`]: notes each request's arrival ([`crate::arrivals`]) on a route with a fixed
+//!   [`Op`] (one atomic load while no sync point is set).
 //! - [`admitted`]: the fault-admission middleware of a route with a fixed [`Op`]. It is layered
 //!   onto the route only when that operation has faults, so operations without faults pay nothing
 //!   per request. `/oauth/token` (the operation depends on the grant type in the body) and `/ws`
@@ -96,6 +98,25 @@ pub fn admitted(
     } else {
         route
     }
+}
+
+/// `route`, with the arrival of each request noted for `op` ([`crate::arrivals`]) before any
+/// fault delays it.
+pub fn observed(
+    route: MethodRouter<Arc<AppState>>,
+    state: &Arc<AppState>,
+    op: Op,
+) -> MethodRouter<Arc<AppState>> {
+    route.route_layer(middleware::from_fn_with_state((state.clone(), op), arrival))
+}
+
+async fn arrival(
+    State((state, op)): State<(Arc<AppState>, Op)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    state.arrivals.note(op);
+    next.run(req).await
 }
 
 /// Applies the faults of `op`; the permit is held while the handler runs.

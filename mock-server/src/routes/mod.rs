@@ -1,13 +1,15 @@
 //! HTTP routes: the router, the state every handler shares, and small HTTP helpers (form and
 //! cookie parsing, JSON responses). One file per API:
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
-//! endpoint), [`admin`] (admin, stats, health, discovery), [`ws`] (the WebSocket); [`guard`] holds
+//! endpoint), [`admin`] (admin, stats, sync point, health, discovery), [`metrics`] (OpenMetrics
+//! `GET /metrics`), [`ws`] (the WebSocket); [`guard`] holds
 //! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
 //! resource endpoint's verdict cache of the `cached-verdicts` flaw.
 
 pub mod admin;
 pub mod api;
 pub mod guard;
+pub mod metrics;
 pub mod oauth;
 pub mod verdicts;
 pub mod ws;
@@ -23,11 +25,13 @@ use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::arrivals::Arrivals;
 use crate::auth::Auth;
 use crate::config::Op;
 use crate::faults::Faults;
 use crate::outage::Outage;
-use guard::admitted;
+use crate::stats::Stats;
+use guard::{admitted, observed};
 
 /// What every handler shares.
 pub struct AppState {
@@ -47,6 +51,17 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Accepted access tokens (only the `cached-verdicts` flaw uses it).
     pub verdicts: verdicts::VerdictCache,
+    /// Arrival offsets after the sync point of `POST /admin/sync-point`.
+    pub arrivals: Arc<Arrivals>,
+}
+
+impl AppState {
+    /// Counters, session count and arrivals (the body of `GET /admin/stats`).
+    pub fn stats(&self) -> Stats {
+        let mut s = self.auth.stats();
+        s.arrivals = self.arrivals.stats();
+        s
+    }
 }
 
 /// The server's routes.
@@ -58,19 +73,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/oauth/introspect", post(oauth::introspect))
         .route(
             "/api/auth/login",
-            admitted(post(api::login), &state, Op::Login),
+            observed(
+                admitted(post(api::login), &state, Op::Login),
+                &state,
+                Op::Login,
+            ),
         )
         .route(
             "/api/auth/refresh",
-            admitted(post(api::refresh), &state, Op::Refresh),
+            observed(
+                admitted(post(api::refresh), &state, Op::Refresh),
+                &state,
+                Op::Refresh,
+            ),
         )
         .route("/api/auth/logout", post(api::logout))
-        .route("/api/me", admitted(get(api::me), &state, Op::Api))
+        .route(
+            "/api/me",
+            observed(admitted(get(api::me), &state, Op::Api), &state, Op::Api),
+        )
         .route("/api/admin", admitted(get(api::admin), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
         .route("/admin/outage", post(admin::outage))
         .route("/admin/stats", get(admin::stats))
+        .route("/admin/sync-point", post(admin::sync_point))
+        .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(admin::healthz))
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/.well-known/openid-configuration", get(admin::discovery))

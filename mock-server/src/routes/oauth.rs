@@ -102,7 +102,8 @@ pub async fn token(
             );
         }
     };
-    // The operation, hence its faults, is only known from the body (see `guard`).
+    // The operation, hence its faults and arrival, is only known from the body (see `guard`).
+    state.arrivals.note(grant.op());
     let _permit = match state.faults.admit(grant.op(), &state.auth.stats).await {
         Ok(permit) => permit,
         Err(refusal) => return refusal.into_response(),

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod arrivals;
 mod binary;
 mod connections;
 mod endpoints;

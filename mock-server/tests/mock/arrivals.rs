@@ -1,0 +1,173 @@
+//! The server-side view of a burst: `POST /admin/sync-point`, the `arrivals` of `GET /admin/stats`,
+//! and `GET /metrics`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use tokio::time::Instant;
+
+use crate::support::*;
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+fn unix_us(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
+}
+
+async fn sync_point(s: &authbench_mock::MockServer, body: serde_json::Value, key: &str) -> Reply {
+    send(
+        http()
+            .post(format!("{}/admin/sync-point", s.base_url()))
+            .bearer_auth(key)
+            .json(&body),
+    )
+    .await
+}
+
+/// A known burst: 21 refreshes, the first at the sync point and one every 10 ms after it. The
+/// mock must see them arrive from ~0 to ~200 ms after the sync point, and must not count the
+/// resource calls sent in between (only `refresh` is watched).
+#[tokio::test]
+async fn arrival_spread_matches_a_known_burst() {
+    const N: u32 = 21;
+    const GAP: Duration = Duration::from_millis(10);
+    let s = start_with(|_| {}).await;
+    let mut rts = Vec::new();
+    for i in 0..N {
+        rts.push(
+            login(&s, u64::from(i))
+                .await
+                .str("refresh_token")
+                .to_string(),
+        );
+    }
+    // Warm connections first, so the burst measures arrivals, not TCP handshakes.
+    let mut clients = Vec::new();
+    for _ in 1..N {
+        let c = http();
+        c.get(format!("{}/healthz", s.base_url()))
+            .send()
+            .await
+            .unwrap();
+        clients.push(c);
+    }
+    let at = Instant::now() + Duration::from_millis(200);
+    let at_wall = SystemTime::now() + Duration::from_millis(200);
+    let r = sync_point(
+        &s,
+        serde_json::json!({ "at_unix_ms": unix_ms(at_wall), "op": "refresh" }),
+        "admin-secret",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // One refresh before the sync point: counted apart, not in the offsets.
+    assert_eq!(refresh(&s, &rts[0]).await.status, StatusCode::OK);
+
+    let mut tasks = Vec::new();
+    for (i, (rt, c)) in rts.iter().skip(1).zip(clients).enumerate() {
+        let base = s.base_url();
+        let rt = rt.clone();
+        let when = at + GAP * i as u32;
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(when).await;
+            let sent = unix_us(SystemTime::now());
+            let r = c
+                .post(format!("{base}/oauth/token"))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            // Not watched: a resource call right after.
+            c.get(format!("{base}/api/me")).send().await.unwrap();
+            sent
+        }));
+    }
+    let t0 = unix_ms(at_wall) * 1000;
+    let mut sent = Vec::new();
+    for t in tasks {
+        sent.push(t.await.unwrap().saturating_sub(t0));
+    }
+    let (first_sent, last_sent) = (*sent.iter().min().unwrap(), *sent.iter().max().unwrap());
+    // The burst as sent: ~190 ms wide when the pacing held; on a loaded machine the sends may
+    // bunch, so the server's figures are compared with the send instants the test measured.
+    assert!(last_sent > first_sent, "sent at {sent:?}");
+    let a = s.stats().arrivals.expect("a sync point was set");
+    assert_eq!(a.op, "refresh");
+    assert_eq!(a.count, u64::from(N) - 1, "{a:?}");
+    assert_eq!(a.before_sync_point, 1, "{a:?}");
+    // Nothing arrives before it was sent; everything arrives soon after (one loaded machine: a
+    // generous 100 ms).
+    let soon = 100_000;
+    assert!(
+        a.first_us + 1_000 >= first_sent && a.first_us < first_sent + soon,
+        "first arrival vs first send {first_sent} µs: {a:?}"
+    );
+    assert!(
+        a.max_us + 1_000 >= last_sent && a.max_us < last_sent + soon,
+        "last arrival vs last send {last_sent} µs: {a:?}"
+    );
+    // 20 samples: p99 is the last one, so the spread is last - first, the burst's width.
+    assert_eq!(a.p99_us, a.max_us, "{a:?}");
+    assert!(
+        a.spread_p99_us.abs_diff(last_sent - first_sent) < soon,
+        "spread vs the burst as sent ({} µs): {a:?}",
+        last_sent - first_sent
+    );
+
+    // The same figures over HTTP and in OpenMetrics.
+    let stats = send(http().get(format!("{}/admin/stats", s.base_url()))).await;
+    assert_eq!(stats.body["arrivals"]["count"], u64::from(N) - 1);
+    let text = http()
+        .get(format!("{}/metrics", s.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        text.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = text.text().await.unwrap();
+    let logins = format!("authbench_mock_logins_total {N}");
+    let arrivals = format!("authbench_mock_arrivals_total {}", N - 1);
+    for line in [logins.as_str(), arrivals.as_str(), "# EOF"] {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
+    }
+    assert!(
+        text.contains("authbench_mock_arrival_offset_seconds{stat=\"spread_p99\"}"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn sync_point_needs_the_admin_key_and_a_usable_body() {
+    let s = start_with(|_| {}).await;
+    let now = unix_ms(SystemTime::now());
+    let r = sync_point(&s, serde_json::json!({ "at_unix_ms": now }), "wrong").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = sync_point(
+        &s,
+        serde_json::json!({ "at_unix_ms": now, "op": "ws" }),
+        "admin-secret",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.description().contains("login, refresh or api"),
+        "{}",
+        r.body
+    );
+    let r = sync_point(&s, serde_json::json!({ "at": now }), "admin-secret").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.description().contains("at_unix_ms"), "{}", r.body);
+    let r = sync_point(&s, serde_json::json!({ "at_unix_ms": 5 }), "admin-secret").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(s.stats().arrivals.is_none(), "nothing was armed");
+    // Without a sync point, /admin/stats has no `arrivals` and /metrics no arrival figures.
+    let stats = send(http().get(format!("{}/admin/stats", s.base_url()))).await;
+    assert!(stats.body.get("arrivals").is_none(), "{}", stats.body);
+}

@@ -1,0 +1,128 @@
+//! `authbench run --metrics-listen ADDR`: OpenMetrics served while the run goes on; and the
+//! builtin mock's arrival figures after the storm's sync point in the report.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One `GET /metrics` over a fresh connection: (status line, body).
+fn scrape(addr: SocketAddr) -> Option<(String, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    Some((head.to_string(), body.to_string()))
+}
+
+fn value(text: &str, metric: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn phase(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        l.strip_prefix("authbench_phase_info{phase=\"")?
+            .split('"')
+            .next()
+    })
+}
+
+#[test]
+fn metrics_listen_serves_rising_counters_and_the_phase_during_a_run() {
+    let out = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--clients",
+            "20",
+            "--duration",
+            "3s",
+        ])
+        .args([
+            "--set",
+            "mock.access_ttl=2s",
+            "--set",
+            "plan.0.login.ramp=300ms",
+        ])
+        .args(["--metrics-listen", "127.0.0.1:0", "--quiet", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr: SocketAddr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no metrics line");
+        if let Some(url) = line.trim().strip_prefix("metrics: http://") {
+            break url.trim_end_matches("/metrics").parse().unwrap();
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut phases: Vec<String> = Vec::new();
+    let mut requests: Vec<u64> = Vec::new();
+    while Instant::now() < deadline {
+        let Some((head, body)) = scrape(addr) else {
+            break; // the run ended and the endpoint with it
+        };
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("application/openmetrics-text"),
+            "{head}"
+        );
+        assert!(body.ends_with("# EOF\n"), "{body}");
+        let p = phase(&body).expect("a phase").to_string();
+        if phases.last() != Some(&p) {
+            phases.push(p);
+        }
+        requests.push(value(&body, "authbench_requests_total").unwrap_or(0));
+        if phases.iter().any(|p| p == "traffic")
+            && body.contains("authbench_latency_seconds_count{op=\"refresh\"}")
+            && requests.last() > requests.first()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50)); // scrape interval
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(phases.len() >= 2, "the phase label changed: {phases:?}");
+    assert!(phases.iter().any(|p| p == "traffic"), "{phases:?}");
+    assert!(
+        requests.last() > requests.first(),
+        "requests_total rose during the run: {requests:?}"
+    );
+    assert!(scrape(addr).is_none(), "the endpoint ends with the run");
+
+    // The builtin mock was told the storm's sync point: the server's view is in the report,
+    // next to send_skew (every client refreshed once at the storm).
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let a = &report["server_arrivals"];
+    assert_eq!(a["op"], "refresh", "{a}");
+    assert!(a["count"].as_u64().unwrap() >= 20, "{a}");
+    assert!(
+        a["p99_us"].as_u64().unwrap() >= a["first_us"].as_u64().unwrap(),
+        "{a}"
+    );
+    assert!(report["histograms"]["send_skew"]["count"].as_u64().unwrap() >= 20);
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("server arrival"),
+        "report.html shows the server's view"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
+    assert!(
+        summary.contains("server arrival (refresh)"),
+        "the terminal summary too:\n{summary}"
+    );
+}
