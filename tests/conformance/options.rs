@@ -266,7 +266,7 @@ async fn a_conformance_report_has_its_real_times_and_only_conformance_sections()
     let server = mock(&[]).await;
     let run = checks::run(profile(&server), &only(&["RT-01", "RT-02", "RS-01"])).await;
     assert!(run.elapsed > std::time::Duration::ZERO);
-    let (report, dir) = write_conformance_report(&server, &run);
+    let (_, dir) = write_conformance_report(&server, &run);
 
     // report.json: the run header with the real duration, and the conformance section only.
     let json: serde_json::Value =
