@@ -636,22 +636,29 @@ pub fn challenge(resp: &Resp) -> Option<Challenge> {
     })
 }
 
+/// A response with `status`, an optional `WWW-Authenticate` value and `body`, for unit tests of
+/// the checks that judge responses.
+#[cfg(test)]
+pub(crate) fn test_resp(status: u16, www: Option<&str>, body: &str) -> Resp {
+    let mut headers = HeaderMap::new();
+    if let Some(w) = www {
+        headers.insert("www-authenticate", w.parse().unwrap());
+    }
+    Resp {
+        status,
+        headers,
+        body: Bytes::from(body.to_string()),
+        elapsed: Duration::ZERO,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client::transport::BODY_CAP;
 
     fn resp(status: u16, www: Option<&str>, body: &str) -> Resp {
-        let mut headers = HeaderMap::new();
-        if let Some(w) = www {
-            headers.insert("www-authenticate", w.parse().unwrap());
-        }
-        Resp {
-            status,
-            headers,
-            body: Bytes::from(body.to_string()),
-            elapsed: Duration::ZERO,
-        }
+        test_resp(status, www, body)
     }
 
     #[test]

@@ -198,22 +198,32 @@ pub async fn control_unless_found(
     }
 }
 
+/// RFC 6750 §3: a refusal MUST carry a `WWW-Authenticate` challenge with the `Bearer` scheme.
+/// Records a FAIL for a missing challenge (`missing` says where) or another scheme, and returns
+/// the challenge for the check's own assertions.
+pub fn bearer_challenge(
+    f: &mut crate::checks::outcome::Findings,
+    r: &Resp,
+    missing: &str,
+) -> Option<crate::checks::probe::Challenge> {
+    let Some(c) = crate::checks::probe::challenge(r) else {
+        f.fail("RFC6750-3", missing);
+        return None;
+    };
+    f.expect(
+        c.scheme.eq_ignore_ascii_case("bearer"),
+        crate::checks::outcome::Status::Fail,
+        "RFC6750-3",
+        format!("challenge scheme {:?}", c.scheme),
+    );
+    Some(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn resp(status: u16, www: Option<&str>, body: &str) -> Resp {
-        let mut headers = http::HeaderMap::new();
-        if let Some(w) = www {
-            headers.insert("www-authenticate", w.parse().unwrap());
-        }
-        Resp {
-            status,
-            headers,
-            body: bytes::Bytes::from(body.to_string()),
-            elapsed: Duration::ZERO,
-        }
-    }
+    use crate::checks::probe::test_resp as resp;
 
     #[test]
     fn only_a_refusal_of_the_token_itself_is_the_servers_verdict() {

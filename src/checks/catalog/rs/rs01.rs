@@ -2,7 +2,6 @@
 //! error code.
 
 use crate::checks::catalog::prelude::*;
-use crate::checks::probe::challenge;
 use crate::profile::Rendered;
 
 pub const CHECK: Check = Check {
@@ -47,27 +46,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "RFC6750-3",
         format!("status {}", r.status),
     );
-    match challenge(&r) {
-        None => {
-            f.fail("RFC6750-3", "no WWW-Authenticate header on the 401");
-        }
-        Some(c) => {
-            f.expect(
-                c.scheme.eq_ignore_ascii_case("bearer"),
-                Status::Fail,
-                "RFC6750-3",
-                format!("challenge scheme {:?}", c.scheme),
-            );
-            f.expect(
-                c.error.is_none(),
-                Status::Warn,
-                "RFC6750-3.1",
-                match &c.error {
-                    None => "no error code for a request without credentials".to_string(),
-                    Some(e) => format!("error={e:?} on a request that carried no credentials"),
-                },
-            );
-        }
+    if let Some(c) = bearer_challenge(&mut f, &r, "no WWW-Authenticate header on the 401") {
+        f.expect(
+            c.error.is_none(),
+            Status::Warn,
+            "RFC6750-3.1",
+            match &c.error {
+                None => "no error code for a request without credentials".to_string(),
+                Some(e) => format!("error={e:?} on a request that carried no credentials"),
+            },
+        );
     }
     Ok(f)
 }

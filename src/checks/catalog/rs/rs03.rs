@@ -3,7 +3,6 @@
 //! clients their token is dead, and clients that log out on it lose a valid session.
 
 use crate::checks::catalog::prelude::*;
-use crate::checks::probe::challenge;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -74,16 +73,9 @@ fn judge(f: &mut Findings, scope: &str, r: &Resp) {
             }
         ),
     );
-    let Some(c) = challenge(r) else {
-        f.fail("RFC6750-3", "no WWW-Authenticate header");
+    let Some(c) = bearer_challenge(f, r, "no WWW-Authenticate header") else {
         return;
     };
-    f.expect(
-        c.scheme.eq_ignore_ascii_case("bearer"),
-        Status::Fail,
-        "RFC6750-3",
-        format!("challenge scheme {:?}", c.scheme),
-    );
     f.expect(
         c.error.as_deref() == Some("insufficient_scope"),
         Status::Warn,
@@ -102,20 +94,9 @@ fn judge(f: &mut Findings, scope: &str, r: &Resp) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use http::HeaderMap;
 
     fn resp(status: u16, www: Option<&str>) -> Resp {
-        let mut headers = HeaderMap::new();
-        if let Some(w) = www {
-            headers.insert("www-authenticate", w.parse().unwrap());
-        }
-        Resp {
-            status,
-            headers,
-            body: Bytes::new(),
-            elapsed: Duration::ZERO,
-        }
+        crate::checks::probe::test_resp(status, www, "")
     }
 
     fn worst(r: &Resp) -> Status {
