@@ -12,6 +12,7 @@
 //! - `authbench_latency_seconds{op}`: every latency histogram ([`names::HISTOGRAMS`]), with the
 //!   buckets of [`BUCKETS_S`] counted from the HDR histogram;
 //! - `authbench_<gauge>`: the gauges (`authbench_active_clients`, `authbench_open_sockets`);
+//! - `authbench_in_flight`: requests sent and not yet ended (the timeline's `sent − done`);
 //! - `authbench_phase_info{phase}`: the phase running now.
 
 use std::fmt;
@@ -159,6 +160,14 @@ impl Collector for View {
                 MetricType::Gauge,
             )?)?;
         }
+        if let Some(level) = s.timeline.in_flight().and_then(|v| v.last().copied()) {
+            ConstGauge::new(level).encode(enc.encode_descriptor(
+                "in_flight",
+                "Requests sent and not yet ended (waiting for a pooled connection included), as of the last 100 ms interval folded.",
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
         let mut m = enc.encode_descriptor(
             "phase",
             "The plan phase running now (starting, login, sync_expiry, traffic, ..., done).",
@@ -184,6 +193,9 @@ mod tests {
         r.record(0, names::REFRESH, 3_000); // 3 ms
         r.record(1, names::REFRESH, 40_000); // 40 ms
         r.gauge_add(names::GAUGE_ACTIVE_CLIENTS, 7);
+        let answered = r.begin_request(0);
+        let _waiting = r.begin_request(1);
+        drop(answered);
         let text = encode(&r.snapshot(), "traffic").unwrap();
         for line in [
             "authbench_requests_total 3",
@@ -194,6 +206,7 @@ mod tests {
             "authbench_latency_seconds_bucket{le=\"0.05\",op=\"refresh\"} 2",
             "authbench_latency_seconds_count{op=\"refresh\"} 2",
             "authbench_active_clients 7",
+            "authbench_in_flight 1",
             "authbench_phase_info{phase=\"traffic\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
