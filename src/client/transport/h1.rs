@@ -470,6 +470,16 @@ mod tests {
 
     /// A scripted server: the n-th request read on connection c gets `act(c, n, request head)`
     /// (the head in lower case).
+    /// Connection 0 answers its first request and closes on reading the second, without a
+    /// response byte (the keep-alive race); every other request is answered.
+    fn first_connection_closes_on_its_second_request(ci: usize, ri: usize, _: &str) -> Act {
+        if ci == 0 && ri > 0 {
+            Act::Close
+        } else {
+            Act::Send(EMPTY_200)
+        }
+    }
+
     async fn server(
         act: impl Fn(usize, usize, &str) -> Act + Send + Sync + 'static,
     ) -> (SocketAddr, Seen) {
@@ -738,14 +748,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_that_was_written_is_never_sent_again() {
         // Connection 0 answers its first request and closes on reading the second.
-        let (addr, seen) = server(|ci, ri, _| {
-            if ci == 0 && ri > 0 {
-                Act::Close
-            } else {
-                Act::Send(EMPTY_200)
-            }
-        })
-        .await;
+        let (addr, seen) = server(first_connection_closes_on_its_second_request).await;
         let idle = IdleConns::new(1);
         ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
         let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
@@ -762,14 +765,7 @@ mod tests {
     async fn an_idempotent_request_written_as_a_reused_connection_closed_goes_out_again_once() {
         // Connection 0 answers its first request and closes on reading the second, without a
         // response byte: the keep-alive race. The GET goes out again on a new connection.
-        let (addr, seen) = server(|ci, ri, _| {
-            if ci == 0 && ri > 0 {
-                Act::Close
-            } else {
-                Act::Send(EMPTY_200)
-            }
-        })
-        .await;
+        let (addr, seen) = server(first_connection_closes_on_its_second_request).await;
         let idle = IdleConns::new(1);
         ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
             .await
