@@ -15,20 +15,11 @@ async fn sockets_come_back_after_a_server_outage() {
     let mut cfg = server.config().clone();
     cfg.port = port;
     let clients = 5u64;
-    let p = plan(
-        clients as u32,
-        settings(Strategy::SingleFlight, 1),
-        vec![
-            Phase::Login {
-                ramp: Duration::ZERO,
-            },
-            Phase::WsConnect {
-                ramp: Duration::ZERO,
-            },
-            Phase::Wait {
-                duration: Duration::from_secs(8),
-            },
-        ],
+    let p = sockets_plan(
+        clients,
+        vec![Phase::Wait {
+            duration: Duration::from_secs(8),
+        }],
     );
     let target = profile(&server);
     // The outage is the stimulus: the server is down from 1 s to 3 s into the run, long enough
@@ -63,19 +54,26 @@ async fn sockets_come_back_after_a_server_outage() {
     server.shutdown().await;
 }
 
-/// `clients` log in and open their sockets, then an `outage` phase of `outage` and `traffic` of
-/// `traffic` (the traffic runs through the outage).
+/// `clients` log in and open their sockets, then go through `then`.
+fn sockets_plan(clients: u64, then: Vec<Phase>) -> authbench::engine::Plan {
+    let mut phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::WsConnect {
+            ramp: Duration::ZERO,
+        },
+    ];
+    phases.extend(then);
+    plan(clients as u32, settings(Strategy::SingleFlight, 1), phases)
+}
+
+/// [`sockets_plan`] with an `outage` phase of `outage` and `traffic` of `traffic` (the traffic
+/// runs through the outage).
 fn outage_plan(clients: u64, outage: Duration, traffic: Duration) -> authbench::engine::Plan {
-    plan(
-        clients as u32,
-        settings(Strategy::SingleFlight, 1),
+    sockets_plan(
+        clients,
         vec![
-            Phase::Login {
-                ramp: Duration::ZERO,
-            },
-            Phase::WsConnect {
-                ramp: Duration::ZERO,
-            },
             Phase::Outage { duration: outage },
             Phase::Traffic {
                 duration: traffic,
@@ -212,20 +210,11 @@ async fn a_socket_whose_new_login_failed_for_a_passing_reason_logs_in_again() {
         c.faults = vec!["error:login=50%".parse().unwrap()];
     })
     .await;
-    let p = plan(
+    let p = sockets_plan(
         12,
-        settings(Strategy::SingleFlight, 1),
-        vec![
-            Phase::Login {
-                ramp: Duration::ZERO,
-            },
-            Phase::WsConnect {
-                ramp: Duration::ZERO,
-            },
-            Phase::Wait {
-                duration: Duration::from_secs(5),
-            },
-        ],
+        vec![Phase::Wait {
+            duration: Duration::from_secs(5),
+        }],
     );
     let r = run(p, profile(&server)).await;
     let c = &r.snap.counters;
