@@ -140,8 +140,13 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
         async move {
             let req = session.refresh_request(rt.as_deref(), cookie);
             barrier.wait().await;
-            let _flight = session.env().recorder.begin_request(session.id() as usize);
-            session.http().exchange_with(|| req, BodyMode::Keep).await
+            let flight = session
+                .env()
+                .recorder
+                .begin_request(session.id() as usize, Op::Race.name());
+            let res = session.http().exchange_with(|| req, BodyMode::Keep).await;
+            flight.finish();
+            res
         }
     });
     let results = futures::future::join_all(runs).await;

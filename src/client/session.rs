@@ -707,9 +707,9 @@ impl Session {
         build: impl FnOnce() -> Result<http::Request<Bytes>, E>,
     ) -> Option<Result<Reply, HttpError>> {
         self.respect_retry_after().await;
-        let flight = self.rec().begin_request(self.shard());
+        let flight = self.rec().begin_request(self.shard(), op.name());
         let res = self.http.exchange_with(build, BodyMode::Keep).await;
-        drop(flight);
+        flight.finish();
         self.count_exchange(op, &res);
         match &res {
             Ok(reply) => self.absorb_cookies(&reply.headers),
@@ -765,12 +765,12 @@ impl Session {
                 let tokens = self.tokens()?;
                 let status = match self.profile().logout_request(&tokens) {
                     Some(req) => {
-                        let flight = self.rec().begin_request(self.shard());
+                        let flight = self.rec().begin_request(self.shard(), Op::Logout.name());
                         let res = self
                             .http
                             .exchange_with(|| self.with_cookies(req), BodyMode::Keep)
                             .await;
-                        drop(flight);
+                        flight.finish();
                         self.count_exchange(Op::Logout, &res);
                         self.settle(Op::Logout, &res, logout_failure(&res));
                         self.rec().count(self.shard(), names::LOGOUTS, 1);
@@ -790,9 +790,11 @@ impl Session {
     pub async fn force_logout(&self) -> Option<u16> {
         let req = self.profile().admin_logout_request(&self.user)?;
         self.expect_end();
-        let flight = self.rec().begin_request(self.shard());
+        let flight = self
+            .rec()
+            .begin_request(self.shard(), Op::ForceLogout.name());
         let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
-        drop(flight);
+        flight.finish();
         self.count_exchange(Op::ForceLogout, &res);
         let failure = match &res {
             Ok(r) if (200..300).contains(&r.status) => None,
@@ -848,7 +850,7 @@ impl Session {
     pub(crate) async fn probe_refresh(&self, op: Op) -> Option<bool> {
         let refresh = self.state.lock().refresh.clone();
         let cookie = self.cookie_header();
-        let flight = self.rec().begin_request(self.shard());
+        let flight = self.rec().begin_request(self.shard(), op.name());
         let res = self
             .http
             .exchange_with(
@@ -856,7 +858,7 @@ impl Session {
                 BodyMode::Keep,
             )
             .await;
-        drop(flight);
+        flight.finish();
         self.count_exchange(op, &res);
         let reply = match &res {
             Ok(reply) => reply,
@@ -1035,7 +1037,7 @@ impl Session {
     /// header under the sliding strategy.
     async fn send_api(&self, access: &str, scoped: bool) -> Result<Reply, HttpError> {
         let profile = self.profile();
-        let flight = self.rec().begin_request(self.shard());
+        let flight = self.rec().begin_request(self.shard(), Op::Api.name());
         let res = self
             .http
             .exchange_with(
@@ -1047,7 +1049,7 @@ impl Session {
                 BodyMode::Truncate,
             )
             .await;
-        drop(flight);
+        flight.finish();
         self.count_exchange(Op::Api, &res);
         if let Ok(reply) = &res
             && self.env.settings.strategy == Strategy::Sliding

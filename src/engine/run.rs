@@ -259,6 +259,9 @@ async fn run_traffic(
     }
 }
 
+/// How long the end of a run waits for cancelled requests to leave the books.
+const IN_FLIGHT_SETTLE: Duration = Duration::from_secs(2);
+
 /// Closes the sockets, stops the timers and marks the end.
 async fn finish(
     mut outcome: RunOutcome,
@@ -280,6 +283,15 @@ async fn finish(
         sockets.close_all(open, Duration::from_secs(1)).await;
     }
     run_cancel.cancel();
+    // Timer-driven refreshes still on the wire are dropped as their tasks see the cancel; each
+    // counts as `failures.<op>.unfinished` then, before the report's snapshot.
+    if let Some(m) = fleet.members.first() {
+        m.session
+            .env()
+            .recorder
+            .settle_in_flight(IN_FLIGHT_SETTLE)
+            .await;
+    }
     progress.set_phase(
         progress.tick().phase_index,
         if outcome.interrupted {

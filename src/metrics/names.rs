@@ -252,6 +252,10 @@ pub fn status(op: &str, code: u16) -> String {
 }
 
 /// `failures.<op>.<class>` (`class`: `5xx`, `429`, `4xx`, `transport`, `body`).
+/// The `<class>` of `failures.<op>.<class>` for a request that never got an outcome: still waiting
+/// for a pooled connection or an answer when its phase was cut off (phase end + grace).
+pub const CLASS_UNFINISHED: &str = "unfinished";
+
 pub fn failure(op: &str, class: &str) -> String {
     format!("{PREFIX_FAILURES}{op}.{class}")
 }

@@ -193,9 +193,9 @@ mod tests {
         r.record(0, names::REFRESH, 3_000); // 3 ms
         r.record(1, names::REFRESH, 40_000); // 40 ms
         r.gauge_add(names::GAUGE_ACTIVE_CLIENTS, 7);
-        let answered = r.begin_request(0);
-        let _waiting = r.begin_request(1);
-        drop(answered);
+        let answered = r.begin_request(0, "api");
+        let _waiting = r.begin_request(1, "api");
+        answered.finish();
         let text = encode(&r.snapshot(), "traffic").unwrap();
         for line in [
             "authbench_requests_total 3",

@@ -93,6 +93,8 @@ struct Inner {
     sampled_to: AtomicU64,
     phases: Mutex<Vec<PhaseMark>>,
     samples: Samples,
+    /// Requests begun and not yet finished or dropped (see [`Recorder::begin_request`]).
+    in_flight: AtomicU64,
 }
 
 /// Keeps each shard's lock on its own cache line pair, so shards do not false-share.
@@ -145,6 +147,7 @@ impl Recorder {
                 sampled_to: AtomicU64::new(0),
                 phases: Mutex::new(Vec::new()),
                 samples: Samples::default(),
+                in_flight: AtomicU64::new(0),
             }),
         }
     }
@@ -212,11 +215,39 @@ impl Recorder {
         }
     }
 
-    /// Counts a request that leaves now (series `sent`); the returned guard counts it `done`
-    /// when dropped, answered or not. Their running difference is the timeline's in-flight line.
-    pub fn begin_request(&self, shard: usize) -> InFlight<'_> {
+    /// Counts a request of operation `op` that leaves now (series `sent`); the returned guard
+    /// counts it `done` when dropped, answered or not. Their running difference is the timeline's
+    /// in-flight line. A guard dropped without [`InFlight::finish`] is a request that never got an
+    /// outcome (still waiting for a connection or an answer when its phase was cut off at the end
+    /// of its grace): it counts `failures.<op>.unfinished`, so that no request leaves the books.
+    pub fn begin_request(&self, shard: usize, op: &'static str) -> InFlight<'_> {
         self.series(shard, names::SERIES_SENT, 1);
-        InFlight { rec: self, shard }
+        self.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight {
+            rec: self,
+            shard,
+            op,
+            finished: false,
+        }
+    }
+
+    /// Requests begun and not yet finished or abandoned.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.inner.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Waits (up to `within`) until every request begun has finished or been abandoned — the
+    /// tasks of a cancelled run drop theirs as they are next polled — so that a snapshot taken
+    /// afterwards has every request in its books. Returns how many are still in flight.
+    pub async fn settle_in_flight(&self, within: Duration) -> u64 {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let left = self.requests_in_flight();
+            if left == 0 || tokio::time::Instant::now() >= until {
+                return left;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// The p99 of each of [`names::TIMELINE_LATENCIES`] over the last `window` of 100 ms ticks
@@ -472,16 +503,35 @@ impl Shard {
     }
 }
 
-/// A request in flight (see [`Recorder::begin_request`]): counted `done` when dropped.
-#[must_use = "the request counts as in flight until this guard is dropped"]
+/// A request in flight (see [`Recorder::begin_request`]): counted `done` when dropped, and
+/// `failures.<op>.unfinished` unless [`InFlight::finish`]ed first.
+#[must_use = "the request counts as in flight until this guard is finished or dropped"]
 pub struct InFlight<'a> {
     rec: &'a Recorder,
     shard: usize,
+    op: &'static str,
+    finished: bool,
+}
+
+impl InFlight<'_> {
+    /// The request got its outcome (an answer or a transport error, counted by the caller).
+    pub fn finish(mut self) {
+        self.finished = true;
+    }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
+        self.rec.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.rec.series(self.shard, names::SERIES_DONE, 1);
+        if !self.finished {
+            self.rec.count(
+                self.shard,
+                &names::failure(self.op, names::CLASS_UNFINISHED),
+                1,
+            );
+            self.rec.series(self.shard, names::SERIES_FAILURES, 1);
+        }
     }
 }
 
@@ -594,14 +644,16 @@ mod tests {
     fn timeline_keeps_latency_and_requests_in_flight() {
         let r = Recorder::with_shards(4);
         {
-            let _a = r.begin_request(0);
-            let _b = r.begin_request(1);
-            {
-                let _c = r.begin_request(2);
-            }
+            let a = r.begin_request(0, "api");
+            let b = r.begin_request(1, "api");
+            r.begin_request(2, "api").finish();
             let mid = r.snapshot().timeline;
             assert_eq!(*mid.in_flight().unwrap().last().unwrap(), 2);
+            a.finish();
+            drop(b); // cut off without an outcome
         }
+        let books = r.snapshot();
+        assert_eq!(books.counters.get("failures.api.unfinished"), Some(&1));
         for v in [1_000u64, 2_000, 100_000] {
             r.record(0, names::REFRESH, v);
         }

@@ -19,7 +19,11 @@ use crate::config::threshold::{Kind, Metric, Stat, Threshold, ThresholdError};
 use crate::metrics::names;
 
 /// The default thresholds of every load run (see the module docs).
-pub const DEFAULTS: &[&str] = &["never_logged_in == 0", "failure_rate < 1%"];
+pub const DEFAULTS: &[&str] = &[
+    "never_logged_in == 0",
+    "never_recovered == 0",
+    "failure_rate < 1%",
+];
 
 /// Parses an expression with authbench's metric names (for expressions read back from a
 /// `report.json`; a scenario's thresholds arrive parsed).

@@ -192,3 +192,44 @@ async fn a_rate_limited_api_is_waited_for_not_hammered_and_the_phase_ends_on_tim
     assert!(r.took < traffic + Duration::from_secs(2), "{:?}", r.took);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_cut_off_at_the_end_are_unfinished_failures_not_lost() {
+    // One pooled connection and an API answered after 600 ms: 6 clients queue behind each other,
+    // and most of their calls are still waiting (or on the wire) when the phase and its grace end.
+    let server = mock(|c| c.faults = vec!["latency:api=600ms".parse().unwrap()]).await;
+    let mut client = settings(Strategy::SingleFlight, 1);
+    client.timeout = Duration::from_secs(1);
+    let mut p = plan(6, client, login_then_traffic(Duration::from_millis(500)));
+    p.connections = authbench::client::Connections::Pool(1);
+    let r = run(p, profile(&server)).await;
+    let unfinished = r.counter("failures.api.unfinished");
+    assert!(unfinished >= 1, "{:?}", r.snap.counters);
+    // The books close: every API request sent has an answer, a transport failure or is
+    // unfinished — none is lost.
+    let answered: u64 = r
+        .snap
+        .counters
+        .iter()
+        .filter(|(k, _)| k.starts_with("status.api."))
+        .map(|(_, v)| *v)
+        .sum();
+    let api_sent = answered + r.counter("failures.api.transport") + unfinished;
+    let logins_sent: u64 = r
+        .snap
+        .counters
+        .iter()
+        .filter(|(k, _)| k.starts_with("status.login."))
+        .map(|(_, v)| *v)
+        .sum();
+    assert_eq!(
+        r.snap.timeline.total(names::SERIES_SENT),
+        api_sent + logins_sent,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.snap.timeline.in_flight().unwrap().last(), Some(&0));
+    let report = report(&r, 6);
+    assert!(default_failed(&report, "failure_rate < 1%"));
+    server.shutdown().await;
+}
