@@ -94,6 +94,10 @@ pub struct CheckArgs {
     /// A refresh rejected with 401/403 instead of 400 is a FAIL instead of a WARN.
     #[arg(long)]
     pub strict: bool,
+    /// Checks run at the same time (1 = one after another, for a server that cannot take the
+    /// catalog's parallel load; RT-09 still races its own refreshes).
+    #[arg(long, default_value_t = authbench::checks::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
+    pub jobs: u16,
     /// What fails the run.
     #[arg(long, value_enum, default_value = "fail")]
     pub fail_on: FailOn,

@@ -44,7 +44,8 @@ pub use probe::Probe;
 pub use proof::markdown_proof_table;
 pub use render::{markdown_catalog, render_list, render_terminal};
 pub use runner::{
-    CheckOptions, CheckOutcome, ConformanceRun, SelectError, run, selected, validate_selectors,
+    CheckOptions, CheckOutcome, ConformanceRun, DEFAULT_CONCURRENCY, SelectError, run, selected,
+    validate_selectors,
 };
 
 /// The metadata of every check, in catalog order (for `--list` and the README).

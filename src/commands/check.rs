@@ -26,6 +26,7 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         strict: args.strict,
         fail_on: args.fail_on,
         expected,
+        concurrency: usize::from(args.jobs),
         ..CheckOptions::default()
     };
     checks::validate_selectors(&opts).map_err(CliError::usage)?;
