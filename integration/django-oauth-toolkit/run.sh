@@ -152,27 +152,7 @@ run_check() {
     log "authbench check ($name) failed on an unexpected deviation (exit $rc); see $OUT/check-$name/summary.txt"
     FAILED=1
   fi
-  if ! "$PY" - "$json" "$verdicts" <<'EOF'; then
-import json, sys
-got = {r["meta"]["id"]: r for r in json.load(open(sys.argv[1]))["results"]}
-want = {}
-for line in open(sys.argv[2]):
-    line = line.split("#", 1)[0].strip()
-    if line:
-        cid, allowed = line.split()
-        want[cid] = allowed.split("|")
-bad = 0
-for cid in sorted(set(got) | set(want)):
-    r = got.get(cid)
-    status = r["status"] if r else "MISSING"
-    allowed = want.get(cid, ["(not recorded)"])
-    mark = "ok " if status in allowed else "CHANGED"
-    if status not in allowed:
-        bad += 1
-    msg = (r or {}).get("message", "")[:110]
-    print(f"  {mark:7} {cid:6} {status:5} (recorded {'|'.join(allowed)})  {msg}")
-sys.exit(1 if bad else 0)
-EOF
+  if ! "$PY" "$ROOT/integration/verdicts.py" "$json" "$verdicts"; then
     log "verdicts ($name) differ from $(basename "$verdicts")"
     FAILED=1
   else
