@@ -29,6 +29,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Run the reference mock server (same flags as the `authbench-mock` binary).
     Mock(authbench_mock::MockArgs),
+    /// Write a target profile for a server from its OpenID discovery (and, with --probe, a login).
+    Init(InitArgs),
     /// Validate a scenario (and its target profile), or a target profile alone, without running it.
     Validate(ValidateArgs),
     /// Print the JSON Schema (draft-07) of scenario and target profile files.
@@ -116,6 +118,51 @@ pub struct CheckArgs {
     /// Print the results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The server's base URL (its issuer), e.g. https://idp.example.com/realms/demo.
+    pub url: String,
+    /// Where to write the profile.
+    #[arg(long, short, value_name = "FILE", default_value = "target.yaml")]
+    pub out: PathBuf,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The token endpoint (a path below URL, or a URL), for servers without discovery.
+    #[arg(long, value_name = "PATH")]
+    pub token_path: Option<String>,
+    /// The revocation endpoint (RFC 7009), when discovery does not announce it.
+    #[arg(long, value_name = "PATH")]
+    pub revoke_path: Option<String>,
+    /// The introspection endpoint (RFC 7662), when discovery does not announce it.
+    #[arg(long, value_name = "PATH")]
+    pub introspect_path: Option<String>,
+    /// The protected API the traffic phases call (default: the announced userinfo endpoint).
+    #[arg(long, value_name = "PATH")]
+    pub resource: Option<String>,
+    /// How the client authenticates at the token endpoint: basic, post or none (default: what
+    /// the server announces; client_secret_basic when it announces nothing).
+    #[arg(long, value_name = "METHOD")]
+    pub client_auth: Option<String>,
+    /// The scope the login asks for.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// A public client's id, written into the profile (a confidential client's id and secret are
+    /// read from AUTHBENCH_CLIENT_ID / AUTHBENCH_CLIENT_SECRET instead).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Log in as --user, refresh once and fill in the response shape (extractors, expiry source,
+    /// rotation, how a dead refresh token is rejected).
+    #[arg(long)]
+    pub probe: bool,
+    /// The probe's test account.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The probe account's password.
+    #[arg(long, value_name = "SECRET")]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Args)]

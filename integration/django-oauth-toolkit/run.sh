@@ -11,6 +11,8 @@
 #   3. runs `authbench check` with scenarios/targets/django-oauth-toolkit.yaml (base_url pointed at
 #      that port) and expected-failures[-grace].yaml, and compares every check's verdict with
 #      expected-verdicts[-grace].txt;
+#   3b. (strict configuration) runs `authbench init` against the server and checks the profile it
+#      writes against the same recorded verdicts;
 #   4. (strict configuration) runs storm.yaml against DOT, and storm-mock.yaml (the same scenario)
 #      against the builtin mock, and prints `authbench compare` of the two reports.
 # Exit: 0 all verdicts as recorded · 1 a verdict changed or a step failed · 0 with "SKIP: ..." when
@@ -85,7 +87,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$OUT"
 # Only what this script writes (DOT_OUT may point anywhere).
-rm -rf "$OUT"/check-strict* "$OUT"/check-grace* "$OUT"/storm-dot "$OUT"/storm-mock \
+rm -rf "$OUT"/check-strict* "$OUT"/check-grace* "$OUT"/storm-dot "$OUT"/storm-mock "$OUT"/init.* \
   "$OUT"/junit-check-*.xml "$OUT"/server-*.log "$OUT"/compare.txt "$OUT"/compare.html
 export PYTHONDONTWRITEBYTECODE=1
 export DJANGO_SETTINGS_MODULE=dotbench.settings
@@ -177,6 +179,22 @@ run_storm() {
 # --- 2.-4. strict configuration: no grace period ----------------------------------------------
 start_server 0 strict
 run_check strict "$HERE/expected-failures.yaml" "$HERE/expected-verdicts.txt"
+# `authbench init` against the same server (DOT publishes no discovery document here, so the
+# endpoints come from flags): the profile it writes must give the same verdicts, unedited.
+HAND_PROFILE="$PROFILE"
+PROFILE="$TMP/init.yaml"
+if ! timeout 60 "$AUTHBENCH" init "http://127.0.0.1:$PORT" --out "$PROFILE" --token-path /o/token/ \
+    --revoke-path /o/revoke_token/ --introspect-path /o/introspect/ --resource /api/me \
+    --probe --user user0 --password pw-0 >"$OUT/init.log" 2>&1; then
+  cat "$OUT/init.log" >&2
+  log "authbench init against DOT failed"
+  FAILED=1
+else
+  cp "$PROFILE" "$OUT/init.yaml"
+  log "authbench init wrote $OUT/init.yaml; checking it"
+  run_check strict-init "$HERE/expected-failures.yaml" "$HERE/expected-verdicts.txt"
+fi
+PROFILE="$HAND_PROFILE"
 run_storm "$HERE/storm.yaml" "$OUT/storm-dot" --target "$PROFILE"
 stop_server
 

@@ -2,6 +2,7 @@
 
 mod check;
 mod compare;
+mod init;
 mod metrics_listen;
 mod mock;
 mod outdir;
@@ -18,6 +19,7 @@ pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Check(args) => runtime()?.block_on(check::run(args)),
         Command::Mock(args) => runtime()?.block_on(mock::run(args)),
+        Command::Init(args) => runtime()?.block_on(init::run(args)),
         Command::Validate(args) => validate::validate(args),
         Command::Schema => validate::schema(),
         Command::Completions { shell } => {

@@ -2,6 +2,8 @@
 //! the crate's layer map and the logging flags.
 //! One test binary (one link) with a module per area.
 
+mod canned;
+mod init;
 mod layers;
 mod logging;
 mod manifests;

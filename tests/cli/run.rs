@@ -224,55 +224,9 @@ fn the_mock_target_profile_starts_the_mock_with_the_check_knobs() {
     );
 }
 
-/// A plain HTTP server on 127.0.0.1:0 that answers every request with 501 (kept-alive
-/// connections, one thread each; it lives as long as the test process).
-fn not_implemented_server() -> std::net::SocketAddr {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut conn = conn;
-                loop {
-                    let mut length = 0usize;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let lower = line.to_ascii_lowercase();
-                        if let Some(v) = lower.strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let text = "<h1>501 Not Implemented</h1>";
-                    let reply = format!(
-                        "HTTP/1.1 501 Not Implemented\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{text}",
-                        text.len()
-                    );
-                    if conn.write_all(reply.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
 #[test]
 fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
-    let addr = not_implemented_server();
+    let addr = crate::canned::serve("501 Not Implemented", "text/html", "<h1>501 Not Implemented</h1>");
     let out = tempfile::tempdir().unwrap();
     let run = storm(5, "500ms")
         .args(["--target", &format!("http://{addr}")])

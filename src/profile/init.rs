@@ -1,0 +1,630 @@
+//! `authbench init`'s knowledge, without I/O: what a server's metadata (OpenID discovery or RFC 8414)
+//! says ([`Draft::from_metadata`]), what a probe login and refresh showed ([`Findings`],
+//! [`find_token_fields`]), and the commented target profile a person can run ([`Draft::render`]).
+//! The command (`commands::init`) fetches, probes and writes.
+
+use std::fmt::Write as _;
+
+/// Where a profile's client credentials go in token requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic with the client id and secret.
+    Basic,
+    /// `client_secret_post`: `client_id` and `client_secret` form fields.
+    Post,
+    /// A public client: `client_id` only, as a form field.
+    None,
+}
+
+impl ClientAuth {
+    /// Parses `basic`, `post` or `none`.
+    pub fn parse(s: &str) -> Option<ClientAuth> {
+        match s {
+            "basic" | "client_secret_basic" => Some(ClientAuth::Basic),
+            "post" | "client_secret_post" => Some(ClientAuth::Post),
+            "none" => Some(ClientAuth::None),
+            _ => None,
+        }
+    }
+
+    /// What the server announces: basic first, then post, then none; RFC 8414 §2's default
+    /// (`client_secret_basic`) when it announces nothing.
+    fn from_methods(methods: &[String]) -> ClientAuth {
+        let has = |m: &str| methods.iter().any(|x| x == m);
+        if methods.is_empty() || has("client_secret_basic") {
+            ClientAuth::Basic
+        } else if has("client_secret_post") {
+            ClientAuth::Post
+        } else if has("none") {
+            ClientAuth::None
+        } else {
+            ClientAuth::Basic
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ClientAuth::Basic => "client_secret_basic (HTTP Basic)",
+            ClientAuth::Post => "client_secret_post (form fields)",
+            ClientAuth::None => "none (a public client)",
+        }
+    }
+}
+
+/// Environment variable of the client id.
+pub const ENV_CLIENT_ID: &str = "AUTHBENCH_CLIENT_ID";
+/// Environment variable of the client secret.
+pub const ENV_CLIENT_SECRET: &str = "AUTHBENCH_CLIENT_SECRET";
+/// Environment variable of the admin key (the reference mock's admin endpoints).
+pub const ENV_ADMIN_KEY: &str = "AUTHBENCH_ADMIN_KEY";
+
+/// What a probe login (and refresh) showed about the server's answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Findings {
+    /// The user the probe logged in as.
+    pub user: String,
+    /// Extractors found in the login answer (`json:/pointer` or `cookie:name`).
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<String>,
+    pub refresh_expires_in: Option<String>,
+    pub session_id: Option<String>,
+    /// The access token is a JWT (its expiry is read from `exp`).
+    pub access_is_jwt: bool,
+    /// A refresh issued a new refresh token (`Some(false)`: it kept the old one or sent none).
+    pub rotates: Option<bool>,
+    /// An unknown refresh token got 400 `invalid_grant` (RFC 6749 §5.2): `refresh_rejected: strict`.
+    pub rejection_strict: Option<bool>,
+    /// One line per observation, written into the profile's header.
+    pub notes: Vec<String>,
+}
+
+/// Token-field names servers use, per extractor key, in the order they are tried.
+const FIELD_NAMES: &[(&str, &[&str])] = &[
+    ("access_token", &["access_token", "accessToken", "AccessToken"]),
+    ("refresh_token", &["refresh_token", "refreshToken", "RefreshToken"]),
+    ("expires_in", &["expires_in", "expiresIn", "ExpiresIn"]),
+    ("refresh_expires_in", &["refresh_expires_in", "refreshExpiresIn"]),
+    ("session_id", &["session_id", "session_state", "sessionId", "sid"]),
+];
+
+/// Finds each token field of a JSON answer (at the top level or nested up to 3 objects deep,
+/// e.g. Cognito's `AuthenticationResult.AccessToken`): extractor key → `json:/pointer`.
+pub fn find_token_fields(body: &serde_json::Value) -> Vec<(&'static str, String)> {
+    fn search(v: &serde_json::Value, names: &[&str], path: &str, depth: u8) -> Option<String> {
+        let obj = v.as_object()?;
+        for n in names {
+            if let Some(found) = obj.get(*n)
+                && !found.is_null()
+                && !found.is_object()
+            {
+                return Some(format!("{path}/{}", escape_pointer(n)));
+            }
+        }
+        if depth == 0 {
+            return None;
+        }
+        obj.iter().find_map(|(k, child)| {
+            search(
+                child,
+                names,
+                &format!("{path}/{}", escape_pointer(k)),
+                depth - 1,
+            )
+        })
+    }
+    FIELD_NAMES
+        .iter()
+        .filter_map(|(key, names)| {
+            search(body, names, "", 3).map(|p| (*key, format!("json:{p}")))
+        })
+        .collect()
+}
+
+fn escape_pointer(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// A target profile being drafted from what the server says about itself.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The URL `init` was given (the profile's `base_url`).
+    pub base_url: url::Url,
+    /// Where the endpoints came from, for the header (a discovery URL, or "given on the command
+    /// line").
+    pub source: String,
+    pub token: String,
+    pub revocation: Option<String>,
+    pub introspection: Option<String>,
+    pub resource: Option<String>,
+    pub jwks: Option<String>,
+    pub end_session: Option<String>,
+    /// `grant_types_supported` (empty: not announced).
+    pub grants: Vec<String>,
+    pub client_auth: ClientAuth,
+    /// Introspection authenticates with a bearer admin key (the reference mock).
+    pub introspection_bearer: bool,
+    /// The reference mock's `authbench_*` extensions.
+    pub admin_logout: Option<String>,
+    pub admin_outage: Option<String>,
+    pub ws: Option<String>,
+    /// The login request's `scope`, if one is asked for.
+    pub scope: Option<String>,
+    /// A public client's id (`ClientAuth::None`), written as is: it is not a secret.
+    pub client_id: Option<String>,
+    pub findings: Option<Findings>,
+}
+
+impl Draft {
+    /// A draft for a server without metadata: the token endpoint (a path below `base_url` or an
+    /// absolute URL) given by the user.
+    pub fn manual(base_url: url::Url, token: String) -> Draft {
+        Draft {
+            base_url,
+            source: "given on the command line (the server publishes no discovery document)"
+                .into(),
+            token,
+            revocation: None,
+            introspection: None,
+            resource: None,
+            jwks: None,
+            end_session: None,
+            grants: Vec::new(),
+            client_auth: ClientAuth::Basic,
+            introspection_bearer: false,
+            admin_logout: None,
+            admin_outage: None,
+            ws: None,
+            scope: None,
+            client_id: None,
+            findings: None,
+        }
+    }
+
+    /// A draft from an OpenID discovery or RFC 8414 metadata document fetched from `source`.
+    /// Errors name what is missing or malformed.
+    pub fn from_metadata(
+        base_url: url::Url,
+        source: &str,
+        doc: &serde_json::Value,
+    ) -> Result<Draft, String> {
+        if !doc.is_object() {
+            return Err("the document is not a JSON object".into());
+        }
+        let url = |key: &str| -> Result<Option<String>, String> {
+            match doc.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s))
+                    if s.starts_with("http://") || s.starts_with("https://") =>
+                {
+                    Ok(Some(s.clone()))
+                }
+                Some(other) => Err(format!("{key} is not an http(s) URL: {other}")),
+            }
+        };
+        let list = |key: &str| -> Vec<String> {
+            doc.get(key)
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let token = url("token_endpoint")?
+            .ok_or("it has no token_endpoint (RFC 8414 §2 requires one for the password grant)")?;
+        let ws = doc
+            .get("authbench_ws_endpoint")
+            .and_then(|v| v.as_str())
+            .filter(|s| s.starts_with("ws://") || s.starts_with("wss://"))
+            .map(str::to_string);
+        Ok(Draft {
+            source: source.to_string(),
+            token,
+            revocation: url("revocation_endpoint")?,
+            introspection: url("introspection_endpoint")?,
+            resource: url("userinfo_endpoint")?.or(url("authbench_resource_endpoint")?),
+            jwks: url("jwks_uri")?,
+            end_session: url("end_session_endpoint")?,
+            grants: list("grant_types_supported"),
+            client_auth: ClientAuth::from_methods(&list("token_endpoint_auth_methods_supported")),
+            introspection_bearer: list("introspection_endpoint_auth_methods_supported")
+                .iter()
+                .any(|m| m == "bearer"),
+            admin_logout: url("authbench_admin_logout_endpoint")?,
+            admin_outage: url("authbench_admin_outage_endpoint")?,
+            ws,
+            scope: None,
+            client_id: None,
+            findings: None,
+            base_url,
+        })
+    }
+
+    /// The environment variables the profile reads.
+    pub fn env_vars(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.client_auth != ClientAuth::None {
+            v.extend([ENV_CLIENT_ID, ENV_CLIENT_SECRET]);
+        }
+        if self.uses_admin_key() {
+            v.push(ENV_ADMIN_KEY);
+        }
+        v
+    }
+
+    fn uses_admin_key(&self) -> bool {
+        (self.introspection.is_some() && self.introspection_bearer)
+            || self.admin_logout.is_some()
+            || self.admin_outage.is_some()
+    }
+
+    /// An endpoint as the profile writes it: a path when it lies below `base_url`, else the URL.
+    fn at(&self, endpoint: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        match endpoint.strip_prefix(base) {
+            Some(rest) if rest.starts_with('/') => rest.to_string(),
+            Some("") => "/".to_string(),
+            _ => endpoint.to_string(),
+        }
+    }
+
+    /// The commented target profile.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_header(&mut out);
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"));
+        let _ = writeln!(out, "base_url: {}", q(self.base_url.as_str()));
+        let mut login_form = vec![
+            ("grant_type", q("password")),
+            ("username", q("{{user}}")),
+            ("password", q("{{password}}")),
+        ];
+        if let Some(scope) = &self.scope {
+            login_form.push(("scope", q(scope)));
+        }
+        self.render_request(&mut out, "login", &self.token, &login_form, true);
+        self.render_request(
+            &mut out,
+            "refresh",
+            &self.token,
+            &[
+                ("grant_type", q("refresh_token")),
+                ("refresh_token", q("{{refresh_token}}")),
+            ],
+            true,
+        );
+        if let Some(rev) = &self.revocation {
+            let _ = writeln!(
+                out,
+                "# Logout: revoke the refresh token (RFC 7009); replace with your logout API if it has one."
+            );
+            self.render_request(
+                &mut out,
+                "logout",
+                rev,
+                &[
+                    ("token", q("{{refresh_token}}")),
+                    ("token_type_hint", q("refresh_token")),
+                ],
+                true,
+            );
+            self.render_request(
+                &mut out,
+                "revoke",
+                rev,
+                &[
+                    ("token", q("{{token}}")),
+                    ("token_type_hint", q("{{token_type_hint}}")),
+                ],
+                true,
+            );
+        }
+        if let Some(intro) = &self.introspection {
+            let form = [
+                ("token", q("{{token}}")),
+                ("token_type_hint", q("{{token_type_hint}}")),
+            ];
+            if self.introspection_bearer {
+                let _ = writeln!(out, "introspect:\n  path: {}", q(&self.at(intro)));
+                let _ = writeln!(
+                    out,
+                    "  headers: {{ Authorization: {} }}",
+                    q("Bearer {{admin_key}}")
+                );
+                render_form(&mut out, &form);
+            } else {
+                self.render_request(&mut out, "introspect", intro, &form, true);
+            }
+        }
+        match &self.resource {
+            Some(r) => {
+                let _ = writeln!(
+                    out,
+                    "resource:                         # the protected API the traffic phases call"
+                );
+                let _ = writeln!(out, "  method: GET\n  path: {}", q(&self.at(r)));
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "resource:                         # CHANGE ME: a protected API of yours (no userinfo endpoint was announced)"
+                );
+                let _ = writeln!(out, "  method: GET\n  path: \"/userinfo\"");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  headers: {{ Authorization: {} }}",
+            q("Bearer {{access_token}}")
+        );
+        if let Some(admin) = &self.admin_logout {
+            let _ = writeln!(
+                out,
+                "admin_logout:\n  path: {}\n  headers: {{ Authorization: {} }}",
+                q(&self.at(&admin.replace("{user}", "{{user}}"))),
+                q("Bearer {{admin_key}}")
+            );
+        }
+        if let Some(outage) = &self.admin_outage {
+            let _ = writeln!(
+                out,
+                "admin_outage:\n  path: {}\n  query: {{ duration_ms: {} }}\n  headers: {{ Authorization: {} }}",
+                q(&self.at(outage)),
+                q("{{duration_ms}}"),
+                q("Bearer {{admin_key}}")
+            );
+        }
+        if self.uses_admin_key() {
+            let _ = writeln!(
+                out,
+                "admin_key: {}",
+                q(&format!("{{{{env.{ENV_ADMIN_KEY}}}}}"))
+            );
+        }
+        self.render_extract(&mut out);
+        let _ = writeln!(
+            out,
+            "renewal_header: \"\"                # no sliding renewal header (set its name if your API sends one)"
+        );
+        match self.findings.as_ref().and_then(|f| f.rejection_strict) {
+            Some(true) => {
+                let _ = writeln!(
+                    out,
+                    "refresh_rejected: strict          # the probe's unknown refresh token got 400 invalid_grant (RFC 6749 §5.2)"
+                );
+            }
+            Some(false) => {
+                let _ = writeln!(
+                    out,
+                    "refresh_rejected: lenient         # the probe's unknown refresh token did not get 400 invalid_grant"
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "refresh_rejected: lenient         # 400, 401 or 403 count as \"rejected\"; `strict` when your server answers 400 invalid_grant"
+                );
+            }
+        }
+        if let Some(ws) = &self.ws {
+            let _ = writeln!(
+                out,
+                "ws: {{ url: {}, token: {{ query: access_token }}, close_codes: authbench }}",
+                q(ws)
+            );
+        }
+        out
+    }
+
+    fn render_header(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# Target profile for {}, written by `authbench init`.",
+            self.base_url
+        );
+        let _ = writeln!(out, "# Endpoints: {}.", self.source);
+        let _ = writeln!(out, "#   token          {}", self.token);
+        for (name, v) in [
+            ("revocation", &self.revocation),
+            ("introspection", &self.introspection),
+            ("userinfo/API", &self.resource),
+            ("JWKS", &self.jwks),
+            ("end session", &self.end_session),
+        ] {
+            let shown = v.as_deref().unwrap_or("(not announced)");
+            let _ = writeln!(out, "#   {name:<14} {shown}");
+        }
+        if !self.grants.is_empty() {
+            let _ = writeln!(out, "# Grants announced: {}.", self.grants.join(", "));
+            if !self.grants.iter().any(|g| g == "password") {
+                let _ = writeln!(
+                    out,
+                    "# WARNING: the password grant is not announced; the login below may be refused. Enable it for\n# a test client, or start sessions another way (see the README's target presets)."
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# Client authentication: {}.",
+            self.client_auth.describe()
+        );
+        if let Some(f) = &self.findings {
+            let _ = writeln!(out, "# Probe (a login as {}):", f.user);
+            for n in &f.notes {
+                let _ = writeln!(out, "#   {n}");
+            }
+        }
+        let _ = writeln!(out, "#");
+        let _ = writeln!(
+            out,
+            "# Secrets stay out of this file; export them before a run (loading fails naming any that is unset):"
+        );
+        let vars = self.env_vars();
+        if vars.is_empty() {
+            let _ = writeln!(out, "#   (none: a public client and no admin endpoints)");
+        }
+        for v in vars {
+            let _ = writeln!(out, "#   export {v}=...");
+        }
+        let _ = writeln!(out, "#");
+        let _ = writeln!(out, "# Run:  authbench check <this file>");
+        let _ = writeln!(
+            out,
+            "#       authbench run scenarios/storm.yaml --target <this file>"
+        );
+    }
+
+    /// A request with the client's credentials in the announced way.
+    fn render_request(
+        &self,
+        out: &mut String,
+        key: &str,
+        endpoint: &str,
+        form: &[(&str, String)],
+        client: bool,
+    ) {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let _ = writeln!(out, "{key}:\n  path: {}", q(&self.at(endpoint)));
+        let id = format!("{{{{env.{ENV_CLIENT_ID}}}}}");
+        let secret = format!("{{{{env.{ENV_CLIENT_SECRET}}}}}");
+        let mut fields: Vec<(&str, String)> = form.to_vec();
+        if client {
+            match self.client_auth {
+                ClientAuth::Basic => {
+                    let _ = writeln!(
+                        out,
+                        "  basic_auth: {{ user: {}, password: {} }}",
+                        q(&id),
+                        q(&secret)
+                    );
+                }
+                ClientAuth::Post => {
+                    fields.push(("client_id", q(&id)));
+                    fields.push(("client_secret", q(&secret)));
+                }
+                ClientAuth::None => {
+                    if let Some(public) = &self.client_id {
+                        fields.push(("client_id", q(public)));
+                    }
+                }
+            }
+        }
+        render_form(out, &fields);
+    }
+
+    fn render_extract(&self, out: &mut String) {
+        let _ = writeln!(out, "extract:");
+        match &self.findings {
+            Some(f) => {
+                let _ = writeln!(
+                    out,
+                    "  access_token: {}{}",
+                    f.access_token,
+                    if f.access_is_jwt {
+                        "   # a JWT: its expiry is read from `exp`"
+                    } else {
+                        "   # opaque: its expiry comes from expires_in"
+                    }
+                );
+                for (key, v) in [
+                    ("refresh_token", &f.refresh_token),
+                    ("expires_in", &f.expires_in),
+                    ("refresh_expires_in", &f.refresh_expires_in),
+                    ("session_id", &f.session_id),
+                ] {
+                    if let Some(v) = v {
+                        let _ = writeln!(out, "  {key}: {v}");
+                    }
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  access_token: json:/access_token\n  refresh_token: json:/refresh_token   # or cookie:NAME for an HttpOnly cookie\n  expires_in: json:/expires_in"
+                );
+            }
+        }
+    }
+}
+
+fn render_form(out: &mut String, fields: &[(&str, String)]) {
+    let _ = writeln!(out, "  form:");
+    for (k, v) in fields {
+        let _ = writeln!(out, "    {k}: {v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> url::Url {
+        url::Url::parse("http://127.0.0.1:8080").unwrap()
+    }
+
+    #[test]
+    fn metadata_without_a_token_endpoint_is_refused_with_the_reason() {
+        let err = Draft::from_metadata(base(), "x", &serde_json::json!({"issuer": "x"}))
+            .unwrap_err();
+        assert!(err.contains("no token_endpoint"), "{err}");
+        let err = Draft::from_metadata(base(), "x", &serde_json::json!({"token_endpoint": 7}))
+            .unwrap_err();
+        assert!(err.contains("not an http(s) URL"), "{err}");
+        assert!(Draft::from_metadata(base(), "x", &serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn client_auth_follows_what_the_server_announces() {
+        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(ClientAuth::from_methods(&m(&[])), ClientAuth::Basic);
+        assert_eq!(
+            ClientAuth::from_methods(&m(&["client_secret_post", "none"])),
+            ClientAuth::Post
+        );
+        assert_eq!(ClientAuth::from_methods(&m(&["none"])), ClientAuth::None);
+    }
+
+    #[test]
+    fn nested_token_fields_are_found_as_pointers() {
+        let body = serde_json::json!({
+            "AuthenticationResult": { "AccessToken": "a", "RefreshToken": "r", "ExpiresIn": 300 },
+            "ChallengeParameters": {}
+        });
+        let found = find_token_fields(&body);
+        assert!(found.contains(&("access_token", "json:/AuthenticationResult/AccessToken".into())));
+        assert!(found.contains(&("expires_in", "json:/AuthenticationResult/ExpiresIn".into())));
+        let flat = find_token_fields(&serde_json::json!({"access_token": "a", "expires_in": 5}));
+        assert_eq!(
+            flat,
+            vec![
+                ("access_token", "json:/access_token".to_string()),
+                ("expires_in", "json:/expires_in".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_rendered_profile_loads_and_keeps_secrets_in_the_environment() {
+        let doc = serde_json::json!({
+            "token_endpoint": "http://127.0.0.1:8080/oauth/token",
+            "revocation_endpoint": "http://127.0.0.1:8080/oauth/revoke",
+            "userinfo_endpoint": "https://other.example/userinfo",
+            "grant_types_supported": ["authorization_code"],
+        });
+        let draft = Draft::from_metadata(base(), "http://127.0.0.1:8080/.well-known/x", &doc)
+            .unwrap();
+        let text = draft.render();
+        assert!(text.contains("path: \"/oauth/token\""), "{text}");
+        assert!(text.contains("path: \"https://other.example/userinfo\""), "{text}");
+        assert!(text.contains("the password grant is not announced"), "{text}");
+        assert!(text.contains("{{env.AUTHBENCH_CLIENT_SECRET}}"), "{text}");
+        let p = crate::profile::file::profile_from_str_with(
+            &text,
+            None,
+            crate::profile::file::EnvCheck::Skip,
+        );
+        assert!(p.is_ok(), "{text}\n{:?}", p.err());
+    }
+}

@@ -1,0 +1,144 @@
+//! `authbench init`: a profile from the reference mock's discovery (probed) that `authbench check`
+//! runs as written; a server without discovery (the token path from the command line); and the
+//! errors for an unreachable URL, metadata that is not JSON or has no token endpoint, and a file
+//! that exists.
+
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+
+fn authbench() -> Command {
+    let mut cmd = Command::cargo_bin("authbench").unwrap();
+    cmd.env("NO_COLOR", "1")
+        .env_remove("AUTHBENCH_CLIENT_ID")
+        .env_remove("AUTHBENCH_CLIENT_SECRET")
+        .env_remove("AUTHBENCH_ADMIN_KEY");
+    cmd
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
+    let mock = authbench_mock::start(authbench_mock::MockConfig {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mock.yaml");
+    let out = authbench()
+        .args(["init", &mock.base_url(), "--probe", "--user", "user0", "--password", "pw-0"])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    for needle in [
+        "refresh_rejected: strict",
+        "a new refresh token on every use (rotation)",
+        "the access token is a JWT",
+        "path: \"/api/me\"",
+        "admin_key: \"{{env.AUTHBENCH_ADMIN_KEY}}\"",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    // Only the secret comes from outside; the file runs the whole catalog as written.
+    let check = authbench()
+        .arg("check")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("check"))
+        .env("AUTHBENCH_ADMIN_KEY", mock.admin_key())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&check.stdout),
+        stderr(&check)
+    );
+    // Without --force, an existing file is kept.
+    let again = authbench()
+        .args(["init", &mock.base_url()])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    mock.shutdown().await;
+}
+
+#[test]
+fn without_discovery_the_token_path_comes_from_the_command_line() {
+    let addr = crate::canned::serve("404 Not Found", "text/plain", "not found");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain.yaml");
+    let url = format!("http://{addr}");
+    let missing = authbench()
+        .args(["init", &url])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("--token-path"), "{}", stderr(&missing));
+    assert!(!file.exists());
+    let ok = authbench()
+        .args(["init", &url, "--token-path", "/o/token/", "--resource", "/api/me"])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("path: \"/o/token/\""), "{text}");
+    assert!(text.contains("{{env.AUTHBENCH_CLIENT_SECRET}}"), "{text}");
+    assert!(stderr(&ok).contains("export AUTHBENCH_CLIENT_ID=... AUTHBENCH_CLIENT_SECRET=..."));
+}
+
+#[test]
+fn unusable_metadata_and_unreachable_servers_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.yaml");
+    let html = crate::canned::serve("200 OK", "text/html", "<html>login</html>");
+    let out = authbench()
+        .args(["init", &format!("http://{html}")])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("is not JSON"), "{}", stderr(&out));
+
+    let no_token = crate::canned::serve("200 OK", "application/json", "{\"issuer\": \"x\"}");
+    let out = authbench()
+        .args(["init", &format!("http://{no_token}")])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("no token_endpoint"), "{}", stderr(&out));
+
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = gone.local_addr().unwrap();
+    drop(gone);
+    let out = authbench()
+        .args(["init", &format!("http://{addr}")])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
+    assert!(!file.exists());
+
+    let out = authbench().args(["init", "ftp://x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
