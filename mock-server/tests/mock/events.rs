@@ -253,15 +253,9 @@ async fn a_kick_is_pushed_to_the_registered_device_in_the_fcm_v1_shape() {
         ),
         (Some("device-5"), Some("logout"))
     );
+    sent_reaches(&s, 2).await;
     let stats = s.stats();
-    assert_eq!(
-        (
-            stats.push_registrations,
-            stats.pushes_sent,
-            stats.push_failures
-        ),
-        (2, 2, 0)
-    );
+    assert_eq!((stats.push_registrations, stats.push_failures), (2, 0));
 }
 
 #[tokio::test]
