@@ -19,13 +19,16 @@
 //! - [`push`]: the push channel (`client.channel: push`): the loopback push receiver and each
 //!   client's device registration (`session_push`).
 
+pub mod channel;
 pub mod cookies;
 pub mod discover;
 pub mod lifetime;
 pub mod live;
+pub mod push;
 pub mod race;
 pub mod retry;
 pub mod session;
+mod session_push;
 mod session_ws;
 pub mod single_flight;
 pub mod sse;
@@ -34,6 +37,7 @@ pub mod timers;
 pub mod transport;
 pub mod ws;
 
+pub use channel::Channel;
 pub use discover::discover;
 pub use live::Live;
 pub use race::{RaceClass, RaceReport};

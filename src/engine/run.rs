@@ -112,7 +112,7 @@ pub async fn run(
         None
     };
     let mut fleet = Fleet::build(env, &ids, &plan.users);
-    let auto_ws = if plan.websocket {
+    let auto_ws = if plan.opens_channel() {
         sockets.as_ref()
     } else {
         None
