@@ -179,8 +179,9 @@ impl std::fmt::Debug for Inner {
 }
 
 /// Makes up a device token for `session`, routes it to `kick`, and registers it with the server.
-/// A failed registration (`push_register_failed`) leaves the clock resolved without a latency
-/// (`push_target_gone` if the scenario later ends that session).
+/// A failed registration counts `push_register_failed`; the device then never gets a push, so if
+/// the scenario ends its session, that is a missed push: a server that refuses registrations
+/// cannot pass on `missed_pushes`.
 pub async fn register(
     receiver: &PushReceiver,
     session: &Arc<Session>,
@@ -205,7 +206,6 @@ pub async fn register(
     } else {
         inner.recorder.count(shard, PUSH_REGISTER_FAILED, 1);
         inner.routes.lock().remove(&token);
-        kick.socket_gone();
     }
     PushHandle {
         token,

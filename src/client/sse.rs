@@ -158,7 +158,9 @@ pub fn spawn<T: WsTokens>(
 enum Next {
     Stop(WsEnd),
     /// `session_expired`: refresh, reconnect at once.
-    Refresh { at: Instant },
+    Refresh {
+        at: Instant,
+    },
     /// The stream ended or failed: reconnect after this delay with the current token.
     After(Duration),
 }
@@ -311,7 +313,8 @@ impl<T: WsTokens> Channel<T> {
             self.rec
                 .record_duration(self.shard, SSE_CONNECT, started.elapsed());
             if let Some(at) = expired_at.take() {
-                self.rec.record_duration(self.shard, SSE_RECONNECT, at.elapsed());
+                self.rec
+                    .record_duration(self.shard, SSE_RECONNECT, at.elapsed());
             }
             auth_refreshed = false;
             self.generation += 1;
@@ -398,9 +401,7 @@ impl<T: WsTokens> Channel<T> {
                     return Next::Stop(WsEnd::SessionEnded(SessionEnd::LoggedOut));
                 }
                 Some(WsEvent::SessionExpired) => {
-                    return Next::Refresh {
-                        at: Instant::now(),
-                    };
+                    return Next::Refresh { at: Instant::now() };
                 }
                 _ => {}
             }

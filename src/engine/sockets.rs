@@ -105,10 +105,7 @@ impl Sockets {
             Channel::Ws => {
                 let mut opts = ws_options(profile, http)?;
                 opts.connect_timeout = plan.client.timeout;
-                (
-                    Opener::Ws(Arc::new(opts)),
-                    KickBoard::new(recorder.clone()),
-                )
+                (Opener::Ws(Arc::new(opts)), KickBoard::new(recorder.clone()))
             }
             Channel::Sse => {
                 let sse = profile.sse().ok_or_else(|| {

@@ -199,7 +199,6 @@ pub const COUNTERS: &[&str] = &[
     SSE_SESSIONS_ENDED,
     MISSED_PUSHES,
     PUSHES_BEFORE_TRIGGER,
-    PUSH_TARGET_GONE,
     PUSHES_RECEIVED,
     PUSHES_UNROUTED,
     PUSH_REGISTRATIONS,
@@ -229,8 +228,6 @@ pub const SSE_SESSIONS_ENDED: &str = "sse_sessions_ended";
 pub const MISSED_PUSHES: &str = "missed_pushes";
 /// Push channel: `kicked`/`logout` pushes that arrived before the trigger was armed (0 µs).
 pub const PUSHES_BEFORE_TRIGGER: &str = "pushes_before_trigger";
-/// Push channel: armed kick clocks of devices whose registration had failed.
-pub const PUSH_TARGET_GONE: &str = "push_target_gone";
 /// Push channel: messages the receiver accepted for a registered device.
 pub const PUSHES_RECEIVED: &str = "pushes_received";
 /// Push channel: messages for a device token no client registered (answered 404 UNREGISTERED).

@@ -9,13 +9,13 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::channels::{PushProfile, PushSpec, SseProfile, SseSpec};
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
 use super::matcher::Matcher;
 use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
 use super::scoped::ScopedResource;
 use super::template::{Template, Var, Vars};
-use super::channels::{PushProfile, PushSpec, SseProfile, SseSpec};
 use super::ws::{WsProfile, WsSpec};
 use crate::config::units::{duration_opt_schema, human_duration_opt};
 use crate::config::yaml::{self, DocKind};
@@ -678,13 +678,16 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         None => b.and_then(|b| b.sse.clone()),
     };
     let push = match &spec.push {
-        Some(p) => Some(p.resolve(b.and_then(|b| b.push.as_ref())).map_err(|(k, m)| {
-            problem(
-                format!("push.{k}"),
-                m,
-                "see the push section of the target profile reference",
-            )
-        })?),
+        Some(p) => Some(
+            p.resolve(b.and_then(|b| b.push.as_ref()))
+                .map_err(|(k, m)| {
+                    problem(
+                        format!("push.{k}"),
+                        m,
+                        "see the push section of the target profile reference",
+                    )
+                })?,
+        ),
         None => b.and_then(|b| b.push.clone()),
     };
     if let Some(m) = &spec.reuse_rejected {

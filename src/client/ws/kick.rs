@@ -43,8 +43,9 @@ pub struct KickNames {
     pub missed: &'static str,
     /// Counter: kick signals before the trigger was armed.
     pub before_trigger: &'static str,
-    /// Counter: armed clocks whose channel had already ended.
-    pub target_gone: &'static str,
+    /// Counter: armed clocks whose channel had already ended (None: the channel never ends, as a
+    /// push registration).
+    pub target_gone: Option<&'static str>,
 }
 
 /// The WebSocket's names (`kick_latency`, `missed_kicks`, ...).
@@ -52,7 +53,7 @@ pub const WS_KICKS: KickNames = KickNames {
     latency: KICK_LATENCY,
     missed: MISSED_KICKS,
     before_trigger: KICKS_BEFORE_TRIGGER,
-    target_gone: KICK_TARGET_GONE,
+    target_gone: Some(KICK_TARGET_GONE),
 };
 
 /// The SSE channel's names (`sse_kick_latency`, `sse_missed_kicks`, ...).
@@ -60,7 +61,7 @@ pub const SSE_KICKS: KickNames = KickNames {
     latency: names::SSE_KICK_LATENCY,
     missed: names::SSE_MISSED_KICKS,
     before_trigger: names::SSE_KICKS_BEFORE_TRIGGER,
-    target_gone: names::SSE_KICK_TARGET_GONE,
+    target_gone: Some(names::SSE_KICK_TARGET_GONE),
 };
 
 /// The push channel's names (`push_latency`, `missed_pushes`, ...).
@@ -68,7 +69,7 @@ pub const PUSH_KICKS: KickNames = KickNames {
     latency: names::PUSH_LATENCY,
     missed: names::MISSED_PUSHES,
     before_trigger: names::PUSHES_BEFORE_TRIGGER,
-    target_gone: names::PUSH_TARGET_GONE,
+    target_gone: None,
 };
 
 /// `seen_at` value meaning "the socket ended without a kick signal".
@@ -265,7 +266,9 @@ impl KickClock {
             // The socket ended after the trigger and no kick ever came: a missed kick.
             self.board.ended_unkicked.fetch_add(1, Ordering::SeqCst);
         } else if seen == GONE {
-            rec.count(self.shard, names.target_gone, 1);
+            if let Some(gone) = names.target_gone {
+                rec.count(self.shard, gone, 1);
+            }
         } else {
             if seen < armed {
                 rec.count(self.shard, names.before_trigger, 1);
