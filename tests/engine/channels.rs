@@ -221,3 +221,84 @@ async fn a_server_that_refuses_registrations_cannot_pass() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_streams_come_back_after_an_outage_with_last_event_id() {
+    let server = mock(|c| c.access_ttl = Duration::from_secs(60)).await;
+    let clients = 3;
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Outage {
+            duration: Duration::from_millis(300),
+        },
+        Phase::Wait {
+            duration: Duration::from_millis(2500),
+        },
+    ];
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, phases),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(
+        r.counter("sse_end_without_event"),
+        n,
+        "{:?}",
+        r.snap.counters
+    );
+    assert!(r.counter("sse_reconnects") >= n);
+    assert!(r.counter("sse_resumes") >= n);
+    assert_eq!(
+        r.counter("ended.stopped"),
+        n,
+        "every stream was open again at the end"
+    );
+    server.shutdown().await;
+}
+
+/// A raw POST to the receiver.
+async fn post(url: &str, auth: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn the_push_receiver_answers_like_fcm() {
+    let rec = Recorder::new();
+    let receiver = PushReceiver::start("127.0.0.1:0".parse().unwrap(), rec.clone())
+        .await
+        .unwrap();
+    let url = receiver.send_url();
+    assert!(
+        url.ends_with("/v1/projects/authbench/messages:send"),
+        "{url}"
+    );
+    let msg = r#"{"message":{"token":"nobody","data":{"type":"kicked"}}}"#;
+    let (status, body) = post(&url, None, msg).await;
+    assert_eq!(
+        (status, body["error"]["status"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+    let (status, body) = post(&url, Some("Bearer x"), r#"{"message":{}}"#).await;
+    assert_eq!(
+        (status, body["error"]["status"].as_str()),
+        (400, Some("INVALID_ARGUMENT"))
+    );
+    let (status, body) = post(&url, Some("Bearer x"), msg).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["details"][0]["errorCode"], "UNREGISTERED");
+    assert_eq!(rec.counter("pushes_unrouted"), 1);
+    assert_eq!(rec.counter("pushes_received"), 0);
+    receiver.stop().await;
+}
