@@ -189,10 +189,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::SSE_END_WITHOUT_EVENT,
             "SSE streams the server ended without a session event",
         ),
-        (
-            names::SSE_RESUMES,
-            "SSE reconnects that sent Last-Event-ID",
-        ),
+        (names::SSE_RESUMES, "SSE reconnects that sent Last-Event-ID"),
         (
             names::SSE_GAVE_UP,
             "clients that stopped reconnecting their SSE stream",
