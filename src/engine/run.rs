@@ -27,7 +27,9 @@ pub enum EngineError {
     #[error(transparent)]
     Http(#[from] BuildError),
     /// The plan needs WebSockets but the target profile describes none, or it is unusable.
-    #[error("the plan opens WebSockets but the target has no usable WebSocket settings: {0}")]
+    #[error(
+        "the plan opens a channel per client (WebSocket, SSE or push) but the target cannot serve it: {0}"
+    )]
     WebSocket(String),
     /// The plan has an `outage` phase but the target profile cannot cause one.
     #[error(

@@ -2,6 +2,7 @@
 //! the crate's layer map and the logging flags.
 //! One test binary (one link) with a module per area.
 
+mod channels;
 mod layers;
 mod logging;
 mod manifests;
