@@ -302,3 +302,32 @@ async fn the_push_receiver_answers_like_fcm() {
     assert_eq!(rec.counter("pushes_received"), 0);
     receiver.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_ends_the_stream_with_the_logout_event() {
+    let server = mock(|_| {}).await;
+    let clients = 4;
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Logout {
+            ramp: Duration::ZERO,
+        },
+    ];
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, phases),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.counter("sse_events.logout"), n, "{:?}", r.snap.counters);
+    assert_eq!(r.samples("sse_kick_latency"), n);
+    assert_eq!(r.counter("sse_missed_kicks"), 0);
+    assert_eq!(
+        r.counter("ended.session_ended"),
+        n,
+        "every stream ended with its session"
+    );
+    server.shutdown().await;
+}
