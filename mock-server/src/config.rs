@@ -336,6 +336,10 @@ pub struct MockConfig {
     /// `max_session` (0 = off).
     #[serde(with = "human_duration")]
     pub idle_timeout: Duration,
+    /// Push-provider URL (FCM HTTP v1 `messages:send` shape): session events of sessions that
+    /// registered a device token (`POST /push/register`) are POSTed there (None = push off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_url: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -362,6 +366,7 @@ impl Default for MockConfig {
             connection_close: false,
             keepalive_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
+            push_url: None,
         }
     }
 }
@@ -441,6 +446,12 @@ impl MockConfig {
                 reason: "must be non-empty without spaces".into(),
             });
         }
+        if let Some(url) = &self.push_url {
+            crate::push::check_url(url).map_err(|reason| ConfigError::Invalid {
+                field: "push_url",
+                reason,
+            })?;
+        }
         Ok(())
     }
 }
@@ -519,6 +530,11 @@ pub struct MockArgs {
     /// past --max-session (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Deliver session events (kicked, logout, session_expired) of sessions that registered a
+    /// device token as FCM HTTP v1 shaped POSTs to this URL (e.g.
+    /// http://127.0.0.1:9099/v1/projects/authbench/messages:send).
+    #[arg(long, value_name = "URL")]
+    pub push_url: Option<String>,
 }
 
 impl MockArgs {
@@ -546,6 +562,7 @@ impl MockArgs {
             connection_close: self.connection_close,
             keepalive_timeout: self.keepalive_timeout,
             idle_timeout: self.idle_timeout,
+            push_url: self.push_url,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -19,6 +19,7 @@
 //!   [`outage`]: the server going away and coming back on demand (`POST /admin/outage`).
 //! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters;
 //!   [`arrivals`]: request arrival offsets after a sync point (the server-side view of a storm).
+//! - [`push`]: session events as FCM HTTP v1 shaped push messages (`--push-url`).
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
 //!
@@ -38,6 +39,7 @@ pub mod faults;
 pub mod flaws;
 pub mod logging;
 pub mod outage;
+pub mod push;
 pub mod routes;
 pub mod server;
 pub mod stats;

@@ -93,6 +93,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
     let access = AccessTokens::new(keys, base_url.clone(), AUDIENCE.to_string());
     let faults = Faults::new(&cfg.faults);
     let shutdown = CancellationToken::new();
+    let push = cfg.push_url.clone().map(crate::push::Pusher::new);
     let state = Arc::new(AppState {
         auth: Auth::new(cfg, access),
         faults,
@@ -103,6 +104,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         tracker: TaskTracker::new(),
         verdicts: Default::default(),
         arrivals: Default::default(),
+        push,
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");

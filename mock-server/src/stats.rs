@@ -100,6 +100,18 @@ counters! {
     faults_capacity,
     /// Requests refused with 429 by a rate fault.
     faults_rate,
+    /// Event streams (`GET /events`) opened.
+    sse_total,
+    /// Event streams refused with 401.
+    sse_rejected,
+    /// Event streams opened with a `Last-Event-ID` of the same session (resumed).
+    sse_resumes,
+    /// Device tokens registered (`POST /push/register`).
+    push_registrations,
+    /// Push messages the push provider accepted (2xx).
+    pushes_sent,
+    /// Push messages the push provider did not accept after the retries.
+    push_failures,
 }
 
 impl Counters {

@@ -15,21 +15,29 @@
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
+//! - [`sse`]: the Server-Sent Events channel (`client.channel: sse`), same tokens, same kick clock.
+//! - [`push`]: the push channel (`client.channel: push`): the loopback push receiver and each
+//!   client's device registration (`session_push`).
 
+pub mod channel;
 pub mod cookies;
 pub mod discover;
 pub mod lifetime;
 pub mod live;
+pub mod push;
 pub mod race;
 pub mod retry;
 pub mod session;
+mod session_push;
 mod session_ws;
 pub mod single_flight;
+pub mod sse;
 pub mod strategy;
 pub mod timers;
 pub mod transport;
 pub mod ws;
 
+pub use channel::Channel;
 pub use discover::discover;
 pub use live::Live;
 pub use race::{RaceClass, RaceReport};

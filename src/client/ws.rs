@@ -41,7 +41,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as TungError, Message, error::ProtocolError};
 use tokio_util::sync::CancellationToken;
 
-pub use kick::{KickBoard, KickClock, KickTally};
+pub use kick::{KickBoard, KickClock, KickNames, KickTally, PUSH_KICKS, SSE_KICKS, WS_KICKS};
 pub use options::{Backoff, WsConfigError, WsOptions};
 
 use crate::client::transport::ws::connect;

@@ -25,12 +25,17 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         None => scenario.target.clone(),
     };
 
-    let resolved = target::resolve(&spec, &scenario.mock).await?;
+    let recorder = Recorder::new();
+    let push = push_receiver(&scenario, &recorder, args.quiet || args.json).await?;
+    let mut mock = scenario.mock.clone();
+    mock.push_url = push.as_ref().map(|p| p.send_url());
+    let resolved = target::resolve(&spec, &mock).await?;
     target::preflight(&resolved.profile).await?;
 
     let plan = Plan::from_scenario(&scenario)
         .with_shard(shard)
-        .with_start_at(start_at);
+        .with_start_at(start_at)
+        .with_push(push);
     let clients = match shard {
         Some(s) => s.len(scenario.clients),
         None => scenario.clients,
@@ -43,7 +48,6 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         );
     }
 
-    let recorder = Recorder::new();
     let progress = Progress::new();
     let arrivals = resolved
         .mock
@@ -113,6 +117,36 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     } else {
         Code::Failed
     })
+}
+
+/// `client.channel: push`: starts authbench's push receiver (on `client.push_listen`, default a
+/// free loopback port) and says where it listens, so a real server can be pointed at it; the
+/// builtin mock gets its URL as `--push-url`.
+async fn push_receiver(
+    scenario: &Scenario,
+    recorder: &Recorder,
+    quiet: bool,
+) -> Result<Option<Arc<authbench::client::push::PushReceiver>>, CliError> {
+    if scenario.client.channel() != Some(authbench::client::Channel::Push) {
+        return Ok(None);
+    }
+    let listen = scenario
+        .client
+        .push_listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:0");
+    let addr = listen
+        .parse()
+        .map_err(|_| CliError::usage(format!("client.push_listen {listen:?} is not an address")))?;
+    let receiver = authbench::client::push::PushReceiver::start(addr, recorder.clone())
+        .await
+        .map_err(|e| {
+            CliError::cannot_proceed(format!("cannot start the push receiver on {addr}: {e}"))
+        })?;
+    if !quiet {
+        eprintln!("push receiver: {}", receiver.send_url());
+    }
+    Ok(Some(Arc::new(receiver)))
 }
 
 /// Builtin target: arms the in-process mock's arrival recorder ([`authbench_mock::arrivals`])

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::shard::Shard;
-use crate::client::{ClientSettings, Connections};
+use crate::client::push::PushReceiver;
+use crate::client::{Channel, ClientSettings, Connections};
 use crate::scenario::{Phase, Scenario};
 
 /// Credentials of global client `n`: `(user, password)`.
@@ -59,6 +60,12 @@ pub struct Plan {
     pub start_at: Option<SystemTime>,
     /// How long to wait after a kick trigger for the old socket's kick before counting it missed.
     pub kick_timeout: Duration,
+    /// The channel every client opens after its login (`client.channel`; `ws` for
+    /// `client.websocket: true`), and that `ws_connect` opens.
+    pub channel: Option<Channel>,
+    /// `channel: push`: authbench's push receiver, started by the caller (before the builtin mock,
+    /// which needs its URL).
+    pub push: Option<Arc<PushReceiver>>,
 }
 
 impl Plan {
@@ -74,6 +81,8 @@ impl Plan {
             shard: None,
             start_at: None,
             kick_timeout: Duration::from_secs(5),
+            channel: None,
+            push: None,
         }
     }
 
@@ -101,7 +110,20 @@ impl Plan {
             shard: None,
             start_at: None,
             kick_timeout: Duration::from_secs(5),
+            channel: c.channel(),
+            push: None,
         }
+    }
+
+    /// Uses `receiver` as the push receiver of a `channel: push` run (builder style).
+    pub fn with_push(mut self, receiver: Option<Arc<PushReceiver>>) -> Plan {
+        self.push = receiver;
+        self
+    }
+
+    /// Whether clients open a channel right after their login.
+    pub fn opens_channel(&self) -> bool {
+        self.websocket || self.channel.is_some()
     }
 
     /// Sets the shard (builder style, for the CLI's `--shard`).
@@ -116,9 +138,10 @@ impl Plan {
         self
     }
 
-    /// Whether any phase or the client setting needs WebSockets.
+    /// Whether any phase or the client setting needs a channel (a WebSocket unless `channel`
+    /// says otherwise).
     pub fn uses_websocket(&self) -> bool {
-        self.websocket
+        self.opens_channel()
             || self
                 .phases
                 .iter()

@@ -27,7 +27,9 @@ pub enum EngineError {
     #[error(transparent)]
     Http(#[from] BuildError),
     /// The plan needs WebSockets but the target profile describes none, or it is unusable.
-    #[error("the plan opens WebSockets but the target has no usable WebSocket settings: {0}")]
+    #[error(
+        "the plan opens a channel per client (WebSocket, SSE or push) but the target cannot serve it: {0}"
+    )]
     WebSocket(String),
     /// The plan has an `outage` phase but the target profile cannot cause one.
     #[error(
@@ -112,7 +114,7 @@ pub async fn run(
         None
     };
     let mut fleet = Fleet::build(env, &ids, &plan.users);
-    let auto_ws = if plan.websocket {
+    let auto_ws = if plan.opens_channel() {
         sockets.as_ref()
     } else {
         None

@@ -1,5 +1,7 @@
-//! The engine's WebSocket bookkeeping: one socket task per client (through `client::ws::spawn`),
-//! one kick board per run, and the open-socket figure for the live display.
+//! The engine's channel bookkeeping: one channel per client — a WebSocket task
+//! (`client::ws::spawn`), an SSE task (`client::sse::spawn`) or a push registration
+//! (`client::push::register`), as `client.channel` says — one kick board per run (recording under
+//! that channel's names), and the open-socket figure for the live display.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::Plan;
 use super::progress::Progress;
-use crate::client::Session;
+use crate::client::push::{self, PushHandle, PushReceiver};
+use crate::client::sse::{self, SseHandle, SseOptions};
 use crate::client::transport::Http;
-use crate::client::ws::{self, KickBoard, KickClock, WsHandle, WsOptions};
+use crate::client::ws::{self, KickBoard, KickClock, PUSH_KICKS, SSE_KICKS, WsHandle, WsOptions};
+use crate::client::{Channel, Session};
 use crate::metrics::Recorder;
 use crate::metrics::names::GAUGE_OPEN_SOCKETS;
 use crate::profile::Profile;
@@ -18,9 +22,17 @@ use crate::profile::Profile;
 /// How often the open-socket figure of the live display is refreshed.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-/// One client's socket: its task handle and the kick clock of the session it belongs to.
+/// One client's channel.
+enum Handle {
+    Ws(WsHandle),
+    Sse(SseHandle),
+    Push(PushHandle),
+}
+
+/// One client's socket (or stream, or push registration): its handle and the kick clock of the
+/// session it belongs to.
 pub(crate) struct Socket {
-    handle: WsHandle,
+    handle: Handle,
     kick: Arc<KickClock>,
 }
 
@@ -30,29 +42,49 @@ impl Socket {
         self.kick.clone()
     }
 
-    /// Whether the socket is open now.
+    /// Whether the socket (stream, registration) is open now.
     pub fn is_open(&self) -> bool {
-        self.handle.is_open()
+        match &self.handle {
+            Handle::Ws(h) => h.is_open(),
+            Handle::Sse(h) => h.is_open(),
+            Handle::Push(h) => h.is_open(),
+        }
     }
 
-    /// Waits at most `within` for the channel to have a socket open (`false`: it ended, or is
-    /// still reconnecting).
+    /// Waits at most `within` for a WebSocket channel to have a socket open (`false`: it ended,
+    /// or is still reconnecting). `ws_not_open_at_end` is about WebSockets: other channels answer
+    /// `true`.
     pub async fn open_within(&self, within: Duration) -> bool {
-        self.is_open()
-            || tokio::time::timeout(within, self.handle.wait_open(1))
+        let Handle::Ws(handle) = &self.handle else {
+            return true;
+        };
+        handle.is_open()
+            || tokio::time::timeout(within, handle.wait_open(1))
                 .await
                 .unwrap_or(false)
     }
 
-    /// Asks the socket task to close (client-initiated close, bounded by the WS options).
+    /// Asks the channel to close (client-initiated close, bounded by the WS options).
     pub fn close(self) {
-        self.handle.close();
+        match &self.handle {
+            Handle::Ws(h) => h.close(),
+            Handle::Sse(h) => h.close(),
+            Handle::Push(h) => h.close(),
+        }
     }
+}
+
+/// How the run's channels are opened.
+enum Opener {
+    Ws(Arc<WsOptions>),
+    Sse(Arc<SseOptions>),
+    Push(Arc<PushReceiver>),
 }
 
 /// Per-run WebSocket state.
 pub(crate) struct Sockets {
-    opts: Arc<WsOptions>,
+    opener: Opener,
+    connect_timeout: Duration,
     board: Arc<KickBoard>,
     recorder: Recorder,
     cancel: CancellationToken,
@@ -69,22 +101,57 @@ impl Sockets {
         progress: Arc<Progress>,
         cancel: CancellationToken,
     ) -> Result<Arc<Sockets>, String> {
-        let ws = profile.ws().ok_or_else(|| {
-            format!(
-                "the target profile `{}` has no `ws:` section",
-                profile.name()
-            )
-        })?;
-        let tls = if ws.url.scheme() == "wss" {
-            Some(http.tls_config().map_err(|e| e.to_string())?)
-        } else {
-            None
+        let (opener, board) = match plan.channel.unwrap_or(Channel::Ws) {
+            Channel::Ws => {
+                let mut opts = ws_options(profile, http)?;
+                opts.connect_timeout = plan.client.timeout;
+                (Opener::Ws(Arc::new(opts)), KickBoard::new(recorder.clone()))
+            }
+            Channel::Sse => {
+                let sse = profile.sse().ok_or_else(|| {
+                    format!(
+                        "client.channel is sse, but the target profile `{}` has no `sse:` section",
+                        profile.name()
+                    )
+                })?;
+                let tls = if sse.url.scheme() == "https" {
+                    Some(http.tls_config().map_err(|e| e.to_string())?)
+                } else {
+                    None
+                };
+                let opts = SseOptions {
+                    profile: sse.clone(),
+                    tls,
+                    connect_timeout: plan.client.timeout,
+                    backoff: ws::Backoff::default(),
+                };
+                (
+                    Opener::Sse(Arc::new(opts)),
+                    KickBoard::with_names(recorder.clone(), &SSE_KICKS),
+                )
+            }
+            Channel::Push => {
+                let push = profile.push().ok_or_else(|| {
+                    format!(
+                        "client.channel is push, but the target profile `{}` has no `push:` section",
+                        profile.name()
+                    )
+                })?;
+                let receiver = plan
+                    .push
+                    .clone()
+                    .ok_or("client.channel is push, but no push receiver was started")?;
+                receiver.use_profile(push);
+                (
+                    Opener::Push(receiver),
+                    KickBoard::with_names(recorder.clone(), &PUSH_KICKS),
+                )
+            }
         };
-        let mut opts = WsOptions::from_profile(ws, tls).map_err(|e| e.to_string())?;
-        opts.connect_timeout = plan.client.timeout;
         let sockets = Arc::new(Sockets {
-            opts: Arc::new(opts),
-            board: KickBoard::new(recorder.clone()),
+            opener,
+            connect_timeout: plan.client.timeout,
+            board,
             recorder: recorder.clone(),
             cancel: cancel.clone(),
         });
@@ -108,16 +175,36 @@ impl Sockets {
     pub async fn open(&self, session: &Arc<Session>) -> Option<Socket> {
         let shard = session.id() as usize;
         let kick = self.board.clock(shard);
-        let handle = ws::spawn(
-            self.opts.clone(),
-            session.clone(),
-            self.recorder.clone(),
-            shard,
-            kick.clone(),
-            self.cancel.child_token(),
-        );
-        let bound = self.opts.connect_timeout + Duration::from_secs(1);
-        let _ = tokio::time::timeout(bound, handle.wait_open(1)).await;
+        let bound = self.connect_timeout + Duration::from_secs(1);
+        let handle = match &self.opener {
+            Opener::Ws(opts) => {
+                let handle = ws::spawn(
+                    opts.clone(),
+                    session.clone(),
+                    self.recorder.clone(),
+                    shard,
+                    kick.clone(),
+                    self.cancel.child_token(),
+                );
+                let _ = tokio::time::timeout(bound, handle.wait_open(1)).await;
+                Handle::Ws(handle)
+            }
+            Opener::Sse(opts) => {
+                let handle = sse::spawn(
+                    opts.clone(),
+                    session.clone(),
+                    self.recorder.clone(),
+                    shard,
+                    kick.clone(),
+                    self.cancel.child_token(),
+                );
+                let _ = tokio::time::timeout(bound, handle.wait_open(1)).await;
+                Handle::Sse(handle)
+            }
+            Opener::Push(receiver) => {
+                Handle::Push(push::register(receiver, session, kick.clone()).await)
+            }
+        };
         Some(Socket { handle, kick })
     }
 
@@ -128,14 +215,39 @@ impl Sockets {
 
     /// Closes `sockets` and waits (bounded) for their tasks to end.
     pub async fn close_all(&self, sockets: Vec<Socket>, timeout: Duration) {
-        let handles: Vec<WsHandle> = sockets
-            .into_iter()
-            .map(|s| {
-                s.handle.close();
-                s.handle
-            })
-            .collect();
-        let joins = futures::future::join_all(handles.into_iter().map(|h| h.join()));
-        let _ = tokio::time::timeout(timeout, joins).await;
+        let mut ws_handles = Vec::new();
+        let mut sse_handles = Vec::new();
+        for s in sockets {
+            match s.handle {
+                Handle::Ws(h) => {
+                    h.close();
+                    ws_handles.push(h);
+                }
+                Handle::Sse(h) => {
+                    h.close();
+                    sse_handles.push(h);
+                }
+                Handle::Push(h) => h.close(),
+            }
+        }
+        let ws_joins = futures::future::join_all(ws_handles.into_iter().map(|h| h.join()));
+        let sse_joins = futures::future::join_all(sse_handles.into_iter().map(|h| h.join()));
+        let _ = tokio::time::timeout(timeout, futures::future::join(ws_joins, sse_joins)).await;
     }
+}
+
+/// The WebSocket options of the run, from the profile's `ws:` section.
+fn ws_options(profile: &Profile, http: &Http) -> Result<WsOptions, String> {
+    let ws = profile.ws().ok_or_else(|| {
+        format!(
+            "the target profile `{}` has no `ws:` section",
+            profile.name()
+        )
+    })?;
+    let tls = if ws.url.scheme() == "wss" {
+        Some(http.tls_config().map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    WsOptions::from_profile(ws, tls).map_err(|e| e.to_string())
 }

@@ -58,7 +58,22 @@ pub const HISTOGRAMS: &[&str] = &[
     REFRESH_FAILED,
     API_FAILED,
     LOGOUT_FAILED,
+    SSE_CONNECT,
+    SSE_KICK_LATENCY,
+    SSE_RECONNECT,
+    PUSH_LATENCY,
 ];
+
+/// SSE channel: request sent → `200 text/event-stream` response head, µs.
+pub const SSE_CONNECT: &str = "sse_connect";
+/// SSE channel: trigger → `kicked`/`logout` event on the old session's stream, µs (the
+/// WebSocket's `kick_latency`, measured on the event stream).
+pub const SSE_KICK_LATENCY: &str = "sse_kick_latency";
+/// SSE channel: `session_expired` event → the stream open again with a fresh token, µs.
+pub const SSE_RECONNECT: &str = "sse_reconnect";
+/// Push channel: trigger → the push message for the old session received by authbench's push
+/// receiver, µs.
+pub const PUSH_LATENCY: &str = "push_latency";
 
 /// HTTP exchanges, answered or failed (every operation).
 pub const REQUESTS: &str = "requests";
@@ -173,7 +188,54 @@ pub const COUNTERS: &[&str] = &[
     RESENT_IDEMPOTENT,
     CONNECTIONS_RETIRED,
     FALSE_LOGOUTS,
+    SSE_MISSED_KICKS,
+    SSE_KICKS_BEFORE_TRIGGER,
+    SSE_KICK_TARGET_GONE,
+    SSE_CONNECTS,
+    SSE_RECONNECTS,
+    SSE_RESUMES,
+    SSE_END_WITHOUT_EVENT,
+    SSE_GAVE_UP,
+    SSE_SESSIONS_ENDED,
+    MISSED_PUSHES,
+    PUSHES_BEFORE_TRIGGER,
+    PUSHES_RECEIVED,
+    PUSHES_UNROUTED,
+    PUSH_REGISTRATIONS,
+    PUSH_REGISTER_FAILED,
 ];
+
+/// SSE channel: armed kick clocks whose stream got no `kicked`/`logout` event.
+pub const SSE_MISSED_KICKS: &str = "sse_missed_kicks";
+/// SSE channel: kick events that arrived before the trigger was armed (recorded as 0 µs).
+pub const SSE_KICKS_BEFORE_TRIGGER: &str = "sse_kicks_before_trigger";
+/// SSE channel: armed kick clocks whose stream had already ended without a kick event.
+pub const SSE_KICK_TARGET_GONE: &str = "sse_kick_target_gone";
+/// SSE channel: streams opened (every generation).
+pub const SSE_CONNECTS: &str = "sse_connects";
+/// SSE channel: streams opened after a client's first one.
+pub const SSE_RECONNECTS: &str = "sse_reconnects";
+/// SSE channel: reconnects that sent `Last-Event-ID`.
+pub const SSE_RESUMES: &str = "sse_resumes";
+/// SSE channel: streams the server ended without a session event (the client reconnects).
+pub const SSE_END_WITHOUT_EVENT: &str = "sse_end_without_event";
+/// SSE channel: a client stopped reconnecting after `backoff.max_attempts` failures in a row.
+pub const SSE_GAVE_UP: &str = "sse_gave_up";
+/// SSE channel: the server ended a session (a `kicked`/`logout` event, or a refused reconnect).
+pub const SSE_SESSIONS_ENDED: &str = "sse_sessions_ended";
+/// Push channel: armed kick clocks (a registered device whose session the scenario ended) that
+/// no push message reached.
+pub const MISSED_PUSHES: &str = "missed_pushes";
+/// Push channel: `kicked`/`logout` pushes that arrived before the trigger was armed (0 µs).
+pub const PUSHES_BEFORE_TRIGGER: &str = "pushes_before_trigger";
+/// Push channel: messages the receiver accepted for a registered device.
+pub const PUSHES_RECEIVED: &str = "pushes_received";
+/// Push channel: messages for a device token no client registered (answered 404 UNREGISTERED).
+pub const PUSHES_UNROUTED: &str = "pushes_unrouted";
+/// Push channel: device tokens registered with the server (2xx).
+pub const PUSH_REGISTRATIONS: &str = "push_registrations";
+/// Push channel: registrations the server refused or that failed.
+pub const PUSH_REGISTER_FAILED: &str = "push_register_failed";
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
 pub const PREFIX_STATUS: &str = "status.";
@@ -212,7 +274,32 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_RETRY_AFTER,
     PREFIX_ENDED,
     PREFIX_GAVE_UP,
+    PREFIX_SSE_EVENTS,
+    PREFIX_SSE_CONNECT_FAILED,
+    PREFIX_PUSH_EVENTS,
 ];
+
+/// Prefix: `sse_events.<type>`, SSE session events by type (`kicked`, `welcome`, `tick`, `other`).
+pub const PREFIX_SSE_EVENTS: &str = "sse_events.";
+/// Prefix: `sse_connect_failed.<why>`, refused streams by HTTP status or kind.
+pub const PREFIX_SSE_CONNECT_FAILED: &str = "sse_connect_failed.";
+/// Prefix: `push_events.<type>`, pushed messages by event type.
+pub const PREFIX_PUSH_EVENTS: &str = "push_events.";
+
+/// `sse_events.<type>`.
+pub fn sse_event(kind: &str) -> String {
+    format!("{PREFIX_SSE_EVENTS}{kind}")
+}
+
+/// `sse_connect_failed.<why>`.
+pub fn sse_connect_failed(why: impl std::fmt::Display) -> String {
+    format!("{PREFIX_SSE_CONNECT_FAILED}{why}")
+}
+
+/// `push_events.<type>`.
+pub fn push_event(kind: &str) -> String {
+    format!("{PREFIX_PUSH_EVENTS}{kind}")
+}
 
 /// Connection refused, reset or failed (DNS, TCP, TLS).
 pub const ERR_CONNECT: &str = "errors.connect";
@@ -228,6 +315,9 @@ pub const ERR_WS_ABNORMAL: &str = "errors.ws_abnormal";
 pub const ERR_WS_TOO_BIG: &str = "errors.ws_too_big";
 /// A malformed WebSocket frame from the server.
 pub const ERR_WS_PROTOCOL: &str = "errors.ws_protocol";
+
+/// An SSE stream that failed while being read (a reset, a malformed event, past the stream cap).
+pub const ERR_SSE_STREAM: &str = "errors.sse_stream";
 
 /// Race outcome: exactly one success, the rest rejected (atomic rotation).
 pub const RACE_ONE_WINNER: &str = "race.one_winner";
@@ -323,6 +413,8 @@ pub const TIMELINE_LATENCIES: &[&str] = &[LOGIN, REFRESH, API];
 
 /// Gauge: WebSockets currently open (sampled into the timeline at the end of each interval).
 pub const GAUGE_OPEN_SOCKETS: &str = "open_sockets";
+/// Gauge: SSE streams currently open.
+pub const GAUGE_OPEN_STREAMS: &str = "open_streams";
 /// Gauge: clients currently logged in.
 pub const GAUGE_ACTIVE_CLIENTS: &str = "active_clients";
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::channels::{PushProfile, PushSpec, SseProfile, SseSpec};
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
 use super::matcher::Matcher;
 use super::presets;
@@ -151,6 +152,12 @@ pub struct ProfileFile {
     /// WebSocket settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ws: Option<WsSpec>,
+    /// Server-Sent Events stream settings (`client.channel: sse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse: Option<SseSpec>,
+    /// Mobile push settings (`client.channel: push`): the device-token registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushSpec>,
 }
 
 fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -180,6 +187,8 @@ pub struct Profile {
     pub(crate) reuse_rejected: Matcher,
     pub(crate) session: SessionLimits,
     pub(crate) ws: Option<WsProfile>,
+    pub(crate) sse: Option<SseProfile>,
+    pub(crate) push: Option<PushProfile>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -452,6 +461,31 @@ impl Profile {
         self.ws.as_ref()
     }
 
+    /// The Server-Sent Events stream, if the profile has one.
+    pub fn sse(&self) -> Option<&SseProfile> {
+        self.sse.as_ref()
+    }
+
+    /// The push registration, if the profile has one.
+    pub fn push(&self) -> Option<&PushProfile> {
+        self.push.as_ref()
+    }
+
+    /// The push registration request of `push_token` for the session holding `access_token`.
+    pub fn push_register_request(
+        &self,
+        access_token: &str,
+        push_token: &str,
+    ) -> Option<Result<Rendered, RequestError>> {
+        let spec = &self.push.as_ref()?.register;
+        let vars = Vars {
+            access_token: Some(access_token),
+            push_token: Some(push_token),
+            ..Vars::default()
+        };
+        Some(spec.render(&self.base_url, http::Method::POST, &vars))
+    }
+
     /// Whether a logout request is configured.
     pub fn has_logout(&self) -> bool {
         self.logout.is_some()
@@ -630,6 +664,32 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ),
         None => b.and_then(|b| b.ws.clone()),
     };
+    let sse = match &spec.sse {
+        Some(w) => Some(
+            w.resolve(b.and_then(|b| b.sse.as_ref()), &base_url)
+                .map_err(|(k, m)| {
+                    problem(
+                        format!("sse.{k}"),
+                        m,
+                        "see the sse section of the target profile reference",
+                    )
+                })?,
+        ),
+        None => b.and_then(|b| b.sse.clone()),
+    };
+    let push = match &spec.push {
+        Some(p) => Some(
+            p.resolve(b.and_then(|b| b.push.as_ref()))
+                .map_err(|(k, m)| {
+                    problem(
+                        format!("push.{k}"),
+                        m,
+                        "see the push section of the target profile reference",
+                    )
+                })?,
+        ),
+        None => b.and_then(|b| b.push.clone()),
+    };
     if let Some(m) = &spec.reuse_rejected {
         m.validate().map_err(|p| {
             let key = match p.key.as_str() {
@@ -705,6 +765,8 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             .unwrap_or_else(Matcher::default_reuse),
         session,
         ws,
+        sse,
+        push,
         base_url,
     })
 }

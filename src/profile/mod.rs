@@ -6,8 +6,10 @@
 //! OpenID discovery). It renders plain `http::Request`s from `{{var}}` templates ([`template`],
 //! [`request`]), reads tokens out of responses ([`extract`]), tells rejections apart ([`matcher`])
 //! and describes the WebSocket ([`ws`],
-//! [`close_codes`]). Nothing here sends anything: `client::transport` does.
+//! [`close_codes`]), and the event stream and push registration ([`channels`]). Nothing here
+//! sends anything: `client::transport` does.
 
+pub mod channels;
 pub mod close_codes;
 pub mod discovery;
 pub mod extract;
@@ -20,6 +22,7 @@ pub mod scoped;
 pub mod template;
 pub mod ws;
 
+pub use channels::{PushProfile, SseProfile};
 pub use close_codes::{CloseClass, CloseProfile};
 pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};

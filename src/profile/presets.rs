@@ -50,6 +50,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         events: WsEvents::default(),
         close_codes: CloseProfile::preset("authbench").unwrap_or_default(),
     });
+    let (sse, push) = super::channels::mock_channels(&base_url);
     Profile {
         name: name.to_string(),
         login: RequestSpec::new("POST", "/oauth/token")
@@ -101,6 +102,8 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws,
+        sse,
+        push,
         base_url,
     }
 }
@@ -199,6 +202,8 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws: None,
+        sse: None,
+        push: None,
         base_url,
     }
 }

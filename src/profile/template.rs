@@ -36,6 +36,8 @@ pub enum Var {
     TokenTypeHint,
     /// The length of an admin outage in milliseconds.
     DurationMs,
+    /// The device registration token of the push channel.
+    PushToken,
     /// An environment variable.
     Env(String),
 }
@@ -51,6 +53,7 @@ pub const VAR_NAMES: &[&str] = &[
     "token",
     "token_type_hint",
     "duration_ms",
+    "push_token",
 ];
 
 impl Var {
@@ -66,6 +69,7 @@ impl Var {
             "token" => Var::Token,
             "token_type_hint" => Var::TokenTypeHint,
             "duration_ms" => Var::DurationMs,
+            "push_token" => Var::PushToken,
             _ => {
                 if let Some(env) = n.strip_prefix("env.") {
                     let valid = !env.is_empty()
@@ -111,6 +115,8 @@ pub struct Vars<'a> {
     pub token_type_hint: Option<&'a str>,
     /// `{{duration_ms}}`.
     pub duration_ms: Option<&'a str>,
+    /// `{{push_token}}`.
+    pub push_token: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +220,7 @@ impl Template {
                         Var::Token => vars.token.map(Cow::Borrowed),
                         Var::TokenTypeHint => vars.token_type_hint.map(Cow::Borrowed),
                         Var::DurationMs => vars.duration_ms.map(Cow::Borrowed),
+                        Var::PushToken => vars.push_token.map(Cow::Borrowed),
                         Var::Env(n) => std::env::var(n).ok().map(Cow::Owned),
                     };
                     if let Some(val) = val {

@@ -177,6 +177,9 @@ const NO_RATE: &[&str] = &[
     names::RECOVERY,
     names::KICK_LATENCY,
     names::RECONNECT,
+    names::SSE_KICK_LATENCY,
+    names::SSE_RECONNECT,
+    names::PUSH_LATENCY,
     names::API_UNCORRECTED,
     names::LOGIN_FAILED,
     names::REFRESH_FAILED,
@@ -305,6 +308,8 @@ impl Comparison {
         }
         for c in [
             names::MISSED_KICKS,
+            names::SSE_MISSED_KICKS,
+            names::MISSED_PUSHES,
             names::NEVER_RECOVERED,
             names::CLOSE_CODE_VIOLATIONS,
             names::STALE_WS_MESSAGES,

@@ -177,6 +177,43 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::STALE_WS_MESSAGES,
             "messages from an old socket after a reconnect (dropped)",
         ),
+        (
+            names::SSE_CONNECTS,
+            "SSE streams opened (client.channel: sse)",
+        ),
+        (
+            names::SSE_MISSED_KICKS,
+            "old SSE streams still open and unnotified after a kick",
+        ),
+        (
+            names::SSE_END_WITHOUT_EVENT,
+            "SSE streams the server ended without a session event",
+        ),
+        (names::SSE_RESUMES, "SSE reconnects that sent Last-Event-ID"),
+        (
+            names::SSE_GAVE_UP,
+            "clients that stopped reconnecting their SSE stream",
+        ),
+        (
+            names::PUSH_REGISTRATIONS,
+            "device tokens registered (client.channel: push)",
+        ),
+        (
+            names::PUSH_REGISTER_FAILED,
+            "push registrations the server refused or that failed",
+        ),
+        (
+            names::PUSHES_RECEIVED,
+            "push messages received for a registered device",
+        ),
+        (
+            names::MISSED_PUSHES,
+            "ended sessions whose device got no push",
+        ),
+        (
+            names::PUSHES_UNROUTED,
+            "push messages for a device token no client registered",
+        ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
@@ -187,10 +224,24 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                 | names::REUSE_DETECTED
                 | names::REFRESH_FORKS
         );
-        if has(name) || (core && refreshing) {
+        // A channel's miss counter matters whenever the channel was used, even at 0.
+        let channel_miss = (name == names::SSE_MISSED_KICKS && has(names::SSE_CONNECTS))
+            || (name == names::MISSED_PUSHES
+                && (has(names::PUSH_REGISTRATIONS) || has(names::PUSH_REGISTER_FAILED)));
+        if has(name) || (core && refreshing) || channel_miss {
             let v = r.counter(name);
-            // Relogins and announced expiries are what a session's life brings, not faults.
-            let bad = v > 0 && !matches!(name, names::RELOGINS | names::SESSIONS_EXPIRED);
+            // Relogins and announced expiries are what a session's life brings, not faults; the
+            // channel's own activity counters are no faults either.
+            let bad = v > 0
+                && !matches!(
+                    name,
+                    names::RELOGINS
+                        | names::SESSIONS_EXPIRED
+                        | names::SSE_CONNECTS
+                        | names::SSE_RESUMES
+                        | names::PUSH_REGISTRATIONS
+                        | names::PUSHES_RECEIVED
+                );
             push(name, format::count(v), note, bad);
         }
     }

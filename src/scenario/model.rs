@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::users::UserSource;
-use crate::client::{Connections, Strategy};
+use crate::client::{Channel, Connections, Strategy};
 use crate::config::Threshold;
 use crate::config::units::{Rate, duration_schema, human_duration};
 
@@ -50,7 +50,7 @@ pub struct Scenario {
 impl Scenario {
     /// Whether clients hold WebSockets (`client.websocket: true` or a `ws_connect` phase).
     pub fn uses_websocket(&self) -> bool {
-        self.client.websocket
+        self.client.channel() == Some(Channel::Ws)
             || self
                 .plan
                 .iter()
@@ -192,6 +192,21 @@ pub struct ClientConfig {
     /// Log out and in again on a 403, like on session loss (the common interceptor bug); each
     /// such logout is counted in `false_logouts`.
     pub logout_on_403: bool,
+    /// The channel every client opens after its login: `ws`, `sse` or `push` (none by default;
+    /// `websocket: true` is the same as `channel: ws`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    /// `channel: push`: the address of authbench's push receiver (default `127.0.0.1:0`, a free
+    /// port; a real server needs a fixed one, e.g. `127.0.0.1:9099`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_listen: Option<String>,
+}
+
+impl ClientConfig {
+    /// The channel every client opens after its login: `channel`, or `ws` for `websocket: true`.
+    pub fn channel(&self) -> Option<Channel> {
+        self.channel.or(self.websocket.then_some(Channel::Ws))
+    }
 }
 
 impl Default for ClientConfig {
@@ -207,6 +222,8 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(10),
             scoped_share: 0.0,
             logout_on_403: false,
+            channel: None,
+            push_listen: None,
         }
     }
 }

@@ -203,6 +203,37 @@ fn check_users(
     }
 }
 
+fn check_channel(c: &ClientConfig) -> Result<(), Problem> {
+    use crate::client::Channel;
+    if c.websocket && c.channel.is_some_and(|ch| ch != Channel::Ws) {
+        return Err(problem(
+            "client.channel",
+            format!(
+                "websocket: true asks for a WebSocket, channel: {} for another channel",
+                c.channel.map(Channel::name).unwrap_or_default()
+            ),
+            "keep one: `channel: ws` (= `websocket: true`), `channel: sse` or `channel: push`",
+        ));
+    }
+    if let Some(listen) = &c.push_listen {
+        if c.channel != Some(Channel::Push) {
+            return Err(problem(
+                "client.push_listen",
+                "push_listen is the push receiver's address, but the channel is not push",
+                "add `channel: push` or remove push_listen",
+            ));
+        }
+        if listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(problem(
+                "client.push_listen",
+                format!("{:?} is not an IP address and port", shorten(listen, 40)),
+                "write e.g. push_listen: 127.0.0.1:9099 (port 0 picks a free one)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_client(
     c: &ClientConfig,
     mock: &authbench_mock::MockConfig,
@@ -214,6 +245,7 @@ fn check_client(
         MAX_CONCURRENCY,
         "set the number of requests one client has in flight at once, e.g. concurrency: 4",
     )?;
+    check_channel(c)?;
     if c.timeout.is_zero() {
         return Err(problem(
             "client.timeout",

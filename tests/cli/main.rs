@@ -3,6 +3,7 @@
 //! One test binary (one link) with a module per area.
 
 mod canned;
+mod channels;
 mod init;
 mod layers;
 mod logging;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod channels;
 mod connections;
 mod counters;
 mod failures;

@@ -6,4 +6,5 @@ mod support;
 mod close_classes;
 mod flaws;
 mod handshake;
+mod sse;
 mod transport;

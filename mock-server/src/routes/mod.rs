@@ -4,10 +4,12 @@
 //! endpoint), [`admin`] (admin, stats, sync point, health, discovery), [`metrics`] (OpenMetrics
 //! `GET /metrics`), [`ws`] (the WebSocket); [`guard`] holds
 //! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
-//! resource endpoint's verdict cache of the `cached-verdicts` flaw.
+//! resource endpoint's verdict cache of the `cached-verdicts` flaw; [`events`] the session
+//! events on Server-Sent Events (`GET /events`) and the push registration (`POST /push/register`).
 
 pub mod admin;
 pub mod api;
+pub mod events;
 pub mod guard;
 pub mod metrics;
 pub mod oauth;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub verdicts: verdicts::VerdictCache,
     /// Arrival offsets after the sync point of `POST /admin/sync-point`.
     pub arrivals: Arc<Arrivals>,
+    /// The push sender (`--push-url`), if push is on.
+    pub push: Option<crate::push::Pusher>,
 }
 
 impl AppState {
@@ -102,6 +106,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(admin::healthz))
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/.well-known/openid-configuration", get(admin::discovery))
+        .route("/events", get(events::events))
+        .route("/push/register", post(events::register))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

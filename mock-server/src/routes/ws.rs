@@ -116,7 +116,7 @@ pub async fn upgrade(
 
 /// Why the server closes a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     Expired,
     Logout,
     Kicked,
@@ -149,7 +149,7 @@ impl Drop for OpenSocket {
 }
 
 /// Whether the socket's session (or its access token) has ended.
-fn session_end(p: &Principal) -> Option<End> {
+pub(crate) fn session_end(p: &Principal) -> Option<End> {
     let family = p.family.as_ref()?;
     match family.revoked() {
         Some(RevokeCause::Kicked) => Some(End::Kicked),

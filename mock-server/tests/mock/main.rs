@@ -7,6 +7,7 @@ mod arrivals;
 mod binary;
 mod connections;
 mod endpoints;
+mod events;
 mod faults;
 mod flaws;
 mod knobs;

@@ -12,6 +12,7 @@
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
+//! - [`events`]: a streamed response on a connection of its own (the SSE channel's event stream).
 //! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
 //! - [`closetap`]: the server's close code as it was on the wire, before tungstenite validates it
 //!   (the probes' WS-05).
@@ -30,6 +31,7 @@
 pub mod body;
 pub mod closetap;
 pub mod error;
+pub mod events;
 pub mod h1;
 pub mod stream;
 pub mod ws;

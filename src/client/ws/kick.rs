@@ -29,7 +29,48 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::metrics::Recorder;
-use crate::metrics::names::{KICK_LATENCY, KICK_TARGET_GONE, KICKS_BEFORE_TRIGGER, MISSED_KICKS};
+use crate::metrics::names::{
+    self, KICK_LATENCY, KICK_TARGET_GONE, KICKS_BEFORE_TRIGGER, MISSED_KICKS,
+};
+
+/// The metric names a board records under: one set per channel (WebSocket, SSE, push), so a
+/// report says which channel a kick arrived on.
+#[derive(Debug)]
+pub struct KickNames {
+    /// Histogram: trigger → kick signal.
+    pub latency: &'static str,
+    /// Counter: armed clocks without a kick signal.
+    pub missed: &'static str,
+    /// Counter: kick signals before the trigger was armed.
+    pub before_trigger: &'static str,
+    /// Counter: armed clocks whose channel had already ended (None: the channel never ends, as a
+    /// push registration).
+    pub target_gone: Option<&'static str>,
+}
+
+/// The WebSocket's names (`kick_latency`, `missed_kicks`, ...).
+pub const WS_KICKS: KickNames = KickNames {
+    latency: KICK_LATENCY,
+    missed: MISSED_KICKS,
+    before_trigger: KICKS_BEFORE_TRIGGER,
+    target_gone: Some(KICK_TARGET_GONE),
+};
+
+/// The SSE channel's names (`sse_kick_latency`, `sse_missed_kicks`, ...).
+pub const SSE_KICKS: KickNames = KickNames {
+    latency: names::SSE_KICK_LATENCY,
+    missed: names::SSE_MISSED_KICKS,
+    before_trigger: names::SSE_KICKS_BEFORE_TRIGGER,
+    target_gone: Some(names::SSE_KICK_TARGET_GONE),
+};
+
+/// The push channel's names (`push_latency`, `missed_pushes`, ...).
+pub const PUSH_KICKS: KickNames = KickNames {
+    latency: names::PUSH_LATENCY,
+    missed: names::MISSED_PUSHES,
+    before_trigger: names::PUSHES_BEFORE_TRIGGER,
+    target_gone: None,
+};
 
 /// `seen_at` value meaning "the socket ended without a kick signal".
 const GONE: u64 = u64::MAX;
@@ -48,6 +89,7 @@ fn micros(at: Instant) -> u64 {
 #[derive(Debug)]
 pub struct KickBoard {
     recorder: Recorder,
+    names: &'static KickNames,
     armed: AtomicU64,
     resolved: AtomicU64,
     /// Resolved clocks whose socket ended after the trigger without a kick signal.
@@ -69,10 +111,16 @@ pub struct KickTally {
 }
 
 impl KickBoard {
-    /// A board recording into `recorder`.
+    /// A board recording into `recorder` under the WebSocket's names.
     pub fn new(recorder: Recorder) -> Arc<KickBoard> {
+        Self::with_names(recorder, &WS_KICKS)
+    }
+
+    /// A board recording into `recorder` under `names` (one channel's).
+    pub fn with_names(recorder: Recorder, names: &'static KickNames) -> Arc<KickBoard> {
         Arc::new(KickBoard {
             recorder,
+            names,
             armed: AtomicU64::new(0),
             resolved: AtomicU64::new(0),
             ended_unkicked: AtomicU64::new(0),
@@ -127,7 +175,8 @@ impl KickBoard {
             .missed_counted
             .fetch_max(tally.missed, Ordering::SeqCst);
         if tally.missed > before {
-            self.recorder.count(0, MISSED_KICKS, tally.missed - before);
+            self.recorder
+                .count(0, self.names.missed, tally.missed - before);
         }
         tally
     }
@@ -212,16 +261,19 @@ impl KickClock {
             return;
         }
         let rec = &self.board.recorder;
+        let names = self.board.names;
         if seen == GONE && after_trigger {
             // The socket ended after the trigger and no kick ever came: a missed kick.
             self.board.ended_unkicked.fetch_add(1, Ordering::SeqCst);
         } else if seen == GONE {
-            rec.count(self.shard, KICK_TARGET_GONE, 1);
+            if let Some(gone) = names.target_gone {
+                rec.count(self.shard, gone, 1);
+            }
         } else {
             if seen < armed {
-                rec.count(self.shard, KICKS_BEFORE_TRIGGER, 1);
+                rec.count(self.shard, names.before_trigger, 1);
             }
-            rec.record(self.shard, KICK_LATENCY, seen.saturating_sub(armed));
+            rec.record(self.shard, names.latency, seen.saturating_sub(armed));
         }
         let resolved = self.board.resolved.fetch_add(1, Ordering::SeqCst) + 1;
         if resolved >= self.board.armed.load(Ordering::SeqCst) {

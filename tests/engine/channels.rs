@@ -1,0 +1,333 @@
+//! The engine with the two channels besides the WebSocket (`client.channel: sse|push`), on real
+//! sockets: the old session's stream or device is told of the login elsewhere (`sse_kick_latency`,
+//! `push_latency`), a server that never tells is counted (`sse_missed_kicks`, `missed_pushes`),
+//! a server that refuses push registrations cannot pass, and a stream survives its access
+//! token's expiry by refreshing and resuming with `Last-Event-ID`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::{Ran, mock, plan, profile, settings};
+use authbench::client::push::PushReceiver;
+use authbench::client::{Channel, Strategy};
+use authbench::engine::{self, Plan, Progress};
+use authbench::metrics::Recorder;
+use authbench::scenario::Phase;
+use authbench_mock::{Flaw, MockConfig, MockServer};
+use tokio_util::sync::CancellationToken;
+
+fn kickoff() -> Vec<Phase> {
+    vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Relogin {
+            ramp: Duration::ZERO,
+        },
+    ]
+}
+
+fn with_channel(clients: u32, channel: Channel, phases: Vec<Phase>) -> Plan {
+    let mut p = plan(clients, settings(Strategy::SingleFlight, 1), phases);
+    p.channel = Some(channel);
+    p
+}
+
+/// Runs `plan` with a push receiver on loopback recording into the run's recorder; the mock is
+/// started by `server` with the receiver's URL as `--push-url` (when `push_url`).
+async fn run_push(
+    clients: u32,
+    push_url: bool,
+    tweak: impl FnOnce(&mut MockConfig),
+    kick_timeout: Duration,
+) -> (Ran, MockServer, Arc<PushReceiver>) {
+    let rec = Recorder::new();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let receiver = Arc::new(PushReceiver::start(addr, rec.clone()).await.unwrap());
+    let url = receiver.send_url();
+    let server = mock(|c| {
+        c.single_session = true;
+        if push_url {
+            c.push_url = Some(url);
+        }
+        tweak(c);
+    })
+    .await;
+    let mut p = with_channel(clients, Channel::Push, kickoff()).with_push(Some(receiver.clone()));
+    p.kick_timeout = kick_timeout;
+    let t = std::time::Instant::now();
+    let outcome = engine::run(
+        p,
+        profile(&server),
+        rec.clone(),
+        CancellationToken::new(),
+        Progress::new(),
+    )
+    .await
+    .expect("engine set up");
+    let ran = Ran {
+        outcome,
+        snap: rec.snapshot(),
+        took: t.elapsed(),
+    };
+    (ran, server, receiver)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relogin_kicks_the_old_sse_stream() {
+    let server = mock(|c| c.single_session = true).await;
+    let clients = 8;
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, kickoff()),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.samples("sse_kick_latency"), n, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("sse_missed_kicks"), 0);
+    assert_eq!(r.counter("sse_events.kicked"), n);
+    assert_eq!(
+        r.counter("sse_events.welcome"),
+        2 * n,
+        "old and new streams"
+    );
+    assert_eq!(r.counter("sse_connects"), 2 * n);
+    assert_eq!(r.counter("sse_sessions_ended"), n);
+    assert_eq!(r.counter("ended.session_ended"), n);
+    assert_eq!(r.samples("kick_latency"), 0, "no WebSocket in this run");
+    assert_eq!(r.samples("sse_connect"), 2 * n);
+    assert_eq!(r.counter("spurious_logouts"), 0);
+    assert_eq!(server.stats().sse_total, 2 * n);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_kicks_misses_every_sse_kick() {
+    let server = mock(|c| {
+        c.single_session = true;
+        c.flaws = vec![Flaw::NoKick];
+    })
+    .await;
+    let clients = 4;
+    let mut p = with_channel(clients, Channel::Sse, kickoff());
+    p.kick_timeout = Duration::from_millis(400);
+    let r = crate::support::run(p, profile(&server)).await;
+    assert_eq!(
+        r.counter("sse_missed_kicks"),
+        u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.samples("sse_kick_latency"), 0);
+    assert_eq!(r.counter("sse_events.kicked"), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_stream_refreshes_and_resumes_after_its_token_expires() {
+    // 2 s access tokens (the test mock); 3.5 s of waiting: every stream gets session_expired once.
+    let server = mock(|_| {}).await;
+    let clients = 3;
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Wait {
+            duration: Duration::from_millis(3500),
+        },
+    ];
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, phases),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert!(
+        r.counter("sse_events.session_expired") >= n,
+        "{:?}",
+        r.snap.counters
+    );
+    assert!(r.samples("sse_reconnect") >= n);
+    assert!(
+        r.counter("sse_resumes") >= n,
+        "reconnects send Last-Event-ID"
+    );
+    assert!(server.stats().sse_resumes >= n, "and the server saw them");
+    assert!(r.counter("refresh_calls") >= n);
+    assert_eq!(r.counter("sse_missed_kicks"), 0);
+    assert_eq!(r.counter("ended.stopped"), n, "every stream ran to the end");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relogin_is_pushed_to_every_old_device() {
+    let clients = 8;
+    let (r, server, receiver) = run_push(clients, true, |_| {}, Duration::from_secs(5)).await;
+    let n = u64::from(clients);
+    assert_eq!(r.samples("push_latency"), n, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("missed_pushes"), 0);
+    assert_eq!(
+        r.counter("push_registrations"),
+        2 * n,
+        "old and new devices"
+    );
+    assert_eq!(r.counter("push_events.kicked"), n);
+    assert_eq!(r.counter("pushes_received"), n);
+    assert_eq!(r.counter("pushes_unrouted"), 0);
+    assert_eq!(r.samples("kick_latency"), 0, "no WebSocket in this run");
+    assert_eq!(server.stats().pushes_sent, n);
+    assert_eq!(receiver.routes(), 0, "every device closed at the end");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_pushes_misses_every_push() {
+    let clients = 4;
+    let (r, server, _) = run_push(
+        clients,
+        true,
+        |c| c.flaws = vec![Flaw::NoKick],
+        Duration::from_millis(400),
+    )
+    .await;
+    assert_eq!(
+        r.counter("missed_pushes"),
+        u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.samples("push_latency"), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_registrations_cannot_pass() {
+    // No --push-url: the mock answers every registration 501.
+    let clients = 3;
+    let (r, server, _) = run_push(clients, false, |_| {}, Duration::from_millis(400)).await;
+    let n = u64::from(clients);
+    assert_eq!(
+        r.counter("push_register_failed"),
+        2 * n,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.counter("push_registrations"), 0);
+    assert_eq!(
+        r.counter("missed_pushes"),
+        n,
+        "every kicked device missed its push"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_streams_come_back_after_an_outage_with_last_event_id() {
+    let server = mock(|c| c.access_ttl = Duration::from_secs(60)).await;
+    let clients = 3;
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Outage {
+            duration: Duration::from_millis(300),
+        },
+        Phase::Wait {
+            duration: Duration::from_millis(2500),
+        },
+    ];
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, phases),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(
+        r.counter("sse_end_without_event"),
+        n,
+        "{:?}",
+        r.snap.counters
+    );
+    assert!(r.counter("sse_reconnects") >= n);
+    assert!(r.counter("sse_resumes") >= n);
+    assert_eq!(
+        r.counter("ended.stopped"),
+        n,
+        "every stream was open again at the end"
+    );
+    server.shutdown().await;
+}
+
+/// A raw POST to the receiver.
+async fn post(url: &str, auth: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn the_push_receiver_answers_like_fcm() {
+    let rec = Recorder::new();
+    let receiver = PushReceiver::start("127.0.0.1:0".parse().unwrap(), rec.clone())
+        .await
+        .unwrap();
+    let url = receiver.send_url();
+    assert!(
+        url.ends_with("/v1/projects/authbench/messages:send"),
+        "{url}"
+    );
+    let msg = r#"{"message":{"token":"nobody","data":{"type":"kicked"}}}"#;
+    let (status, body) = post(&url, None, msg).await;
+    assert_eq!(
+        (status, body["error"]["status"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+    let (status, body) = post(&url, Some("Bearer x"), r#"{"message":{}}"#).await;
+    assert_eq!(
+        (status, body["error"]["status"].as_str()),
+        (400, Some("INVALID_ARGUMENT"))
+    );
+    let (status, body) = post(&url, Some("Bearer x"), msg).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["details"][0]["errorCode"], "UNREGISTERED");
+    assert_eq!(rec.counter("pushes_unrouted"), 1);
+    assert_eq!(rec.counter("pushes_received"), 0);
+    receiver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_ends_the_stream_with_the_logout_event() {
+    let server = mock(|_| {}).await;
+    let clients = 4;
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Logout {
+            ramp: Duration::ZERO,
+        },
+    ];
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, phases),
+        profile(&server),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.counter("sse_events.logout"), n, "{:?}", r.snap.counters);
+    assert_eq!(r.samples("sse_kick_latency"), n);
+    assert_eq!(r.counter("sse_missed_kicks"), 0);
+    assert_eq!(
+        r.counter("ended.session_ended"),
+        n,
+        "every stream ended with its session"
+    );
+    server.shutdown().await;
+}
