@@ -48,14 +48,9 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
         })?),
         None => None,
     };
-    let http = Connector::new(
-        Connections::PerClient,
-        TIMEOUT,
-        base.scheme() == "https",
-        1,
-    )
-    .map_err(CliError::cannot_proceed)?
-    .client();
+    let http = Connector::new(Connections::PerClient, TIMEOUT, base.scheme() == "https", 1)
+        .map_err(CliError::cannot_proceed)?
+        .client();
 
     let mut draft = match fetch_metadata(&http, &base).await? {
         Some((source, doc)) => {
@@ -291,23 +286,30 @@ async fn probe(
                         .is_some_and(|n| n != rt.as_str());
                     f.rotates = Some(rotated);
                     f.notes.push(if rotated {
-                        format!("refresh {}: a new refresh token on every use (rotation)", r.status)
+                        format!(
+                            "refresh {}: a new refresh token on every use (rotation)",
+                            r.status
+                        )
                     } else {
-                        format!("refresh {}: the refresh token is kept (no rotation)", r.status)
+                        format!(
+                            "refresh {}: the refresh token is kept (no rotation)",
+                            r.status
+                        )
                     });
                     if let Some(t) = next {
                         note_resource(http, &profile, &t.access_token, &mut f).await;
                     }
                 }
-                Ok(r) => f
-                    .notes
-                    .push(format!("refresh answered {} — check the refresh request", r.status)),
+                Ok(r) => f.notes.push(format!(
+                    "refresh answered {} — check the refresh request",
+                    r.status
+                )),
                 Err(e) => f.notes.push(format!("refresh: no answer ({e})")),
             }
         }
-        None => f
-            .notes
-            .push("no refresh token in the login answer: clients will log in again at expiry".into()),
+        None => f.notes.push(
+            "no refresh token in the login answer: clients will log in again at expiry".into(),
+        ),
     }
     let garbage = "authbench-init-probe-unknown-refresh-token";
     if let Ok(r) = send(http, || profile.refresh_request(Some(garbage))).await {

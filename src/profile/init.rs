@@ -81,11 +81,23 @@ pub struct Findings {
 
 /// Token-field names servers use, per extractor key, in the order they are tried.
 const FIELD_NAMES: &[(&str, &[&str])] = &[
-    ("access_token", &["access_token", "accessToken", "AccessToken"]),
-    ("refresh_token", &["refresh_token", "refreshToken", "RefreshToken"]),
+    (
+        "access_token",
+        &["access_token", "accessToken", "AccessToken"],
+    ),
+    (
+        "refresh_token",
+        &["refresh_token", "refreshToken", "RefreshToken"],
+    ),
     ("expires_in", &["expires_in", "expiresIn", "ExpiresIn"]),
-    ("refresh_expires_in", &["refresh_expires_in", "refreshExpiresIn"]),
-    ("session_id", &["session_id", "session_state", "sessionId", "sid"]),
+    (
+        "refresh_expires_in",
+        &["refresh_expires_in", "refreshExpiresIn"],
+    ),
+    (
+        "session_id",
+        &["session_id", "session_state", "sessionId", "sid"],
+    ),
 ];
 
 /// Finds each token field of a JSON answer (at the top level or nested up to 3 objects deep,
@@ -115,9 +127,7 @@ pub fn find_token_fields(body: &serde_json::Value) -> Vec<(&'static str, String)
     }
     FIELD_NAMES
         .iter()
-        .filter_map(|(key, names)| {
-            search(body, names, "", 3).map(|p| (*key, format!("json:{p}")))
-        })
+        .filter_map(|(key, names)| search(body, names, "", 3).map(|p| (*key, format!("json:{p}"))))
         .collect()
 }
 
@@ -161,8 +171,7 @@ impl Draft {
     pub fn manual(base_url: url::Url, token: String) -> Draft {
         Draft {
             base_url,
-            source: "given on the command line (the server publishes no discovery document)"
-                .into(),
+            source: "given on the command line (the server publishes no discovery document)".into(),
             token,
             revocation: None,
             introspection: None,
@@ -566,8 +575,8 @@ mod tests {
 
     #[test]
     fn metadata_without_a_token_endpoint_is_refused_with_the_reason() {
-        let err = Draft::from_metadata(base(), "x", &serde_json::json!({"issuer": "x"}))
-            .unwrap_err();
+        let err =
+            Draft::from_metadata(base(), "x", &serde_json::json!({"issuer": "x"})).unwrap_err();
         assert!(err.contains("no token_endpoint"), "{err}");
         let err = Draft::from_metadata(base(), "x", &serde_json::json!({"token_endpoint": 7}))
             .unwrap_err();
@@ -593,7 +602,10 @@ mod tests {
             "ChallengeParameters": {}
         });
         let found = find_token_fields(&body);
-        assert!(found.contains(&("access_token", "json:/AuthenticationResult/AccessToken".into())));
+        assert!(found.contains(&(
+            "access_token",
+            "json:/AuthenticationResult/AccessToken".into()
+        )));
         assert!(found.contains(&("expires_in", "json:/AuthenticationResult/ExpiresIn".into())));
         let flat = find_token_fields(&serde_json::json!({"access_token": "a", "expires_in": 5}));
         assert_eq!(
@@ -613,12 +625,18 @@ mod tests {
             "userinfo_endpoint": "https://other.example/userinfo",
             "grant_types_supported": ["authorization_code"],
         });
-        let draft = Draft::from_metadata(base(), "http://127.0.0.1:8080/.well-known/x", &doc)
-            .unwrap();
+        let draft =
+            Draft::from_metadata(base(), "http://127.0.0.1:8080/.well-known/x", &doc).unwrap();
         let text = draft.render();
         assert!(text.contains("path: \"/oauth/token\""), "{text}");
-        assert!(text.contains("path: \"https://other.example/userinfo\""), "{text}");
-        assert!(text.contains("the password grant is not announced"), "{text}");
+        assert!(
+            text.contains("path: \"https://other.example/userinfo\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("the password grant is not announced"),
+            "{text}"
+        );
         assert!(text.contains("{{env.AUTHBENCH_CLIENT_SECRET}}"), "{text}");
         let p = crate::profile::file::profile_from_str_with(
             &text,

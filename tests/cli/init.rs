@@ -31,7 +31,15 @@ async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mock.yaml");
     let out = authbench()
-        .args(["init", &mock.base_url(), "--probe", "--user", "user0", "--password", "pw-0"])
+        .args([
+            "init",
+            &mock.base_url(),
+            "--probe",
+            "--user",
+            "user0",
+            "--password",
+            "pw-0",
+        ])
         .arg("--out")
         .arg(&file)
         .output()
@@ -87,10 +95,21 @@ fn without_discovery_the_token_path_comes_from_the_command_line() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
-    assert!(stderr(&missing).contains("--token-path"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("--token-path"),
+        "{}",
+        stderr(&missing)
+    );
     assert!(!file.exists());
     let ok = authbench()
-        .args(["init", &url, "--token-path", "/o/token/", "--resource", "/api/me"])
+        .args([
+            "init",
+            &url,
+            "--token-path",
+            "/o/token/",
+            "--resource",
+            "/api/me",
+        ])
         .arg("--out")
         .arg(&file)
         .output()
@@ -124,7 +143,11 @@ fn unusable_metadata_and_unreachable_servers_are_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("no token_endpoint"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no token_endpoint"),
+        "{}",
+        stderr(&out)
+    );
 
     let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = gone.local_addr().unwrap();

@@ -226,7 +226,11 @@ fn the_mock_target_profile_starts_the_mock_with_the_check_knobs() {
 
 #[test]
 fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
-    let addr = crate::canned::serve("501 Not Implemented", "text/html", "<h1>501 Not Implemented</h1>");
+    let addr = crate::canned::serve(
+        "501 Not Implemented",
+        "text/html",
+        "<h1>501 Not Implemented</h1>",
+    );
     let out = tempfile::tempdir().unwrap();
     let run = storm(5, "500ms")
         .args(["--target", &format!("http://{addr}")])
