@@ -281,10 +281,10 @@ impl Auth {
         &self,
         family: &Family,
         token: &str,
-        st: MutexGuard<'_, FamilyState>,
+        mut st: MutexGuard<'_, FamilyState>,
         now: u64,
     ) -> Arc<Issued> {
-        let ends = st.announced_end_ms();
+        let ends = self.on_activity(&mut st, now);
         drop(st);
         Arc::new(self.issue(family, token.to_string(), ends, now))
     }
@@ -293,13 +293,44 @@ impl Auth {
     /// the session deadline) and issues its tokens.
     fn rotate_to(&self, family: &Family, st: &mut FamilyState, next: u64, now: u64) -> Arc<Issued> {
         st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
-        st.idle_until_ms = self.idle_until(now, st.deadline_ms);
+        let ends = self.on_activity(st, now);
         st.generation = next;
         let rt = self.refresh_tokens.mint(RefreshId {
             sid: family.sid,
             generation: next,
         });
-        Arc::new(self.issue(family, rt, st.announced_end_ms(), now))
+        Arc::new(self.issue(family, rt, ends, now))
+    }
+
+    /// A refresh at `now` is activity: the idle clock restarts (never past the session's
+    /// deadline). Returns the end to announce in `refresh_expires_in`: the earlier of the
+    /// refresh token's expiry and the restarted idle end.
+    fn on_activity(&self, st: &mut FamilyState, now: u64) -> u64 {
+        let restarted = self.idle_until(now, st.deadline_ms);
+        if !self.flaws.has(Flaw::IdleNotExtended) {
+            st.idle_until_ms = restarted;
+        }
+        st.rt_expires_ms.min(restarted)
+    }
+
+    /// The successor pair a grace replay gets again, with its refresh lifetime counted from
+    /// `now` (the pair was minted earlier: announcing its original lifetime would overstate it).
+    fn same_successor(
+        &self,
+        family: &Family,
+        issued: Arc<Issued>,
+        ends: u64,
+        now: u64,
+    ) -> Arc<Issued> {
+        family.note_refresh_expiry(ends);
+        let left = ends.saturating_sub(now) / 1000;
+        if issued.refresh_expires_in == left {
+            return issued;
+        }
+        Arc::new(Issued {
+            refresh_expires_in: left,
+            ..(*issued).clone()
+        })
     }
 
     /// The idle end of a session active at `now`: `--idle-timeout` later, never past its
@@ -313,7 +344,15 @@ impl Auth {
 
     /// Whether the session has been idle too long at `now`.
     fn idle_over(&self, st: &FamilyState, now: u64) -> bool {
-        now >= st.idle_until_ms
+        if self.flaws.has(Flaw::IdleNever) {
+            return false;
+        }
+        let early = if self.flaws.has(Flaw::IdleEarly) {
+            ms(self.cfg.idle_timeout) / 2
+        } else {
+            0
+        };
+        now.saturating_add(early) >= st.idle_until_ms
     }
 
     /// Rotation under the family lock: check and act are one step.
@@ -335,18 +374,24 @@ impl Auth {
                 && generation + 1 == st.generation
                 && now.saturating_sub(g.rotated_ms) <= grace
             {
+                if self.idle_over(&st, now) {
+                    return Err(GrantError::SessionIdle);
+                }
                 Counters::inc(&self.stats.grace_hits);
+                let grace_issued = g.issued.clone();
+                // A replay inside the grace window is activity too.
+                let ends = self.on_activity(&mut st, now);
                 if self.flaws.has(Flaw::GraceNewSuccessor) {
                     // A second token of the current generation: a second live chain.
                     let rt = self.refresh_tokens.mint(RefreshId {
                         sid: family.sid,
                         generation: st.generation,
                     });
-                    let ends = st.announced_end_ms();
                     drop(st);
                     return Ok(Arc::new(self.issue(family, rt, ends, now)));
                 }
-                return Ok(g.issued.clone());
+                drop(st);
+                return Ok(self.same_successor(family, grace_issued, ends, now));
             }
             if !self.flaws.has(Flaw::ReuseAllowed) {
                 drop(st);
@@ -373,7 +418,6 @@ impl Auth {
             return Err(GrantError::SessionIdle);
         }
         if !self.rotates() {
-            st.idle_until_ms = self.idle_until(now, st.deadline_ms);
             return Ok(self.reissue(family, token, st, now));
         }
         let previous = st.generation;
@@ -422,7 +466,6 @@ impl Auth {
         let mut st = family.state.lock();
         let generation = p.generation.unwrap_or(st.generation);
         if !self.rotates() {
-            st.idle_until_ms = self.idle_until(now, st.deadline_ms);
             return Ok(self.reissue(family, token, st, now));
         }
         Ok(self.rotate_to(family, &mut st, generation + 1, now))

@@ -85,14 +85,6 @@ pub struct FamilyState {
     pub grace: Option<GraceEntry>,
 }
 
-impl FamilyState {
-    /// The end a token response announces (`refresh_expires_in`): the refresh token's expiry or
-    /// the idle end, whichever comes first.
-    pub fn announced_end_ms(&self) -> u64 {
-        self.rt_expires_ms.min(self.idle_until_ms)
-    }
-}
-
 /// The last rotation of a family: its predecessor may get the same answer again for a while.
 #[derive(Debug)]
 pub struct GraceEntry {
