@@ -114,6 +114,15 @@ fn ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
 
+/// When an idle session ends: what the server does and what it says (the same, but for the
+/// `idle-*` flaws).
+struct IdleEnd {
+    /// The end [`Auth::idle_over`] holds the session to (ms since the epoch).
+    enforced: u64,
+    /// The end announced in `refresh_expires_in`.
+    announced: u64,
+}
+
 /// What a token presented at the refresh grant resolves to.
 struct Presented {
     family: Arc<Family>,
@@ -185,13 +194,13 @@ impl Auth {
         let now = now_ms();
         let deadline = now + ms(self.cfg.max_session);
         let rt_expires = (now + ms(self.cfg.refresh_ttl)).min(deadline);
-        let idle_until = self.idle_until(now, deadline);
+        let idle = self.idle_end(now, deadline);
         let opened = self.store.open(
             user,
             now,
             rt_expires,
             deadline,
-            idle_until,
+            idle.enforced,
             self.cfg.single_session,
         );
         let notify_replaced = !self.flaws.has(Flaw::NoKick);
@@ -223,7 +232,7 @@ impl Auth {
             generation: 0,
         });
         Counters::inc(&self.stats.logins);
-        Ok(self.issue(family, rt, rt_expires.min(idle_until), now))
+        Ok(self.issue(family, rt, rt_expires.min(idle.announced), now))
     }
 
     fn resolve_refresh(&self, token: &str) -> Option<Presented> {
@@ -284,7 +293,7 @@ impl Auth {
         mut st: MutexGuard<'_, FamilyState>,
         now: u64,
     ) -> Arc<Issued> {
-        let ends = self.on_activity(&mut st, now);
+        let ends = self.on_activity(family, &mut st, now);
         drop(st);
         Arc::new(self.issue(family, token.to_string(), ends, now))
     }
@@ -293,7 +302,7 @@ impl Auth {
     /// the session deadline) and issues its tokens.
     fn rotate_to(&self, family: &Family, st: &mut FamilyState, next: u64, now: u64) -> Arc<Issued> {
         st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
-        let ends = self.on_activity(st, now);
+        let ends = self.on_activity(family, st, now);
         st.generation = next;
         let rt = self.refresh_tokens.mint(RefreshId {
             sid: family.sid,
@@ -305,12 +314,14 @@ impl Auth {
     /// A refresh at `now` is activity: the idle clock restarts (never past the session's
     /// deadline). Returns the end to announce in `refresh_expires_in`: the earlier of the
     /// refresh token's expiry and the restarted idle end.
-    fn on_activity(&self, st: &mut FamilyState, now: u64) -> u64 {
-        let restarted = self.idle_until(now, st.deadline_ms);
+    fn on_activity(&self, family: &Family, st: &mut FamilyState, now: u64) -> u64 {
+        let idle = self.idle_end(now, st.deadline_ms);
         if !self.flaws.has(Flaw::IdleNotExtended) {
-            st.idle_until_ms = restarted;
+            st.idle_until_ms = idle.enforced;
         }
-        st.rt_expires_ms.min(restarted)
+        // Kept until it can no longer be refreshed (the announced end may come earlier or later).
+        family.note_refresh_expiry(st.rt_expires_ms.min(st.idle_until_ms));
+        st.rt_expires_ms.min(idle.announced)
     }
 
     /// The successor pair a grace replay gets again, with its refresh lifetime counted from
@@ -335,24 +346,31 @@ impl Auth {
 
     /// The idle end of a session active at `now`: `--idle-timeout` later, never past its
     /// `deadline`; `u64::MAX` without an idle timeout.
-    fn idle_until(&self, now: u64, deadline: u64) -> u64 {
+    fn idle_end(&self, now: u64, deadline: u64) -> IdleEnd {
         if self.cfg.idle_timeout.is_zero() {
-            return u64::MAX;
+            return IdleEnd {
+                enforced: u64::MAX,
+                announced: u64::MAX,
+            };
         }
-        (now + ms(self.cfg.idle_timeout)).min(deadline)
+        let timeout = ms(self.cfg.idle_timeout);
+        let announced = (now + timeout).min(deadline);
+        let enforced = if self.flaws.has(Flaw::IdleNever) {
+            u64::MAX
+        } else if self.flaws.has(Flaw::IdleEarly) {
+            (now + timeout / 2).min(deadline)
+        } else {
+            announced
+        };
+        IdleEnd {
+            enforced,
+            announced,
+        }
     }
 
     /// Whether the session has been idle too long at `now`.
     fn idle_over(&self, st: &FamilyState, now: u64) -> bool {
-        if self.flaws.has(Flaw::IdleNever) {
-            return false;
-        }
-        let early = if self.flaws.has(Flaw::IdleEarly) {
-            ms(self.cfg.idle_timeout) / 2
-        } else {
-            0
-        };
-        now.saturating_add(early) >= st.idle_until_ms
+        now >= st.idle_until_ms
     }
 
     /// Rotation under the family lock: check and act are one step.
@@ -380,7 +398,7 @@ impl Auth {
                 Counters::inc(&self.stats.grace_hits);
                 let grace_issued = g.issued.clone();
                 // A replay inside the grace window is activity too.
-                let ends = self.on_activity(&mut st, now);
+                let ends = self.on_activity(family, &mut st, now);
                 if self.flaws.has(Flaw::GraceNewSuccessor) {
                     // A second token of the current generation: a second live chain.
                     let rt = self.refresh_tokens.mint(RefreshId {

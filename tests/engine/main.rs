@@ -6,6 +6,7 @@ mod support;
 mod connections;
 mod counters;
 mod failures;
+mod idle;
 mod lifecycle;
 mod open;
 mod outage;
