@@ -41,7 +41,7 @@ pub enum Need {
     SingleSession,
     /// An idle timeout short enough to wait for, announced in `refresh_expires_in` (found out at
     /// run time; `authbench check` without a target runs these checks against a second builtin
-    /// mock with `--idle-timeout 1s`).
+    /// mock with `--idle-timeout 2s`).
     ShortIdleTimeout,
 }
 

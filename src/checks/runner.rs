@@ -44,7 +44,7 @@ pub struct CheckOptions {
     pub check_timeout: Duration,
     /// The target the checks needing [`Need::ShortIdleTimeout`] (RT-13) talk to, when it is not
     /// the main one: `authbench check` without a target gives them a second builtin mock whose
-    /// sessions idle out after 1 s (an idle timeout on the main mock would end the sessions the
+    /// sessions idle out after 2 s (an idle timeout on the main mock would end the sessions the
     /// other checks wait with). `None`: the main target.
     pub idle_target: Option<Arc<Profile>>,
 }
