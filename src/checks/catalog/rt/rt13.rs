@@ -8,8 +8,8 @@
 //! 1. refreshes at [`STEP`] (60%) of the announced timeout — refused, the session ended early;
 //!    the refresh must announce a *later* end than the login did, else the end is an absolute
 //!    lifetime, not an idle timeout (SKIP: RT-10 judges that);
-//! 2. refreshes at 60% of what that refresh announced, and for sure after the login's idle end —
-//!    refused, activity did not extend the session;
+//! 2. refreshes as soon as it is past the login's idle end for sure (and before the end step 1
+//!    announced) — refused, activity did not extend the session;
 //! 3. is left alone for the announced timeout plus [`ROUNDING`] (whole seconds are announced) and
 //!    refreshes once more: accepted, idleness never ended the session.
 //!
@@ -231,14 +231,11 @@ async fn idle_session(
             secs(timeout)
         )));
     }
-    // Step 2: activity past the login's idle end for sure, before the end step 1 announced.
+    // Step 2: activity as soon as it is past the login's idle end for sure, before the end
+    // step 1 announced.
     let extended_end = one.sent + after1;
-    let t2 = slot(
-        login.answered + timeout + AFTER,
-        one.sent + after1.mul_f64(STEP),
-        extended_end,
-    )
-    .ok_or_else(|| {
+    let past_login_end = login.answered + timeout + AFTER;
+    let t2 = slot(past_login_end, past_login_end, extended_end).ok_or_else(|| {
         too_slow("no instant is past the login's idle end and before the extended one")
     })?;
     let (two, resp, t) =
