@@ -92,6 +92,7 @@ fn first_slot(login: Span, timeout: Duration) -> Option<Instant> {
 
 async fn run(p: Arc<Probe>) -> Verdict {
     // B first: the first exchange of a check is the slowest, and A's timing matters.
+    let b_sent = Instant::now();
     let b = p.login(1).await?;
     let rt_b = b.rt()?;
     let (a, login, timeout, t1) = login_a(&p).await?;
@@ -103,7 +104,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
         drop(stop);
         result
     };
-    let (idle, kept) = tokio::join!(idle, keep_active(&p, rt_b, every_b, stopped));
+    let (idle, kept) = tokio::join!(idle, keep_active(&p, rt_b, every_b, b_sent, stopped));
     let mut f = match idle? {
         Idle::Judged(f) => return Ok(f),
         Idle::Ended(f) => f,
@@ -350,16 +351,16 @@ enum Kept {
     Refused(String),
 }
 
-/// Session B: refreshed at [`KEEP_ALIVE`] of every announced lifetime until `stop` (sent, or
-/// dropped) and once more then.
+/// Session B, whose login was sent at `sent`: refreshed at [`KEEP_ALIVE`] of every announced
+/// lifetime until `stop` (sent, or dropped) and once more then.
 async fn keep_active(
     p: &Probe,
     mut rt: String,
     mut lifetime: Duration,
+    mut sent: Instant,
     mut stop: oneshot::Receiver<()>,
 ) -> Result<Kept, Stop> {
     let mut n = 0u32;
-    let mut sent = Instant::now();
     loop {
         let next = sent + lifetime.mul_f64(KEEP_ALIVE);
         let stopped = tokio::select! {
