@@ -114,6 +114,15 @@ fn ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
 
+/// When an idle session ends: what the server does and what it says (the same, but for the
+/// `idle-*` flaws).
+struct IdleEnd {
+    /// The end [`Auth::idle_over`] holds the session to (ms since the epoch).
+    enforced: u64,
+    /// The end announced in `refresh_expires_in`.
+    announced: u64,
+}
+
 /// What a token presented at the refresh grant resolves to.
 struct Presented {
     family: Arc<Family>,
@@ -185,13 +194,13 @@ impl Auth {
         let now = now_ms();
         let deadline = now + ms(self.cfg.max_session);
         let rt_expires = (now + ms(self.cfg.refresh_ttl)).min(deadline);
-        let idle_until = self.idle_until(now, deadline);
+        let idle = self.idle_end(now, deadline);
         let opened = self.store.open(
             user,
             now,
             rt_expires,
             deadline,
-            idle_until,
+            idle.enforced,
             self.cfg.single_session,
         );
         let notify_replaced = !self.flaws.has(Flaw::NoKick);
@@ -223,7 +232,7 @@ impl Auth {
             generation: 0,
         });
         Counters::inc(&self.stats.logins);
-        Ok(self.issue(family, rt, rt_expires.min(idle_until), now))
+        Ok(self.issue(family, rt, rt_expires.min(idle.announced), now))
     }
 
     fn resolve_refresh(&self, token: &str) -> Option<Presented> {
@@ -281,10 +290,10 @@ impl Auth {
         &self,
         family: &Family,
         token: &str,
-        st: MutexGuard<'_, FamilyState>,
+        mut st: MutexGuard<'_, FamilyState>,
         now: u64,
     ) -> Arc<Issued> {
-        let ends = st.announced_end_ms();
+        let ends = self.on_activity(family, &mut st, now);
         drop(st);
         Arc::new(self.issue(family, token.to_string(), ends, now))
     }
@@ -293,22 +302,70 @@ impl Auth {
     /// the session deadline) and issues its tokens.
     fn rotate_to(&self, family: &Family, st: &mut FamilyState, next: u64, now: u64) -> Arc<Issued> {
         st.rt_expires_ms = (now + ms(self.cfg.refresh_ttl)).min(st.deadline_ms);
-        st.idle_until_ms = self.idle_until(now, st.deadline_ms);
+        let ends = self.on_activity(family, st, now);
         st.generation = next;
         let rt = self.refresh_tokens.mint(RefreshId {
             sid: family.sid,
             generation: next,
         });
-        Arc::new(self.issue(family, rt, st.announced_end_ms(), now))
+        Arc::new(self.issue(family, rt, ends, now))
+    }
+
+    /// A refresh at `now` is activity: the idle clock restarts (never past the session's
+    /// deadline). Returns the end to announce in `refresh_expires_in`: the earlier of the
+    /// refresh token's expiry and the restarted idle end.
+    fn on_activity(&self, family: &Family, st: &mut FamilyState, now: u64) -> u64 {
+        let idle = self.idle_end(now, st.deadline_ms);
+        if !self.flaws.has(Flaw::IdleNotExtended) {
+            st.idle_until_ms = idle.enforced;
+        }
+        // Kept until it can no longer be refreshed (the announced end may come earlier or later).
+        family.note_refresh_expiry(st.rt_expires_ms.min(st.idle_until_ms));
+        st.rt_expires_ms.min(idle.announced)
+    }
+
+    /// The successor pair a grace replay gets again, with its refresh lifetime counted from
+    /// `now` (the pair was minted earlier: announcing its original lifetime would overstate it).
+    fn same_successor(
+        &self,
+        family: &Family,
+        issued: Arc<Issued>,
+        ends: u64,
+        now: u64,
+    ) -> Arc<Issued> {
+        family.note_refresh_expiry(ends);
+        let left = ends.saturating_sub(now) / 1000;
+        if issued.refresh_expires_in == left {
+            return issued;
+        }
+        Arc::new(Issued {
+            refresh_expires_in: left,
+            ..(*issued).clone()
+        })
     }
 
     /// The idle end of a session active at `now`: `--idle-timeout` later, never past its
     /// `deadline`; `u64::MAX` without an idle timeout.
-    fn idle_until(&self, now: u64, deadline: u64) -> u64 {
+    fn idle_end(&self, now: u64, deadline: u64) -> IdleEnd {
         if self.cfg.idle_timeout.is_zero() {
-            return u64::MAX;
+            return IdleEnd {
+                enforced: u64::MAX,
+                announced: u64::MAX,
+            };
         }
-        (now + ms(self.cfg.idle_timeout)).min(deadline)
+        let timeout = ms(self.cfg.idle_timeout);
+        let announced = (now + timeout).min(deadline);
+        let enforced = if self.flaws.has(Flaw::IdleNever) {
+            u64::MAX
+        } else if self.flaws.has(Flaw::IdleEarly) {
+            (now + timeout / 2).min(deadline)
+        } else {
+            announced
+        };
+        IdleEnd {
+            enforced,
+            announced,
+        }
     }
 
     /// Whether the session has been idle too long at `now`.
@@ -335,18 +392,24 @@ impl Auth {
                 && generation + 1 == st.generation
                 && now.saturating_sub(g.rotated_ms) <= grace
             {
+                if self.idle_over(&st, now) {
+                    return Err(GrantError::SessionIdle);
+                }
                 Counters::inc(&self.stats.grace_hits);
+                let grace_issued = g.issued.clone();
+                // A replay inside the grace window is activity too.
+                let ends = self.on_activity(family, &mut st, now);
                 if self.flaws.has(Flaw::GraceNewSuccessor) {
                     // A second token of the current generation: a second live chain.
                     let rt = self.refresh_tokens.mint(RefreshId {
                         sid: family.sid,
                         generation: st.generation,
                     });
-                    let ends = st.announced_end_ms();
                     drop(st);
                     return Ok(Arc::new(self.issue(family, rt, ends, now)));
                 }
-                return Ok(g.issued.clone());
+                drop(st);
+                return Ok(self.same_successor(family, grace_issued, ends, now));
             }
             if !self.flaws.has(Flaw::ReuseAllowed) {
                 drop(st);
@@ -373,7 +436,6 @@ impl Auth {
             return Err(GrantError::SessionIdle);
         }
         if !self.rotates() {
-            st.idle_until_ms = self.idle_until(now, st.deadline_ms);
             return Ok(self.reissue(family, token, st, now));
         }
         let previous = st.generation;
@@ -422,7 +484,6 @@ impl Auth {
         let mut st = family.state.lock();
         let generation = p.generation.unwrap_or(st.generation);
         if !self.rotates() {
-            st.idle_until_ms = self.idle_until(now, st.deadline_ms);
             return Ok(self.reissue(family, token, st, now));
         }
         Ok(self.rotate_to(family, &mut st, generation + 1, now))

@@ -102,6 +102,12 @@ flaws! {
         "GET /api/admin answers a valid access token that lacks scope admin with 401 invalid_token instead of 403 insufficient_scope";
     IntrospectNoAccessTokens => "introspect-no-access-tokens",
         "POST /oauth/introspect does not introspect access tokens: a genuine one (live or not) gets 400 unsupported_token_type instead of an introspection response";
+    IdleNever => "idle-never",
+        "--idle-timeout is announced (refresh_expires_in) but never enforced: an idle session refreshes however long it was left alone";
+    IdleEarly => "idle-early",
+        "a session ends after half of --idle-timeout without a refresh, while refresh_expires_in announces the full timeout";
+    IdleNotExtended => "idle-not-extended",
+        "a refresh does not restart the --idle-timeout clock (sessions end that long after login however active they are), while refresh_expires_in announces the restarted one";
 }
 
 impl fmt::Display for Flaw {
@@ -169,7 +175,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 34);
+        assert_eq!(Flaw::ALL.len(), 37);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

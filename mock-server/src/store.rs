@@ -87,7 +87,7 @@ pub struct FamilyState {
 
 impl FamilyState {
     /// The end a token response announces (`refresh_expires_in`): the refresh token's expiry or
-    /// the idle end, whichever comes first.
+    /// the idle end, whichever comes first (when the SSE and push channels send `session_expired`).
     pub fn announced_end_ms(&self) -> u64 {
         self.rt_expires_ms.min(self.idle_until_ms)
     }

@@ -39,6 +39,10 @@ pub enum Need {
     ShortSessions,
     /// A target that ends older sessions when the same user logs in again (found out at run time).
     SingleSession,
+    /// An idle timeout short enough to wait for, announced in `refresh_expires_in` (found out at
+    /// run time; `authbench check` without a target runs these checks against a second builtin
+    /// mock with `--idle-timeout 2s`).
+    ShortIdleTimeout,
 }
 
 impl Need {
@@ -57,6 +61,7 @@ impl Need {
         Need::ShortAccessTokens,
         Need::ShortSessions,
         Need::SingleSession,
+        Need::ShortIdleTimeout,
     ];
 
     /// A short name for tables (`ws`, `introspection`...).
@@ -75,6 +80,7 @@ impl Need {
             Need::ShortAccessTokens => "short-at",
             Need::ShortSessions => "short-session",
             Need::SingleSession => "single-session",
+            Need::ShortIdleTimeout => "short-idle",
         }
     }
 
@@ -107,6 +113,9 @@ impl Need {
             }
             Need::SingleSession => {
                 "the target keeps concurrent sessions of one user (no single-session policy)"
+            }
+            Need::ShortIdleTimeout => {
+                "the session's idle timeout is too long to observe, or not announced (use a test target whose sessions end after a few seconds without a refresh, announced in refresh_expires_in)"
             }
         }
     }

@@ -63,20 +63,39 @@ pub const BUILTIN_MOCK_FLAGS: &str = "--signing rs256 --access-ttl 2s --max-sess
 /// a 1 s reuse grace window (RT-08), single session (WS-04), sliding renewal in the last second
 /// (SL-01), RS256 keys (JW-03), a random admin key (IN-01, RT-12), port 0.
 pub fn builtin_mock_config() -> authbench_mock::MockConfig {
-    /// The mock's own command line, so the in-process knobs are exactly `BUILTIN_MOCK_FLAGS`.
+    mock_config_from_flags(BUILTIN_MOCK_FLAGS)
+}
+
+/// The flags of the second builtin mock, the target of the checks that need a short idle timeout
+/// (RT-13, [`Need::ShortIdleTimeout`]): sessions end after 2 s without a refresh — long enough
+/// that RT-13's steps keep clear of the idle end by 0.8 s of request time on a loaded machine. It is a mock of
+/// its own because an idle timeout on the first one would end the sessions the other checks wait
+/// with (an access token's expiry, RT-10's rotations), and there is no `--max-session 4s` to cut
+/// an active session short.
+pub const BUILTIN_IDLE_MOCK_FLAGS: &str = "--idle-timeout 2s";
+
+/// The knobs of the second in-process mock of `authbench check` without a target (see
+/// [`BUILTIN_IDLE_MOCK_FLAGS`]), port 0.
+pub fn builtin_idle_mock_config() -> authbench_mock::MockConfig {
+    mock_config_from_flags(BUILTIN_IDLE_MOCK_FLAGS)
+}
+
+/// A mock configuration from the mock's own command line, so the in-process knobs are exactly
+/// those flags; port 0.
+fn mock_config_from_flags(flags: &str) -> authbench_mock::MockConfig {
     #[derive(clap::Parser)]
     struct Flags {
         #[command(flatten)]
         mock: authbench_mock::MockArgs,
     }
     use clap::Parser;
-    let argv = std::iter::once("authbench-mock").chain(BUILTIN_MOCK_FLAGS.split_whitespace());
-    // A constant parsed by the mock's own parser; the unit test below proves it valid.
+    let argv = std::iter::once("authbench-mock").chain(flags.split_whitespace());
+    // Constants parsed by the mock's own parser; the unit test below proves them valid.
     let mut cfg = Flags::try_parse_from(argv)
-        .expect("BUILTIN_MOCK_FLAGS are valid mock flags")
+        .expect("the builtin mock flags are valid mock flags")
         .mock
         .into_config()
-        .expect("BUILTIN_MOCK_FLAGS give a valid mock configuration");
+        .expect("the builtin mock flags give a valid mock configuration");
     cfg.port = 0;
     cfg
 }
@@ -88,11 +107,14 @@ mod tests {
     #[test]
     fn the_builtin_config_is_valid_and_the_catalog_is_complete() {
         builtin_mock_config().validate().unwrap();
+        let idle = builtin_idle_mock_config();
+        idle.validate().unwrap();
+        assert_eq!(idle.idle_timeout, std::time::Duration::from_secs(2));
         assert_eq!(catalog().len(), catalog::ALL.len());
         for id in [
             "RT-01", "RT-02", "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RS-01",
             "RS-02", "RS-04", "RV-01", "RV-02", "IN-01", "JW-01", "JW-02", "JW-03", "JW-05",
-            "JW-06", "JW-07", "WS-01", "WS-03", "WS-04", "WS-05", "SL-01", "AT-01",
+            "JW-06", "JW-07", "WS-01", "WS-03", "WS-04", "WS-05", "SL-01", "AT-01", "RT-13",
         ] {
             assert!(catalog().iter().any(|m| m.id == id), "{id} missing");
         }

@@ -129,7 +129,7 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         catches: &["RT-01"],
         // Every "refused after X" verdict rests on a control that is refused too: not judged.
         skips: &[
-            "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RV-01",
+            "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RV-01", "RT-13",
         ],
         side_effects: &[],
     },
@@ -137,7 +137,7 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         flaw: Flaw::OneShotRotation,
         catches: &["RT-06"],
         // Their verdicts rest on a rotated token refreshing (a control, or a premise).
-        skips: &["RT-07", "RT-08", "RT-09", "RT-10"],
+        skips: &["RT-07", "RT-08", "RT-09", "RT-10", "RT-13"],
         side_effects: &[],
     },
     FlawProof {
@@ -236,6 +236,24 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     FlawProof {
         flaw: Flaw::Scope401,
         catches: &["RS-03"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::IdleNever,
+        catches: &["RT-13"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::IdleEarly,
+        catches: &["RT-13"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::IdleNotExtended,
+        catches: &["RT-13"],
         skips: &[],
         side_effects: &[],
     },

@@ -42,6 +42,11 @@ pub struct CheckOptions {
     pub concurrency: usize,
     /// Deadline of one check (zero = [`DEFAULT_CHECK_TIMEOUT`]).
     pub check_timeout: Duration,
+    /// The target the checks needing [`Need::ShortIdleTimeout`] (RT-13) talk to, when it is not
+    /// the main one: `authbench check` without a target gives them a second builtin mock whose
+    /// sessions idle out after 2 s (an idle timeout on the main mock would end the sessions the
+    /// other checks wait with). `None`: the main target.
+    pub idle_target: Option<Arc<Profile>>,
 }
 
 /// An `--only`/`--skip` selector that names no check.
@@ -260,7 +265,8 @@ pub fn unmet_need(profile: &Profile, needs: &[Need]) -> Option<Need> {
         | Need::RsaJwk
         | Need::ShortAccessTokens
         | Need::ShortSessions
-        | Need::SingleSession => false,
+        | Need::SingleSession
+        | Need::ShortIdleTimeout => false,
     })
 }
 
@@ -283,12 +289,21 @@ pub async fn run(profile: Arc<Profile>, opts: &CheckOptions) -> ConformanceRun {
         opts.check_timeout
     };
     let shared = Shared::new(profile.clone(), opts.users.clone(), opts.strict).map(Arc::new);
+    let idle_shared = match &opts.idle_target {
+        Some(idle) => Shared::new(idle.clone(), opts.users.clone(), opts.strict).map(Arc::new),
+        None => shared.clone(),
+    };
     let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = Vec::with_capacity(checks.len());
     for (index, check) in checks {
         let meta = &check.meta;
-        let skip = unmet_need(&profile, meta.needs);
-        let shared = shared.clone();
+        let (target, shared) = match &opts.idle_target {
+            Some(idle) if meta.needs.contains(&Need::ShortIdleTimeout) => {
+                (idle.clone(), idle_shared.clone())
+            }
+            _ => (profile.clone(), shared.clone()),
+        };
+        let skip = unmet_need(&target, meta.needs);
         let gate = gate.clone();
         tasks.push((
             meta,

@@ -56,6 +56,16 @@ impl Lifetime {
             .min()
     }
 
+    /// When the last login or refresh answered.
+    pub fn renewed_at(&self) -> Option<SystemTime> {
+        self.renewed_at
+    }
+
+    /// The session end the server announced last (without the profile's declared limits).
+    pub fn announced_end(&self) -> Option<SystemTime> {
+        self.refresh_expires_at
+    }
+
     /// Whether a refusal at `now` comes at or after the known end (within [`END_TOLERANCE`]).
     pub fn ended_at(&self, limits: SessionLimits, now: SystemTime) -> bool {
         self.end(limits)

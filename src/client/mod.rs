@@ -12,6 +12,7 @@
 //! - [`live`]: live counters for the progress display.
 //! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
 //! - [`session`]: the token manager itself ([`Session`]).
+//! - [`idle`]: the `idle` phase's switch: no request leaves an idle client.
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
@@ -22,6 +23,7 @@
 pub mod channel;
 pub mod cookies;
 pub mod discover;
+pub mod idle;
 pub mod lifetime;
 pub mod live;
 pub mod push;

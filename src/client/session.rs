@@ -77,6 +77,8 @@ pub struct SessionEnv {
     pub connector: Connector,
     /// The proactive refresh timers (only for [`Strategy::Proactive`]).
     pub timers: Option<Timers<Session>>,
+    /// The `idle` phase's switch: while on, no renewal is sent (see [`super::idle`]).
+    pub idle: super::idle::Idle,
 }
 
 impl SessionEnv {
@@ -98,6 +100,7 @@ impl SessionEnv {
             live,
             connector,
             timers,
+            idle: super::idle::Idle::default(),
         })
     }
 }
@@ -365,6 +368,14 @@ impl Session {
     /// When the current access token expires, if known.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.state.lock().expires_at
+    }
+
+    /// When the last login or refresh of this session answered (the server's idle clock starts
+    /// there), and the session end the server announced with it (`refresh_expires_in`, a JWT
+    /// refresh token's `exp`), if any.
+    pub fn last_renewal(&self) -> (Option<SystemTime>, Option<SystemTime>) {
+        let s = self.state.lock();
+        (s.lifetime.renewed_at(), s.lifetime.announced_end())
     }
 
     /// The server's session id from the last token response, if any.
@@ -1115,6 +1126,8 @@ impl Session {
     /// Single-flight (also the fallback of proactive and sliding): one refresh per session in
     /// flight; a request whose token generation is already replaced just takes the current token.
     pub async fn shared_renew(&self, seen_generation: u64) -> Option<Arc<str>> {
+        // An idle client sends nothing: a timer or socket renewal waits for the idle period's end.
+        self.env.idle.until_active().await;
         match self
             .flight
             .run(

@@ -20,7 +20,7 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         .map(checks::load_expected_failures)
         .transpose()
         .map_err(CliError::usage)?;
-    let opts = CheckOptions {
+    let mut opts = CheckOptions {
         only: args.only.clone(),
         skip: args.skip.clone(),
         strict: args.strict,
@@ -37,11 +37,23 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     };
     let resolved = target::resolve(&spec, &checks::builtin_mock_config()).await?;
     target::preflight(&resolved.profile).await?;
+    // Without a target, the checks that need a short idle timeout get a mock of their own.
+    let idle = match spec {
+        TargetSpec::Builtin => {
+            let idle = target::resolve(&spec, &checks::builtin_idle_mock_config()).await?;
+            opts.idle_target = Some(idle.profile.clone());
+            Some(idle)
+        }
+        _ => None,
+    };
     let out = outdir::prepare(args.out.as_deref(), "check")?;
 
     let conformance = checks::run(resolved.profile.clone(), &opts).await;
     let label = resolved.label.clone();
     resolved.shutdown().await;
+    if let Some(idle) = idle {
+        idle.shutdown().await;
+    }
 
     let meta = ConformanceMeta {
         target: label,

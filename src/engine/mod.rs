@@ -6,6 +6,7 @@
 //! - [`run`](mod@run): [`run()`] drives a plan phase after phase and returns a [`RunOutcome`].
 //! - [`accounts`] (login, relogin, logout, force_logout, ws_connect, refresh_race) and [`traffic`]
 //!   (closed/open model, synchronized wake): one function per phase.
+//! - [`idle`]: the `idle` phase (no client sends anything for a while).
 //! - [`outage`]: the `outage` phase (the target stops serving for a while, through its admin API).
 //! - [`schedule`]: ramps, the synchronized [`schedule::Gate`], the wall-clock start.
 //! - [`shard`]: which clients this process drives. [`progress`]: the live display's atomics.
@@ -13,6 +14,7 @@
 
 mod accounts;
 mod fleet;
+mod idle;
 mod outage;
 pub mod plan;
 pub mod preflight;

@@ -12,7 +12,7 @@ use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, outage, traffic};
+use super::{accounts, idle, outage, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -113,7 +113,7 @@ pub async fn run(
     } else {
         None
     };
-    let mut fleet = Fleet::build(env, &ids, &plan.users);
+    let mut fleet = Fleet::build(env.clone(), &ids, &plan.users);
     let auto_ws = if plan.opens_channel() {
         sockets.as_ref()
     } else {
@@ -227,6 +227,10 @@ pub async fn run(
                 cancel
                     .run_until_cancelled(tokio::time::sleep(*duration))
                     .await;
+            }
+            Phase::Idle { duration } => {
+                progress.set_deadline(ends_in(*duration));
+                idle::idle(&env, *duration, &cancel).await;
             }
             Phase::Outage { duration } => {
                 let leader = plan.shard.is_none_or(|s| s.index == 0);

@@ -317,6 +317,15 @@ pub enum Phase {
         #[schemars(schema_with = "duration_schema")]
         duration: Duration,
     },
+    /// The user walks away and the device sleeps for `duration`: no client sends anything — no
+    /// API call, no proactive timer, no socket renewal (held until the phase ends). Sockets stay
+    /// open. Longer than the server's idle timeout, it ends the sessions server-side.
+    Idle {
+        /// How long the clients stay idle.
+        #[serde(with = "human_duration")]
+        #[schemars(schema_with = "duration_schema")]
+        duration: Duration,
+    },
 }
 
 impl Phase {
@@ -333,6 +342,7 @@ impl Phase {
             Phase::WsConnect { .. } => "ws_connect",
             Phase::Wait { .. } => "wait",
             Phase::Outage { .. } => "outage",
+            Phase::Idle { .. } => "idle",
         }
     }
 }

@@ -345,6 +345,13 @@ fn check_plan(plan: &[Phase]) -> Result<(), Problem> {
                     "give a duration above zero, e.g. duration: 5s, or remove the phase",
                 ));
             }
+            Phase::Idle { duration } if duration.is_zero() => {
+                return Err(problem(
+                    format!("{at}.duration"),
+                    "idle lasts 0s",
+                    "give a duration above zero, e.g. duration: 5s (longer than the server's idle timeout to end the sessions), or remove the phase",
+                ));
+            }
             Phase::Outage { duration } if duration.is_zero() || *duration > MAX_OUTAGE => {
                 return Err(problem(
                     format!("{at}.duration"),

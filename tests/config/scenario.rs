@@ -603,3 +603,28 @@ fn an_outage_phase_parses_and_its_duration_is_bounded() {
     let e = load_str("plan:\n  - outage: {}\n", &[]).unwrap_err();
     assert!(e.to_string().contains("duration"), "{e}");
 }
+
+#[test]
+fn an_idle_phase_parses_needs_a_login_and_a_duration() {
+    let s = load_str(
+        "plan:\n  - login: {}\n  - idle: { duration: 2m }\n  - traffic: { duration: 10s }\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.plan[1],
+        Phase::Idle {
+            duration: Duration::from_secs(120)
+        }
+    );
+    assert_eq!(s.plan[1].name(), "idle");
+    let e = load_str("plan:\n  - login: {}\n  - idle: { duration: 0s }\n", &[]).unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(e.key(), Some("plan.1.idle.duration"), "{msg}");
+    assert_eq!(e.position().map(|p| p.0), Some(3), "{msg}");
+    assert!(msg.contains("idle lasts 0s"), "{msg}");
+    let e = load_str("plan:\n  - idle: { duration: 5s }\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("needs logged-in clients"), "{e}");
+    let e = load_str("plan:\n  - login: {}\n  - idle: {}\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("duration"), "{e}");
+}

@@ -54,8 +54,22 @@ async fn run_case((flaw, preset): Case) -> ConformanceRun {
     let profile = authbench::profile::preset(preset, &server.base_url())
         .expect("preset exists")
         .with_admin_key(server.admin_key());
-    let run = checks::run(Arc::new(profile), &CheckOptions::default()).await;
+    // RT-13's own mock (see `checks::builtin_idle_mock_config`), with the same flaw.
+    let mut idle_cfg = checks::builtin_idle_mock_config();
+    idle_cfg.flaws.extend(flaw);
+    let idle = authbench_mock::start(idle_cfg)
+        .await
+        .expect("idle mock starts");
+    let idle_profile = authbench::profile::preset(preset, &idle.base_url())
+        .expect("preset exists")
+        .with_admin_key(idle.admin_key());
+    let opts = CheckOptions {
+        idle_target: Some(Arc::new(idle_profile)),
+        ..CheckOptions::default()
+    };
+    let run = checks::run(Arc::new(profile), &opts).await;
     server.shutdown().await;
+    idle.shutdown().await;
     run
 }
 

@@ -7,6 +7,7 @@ mod channels;
 mod connections;
 mod counters;
 mod failures;
+mod idle;
 mod lifecycle;
 mod open;
 mod outage;

@@ -777,3 +777,72 @@ async fn scope_401() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn idle_never() {
+    let (good, bad) = pair(Flaw::IdleNever, |c| c.idle_timeout = Duration::from_secs(1)).await;
+    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
+    // both announce the idle timeout
+    assert_eq!(lb.body["refresh_expires_in"], 1);
+    assert_eq!(lg.body["refresh_expires_in"], 1);
+    // Past a pass of the mock's janitor (every 5 s): the flawed session is not pruned either.
+    tokio::time::sleep(Duration::from_millis(5600)).await;
+    let (rg, rb) = (
+        refresh(&good, lg.str("refresh_token")).await,
+        refresh(&bad, lb.str("refresh_token")).await,
+    );
+    assert_eq!(
+        (rg.status, rb.status),
+        (StatusCode::BAD_REQUEST, StatusCode::OK)
+    );
+    assert!(rg.description().contains("idle timeout"), "{}", rg.body);
+}
+
+#[tokio::test]
+async fn idle_early() {
+    let (good, bad) = pair(Flaw::IdleEarly, |c| c.idle_timeout = Duration::from_secs(2)).await;
+    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
+    assert_eq!(
+        lb.body["refresh_expires_in"], 2,
+        "announces the full timeout"
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (rg, rb) = (
+        refresh(&good, lg.str("refresh_token")).await,
+        refresh(&bad, lb.str("refresh_token")).await,
+    );
+    assert_eq!(
+        (rg.status, rb.status),
+        (StatusCode::OK, StatusCode::BAD_REQUEST)
+    );
+    assert!(rb.description().contains("idle timeout"), "{}", rb.body);
+}
+
+#[tokio::test]
+async fn idle_not_extended() {
+    let (good, bad) = pair(Flaw::IdleNotExtended, |c| {
+        c.idle_timeout = Duration::from_secs(2)
+    })
+    .await;
+    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (rg, rb) = (
+        refresh(&good, lg.str("refresh_token")).await,
+        refresh(&bad, lb.str("refresh_token")).await,
+    );
+    assert_eq!((rg.status, rb.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        rb.body["refresh_expires_in"], 2,
+        "announces the restarted idle clock"
+    );
+    // 2.4 s after the login, 1.2 s after the refresh: only the correct server extended it.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (rg, rb) = (
+        refresh(&good, rg.str("refresh_token")).await,
+        refresh(&bad, rb.str("refresh_token")).await,
+    );
+    assert_eq!(
+        (rg.status, rb.status),
+        (StatusCode::OK, StatusCode::BAD_REQUEST)
+    );
+}

@@ -112,6 +112,54 @@ async fn idle_timeout_ends_unused_sessions_and_refreshes_extend_it_up_to_max_ses
 }
 
 #[tokio::test]
+async fn without_rotation_a_refresh_extends_the_idle_end_too() {
+    let s = start_with(|c| {
+        c.idle_timeout = Duration::from_secs(1);
+        c.rotation = false;
+    })
+    .await;
+    let l = login(&s, 1).await;
+    let rt = l.str("refresh_token");
+    for _ in 0..3 {
+        // 0.6 s apart: 1.8 s after the login, past its idle end, the session still lives.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let r = refresh(&s, rt).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.str("refresh_token"), rt);
+        assert_eq!(r.body["refresh_expires_in"], 1, "the idle end, again");
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let late = refresh(&s, rt).await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert!(late.description().contains("idle timeout"), "{}", late.body);
+}
+
+#[tokio::test]
+async fn a_grace_replay_announces_what_is_left_and_cannot_revive_an_idle_session() {
+    let s = start_with(|c| {
+        c.idle_timeout = Duration::from_secs(2);
+        c.reuse_grace = Duration::from_secs(10);
+    })
+    .await;
+    let l = login(&s, 1).await;
+    let r1 = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(r1.body["refresh_expires_in"], 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // The replay gets the same successor, its lifetime counted from now (a replay is activity).
+    let again = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.str("refresh_token"), r1.str("refresh_token"));
+    assert_eq!(again.body["refresh_expires_in"], 2);
+    // Left alone past the idle end, not even the grace window brings the session back.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let late = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert!(late.description().contains("idle timeout"), "{}", late.body);
+    let late = refresh(&s, r1.str("refresh_token")).await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn sliding_window_renews_access_tokens() {
     let s = start_with(|c| c.sliding_window = Duration::from_secs(60)).await;
     let l = login(&s, 1).await;

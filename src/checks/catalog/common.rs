@@ -99,6 +99,17 @@ pub fn json_number(resp: &Resp, member: &str) -> Option<f64> {
         .filter(|x: &f64| x.is_finite() && *x >= 0.0)
 }
 
+/// The refresh lifetime a token response announces: `refresh_expires_in`, else the `exp` of a
+/// JWT refresh token `rt`.
+pub fn announced_lifetime(resp: &Resp, rt: &str) -> Option<Duration> {
+    if let Some(secs) = json_number(resp, "refresh_expires_in").filter(|s| *s > 0.0 && *s < 1e9) {
+        return Some(Duration::from_secs_f64(secs));
+    }
+    let exp = crate::checks::jwt::parse(rt)?.exp()?;
+    let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(exp).ok()?);
+    Some(until(exp))
+}
+
 /// Seconds with millisecond precision, for messages.
 pub fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())

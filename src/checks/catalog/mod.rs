@@ -46,6 +46,7 @@ pub const ALL: &[&Check] = &[
     &rt::rt09::CHECK,
     &rt::rt10::CHECK,
     &rt::rt12::CHECK,
+    &rt::rt13::CHECK,
     &rs::rs01::CHECK,
     &rs::rs02::CHECK,
     &rs::rs03::CHECK,

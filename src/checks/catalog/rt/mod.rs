@@ -1,5 +1,5 @@
 //! `RT-*`: the refresh grant — response form, errors, rotation, reuse detection and family
-//! revocation, grace windows, concurrency, maximum lifetime, logout.
+//! revocation, grace windows, concurrency, maximum lifetime, logout, idle timeout.
 
 pub mod rt01;
 pub mod rt02;
@@ -9,3 +9,4 @@ pub mod rt08;
 pub mod rt09;
 pub mod rt10;
 pub mod rt12;
+pub mod rt13;

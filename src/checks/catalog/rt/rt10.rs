@@ -9,7 +9,6 @@
 //! (SKIP otherwise).
 
 use crate::checks::catalog::prelude::*;
-use crate::checks::jwt;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -150,14 +149,4 @@ async fn run(p: Arc<Probe>) -> Verdict {
         ),
     }
     Ok(f)
-}
-
-/// The refresh lifetime a token response announces: `refresh_expires_in`, else a JWT RT's `exp`.
-fn announced_lifetime(resp: &Resp, rt: &str) -> Option<Duration> {
-    if let Some(secs) = json_number(resp, "refresh_expires_in").filter(|s| *s > 0.0 && *s < 1e9) {
-        return Some(Duration::from_secs_f64(secs));
-    }
-    let exp = jwt::parse(rt)?.exp()?;
-    let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(exp).ok()?);
-    Some(until(exp))
 }
