@@ -336,6 +336,10 @@ pub struct MockConfig {
     /// `max_session` (0 = off).
     #[serde(with = "human_duration")]
     pub idle_timeout: Duration,
+    /// Live sessions one user may hold; a login beyond them ends the user's oldest session, its
+    /// refresh family revoked and its sockets kicked (4409). 0 = no policy (up to
+    /// [`crate::store::MAX_SESSIONS_PER_USER`]); `single_session` is the same as 1.
+    pub max_sessions: u32,
 }
 
 impl Default for MockConfig {
@@ -362,11 +366,22 @@ impl Default for MockConfig {
             connection_close: false,
             keepalive_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
+            max_sessions: 0,
         }
     }
 }
 
 impl MockConfig {
+    /// The per-user session limit of the policy: 1 with `single_session`, `max_sessions` when
+    /// set, `None` without a policy (many concurrent sessions per user).
+    pub fn session_limit(&self) -> Option<u32> {
+        if self.single_session {
+            Some(1)
+        } else {
+            (self.max_sessions > 0).then_some(self.max_sessions)
+        }
+    }
+
     /// Checks the values that parse but make no sense (zero lifetimes, empty admin key...).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
@@ -431,6 +446,22 @@ impl MockConfig {
             return Err(ConfigError::Invalid {
                 field: "max_body",
                 reason: "must be at least 256 bytes".into(),
+            });
+        }
+        if self.max_sessions as usize > crate::store::MAX_SESSIONS_PER_USER {
+            return Err(ConfigError::Invalid {
+                field: "max_sessions",
+                reason: format!(
+                    "must be at most {} (0 = no limit)",
+                    crate::store::MAX_SESSIONS_PER_USER
+                ),
+            });
+        }
+        if self.single_session && self.max_sessions > 1 {
+            return Err(ConfigError::Invalid {
+                field: "max_sessions",
+                reason: "single_session already allows one session per user; set one of the two"
+                    .into(),
             });
         }
         if let Some(k) = &self.admin_key
@@ -519,6 +550,10 @@ pub struct MockArgs {
     /// past --max-session (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Live sessions one user may hold; a login beyond them ends the oldest (refresh family
+    /// revoked, sockets kicked with 4409). 0 = no limit; --single-session is --max-sessions 1.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_sessions: u32,
 }
 
 impl MockArgs {
@@ -546,6 +581,7 @@ impl MockArgs {
             connection_close: self.connection_close,
             keepalive_timeout: self.keepalive_timeout,
             idle_timeout: self.idle_timeout,
+            max_sessions: self.max_sessions,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -63,7 +63,7 @@ flaws! {
     WsStaysOpenAfterExpiry => "ws-stays-open-after-expiry",
         "a WebSocket stays open after its access token expired (no 4401 close)";
     NoKick => "no-kick",
-        "--single-session revokes older sessions but neither notifies nor closes their sockets";
+        "--single-session (and --max-sessions) revokes older sessions but neither notifies nor closes their sockets";
     WrongCloseCode => "wrong-close-code",
         "kick, logout and expiry close sockets with 1000 and no event instead of 4409/4403/4401";
     RefreshCacheable => "refresh-cacheable",
@@ -102,6 +102,12 @@ flaws! {
         "GET /api/admin answers a valid access token that lacks scope admin with 401 invalid_token instead of 403 insufficient_scope";
     IntrospectNoAccessTokens => "introspect-no-access-tokens",
         "POST /oauth/introspect does not introspect access tokens: a genuine one (live or not) gets 400 unsupported_token_type instead of an introspection response";
+    SessionLimitIgnored => "session-limit-ignored",
+        "--single-session and --max-sessions are not enforced at login: a login beyond the limit ends no older session";
+    LogoutEverywherePartial => "logout-everywhere-partial",
+        "POST /api/auth/logout-all ends only the session of the presented access token; the user's other sessions stay live";
+    LogoutEndsAllSessions => "logout-ends-all-sessions",
+        "logout and refresh-token revocation end every session of the user, not only the logged-out one";
 }
 
 impl fmt::Display for Flaw {
@@ -169,7 +175,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 34);
+        assert_eq!(Flaw::ALL.len(), 37);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -64,7 +64,7 @@ counters! {
     grace_hits,
     /// Sessions (refresh-token families) revoked, for any reason.
     families_revoked,
-    /// Older sessions revoked by a login with `--single-session`.
+    /// Older sessions revoked by a login beyond `--single-session` / `--max-sessions`.
     sessions_kicked,
     /// Logouts through /api/auth/logout or refresh-token revocation.
     logouts,
@@ -100,6 +100,8 @@ counters! {
     faults_capacity,
     /// Requests refused with 429 by a rate fault.
     faults_rate,
+    /// Sessions revoked through POST /api/auth/logout-all (logout everywhere).
+    logouts_everywhere,
 }
 
 impl Counters {
