@@ -433,7 +433,11 @@ mod tests {
         let c = s.open(1, 0, 1000, 1000, u64::MAX, Some(2));
         assert_eq!(c.replaced.len(), 1);
         assert_eq!(c.replaced[0].sid, a.sid, "the oldest goes");
-        assert!(s.open(2, 0, 1000, 1000, u64::MAX, Some(2)).replaced.is_empty());
+        assert!(
+            s.open(2, 0, 1000, 1000, u64::MAX, Some(2))
+                .replaced
+                .is_empty()
+        );
         let left: Vec<u128> = s.take_sessions(1).iter().map(|f| f.sid).collect();
         assert_eq!(left, vec![b.family.sid, c.family.sid]);
     }

@@ -39,6 +39,10 @@ pub enum Need {
     ShortSessions,
     /// A target that ends older sessions when the same user logs in again (found out at run time).
     SingleSession,
+    /// A declared session policy (`session.max_sessions`) in the target profile.
+    SessionPolicy,
+    /// A `logout_everywhere` request in the target profile.
+    LogoutEverywhere,
 }
 
 impl Need {
@@ -57,6 +61,8 @@ impl Need {
         Need::ShortAccessTokens,
         Need::ShortSessions,
         Need::SingleSession,
+        Need::SessionPolicy,
+        Need::LogoutEverywhere,
     ];
 
     /// A short name for tables (`ws`, `introspection`...).
@@ -75,6 +81,8 @@ impl Need {
             Need::ShortAccessTokens => "short-at",
             Need::ShortSessions => "short-session",
             Need::SingleSession => "single-session",
+            Need::SessionPolicy => "session-policy",
+            Need::LogoutEverywhere => "logout-everywhere",
         }
     }
 
@@ -107,6 +115,12 @@ impl Need {
             }
             Need::SingleSession => {
                 "the target keeps concurrent sessions of one user (no single-session policy)"
+            }
+            Need::SessionPolicy => {
+                "the target profile declares no session policy; add `session: { max_sessions: N }` (1 = single session, or `unlimited`)"
+            }
+            Need::LogoutEverywhere => {
+                "the target profile has no `logout_everywhere` request (one request that ends every session of the user), or its admin key is not set"
             }
         }
     }
@@ -154,6 +168,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         prefix: "AT",
         title: "Access tokens after logout",
+    },
+    Family {
+        prefix: "SS",
+        title: "Sessions per user: policy and logout everywhere",
     },
 ];
 

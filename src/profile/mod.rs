@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod extract;
 pub mod file;
 pub mod matcher;
+pub mod policy;
 pub mod presets;
 pub mod request;
 pub mod scoped;
@@ -27,6 +28,7 @@ pub use file::{
     profile_from_str_with,
 };
 pub use matcher::{MatchRule, Matcher};
+pub use policy::MaxSessions;
 pub use presets::{builtin, preset};
 pub use request::{Rendered, RequestError, RequestSpec};
 pub use scoped::ScopedResource;
