@@ -114,6 +114,10 @@ pub enum Op {
     Race,
     /// The one refresh a client makes after its race with the winner's tokens.
     RaceCheck,
+    /// The logout-everywhere request (`logout_everywhere` phase).
+    LogoutEverywhere,
+    /// A device's refresh right after a logout everywhere (it must be refused).
+    LogoutEverywhereCheck,
 }
 
 impl Op {
@@ -127,6 +131,8 @@ impl Op {
             Op::ForceLogout => "force_logout",
             Op::Race => "refresh_race",
             Op::RaceCheck => "refresh_race_check",
+            Op::LogoutEverywhere => "logout_everywhere",
+            Op::LogoutEverywhereCheck => "logout_everywhere_check",
         }
     }
 }
@@ -149,7 +155,12 @@ impl Op {
             Op::Login => Some((names::LOGIN, names::LOGIN_FAILED)),
             Op::Refresh => Some((names::REFRESH, names::REFRESH_FAILED)),
             Op::Logout => Some((names::LOGOUT, names::LOGOUT_FAILED)),
-            Op::Api | Op::ForceLogout | Op::Race | Op::RaceCheck => None,
+            Op::Api
+            | Op::ForceLogout
+            | Op::Race
+            | Op::RaceCheck
+            | Op::LogoutEverywhere
+            | Op::LogoutEverywhereCheck => None,
         }
     }
 
@@ -160,7 +171,11 @@ impl Op {
             Op::Refresh => status_names!("refresh", code, [200, 400, 401, 403, 429, 500, 502, 503]),
             Op::Api => status_names!("api", code, [200, 204, 401, 403, 404, 429, 500, 502, 503]),
             Op::Logout => status_names!("logout", code, [200, 204, 400, 401]),
-            Op::ForceLogout | Op::Race | Op::RaceCheck => None,
+            Op::ForceLogout
+            | Op::Race
+            | Op::RaceCheck
+            | Op::LogoutEverywhere
+            | Op::LogoutEverywhereCheck => None,
         }
     }
 }
@@ -803,8 +818,8 @@ impl Session {
         res.ok().map(|r| r.status)
     }
 
-    /// The held tokens as a `target::Tokens` (for the profile's logout request).
-    fn tokens(&self) -> Option<Tokens> {
+    /// The held tokens as a `target::Tokens` (for the profile's logout requests).
+    pub(crate) fn tokens(&self) -> Option<Tokens> {
         let s = self.state.lock();
         Some(Tokens {
             access_token: s.access.as_deref()?.to_string(),
@@ -1384,6 +1399,8 @@ mod tests {
             Op::ForceLogout,
             Op::Race,
             Op::RaceCheck,
+            Op::LogoutEverywhere,
+            Op::LogoutEverywhereCheck,
         ] {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {

@@ -175,6 +175,15 @@ impl WsHandle {
             .unwrap_or(false)
     }
 
+    /// A future that completes when the channel has ended (at once if it already has), for
+    /// whoever waits for a session's channel to close without holding the handle.
+    pub fn ended(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.shared.state.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| s.ended).await;
+        }
+    }
+
     /// Asks the channel to close its socket (Close 1000) and stop.
     pub fn close(&self) {
         self.shared.stop.cancel();

@@ -59,6 +59,8 @@ pub struct Plan {
     pub start_at: Option<SystemTime>,
     /// How long to wait after a kick trigger for the old socket's kick before counting it missed.
     pub kick_timeout: Duration,
+    /// Devices each user signs in on (`client.devices`, at least 1): one session per device.
+    pub devices: u32,
 }
 
 impl Plan {
@@ -74,6 +76,7 @@ impl Plan {
             shard: None,
             start_at: None,
             kick_timeout: Duration::from_secs(5),
+            devices: 1,
         }
     }
 
@@ -101,6 +104,7 @@ impl Plan {
             shard: None,
             start_at: None,
             kick_timeout: Duration::from_secs(5),
+            devices: c.devices.max(1),
         }
     }
 

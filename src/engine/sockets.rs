@@ -44,6 +44,11 @@ impl Socket {
                 .unwrap_or(false)
     }
 
+    /// Completes when the socket's channel has ended for good (e.g. after a kick).
+    pub fn ended(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.handle.ended()
+    }
+
     /// Asks the socket task to close (client-initiated close, bounded by the WS options).
     pub fn close(self) {
         self.handle.close();

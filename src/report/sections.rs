@@ -177,6 +177,26 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::STALE_WS_MESSAGES,
             "messages from an old socket after a reconnect (dropped)",
         ),
+        (
+            names::ZOMBIE_SESSIONS,
+            "devices still usable after logout everywhere (refresh, or access token past its exp)",
+        ),
+        (
+            names::ZOMBIE_REFRESH,
+            "devices whose refresh still worked after logout everywhere",
+        ),
+        (
+            names::ZOMBIE_ACCESS,
+            "devices whose access token was still accepted after its exp",
+        ),
+        (
+            names::ZOMBIE_UNCHECKED,
+            "devices whose access token expires after await_expiry (not checked)",
+        ),
+        (
+            names::LOGOUT_EVERYWHERE_FAILED,
+            "logout-everywhere requests the target did not accept",
+        ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
@@ -190,7 +210,11 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         if has(name) || (core && refreshing) {
             let v = r.counter(name);
             // Relogins and announced expiries are what a session's life brings, not faults.
-            let bad = v > 0 && !matches!(name, names::RELOGINS | names::SESSIONS_EXPIRED);
+            let bad = v > 0
+                && !matches!(
+                    name,
+                    names::RELOGINS | names::SESSIONS_EXPIRED | names::ZOMBIE_UNCHECKED
+                );
             push(name, format::count(v), note, bad);
         }
     }

@@ -5,6 +5,7 @@ mod support;
 
 mod connections;
 mod counters;
+mod devices;
 mod failures;
 mod lifecycle;
 mod open;
