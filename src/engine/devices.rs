@@ -10,7 +10,8 @@
 //!   logout promised, an acceptance makes the device a zombie (`zombie_refresh`);
 //! - `logout_everywhere_latency` is recorded for the user when every device got there: its
 //!   socket's channel ended (a device without a socket has nothing to close) and its refresh was
-//!   refused; the sample is the request's send instant → the last device to get there;
+//!   refused; the sample is the request's send instant → the last device to get there (its
+//!   socket's close frame received, or its refresh refused, whichever came later);
 //! - once each device's access token (as held before the request) has expired — waited for up
 //!   to the phase's `await_expiry` — the device calls the resource with it once more: accepted, it
 //!   is a zombie too (`zombie_access`: a token that outlives its own `exp`, e.g. a resource server
@@ -44,7 +45,7 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
 struct Device {
     session: Arc<Session>,
     kick: Option<Arc<KickClock>>,
-    /// Completes when the device's socket channel has ended.
+    /// Completes when the device's socket is closed.
     closed: Option<futures::future::BoxFuture<'static, ()>>,
 }
 
@@ -78,7 +79,7 @@ pub(crate) async fn logout_everywhere(
                         Device {
                             session: m.session.clone(),
                             kick: m.socket.as_ref().map(Socket::kick_clock),
-                            closed: m.socket.as_ref().map(|s| Box::pin(s.ended()) as _),
+                            closed: m.socket.as_ref().map(|s| Box::pin(s.closed()) as _),
                         }
                     })
                     .collect(),
@@ -115,6 +116,8 @@ async fn user_logout_everywhere(
     let caller = first.session.clone();
     let env = caller.env().clone();
     let (rec, shard) = (&env.recorder, caller.id() as usize);
+    // The caller's access token must be good for the request: a client renews one about to expire.
+    fresh_enough(&caller).await;
     // What every device holds before the request: the access token checked after its expiry.
     let before: Vec<_> = devices
         .iter()
@@ -153,10 +156,35 @@ async fn user_logout_everywhere(
     rec.count(shard, names::ZOMBIE_SESSIONS, zombies);
 }
 
-/// Sends the logout-everywhere request with `caller`'s tokens; `Some(status)` when the target
+/// An access token with less than this left is renewed before the request.
+const RENEW_BEFORE: Duration = Duration::from_secs(2);
+
+/// Renews `caller`'s access token first when it expires within [`RENEW_BEFORE`].
+async fn fresh_enough(caller: &Session) {
+    let soon = SystemTime::now() + RENEW_BEFORE;
+    if caller.expires_at().is_some_and(|exp| exp <= soon) {
+        caller.shared_renew(caller.generation()).await;
+    }
+}
+
+/// Sends the logout-everywhere request with `caller`'s tokens — once more after a renewal when
+/// the access token was refused (401), as a client would; `Some(status)` when the target
 /// accepted it (2xx). Counted `status.logout_everywhere.<code>`, failures as
 /// `failures.logout_everywhere.<class>`.
 async fn send(caller: &Session) -> Option<u16> {
+    for attempt in 0..2 {
+        let generation = caller.generation();
+        let status = send_once(caller).await?;
+        if status == 401 && attempt == 0 && caller.shared_renew(generation).await.is_some() {
+            continue;
+        }
+        return (200..300).contains(&status).then_some(status);
+    }
+    None
+}
+
+/// One logout-everywhere exchange; `None` without tokens, a request or an answer.
+async fn send_once(caller: &Session) -> Option<u16> {
     let profile = caller.env().profile.clone();
     let tokens = caller.tokens()?;
     let req = profile.logout_everywhere_request(caller.user(), &tokens)?;
@@ -164,14 +192,13 @@ async fn send(caller: &Session) -> Option<u16> {
     caller.count_exchange(Op::LogoutEverywhere, &res);
     let failure = match &res {
         Ok(r) if (200..300).contains(&r.status) => None,
+        // A refused access token is renewed and the request sent again (see `send`).
+        Ok(r) if r.status == 401 => None,
         Ok(r) => Some(FailClass::of_status(r.status)),
         Err(_) => Some(FailClass::Transport),
     };
     caller.settle(Op::LogoutEverywhere, &res, failure);
-    match res {
-        Ok(r) if failure.is_none() => Some(r.status),
-        _ => None,
-    }
+    res.ok().map(|r| r.status)
 }
 
 /// One device after an accepted logout everywhere: its socket's end, its refresh, and (after its

@@ -44,9 +44,9 @@ impl Socket {
                 .unwrap_or(false)
     }
 
-    /// Completes when the socket's channel has ended for good (e.g. after a kick).
-    pub fn ended(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        self.handle.ended()
+    /// Completes when the channel has no open socket (the server closed it, e.g. a kick).
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.handle.closed()
     }
 
     /// Asks the socket task to close (client-initiated close, bounded by the WS options).
