@@ -897,6 +897,12 @@ impl Session {
         None
     }
 
+    /// [`Session::probe_refresh`] under the session's single flight, so it never races a refresh
+    /// of the session's own (a socket's renewal, the strategy's refresh) into reuse detection.
+    pub(crate) async fn probe_refresh_alone(&self, op: Op) -> Option<bool> {
+        self.flight.exclusive(|| self.probe_refresh(op)).await
+    }
+
     /// Installs new tokens; `fresh_login` starts a new session (resets the expected-end flag and
     /// replaces a missing refresh token instead of keeping the old one). Returns the new AT.
     fn install(&self, tokens: Tokens, fresh_login: bool) -> Arc<str> {

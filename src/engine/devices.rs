@@ -220,7 +220,7 @@ async fn device_after(
         }
     };
     let refused = async {
-        match session.probe_refresh(Op::LogoutEverywhereCheck).await {
+        match session.probe_refresh_alone(Op::LogoutEverywhereCheck).await {
             Some(false) => (Some(Instant::now()), false),
             Some(true) => (None, true),
             None => (None, false),
