@@ -739,6 +739,20 @@ mod tests {
     }
 
     #[test]
+    fn the_session_policy_flags() {
+        assert_eq!(parse(&[]).unwrap().session_limit(), None);
+        assert_eq!(
+            parse(&["--single-session"]).unwrap().session_limit(),
+            Some(1)
+        );
+        let c = parse(&["--max-sessions", "3"]).unwrap();
+        assert_eq!((c.max_sessions, c.session_limit()), (3, Some(3)));
+        let e = parse(&["--single-session", "--max-sessions", "2"]).unwrap_err();
+        assert!(e.contains("max_sessions"), "{e}");
+        assert!(parse(&["--max-sessions", "257"]).is_err());
+    }
+
+    #[test]
     fn last_of_rotation_pair_wins() {
         assert!(parse(&["--no-rotation", "--rotation"]).unwrap().rotation);
         assert!(!parse(&["--rotation", "--no-rotation"]).unwrap().rotation);

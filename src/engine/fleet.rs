@@ -46,7 +46,7 @@ impl Fleet {
     /// Whether member `k` is its user's first device (the one that acts for the user in
     /// `relogin`, `force_logout` and `logout_everywhere`).
     pub fn is_first_device(&self, k: usize) -> bool {
-        k % self.devices == 0
+        k.is_multiple_of(self.devices)
     }
 
     /// The members of member `k`'s user (every device, the first one first).
