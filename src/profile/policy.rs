@@ -67,7 +67,7 @@ impl<'de> Deserialize<'de> for MaxSessions {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Raw {
-            Number(i64),
+            Number(f64),
             Text(String),
         }
         let bad = || {
@@ -76,7 +76,9 @@ impl<'de> Deserialize<'de> for MaxSessions {
             )
         };
         match Raw::deserialize(d)? {
-            Raw::Number(n) if n >= 1 => u32::try_from(n).map(MaxSessions::Limit).map_err(|_| bad()),
+            Raw::Number(n) if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
+                Ok(MaxSessions::Limit(n as u32))
+            }
             Raw::Text(t) if t.trim().eq_ignore_ascii_case("unlimited") => {
                 Ok(MaxSessions::Unlimited)
             }

@@ -105,18 +105,23 @@ async fn a_partial_logout_everywhere_leaves_zombies_and_open_sockets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_access_token_accepted_after_its_expiry_is_a_zombie() {
-    // cached-verdicts: the resource server keeps accepting a token it accepted once.
-    let server = mock(|c| c.flaws = vec![Flaw::CachedVerdicts]).await;
+    // cached-verdicts: the resource server keeps accepting a token it accepted once. Tokens of
+    // 6 s: no device renews its token between the traffic (which gets it cached) and the logout.
+    let server = mock(|c| {
+        c.flaws = vec![Flaw::CachedVerdicts];
+        c.access_ttl = Duration::from_secs(6);
+    })
+    .await;
     let (users, devices) = (2u64, 2u64);
     let p = devices_plan(
         users as u32,
         devices as u32,
         vec![
             Phase::Traffic {
-                duration: Duration::from_millis(300),
+                duration: Duration::from_secs(1),
                 rate: None,
             },
-            logout_everywhere(Duration::from_secs(5)),
+            logout_everywhere(Duration::from_secs(10)),
         ],
     );
     let r = run(p, profile(&server)).await;
