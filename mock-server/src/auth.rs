@@ -195,14 +195,14 @@ impl Auth {
         let deadline = now + ms(self.cfg.max_session);
         let rt_expires = (now + ms(self.cfg.refresh_ttl)).min(deadline);
         let idle = self.idle_end(now, deadline);
-        let opened = self.store.open(
-            user,
-            now,
-            rt_expires,
-            deadline,
-            idle.enforced,
-            self.cfg.single_session,
-        );
+        let limit = if self.flaws.has(Flaw::SessionLimitIgnored) {
+            None
+        } else {
+            self.cfg.session_limit().map(|n| n as usize)
+        };
+        let opened = self
+            .store
+            .open(user, now, rt_expires, deadline, idle.enforced, limit);
         let notify_replaced = !self.flaws.has(Flaw::NoKick);
         for old in &opened.replaced {
             if self
@@ -516,6 +516,13 @@ impl Auth {
         if self.store.revoke(family, RevokeCause::Logout, now, true) {
             Counters::inc(&self.stats.families_revoked);
         }
+        if self.flaws.has(Flaw::LogoutEndsAllSessions) {
+            for other in self.store.take_sessions(family.user) {
+                if self.store.revoke(&other, RevokeCause::Logout, now, true) {
+                    Counters::inc(&self.stats.families_revoked);
+                }
+            }
+        }
     }
 
     /// The family of a refresh token that is current (or the immediate predecessor in grace).
@@ -720,6 +727,29 @@ impl Auth {
             }
         }
         Some(n)
+    }
+
+    /// Logout everywhere (`POST /api/auth/logout-all`): the caller's access token is checked like
+    /// a resource request; then every session of its user is revoked and their sockets get the
+    /// `logout` event (4403). Returns how many sessions were revoked.
+    pub fn logout_everywhere(&self, bearer: Option<&str>) -> Result<usize, AuthError> {
+        let principal = self.authenticate(bearer)?;
+        let family = principal.family.ok_or(AuthError::UnknownSession)?;
+        let now = now_ms();
+        let sessions = if self.flaws.has(Flaw::LogoutEverywherePartial) {
+            vec![family]
+        } else {
+            self.store.take_sessions(family.user)
+        };
+        let mut n = 0;
+        for f in sessions {
+            if self.store.revoke(&f, RevokeCause::Logout, now, true) {
+                Counters::inc(&self.stats.logouts_everywhere);
+                Counters::inc(&self.stats.families_revoked);
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// A snapshot of the counters.

@@ -340,6 +340,10 @@ pub struct MockConfig {
     /// registered a device token (`POST /push/register`) are POSTed there (None = push off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_url: Option<String>,
+    /// Live sessions one user may hold; a login beyond them ends the user's oldest session, its
+    /// refresh family revoked and its sockets kicked (4409). 0 = no policy (up to
+    /// [`crate::store::MAX_SESSIONS_PER_USER`]); `single_session` is the same as 1.
+    pub max_sessions: u32,
 }
 
 impl Default for MockConfig {
@@ -367,11 +371,22 @@ impl Default for MockConfig {
             keepalive_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
             push_url: None,
+            max_sessions: 0,
         }
     }
 }
 
 impl MockConfig {
+    /// The per-user session limit of the policy: 1 with `single_session`, `max_sessions` when
+    /// set, `None` without a policy (many concurrent sessions per user).
+    pub fn session_limit(&self) -> Option<u32> {
+        if self.single_session {
+            Some(1)
+        } else {
+            (self.max_sessions > 0).then_some(self.max_sessions)
+        }
+    }
+
     /// Checks the values that parse but make no sense (zero lifetimes, empty admin key...).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
@@ -436,6 +451,22 @@ impl MockConfig {
             return Err(ConfigError::Invalid {
                 field: "max_body",
                 reason: "must be at least 256 bytes".into(),
+            });
+        }
+        if self.max_sessions as usize > crate::store::MAX_SESSIONS_PER_USER {
+            return Err(ConfigError::Invalid {
+                field: "max_sessions",
+                reason: format!(
+                    "must be at most {} (0 = no limit)",
+                    crate::store::MAX_SESSIONS_PER_USER
+                ),
+            });
+        }
+        if self.single_session && self.max_sessions > 1 {
+            return Err(ConfigError::Invalid {
+                field: "max_sessions",
+                reason: "single_session already allows one session per user; set one of the two"
+                    .into(),
             });
         }
         if let Some(k) = &self.admin_key
@@ -535,6 +566,10 @@ pub struct MockArgs {
     /// http://127.0.0.1:9099/v1/projects/authbench/messages:send).
     #[arg(long, value_name = "URL")]
     pub push_url: Option<String>,
+    /// Live sessions one user may hold; a login beyond them ends the oldest (refresh family
+    /// revoked, sockets kicked with 4409). 0 = no limit; --single-session is --max-sessions 1.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_sessions: u32,
 }
 
 impl MockArgs {
@@ -563,6 +598,7 @@ impl MockArgs {
             keepalive_timeout: self.keepalive_timeout,
             idle_timeout: self.idle_timeout,
             push_url: self.push_url,
+            max_sessions: self.max_sessions,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -717,6 +753,20 @@ mod tests {
         assert!(c.connection_close);
         assert_eq!(c.keepalive_timeout, Duration::from_secs(5));
         assert_eq!(c.admin_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn the_session_policy_flags() {
+        assert_eq!(parse(&[]).unwrap().session_limit(), None);
+        assert_eq!(
+            parse(&["--single-session"]).unwrap().session_limit(),
+            Some(1)
+        );
+        let c = parse(&["--max-sessions", "3"]).unwrap();
+        assert_eq!((c.max_sessions, c.session_limit()), (3, Some(3)));
+        let e = parse(&["--single-session", "--max-sessions", "2"]).unwrap_err();
+        assert!(e.contains("max_sessions"), "{e}");
+        assert!(parse(&["--max-sessions", "257"]).is_err());
     }
 
     #[test]

@@ -63,7 +63,7 @@ flaws! {
     WsStaysOpenAfterExpiry => "ws-stays-open-after-expiry",
         "a WebSocket stays open after its access token expired (no 4401 close)";
     NoKick => "no-kick",
-        "--single-session revokes older sessions but neither notifies nor closes their sockets";
+        "--single-session (and --max-sessions) revokes older sessions but neither notifies nor closes their sockets";
     WrongCloseCode => "wrong-close-code",
         "kick, logout and expiry close sockets with 1000 and no event instead of 4409/4403/4401";
     RefreshCacheable => "refresh-cacheable",
@@ -108,6 +108,12 @@ flaws! {
         "a session ends after half of --idle-timeout without a refresh, while refresh_expires_in announces the full timeout";
     IdleNotExtended => "idle-not-extended",
         "a refresh does not restart the --idle-timeout clock (sessions end that long after login however active they are), while refresh_expires_in announces the restarted one";
+    SessionLimitIgnored => "session-limit-ignored",
+        "--single-session and --max-sessions are not enforced at login: a login beyond the limit ends no older session";
+    LogoutEverywherePartial => "logout-everywhere-partial",
+        "POST /api/auth/logout-all ends only the session of the presented access token; the user's other sessions stay live";
+    LogoutEndsAllSessions => "logout-ends-all-sessions",
+        "logout and refresh-token revocation end every session of the user, not only the logged-out one";
 }
 
 impl fmt::Display for Flaw {
@@ -175,7 +181,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 37);
+        assert_eq!(Flaw::ALL.len(), 40);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

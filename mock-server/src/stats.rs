@@ -64,7 +64,7 @@ counters! {
     grace_hits,
     /// Sessions (refresh-token families) revoked, for any reason.
     families_revoked,
-    /// Older sessions revoked by a login with `--single-session`.
+    /// Older sessions revoked by a login beyond `--single-session` / `--max-sessions`.
     sessions_kicked,
     /// Logouts through /api/auth/logout or refresh-token revocation.
     logouts,
@@ -112,6 +112,8 @@ counters! {
     pushes_sent,
     /// Push messages the push provider did not accept after the retries.
     push_failures,
+    /// Sessions revoked through POST /api/auth/logout-all (logout everywhere).
+    logouts_everywhere,
 }
 
 impl Counters {

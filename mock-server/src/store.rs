@@ -240,7 +240,8 @@ const USER_SHARDS: usize = 64;
 pub struct Opened {
     /// The new session.
     pub family: Arc<Family>,
-    /// Older live sessions of the user ended by `--single-session`.
+    /// Older live sessions of the user ended by the session policy (`--single-session`,
+    /// `--max-sessions`): the oldest ones beyond the limit.
     pub replaced: Vec<Arc<Family>>,
     /// Sessions ended by the per-user session limit.
     pub evicted: Vec<Arc<Family>>,
@@ -276,8 +277,9 @@ impl Store {
         &self.users[(user % USER_SHARDS as u64) as usize]
     }
 
-    /// Starts a session for `user`. With `single_session`, every older live session of the user
-    /// is taken out of its list and returned in `replaced` (the caller revokes them).
+    /// Starts a session for `user`. With a session `limit` (`--single-session` = 1,
+    /// `--max-sessions N`), the user's oldest live sessions beyond the limit are taken out of its
+    /// list and returned in `replaced` (the caller revokes them).
     pub fn open(
         &self,
         user: u64,
@@ -285,7 +287,7 @@ impl Store {
         rt_expires_ms: u64,
         deadline_ms: u64,
         idle_until_ms: u64,
-        single_session: bool,
+        limit: Option<usize>,
     ) -> Opened {
         let sid = random_u128();
         let family = Arc::new(Family {
@@ -312,10 +314,12 @@ impl Store {
             let mut shard = self.user_shard(user).lock();
             let list = shard.entry(user).or_default();
             list.retain(|f| f.is_live() && f.state.lock().rt_expires_ms > now_ms);
-            let replaced = if single_session {
-                std::mem::take(list)
-            } else {
-                Vec::new()
+            let replaced = match limit {
+                Some(n) if list.len() >= n.max(1) => {
+                    let excess = list.len() + 1 - n.max(1);
+                    list.drain(..excess).collect()
+                }
+                _ => Vec::new(),
             };
             let evicted = if list.len() >= MAX_SESSIONS_PER_USER {
                 let excess = list.len() + 1 - MAX_SESSIONS_PER_USER;
@@ -410,8 +414,8 @@ mod tests {
     #[test]
     fn single_session_replaces_and_revoke_is_once() {
         let s = Store::new();
-        let a = s.open(1, 0, 1000, 1000, u64::MAX, false).family;
-        let b = s.open(1, 0, 1000, 1000, u64::MAX, true);
+        let a = s.open(1, 0, 1000, 1000, u64::MAX, None).family;
+        let b = s.open(1, 0, 1000, 1000, u64::MAX, Some(1));
         assert_eq!(b.replaced.len(), 1);
         assert_eq!(b.replaced[0].sid, a.sid);
         assert!(s.revoke(&a, RevokeCause::Kicked, 0, true));
@@ -421,10 +425,28 @@ mod tests {
     }
 
     #[test]
+    fn a_session_limit_replaces_the_oldest_beyond_it() {
+        let s = Store::new();
+        let a = s.open(1, 0, 1000, 1000, u64::MAX, Some(2)).family;
+        let b = s.open(1, 0, 1000, 1000, u64::MAX, Some(2));
+        assert!(b.replaced.is_empty(), "two sessions are within the limit");
+        let c = s.open(1, 0, 1000, 1000, u64::MAX, Some(2));
+        assert_eq!(c.replaced.len(), 1);
+        assert_eq!(c.replaced[0].sid, a.sid, "the oldest goes");
+        assert!(
+            s.open(2, 0, 1000, 1000, u64::MAX, Some(2))
+                .replaced
+                .is_empty()
+        );
+        let left: Vec<u128> = s.take_sessions(1).iter().map(|f| f.sid).collect();
+        assert_eq!(left, vec![b.family.sid, c.family.sid]);
+    }
+
+    #[test]
     fn prune_drops_expired_and_old_revoked() {
         let s = Store::new();
-        let a = s.open(1, 0, 1000, 1000, u64::MAX, false).family;
-        let b = s.open(2, 0, 5000, 5000, u64::MAX, false).family;
+        let a = s.open(1, 0, 1000, 1000, u64::MAX, None).family;
+        let b = s.open(2, 0, 5000, 5000, u64::MAX, None).family;
         s.revoke(&b, RevokeCause::Logout, 0, false);
         s.prune(2000);
         assert!(s.get(a.sid).is_none());
@@ -436,7 +458,7 @@ mod tests {
     #[test]
     fn access_revocation() {
         let s = Store::new();
-        let f = s.open(1, 0, 1000, 1000, u64::MAX, false).family;
+        let f = s.open(1, 0, 1000, 1000, u64::MAX, None).family;
         let first = f.next_access(500);
         f.revoke_jti(7, 500, 0);
         assert!(f.access_revoked(first, 7));

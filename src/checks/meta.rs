@@ -43,6 +43,10 @@ pub enum Need {
     /// run time; `authbench check` without a target runs these checks against a second builtin
     /// mock with `--idle-timeout 2s`).
     ShortIdleTimeout,
+    /// A declared session policy (`session.max_sessions`) in the target profile.
+    SessionPolicy,
+    /// A `logout_everywhere` request in the target profile.
+    LogoutEverywhere,
 }
 
 impl Need {
@@ -62,6 +66,8 @@ impl Need {
         Need::ShortSessions,
         Need::SingleSession,
         Need::ShortIdleTimeout,
+        Need::SessionPolicy,
+        Need::LogoutEverywhere,
     ];
 
     /// A short name for tables (`ws`, `introspection`...).
@@ -81,6 +87,8 @@ impl Need {
             Need::ShortSessions => "short-session",
             Need::SingleSession => "single-session",
             Need::ShortIdleTimeout => "short-idle",
+            Need::SessionPolicy => "session-policy",
+            Need::LogoutEverywhere => "logout-everywhere",
         }
     }
 
@@ -116,6 +124,12 @@ impl Need {
             }
             Need::ShortIdleTimeout => {
                 "the session's idle timeout is too long to observe, or not announced (use a test target whose sessions end after a few seconds without a refresh, announced in refresh_expires_in)"
+            }
+            Need::SessionPolicy => {
+                "the target profile declares no session policy; add `session: { max_sessions: N }` (1 = single session, or `unlimited`)"
+            }
+            Need::LogoutEverywhere => {
+                "the target profile has no `logout_everywhere` request (one request that ends every session of the user), or its admin key is not set"
             }
         }
     }
@@ -163,6 +177,10 @@ pub const FAMILIES: &[Family] = &[
     Family {
         prefix: "AT",
         title: "Access tokens after logout",
+    },
+    Family {
+        prefix: "SS",
+        title: "Sessions per user: policy and logout everywhere",
     },
 ];
 

@@ -56,11 +56,12 @@ pub fn catalog() -> &'static [CheckMeta] {
 }
 
 /// The flags that start an external mock with the same knobs as [`builtin_mock_config`].
-pub const BUILTIN_MOCK_FLAGS: &str = "--signing rs256 --access-ttl 2s --max-session 4s --reuse-grace 1s --single-session --sliding-window 1s";
+pub const BUILTIN_MOCK_FLAGS: &str = "--signing rs256 --access-ttl 2s --max-session 4s --reuse-grace 1s --max-sessions 2 --sliding-window 1s";
 
 /// The knobs of the in-process mock `authbench check` runs against when no target is given: every
 /// check applicable and fast — a 2 s access token (expiry checks), a 4 s maximum session (RT-10),
-/// a 1 s reuse grace window (RT-08), single session (WS-04), sliding renewal in the last second
+/// a 1 s reuse grace window (RT-08), two sessions per user, the oldest kicked beyond them (WS-04,
+/// SS-01; two let SS-02 and SS-03 hold concurrent sessions), sliding renewal in the last second
 /// (SL-01), RS256 keys (JW-03), a random admin key (IN-01, RT-12), port 0.
 pub fn builtin_mock_config() -> authbench_mock::MockConfig {
     mock_config_from_flags(BUILTIN_MOCK_FLAGS)
@@ -115,6 +116,7 @@ mod tests {
             "RT-01", "RT-02", "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RS-01",
             "RS-02", "RS-04", "RV-01", "RV-02", "IN-01", "JW-01", "JW-02", "JW-03", "JW-05",
             "JW-06", "JW-07", "WS-01", "WS-03", "WS-04", "WS-05", "SL-01", "AT-01", "RT-13",
+            "SS-01", "SS-02", "SS-03",
         ] {
             assert!(catalog().iter().any(|m| m.id == id), "{id} missing");
         }

@@ -90,7 +90,8 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     FlawProof {
         flaw: Flaw::LogoutKeepsRefresh,
         catches: &["RT-12", "RV-01"],
-        skips: &[],
+        // SS-03 builds on a logout that ends its own session.
+        skips: &["SS-03"],
         side_effects: &[],
     },
     FlawProof {
@@ -114,7 +115,8 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     },
     FlawProof {
         flaw: Flaw::NoKick,
-        catches: &["WS-04"],
+        // SS-01 holds a socket of the session the limit ends: it must be kicked.
+        catches: &["WS-04", "SS-01"],
         skips: &[],
         side_effects: &[],
     },
@@ -129,7 +131,11 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         catches: &["RT-01"],
         // Every "refused after X" verdict rests on a control that is refused too: not judged.
         skips: &[
-            "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RV-01", "RT-13",
+            "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RV-01", "RT-13", "SS-01",
+            "SS-02", "SS-03",
+            // WS-04 refreshes the oldest of two sessions (the builtin mock allows two) before
+            // the login beyond the limit.
+            "WS-04",
         ],
         side_effects: &[],
     },
@@ -246,6 +252,19 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::SessionLimitIgnored,
+        catches: &["SS-01"],
+        // WS-04 finds the old session alive after the logins: no kick-off policy to judge.
+        skips: &["WS-04"],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::LogoutEverywherePartial,
+        catches: &["SS-02"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::IdleEarly,
         catches: &["RT-13"],
         skips: &[],
@@ -254,6 +273,12 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     FlawProof {
         flaw: Flaw::IdleNotExtended,
         catches: &["RT-13"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::LogoutEndsAllSessions,
+        catches: &["SS-03"],
         skips: &[],
         side_effects: &[],
     },
@@ -269,6 +294,8 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     // RFC 7662 defines no error for a token type the endpoint does not introspect; the refusal
     // deviates from §2.3's wording, not from a MUST about inactive tokens.
     (Flaw::IntrospectNoAccessTokens, "IN-01"),
+    // The limit itself is enforced (the refresh token dies); only the kick is missing.
+    (Flaw::NoKick, "SS-01"),
 ];
 
 impl FlawProof {

@@ -259,6 +259,8 @@ pub fn unmet_need(profile: &Profile, needs: &[Need]) -> Option<Need> {
         Need::WebSocket => profile.ws().is_none(),
         Need::RenewalHeader => profile.renewal_header().is_none(),
         Need::ScopedResource => profile.scoped_resource().is_none(),
+        Need::SessionPolicy => profile.max_sessions().is_none(),
+        Need::LogoutEverywhere => !profile.has_logout_everywhere(),
         // Found out while the check runs.
         Need::RefreshTokenValue
         | Need::JwtAccessTokens

@@ -108,12 +108,12 @@ mod tests {
         // Declared limits: max from the login, idle from the last renewal.
         let max = SessionLimits {
             max: Some(secs(90)),
-            idle: None,
+            ..SessionLimits::default()
         };
         assert_eq!(l.end(max), Some(t0 + secs(90)));
         let idle = SessionLimits {
-            max: None,
             idle: Some(secs(5)),
+            ..SessionLimits::default()
         };
         assert_eq!(l.end(idle), Some(t0 + secs(105)));
         // A new login starts over.

@@ -117,6 +117,10 @@ pub enum Op {
     Race,
     /// The one refresh a client makes after its race with the winner's tokens.
     RaceCheck,
+    /// The logout-everywhere request (`logout_everywhere` phase).
+    LogoutEverywhere,
+    /// A device's refresh right after a logout everywhere (it must be refused).
+    LogoutEverywhereCheck,
 }
 
 impl Op {
@@ -130,6 +134,8 @@ impl Op {
             Op::ForceLogout => "force_logout",
             Op::Race => "refresh_race",
             Op::RaceCheck => "refresh_race_check",
+            Op::LogoutEverywhere => "logout_everywhere",
+            Op::LogoutEverywhereCheck => "logout_everywhere_check",
         }
     }
 }
@@ -152,7 +158,12 @@ impl Op {
             Op::Login => Some((names::LOGIN, names::LOGIN_FAILED)),
             Op::Refresh => Some((names::REFRESH, names::REFRESH_FAILED)),
             Op::Logout => Some((names::LOGOUT, names::LOGOUT_FAILED)),
-            Op::Api | Op::ForceLogout | Op::Race | Op::RaceCheck => None,
+            Op::Api
+            | Op::ForceLogout
+            | Op::Race
+            | Op::RaceCheck
+            | Op::LogoutEverywhere
+            | Op::LogoutEverywhereCheck => None,
         }
     }
 
@@ -163,7 +174,11 @@ impl Op {
             Op::Refresh => status_names!("refresh", code, [200, 400, 401, 403, 429, 500, 502, 503]),
             Op::Api => status_names!("api", code, [200, 204, 401, 403, 404, 429, 500, 502, 503]),
             Op::Logout => status_names!("logout", code, [200, 204, 400, 401]),
-            Op::ForceLogout | Op::Race | Op::RaceCheck => None,
+            Op::ForceLogout
+            | Op::Race
+            | Op::RaceCheck
+            | Op::LogoutEverywhere
+            | Op::LogoutEverywhereCheck => None,
         }
     }
 }
@@ -816,8 +831,8 @@ impl Session {
         res.ok().map(|r| r.status)
     }
 
-    /// The held tokens as a `target::Tokens` (for the profile's logout request).
-    fn tokens(&self) -> Option<Tokens> {
+    /// The held tokens as a `target::Tokens` (for the profile's logout requests).
+    pub(crate) fn tokens(&self) -> Option<Tokens> {
         let s = self.state.lock();
         Some(Tokens {
             access_token: s.access.as_deref()?.to_string(),
@@ -893,6 +908,12 @@ impl Session {
         }
         self.settle(op, &res, Some(FailClass::of_status(reply.status)));
         None
+    }
+
+    /// [`Session::probe_refresh`] under the session's single flight, so it never races a refresh
+    /// of the session's own (a socket's renewal, the strategy's refresh) into reuse detection.
+    pub(crate) async fn probe_refresh_alone(&self, op: Op) -> Option<bool> {
+        self.flight.exclusive(|| self.probe_refresh(op)).await
     }
 
     /// Installs new tokens; `fresh_login` starts a new session (resets the expected-end flag and
@@ -1399,6 +1420,8 @@ mod tests {
             Op::ForceLogout,
             Op::Race,
             Op::RaceCheck,
+            Op::LogoutEverywhere,
+            Op::LogoutEverywhereCheck,
         ] {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {

@@ -112,6 +112,15 @@ impl SseHandle {
             .unwrap_or(false)
     }
 
+    /// Completes when no stream is open (the server ended it, e.g. after a kick) or the channel
+    /// ended.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.state.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| !s.open || s.ended).await;
+        }
+    }
+
     /// Asks the channel to drop its stream and stop.
     pub fn close(&self) {
         self.stop.cancel();

@@ -175,6 +175,16 @@ impl WsHandle {
             .unwrap_or(false)
     }
 
+    /// A future that completes when the channel has no open socket: the server's close frame
+    /// arrived (or the connection ended), or the channel is over — at once if that is already so.
+    /// For whoever waits for a session's channel to close without holding the handle.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.shared.state.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| !s.open || s.ended).await;
+        }
+    }
+
     /// Asks the channel to close its socket (Close 1000) and stop.
     pub fn close(&self) {
         self.shared.stop.cancel();

@@ -51,9 +51,15 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
                 }
             })?;
             let base = server.base_url();
-            let profile = profile::builtin(&base, server.admin_key()).ok_or_else(|| {
-                CliError::cannot_proceed(format!("the builtin mock gave an unusable URL {base}"))
-            })?;
+            // The builtin mock's own session policy is declared (the SS-* checks need it).
+            let policy = profile::MaxSessions::of_mock(mock);
+            let profile = profile::builtin(&base, server.admin_key())
+                .map(|p| p.with_max_sessions(policy))
+                .ok_or_else(|| {
+                    CliError::cannot_proceed(format!(
+                        "the builtin mock gave an unusable URL {base}"
+                    ))
+                })?;
             Ok(Resolved {
                 profile: Arc::new(profile),
                 label: format!("builtin mock ({base})"),

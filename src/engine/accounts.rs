@@ -77,6 +77,8 @@ pub(crate) async fn ws_connect(
 
 /// `relogin`: every user logs in again on a new session (a second device), which replaces the
 /// client's primary one; the old socket's kick clock is armed when the new login's response arrives.
+/// With `client.devices`, the user's first device logs in again and the kick clocks of every
+/// device's socket are armed (a single-session server kicks them all: kick latency per device).
 pub(crate) async fn relogin(
     fleet: &mut Fleet,
     ramp: Duration,
@@ -84,14 +86,28 @@ pub(crate) async fn relogin(
     kick_timeout: Duration,
     cancel: &CancellationToken,
 ) {
-    let sessions = fleet.sessions();
-    let kicks: Vec<_> = fleet
-        .members
-        .iter()
-        .map(|m| m.socket.as_ref().map(Socket::kick_clock))
+    let who: Vec<usize> = (0..fleet.members.len())
+        .filter(|&k| fleet.is_first_device(k))
         .collect();
-    let done = ramped(sessions.len(), ramp, cancel, |k| {
-        let (old, kick) = (sessions[k].clone(), kicks[k].clone());
+    let sessions: Vec<_> = who
+        .iter()
+        .map(|&k| fleet.members[k].session.clone())
+        .collect();
+    let kicks: Vec<Vec<_>> = who
+        .iter()
+        .map(|&k| {
+            fleet
+                .devices_of(k)
+                .filter_map(|j| fleet.members[j].socket.as_ref().map(Socket::kick_clock))
+                .collect()
+        })
+        .collect();
+    let had_socket: Vec<bool> = who
+        .iter()
+        .map(|&k| fleet.members[k].socket.is_some())
+        .collect();
+    let done = ramped(who.len(), ramp, cancel, |i| {
+        let (old, kicks, had_socket) = (sessions[i].clone(), kicks[i].clone(), had_socket[i]);
         let sockets = sockets.cloned();
         async move {
             let new = old.sibling();
@@ -101,11 +117,11 @@ pub(crate) async fn relogin(
             if !new.login().await {
                 return None;
             }
-            if let Some(kick) = &kick {
+            for kick in &kicks {
                 kick.arm_at(sent);
             }
             // The user keeps a socket on the new device when the old one had one.
-            let socket = match (sockets, kick.is_some()) {
+            let socket = match (sockets, had_socket) {
                 (Some(sockets), true) => sockets.open(&new).await,
                 _ => None,
             };
@@ -114,8 +130,12 @@ pub(crate) async fn relogin(
     })
     .await;
     let mut old_sockets = Vec::new();
-    for (k, replaced) in done {
+    for (i, replaced) in done {
+        let k = who[i];
         if let Some((new, socket)) = replaced {
+            for j in fleet.devices_of(k).filter(|&j| j != k) {
+                old_sockets.extend(fleet.members[j].socket.take());
+            }
             let m = &mut fleet.members[k];
             m.session = new;
             if let Some(old) = std::mem::replace(&mut m.socket, socket) {
@@ -169,26 +189,47 @@ async fn ended_by(
             );
         }
     }
-    let kicks: Vec<_> = fleet
-        .members
-        .iter()
-        .map(|m| m.socket.as_ref().map(Socket::kick_clock))
+    // An admin logout is one call per user: the first device sends it, and the kick clocks of
+    // every device's socket are armed.
+    let kicks: Vec<Vec<_>> = (0..fleet.members.len())
+        .map(|k| {
+            let own = fleet.members[k].socket.as_ref().map(Socket::kick_clock);
+            if !admin {
+                return own.into_iter().collect();
+            }
+            if !fleet.is_first_device(k) {
+                return Vec::new();
+            }
+            fleet
+                .devices_of(k)
+                .filter_map(|j| fleet.members[j].socket.as_ref().map(Socket::kick_clock))
+                .collect()
+        })
+        .collect();
+    let first: Vec<bool> = (0..fleet.members.len())
+        .map(|k| fleet.is_first_device(k))
         .collect();
     ramped(sessions.len(), ramp, cancel, |k| {
-        let (s, kick) = (sessions[k].clone(), kicks[k].clone());
+        let (s, kicks, first) = (sessions[k].clone(), kicks[k].clone(), first[k]);
         async move {
             let sent = std::time::Instant::now();
-            let status = if admin {
+            let status = if admin && !first {
+                // The user's first device asked the admin endpoint for every device.
+                s.expect_end();
+                None
+            } else if admin {
                 s.force_logout().await
             } else if s.is_logged_in() {
                 s.logout().await
             } else {
                 None
             };
-            if let (Some(kick), Some(status)) = (kick, status)
+            if let Some(status) = status
                 && (200..300).contains(&status)
             {
-                kick.arm_at(sent);
+                for kick in &kicks {
+                    kick.arm_at(sent);
+                }
             }
         }
     })

@@ -1,5 +1,9 @@
-//! The clients of this process: one [`Member`] per simulated client, holding its current session
-//! (replaced by `relogin`) and its WebSocket, if any.
+//! The clients of this process: one [`Member`] per simulated client and device, holding its
+//! current session (replaced by `relogin`) and its WebSocket, if any.
+//!
+//! With `client.devices: N` every user has N members, one per device, next to each other in
+//! member order (device 0 first): separate sessions, token stores, connections and sockets, all
+//! with the user's credentials and the user's global client index.
 
 use std::sync::Arc;
 
@@ -18,20 +22,37 @@ pub(crate) struct Member {
 /// Every client this process drives.
 pub(crate) struct Fleet {
     pub members: Vec<Member>,
+    /// Devices per user (members per user), at least 1.
+    pub devices: usize,
 }
 
 impl Fleet {
-    /// Logged-out sessions for the global client indices `ids`.
-    pub fn build(env: Arc<SessionEnv>, ids: &[u64], users: &Users) -> Fleet {
-        let mut members = Vec::with_capacity(ids.len());
+    /// Logged-out sessions for the global client indices `ids`, `devices` per user.
+    pub fn build(env: Arc<SessionEnv>, ids: &[u64], users: &Users, devices: u32) -> Fleet {
+        let devices = devices.max(1) as usize;
+        let mut members = Vec::with_capacity(ids.len() * devices);
         for &id in ids {
             let (user, password) = users.get(id);
-            members.push(Member {
-                session: Session::new(env.clone(), id, &user, &password),
-                socket: None,
-            });
+            for _ in 0..devices {
+                members.push(Member {
+                    session: Session::new(env.clone(), id, &user, &password),
+                    socket: None,
+                });
+            }
         }
-        Fleet { members }
+        Fleet { members, devices }
+    }
+
+    /// Whether member `k` is its user's first device (the one that acts for the user in
+    /// `relogin`, `force_logout` and `logout_everywhere`).
+    pub fn is_first_device(&self, k: usize) -> bool {
+        k.is_multiple_of(self.devices)
+    }
+
+    /// The members of member `k`'s user (every device, the first one first).
+    pub fn devices_of(&self, k: usize) -> std::ops::Range<usize> {
+        let first = k - k % self.devices;
+        first..(first + self.devices).min(self.members.len())
     }
 
     /// The current sessions, in member order.

@@ -7,12 +7,14 @@
 //! - [`accounts`] (login, relogin, logout, force_logout, ws_connect, refresh_race) and [`traffic`]
 //!   (closed/open model, synchronized wake): one function per phase.
 //! - [`idle`]: the `idle` phase (no client sends anything for a while).
+//! - [`devices`]: the `logout_everywhere` phase (one request ends every device's session).
 //! - [`outage`]: the `outage` phase (the target stops serving for a while, through its admin API).
 //! - [`schedule`]: ramps, the synchronized [`schedule::Gate`], the wall-clock start.
 //! - [`shard`]: which clients this process drives. [`progress`]: the live display's atomics.
 //! - [`preflight`]: is anything listening at the target?
 
 mod accounts;
+mod devices;
 mod fleet;
 mod idle;
 mod outage;

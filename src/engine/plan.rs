@@ -66,6 +66,8 @@ pub struct Plan {
     /// `channel: push`: authbench's push receiver, started by the caller (before the builtin mock,
     /// which needs its URL).
     pub push: Option<Arc<PushReceiver>>,
+    /// Devices each user signs in on (`client.devices`, at least 1): one session per device.
+    pub devices: u32,
 }
 
 impl Plan {
@@ -83,6 +85,7 @@ impl Plan {
             kick_timeout: Duration::from_secs(5),
             channel: None,
             push: None,
+            devices: 1,
         }
     }
 
@@ -112,6 +115,7 @@ impl Plan {
             kick_timeout: Duration::from_secs(5),
             channel: c.channel(),
             push: None,
+            devices: c.devices.max(1),
         }
     }
 

@@ -12,7 +12,7 @@ use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, idle, outage, traffic};
+use super::{accounts, devices, idle, outage, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -38,6 +38,12 @@ pub enum EngineError {
          or add `admin_outage:` to the profile, or remove the phase"
     )]
     Outage(String),
+    /// The plan has a `logout_everywhere` phase but the target profile cannot send one.
+    #[error(
+        "the plan has a `logout_everywhere` phase but the target profile `{0}` has no usable `logout_everywhere` request; \
+         add `logout_everywhere:` to the profile (the mock presets have one: POST /api/auth/logout-all), or remove the phase"
+    )]
+    LogoutEverywhere(String),
     /// `client.scoped_share` is set but the target profile declares no scope-restricted resource.
     #[error(
         "client.scoped_share is {share} but the target profile declares no `scoped_resource`; add `scoped_resource: {{ path: /api/admin, scope: admin }}` to the target profile (the mock presets have one) or set scoped_share: 0"
@@ -74,6 +80,13 @@ pub async fn run(
         .any(|p| matches!(p, Phase::Outage { .. }));
     if causes_outage && !profile.has_admin_outage() {
         return Err(EngineError::Outage(profile.name().to_string()));
+    }
+    let logs_out_everywhere = plan
+        .phases
+        .iter()
+        .any(|p| matches!(p, Phase::LogoutEverywhere { .. }));
+    if logs_out_everywhere && !profile.has_logout_everywhere() {
+        return Err(EngineError::LogoutEverywhere(profile.name().to_string()));
     }
     if plan.client.scoped_share > 0.0 && profile.scoped_resource().is_none() {
         return Err(EngineError::NoScopedResource {
@@ -113,7 +126,7 @@ pub async fn run(
     } else {
         None
     };
-    let mut fleet = Fleet::build(env.clone(), &ids, &plan.users);
+    let mut fleet = Fleet::build(env.clone(), &ids, &plan.users, plan.devices);
     let auto_ws = if plan.opens_channel() {
         sockets.as_ref()
     } else {
@@ -231,6 +244,17 @@ pub async fn run(
             Phase::Idle { duration } => {
                 progress.set_deadline(ends_in(*duration));
                 idle::idle(&env, *duration, &cancel).await;
+            }
+            Phase::LogoutEverywhere { ramp, await_expiry } => {
+                devices::logout_everywhere(
+                    &mut fleet,
+                    *ramp,
+                    *await_expiry,
+                    sockets.as_ref(),
+                    plan.kick_timeout,
+                    &cancel,
+                )
+                .await
             }
             Phase::Outage { duration } => {
                 let leader = plan.shard.is_none_or(|s| s.index == 0);

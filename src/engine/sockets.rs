@@ -64,6 +64,16 @@ impl Socket {
                 .unwrap_or(false)
     }
 
+    /// Completes when the channel has no open socket or stream (the server closed it, e.g. a
+    /// kick). `None` for a push registration: it has no connection for the server to close.
+    pub fn closed(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
+        match &self.handle {
+            Handle::Ws(h) => Some(Box::pin(h.closed())),
+            Handle::Sse(h) => Some(Box::pin(h.closed())),
+            Handle::Push(_) => None,
+        }
+    }
+
     /// Asks the channel to close (client-initiated close, bounded by the WS options).
     pub fn close(self) {
         match &self.handle {

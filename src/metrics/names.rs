@@ -40,6 +40,9 @@ pub const REFRESH_FAILED: &str = "refresh_failed";
 pub const API_FAILED: &str = "api_failed";
 /// Failed logouts, µs.
 pub const LOGOUT_FAILED: &str = "logout_failed";
+/// Logout everywhere: the request sent → every device of the user has its socket closed and its
+/// refresh refused, µs (one sample per user whose devices all got there).
+pub const LOGOUT_EVERYWHERE_LATENCY: &str = "logout_everywhere_latency";
 
 /// Every histogram name. A threshold on another name is refused at parse time.
 pub const HISTOGRAMS: &[&str] = &[
@@ -62,6 +65,7 @@ pub const HISTOGRAMS: &[&str] = &[
     SSE_KICK_LATENCY,
     SSE_RECONNECT,
     PUSH_LATENCY,
+    LOGOUT_EVERYWHERE_LATENCY,
 ];
 
 /// SSE channel: request sent → `200 text/event-stream` response head, µs.
@@ -150,6 +154,18 @@ pub const NEVER_LOGGED_IN: &str = "never_logged_in";
 /// Clients whose WebSocket channel was not open when the run ended (it had ended, or was still
 /// waiting to reconnect).
 pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
+/// Devices still usable after a logout everywhere: their refresh token still refreshed, or their
+/// access token was still accepted after its `exp` (each device once).
+pub const ZOMBIE_SESSIONS: &str = "zombie_sessions";
+/// Devices whose refresh token still refreshed right after a logout everywhere.
+pub const ZOMBIE_REFRESH: &str = "zombie_refresh";
+/// Devices whose access token (as held before a logout everywhere) was still accepted after its
+/// `exp`.
+pub const ZOMBIE_ACCESS: &str = "zombie_access";
+/// Devices whose access token expires later than the phase's `await_expiry`: not checked.
+pub const ZOMBIE_UNCHECKED: &str = "zombie_unchecked";
+/// Users whose logout-everywhere request was not answered with a 2xx (nothing measured).
+pub const LOGOUT_EVERYWHERE_FAILED: &str = "logout_everywhere_failed";
 
 /// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
@@ -203,6 +219,11 @@ pub const COUNTERS: &[&str] = &[
     PUSHES_UNROUTED,
     PUSH_REGISTRATIONS,
     PUSH_REGISTER_FAILED,
+    ZOMBIE_SESSIONS,
+    ZOMBIE_REFRESH,
+    ZOMBIE_ACCESS,
+    ZOMBIE_UNCHECKED,
+    LOGOUT_EVERYWHERE_FAILED,
 ];
 
 /// SSE channel: armed kick clocks whose stream got no `kicked`/`logout` event.

@@ -86,6 +86,11 @@ pub struct SessionLimits {
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
     pub idle: Option<Duration>,
+    /// Concurrent sessions one user may hold: `1` (single-session policy: a new login ends the
+    /// older session), `N` (a login beyond N ends the oldest) or `unlimited` (multi-session).
+    /// The `SS-*` checks need it; undeclared, they SKIP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_sessions: Option<super::policy::MaxSessions>,
 }
 
 /// A target profile file (DESIGN §4).
@@ -158,6 +163,10 @@ pub struct ProfileFile {
     /// Mobile push settings (`client.channel: push`): the device-token registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<PushSpec>,
+    /// Logout everywhere: one request that ends every session of the user (the `logout_everywhere`
+    /// phase, SS-02); variables of `logout` plus `user` and `admin_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_everywhere: Option<RequestSpec>,
 }
 
 fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -189,6 +198,7 @@ pub struct Profile {
     pub(crate) ws: Option<WsProfile>,
     pub(crate) sse: Option<SseProfile>,
     pub(crate) push: Option<PushProfile>,
+    pub(crate) logout_everywhere: Option<RequestSpec>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -387,6 +397,21 @@ impl Profile {
         Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
+    /// `spec` rendered as a POST with `vars` and the admin key; `None` when its template needs the
+    /// key and it is unknown.
+    pub(super) fn render_keyed(
+        &self,
+        spec: &RequestSpec,
+        vars: Vars<'_>,
+    ) -> Option<Result<Rendered, RequestError>> {
+        self.render_with_key(spec, vars, KeyMissing::Skip)
+    }
+
+    /// Whether `spec` can be sent: the admin key is known or its template does not need it.
+    pub(super) fn key_usable(&self, spec: &RequestSpec) -> bool {
+        self.admin_key().is_some() || !needs_admin_key(spec)
+    }
+
     /// The admin "stop serving for `duration`" request (the `outage` phase), if configured and
     /// the admin key is known when the template needs it.
     pub fn admin_outage_request(
@@ -580,6 +605,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ("introspect", &spec.introspect),
         ("admin_logout", &spec.admin_logout),
         ("admin_outage", &spec.admin_outage),
+        ("logout_everywhere", &spec.logout_everywhere),
     ];
     for (key, req) in requests {
         let Some(req) = req else { continue };
@@ -767,6 +793,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ws,
         sse,
         push,
+        logout_everywhere: optional(&spec.logout_everywhere, b.map(|b| &b.logout_everywhere)),
         base_url,
     })
 }

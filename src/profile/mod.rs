@@ -16,6 +16,7 @@ pub mod extract;
 pub mod file;
 pub mod init;
 pub mod matcher;
+pub mod policy;
 pub mod presets;
 pub mod request;
 pub mod scoped;
@@ -31,6 +32,7 @@ pub use file::{
     profile_from_str_with,
 };
 pub use matcher::{MatchRule, Matcher};
+pub use policy::MaxSessions;
 pub use presets::{builtin, preset};
 pub use request::{Rendered, RequestError, RequestSpec};
 pub use scoped::ScopedResource;

@@ -4,7 +4,8 @@
 //!   (form), logout = revoke the refresh token at `/oauth/revoke`, `/oauth/introspect` with the
 //!   admin key, `/admin/users/{user}/logout`, `GET /api/me`, the scoped resource `GET /api/admin`
 //!   (scope `admin`), `/ws` with the token in the query and
-//!   the `authbench` close codes. Rejected refresh: strict (400 invalid_grant).
+//!   the `authbench` close codes, logout everywhere at `/api/auth/logout-all` with the access
+//!   token. Rejected refresh: strict (400 invalid_grant).
 //! - `mock-json`: the mock's seed-style JSON API `/api/auth/{login,refresh,logout}` (errors are 401,
 //!   so lenient), with the same resource, admin and WebSocket endpoints.
 //! - `oauth2`: a generic RFC 6749 server — form grants on `/oauth/token`, RFC 7009 revocation at
@@ -104,6 +105,10 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         ws,
         sse,
         push,
+        logout_everywhere: Some(bearer(
+            RequestSpec::new("POST", "/api/auth/logout-all"),
+            "access_token",
+        )),
         base_url,
     }
 }
@@ -204,6 +209,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         ws: None,
         sse: None,
         push: None,
+        logout_everywhere: None,
         base_url,
     }
 }

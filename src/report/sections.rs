@@ -214,6 +214,26 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::PUSHES_UNROUTED,
             "push messages for a device token no client registered",
         ),
+        (
+            names::ZOMBIE_SESSIONS,
+            "devices still usable after logout everywhere (refresh, or access token past its exp)",
+        ),
+        (
+            names::ZOMBIE_REFRESH,
+            "devices whose refresh still worked after logout everywhere",
+        ),
+        (
+            names::ZOMBIE_ACCESS,
+            "devices whose access token was still accepted after its exp",
+        ),
+        (
+            names::ZOMBIE_UNCHECKED,
+            "devices whose access token expires after await_expiry (not checked)",
+        ),
+        (
+            names::LOGOUT_EVERYWHERE_FAILED,
+            "logout-everywhere requests the target did not accept",
+        ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
@@ -241,6 +261,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                         | names::SSE_RESUMES
                         | names::PUSH_REGISTRATIONS
                         | names::PUSHES_RECEIVED
+                        | names::ZOMBIE_UNCHECKED
                 );
             push(name, format::count(v), note, bad);
         }

@@ -124,6 +124,10 @@ pub struct MockSection {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "flaws_schema")]
     pub flaws: Vec<String>,
+    /// Live sessions one user may hold; a login beyond them ends the oldest (refresh family
+    /// revoked, sockets kicked with 4409). Default 0 = no limit; `single_session` is 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_sessions: Option<u32>,
 }
 
 /// A problem with the `mock:` section: the key below `mock` and the message.
@@ -183,6 +187,9 @@ impl MockSection {
         }
         if let Some(v) = self.max_body {
             c.max_body = v;
+        }
+        if let Some(v) = self.max_sessions {
+            c.max_sessions = v;
         }
         for (i, f) in self.faults.iter().enumerate() {
             c.faults.push(f.parse::<Fault>().map_err(|e| MockProblem {

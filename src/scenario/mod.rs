@@ -46,6 +46,8 @@ pub const SCENARIO_DOC: DocKind = DocKind {
         ("users", WHOLE_NUMBER),
         ("offset", WHOLE_NUMBER),
         ("max_body", WHOLE_NUMBER),
+        ("devices", WHOLE_NUMBER),
+        ("max_sessions", WHOLE_NUMBER),
         ("websocket", TRUE_OR_FALSE),
         ("rotation", TRUE_OR_FALSE),
         ("reuse_detection", TRUE_OR_FALSE),

@@ -192,6 +192,9 @@ pub struct ClientConfig {
     /// Log out and in again on a 403, like on session loss (the common interceptor bug); each
     /// such logout is counted in `false_logouts`.
     pub logout_on_403: bool,
+    /// Devices each user signs in on (1..=16): separate sessions with their own token stores,
+    /// connections and sockets, all with the user's credentials.
+    pub devices: u32,
     /// The channel every client opens after its login: `ws`, `sse` or `push` (none by default;
     /// `websocket: true` is the same as `channel: ws`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,6 +227,7 @@ impl Default for ClientConfig {
             logout_on_403: false,
             channel: None,
             push_listen: None,
+            devices: 1,
         }
     }
 }
@@ -326,6 +330,24 @@ pub enum Phase {
         #[schemars(schema_with = "duration_schema")]
         duration: Duration,
     },
+    /// One device of every user sends the profile's `logout_everywhere` request; measures how
+    /// long until every device's socket is closed and its refresh refused
+    /// (`logout_everywhere_latency`) and counts `zombie_sessions`.
+    LogoutEverywhere {
+        /// Spread the users' requests over this long.
+        #[serde(default, with = "human_duration")]
+        #[schemars(schema_with = "duration_schema")]
+        ramp: Duration,
+        /// Wait up to this long for the devices' access tokens to expire, then check that each
+        /// is refused (default 30s; 0s = do not check).
+        #[serde(default = "default_await_expiry", with = "human_duration")]
+        #[schemars(schema_with = "duration_schema")]
+        await_expiry: Duration,
+    },
+}
+
+fn default_await_expiry() -> Duration {
+    Duration::from_secs(30)
 }
 
 impl Phase {
@@ -343,6 +365,7 @@ impl Phase {
             Phase::Wait { .. } => "wait",
             Phase::Outage { .. } => "outage",
             Phase::Idle { .. } => "idle",
+            Phase::LogoutEverywhere { .. } => "logout_everywhere",
         }
     }
 }

@@ -27,6 +27,12 @@ pub const MAX_RACE: u32 = 256;
 /// The longest `outage` phase.
 pub const MAX_OUTAGE: Duration = Duration::from_secs(600);
 
+/// Most devices per user (`client.devices`).
+pub const MAX_DEVICES: u32 = 16;
+
+/// The longest a `logout_everywhere` phase waits for access tokens to expire.
+pub const MAX_AWAIT_EXPIRY: Duration = Duration::from_secs(600);
+
 /// One semantic problem: where (a dotted key path), what, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -253,6 +259,12 @@ fn check_client(
             "set a timeout above zero, e.g. timeout: 10s",
         ));
     }
+    between_1_and(
+        "client.devices",
+        c.devices,
+        MAX_DEVICES,
+        "set the number of devices each user signs in on, e.g. devices: 3",
+    )?;
     if !(0.0..=1.0).contains(&c.scoped_share) {
         return Err(problem(
             "client.scoped_share",
@@ -362,6 +374,17 @@ fn check_plan(plan: &[Phase]) -> Result<(), Problem> {
                     "give a duration above zero and at most 10m, e.g. duration: 3s",
                 ));
             }
+            Phase::LogoutEverywhere { await_expiry, .. } if *await_expiry > MAX_AWAIT_EXPIRY => {
+                return Err(problem(
+                    format!("{at}.await_expiry"),
+                    format!(
+                        "await_expiry {} is longer than {}",
+                        format_duration(*await_expiry),
+                        format_duration(MAX_AWAIT_EXPIRY)
+                    ),
+                    "wait at most 10m for the access tokens to expire (give the target short tokens), or 0s not to check them",
+                ));
+            }
             Phase::RefreshRace { parallel } if !(2..=MAX_RACE).contains(parallel) => {
                 return Err(problem(
                     format!("{at}.parallel"),
@@ -392,7 +415,8 @@ fn phase_ramp(p: &Phase) -> Option<Duration> {
         | Phase::Relogin { ramp }
         | Phase::Logout { ramp }
         | Phase::ForceLogout { ramp }
-        | Phase::WsConnect { ramp } => Some(*ramp),
+        | Phase::WsConnect { ramp }
+        | Phase::LogoutEverywhere { ramp, .. } => Some(*ramp),
         _ => None,
     }
 }

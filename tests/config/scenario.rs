@@ -163,6 +163,32 @@ fn every_phase_parses() {
     assert!(s.uses_websocket());
 }
 
+#[test]
+fn devices_and_logout_everywhere_parse_with_their_defaults() {
+    let src = "client: { devices: 3 }\nmock: { max_sessions: 3 }\nplan:\n  - login: {}\n  - logout_everywhere: {}\n  - logout_everywhere: { ramp: 2s, await_expiry: 0s }\n";
+    let s = load_str(src, &[]).unwrap();
+    assert_eq!(s.client.devices, 3);
+    assert_eq!(s.mock.max_sessions, 3);
+    assert_eq!(s.mock.session_limit(), Some(3));
+    assert_eq!(
+        s.plan[1],
+        Phase::LogoutEverywhere {
+            ramp: Duration::ZERO,
+            await_expiry: Duration::from_secs(30)
+        }
+    );
+    assert_eq!(s.plan[2].name(), "logout_everywhere");
+    let plan = authbench::engine::Plan::from_scenario(&s);
+    assert_eq!(plan.devices, 3);
+    assert_eq!(
+        load_str("plan: [ { login: {} } ]\n", &[])
+            .unwrap()
+            .client
+            .devices,
+        1
+    );
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -302,6 +328,22 @@ fn semantic_errors_point_at_the_key() {
         (
             "client: { scoped_share: 1.5 }\nplan: [ { login: {} } ]\n",
             "client.scoped_share",
+        ),
+        (
+            "client: { devices: 0 }\nplan: [ { login: {} } ]\n",
+            "client.devices",
+        ),
+        (
+            "client: { devices: 17 }\nplan: [ { login: {} } ]\n",
+            "client.devices",
+        ),
+        (
+            "plan:\n  - login: {}\n  - logout_everywhere: { await_expiry: 11m }\n",
+            "plan.1.logout_everywhere.await_expiry",
+        ),
+        (
+            "mock: { single_session: true, max_sessions: 3 }\nplan: [ { login: {} } ]\n",
+            "mock.max_sessions",
         ),
     ];
     for (src, key) in cases {

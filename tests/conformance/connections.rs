@@ -14,7 +14,8 @@ async fn run(connection_close: bool) -> ConformanceRun {
     let server = authbench_mock::start(cfg).await.expect("mock starts");
     let profile = authbench::profile::preset("mock", &server.base_url())
         .expect("preset exists")
-        .with_admin_key(server.admin_key());
+        .with_admin_key(server.admin_key())
+        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     let run = checks::run(Arc::new(profile), &CheckOptions::default()).await;
     server.shutdown().await;
     run

@@ -23,7 +23,8 @@ fn profile(server: &MockServer) -> Arc<Profile> {
     Arc::new(
         authbench::profile::preset("mock", &server.base_url())
             .expect("preset")
-            .with_admin_key(server.admin_key()),
+            .with_admin_key(server.admin_key())
+            .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config())),
     )
 }
 
@@ -92,7 +93,8 @@ async fn a_401_refresh_rejection_is_a_warn_and_a_fail_with_strict() {
     let profile = Arc::new(
         authbench::profile::profile_from_str(&yaml, None)
             .expect("profile")
-            .with_admin_key(server.admin_key()),
+            .with_admin_key(server.admin_key())
+            .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config())),
     );
     let lenient = checks::run(profile.clone(), &only(&["RT-02"])).await;
     let r = lenient.get("RT-02").expect("RT-02 ran");

@@ -15,7 +15,8 @@ async fn in01_judges_a_server_that_does_not_introspect_access_tokens() {
     let server = authbench_mock::start(cfg).await.expect("mock starts");
     let profile = authbench::profile::preset("mock", &server.base_url())
         .expect("preset")
-        .with_admin_key(server.admin_key());
+        .with_admin_key(server.admin_key())
+        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     let opts = CheckOptions {
         only: vec!["IN-01".into()],
         ..CheckOptions::default()

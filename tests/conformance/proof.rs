@@ -43,6 +43,7 @@ const JSON_API_FLAWS: &[Flaw] = &[
     Flaw::SessionExtends,
     Flaw::RejectAllRefresh,
     Flaw::OneShotRotation,
+    Flaw::LogoutEndsAllSessions,
 ];
 
 type Case = (Option<Flaw>, &'static str);
@@ -53,7 +54,8 @@ async fn run_case((flaw, preset): Case) -> ConformanceRun {
     let server = authbench_mock::start(cfg).await.expect("mock starts");
     let profile = authbench::profile::preset(preset, &server.base_url())
         .expect("preset exists")
-        .with_admin_key(server.admin_key());
+        .with_admin_key(server.admin_key())
+        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     // RT-13's own mock (see `checks::builtin_idle_mock_config`), with the same flaw.
     let mut idle_cfg = checks::builtin_idle_mock_config();
     idle_cfg.flaws.extend(flaw);

@@ -23,7 +23,8 @@ async fn run(flaws: &[Flaw], knobs: fn(&mut MockConfig), ids: &[&str]) -> Confor
     let server = authbench_mock::start(cfg).await.expect("mock starts");
     let profile = authbench::profile::preset("mock", &server.base_url())
         .expect("preset")
-        .with_admin_key(server.admin_key());
+        .with_admin_key(server.admin_key())
+        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     let opts = CheckOptions {
         only: ids.iter().map(|s| s.to_string()).collect(),
         ..CheckOptions::default()

@@ -6,6 +6,7 @@ mod support;
 mod channels;
 mod connections;
 mod counters;
+mod devices;
 mod failures;
 mod idle;
 mod lifecycle;

@@ -138,6 +138,7 @@ pub async fn discovery(State(state): State<Arc<AppState>>) -> Response {
             "authbench_resource_endpoint": format!("{base}/api/me"),
             "authbench_admin_logout_endpoint": format!("{base}/admin/users/{{user}}/logout"),
             "authbench_admin_outage_endpoint": format!("{base}/admin/outage"),
+            "authbench_logout_everywhere_endpoint": format!("{base}/api/auth/logout-all"),
         }),
     )
 }

@@ -2,7 +2,7 @@
 //! cookie parsing, JSON responses). One file per API:
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
 //! endpoint), [`admin`] (admin, stats, sync point, health, discovery), [`metrics`] (OpenMetrics
-//! `GET /metrics`), [`ws`] (the WebSocket); [`guard`] holds
+//! `GET /metrics`), [`ws`] (the WebSocket), [`sessions`] (logout everywhere); [`guard`] holds
 //! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
 //! resource endpoint's verdict cache of the `cached-verdicts` flaw; [`events`] the session
 //! events on Server-Sent Events (`GET /events`) and the push registration (`POST /push/register`).
@@ -13,6 +13,7 @@ pub mod events;
 pub mod guard;
 pub mod metrics;
 pub mod oauth;
+pub mod sessions;
 pub mod verdicts;
 pub mod ws;
 
@@ -108,6 +109,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/.well-known/openid-configuration", get(admin::discovery))
         .route("/events", get(events::events))
         .route("/push/register", post(events::register))
+        .route("/api/auth/logout-all", post(sessions::logout_all))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

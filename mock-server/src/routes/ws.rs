@@ -230,7 +230,10 @@ async fn run(
     let mut seq: u64 = 0;
     let mut end = session_end(&principal);
     while end.is_none() {
+        // Biased: when a revocation and the token's expiry are both ready (a busy server), the
+        // revocation is the cause the socket reports.
         tokio::select! {
+            biased;
             _ = up.cancelled() => end = Some(End::Shutdown),
             alive = changed(&mut events) => {
                 if alive {

@@ -846,3 +846,54 @@ async fn idle_not_extended() {
         (StatusCode::OK, StatusCode::BAD_REQUEST)
     );
 }
+
+#[tokio::test]
+async fn session_limit_ignored() {
+    let (good, bad) = pair(Flaw::SessionLimitIgnored, |c| c.max_sessions = 1).await;
+    for (s, kicked) in [(&good, 1), (&bad, 0)] {
+        let a = login(s, 1).await;
+        let b = login(s, 1).await;
+        if kicked == 1 {
+            assert_session_over(s, &a).await;
+        } else {
+            assert_live(s, &a).await;
+        }
+        assert_live(s, &b).await;
+        assert_eq!(s.stats().sessions_kicked, kicked);
+    }
+}
+
+#[tokio::test]
+async fn logout_everywhere_partial() {
+    let (good, bad) = pair(Flaw::LogoutEverywherePartial, |_| {}).await;
+    for (s, revoked) in [(&good, 2), (&bad, 1)] {
+        let a = login(s, 1).await;
+        let b = login(s, 1).await;
+        let r = logout_all(s, Some(b.str("access_token"))).await;
+        assert_eq!(r.body["sessions_revoked"], revoked);
+        assert_session_over(s, &b).await;
+        if revoked == 2 {
+            assert_session_over(s, &a).await;
+        } else {
+            assert_live(s, &a).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_all_sessions() {
+    let (good, bad) = pair(Flaw::LogoutEndsAllSessions, |_| {}).await;
+    for (s, takes_all) in [(&good, false), (&bad, true)] {
+        let a = login(s, 1).await;
+        let b = login(s, 1).await;
+        let other = login(s, 2).await;
+        json_logout(s, a.str("refresh_token")).await;
+        assert_session_over(s, &a).await;
+        if takes_all {
+            assert_session_over(s, &b).await;
+        } else {
+            assert_live(s, &b).await;
+        }
+        assert_live(s, &other).await;
+    }
+}

@@ -13,4 +13,5 @@ mod flaws;
 mod knobs;
 mod outage;
 mod race;
+mod sessions;
 mod ws;

@@ -315,3 +315,30 @@ pub async fn client_close(mut ws: Ws) {
 pub async fn send_text(ws: &mut Ws, text: String) -> bool {
     ws.send(Message::text(text)).await.is_ok()
 }
+
+/// `POST /api/auth/logout-all` with `at` as bearer token (none: no header).
+pub async fn logout_all(s: &MockServer, at: Option<&str>) -> Reply {
+    let mut req = http().post(format!("{}/api/auth/logout-all", s.base_url()));
+    if let Some(at) = at {
+        req = req.bearer_auth(at);
+    }
+    send(req).await
+}
+
+/// `POST /api/auth/logout` with the refresh token in the JSON body.
+pub async fn json_logout(s: &MockServer, rt: &str) -> Reply {
+    send(
+        http()
+            .post(format!("{}/api/auth/logout", s.base_url()))
+            .json(&serde_json::json!({ "refresh_token": rt })),
+    )
+    .await
+}
+
+/// The session behind `tokens` is live: its access token is accepted.
+pub async fn assert_live(s: &MockServer, tokens: &Reply) {
+    assert_eq!(
+        me(s, Some(tokens.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+}

@@ -4,7 +4,7 @@
 //!
 //! Families: `rt` (refresh grant), `rs` (resource server), `rv` (revocation), `introspect`
 //! (`IN-*`), `jw` (JWT attacks), `ws` (WebSocket), `sl` (sliding renewal), `at` (access tokens
-//! after logout).
+//! after logout), `ss` (sessions per user: policy, logout everywhere).
 
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ pub mod rs;
 pub mod rt;
 pub mod rv;
 pub mod sl;
+pub mod ss;
 pub mod ws;
 
 /// The body of a check.
@@ -66,6 +67,9 @@ pub const ALL: &[&Check] = &[
     &ws::ws05::CHECK,
     &sl::sl01::CHECK,
     &at::at01::CHECK,
+    &ss::ss01::CHECK,
+    &ss::ss02::CHECK,
+    &ss::ss03::CHECK,
 ];
 
 /// The check with this id (case-insensitive).

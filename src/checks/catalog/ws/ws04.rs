@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "WS-04",
         title: "A login elsewhere kicks the old socket",
-        summary: "Hold a socket, log the same user in again: the old socket gets a kicked event and a terminal close code (4409) within 3 s, and reconnecting with the old token is refused (401/403). SKIP without a single-session policy.",
+        summary: "Hold a socket, log the same user in again (N times with `session.max_sessions: N` declared): the old socket gets a kicked event and a terminal close code (4409) within 3 s, and reconnecting with the old token is refused (401/403). SKIP without a single-session policy.",
         requirements: &["RFC6455-7.4.2", "ASVS5-7.4.1"],
         level: Level::Should,
         destructive: true,
@@ -25,7 +25,13 @@ pub const CHECK: Check = Check {
 pub const KICK_WAIT: Duration = Duration::from_secs(3);
 
 async fn run(p: Arc<Probe>) -> Verdict {
-    let old = p.login(0).await?;
+    // A declared limit of N sessions (`session.max_sessions`) ends the oldest at the N-th login
+    // after it; undeclared, one more login is the single-session kick.
+    let limit = match p.profile().max_sessions().and_then(|m| m.limit()) {
+        Some(n) => n.clamp(1, crate::checks::catalog::ss::ss01::MAX_TESTED_LIMIT),
+        None => 1,
+    };
+    let old = crate::checks::catalog::ss::oldest_at_the_limit(&p, limit, "RT-01").await?;
     let mut conn = open_ready(&p, "socket of the first session", old.at()).await?;
     let wait = match old.tokens.expires_at {
         Some(exp) => KICK_WAIT
