@@ -13,6 +13,7 @@
 //! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
 //! - [`session`]: the token manager itself ([`Session`]).
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
+//! - [`notice`]: session loss, noticed — end causes, notice paths, inferred reasons, ghosts.
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
@@ -20,6 +21,7 @@ pub mod cookies;
 pub mod discover;
 pub mod lifetime;
 pub mod live;
+pub mod notice;
 pub mod race;
 pub mod retry;
 pub mod session;

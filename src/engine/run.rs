@@ -279,6 +279,10 @@ async fn finish(
     if let Some(sockets) = sockets {
         sockets.close_all(open, Duration::from_secs(1)).await;
     }
+    // Nothing can tell a client any more: the ends still waiting for their notice are counted.
+    for m in &fleet.members {
+        m.session.flush_unnoticed();
+    }
     run_cancel.cancel();
     progress.set_phase(
         progress.tick().phase_index,

@@ -58,7 +58,16 @@ pub const HISTOGRAMS: &[&str] = &[
     REFRESH_FAILED,
     API_FAILED,
     LOGOUT_FAILED,
+    NOTICE_LATENCY,
+    GHOST_TIME,
 ];
+
+/// Server-side end of a session → the moment its client knows (every cause and path; per pair in
+/// `notice_latency.<cause>.<path>`), µs. See the README, "Session loss".
+pub const NOTICE_LATENCY: &str = "notice_latency";
+/// For the ends a client kept sending resource requests after: end → notice, µs (the ghost
+/// session: what a user could lose as unsaved work).
+pub const GHOST_TIME: &str = "ghost_time";
 
 /// HTTP exchanges, answered or failed (every operation).
 pub const REQUESTS: &str = "requests";
@@ -173,7 +182,14 @@ pub const COUNTERS: &[&str] = &[
     RESENT_IDEMPOTENT,
     CONNECTIONS_RETIRED,
     FALSE_LOGOUTS,
+    GHOST_REQUESTS,
+    REASON_UNCLEAR,
 ];
+
+/// Resource requests a client sent after its session ended and before it noticed.
+pub const GHOST_REQUESTS: &str = "ghost_requests";
+/// Noticed ends whose true cause the scenario knows and whose inferred reason is another one.
+pub const REASON_UNCLEAR: &str = "reason_unclear";
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
 pub const PREFIX_STATUS: &str = "status.";
@@ -212,7 +228,42 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_RETRY_AFTER,
     PREFIX_ENDED,
     PREFIX_GAVE_UP,
+    PREFIX_END_REASON,
+    PREFIX_UNNOTICED,
+    PREFIX_SESSION_ENDS,
 ];
+
+/// Prefix: `end_reason.<reason>`, noticed session ends by the reason the client inferred
+/// (`expired`, `kicked`, `logged_out`, `revoked`, `unknown`).
+pub const PREFIX_END_REASON: &str = "end_reason.";
+/// Prefix: `unnoticed.<cause>`, session ends the scenario caused that their client had not noticed
+/// when the run (or the session) ended.
+pub const PREFIX_UNNOTICED: &str = "unnoticed.";
+/// Prefix: `session_ends.<cause>`, session ends the scenario caused (registered by the phase that
+/// caused them) or the server announced (counted when noticed).
+pub const PREFIX_SESSION_ENDS: &str = "session_ends.";
+/// Prefix: `notice_latency.<cause>.<path>` (histograms).
+pub const PREFIX_NOTICE_LATENCY: &str = "notice_latency.";
+
+/// `end_reason.<reason>`.
+pub fn end_reason(reason: &str) -> String {
+    format!("{PREFIX_END_REASON}{reason}")
+}
+
+/// `unnoticed.<cause>`.
+pub fn unnoticed(cause: &str) -> String {
+    format!("{PREFIX_UNNOTICED}{cause}")
+}
+
+/// `session_ends.<cause>`.
+pub fn session_ends(cause: &str) -> String {
+    format!("{PREFIX_SESSION_ENDS}{cause}")
+}
+
+/// `notice_latency.<cause>.<path>`.
+pub fn notice_latency(cause: &str, path: &str) -> String {
+    format!("{PREFIX_NOTICE_LATENCY}{cause}.{path}")
+}
 
 /// Connection refused, reset or failed (DNS, TCP, TLS).
 pub const ERR_CONNECT: &str = "errors.connect";
