@@ -102,6 +102,8 @@ flaws! {
         "GET /api/admin answers a valid access token that lacks scope admin with 401 invalid_token instead of 403 insufficient_scope";
     IntrospectNoAccessTokens => "introspect-no-access-tokens",
         "POST /oauth/introspect does not introspect access tokens: a genuine one (live or not) gets 400 unsupported_token_type instead of an introspection response";
+    GenericSessionEnd => "generic-session-end",
+        "every end of a session gets one generic signal: refresh refusals (Auth::refresh) and resource 401s (Auth::check_session) say \"the session has ended\" whether it expired, was logged out, revoked or replaced, and kicks and logouts close sockets with 4403 \"session ended\" without an event (ws::finish)";
 }
 
 impl fmt::Display for Flaw {
@@ -169,7 +171,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 34);
+        assert_eq!(Flaw::ALL.len(), 35);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

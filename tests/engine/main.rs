@@ -7,6 +7,7 @@ mod connections;
 mod counters;
 mod failures;
 mod lifecycle;
+mod notice;
 mod open;
 mod outage;
 mod race;

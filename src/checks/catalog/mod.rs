@@ -4,7 +4,7 @@
 //!
 //! Families: `rt` (refresh grant), `rs` (resource server), `rv` (revocation), `introspect`
 //! (`IN-*`), `jw` (JWT attacks), `ws` (WebSocket), `sl` (sliding renewal), `at` (access tokens
-//! after logout).
+//! after logout), `ss` (session ends as a client sees them).
 
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ pub mod rs;
 pub mod rt;
 pub mod rv;
 pub mod sl;
+pub mod ss;
 pub mod ws;
 
 /// The body of a check.
@@ -63,6 +64,7 @@ pub const ALL: &[&Check] = &[
     &ws::ws03::CHECK,
     &ws::ws04::CHECK,
     &ws::ws05::CHECK,
+    &ss::ss04::CHECK,
     &sl::sl01::CHECK,
     &at::at01::CHECK,
 ];
