@@ -286,7 +286,14 @@ async fn end(
                 (!r.ok()).then(|| answer_signal(&r))
             }
         };
-        Ok::<_, Stop>(((!api.ok()).then(|| answer_signal(&api)), refresh))
+        // A refusal that came when the access token was (nearly) expired may be the expiry's
+        // answer, not this end's: not attributed (a slow run must not blur two kinds).
+        let expired_meanwhile = kind != Kind::Expired
+            && s.tokens
+                .expires_at
+                .is_some_and(|exp| SystemTime::now() + Duration::from_millis(100) >= exp);
+        let api = (!api.ok() && !expired_meanwhile).then(|| answer_signal(&api));
+        Ok::<_, Stop>((api, refresh))
     };
     // The socket is watched until the end reached it — for the other kinds of end only while
     // the access token is still valid, so that its expiry close is not taken for their signal.
