@@ -21,7 +21,7 @@ use crate::checks::catalog::ws::open_ready;
 use crate::checks::probe::challenge;
 use crate::checks::wsprobe::{WsConn, WsEnd};
 use crate::client::notice::Reason;
-use crate::profile::WsEvent;
+use crate::profile::{CloseClass, CloseProfile, WsEvent};
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -240,6 +240,11 @@ async fn end(
         None
     };
     genuine_works(p, s.at()).await?;
+    let close_codes = p
+        .profile()
+        .ws()
+        .map(|w| w.close_codes.clone())
+        .unwrap_or_default();
     let mut conn = match ws {
         true => Some(open_ready(p, &format!("socket before the {label}"), s.at()).await?),
         false => None,
@@ -300,7 +305,9 @@ async fn end(
     let (ws_signal, api_signal, refresh_signal) = match expiry {
         Some(exp) => {
             let ws_signal = match conn.as_mut() {
-                Some(c) => ws_signal(c, Instant::now() + until(exp) + CLOSE_WAIT).await,
+                Some(c) => {
+                    ws_signal(c, &close_codes, Instant::now() + until(exp) + CLOSE_WAIT).await
+                }
                 None => None,
             };
             sleep_until(exp + Duration::from_millis(300)).await;
@@ -314,9 +321,11 @@ async fn end(
                 None => CLOSE_WAIT,
             };
             let ws_signal = match conn.as_mut() {
-                Some(c) => ws_signal(c, Instant::now() + wait).await,
+                Some(c) => ws_signal(c, &close_codes, Instant::now() + wait).await,
                 None => None,
             };
+            // The token's own expiry reached the socket first (a slow run): not this end's signal.
+            let ws_signal = ws_signal.filter(|w| !w.starts_with(EXPIRY_PREFIX));
             (ws_signal, api, refresh)
         }
     };
@@ -338,9 +347,17 @@ async fn end(
     }))
 }
 
+/// Marks a socket end that is an access token's expiry (a `session_expired` event, or a close the
+/// profile classifies refresh-then-reconnect).
+const EXPIRY_PREFIX: &str = "expiry: ";
+
 /// The socket's end: the session events before its close and the close code and reason (`None`
-/// when it stayed open).
-async fn ws_signal(c: &mut WsConn, deadline: Instant) -> Option<String> {
+/// when it stayed open), marked [`EXPIRY_PREFIX`] when it is an access token's expiry.
+async fn ws_signal(
+    c: &mut WsConn,
+    close_codes: &CloseProfile,
+    deadline: Instant,
+) -> Option<String> {
     let (events, end) = c.until_close(deadline).await;
     let events: Vec<&str> = events
         .iter()
@@ -351,18 +368,23 @@ async fn ws_signal(c: &mut WsConn, deadline: Instant) -> Option<String> {
             WsEvent::Other(t) => t.as_str(),
         })
         .collect();
+    let expiry = events.contains(&"session_expired")
+        || matches!(&end, WsEnd::Closed(c) if c.code.is_some_and(|code| {
+            close_codes.classify(code) == CloseClass::RefreshThenReconnect
+        }));
     let events = if events.is_empty() {
         "no event".to_string()
     } else {
         format!("event {}", events.join(", "))
     };
+    let mark = if expiry { EXPIRY_PREFIX } else { "" };
     match end {
         WsEnd::Closed(close) => Some(format!(
-            "{events}, close {} \"{}\"",
+            "{mark}{events}, close {} \"{}\"",
             crate::checks::catalog::ws::code_text(close.code),
             close.reason
         )),
-        WsEnd::Dropped(_) => Some(format!("{events}, dropped without a close frame")),
+        WsEnd::Dropped(_) => Some(format!("{mark}{events}, dropped without a close frame")),
         WsEnd::Timeout => None,
     }
 }
