@@ -1346,9 +1346,11 @@ impl Session {
         self.update_ghost_watch();
     }
 
-    /// Whether an end the scenario caused waits for this client to notice it.
-    pub fn end_pending(&self) -> bool {
-        self.state.lock().notice.is_pending()
+    /// The end the server announced for this login session (see [`Lifetime`]), on the monotonic
+    /// clock: the `T` of an end a phase registers ahead of time (e.g. an idle phase registering
+    /// [`EndCause::Idle`] at the announced idle end).
+    pub fn announced_end(&self) -> Option<Instant> {
+        self.state.lock().announced_end
     }
 
     /// The run (or this session's life) is over: a registered end never noticed is counted
