@@ -43,7 +43,7 @@ use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
 use super::cookies::CookieJar;
-use super::lifetime::Lifetime;
+use super::lifetime::{END_TOLERANCE, Lifetime};
 use super::live::Live;
 use super::notice::{self, EndCause, NoticeBook, NoticePath, Reason};
 use super::race::successor_key;
@@ -1377,7 +1377,12 @@ impl Session {
             let mut s = self.state.lock();
             let end = if announced {
                 s.lifetime.end(limits).map(|end| {
-                    let idle = s.lifetime.idle_end(limits) == Some(end);
+                    // The declared idle limit is the end when it is the earliest (the server's
+                    // own announcement of the same end may round a little earlier).
+                    let idle = s
+                        .lifetime
+                        .idle_end(limits)
+                        .is_some_and(|i| i <= end + END_TOLERANCE);
                     let cause = if idle {
                         EndCause::Idle
                     } else {

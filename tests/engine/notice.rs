@@ -215,3 +215,79 @@ async fn the_announced_end_is_noticed_as_an_expiry() {
     assert_eq!(r.counter("sessions_expired"), ended);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sockets_refresh_refused_after_the_announced_end_is_noticed() {
+    // 2 s tokens, 3 s sessions: the socket's second expiry close (4401) leads to a refresh the
+    // server refuses — the session is over, and nothing else told the client.
+    let server = mock(|c| c.max_session = Duration::from_secs(3)).await;
+    let clients = 3;
+    let n = u64::from(clients);
+    let phases = vec![
+        Phase::Login { ramp: zero() },
+        Phase::WsConnect { ramp: zero() },
+        Phase::Wait {
+            duration: Duration::from_millis(7000),
+        },
+    ];
+    let r = run(
+        plan(clients, settings(Strategy::SingleFlight, 1), phases),
+        profile(&server),
+    )
+    .await;
+    let c = &r.snap.counters;
+    assert!(
+        r.samples("notice_latency.expired.refresh_rejected") >= n,
+        "{c:?}"
+    );
+    assert_eq!(
+        r.samples("notice_latency"),
+        r.counter("session_ends.expired"),
+        "{c:?}"
+    );
+    assert_eq!(r.counter("reason_unclear"), 0, "{c:?}");
+    assert_eq!(r.counter("ghost_requests"), 0, "no resource call was made");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_is_noticed_as_idle_at_the_next_call() {
+    // The mock ends a session 3 s after its last login or refresh; the profile declares it.
+    let server = mock(|c| c.idle_timeout = Duration::from_secs(3)).await;
+    let profile = std::sync::Arc::new(
+        authbench::profile::profile_from_str(
+            &format!(
+                "preset: mock\nbase_url: {}\nsession: {{ idle: 3s }}\n",
+                server.base_url()
+            ),
+            None,
+        )
+        .expect("profile"),
+    );
+    let clients = 3;
+    let n = u64::from(clients);
+    let phases = vec![
+        Phase::Login { ramp: zero() },
+        Phase::Wait {
+            duration: Duration::from_millis(3800),
+        },
+        Phase::Traffic {
+            duration: Duration::from_millis(600),
+            rate: None,
+        },
+    ];
+    let r = run(
+        plan(clients, settings(Strategy::SingleFlight, 1), phases),
+        profile,
+    )
+    .await;
+    let c = &r.snap.counters;
+    assert_eq!(r.samples("notice_latency.idle.api_401"), n, "{c:?}");
+    assert_eq!(r.counter("session_ends.idle"), n, "{c:?}");
+    // "the session ended after the idle timeout": an expiry, read right.
+    assert_eq!(r.counter("end_reason.expired"), n, "{c:?}");
+    assert_eq!(r.counter("reason_unclear"), 0);
+    // The call whose 401 told it was sent after the end.
+    assert!(r.counter("ghost_requests") >= n, "{c:?}");
+    server.shutdown().await;
+}
