@@ -39,6 +39,22 @@ pub enum GrantError {
     ReuseDetected,
     #[error("{}", .0.describe())]
     Revoked(RevokeCause),
+    /// The `generic-session-end` flaw's one answer for every end of a session.
+    #[error("the session has ended")]
+    Ended,
+}
+
+impl GrantError {
+    /// Whether the refusal says the session is over (expired, ended, idle, revoked).
+    fn ends_session(self) -> bool {
+        matches!(
+            self,
+            GrantError::RefreshExpired
+                | GrantError::SessionEnded
+                | GrantError::SessionIdle
+                | GrantError::Revoked(_)
+        )
+    }
 }
 
 /// Why the resource server refused a bearer token.
@@ -57,6 +73,9 @@ pub enum AuthError {
     UnknownSession,
     #[error("{}", .0.describe())]
     SessionRevoked(RevokeCause),
+    /// The `generic-session-end` flaw's one answer for every end of a session.
+    #[error("the session has ended")]
+    Ended,
 }
 
 /// The caller of a resource request.
@@ -264,6 +283,12 @@ impl Auth {
                 self.refresh_racy(token, p).await
             }
             Some(p) => self.refresh_atomic(token, p),
+        };
+        let result = match result {
+            Err(e) if e.ends_session() && self.flaws.has(Flaw::GenericSessionEnd) => {
+                Err(GrantError::Ended)
+            }
+            other => other,
         };
         match &result {
             Ok(_) => Counters::inc(&self.stats.refreshes),
@@ -634,8 +659,19 @@ impl Auth {
         serde_json::json!({ "active": false })
     }
 
-    /// Expiry and revocation checks of verified access-token claims.
+    /// Expiry and revocation checks of verified access-token claims (the `generic-session-end`
+    /// flaw answers each refusal with the same [`AuthError::Ended`]).
     fn check_session(&self, c: &AccessClaims, now: u64) -> Result<Arc<Family>, AuthError> {
+        self.judge_session(c, now).map_err(|e| {
+            if self.flaws.has(Flaw::GenericSessionEnd) {
+                AuthError::Ended
+            } else {
+                e
+            }
+        })
+    }
+
+    fn judge_session(&self, c: &AccessClaims, now: u64) -> Result<Arc<Family>, AuthError> {
         if c.is_expired(now) {
             return Err(AuthError::Expired);
         }

@@ -171,6 +171,10 @@ pub const FAMILIES: &[Family] = &[
         title: "WebSocket authentication and close codes",
     },
     Family {
+        prefix: "SS",
+        title: "Session ends: telling the client why",
+    },
+    Family {
         prefix: "SL",
         title: "Sliding renewal",
     },

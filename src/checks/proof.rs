@@ -282,6 +282,13 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         skips: &[],
         side_effects: &[],
     },
+    FlawProof {
+        flaw: Flaw::GenericSessionEnd,
+        // WS-04 also expects the kicked event before the kick's close.
+        catches: &["SS-04", "WS-04"],
+        skips: &[],
+        side_effects: &[],
+    },
 ];
 
 /// Catches made by a SHOULD assertion inside a MUST-level check: against this flaw the check

@@ -66,6 +66,11 @@ impl Lifetime {
         self.refresh_expires_at
     }
 
+    /// The end from the declared idle limit alone (last renewal + `limits.idle`), if declared.
+    pub fn idle_end(&self, limits: SessionLimits) -> Option<SystemTime> {
+        self.renewed_at.zip(limits.idle).map(|(t, d)| t + d)
+    }
+
     /// Whether a refusal at `now` comes at or after the known end (within [`END_TOLERANCE`]).
     pub fn ended_at(&self, limits: SessionLimits, now: SystemTime) -> bool {
         self.end(limits)

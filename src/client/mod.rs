@@ -14,6 +14,7 @@
 //! - [`session`]: the token manager itself ([`Session`]).
 //! - [`idle`]: the `idle` phase's switch: no request leaves an idle client.
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
+//! - [`notice`]: session loss, noticed — end causes, notice paths, inferred reasons, ghosts.
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 //! - [`sse`]: the Server-Sent Events channel (`client.channel: sse`), same tokens, same kick clock.
@@ -27,6 +28,7 @@ pub mod idle;
 pub mod lifetime;
 pub mod live;
 pub mod push;
+pub mod notice;
 pub mod race;
 pub mod retry;
 pub mod session;

@@ -43,8 +43,9 @@ use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
 use super::cookies::CookieJar;
-use super::lifetime::Lifetime;
+use super::lifetime::{END_TOLERANCE, Lifetime};
 use super::live::Live;
+use super::notice::{self, EndCause, NoticeBook, NoticePath, Reason};
 use super::race::successor_key;
 use super::retry::Retry;
 use super::single_flight::{Flight, SingleFlight};
@@ -247,8 +248,8 @@ enum Refreshed {
     /// New tokens installed; here is the new access token.
     Renewed(Arc<str>),
     /// The server rejected the refresh token (`Profile::refresh_rejected`); `ended`: at or after
-    /// the session's announced end.
-    Rejected { ended: bool },
+    /// the session's announced end; `reason`: what the rejection says about why.
+    Rejected { ended: bool, reason: Reason },
     /// Transport error, 5xx, 429, unparsable response: no conclusion, no new login.
     Failed,
 }
@@ -279,6 +280,10 @@ struct State {
     /// The scheduled instant of a synchronized phase whose first request is still to be written
     /// (`send_skew`).
     first_send_due: Option<Instant>,
+    /// Session loss, noticed: the end the scenario caused, ghosts, whether it was noticed.
+    notice: NoticeBook,
+    /// The announced end of the login session on the monotonic clock (see [`Lifetime`]).
+    announced_end: Option<Instant>,
 }
 
 /// A refresh credential this session presented (a hash, never the token).
@@ -307,6 +312,9 @@ pub struct Session {
     first_send_pending: AtomicBool,
     /// Logical API calls started (picks the scoped ones, `client.scoped_share`).
     api_calls: AtomicU64,
+    /// [`notice::micros`] of the instant after which a resource request is a ghost (the pending
+    /// end or the announced end, whichever is first); 0: none (checked without the lock).
+    ghost_watch: AtomicU64,
 }
 
 impl Session {
@@ -325,6 +333,7 @@ impl Session {
             busy: AtomicU32::new(0),
             first_send_pending: AtomicBool::new(false),
             api_calls: AtomicU64::new(0),
+            ghost_watch: AtomicU64::new(0),
         })
     }
 
@@ -805,6 +814,9 @@ impl Session {
                     None => None,
                 };
                 self.forget(true);
+                let left = self.state.lock().notice.ended_by_client();
+                self.record_unnoticed(left);
+                self.update_ghost_watch();
                 status
             })
             .await
@@ -816,6 +828,9 @@ impl Session {
     pub async fn force_logout(&self) -> Option<u16> {
         let req = self.profile().admin_logout_request(&self.user)?;
         self.expect_end();
+        // The end instant is when the admin request was sent: the server may end the session
+        // (and push its kick) before its answer arrives (see `client::ws::kick`).
+        let registered = self.session_ends(EndCause::ForceLogout, Instant::now());
         let flight = self
             .rec()
             .begin_request(self.shard(), Op::ForceLogout.name());
@@ -827,6 +842,11 @@ impl Session {
             Ok(r) => Some(FailClass::of_status(r.status)),
             Err(_) => Some(FailClass::Transport),
         };
+        match (registered, failure) {
+            (true, None) => self.end_confirmed(EndCause::ForceLogout),
+            (true, Some(_)) => self.void_end(EndCause::ForceLogout),
+            (false, _) => {}
+        }
         self.settle(Op::ForceLogout, &res, failure);
         res.ok().map(|r| r.status)
     }
@@ -920,7 +940,7 @@ impl Session {
     /// replaces a missing refresh token instead of keeping the old one). Returns the new AT.
     fn install(&self, tokens: Tokens, fresh_login: bool) -> Arc<str> {
         let access: Arc<str> = tokens.access_token.into();
-        let (generation, expires_at) = {
+        let installed = {
             let mut s = self.state.lock();
             if s.access.is_none() {
                 self.logged_in_changed(1);
@@ -939,17 +959,26 @@ impl Session {
             }
             s.expires_at = tokens.expires_at;
             s.generation += 1;
+            let mut unnoticed = None;
             if fresh_login {
                 s.end_expected = false;
                 s.presented.clear();
                 s.lifetime
                     .logged_in(SystemTime::now(), tokens.refresh_expires_at);
+                unnoticed = s.notice.restart();
             } else {
                 s.lifetime
                     .renewed(SystemTime::now(), tokens.refresh_expires_at);
             }
-            (s.generation, s.expires_at)
+            s.announced_end = s
+                .lifetime
+                .end(self.profile().session_limits())
+                .map(monotonic);
+            (s.generation, s.expires_at, unnoticed)
         };
+        let (generation, expires_at, unnoticed) = installed;
+        self.record_unnoticed(unnoticed);
+        self.update_ghost_watch();
         self.arm_proactive(generation, expires_at);
         access
     }
@@ -1002,10 +1031,17 @@ impl Session {
             }
         };
         // The 401 of an expired or revoked token is what the protocol expects: renew and retry.
-        if matches!(&res, Ok(r) if r.status == 401) {
+        if let Ok(r) = &res
+            && r.status == 401
+        {
+            let www = r
+                .headers
+                .get(http::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok());
+            let hint = Reason::of_answer(www, &r.body);
             let renewed = match self.env.settings.strategy {
-                Strategy::Naive => Box::pin(self.naive_renew(&held)).await,
-                _ => Box::pin(self.shared_renew(held.generation)).await,
+                Strategy::Naive => Box::pin(self.naive_renew(&held, hint)).await,
+                _ => Box::pin(self.renew_noticing(held.generation, NoticePath::Api401, hint)).await,
             };
             if let Some(at) = renewed {
                 self.rec().count(self.shard(), names::RETRIES, 1);
@@ -1068,6 +1104,7 @@ impl Session {
     /// One resource request (to the scope-restricted resource when `scoped`); adopts a renewal
     /// header under the sliding strategy.
     async fn send_api(&self, access: &str, scoped: bool) -> Result<Reply, HttpError> {
+        self.note_ghost();
         let profile = self.profile();
         let flight = self.rec().begin_request(self.shard(), Op::Api.name());
         let res = self
@@ -1122,18 +1159,18 @@ impl Session {
 
     /// Naive: refresh with the refresh token this request holds, on its own; a rejected refresh
     /// leads to one new login per session (not per request: a stale request just retries).
-    async fn naive_renew(&self, held: &Held) -> Option<Arc<str>> {
+    async fn naive_renew(&self, held: &Held, hint: Reason) -> Option<Arc<str>> {
         match self
             .refresh_exchange(held.generation, held.refresh.clone())
             .await
         {
             Refreshed::Renewed(at) => Some(at),
             Refreshed::Failed => None,
-            Refreshed::Rejected { ended } => match self
+            Refreshed::Rejected { ended, reason } => match self
                 .flight
                 .run(
                     || self.generation() == held.generation,
-                    || self.relogin(ended),
+                    || self.relogin(ended, NoticePath::Api401, reason.or(hint)),
                 )
                 .await
             {
@@ -1147,13 +1184,29 @@ impl Session {
     /// Single-flight (also the fallback of proactive and sliding): one refresh per session in
     /// flight; a request whose token generation is already replaced just takes the current token.
     pub async fn shared_renew(&self, seen_generation: u64) -> Option<Arc<str>> {
+        self.renew_noticing(
+            seen_generation,
+            NoticePath::RefreshRejected,
+            Reason::Unknown,
+        )
+        .await
+    }
+
+    /// [`Session::shared_renew`] for a renewal that `path` prompted; `hint` is the reason the
+    /// prompting answer gave (a 401's), used when the refresh rejection names none.
+    async fn renew_noticing(
+        &self,
+        seen_generation: u64,
+        path: NoticePath,
+        hint: Reason,
+    ) -> Option<Arc<str>> {
         // An idle client sends nothing: a timer or socket renewal waits for the idle period's end.
         self.env.idle.until_active().await;
         match self
             .flight
             .run(
                 || self.generation() == seen_generation && self.is_logged_in(),
-                || self.refresh_or_relogin(seen_generation),
+                || self.refresh_or_relogin(seen_generation, path, hint),
             )
             .await
         {
@@ -1163,11 +1216,18 @@ impl Session {
         }
     }
 
-    async fn refresh_or_relogin(&self, seen_generation: u64) -> Option<Arc<str>> {
+    async fn refresh_or_relogin(
+        &self,
+        seen_generation: u64,
+        path: NoticePath,
+        hint: Reason,
+    ) -> Option<Arc<str>> {
         let refresh = self.state.lock().refresh.clone();
         match self.refresh_exchange(seen_generation, refresh).await {
             Refreshed::Renewed(at) => Some(at),
-            Refreshed::Rejected { ended } => self.relogin(ended).await,
+            Refreshed::Rejected { ended, reason } => {
+                self.relogin(ended, path, reason.or(hint)).await
+            }
             Refreshed::Failed => None,
         }
     }
@@ -1176,7 +1236,8 @@ impl Session {
     /// something ended the session on purpose (logout, force logout, kick): a rejection at or
     /// after the announced end (`ended`) is `sessions_expired`; one before it is
     /// `spurious_logouts` when the new login works (the credentials were fine all along).
-    async fn relogin(&self, ended: bool) -> Option<Arc<str>> {
+    async fn relogin(&self, ended: bool, path: NoticePath, reason: Reason) -> Option<Arc<str>> {
+        self.noticed(path, reason, ended);
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
@@ -1201,7 +1262,10 @@ impl Session {
             // Nothing to refresh with (the server issued no refresh token): a new login is the
             // only way on, and an expected one.
             self.expect_end();
-            return Refreshed::Rejected { ended: false };
+            return Refreshed::Rejected {
+                ended: false,
+                reason: Reason::Unknown,
+            };
         }
         let presented = credential_hash(refresh.as_deref(), cookie.as_deref());
         {
@@ -1274,10 +1338,154 @@ impl Session {
                 .lock()
                 .lifetime
                 .ended_at(self.profile().session_limits(), SystemTime::now());
-            return Refreshed::Rejected { ended };
+            let www = reply
+                .headers
+                .get(http::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok());
+            let reason = Reason::of_answer(www, &reply.body);
+            return Refreshed::Rejected { ended, reason };
         }
         self.settle(Op::Refresh, &res, Some(FailClass::of_status(reply.status)));
         Refreshed::Failed
+    }
+}
+
+/// Session loss, noticed (issue 17; see `client::notice` and the README, "Session loss").
+impl Session {
+    /// The scenario ends this session at `at` for `cause`: the phase that causes it calls this
+    /// before its trigger is sent, then [`Session::end_confirmed`] when the trigger worked (counted
+    /// `session_ends.<cause>`) or [`Session::void_end`] when it did not. From `at` on, resource
+    /// requests are ghosts until the client notices. `false` when an end was already registered
+    /// or this login session's end was already noticed.
+    pub fn session_ends(&self, cause: EndCause, at: Instant) -> bool {
+        let registered = self.state.lock().notice.ends(cause, at);
+        if registered {
+            self.update_ghost_watch();
+        }
+        registered
+    }
+
+    /// The trigger of an end registered with [`Session::session_ends`] worked.
+    pub fn end_confirmed(&self, cause: EndCause) {
+        self.rec()
+            .count(self.shard(), &names::session_ends(cause.name()), 1);
+    }
+
+    /// The end registered with [`Session::session_ends`] did not happen (its trigger failed).
+    pub fn void_end(&self, cause: EndCause) {
+        {
+            let mut s = self.state.lock();
+            if s.notice.pending_end().is_some_and(|(c, _)| c == cause) {
+                s.notice.void();
+            }
+        }
+        self.update_ghost_watch();
+    }
+
+    /// The end the server announced for this login session (see [`Lifetime`]), on the monotonic
+    /// clock: the `T` of an end a phase registers ahead of time (e.g. an idle phase registering
+    /// [`EndCause::Idle`] at the announced idle end).
+    pub fn announced_end(&self) -> Option<Instant> {
+        self.state.lock().announced_end
+    }
+
+    /// The run (or this session's life) is over: a registered end never noticed is counted
+    /// `unnoticed.<cause>`, with its ghost requests.
+    pub fn flush_unnoticed(&self) {
+        let left = self.state.lock().notice.take_unnoticed();
+        self.record_unnoticed(left);
+        self.update_ghost_watch();
+    }
+
+    fn record_unnoticed(&self, left: Option<(EndCause, u64)>) {
+        if let Some((cause, ghosts)) = left {
+            notice::record_unnoticed(self.rec(), self.shard(), cause, ghosts);
+        }
+    }
+
+    /// The client learned now, through `path`, that its session is over, and inferred `reason`;
+    /// `announced`: the refusal came at or after the end the server announced. Recorded once per
+    /// login session (see [`NoticeBook::notice`]).
+    pub(crate) fn noticed(&self, path: NoticePath, reason: Reason, announced: bool) {
+        let now = Instant::now();
+        let limits = self.profile().session_limits();
+        let notice = {
+            let mut s = self.state.lock();
+            let end = if announced {
+                s.lifetime.end(limits).map(|end| {
+                    // The declared idle limit is the end when it is the earliest (the server's
+                    // own announcement of the same end may round a little earlier).
+                    let idle = s
+                        .lifetime
+                        .idle_end(limits)
+                        .is_some_and(|i| i <= end + END_TOLERANCE);
+                    let cause = if idle {
+                        EndCause::Idle
+                    } else {
+                        EndCause::Expired
+                    };
+                    (cause, monotonic(end).min(now))
+                })
+            } else {
+                None
+            };
+            let pending = s.notice.pending_end().is_some();
+            s.notice
+                .notice(path, reason, now, end)
+                .map(|n| (n, pending))
+        };
+        let Some((notice, registered)) = notice else {
+            return;
+        };
+        if let (Some((cause, _)), false) = (notice.cause, registered) {
+            // An announced end is counted when it is found.
+            self.rec()
+                .count(self.shard(), &names::session_ends(cause.name()), 1);
+        }
+        notice.record(self.rec(), self.shard());
+        self.update_ghost_watch();
+    }
+
+    /// Sets the lock-free ghost watch from the book: the pending end, else the announced end; off
+    /// once this login session's end was noticed.
+    fn update_ghost_watch(&self) {
+        let watch = {
+            let s = self.state.lock();
+            if s.notice.is_pending() {
+                s.notice.pending_end().map(|(_, at)| at)
+            } else if s.access.is_some() && !s.end_expected {
+                s.announced_end
+            } else {
+                None
+            }
+        };
+        self.ghost_watch
+            .store(watch.map_or(0, notice::micros), Ordering::Release);
+    }
+
+    /// A resource request leaves now: when the watch says the session may be over, count it as a
+    /// ghost of the pending (or announced) end.
+    fn note_ghost(&self) {
+        let watch = self.ghost_watch.load(Ordering::Acquire);
+        if watch == 0 {
+            return;
+        }
+        let now = Instant::now();
+        if notice::micros(now) < watch {
+            return;
+        }
+        let mut s = self.state.lock();
+        let after_announced = s.announced_end.is_some_and(|e| now >= e);
+        s.notice.ghost(now, after_announced);
+    }
+}
+
+/// A wall-clock instant on the monotonic clock (now, shifted by the difference).
+fn monotonic(at: SystemTime) -> Instant {
+    let now = Instant::now();
+    match at.duration_since(SystemTime::now()) {
+        Ok(ahead) => now + ahead,
+        Err(e) => now.checked_sub(e.duration()).unwrap_or(now),
     }
 }
 
@@ -1375,7 +1583,8 @@ impl Timed for Session {
     /// Proactive timer: refresh this generation unless it was already replaced.
     async fn due(self: Arc<Self>, generation: u64) {
         if self.generation() == generation && self.is_logged_in() {
-            self.shared_renew(generation).await;
+            self.renew_noticing(generation, NoticePath::ExpTimer, Reason::Unknown)
+                .await;
         }
     }
 }

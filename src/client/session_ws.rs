@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::notice::{NoticePath, Reason};
 use super::retry::Retry;
 use super::session::Session;
 use super::ws::{SessionEnd, WsTokens};
@@ -96,5 +97,10 @@ impl WsTokens for Session {
 
     fn session_ended(&self, _why: SessionEnd) {
         self.expect_end();
+    }
+
+    fn session_end_noticed(&self, path: NoticePath, reason: Reason) {
+        self.expect_end();
+        self.noticed(path, reason, false);
     }
 }

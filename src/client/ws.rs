@@ -47,6 +47,7 @@ pub use options::{Backoff, WsConfigError, WsOptions};
 use crate::client::transport::ws::connect;
 pub use crate::client::transport::ws::{ConnectError, Socket};
 
+use crate::client::notice::{NoticePath, Reason};
 use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, CLOSE_CODE_VIOLATIONS, CLOSE_WITHOUT_EVENT, ERR_WS_ABNORMAL, ERR_WS_PROTOCOL,
@@ -77,6 +78,11 @@ pub trait WsTokens: Send + Sync + 'static {
     fn refresh_for_reconnect(&self) -> impl Future<Output = Option<String>> + Send;
     /// The server ended this session for good (terminal close / kicked / logout event): do not reconnect.
     fn session_ended(&self, why: SessionEnd);
+    /// The moment the channel learned the session is over: a `kicked`/`logout` event
+    /// ([`NoticePath::Push`]) or a terminal close code without one ([`NoticePath::CloseCode`]),
+    /// with the reason it names (issue 17, `client::notice`). Called before the close handshake
+    /// is drained; [`WsTokens::session_ended`] follows when the channel stops.
+    fn session_end_noticed(&self, _path: NoticePath, _reason: Reason) {}
 }
 
 /// How a channel ended.
@@ -555,6 +561,13 @@ impl<T: WsTokens> Channel<T> {
                         Item::Msg(Message::Text(text)) => {
                             self.streak = 0;
                             if let Some(ev) = self.on_text(text.as_str()) {
+                                if ev != SessionEvent::Expired && event.is_none() {
+                                    let reason = match ev {
+                                        SessionEvent::Kicked => Reason::Kicked,
+                                        _ => Reason::LoggedOut,
+                                    };
+                                    self.tokens.session_end_noticed(NoticePath::Push, reason);
+                                }
                                 if ev != SessionEvent::Expired {
                                     self.kick.signal(Instant::now());
                                     let grace = self.opts.kick_close_grace;
@@ -632,6 +645,13 @@ impl<T: WsTokens> Channel<T> {
         // refresh_then_reconnect), a backoff or reconnect close is not, even during a kick phase.
         if kick_event || !class.reconnects() {
             self.kick.signal(at);
+        }
+        if !kick_event && class == CloseClass::Terminal {
+            let reason = frame
+                .as_ref()
+                .map_or(Reason::Unknown, |f| Reason::infer(f.reason.as_str()));
+            self.tokens
+                .session_end_noticed(NoticePath::CloseCode, reason);
         }
         if self.opts.events.is_some()
             && event.is_none()

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::fleet::Fleet;
 use super::ramp::ramped;
 use super::sockets::{Socket, Sockets};
+use crate::client::notice::EndCause;
 use crate::client::race;
 
 /// `login`: every client without a session logs in; with `client.websocket`, its socket opens too.
@@ -114,8 +115,17 @@ pub(crate) async fn relogin(
             // The trigger instant is when the second login was sent: the server may kick the old
             // socket before its response arrives.
             let sent = std::time::Instant::now();
+            // The old session lives on only through its socket: with one, its end is registered
+            // (session loss, `client::notice`); without one nothing of it is left to notice.
+            let registered = had_socket && old.session_ends(EndCause::Kicked, sent);
             if !new.login().await {
+                if registered {
+                    old.void_end(EndCause::Kicked);
+                }
                 return None;
+            }
+            if registered {
+                old.end_confirmed(EndCause::Kicked);
             }
             for kick in &kicks {
                 kick.arm_at(sent);
@@ -130,6 +140,7 @@ pub(crate) async fn relogin(
     })
     .await;
     let mut old_sockets = Vec::new();
+    let mut old_sessions = Vec::new();
     for (i, replaced) in done {
         let k = who[i];
         if let Some((new, socket)) = replaced {
@@ -137,13 +148,17 @@ pub(crate) async fn relogin(
                 old_sockets.extend(fleet.members[j].socket.take());
             }
             let m = &mut fleet.members[k];
-            m.session = new;
+            old_sessions.push(std::mem::replace(&mut m.session, new));
             if let Some(old) = std::mem::replace(&mut m.socket, socket) {
                 old_sockets.push(old);
             }
         }
     }
     settle_and_close(sockets, old_sockets, kick_timeout, cancel).await;
+    // The replaced sessions are gone with their sockets: an end they never noticed is counted.
+    for old in old_sessions {
+        old.flush_unnoticed();
+    }
 }
 
 /// `logout`: every client logs out; its socket's kick clock is armed when the call returns.

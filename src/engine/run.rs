@@ -312,6 +312,10 @@ async fn finish(
     if let Some(sockets) = sockets {
         sockets.close_all(open, Duration::from_secs(1)).await;
     }
+    // Nothing can tell a client any more: the ends still waiting for their notice are counted.
+    for m in &fleet.members {
+        m.session.flush_unnoticed();
+    }
     run_cancel.cancel();
     // Timer-driven refreshes still on the wire are dropped as their tasks see the cancel; each
     // counts as `failures.<op>.unfinished` then, before the report's snapshot.

@@ -66,6 +66,8 @@ pub const HISTOGRAMS: &[&str] = &[
     SSE_RECONNECT,
     PUSH_LATENCY,
     LOGOUT_EVERYWHERE_LATENCY,
+    NOTICE_LATENCY,
+    GHOST_TIME,
 ];
 
 /// SSE channel: request sent → `200 text/event-stream` response head, µs.
@@ -78,6 +80,13 @@ pub const SSE_RECONNECT: &str = "sse_reconnect";
 /// Push channel: trigger → the push message for the old session received by authbench's push
 /// receiver, µs.
 pub const PUSH_LATENCY: &str = "push_latency";
+
+/// Server-side end of a session → the moment its client knows (every cause and path; per pair in
+/// `notice_latency.<cause>.<path>`), µs. See the README, "Session loss".
+pub const NOTICE_LATENCY: &str = "notice_latency";
+/// For the ends a client kept sending resource requests after: end → notice, µs (the ghost
+/// session: what a user could lose as unsaved work).
+pub const GHOST_TIME: &str = "ghost_time";
 
 /// HTTP exchanges, answered or failed (every operation).
 pub const REQUESTS: &str = "requests";
@@ -224,6 +233,8 @@ pub const COUNTERS: &[&str] = &[
     ZOMBIE_ACCESS,
     ZOMBIE_UNCHECKED,
     LOGOUT_EVERYWHERE_FAILED,
+    GHOST_REQUESTS,
+    REASON_UNCLEAR,
 ];
 
 /// SSE channel: armed kick clocks whose stream got no `kicked`/`logout` event.
@@ -257,6 +268,11 @@ pub const PUSHES_UNROUTED: &str = "pushes_unrouted";
 pub const PUSH_REGISTRATIONS: &str = "push_registrations";
 /// Push channel: registrations the server refused or that failed.
 pub const PUSH_REGISTER_FAILED: &str = "push_register_failed";
+
+/// Resource requests a client sent after its session ended and before it noticed.
+pub const GHOST_REQUESTS: &str = "ghost_requests";
+/// Noticed ends whose true cause the scenario knows and whose inferred reason is another one.
+pub const REASON_UNCLEAR: &str = "reason_unclear";
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
 pub const PREFIX_STATUS: &str = "status.";
@@ -298,6 +314,9 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_SSE_EVENTS,
     PREFIX_SSE_CONNECT_FAILED,
     PREFIX_PUSH_EVENTS,
+    PREFIX_END_REASON,
+    PREFIX_UNNOTICED,
+    PREFIX_SESSION_ENDS,
 ];
 
 /// Prefix: `sse_events.<type>`, SSE session events by type (`kicked`, `welcome`, `tick`, `other`).
@@ -320,6 +339,38 @@ pub fn sse_connect_failed(why: impl std::fmt::Display) -> String {
 /// `push_events.<type>`.
 pub fn push_event(kind: &str) -> String {
     format!("{PREFIX_PUSH_EVENTS}{kind}")
+}
+
+/// Prefix: `end_reason.<reason>`, noticed session ends by the reason the client inferred
+/// (`expired`, `kicked`, `logged_out`, `revoked`, `unknown`).
+pub const PREFIX_END_REASON: &str = "end_reason.";
+/// Prefix: `unnoticed.<cause>`, session ends the scenario caused that their client had not noticed
+/// when the run (or the session) ended.
+pub const PREFIX_UNNOTICED: &str = "unnoticed.";
+/// Prefix: `session_ends.<cause>`, session ends the scenario caused (registered by the phase that
+/// caused them) or the server announced (counted when noticed).
+pub const PREFIX_SESSION_ENDS: &str = "session_ends.";
+/// Prefix: `notice_latency.<cause>.<path>` (histograms).
+pub const PREFIX_NOTICE_LATENCY: &str = "notice_latency.";
+
+/// `end_reason.<reason>`.
+pub fn end_reason(reason: &str) -> String {
+    format!("{PREFIX_END_REASON}{reason}")
+}
+
+/// `unnoticed.<cause>`.
+pub fn unnoticed(cause: &str) -> String {
+    format!("{PREFIX_UNNOTICED}{cause}")
+}
+
+/// `session_ends.<cause>`.
+pub fn session_ends(cause: &str) -> String {
+    format!("{PREFIX_SESSION_ENDS}{cause}")
+}
+
+/// `notice_latency.<cause>.<path>`.
+pub fn notice_latency(cause: &str, path: &str) -> String {
+    format!("{PREFIX_NOTICE_LATENCY}{cause}.{path}")
 }
 
 /// Connection refused, reset or failed (DNS, TCP, TLS).

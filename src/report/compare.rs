@@ -314,6 +314,8 @@ impl Comparison {
             names::CLOSE_CODE_VIOLATIONS,
             names::STALE_WS_MESSAGES,
             names::DROPPED,
+            names::GHOST_REQUESTS,
+            names::REASON_UNCLEAR,
         ] {
             if reports.iter().any(|r| r.counters.contains_key(c)) {
                 rows.push(row(

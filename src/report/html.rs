@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, no network) rendered
 //! from `templates/report.html` with minijinja. Sections: run header and verdict, thresholds, sample failures,
 //! latency table and percentile curves, timeline charts with phase boundaries ([`super::charts`]), storm panel,
+//! session loss panel ([`super::session_loss`]),
 //! counters with status and close codes, conformance with evidence, resolved configuration.
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use super::format;
 use super::model::Report;
 use super::model::ThresholdResult;
 use super::sections::{self, KeyValue};
+use super::session_loss;
 use super::svg::{self, Chart, Line, XScale};
 use crate::metrics::names;
 
@@ -32,6 +34,7 @@ struct Page<'a> {
     timeline_note: String,
     phases: Vec<PhaseRow>,
     storm: Vec<KeyValue>,
+    session_loss: Option<session_loss::SessionLoss>,
     counters: Vec<KeyValue>,
     status_codes: Vec<StatusRow>,
     close_codes: Vec<CloseRow>,
@@ -212,6 +215,7 @@ fn build(r: &Report) -> Page<'_> {
             })
             .collect(),
         storm: storm(r),
+        session_loss: session_loss::session_loss(r),
         counters: sections::key_counters(r),
         status_codes: sections::status_codes(r)
             .into_iter()

@@ -14,7 +14,8 @@
 //!   [`svg`], timeline charts chosen by [`charts`]).
 //! - [`compare`]: several reports side by side (terminal table and HTML); [`merge`]: the exact
 //!   merge of shard reports.
-//! - [`format`] and [`sections`]: formatting and content shared by the writers.
+//! - [`format`] and [`sections`]: formatting and content shared by the writers;
+//!   [`session_loss`]: the "session loss" panel (notice latency, ghosts, reasons).
 
 pub mod build;
 pub mod charts;
@@ -27,6 +28,7 @@ pub mod junit;
 pub mod merge;
 pub mod model;
 pub mod sections;
+pub mod session_loss;
 pub mod svg;
 pub mod terminal;
 pub mod threshold;

@@ -9,6 +9,7 @@ use super::conformance::Status;
 use super::format;
 use super::model::{Origin, Report};
 use super::sections;
+use super::session_loss::{self, SessionLoss};
 use crate::metrics::names;
 
 /// Width the tables wrap to (the same on a terminal and in `summary.txt`).
@@ -180,6 +181,10 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         push_table(&mut out, t);
     }
 
+    if let Some(loss) = session_loss::session_loss(report) {
+        push_table(&mut out, session_loss_table(&loss, color));
+    }
+
     if !report.failure_samples.is_empty() {
         out.push_str(&paint("sample failures", BOLD, color));
         out.push('\n');
@@ -246,6 +251,65 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
     out.push_str(&paint(&line, if passed { PASSED } else { FAILED }, color));
     out.push('\n');
     out
+}
+
+/// The "session loss" table: notice latency by cause and path, ghosts, reasons, unnoticed ends.
+fn session_loss_table(loss: &SessionLoss, color: bool) -> Table {
+    let mut t = table(color);
+    t.set_header(header(&[
+        "session loss",
+        "count",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+    ]));
+    for n in &loss.notices {
+        let label = if n.cause == "all" {
+            "notice_latency (all)".to_string()
+        } else {
+            format!("notice_latency {} via {}", n.cause, n.path)
+        };
+        t.add_row(vec![
+            Cell::new(label),
+            right(&n.count),
+            right(&n.p50),
+            right(&n.p90),
+            right(&n.p99),
+            right(&n.max),
+        ]);
+    }
+    if let Some(g) = &loss.ghost_time {
+        t.add_row(vec![
+            Cell::new(names::GHOST_TIME),
+            right(&g.count),
+            right(&g.p50),
+            right(&g.p90),
+            right(&g.p99),
+            right(&g.max),
+        ]);
+    }
+    let mut text_row = |name: &str, value: String, bad: bool| {
+        let mut v = Cell::new(value);
+        if bad && color {
+            v = v.fg(Color::Yellow);
+        }
+        t.add_row(vec![Cell::new(name), v]);
+    };
+    text_row("session_ends", session_loss::inline(&loss.ends), false);
+    text_row(
+        "unnoticed",
+        session_loss::inline(&loss.unnoticed),
+        loss.unnoticed.iter().any(|u| u.bad),
+    );
+    text_row(names::GHOST_REQUESTS, loss.ghost_requests.clone(), false);
+    text_row("end_reason", session_loss::inline(&loss.reasons), false);
+    text_row(
+        names::REASON_UNCLEAR,
+        loss.reason_unclear.count.clone(),
+        loss.reason_unclear.bad,
+    );
+    t
 }
 
 fn table(color: bool) -> Table {

@@ -7,4 +7,5 @@ mod options;
 mod premises;
 mod proof;
 mod scope;
+mod session_ends;
 mod verdicts;

@@ -10,6 +10,7 @@ mod devices;
 mod failures;
 mod idle;
 mod lifecycle;
+mod notice;
 mod open;
 mod outage;
 mod race;

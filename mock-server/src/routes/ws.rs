@@ -291,6 +291,13 @@ async fn finish(socket: &mut WebSocket, state: &AppState, end: End) {
     } else {
         (code, event)
     };
+    let (code, event, reason) = if matches!(end, End::Logout | End::Kicked)
+        && state.auth.flaws.has(Flaw::GenericSessionEnd)
+    {
+        (close::LOGOUT, None, "session ended")
+    } else {
+        (code, event, reason)
+    };
     let code = if end == End::Logout && state.auth.flaws.has(Flaw::IllegalCloseCode) {
         close::ABNORMAL
     } else {

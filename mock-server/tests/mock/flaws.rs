@@ -897,3 +897,63 @@ async fn logout_ends_all_sessions() {
         assert_live(s, &other).await;
     }
 }
+
+#[tokio::test]
+async fn generic_session_end() {
+    let (good, bad) = pair(Flaw::GenericSessionEnd, |c| c.single_session = true).await;
+    // What a kick and an admin logout leave on the socket, the 401 and the refresh refusal.
+    async fn ends(s: &MockServer) -> Vec<(Vec<String>, Option<u16>, String, String)> {
+        let mut out = Vec::new();
+        for (n, admin) in [(1, false), (2, true)] {
+            let (l, mut ws) = ws_welcomed(s, n).await;
+            if admin {
+                admin_logout(s, &format!("user{n}"), "admin-secret").await;
+            } else {
+                login(s, n).await;
+            }
+            let end = until_close(&mut ws, WAIT).await;
+            let api = me(s, Some(l.str("access_token"))).await;
+            assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+            let r = refresh(s, l.str("refresh_token")).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (StatusCode::BAD_REQUEST, "invalid_grant")
+            );
+            out.push((
+                end.types(),
+                end.close_code,
+                api.description().to_string(),
+                r.description().to_string(),
+            ));
+        }
+        out
+    }
+    let (g, b) = (ends(&good).await, ends(&bad).await);
+    assert_eq!(
+        (g[0].0.clone(), g[0].1, g[1].0.clone(), g[1].1),
+        (
+            vec!["kicked".to_string()],
+            Some(4409),
+            vec!["logout".to_string()],
+            Some(4403)
+        )
+    );
+    assert_ne!(g[0].2, g[1].2, "distinct 401 descriptions");
+    assert_ne!(g[0].3, g[1].3, "distinct refresh descriptions");
+    // The flaw: one signal for both causes, on every channel.
+    assert_eq!(b[0], b[1]);
+    assert_eq!(b[0].0, Vec::<String>::new());
+    assert_eq!(b[0].1, Some(4403));
+    assert_eq!(b[0].2, "the session has ended");
+    assert_eq!(b[0].3, "the session has ended");
+    // Reuse detection keeps its own wording.
+    let l = login(&bad, 4).await;
+    let rt = l.str("refresh_token").to_string();
+    assert_eq!(refresh(&bad, &rt).await.status, StatusCode::OK);
+    let reuse = refresh(&bad, &rt).await;
+    assert!(
+        reuse.description().contains("reuse"),
+        "{}",
+        reuse.description()
+    );
+}

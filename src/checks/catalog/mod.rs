@@ -4,7 +4,8 @@
 //!
 //! Families: `rt` (refresh grant), `rs` (resource server), `rv` (revocation), `introspect`
 //! (`IN-*`), `jw` (JWT attacks), `ws` (WebSocket), `sl` (sliding renewal), `at` (access tokens
-//! after logout), `ss` (sessions per user: policy, logout everywhere).
+//! after logout), `ss` (sessions per user: policy, logout everywhere; session ends as a client
+//! sees them).
 
 use std::sync::Arc;
 
@@ -65,6 +66,7 @@ pub const ALL: &[&Check] = &[
     &ws::ws03::CHECK,
     &ws::ws04::CHECK,
     &ws::ws05::CHECK,
+    &ss::ss04::CHECK,
     &sl::sl01::CHECK,
     &at::at01::CHECK,
     &ss::ss01::CHECK,

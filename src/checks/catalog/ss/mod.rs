@@ -1,10 +1,12 @@
 //! `SS-*`: sessions per user — the declared session policy (`session.max_sessions`) is enforced,
 //! logout everywhere ends every session and closes every socket, and a logout ends only its own
-//! session under a multi-session policy.
+//! session under a multi-session policy; and whether a client can tell why its session ended
+//! (SS-04).
 
 pub mod ss01;
 pub mod ss02;
 pub mod ss03;
+pub mod ss04;
 
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::{Close, WsConn, WsEnd};
