@@ -14,6 +14,7 @@
 //! - [`session`]: the token manager itself ([`Session`]).
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
+//! - [`tabs`]: one user's N tabs sharing one token store (`client.tabs`, `client.tab_sync`).
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
 pub mod cookies;
@@ -26,6 +27,7 @@ pub mod session;
 mod session_ws;
 pub mod single_flight;
 pub mod strategy;
+pub mod tabs;
 pub mod timers;
 pub mod transport;
 pub mod ws;
@@ -35,4 +37,5 @@ pub use live::Live;
 pub use race::{RaceClass, RaceReport};
 pub use session::{ApiOutcome, FailClass, Session, SessionEnv};
 pub use strategy::{ClientSettings, Strategy};
+pub use tabs::{TabSettings, TabSync};
 pub use transport::{Connections, Connector, ErrorKind, Http};

@@ -6,6 +6,7 @@
 //! - [`run`](mod@run): [`run()`] drives a plan phase after phase and returns a [`RunOutcome`].
 //! - [`accounts`] (login, relogin, logout, force_logout, ws_connect, refresh_race) and [`traffic`]
 //!   (closed/open model, synchronized wake): one function per phase.
+//! - [`tabs`]: `client.tabs` — a fleet of users × tabs sharing token stores, and its `logout`.
 //! - [`outage`]: the `outage` phase (the target stops serving for a while, through its admin API).
 //! - [`schedule`]: ramps, the synchronized [`schedule::Gate`], the wall-clock start.
 //! - [`shard`]: which clients this process drives. [`progress`]: the live display's atomics.
@@ -22,6 +23,7 @@ pub mod run;
 pub mod schedule;
 pub mod shard;
 mod sockets;
+mod tabs;
 mod traffic;
 
 pub use plan::{Plan, Users};

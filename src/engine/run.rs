@@ -12,7 +12,7 @@ use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, outage, traffic};
+use super::{accounts, outage, tabs, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -111,7 +111,11 @@ pub async fn run(
     } else {
         None
     };
-    let mut fleet = Fleet::build(env, &ids, &plan.users);
+    let mut fleet = if plan.client.tabs.enabled() {
+        tabs::build(env, &ids, &plan.users)
+    } else {
+        Fleet::build(env, &ids, &plan.users)
+    };
     let auto_ws = if plan.websocket {
         sockets.as_ref()
     } else {
@@ -187,6 +191,16 @@ pub async fn run(
             }
             Phase::Relogin { ramp } => {
                 accounts::relogin(
+                    &mut fleet,
+                    *ramp,
+                    sockets.as_ref(),
+                    plan.kick_timeout,
+                    &cancel,
+                )
+                .await
+            }
+            Phase::Logout { ramp } if plan.client.tabs.enabled() => {
+                tabs::logout(
                     &mut fleet,
                     *ramp,
                     sockets.as_ref(),

@@ -40,6 +40,8 @@ pub const REFRESH_FAILED: &str = "refresh_failed";
 pub const API_FAILED: &str = "api_failed";
 /// Failed logouts, µs.
 pub const LOGOUT_FAILED: &str = "logout_failed";
+/// Tabs: a logout in one tab → every other tab of that user knows (one sample per user), µs.
+pub const TAB_LOGOUT_SYNC: &str = "tab_logout_sync";
 
 /// Every histogram name. A threshold on another name is refused at parse time.
 pub const HISTOGRAMS: &[&str] = &[
@@ -58,6 +60,7 @@ pub const HISTOGRAMS: &[&str] = &[
     REFRESH_FAILED,
     API_FAILED,
     LOGOUT_FAILED,
+    TAB_LOGOUT_SYNC,
 ];
 
 /// HTTP exchanges, answered or failed (every operation).
@@ -135,6 +138,12 @@ pub const NEVER_LOGGED_IN: &str = "never_logged_in";
 /// Clients whose WebSocket channel was not open when the run ended (it had ended, or was still
 /// waiting to reconnect).
 pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
+/// Tabs: calls a tab sent with tokens its store had already dropped (another tab logged out).
+pub const STALE_TAB_REQUESTS: &str = "stale_tab_requests";
+/// Tabs: tabs that still did not know of another tab's logout when the `logout` phase's wait ended.
+pub const TAB_LOGOUT_MISSED: &str = "tab_logout_missed";
+/// Tabs: tokens a tab took from the store or a broadcast instead of renewing them itself.
+pub const TAB_ADOPTIONS: &str = "tab_adoptions";
 
 /// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
@@ -173,6 +182,9 @@ pub const COUNTERS: &[&str] = &[
     RESENT_IDEMPOTENT,
     CONNECTIONS_RETIRED,
     FALSE_LOGOUTS,
+    STALE_TAB_REQUESTS,
+    TAB_LOGOUT_MISSED,
+    TAB_ADOPTIONS,
 ];
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).

@@ -182,6 +182,7 @@ const NO_RATE: &[&str] = &[
     names::REFRESH_FAILED,
     names::API_FAILED,
     names::LOGOUT_FAILED,
+    names::TAB_LOGOUT_SYNC,
 ];
 
 /// Two or more loaded reports.
@@ -309,6 +310,8 @@ impl Comparison {
             names::CLOSE_CODE_VIOLATIONS,
             names::STALE_WS_MESSAGES,
             names::DROPPED,
+            names::STALE_TAB_REQUESTS,
+            names::TAB_LOGOUT_MISSED,
         ] {
             if reports.iter().any(|r| r.counters.contains_key(c)) {
                 rows.push(row(

@@ -177,6 +177,18 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::STALE_WS_MESSAGES,
             "messages from an old socket after a reconnect (dropped)",
         ),
+        (
+            names::TAB_ADOPTIONS,
+            "tokens a tab took from its user's store instead of renewing them",
+        ),
+        (
+            names::STALE_TAB_REQUESTS,
+            "calls a tab sent with tokens another tab's logout had dropped",
+        ),
+        (
+            names::TAB_LOGOUT_MISSED,
+            "tabs that never learned of another tab's logout",
+        ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
@@ -190,7 +202,14 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         if has(name) || (core && refreshing) {
             let v = r.counter(name);
             // Relogins and announced expiries are what a session's life brings, not faults.
-            let bad = v > 0 && !matches!(name, names::RELOGINS | names::SESSIONS_EXPIRED);
+            let bad = v > 0
+                && !matches!(
+                    name,
+                    names::RELOGINS
+                        | names::SESSIONS_EXPIRED
+                        | names::TAB_ADOPTIONS
+                        | names::STALE_TAB_REQUESTS
+                );
             push(name, format::count(v), note, bad);
         }
     }
@@ -236,6 +255,19 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         }
     }
     out
+}
+
+/// ` × 4 tabs (lock)` when the run's users ran several tabs (`client.tabs`): the logged-in and
+/// per-client counts are then per tab.
+pub fn tabs_note(r: &Report) -> String {
+    let client = &r.run.config["client"];
+    match client["tabs"].as_u64() {
+        Some(n) if n > 1 => format!(
+            " × {n} tabs ({})",
+            client["tab_sync"].as_str().unwrap_or("none")
+        ),
+        _ => String::new(),
+    }
 }
 
 /// `(clients_logged_in, clients)` of a load run that counted them (older reports did not).

@@ -13,5 +13,6 @@ mod race;
 mod scope;
 mod storm;
 mod strategies;
+mod tabs;
 mod timeline;
 mod ws;
