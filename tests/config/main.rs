@@ -6,4 +6,5 @@ mod merge;
 mod profile;
 mod report;
 mod scenario;
+mod tabs;
 mod timeline;
