@@ -239,3 +239,31 @@ async fn a_refresh_token_that_outlives_its_logout_keeps_tabs_unaware() {
     assert!(r.counter("tab_logout_missed") >= users, "{c:?}");
     assert_eq!(r.samples("tab_logout_sync"), 0, "{c:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tab_holds_its_own_socket_and_each_is_kicked_by_the_logout() {
+    let server = mock(|c| c.access_ttl = Duration::from_secs(30)).await;
+    let mut p = plan(
+        USERS,
+        tabs(TabSync::Lock, Duration::from_millis(5)),
+        vec![
+            Phase::Login {
+                ramp: Duration::ZERO,
+            },
+            Phase::Logout {
+                ramp: Duration::ZERO,
+            },
+        ],
+    );
+    p.websocket = true;
+    let r = run(p, profile(&server)).await;
+    let n = u64::from(USERS * TABS);
+    let c = &r.snap.counters;
+    // One socket per tab, on the user's one session: the logout in tab 0 ends all of them.
+    assert_eq!(r.counter("ws_connects"), n, "{c:?}");
+    assert_eq!(r.counter("logins"), u64::from(USERS), "{c:?}");
+    assert_eq!(r.samples("kick_latency"), n, "{c:?}");
+    assert_eq!(r.counter("missed_kicks"), 0, "{c:?}");
+    assert_eq!(r.samples("tab_logout_sync"), u64::from(USERS), "{c:?}");
+    server.shutdown().await;
+}
