@@ -7,6 +7,7 @@
 #   1. GET /api/me req/s: authbench (scenarios/bench/api-me.yaml) vs oha -c 64 vs wrk -c64, against
 #      the same separately started release mock; 3 interleaved rounds of 10 s, medians.
 #   2. Scale: 100 000 logged-in clients (tokens + proactive timers) in one process, peak RSS;
+#      10 000 users × 4 tabs (client.tabs) in one process, peak RSS per tab against per client;
 #      15 000 WebSockets held by one process against a mock in another, every one kicked;
 #      and the ceiling of one process (19 500 sockets against the 20 000 open-file limit).
 #   3. wake_skew p99 for 10 000 clients woken at one instant (scenarios/bench/wake.yaml).
@@ -166,6 +167,23 @@ SCALE_ERR=$(jqf '.derived.errors // 0' "$out/report.json")
 row "2. 100 000 clients logged in (tokens + timers)" "$LOGINS logged in, $SCALE_ERR errors" "100000, 0" "$(pass_if "$LOGINS == 100000 && $SCALE_ERR == 0")"
 row "   peak RSS of that process" "$SCALE_RSS MiB" "< 1024 MiB" "$(pass_if "$SCALE_RSS < 1024")"
 row "   state per client (peak RSS / clients)" "$(awk "BEGIN{printf \"%.2f\", $SCALE_RSS * 1048576 / 100000 / 1024}") KiB" "" ""
+
+log "2a'. 10 000 users × 4 tabs in one process (a token store per user, pool of 1 000 connections)"
+M1=$(start_mock 18080 --signing hs256 --access-ttl 1h)
+out="$RAW/tabs"
+/usr/bin/time -v -o "$out.time" "$AB" run scenarios/bench/tabs.yaml \
+    --target scenarios/bench/target.yaml --out "$out" --quiet >/dev/null 2>&1 || true
+cmd "/usr/bin/time -v $AB run scenarios/bench/tabs.yaml --target scenarios/bench/target.yaml   # 10 000 users × 4 tabs (lock), proactive timers, pool 1 000"
+stop_mock "$M1"
+TABS_RSS=$(rss_mib "$out.time")
+TABS_IN=$(jqf '.counters.clients_logged_in // 0' "$out/report.json")
+TABS_LOGINS=$(jqf '.counters.logins // 0' "$out/report.json")
+TABS_ERR=$(jqf '.derived.errors // 0' "$out/report.json")
+# Target: a tab costs no more than a client of the 100 000-client row (peak RSS / clients).
+PER_CLIENT=$(awk "BEGIN{printf \"%.2f\", $SCALE_RSS * 1048576 / 100000 / 1024}")
+PER_TAB=$(awk "BEGIN{printf \"%.2f\", $TABS_RSS * 1048576 / 40000 / 1024}")
+row "2. 10 000 users × 4 tabs logged in (tabs; logins)" "$TABS_IN; $TABS_LOGINS; $TABS_ERR errors" "40000; 10000; 0" "$(pass_if "$TABS_IN == 40000 && $TABS_LOGINS == 10000 && $TABS_ERR == 0")"
+row "   peak RSS; state per tab (peak RSS / tabs)" "$TABS_RSS MiB; $PER_TAB KiB" "<= $PER_CLIENT KiB" "$(pass_if "$PER_TAB <= $PER_CLIENT")"
 
 log "2b. 15 000 WebSockets in one process, mock in another; every one kicked by a relogin"
 M2=$(start_mock 18081 --signing hs256 --access-ttl 5m --single-session)

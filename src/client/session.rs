@@ -1112,6 +1112,11 @@ impl Session {
             (s.generation, s.expires_at)
         };
         self.rec().count(self.shard(), names::RENEWALS, 1);
+        if let Some(link) = self.tab()
+            && let Some(shared) = self.shared()
+        {
+            tabs::published(link, shared);
+        }
         self.arm_proactive(generation, expires_at);
     }
 

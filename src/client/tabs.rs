@@ -14,11 +14,12 @@
 //! | `lock`          | one tab at a time (Web Locks); a waiting tab re-reads the store first and takes a token another tab already got | a logout: at their next 401, without a refresh |
 //! | `leader`        | the leader (tab 0) refreshes; another tab asks it and waits for the broadcast (`tab_sync_delay` each way) | after `tab_sync_delay` (a `BroadcastChannel` message) |
 //!
-//! Every token a tab obtains (login, refresh) is written to the store. A tab that opens (the
+//! Every token a tab obtains (login, refresh, a sliding renewal) is written to the store. A tab that opens (the
 //! `login` phase, or a call of a logged-out tab) takes the store's tokens when it holds some, and
-//! logs in only when it does not. A logout in one tab empties the store: the other tabs learn it by
-//! the channel or at their next 401 (their refresh is refused and the store is empty), and the time
-//! until the last of them knows is one `tab_logout_sync` sample per user. A call a tab sends after
+//! logs in only when it does not. A logout in one tab empties the store (before the logout request
+//! leaves: the user logged out at that moment): the other tabs learn it by the channel or at their
+//! next 401 (their refresh is refused and the store is empty, or under `lock` the store says so),
+//! and the time until the last of them knows is one `tab_logout_sync` sample per user. A call a tab sends after
 //! the store was emptied by a logout, with the tokens it still held, is a `stale_tab_requests`.
 //!
 //! Counting per user, not per tab: `refreshes_needed` counts once per refresh credential of the

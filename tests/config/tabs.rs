@@ -35,7 +35,12 @@ fn tab_keys_reach_the_plan() {
 fn nonsense_tab_settings_point_at_the_key() {
     let cases = [
         ("client:\n  tabs: 0\n", "client.tabs", 2, "between 1 and 64"),
-        ("client:\n  tabs: 65\n", "client.tabs", 2, "between 1 and 64"),
+        (
+            "client:\n  tabs: 65\n",
+            "client.tabs",
+            2,
+            "between 1 and 64",
+        ),
         (
             "client:\n  tab_sync: lock\n",
             "client.tab_sync",
@@ -67,7 +72,11 @@ fn nonsense_tab_settings_point_at_the_key() {
         assert!(msg.contains(says), "{msg}");
         assert!(e.diagnostic().fix.is_some(), "{msg}");
     }
-    let e = load_str("client: { tab_sync: locked }\nplan: [ { login: {} } ]\n", &[]).unwrap_err();
+    let e = load_str(
+        "client: { tab_sync: locked }\nplan: [ { login: {} } ]\n",
+        &[],
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("did you mean `lock`?"), "{e}");
 }
 
