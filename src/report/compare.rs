@@ -321,6 +321,19 @@ impl Comparison {
                 ));
             }
         }
+        // How a tab got its tokens: more adoptions is the `lock`/`leader` mechanism, neither
+        // better nor worse in itself.
+        if reports
+            .iter()
+            .any(|r| r.counters.contains_key(names::TAB_ADOPTIONS))
+        {
+            rows.push(with(
+                row(names::TAB_ADOPTIONS.into(), RowKind::Count, &|r| {
+                    Some(r.counter(names::TAB_ADOPTIONS) as f64)
+                }),
+                Sense::Neutral,
+            ));
+        }
         type Derived = fn(&Report) -> Option<f64>;
         let derived: [(&str, RowKind, Derived); 4] = [
             (names::DERIVED_ERRORS, RowKind::Count, |r| {
