@@ -9,3 +9,4 @@ mod metrics_listen;
 mod readme;
 mod run;
 mod shards;
+mod tabs;
