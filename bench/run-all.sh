@@ -7,6 +7,7 @@
 #   1. GET /api/me req/s: authbench (scenarios/bench/api-me.yaml) vs oha -c 64 vs wrk -c64, against
 #      the same separately started release mock; 3 interleaved rounds of 10 s, medians.
 #   2. Scale: 100 000 logged-in clients (tokens + proactive timers) in one process, peak RSS;
+#      10 000 users × 4 tabs (client.tabs) in one process, what one more tab costs against a client;
 #      15 000 WebSockets held by one process against a mock in another, every one kicked;
 #      and the ceiling of one process (19 500 sockets against the 20 000 open-file limit).
 #   3. wake_skew p99 for 10 000 clients woken at one instant (scenarios/bench/wake.yaml).
@@ -166,6 +167,30 @@ SCALE_ERR=$(jqf '.derived.errors // 0' "$out/report.json")
 row "2. 100 000 clients logged in (tokens + timers)" "$LOGINS logged in, $SCALE_ERR errors" "100000, 0" "$(pass_if "$LOGINS == 100000 && $SCALE_ERR == 0")"
 row "   peak RSS of that process" "$SCALE_RSS MiB" "< 1024 MiB" "$(pass_if "$SCALE_RSS < 1024")"
 row "   state per client (peak RSS / clients)" "$(awk "BEGIN{printf \"%.2f\", $SCALE_RSS * 1048576 / 100000 / 1024}") KiB" "" ""
+
+log "2a'. 10 000 users × 4 tabs in one process (a token store per user), and the same users with 1 tab"
+M1=$(start_mock 18080 --signing hs256 --access-ttl 1h)
+out="$RAW/tabs"
+/usr/bin/time -v -o "$out.time" "$AB" run scenarios/bench/tabs.yaml \
+    --target scenarios/bench/target.yaml --out "$out" --quiet >/dev/null 2>&1 || true
+cmd "/usr/bin/time -v $AB run scenarios/bench/tabs.yaml --target scenarios/bench/target.yaml   # 10 000 users × 4 tabs (lock), logged in, proactive timers, pool 1 000"
+/usr/bin/time -v -o "$out-1.time" "$AB" run scenarios/bench/tabs.yaml \
+    --target scenarios/bench/target.yaml --set client.tabs=1 --set client.tab_sync=none \
+    --set 'expect=[logins == 10000]' --out "$out-1" --quiet >/dev/null 2>&1 || true
+cmd "/usr/bin/time -v $AB run scenarios/bench/tabs.yaml --target scenarios/bench/target.yaml --set client.tabs=1 --set client.tab_sync=none --set 'expect=[logins == 10000]'   # the same 10 000 users, 1 tab"
+stop_mock "$M1"
+TABS_RSS=$(rss_mib "$out.time")
+TABS1_RSS=$(rss_mib "$out-1.time")
+TABS_IN=$(jqf '.counters.clients_logged_in // 0' "$out/report.json")
+TABS_LOGINS=$(jqf '.counters.logins // 0' "$out/report.json")
+TABS_ERR=$(jqf '.derived.errors // 0' "$out/report.json")
+# Target: one more tab costs no more than a client of the 100 000-client row (peak RSS / clients).
+PER_CLIENT=$(awk "BEGIN{printf \"%.2f\", $SCALE_RSS * 1048576 / 100000 / 1024}")
+PER_TAB=$(awk "BEGIN{printf \"%.2f\", $TABS_RSS * 1048576 / 40000 / 1024}")
+EXTRA_TAB=$(awk "BEGIN{printf \"%.2f\", ($TABS_RSS - $TABS1_RSS) * 1048576 / 30000 / 1024}")
+row "2. 10 000 users × 4 tabs logged in (tabs; logins)" "$TABS_IN; $TABS_LOGINS; $TABS_ERR errors" "40000; 10000; 0" "$(pass_if "$TABS_IN == 40000 && $TABS_LOGINS == 10000 && $TABS_ERR == 0")"
+row "   peak RSS 4 tabs / 1 tab; per tab (RSS / tabs)" "$TABS_RSS / $TABS1_RSS MiB; $PER_TAB KiB" "" ""
+row "   one more tab ((RSS 4 tabs − 1 tab) / 30 000)" "$EXTRA_TAB KiB" "<= $PER_CLIENT KiB" "$(pass_if "$EXTRA_TAB <= $PER_CLIENT")"
 
 log "2b. 15 000 WebSockets in one process, mock in another; every one kicked by a relogin"
 M2=$(start_mock 18081 --signing hs256 --access-ttl 5m --single-session)

@@ -16,6 +16,7 @@
 //! - [`lifetime`]: when a session's end was announced (`sessions_expired` vs `spurious_logouts`).
 //! - [`notice`]: session loss, noticed — end causes, notice paths, inferred reasons, ghosts.
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
+//! - [`tabs`]: one user's N tabs sharing one token store (`client.tabs`, `client.tab_sync`).
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 //! - [`sse`]: the Server-Sent Events channel (`client.channel: sse`), same tokens, same kick clock.
 //! - [`push`]: the push channel (`client.channel: push`): the loopback push receiver and each
@@ -37,6 +38,7 @@ mod session_ws;
 pub mod single_flight;
 pub mod sse;
 pub mod strategy;
+pub mod tabs;
 pub mod timers;
 pub mod transport;
 pub mod ws;
@@ -47,4 +49,5 @@ pub use live::Live;
 pub use race::{RaceClass, RaceReport};
 pub use session::{ApiOutcome, FailClass, Session, SessionEnv};
 pub use strategy::{ClientSettings, Strategy};
+pub use tabs::{TabSettings, TabSync};
 pub use transport::{Connections, Connector, ErrorKind, Http};

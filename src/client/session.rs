@@ -34,7 +34,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -50,6 +50,7 @@ use super::race::successor_key;
 use super::retry::Retry;
 use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
+use super::tabs::{self, Shared, TabLink};
 use super::timers::{Timed, Timers};
 use super::transport::{BODY_CAP, BodyMode, Connector, Http, HttpError, Reply};
 use crate::metrics::names;
@@ -244,7 +245,7 @@ pub struct Held {
 }
 
 /// What a refresh call led to.
-enum Refreshed {
+pub(crate) enum Refreshed {
     /// New tokens installed; here is the new access token.
     Renewed(Arc<str>),
     /// The server rejected the refresh token (`Profile::refresh_rejected`); `ended`: at or after
@@ -315,6 +316,8 @@ pub struct Session {
     /// [`notice::micros`] of the instant after which a resource request is a ghost (the pending
     /// end or the announced end, whichever is first); 0: none (checked without the lock).
     ghost_watch: AtomicU64,
+    /// The user's shared token store when this session is one of several tabs (`client.tabs`).
+    tab: OnceLock<Box<TabLink>>,
 }
 
 impl Session {
@@ -334,6 +337,7 @@ impl Session {
             first_send_pending: AtomicBool::new(false),
             api_calls: AtomicU64::new(0),
             ghost_watch: AtomicU64::new(0),
+            tab: OnceLock::new(),
         })
     }
 
@@ -696,6 +700,13 @@ impl Session {
     /// A login that failed for a passing reason (transport, 5xx, 429) is tried again after the
     /// client's backoff (or the server's `Retry-After`), at most [`LOGIN_ATTEMPTS`] times in all.
     pub async fn login(&self) -> bool {
+        match self.tab() {
+            Some(link) => tabs::open(self, link, || self.login_attempts()).await,
+            None => self.login_attempts().await,
+        }
+    }
+
+    async fn login_attempts(&self) -> bool {
         let mut retry = Retry::default();
         for attempt in 1..=LOGIN_ATTEMPTS {
             if self
@@ -722,6 +733,16 @@ impl Session {
     pub async fn ensure_logged_in(&self) -> Option<Held> {
         if let Some(h) = self.held() {
             return Some(h);
+        }
+        if let Some(link) = self.tab() {
+            let opened = tabs::open(self, link, || async {
+                self.flight
+                    .exclusive(|| self.login_exchange())
+                    .await
+                    .is_some()
+            })
+            .await;
+            return if opened { self.held() } else { None };
         }
         match self
             .flight
@@ -798,6 +819,10 @@ impl Session {
         self.flight
             .exclusive(|| async {
                 let tokens = self.tokens()?;
+                // A tab empties its user's store when the user logs out, before telling the server.
+                if let Some(link) = self.tab() {
+                    tabs::logged_out(link);
+                }
                 let status = match self.profile().logout_request(&tokens) {
                     Some(req) => {
                         let flight = self.rec().begin_request(self.shard(), Op::Logout.name());
@@ -979,6 +1004,11 @@ impl Session {
         let (generation, expires_at, unnoticed) = installed;
         self.record_unnoticed(unnoticed);
         self.update_ghost_watch();
+        if let Some(link) = self.tab()
+            && let Some(shared) = self.shared()
+        {
+            tabs::published(link, shared);
+        }
         self.arm_proactive(generation, expires_at);
         access
     }
@@ -1018,6 +1048,7 @@ impl Session {
                 None => return ApiOutcome::NoSession,
             },
         };
+        self.note_tab_send();
         let scoped = self
             .env
             .settings
@@ -1152,6 +1183,11 @@ impl Session {
             (s.generation, s.expires_at)
         };
         self.rec().count(self.shard(), names::RENEWALS, 1);
+        if let Some(link) = self.tab()
+            && let Some(shared) = self.shared()
+        {
+            tabs::published(link, shared);
+        }
         self.arm_proactive(generation, expires_at);
     }
 
@@ -1237,6 +1273,12 @@ impl Session {
     /// after the announced end (`ended`) is `sessions_expired`; one before it is
     /// `spurious_logouts` when the new login works (the credentials were fine all along).
     async fn relogin(&self, ended: bool, path: NoticePath, reason: Reason) -> Option<Arc<str>> {
+        // A tab whose refresh was refused because another tab logged out learns it here.
+        if let Some(link) = self.tab()
+            && tabs::learn_logout(self, link)
+        {
+            return None;
+        }
         self.noticed(path, reason, ended);
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
@@ -1253,8 +1295,28 @@ impl Session {
         at
     }
 
-    /// One refresh request for token generation `seen_generation` with `refresh` (or the cookie).
+    /// Renews token generation `seen_generation`, whose refresh credential is `refresh` (or the
+    /// cookie): one refresh request, or for a tab what its `tab_sync` makes of it
+    /// ([`tabs::renew`]).
     async fn refresh_exchange(&self, seen_generation: u64, refresh: Option<Arc<str>>) -> Refreshed {
+        match self.tab() {
+            Some(link) => {
+                let presented = refresh.clone();
+                tabs::renew(self, link, presented.as_deref(), || {
+                    self.refresh_request_once(seen_generation, refresh)
+                })
+                .await
+            }
+            None => self.refresh_request_once(seen_generation, refresh).await,
+        }
+    }
+
+    /// One refresh request for token generation `seen_generation` with `refresh` (or the cookie).
+    async fn refresh_request_once(
+        &self,
+        seen_generation: u64,
+        refresh: Option<Arc<str>>,
+    ) -> Refreshed {
         let shard = self.shard();
         let rec = self.rec().clone();
         let cookie = self.cookie_header();
@@ -1268,11 +1330,15 @@ impl Session {
             };
         }
         let presented = credential_hash(refresh.as_deref(), cookie.as_deref());
+        // Tabs count one need per refresh credential of the user, not per tab.
+        let user_need = self.tab().map(|link| tabs::first_need(link, presented));
         {
             let mut s = self.state.lock();
             if s.needed_counted < seen_generation + 1 {
                 s.needed_counted = seen_generation + 1;
-                rec.count(shard, names::REFRESHES_NEEDED, 1);
+                if user_need.unwrap_or(true) {
+                    rec.count(shard, names::REFRESHES_NEEDED, 1);
+                }
             }
             if !s.presented.iter().any(|p| p.hash == presented) {
                 if s.presented.len() >= PRESENTED_KEEP {
@@ -1513,6 +1579,74 @@ impl Session {
         };
         if forked {
             self.rec().count(self.shard(), names::REFRESH_FORKS, 1);
+        }
+    }
+}
+
+/// Tabs (`client.tabs`, see [`tabs`]): the hooks a tab's session offers its user's store.
+impl Session {
+    /// Makes this session one of its user's tabs (once, before it logs in).
+    pub(crate) fn join_tabs(&self, link: TabLink) {
+        let _ = self.tab.set(Box::new(link));
+    }
+
+    /// The tab link, when this session is one of several tabs of its user.
+    pub fn tab(&self) -> Option<&TabLink> {
+        self.tab.get().map(|b| &**b)
+    }
+
+    /// The tokens this tab would write to the store.
+    fn shared(&self) -> Option<Shared> {
+        let s = self.state.lock();
+        Some(Shared {
+            access: s.access.clone()?,
+            refresh: s.refresh.clone(),
+            expires_at: s.expires_at,
+            session_id: s.session_id.clone(),
+            lifetime: s.lifetime,
+            cookies: s.cookies.clone(),
+        })
+    }
+
+    /// Takes the store's tokens as this tab's in-memory copy (no request, nothing written back).
+    /// Returns the access token.
+    pub(crate) fn adopt_shared(&self, shared: &Shared) -> Arc<str> {
+        let (generation, expires_at) = {
+            let mut s = self.state.lock();
+            if s.access.is_none() {
+                self.logged_in_changed(1);
+            }
+            if s.session_id != shared.session_id || s.access.is_none() {
+                // Another login session: whatever ended the old one says nothing about it.
+                s.end_expected = false;
+                s.presented.clear();
+            }
+            s.ever_logged_in = true;
+            s.access = Some(shared.access.clone());
+            s.refresh = shared.refresh.clone();
+            s.session_id = shared.session_id.clone();
+            s.expires_at = shared.expires_at;
+            s.lifetime = shared.lifetime;
+            s.cookies = shared.cookies.clone();
+            s.generation += 1;
+            (s.generation, s.expires_at)
+        };
+        self.arm_proactive(generation, expires_at);
+        shared.access.clone()
+    }
+
+    /// Another tab logged out: this tab drops its copy (the user logged out on purpose).
+    pub(crate) fn drop_for_logout(&self) {
+        self.forget(true);
+    }
+
+    /// A call is about to leave with the held tokens: counts `stale_tab_requests` when another
+    /// tab's logout had already emptied the store.
+    fn note_tab_send(&self) {
+        if let Some(link) = self.tab()
+            && link.store_dropped_my_tokens()
+        {
+            self.rec().count(self.shard(), names::STALE_TAB_REQUESTS, 1);
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct ClientSettings {
     /// Treat a 403 like session loss: log out and log in again (the common interceptor bug;
     /// counted `false_logouts`).
     pub logout_on_403: bool,
+    /// Tabs per user sharing one token store, and how they coordinate (`client.tabs`).
+    pub tabs: super::tabs::TabSettings,
 }
 
 impl Default for ClientSettings {
@@ -86,6 +88,7 @@ impl Default for ClientSettings {
             timeout: Duration::from_secs(10),
             scoped_share: 0.0,
             logout_on_403: false,
+            tabs: super::tabs::TabSettings::default(),
         }
     }
 }

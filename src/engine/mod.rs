@@ -8,6 +8,7 @@
 //!   (closed/open model, synchronized wake): one function per phase.
 //! - [`idle`]: the `idle` phase (no client sends anything for a while).
 //! - [`devices`]: the `logout_everywhere` phase (one request ends every device's session).
+//! - [`tabs`]: `client.tabs` — a fleet of users × tabs sharing token stores, and its `logout`.
 //! - [`outage`]: the `outage` phase (the target stops serving for a while, through its admin API).
 //! - [`schedule`]: ramps, the synchronized [`schedule::Gate`], the wall-clock start.
 //! - [`shard`]: which clients this process drives. [`progress`]: the live display's atomics.
@@ -26,6 +27,7 @@ pub mod run;
 pub mod schedule;
 pub mod shard;
 mod sockets;
+mod tabs;
 mod traffic;
 
 pub use plan::{Plan, Users};

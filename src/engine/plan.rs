@@ -101,6 +101,11 @@ impl Plan {
             timeout: c.timeout,
             scoped_share: c.scoped_share,
             logout_on_403: c.logout_on_403,
+            tabs: crate::client::TabSettings {
+                tabs: c.tabs.max(1),
+                sync: c.tab_sync,
+                delay: c.tab_sync_delay,
+            },
         };
         let users = s.users.clone();
         Plan {

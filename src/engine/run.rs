@@ -12,7 +12,7 @@ use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, devices, idle, outage, traffic};
+use super::{accounts, devices, idle, outage, tabs, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -126,7 +126,11 @@ pub async fn run(
     } else {
         None
     };
-    let mut fleet = Fleet::build(env.clone(), &ids, &plan.users, plan.devices);
+    let mut fleet = if plan.client.tabs.enabled() {
+        tabs::build(env.clone(), &ids, &plan.users)
+    } else {
+        Fleet::build(env.clone(), &ids, &plan.users, plan.devices)
+    };
     let auto_ws = if plan.opens_channel() {
         sockets.as_ref()
     } else {
@@ -202,6 +206,16 @@ pub async fn run(
             }
             Phase::Relogin { ramp } => {
                 accounts::relogin(
+                    &mut fleet,
+                    *ramp,
+                    sockets.as_ref(),
+                    plan.kick_timeout,
+                    &cancel,
+                )
+                .await
+            }
+            Phase::Logout { ramp } if plan.client.tabs.enabled() => {
+                tabs::logout(
                     &mut fleet,
                     *ramp,
                     sockets.as_ref(),

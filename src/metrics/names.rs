@@ -43,6 +43,8 @@ pub const LOGOUT_FAILED: &str = "logout_failed";
 /// Logout everywhere: the request sent → every device of the user has its socket closed and its
 /// refresh refused, µs (one sample per user whose devices all got there).
 pub const LOGOUT_EVERYWHERE_LATENCY: &str = "logout_everywhere_latency";
+/// Tabs: a logout in one tab → every other tab of that user knows (one sample per user), µs.
+pub const TAB_LOGOUT_SYNC: &str = "tab_logout_sync";
 
 /// Every histogram name. A threshold on another name is refused at parse time.
 pub const HISTOGRAMS: &[&str] = &[
@@ -68,6 +70,7 @@ pub const HISTOGRAMS: &[&str] = &[
     LOGOUT_EVERYWHERE_LATENCY,
     NOTICE_LATENCY,
     GHOST_TIME,
+    TAB_LOGOUT_SYNC,
 ];
 
 /// SSE channel: request sent → `200 text/event-stream` response head, µs.
@@ -175,6 +178,12 @@ pub const ZOMBIE_ACCESS: &str = "zombie_access";
 pub const ZOMBIE_UNCHECKED: &str = "zombie_unchecked";
 /// Users whose logout-everywhere request was not answered with a 2xx (nothing measured).
 pub const LOGOUT_EVERYWHERE_FAILED: &str = "logout_everywhere_failed";
+/// Tabs: calls a tab sent with tokens its store had already dropped (another tab logged out).
+pub const STALE_TAB_REQUESTS: &str = "stale_tab_requests";
+/// Tabs: tabs that still did not know of another tab's logout when the `logout` phase's wait ended.
+pub const TAB_LOGOUT_MISSED: &str = "tab_logout_missed";
+/// Tabs: tokens a tab took from the store or a broadcast instead of renewing them itself.
+pub const TAB_ADOPTIONS: &str = "tab_adoptions";
 
 /// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
@@ -235,6 +244,9 @@ pub const COUNTERS: &[&str] = &[
     LOGOUT_EVERYWHERE_FAILED,
     GHOST_REQUESTS,
     REASON_UNCLEAR,
+    STALE_TAB_REQUESTS,
+    TAB_LOGOUT_MISSED,
+    TAB_ADOPTIONS,
 ];
 
 /// SSE channel: armed kick clocks whose stream got no `kicked`/`logout` event.

@@ -185,6 +185,7 @@ const NO_RATE: &[&str] = &[
     names::REFRESH_FAILED,
     names::API_FAILED,
     names::LOGOUT_FAILED,
+    names::TAB_LOGOUT_SYNC,
 ];
 
 /// Two or more loaded reports.
@@ -316,6 +317,8 @@ impl Comparison {
             names::DROPPED,
             names::GHOST_REQUESTS,
             names::REASON_UNCLEAR,
+            names::STALE_TAB_REQUESTS,
+            names::TAB_LOGOUT_MISSED,
         ] {
             if reports.iter().any(|r| r.counters.contains_key(c)) {
                 rows.push(row(
@@ -324,6 +327,19 @@ impl Comparison {
                     &|r| Some(r.counter(c) as f64),
                 ));
             }
+        }
+        // How a tab got its tokens: more adoptions is the `lock`/`leader` mechanism, neither
+        // better nor worse in itself.
+        if reports
+            .iter()
+            .any(|r| r.counters.contains_key(names::TAB_ADOPTIONS))
+        {
+            rows.push(with(
+                row(names::TAB_ADOPTIONS.into(), RowKind::Count, &|r| {
+                    Some(r.counter(names::TAB_ADOPTIONS) as f64)
+                }),
+                Sense::Neutral,
+            ));
         }
         type Derived = fn(&Report) -> Option<f64>;
         let derived: [(&str, RowKind, Derived); 4] = [

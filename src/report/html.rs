@@ -164,11 +164,16 @@ fn build(r: &Report) -> Page<'_> {
             duration: format::seconds(run.duration_s),
             clients: match sections::logged_in(r) {
                 Some((ever, _)) => format!(
-                    "{} ({} logged in)",
+                    "{}{} ({} logged in)",
                     format::count(u64::from(run.clients)),
+                    sections::tabs_note(r),
                     format::count(ever)
                 ),
-                None => format::count(u64::from(run.clients)),
+                None => format!(
+                    "{}{}",
+                    format::count(u64::from(run.clients)),
+                    sections::tabs_note(r)
+                ),
             },
             strategy: or_dash(&run.strategy),
             shard: run

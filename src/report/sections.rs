@@ -234,6 +234,18 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::LOGOUT_EVERYWHERE_FAILED,
             "logout-everywhere requests the target did not accept",
         ),
+        (
+            names::TAB_ADOPTIONS,
+            "tokens a tab took from its user's store instead of renewing them",
+        ),
+        (
+            names::STALE_TAB_REQUESTS,
+            "calls a tab sent with tokens another tab's logout had dropped",
+        ),
+        (
+            names::TAB_LOGOUT_MISSED,
+            "tabs that never learned of another tab's logout",
+        ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
@@ -262,6 +274,8 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                         | names::PUSH_REGISTRATIONS
                         | names::PUSHES_RECEIVED
                         | names::ZOMBIE_UNCHECKED
+                        | names::TAB_ADOPTIONS
+                        | names::STALE_TAB_REQUESTS
                 );
             push(name, format::count(v), note, bad);
         }
@@ -308,6 +322,19 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         }
     }
     out
+}
+
+/// ` × 4 tabs (lock)` when the run's users ran several tabs (`client.tabs`): the logged-in and
+/// per-client counts are then per tab.
+pub fn tabs_note(r: &Report) -> String {
+    let client = &r.run.config["client"];
+    match client["tabs"].as_u64() {
+        Some(n) if n > 1 => format!(
+            " × {n} tabs ({})",
+            client["tab_sync"].as_str().unwrap_or("none")
+        ),
+        _ => String::new(),
+    }
 }
 
 /// `(clients_logged_in, clients)` of a load run that counted them (older reports did not).

@@ -55,8 +55,9 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
         head.add_row(vec![
             Cell::new("clients").add_attribute(Attribute::Dim),
             Cell::new(format!(
-                "{}{} · strategy {}",
+                "{}{}{} · strategy {}",
                 format::count(u64::from(r.clients)),
+                sections::tabs_note(report),
                 sections::logged_in(report)
                     .map(|(ever, _)| format!(" · {} logged in", format::count(ever)))
                     .unwrap_or_default(),

@@ -15,11 +15,13 @@
 //! - [`file`]: the file as written ([`ScenarioFile`], [`MockSection`]). [`users`]: credentials.
 //! - [`validate`]: semantic checks (and parsing the thresholds). [`overrides`]: `--set`.
 //! - [`schema`]: the JSON Schema of scenario and target files.
+//! - `tabs`: validation of `client.tabs` and the phases a fleet of tabs can run.
 
 pub mod file;
 pub mod model;
 pub mod overrides;
 pub mod schema;
+mod tabs;
 pub mod users;
 pub mod validate;
 

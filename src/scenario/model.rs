@@ -15,7 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::users::UserSource;
-use crate::client::{Channel, Connections, Strategy};
+use crate::client::tabs::DEFAULT_TAB_SYNC_DELAY;
+use crate::client::{Channel, Connections, Strategy, TabSync};
 use crate::config::Threshold;
 use crate::config::units::{Rate, duration_schema, human_duration};
 
@@ -192,6 +193,15 @@ pub struct ClientConfig {
     /// Log out and in again on a 403, like on session loss (the common interceptor bug); each
     /// such logout is counted in `false_logouts`.
     pub logout_on_403: bool,
+    /// Tabs per user (1..=64): every user runs this many tabs sharing one token store; each tab
+    /// makes its own calls and may hold its own WebSocket. `clients` counts users.
+    pub tabs: u32,
+    /// How the tabs of a user coordinate (needs tabs > 1): none, storage-event, lock or leader.
+    pub tab_sync: TabSync,
+    /// storage-event and leader: how long a new token or a logout takes to reach the other tabs.
+    #[serde(with = "human_duration")]
+    #[schemars(schema_with = "duration_schema")]
+    pub tab_sync_delay: Duration,
     /// Devices each user signs in on (1..=16): separate sessions with their own token stores,
     /// connections and sockets, all with the user's credentials.
     pub devices: u32,
@@ -228,6 +238,9 @@ impl Default for ClientConfig {
             channel: None,
             push_listen: None,
             devices: 1,
+            tabs: 1,
+            tab_sync: TabSync::None,
+            tab_sync_delay: DEFAULT_TAB_SYNC_DELAY,
         }
     }
 }

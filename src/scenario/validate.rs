@@ -115,6 +115,7 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
     check_users(&users, file, &mock, builtin)?;
     check_client(&file.client, &mock, builtin)?;
     check_plan(&file.plan)?;
+    super::tabs::check(&file.client, &file.plan)?;
     let expect = file
         .expect
         .iter()

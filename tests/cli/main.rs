@@ -12,3 +12,4 @@ mod metrics_listen;
 mod readme;
 mod run;
 mod shards;
+mod tabs;

@@ -7,4 +7,5 @@ mod profile;
 mod report;
 mod scenario;
 mod session_loss;
+mod tabs;
 mod timeline;

@@ -17,5 +17,6 @@ mod race;
 mod scope;
 mod storm;
 mod strategies;
+mod tabs;
 mod timeline;
 mod ws;
