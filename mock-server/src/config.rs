@@ -336,6 +336,10 @@ pub struct MockConfig {
     /// `max_session` (0 = off).
     #[serde(with = "human_duration")]
     pub idle_timeout: Duration,
+    /// Serve TLS (`https://`, `wss://`): certificate files or a generated certificate (None =
+    /// plain HTTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::MockTls>,
 }
 
 impl Default for MockConfig {
@@ -362,6 +366,7 @@ impl Default for MockConfig {
             connection_close: false,
             keepalive_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
+            tls: None,
         }
     }
 }
@@ -519,6 +524,16 @@ pub struct MockArgs {
     /// past --max-session (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Serve TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Serve TLS with a certificate made at start for localhost, 127.0.0.1 and ::1, issued by a
+    /// fresh CA written to CA_FILE (PEM) for clients to trust.
+    #[arg(long, value_name = "CA_FILE")]
+    pub tls_self_signed: Option<std::path::PathBuf>,
 }
 
 impl MockArgs {
@@ -546,6 +561,11 @@ impl MockArgs {
             connection_close: self.connection_close,
             keepalive_timeout: self.keepalive_timeout,
             idle_timeout: self.idle_timeout,
+            tls: match (self.tls_cert, self.tls_key, self.tls_self_signed) {
+                (Some(cert), Some(key), _) => Some(crate::tls::MockTls::Files { cert, key }),
+                (_, _, Some(ca)) => Some(crate::tls::MockTls::SelfSigned { ca_out: Some(ca) }),
+                _ => None,
+            },
         };
         cfg.validate()?;
         Ok(cfg)

@@ -131,8 +131,8 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
     let (Some(host), Some(port)) = (ws.url.host_str(), ws.url.port_or_known_default()) else {
         return WsOpen::Failed("the WebSocket URL has no host".into());
     };
-    let attempt = match stream::open(host, port, up.tls, up.timeout).await {
-        Ok(conn) => handshake::open_on(up, req, CloseTap::new(conn)).await,
+    let attempt = match stream::open(host, port, up.tls.map(|t| &**t), up.timeout).await {
+        Ok(conn) => handshake::open_on(up, req, CloseTap::new(conn.stream)).await,
         Err(e) => {
             let msg = format!("handshake failed: {e}");
             exchange.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -413,7 +413,8 @@ mod tests {
         let req = handshake::request(&up, None).unwrap();
         let conn = stream::open("127.0.0.1", port, None, up.timeout)
             .await
-            .unwrap();
+            .unwrap()
+            .stream;
         let (mut socket, _) = handshake::open_on(up, req, CloseTap::new(conn))
             .await
             .unwrap();

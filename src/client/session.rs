@@ -473,6 +473,9 @@ impl Session {
         if conn.retired {
             rec.count(shard, names::CONNECTIONS_RETIRED, 1);
         }
+        if let Some(d) = conn.tls_handshake {
+            rec.record_duration(shard, names::TLS_HANDSHAKE, d);
+        }
         match res {
             Ok(reply) => {
                 match op.status_counter(reply.status) {

@@ -51,7 +51,7 @@ use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, CLOSE_CODE_VIOLATIONS, CLOSE_WITHOUT_EVENT, ERR_WS_ABNORMAL, ERR_WS_PROTOCOL,
     ERR_WS_TOO_BIG, GAUGE_OPEN_SOCKETS, KICK_WITHOUT_CLOSE, RECONNECT, STALE_WS_MESSAGES,
-    WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY, WS_RECONNECTS, WS_SESSIONS_ENDED,
+    TLS_HANDSHAKE, WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY, WS_RECONNECTS, WS_SESSIONS_ENDED,
 };
 use crate::profile::close_codes::{CloseClass, is_legal_on_wire};
 use crate::profile::jwt_exp;
@@ -372,7 +372,7 @@ impl<T: WsTokens> Channel<T> {
                 r = connect(self.opts.upgrade(), &token) => r,
             };
             let socket = match result {
-                Ok(s) => s,
+                Ok(opened) => self.opened(opened),
                 Err(e) => {
                     self.rec
                         .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
@@ -456,6 +456,14 @@ impl<T: WsTokens> Channel<T> {
         let d = self.opts.backoff.delay(self.streak);
         self.streak += 1;
         Some(d)
+    }
+
+    /// The socket of a handshake that succeeded; its TLS set-up time into `tls_handshake`.
+    fn opened(&self, opened: crate::client::transport::ws::Opened) -> Socket {
+        if let Some(d) = opened.tls_handshake {
+            self.rec.record_duration(self.shard, TLS_HANDSHAKE, d);
+        }
+        opened.socket
     }
 
     /// Registers a freshly opened socket as the current generation and starts its reader.
@@ -687,7 +695,8 @@ impl<T: WsTokens> Channel<T> {
             r = connect(self.opts.upgrade(), &token) => r,
         };
         match result {
-            Ok(socket) => {
+            Ok(opened) => {
+                let socket = self.opened(opened);
                 self.rec
                     .record_duration(self.shard, WS_CONNECT, started.elapsed());
                 let new = self.open(socket, &token);
@@ -751,8 +760,12 @@ impl<T: WsTokens> Channel<T> {
 fn retryable(e: &ConnectError) -> bool {
     match e {
         ConnectError::Status(s) => matches!(*s, 408 | 425 | 429) || *s >= 500,
-        ConnectError::Timeout | ConnectError::Io(_) | ConnectError::Tls => true,
-        ConnectError::Protocol | ConnectError::BadToken | ConnectError::Url => false,
+        ConnectError::Timeout | ConnectError::Io(_) => true,
+        // Refused on certificate grounds: a `tls:` setting, not something time mends.
+        ConnectError::Tls(_)
+        | ConnectError::Protocol
+        | ConnectError::BadToken
+        | ConnectError::Url => false,
     }
 }
 

@@ -51,9 +51,15 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
                 }
             })?;
             let base = server.base_url();
-            let profile = profile::builtin(&base, server.admin_key()).ok_or_else(|| {
+            let mut profile = profile::builtin(&base, server.admin_key()).ok_or_else(|| {
                 CliError::cannot_proceed(format!("the builtin mock gave an unusable URL {base}"))
             })?;
+            // `mock.tls: true`: the clients trust the CA the mock made at start, and only it.
+            if let Some(ca) = server.tls_ca_pem() {
+                let tls = authbench::client::transport::TlsClient::trusting_pem(ca)
+                    .map_err(|e| CliError::cannot_proceed(format!("builtin mock TLS: {e}")))?;
+                profile = profile.with_tls(tls);
+            }
             Ok(Resolved {
                 profile: Arc::new(profile),
                 label: format!("builtin mock ({base})"),

@@ -40,6 +40,9 @@ pub const REFRESH_FAILED: &str = "refresh_failed";
 pub const API_FAILED: &str = "api_failed";
 /// Failed logouts, µs.
 pub const LOGOUT_FAILED: &str = "logout_failed";
+/// TLS connection set-up (TCP connect → TLS handshake complete) of every new `https`/`wss`
+/// connection, µs: a storm whose clients lost their connections shows the handshake cost here.
+pub const TLS_HANDSHAKE: &str = "tls_handshake";
 
 /// Every histogram name. A threshold on another name is refused at parse time.
 pub const HISTOGRAMS: &[&str] = &[
@@ -58,6 +61,7 @@ pub const HISTOGRAMS: &[&str] = &[
     REFRESH_FAILED,
     API_FAILED,
     LOGOUT_FAILED,
+    TLS_HANDSHAKE,
 ];
 
 /// HTTP exchanges, answered or failed (every operation).
@@ -228,6 +232,9 @@ pub const ERR_WS_ABNORMAL: &str = "errors.ws_abnormal";
 pub const ERR_WS_TOO_BIG: &str = "errors.ws_too_big";
 /// A malformed WebSocket frame from the server.
 pub const ERR_WS_PROTOCOL: &str = "errors.ws_protocol";
+/// A TLS handshake refused on certificate grounds (unknown CA, wrong name, client certificate
+/// required): a `tls:` setting to fix.
+pub const ERR_TLS: &str = "errors.tls";
 
 /// Race outcome: exactly one success, the rest rejected (atomic rotation).
 pub const RACE_ONE_WINNER: &str = "race.one_winner";
@@ -251,7 +258,7 @@ pub fn status(op: &str, code: u16) -> String {
     format!("{PREFIX_STATUS}{op}.{code}")
 }
 
-/// `failures.<op>.<class>` (`class`: `5xx`, `429`, `4xx`, `transport`, `body`).
+/// `failures.<op>.<class>` (`class`: `5xx`, `429`, `4xx`, `transport`, `tls`, `body`).
 pub fn failure(op: &str, class: &str) -> String {
     format!("{PREFIX_FAILURES}{op}.{class}")
 }
@@ -372,6 +379,7 @@ mod tests {
             ERR_WS_ABNORMAL,
             ERR_WS_TOO_BIG,
             ERR_WS_PROTOCOL,
+            ERR_TLS,
             RACE_ONE_WINNER,
             RACE_SAME_SUCCESSOR,
             RACE_FORKED,

@@ -15,7 +15,9 @@ use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
 use super::scoped::ScopedResource;
 use super::template::{Template, Var, Vars};
+use super::tls::TlsSpec;
 use super::ws::{WsProfile, WsSpec};
+use crate::client::transport::TlsClient;
 use crate::config::units::{duration_opt_schema, human_duration_opt};
 use crate::config::yaml::{self, DocKind};
 use crate::config::{ConfigError, ErrorKind, did_you_mean};
@@ -151,6 +153,10 @@ pub struct ProfileFile {
     /// WebSocket settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ws: Option<WsSpec>,
+    /// TLS for `https`/`wss`: a private CA, `insecure`, a client certificate (mutual TLS), the
+    /// server name (see [`super::tls`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
 }
 
 fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -180,6 +186,8 @@ pub struct Profile {
     pub(crate) reuse_rejected: Matcher,
     pub(crate) session: SessionLimits,
     pub(crate) ws: Option<WsProfile>,
+    /// The `tls:` section, files read and checked; `None`: the platform's roots.
+    pub(crate) tls: Option<TlsClient>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -452,6 +460,18 @@ impl Profile {
         self.ws.as_ref()
     }
 
+    /// The TLS settings of the profile's `tls:` section (`None`: the platform's roots).
+    pub fn tls(&self) -> Option<&TlsClient> {
+        self.tls.as_ref()
+    }
+
+    /// Uses `tls` for this target's `https`/`wss` connections (the builtin mock serving TLS
+    /// tells its CA in-process).
+    pub fn with_tls(mut self, tls: TlsClient) -> Profile {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Whether a logout request is configured.
     pub fn has_logout(&self) -> bool {
         self.logout.is_some()
@@ -506,7 +526,14 @@ pub fn profile_from_str_with(
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "target".into());
-    resolve(&spec, name, env).map_err(|Problem(key, msg, fix)| {
+    let mut profile = resolve(&spec, name, env);
+    if let (Ok(p), Some(tls)) = (&mut profile, &spec.tls) {
+        match tls.build(file) {
+            Ok(client) => p.tls = Some(client),
+            Err(e) => profile = Err(problem(format!("tls.{}", e.key), e.message, e.fix)),
+        }
+    }
+    profile.map_err(|Problem(key, msg, fix)| {
         ConfigError::new(ErrorKind::Invalid, msg)
             .with_fix(fix)
             .at_key(src, file, key)
@@ -705,6 +732,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             .unwrap_or_else(Matcher::default_reuse),
         session,
         ws,
+        tls: None,
         base_url,
     })
 }

@@ -17,6 +17,7 @@ pub mod presets;
 pub mod request;
 pub mod scoped;
 pub mod template;
+pub mod tls;
 pub mod ws;
 
 pub use close_codes::{CloseClass, CloseProfile};

@@ -101,6 +101,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws,
+        tls: None,
         base_url,
     }
 }
@@ -199,6 +200,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws: None,
+        tls: None,
         base_url,
     }
 }

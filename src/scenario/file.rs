@@ -124,6 +124,10 @@ pub struct MockSection {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "flaws_schema")]
     pub flaws: Vec<String>,
+    /// Serve `https://` and `wss://` with a certificate made at start, issued by a fresh CA the
+    /// clients of the run trust (and no other) (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
 }
 
 /// A problem with the `mock:` section: the key below `mock` and the message.
@@ -183,6 +187,9 @@ impl MockSection {
         }
         if let Some(v) = self.max_body {
             c.max_body = v;
+        }
+        if self.tls == Some(true) {
+            c.tls = Some(authbench_mock::MockTls::SelfSigned { ca_out: None });
         }
         for (i, f) in self.faults.iter().enumerate() {
             c.faults.push(f.parse::<Fault>().map_err(|e| MockProblem {

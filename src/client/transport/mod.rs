@@ -10,6 +10,8 @@
 //!   fresh connection, of a request that a closed kept-alive connection handed back unsent, or of
 //!   an idempotent one that a reused connection lost to the keep-alive race ([`ConnEvents`]).
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
+//! - [`tls`]: that configuration ([`TlsClient`]): platform roots, or a profile's `tls:` section
+//!   (private CA, `insecure`, client certificate, server name); handshake failures explained.
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
 //! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
@@ -32,6 +34,7 @@ pub mod closetap;
 pub mod error;
 pub mod h1;
 pub mod stream;
+pub mod tls;
 pub mod ws;
 
 use std::sync::{Arc, OnceLock};
@@ -45,6 +48,7 @@ pub use body::{BODY_CAP, BodyMode, DRAIN_LIMIT};
 pub use error::{BuildError, ErrorKind, HttpError};
 pub use h1::ConnEvents;
 pub use stream::tls_client_config;
+pub use tls::{TlsClient, TlsOptions, TlsSetupError};
 
 /// How the simulated clients hold their HTTP connections (scenario `client.connections`; its
 /// YAML form is defined with the scenario model).
@@ -72,7 +76,7 @@ pub struct Reply {
 }
 
 /// The TLS configuration of a run, made on first use unless given up front.
-type TlsCell = Arc<OnceLock<Arc<rustls::ClientConfig>>>;
+type TlsCell = Arc<OnceLock<Arc<TlsClient>>>;
 
 /// Creates the per-session [`Http`] handles for one run.
 #[derive(Clone)]
@@ -98,7 +102,7 @@ impl Connector {
     ) -> Result<Self, BuildError> {
         let tls = TlsCell::default();
         if https {
-            let _ = tls.set(Arc::new(tls_client_config()?));
+            let _ = tls.set(Arc::new(TlsClient::platform()?));
         }
         let mut c = Connector {
             timeout,
@@ -113,16 +117,25 @@ impl Connector {
         Ok(c)
     }
 
-    /// Uses `tls` for every `https` connection instead of the platform's roots (a private CA,
-    /// tests with a self-signed certificate). Call before handing out handles.
-    pub fn with_tls(self, tls: rustls::ClientConfig) -> Self {
+    /// Uses `tls` for every `https` and `wss` connection instead of the platform's roots (a
+    /// profile's `tls:` section, a private CA, tests with a self-signed certificate). Call before
+    /// handing out handles.
+    pub fn with_tls(self, tls: impl Into<TlsClient>) -> Self {
         let cell = TlsCell::default();
-        let _ = cell.set(Arc::new(tls));
+        let _ = cell.set(Arc::new(tls.into()));
         let mut c = Connector { tls: cell, ..self };
         if let Some(shared) = &mut c.shared {
             shared.tls = c.tls.clone();
         }
         c
+    }
+
+    /// [`Connector::with_tls`] when a profile has a `tls:` section; unchanged otherwise.
+    pub fn with_profile_tls(self, tls: Option<&TlsClient>) -> Self {
+        match tls {
+            Some(tls) => self.with_tls(tls.clone()),
+            None => self,
+        }
     }
 
     fn handle(&self, idle: usize, gate: Option<Arc<Semaphore>>) -> Http {
@@ -190,7 +203,7 @@ impl Http {
         };
         // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
         // every waiting or thinking client's future.
-        let exchange = h1::exchange(&self.idle, req, mode, self.timeout, tls.as_ref());
+        let exchange = h1::exchange(&self.idle, req, mode, self.timeout, tls.as_deref());
         match Box::pin(tokio::time::timeout(self.timeout, exchange)).await {
             Ok(Ok(resp)) => Ok(Reply {
                 status: resp.status,
@@ -210,12 +223,12 @@ impl Http {
 
     /// The run's TLS configuration (for `wss` handshakes too), loaded from the platform on first
     /// use.
-    pub fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, HttpError> {
+    pub fn tls_config(&self) -> Result<Arc<TlsClient>, HttpError> {
         if let Some(tls) = self.tls.get() {
             return Ok(tls.clone());
         }
         let made =
-            tls_client_config().map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
+            TlsClient::platform().map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
         Ok(self.tls.get_or_init(|| Arc::new(made)).clone())
     }
 
