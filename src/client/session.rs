@@ -50,7 +50,7 @@ use super::retry::Retry;
 use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
 use super::timers::{Timed, Timers};
-use super::transport::{BODY_CAP, BodyMode, Connector, Http, HttpError, Reply};
+use super::transport::{BODY_CAP, BodyMode, Connector, ErrorKind, Http, HttpError, Reply};
 use crate::metrics::names;
 use crate::metrics::{FailureSample, Recorder};
 use crate::profile::{Profile, Rendered, RequestError, Tokens};
@@ -176,6 +176,9 @@ pub enum FailClass {
     Unexpected,
     /// No answer: connection, timeout, protocol (`errors.<kind>` says which).
     Transport,
+    /// No answer because the TLS handshake was refused on certificate grounds (`errors.tls`): a
+    /// `tls:` setting to fix, not a passing failure.
+    Tls,
     /// A 2xx whose body could not be used (no token in it).
     Body,
 }
@@ -197,6 +200,7 @@ impl FailClass {
             FailClass::TooMany => "429",
             FailClass::Unexpected => "4xx",
             FailClass::Transport => "transport",
+            FailClass::Tls => "tls",
             FailClass::Body => "body",
         }
     }
@@ -558,6 +562,10 @@ impl Session {
 
     /// Counts `failures.<op>.<class>` and the `failures` series, and offers a sample failure.
     pub(crate) fn count_failure(&self, op: Op, class: FailClass, res: &Result<Reply, HttpError>) {
+        let class = match res {
+            Err(e) if class == FailClass::Transport && e.kind == ErrorKind::Tls => FailClass::Tls,
+            _ => class,
+        };
         if matches!(op, Op::Login | Op::Refresh | Op::Api) {
             self.state.lock().failing = Some((op, class));
         }

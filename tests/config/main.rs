@@ -7,3 +7,4 @@ mod profile;
 mod report;
 mod scenario;
 mod timeline;
+mod tls;

@@ -14,4 +14,5 @@ mod scope;
 mod storm;
 mod strategies;
 mod timeline;
+mod tls;
 mod ws;
