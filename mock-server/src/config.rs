@@ -278,6 +278,42 @@ pub fn parse_size(s: &str) -> Result<usize, ConfigError> {
     usize::try_from(bytes).map_err(|_| invalid())
 }
 
+/// Where the WebSocket expects the access token (`--ws-auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum WsAuth {
+    /// In the handshake: `?access_token=`, `Authorization: Bearer` or subprotocol `bearer.<token>`.
+    #[default]
+    Handshake,
+    /// In the first message, graphql-transport-ws style: the upgrade carries no credential; the
+    /// client sends `{"type":"connection_init","payload":{"authorization":"Bearer <token>"}}` and
+    /// gets `{"type":"connection_ack"}`, or a close: 4403 (token refused), 4401 (anything else
+    /// first), 4408 (no init within 3 s), 4429 (a second init).
+    FirstMessage,
+}
+
+impl fmt::Display for WsAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WsAuth::Handshake => "handshake",
+            WsAuth::FirstMessage => "first-message",
+        })
+    }
+}
+
+impl FromStr for WsAuth {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "handshake" => Ok(WsAuth::Handshake),
+            "first-message" | "first_message" => Ok(WsAuth::FirstMessage),
+            other => Err(ConfigError::Invalid {
+                field: "ws_auth",
+                reason: format!("{other:?} is neither `handshake` nor `first-message`"),
+            }),
+        }
+    }
+}
+
 /// Everything the mock server can be told. `Default` = the defaults of DESIGN §5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -340,6 +376,9 @@ pub struct MockConfig {
     /// plain HTTP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::MockTls>,
+    /// Where the WebSocket expects the access token (handshake).
+    #[serde(with = "as_string")]
+    pub ws_auth: WsAuth,
 }
 
 impl Default for MockConfig {
@@ -367,6 +406,7 @@ impl Default for MockConfig {
             keepalive_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
             tls: None,
+            ws_auth: WsAuth::Handshake,
         }
     }
 }
@@ -525,7 +565,12 @@ pub struct MockArgs {
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Serve TLS with this PEM certificate chain (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
     pub tls_cert: Option<std::path::PathBuf>,
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
@@ -534,6 +579,10 @@ pub struct MockArgs {
     /// fresh CA written to CA_FILE (PEM) for clients to trust.
     #[arg(long, value_name = "CA_FILE")]
     pub tls_self_signed: Option<std::path::PathBuf>,
+    /// Where /ws expects the token: `handshake` (query, header or subprotocol) or
+    /// `first-message` (graphql-transport-ws `connection_init`, answered by `connection_ack`).
+    #[arg(long, value_name = "WHERE", default_value = "handshake")]
+    pub ws_auth: WsAuth,
 }
 
 impl MockArgs {
@@ -566,6 +615,7 @@ impl MockArgs {
                 (_, _, Some(ca)) => Some(crate::tls::MockTls::SelfSigned { ca_out: Some(ca) }),
                 _ => None,
             },
+            ws_auth: self.ws_auth,
         };
         cfg.validate()?;
         Ok(cfg)

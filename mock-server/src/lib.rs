@@ -46,7 +46,7 @@ pub mod store;
 pub mod tls;
 pub mod tokens;
 
-pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing};
+pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing, WsAuth};
 pub use flaws::{Flaw, Flaws};
 pub use logging::{LogArgs, LogFormat};
 pub use routes::ws::close as close_codes;

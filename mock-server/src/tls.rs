@@ -49,7 +49,9 @@ pub enum TlsError {
         reason: String,
     },
     /// The key does not belong to the certificate, or rustls refused the pair.
-    #[error("--tls-key does not fit --tls-cert: {0} (give the private key the certificate was issued for)")]
+    #[error(
+        "--tls-key does not fit --tls-cert: {0} (give the private key the certificate was issued for)"
+    )]
     Mismatch(String),
     /// Certificate generation failed.
     #[error("cannot generate the self-signed certificate: {0}")]
@@ -70,11 +72,7 @@ impl MockTls {
     /// bound to `bind`.
     pub fn server(&self, bind: IpAddr) -> Result<ServerTls, TlsError> {
         let (chain, key, ca_pem) = match self {
-            MockTls::Files { cert, key } => (
-                read_certs(cert)?,
-                read_key(key)?,
-                None,
-            ),
+            MockTls::Files { cert, key } => (read_certs(cert)?, read_key(key)?, None),
             MockTls::SelfSigned { ca_out } => {
                 let made = generate(bind)?;
                 if let Some(path) = ca_out {

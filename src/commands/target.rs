@@ -54,6 +54,12 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             let mut profile = profile::builtin(&base, server.admin_key()).ok_or_else(|| {
                 CliError::cannot_proceed(format!("the builtin mock gave an unusable URL {base}"))
             })?;
+            // `mock.ws_auth: first-message`: the token goes in graphql-ws's `connection_init`.
+            if server.config().ws_auth == authbench_mock::WsAuth::FirstMessage {
+                use authbench::profile::{TokenTransport, first_message::FirstMessage};
+                let first = FirstMessage::graphql_ws("authorization");
+                profile = profile.with_ws_token(TokenTransport::FirstMessage(Box::new(first)));
+            }
             // `mock.tls: true`: the clients trust the CA the mock made at start, and only it.
             if let Some(ca) = server.tls_ca_pem() {
                 let tls = authbench::client::transport::TlsClient::trusting_pem(ca)

@@ -44,7 +44,12 @@ pub enum PreflightError {
 
 /// For an `https` target: one TLS handshake with the profile's settings (the platform's roots
 /// without a `tls:` section).
-async fn handshake(profile: &Profile, host: &str, port: u16, timeout: Duration) -> Result<(), PreflightError> {
+async fn handshake(
+    profile: &Profile,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<(), PreflightError> {
     use crate::client::transport::TlsClient;
     let url = profile.base_url().as_str().to_string();
     let tls = match profile.tls() {

@@ -465,6 +465,15 @@ impl Profile {
         self.tls.as_ref()
     }
 
+    /// Sends the WebSocket token as `token` says (the builtin mock in `--ws-auth first-message`
+    /// mode wants it in the first message); no-op without a `ws:` section.
+    pub fn with_ws_token(mut self, token: super::ws::TokenTransport) -> Profile {
+        if let Some(ws) = &mut self.ws {
+            ws.token = token;
+        }
+        self
+    }
+
     /// Uses `tls` for this target's `https`/`wss` connections (the builtin mock serving TLS
     /// tells its CA in-process).
     pub fn with_tls(mut self, tls: TlsClient) -> Profile {

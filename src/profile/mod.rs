@@ -12,6 +12,7 @@ pub mod close_codes;
 pub mod discovery;
 pub mod extract;
 pub mod file;
+pub mod first_message;
 pub mod matcher;
 pub mod presets;
 pub mod request;

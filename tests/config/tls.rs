@@ -38,11 +38,22 @@ fn tls_files_are_read_and_checked_when_the_profile_loads() {
     .unwrap();
 
     let cases = [
-        ("{ ca_file: missing.pem }", &["tls.ca_file", "missing.pem"][..]),
-        ("{ ca_file: junk.pem }", &["tls.ca_file", "junk.pem", "no certificate"]),
+        (
+            "{ ca_file: missing.pem }",
+            &["tls.ca_file", "missing.pem"][..],
+        ),
+        (
+            "{ ca_file: junk.pem }",
+            &["tls.ca_file", "junk.pem", "no certificate"],
+        ),
         (
             "{ client_cert: client.pem, client_key: other-key.pem }",
-            &["tls.client_key", "other-key.pem", "does not fit", "client.pem"],
+            &[
+                "tls.client_key",
+                "other-key.pem",
+                "does not fit",
+                "client.pem",
+            ],
         ),
         ("{ client_cert: client.pem }", &["tls.client_key", "is not"]),
         ("{ client_key: client-key.pem }", &["tls.client_cert"]),
@@ -50,7 +61,10 @@ fn tls_files_are_read_and_checked_when_the_profile_loads() {
             "{ client_cert: client.pem, client_key: junk.pem }",
             &["tls.client_key", "junk.pem", "private key"],
         ),
-        ("{ ca_file: ca.pem, insecure: true }", &["tls.insecure", "ca_file"]),
+        (
+            "{ ca_file: ca.pem, insecure: true }",
+            &["tls.insecure", "ca_file"],
+        ),
         ("{ server_name: \"not a name\" }", &["tls.server_name"]),
         ("{ ca_fil: ca.pem }", &["ca_fil", "ca_file"]),
     ];

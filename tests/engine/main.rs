@@ -6,6 +6,7 @@ mod support;
 mod connections;
 mod counters;
 mod failures;
+mod first_message;
 mod lifecycle;
 mod open;
 mod outage;

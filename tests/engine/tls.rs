@@ -35,8 +35,16 @@ async fn tls_mock(dir: &Path) -> MockServer {
         })
     })
     .await;
-    assert!(server.base_url().starts_with("https://"), "{}", server.base_url());
-    assert!(std::fs::read_to_string(&ca).unwrap().contains("BEGIN CERTIFICATE"));
+    assert!(
+        server.base_url().starts_with("https://"),
+        "{}",
+        server.base_url()
+    );
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
     server
 }
 
@@ -65,7 +73,11 @@ async fn https_and_wss_with_a_private_ca_record_every_handshake() {
 
     let clients = 5;
     let r = run(
-        plan(clients, settings(Strategy::SingleFlight, 1), login_sockets_traffic()),
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            login_sockets_traffic(),
+        ),
         profile,
     )
     .await;
@@ -99,18 +111,39 @@ async fn an_untrusted_certificate_is_a_tls_failure_that_names_the_fix() {
     assert!(e.contains("tls.ca_file"), "{e}");
     let clients = 3;
     let r = run(
-        plan(clients, settings(Strategy::SingleFlight, 1), vec![Phase::Login {
-            ramp: Duration::ZERO,
-        }]),
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            vec![Phase::Login {
+                ramp: Duration::ZERO,
+            }],
+        ),
         untrusting,
     )
     .await;
     assert_eq!(r.counter("logins"), 0);
-    assert!(r.counter("errors.tls") >= u64::from(clients), "{:?}", r.snap.counters);
-    assert_eq!(r.counter("errors.tls"), r.counter("requests"), "{:?}", r.snap.counters);
-    assert!(r.counter("failures.login.tls") >= u64::from(clients), "{:?}", r.snap.counters);
+    assert!(
+        r.counter("errors.tls") >= u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(
+        r.counter("errors.tls"),
+        r.counter("requests"),
+        "{:?}",
+        r.snap.counters
+    );
+    assert!(
+        r.counter("failures.login.tls") >= u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
     assert_eq!(r.counter("failures.login.transport"), 0);
-    assert_eq!(r.samples("tls_handshake"), 0, "a refused handshake is no sample");
+    assert_eq!(
+        r.samples("tls_handshake"),
+        0,
+        "a refused handshake is no sample"
+    );
 
     // The right CA but a name the certificate does not carry: `tls.server_name` is the fix.
     let wrong_name = profile_in(
@@ -141,8 +174,8 @@ async fn an_untrusted_certificate_is_a_tls_failure_that_names_the_fix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_serves_certificate_files() {
     let dir = tempfile::tempdir().unwrap();
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .unwrap();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, made.cert.pem()).unwrap();
     std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
@@ -157,9 +190,13 @@ async fn the_mock_serves_certificate_files() {
     // The self-signed certificate is its own trust anchor.
     let profile = profile_in(dir.path(), &server, "tls: { ca_file: cert.pem }\n");
     let r = run(
-        plan(2, settings(Strategy::SingleFlight, 1), vec![Phase::Login {
-            ramp: Duration::ZERO,
-        }]),
+        plan(
+            2,
+            settings(Strategy::SingleFlight, 1),
+            vec![Phase::Login {
+                ramp: Duration::ZERO,
+            }],
+        ),
         profile,
     )
     .await;

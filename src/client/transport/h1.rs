@@ -325,12 +325,14 @@ async fn connect(
 ) -> Result<(Conn, Option<Duration>), HttpError> {
     let (host, port) = (&*origin.host, origin.port);
     let connected = stream::open(host, port, tls, timeout).await?;
-    let (sender, connection) = http1::handshake(TokioIo::new(connected.stream)).await.map_err(|e| {
-        HttpError::new(
-            ErrorKind::Connect,
-            format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
-        )
-    })?;
+    let (sender, connection) = http1::handshake(TokioIo::new(connected.stream))
+        .await
+        .map_err(|e| {
+            HttpError::new(
+                ErrorKind::Connect,
+                format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
+            )
+        })?;
     let host_header = HeaderValue::from_str(authority)
         .map_err(|_| HttpError::new(ErrorKind::Protocol, "the host is not a valid Host header"))?;
     let conn = Conn {
@@ -437,8 +439,8 @@ fn to_hyper(req: http::Request<Bytes>) -> http::Request<Full<Bytes>> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::net::SocketAddr;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -15,6 +15,7 @@
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
 //! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
+//! - [`first_message`]: the token in the first message after the upgrade, and its acknowledgement.
 //! - [`closetap`]: the server's close code as it was on the wire, before tungstenite validates it
 //!   (the probes' WS-05).
 //!
@@ -32,6 +33,7 @@
 pub mod body;
 pub mod closetap;
 pub mod error;
+pub mod first_message;
 pub mod h1;
 pub mod stream;
 pub mod tls;

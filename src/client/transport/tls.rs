@@ -46,7 +46,11 @@ impl TlsClient {
         let mut roots = rustls::RootCertStore::empty();
         for c in certs {
             roots.add(c).map_err(|e| {
-                setup_error("ca_file", format!("the CA is not usable: {e}"), "report this as a bug")
+                setup_error(
+                    "ca_file",
+                    format!("the CA is not usable: {e}"),
+                    "report this as a bug",
+                )
             })?;
         }
         let config = rustls::ClientConfig::builder()
@@ -205,7 +209,10 @@ fn roots(path: &Path) -> Result<rustls::RootCertStore, TlsSetupError> {
         store.add(cert).map_err(|e| {
             setup_error(
                 "ca_file",
-                format!("{} holds a certificate that is not a usable CA: {e}", path.display()),
+                format!(
+                    "{} holds a certificate that is not a usable CA: {e}",
+                    path.display()
+                ),
                 "give the PEM file of the CA certificate that issued the server's certificate",
             )
         })?;
@@ -264,7 +271,10 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
         setup_error(
             "client_key",
-            format!("tls.client_key {} holds no usable private key: {e}", path.display()),
+            format!(
+                "tls.client_key {} holds no usable private key: {e}",
+                path.display()
+            ),
             "give a PEM file with a -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY) block",
         )
     })

@@ -49,6 +49,13 @@ pub enum ConnectError {
     /// The 101 response was not a valid upgrade (bad accept key, unexpected subprotocol...).
     #[error("invalid WebSocket handshake response")]
     Protocol,
+    /// Token in the first message: the server closed the socket instead of acknowledging it
+    /// (graphql-ws 4403 Forbidden, 4401...).
+    #[error("the server closed the socket with {0} instead of acknowledging the first message")]
+    Closed(u16),
+    /// Token in the first message: no acknowledgement within the connect timeout.
+    #[error("no acknowledgement of the first message in time")]
+    NoAck,
     /// The token cannot be carried in a header (characters not allowed in HTTP headers).
     #[error("the access token cannot be sent in an HTTP header")]
     BadToken,
@@ -65,6 +72,8 @@ impl ConnectError {
             ConnectError::Timeout => "timeout".into(),
             ConnectError::Io(_) => "io".into(),
             ConnectError::Tls(_) => "tls".into(),
+            ConnectError::Closed(code) => code.to_string(),
+            ConnectError::NoAck => "no_ack".into(),
             ConnectError::Protocol => "protocol".into(),
             ConnectError::BadToken => "bad_token".into(),
             ConnectError::Url => "url".into(),
@@ -237,10 +246,17 @@ where
     }
 }
 
-/// Opens one socket with `token`: [`request`] then [`open`], the simulated clients' form.
+/// Opens one socket with `token`: [`request`] then [`open`], then, when the token travels in the
+/// first message, that exchange ([`super::first_message`]) — the simulated clients' form.
 pub async fn connect(up: Upgrade<'_>, token: &str) -> Result<Opened, ConnectError> {
     let req = request(&up, Some(token))?;
-    open(up, req).await.map_err(|r| r.error)
+    let started = std::time::Instant::now();
+    let mut opened = open(up, req).await.map_err(|r| r.error)?;
+    if let Some(first) = up.token.first_message() {
+        let left = up.timeout.saturating_sub(started.elapsed());
+        super::first_message::authenticate(&mut opened.socket, first, Some(token), left).await?;
+    }
+    Ok(opened)
 }
 
 #[cfg(test)]
