@@ -17,6 +17,7 @@
 //!       type: connection_init
 //!       payload: { authorization: "Bearer {{access_token}}" }
 //!     ack: { body: { type: connection_ack } }   # a matcher: body fields of the answer
+//!     protocol: graphql-transport-ws      # the subprotocol offered in the handshake (optional)
 //!   close_codes: graphql-ws
 //! ```
 //!
@@ -36,12 +37,27 @@ pub struct FirstMessage {
     message: serde_json::Value,
     /// What the acknowledgement looks like.
     ack: Matcher,
+    /// The subprotocol offered in the handshake (`graphql-transport-ws`; the graphql-ws library
+    /// closes with 4406 without it).
+    protocol: Option<String>,
 }
 
 impl FirstMessage {
     /// Checks the message's templates and the ack matcher; the error is `(key below
     /// ws.token, message)`.
-    pub fn new(message: serde_json::Value, ack: Matcher) -> Result<FirstMessage, (String, String)> {
+    pub fn new(
+        message: serde_json::Value,
+        ack: Matcher,
+        protocol: Option<String>,
+    ) -> Result<FirstMessage, (String, String)> {
+        if let Some(p) = &protocol
+            && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_graphic() && b != b','))
+        {
+            return Err((
+                "protocol".into(),
+                format!("{p:?} is not a subprotocol name (a token such as graphql-transport-ws)"),
+            ));
+        }
         check_templates(&message).map_err(|m| ("first_message".to_string(), m))?;
         if !has_access_token(&message) {
             return Err((
@@ -61,11 +77,15 @@ impl FirstMessage {
                 "a WebSocket message has no status: match `body` fields only".into(),
             ));
         }
-        Ok(FirstMessage { message, ack })
+        Ok(FirstMessage {
+            message,
+            ack,
+            protocol,
+        })
     }
 
-    /// The graphql-transport-ws form: `connection_init` with `payload: { <field>: "Bearer <token>" }`
-    /// answered by `connection_ack`.
+    /// The graphql-transport-ws form: subprotocol `graphql-transport-ws`, `connection_init` with
+    /// `payload: { <field>: "Bearer <token>" }` answered by `connection_ack`.
     pub fn graphql_ws(field: &str) -> FirstMessage {
         let message = serde_json::json!({
             "type": "connection_init",
@@ -75,7 +95,16 @@ impl FirstMessage {
             "body": { "type": "connection_ack" }
         }))
         .expect("a valid matcher");
-        FirstMessage { message, ack }
+        FirstMessage {
+            message,
+            ack,
+            protocol: Some("graphql-transport-ws".into()),
+        }
+    }
+
+    /// The subprotocol to offer in the handshake, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
     }
 
     /// The text to send with `token` (`None`: every `{{access_token}}` left empty, the probes'
@@ -176,6 +205,7 @@ mod tests {
         let sio = FirstMessage::new(
             serde_json::Value::String(r#"40{"token":"{{access_token}}"}"#.into()),
             matcher("body: { sid: \"~a\" }"),
+            None,
         )
         .unwrap();
         assert_eq!(sio.render(Some("t")), r#"40{"token":"t"}"#);
@@ -189,20 +219,30 @@ mod tests {
         let no_token = FirstMessage::new(
             serde_json::json!({ "type": "connection_init" }),
             matcher("body: { type: connection_ack }"),
+            None,
         )
         .unwrap_err();
         assert_eq!(no_token.0, "first_message");
         let unclosed = FirstMessage::new(
             serde_json::json!({ "token": "{{access_token" }),
             matcher("body: { type: connection_ack }"),
+            None,
         )
         .unwrap_err();
         assert_eq!(unclosed.0, "first_message");
         let status = FirstMessage::new(
             serde_json::json!({ "token": "{{access_token}}" }),
             matcher("{ status: 200, body: { type: connection_ack } }"),
+            None,
         )
         .unwrap_err();
         assert_eq!(status.0, "ack.status");
+        let protocol = FirstMessage::new(
+            serde_json::json!({ "token": "{{access_token}}" }),
+            matcher("body: { type: connection_ack }"),
+            Some("a, b".into()),
+        )
+        .unwrap_err();
+        assert_eq!(protocol.0, "protocol");
     }
 }

@@ -124,6 +124,9 @@ pub struct TokenMap {
     /// (e.g. `{ body: { type: connection_ack } }`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ack: Option<Matcher>,
+    /// With `first_message`: the subprotocol offered in the handshake (`graphql-transport-ws`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 impl TokenSpec {
@@ -136,6 +139,10 @@ impl TokenSpec {
                 String::new(),
                 format!("unknown token transport {w:?}: write {forms}"),
             )),
+            TokenSpec::Map(m) if m.protocol.is_some() && m.first_message.is_none() => Err((
+                "protocol".into(),
+                "`protocol` goes with `first_message` (for the other forms the token transport decides the subprotocol)".into(),
+            )),
             TokenSpec::Map(m) => match (&m.query, &m.subprotocol, &m.first_message, &m.ack) {
                 (Some(param), None, None, None) => Ok(TokenTransport::Query {
                     param: param.clone(),
@@ -144,7 +151,7 @@ impl TokenSpec {
                     prefix: prefix.clone(),
                 }),
                 (None, None, Some(message), Some(ack)) => {
-                    FirstMessage::new(message.clone(), ack.clone())
+                    FirstMessage::new(message.clone(), ack.clone(), m.protocol.clone())
                         .map(|f| TokenTransport::FirstMessage(Box::new(f)))
                 }
                 (None, None, Some(_), None) => Err((
@@ -176,6 +183,7 @@ impl From<&TokenTransport> for TokenSpec {
             TokenTransport::FirstMessage(f) => TokenSpec::Map(TokenMap {
                 first_message: Some(f.message().clone()),
                 ack: Some(f.ack().clone()),
+                protocol: f.protocol().map(str::to_string),
                 ..TokenMap::default()
             }),
         }

@@ -14,7 +14,7 @@ use authbench_mock::{MockServer, WsAuth};
 
 fn profile(server: &MockServer, payload: &str) -> Arc<Profile> {
     let src = format!(
-        "preset: mock\nbase_url: {}\nws:\n  token:\n    first_message:\n      type: connection_init\n      payload: {{ authorization: \"{payload}\" }}\n    ack: {{ body: {{ type: connection_ack }} }}\n",
+        "preset: mock\nbase_url: {}\nws:\n  token:\n    first_message:\n      type: connection_init\n      payload: {{ authorization: \"{payload}\" }}\n    ack: {{ body: {{ type: connection_ack }} }}\n    protocol: graphql-transport-ws\n",
         server.base_url()
     );
     let p = profile_from_str(&src, None).unwrap_or_else(|e| panic!("{e}\n{src}"));

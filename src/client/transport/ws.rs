@@ -166,6 +166,10 @@ pub fn request(
     for (name, value) in up.headers {
         headers.insert(name.clone(), value.clone());
     }
+    if let Some(p) = up.token.first_message().and_then(|f| f.protocol()) {
+        let v = HeaderValue::from_str(p).map_err(|_| ConnectError::Url)?;
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
+    }
     let carried = token.and_then(|t| up.token.header(t));
     if let Some((name, value)) = carried {
         let mut v = HeaderValue::from_str(&value).map_err(|_| ConnectError::BadToken)?;
