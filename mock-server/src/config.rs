@@ -803,6 +803,46 @@ mod tests {
     }
 
     #[test]
+    fn tls_and_ws_auth_flags() {
+        use crate::tls::MockTls;
+        let c = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(MockTls::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        let c = parse(&["--tls-self-signed", "ca.pem", "--ws-auth", "first-message"]).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(MockTls::SelfSigned {
+                ca_out: Some("ca.pem".into())
+            })
+        );
+        assert_eq!(c.ws_auth, WsAuth::FirstMessage);
+        // A certificate needs its key; files and a generated certificate exclude each other.
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(
+            parse(&[
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--tls-self-signed",
+                "x"
+            ])
+            .is_err()
+        );
+        let e = parse(&["--ws-auth", "cookie"]).unwrap_err();
+        assert!(e.contains("first-message"), "{e}");
+        assert_eq!(
+            "first-message".parse::<WsAuth>().unwrap().to_string(),
+            "first-message"
+        );
+    }
+
+    #[test]
     fn faults_parse_and_round_trip() {
         let cases = [
             "latency:refresh=20ms..80ms",
