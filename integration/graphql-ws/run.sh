@@ -9,7 +9,9 @@
 #   2. starts the authbench mock (`authbench mock --port 0`) and server.mjs on 127.0.0.1:<free port>;
 #   3. runs sockets.yaml twice — with target.yaml (token in connection_init, accepted) and with a
 #      copy whose first message carries a token the server cannot know (refused with 4403) — and
-#      compares the counters of each report.json with expected-metrics.txt.
+#      compares the counters of each report.json with expected-metrics.txt;
+#   4. runs `authbench check --only WS-01` (no token, a garbage token, a forged signature in the first
+#      message) and compares the verdict with expected-verdicts.txt.
 # Exit: 0 all metrics as recorded · 1 a metric differs or a step failed · 0 with "SKIP: ..." when the
 # environment cannot run it.
 #
@@ -139,6 +141,33 @@ EOF
     log "metrics ($run) match expected-metrics.txt"
   fi
 done
+
+# WS-01 (the handshake needs a valid credential) with the token in the first message: no token, a
+# garbage token and a forged signature must each be refused — by the library's 4403 Forbidden.
+rc=0
+timeout 120 "$AUTHBENCH" check "$ACCEPTED" --only WS-01 --json >"$OUT/check.json" 2>"$OUT/check.stderr" || rc=$?
+log "authbench check --only WS-01: exit $rc"
+if ! node - "$OUT/check.json" "$HERE/expected-verdicts.txt" <<'EOF'; then
+const fs = require("fs");
+const [report, expected] = process.argv.slice(2);
+const got = Object.fromEntries(JSON.parse(fs.readFileSync(report, "utf8")).results.map((r) => [r.meta.id, r]));
+let bad = 0;
+for (const raw of fs.readFileSync(expected, "utf8").split("\n")) {
+  const line = raw.split("#")[0].trim();
+  if (!line) continue;
+  const [id, want] = line.split(/\s+/);
+  const status = got[id]?.status ?? "MISSING";
+  const ok = want.split("|").includes(status);
+  if (!ok) bad++;
+  console.log(`  ${ok ? "ok     " : "CHANGED"} ${id.padEnd(6)} ${status.padEnd(5)} (recorded ${want})  ${(got[id]?.message ?? "").slice(0, 100)}`);
+}
+process.exit(bad ? 1 : 0);
+EOF
+  log "verdicts differ from expected-verdicts.txt"
+  FAILED=1
+else
+  log "verdicts match expected-verdicts.txt"
+fi
 
 [[ $FAILED -eq 0 ]] || die "the graphql-ws integration found differences (reports in $OUT)"
 log "PASS"
