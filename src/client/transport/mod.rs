@@ -49,7 +49,6 @@ use tokio::sync::Semaphore;
 pub use body::{BODY_CAP, BodyMode, DRAIN_LIMIT};
 pub use error::{BuildError, ErrorKind, HttpError};
 pub use h1::ConnEvents;
-pub use stream::tls_client_config;
 pub use tls::{TlsClient, TlsOptions, TlsSetupError};
 
 /// How the simulated clients hold their HTTP connections (scenario `client.connections`; its

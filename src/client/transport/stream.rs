@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::error::{BuildError, ErrorKind, HttpError};
+use super::error::{ErrorKind, HttpError};
 use super::tls::{TlsClient, handshake_failure};
 
 /// One connection's bytes: plain TCP or TLS over TCP.
@@ -22,12 +22,6 @@ pub enum Stream {
     Plain(TcpStream),
     /// `https` (boxed: the TLS state is large and plain connections should not pay for it).
     Tls(Box<TlsStream<TcpStream>>),
-}
-
-/// The TLS client configuration of a run without a `tls:` section (platform roots, ALPN
-/// `http/1.1`, no resumption; see [`super::tls::platform_config`]).
-pub fn tls_client_config() -> Result<rustls::ClientConfig, BuildError> {
-    super::tls::platform_config()
 }
 
 /// An established connection and, for TLS, how long it took from the TCP connect to the end of
