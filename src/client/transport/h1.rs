@@ -51,7 +51,7 @@ use parking_lot::Mutex;
 use super::body::{BodyMode, Capped};
 use super::error::{ErrorKind, HttpError};
 use super::stream::{self, Stream};
-use super::tls::TlsClient;
+use crate::profile::tls::TlsClient;
 
 /// hyper's side of one connection: reads, writes and framing, polled by its user.
 type Driver = Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>;

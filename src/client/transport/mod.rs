@@ -10,8 +10,8 @@
 //!   fresh connection, of a request that a closed kept-alive connection handed back unsent, or of
 //!   an idempotent one that a reused connection lost to the keep-alive race ([`ConnEvents`]).
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
-//! - [`tls`]: that configuration ([`TlsClient`]): platform roots, or a profile's `tls:` section
-//!   (private CA, `insecure`, client certificate, server name); handshake failures explained.
+//! - [`tls`]: what a refused handshake means, naming the `tls:` key that fixes it (the
+//!   configuration, [`TlsClient`], is the profile's: platform roots or its `tls:` section).
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
 //! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
@@ -46,10 +46,10 @@ use bytes::Bytes;
 use http::HeaderMap;
 use tokio::sync::Semaphore;
 
+pub use crate::profile::tls::{TlsClient, TlsOptions, TlsSetupError};
 pub use body::{BODY_CAP, BodyMode, DRAIN_LIMIT};
 pub use error::{BuildError, ErrorKind, HttpError};
 pub use h1::ConnEvents;
-pub use tls::{TlsClient, TlsOptions, TlsSetupError};
 
 /// How the simulated clients hold their HTTP connections (scenario `client.connections`; its
 /// YAML form is defined with the scenario model).
@@ -103,7 +103,9 @@ impl Connector {
     ) -> Result<Self, BuildError> {
         let tls = TlsCell::default();
         if https {
-            let _ = tls.set(Arc::new(TlsClient::platform()?));
+            let _ = tls.set(Arc::new(
+                TlsClient::platform().map_err(|e| BuildError(e.to_string()))?,
+            ));
         }
         let mut c = Connector {
             timeout,

@@ -14,7 +14,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::error::{ErrorKind, HttpError};
-use super::tls::{TlsClient, handshake_failure};
+use super::tls::handshake_failure;
+use crate::profile::tls::TlsClient;
 
 /// One connection's bytes: plain TCP or TLS over TCP.
 pub enum Stream {

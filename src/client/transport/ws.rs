@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::{self, Error as WsError};
 
 use super::error::ErrorKind;
 use super::stream::{self, Stream};
-use super::tls::TlsClient;
+use crate::profile::tls::TlsClient;
 use crate::profile::ws::TokenTransport;
 
 /// Read buffer of one socket (tungstenite grows it for larger messages, up to the caps).
