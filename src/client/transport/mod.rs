@@ -361,7 +361,8 @@ mod tests {
         );
         assert_eq!(http.idle_connections(), 1);
 
-        // The platform's roots do not trust a self-signed certificate: a connect error.
+        // The platform's roots do not trust a self-signed certificate: a TLS error that names
+        // the key that fixes it.
         let untrusting = Connector::new(Connections::PerClient, Duration::from_secs(5), true, 1)
             .unwrap()
             .client();
@@ -369,6 +370,7 @@ mod tests {
             .exchange(get(), BodyMode::Keep)
             .await
             .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Connect, "{e}");
+        assert_eq!(e.kind, ErrorKind::Tls, "{e}");
+        assert!(e.message.contains("tls.ca_file"), "{e}");
     }
 }
