@@ -282,7 +282,8 @@ for mode in plain tls; do
     set_args=(); [[ $mode == tls ]] && set_args=(--set mock.tls=true)
     /usr/bin/time -f '%U %S' -o "$RAW/storm-$mode.time" \
         "$AB" run scenarios/storm.yaml "${set_args[@]}" --out "$out" --quiet >/dev/null 2>&1 || true
-    CPU_S=$(awk '{print $1 + $2}' "$RAW/storm-$mode.time" 2>/dev/null || echo 0)
+    CPU_S=$(tail -1 "$RAW/storm-$mode.time" 2>/dev/null | awk '{print $1 + $2}')   # the last line: a failed run adds one before it
+    CPU_S=${CPU_S:-0}
     REQS=$(jqf '.counters.requests // 0' "$out/report.json")
     STORM_CPU_US[$mode]=$(awk "BEGIN{printf \"%.1f\", ($REQS > 0) ? $CPU_S * 1e6 / $REQS : 0}")
     STORM_HS[$mode]=$(jqf -r '(.histograms.tls_handshake.count // 0 | tostring) + " handshakes, p99 " + ((.histograms.tls_handshake.p99 // 0) / 1000 | tostring) + " ms"' "$out/report.json")
