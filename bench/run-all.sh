@@ -18,6 +18,8 @@
 #   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock) seen from both ends: the mock's
 #      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival)
 #      and the clients' send_skew p99, which must lie within 20% of the server's arrival p99.
+#   8. The same storm over https (`--set mock.tls=true`: the in-process mock serves TLS) vs plain
+#      http: CPU time (user + sys) of the authbench process per request, and the tls_handshake count.
 #
 # Traffic stays on loopback: after the build and installs (which need the network) the script
 # re-runs itself inside a fresh network namespace that has only `lo` (`unshare -n`), like the peer
@@ -296,6 +298,26 @@ SEND_P99=$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")
 row "7. storm 5 000 × 4: server arrival spread p99 ($ARR_N refreshes)" "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
 row "   send_skew p99 (client) vs server arrival p99" "$(printf '%.1f / %.1f ms' "$SEND_P99" "$ARR_P99")" "<= 250 ms, within 20%" \
     "$(pass_if "$SEND_P99 <= 250 && $SEND_P99 >= 0.8 * $ARR_P99 && $SEND_P99 <= 1.2 * $ARR_P99")"
+
+# ---- 8. the storm over TLS vs plain --------------------------------------------------------------
+log "8. 5 000 × 4 storm over https (mock.tls: true) vs plain http: CPU per request (client + in-process mock)"
+declare -A STORM_CPU_US STORM_HS
+for mode in plain tls; do
+    out="$RAW/storm-$mode"
+    set_args=(); [[ $mode == tls ]] && set_args=(--set mock.tls=true)
+    /usr/bin/time -f '%U %S' -o "$RAW/storm-$mode.time" \
+        "$AB" run scenarios/storm.yaml "${set_args[@]}" --out "$out" --quiet >/dev/null 2>&1 || true
+    CPU_S=$(tail -1 "$RAW/storm-$mode.time" 2>/dev/null | awk '{print $1 + $2}')   # the last line: a failed run adds one before it
+    CPU_S=${CPU_S:-0}
+    REQS=$(jqf '.counters.requests // 0' "$out/report.json")
+    STORM_CPU_US[$mode]=$(awk "BEGIN{printf \"%.1f\", ($REQS > 0) ? $CPU_S * 1e6 / $REQS : 0}")
+    STORM_HS[$mode]=$(jqf -r '(.histograms.tls_handshake.count // 0 | tostring) + " handshakes, p99 " + ((.histograms.tls_handshake.p99 // 0) / 1000 | tostring) + " ms"' "$out/report.json")
+    printf '  %s: %s CPU s, %s requests, %s µs CPU/request, %s\n' "$mode" "$CPU_S" "$REQS" "${STORM_CPU_US[$mode]}" "${STORM_HS[$mode]}" >&2
+done
+cmd "/usr/bin/time -f '%U %S' $AB run scenarios/storm.yaml [--set mock.tls=true]   # CPU s (user+sys) / requests"
+RATIO=$(awk "BEGIN{printf \"%.2f\", (${STORM_CPU_US[plain]} > 0) ? ${STORM_CPU_US[tls]} / ${STORM_CPU_US[plain]} : 0}")
+row "8. storm 5 000 × 4 over TLS vs plain: CPU µs/request, client + in-process mock (tls: ${STORM_HS[tls]})" \
+    "${STORM_CPU_US[tls]} / ${STORM_CPU_US[plain]} µs (× $RATIO)" "recorded, no target" "PASS"
 
 # ---- results -------------------------------------------------------------------------------------
 LOAD_END=$(load1)

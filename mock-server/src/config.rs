@@ -278,6 +278,42 @@ pub fn parse_size(s: &str) -> Result<usize, ConfigError> {
     usize::try_from(bytes).map_err(|_| invalid())
 }
 
+/// Where the WebSocket expects the access token (`--ws-auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum WsAuth {
+    /// In the handshake: `?access_token=`, `Authorization: Bearer` or subprotocol `bearer.<token>`.
+    #[default]
+    Handshake,
+    /// In the first message, graphql-transport-ws style: the upgrade carries no credential; the
+    /// client sends `{"type":"connection_init","payload":{"authorization":"Bearer <token>"}}` and
+    /// gets `{"type":"connection_ack"}`, or a close: 4403 (token refused), 4401 (anything else
+    /// first), 4408 (no init within 3 s), 4429 (a second init).
+    FirstMessage,
+}
+
+impl fmt::Display for WsAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WsAuth::Handshake => "handshake",
+            WsAuth::FirstMessage => "first-message",
+        })
+    }
+}
+
+impl FromStr for WsAuth {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "handshake" => Ok(WsAuth::Handshake),
+            "first-message" | "first_message" => Ok(WsAuth::FirstMessage),
+            other => Err(ConfigError::Invalid {
+                field: "ws_auth",
+                reason: format!("{other:?} is neither `handshake` nor `first-message`"),
+            }),
+        }
+    }
+}
+
 /// Everything the mock server can be told. `Default` = the defaults of DESIGN §5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -344,6 +380,13 @@ pub struct MockConfig {
     /// refresh family revoked and its sockets kicked (4409). 0 = no policy (up to
     /// [`crate::store::MAX_SESSIONS_PER_USER`]); `single_session` is the same as 1.
     pub max_sessions: u32,
+    /// Serve TLS (`https://`, `wss://`): certificate files or a generated certificate (None =
+    /// plain HTTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::MockTls>,
+    /// Where the WebSocket expects the access token (handshake).
+    #[serde(with = "as_string")]
+    pub ws_auth: WsAuth,
 }
 
 impl Default for MockConfig {
@@ -372,6 +415,8 @@ impl Default for MockConfig {
             idle_timeout: Duration::ZERO,
             push_url: None,
             max_sessions: 0,
+            tls: None,
+            ws_auth: WsAuth::Handshake,
         }
     }
 }
@@ -570,6 +615,25 @@ pub struct MockArgs {
     /// revoked, sockets kicked with 4409). 0 = no limit; --single-session is --max-sessions 1.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_sessions: u32,
+    /// Serve TLS with this PEM certificate chain (with --tls-key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Serve TLS with a certificate made at start for localhost, 127.0.0.1 and ::1, issued by a
+    /// fresh CA written to CA_FILE (PEM) for clients to trust.
+    #[arg(long, value_name = "CA_FILE")]
+    pub tls_self_signed: Option<std::path::PathBuf>,
+    /// Where /ws expects the token: `handshake` (query, header or subprotocol) or
+    /// `first-message` (graphql-transport-ws `connection_init`, answered by `connection_ack`).
+    #[arg(long, value_name = "WHERE", default_value = "handshake")]
+    pub ws_auth: WsAuth,
 }
 
 impl MockArgs {
@@ -599,6 +663,12 @@ impl MockArgs {
             idle_timeout: self.idle_timeout,
             push_url: self.push_url,
             max_sessions: self.max_sessions,
+            tls: match (self.tls_cert, self.tls_key, self.tls_self_signed) {
+                (Some(cert), Some(key), _) => Some(crate::tls::MockTls::Files { cert, key }),
+                (_, _, Some(ca)) => Some(crate::tls::MockTls::SelfSigned { ca_out: Some(ca) }),
+                _ => None,
+            },
+            ws_auth: self.ws_auth,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -797,6 +867,46 @@ mod tests {
             },
         });
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn tls_and_ws_auth_flags() {
+        use crate::tls::MockTls;
+        let c = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(MockTls::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        let c = parse(&["--tls-self-signed", "ca.pem", "--ws-auth", "first-message"]).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(MockTls::SelfSigned {
+                ca_out: Some("ca.pem".into())
+            })
+        );
+        assert_eq!(c.ws_auth, WsAuth::FirstMessage);
+        // A certificate needs its key; files and a generated certificate exclude each other.
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(
+            parse(&[
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--tls-self-signed",
+                "x"
+            ])
+            .is_err()
+        );
+        let e = parse(&["--ws-auth", "cookie"]).unwrap_err();
+        assert!(e.contains("first-message"), "{e}");
+        assert_eq!(
+            "first-message".parse::<WsAuth>().unwrap().to_string(),
+            "first-message"
+        );
     }
 
     #[test]

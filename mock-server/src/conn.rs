@@ -11,6 +11,9 @@
 //!   timeout, which starts when a connection begins waiting for the next request head (so a slow
 //!   first request head is cut after D too).
 //!
+//! With TLS (`--tls-cert`, `--tls-self-signed`), each accepted socket's handshake runs in that
+//! connection's own task, so a slow or failing handshake never holds up the accept loop.
+//!
 //! Dropping the [`serve`] future drops every connection it serves; upgraded WebSockets live in
 //! their own tasks.
 
@@ -38,6 +41,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub fn serve(
     listener: TcpListener,
     app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     cfg: &MockConfig,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> impl Future<Output = ()> + Send + 'static {
@@ -72,18 +76,19 @@ pub fn serve(
                 },
             };
             let service = TowerToHyperService::new(app.clone());
-            let conn = builder
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades();
             let stop = stop.clone();
+            let builder = builder.clone();
+            let tls = tls.clone();
             conns.spawn(async move {
-                let mut conn = std::pin::pin!(conn);
-                let ended = tokio::select! {
-                    ended = conn.as_mut() => ended,
-                    _ = stop.cancelled() => {
-                        conn.as_mut().graceful_shutdown();
-                        conn.await
-                    }
+                let ended = match tls {
+                    None => serve_one(&builder, tcp, service, stop).await,
+                    Some(acceptor) => match acceptor.accept(tcp).await {
+                        Ok(stream) => serve_one(&builder, stream, service, stop).await,
+                        Err(e) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            return;
+                        }
+                    },
                 };
                 if let Err(e) = ended {
                     tracing::trace!("connection ended: {e}");
@@ -94,6 +99,29 @@ pub fn serve(
         stop.cancel();
         while conns.join_next().await.is_some() {}
     })
+}
+
+/// Serves one connection (plain or TLS) until it ends, or shuts it down gracefully on `stop`.
+async fn serve_one<IO>(
+    builder: &http1::Builder,
+    io: IO,
+    service: TowerToHyperService<Router>,
+    stop: CancellationToken,
+) -> Result<(), hyper::Error>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        ended = conn.as_mut() => ended,
+        _ = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
 }
 
 /// Adds `Connection: close` to a response (not to a `101`), which makes hyper close the

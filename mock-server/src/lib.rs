@@ -20,6 +20,7 @@
 //! - [`config`]: [`MockConfig`] and the command-line flags ([`MockArgs`]); [`stats`]: counters;
 //!   [`arrivals`]: request arrival offsets after a sync point (the server-side view of a storm).
 //! - [`push`]: session events as FCM HTTP v1 shaped push messages (`--push-url`).
+//! - [`tls`]: serving `https`/`wss` (`--tls-cert`/`--tls-key`, `--tls-self-signed`).
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
 //!
@@ -44,14 +45,16 @@ pub mod routes;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
-pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing};
+pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing, WsAuth};
 pub use flaws::{Flaw, Flaws};
 pub use logging::{LogArgs, LogFormat};
 pub use routes::ws::close as close_codes;
 pub use server::{MockServer, run, shutdown_signal, start};
 pub use stats::Stats;
+pub use tls::MockTls;
 
 /// Why the mock server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,9 @@ pub enum MockError {
     /// Key generation failed (should not happen).
     #[error("cannot generate the {alg} signing key: {reason}")]
     Key { alg: &'static str, reason: String },
+    /// TLS could not be set up (a certificate or key file, or generating one).
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A token shortened for logs and messages: at most its first 8 characters and "…".

@@ -40,6 +40,8 @@ pub const AUDIENCE: &str = "authbench";
 pub struct MockServer {
     addr: SocketAddr,
     state: Arc<AppState>,
+    /// The CA of a generated TLS certificate (PEM).
+    tls_ca: Option<String>,
     serve: Option<JoinHandle<()>>,
 }
 
@@ -86,7 +88,12 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let base_url = format!("http://{}", SocketAddr::new(host, addr.port()));
+    let tls = match &cfg.tls {
+        Some(t) => Some(t.server(cfg.bind)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = format!("{scheme}://{}", SocketAddr::new(host, addr.port()));
     let admin_key = cfg.admin_key.clone().unwrap_or_else(|| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>())
     });
@@ -109,7 +116,9 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
     let app = routes::router(state.clone());
-    let serve = tokio::spawn(serve_loop(listener, addr, app, state.clone()));
+    let tls_ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
+    let acceptor = tls.map(|t| t.acceptor);
+    let serve = tokio::spawn(serve_loop(listener, addr, app, acceptor, state.clone()));
     let janitor_state = state.clone();
     state.tracker.spawn(async move {
         let stop = janitor_state.shutdown.clone();
@@ -123,6 +132,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
     Ok(MockServer {
         addr,
         state,
+        tls_ca,
         serve: Some(serve),
     })
 }
@@ -133,6 +143,7 @@ async fn serve_loop(
     mut listener: tokio::net::TcpListener,
     addr: SocketAddr,
     app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<AppState>,
 ) {
     loop {
@@ -143,6 +154,7 @@ async fn serve_loop(
         let mut server = Box::pin(crate::conn::serve(
             listener,
             app.clone(),
+            tls.clone(),
             &state.auth.cfg,
             stop.cancelled_owned(),
         ));
@@ -199,9 +211,14 @@ impl MockServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT` (the issuer of every token).
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS; the issuer of every token).
     pub fn base_url(&self) -> String {
         self.state.base_url.clone()
+    }
+
+    /// The CA that issued the generated TLS certificate (`--tls-self-signed`), PEM.
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.tls_ca.as_deref()
     }
 
     /// The admin bearer key (given or generated).

@@ -57,10 +57,11 @@ impl Shared {
         let http = Connector::new(
             Connections::PerClient,
             HTTP_TIMEOUT,
-            https,
+            https && profile.tls().is_none(),
             IDLE_CONNECTIONS,
         )
         .map_err(|e| e.to_string())?
+        .with_profile_tls(profile.tls())
         .client();
         let oauth_refresh = is_oauth_refresh(&profile);
         Ok(Shared {

@@ -4,6 +4,10 @@
 //! events with the profile's event names. This module only records: the handshake and a transcript
 //! of everything received land in the check's evidence when the probe is dropped.
 //!
+//! When the profile sends the token in the first message, that exchange follows the upgrade (the
+//! "no token" cases send it with an empty token), and a close instead of the acknowledgement is
+//! [`WsOpen::RefusedByClose`].
+//!
 //! Frames and messages are capped like the clients' (64 KiB); pings are answered by tungstenite.
 
 use std::sync::Arc;
@@ -17,8 +21,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use super::evidence::{self, Exchange, Header};
 use super::probe::Probe;
 use crate::client::transport::closetap::{CloseTap, RawClose};
-use crate::client::transport::stream;
 use crate::client::transport::ws::{self as handshake, ConnectError, Refused};
+use crate::client::transport::{first_message, stream};
 use crate::client::ws::WsOptions;
 use crate::profile::{WsEvent, WsProfile};
 
@@ -37,6 +41,9 @@ pub enum WsOpen {
     Open(Box<WsConn>),
     /// The server answered the upgrade with this HTTP status.
     Refused(u16),
+    /// The token travels in the first message (`ws.token.first_message`) and the server closed
+    /// the socket with this code instead of acknowledging it.
+    RefusedByClose(u16),
     /// The handshake failed otherwise (connection, timeout, protocol).
     Failed(String),
 }
@@ -131,8 +138,8 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
     let (Some(host), Some(port)) = (ws.url.host_str(), ws.url.port_or_known_default()) else {
         return WsOpen::Failed("the WebSocket URL has no host".into());
     };
-    let attempt = match stream::open(host, port, up.tls, up.timeout).await {
-        Ok(conn) => handshake::open_on(up, req, CloseTap::new(conn)).await,
+    let attempt = match stream::open(host, port, up.tls.map(|t| &**t), up.timeout).await {
+        Ok(conn) => handshake::open_on(up, req, CloseTap::new(conn.stream)).await,
         Err(e) => {
             let msg = format!("handshake failed: {e}");
             exchange.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -143,8 +150,23 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
     };
     exchange.elapsed_ms = started.elapsed().as_millis() as u64;
     match attempt {
-        Ok((socket, response)) => {
+        Ok((mut socket, response)) => {
             exchange.status = Some(response.status().as_u16());
+            if let Some(first) = ws.token.first_message() {
+                let left = up.timeout.saturating_sub(started.elapsed());
+                match first_message::authenticate(&mut socket, first, token, left).await {
+                    Ok(()) => {}
+                    Err(e) => {
+                        exchange.elapsed_ms = started.elapsed().as_millis() as u64;
+                        exchange.error = Some(probe.scrub(&format!("first message: {e}")));
+                        probe.record(exchange);
+                        return match e {
+                            ConnectError::Closed(code) => WsOpen::RefusedByClose(code),
+                            other => WsOpen::Failed(format!("first message: {other}")),
+                        };
+                    }
+                }
+            }
             exchange.response_headers = response
                 .headers()
                 .iter()
@@ -413,7 +435,8 @@ mod tests {
         let req = handshake::request(&up, None).unwrap();
         let conn = stream::open("127.0.0.1", port, None, up.timeout)
             .await
-            .unwrap();
+            .unwrap()
+            .stream;
         let (mut socket, _) = handshake::open_on(up, req, CloseTap::new(conn))
             .await
             .unwrap();

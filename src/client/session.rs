@@ -52,7 +52,7 @@ use super::single_flight::{Flight, SingleFlight};
 use super::strategy::{ClientSettings, Strategy};
 use super::tabs::{self, Shared, TabLink};
 use super::timers::{Timed, Timers};
-use super::transport::{BODY_CAP, BodyMode, Connector, Http, HttpError, Reply};
+use super::transport::{BODY_CAP, BodyMode, Connector, ErrorKind, Http, HttpError, Reply};
 use crate::metrics::names;
 use crate::metrics::{FailureSample, Recorder};
 use crate::profile::{Profile, Rendered, RequestError, Tokens};
@@ -196,6 +196,9 @@ pub enum FailClass {
     Unexpected,
     /// No answer: connection, timeout, protocol (`errors.<kind>` says which).
     Transport,
+    /// No answer because the TLS handshake was refused on certificate grounds (`errors.tls`): a
+    /// `tls:` setting to fix, not a passing failure.
+    Tls,
     /// A 2xx whose body could not be used (no token in it).
     Body,
 }
@@ -217,6 +220,7 @@ impl FailClass {
             FailClass::TooMany => "429",
             FailClass::Unexpected => "4xx",
             FailClass::Transport => "transport",
+            FailClass::Tls => "tls",
             FailClass::Body => "body",
         }
     }
@@ -512,6 +516,9 @@ impl Session {
         if conn.retired {
             rec.count(shard, names::CONNECTIONS_RETIRED, 1);
         }
+        if let Some(d) = conn.tls_handshake {
+            rec.record_duration(shard, names::TLS_HANDSHAKE, d);
+        }
         match res {
             Ok(reply) => {
                 match op.status_counter(reply.status) {
@@ -594,6 +601,10 @@ impl Session {
 
     /// Counts `failures.<op>.<class>` and the `failures` series, and offers a sample failure.
     pub(crate) fn count_failure(&self, op: Op, class: FailClass, res: &Result<Reply, HttpError>) {
+        let class = match res {
+            Err(e) if class == FailClass::Transport && e.kind == ErrorKind::Tls => FailClass::Tls,
+            _ => class,
+        };
         if matches!(op, Op::Login | Op::Refresh | Op::Api) {
             self.state.lock().failing = Some((op, class));
         }

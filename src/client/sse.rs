@@ -54,7 +54,7 @@ pub struct SseOptions {
     /// Where the stream is, how the token travels, the event names.
     pub profile: SseProfile,
     /// The run's TLS configuration (for `https` streams).
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<Arc<crate::client::transport::TlsClient>>,
     /// Deadline of connect + response head.
     pub connect_timeout: Duration,
     /// Backoff after failures.
@@ -265,7 +265,7 @@ impl<T: WsTokens> Channel<T> {
             let started = Instant::now();
             let opened = tokio::select! {
                 _ = self.stop.cancelled() => return WsEnd::Stopped,
-                r = events::open(req, self.opts.tls.as_ref(), self.opts.connect_timeout) => r,
+                r = events::open(req, self.opts.tls.as_deref(), self.opts.connect_timeout) => r,
             };
             let stream = match opened {
                 Err(e) => {

@@ -52,7 +52,8 @@ use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, CLOSE_CODE_VIOLATIONS, CLOSE_WITHOUT_EVENT, ERR_WS_ABNORMAL, ERR_WS_PROTOCOL,
     ERR_WS_TOO_BIG, GAUGE_OPEN_SOCKETS, KICK_WITHOUT_CLOSE, RECONNECT, STALE_WS_MESSAGES,
-    WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY, WS_RECONNECTS, WS_SESSIONS_ENDED,
+    TLS_HANDSHAKE, WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY, WS_RECONNECTS,
+    WS_SESSIONS_ENDED,
 };
 use crate::profile::close_codes::{CloseClass, is_legal_on_wire};
 use crate::profile::jwt_exp;
@@ -388,23 +389,27 @@ impl<T: WsTokens> Channel<T> {
                 r = connect(self.opts.upgrade(), &token) => r,
             };
             let socket = match result {
-                Ok(s) => s,
+                Ok(opened) => self.opened(opened),
                 Err(e) => {
                     self.rec
                         .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
-                    if e.is_auth() {
+                    if let Some(code) = self.token_refused(&e) {
                         if auth_refreshed {
-                            let ConnectError::Status(status) = e else {
-                                unreachable!("is_auth implies a status")
-                            };
-                            return WsEnd::SessionEnded(SessionEnd::Other(status));
+                            return WsEnd::SessionEnded(SessionEnd::Other(code));
                         }
                         auth_refreshed = true;
                         source = TokenSource::Refresh;
                         delay = Duration::ZERO;
                         continue;
                     }
-                    if !retryable(&e) {
+                    let again = match e {
+                        // A first message answered by a close: its class says whether to retry.
+                        ConnectError::Closed(code) => {
+                            self.opts.close_codes.classify(code).reconnects()
+                        }
+                        _ => retryable(&e),
+                    };
+                    if !again {
                         return WsEnd::Refused(e);
                     }
                     match self.next_backoff() {
@@ -472,6 +477,29 @@ impl<T: WsTokens> Channel<T> {
         let d = self.opts.backoff.delay(self.streak);
         self.streak += 1;
         Some(d)
+    }
+
+    /// The status or close code with which the server refused the token (HTTP 401/403 at the
+    /// handshake, or a first message answered by a terminal or refresh-then-reconnect close):
+    /// refresh once and try again, then the session is over.
+    fn token_refused(&self, e: &ConnectError) -> Option<u16> {
+        match *e {
+            ConnectError::Status(s) if e.is_auth() => Some(s),
+            ConnectError::Closed(code) => matches!(
+                self.opts.close_codes.classify(code),
+                CloseClass::Terminal | CloseClass::RefreshThenReconnect
+            )
+            .then_some(code),
+            _ => None,
+        }
+    }
+
+    /// The socket of a handshake that succeeded; its TLS set-up time into `tls_handshake`.
+    fn opened(&self, opened: crate::client::transport::ws::Opened) -> Socket {
+        if let Some(d) = opened.tls_handshake {
+            self.rec.record_duration(self.shard, TLS_HANDSHAKE, d);
+        }
+        opened.socket
     }
 
     /// Registers a freshly opened socket as the current generation and starts its reader.
@@ -717,7 +745,8 @@ impl<T: WsTokens> Channel<T> {
             r = connect(self.opts.upgrade(), &token) => r,
         };
         match result {
-            Ok(socket) => {
+            Ok(opened) => {
+                let socket = self.opened(opened);
                 self.rec
                     .record_duration(self.shard, WS_CONNECT, started.elapsed());
                 let new = self.open(socket, &token);
@@ -781,8 +810,13 @@ impl<T: WsTokens> Channel<T> {
 fn retryable(e: &ConnectError) -> bool {
     match e {
         ConnectError::Status(s) => matches!(*s, 408 | 425 | 429) || *s >= 500,
-        ConnectError::Timeout | ConnectError::Io(_) | ConnectError::Tls => true,
-        ConnectError::Protocol | ConnectError::BadToken | ConnectError::Url => false,
+        ConnectError::Timeout | ConnectError::Io(_) | ConnectError::NoAck => true,
+        ConnectError::Closed(_) => false,
+        // Refused on certificate grounds: a `tls:` setting, not something time mends.
+        ConnectError::Tls(_)
+        | ConnectError::Protocol
+        | ConnectError::BadToken
+        | ConnectError::Url => false,
     }
 }
 

@@ -53,13 +53,25 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             let base = server.base_url();
             // The builtin mock's own session policy is declared (the SS-* checks need it).
             let policy = profile::MaxSessions::of_mock(mock);
-            let profile = profile::builtin(&base, server.admin_key())
+            let mut profile = profile::builtin(&base, server.admin_key())
                 .map(|p| p.with_max_sessions(policy))
                 .ok_or_else(|| {
                     CliError::cannot_proceed(format!(
                         "the builtin mock gave an unusable URL {base}"
                     ))
                 })?;
+            // `mock.ws_auth: first-message`: the token goes in graphql-ws's `connection_init`.
+            if server.config().ws_auth == authbench_mock::WsAuth::FirstMessage {
+                use authbench::profile::{TokenTransport, first_message::FirstMessage};
+                let first = FirstMessage::graphql_ws("authorization");
+                profile = profile.with_ws_token(TokenTransport::FirstMessage(Box::new(first)));
+            }
+            // `mock.tls: true`: the clients trust the CA the mock made at start, and only it.
+            if let Some(ca) = server.tls_ca_pem() {
+                let tls = authbench::client::transport::TlsClient::trusting_pem(ca)
+                    .map_err(|e| CliError::cannot_proceed(format!("builtin mock TLS: {e}")))?;
+                profile = profile.with_tls(tls);
+            }
             Ok(Resolved {
                 profile: Arc::new(profile),
                 label: format!("builtin mock ({base})"),

@@ -1,5 +1,7 @@
 //! Preflight: before a run starts, make sure something listens at the target (the CLI exits 3 when
-//! not, instead of running a whole plan against nothing).
+//! not, instead of running a whole plan against nothing), and for an `https` target that the TLS
+//! handshake succeeds with the profile's `tls:` settings (an unknown CA or a wrong name is said
+//! once, up front, with the key that fixes it).
 
 use std::time::Duration;
 
@@ -35,6 +37,35 @@ pub enum PreflightError {
         addr: String,
         timeout: Duration,
     },
+    /// The TLS handshake failed (the reason names the `tls:` key that fixes it).
+    #[error("{url}: {reason}")]
+    Tls { url: String, reason: String },
+}
+
+/// For an `https` target: one TLS handshake with the profile's settings (the platform's roots
+/// without a `tls:` section).
+async fn handshake(
+    profile: &Profile,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<(), PreflightError> {
+    use crate::client::transport::TlsClient;
+    let url = profile.base_url().as_str().to_string();
+    let tls = match profile.tls() {
+        Some(t) => t.clone(),
+        None => TlsClient::platform().map_err(|e| PreflightError::Tls {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?,
+    };
+    crate::client::transport::stream::open(host, port, Some(&tls), timeout)
+        .await
+        .map(drop)
+        .map_err(|e| PreflightError::Tls {
+            url,
+            reason: e.message,
+        })
 }
 
 /// Opens (and closes) one TCP connection to the target's host and port within `timeout`.
@@ -63,6 +94,9 @@ pub async fn preflight(profile: &Profile, timeout: Duration) -> Result<(), Prefl
     let mut last = None;
     for addr in &addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(_)) if url.scheme() == "https" => {
+                return handshake(profile, &host, port, timeout).await;
+            }
             Ok(Ok(_)) => return Ok(()),
             Ok(Err(e)) => {
                 last = Some(PreflightError::Unreachable {

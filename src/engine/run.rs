@@ -99,9 +99,10 @@ pub async fn run(
     let connector = Connector::new(
         plan.connections,
         plan.client.timeout,
-        https,
+        https && profile.tls().is_none(),
         plan.client.concurrency,
-    )?;
+    )?
+    .with_profile_tls(profile.tls());
     let run_cancel = cancel.child_token();
     let env = SessionEnv::new(
         profile.clone(),

@@ -45,6 +45,9 @@ pub const LOGOUT_FAILED: &str = "logout_failed";
 pub const LOGOUT_EVERYWHERE_LATENCY: &str = "logout_everywhere_latency";
 /// Tabs: a logout in one tab → every other tab of that user knows (one sample per user), µs.
 pub const TAB_LOGOUT_SYNC: &str = "tab_logout_sync";
+/// TLS connection set-up (TCP connect → TLS handshake complete) of every new `https`/`wss`
+/// connection, µs: a storm whose clients lost their connections shows the handshake cost here.
+pub const TLS_HANDSHAKE: &str = "tls_handshake";
 
 /// Every histogram name. A threshold on another name is refused at parse time.
 pub const HISTOGRAMS: &[&str] = &[
@@ -71,6 +74,7 @@ pub const HISTOGRAMS: &[&str] = &[
     NOTICE_LATENCY,
     GHOST_TIME,
     TAB_LOGOUT_SYNC,
+    TLS_HANDSHAKE,
 ];
 
 /// SSE channel: request sent → `200 text/event-stream` response head, µs.
@@ -399,6 +403,9 @@ pub const ERR_WS_ABNORMAL: &str = "errors.ws_abnormal";
 pub const ERR_WS_TOO_BIG: &str = "errors.ws_too_big";
 /// A malformed WebSocket frame from the server.
 pub const ERR_WS_PROTOCOL: &str = "errors.ws_protocol";
+/// A TLS handshake refused on certificate grounds (unknown CA, wrong name, client certificate
+/// required): a `tls:` setting to fix.
+pub const ERR_TLS: &str = "errors.tls";
 
 /// An SSE stream that failed while being read (a reset, a malformed event, past the stream cap).
 pub const ERR_SSE_STREAM: &str = "errors.sse_stream";
@@ -430,6 +437,7 @@ pub fn status(op: &str, code: u16) -> String {
 /// for a pooled connection or an answer when its phase was cut off (phase end + grace).
 pub const CLASS_UNFINISHED: &str = "unfinished";
 
+/// `failures.<op>.<class>` (`class`: `5xx`, `429`, `4xx`, `transport`, `tls`, `body`).
 pub fn failure(op: &str, class: &str) -> String {
     format!("{PREFIX_FAILURES}{op}.{class}")
 }
@@ -552,6 +560,7 @@ mod tests {
             ERR_WS_ABNORMAL,
             ERR_WS_TOO_BIG,
             ERR_WS_PROTOCOL,
+            ERR_TLS,
             RACE_ONE_WINNER,
             RACE_SAME_SUCCESSOR,
             RACE_FORKED,

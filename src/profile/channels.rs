@@ -105,15 +105,20 @@ impl SseSpec {
                 None => url_below(base_url, "/events").map_err(|e| ("path".to_string(), e))?,
             },
         };
-        let token = match self.token.clone() {
-            Some(TokenSpec::Subprotocol(_)) => {
-                return Err((
-                    "token".into(),
-                    "an event stream is plain HTTP: the token goes in `header` or `{ query: NAME }`"
-                        .into(),
-                ));
+        let token = match &self.token {
+            Some(spec) => {
+                let t = spec
+                    .transport()
+                    .map_err(|(k, m)| (join_key("token", &k), m))?;
+                if !matches!(t, TokenTransport::Header | TokenTransport::Query { .. }) {
+                    return Err((
+                        "token".into(),
+                        "an event stream is plain HTTP: the token goes in `header` or `{ query: NAME }`"
+                            .into(),
+                    ));
+                }
+                t
             }
-            Some(t) => t.into(),
             None => base.map(|b| b.token.clone()).unwrap_or_default(),
         };
         Ok(SseProfile {
@@ -270,5 +275,14 @@ mod tests {
         let p = spec.resolve(None).unwrap();
         let msg = serde_json::json!({"message": {"data": {"type": "replaced"}}});
         assert_eq!(p.classify(&msg), Some(WsEvent::Kicked));
+    }
+}
+
+/// `token` + `.sub` (or `token` alone when `sub` is empty).
+fn join_key(key: &str, sub: &str) -> String {
+    if sub.is_empty() {
+        key.to_string()
+    } else {
+        format!("{key}.{sub}")
     }
 }

@@ -16,6 +16,8 @@ use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
 use super::scoped::ScopedResource;
 use super::template::{Template, Var, Vars};
+use super::tls::TlsClient;
+use super::tls::TlsSpec;
 use super::ws::{WsProfile, WsSpec};
 use crate::config::units::{duration_opt_schema, human_duration_opt};
 use crate::config::yaml::{self, DocKind};
@@ -167,6 +169,10 @@ pub struct ProfileFile {
     /// phase, SS-02); variables of `logout` plus `user` and `admin_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logout_everywhere: Option<RequestSpec>,
+    /// TLS for `https`/`wss`: a private CA, `insecure`, a client certificate (mutual TLS), the
+    /// server name (see [`super::tls`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
 }
 
 fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -199,6 +205,8 @@ pub struct Profile {
     pub(crate) sse: Option<SseProfile>,
     pub(crate) push: Option<PushProfile>,
     pub(crate) logout_everywhere: Option<RequestSpec>,
+    /// The `tls:` section, files read and checked; `None`: the platform's roots.
+    pub(crate) tls: Option<TlsClient>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -511,6 +519,27 @@ impl Profile {
         Some(spec.render(&self.base_url, http::Method::POST, &vars))
     }
 
+    /// The TLS settings of the profile's `tls:` section (`None`: the platform's roots).
+    pub fn tls(&self) -> Option<&TlsClient> {
+        self.tls.as_ref()
+    }
+
+    /// Sends the WebSocket token as `token` says (the builtin mock in `--ws-auth first-message`
+    /// mode wants it in the first message); no-op without a `ws:` section.
+    pub fn with_ws_token(mut self, token: super::ws::TokenTransport) -> Profile {
+        if let Some(ws) = &mut self.ws {
+            ws.token = token;
+        }
+        self
+    }
+
+    /// Uses `tls` for this target's `https`/`wss` connections (the builtin mock serving TLS
+    /// tells its CA in-process).
+    pub fn with_tls(mut self, tls: TlsClient) -> Profile {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Whether a logout request is configured.
     pub fn has_logout(&self) -> bool {
         self.logout.is_some()
@@ -565,7 +594,14 @@ pub fn profile_from_str_with(
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "target".into());
-    resolve(&spec, name, env).map_err(|Problem(key, msg, fix)| {
+    let mut profile = resolve(&spec, name, env);
+    if let (Ok(p), Some(tls)) = (&mut profile, &spec.tls) {
+        match tls.build(file) {
+            Ok(client) => p.tls = Some(client),
+            Err(e) => profile = Err(problem(format!("tls.{}", e.key), e.message, e.fix)),
+        }
+    }
+    profile.map_err(|Problem(key, msg, fix)| {
         ConfigError::new(ErrorKind::Invalid, msg)
             .with_fix(fix)
             .at_key(src, file, key)
@@ -794,6 +830,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         sse,
         push,
         logout_everywhere: optional(&spec.logout_everywhere, b.map(|b| &b.logout_everywhere)),
+        tls: None,
         base_url,
     })
 }

@@ -14,6 +14,7 @@ pub mod close_codes;
 pub mod discovery;
 pub mod extract;
 pub mod file;
+pub mod first_message;
 pub mod init;
 pub mod matcher;
 pub mod policy;
@@ -21,6 +22,7 @@ pub mod presets;
 pub mod request;
 pub mod scoped;
 pub mod template;
+pub mod tls;
 pub mod ws;
 
 pub use channels::{PushProfile, SseProfile};

@@ -109,6 +109,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
             RequestSpec::new("POST", "/api/auth/logout-all"),
             "access_token",
         )),
+        tls: None,
         base_url,
     }
 }
@@ -210,6 +211,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         sse: None,
         push: None,
         logout_everywhere: None,
+        tls: None,
         base_url,
     }
 }

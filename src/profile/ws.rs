@@ -7,6 +7,7 @@
 //! ws:
 //!   path: /ws                      # or url: wss://push.example.com/socket
 //!   token: { query: access_token } # or: header   or: { subprotocol: "bearer." }
+//!                                  # or: { first_message: ..., ack: ... } (see first_message)
 //!   events: { type: /type, kicked: kicked, logout: logout, session_expired: session_expired }
 //!   close_codes: authbench         # a preset, or { preset, codes, default }
 //! ```
@@ -15,6 +16,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::close_codes::CloseProfile;
+use super::first_message::FirstMessage;
+use super::matcher::Matcher;
 
 /// How the access token travels in the WebSocket handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,9 @@ pub enum TokenTransport {
         /// The prefix (`bearer.`).
         prefix: String,
     },
+    /// No credential in the handshake: the client's first message carries the token and the
+    /// server acknowledges it (graphql-transport-ws, Centrifugo, Socket.IO).
+    FirstMessage(Box<FirstMessage>),
 }
 
 impl Default for TokenTransport {
@@ -52,11 +58,19 @@ impl TokenTransport {
         u
     }
 
+    /// The first-message exchange, when the token travels that way.
+    pub fn first_message(&self) -> Option<&FirstMessage> {
+        match self {
+            TokenTransport::FirstMessage(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The handshake header that carries `token`, if it travels in one: `Authorization: Bearer`,
     /// or the `Sec-WebSocket-Protocol` offer of [`subprotocol_offer`].
     pub fn header(&self, token: &str) -> Option<(http::HeaderName, String)> {
         match self {
-            TokenTransport::Query { .. } => None,
+            TokenTransport::Query { .. } | TokenTransport::FirstMessage(_) => None,
             TokenTransport::Header => {
                 Some((http::header::AUTHORIZATION, format!("Bearer {token}")))
             }
@@ -80,24 +94,76 @@ pub fn subprotocol_offer(prefix: &str, token: &str) -> String {
     }
 }
 
-/// The file form of [`TokenTransport`]: `header`, `{ query: NAME }` or `{ subprotocol: PREFIX }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+/// The file form of [`TokenTransport`]: `header`, `{ query: NAME }`, `{ subprotocol: PREFIX }` or
+/// `{ first_message: MESSAGE, ack: MATCHER }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
 pub enum TokenSpec {
-    /// `Authorization: Bearer <token>`.
-    Header,
-    /// Query parameter name.
-    Query(String),
-    /// Subprotocol prefix.
-    Subprotocol(String),
+    /// `header`: `Authorization: Bearer <token>`.
+    Word(String),
+    /// One of the mapping forms.
+    Map(TokenMap),
 }
 
-impl From<TokenSpec> for TokenTransport {
-    fn from(s: TokenSpec) -> Self {
-        match s {
-            TokenSpec::Header => TokenTransport::Header,
-            TokenSpec::Query(param) => TokenTransport::Query { param },
-            TokenSpec::Subprotocol(prefix) => TokenTransport::Subprotocol { prefix },
+/// The mapping forms of `ws.token` (exactly one of `query`, `subprotocol`, `first_message`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenMap {
+    /// Query parameter name (`access_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Subprotocol prefix (`bearer.`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subprotocol: Option<String>,
+    /// The first message after the upgrade, carrying the token: a mapping (sent as JSON) or a
+    /// string (sent as it is); every string in it is a template (`{{access_token}}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "serde_json::Value")]
+    pub first_message: Option<serde_json::Value>,
+    /// With `first_message`: the server's acknowledgement, a matcher on its JSON body fields
+    /// (e.g. `{ body: { type: connection_ack } }`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack: Option<Matcher>,
+    /// With `first_message`: the subprotocol offered in the handshake (`graphql-transport-ws`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+impl TokenSpec {
+    /// The transport; the error is `(key below ws.token, message)`.
+    pub fn transport(&self) -> Result<TokenTransport, (String, String)> {
+        let forms = "`header`, `{ query: NAME }`, `{ subprotocol: PREFIX }` or `{ first_message: ..., ack: ... }`";
+        match self {
+            TokenSpec::Word(w) if w.trim() == "header" => Ok(TokenTransport::Header),
+            TokenSpec::Word(w) => Err((
+                String::new(),
+                format!("unknown token transport {w:?}: write {forms}"),
+            )),
+            TokenSpec::Map(m) if m.protocol.is_some() && m.first_message.is_none() => Err((
+                "protocol".into(),
+                "`protocol` goes with `first_message` (for the other forms the token transport decides the subprotocol)".into(),
+            )),
+            TokenSpec::Map(m) => match (&m.query, &m.subprotocol, &m.first_message, &m.ack) {
+                (Some(param), None, None, None) => Ok(TokenTransport::Query {
+                    param: param.clone(),
+                }),
+                (None, Some(prefix), None, None) => Ok(TokenTransport::Subprotocol {
+                    prefix: prefix.clone(),
+                }),
+                (None, None, Some(message), Some(ack)) => {
+                    FirstMessage::new(message.clone(), ack.clone(), m.protocol.clone())
+                        .map(|f| TokenTransport::FirstMessage(Box::new(f)))
+                }
+                (None, None, Some(_), None) => Err((
+                    "ack".into(),
+                    "`first_message` needs `ack`: what the server answers when it accepts the token, e.g. `ack: { body: { type: connection_ack } }`".into(),
+                )),
+                (None, None, None, Some(_)) => Err((
+                    "first_message".into(),
+                    "`ack` without `first_message`".into(),
+                )),
+                _ => Err((String::new(), format!("give exactly one of {forms}"))),
+            },
         }
     }
 }
@@ -105,9 +171,21 @@ impl From<TokenSpec> for TokenTransport {
 impl From<&TokenTransport> for TokenSpec {
     fn from(t: &TokenTransport) -> Self {
         match t {
-            TokenTransport::Header => TokenSpec::Header,
-            TokenTransport::Query { param } => TokenSpec::Query(param.clone()),
-            TokenTransport::Subprotocol { prefix } => TokenSpec::Subprotocol(prefix.clone()),
+            TokenTransport::Header => TokenSpec::Word("header".into()),
+            TokenTransport::Query { param } => TokenSpec::Map(TokenMap {
+                query: Some(param.clone()),
+                ..TokenMap::default()
+            }),
+            TokenTransport::Subprotocol { prefix } => TokenSpec::Map(TokenMap {
+                subprotocol: Some(prefix.clone()),
+                ..TokenMap::default()
+            }),
+            TokenTransport::FirstMessage(f) => TokenSpec::Map(TokenMap {
+                first_message: Some(f.message().clone()),
+                ack: Some(f.ack().clone()),
+                protocol: f.protocol().map(str::to_string),
+                ..TokenMap::default()
+            }),
         }
     }
 }
@@ -200,7 +278,8 @@ pub struct WsSpec {
     /// Path below the base URL (scheme http→ws, https→wss), default `/ws`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Token transport: `header`, `{ query: access_token }` (default) or `{ subprotocol: "bearer." }`.
+    /// Token transport: `header`, `{ query: access_token }` (default), `{ subprotocol: "bearer." }`
+    /// or `{ first_message: ..., ack: ... }`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenSpec>,
     /// Event type names.
@@ -256,14 +335,15 @@ impl WsSpec {
                 None => ws_url_below(base_url, "/ws").map_err(|e| ("path".to_string(), e))?,
             },
         };
+        let token = match &self.token {
+            Some(t) => t
+                .transport()
+                .map_err(|(k, m)| (format!("token.{k}").trim_end_matches('.').to_string(), m))?,
+            None => base.map(|b| b.token.clone()).unwrap_or_default(),
+        };
         Ok(WsProfile {
             url,
-            token: self
-                .token
-                .clone()
-                .map(Into::into)
-                .or_else(|| base.map(|b| b.token.clone()))
-                .unwrap_or_default(),
+            token,
             events: self
                 .events
                 .clone()

@@ -170,8 +170,8 @@ impl Row {
 }
 
 /// Histograms whose rate means nothing to compare: one sample per client (`wake_skew`,
-/// `recovery`), per kick or reconnect, the uncorrected twin of `api`, and failed operations
-/// (their count is in `failures`).
+/// `recovery`), per kick or reconnect, the uncorrected twin of `api`, failed operations (their
+/// count is in `failures`), and per new TLS connection.
 const NO_RATE: &[&str] = &[
     names::WAKE_SKEW,
     names::RECOVERY,
@@ -186,6 +186,7 @@ const NO_RATE: &[&str] = &[
     names::API_FAILED,
     names::LOGOUT_FAILED,
     names::TAB_LOGOUT_SYNC,
+    names::TLS_HANDSHAKE,
 ];
 
 /// Two or more loaded reports.

@@ -128,6 +128,19 @@ pub struct MockSection {
     /// revoked, sockets kicked with 4409). Default 0 = no limit; `single_session` is 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_sessions: Option<u32>,
+    /// Serve `https://` and `wss://` with a certificate made at start, issued by a fresh CA the
+    /// clients of the run trust (and no other) (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// Where `/ws` expects the token: `handshake` (default) or `first-message`
+    /// (graphql-transport-ws `connection_init`; the builtin profile then sends it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ws_auth_schema")]
+    pub ws_auth: Option<String>,
+}
+
+fn ws_auth_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": ["handshake", "first-message"] })
 }
 
 /// A problem with the `mock:` section: the key below `mock` and the message.
@@ -190,6 +203,18 @@ impl MockSection {
         }
         if let Some(v) = self.max_sessions {
             c.max_sessions = v;
+        }
+        if let Some(w) = &self.ws_auth {
+            c.ws_auth = w
+                .parse()
+                .map_err(|e: authbench_mock::ConfigError| MockProblem {
+                    key: "ws_auth".into(),
+                    message: e.to_string(),
+                    fix: "use `handshake` or `first-message`".into(),
+                })?;
+        }
+        if self.tls == Some(true) {
+            c.tls = Some(authbench_mock::MockTls::SelfSigned { ca_out: None });
         }
         for (i, f) in self.faults.iter().enumerate() {
             c.faults.push(f.parse::<Fault>().map_err(|e| MockProblem {

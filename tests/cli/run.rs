@@ -57,6 +57,57 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
 }
 
 #[test]
+fn storm_runs_over_https_against_the_builtin_mock_serving_tls() {
+    let out = tempfile::tempdir().unwrap();
+    storm(40, "1s")
+        .args([
+            "--set",
+            "mock.tls=true",
+            "--set",
+            "mock.access_ttl=2s",
+            "--set",
+            "plan.0.login.ramp=200ms",
+            "--set",
+            "client.connections=8",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert!(
+        report["run"]["target"]
+            .as_str()
+            .unwrap()
+            .contains("https://"),
+        "{}",
+        report["run"]["target"]
+    );
+    // Every new connection of the pool paid a handshake (kept-alive ones are reused, so never more
+    // than one per request); no TLS errors.
+    let handshakes = report["histograms"]["tls_handshake"]["count"]
+        .as_u64()
+        .unwrap();
+    assert!(handshakes >= 1, "{}", report["histograms"]);
+    assert!(
+        handshakes <= report["counters"]["requests"].as_u64().unwrap(),
+        "{handshakes}"
+    );
+    assert_eq!(report["counters"]["errors.tls"].as_u64().unwrap_or(0), 0);
+    assert_eq!(
+        report["counters"]["refreshes_needed"],
+        report["counters"]["refresh_calls"]
+    );
+    // The terminal summary and the HTML report show the handshakes too.
+    let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
+    assert!(summary.contains("tls_handshake"), "{summary}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("tls_handshake"));
+}
+
+#[test]
 fn json_flag_prints_a_machine_readable_summary() {
     let out = tempfile::tempdir().unwrap();
     let output = storm(10, "500ms")

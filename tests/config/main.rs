@@ -9,3 +9,4 @@ mod scenario;
 mod session_loss;
 mod tabs;
 mod timeline;
+mod tls;

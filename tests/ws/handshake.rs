@@ -27,7 +27,8 @@ async fn every_token_transport_opens_a_socket_and_no_token_is_refused() {
         opts.token = transport.clone();
         let mut socket = ws::connect(opts.upgrade(), &pair.access)
             .await
-            .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
+            .unwrap_or_else(|e| panic!("{transport:?}: {e}"))
+            .socket;
         let first = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
             .expect("a message within 5 s")

@@ -10,6 +10,14 @@
 //! logout, reuse detection), `kicked` + 4409 (replaced by a login elsewhere). Past a `capacity:ws`
 //! fault the socket is closed with 1013 right after the upgrade; on server shutdown or an
 //! outage (`POST /admin/outage`) with 1001.
+//!
+//! With `--ws-auth first-message` the handshake needs no credential: the token comes in the first
+//! message, graphql-transport-ws style (`connection_init` with `payload.authorization: "Bearer
+//! <token>"`, or `payload.access_token`/`payload.token`), answered by `connection_ack` before the
+//! welcome; a refused token closes with 4403 Forbidden, any other first message with 4401
+//! Unauthorized, no init within 3 s with 4408, and a second init (at any time) with 4429 — the
+//! codes of the graphql-ws library. The subprotocol `graphql-transport-ws` is selected when offered.
+//!
 //! Each socket waits on its session's watch channel, so a revocation wakes exactly the sockets of
 //! that session (thousands of kicks are thousands of independent wake-ups, no scan).
 
@@ -28,7 +36,7 @@ use tokio::time::{Instant, Interval};
 use super::api::resource_rejection;
 use super::{AppState, bearer, query_param};
 use crate::auth::Principal;
-use crate::config::Op;
+use crate::config::{Op, WsAuth};
 use crate::faults::{Permit, Refusal};
 use crate::flaws::Flaw;
 use crate::stats::Counters;
@@ -61,7 +69,18 @@ pub mod close {
     /// Never allowed on the wire (RFC 6455 §7.4.1): what the `illegal-close-code` flaw sends
     /// instead of [`LOGOUT`].
     pub const ABNORMAL: u16 = 1006;
+    /// `--ws-auth first-message`: something other than `connection_init` came first.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// `--ws-auth first-message`: the token in `connection_init` was refused.
+    pub const FORBIDDEN: u16 = 4403;
+    /// `--ws-auth first-message`: no `connection_init` in time.
+    pub const INIT_TIMEOUT: u16 = 4408;
+    /// `--ws-auth first-message`: a second `connection_init`.
+    pub const TOO_MANY_INITS: u16 = 4429;
 }
+
+/// How long a first-message socket waits for `connection_init` (graphql-ws's default).
+const INIT_WAIT: Duration = Duration::from_secs(3);
 
 /// The access token of a handshake, from the query, the Authorization header or a subprotocol.
 fn handshake_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
@@ -87,8 +106,10 @@ pub async fn upgrade(
     uri: Uri,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let first_message = state.auth.cfg.ws_auth == WsAuth::FirstMessage;
     let token = handshake_token(&headers, uri.query());
     let principal = match state.auth.authenticate(token.as_deref()) {
+        _ if first_message => Principal::anonymous(),
         Ok(p) => p,
         Err(_) if state.auth.flaws.has(Flaw::WsNoHandshakeAuth) => Principal::anonymous(),
         Err(e) => {
@@ -110,8 +131,77 @@ pub async fn upgrade(
         .write_buffer_size(BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_FRAME)
-        .protocols(["bearer"])
-        .on_upgrade(move |socket| tracker.track_future(run(socket, state, principal, admitted)))
+        .protocols(["bearer", "graphql-transport-ws"])
+        .on_upgrade(move |mut socket| {
+            tracker.track_future(async move {
+                let principal = if first_message && admitted.is_some() {
+                    match connection_init(&mut socket, &state).await {
+                        Some(p) => p,
+                        None => return,
+                    }
+                } else {
+                    principal
+                };
+                run(socket, state, principal, admitted).await
+            })
+        })
+}
+
+/// `--ws-auth first-message`: waits for `connection_init`, authenticates its token and answers
+/// `connection_ack`; `None` when the socket was closed instead (see the module docs).
+async fn connection_init(socket: &mut WebSocket, state: &AppState) -> Option<Principal> {
+    let first = tokio::time::timeout(INIT_WAIT, async {
+        loop {
+            match socket.recv().await {
+                Some(Ok(Message::Text(t))) => return Some(t.to_string()),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await;
+    let text = match first {
+        Err(_) => {
+            close_socket(
+                socket,
+                close::INIT_TIMEOUT,
+                "Connection initialisation timeout",
+            )
+            .await;
+            return None;
+        }
+        Ok(None) => return None,
+        Ok(Some(t)) => t,
+    };
+    let msg: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if msg.get("type").and_then(|t| t.as_str()) != Some("connection_init") {
+        close_socket(socket, close::UNAUTHORIZED, "Unauthorized").await;
+        return None;
+    }
+    let payload = &msg["payload"];
+    let token = payload["authorization"]
+        .as_str()
+        .map(|a| a.strip_prefix("Bearer ").unwrap_or(a))
+        .or_else(|| payload["access_token"].as_str())
+        .or_else(|| payload["token"].as_str());
+    match state.auth.authenticate(token) {
+        Ok(p) => send_json(socket, serde_json::json!({ "type": "connection_ack" }))
+            .await
+            .then_some(p),
+        Err(_) => {
+            Counters::inc(&state.auth.stats.ws_rejected);
+            close_socket(socket, close::FORBIDDEN, "Forbidden").await;
+            None
+        }
+    }
+}
+
+/// Whether a client message is a `connection_init` (a second one closes a first-message socket
+/// with 4429).
+fn is_init(msg: &Message) -> bool {
+    let Message::Text(t) = msg else { return false };
+    serde_json::from_str::<serde_json::Value>(t.as_str())
+        .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("connection_init"))
 }
 
 /// Why the server closes a socket.
@@ -253,6 +343,10 @@ async fn run(
                 None | Some(Err(_)) => return,
                 Some(Ok(Message::Close(_))) => {
                     drain(&mut socket).await;
+                    return;
+                }
+                Some(Ok(m)) if cfg.ws_auth == WsAuth::FirstMessage && is_init(&m) => {
+                    close_socket(&mut socket, close::TOO_MANY_INITS, "Too many initialisation requests").await;
                     return;
                 }
                 Some(Ok(_)) => {}

@@ -8,6 +8,9 @@ pub enum ErrorKind {
     Connect,
     /// The exchange did not finish within the client timeout.
     Timeout,
+    /// The TLS handshake was refused on certificate grounds (unknown CA, wrong name, a client
+    /// certificate required): a `tls:` setting, not the network.
+    Tls,
     /// The connection broke, the server spoke something that is not HTTP, or the request could
     /// not be made.
     Protocol,
@@ -21,6 +24,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Connect => crate::metrics::names::ERR_CONNECT,
             ErrorKind::Timeout => crate::metrics::names::ERR_TIMEOUT,
+            ErrorKind::Tls => crate::metrics::names::ERR_TLS,
             ErrorKind::Protocol => crate::metrics::names::ERR_PROTOCOL,
             ErrorKind::Body => crate::metrics::names::ERR_BODY,
         }
@@ -31,6 +35,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Connect => "connection failed",
             ErrorKind::Timeout => "timed out",
+            ErrorKind::Tls => "TLS handshake refused",
             ErrorKind::Protocol => "request failed",
             ErrorKind::Body => "reading the body failed",
         }

@@ -10,7 +10,6 @@
 //! [`ErrorKind::Body`] and the caller reconnects, so a server that never stops sending cannot
 //! grow a client's memory.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -51,7 +50,7 @@ impl Drop for Driver {
 /// response as soon as its head arrived; see the module docs.
 pub async fn open(
     req: http::Request<()>,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    tls: Option<&super::TlsClient>,
     timeout: Duration,
 ) -> Result<Streaming, HttpError> {
     let origin = Origin::of(req.uri())?;
@@ -70,7 +69,9 @@ pub async fn open(
         None => origin.host.to_string(),
     };
     let exchange = async {
-        let io = stream::open(&origin.host, origin.port, tls, timeout).await?;
+        let io = stream::open(&origin.host, origin.port, tls, timeout)
+            .await?
+            .stream;
         let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(io))
             .await
             .map_err(|e| HttpError::new(ErrorKind::Connect, format!("HTTP/1.1 handshake: {e}")))?;

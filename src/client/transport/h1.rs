@@ -36,7 +36,6 @@
 
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -52,6 +51,7 @@ use parking_lot::Mutex;
 use super::body::{BodyMode, Capped};
 use super::error::{ErrorKind, HttpError};
 use super::stream::{self, Stream};
+use crate::profile::tls::TlsClient;
 
 /// hyper's side of one connection: reads, writes and framing, polled by its user.
 type Driver = Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>;
@@ -191,6 +191,9 @@ pub struct ConnEvents {
     pub resent_idempotent: bool,
     /// The response ended its connection (`Connection: close`): it was dropped, not kept.
     pub retired: bool,
+    /// A new TLS connection was made for it: TCP connect → handshake complete
+    /// (`tls_handshake`).
+    pub tls_handshake: Option<Duration>,
 }
 
 /// A response read within the limits.
@@ -212,7 +215,7 @@ pub async fn exchange(
     req: http::Request<Bytes>,
     mode: BodyMode,
     connect_timeout: Duration,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    tls: Option<&TlsClient>,
 ) -> Result<Response, HttpError> {
     let origin = Origin::of(req.uri())?;
     let authority = match req.uri().port_u16() {
@@ -255,11 +258,13 @@ pub async fn exchange(
             ));
         }
     };
-    let mut conn = connect(origin, &authority, tls, connect_timeout).await?;
+    let (mut conn, tls_handshake) = connect(origin, &authority, tls, connect_timeout).await?;
+    events.tls_handshake = tls_handshake;
     match round_trip(&mut conn, message, mode).await {
         Ok(mut resp) => {
             resp.conn.resent_unsent = events.resent_unsent;
             resp.conn.resent_idempotent = events.resent_idempotent;
+            resp.conn.tls_handshake = events.tls_handshake;
             Ok(keep_or_retire(idle, conn, resp))
         }
         Err(Failure::NotSent(_)) => Err(HttpError::new(
@@ -315,27 +320,30 @@ fn persists(version: Version, headers: &HeaderMap) -> bool {
 async fn connect(
     origin: Origin,
     authority: &str,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    tls: Option<&TlsClient>,
     timeout: Duration,
-) -> Result<Conn, HttpError> {
+) -> Result<(Conn, Option<Duration>), HttpError> {
     let (host, port) = (&*origin.host, origin.port);
-    let stream = stream::open(host, port, tls, timeout).await?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| {
-        HttpError::new(
-            ErrorKind::Connect,
-            format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
-        )
-    })?;
+    let connected = stream::open(host, port, tls, timeout).await?;
+    let (sender, connection) = http1::handshake(TokioIo::new(connected.stream))
+        .await
+        .map_err(|e| {
+            HttpError::new(
+                ErrorKind::Connect,
+                format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
+            )
+        })?;
     let host_header = HeaderValue::from_str(authority)
         .map_err(|_| HttpError::new(ErrorKind::Protocol, "the host is not a valid Host header"))?;
-    Ok(Conn {
+    let conn = Conn {
         sender,
         link: Link {
             driver: Some(Box::pin(connection)),
         },
         origin,
         host_header,
-    })
+    };
+    Ok((conn, connected.tls_handshake))
 }
 
 /// Why an exchange on one connection failed.
@@ -432,6 +440,7 @@ fn to_hyper(req: http::Request<Bytes>) -> http::Request<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -10,10 +10,13 @@
 //!   fresh connection, of a request that a closed kept-alive connection handed back unsent, or of
 //!   an idempotent one that a reused connection lost to the keep-alive race ([`ConnEvents`]).
 //! - [`stream`]: TCP, and TLS for `https` with one shared rustls configuration per run.
+//! - [`tls`]: what a refused handshake means, naming the `tls:` key that fixes it (the
+//!   configuration, [`TlsClient`], is the profile's: platform roots or its `tls:` section).
 //! - [`body`]: the body limits (keep-and-fail for token responses, truncate-and-drain for resource
 //!   responses and evidence), defined once.
 //! - [`events`]: a streamed response on a connection of its own (the SSE channel's event stream).
 //! - [`ws`]: the WebSocket handshake with the token in the query, a header or a subprotocol.
+//! - [`first_message`]: the token in the first message after the upgrade, and its acknowledgement.
 //! - [`closetap`]: the server's close code as it was on the wire, before tungstenite validates it
 //!   (the probes' WS-05).
 //!
@@ -32,8 +35,10 @@ pub mod body;
 pub mod closetap;
 pub mod error;
 pub mod events;
+pub mod first_message;
 pub mod h1;
 pub mod stream;
+pub mod tls;
 pub mod ws;
 
 use std::sync::{Arc, OnceLock};
@@ -43,10 +48,10 @@ use bytes::Bytes;
 use http::HeaderMap;
 use tokio::sync::Semaphore;
 
+pub use crate::profile::tls::{TlsClient, TlsOptions, TlsSetupError};
 pub use body::{BODY_CAP, BodyMode, DRAIN_LIMIT};
 pub use error::{BuildError, ErrorKind, HttpError};
 pub use h1::ConnEvents;
-pub use stream::tls_client_config;
 
 /// How the simulated clients hold their HTTP connections (scenario `client.connections`; its
 /// YAML form is defined with the scenario model).
@@ -74,7 +79,7 @@ pub struct Reply {
 }
 
 /// The TLS configuration of a run, made on first use unless given up front.
-type TlsCell = Arc<OnceLock<Arc<rustls::ClientConfig>>>;
+type TlsCell = Arc<OnceLock<Arc<TlsClient>>>;
 
 /// Creates the per-session [`Http`] handles for one run.
 #[derive(Clone)]
@@ -100,7 +105,9 @@ impl Connector {
     ) -> Result<Self, BuildError> {
         let tls = TlsCell::default();
         if https {
-            let _ = tls.set(Arc::new(tls_client_config()?));
+            let _ = tls.set(Arc::new(
+                TlsClient::platform().map_err(|e| BuildError(e.to_string()))?,
+            ));
         }
         let mut c = Connector {
             timeout,
@@ -115,16 +122,25 @@ impl Connector {
         Ok(c)
     }
 
-    /// Uses `tls` for every `https` connection instead of the platform's roots (a private CA,
-    /// tests with a self-signed certificate). Call before handing out handles.
-    pub fn with_tls(self, tls: rustls::ClientConfig) -> Self {
+    /// Uses `tls` for every `https` and `wss` connection instead of the platform's roots (a
+    /// profile's `tls:` section, a private CA, tests with a self-signed certificate). Call before
+    /// handing out handles.
+    pub fn with_tls(self, tls: impl Into<TlsClient>) -> Self {
         let cell = TlsCell::default();
-        let _ = cell.set(Arc::new(tls));
+        let _ = cell.set(Arc::new(tls.into()));
         let mut c = Connector { tls: cell, ..self };
         if let Some(shared) = &mut c.shared {
             shared.tls = c.tls.clone();
         }
         c
+    }
+
+    /// [`Connector::with_tls`] when a profile has a `tls:` section; unchanged otherwise.
+    pub fn with_profile_tls(self, tls: Option<&TlsClient>) -> Self {
+        match tls {
+            Some(tls) => self.with_tls(tls.clone()),
+            None => self,
+        }
     }
 
     fn handle(&self, idle: usize, gate: Option<Arc<Semaphore>>) -> Http {
@@ -192,7 +208,7 @@ impl Http {
         };
         // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
         // every waiting or thinking client's future.
-        let exchange = h1::exchange(&self.idle, req, mode, self.timeout, tls.as_ref());
+        let exchange = h1::exchange(&self.idle, req, mode, self.timeout, tls.as_deref());
         match Box::pin(tokio::time::timeout(self.timeout, exchange)).await {
             Ok(Ok(resp)) => Ok(Reply {
                 status: resp.status,
@@ -212,12 +228,12 @@ impl Http {
 
     /// The run's TLS configuration (for `wss` handshakes too), loaded from the platform on first
     /// use.
-    pub fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, HttpError> {
+    pub fn tls_config(&self) -> Result<Arc<TlsClient>, HttpError> {
         if let Some(tls) = self.tls.get() {
             return Ok(tls.clone());
         }
         let made =
-            tls_client_config().map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
+            TlsClient::platform().map_err(|e| HttpError::new(ErrorKind::Connect, e.to_string()))?;
         Ok(self.tls.get_or_init(|| Arc::new(made)).clone())
     }
 
@@ -347,7 +363,8 @@ mod tests {
         );
         assert_eq!(http.idle_connections(), 1);
 
-        // The platform's roots do not trust a self-signed certificate: a connect error.
+        // The platform's roots do not trust a self-signed certificate: a TLS error that names
+        // the key that fixes it.
         let untrusting = Connector::new(Connections::PerClient, Duration::from_secs(5), true, 1)
             .unwrap()
             .client();
@@ -355,6 +372,7 @@ mod tests {
             .exchange(get(), BodyMode::Keep)
             .await
             .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Connect, "{e}");
+        assert_eq!(e.kind, ErrorKind::Tls, "{e}");
+        assert!(e.message.contains("tls.ca_file"), "{e}");
     }
 }

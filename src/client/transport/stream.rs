@@ -1,39 +1,37 @@
 //! Byte streams under HTTP: a TCP connection (no Nagle), with TLS on top for `https` (tokio-rustls,
-//! the run's one shared [`rustls::ClientConfig`]), established within a deadline.
+//! the run's one shared [`TlsClient`]), established within a deadline; how long the TLS set-up
+//! took (TCP connect → handshake complete) comes back with the stream (`tls_handshake`).
 
 use std::io::IoSlice;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::error::{BuildError, ErrorKind, HttpError};
+use super::error::{ErrorKind, HttpError};
+use super::tls::handshake_failure;
+use crate::profile::tls::TlsClient;
 
 /// One connection's bytes: plain TCP or TLS over TCP.
-pub(crate) enum Stream {
+pub enum Stream {
     /// `http`.
     Plain(TcpStream),
     /// `https` (boxed: the TLS state is large and plain connections should not pay for it).
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// The TLS client configuration every connection of a run shares (HTTP and WebSocket handshakes,
-/// both HTTP/1.1): platform roots, the ALPN offer `http/1.1`, and no session resumption (every
-/// simulated client pays its own handshake, like independent devices).
-pub fn tls_client_config() -> Result<rustls::ClientConfig, BuildError> {
-    use rustls_platform_verifier::ConfigVerifierExt;
-    let mut cfg =
-        rustls::ClientConfig::with_platform_verifier().map_err(|e| BuildError(e.to_string()))?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    cfg.resumption = rustls::client::Resumption::disabled();
-    Ok(cfg)
+/// An established connection and, for TLS, how long it took from the TCP connect to the end of
+/// the handshake.
+pub struct Connected {
+    /// The bytes.
+    pub stream: Stream,
+    /// TCP connect → TLS handshake complete (`None` for plain TCP).
+    pub tls_handshake: Option<Duration>,
 }
 
 /// The host of a URI without IPv6 brackets.
@@ -41,15 +39,18 @@ pub(crate) fn bare_host(host: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
 }
 
-/// Connects to `host:port` (and runs the TLS handshake when `tls` is given) within `timeout`.
+/// Connects to `host:port` (and runs the TLS handshake when `tls` is given) within `timeout`. A
+/// handshake the certificate checks refused is an [`ErrorKind::Tls`] error saying which `tls:` key
+/// fixes it.
 pub(crate) async fn open(
     host: &str,
     port: u16,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    tls: Option<&TlsClient>,
     timeout: Duration,
-) -> Result<Stream, HttpError> {
+) -> Result<Connected, HttpError> {
     let host = bare_host(host);
     let connect = async {
+        let started = Instant::now();
         let tcp = match host.parse::<IpAddr>() {
             Ok(ip) => TcpStream::connect(SocketAddr::from((ip, port))).await,
             Err(_) => TcpStream::connect((host, port)).await,
@@ -63,24 +64,34 @@ pub(crate) async fn open(
         tcp.set_nodelay(true)
             .map_err(|e| HttpError::new(ErrorKind::Connect, format!("{host}:{port}: {e}")))?;
         let Some(tls) = tls else {
-            return Ok(Stream::Plain(tcp));
+            return Ok(Connected {
+                stream: Stream::Plain(tcp),
+                tls_handshake: None,
+            });
         };
-        let name = ServerName::try_from(host.to_string()).map_err(|_| {
+        let name = tls.server_name(host).ok_or_else(|| {
             HttpError::new(
-                ErrorKind::Connect,
-                format!("{host:?} is not a valid TLS server name"),
+                ErrorKind::Tls,
+                format!("{host:?} is not a valid TLS server name: set `tls.server_name`"),
             )
         })?;
-        let stream = TlsConnector::from(tls.clone())
+        let stream = TlsConnector::from(tls.config().clone())
             .connect(name, tcp)
             .await
-            .map_err(|e| {
-                HttpError::new(
+            .map_err(|e| match handshake_failure(&e, host) {
+                Some(why) => HttpError::new(
+                    ErrorKind::Tls,
+                    format!("TLS handshake with {host}:{port} failed: {why}"),
+                ),
+                None => HttpError::new(
                     ErrorKind::Connect,
                     format!("TLS handshake with {host}:{port} failed: {e}"),
-                )
+                ),
             })?;
-        Ok(Stream::Tls(Box::new(stream)))
+        Ok(Connected {
+            stream: Stream::Tls(Box::new(stream)),
+            tls_handshake: Some(started.elapsed()),
+        })
     };
     match tokio::time::timeout(timeout, connect).await {
         Ok(done) => done,

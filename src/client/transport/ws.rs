@@ -3,26 +3,29 @@
 //! it (query, `Authorization` header or subprotocol, placed by [`TokenTransport`]), size caps, the
 //! run's shared TLS configuration, a timeout, and errors sorted into kinds (never carrying the URL,
 //! which may hold the token). The server's answer comes back too, for evidence. [`open`] connects
-//! by itself (the simulated clients); [`open_on`] upgrades a connection the caller opened (the
-//! probes, whose connection records the raw close code).
+//! by itself over the transport's own streams ([`super::stream`]: the profile's `tls:` settings,
+//! the `tls_handshake` time) (the simulated clients); [`open_on`] upgrades a connection the caller
+//! opened (the probes, whose connection records the raw close code).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use super::error::ErrorKind;
+use super::stream::{self, Stream};
+use crate::profile::tls::TlsClient;
 use crate::profile::ws::TokenTransport;
 
 /// Read buffer of one socket (tungstenite grows it for larger messages, up to the caps).
 const SOCKET_BUFFER: usize = 4 * 1024;
 
 /// An open client socket.
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<Stream>;
 
 /// The server's answer to the upgrade (its body only when it refused).
 pub type UpgradeResponse = http::Response<Option<Vec<u8>>>;
@@ -38,13 +41,21 @@ pub enum ConnectError {
     Timeout,
     /// TCP connect or I/O failure.
     #[error("WebSocket connection failed: {0}")]
-    Io(std::io::ErrorKind),
-    /// TLS failure.
-    #[error("WebSocket TLS handshake failed")]
-    Tls,
+    Io(String),
+    /// The TLS handshake was refused on certificate grounds (the message says which `tls:` key
+    /// fixes it), or `wss` without a TLS configuration.
+    #[error("WebSocket TLS handshake failed: {0}")]
+    Tls(String),
     /// The 101 response was not a valid upgrade (bad accept key, unexpected subprotocol...).
     #[error("invalid WebSocket handshake response")]
     Protocol,
+    /// Token in the first message: the server closed the socket instead of acknowledging it
+    /// (graphql-ws 4403 Forbidden, 4401...).
+    #[error("the server closed the socket with {0} instead of acknowledging the first message")]
+    Closed(u16),
+    /// Token in the first message: no acknowledgement within the connect timeout.
+    #[error("no acknowledgement of the first message in time")]
+    NoAck,
     /// The token cannot be carried in a header (characters not allowed in HTTP headers).
     #[error("the access token cannot be sent in an HTTP header")]
     BadToken,
@@ -60,7 +71,9 @@ impl ConnectError {
             ConnectError::Status(s) => s.to_string(),
             ConnectError::Timeout => "timeout".into(),
             ConnectError::Io(_) => "io".into(),
-            ConnectError::Tls => "tls".into(),
+            ConnectError::Tls(_) => "tls".into(),
+            ConnectError::Closed(code) => code.to_string(),
+            ConnectError::NoAck => "no_ack".into(),
             ConnectError::Protocol => "protocol".into(),
             ConnectError::BadToken => "bad_token".into(),
             ConnectError::Url => "url".into(),
@@ -83,7 +96,7 @@ pub struct Upgrade<'a> {
     /// Extra handshake headers (e.g. `Origin`).
     pub headers: &'a [(HeaderName, HeaderValue)],
     /// The shared TLS configuration for `wss`.
-    pub tls: Option<&'a Arc<rustls::ClientConfig>>,
+    pub tls: Option<&'a Arc<TlsClient>>,
     /// Largest incoming message.
     pub max_message_size: usize,
     /// Largest incoming frame.
@@ -98,6 +111,8 @@ pub struct Opened {
     pub socket: Socket,
     /// The 101 response (its headers: the chosen subprotocol...).
     pub response: UpgradeResponse,
+    /// TCP connect → TLS handshake complete, for `wss`.
+    pub tls_handshake: Option<Duration>,
 }
 
 /// A failed handshake; `response` is the server's answer when it refused with an HTTP status.
@@ -121,8 +136,8 @@ impl From<ConnectError> for Refused {
 fn refused(e: WsError) -> Refused {
     let error = match &e {
         WsError::Http(resp) => ConnectError::Status(resp.status().as_u16()),
-        WsError::Io(io) => ConnectError::Io(io.kind()),
-        WsError::Tls(_) => ConnectError::Tls,
+        WsError::Io(io) => ConnectError::Io(io.kind().to_string()),
+        WsError::Tls(e) => ConnectError::Tls(e.to_string()),
         WsError::Url(_) => ConnectError::Url,
         _ => ConnectError::Protocol,
     };
@@ -151,6 +166,10 @@ pub fn request(
     for (name, value) in up.headers {
         headers.insert(name.clone(), value.clone());
     }
+    if let Some(p) = up.token.first_message().and_then(|f| f.protocol()) {
+        let v = HeaderValue::from_str(p).map_err(|_| ConnectError::Url)?;
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
+    }
     let carried = token.and_then(|t| up.token.header(t));
     if let Some((name, value)) = carried {
         let mut v = HeaderValue::from_str(&value).map_err(|_| ConnectError::BadToken)?;
@@ -160,22 +179,42 @@ pub fn request(
     Ok(req)
 }
 
-/// Runs the handshake of `req` (made by [`request`]), bounded by `up.timeout`.
+/// Connects (TCP, TLS for `wss` with the run's [`TlsClient`]) and runs the handshake of `req`
+/// (made by [`request`]), the whole bounded by `up.timeout`.
 pub async fn open(
     up: Upgrade<'_>,
     req: tungstenite::handshake::client::Request,
 ) -> Result<Opened, Refused> {
-    let config = config(&up);
-    let connector = match (up.tls, up.url.scheme()) {
-        (Some(tls), "wss") => Connector::Rustls(tls.clone()),
-        (None, "wss") => return Err(ConnectError::Tls.into()),
-        _ => Connector::Plain,
+    let tls = match (up.tls, up.url.scheme()) {
+        (Some(tls), "wss") => Some(&**tls),
+        (None, "wss") => {
+            return Err(ConnectError::Tls("no TLS configuration for a wss:// URL".into()).into());
+        }
+        _ => None,
     };
-    let fut =
-        tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, Some(connector));
-    match tokio::time::timeout(up.timeout, fut).await {
-        Ok(Ok((socket, response))) => Ok(Opened { socket, response }),
-        Ok(Err(e)) => Err(refused(e)),
+    let (Some(host), Some(port)) = (up.url.host_str(), up.url.port_or_known_default()) else {
+        return Err(ConnectError::Url.into());
+    };
+    let attempt = async {
+        let connected = stream::open(host, port, tls, up.timeout)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::Tls => ConnectError::Tls(e.message),
+                ErrorKind::Timeout => ConnectError::Timeout,
+                _ => ConnectError::Io(e.message),
+            })?;
+        let (socket, response) =
+            tokio_tungstenite::client_async_with_config(req, connected.stream, Some(config(&up)))
+                .await
+                .map_err(refused)?;
+        Ok(Opened {
+            socket,
+            response,
+            tls_handshake: connected.tls_handshake,
+        })
+    };
+    match tokio::time::timeout(up.timeout, attempt).await {
+        Ok(done) => done,
         Err(_) => Err(ConnectError::Timeout.into()),
     }
 }
@@ -211,10 +250,17 @@ where
     }
 }
 
-/// Opens one socket with `token`: [`request`] then [`open`], the simulated clients' form.
-pub async fn connect(up: Upgrade<'_>, token: &str) -> Result<Socket, ConnectError> {
+/// Opens one socket with `token`: [`request`] then [`open`], then, when the token travels in the
+/// first message, that exchange ([`super::first_message`]) — the simulated clients' form.
+pub async fn connect(up: Upgrade<'_>, token: &str) -> Result<Opened, ConnectError> {
     let req = request(&up, Some(token))?;
-    open(up, req).await.map(|o| o.socket).map_err(|r| r.error)
+    let started = std::time::Instant::now();
+    let mut opened = open(up, req).await.map_err(|r| r.error)?;
+    if let Some(first) = up.token.first_message() {
+        let left = up.timeout.saturating_sub(started.elapsed());
+        super::first_message::authenticate(&mut opened.socket, first, Some(token), left).await?;
+    }
+    Ok(opened)
 }
 
 #[cfg(test)]
@@ -300,6 +346,7 @@ mod tests {
             max_frame_size: 1024,
             timeout: Duration::from_secs(1),
         };
-        assert_eq!(connect(up, "t").await.unwrap_err(), ConnectError::Tls);
+        let e = connect(up, "t").await.err().unwrap();
+        assert!(matches!(e, ConnectError::Tls(_)), "{e}");
     }
 }

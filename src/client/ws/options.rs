@@ -67,7 +67,7 @@ pub struct WsOptions {
     pub close_codes: CloseProfile,
     /// One TLS configuration shared by every `wss` connection (never loaded per connect).
     /// Required for `wss` URLs.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<Arc<crate::client::transport::TlsClient>>,
     /// Largest incoming message (default 64 KiB).
     pub max_message_size: usize,
     /// Largest incoming frame (default 64 KiB).
@@ -112,7 +112,7 @@ impl WsOptions {
     /// configuration (required when the URL is `wss://`).
     pub fn from_profile(
         ws: &WsProfile,
-        tls: Option<Arc<rustls::ClientConfig>>,
+        tls: Option<Arc<crate::client::transport::TlsClient>>,
     ) -> Result<WsOptions, WsConfigError> {
         let mut o = WsOptions::new(ws.url.clone());
         o.token = ws.token.clone();

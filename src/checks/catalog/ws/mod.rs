@@ -28,6 +28,9 @@ pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<Box<
         WsOpen::Refused(status) => Err(Stop::error(format!(
             "the WebSocket handshake with a valid access token was refused ({status})"
         ))),
+        WsOpen::RefusedByClose(code) => Err(Stop::error(format!(
+            "the first message with a valid access token was answered by close {code}"
+        ))),
         WsOpen::Failed(e) => Err(Stop::error(format!("the WebSocket handshake failed: {e}"))),
     }
 }

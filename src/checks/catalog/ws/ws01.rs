@@ -3,6 +3,7 @@
 
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::{self, WsOpen};
+use crate::profile::CloseClass;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -47,6 +48,31 @@ async fn run(p: Arc<Probe>) -> Verdict {
                     "RFC6455-4.2.2",
                     format!("{what}: refused with {status} instead of 401/403"),
                 );
+            }
+            // Token in the first message: the refusal is a close the profile calls a refusal.
+            WsOpen::RefusedByClose(code) => {
+                let class = p
+                    .profile()
+                    .ws()
+                    .map(|w| w.close_codes.classify(code))
+                    .unwrap_or(CloseClass::ProtocolError);
+                if matches!(
+                    class,
+                    CloseClass::Terminal | CloseClass::RefreshThenReconnect
+                ) {
+                    f.pass(
+                        "RFC6455-4.2.2",
+                        format!("{what}: refused with close {code}"),
+                    );
+                } else {
+                    f.warn(
+                        "RFC6455-4.2.2",
+                        format!(
+                            "{what}: closed with {code} ({}), not a refusal",
+                            class.name()
+                        ),
+                    );
+                }
             }
             WsOpen::Failed(e) => {
                 return Err(Stop::error(format!("{label}: {e}")));

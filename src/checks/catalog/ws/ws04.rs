@@ -116,6 +116,25 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 format!("reconnecting with the old access token is refused ({status})"),
             );
         }
+        WsOpen::RefusedByClose(code) => {
+            let class = p
+                .profile()
+                .ws()
+                .map(|w| w.close_codes.classify(code))
+                .unwrap_or(CloseClass::ProtocolError);
+            f.expect(
+                matches!(
+                    class,
+                    CloseClass::Terminal | CloseClass::RefreshThenReconnect
+                ),
+                Status::Warn,
+                "ASVS5-7.4.1",
+                format!(
+                    "reconnecting with the old access token is answered by close {code} ({})",
+                    class.name()
+                ),
+            );
+        }
         WsOpen::Failed(e) => return Err(Stop::error(format!("reconnect failed: {e}"))),
     }
     Ok(f)
