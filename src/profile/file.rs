@@ -562,14 +562,12 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             Vec::new()
         };
         for t in templates {
-            for env in t.env_names() {
-                if std::env::var_os(env).is_none() {
-                    return Err(problem(
-                        key,
-                        format!("environment variable {env} is not set (used by `{key}`: {t})"),
-                        format!("export {env}=... before running, or remove it from `{key}`"),
-                    ));
-                }
+            if let Some(env) = t.unset_env().first() {
+                return Err(problem(
+                    key,
+                    format!("environment variable {env} is not set (used by `{key}`: {t})"),
+                    format!("export {env}=... before running, give a default with {{{{env.{env} | default(\"...\")}}}}, or remove it from `{key}`"),
+                ));
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod close_codes;
 pub mod discovery;
 pub mod extract;
 pub mod file;
+pub mod functions;
 pub mod matcher;
 pub mod presets;
 pub mod request;
