@@ -25,7 +25,7 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         None => scenario.target.clone(),
     };
 
-    let resolved = target::resolve(&spec, &scenario.mock).await?;
+    let resolved = target::resolve(&spec, &scenario.mock, args.base_url.as_deref()).await?;
     target::preflight(&resolved.profile).await?;
 
     let plan = Plan::from_scenario(&scenario)

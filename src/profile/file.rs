@@ -96,8 +96,9 @@ pub struct ProfileFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preset_schema")]
     pub preset: Option<String>,
-    /// The server's base URL; request paths are appended to it.
-    pub base_url: String,
+    /// The server's base URL; request paths are appended to it. May use `{{env.NAME}}` and
+    /// `{{env.NAME | default("http://...")}}`; `--base-url` on `run` and `check` overrides it.
+    pub base_url: Template,
     /// Password login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<RequestSpec>,
@@ -476,18 +477,63 @@ fn problem(key: impl Into<String>, msg: impl Into<String>, fix: impl Into<String
 }
 
 /// Whether loading a profile requires every `{{env.NAME}}` its requests use to be set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EnvCheck {
     /// Fail on an unset variable (what a run needs: a missing secret is a configuration error).
+    #[default]
     Require,
     /// Do not look at the environment (validating a file on a machine without the secrets).
     Skip,
 }
 
+/// How a profile file is loaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Whether unset environment variables are an error.
+    pub env: EnvCheck,
+    /// Replaces the file's `base_url` (`--base-url`).
+    pub base_url: Option<String>,
+}
+
+/// The base URL `validate` uses when `base_url` needs an environment variable that is unset.
+const UNSET_BASE_URL: &str = "http://environment-variable-not-set.invalid/";
+
 /// Loads a target profile file; every environment variable its requests use must be set.
 pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
+    load_profile_with(path, &LoadOptions::default())
+}
+
+/// Loads a target profile file with `opts`.
+pub fn load_profile_with(path: &Path, opts: &LoadOptions) -> Result<Profile, ConfigError> {
     let src = yaml::read_file(path)?;
-    profile_from_str_with(&src, Some(path), EnvCheck::Require)
+    profile_from_str_opts(&src, Some(path), opts)
+}
+
+/// Every environment variable the profile in `src` needs that is unset now, with the key that
+/// uses it (`base_url`, `login`, `admin_key`), in file order; empty when the file does not parse
+/// (loading it says why).
+pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)> {
+    let Ok(spec) = yaml::parse::<ProfileFile>(src, file, TARGET_DOC) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut note = |key: &str, t: &Template| {
+        for var in t.unset_env() {
+            out.push((key.to_string(), var));
+        }
+    };
+    note("base_url", &spec.base_url);
+    for (key, req) in spec.requests() {
+        if let Some(req) = req {
+            for t in req.templates() {
+                note(key, t);
+            }
+        }
+    }
+    if let Some(k) = &spec.admin_key {
+        note("admin_key", k);
+    }
+    out
 }
 
 /// Loads a target profile from text (`file` only for messages and the default name).
@@ -501,29 +547,95 @@ pub fn profile_from_str_with(
     file: Option<&Path>,
     env: EnvCheck,
 ) -> Result<Profile, ConfigError> {
+    let opts = LoadOptions {
+        env,
+        ..LoadOptions::default()
+    };
+    profile_from_str_opts(src, file, &opts)
+}
+
+/// Like [`profile_from_str`], with [`LoadOptions`].
+pub fn profile_from_str_opts(
+    src: &str,
+    file: Option<&Path>,
+    opts: &LoadOptions,
+) -> Result<Profile, ConfigError> {
     let spec: ProfileFile = yaml::parse(src, file, TARGET_DOC)?;
     let name = file
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "target".into());
-    resolve(&spec, name, env).map_err(|Problem(key, msg, fix)| {
+    resolve(&spec, name, opts).map_err(|Problem(key, msg, fix)| {
         ConfigError::new(ErrorKind::Invalid, msg)
             .with_fix(fix)
             .at_key(src, file, key)
     })
 }
 
-fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, Problem> {
-    let base_url = url::Url::parse(spec.base_url.trim())
+impl ProfileFile {
+    /// Every request key with its request, in file order.
+    fn requests(&self) -> [(&'static str, &Option<RequestSpec>); 8] {
+        [
+            ("login", &self.login),
+            ("refresh", &self.refresh),
+            ("logout", &self.logout),
+            ("resource", &self.resource),
+            ("revoke", &self.revoke),
+            ("introspect", &self.introspect),
+            ("admin_logout", &self.admin_logout),
+            ("admin_outage", &self.admin_outage),
+        ]
+    }
+}
+
+/// The base URL: `--base-url`, or the file's `base_url` rendered (its environment variables read
+/// now).
+fn base_url(spec: &ProfileFile, opts: &LoadOptions) -> Result<url::Url, Problem> {
+    let (text, origin) = match &opts.base_url {
+        Some(u) => (u.clone(), "--base-url"),
+        None => {
+            let unset = spec.base_url.unset_env();
+            match (unset.first(), opts.env) {
+                (Some(var), EnvCheck::Require) => {
+                    return Err(problem(
+                        "base_url",
+                        format!(
+                            "environment variable {var} is not set (used by `base_url`: {})",
+                            spec.base_url
+                        ),
+                        format!(
+                            "export {var}=http://..., pass --base-url URL, or give a default: {{{{env.{var} | default(\"http://127.0.0.1:8080\")}}}}"
+                        ),
+                    ));
+                }
+                (Some(_), EnvCheck::Skip) => (UNSET_BASE_URL.to_string(), "base_url"),
+                (None, _) => (
+                    spec.base_url.render(&super::template::Vars::default()),
+                    "base_url",
+                ),
+            }
+        }
+    };
+    url::Url::parse(text.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| {
+            let shown = if spec.base_url.has_vars() && origin == "base_url" {
+                format!("{text:?} (from {})", spec.base_url)
+            } else {
+                format!("{text:?}")
+            };
             problem(
                 "base_url",
-                format!("base_url {:?} is not an http(s) URL", spec.base_url),
+                format!("{origin} {shown} is not an http(s) URL"),
                 "write the server's address, e.g. base_url: http://127.0.0.1:8080",
             )
-        })?;
+        })
+}
+
+fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profile, Problem> {
+    let env = opts.env;
+    let base_url = base_url(spec, opts)?;
     let base = match &spec.preset {
         Some(p) => Some(presets::build(p, base_url.clone()).ok_or_else(|| {
             let hint = did_you_mean(p, presets::NAMES.iter().copied())
@@ -537,17 +649,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         })?),
         None => None,
     };
-    let requests = [
-        ("login", &spec.login),
-        ("refresh", &spec.refresh),
-        ("logout", &spec.logout),
-        ("resource", &spec.resource),
-        ("revoke", &spec.revoke),
-        ("introspect", &spec.introspect),
-        ("admin_logout", &spec.admin_logout),
-        ("admin_outage", &spec.admin_outage),
-    ];
-    for (key, req) in requests {
+    for (key, req) in spec.requests() {
         let Some(req) = req else { continue };
         req.check().map_err(|(sub, msg)| {
             problem(
@@ -566,7 +668,9 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
                 return Err(problem(
                     key,
                     format!("environment variable {env} is not set (used by `{key}`: {t})"),
-                    format!("export {env}=... before running, give a default with {{{{env.{env} | default(\"...\")}}}}, or remove it from `{key}`"),
+                    format!(
+                        "export {env}=... before running, give a default with {{{{env.{env} | default(\"...\")}}}}, or remove it from `{key}`"
+                    ),
                 ));
             }
         }

@@ -198,7 +198,12 @@ fn message(e: &Error) -> String {
 pub fn compile(source: &str, vars: &[&str]) -> Result<Arc<Compiled>, String> {
     let expr = environment()
         .compile_expression_owned(source.to_string())
-        .map_err(|e| format!("cannot read the expression {{{{{source}}}}}: {}", message(&e)))?;
+        .map_err(|e| {
+            format!(
+                "cannot read the expression {{{{{source}}}}}: {}",
+                message(&e)
+            )
+        })?;
     let mut used: Vec<String> = expr.undeclared_variables(false).into_iter().collect();
     used.sort();
     for name in &used {

@@ -24,8 +24,9 @@ pub use close_codes::{CloseClass, CloseProfile};
 pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
 pub use file::{
-    EnvCheck, Profile, ProfileFile, SessionLimits, TokenKind, load_profile, profile_from_str,
-    profile_from_str_with,
+    EnvCheck, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind, load_profile,
+    load_profile_with, profile_from_str, profile_from_str_opts, profile_from_str_with,
+    unset_environment,
 };
 pub use matcher::{MatchRule, Matcher};
 pub use presets::{builtin, preset};

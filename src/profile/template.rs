@@ -162,11 +162,12 @@ impl<'a> Vars<'a> {
 
     /// The variables that have a value, as an expression context.
     fn context(&self) -> minijinja::Value {
-        functions::context(
-            VAR_NAMES
-                .iter()
-                .filter_map(|n| Var::parse(n).ok().and_then(|v| self.get(&v)).map(|x| (*n, x))),
-        )
+        functions::context(VAR_NAMES.iter().filter_map(|n| {
+            Var::parse(n)
+                .ok()
+                .and_then(|v| self.get(&v))
+                .map(|x| (*n, x))
+        }))
     }
 }
 
@@ -193,6 +194,13 @@ impl PartialEq for Template {
 }
 
 impl Eq for Template {}
+
+impl Default for Template {
+    /// The empty template.
+    fn default() -> Self {
+        Template::literal("")
+    }
+}
 
 /// Whether the text between `{{` and `}}` is a plain variable name (`user`, `env.NAME`).
 fn is_plain(inner: &str) -> bool {
@@ -425,15 +433,18 @@ mod tests {
     fn env_variables() {
         let t = Template::parse("{{env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET}}").unwrap();
         assert_eq!(t.unset_env(), ["AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET"]);
-        let defaulted =
-            Template::parse("{{ env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET | default(\"http://h\") }}/x")
-                .unwrap();
+        let defaulted = Template::parse(
+            "{{ env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET | default(\"http://h\") }}/x",
+        )
+        .unwrap();
         assert!(defaulted.unset_env().is_empty());
         assert_eq!(defaulted.render(&Vars::default()), "http://h/x");
-        let empty = Template::parse("{{env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET | default}}").unwrap();
+        let empty =
+            Template::parse("{{env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET | default}}").unwrap();
         assert!(empty.unset_env().is_empty());
         assert_eq!(empty.render_field(&Vars::default()), None);
-        let inside = Template::parse("{{ sha256(env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET) }}").unwrap();
+        let inside =
+            Template::parse("{{ sha256(env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET) }}").unwrap();
         assert_eq!(inside.unset_env(), ["AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET"]);
         assert_eq!(t.render_field(&Vars::default()), None);
         let path = Template::parse("{{env.PATH}}").unwrap();
