@@ -426,7 +426,7 @@ impl Probe {
         if resp.ok() {
             return match self
                 .profile()
-                .parse_tokens(resp.status, &resp.headers, &resp.body)
+                .parse_refresh_tokens(resp.status, &resp.headers, &resp.body)
             {
                 Ok(t) => {
                     self.remember(&t);

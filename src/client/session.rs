@@ -869,7 +869,7 @@ impl Session {
         if (200..300).contains(&reply.status) {
             let parsed = self
                 .profile()
-                .parse_tokens(reply.status, &reply.headers, &reply.body);
+                .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
             self.settle(op, &res, parsed.is_err().then_some(FailClass::Body));
             self.install(parsed.ok()?, false);
             return Some(true);
@@ -1203,7 +1203,7 @@ impl Session {
         if (200..300).contains(&reply.status) {
             let parsed = self
                 .profile()
-                .parse_tokens(reply.status, &reply.headers, &reply.body);
+                .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
             self.settle(
                 Op::Refresh,
                 &res,

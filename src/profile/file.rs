@@ -67,6 +67,63 @@ pub struct ExtractSpec {
     /// Seconds the refresh token stays valid (default `json:/refresh_expires_in`; 0 = not said).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_expires_in: Option<Extractor>,
+    /// Extractors for login responses only, over the keys above (Cognito:
+    /// `access_token: json:/AuthenticationResult/AccessToken`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<Box<ExtractSpec>>,
+    /// Extractors for refresh responses only, over the keys above. A refresh answer without a
+    /// refresh token keeps the previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<Box<ExtractSpec>>,
+}
+
+impl ExtractSpec {
+    /// `base` with the keys this spec sets replaced (not looking at `login`/`refresh`).
+    fn over(&self, base: &Extractors) -> Extractors {
+        let mut out = base.clone();
+        let slots = [
+            (&mut out.access_token, &self.access_token),
+            (&mut out.refresh_token, &self.refresh_token),
+            (&mut out.expires_in, &self.expires_in),
+            (&mut out.session_id, &self.session_id),
+            (&mut out.refresh_expires_in, &self.refresh_expires_in),
+        ];
+        for (slot, v) in slots {
+            if let Some(v) = v {
+                *slot = v.clone();
+            }
+        }
+        out
+    }
+
+    /// The login and refresh extractors: the preset's (`base_login`, `base_refresh`), then this
+    /// spec's common keys, then its `login:` / `refresh:` keys.
+    fn resolve(
+        &self,
+        base_login: &Extractors,
+        base_refresh: &Extractors,
+    ) -> Result<(Extractors, Extractors), Problem> {
+        for (op, nested) in [("login", &self.login), ("refresh", &self.refresh)] {
+            if let Some(n) = nested
+                && (n.login.is_some() || n.refresh.is_some())
+            {
+                let inner = if n.login.is_some() { "login" } else { "refresh" };
+                return Err(problem(
+                    format!("extract.{op}.{inner}"),
+                    format!("`extract.{op}` cannot hold another `{inner}:`"),
+                    format!("write the keys for {op} responses directly under `extract.{op}`, e.g. access_token: json:/..."),
+                ));
+            }
+        }
+        let login = self.over(base_login);
+        let refresh = self.over(base_refresh);
+        Ok((
+            self.login.as_ref().map_or(login.clone(), |l| l.over(&login)),
+            self.refresh
+                .as_ref()
+                .map_or(refresh.clone(), |r| r.over(&refresh)),
+        ))
+    }
 }
 
 /// What the server's documentation promises about a login session, for limits its token
@@ -175,12 +232,15 @@ pub struct Profile {
     pub(crate) admin_outage: Option<RequestSpec>,
     pub(crate) admin_key: Option<Template>,
     pub(crate) admin_key_value: Option<String>,
+    /// Extractors of login responses.
     pub(crate) extract: Extractors,
     pub(crate) renewal_header: Option<http::HeaderName>,
     pub(crate) refresh_rejected: RejectPolicy,
     pub(crate) reuse_rejected: Matcher,
     pub(crate) session: SessionLimits,
     pub(crate) ws: Option<WsProfile>,
+    /// Extractors of refresh responses (`extract.refresh`; otherwise the login ones).
+    pub(crate) refresh_extract: Extractors,
 }
 
 impl std::fmt::Debug for Profile {
@@ -225,10 +285,11 @@ impl Profile {
             .filter(|k| !k.is_empty())
     }
 
-    /// The name of the refresh-token cookie when the RT lives in an HttpOnly cookie.
+    /// The name of the refresh-token cookie when the RT lives in an HttpOnly cookie (as the
+    /// refresh response carries it, else the login response).
     pub fn refresh_cookie(&self) -> Option<&str> {
-        match &self.extract.refresh_token {
-            Extractor::Cookie(name) => Some(name),
+        match (&self.refresh_extract.refresh_token, &self.extract.refresh_token) {
+            (Extractor::Cookie(name), _) | (_, Extractor::Cookie(name)) => Some(name),
             _ => None,
         }
     }
@@ -407,7 +468,7 @@ impl Profile {
             .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
     }
 
-    /// Reads tokens from a login or refresh response (see [`Tokens`]).
+    /// Reads tokens from a login response (see [`Tokens`]).
     pub fn parse_tokens(
         &self,
         status: u16,
@@ -417,9 +478,25 @@ impl Profile {
         self.extract.parse(status, headers, body)
     }
 
-    /// The extractors.
+    /// Reads tokens from a refresh response with the refresh extractors (`extract.refresh`). A
+    /// missing refresh token is `None`: the session keeps its previous one.
+    pub fn parse_refresh_tokens(
+        &self,
+        status: u16,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Tokens, ExtractError> {
+        self.refresh_extract.parse(status, headers, body)
+    }
+
+    /// The extractors of login responses.
     pub fn extractors(&self) -> &Extractors {
         &self.extract
+    }
+
+    /// The extractors of refresh responses.
+    pub fn refresh_extractors(&self) -> &Extractors {
+        &self.refresh_extract
     }
 
     /// Whether a refresh response means "refresh token rejected" (then the client logs in again).
@@ -688,21 +765,12 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         own.clone().or_else(|| from_base.cloned().flatten())
     };
     let b = base.as_ref();
-    let mut extract = b.map(|b| b.extract.clone()).unwrap_or_default();
-    if let Some(x) = &spec.extract {
-        let slots = [
-            (&mut extract.access_token, &x.access_token),
-            (&mut extract.refresh_token, &x.refresh_token),
-            (&mut extract.expires_in, &x.expires_in),
-            (&mut extract.session_id, &x.session_id),
-            (&mut extract.refresh_expires_in, &x.refresh_expires_in),
-        ];
-        for (slot, v) in slots {
-            if let Some(v) = v {
-                *slot = v.clone();
-            }
-        }
-    }
+    let base_login = b.map(|b| b.extract.clone()).unwrap_or_default();
+    let base_refresh = b.map(|b| b.refresh_extract.clone()).unwrap_or_default();
+    let (extract, refresh_extract) = match &spec.extract {
+        Some(x) => x.resolve(&base_login, &base_refresh)?,
+        None => (base_login, base_refresh),
+    };
     let renewal_header = match &spec.renewal_header {
         Some(h) if h.trim().is_empty() => None,
         Some(h) => Some(
@@ -808,6 +876,7 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         session,
         ws,
         base_url,
+        refresh_extract,
     })
 }
 

@@ -102,6 +102,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         session: SessionLimits::default(),
         ws,
         base_url,
+        refresh_extract: Extractors::default(),
     }
 }
 
@@ -200,6 +201,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         session: SessionLimits::default(),
         ws: None,
         base_url,
+        refresh_extract: Extractors::default(),
     }
 }
 
