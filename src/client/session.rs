@@ -967,8 +967,9 @@ impl Session {
                 return ApiOutcome::Error;
             }
         };
-        // The 401 of an expired or revoked token is what the protocol expects: renew and retry.
-        if matches!(&res, Ok(r) if r.status == 401) {
+        // The 401 of an expired or revoked token is what the protocol expects: renew and retry
+        // (the profile's `access_rejected` says which answers those are; default 401).
+        if matches!(&res, Ok(r) if self.profile().access_rejected(r.status, &r.body)) {
             let renewed = match self.env.settings.strategy {
                 Strategy::Naive => Box::pin(self.naive_renew(&held)).await,
                 _ => Box::pin(self.shared_renew(held.generation)).await,
@@ -1014,7 +1015,9 @@ impl Session {
         if status == 403 && self.env.settings.logout_on_403 {
             Box::pin(self.false_logout()).await;
         }
-        if status != 401 && !expected {
+        let token_rejected =
+            matches!(&res, Ok(r) if self.profile().access_rejected(r.status, &r.body));
+        if !token_rejected && !expected {
             self.count_failure(Op::Api, FailClass::of_status(status), &res);
         }
         ApiOutcome::Status(status)

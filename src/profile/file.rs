@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
-use super::matcher::Matcher;
+use super::matcher::{Matcher, Rejection};
 use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
 use super::scoped::ScopedResource;
@@ -195,9 +195,11 @@ pub struct ProfileFile {
     /// Default `New-Access-Token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renewal_header: Option<String>,
-    /// What counts as a rejected refresh: `strict` (400 invalid_grant) or `lenient` (400/401/403).
+    /// What counts as a rejected refresh ("this refresh token is dead": log in again): `strict`
+    /// (400 invalid_grant), `lenient` (400/401/403), or status + body field rules, e.g.
+    /// `{ status: 401, body: { code: token_not_valid } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_rejected: Option<RejectPolicy>,
+    pub refresh_rejected: Option<Rejection>,
     /// Which rejected refreshes say "this refresh token was already used" (`reuse_detected`):
     /// status + body field rules; the default matches the RFC 6749 `invalid_grant` answers of the
     /// mock, Keycloak and Supabase.
@@ -206,6 +208,11 @@ pub struct ProfileFile {
     /// Session limits the server enforces without announcing them in its token responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionLimits>,
+    /// Which resource answers mean "this access token is rejected" (the client renews and
+    /// retries): status + body field rules; default `{ status: 401 }` (RFC 6750). Cognito's API
+    /// answers 400 `NotAuthorizedException`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_rejected: Option<Matcher>,
     /// WebSocket settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ws: Option<WsSpec>,
@@ -235,12 +242,16 @@ pub struct Profile {
     /// Extractors of login responses.
     pub(crate) extract: Extractors,
     pub(crate) renewal_header: Option<http::HeaderName>,
-    pub(crate) refresh_rejected: RejectPolicy,
+    pub(crate) refresh_rejected: Rejection,
     pub(crate) reuse_rejected: Matcher,
     pub(crate) session: SessionLimits,
     pub(crate) ws: Option<WsProfile>,
     /// Extractors of refresh responses (`extract.refresh`; otherwise the login ones).
     pub(crate) refresh_extract: Extractors,
+    /// `refresh_rejected` as a matcher.
+    pub(crate) refresh_rejected_matcher: Matcher,
+    /// Resource answers that reject the access token (default 401).
+    pub(crate) access_rejected: Matcher,
 }
 
 impl std::fmt::Debug for Profile {
@@ -501,12 +512,18 @@ impl Profile {
 
     /// Whether a refresh response means "refresh token rejected" (then the client logs in again).
     pub fn refresh_rejected(&self, status: u16, body: &[u8]) -> bool {
-        self.refresh_rejected.rejected(status, body)
+        self.refresh_rejected_matcher.matches(status, body)
     }
 
-    /// The policy behind [`Profile::refresh_rejected`].
-    pub fn reject_policy(&self) -> RejectPolicy {
-        self.refresh_rejected
+    /// The named policy behind [`Profile::refresh_rejected`] (`None`: matcher rules).
+    pub fn reject_policy(&self) -> Option<RejectPolicy> {
+        self.refresh_rejected.policy()
+    }
+
+    /// Whether a resource answer means "this access token is rejected" (`access_rejected`;
+    /// default: 401): the client renews and retries.
+    pub fn access_rejected(&self, status: u16, body: &[u8]) -> bool {
+        self.access_rejected.matches(status, body)
     }
 
     /// Whether a rejected refresh's answer says the refresh token was already used
@@ -800,11 +817,23 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         ),
         None => b.and_then(|b| b.ws.clone()),
     };
-    if let Some(m) = &spec.reuse_rejected {
+    let matchers = [
+        ("reuse_rejected", spec.reuse_rejected.as_ref()),
+        ("access_rejected", spec.access_rejected.as_ref()),
+        (
+            "refresh_rejected",
+            match &spec.refresh_rejected {
+                Some(Rejection::Rules(m)) => Some(m),
+                _ => None,
+            },
+        ),
+    ];
+    for (name, m) in matchers {
+        let Some(m) = m else { continue };
         m.validate().map_err(|p| {
             let key = match p.key.as_str() {
-                "" => "reuse_rejected".to_string(),
-                k => format!("reuse_rejected.{k}"),
+                "" => name.to_string(),
+                k => format!("{name}.{k}"),
             };
             problem(
                 key,
@@ -813,6 +842,11 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
             )
         })?;
     }
+    let refresh_rejected = spec
+        .refresh_rejected
+        .clone()
+        .or_else(|| b.map(|b| b.refresh_rejected.clone()))
+        .unwrap_or(Rejection::Policy(RejectPolicy::default()));
     let session = spec
         .session
         .or_else(|| b.map(|b| b.session))
@@ -864,10 +898,13 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         admin_key_value: None,
         extract,
         renewal_header,
-        refresh_rejected: spec
-            .refresh_rejected
-            .or_else(|| b.map(|b| b.refresh_rejected))
-            .unwrap_or_default(),
+        refresh_rejected_matcher: refresh_rejected.matcher(),
+        refresh_rejected,
+        access_rejected: spec
+            .access_rejected
+            .clone()
+            .or_else(|| b.map(|b| b.access_rejected.clone()))
+            .unwrap_or_else(|| Matcher::status(401)),
         reuse_rejected: spec
             .reuse_rejected
             .clone()

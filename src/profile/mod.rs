@@ -28,7 +28,7 @@ pub use file::{
     load_profile_with, profile_from_str, profile_from_str_opts, profile_from_str_with,
     unset_environment,
 };
-pub use matcher::{MatchRule, Matcher};
+pub use matcher::{MatchRule, Matcher, Rejection};
 pub use presets::{builtin, preset};
 pub use request::{Rendered, RequestError, RequestSpec};
 pub use scoped::ScopedResource;

@@ -15,7 +15,7 @@
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};
 use super::file::{Profile, SessionLimits};
-use super::matcher::Matcher;
+use super::matcher::{Matcher, Rejection};
 use super::request::RequestSpec;
 use super::scoped::ScopedResource;
 use super::template::Template;
@@ -97,7 +97,9 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         admin_key_value: None,
         extract: Extractors::default(),
         renewal_header: Some(http::HeaderName::from_static("new-access-token")),
-        refresh_rejected: RejectPolicy::Strict,
+        refresh_rejected: Rejection::Policy(RejectPolicy::Strict),
+        refresh_rejected_matcher: RejectPolicy::Strict.matcher(),
+        access_rejected: Matcher::status(401),
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws,
@@ -117,7 +119,8 @@ fn mock_json(base_url: url::Url) -> Profile {
             .json_body(serde_json::json!({ "refresh_token": "{{refresh_token}}" })),
         "access_token",
     ));
-    p.refresh_rejected = RejectPolicy::Lenient;
+    p.refresh_rejected = Rejection::Policy(RejectPolicy::Lenient);
+    p.refresh_rejected_matcher = RejectPolicy::Lenient.matcher();
     p
 }
 
@@ -196,7 +199,9 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         admin_key_value: None,
         extract: Extractors::default(),
         renewal_header: Some(http::HeaderName::from_static("new-access-token")),
-        refresh_rejected: RejectPolicy::Lenient,
+        refresh_rejected: Rejection::Policy(RejectPolicy::Lenient),
+        refresh_rejected_matcher: RejectPolicy::Lenient.matcher(),
+        access_rejected: Matcher::status(401),
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws: None,

@@ -9,6 +9,7 @@ mod failures;
 mod lifecycle;
 mod open;
 mod outage;
+mod profile_format;
 mod race;
 mod scope;
 mod storm;

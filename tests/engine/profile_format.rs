@@ -1,0 +1,99 @@
+//! Issue 12 §1 rejection matchers in the engine: `access_rejected` decides which resource answers
+//! make a client renew and retry, `refresh_rejected` rules which refresh answers make it log in
+//! again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::{mock, plan, run, settings, storm};
+use authbench::client::Strategy;
+use authbench::profile::{self, Profile};
+use authbench::scenario::Phase;
+
+fn profile_with(server: &authbench_mock::MockServer, extra: &str) -> Arc<Profile> {
+    let src = format!("preset: mock\nbase_url: {}\n{extra}", server.base_url());
+    Arc::new(
+        profile::profile_from_str(&src, None)
+            .unwrap()
+            .with_admin_key(server.admin_key()),
+    )
+}
+
+async fn storm_with(extra: &str) -> crate::support::Ran {
+    let server = mock(|_| {}).await;
+    let r = run(
+        plan(
+            6,
+            settings(Strategy::SingleFlight, 1),
+            storm(Duration::from_millis(1200)),
+        ),
+        profile_with(&server, extra),
+    )
+    .await;
+    server.shutdown().await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_rejected_decides_what_renews() {
+    let (default, cognito_like) = tokio::join!(
+        storm_with(""),
+        // A server whose dead-token answer is 400 (Cognito): the mock's 401 is then not a
+        // rejection, so clients do not renew and the calls fail.
+        storm_with("access_rejected: { status: 400, body: { __type: NotAuthorizedException } }\n"),
+    );
+    assert!(default.counter("status.api.401") >= 6, "expired tokens met");
+    assert!(default.counter("refresh_calls") >= 6, "renewed");
+    assert_eq!(default.counter("failures.api.4xx"), 0);
+    assert!(cognito_like.counter("status.api.401") >= 6);
+    assert_eq!(cognito_like.counter("refresh_calls"), 0, "nothing renews");
+    assert_eq!(
+        cognito_like.counter("failures.api.4xx"),
+        cognito_like.counter("status.api.401"),
+        "every unrenewed 401 is a failure"
+    );
+}
+
+/// login → force_logout (every session revoked) → traffic: each client's next refresh meets the
+/// mock's 400 `invalid_grant`.
+async fn revoked_then_traffic(extra: &str) -> crate::support::Ran {
+    let server = mock(|_| {}).await;
+    let zero = Duration::ZERO;
+    let r = run(
+        plan(
+            4,
+            settings(Strategy::SingleFlight, 1),
+            vec![
+                Phase::Login { ramp: zero },
+                Phase::ForceLogout { ramp: zero },
+                Phase::Traffic {
+                    duration: Duration::from_millis(800),
+                    rate: None,
+                },
+            ],
+        ),
+        profile_with(&server, extra),
+    )
+    .await;
+    server.shutdown().await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_rejected_rules_decide_what_logs_in_again() {
+    let (matching, narrow) = tokio::join!(
+        revoked_then_traffic("refresh_rejected: { status: 400, body: { error: invalid_grant } }\n"),
+        // DRF SimpleJWT's answer; the mock's 400 invalid_grant is then not "refresh token dead".
+        revoked_then_traffic("refresh_rejected: { status: 401, body: { code: token_not_valid } }\n"),
+    );
+    assert!(matching.counter("status.refresh.400") >= 4);
+    assert!(matching.counter("relogins") >= 4, "dead refresh token: log in again");
+    assert_eq!(matching.counter("failures.refresh.4xx"), 0);
+    assert!(narrow.counter("status.refresh.400") >= 4);
+    assert_eq!(narrow.counter("relogins"), 0, "not a rejection: no new login");
+    assert_eq!(
+        narrow.counter("failures.refresh.4xx"),
+        narrow.counter("status.refresh.400"),
+        "an answer outside the rules is a failure"
+    );
+}
