@@ -103,6 +103,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         tracker: TaskTracker::new(),
         verdicts: Default::default(),
         arrivals: Default::default(),
+        authorize: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");

@@ -379,7 +379,24 @@ impl Probe {
         let (user, password) = self.user(k);
         self.secret(&password);
         let label = format!("login as {user}");
-        let req = self.profile().login_request(&user, &password);
+        let req = match self.profile().authorization_code() {
+            // The browser part is not evidence of a check; its failure stops the check.
+            Some(spec) => {
+                let code = crate::client::authorize::obtain_code(
+                    self.http(),
+                    self.profile(),
+                    spec,
+                    &user,
+                    &password,
+                )
+                .await
+                .map_err(|e| Stop::error(format!("{label}: {e}")))?;
+                self.secret(&code.code);
+                self.profile()
+                    .code_exchange_request(&user, &password, &code.code, &code.verifier)
+            }
+            None => self.profile().login_request(&user, &password),
+        };
         let resp = self.send(&label, req).await?;
         let tokens = self
             .profile()

@@ -721,11 +721,23 @@ impl Session {
         Some(res)
     }
 
-    /// One login request; on success the tokens are installed as a new session.
+    /// One login request; on success the tokens are installed as a new session. With the
+    /// authorization-code grant, the headless browser flow ([`super::authorize`]) comes first and
+    /// the login request is the code exchange.
     async fn login_exchange(&self) -> Option<Arc<str>> {
+        let code = match self.profile().authorization_code() {
+            Some(spec) => Some(self.authorize(spec).await?),
+            None => None,
+        };
         let res = self
-            .token_exchange(Op::Login, || {
-                self.profile().login_request(&self.user, &self.password)
+            .token_exchange(Op::Login, || match &code {
+                Some(c) => self.profile().code_exchange_request(
+                    &self.user,
+                    &self.password,
+                    &c.code,
+                    &c.verifier,
+                ),
+                None => self.profile().login_request(&self.user, &self.password),
             })
             .await?;
         let Ok(reply) = &res else { return None };
@@ -752,6 +764,35 @@ impl Session {
                     kind = kind_of(&e),
                     "unusable login response"
                 );
+                None
+            }
+        }
+    }
+
+    /// The browser part of an authorization-code login; a failure is a login failure
+    /// (`failures.login.transport` for the network's, `failures.login.4xx` for the server's
+    /// pages), logged without credentials.
+    async fn authorize(
+        &self,
+        spec: &crate::profile::AuthCodeSpec,
+    ) -> Option<super::authorize::Code> {
+        self.respect_retry_after().await;
+        match super::authorize::obtain_code(&self.http, self.profile(), spec, &self.user, &self.password)
+            .await
+        {
+            Ok(code) => Some(code),
+            Err(e) => {
+                let class = if e.is_transport() {
+                    FailClass::Transport
+                } else {
+                    FailClass::Unexpected
+                };
+                let err: Result<Reply, HttpError> = Err(HttpError::new(
+                    super::transport::ErrorKind::Protocol,
+                    e.to_string(),
+                ));
+                self.count_failure(Op::Login, class, &err);
+                tracing::debug!(client = self.id, "authorization-code login failed: {e}");
                 None
             }
         }

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
+use super::grant::{self, AuthCodeSpec, GrantSpec};
 use super::matcher::{Matcher, Rejection};
 use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
@@ -208,6 +209,10 @@ pub struct ProfileFile {
     /// Session limits the server enforces without announcing them in its token responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionLimits>,
+    /// How the first token pair is obtained: `password` (default), `client_credentials`, or
+    /// `{ authorization_code: { authorize, redirect_uri, form } }` (PKCE, headless form login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantSpec>,
     /// Which resource answers mean "this access token is rejected" (the client renews and
     /// retries): status + body field rules; default `{ status: 401 }` (RFC 6750). Cognito's API
     /// answers 400 `NotAuthorizedException`.
@@ -252,6 +257,8 @@ pub struct Profile {
     pub(crate) refresh_rejected_matcher: Matcher,
     /// Resource answers that reject the access token (default 401).
     pub(crate) access_rejected: Matcher,
+    /// How the first token pair is obtained.
+    pub(crate) grant: GrantSpec,
 }
 
 impl std::fmt::Debug for Profile {
@@ -323,7 +330,7 @@ impl Profile {
         Ok(req)
     }
 
-    /// The password login request.
+    /// The login request (password or client-credentials grant).
     pub fn login_request(&self, user: &str, password: &str) -> Result<Rendered, RequestError> {
         let vars = Vars {
             user: Some(user),
@@ -331,6 +338,38 @@ impl Profile {
             ..Vars::default()
         };
         self.login.render(&self.base_url, http::Method::POST, &vars)
+    }
+
+    /// The token exchange of the authorization-code grant: the login request with `code` and
+    /// `code_verifier` (and `user`, `password`).
+    pub fn code_exchange_request(
+        &self,
+        user: &str,
+        password: &str,
+        code: &str,
+        code_verifier: &str,
+    ) -> Result<Rendered, RequestError> {
+        let vars = Vars {
+            user: Some(user),
+            password: Some(password),
+            code: Some(code),
+            code_verifier: Some(code_verifier),
+            ..Vars::default()
+        };
+        self.login.render(&self.base_url, http::Method::POST, &vars)
+    }
+
+    /// How the first token pair is obtained.
+    pub fn grant(&self) -> &GrantSpec {
+        &self.grant
+    }
+
+    /// The browser part of the authorization-code grant, if that is the grant.
+    pub fn authorization_code(&self) -> Option<&AuthCodeSpec> {
+        match &self.grant {
+            GrantSpec::AuthorizationCode(a) => Some(a),
+            _ => None,
+        }
     }
 
     /// The refresh request. `None`: the refresh token lives in the client's cookie jar. With a
@@ -860,7 +899,31 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
             ));
         }
     }
-    let login = required("login", &spec.login, b.map(|b| &b.login))?;
+    let grant = spec
+        .grant
+        .clone()
+        .or_else(|| b.map(|b| b.grant.clone()))
+        .unwrap_or_default();
+    if let GrantSpec::AuthorizationCode(a) = &grant {
+        a.check().map_err(|(k, m, f)| problem(format!("grant.authorization_code.{k}"), m, f))?;
+        if env == EnvCheck::Require
+            && let Some(var) = a.authorize.templates().iter().flat_map(|t| t.unset_env()).next()
+        {
+            return Err(problem(
+                "grant.authorization_code.authorize",
+                format!("environment variable {var} is not set (used by the authorize request)"),
+                format!("export {var}=... before running"),
+            ));
+        }
+    }
+    let implied = match (&spec.login, b) {
+        (None, Some(b)) => grant::default_login(&grant, &b.login),
+        _ => None,
+    };
+    let login = match implied {
+        Some(l) => l,
+        None => required("login", &spec.login, b.map(|b| &b.login))?,
+    };
     let refresh = required("refresh", &spec.refresh, b.map(|b| &b.refresh))?;
     let resource = required("resource", &spec.resource, b.map(|b| &b.resource))?;
     let scoped = match &spec.scoped_resource {
@@ -914,6 +977,7 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         ws,
         base_url,
         refresh_extract,
+        grant,
     })
 }
 

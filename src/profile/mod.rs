@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod extract;
 pub mod file;
 pub mod functions;
+pub mod grant;
 pub mod matcher;
 pub mod presets;
 pub mod request;
@@ -28,6 +29,7 @@ pub use file::{
     load_profile_with, profile_from_str, profile_from_str_opts, profile_from_str_with,
     unset_environment,
 };
+pub use grant::{AuthCodeSpec, GrantSpec};
 pub use matcher::{MatchRule, Matcher, Rejection};
 pub use presets::{builtin, preset};
 pub use request::{Rendered, RequestError, RequestSpec};

@@ -15,6 +15,7 @@
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};
 use super::file::{Profile, SessionLimits};
+use super::grant::GrantSpec;
 use super::matcher::{Matcher, Rejection};
 use super::request::RequestSpec;
 use super::scoped::ScopedResource;
@@ -105,6 +106,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         ws,
         base_url,
         refresh_extract: Extractors::default(),
+        grant: GrantSpec::Password,
     }
 }
 
@@ -207,6 +209,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         ws: None,
         base_url,
         refresh_extract: Extractors::default(),
+        grant: GrantSpec::Password,
     }
 }
 

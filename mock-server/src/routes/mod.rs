@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod authorize;
 pub mod guard;
 pub mod metrics;
 pub mod oauth;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub verdicts: verdicts::VerdictCache,
     /// Arrival offsets after the sync point of `POST /admin/sync-point`.
     pub arrivals: Arc<Arrivals>,
+    /// Sign-ins and codes of the authorization-code grant ([`authorize`]).
+    pub authorize: authorize::Pending,
 }
 
 impl AppState {
@@ -94,6 +97,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/admin", admitted(get(api::admin), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/login", post(authorize::login))
+        .route("/authorize/continue", get(authorize::resume))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
         .route("/admin/outage", post(admin::outage))
         .route("/admin/stats", get(admin::stats))
