@@ -97,3 +97,55 @@ async fn refresh_rejected_rules_decide_what_logs_in_again() {
         "an answer outside the rules is a failure"
     );
 }
+
+async fn grant_run(extra: &str, clients: u32) -> crate::support::Ran {
+    let server = mock(|_| {}).await;
+    let r = run(
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            storm(Duration::from_millis(1500)),
+        ),
+        profile_with(&server, extra),
+    )
+    .await;
+    server.shutdown().await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_clients_get_tokens_and_ask_again_when_they_expire() {
+    let r = grant_run("grant: client_credentials\n", 4).await;
+    assert_eq!(r.counter("never_logged_in"), 0);
+    assert!(r.counter("status.api.200") >= 4);
+    // No refresh token (RFC 6749 §4.4.3): renewal is a new grant, never a refresh call, and
+    // never a spurious logout.
+    assert_eq!(r.counter("refresh_calls"), 0);
+    assert!(r.counter("logins") >= 8, "a second grant after expiry: {}", r.counter("logins"));
+    assert_eq!(r.counter("spurious_logouts"), 0);
+    assert_eq!(r.counter("failures.login.4xx"), 0);
+    // A machine client with a wrong secret gets nothing.
+    let wrong = grant_run(
+        "grant: client_credentials\nlogin: { path: /oauth/token, form: { grant_type: client_credentials, client_id: \"{{user}}\", client_secret: wrong } }\n",
+        2,
+    )
+    .await;
+    assert_eq!(wrong.counter("never_logged_in"), 2);
+    assert_eq!(wrong.counter("status.api.200"), 0);
+}
+
+const AUTH_CODE: &str = "grant:\n  authorization_code:\n    authorize: { path: /authorize, query: { client_id: spa, scope: openid } }\n    redirect_uri: http://127.0.0.1:3000/callback\n    form: \"form#login\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_code_logins_drive_the_form_and_refresh_as_usual() {
+    let r = grant_run(AUTH_CODE, 4).await;
+    assert_eq!(r.counter("never_logged_in"), 0, "every client signed in");
+    assert!(r.counter("logins") >= 4);
+    assert!(r.counter("refresh_calls") >= 4, "the code's refresh token is used");
+    assert_eq!(r.counter("failures.refresh.4xx"), 0);
+    assert_eq!(r.counter("spurious_logouts"), 0);
+    // The default form selector meets the page's first form (a search box): no login.
+    let wrong_form = grant_run(&AUTH_CODE.replace("    form: \"form#login\"\n", ""), 2).await;
+    assert_eq!(wrong_form.counter("never_logged_in"), 2);
+    assert!(wrong_form.counter("failures.login.4xx") >= 2);
+}
