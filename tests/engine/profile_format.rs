@@ -149,3 +149,45 @@ async fn authorization_code_logins_drive_the_form_and_refresh_as_usual() {
     assert_eq!(wrong_form.counter("never_logged_in"), 2);
     assert!(wrong_form.counter("failures.login.4xx") >= 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spa_refresh_token_in_a_rotating_httponly_cookie() {
+    // The SPA pattern: sign in through the authorize page, then the refresh token lives only in
+    // an HttpOnly cookie that every refresh answer rotates (mock --refresh-cookie, rotation and
+    // reuse detection on). A client that sent a stale cookie would trip reuse detection.
+    let server = mock(|c| {
+        c.refresh_cookie = true;
+        c.access_ttl = Duration::from_secs(1);
+    })
+    .await;
+    let extra = format!(
+        "{AUTH_CODE}refresh:\n  path: /oauth/token\n  form: {{ grant_type: refresh_token }}\nextract:\n  refresh_token: cookie:refresh_token\n"
+    );
+    let r = run(
+        plan(
+            4,
+            settings(Strategy::SingleFlight, 1),
+            vec![
+                Phase::Login {
+                    ramp: Duration::ZERO,
+                },
+                Phase::Traffic {
+                    duration: Duration::from_millis(5000),
+                    rate: None,
+                },
+            ],
+        ),
+        profile_with(&server, &extra),
+    )
+    .await;
+    server.shutdown().await;
+    assert_eq!(r.counter("never_logged_in"), 0);
+    assert!(
+        r.counter("status.refresh.200") >= 8,
+        "at least two rotations per client: {}",
+        r.counter("status.refresh.200")
+    );
+    assert_eq!(r.counter("reuse_detected"), 0, "always the newest cookie");
+    assert_eq!(r.counter("relogins"), 0);
+    assert_eq!(r.counter("failures.refresh.4xx"), 0);
+}
