@@ -49,6 +49,45 @@ impl TokenKind {
     }
 }
 
+/// A token type as a profile names it (`access_token`, `refresh_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenTypeName {
+    /// Access tokens.
+    AccessToken,
+    /// Refresh tokens.
+    RefreshToken,
+}
+
+impl TokenTypeName {
+    fn kind(self) -> TokenKind {
+        match self {
+            TokenTypeName::AccessToken => TokenKind::Access,
+            TokenTypeName::RefreshToken => TokenKind::Refresh,
+        }
+    }
+}
+
+/// Which token types the revocation and introspection endpoints accept (`token_types:`); many
+/// providers refuse JWT access tokens there by design. Left out: both types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenTypes {
+    /// Types `revoke` accepts, e.g. `[refresh_token]` (Auth0, Cognito).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<Vec<TokenTypeName>>,
+    /// Types `introspect` accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<Vec<TokenTypeName>>,
+}
+
+impl TokenTypes {
+    fn accepts(list: &Option<Vec<TokenTypeName>>, kind: TokenKind) -> bool {
+        list.as_ref()
+            .is_none_or(|l| l.iter().any(|t| t.kind() == kind))
+    }
+}
+
 /// The extractors as written; every key optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -209,6 +248,10 @@ pub struct ProfileFile {
     /// Session limits the server enforces without announcing them in its token responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionLimits>,
+    /// Which token types `revoke` and `introspect` accept (default: both); the checks use only
+    /// the declared ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_types: Option<TokenTypes>,
     /// How the first token pair is obtained: `password` (default), `client_credentials`, or
     /// `{ authorization_code: { authorize, redirect_uri, form } }` (PKCE, headless form login).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,6 +302,8 @@ pub struct Profile {
     pub(crate) access_rejected: Matcher,
     /// How the first token pair is obtained.
     pub(crate) grant: GrantSpec,
+    /// Token types the revocation and introspection endpoints accept.
+    pub(crate) token_types: TokenTypes,
 }
 
 impl std::fmt::Debug for Profile {
@@ -596,6 +641,16 @@ impl Profile {
         self.revoke.is_some()
     }
 
+    /// Whether the revocation endpoint accepts tokens of `kind` (`token_types.revoke`).
+    pub fn revoke_accepts(&self, kind: TokenKind) -> bool {
+        TokenTypes::accepts(&self.token_types.revoke, kind)
+    }
+
+    /// Whether the introspection endpoint accepts tokens of `kind` (`token_types.introspect`).
+    pub fn introspect_accepts(&self, kind: TokenKind) -> bool {
+        TokenTypes::accepts(&self.token_types.introspect, kind)
+    }
+
     /// Whether an introspection request is configured.
     pub fn has_introspect(&self) -> bool {
         self.introspect.is_some()
@@ -916,6 +971,23 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
             ));
         }
     }
+    let token_types = spec
+        .token_types
+        .clone()
+        .or_else(|| b.map(|b| b.token_types.clone()))
+        .unwrap_or_default();
+    for (key, list) in [
+        ("token_types.revoke", &token_types.revoke),
+        ("token_types.introspect", &token_types.introspect),
+    ] {
+        if list.as_ref().is_some_and(Vec::is_empty) {
+            return Err(problem(
+                key,
+                "an empty list says the endpoint accepts no token at all".to_string(),
+                "list what it accepts, e.g. [refresh_token], or remove the endpoint's request",
+            ));
+        }
+    }
     let implied = match (&spec.login, b) {
         (None, Some(b)) => grant::default_login(&grant, &b.login),
         _ => None,
@@ -978,6 +1050,7 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         base_url,
         refresh_extract,
         grant,
+        token_types,
     })
 }
 

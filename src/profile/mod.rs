@@ -25,7 +25,7 @@ pub use close_codes::{CloseClass, CloseProfile};
 pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
 pub use file::{
-    EnvCheck, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind, load_profile,
+    EnvCheck, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind, TokenTypeName, TokenTypes, load_profile,
     load_profile_with, profile_from_str, profile_from_str_opts, profile_from_str_with,
     unset_environment,
 };

@@ -107,6 +107,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         base_url,
         refresh_extract: Extractors::default(),
         grant: GrantSpec::Password,
+        token_types: Default::default(),
     }
 }
 
@@ -210,6 +211,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         base_url,
         refresh_extract: Extractors::default(),
         grant: GrantSpec::Password,
+        token_types: Default::default(),
     }
 }
 
