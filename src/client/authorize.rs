@@ -128,7 +128,8 @@ impl AuthorizeError {
 
 /// A PKCE verifier (43 characters of base64url) and its S256 challenge.
 pub fn pkce_pair() -> (String, String) {
-    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let verifier =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
     (verifier, challenge)
@@ -405,8 +406,11 @@ fn find_form(url: &url::Url, reply: &Reply, spec: &AuthCodeSpec) -> Result<Form,
         let v = input.value();
         let Some(name) = v.attr("name") else { continue };
         let kind = v.attr("type").unwrap_or("text").to_ascii_lowercase();
-        let skip = matches!(kind.as_str(), "submit" | "button" | "image" | "reset" | "file")
-            || (matches!(kind.as_str(), "checkbox" | "radio") && v.attr("checked").is_none());
+        let skip = matches!(
+            kind.as_str(),
+            "submit" | "button" | "image" | "reset" | "file"
+        ) || (matches!(kind.as_str(), "checkbox" | "radio")
+            && v.attr("checked").is_none());
         if skip {
             continue;
         }

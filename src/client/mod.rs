@@ -16,6 +16,7 @@
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
 
+pub mod admin_logout;
 pub mod authorize;
 pub mod cookies;
 pub mod discover;

@@ -777,8 +777,14 @@ impl Session {
         spec: &crate::profile::AuthCodeSpec,
     ) -> Option<super::authorize::Code> {
         self.respect_retry_after().await;
-        match super::authorize::obtain_code(&self.http, self.profile(), spec, &self.user, &self.password)
-            .await
+        match super::authorize::obtain_code(
+            &self.http,
+            self.profile(),
+            spec,
+            &self.user,
+            &self.password,
+        )
+        .await
         {
             Ok(code) => Some(code),
             Err(e) => {
@@ -829,7 +835,31 @@ impl Session {
     /// now-dead tokens — the client learns about it from a 401 or its WebSocket — but a later new
     /// login is expected, not spurious. Returns the admin response status.
     pub async fn force_logout(&self) -> Option<u16> {
-        let req = self.profile().admin_logout_request(&self.user)?;
+        if let Some(hook) = self.profile().force_logout_hook() {
+            // A command (CLI, database update): exit 0 stands for a 2xx answer.
+            self.expect_end();
+            return match super::admin_logout::run_hook(hook, &self.user).await {
+                Ok(()) => {
+                    self.succeeded(Op::ForceLogout);
+                    Some(200)
+                }
+                Err(e) => {
+                    let err: Result<Reply, HttpError> = Err(HttpError::new(
+                        super::transport::ErrorKind::Protocol,
+                        e.to_string(),
+                    ));
+                    self.count_failure(Op::ForceLogout, FailClass::Unexpected, &err);
+                    None
+                }
+            };
+        }
+        let user_id = match self.profile().admin_user_id_request(&self.user) {
+            Some(lookup) => Some(self.look_up_user_id(lookup).await?),
+            None => None,
+        };
+        let req = self
+            .profile()
+            .admin_logout_request_for(&self.user, user_id.as_deref())?;
         self.expect_end();
         let flight = self.rec().begin_request(self.shard());
         let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
@@ -842,6 +872,28 @@ impl Session {
         };
         self.settle(Op::ForceLogout, &res, failure);
         res.ok().map(|r| r.status)
+    }
+
+    /// The first step of a two-step admin logout: the user's id from the profile's lookup
+    /// (counted as a `force_logout` request; no id is a failure of it).
+    async fn look_up_user_id(&self, req: Result<Rendered, RequestError>) -> Option<String> {
+        let flight = self.rec().begin_request(self.shard());
+        let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
+        drop(flight);
+        self.count_exchange(Op::ForceLogout, &res);
+        let id = res.as_ref().ok().and_then(|r| {
+            self.profile()
+                .admin_user_id_from(r.status, &r.headers, &r.body)
+        });
+        if id.is_none() {
+            let class = match &res {
+                Ok(r) if (200..300).contains(&r.status) => FailClass::Body,
+                Ok(r) => FailClass::of_status(r.status),
+                Err(_) => FailClass::Transport,
+            };
+            self.settle(Op::ForceLogout, &res, Some(class));
+        }
+        id
     }
 
     /// The held tokens as a `target::Tokens` (for the profile's logout request).
@@ -908,9 +960,9 @@ impl Session {
         };
         self.absorb_cookies(&reply.headers);
         if (200..300).contains(&reply.status) {
-            let parsed = self
-                .profile()
-                .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
+            let parsed =
+                self.profile()
+                    .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
             self.settle(op, &res, parsed.is_err().then_some(FailClass::Body));
             self.install(parsed.ok()?, false);
             return Some(true);
@@ -1245,9 +1297,9 @@ impl Session {
             return Refreshed::Failed;
         };
         if (200..300).contains(&reply.status) {
-            let parsed = self
-                .profile()
-                .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
+            let parsed =
+                self.profile()
+                    .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
             self.settle(
                 Op::Refresh,
                 &res,

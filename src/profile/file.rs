@@ -49,6 +49,38 @@ impl TokenKind {
     }
 }
 
+/// A first admin request that looks the user's id up (`admin_user_id:`), for admin APIs that
+/// name users by id (Keycloak): its answer's `id` becomes `{{user_id}}` in `admin_logout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIdLookup {
+    /// The lookup (default method GET); variables `user`, `admin_key`.
+    pub request: RequestSpec,
+    /// Where the id is in the answer, e.g. `json:/0/id`.
+    pub id: Extractor,
+}
+
+/// `force_logout: { command: [...] }`: "log this user out everywhere" as a program (a CLI, a
+/// database update), run once per user with `AUTHBENCH_USER` set to the user name; exit status 0
+/// is success.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForceLogoutHook {
+    /// The program and its arguments (no shell: write `[sh, -c, "..."]` for one).
+    pub command: Vec<String>,
+    /// How long one run may take (default 30s).
+    #[serde(
+        default,
+        with = "human_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub timeout: Option<Duration>,
+}
+
+/// The default time one run of a `force_logout` command may take.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A token type as a profile names it (`access_token`, `refresh_token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -147,18 +179,26 @@ impl ExtractSpec {
             if let Some(n) = nested
                 && (n.login.is_some() || n.refresh.is_some())
             {
-                let inner = if n.login.is_some() { "login" } else { "refresh" };
+                let inner = if n.login.is_some() {
+                    "login"
+                } else {
+                    "refresh"
+                };
                 return Err(problem(
                     format!("extract.{op}.{inner}"),
                     format!("`extract.{op}` cannot hold another `{inner}:`"),
-                    format!("write the keys for {op} responses directly under `extract.{op}`, e.g. access_token: json:/..."),
+                    format!(
+                        "write the keys for {op} responses directly under `extract.{op}`, e.g. access_token: json:/..."
+                    ),
                 ));
             }
         }
         let login = self.over(base_login);
         let refresh = self.over(base_refresh);
         Ok((
-            self.login.as_ref().map_or(login.clone(), |l| l.over(&login)),
+            self.login
+                .as_ref()
+                .map_or(login.clone(), |l| l.over(&login)),
             self.refresh
                 .as_ref()
                 .map_or(refresh.clone(), |r| r.over(&refresh)),
@@ -248,6 +288,13 @@ pub struct ProfileFile {
     /// Session limits the server enforces without announcing them in its token responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionLimits>,
+    /// Looks the user's id up before `admin_logout` (which may then use `{{user_id}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_user_id: Option<UserIdLookup>,
+    /// "Log this user out everywhere" as a command, instead of `admin_logout`:
+    /// `{ command: [sh, -c, "..."] }`, run with `AUTHBENCH_USER` in its environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_logout: Option<ForceLogoutHook>,
     /// Which token types `revoke` and `introspect` accept (default: both); the checks use only
     /// the declared ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,6 +351,10 @@ pub struct Profile {
     pub(crate) grant: GrantSpec,
     /// Token types the revocation and introspection endpoints accept.
     pub(crate) token_types: TokenTypes,
+    /// The user-id lookup before `admin_logout`.
+    pub(crate) admin_user_id: Option<UserIdLookup>,
+    /// The force-logout command.
+    pub(crate) force_logout: Option<ForceLogoutHook>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -351,7 +402,10 @@ impl Profile {
     /// The name of the refresh-token cookie when the RT lives in an HttpOnly cookie (as the
     /// refresh response carries it, else the login response).
     pub fn refresh_cookie(&self) -> Option<&str> {
-        match (&self.refresh_extract.refresh_token, &self.extract.refresh_token) {
+        match (
+            &self.refresh_extract.refresh_token,
+            &self.extract.refresh_token,
+        ) {
             (Extractor::Cookie(name), _) | (_, Extractor::Cookie(name)) => Some(name),
             _ => None,
         }
@@ -493,11 +547,63 @@ impl Profile {
     /// The admin "log `user` out everywhere" request (force_logout), if configured and the
     /// admin key is known when the template needs it.
     pub fn admin_logout_request(&self, user: &str) -> Option<Result<Rendered, RequestError>> {
+        self.admin_logout_request_for(user, None)
+    }
+
+    /// Like [`Self::admin_logout_request`], with the id the lookup found (`{{user_id}}`).
+    pub fn admin_logout_request_for(
+        &self,
+        user: &str,
+        user_id: Option<&str>,
+    ) -> Option<Result<Rendered, RequestError>> {
         let vars = Vars {
             user: Some(user),
+            user_id,
             ..Vars::default()
         };
         self.render_with_key(self.admin_logout.as_ref()?, vars, KeyMissing::Skip)
+    }
+
+    /// The user-id lookup request for `user` (a GET unless the profile says otherwise), if the
+    /// profile has one.
+    pub fn admin_user_id_request(&self, user: &str) -> Option<Result<Rendered, RequestError>> {
+        let lookup = self.admin_user_id.as_ref()?;
+        let key = self.admin_key();
+        let vars = Vars {
+            user: Some(user),
+            admin_key: key.as_deref(),
+            ..Vars::default()
+        };
+        Some(
+            lookup
+                .request
+                .render(&self.base_url, http::Method::GET, &vars),
+        )
+    }
+
+    /// The user's id in a lookup answer (a 2xx whose `id` extractor finds something).
+    pub fn admin_user_id_from(
+        &self,
+        status: u16,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<String> {
+        let lookup = self.admin_user_id.as_ref()?;
+        if !(200..300).contains(&status) {
+            return None;
+        }
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        lookup.id.extract(headers, json.as_ref())
+    }
+
+    /// The extractor of the user-id lookup, for messages.
+    pub fn admin_user_id_extractor(&self) -> Option<&Extractor> {
+        self.admin_user_id.as_ref().map(|l| &l.id)
+    }
+
+    /// The `force_logout` command, if the profile logs users out that way.
+    pub fn force_logout_hook(&self) -> Option<&ForceLogoutHook> {
+        self.force_logout.as_ref()
     }
 
     /// A request about `token` (`token` and `token_type_hint` set), see [`Self::render_with_key`].
@@ -556,11 +662,14 @@ impl Profile {
             .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
     }
 
-    /// Whether a force_logout can be sent (admin endpoint configured and usable).
+    /// Whether a force_logout can be made (a `force_logout` command, or an admin endpoint
+    /// configured and usable).
     pub fn has_admin_logout(&self) -> bool {
-        self.admin_logout
-            .as_ref()
-            .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
+        self.force_logout.is_some()
+            || self
+                .admin_logout
+                .as_ref()
+                .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
     }
 
     /// Reads tokens from a login response (see [`Tokens`]).
@@ -960,9 +1069,15 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         .or_else(|| b.map(|b| b.grant.clone()))
         .unwrap_or_default();
     if let GrantSpec::AuthorizationCode(a) = &grant {
-        a.check().map_err(|(k, m, f)| problem(format!("grant.authorization_code.{k}"), m, f))?;
+        a.check()
+            .map_err(|(k, m, f)| problem(format!("grant.authorization_code.{k}"), m, f))?;
         if env == EnvCheck::Require
-            && let Some(var) = a.authorize.templates().iter().flat_map(|t| t.unset_env()).next()
+            && let Some(var) = a
+                .authorize
+                .templates()
+                .iter()
+                .flat_map(|t| t.unset_env())
+                .next()
         {
             return Err(problem(
                 "grant.authorization_code.authorize",
@@ -987,6 +1102,31 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
                 "list what it accepts, e.g. [refresh_token], or remove the endpoint's request",
             ));
         }
+    }
+    if let Some(hook) = &spec.force_logout {
+        if hook.command.first().is_none_or(|c| c.trim().is_empty()) {
+            return Err(problem(
+                "force_logout.command",
+                "the command is empty".to_string(),
+                "give the program and its arguments, e.g. command: [sh, -c, \"psql -c \\\"...\\\"\"] (the user is in $AUTHBENCH_USER)",
+            ));
+        }
+        if hook.timeout == Some(Duration::ZERO) {
+            return Err(problem(
+                "force_logout.timeout",
+                "a zero timeout would stop every run at once".to_string(),
+                "give the time one run may take, e.g. timeout: 30s",
+            ));
+        }
+    }
+    if let Some(l) = &spec.admin_user_id {
+        l.request.check().map_err(|(sub, msg)| {
+            problem(
+                format!("admin_user_id.request.{sub}"),
+                msg,
+                "see the target profile reference in the README",
+            )
+        })?;
     }
     let implied = match (&spec.login, b) {
         (None, Some(b)) => grant::default_login(&grant, &b.login),
@@ -1051,6 +1191,14 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         refresh_extract,
         grant,
         token_types,
+        admin_user_id: spec
+            .admin_user_id
+            .clone()
+            .or_else(|| b.and_then(|b| b.admin_user_id.clone())),
+        force_logout: spec
+            .force_logout
+            .clone()
+            .or_else(|| b.and_then(|b| b.force_logout.clone())),
     })
 }
 

@@ -99,9 +99,13 @@ impl AuthCodeSpec {
     /// Checks what serde cannot: the selector parses, the redirect URI is an absolute http(s)
     /// URL, the bound is sensible. Returns the sub-key, message and fix of the first problem.
     pub fn check(&self) -> Result<(), (String, String, String)> {
-        self.authorize
-            .check()
-            .map_err(|(k, m)| (format!("authorize.{k}"), m, "see the request keys in the README".into()))?;
+        self.authorize.check().map_err(|(k, m)| {
+            (
+                format!("authorize.{k}"),
+                m,
+                "see the request keys in the README".into(),
+            )
+        })?;
         if let Err(e) = scraper::Selector::parse(self.form_selector()) {
             return Err((
                 "form".into(),

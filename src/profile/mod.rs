@@ -25,9 +25,9 @@ pub use close_codes::{CloseClass, CloseProfile};
 pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
 pub use file::{
-    EnvCheck, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind, TokenTypeName, TokenTypes, load_profile,
-    load_profile_with, profile_from_str, profile_from_str_opts, profile_from_str_with,
-    unset_environment,
+    EnvCheck, ForceLogoutHook, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind,
+    TokenTypeName, TokenTypes, UserIdLookup, load_profile, load_profile_with, profile_from_str,
+    profile_from_str_opts, profile_from_str_with, unset_environment,
 };
 pub use grant::{AuthCodeSpec, GrantSpec};
 pub use matcher::{MatchRule, Matcher, Rejection};

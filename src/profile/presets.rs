@@ -108,6 +108,8 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         refresh_extract: Extractors::default(),
         grant: GrantSpec::Password,
         token_types: Default::default(),
+        admin_user_id: None,
+        force_logout: None,
     }
 }
 
@@ -212,6 +214,8 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         refresh_extract: Extractors::default(),
         grant: GrantSpec::Password,
         token_types: Default::default(),
+        admin_user_id: None,
+        force_logout: None,
     }
 }
 

@@ -8,7 +8,9 @@ fn load(src: &str) -> Profile {
 }
 
 fn load_err(src: &str) -> String {
-    profile::profile_from_str(src, None).unwrap_err().to_string()
+    profile::profile_from_str(src, None)
+        .unwrap_err()
+        .to_string()
 }
 
 fn json_headers() -> http::HeaderMap {
@@ -26,18 +28,31 @@ fn login_and_refresh_have_their_own_extractors() {
     let t = p.parse_tokens(200, &json_headers(), login).unwrap();
     assert_eq!(t.access_token, "at-1");
     assert_eq!(t.refresh_token.as_deref(), Some("rt-1"));
-    assert!(t.expires_at.is_some(), "the common expires_in applies to login");
+    assert!(
+        t.expires_at.is_some(),
+        "the common expires_in applies to login"
+    );
     let refresh = br#"{"AuthenticationResult":{"AccessToken":"at-2","ExpiresIn":3600}}"#;
-    let r = p.parse_refresh_tokens(200, &json_headers(), refresh).unwrap();
+    let r = p
+        .parse_refresh_tokens(200, &json_headers(), refresh)
+        .unwrap();
     assert_eq!(r.access_token, "at-2");
     assert_eq!(r.refresh_token, None, "absent: the session keeps rt-1");
     assert!(r.expires_at.is_some());
     let rotated = br#"{"AuthenticationResult":{"AccessToken":"at-3","NewRefreshToken":"rt-2"}}"#;
-    let r = p.parse_refresh_tokens(200, &json_headers(), rotated).unwrap();
+    let r = p
+        .parse_refresh_tokens(200, &json_headers(), rotated)
+        .unwrap();
     assert_eq!(r.refresh_token.as_deref(), Some("rt-2"));
     // The login extractor does not read refresh answers.
-    assert!(p.parse_tokens(200, &json_headers(), b"{\"access_token\":\"x\"}").is_err());
-    assert!(p.parse_refresh_tokens(200, &json_headers(), b"{\"access_token\":\"x\"}").is_err());
+    assert!(
+        p.parse_tokens(200, &json_headers(), b"{\"access_token\":\"x\"}")
+            .is_err()
+    );
+    assert!(
+        p.parse_refresh_tokens(200, &json_headers(), b"{\"access_token\":\"x\"}")
+            .is_err()
+    );
 }
 
 #[test]
@@ -98,16 +113,28 @@ mod authorization_code {
         let (c, verifier) = got.split_once('|').unwrap();
         let send = |req| async { http().exchange(req, BodyMode::Keep).await.unwrap() };
         // A wrong verifier is refused (PKCE), and the code is spent with it.
-        let r = send(p.code_exchange_request("user3", "pw-3", c, "not-the-verifier").unwrap()).await;
+        let r = send(
+            p.code_exchange_request("user3", "pw-3", c, "not-the-verifier")
+                .unwrap(),
+        )
+        .await;
         assert_eq!(r.status, 400);
         let got = code(&p, "user3", "pw-3").await.unwrap();
         let (c, verifier2) = got.split_once('|').unwrap();
         assert_ne!(verifier, verifier2, "a fresh verifier per login");
-        let r = send(p.code_exchange_request("user3", "pw-3", c, verifier2).unwrap()).await;
+        let r = send(
+            p.code_exchange_request("user3", "pw-3", c, verifier2)
+                .unwrap(),
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         let t = p.parse_tokens(r.status, &r.headers, &r.body).unwrap();
         assert!(t.refresh_token.is_some());
-        let again = send(p.code_exchange_request("user3", "pw-3", c, verifier2).unwrap()).await;
+        let again = send(
+            p.code_exchange_request("user3", "pw-3", c, verifier2)
+                .unwrap(),
+        )
+        .await;
         assert_eq!(again.status, 400, "a code works once");
         server.shutdown().await;
     }
@@ -116,26 +143,43 @@ mod authorization_code {
     async fn bad_input_names_what_is_missing() {
         let server = mock().await;
         let base = server.base_url();
-        let e = code(&profile(&base, &grant("form#kc-form-login", 10)), "user1", "pw-1")
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("no element matching the form selector `form#kc-form-login`"), "{e}");
+        let e = code(
+            &profile(&base, &grant("form#kc-form-login", 10)),
+            "user1",
+            "pw-1",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("no element matching the form selector `form#kc-form-login`"),
+            "{e}"
+        );
         assert!(e.contains("2 <form> element(s)"), "{e}");
         assert!(e.contains("/authorize?"), "names the page: {e}");
         let e = code(&profile(&base, &grant("form", 10)), "user1", "pw-1")
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("has no input named `username` (inputs: q)"), "{e}");
+        assert!(
+            e.contains("has no input named `username` (inputs: q)"),
+            "{e}"
+        );
         let e = code(&profile(&base, &grant("form#login", 10)), "user1", "wrong")
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("did not redirect to http://127.0.0.1:3000/cb"), "{e}");
+        assert!(
+            e.contains("did not redirect to http://127.0.0.1:3000/cb"),
+            "{e}"
+        );
         assert!(!e.contains("wrong\""), "no credential in the message: {e}");
         // The mock's sign-in takes one redirect before the callback.
-        assert!(code(&profile(&base, &grant("form#login", 1)), "user1", "pw-1").await.is_ok());
+        assert!(
+            code(&profile(&base, &grant("form#login", 1)), "user1", "pw-1")
+                .await
+                .is_ok()
+        );
         server.shutdown().await;
     }
 
@@ -143,27 +187,41 @@ mod authorization_code {
     async fn a_redirect_loop_is_bounded_and_names_the_last_url() {
         use axum::response::Redirect;
         let app = axum::Router::new()
-            .route("/authorize", axum::routing::get(|| async { Redirect::to("/hop/1") }))
+            .route(
+                "/authorize",
+                axum::routing::get(|| async { Redirect::to("/hop/1") }),
+            )
             .route(
                 "/hop/{n}",
-                axum::routing::get(|axum::extract::Path(n): axum::extract::Path<u32>| async move {
-                    Redirect::to(&format!("/hop/{}", n + 1))
-                }),
+                axum::routing::get(
+                    |axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                        Redirect::to(&format!("/hop/{}", n + 1))
+                    },
+                ),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move { axum::serve(listener, app).await });
         let p = profile(&format!("http://{addr}"), &grant("form#login", 3));
         let e = code(&p, "user1", "pw-1").await.unwrap_err().to_string();
-        assert!(e.contains("no redirect to http://127.0.0.1:3000/cb within 3 redirects"), "{e}");
-        assert!(e.contains(&format!("the last URL was http://{addr}/hop/4")), "{e}");
+        assert!(
+            e.contains("no redirect to http://127.0.0.1:3000/cb within 3 redirects"),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!("the last URL was http://{addr}/hop/4")),
+            "{e}"
+        );
         task.abort();
     }
 
     #[test]
     fn a_bad_selector_or_redirect_uri_is_refused_at_load() {
         let e = profile::profile_from_str(
-            &format!("preset: mock\nbase_url: http://127.0.0.1:1\n{}", grant("form[", 10)),
+            &format!(
+                "preset: mock\nbase_url: http://127.0.0.1:1\n{}",
+                grant("form[", 10)
+            ),
             None,
         )
         .unwrap_err()

@@ -36,15 +36,26 @@ async fn declared_token_types_decide_what_is_tried() {
     let server = mock(&[Flaw::IntrospectNoAccessTokens]).await;
     let undeclared = checks::run(profile(&server, ""), &only(&["IN-01"])).await;
     let r = undeclared.get("IN-01").unwrap();
-    assert_eq!(r.status, Status::Warn, "refused without a declaration: {r:#?}");
+    assert_eq!(
+        r.status,
+        Status::Warn,
+        "refused without a declaration: {r:#?}"
+    );
     let declared = checks::run(
         profile(&server, "token_types: { introspect: [refresh_token] }\n"),
         &only(&["IN-01"]),
     )
     .await;
     let r = declared.get("IN-01").unwrap();
-    assert_eq!(r.status, Status::Pass, "declared: judged on refresh tokens: {r:#?}");
-    assert!(format!("{r:?}").contains("token_types.introspect"), "{r:#?}");
+    assert_eq!(
+        r.status,
+        Status::Pass,
+        "declared: judged on refresh tokens: {r:#?}"
+    );
+    assert!(
+        format!("{r:?}").contains("token_types.introspect"),
+        "{r:#?}"
+    );
     server.shutdown().await;
 
     let server = mock(&[]).await;
@@ -57,7 +68,11 @@ async fn declared_token_types_decide_what_is_tried() {
     assert_eq!(rv01.status, Status::Skip, "{rv01:#?}");
     assert!(format!("{rv01:?}").contains("does not accept refresh tokens"));
     let rv02 = run.get("RV-02").unwrap();
-    assert_eq!(rv02.status, Status::Pass, "the access-token case is judged: {rv02:#?}");
+    assert_eq!(
+        rv02.status,
+        Status::Pass,
+        "the access-token case is judged: {rv02:#?}"
+    );
     assert!(format!("{rv02:?}").contains("not tried"), "{rv02:#?}");
     server.shutdown().await;
 

@@ -84,13 +84,22 @@ async fn refresh_rejected_rules_decide_what_logs_in_again() {
     let (matching, narrow) = tokio::join!(
         revoked_then_traffic("refresh_rejected: { status: 400, body: { error: invalid_grant } }\n"),
         // DRF SimpleJWT's answer; the mock's 400 invalid_grant is then not "refresh token dead".
-        revoked_then_traffic("refresh_rejected: { status: 401, body: { code: token_not_valid } }\n"),
+        revoked_then_traffic(
+            "refresh_rejected: { status: 401, body: { code: token_not_valid } }\n"
+        ),
     );
     assert!(matching.counter("status.refresh.400") >= 4);
-    assert!(matching.counter("relogins") >= 4, "dead refresh token: log in again");
+    assert!(
+        matching.counter("relogins") >= 4,
+        "dead refresh token: log in again"
+    );
     assert_eq!(matching.counter("failures.refresh.4xx"), 0);
     assert!(narrow.counter("status.refresh.400") >= 4);
-    assert_eq!(narrow.counter("relogins"), 0, "not a rejection: no new login");
+    assert_eq!(
+        narrow.counter("relogins"),
+        0,
+        "not a rejection: no new login"
+    );
     assert_eq!(
         narrow.counter("failures.refresh.4xx"),
         narrow.counter("status.refresh.400"),
@@ -121,7 +130,11 @@ async fn client_credentials_clients_get_tokens_and_ask_again_when_they_expire() 
     // No refresh token (RFC 6749 §4.4.3): renewal is a new grant, never a refresh call, and
     // never a spurious logout.
     assert_eq!(r.counter("refresh_calls"), 0);
-    assert!(r.counter("logins") >= 8, "a second grant after expiry: {}", r.counter("logins"));
+    assert!(
+        r.counter("logins") >= 8,
+        "a second grant after expiry: {}",
+        r.counter("logins")
+    );
     assert_eq!(r.counter("spurious_logouts"), 0);
     assert_eq!(r.counter("failures.login.4xx"), 0);
     // A machine client with a wrong secret gets nothing.
@@ -141,7 +154,10 @@ async fn authorization_code_logins_drive_the_form_and_refresh_as_usual() {
     let r = grant_run(AUTH_CODE, 4).await;
     assert_eq!(r.counter("never_logged_in"), 0, "every client signed in");
     assert!(r.counter("logins") >= 4);
-    assert!(r.counter("refresh_calls") >= 4, "the code's refresh token is used");
+    assert!(
+        r.counter("refresh_calls") >= 4,
+        "the code's refresh token is used"
+    );
     assert_eq!(r.counter("failures.refresh.4xx"), 0);
     assert_eq!(r.counter("spurious_logouts"), 0);
     // The default form selector meets the page's first form (a search box): no login.
@@ -190,4 +206,54 @@ async fn a_spa_refresh_token_in_a_rotating_httponly_cookie() {
     assert_eq!(r.counter("reuse_detected"), 0, "always the newest cookie");
     assert_eq!(r.counter("relogins"), 0);
     assert_eq!(r.counter("failures.refresh.4xx"), 0);
+}
+
+const TWO_STEP: &str = "admin_user_id:\n  request: { path: /admin/users, query: { username: \"{{user}}\" }, headers: { Authorization: \"Bearer {{admin_key}}\" } }\n  id: json:/0/id\nadmin_logout: { path: \"/admin/users/by-id/{{user_id}}/logout\", headers: { Authorization: \"Bearer {{admin_key}}\" } }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_step_admin_logout_looks_the_id_up_first() {
+    let wrong = TWO_STEP.replace("json:/0/id", "json:/0/uuid");
+    let (two_step, wrong_id) =
+        tokio::join!(revoked_then_traffic(TWO_STEP), revoked_then_traffic(&wrong));
+    // Lookup + logout per user, every session revoked: the next refresh is refused.
+    assert_eq!(
+        two_step.counter("status.force_logout.200"),
+        8,
+        "4 lookups + 4 logouts"
+    );
+    assert!(two_step.counter("relogins") >= 4);
+    assert_eq!(two_step.counter("failures.force_logout.body"), 0);
+    // An extractor that finds no id: no logout is sent, and it is a failure of force_logout.
+    assert_eq!(
+        wrong_id.counter("status.force_logout.200"),
+        4,
+        "lookups only"
+    );
+    assert_eq!(wrong_id.counter("failures.force_logout.body"), 4);
+    assert_eq!(wrong_id.counter("relogins"), 0, "nothing was revoked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_logout_command_runs_once_per_user_with_the_user_in_its_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("users.txt");
+    let ok = format!(
+        "force_logout: {{ command: [sh, -c, \"echo \\\"$AUTHBENCH_USER\\\" >> {}\"] }}\n",
+        log.display()
+    );
+    let (ran, failing) = tokio::join!(
+        revoked_then_traffic(&ok),
+        revoked_then_traffic(
+            "force_logout: { command: [sh, -c, \"echo no such user >&2; exit 3\"] }\n"
+        ),
+    );
+    let mut users: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    users.sort();
+    assert_eq!(users, ["user0", "user1", "user2", "user3"]);
+    assert_eq!(ran.counter("failures.force_logout.4xx"), 0);
+    assert_eq!(failing.counter("failures.force_logout.4xx"), 4);
 }

@@ -254,7 +254,11 @@ fn oauth_presets_match_their_documentation() {
     for preset in OAUTH_PRESETS {
         let p = load(preset.file);
         let f = preset.file;
-        assert_eq!(p.reject_policy(), Some(preset.policy), "{f}: refresh_rejected");
+        assert_eq!(
+            p.reject_policy(),
+            Some(preset.policy),
+            "{f}: refresh_rejected"
+        );
         assert!(
             p.renewal_header().is_none(),
             "{f}: no sliding renewal header"

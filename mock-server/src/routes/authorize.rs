@@ -193,7 +193,10 @@ pub async fn login(
         Err(_) => {
             return page(
                 StatusCode::OK,
-                login_form(request_id, "<p class=\"error\">Invalid username or password.</p>"),
+                login_form(
+                    request_id,
+                    "<p class=\"error\">Invalid username or password.</p>",
+                ),
             );
         }
     };
@@ -233,7 +236,11 @@ pub async fn resume(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -
     let Some(code) = s.code else {
         return error_page(StatusCode::BAD_REQUEST, "not signed in");
     };
-    let sep = if s.redirect_uri.contains('?') { '&' } else { '?' };
+    let sep = if s.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     let mut to = format!("{}{sep}code={code}", s.redirect_uri);
     if let Some(st) = s.state {
         to.push_str("&state=");

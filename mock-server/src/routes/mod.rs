@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod guard;
 pub mod metrics;
 pub mod oauth;
+pub mod user_ids;
 pub mod verdicts;
 pub mod ws;
 
@@ -100,6 +101,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/continue", get(authorize::resume))
+        .route("/admin/users", get(user_ids::find))
+        .route("/admin/users/by-id/{id}/logout", post(user_ids::logout))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
         .route("/admin/outage", post(admin::outage))
         .route("/admin/stats", get(admin::stats))

@@ -139,10 +139,7 @@ pub async fn token(
         Grant::ClientCredentials => {
             let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret"))
             else {
-                return oauth_error(
-                    "invalid_client",
-                    "client_id and client_secret are required",
-                );
+                return oauth_error("invalid_client", "client_id and client_secret are required");
             };
             match state.auth.login(id, secret) {
                 // RFC 6749 §4.4.3: a refresh token SHOULD NOT be included.
