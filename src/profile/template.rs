@@ -300,10 +300,13 @@ impl Template {
                 Part::Expr(e) => {
                     let mut seen = Vec::new();
                     let ctx = stand_in_context();
-                    if !matches!(
-                        functions::evaluate(e, ctx, Some(&mut seen)),
-                        Evaluated::Text(_)
-                    ) {
+                    let result = functions::evaluate(e, ctx, Some(&mut seen));
+                    // An expression that handles a missing value itself (`| default`, `if`,
+                    // `is defined`) may meet an unset variable; any other may not.
+                    let guarded = ["default", " if ", "is defined", "is undefined", "is none"]
+                        .iter()
+                        .any(|g| self.source.contains(g));
+                    if matches!(result, Evaluated::Failed(_)) || !guarded {
                         out.append(&mut seen);
                     }
                 }
