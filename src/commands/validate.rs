@@ -74,26 +74,44 @@ fn shown_base_url(p: &profile::Profile, unset: &[(String, String)]) -> String {
     }
 }
 
+/// Each unset variable once, with the keys that use it, in file order.
+fn by_variable(unset: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, var) in unset {
+        match out.iter_mut().find(|(v, _)| v == var) {
+            Some((_, keys)) => keys.push(key),
+            None => out.push((var, vec![key])),
+        }
+    }
+    out
+}
+
 fn env_summary(unset: &[(String, String)]) -> String {
-    match unset.len() {
+    match by_variable(unset).len() {
         0 => " (every environment variable it uses is set)".to_string(),
-        n => format!(
-            " ({n} environment variable use{} not set here, see below)",
-            if n == 1 { "" } else { "s" }
-        ),
+        1 => " (1 environment variable not set here, see below)".to_string(),
+        n => format!(" ({n} environment variables not set here, see below)"),
     }
 }
 
 /// One line per unset variable: what `run` and `check` will refuse.
 fn print_unset(path: &std::path::Path, unset: &[(String, String)]) {
-    for (key, var) in unset {
+    for (var, keys) in by_variable(unset) {
+        if keys == ["admin_key"] {
+            println!(
+                "  note: {}: environment variable {var} is not set (used by `admin_key`); without it the admin requests are unavailable (force_logout is skipped, admin checks SKIP)",
+                path.display()
+            );
+            continue;
+        }
+        let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
         println!(
-            "  note: {}: environment variable {var} is not set (used by `{key}`); `run` and `check` need it: export {var}=...",
-            path.display()
+            "  note: {}: environment variable {var} is not set (used by {}); `run` and `check` need it: export {var}=...",
+            path.display(),
+            keys.join(", ")
         );
     }
 }
-
 pub fn schema() -> Result<Code, CliError> {
     let schema = scenario::json_schema();
     println!(

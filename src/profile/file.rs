@@ -816,7 +816,10 @@ pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)
     let mut out: Vec<(String, String)> = Vec::new();
     let mut note = |key: &str, t: &Template| {
         for var in t.unset_env() {
-            out.push((key.to_string(), var));
+            let pair = (key.to_string(), var);
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
         }
     };
     note("base_url", &spec.base_url);
