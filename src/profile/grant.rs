@@ -37,7 +37,7 @@ pub enum GrantSpec {
     ClientCredentials,
     /// Authorization code with PKCE S256 (RFC 6749 §4.1, RFC 7636), the login form filled
     /// headlessly.
-    AuthorizationCode(AuthCodeSpec),
+    AuthorizationCode(Box<AuthCodeSpec>),
 }
 
 impl GrantSpec {
