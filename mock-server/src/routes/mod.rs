@@ -2,7 +2,8 @@
 //! cookie parsing, JSON responses). One file per API:
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
 //! endpoint), [`admin`] (admin, stats, sync point, health, discovery), [`metrics`] (OpenMetrics
-//! `GET /metrics`), [`ws`] (the WebSocket); [`guard`] holds
+//! `GET /metrics`), [`ws`] (the WebSocket), [`authorize`] (the authorization-code sign-in),
+//! [`user_ids`] (admin lookups by user id); [`guard`] holds
 //! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
 //! resource endpoint's verdict cache of the `cached-verdicts` flaw.
 

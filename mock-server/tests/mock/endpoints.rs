@@ -436,8 +436,15 @@ async fn health_stats_and_discovery() {
     assert_eq!(d.body["jwks_uri"], format!("{base}/.well-known/jwks.json"));
     assert_eq!(
         d.body["grant_types_supported"],
-        json!(["password", "refresh_token"])
+        json!([
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code"
+        ])
     );
+    assert_eq!(d.body["authorization_endpoint"], format!("{base}/authorize"));
+    assert_eq!(d.body["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         d.body["authbench_ws_endpoint"],
         format!("{}/ws", base.replacen("http", "ws", 1))
