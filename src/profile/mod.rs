@@ -3,10 +3,13 @@
 //!
 //! A [`Profile`] comes from a preset ([`preset`]: `mock`, `mock-json`, `oauth2`), a target file
 //! ([`load_profile`], optionally `preset:` plus overrides) or a bare URL ([`Discovery`]: `oauth2` +
-//! OpenID discovery). It renders plain `http::Request`s from `{{var}}` templates ([`template`],
-//! [`request`]), reads tokens out of responses ([`extract`]), tells rejections apart ([`matcher`])
-//! and describes the WebSocket ([`ws`],
-//! [`close_codes`]). Nothing here sends anything: `client::transport` does.
+//! OpenID discovery). It renders plain `http::Request`s from `{{var}}` templates and expressions
+//! ([`template`], [`functions`]: `{{env.NAME | default}}`, `hmac_sha256_b64`, ...; [`request`]),
+//! reads tokens out of login and refresh responses ([`extract`]), tells rejections apart
+//! ([`matcher`]: `refresh_rejected`, `access_rejected`, `reuse_rejected`), says how the first
+//! token pair is obtained ([`grant`]) and describes the WebSocket ([`ws`], [`close_codes`]).
+//! Nothing here sends anything: `client::transport` does (the authorization-code browser flow is
+//! `client::authorize`).
 
 pub mod close_codes;
 pub mod discovery;
