@@ -26,13 +26,40 @@ use serde::{Deserialize, Serialize};
 use super::extract::RejectPolicy;
 
 /// `refresh_rejected` as written: a named policy (`strict`, `lenient`) or matcher rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Rejection {
     /// `strict` (400 `invalid_grant`) or `lenient` (400, 401 or 403).
     Policy(RejectPolicy),
     /// Status + body field rules (one rule or a list).
     Rules(Matcher),
+}
+
+/// What serde reads before [`Rejection`] names the policy (a clear message for a misspelt one).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawRejection {
+    Name(String),
+    Rules(Matcher),
+}
+
+impl<'de> Deserialize<'de> for Rejection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match RawRejection::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected strict, lenient, or rules like { status: 401, body: { code: token_not_valid } }",
+            )
+        })? {
+            RawRejection::Name(n) => match n.as_str() {
+                "strict" => Ok(Rejection::Policy(RejectPolicy::Strict)),
+                "lenient" => Ok(Rejection::Policy(RejectPolicy::Lenient)),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown policy {other:?}: use strict, lenient, or rules like {{ status: 401, body: {{ code: token_not_valid }} }}"
+                ))),
+            },
+            RawRejection::Rules(m) => Ok(Rejection::Rules(m)),
+        }
+    }
 }
 
 impl Rejection {
@@ -343,6 +370,10 @@ mod tests {
         }
         let r: Rejection = serde_saphyr::from_str("strict").unwrap();
         assert_eq!(r.policy(), Some(RejectPolicy::Strict));
+        let e = serde_saphyr::from_str::<Rejection>("strikt")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown policy \"strikt\""), "{e}");
         let r: Rejection =
             serde_saphyr::from_str("{ status: 401, body: { code: token_not_valid } }").unwrap();
         assert_eq!(r.policy(), None);

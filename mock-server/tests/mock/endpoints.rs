@@ -443,7 +443,10 @@ async fn health_stats_and_discovery() {
             "authorization_code"
         ])
     );
-    assert_eq!(d.body["authorization_endpoint"], format!("{base}/authorize"));
+    assert_eq!(
+        d.body["authorization_endpoint"],
+        format!("{base}/authorize")
+    );
     assert_eq!(d.body["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         d.body["authbench_ws_endpoint"],
