@@ -159,6 +159,9 @@ pub async fn token(
         }
         Grant::AuthorizationCode => match super::authorize::exchange(&state, &form) {
             Ok(issued) => token_response(&state, &issued),
+            Err(e @ super::authorize::ExchangeError::Missing) => {
+                oauth_error("invalid_request", &e.to_string())
+            }
             Err(e) => oauth_error("invalid_grant", &e.to_string()),
         },
     }

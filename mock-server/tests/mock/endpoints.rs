@@ -70,9 +70,11 @@ async fn token_endpoint_errors_follow_rfc6749() {
             "invalid_request",
         ),
         (
-            &[("grant_type", "client_credentials")],
+            &[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
             "unsupported_grant_type",
         ),
+        (&[("grant_type", "client_credentials")], "invalid_client"),
+        (&[("grant_type", "authorization_code")], "invalid_request"),
         (&[("grant_type", "refresh_token")], "invalid_request"),
         (
             &[
