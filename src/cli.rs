@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// Target: a target profile file or a base URL (generic oauth2 preset); overrides `target:`.
     #[arg(long, value_name = "FILE|URL")]
     pub target: Option<String>,
+    /// Replace the target profile's `base_url` (e.g. the same profile against staging).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     /// Output folder (default: reports/<name>-<YYYYmmdd-HHMMSS>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -87,6 +90,13 @@ pub struct CheckArgs {
     /// Same as the positional TARGET.
     #[arg(long, value_name = "FILE|URL", conflicts_with = "target_pos")]
     pub target: Option<String>,
+    /// Replace the target profile's `base_url` (e.g. the same profile against staging).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The test accounts, as a scenario's `users:` (repeatable): `--set users.pattern=qa{n}
+    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Run only these check ids (comma separated, e.g. RT-01,RS-02; a family prefix like RT- works).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub only: Vec<String>,

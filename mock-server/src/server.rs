@@ -112,6 +112,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         verdicts: Default::default(),
         arrivals: Default::default(),
         push,
+        authorize: Default::default(),
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");

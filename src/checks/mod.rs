@@ -29,6 +29,7 @@ pub mod probe;
 pub mod proof;
 pub mod render;
 pub mod runner;
+pub mod settings;
 pub mod wsprobe;
 
 use std::sync::LazyLock;

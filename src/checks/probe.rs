@@ -380,7 +380,24 @@ impl Probe {
         let (user, password) = self.user(k);
         self.secret(&password);
         let label = format!("login as {user}");
-        let req = self.profile().login_request(&user, &password);
+        let req = match self.profile().authorization_code() {
+            // The browser part is not evidence of a check; its failure stops the check.
+            Some(spec) => {
+                let code = crate::client::authorize::obtain_code(
+                    self.http(),
+                    self.profile(),
+                    spec,
+                    &user,
+                    &password,
+                )
+                .await
+                .map_err(|e| Stop::error(format!("{label}: {e}")))?;
+                self.secret(&code.code);
+                self.profile()
+                    .code_exchange_request(&user, &password, &code.code, &code.verifier)
+            }
+            None => self.profile().login_request(&user, &password),
+        };
         let resp = self.send(&label, req).await?;
         let tokens = self
             .profile()
@@ -427,7 +444,7 @@ impl Probe {
         if resp.ok() {
             return match self
                 .profile()
-                .parse_tokens(resp.status, &resp.headers, &resp.body)
+                .parse_refresh_tokens(resp.status, &resp.headers, &resp.body)
             {
                 Ok(t) => {
                     self.remember(&t);
@@ -536,10 +553,58 @@ impl Probe {
         Some(self.send(label, edited(req, edit)).await)
     }
 
-    /// Logs `user` out everywhere through the admin endpoint, `None` when there is none.
+    /// Logs `user` out everywhere through the admin endpoint (after the profile's user-id
+    /// lookup, if it has one) or the profile's `force_logout` command, `None` when there is
+    /// neither. A command that exits 0 answers as a 200 with no body.
     pub async fn admin_logout(&self, label: &str, user: &str) -> Option<Result<Resp, Stop>> {
-        self.send_if(label, self.profile().admin_logout_request(user))
-            .await
+        if let Some(hook) = self.profile().force_logout_hook() {
+            let started = Instant::now();
+            return Some(
+                crate::client::admin_logout::run_hook(hook, user)
+                    .await
+                    .map(|()| Resp {
+                        status: 200,
+                        headers: HeaderMap::new(),
+                        body: Bytes::new(),
+                        elapsed: started.elapsed(),
+                    })
+                    .map_err(|e| Stop::error(format!("{label}: {e}"))),
+            );
+        }
+        let user_id = match self.profile().admin_user_id_request(user) {
+            Some(req) => {
+                let r = match self
+                    .send(&format!("{label}: look up the user's id"), req)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(stop) => return Some(Err(stop)),
+                };
+                match self
+                    .profile()
+                    .admin_user_id_from(r.status, &r.headers, &r.body)
+                {
+                    Some(id) => Some(id),
+                    None => {
+                        return Some(Err(Stop::error(format!(
+                            "{label}: the user-id lookup found no id at {} ({})",
+                            self.profile()
+                                .admin_user_id_extractor()
+                                .map(ToString::to_string)
+                                .unwrap_or_default(),
+                            r.brief()
+                        ))));
+                    }
+                }
+            }
+            None => None,
+        };
+        self.send_if(
+            label,
+            self.profile()
+                .admin_logout_request_for(user, user_id.as_deref()),
+        )
+        .await
     }
 
     /// The access token as a JWT, or a SKIP when it is opaque.

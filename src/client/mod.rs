@@ -22,6 +22,8 @@
 //! - [`push`]: the push channel (`client.channel: push`): the loopback push receiver and each
 //!   client's device registration (`session_push`).
 
+pub mod admin_logout;
+pub mod authorize;
 pub mod channel;
 pub mod cookies;
 pub mod discover;

@@ -161,7 +161,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
                 match session
                     .env()
                     .profile
-                    .parse_tokens(r.status, &r.headers, &r.body)
+                    .parse_refresh_tokens(r.status, &r.headers, &r.body)
                 {
                     Ok(tokens) => {
                         let successor = successor_key(tokens.refresh_token.as_deref(), &r.headers);

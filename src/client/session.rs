@@ -788,11 +788,23 @@ impl Session {
         Some(res)
     }
 
-    /// One login request; on success the tokens are installed as a new session.
+    /// One login request; on success the tokens are installed as a new session. With the
+    /// authorization-code grant, the headless browser flow ([`super::authorize`]) comes first and
+    /// the login request is the code exchange.
     async fn login_exchange(&self) -> Option<Arc<str>> {
+        let code = match self.profile().authorization_code() {
+            Some(spec) => Some(self.authorize(spec).await?),
+            None => None,
+        };
         let res = self
-            .token_exchange(Op::Login, || {
-                self.profile().login_request(&self.user, &self.password)
+            .token_exchange(Op::Login, || match &code {
+                Some(c) => self.profile().code_exchange_request(
+                    &self.user,
+                    &self.password,
+                    &c.code,
+                    &c.verifier,
+                ),
+                None => self.profile().login_request(&self.user, &self.password),
             })
             .await?;
         let Ok(reply) = &res else { return None };
@@ -819,6 +831,41 @@ impl Session {
                     kind = kind_of(&e),
                     "unusable login response"
                 );
+                None
+            }
+        }
+    }
+
+    /// The browser part of an authorization-code login; a failure is a login failure
+    /// (`failures.login.transport` for the network's, `failures.login.4xx` for the server's
+    /// pages), logged without credentials.
+    async fn authorize(
+        &self,
+        spec: &crate::profile::AuthCodeSpec,
+    ) -> Option<super::authorize::Code> {
+        self.respect_retry_after().await;
+        match super::authorize::obtain_code(
+            &self.http,
+            self.profile(),
+            spec,
+            &self.user,
+            &self.password,
+        )
+        .await
+        {
+            Ok(code) => Some(code),
+            Err(e) => {
+                let class = if e.is_transport() {
+                    FailClass::Transport
+                } else {
+                    FailClass::Unexpected
+                };
+                let err: Result<Reply, HttpError> = Err(HttpError::new(
+                    super::transport::ErrorKind::Protocol,
+                    e.to_string(),
+                ));
+                self.count_failure(Op::Login, class, &err);
+                tracing::debug!(client = self.id, "authorization-code login failed: {e}");
                 None
             }
         }
@@ -862,7 +909,31 @@ impl Session {
     /// now-dead tokens — the client learns about it from a 401 or its WebSocket — but a later new
     /// login is expected, not spurious. Returns the admin response status.
     pub async fn force_logout(&self) -> Option<u16> {
-        let req = self.profile().admin_logout_request(&self.user)?;
+        if let Some(hook) = self.profile().force_logout_hook() {
+            // A command (CLI, database update): exit 0 stands for a 2xx answer.
+            self.expect_end();
+            return match super::admin_logout::run_hook(hook, &self.user).await {
+                Ok(()) => {
+                    self.succeeded(Op::ForceLogout);
+                    Some(200)
+                }
+                Err(e) => {
+                    let err: Result<Reply, HttpError> = Err(HttpError::new(
+                        super::transport::ErrorKind::Protocol,
+                        e.to_string(),
+                    ));
+                    self.count_failure(Op::ForceLogout, FailClass::Unexpected, &err);
+                    None
+                }
+            };
+        }
+        let user_id = match self.profile().admin_user_id_request(&self.user) {
+            Some(lookup) => Some(self.look_up_user_id(lookup).await?),
+            None => None,
+        };
+        let req = self
+            .profile()
+            .admin_logout_request_for(&self.user, user_id.as_deref())?;
         self.expect_end();
         // The end instant is when the admin request was sent: the server may end the session
         // (and push its kick) before its answer arrives (see `client::ws::kick`).
@@ -885,6 +956,30 @@ impl Session {
         }
         self.settle(Op::ForceLogout, &res, failure);
         res.ok().map(|r| r.status)
+    }
+
+    /// The first step of a two-step admin logout: the user's id from the profile's lookup
+    /// (counted as a `force_logout` request; no id is a failure of it).
+    async fn look_up_user_id(&self, req: Result<Rendered, RequestError>) -> Option<String> {
+        let flight = self
+            .rec()
+            .begin_request(self.shard(), Op::ForceLogout.name());
+        let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
+        flight.finish();
+        self.count_exchange(Op::ForceLogout, &res);
+        let id = res.as_ref().ok().and_then(|r| {
+            self.profile()
+                .admin_user_id_from(r.status, &r.headers, &r.body)
+        });
+        if id.is_none() {
+            let class = match &res {
+                Ok(r) if (200..300).contains(&r.status) => FailClass::Body,
+                Ok(r) => FailClass::of_status(r.status),
+                Err(_) => FailClass::Transport,
+            };
+            self.settle(Op::ForceLogout, &res, Some(class));
+        }
+        id
     }
 
     /// The held tokens as a `target::Tokens` (for the profile's logout requests).
@@ -951,9 +1046,9 @@ impl Session {
         };
         self.absorb_cookies(&reply.headers);
         if (200..300).contains(&reply.status) {
-            let parsed = self
-                .profile()
-                .parse_tokens(reply.status, &reply.headers, &reply.body);
+            let parsed =
+                self.profile()
+                    .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
             self.settle(op, &res, parsed.is_err().then_some(FailClass::Body));
             self.install(parsed.ok()?, false);
             return Some(true);
@@ -1072,9 +1167,10 @@ impl Session {
                 return ApiOutcome::Error;
             }
         };
-        // The 401 of an expired or revoked token is what the protocol expects: renew and retry.
+        // The 401 of an expired or revoked token is what the protocol expects: renew and retry
+        // (the profile's `access_rejected` says which answers those are; default 401).
         if let Ok(r) = &res
-            && r.status == 401
+            && self.profile().access_rejected(r.status, &r.body)
         {
             let www = r
                 .headers
@@ -1126,7 +1222,9 @@ impl Session {
         if status == 403 && self.env.settings.logout_on_403 {
             Box::pin(self.false_logout()).await;
         }
-        if status != 401 && !expected {
+        let token_rejected =
+            matches!(&res, Ok(r) if self.profile().access_rejected(r.status, &r.body));
+        if !token_rejected && !expected {
             self.count_failure(Op::Api, FailClass::of_status(status), &res);
         }
         ApiOutcome::Status(status)
@@ -1378,9 +1476,9 @@ impl Session {
             return Refreshed::Failed;
         };
         if (200..300).contains(&reply.status) {
-            let parsed = self
-                .profile()
-                .parse_tokens(reply.status, &reply.headers, &reply.body);
+            let parsed =
+                self.profile()
+                    .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
             self.settle(
                 Op::Refresh,
                 &res,

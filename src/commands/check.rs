@@ -20,7 +20,10 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         .map(checks::load_expected_failures)
         .transpose()
         .map_err(CliError::usage)?;
+    let users = checks::settings::users_from_overrides(&args.set, std::path::Path::new("."))
+        .map_err(CliError::usage)?;
     let mut opts = CheckOptions {
+        users,
         only: args.only.clone(),
         skip: args.skip.clone(),
         strict: args.strict,
@@ -35,12 +38,17 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         Some(t) => target::spec_from_arg(t),
         None => TargetSpec::Builtin,
     };
-    let resolved = target::resolve(&spec, &checks::builtin_mock_config()).await?;
+    let resolved = target::resolve(
+        &spec,
+        &checks::builtin_mock_config(),
+        args.base_url.as_deref(),
+    )
+    .await?;
     target::preflight(&resolved.profile).await?;
     // Without a target, the checks that need a short idle timeout get a mock of their own.
     let idle = match spec {
         TargetSpec::Builtin => {
-            let idle = target::resolve(&spec, &checks::builtin_idle_mock_config()).await?;
+            let idle = target::resolve(&spec, &checks::builtin_idle_mock_config(), None).await?;
             opts.idle_target = Some(idle.profile.clone());
             Some(idle)
         }
@@ -58,7 +66,7 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     let meta = ConformanceMeta {
         target: label,
         config: serde_json::json!({ "only": args.only, "skip": args.skip, "strict": args.strict,
-            "fail_on": opts.fail_on.name() }),
+            "fail_on": opts.fail_on.name(), "set": args.set, "base_url": args.base_url }),
         started_at: conformance.started_at,
         duration: conformance.elapsed,
     };

@@ -29,7 +29,7 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     let push = push_receiver(&scenario, &recorder, args.quiet || args.json).await?;
     let mut mock = scenario.mock.clone();
     mock.push_url = push.as_ref().map(|p| p.send_url());
-    let resolved = target::resolve(&spec, &mock).await?;
+    let resolved = target::resolve(&spec, &mock, args.base_url.as_deref()).await?;
     target::preflight(&resolved.profile).await?;
 
     let plan = Plan::from_scenario(&scenario)

@@ -38,7 +38,22 @@ pub fn spec_from_arg(arg: &str) -> TargetSpec {
 }
 
 /// Builds the profile for `spec`; for `Builtin`, starts the mock with `mock` on 127.0.0.1:0.
-pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, CliError> {
+/// `base_url` (`--base-url`) replaces a profile file's `base_url`, or is the URL of a bare-URL
+/// target; the builtin mock chooses its own address, so it refuses one.
+pub async fn resolve(
+    spec: &TargetSpec,
+    mock: &MockConfig,
+    base_url: Option<&str>,
+) -> Result<Resolved, CliError> {
+    let spec = match (spec, base_url) {
+        (TargetSpec::Builtin, Some(u)) => {
+            return Err(CliError::usage(format!(
+                "--base-url {u}: the target is the builtin mock, which chooses its own address; give a target profile (--target FILE) whose base_url it should replace"
+            )));
+        }
+        (TargetSpec::Url(_), Some(u)) => &TargetSpec::Url(u.to_string()),
+        (spec, _) => spec,
+    };
     match spec {
         TargetSpec::Builtin => {
             let mut cfg = mock.clone();
@@ -79,7 +94,11 @@ pub async fn resolve(spec: &TargetSpec, mock: &MockConfig) -> Result<Resolved, C
             })
         }
         TargetSpec::File(path) => {
-            let profile = profile::load_profile(path).map_err(CliError::usage)?;
+            let opts = profile::LoadOptions {
+                base_url: base_url.map(str::to_string),
+                ..profile::LoadOptions::default()
+            };
+            let profile = profile::load_profile_with(path, &opts).map_err(CliError::usage)?;
             Ok(Resolved {
                 profile: Arc::new(profile),
                 label: path.display().to_string(),

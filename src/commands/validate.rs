@@ -9,25 +9,29 @@ use crate::exit::{CliError, Code};
 
 pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     if is_target_profile(&args.scenario) {
-        let p = profile::profile_from_str_with(
-            &std::fs::read_to_string(&args.scenario)?,
-            Some(&args.scenario),
-            profile::EnvCheck::Skip,
-        )
-        .map_err(CliError::usage)?;
+        let (p, unset) = check_profile(&args.scenario)?;
         println!(
-            "{}: valid target profile {:?} for {} (environment variables not checked)",
+            "{}: valid target profile {:?} for {}{}",
             args.scenario.display(),
             p.name(),
-            p.base_url()
+            shown_base_url(&p, &unset),
+            env_summary(&unset)
         );
+        print_unset(&args.scenario, &unset);
         return Ok(Code::Ok);
     }
     let s = scenario::load(&args.scenario, &args.set).map_err(CliError::usage)?;
+    let mut unset_notes = None;
     let target = match &s.target {
         TargetSpec::File(p) => {
-            profile::load_profile(p).map_err(CliError::usage)?;
-            format!("target profile {} is valid", p.display())
+            let (_, unset) = check_profile(p)?;
+            let summary = format!(
+                "target profile {} is valid{}",
+                p.display(),
+                env_summary(&unset)
+            );
+            unset_notes = Some((p.clone(), unset));
+            summary
         }
         TargetSpec::Url(u) => format!("target {u} (oauth2 preset; discovery happens at run time)"),
         TargetSpec::Builtin => "target: builtin mock".to_string(),
@@ -42,9 +46,72 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
         s.expect.len(),
         target
     );
+    if let Some((path, unset)) = unset_notes {
+        print_unset(&path, &unset);
+    }
     Ok(Code::Ok)
 }
 
+/// Loads a target profile without requiring its environment variables, and lists the unset ones
+/// (the same for a profile validated alone and one a scenario names).
+fn check_profile(
+    path: &std::path::Path,
+) -> Result<(profile::Profile, Vec<(String, String)>), CliError> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+    let opts = profile::LoadOptions {
+        env: profile::EnvCheck::Skip,
+        ..profile::LoadOptions::default()
+    };
+    let p = profile::profile_from_str_opts(&src, Some(path), &opts).map_err(CliError::usage)?;
+    Ok((p, profile::unset_environment(&src, Some(path))))
+}
+
+fn shown_base_url(p: &profile::Profile, unset: &[(String, String)]) -> String {
+    match unset.iter().find(|(key, _)| key == "base_url") {
+        Some((_, var)) => format!("a base_url from {var} (not set here)"),
+        None => p.base_url().to_string(),
+    }
+}
+
+/// Each unset variable once, with the keys that use it, in file order.
+fn by_variable(unset: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, var) in unset {
+        match out.iter_mut().find(|(v, _)| v == var) {
+            Some((_, keys)) => keys.push(key),
+            None => out.push((var, vec![key])),
+        }
+    }
+    out
+}
+
+fn env_summary(unset: &[(String, String)]) -> String {
+    match by_variable(unset).len() {
+        0 => " (every environment variable it uses is set)".to_string(),
+        1 => " (1 environment variable not set here, see below)".to_string(),
+        n => format!(" ({n} environment variables not set here, see below)"),
+    }
+}
+
+/// One line per unset variable: what `run` and `check` will refuse.
+fn print_unset(path: &std::path::Path, unset: &[(String, String)]) {
+    for (var, keys) in by_variable(unset) {
+        if keys == ["admin_key"] {
+            println!(
+                "  note: {}: environment variable {var} is not set (used by `admin_key`); without it the admin requests are unavailable (force_logout is skipped, admin checks SKIP)",
+                path.display()
+            );
+            continue;
+        }
+        let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+        println!(
+            "  note: {}: environment variable {var} is not set (used by {}); `run` and `check` need it: export {var}=...",
+            path.display(),
+            keys.join(", ")
+        );
+    }
+}
 pub fn schema() -> Result<Code, CliError> {
     let schema = scenario::json_schema();
     println!(

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::channels::{PushProfile, PushSpec, SseProfile, SseSpec};
 use super::extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens};
-use super::matcher::Matcher;
+use super::grant::{self, AuthCodeSpec, GrantSpec};
+use super::matcher::{Matcher, Rejection};
 use super::presets;
 use super::request::{Rendered, RequestError, RequestSpec};
 use super::scoped::ScopedResource;
@@ -51,6 +52,77 @@ impl TokenKind {
     }
 }
 
+/// A first admin request that looks the user's id up (`admin_user_id:`), for admin APIs that
+/// name users by id (Keycloak): its answer's `id` becomes `{{user_id}}` in `admin_logout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIdLookup {
+    /// The lookup (default method GET); variables `user`, `admin_key`.
+    pub request: RequestSpec,
+    /// Where the id is in the answer, e.g. `json:/0/id`.
+    pub id: Extractor,
+}
+
+/// `force_logout: { command: [...] }`: "log this user out everywhere" as a program (a CLI, a
+/// database update), run once per user with `AUTHBENCH_USER` set to the user name; exit status 0
+/// is success.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForceLogoutHook {
+    /// The program and its arguments (no shell: write `[sh, -c, "..."]` for one).
+    pub command: Vec<String>,
+    /// How long one run may take (default 30s).
+    #[serde(
+        default,
+        with = "human_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub timeout: Option<Duration>,
+}
+
+/// The default time one run of a `force_logout` command may take.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A token type as a profile names it (`access_token`, `refresh_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenTypeName {
+    /// Access tokens.
+    AccessToken,
+    /// Refresh tokens.
+    RefreshToken,
+}
+
+impl TokenTypeName {
+    fn kind(self) -> TokenKind {
+        match self {
+            TokenTypeName::AccessToken => TokenKind::Access,
+            TokenTypeName::RefreshToken => TokenKind::Refresh,
+        }
+    }
+}
+
+/// Which token types the revocation and introspection endpoints accept (`token_types:`); many
+/// providers refuse JWT access tokens there by design. Left out: both types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenTypes {
+    /// Types `revoke` accepts, e.g. `[refresh_token]` (Auth0, Cognito).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<Vec<TokenTypeName>>,
+    /// Types `introspect` accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<Vec<TokenTypeName>>,
+}
+
+impl TokenTypes {
+    fn accepts(list: &Option<Vec<TokenTypeName>>, kind: TokenKind) -> bool {
+        list.as_ref()
+            .is_none_or(|l| l.iter().any(|t| t.kind() == kind))
+    }
+}
+
 /// The extractors as written; every key optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -70,6 +142,71 @@ pub struct ExtractSpec {
     /// Seconds the refresh token stays valid (default `json:/refresh_expires_in`; 0 = not said).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_expires_in: Option<Extractor>,
+    /// Extractors for login responses only, over the keys above (Cognito:
+    /// `access_token: json:/AuthenticationResult/AccessToken`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<Box<ExtractSpec>>,
+    /// Extractors for refresh responses only, over the keys above. A refresh answer without a
+    /// refresh token keeps the previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<Box<ExtractSpec>>,
+}
+
+impl ExtractSpec {
+    /// `base` with the keys this spec sets replaced (not looking at `login`/`refresh`).
+    fn over(&self, base: &Extractors) -> Extractors {
+        let mut out = base.clone();
+        let slots = [
+            (&mut out.access_token, &self.access_token),
+            (&mut out.refresh_token, &self.refresh_token),
+            (&mut out.expires_in, &self.expires_in),
+            (&mut out.session_id, &self.session_id),
+            (&mut out.refresh_expires_in, &self.refresh_expires_in),
+        ];
+        for (slot, v) in slots {
+            if let Some(v) = v {
+                *slot = v.clone();
+            }
+        }
+        out
+    }
+
+    /// The login and refresh extractors: the preset's (`base_login`, `base_refresh`), then this
+    /// spec's common keys, then its `login:` / `refresh:` keys.
+    fn resolve(
+        &self,
+        base_login: &Extractors,
+        base_refresh: &Extractors,
+    ) -> Result<(Extractors, Extractors), Problem> {
+        for (op, nested) in [("login", &self.login), ("refresh", &self.refresh)] {
+            if let Some(n) = nested
+                && (n.login.is_some() || n.refresh.is_some())
+            {
+                let inner = if n.login.is_some() {
+                    "login"
+                } else {
+                    "refresh"
+                };
+                return Err(problem(
+                    format!("extract.{op}.{inner}"),
+                    format!("`extract.{op}` cannot hold another `{inner}:`"),
+                    format!(
+                        "write the keys for {op} responses directly under `extract.{op}`, e.g. access_token: json:/..."
+                    ),
+                ));
+            }
+        }
+        let login = self.over(base_login);
+        let refresh = self.over(base_refresh);
+        Ok((
+            self.login
+                .as_ref()
+                .map_or(login.clone(), |l| l.over(&login)),
+            self.refresh
+                .as_ref()
+                .map_or(refresh.clone(), |r| r.over(&refresh)),
+        ))
+    }
 }
 
 /// What the server's documentation promises about a login session, for limits its token
@@ -104,8 +241,9 @@ pub struct ProfileFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preset_schema")]
     pub preset: Option<String>,
-    /// The server's base URL; request paths are appended to it.
-    pub base_url: String,
+    /// The server's base URL; request paths are appended to it. May use `{{env.NAME}}` and
+    /// `{{env.NAME | default("http://...")}}`; `--base-url` on `run` and `check` overrides it.
+    pub base_url: Template,
     /// Password login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<RequestSpec>,
@@ -145,9 +283,11 @@ pub struct ProfileFile {
     /// Default `New-Access-Token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renewal_header: Option<String>,
-    /// What counts as a rejected refresh: `strict` (400 invalid_grant) or `lenient` (400/401/403).
+    /// What counts as a rejected refresh ("this refresh token is dead": log in again): `strict`
+    /// (400 invalid_grant), `lenient` (400/401/403), or status + body field rules, e.g.
+    /// `{ status: 401, body: { code: token_not_valid } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_rejected: Option<RejectPolicy>,
+    pub refresh_rejected: Option<Rejection>,
     /// Which rejected refreshes say "this refresh token was already used" (`reuse_detected`):
     /// status + body field rules; the default matches the RFC 6749 `invalid_grant` answers of the
     /// mock, Keycloak and Supabase.
@@ -156,6 +296,26 @@ pub struct ProfileFile {
     /// Session limits the server enforces without announcing them in its token responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionLimits>,
+    /// Looks the user's id up before `admin_logout` (which may then use `{{user_id}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_user_id: Option<UserIdLookup>,
+    /// "Log this user out everywhere" as a command, instead of `admin_logout`:
+    /// `{ command: [sh, -c, "..."] }`, run with `AUTHBENCH_USER` in its environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_logout: Option<ForceLogoutHook>,
+    /// Which token types `revoke` and `introspect` accept (default: both); the checks use only
+    /// the declared ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_types: Option<TokenTypes>,
+    /// How the first token pair is obtained: `password` (default), `client_credentials`, or
+    /// `{ authorization_code: { authorize, redirect_uri, form } }` (PKCE, headless form login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantSpec>,
+    /// Which resource answers mean "this access token is rejected" (the client renews and
+    /// retries): status + body field rules; default `{ status: 401 }` (RFC 6750). Cognito's API
+    /// answers 400 `NotAuthorizedException`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_rejected: Option<Matcher>,
     /// WebSocket settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ws: Option<WsSpec>,
@@ -196,9 +356,10 @@ pub struct Profile {
     pub(crate) admin_outage: Option<RequestSpec>,
     pub(crate) admin_key: Option<Template>,
     pub(crate) admin_key_value: Option<String>,
+    /// Extractors of login responses.
     pub(crate) extract: Extractors,
     pub(crate) renewal_header: Option<http::HeaderName>,
-    pub(crate) refresh_rejected: RejectPolicy,
+    pub(crate) refresh_rejected: Rejection,
     pub(crate) reuse_rejected: Matcher,
     pub(crate) session: SessionLimits,
     pub(crate) ws: Option<WsProfile>,
@@ -207,6 +368,20 @@ pub struct Profile {
     pub(crate) logout_everywhere: Option<RequestSpec>,
     /// The `tls:` section, files read and checked; `None`: the platform's roots.
     pub(crate) tls: Option<TlsClient>,
+    /// Extractors of refresh responses (`extract.refresh`; otherwise the login ones).
+    pub(crate) refresh_extract: Extractors,
+    /// `refresh_rejected` as a matcher.
+    pub(crate) refresh_rejected_matcher: Matcher,
+    /// Resource answers that reject the access token (default 401).
+    pub(crate) access_rejected: Matcher,
+    /// How the first token pair is obtained.
+    pub(crate) grant: GrantSpec,
+    /// Token types the revocation and introspection endpoints accept.
+    pub(crate) token_types: TokenTypes,
+    /// The user-id lookup before `admin_logout`.
+    pub(crate) admin_user_id: Option<UserIdLookup>,
+    /// The force-logout command.
+    pub(crate) force_logout: Option<ForceLogoutHook>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -251,10 +426,14 @@ impl Profile {
             .filter(|k| !k.is_empty())
     }
 
-    /// The name of the refresh-token cookie when the RT lives in an HttpOnly cookie.
+    /// The name of the refresh-token cookie when the RT lives in an HttpOnly cookie (as the
+    /// refresh response carries it, else the login response).
     pub fn refresh_cookie(&self) -> Option<&str> {
-        match &self.extract.refresh_token {
-            Extractor::Cookie(name) => Some(name),
+        match (
+            &self.refresh_extract.refresh_token,
+            &self.extract.refresh_token,
+        ) {
+            (Extractor::Cookie(name), _) | (_, Extractor::Cookie(name)) => Some(name),
             _ => None,
         }
     }
@@ -277,7 +456,7 @@ impl Profile {
         Ok(req)
     }
 
-    /// The password login request.
+    /// The login request (password or client-credentials grant).
     pub fn login_request(&self, user: &str, password: &str) -> Result<Rendered, RequestError> {
         let vars = Vars {
             user: Some(user),
@@ -285,6 +464,38 @@ impl Profile {
             ..Vars::default()
         };
         self.login.render(&self.base_url, http::Method::POST, &vars)
+    }
+
+    /// The token exchange of the authorization-code grant: the login request with `code` and
+    /// `code_verifier` (and `user`, `password`).
+    pub fn code_exchange_request(
+        &self,
+        user: &str,
+        password: &str,
+        code: &str,
+        code_verifier: &str,
+    ) -> Result<Rendered, RequestError> {
+        let vars = Vars {
+            user: Some(user),
+            password: Some(password),
+            code: Some(code),
+            code_verifier: Some(code_verifier),
+            ..Vars::default()
+        };
+        self.login.render(&self.base_url, http::Method::POST, &vars)
+    }
+
+    /// How the first token pair is obtained.
+    pub fn grant(&self) -> &GrantSpec {
+        &self.grant
+    }
+
+    /// The browser part of the authorization-code grant, if that is the grant.
+    pub fn authorization_code(&self) -> Option<&AuthCodeSpec> {
+        match &self.grant {
+            GrantSpec::AuthorizationCode(a) => Some(a),
+            _ => None,
+        }
     }
 
     /// The refresh request. `None`: the refresh token lives in the client's cookie jar. With a
@@ -363,11 +574,63 @@ impl Profile {
     /// The admin "log `user` out everywhere" request (force_logout), if configured and the
     /// admin key is known when the template needs it.
     pub fn admin_logout_request(&self, user: &str) -> Option<Result<Rendered, RequestError>> {
+        self.admin_logout_request_for(user, None)
+    }
+
+    /// Like [`Self::admin_logout_request`], with the id the lookup found (`{{user_id}}`).
+    pub fn admin_logout_request_for(
+        &self,
+        user: &str,
+        user_id: Option<&str>,
+    ) -> Option<Result<Rendered, RequestError>> {
         let vars = Vars {
             user: Some(user),
+            user_id,
             ..Vars::default()
         };
         self.render_with_key(self.admin_logout.as_ref()?, vars, KeyMissing::Skip)
+    }
+
+    /// The user-id lookup request for `user` (a GET unless the profile says otherwise), if the
+    /// profile has one.
+    pub fn admin_user_id_request(&self, user: &str) -> Option<Result<Rendered, RequestError>> {
+        let lookup = self.admin_user_id.as_ref()?;
+        let key = self.admin_key();
+        let vars = Vars {
+            user: Some(user),
+            admin_key: key.as_deref(),
+            ..Vars::default()
+        };
+        Some(
+            lookup
+                .request
+                .render(&self.base_url, http::Method::GET, &vars),
+        )
+    }
+
+    /// The user's id in a lookup answer (a 2xx whose `id` extractor finds something).
+    pub fn admin_user_id_from(
+        &self,
+        status: u16,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<String> {
+        let lookup = self.admin_user_id.as_ref()?;
+        if !(200..300).contains(&status) {
+            return None;
+        }
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        lookup.id.extract(headers, json.as_ref())
+    }
+
+    /// The extractor of the user-id lookup, for messages.
+    pub fn admin_user_id_extractor(&self) -> Option<&Extractor> {
+        self.admin_user_id.as_ref().map(|l| &l.id)
+    }
+
+    /// The `force_logout` command, if the profile logs users out that way.
+    pub fn force_logout_hook(&self) -> Option<&ForceLogoutHook> {
+        self.force_logout.as_ref()
     }
 
     /// A request about `token` (`token` and `token_type_hint` set), see [`Self::render_with_key`].
@@ -441,14 +704,17 @@ impl Profile {
             .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
     }
 
-    /// Whether a force_logout can be sent (admin endpoint configured and usable).
+    /// Whether a force_logout can be made (a `force_logout` command, or an admin endpoint
+    /// configured and usable).
     pub fn has_admin_logout(&self) -> bool {
-        self.admin_logout
-            .as_ref()
-            .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
+        self.force_logout.is_some()
+            || self
+                .admin_logout
+                .as_ref()
+                .is_some_and(|spec| self.admin_key().is_some() || !needs_admin_key(spec))
     }
 
-    /// Reads tokens from a login or refresh response (see [`Tokens`]).
+    /// Reads tokens from a login response (see [`Tokens`]).
     pub fn parse_tokens(
         &self,
         status: u16,
@@ -458,19 +724,41 @@ impl Profile {
         self.extract.parse(status, headers, body)
     }
 
-    /// The extractors.
+    /// Reads tokens from a refresh response with the refresh extractors (`extract.refresh`). A
+    /// missing refresh token is `None`: the session keeps its previous one.
+    pub fn parse_refresh_tokens(
+        &self,
+        status: u16,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Tokens, ExtractError> {
+        self.refresh_extract.parse(status, headers, body)
+    }
+
+    /// The extractors of login responses.
     pub fn extractors(&self) -> &Extractors {
         &self.extract
     }
 
-    /// Whether a refresh response means "refresh token rejected" (then the client logs in again).
-    pub fn refresh_rejected(&self, status: u16, body: &[u8]) -> bool {
-        self.refresh_rejected.rejected(status, body)
+    /// The extractors of refresh responses.
+    pub fn refresh_extractors(&self) -> &Extractors {
+        &self.refresh_extract
     }
 
-    /// The policy behind [`Profile::refresh_rejected`].
-    pub fn reject_policy(&self) -> RejectPolicy {
-        self.refresh_rejected
+    /// Whether a refresh response means "refresh token rejected" (then the client logs in again).
+    pub fn refresh_rejected(&self, status: u16, body: &[u8]) -> bool {
+        self.refresh_rejected_matcher.matches(status, body)
+    }
+
+    /// The named policy behind [`Profile::refresh_rejected`] (`None`: matcher rules).
+    pub fn reject_policy(&self) -> Option<RejectPolicy> {
+        self.refresh_rejected.policy()
+    }
+
+    /// Whether a resource answer means "this access token is rejected" (`access_rejected`;
+    /// default: 401): the client renews and retries.
+    pub fn access_rejected(&self, status: u16, body: &[u8]) -> bool {
+        self.access_rejected.matches(status, body)
     }
 
     /// Whether a rejected refresh's answer says the refresh token was already used
@@ -550,6 +838,16 @@ impl Profile {
         self.revoke.is_some()
     }
 
+    /// Whether the revocation endpoint accepts tokens of `kind` (`token_types.revoke`).
+    pub fn revoke_accepts(&self, kind: TokenKind) -> bool {
+        TokenTypes::accepts(&self.token_types.revoke, kind)
+    }
+
+    /// Whether the introspection endpoint accepts tokens of `kind` (`token_types.introspect`).
+    pub fn introspect_accepts(&self, kind: TokenKind) -> bool {
+        TokenTypes::accepts(&self.token_types.introspect, kind)
+    }
+
     /// Whether an introspection request is configured.
     pub fn has_introspect(&self) -> bool {
         self.introspect.is_some()
@@ -564,18 +862,66 @@ fn problem(key: impl Into<String>, msg: impl Into<String>, fix: impl Into<String
 }
 
 /// Whether loading a profile requires every `{{env.NAME}}` its requests use to be set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EnvCheck {
     /// Fail on an unset variable (what a run needs: a missing secret is a configuration error).
+    #[default]
     Require,
     /// Do not look at the environment (validating a file on a machine without the secrets).
     Skip,
 }
 
+/// How a profile file is loaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Whether unset environment variables are an error.
+    pub env: EnvCheck,
+    /// Replaces the file's `base_url` (`--base-url`).
+    pub base_url: Option<String>,
+}
+
+/// The base URL `validate` uses when `base_url` needs an environment variable that is unset.
+const UNSET_BASE_URL: &str = "http://environment-variable-not-set.invalid/";
+
 /// Loads a target profile file; every environment variable its requests use must be set.
 pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
+    load_profile_with(path, &LoadOptions::default())
+}
+
+/// Loads a target profile file with `opts`.
+pub fn load_profile_with(path: &Path, opts: &LoadOptions) -> Result<Profile, ConfigError> {
     let src = yaml::read_file(path)?;
-    profile_from_str_with(&src, Some(path), EnvCheck::Require)
+    profile_from_str_opts(&src, Some(path), opts)
+}
+
+/// Every environment variable the profile in `src` needs that is unset now, with the key that
+/// uses it (`base_url`, `login`, `admin_key`), in file order; empty when the file does not parse
+/// (loading it says why).
+pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)> {
+    let Ok(spec) = yaml::parse::<ProfileFile>(src, file, TARGET_DOC) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut note = |key: &str, t: &Template| {
+        for var in t.unset_env() {
+            let pair = (key.to_string(), var);
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+    };
+    note("base_url", &spec.base_url);
+    for (key, req) in spec.requests() {
+        if let Some(req) = req {
+            for t in req.templates() {
+                note(key, t);
+            }
+        }
+    }
+    if let Some(k) = &spec.admin_key {
+        note("admin_key", k);
+    }
+    out
 }
 
 /// Loads a target profile from text (`file` only for messages and the default name).
@@ -589,12 +935,25 @@ pub fn profile_from_str_with(
     file: Option<&Path>,
     env: EnvCheck,
 ) -> Result<Profile, ConfigError> {
+    let opts = LoadOptions {
+        env,
+        ..LoadOptions::default()
+    };
+    profile_from_str_opts(src, file, &opts)
+}
+
+/// Like [`profile_from_str`], with [`LoadOptions`].
+pub fn profile_from_str_opts(
+    src: &str,
+    file: Option<&Path>,
+    opts: &LoadOptions,
+) -> Result<Profile, ConfigError> {
     let spec: ProfileFile = yaml::parse(src, file, TARGET_DOC)?;
     let name = file
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "target".into());
-    let mut profile = resolve(&spec, name, env);
+    let mut profile = resolve(&spec, name, opts);
     if let (Ok(p), Some(tls)) = (&mut profile, &spec.tls) {
         match tls.build(file) {
             Ok(client) => p.tls = Some(client),
@@ -608,17 +967,71 @@ pub fn profile_from_str_with(
     })
 }
 
-fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, Problem> {
-    let base_url = url::Url::parse(spec.base_url.trim())
+impl ProfileFile {
+    /// Every request key with its request, in file order.
+    fn requests(&self) -> [(&'static str, &Option<RequestSpec>); 9] {
+        [
+            ("login", &self.login),
+            ("refresh", &self.refresh),
+            ("logout", &self.logout),
+            ("resource", &self.resource),
+            ("revoke", &self.revoke),
+            ("introspect", &self.introspect),
+            ("admin_logout", &self.admin_logout),
+            ("admin_outage", &self.admin_outage),
+            ("logout_everywhere", &self.logout_everywhere),
+        ]
+    }
+}
+
+/// The base URL: `--base-url`, or the file's `base_url` rendered (its environment variables read
+/// now).
+fn base_url(spec: &ProfileFile, opts: &LoadOptions) -> Result<url::Url, Problem> {
+    let (text, origin) = match &opts.base_url {
+        Some(u) => (u.clone(), "--base-url"),
+        None => {
+            let unset = spec.base_url.unset_env();
+            match (unset.first(), opts.env) {
+                (Some(var), EnvCheck::Require) => {
+                    return Err(problem(
+                        "base_url",
+                        format!(
+                            "environment variable {var} is not set (used by `base_url`: {})",
+                            spec.base_url
+                        ),
+                        format!(
+                            "export {var}=http://..., pass --base-url URL, or give a default: {{{{env.{var} | default(\"http://127.0.0.1:8080\")}}}}"
+                        ),
+                    ));
+                }
+                (Some(_), EnvCheck::Skip) => (UNSET_BASE_URL.to_string(), "base_url"),
+                (None, _) => (
+                    spec.base_url.render(&super::template::Vars::default()),
+                    "base_url",
+                ),
+            }
+        }
+    };
+    url::Url::parse(text.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| {
+            let shown = if spec.base_url.has_vars() && origin == "base_url" {
+                format!("{text:?} (from {})", spec.base_url)
+            } else {
+                format!("{text:?}")
+            };
             problem(
                 "base_url",
-                format!("base_url {:?} is not an http(s) URL", spec.base_url),
+                format!("{origin} {shown} is not an http(s) URL"),
                 "write the server's address, e.g. base_url: http://127.0.0.1:8080",
             )
-        })?;
+        })
+}
+
+fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profile, Problem> {
+    let env = opts.env;
+    let base_url = base_url(spec, opts)?;
     let base = match &spec.preset {
         Some(p) => Some(presets::build(p, base_url.clone()).ok_or_else(|| {
             let hint = did_you_mean(p, presets::NAMES.iter().copied())
@@ -632,18 +1045,7 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         })?),
         None => None,
     };
-    let requests = [
-        ("login", &spec.login),
-        ("refresh", &spec.refresh),
-        ("logout", &spec.logout),
-        ("resource", &spec.resource),
-        ("revoke", &spec.revoke),
-        ("introspect", &spec.introspect),
-        ("admin_logout", &spec.admin_logout),
-        ("admin_outage", &spec.admin_outage),
-        ("logout_everywhere", &spec.logout_everywhere),
-    ];
-    for (key, req) in requests {
+    for (key, req) in spec.requests() {
         let Some(req) = req else { continue };
         req.check().map_err(|(sub, msg)| {
             problem(
@@ -658,14 +1060,14 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             Vec::new()
         };
         for t in templates {
-            for env in t.env_names() {
-                if std::env::var_os(env).is_none() {
-                    return Err(problem(
-                        key,
-                        format!("environment variable {env} is not set (used by `{key}`: {t})"),
-                        format!("export {env}=... before running, or remove it from `{key}`"),
-                    ));
-                }
+            if let Some(env) = t.unset_env().first() {
+                return Err(problem(
+                    key,
+                    format!("environment variable {env} is not set (used by `{key}`: {t})"),
+                    format!(
+                        "export {env}=... before running, give a default with {{{{env.{env} | default(\"...\")}}}}, or remove it from `{key}`"
+                    ),
+                ));
             }
         }
     }
@@ -682,21 +1084,12 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         own.clone().or_else(|| from_base.cloned().flatten())
     };
     let b = base.as_ref();
-    let mut extract = b.map(|b| b.extract.clone()).unwrap_or_default();
-    if let Some(x) = &spec.extract {
-        let slots = [
-            (&mut extract.access_token, &x.access_token),
-            (&mut extract.refresh_token, &x.refresh_token),
-            (&mut extract.expires_in, &x.expires_in),
-            (&mut extract.session_id, &x.session_id),
-            (&mut extract.refresh_expires_in, &x.refresh_expires_in),
-        ];
-        for (slot, v) in slots {
-            if let Some(v) = v {
-                *slot = v.clone();
-            }
-        }
-    }
+    let base_login = b.map(|b| b.extract.clone()).unwrap_or_default();
+    let base_refresh = b.map(|b| b.refresh_extract.clone()).unwrap_or_default();
+    let (extract, refresh_extract) = match &spec.extract {
+        Some(x) => x.resolve(&base_login, &base_refresh)?,
+        None => (base_login, base_refresh),
+    };
     let renewal_header = match &spec.renewal_header {
         Some(h) if h.trim().is_empty() => None,
         Some(h) => Some(
@@ -752,11 +1145,23 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         ),
         None => b.and_then(|b| b.push.clone()),
     };
-    if let Some(m) = &spec.reuse_rejected {
+    let matchers = [
+        ("reuse_rejected", spec.reuse_rejected.as_ref()),
+        ("access_rejected", spec.access_rejected.as_ref()),
+        (
+            "refresh_rejected",
+            match &spec.refresh_rejected {
+                Some(Rejection::Rules(m)) => Some(m),
+                _ => None,
+            },
+        ),
+    ];
+    for (name, m) in matchers {
+        let Some(m) = m else { continue };
         m.validate().map_err(|p| {
             let key = match p.key.as_str() {
-                "" => "reuse_rejected".to_string(),
-                k => format!("reuse_rejected.{k}"),
+                "" => name.to_string(),
+                k => format!("{name}.{k}"),
             };
             problem(
                 key,
@@ -765,6 +1170,11 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             )
         })?;
     }
+    let refresh_rejected = spec
+        .refresh_rejected
+        .clone()
+        .or_else(|| b.map(|b| b.refresh_rejected.clone()))
+        .unwrap_or(Rejection::Policy(RejectPolicy::default()));
     let session = spec
         .session
         .or_else(|| b.map(|b| b.session))
@@ -778,7 +1188,79 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
             ));
         }
     }
-    let login = required("login", &spec.login, b.map(|b| &b.login))?;
+    let grant = spec
+        .grant
+        .clone()
+        .or_else(|| b.map(|b| b.grant.clone()))
+        .unwrap_or_default();
+    if let GrantSpec::AuthorizationCode(a) = &grant {
+        a.check()
+            .map_err(|(k, m, f)| problem(format!("grant.authorization_code.{k}"), m, f))?;
+        if env == EnvCheck::Require
+            && let Some(var) = a
+                .authorize
+                .templates()
+                .iter()
+                .flat_map(|t| t.unset_env())
+                .next()
+        {
+            return Err(problem(
+                "grant.authorization_code.authorize",
+                format!("environment variable {var} is not set (used by the authorize request)"),
+                format!("export {var}=... before running"),
+            ));
+        }
+    }
+    let token_types = spec
+        .token_types
+        .clone()
+        .or_else(|| b.map(|b| b.token_types.clone()))
+        .unwrap_or_default();
+    for (key, list) in [
+        ("token_types.revoke", &token_types.revoke),
+        ("token_types.introspect", &token_types.introspect),
+    ] {
+        if list.as_ref().is_some_and(Vec::is_empty) {
+            return Err(problem(
+                key,
+                "an empty list says the endpoint accepts no token at all".to_string(),
+                "list what it accepts, e.g. [refresh_token], or remove the endpoint's request",
+            ));
+        }
+    }
+    if let Some(hook) = &spec.force_logout {
+        if hook.command.first().is_none_or(|c| c.trim().is_empty()) {
+            return Err(problem(
+                "force_logout.command",
+                "the command is empty".to_string(),
+                "give the program and its arguments, e.g. command: [sh, -c, \"psql -c \\\"...\\\"\"] (the user is in $AUTHBENCH_USER)",
+            ));
+        }
+        if hook.timeout == Some(Duration::ZERO) {
+            return Err(problem(
+                "force_logout.timeout",
+                "a zero timeout would stop every run at once".to_string(),
+                "give the time one run may take, e.g. timeout: 30s",
+            ));
+        }
+    }
+    if let Some(l) = &spec.admin_user_id {
+        l.request.check().map_err(|(sub, msg)| {
+            problem(
+                format!("admin_user_id.request.{sub}"),
+                msg,
+                "see the target profile reference in the README",
+            )
+        })?;
+    }
+    let implied = match (&spec.login, b) {
+        (None, Some(b)) => grant::default_login(&grant, &b.login),
+        _ => None,
+    };
+    let login = match implied {
+        Some(l) => l,
+        None => required("login", &spec.login, b.map(|b| &b.login))?,
+    };
     let refresh = required("refresh", &spec.refresh, b.map(|b| &b.refresh))?;
     let resource = required("resource", &spec.resource, b.map(|b| &b.resource))?;
     let scoped = match &spec.scoped_resource {
@@ -816,10 +1298,13 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         admin_key_value: None,
         extract,
         renewal_header,
-        refresh_rejected: spec
-            .refresh_rejected
-            .or_else(|| b.map(|b| b.refresh_rejected))
-            .unwrap_or_default(),
+        refresh_rejected_matcher: refresh_rejected.matcher(),
+        refresh_rejected,
+        access_rejected: spec
+            .access_rejected
+            .clone()
+            .or_else(|| b.map(|b| b.access_rejected.clone()))
+            .unwrap_or_else(|| Matcher::status(401)),
         reuse_rejected: spec
             .reuse_rejected
             .clone()
@@ -832,6 +1317,17 @@ fn resolve(spec: &ProfileFile, name: String, env: EnvCheck) -> Result<Profile, P
         logout_everywhere: optional(&spec.logout_everywhere, b.map(|b| &b.logout_everywhere)),
         tls: None,
         base_url,
+        refresh_extract,
+        grant,
+        token_types,
+        admin_user_id: spec
+            .admin_user_id
+            .clone()
+            .or_else(|| b.and_then(|b| b.admin_user_id.clone())),
+        force_logout: spec
+            .force_logout
+            .clone()
+            .or_else(|| b.and_then(|b| b.force_logout.clone())),
     })
 }
 

@@ -1,6 +1,9 @@
 //! Rejection matchers (DESIGN §10): which answers of a server mean one particular rejection, as
-//! status + body field rules. A profile's `reuse_rejected` is one: the answers that say "this
-//! refresh token was already used" (`reuse_detected`), told apart from any other refused refresh.
+//! status + body field rules. A profile has three: `refresh_rejected` ("this refresh token is
+//! dead": log in again; also `strict` / `lenient`, see [`Rejection`]), `access_rejected` ("this
+//! access token is rejected": renew and retry; default 401) and `reuse_rejected` (the answers that
+//! say "this refresh token was already used", `reuse_detected`, told apart from any other refused
+//! refresh).
 //!
 //! ```yaml
 //! reuse_rejected:                       # one rule, or a list: any rule that matches
@@ -19,6 +22,83 @@ use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::extract::RejectPolicy;
+
+/// `refresh_rejected` as written: a named policy (`strict`, `lenient`) or matcher rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Rejection {
+    /// `strict` (400 `invalid_grant`) or `lenient` (400, 401 or 403).
+    Policy(RejectPolicy),
+    /// Status + body field rules (one rule or a list).
+    Rules(Matcher),
+}
+
+/// What serde reads before [`Rejection`] names the policy (a clear message for a misspelt one).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawRejection {
+    Name(String),
+    Rules(Matcher),
+}
+
+impl<'de> Deserialize<'de> for Rejection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match RawRejection::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected strict, lenient, or rules like { status: 401, body: { code: token_not_valid } }",
+            )
+        })? {
+            RawRejection::Name(n) => match n.as_str() {
+                "strict" => Ok(Rejection::Policy(RejectPolicy::Strict)),
+                "lenient" => Ok(Rejection::Policy(RejectPolicy::Lenient)),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown policy {other:?}: use strict, lenient, or rules like {{ status: 401, body: {{ code: token_not_valid }} }}"
+                ))),
+            },
+            RawRejection::Rules(m) => Ok(Rejection::Rules(m)),
+        }
+    }
+}
+
+impl Rejection {
+    /// The matcher this stands for (a policy is a fixed rule).
+    pub fn matcher(&self) -> Matcher {
+        match self {
+            Rejection::Policy(p) => p.matcher(),
+            Rejection::Rules(m) => m.clone(),
+        }
+    }
+
+    /// The named policy, if it is one.
+    pub fn policy(&self) -> Option<RejectPolicy> {
+        match self {
+            Rejection::Policy(p) => Some(*p),
+            Rejection::Rules(_) => None,
+        }
+    }
+}
+
+impl RejectPolicy {
+    /// The policy as a matcher: `strict` is `{ status: 400, body: { error: invalid_grant } }`,
+    /// `lenient` is `{ status: [400, 401, 403] }`.
+    pub fn matcher(self) -> Matcher {
+        match self {
+            RejectPolicy::Strict => Matcher(OneOrMany::One(MatchRule {
+                status: Some(OneOrMany::One(400)),
+                body: BTreeMap::from([(
+                    "error".to_string(),
+                    OneOrMany::One("invalid_grant".to_string()),
+                )]),
+            })),
+            RejectPolicy::Lenient => Matcher(OneOrMany::One(MatchRule {
+                status: Some(OneOrMany::Many(vec![400, 401, 403])),
+                body: BTreeMap::new(),
+            })),
+        }
+    }
+}
 
 /// One value or a list of them, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -82,6 +162,14 @@ impl Matcher {
     /// The rules.
     pub fn rules(&self) -> &[MatchRule] {
         self.0.as_slice()
+    }
+
+    /// A matcher of one status, any body (the default `access_rejected` is `status(401)`).
+    pub fn status(code: u16) -> Matcher {
+        Matcher(OneOrMany::One(MatchRule {
+            status: Some(OneOrMany::One(code)),
+            body: BTreeMap::new(),
+        }))
     }
 
     /// The default `reuse_rejected`: the RFC 6749 `invalid_grant` answer (400, or 401 from JSON
@@ -263,6 +351,34 @@ mod tests {
         assert!(any_status.matches(418, br#"{"error":"x"}"#));
         let status_only = parse("[ { status: [409] } ]");
         assert!(status_only.matches(409, b"not json"));
+    }
+
+    #[test]
+    fn policies_are_matchers() {
+        let grant = br#"{"error":"invalid_grant"}"#;
+        for (status, body) in [(400, &grant[..]), (401, grant), (403, b"x"), (400, b"{}")] {
+            assert_eq!(
+                RejectPolicy::Strict.matcher().matches(status, body),
+                RejectPolicy::Strict.rejected(status, body),
+                "{status}"
+            );
+            assert_eq!(
+                RejectPolicy::Lenient.matcher().matches(status, body),
+                RejectPolicy::Lenient.rejected(status, body),
+                "{status}"
+            );
+        }
+        let r: Rejection = serde_saphyr::from_str("strict").unwrap();
+        assert_eq!(r.policy(), Some(RejectPolicy::Strict));
+        let e = serde_saphyr::from_str::<Rejection>("strikt")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown policy \"strikt\""), "{e}");
+        let r: Rejection =
+            serde_saphyr::from_str("{ status: 401, body: { code: token_not_valid } }").unwrap();
+        assert_eq!(r.policy(), None);
+        assert!(r.matcher().matches(401, br#"{"code":"token_not_valid"}"#));
+        assert!(!r.matcher().matches(401, br#"{"code":"user_inactive"}"#));
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //!
 //! A [`Profile`] comes from a preset ([`preset`]: `mock`, `mock-json`, `oauth2`), a target file
 //! ([`load_profile`], optionally `preset:` plus overrides) or a bare URL ([`Discovery`]: `oauth2` +
-//! OpenID discovery). It renders plain `http::Request`s from `{{var}}` templates ([`template`],
-//! [`request`]), reads tokens out of responses ([`extract`]), tells rejections apart ([`matcher`])
-//! and describes the WebSocket ([`ws`],
-//! [`close_codes`]), and the event stream and push registration ([`channels`]). Nothing here
-//! sends anything: `client::transport` does.
+//! OpenID discovery). It renders plain `http::Request`s from `{{var}}` templates and expressions
+//! ([`template`], [`functions`]: `{{env.NAME | default}}`, `hmac_sha256_b64`, ...; [`request`]),
+//! reads tokens out of login and refresh responses ([`extract`]), tells rejections apart
+//! ([`matcher`]: `refresh_rejected`, `access_rejected`, `reuse_rejected`), says how the first
+//! token pair is obtained ([`grant`]) and describes the WebSocket ([`ws`], [`close_codes`]), the event stream and push registration
+//! ([`channels`]).
+//! Nothing here sends anything: `client::transport` does (the authorization-code browser flow is
+//! `client::authorize`).
 
 pub mod channels;
 pub mod close_codes;
@@ -15,6 +18,8 @@ pub mod discovery;
 pub mod extract;
 pub mod file;
 pub mod first_message;
+pub mod functions;
+pub mod grant;
 pub mod init;
 pub mod matcher;
 pub mod policy;
@@ -30,10 +35,12 @@ pub use close_codes::{CloseClass, CloseProfile};
 pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
 pub use file::{
-    EnvCheck, Profile, ProfileFile, SessionLimits, TokenKind, load_profile, profile_from_str,
-    profile_from_str_with,
+    EnvCheck, ForceLogoutHook, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind,
+    TokenTypeName, TokenTypes, UserIdLookup, load_profile, load_profile_with, profile_from_str,
+    profile_from_str_opts, profile_from_str_with, unset_environment,
 };
-pub use matcher::{MatchRule, Matcher};
+pub use grant::{AuthCodeSpec, GrantSpec};
+pub use matcher::{MatchRule, Matcher, Rejection};
 pub use policy::MaxSessions;
 pub use presets::{builtin, preset};
 pub use request::{Rendered, RequestError, RequestSpec};

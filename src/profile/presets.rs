@@ -16,7 +16,8 @@
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};
 use super::file::{Profile, SessionLimits};
-use super::matcher::Matcher;
+use super::grant::GrantSpec;
+use super::matcher::{Matcher, Rejection};
 use super::request::RequestSpec;
 use super::scoped::ScopedResource;
 use super::template::Template;
@@ -99,7 +100,9 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         admin_key_value: None,
         extract: Extractors::default(),
         renewal_header: Some(http::HeaderName::from_static("new-access-token")),
-        refresh_rejected: RejectPolicy::Strict,
+        refresh_rejected: Rejection::Policy(RejectPolicy::Strict),
+        refresh_rejected_matcher: RejectPolicy::Strict.matcher(),
+        access_rejected: Matcher::status(401),
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws,
@@ -111,6 +114,11 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         )),
         tls: None,
         base_url,
+        refresh_extract: Extractors::default(),
+        grant: GrantSpec::Password,
+        token_types: Default::default(),
+        admin_user_id: None,
+        force_logout: None,
     }
 }
 
@@ -125,7 +133,8 @@ fn mock_json(base_url: url::Url) -> Profile {
             .json_body(serde_json::json!({ "refresh_token": "{{refresh_token}}" })),
         "access_token",
     ));
-    p.refresh_rejected = RejectPolicy::Lenient;
+    p.refresh_rejected = Rejection::Policy(RejectPolicy::Lenient);
+    p.refresh_rejected_matcher = RejectPolicy::Lenient.matcher();
     p
 }
 
@@ -204,7 +213,9 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         admin_key_value: None,
         extract: Extractors::default(),
         renewal_header: Some(http::HeaderName::from_static("new-access-token")),
-        refresh_rejected: RejectPolicy::Lenient,
+        refresh_rejected: Rejection::Policy(RejectPolicy::Lenient),
+        refresh_rejected_matcher: RejectPolicy::Lenient.matcher(),
+        access_rejected: Matcher::status(401),
         reuse_rejected: Matcher::default_reuse(),
         session: SessionLimits::default(),
         ws: None,
@@ -213,6 +224,11 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         logout_everywhere: None,
         tls: None,
         base_url,
+        refresh_extract: Extractors::default(),
+        grant: GrantSpec::Password,
+        token_types: Default::default(),
+        admin_user_id: None,
+        force_logout: None,
     }
 }
 

@@ -1,19 +1,28 @@
 //! `{{var}}` templates in target profiles: request paths, headers, query and body fields.
 //!
 //! Variables: `user`, `password`, `access_token`, `refresh_token`, `session_id`, `admin_key`,
-//! `token` and `token_type_hint` (revoke/introspect), `duration_ms` (admin outage), and `env.NAME` (an environment variable —
-//! secrets stay out of files). Templates are parsed once when a profile loads; rendering is a
-//! concatenation. A variable with no value renders as an empty string, and a body, query or form
+//! `token` and `token_type_hint` (revoke/introspect), `duration_ms` (admin outage), `code` and
+//! `code_verifier` (authorization-code exchange), `user_id` (two-step admin logout), and `env.NAME`
+//! (an environment variable — secrets stay out of files). Anything else between `{{` and `}}` is an
+//! expression ([`super::functions`]): `{{env.NAME | default("x")}}`, `{{sha256(user)}}`. Templates
+//! are parsed once when a profile loads; rendering a plain template is a concatenation. A variable with no value renders as an empty string, and a body, query or form
 //! field whose template uses variables and renders empty is left out of the request (so
 //! `client_secret: "{{env.CLIENT_SECRET}}"` disappears for public clients).
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::functions::{self, Compiled, Evaluated};
 use crate::config::did_you_mean;
+
+/// Every template variable with a stand-in value (load-time checks of expressions).
+fn stand_in_context() -> minijinja::Value {
+    functions::context(VAR_NAMES.iter().map(|n| (*n, "x")))
+}
 
 /// A template variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +47,12 @@ pub enum Var {
     DurationMs,
     /// The device registration token of the push channel.
     PushToken,
+    /// The authorization code (authorization-code grant).
+    Code,
+    /// The PKCE code verifier (authorization-code grant).
+    CodeVerifier,
+    /// The user's id at the server, looked up by a two-step admin logout.
+    UserId,
     /// An environment variable.
     Env(String),
 }
@@ -54,6 +69,9 @@ pub const VAR_NAMES: &[&str] = &[
     "token_type_hint",
     "duration_ms",
     "push_token",
+    "code",
+    "code_verifier",
+    "user_id",
 ];
 
 impl Var {
@@ -70,6 +88,9 @@ impl Var {
             "token_type_hint" => Var::TokenTypeHint,
             "duration_ms" => Var::DurationMs,
             "push_token" => Var::PushToken,
+            "code" => Var::Code,
+            "code_verifier" => Var::CodeVerifier,
+            "user_id" => Var::UserId,
             _ => {
                 if let Some(env) = n.strip_prefix("env.") {
                     let valid = !env.is_empty()
@@ -117,20 +138,83 @@ pub struct Vars<'a> {
     pub duration_ms: Option<&'a str>,
     /// `{{push_token}}`.
     pub push_token: Option<&'a str>,
+    /// `{{code}}`.
+    pub code: Option<&'a str>,
+    /// `{{code_verifier}}`.
+    pub code_verifier: Option<&'a str>,
+    /// `{{user_id}}`.
+    pub user_id: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl<'a> Vars<'a> {
+    /// The value of `var` (`None` for environment variables and missing values).
+    fn get(&self, var: &Var) -> Option<&'a str> {
+        match var {
+            Var::User => self.user,
+            Var::Password => self.password,
+            Var::AccessToken => self.access_token,
+            Var::RefreshToken => self.refresh_token,
+            Var::SessionId => self.session_id,
+            Var::AdminKey => self.admin_key,
+            Var::Token => self.token,
+            Var::TokenTypeHint => self.token_type_hint,
+            Var::DurationMs => self.duration_ms,
+            Var::Code => self.code,
+            Var::CodeVerifier => self.code_verifier,
+            Var::UserId => self.user_id,
+            Var::PushToken => self.push_token,
+            Var::Env(_) => None,
+        }
+    }
+
+    /// The variables that have a value, as an expression context.
+    fn context(&self) -> minijinja::Value {
+        functions::context(VAR_NAMES.iter().filter_map(|n| {
+            Var::parse(n)
+                .ok()
+                .and_then(|v| self.get(&v))
+                .map(|x| (*n, x))
+        }))
+    }
+}
+
+#[derive(Clone)]
 enum Part {
     Lit(String),
     Var(Var),
+    /// Anything but a plain variable (compared by the template's source).
+    Expr(Arc<Compiled>),
 }
 
 /// A parsed `{{var}}` template; keeps its source text for serialization and messages (the source
 /// never holds a secret: secrets come from variables).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Template {
     source: String,
     parts: Vec<Part>,
+}
+
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Template {}
+
+impl Default for Template {
+    /// The empty template.
+    fn default() -> Self {
+        Template::literal("")
+    }
+}
+
+/// Whether the text between `{{` and `}}` is a plain variable name (`user`, `env.NAME`).
+fn is_plain(inner: &str) -> bool {
+    let t = inner.trim();
+    !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
 }
 
 impl fmt::Debug for Template {
@@ -158,7 +242,12 @@ impl Template {
             let end = after
                 .find("}}")
                 .ok_or_else(|| format!("unclosed {{{{ in template {text:?}"))?;
-            parts.push(Part::Var(Var::parse(&after[..end])?));
+            let inner = &after[..end];
+            if is_plain(inner) {
+                parts.push(Part::Var(Var::parse(inner)?));
+            } else {
+                parts.push(Part::Expr(functions::compile(inner, VAR_NAMES)?));
+            }
             rest = &after[end + 2..];
         }
         if !rest.is_empty() {
@@ -183,50 +272,82 @@ impl Template {
         &self.source
     }
 
-    /// Whether the template uses any variable.
+    /// Whether the template uses any variable or expression.
     pub fn has_vars(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Var(_)))
+        self.parts.iter().any(|p| !matches!(p, Part::Lit(_)))
     }
 
-    /// Whether the template uses `var`.
+    /// Whether the template uses `var` (a plain `{{var}}`, or inside an expression).
     pub fn uses(&self, var: &Var) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, Part::Var(v) if v == var))
-    }
-
-    /// The environment variables the template reads.
-    pub fn env_names(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(Var::Env(n)) => Some(n.as_str()),
-            _ => None,
+        self.parts.iter().any(|p| match p {
+            Part::Var(v) => v == var,
+            Part::Expr(e) => {
+                let name = match var {
+                    Var::Env(n) => format!("env.{n}"),
+                    other => VAR_NAMES
+                        .iter()
+                        .find(|n| Var::parse(n).ok().as_ref() == Some(other))
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                };
+                e.undeclared_variables(true).contains(&name)
+                    || e.undeclared_variables(false).contains(&name)
+            }
+            Part::Lit(_) => false,
         })
     }
 
-    /// Renders with `vars`; environment variables are read now.
+    /// The environment variables this template needs that are unset now: a plain `{{env.NAME}}`,
+    /// or one an expression looked up without a `default` covering it.
+    pub fn unset_env(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            match p {
+                Part::Var(Var::Env(n)) if std::env::var_os(n).is_none() => out.push(n.clone()),
+                Part::Expr(e) => {
+                    let mut seen = Vec::new();
+                    let ctx = stand_in_context();
+                    let result = functions::evaluate(e, ctx, Some(&mut seen));
+                    // An expression that handles a missing value itself (`| default`, `if`,
+                    // `is defined`) may meet an unset variable; any other may not.
+                    let guarded = ["default", " if ", "is defined", "is undefined", "is none"]
+                        .iter()
+                        .any(|g| self.source.contains(g));
+                    if matches!(result, Evaluated::Failed(_)) || !guarded {
+                        out.append(&mut seen);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.dedup();
+        out
+    }
+
+    /// Renders with `vars`; environment variables are read now. An expression that cannot be
+    /// evaluated renders empty (load-time checks make that rare) and is logged without values.
     pub fn render(&self, vars: &Vars<'_>) -> String {
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => {
-                    let val: Option<Cow<'_, str>> = match v {
-                        Var::User => vars.user.map(Cow::Borrowed),
-                        Var::Password => vars.password.map(Cow::Borrowed),
-                        Var::AccessToken => vars.access_token.map(Cow::Borrowed),
-                        Var::RefreshToken => vars.refresh_token.map(Cow::Borrowed),
-                        Var::SessionId => vars.session_id.map(Cow::Borrowed),
-                        Var::AdminKey => vars.admin_key.map(Cow::Borrowed),
-                        Var::Token => vars.token.map(Cow::Borrowed),
-                        Var::TokenTypeHint => vars.token_type_hint.map(Cow::Borrowed),
-                        Var::DurationMs => vars.duration_ms.map(Cow::Borrowed),
-                        Var::PushToken => vars.push_token.map(Cow::Borrowed),
-                        Var::Env(n) => std::env::var(n).ok().map(Cow::Owned),
-                    };
-                    if let Some(val) = val {
-                        out.push_str(&val);
+                Part::Var(Var::Env(n)) => {
+                    if let Ok(v) = std::env::var(n) {
+                        out.push_str(&v);
                     }
                 }
+                Part::Var(v) => {
+                    if let Some(val) = vars.get(v) {
+                        out.push_str(val);
+                    }
+                }
+                Part::Expr(e) => match functions::evaluate(e, vars.context(), None) {
+                    Evaluated::Text(t) => out.push_str(&t),
+                    Evaluated::Nothing => {}
+                    Evaluated::Failed(why) => {
+                        tracing::debug!(template = %self.source, "template expression failed: {why}");
+                    }
+                },
             }
         }
         out
@@ -282,7 +403,7 @@ impl JsonSchema for Template {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": ["string", "number", "boolean"],
-            "description": "Text with {{variables}}: user, password, access_token, refresh_token, session_id, admin_key, token, token_type_hint, env.NAME."
+            "description": "Text with {{variables}}: user, password, access_token, refresh_token, session_id, admin_key, token, token_type_hint, duration_ms, code, code_verifier, user_id, env.NAME; or {{expressions}}: env.NAME | default(\"x\"), a ~ b, hmac_sha256_b64(key, part, ...), base64(text), sha256(text), now(), uuid()."
         })
     }
 }
@@ -321,10 +442,20 @@ mod tests {
     #[test]
     fn env_variables() {
         let t = Template::parse("{{env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET}}").unwrap();
-        assert_eq!(
-            t.env_names().collect::<Vec<_>>(),
-            ["AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET"]
-        );
+        assert_eq!(t.unset_env(), ["AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET"]);
+        let defaulted = Template::parse(
+            "{{ env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET | default(\"http://h\") }}/x",
+        )
+        .unwrap();
+        assert!(defaulted.unset_env().is_empty());
+        assert_eq!(defaulted.render(&Vars::default()), "http://h/x");
+        let empty =
+            Template::parse("{{env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET | default}}").unwrap();
+        assert!(empty.unset_env().is_empty());
+        assert_eq!(empty.render_field(&Vars::default()), None);
+        let inside =
+            Template::parse("{{ sha256(env.AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET) }}").unwrap();
+        assert_eq!(inside.unset_env(), ["AUTHBENCH_TEST_TEMPLATE_SURELY_UNSET"]);
         assert_eq!(t.render_field(&Vars::default()), None);
         let path = Template::parse("{{env.PATH}}").unwrap();
         assert_eq!(

@@ -9,6 +9,7 @@ mod layers;
 mod logging;
 mod manifests;
 mod metrics_listen;
+mod profile_format;
 mod readme;
 mod run;
 mod shards;

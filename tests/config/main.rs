@@ -4,6 +4,7 @@
 mod counters;
 mod merge;
 mod profile;
+mod profile_format;
 mod report;
 mod scenario;
 mod session_loss;

@@ -114,7 +114,7 @@ async fn full_session(p: &Profile, http: &Http) {
 async fn mock_preset_end_to_end() {
     let server = mock(MockConfig::default()).await;
     let p = profile::builtin(&server.base_url(), server.admin_key()).unwrap();
-    assert_eq!(p.reject_policy(), RejectPolicy::Strict);
+    assert_eq!(p.reject_policy(), Some(RejectPolicy::Strict));
     let http = transport();
     full_session(&p, &http).await;
 
@@ -176,7 +176,7 @@ async fn mock_preset_end_to_end() {
 async fn mock_json_preset_end_to_end() {
     let server = mock(MockConfig::default()).await;
     let p = profile::preset("mock-json", &server.base_url()).unwrap();
-    assert_eq!(p.reject_policy(), RejectPolicy::Lenient);
+    assert_eq!(p.reject_policy(), Some(RejectPolicy::Lenient));
     let http = transport();
     full_session(&p, &http).await;
     server.shutdown().await;

@@ -5,6 +5,7 @@
 mod connections;
 mod options;
 mod premises;
+mod profile_format;
 mod proof;
 mod scope;
 mod session_ends;

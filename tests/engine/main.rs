@@ -14,6 +14,7 @@ mod lifecycle;
 mod notice;
 mod open;
 mod outage;
+mod profile_format;
 mod race;
 mod scope;
 mod storm;

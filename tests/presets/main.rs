@@ -254,7 +254,11 @@ fn oauth_presets_match_their_documentation() {
     for preset in OAUTH_PRESETS {
         let p = load(preset.file);
         let f = preset.file;
-        assert_eq!(p.reject_policy(), preset.policy, "{f}: refresh_rejected");
+        assert_eq!(
+            p.reject_policy(),
+            Some(preset.policy),
+            "{f}: refresh_rejected"
+        );
         assert!(
             p.renewal_header().is_none(),
             "{f}: no sliding renewal header"
@@ -343,6 +347,27 @@ fn oauth_presets_match_their_documentation() {
 #[test]
 fn keycloak_reads_the_session_state() {
     let p = load("keycloak.yaml");
+    // Admin logout in two steps: the id by username, then the logout of that id.
+    let admin = p.clone().with_admin_key("admin-token");
+    assert!(admin.has_admin_logout());
+    let lookup = built(admin.admin_user_id_request("user5").expect("lookup"));
+    assert_eq!(
+        lookup.url,
+        "http://127.0.0.1:8080/admin/realms/authbench/users?exact=true&username=user5"
+    );
+    let body = br#"[{"id":"6f1c-id","username":"user5"}]"#;
+    let id = admin
+        .admin_user_id_from(200, &http::HeaderMap::new(), body)
+        .expect("id");
+    let logout = built(
+        admin
+            .admin_logout_request_for("user5", Some(&id))
+            .expect("logout"),
+    );
+    assert_eq!(
+        logout.url,
+        "http://127.0.0.1:8080/admin/realms/authbench/users/6f1c-id/logout"
+    );
     let body = br#"{"access_token":"opaque-at","expires_in":300,"refresh_expires_in":1800,"refresh_token":"rt","token_type":"Bearer","session_state":"4f1c-sess","scope":"openid"}"#;
     let t = p
         .parse_tokens(200, &http::HeaderMap::new(), body)
@@ -418,12 +443,16 @@ fn cognito_initiate_auth_speaks_the_json_api() {
         target(&login).as_deref(),
         Some("AWSCognitoIdentityProviderService.InitiateAuth")
     );
+    // SECRET_HASH = Base64(HMAC-SHA256(client secret, username + client id)).
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, CLIENT_SECRET.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, format!("user3{CLIENT_ID}").as_bytes());
+    let secret_hash = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());
     assert_eq!(
         json(&login),
         serde_json::json!({
             "AuthFlow": "USER_PASSWORD_AUTH",
             "ClientId": CLIENT_ID,
-            "AuthParameters": { "USERNAME": "user3", "PASSWORD": "pw-3" }
+            "AuthParameters": { "USERNAME": "user3", "PASSWORD": "pw-3", "SECRET_HASH": secret_hash }
         })
     );
 
@@ -434,7 +463,7 @@ fn cognito_initiate_auth_speaks_the_json_api() {
     );
     assert_eq!(
         json(&refresh),
-        serde_json::json!({ "ClientId": CLIENT_ID, "RefreshToken": "cognito-rt" })
+        serde_json::json!({ "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET, "RefreshToken": "cognito-rt" })
     );
 
     let logout = built(p.logout_request(&tokens("at", "rt-out")).expect("logout"));
@@ -464,7 +493,7 @@ fn cognito_initiate_auth_speaks_the_json_api() {
     assert!(t.expires_at.is_some(), "ExpiresIn read");
     let refresh_resp = br#"{"AuthenticationResult":{"AccessToken":"at-2","ExpiresIn":3600,"IdToken":"id","TokenType":"Bearer"}}"#;
     let t = p
-        .parse_tokens(200, &http::HeaderMap::new(), refresh_resp)
+        .parse_refresh_tokens(200, &http::HeaderMap::new(), refresh_resp)
         .expect("parses");
     assert_eq!(
         t.refresh_token, None,
@@ -474,6 +503,13 @@ fn cognito_initiate_auth_speaks_the_json_api() {
         400,
         br#"{"__type":"NotAuthorizedException","message":"Refresh Token has been revoked"}"#
     ));
+    // GetUser answers a dead access token with 400: that is the access rejection.
+    assert!(p.access_rejected(
+        400,
+        br#"{"__type":"NotAuthorizedException","message":"Access Token has expired"}"#
+    ));
+    assert!(!p.access_rejected(400, br#"{"__type":"InvalidParameterException"}"#));
+    assert!(!p.revoke_accepts(TokenKind::Access) && p.revoke_accepts(TokenKind::Refresh));
 }
 
 #[test]
@@ -500,8 +536,9 @@ fn presets_document_setup_and_keep_secrets_out() {
         for (i, line) in text.lines().enumerate() {
             let code = line.split('#').next().unwrap_or("");
             if code.to_ascii_lowercase().contains("secret") {
+                // `{{env.NAME}}`, or an expression over it (`{{ hmac_sha256_b64(env.NAME, ...) }}`).
                 assert!(
-                    code.contains("{{env."),
+                    code.contains("{{") && code.contains("env."),
                     "{name}:{}: a secret must come from an {{{{env.NAME}}}} template: {line}",
                     i + 1
                 );

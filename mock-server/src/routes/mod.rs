@@ -2,18 +2,21 @@
 //! cookie parsing, JSON responses). One file per API:
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
 //! endpoint), [`admin`] (admin, stats, sync point, health, discovery), [`metrics`] (OpenMetrics
-//! `GET /metrics`), [`ws`] (the WebSocket), [`sessions`] (logout everywhere); [`guard`] holds
+//! `GET /metrics`), [`ws`] (the WebSocket), [`sessions`] (logout everywhere), [`authorize`] (the
+//! authorization-code sign-in), [`user_ids`] (admin lookups by user id); [`guard`] holds
 //! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
 //! resource endpoint's verdict cache of the `cached-verdicts` flaw; [`events`] the session
 //! events on Server-Sent Events (`GET /events`) and the push registration (`POST /push/register`).
 
 pub mod admin;
 pub mod api;
+pub mod authorize;
 pub mod events;
 pub mod guard;
 pub mod metrics;
 pub mod oauth;
 pub mod sessions;
+pub mod user_ids;
 pub mod verdicts;
 pub mod ws;
 
@@ -58,6 +61,8 @@ pub struct AppState {
     pub arrivals: Arc<Arrivals>,
     /// The push sender (`--push-url`), if push is on.
     pub push: Option<crate::push::Pusher>,
+    /// Sign-ins and codes of the authorization-code grant ([`authorize`]).
+    pub authorize: authorize::Pending,
 }
 
 impl AppState {
@@ -99,6 +104,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/admin", admitted(get(api::admin), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/login", post(authorize::login))
+        .route("/authorize/continue", get(authorize::resume))
+        .route("/admin/users", get(user_ids::find))
+        .route("/admin/users/by-id/{id}/logout", post(user_ids::logout))
         .route("/admin/users/{user}/logout", post(admin::user_logout))
         .route("/admin/outage", post(admin::outage))
         .route("/admin/stats", get(admin::stats))

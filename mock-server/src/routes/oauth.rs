@@ -1,4 +1,6 @@
-//! OAuth 2.0 form endpoints: `POST /oauth/token` (RFC 6749 password and refresh_token grants),
+//! OAuth 2.0 form endpoints: `POST /oauth/token` (RFC 6749 password, refresh_token,
+//! client_credentials — a user's name and password as client id and secret, no refresh token —
+//! and authorization_code with PKCE, see [`super::authorize`]),
 //! `POST /oauth/revoke` (RFC 7009), `POST /oauth/introspect` (RFC 7662).
 
 use std::sync::Arc;
@@ -92,11 +94,13 @@ pub async fn token(
         None => return oauth_error("invalid_request", "grant_type is required"),
         Some("password") => Grant::Password,
         Some("refresh_token") => Grant::RefreshToken,
+        Some("client_credentials") => Grant::ClientCredentials,
+        Some("authorization_code") => Grant::AuthorizationCode,
         Some(other) => {
             return oauth_error(
                 "unsupported_grant_type",
                 &format!(
-                    "grant_type {:?} is not supported; use password or refresh_token",
+                    "grant_type {:?} is not supported; use password, refresh_token, client_credentials or authorization_code",
                     crate::redact(other)
                 ),
             );
@@ -132,6 +136,34 @@ pub async fn token(
                 Err(e) => grant_error(e),
             }
         }
+        Grant::ClientCredentials => {
+            let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret"))
+            else {
+                return oauth_error("invalid_client", "client_id and client_secret are required");
+            };
+            match state.auth.login(id, secret) {
+                // RFC 6749 §4.4.3: a refresh token SHOULD NOT be included.
+                Ok(issued) => {
+                    let mut body = serde_json::to_value(&issued).unwrap_or_default();
+                    if let Some(o) = body.as_object_mut() {
+                        o.remove("refresh_token");
+                        o.remove("refresh_expires_in");
+                    }
+                    let mut resp = json(StatusCode::OK, &body);
+                    resp.headers_mut()
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    resp
+                }
+                Err(_) => oauth_error("invalid_client", "unknown client or wrong secret"),
+            }
+        }
+        Grant::AuthorizationCode => match super::authorize::exchange(&state, &form) {
+            Ok(issued) => token_response(&state, &issued),
+            Err(e @ super::authorize::ExchangeError::Missing) => {
+                oauth_error("invalid_request", &e.to_string())
+            }
+            Err(e) => oauth_error("invalid_grant", &e.to_string()),
+        },
     }
 }
 
@@ -140,13 +172,15 @@ pub async fn token(
 enum Grant {
     Password,
     RefreshToken,
+    ClientCredentials,
+    AuthorizationCode,
 }
 
 impl Grant {
     /// The operation whose faults apply.
     fn op(self) -> Op {
         match self {
-            Grant::Password => Op::Login,
+            Grant::Password | Grant::ClientCredentials | Grant::AuthorizationCode => Op::Login,
             Grant::RefreshToken => Op::Refresh,
         }
     }

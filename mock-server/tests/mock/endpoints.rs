@@ -70,9 +70,11 @@ async fn token_endpoint_errors_follow_rfc6749() {
             "invalid_request",
         ),
         (
-            &[("grant_type", "client_credentials")],
+            &[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
             "unsupported_grant_type",
         ),
+        (&[("grant_type", "client_credentials")], "invalid_client"),
+        (&[("grant_type", "authorization_code")], "invalid_request"),
         (&[("grant_type", "refresh_token")], "invalid_request"),
         (
             &[
@@ -436,8 +438,18 @@ async fn health_stats_and_discovery() {
     assert_eq!(d.body["jwks_uri"], format!("{base}/.well-known/jwks.json"));
     assert_eq!(
         d.body["grant_types_supported"],
-        json!(["password", "refresh_token"])
+        json!([
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code"
+        ])
     );
+    assert_eq!(
+        d.body["authorization_endpoint"],
+        format!("{base}/authorize")
+    );
+    assert_eq!(d.body["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         d.body["authbench_ws_endpoint"],
         format!("{}/ws", base.replacen("http", "ws", 1))

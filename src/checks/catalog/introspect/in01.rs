@@ -22,6 +22,24 @@ pub const CHECK: Check = Check {
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
+    let mut f = Findings::new();
+    if !p.profile().introspect_accepts(TokenKind::Access) {
+        // Declared in the profile: the cases use refresh tokens, and nothing is judged about
+        // access tokens.
+        if !p.profile().introspect_accepts(TokenKind::Refresh) {
+            return Err(Stop::skip(
+                "the profile declares that the introspection endpoint accepts neither token type",
+            ));
+        }
+        f.info(
+            "RFC7662-2.1",
+            "the profile declares that the introspection endpoint does not accept access tokens (token_types.introspect): the cases use refresh tokens",
+        );
+        if let Some((kind, token)) = live_refresh_token(&p, &mut f, &s).await? {
+            inactive_cases(&p, &mut f, kind, &token).await?;
+        }
+        return Ok(f);
+    }
     let Some(r) = p
         .introspect("introspect a live access token", s.at(), TokenKind::Access)
         .await
@@ -29,7 +47,6 @@ async fn run(p: Arc<Probe>) -> Verdict {
         return Err(Stop::skip(Need::Introspection.reason()));
     };
     let r = r?;
-    let mut f = Findings::new();
     let judged = if active(&r) == Some(true) {
         f.pass("RFC7662-2.2", "a live access token is active");
         Some((TokenKind::Access, s.at().to_string()))

@@ -18,6 +18,11 @@ pub const CHECK: Check = Check {
 };
 
 async fn run(p: Arc<Probe>) -> Verdict {
+    if !p.profile().revoke_accepts(TokenKind::Refresh) {
+        return Err(Stop::skip(
+            "the profile declares that the revocation endpoint does not accept refresh tokens (token_types.revoke)",
+        ));
+    }
     let s = p.login(0).await?;
     let rt = s.rt()?;
     let Some(r) = p

@@ -20,6 +20,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
     for kind in [TokenKind::Refresh, TokenKind::Access] {
         let token = unknown_token("revoke");
         let label = format!("revoke an unknown token ({})", kind.hint());
+        if !p.profile().revoke_accepts(kind) {
+            f.info(
+                "RFC7009-2.2",
+                format!("{label}: not tried, the profile declares that the revocation endpoint does not accept {}s (token_types.revoke)", kind.hint()),
+            );
+            continue;
+        }
         let Some(r) = p.revoke(&label, &token, kind).await else {
             return Err(Stop::skip(Need::Revocation.reason()));
         };
