@@ -11,6 +11,7 @@ mod open;
 mod outage;
 mod race;
 mod scope;
+mod send_skew;
 mod storm;
 mod strategies;
 mod timeline;
