@@ -7,8 +7,11 @@
 //! i.e. once the request line, headers and body have been read — into an HDR histogram in µs. So
 //! the offsets describe the storm (every client's first request after the sync point), not the
 //! later waves of the same clients: a session's later requests are only counted (`repeats`).
-//! Where the handler cannot name the session (a resource call, a refresh the server refused),
-//! every request counts as a first. Requests that arrive before `T` are only counted.
+//! The session is the refresh-token family: named by the token response of a login or refresh,
+//! and by the `sid` claim of the Bearer token of a resource call (an expired one too), so with
+//! every operation watched a client's first request counts whatever it is. Where the session
+//! cannot be named (a refresh the server refused, a request without a mock token), every request
+//! counts as a first. Requests that arrive before `T` are only counted.
 //! `GET /admin/stats` shows the distribution ([`ArrivalStats`]); arming again starts a new window.
 //!
 //! Cost: while nothing is armed, one relaxed atomic load per request. Armed, one wall-clock read,
@@ -241,6 +244,22 @@ impl Arrivals {
             spread_p99_us: p99.saturating_sub(first),
         })
     }
+}
+
+/// The session id (`sid` claim, as in the token response's `session_id`) of one of the mock's
+/// own JWT access tokens, read without verifying the token: only to tell whose request arrived
+/// (an expired token's request is its session's too). `None` for anything else.
+pub fn token_session(token: &str) -> Option<String> {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Sid {
+        sid: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice::<Sid>(&json).ok().map(|c| c.sid)
 }
 
 /// This thread's shard: assigned round-robin the first time a thread records.

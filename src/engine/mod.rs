@@ -16,6 +16,7 @@ mod fleet;
 mod outage;
 pub mod plan;
 pub mod preflight;
+mod prewarm;
 pub mod progress;
 mod ramp;
 pub mod run;

@@ -17,6 +17,7 @@ pub mod presets;
 pub mod request;
 pub mod scoped;
 pub mod template;
+mod uri_memo;
 pub mod ws;
 
 pub use close_codes::{CloseClass, CloseProfile};

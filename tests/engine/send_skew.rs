@@ -57,8 +57,14 @@ async fn front(upstream: SocketAddr, mut shut: watch::Receiver<Option<SystemTime
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_skew_is_taken_when_the_request_is_written_not_at_the_wake() {
     // Every response closes its connection, so each client's first request after the wake needs
-    // a new connection, which the front does not let through for HOLD after the sync point.
-    let server = mock(|c| c.connection_close = true).await;
+    // a new connection, which the front does not let through for HOLD after the sync point. The
+    // 4 s tokens put the sync point's publication (the front shuts) well before the engine starts
+    // opening connections for the burst (2 s before the deadline): those attempts are dropped too.
+    let server = mock(|c| {
+        c.connection_close = true;
+        c.access_ttl = Duration::from_secs(4);
+    })
+    .await;
     let upstream: SocketAddr = server
         .base_url()
         .trim_start_matches("http://")
