@@ -10,12 +10,6 @@ mod progress;
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: a storm allocates and frees per request on every
-/// worker thread at once, where glibc's malloc spent about a fifth of the generator's CPU (perf,
-/// issue 16) and kept freed memory in per-thread arenas, so the peak per client stayed high.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     authbench_mock::logging::init(&cli.log);

@@ -230,9 +230,7 @@ impl Http {
         parallel: usize,
     ) -> Result<usize, HttpError> {
         use futures::StreamExt;
-        let missing = want
-            .saturating_sub(self.idle.len())
-            .min(self.idle.room());
+        let missing = want.saturating_sub(self.idle.len()).min(self.idle.room());
         let tls = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
             Some(self.tls_config()?)
         } else {
@@ -323,7 +321,10 @@ mod tests {
         let own = Connector::new(Connections::PerClient, Duration::from_secs(2), false, 1)
             .unwrap()
             .client();
-        assert_eq!(own.warm(&dead, 1, 1).await.unwrap_err().kind, ErrorKind::Connect);
+        assert_eq!(
+            own.warm(&dead, 1, 1).await.unwrap_err().kind,
+            ErrorKind::Connect
+        );
     }
 
     #[tokio::test]
