@@ -16,9 +16,14 @@
 #   5. `authbench check` against the builtin mock: the whole catalog, wall time.
 #   6. Recording one sample into the metrics (cargo bench --bench record, divan median).
 #   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock) seen from both ends: the mock's
-#      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival)
-#      and the clients' send_skew p99, which must lie within 20% of the server's arrival p99.
-#   8. The same storm over https (`--set mock.tls=true`: the in-process mock serves TLS) vs plain
+#      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival,
+#      over each session's first refresh) and the clients' send_skew p99, which must lie within
+#      20% of the server's arrival p99. Then the same storm against the mock in its own process:
+#      generator CPU per request (storm mix) and peak memory per client.
+#   8. A million clients in one process against the mock in another (--users 1000000): logged in
+#      with proactive timers (peak RSS), and through sync_expiry and the storm (wake_skew,
+#      send_skew against the CPU floor, every client's first call delivered).
+#   9. The same storm over https (`--set mock.tls=true`: the in-process mock serves TLS) vs plain
 #      http: CPU time (user + sys) of the authbench process per request, and the tls_handshake count.
 #
 # Traffic stays on loopback: after the build and installs (which need the network) the script
@@ -153,6 +158,8 @@ row "1. authbench GET /api/me (median of 3)" "$(printf '%.0f req/s' "$AB_RPS")" 
 row "   oha -c 64 (median of 3)" "$(printf '%.0f req/s' "$OHA_RPS")" "" ""
 row "   wrk -t2 -c64 (median of 3; 2nd reference)" "$(printf '%.0f req/s' "$WRK_RPS")" "" ""
 row "   ratio authbench / oha" "$RATIO" ">= 0.9 (goal 1.0)" "$(pass_if "$RATIO >= 0.9")"
+RATIO_WRK=$(awk "BEGIN{printf \"%.2f\", $AB_RPS / (${WRK_RPS:-0} > 0 ? $WRK_RPS : 1)}")
+row "   ratio authbench / wrk -c64 (same rounds, interleaved)" "$RATIO_WRK" ">= 0.95" "$(pass_if "$RATIO_WRK >= 0.95")"
 row "   client CPU per request: authbench / oha" "$AB_CPU_US / $OHA_CPU_US µs" "" ""
 row "   peak RSS: authbench / oha" "$(rss_mib "$RAW/api-me-authbench-2.time") / $(rss_mib "$RAW/api-me-oha-2.time") MiB" "" ""
 
@@ -295,13 +302,64 @@ SPREAD=$(jqf '.server_arrivals.spread_p99_us // 1e9 | . / 1000' "$out/report.jso
 ARR_P99=$(jqf '.server_arrivals.p99_us // 1e9 | . / 1000' "$out/report.json")
 ARR_N=$(jqf '.server_arrivals.count // 0' "$out/report.json")
 SEND_P99=$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")
-row "7. storm 5 000 × 4: server arrival spread p99 ($ARR_N refreshes)" "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
+row "7. storm 5 000 × 4: server arrival spread p99 ($ARR_N first requests)" "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
 row "   send_skew p99 (client) vs server arrival p99" "$(printf '%.1f / %.1f ms' "$SEND_P99" "$ARR_P99")" "<= 250 ms, within 20%" \
     "$(pass_if "$SEND_P99 <= 250 && $SEND_P99 >= 0.8 * $ARR_P99 && $SEND_P99 <= 1.2 * $ARR_P99")"
 
-# ---- 8. the storm over TLS vs plain --------------------------------------------------------------
-log "8. 5 000 × 4 storm over https (mock.tls: true) vs plain http: CPU per request (client + in-process mock)"
-declare -A STORM_CPU_US STORM_HS
+log "7b. the same storm against the mock in its own process: generator CPU per request, memory per client"
+M7=$(start_mock 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h)
+cmd "$MOCK --port 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h &"
+out="$RAW/storm-ext"
+/usr/bin/time -v -o "$out.time" "$AB" run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml \
+    --out "$out" --quiet >/dev/null 2>&1 || true
+cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml"
+stop_mock "$M7"
+STORM_REQ=$(jqf '.derived.requests // 0' "$out/report.json")
+STORM_CPU_US=$(awk "BEGIN{printf \"%.1f\", $(cpu_s "$out.time") * 1e6 / ($STORM_REQ > 0 ? $STORM_REQ : 1)}")
+STORM_KIB=$(awk "BEGIN{printf \"%.1f\", $(rss_mib "$out.time") * 1024 / 5000}")
+row "   generator CPU per request, storm mix ($STORM_REQ requests)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
+row "   peak memory per client during the storm (peak RSS / 5 000)" "$STORM_KIB KiB" "<= 8 KiB" "$(pass_if "$STORM_KIB <= 8")"
+
+# ---- 8. a million clients ------------------------------------------------------------------------
+proc_cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+log "8a. 1 000 000 logged-in clients with proactive timers, one process (mock in another)"
+M8=$(start_mock 18084 --signing hs256 --access-ttl 1h --users 1000000)
+cmd "$MOCK --port 18084 --signing hs256 --access-ttl 1h --users 1000000 &"
+out="$RAW/million"
+/usr/bin/time -v -o "$out.time" "$AB" run scenarios/bench/million.yaml --target scenarios/bench/target-million.yaml \
+    --out "$out" --quiet >/dev/null 2>&1 || true
+cmd "/usr/bin/time -v $AB run scenarios/bench/million.yaml --target scenarios/bench/target-million.yaml"
+stop_mock "$M8"
+M_LOGINS=$(jqf '.counters.clients_logged_in // 0' "$out/report.json")
+M_RSS=$(rss_mib "$out.time")
+row "8. 1 000 000 clients logged in with timers: peak RSS ($M_LOGINS logged in)" "$M_RSS MiB" "<= 1024 MiB" "$(pass_if "$M_RSS <= 1024 && $M_LOGINS == 1000000")"
+
+log "8b. 1 000 000 clients through sync_expiry and the storm"
+M8=$(start_mock 18084 --signing hs256 --access-ttl 20s --refresh-ttl 1h --users 1000000)
+cmd "$MOCK --port 18084 --signing hs256 --access-ttl 20s --refresh-ttl 1h --users 1000000 &"
+out="$RAW/million-storm"
+MOCK_CPU0=$(proc_cpu_s "$M8")
+/usr/bin/time -v -o "$out.time" "$AB" run scenarios/bench/million-storm.yaml --target scenarios/bench/target-million.yaml \
+    --out "$out" --quiet >/dev/null 2>&1 || true
+MOCK_CPU=$(awk "BEGIN{print $(proc_cpu_s "$M8") - $MOCK_CPU0}")
+cmd "/usr/bin/time -v $AB run scenarios/bench/million-storm.yaml --target scenarios/bench/target-million.yaml"
+stop_mock "$M8"
+MW_P99=$(jqf '.histograms.wake_skew.p99 // 1e9 | . / 1000' "$out/report.json")
+MS_P99=$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")
+M_REC=$(jqf '.histograms.recovery.count // 0' "$out/report.json")
+M_NEVER=$(jqf '.counters.never_recovered // -1' "$out/report.json")
+M_REQ=$(jqf '.derived.requests // 0' "$out/report.json")
+# The CPU floor of the burst: a million first requests (refresh, then the call) at the CPU both
+# processes spent per request in this run, on all cores.
+M_FLOOR=$(awk "BEGIN{printf \"%.0f\", 2e6 * ($(cpu_s "$out.time") + $MOCK_CPU) / ($M_REQ > 0 ? $M_REQ : 1) / $CORES * 1000}")
+row "   wake of 1 000 000: wake_skew p99" "$(printf '%.2f ms' "$MW_P99")" "< 10 ms" "$(pass_if "$MW_P99 < 10")"
+row "   send_skew p99 vs the CPU floor of the burst" "$(printf '%.0f / %s ms' "$MS_P99" "$M_FLOOR")" "<= 1.5 × floor" "$(pass_if "$MS_P99 <= 1.5 * $M_FLOOR")"
+row "   first calls delivered (recovery samples / never_recovered)" "$M_REC / $M_NEVER" "1000000 / 0" "$(pass_if "$M_REC == 1000000 && $M_NEVER == 0")"
+row "   peak RSS during the million storm" "$(rss_mib "$out.time") MiB" "(report)" ""
+
+# ---- 9. the storm over TLS vs plain --------------------------------------------------------------
+log "9. 5 000 × 4 storm over https (mock.tls: true) vs plain http: CPU per request (client + in-process mock)"
+declare -A TLS_CPU_US TLS_HS
 for mode in plain tls; do
     out="$RAW/storm-$mode"
     set_args=(); [[ $mode == tls ]] && set_args=(--set mock.tls=true)
@@ -310,14 +368,14 @@ for mode in plain tls; do
     CPU_S=$(tail -1 "$RAW/storm-$mode.time" 2>/dev/null | awk '{print $1 + $2}')   # the last line: a failed run adds one before it
     CPU_S=${CPU_S:-0}
     REQS=$(jqf '.counters.requests // 0' "$out/report.json")
-    STORM_CPU_US[$mode]=$(awk "BEGIN{printf \"%.1f\", ($REQS > 0) ? $CPU_S * 1e6 / $REQS : 0}")
-    STORM_HS[$mode]=$(jqf -r '(.histograms.tls_handshake.count // 0 | tostring) + " handshakes, p99 " + ((.histograms.tls_handshake.p99 // 0) / 1000 | tostring) + " ms"' "$out/report.json")
-    printf '  %s: %s CPU s, %s requests, %s µs CPU/request, %s\n' "$mode" "$CPU_S" "$REQS" "${STORM_CPU_US[$mode]}" "${STORM_HS[$mode]}" >&2
+    TLS_CPU_US[$mode]=$(awk "BEGIN{printf \"%.1f\", ($REQS > 0) ? $CPU_S * 1e6 / $REQS : 0}")
+    TLS_HS[$mode]=$(jqf -r '(.histograms.tls_handshake.count // 0 | tostring) + " handshakes, p99 " + ((.histograms.tls_handshake.p99 // 0) / 1000 | tostring) + " ms"' "$out/report.json")
+    printf '  %s: %s CPU s, %s requests, %s µs CPU/request, %s\n' "$mode" "$CPU_S" "$REQS" "${TLS_CPU_US[$mode]}" "${TLS_HS[$mode]}" >&2
 done
 cmd "/usr/bin/time -f '%U %S' $AB run scenarios/storm.yaml [--set mock.tls=true]   # CPU s (user+sys) / requests"
-RATIO=$(awk "BEGIN{printf \"%.2f\", (${STORM_CPU_US[plain]} > 0) ? ${STORM_CPU_US[tls]} / ${STORM_CPU_US[plain]} : 0}")
-row "8. storm 5 000 × 4 over TLS vs plain: CPU µs/request, client + in-process mock (tls: ${STORM_HS[tls]})" \
-    "${STORM_CPU_US[tls]} / ${STORM_CPU_US[plain]} µs (× $RATIO)" "recorded, no target" "PASS"
+RATIO=$(awk "BEGIN{printf \"%.2f\", (${TLS_CPU_US[plain]} > 0) ? ${TLS_CPU_US[tls]} / ${TLS_CPU_US[plain]} : 0}")
+row "9. storm 5 000 × 4 over TLS vs plain: CPU µs/request, client + in-process mock (tls: ${TLS_HS[tls]})" \
+    "${TLS_CPU_US[tls]} / ${TLS_CPU_US[plain]} µs (× $RATIO)" "recorded, no target" "PASS"
 
 # ---- results -------------------------------------------------------------------------------------
 LOAD_END=$(load1)

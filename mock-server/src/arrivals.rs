@@ -2,16 +2,26 @@
 //!
 //! `POST /admin/sync-point` arms [`Arrivals`] with a wall-clock instant `T` (the instant a load
 //! generator scheduled its clients to send) and, optionally, one operation to watch. From then on,
-//! every request of that operation (every login, refresh and resource call when none is given)
-//! records its arrival offset from `T` — taken when the mock's handler starts, i.e. once the
-//! request line, headers and body have been read — into an HDR histogram in µs. Requests that
-//! arrive before `T` are only counted. `GET /admin/stats` shows the distribution
-//! ([`ArrivalStats`]); arming again starts a new window.
+//! each session's *first* request of that operation (of every login, refresh and resource call
+//! when none is given) records its arrival offset from `T` — taken when the mock's handler starts,
+//! i.e. once the request line, headers and body have been read — into an HDR histogram in µs. So
+//! the offsets describe the storm (every client's first request after the sync point), not the
+//! later waves of the same clients: a session's later requests are only counted (`repeats`).
+//! The session is the refresh-token family: named by the token response of a login or refresh,
+//! and by the `sid` claim of the Bearer token of a resource call (an expired one too), so with
+//! every operation watched a client's first request counts whatever it is. Where the session
+//! cannot be named (a refresh the server refused, a request without a mock token), every request
+//! counts as a first. Requests that arrive before `T` are only counted.
+//! `GET /admin/stats` shows the distribution ([`ArrivalStats`]); arming again starts a new window.
 //!
-//! Cost: while nothing is armed, one relaxed atomic load per request. Armed, one wall-clock read
-//! and an uncontended lock of one of [`SHARDS`] histograms, chosen by the worker thread.
+//! Cost: while nothing is armed, one relaxed atomic load per request. Armed, one wall-clock read,
+//! an uncontended lock of one of [`SHARDS`] histograms chosen by the worker thread, and for a
+//! named session one insert into one of [`SHARDS`] sets of session hashes chosen by the hash.
 
 use std::cell::Cell;
+use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,7 +44,21 @@ pub struct Arrivals {
     /// The watched operation: 0 = every operation, else `1 + index in Op::ALL`.
     op: AtomicU64,
     before: AtomicU64,
+    /// Requests of a session whose first request was already recorded.
+    repeats: AtomicU64,
     shards: Box<[Mutex<Histogram<u64>>]>,
+    /// Hashes of the sessions recorded in this window, sharded by hash.
+    seen: Box<[Mutex<HashSet<u64>>]>,
+}
+
+/// One request's arrival, taken when its handler starts ([`Arrivals::arrive`]); recorded once the
+/// handler knows its session ([`Arrivals::settle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Not armed, another operation, or before the sync point (already counted).
+    Ignored,
+    /// Arrived this many µs after the sync point.
+    After(u64),
 }
 
 /// What `GET /admin/stats` shows under `arrivals` once a sync point was set. Offsets are µs from
@@ -50,6 +74,10 @@ pub struct ArrivalStats {
     pub count: u64,
     /// Requests of the watched operation that arrived before the sync point (not in the offsets).
     pub before_sync_point: u64,
+    /// Later requests of a session already counted (its second, third, … request after the sync
+    /// point: a later wave, not the storm; not in the offsets).
+    #[serde(default)]
+    pub repeats: u64,
     /// Earliest arrival offset.
     pub first_us: u64,
     /// Median arrival offset.
@@ -79,7 +107,9 @@ impl Default for Arrivals {
             at_us: AtomicU64::new(0),
             op: AtomicU64::new(0),
             before: AtomicU64::new(0),
+            repeats: AtomicU64::new(0),
             shards: (0..SHARDS).map(|_| Mutex::new(new_histogram())).collect(),
+            seen: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 }
@@ -122,31 +152,60 @@ impl Arrivals {
         for s in self.shards.iter() {
             s.lock().reset();
         }
+        for s in self.seen.iter() {
+            *s.lock() = HashSet::default();
+        }
         self.before.store(0, Relaxed);
+        self.repeats.store(0, Relaxed);
         self.op.store(op_code(op), Relaxed);
         self.at_us.store(at_unix_ms * 1000, Relaxed);
         Ok(())
     }
 
-    /// Notes the arrival of one request of `op` (nothing while not armed).
+    /// Notes the arrival of one request of `op` whose session is unknown: recorded as a first
+    /// (nothing while not armed).
     #[inline]
     pub fn note(&self, op: Op) {
+        self.settle(self.arrive(op), None);
+    }
+
+    /// Takes the arrival of one request of `op` now; [`Arrivals::settle`] records it once the
+    /// session is known. An arrival before the sync point is counted here.
+    #[inline]
+    pub fn arrive(&self, op: Op) -> Arrival {
         let at = self.at_us.load(Relaxed);
         if at == 0 {
-            return;
+            return Arrival::Ignored;
         }
         let watched = self.op.load(Relaxed);
         if watched != 0 && watched != op_code(Some(op)) {
-            return;
+            return Arrival::Ignored;
         }
         let now = now_us();
         if now < at {
             self.before.fetch_add(1, Relaxed);
-            return;
+            return Arrival::Ignored;
         }
-        self.shards[shard()]
-            .lock()
-            .saturating_record((now - at).max(1));
+        Arrival::After((now - at).max(1))
+    }
+
+    /// Records `arrival` when it is the first of `session` in this window (always when the
+    /// session is unknown); a later one only counts as a repeat.
+    pub fn settle(&self, arrival: Arrival, session: Option<&str>) {
+        let Arrival::After(offset) = arrival else {
+            return;
+        };
+        if let Some(id) = session {
+            let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+            let first = self.seen[(hash >> 32) as usize % SHARDS]
+                .lock()
+                .insert(hash);
+            if !first {
+                self.repeats.fetch_add(1, Relaxed);
+                return;
+            }
+        }
+        self.shards[shard()].lock().saturating_record(offset);
     }
 
     /// The window's distribution, or `None` when no sync point was set.
@@ -173,6 +232,7 @@ impl Arrivals {
             op: op.to_string(),
             count: h.len(),
             before_sync_point: self.before.load(Relaxed),
+            repeats: self.repeats.load(Relaxed),
             first_us: first,
             p50_us: if h.is_empty() {
                 0
@@ -184,6 +244,22 @@ impl Arrivals {
             spread_p99_us: p99.saturating_sub(first),
         })
     }
+}
+
+/// The session id (`sid` claim, as in the token response's `session_id`) of one of the mock's
+/// own JWT access tokens, read without verifying the token: only to tell whose request arrived
+/// (an expired token's request is its session's too). `None` for anything else.
+pub fn token_session(token: &str) -> Option<String> {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Sid {
+        sid: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice::<Sid>(&json).ok().map(|c| c.sid)
 }
 
 /// This thread's shard: assigned round-robin the first time a thread records.

@@ -150,8 +150,10 @@ async fn push_receiver(
 }
 
 /// Builtin target: arms the in-process mock's arrival recorder ([`authbench_mock::arrivals`])
-/// with every sync point the engine publishes, watching refreshes (a storm client's first
-/// request after its token expired). Returns the recorder and the watcher task.
+/// with every sync point the engine publishes, watching every operation, so that it records each
+/// session's first request after the sync point whatever it is (the resource call answered 401,
+/// or the refresh): the request `send_skew` measures on the client side. Returns the recorder
+/// and the watcher task.
 fn arm_on_sync_points(
     arrivals: Arc<authbench_mock::arrivals::Arrivals>,
     progress: &Progress,
@@ -169,7 +171,7 @@ fn arm_on_sync_points(
             let ms = at
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            if let Err(e) = armed.arm(ms, Some("refresh")) {
+            if let Err(e) = armed.arm(ms, None) {
                 tracing::warn!("cannot record server arrivals after the sync point: {e}");
             }
         }

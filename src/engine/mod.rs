@@ -21,6 +21,7 @@ mod idle;
 mod outage;
 pub mod plan;
 pub mod preflight;
+mod prewarm;
 pub mod progress;
 mod ramp;
 pub mod run;

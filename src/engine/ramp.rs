@@ -1,7 +1,9 @@
 //! Running one job per client, started evenly over a ramp, as lightweight tasks.
 //!
 //! Tasks are spawned at their start time (not all up front), so a ramp of 100 000 logins keeps only
-//! the logins in flight alive, and every task stops at once when the run is cancelled.
+//! the logins in flight alive, and every task stops at once when the run is cancelled. At most
+//! [`MAX_IN_FLIGHT`] run at once: when the target answers slower than the ramp asks, later starts
+//! wait for earlier jobs instead of piling up (issue 16: a million clients logging in).
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,7 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::schedule::ramp_offset;
 
-/// Starts `make(k)` for `k in 0..n`, the k-th at `ramp·k/n`, and waits for all of them. Returns the
+/// Jobs in flight at most ([`ramped`]).
+pub(crate) const MAX_IN_FLIGHT: usize = 20_000;
+
+/// Starts `make(k)` for `k in 0..n`, the k-th at `ramp·k/n` (or, with [`MAX_IN_FLIGHT`] jobs
+/// still running, once one of them has finished), and waits for all of them. Returns the
 /// outputs of the jobs that finished (cancelled jobs are missing).
 pub(crate) async fn ramped<T, Fut>(
     n: usize,
@@ -33,6 +39,18 @@ where
             tokio::select! {
                 _ = tokio::time::sleep_until(at) => {}
                 _ = cancel.cancelled() => break,
+            }
+        }
+        // A target slower than the ramp: the next start waits for a job to finish instead of
+        // queueing behind a pooled connection (a million queued logins held 1.4 GiB).
+        while set.len() >= MAX_IN_FLIGHT && !cancel.is_cancelled() {
+            tokio::select! {
+                Some(done) = set.join_next() => {
+                    if let Ok(Some(v)) = done {
+                        out.push(v);
+                    }
+                }
+                _ = cancel.cancelled() => {}
             }
         }
         if cancel.is_cancelled() {
@@ -71,6 +89,27 @@ mod tests {
         assert_eq!(got.len(), 5);
         let (_, (_, last)) = got[4];
         assert!(last - t0 >= Duration::from_millis(79), "{:?}", last - t0);
+    }
+
+    #[tokio::test]
+    async fn a_slow_target_never_has_more_than_the_cap_in_flight() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let n = MAX_IN_FLIGHT + 50;
+        let got = ramped(n, Duration::ZERO, &CancellationToken::new(), |k| {
+            let (running, peak) = (running.clone(), peak.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                k
+            }
+        })
+        .await;
+        assert_eq!(got.len(), n, "every job ran");
+        assert!(peak.load(Ordering::SeqCst) <= MAX_IN_FLIGHT);
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
 use super::sockets::Sockets;
-use super::{accounts, devices, idle, outage, tabs, traffic};
+use super::{accounts, devices, idle, outage, prewarm, tabs, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
 use crate::config::Rate;
@@ -190,6 +190,9 @@ pub async fn run(
                             rec.phase("traffic");
                         }
                     });
+                    // The burst only writes: its connections are opened before the instant.
+                    prewarm::connections(&sessions, plan.connections, gate.deadline(), &cancel)
+                        .await;
                     let start = traffic::Start { gate: Some(gate) };
                     run_traffic(&sessions, *duration, *rate, start, &cancel).await;
                     marker.abort();

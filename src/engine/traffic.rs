@@ -17,7 +17,9 @@
 //!   `never_recovered` (in the open model: among the clients that got an arrival). Each client's
 //!   first request of the phase records `send_skew`: the deadline (open model: the intended send
 //!   time of its first arrival) → the moment the request was handed to a ready connection, which
-//!   is later than the wake by the muster, a pool wait, a connect, a pending `Retry-After`.
+//!   is later than the wake by the muster, a pool wait, a connect, a pending `Retry-After`. At the
+//!   storm a client's first loop goes first: its other `concurrency − 1` loops yield once, so in
+//!   pool mode every client's first request queues for a connection before any second one.
 //!
 //! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
 //! hung target cannot stretch the phase by a whole client timeout.
@@ -236,17 +238,23 @@ pub(crate) async fn closed(
                 s.expect_first_send(g.deadline().into_std());
             }
             let stagger = gate.is_none() && !settings.think_time.is_zero();
-            let loops = (0..settings.concurrency.max(1)).map(|_| {
-                client_loop(
-                    &s,
-                    end,
-                    settings.think_time,
-                    stagger,
-                    gate.as_deref(),
-                    &recovered[i],
-                )
+            let loops = (0..settings.concurrency.max(1)).map(|j| {
+                let first = j == 0;
+                let (s, think, gate, recovered) =
+                    (&s, settings.think_time, gate.as_deref(), &recovered[i]);
+                async move {
+                    // At the storm, every client's first request queues (for a pooled
+                    // connection) before any client's second: otherwise the last clients'
+                    // first requests would wait behind the others' `concurrency − 1` more.
+                    if gate.is_some() && !first {
+                        tokio::task::yield_now().await;
+                    }
+                    client_loop(s, end, think, stagger, gate, recovered).await
+                }
             });
-            futures::future::join_all(loops).await;
+            // Polled only when woken (`join_all` polled every loop of the client on any wake).
+            let mut loops: FuturesUnordered<_> = loops.collect();
+            while loops.next().await.is_some() {}
         }
     });
     while set.join_next().await.is_some() {}

@@ -28,6 +28,7 @@ pub mod request;
 pub mod scoped;
 pub mod template;
 pub mod tls;
+mod uri_memo;
 pub mod ws;
 
 pub use channels::{PushProfile, SseProfile};

@@ -317,16 +317,20 @@ impl RequestSpec {
             path: self.path.as_str().to_string(),
             reason,
         };
-        let mut url = url::Url::parse(&self.url(base, vars)).map_err(|e| bad_url(e.to_string()))?;
         let query: Vec<(&str, String)> = self
             .query
             .iter()
             .filter_map(|(k, t)| t.render_field(vars).map(|v| (k.as_str(), v)))
             .collect();
-        if !query.is_empty() {
+        let uri = if query.is_empty() {
+            // The same few URLs every request: parsed once per thread.
+            super::uri_memo::parse(&self.url(base, vars)).map_err(bad_url)?
+        } else {
+            let mut url =
+                url::Url::parse(&self.url(base, vars)).map_err(|e| bad_url(e.to_string()))?;
             url.query_pairs_mut().extend_pairs(query);
-        }
-        let uri = http::Uri::try_from(url.as_str()).map_err(|e| bad_url(e.to_string()))?;
+            http::Uri::try_from(url.as_str()).map_err(|e| bad_url(e.to_string()))?
+        };
         let mut req = http::Request::new(Bytes::new());
         *req.method_mut() = method;
         *req.uri_mut() = uri;

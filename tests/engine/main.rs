@@ -17,6 +17,7 @@ mod outage;
 mod profile_format;
 mod race;
 mod scope;
+mod send_skew;
 mod storm;
 mod strategies;
 mod tabs;

@@ -115,7 +115,12 @@ async fn arrival(
     req: Request,
     next: Next,
 ) -> Response {
-    state.arrivals.note(op);
+    let arrived = state.arrivals.arrive(op);
+    if arrived != crate::arrivals::Arrival::Ignored {
+        // Whose request it is, only while a window is open: the session of its Bearer token.
+        let sid = bearer(req.headers()).and_then(crate::arrivals::token_session);
+        state.arrivals.settle(arrived, sid.as_deref());
+    }
     next.run(req).await
 }
 

@@ -107,17 +107,25 @@ pub async fn token(
         }
     };
     // The operation, hence its faults and arrival, is only known from the body (see `guard`).
-    state.arrivals.note(grant.op());
+    // Recorded once the session is known: the storm is each session's first request.
+    let arrived = state.arrivals.arrive(grant.op());
     let _permit = match state.faults.admit(grant.op(), &state.auth.stats).await {
         Ok(permit) => permit,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => {
+            state.arrivals.settle(arrived, None);
+            return refusal.into_response();
+        }
     };
     match grant {
         Grant::Password => {
             let (Some(user), Some(password)) = (form.get("username"), form.get("password")) else {
+                state.arrivals.settle(arrived, None);
                 return oauth_error("invalid_request", "username and password are required");
             };
-            match state.auth.login(user, password) {
+            let result = state.auth.login(user, password);
+            let session = result.as_ref().ok().map(|i| i.session_id.as_str());
+            state.arrivals.settle(arrived, session);
+            match result {
                 Ok(issued) => token_response(&state, &issued),
                 Err(e) => grant_error(e),
             }
@@ -129,9 +137,13 @@ pub async fn token(
                 .filter(|t| !t.is_empty())
                 .or_else(|| cookie(&headers, REFRESH_COOKIE));
             let Some(rt) = rt else {
+                state.arrivals.settle(arrived, None);
                 return oauth_error("invalid_request", "refresh_token is required");
             };
-            match state.auth.refresh(rt).await {
+            let result = state.auth.refresh(rt).await;
+            let session = result.as_ref().ok().map(|i| i.session_id.as_str());
+            state.arrivals.settle(arrived, session);
+            match result {
                 Ok(issued) => refresh_response(&state, &issued),
                 Err(e) => grant_error(e),
             }

@@ -28,7 +28,8 @@ async fn sync_point(s: &authbench_mock::MockServer, body: serde_json::Value, key
 
 /// A known burst: 21 refreshes, the first at the sync point and one every 10 ms after it. The
 /// mock must see them arrive from ~0 to ~200 ms after the sync point, and must not count the
-/// resource calls sent in between (only `refresh` is watched).
+/// resource calls sent in between (only `refresh` is watched), nor the second wave of refreshes
+/// the same sessions send 400 ms later (repeats, not the storm).
 #[tokio::test]
 async fn arrival_spread_matches_a_known_burst() {
     const N: u32 = 21;
@@ -80,8 +81,21 @@ async fn arrival_spread_matches_a_known_burst() {
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::OK);
+            let next: serde_json::Value = r.json().await.unwrap();
             // Not watched: a resource call right after.
             c.get(format!("{base}/api/me")).send().await.unwrap();
+            // A later wave of the same session: a repeat, outside the offsets.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let r = c
+                .post(format!("{base}/oauth/token"))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", next["refresh_token"].as_str().unwrap()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
             sent
         }));
     }
@@ -98,6 +112,7 @@ async fn arrival_spread_matches_a_known_burst() {
     assert_eq!(a.op, "refresh");
     assert_eq!(a.count, u64::from(N) - 1, "{a:?}");
     assert_eq!(a.before_sync_point, 1, "{a:?}");
+    assert_eq!(a.repeats, u64::from(N) - 1, "{a:?}");
     // Nothing arrives before it was sent; everything arrives soon after (one loaded machine: a
     // generous 100 ms).
     let soon = 100_000;

@@ -167,6 +167,11 @@ impl IdleConns {
         Some(conns.swap_remove(i))
     }
 
+    /// How many more connections this set keeps idle.
+    pub(crate) fn room(&self) -> usize {
+        self.cap.saturating_sub(self.len())
+    }
+
     fn put(&self, conn: Conn) {
         if conn.link.is_closed() {
             return;
@@ -218,10 +223,7 @@ pub async fn exchange(
     tls: Option<&TlsClient>,
 ) -> Result<Response, HttpError> {
     let origin = Origin::of(req.uri())?;
-    let authority = match req.uri().port_u16() {
-        Some(p) => format!("{}:{p}", origin.host),
-        None => origin.host.to_string(),
-    };
+    let authority = authority(req.uri(), &origin);
     let reused = idle.take(&origin);
     // Only an idempotent request on a reused connection may have to go out again after it was
     // written: only that one is copied.
@@ -274,6 +276,31 @@ pub async fn exchange(
         .with_conn(events)),
         Err(Failure::Unanswered(e) | Failure::Other(e)) => Err(e.with_conn(events)),
     }
+}
+
+/// `Host` of requests to `uri`: `host`, or `host:port` when the URI names a port.
+fn authority(uri: &http::Uri, origin: &Origin) -> String {
+    match uri.port_u16() {
+        Some(p) => format!("{}:{p}", origin.host),
+        None => origin.host.to_string(),
+    }
+}
+
+/// Opens one connection to the origin of `uri` (an absolute `http`/`https` URI; `tls` required
+/// for `https`) and keeps it idle in `idle`, ready for a request that then only writes.
+pub(crate) async fn open_idle(
+    idle: &IdleConns,
+    uri: &http::Uri,
+    tls: Option<&TlsClient>,
+    timeout: Duration,
+) -> Result<(), HttpError> {
+    let origin = Origin::of(uri)?;
+    let authority = authority(uri, &origin);
+    let tls = if origin.https { tls } else { None };
+    // A handshake made before the storm is not the storm's: it is not recorded.
+    let (conn, _handshake) = connect(origin, &authority, tls, timeout).await?;
+    idle.put(conn);
+    Ok(())
 }
 
 /// Whether RFC 9110 §9.2.2 calls `method` idempotent (its effect on the server is the same

@@ -237,6 +237,34 @@ impl Http {
         Ok(self.tls.get_or_init(|| Arc::new(made)).clone())
     }
 
+    /// Opens connections to the origin of `uri` (`parallel` handshakes at a time) until this
+    /// handle holds `want` idle ones, or as many as it keeps; returns how many it opened. Done
+    /// before a synchronized start, so the burst finds its connections ready and only writes.
+    /// Stops at the first failure, with that error.
+    pub async fn warm(
+        &self,
+        uri: &http::Uri,
+        want: usize,
+        parallel: usize,
+    ) -> Result<usize, HttpError> {
+        use futures::StreamExt;
+        let missing = want.saturating_sub(self.idle.len()).min(self.idle.room());
+        let tls = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            Some(self.tls_config()?)
+        } else {
+            None
+        };
+        let mut opening = futures::stream::iter(0..missing)
+            .map(|_| h1::open_idle(&self.idle, uri, tls.as_deref(), self.timeout))
+            .buffer_unordered(parallel.max(1));
+        let mut opened = 0;
+        while let Some(res) = opening.next().await {
+            res?;
+            opened += 1;
+        }
+        Ok(opened)
+    }
+
     /// Idle connections held by this handle.
     pub fn idle_connections(&self) -> usize {
         self.idle.len()
@@ -271,6 +299,50 @@ mod tests {
             b.gate.as_ref().unwrap()
         ));
         assert_eq!(a.gate.as_ref().unwrap().available_permits(), 3);
+    }
+
+    #[tokio::test]
+    async fn warm_opens_idle_connections_up_to_the_wanted_number_and_the_cap() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri: http::Uri = format!("http://{}/", l.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = l.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(s);
+            }
+        });
+        let pool = Connector::new(Connections::Pool(3), Duration::from_secs(5), false, 1).unwrap();
+        let http = pool.client();
+        assert_eq!(http.warm(&uri, 2, 4).await.unwrap(), 2);
+        assert_eq!(http.idle_connections(), 2);
+        // Already there: nothing more; more than the pool keeps: up to its cap.
+        assert_eq!(http.warm(&uri, 2, 4).await.unwrap(), 0);
+        assert_eq!(http.warm(&uri, 10, 4).await.unwrap(), 1);
+        assert_eq!(pool.client().idle_connections(), 3, "shared by the pool");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while accepted.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+
+        // Nothing listening: the error, not a silent zero.
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead: http::Uri = format!("http://{}/", gone.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        drop(gone);
+        let own = Connector::new(Connections::PerClient, Duration::from_secs(2), false, 1)
+            .unwrap()
+            .client();
+        assert_eq!(
+            own.warm(&dead, 1, 1).await.unwrap_err().kind,
+            ErrorKind::Connect
+        );
     }
 
     #[tokio::test]
