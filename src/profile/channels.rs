@@ -231,6 +231,15 @@ pub fn mock_channels(base_url: &url::Url) -> (Option<SseProfile>, Option<PushPro
     (sse, Some(push))
 }
 
+/// `token` + `.sub` (or `token` alone when `sub` is empty).
+fn join_key(key: &str, sub: &str) -> String {
+    if sub.is_empty() {
+        key.to_string()
+    } else {
+        format!("{key}.{sub}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,14 +284,5 @@ mod tests {
         let p = spec.resolve(None).unwrap();
         let msg = serde_json::json!({"message": {"data": {"type": "replaced"}}});
         assert_eq!(p.classify(&msg), Some(WsEvent::Kicked));
-    }
-}
-
-/// `token` + `.sub` (or `token` alone when `sub` is empty).
-fn join_key(key: &str, sub: &str) -> String {
-    if sub.is_empty() {
-        key.to_string()
-    } else {
-        format!("{key}.{sub}")
     }
 }
