@@ -172,7 +172,7 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         prefix: "SS",
-        title: "Session ends: telling the client why",
+        title: "Sessions per user: policy, logout everywhere, telling the client why",
     },
     Family {
         prefix: "SL",
@@ -181,10 +181,6 @@ pub const FAMILIES: &[Family] = &[
     Family {
         prefix: "AT",
         title: "Access tokens after logout",
-    },
-    Family {
-        prefix: "SS",
-        title: "Sessions per user: policy and logout everywhere",
     },
 ];
 

@@ -14,7 +14,8 @@ async fn ss04(flaws: &[Flaw]) -> (Status, String) {
     let server = authbench_mock::start(cfg).await.expect("mock starts");
     let profile = authbench::profile::preset("mock", &server.base_url())
         .expect("preset")
-        .with_admin_key(server.admin_key());
+        .with_admin_key(server.admin_key())
+        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     let opts = CheckOptions {
         only: vec!["SS-04".into()],
         ..CheckOptions::default()

@@ -66,12 +66,12 @@ pub const ALL: &[&Check] = &[
     &ws::ws03::CHECK,
     &ws::ws04::CHECK,
     &ws::ws05::CHECK,
-    &ss::ss04::CHECK,
-    &sl::sl01::CHECK,
-    &at::at01::CHECK,
     &ss::ss01::CHECK,
     &ss::ss02::CHECK,
     &ss::ss03::CHECK,
+    &ss::ss04::CHECK,
+    &sl::sl01::CHECK,
+    &at::at01::CHECK,
 ];
 
 /// The check with this id (case-insensitive).

@@ -21,6 +21,7 @@ use crate::checks::catalog::ws::open_ready;
 use crate::checks::probe::challenge;
 use crate::checks::wsprobe::{WsConn, WsEnd};
 use crate::client::notice::Reason;
+use crate::profile::MaxSessions;
 use crate::profile::{CloseClass, CloseProfile, WsEvent};
 
 pub const CHECK: Check = Check {
@@ -109,6 +110,16 @@ impl Signals {
 async fn run(p: Arc<Probe>) -> Verdict {
     let profile = p.profile();
     let ws = profile.ws().is_some();
+    let mut f = Findings::new();
+    // A refresh refusal tells an end apart only from a server whose refreshes work at all.
+    let refresh_counts = match control(&p, &mut f, 4, 0, "RT-01").await {
+        Ok(()) => true,
+        Err(Stop::Skip(why)) => {
+            f.info("", format!("refresh refusals are not compared: {why}"));
+            false
+        }
+        Err(e) => return Err(e),
+    };
     let (logout, admin, kicked, expired) = join4(
         end(&p, Kind::Logout, 0, ws, profile.has_logout()),
         end(&p, Kind::AdminLogout, 1, ws, profile.has_admin_logout()),
@@ -116,11 +127,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
         end(&p, Kind::Expired, 3, ws, true),
     )
     .await;
-    let mut f = Findings::new();
     let mut ends = Vec::new();
     for r in [logout, admin, kicked, expired] {
         match r? {
-            Outcome::Ended(s) => ends.push(s),
+            Outcome::Ended(mut s) => {
+                if !refresh_counts {
+                    s.refresh = None;
+                }
+                ends.push(s)
+            }
             Outcome::NotTried(why) => f.info("", why),
         }
     }
@@ -227,6 +242,17 @@ async fn end(
             }
         )));
     }
+    // A login elsewhere ends the oldest session only beyond the declared limit (single session
+    // when none is declared); under an unlimited policy it ends nothing.
+    let beyond = match (kind, p.profile().max_sessions()) {
+        (Kind::Kicked, Some(MaxSessions::Unlimited)) => {
+            return Ok(Outcome::NotTried(format!(
+                "{label} not tried: the declared session policy is unlimited"
+            )));
+        }
+        (_, Some(MaxSessions::Limit(n))) => n.max(1),
+        _ => 1,
+    };
     let s = p.login(k).await?;
     let expiry = if kind == Kind::Expired {
         match short_expiry(&s.tokens) {
@@ -275,7 +301,9 @@ async fn end(
             }
         }
         Kind::Kicked => {
-            p.login(k).await?;
+            for _ in 0..beyond {
+                p.login(k).await?;
+            }
         }
         Kind::Expired => {}
     }
