@@ -84,27 +84,14 @@ impl SseSpec {
         base: Option<&SseProfile>,
         base_url: &url::Url,
     ) -> Result<SseProfile, (String, String)> {
-        let url = match (&self.url, &self.path) {
-            (Some(_), Some(_)) => {
-                return Err(("url".into(), "give either `url` or `path`, not both".into()));
-            }
-            (Some(u), None) => {
-                let parsed = url::Url::parse(u)
-                    .map_err(|e| ("url".into(), format!("invalid URL {u:?}: {e}")))?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err((
-                        "url".into(),
-                        format!("{u:?} must start with http:// or https://"),
-                    ));
-                }
-                parsed
-            }
-            (None, Some(p)) => url_below(base_url, p).map_err(|e| ("path".to_string(), e))?,
-            (None, None) => match base {
-                Some(b) => b.url.clone(),
-                None => url_below(base_url, "/events").map_err(|e| ("path".to_string(), e))?,
-            },
-        };
+        let url = super::ws::section_url(
+            self.url.as_deref(),
+            self.path.as_deref(),
+            base.map(|b| &b.url),
+            ["http", "https"],
+            |p| url_below(base_url, p),
+            "/events",
+        )?;
         let token = match &self.token {
             Some(spec) => {
                 let t = spec

@@ -307,6 +307,41 @@ pub fn ws_url_below(base: &url::Url, path: &str) -> Result<url::Url, String> {
     url::Url::parse(&s).map_err(|e| format!("invalid WebSocket URL {s:?}: {e}"))
 }
 
+/// The endpoint of a channel section (`ws:`, `sse:`): its `url` (one of `schemes`), or its `path`
+/// made absolute by `below`, or the preset's `inherited` URL, or `default_path` made absolute. An
+/// error is (sub-key, message).
+pub(crate) fn section_url(
+    url: Option<&str>,
+    path: Option<&str>,
+    inherited: Option<&url::Url>,
+    schemes: [&str; 2],
+    below: impl Fn(&str) -> Result<url::Url, String>,
+    default_path: &str,
+) -> Result<url::Url, (String, String)> {
+    match (url, path) {
+        (Some(_), Some(_)) => Err(("url".into(), "give either `url` or `path`, not both".into())),
+        (Some(u), None) => {
+            let parsed = url::Url::parse(u)
+                .map_err(|e| ("url".into(), format!("invalid URL {u:?}: {e}")))?;
+            if !schemes.contains(&parsed.scheme()) {
+                return Err((
+                    "url".into(),
+                    format!(
+                        "{u:?} must start with {}:// or {}://",
+                        schemes[0], schemes[1]
+                    ),
+                ));
+            }
+            Ok(parsed)
+        }
+        (None, Some(p)) => below(p).map_err(|e| ("path".to_string(), e)),
+        (None, None) => match inherited {
+            Some(u) => Ok(u.clone()),
+            None => below(default_path).map_err(|e| ("path".to_string(), e)),
+        },
+    }
+}
+
 impl WsSpec {
     /// Resolves onto `base` (a preset's ws settings, if any) and the profile's base URL.
     pub fn resolve(
@@ -314,27 +349,14 @@ impl WsSpec {
         base: Option<&WsProfile>,
         base_url: &url::Url,
     ) -> Result<WsProfile, (String, String)> {
-        let url = match (&self.url, &self.path) {
-            (Some(_), Some(_)) => {
-                return Err(("url".into(), "give either `url` or `path`, not both".into()));
-            }
-            (Some(u), None) => {
-                let parsed = url::Url::parse(u)
-                    .map_err(|e| ("url".into(), format!("invalid URL {u:?}: {e}")))?;
-                if !matches!(parsed.scheme(), "ws" | "wss") {
-                    return Err((
-                        "url".into(),
-                        format!("{u:?} must start with ws:// or wss://"),
-                    ));
-                }
-                parsed
-            }
-            (None, Some(p)) => ws_url_below(base_url, p).map_err(|e| ("path".to_string(), e))?,
-            (None, None) => match base {
-                Some(b) => b.url.clone(),
-                None => ws_url_below(base_url, "/ws").map_err(|e| ("path".to_string(), e))?,
-            },
-        };
+        let url = section_url(
+            self.url.as_deref(),
+            self.path.as_deref(),
+            base.map(|b| &b.url),
+            ["ws", "wss"],
+            |p| ws_url_below(base_url, p),
+            "/ws",
+        )?;
         let token = match &self.token {
             Some(t) => t
                 .transport()
