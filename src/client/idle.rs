@@ -25,6 +25,8 @@ pub struct Idle {
     on: AtomicBool,
     changed: watch::Sender<bool>,
     since: Mutex<Option<SystemTime>>,
+    /// When the last idle period ended (wall clock), `None` while it lasts or before any.
+    until: Mutex<Option<SystemTime>>,
 }
 
 impl Default for Idle {
@@ -33,6 +35,7 @@ impl Default for Idle {
             on: AtomicBool::new(false),
             changed: watch::Sender::new(false),
             since: Mutex::new(None),
+            until: Mutex::new(None),
         }
     }
 }
@@ -41,12 +44,14 @@ impl Idle {
     /// Every client goes idle now.
     pub fn begin(&self) {
         *self.since.lock() = Some(SystemTime::now());
+        *self.until.lock() = None;
         self.on.store(true, Ordering::Release);
         self.changed.send_replace(true);
     }
 
     /// The idle period is over: every held renewal goes ahead.
     pub fn end(&self) {
+        *self.until.lock() = Some(SystemTime::now());
         self.on.store(false, Ordering::Release);
         self.changed.send_replace(false);
     }
@@ -54,6 +59,14 @@ impl Idle {
     /// Whether the clients are idle now.
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Acquire)
+    }
+
+    /// Whether `t` fell inside the last idle period (begun, and not yet over or over after `t`):
+    /// a session end announced for then is an end by idleness.
+    pub fn covers(&self, t: SystemTime) -> bool {
+        let since = *self.since.lock();
+        let until = *self.until.lock();
+        since.is_some_and(|s| s <= t) && until.is_none_or(|u| t <= u)
     }
 
     /// When the last idle period began (wall clock), `None` before any.

@@ -1590,10 +1590,13 @@ impl Session {
                 s.lifetime.end(limits).map(|end| {
                     // The declared idle limit is the end when it is the earliest (the server's
                     // own announcement of the same end may round a little earlier).
+                    // So is an end that came while the clients were idle (the `idle` phase): the
+                    // server announced it, and only idleness let it pass.
                     let idle = s
                         .lifetime
                         .idle_end(limits)
-                        .is_some_and(|i| i <= end + END_TOLERANCE);
+                        .is_some_and(|i| i <= end + END_TOLERANCE)
+                        || self.env.idle.covers(end);
                     let cause = if idle {
                         EndCause::Idle
                     } else {

@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::fleet::Fleet;
 use super::ramp::ramped;
 use super::sockets::{Socket, Sockets};
+use crate::client::notice::EndCause;
 use crate::client::session::Op;
 use crate::client::transport::BodyMode;
 use crate::client::ws::KickClock;
@@ -124,9 +125,20 @@ async fn user_logout_everywhere(
         .map(|d| d.session.held().map(|h| (h.access, d.session.expires_at())))
         .collect();
     let sent = Instant::now();
+    // Every device's session ends at the request (session loss, `client::notice`).
+    let registered: Vec<bool> = devices
+        .iter()
+        .map(|d| d.session.session_ends(EndCause::LogoutEverywhere, sent))
+        .collect();
     if send(&caller).await.is_none() {
+        for (d, _) in devices.iter().zip(&registered).filter(|(_, r)| **r) {
+            d.session.void_end(EndCause::LogoutEverywhere);
+        }
         rec.count(shard, names::LOGOUT_EVERYWHERE_FAILED, 1);
         return;
+    }
+    for (d, _) in devices.iter().zip(&registered).filter(|(_, r)| **r) {
+        d.session.end_confirmed(EndCause::LogoutEverywhere);
     }
     for d in &devices {
         if let Some(kick) = &d.kick {

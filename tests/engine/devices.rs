@@ -71,6 +71,20 @@ async fn logout_everywhere_closes_every_device_and_leaves_no_zombie() {
     assert_eq!(r.samples("logout_everywhere_latency"), users, "{c}");
     assert_eq!(r.counter("zombie_sessions"), 0, "{c}");
     assert_eq!(r.counter("zombie_refresh"), 0, "{c}");
+    // Session loss: every device's end is registered with the request, and each is noticed
+    // (by its socket's logout event) or counted unnoticed — none is lost.
+    assert_eq!(
+        r.counter("session_ends.logout_everywhere"),
+        users * devices,
+        "{c}"
+    );
+    let noticed = r.samples("notice_latency");
+    assert_eq!(
+        noticed + r.counter("unnoticed.logout_everywhere"),
+        users * devices,
+        "{c}"
+    );
+    assert!(noticed > 0, "{c}");
     // The 2 s access tokens expired within await_expiry: each was checked, and refused.
     assert_eq!(r.counter("zombie_access"), 0, "{c}");
     assert_eq!(r.counter("zombie_unchecked"), 0, "{c}");

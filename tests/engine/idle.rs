@@ -67,6 +67,14 @@ async fn idle_holds_proactive_timers_and_the_idle_end_is_a_session_expiry() {
     assert_eq!(idle.counter("relogins"), n, "{:?}", idle.snap.counters);
     assert_eq!(idle.counter("sessions_expired"), n);
     assert_eq!(idle.counter("spurious_logouts"), 0);
+    // Session loss: each of those ends is an end by idleness (announced, and passed while idle).
+    assert_eq!(
+        idle.counter("session_ends.idle"),
+        n,
+        "{:?}",
+        idle.snap.counters
+    );
+    assert_eq!(idle.counter("session_ends.expired"), 0);
     assert!(idle.counter("status.refresh.400") >= n);
     // Wait: the same pause with timers running is activity; nobody was logged out.
     assert_eq!(waited.counter("relogins"), 0, "{:?}", waited.snap.counters);
