@@ -35,6 +35,8 @@ ACCESS_TTL=6
 log() { printf '[dot] %s\n' "$*"; }
 skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$ROOT/integration/lib.sh"
 
 # --- 1. python, virtualenv, packages --------------------------------------------------------
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; the django-oauth-toolkit integration needs it"
@@ -64,26 +66,10 @@ fi
 log "$("$PY" -c 'from importlib.metadata import version as v; print("Django", v("Django"), "· django-oauth-toolkit", v("django-oauth-toolkit"), "· waitress", v("waitress"))')"
 
 # --- authbench -------------------------------------------------------------------------------
-if [[ ! -x "$AUTHBENCH" ]]; then
-  log "building $AUTHBENCH"
-  timeout 900 cargo build -p authbench --bin authbench
-fi
-[[ -x "$AUTHBENCH" ]] || die "no authbench binary at $AUTHBENCH"
+ensure_authbench
 
 # --- shared state ----------------------------------------------------------------------------
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/authbench-dot.XXXXXX")"
-SERVER_PID=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
-cleanup() { stop_server; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_dir dot
 
 mkdir -p "$OUT"
 # Only what this script writes (DOT_OUT may point anywhere).

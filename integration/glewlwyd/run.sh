@@ -32,6 +32,8 @@ USERS=300
 log() { printf '[glewlwyd] %s\n' "$*"; }
 skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$ROOT/integration/lib.sh"
 
 # --- 1. the server package and the tools ----------------------------------------------------
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; the Glewlwyd integration configures the server with it"
@@ -53,26 +55,10 @@ MODULES=/usr/lib/glewlwyd
 log "$(dpkg-query -W -f='glewlwyd ${Version}' glewlwyd 2>/dev/null || glewlwyd --version 2>&1 | head -1)"
 
 # --- authbench -------------------------------------------------------------------------------
-if [[ ! -x "$AUTHBENCH" ]]; then
-  log "building $AUTHBENCH"
-  timeout 900 cargo build -p authbench --bin authbench
-fi
-[[ -x "$AUTHBENCH" ]] || die "no authbench binary at $AUTHBENCH"
+ensure_authbench
 
 # --- 2. a fresh server -----------------------------------------------------------------------
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/authbench-glewlwyd.XXXXXX")"
-SERVER_PID=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
-cleanup() { stop_server; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_dir glewlwyd
 
 mkdir -p "$OUT"
 rm -rf "$OUT"/check "$OUT"/storm "$OUT"/check.json "$OUT"/check.stderr "$OUT"/junit-check.xml "$OUT"/server.log
