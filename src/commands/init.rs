@@ -341,15 +341,16 @@ async fn note_resource(http: &Http, profile: &Profile, access: &str, f: &mut Fin
     }
 }
 
-/// A `Set-Cookie` whose name says it holds the refresh token.
+/// A `Set-Cookie` whose name says it holds the refresh token (parsed by the `cookie` crate, as
+/// the client's cookie jar does).
 fn refresh_cookie(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get_all(http::header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split('=').next().map(str::trim))
+        .filter_map(|c| cookie::Cookie::parse(c).ok())
+        .map(|c| c.name().to_string())
         .find(|name| name.to_ascii_lowercase().contains("refresh"))
-        .map(str::to_string)
 }
 
 /// The draft as a profile the probe can send (its client secrets from the environment; the admin
