@@ -41,7 +41,13 @@ async fn naive_amplifies_single_flight_refreshes_once() {
     for r in [&naive, &single] {
         assert!(!r.outcome.interrupted);
         assert_eq!(r.errors(), 0);
-        assert!(r.counter("status.api.401") >= u64::from(CLIENTS) * 4);
+        // Every client's first call carries the expired token. Its other calls may be written after
+        // the refresh on a loaded machine and carry the new one, so only one 401 per client is sure.
+        assert!(
+            r.counter("status.api.401") >= u64::from(CLIENTS),
+            "401s {}",
+            r.counter("status.api.401")
+        );
         assert_eq!(r.counter("relogins"), 0);
         // Every client woke at the synchronized deadline and recovered afterwards.
         assert_eq!(r.samples("wake_skew"), u64::from(CLIENTS));
