@@ -94,7 +94,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// The test accounts, as a scenario's `users:` (repeatable): `--set users.pattern=qa{n}
-    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`.
+    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`;
+    /// without a target, the builtin mock's knobs as a scenario's `mock:`, e.g.
+    /// `--set 'mock.flaws=[no-rotation]'` or `--set mock.rotation=false`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Run only these check ids (comma separated, e.g. RT-01,RS-02; a family prefix like RT- works).
