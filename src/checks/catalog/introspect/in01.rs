@@ -174,7 +174,7 @@ async fn inactive_cases(
     match revoked {
         Some(rv) => {
             let rv = rv?;
-            if rv.status == 200 {
+            if rv.ok() {
                 if let Some(r) = p
                     .introspect(&format!("introspect the revoked {name}"), token, kind)
                     .await
@@ -190,7 +190,7 @@ async fn inactive_cases(
             } else {
                 f.info(
                     "",
-                    format!("revoking the {name} answered {}: nothing was revoked, so the revoked case is not judged (RV-01 and RV-02 judge the revocation endpoint)", rv.brief()),
+                    format!("revoking the {name} answered {}, not 200: the revoked case is not judged (RV-01 and RV-02 judge the revocation endpoint)", rv.brief()),
                 );
             }
         }
