@@ -161,8 +161,9 @@ pub struct InitArgs {
     /// The scope the login asks for.
     #[arg(long)]
     pub scope: Option<String>,
-    /// A public client's id, written into the profile (a confidential client's id and secret are
-    /// read from AUTHBENCH_CLIENT_ID / AUTHBENCH_CLIENT_SECRET instead).
+    /// The client's id, written into the profile as the default of AUTHBENCH_CLIENT_ID (without
+    /// it, a confidential client's id is read from AUTHBENCH_CLIENT_ID; its secret always comes
+    /// from AUTHBENCH_CLIENT_SECRET).
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// Log in as --user, refresh once and fill in the response shape (extractors, expiry source,
