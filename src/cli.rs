@@ -94,7 +94,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// The test accounts, as a scenario's `users:` (repeatable): `--set users.pattern=qa{n}
-    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`.
+    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`;
+    /// without a target, the builtin mock's knobs as a scenario's `mock:`, e.g.
+    /// `--set 'mock.flaws=[no-rotation]'` or `--set mock.rotation=false`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Run only these check ids (comma separated, e.g. RT-01,RS-02; a family prefix like RT- works).
@@ -159,8 +161,9 @@ pub struct InitArgs {
     /// The scope the login asks for.
     #[arg(long)]
     pub scope: Option<String>,
-    /// A public client's id, written into the profile (a confidential client's id and secret are
-    /// read from AUTHBENCH_CLIENT_ID / AUTHBENCH_CLIENT_SECRET instead).
+    /// The client's id, written into the profile as the default of AUTHBENCH_CLIENT_ID (without
+    /// it, a confidential client's id is read from AUTHBENCH_CLIENT_ID; its secret always comes
+    /// from AUTHBENCH_CLIENT_SECRET).
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// Log in as --user, refresh once and fill in the response shape (extractors, expiry source,

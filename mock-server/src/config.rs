@@ -387,6 +387,9 @@ pub struct MockConfig {
     /// Where the WebSocket expects the access token (handshake).
     #[serde(with = "as_string")]
     pub ws_auth: WsAuth,
+    /// `POST /oauth/revoke` revokes refresh tokens only and refuses an access token it issued
+    /// with 400 `unsupported_token_type` (RFC 7009 §2.2.1), as Auth0 and Cognito do.
+    pub revoke_refresh_only: bool,
 }
 
 impl Default for MockConfig {
@@ -417,6 +420,7 @@ impl Default for MockConfig {
             max_sessions: 0,
             tls: None,
             ws_auth: WsAuth::Handshake,
+            revoke_refresh_only: false,
         }
     }
 }
@@ -634,6 +638,10 @@ pub struct MockArgs {
     /// `first-message` (graphql-transport-ws `connection_init`, answered by `connection_ack`).
     #[arg(long, value_name = "WHERE", default_value = "handshake")]
     pub ws_auth: WsAuth,
+    /// POST /oauth/revoke revokes refresh tokens only and refuses access tokens with 400
+    /// unsupported_token_type (RFC 7009 §2.2.1), as Auth0 and Cognito do.
+    #[arg(long)]
+    pub revoke_refresh_only: bool,
 }
 
 impl MockArgs {
@@ -669,6 +677,7 @@ impl MockArgs {
                 _ => None,
             },
             ws_auth: self.ws_auth,
+            revoke_refresh_only: self.revoke_refresh_only,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -44,6 +44,9 @@ pub enum WsOpen {
     /// The token travels in the first message (`ws.token.first_message`) and the server closed
     /// the socket with this code instead of acknowledging it.
     RefusedByClose(u16),
+    /// The token travels in the first message and the server answered it with a message the
+    /// profile's `ws.token.reject` describes (a refusal, the socket may stay open).
+    RefusedByMessage,
     /// The handshake failed otherwise (connection, timeout, protocol).
     Failed(String),
 }
@@ -154,7 +157,9 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
             exchange.status = Some(response.status().as_u16());
             if let Some(first) = ws.token.first_message() {
                 let left = up.timeout.saturating_sub(started.elapsed());
-                match first_message::authenticate(&mut socket, first, token, left).await {
+                match first_message::authenticate(&mut socket, first, ws.ping.as_ref(), token, left)
+                    .await
+                {
                     Ok(()) => {}
                     Err(e) => {
                         exchange.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -162,6 +167,7 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
                         probe.record(exchange);
                         return match e {
                             ConnectError::Closed(code) => WsOpen::RefusedByClose(code),
+                            ConnectError::Rejected => WsOpen::RefusedByMessage,
                             other => WsOpen::Failed(format!("first message: {other}")),
                         };
                     }
@@ -261,7 +267,8 @@ impl WsConn {
         self.started.elapsed()
     }
 
-    /// Reads until the next message, close or deadline (pings and pongs are skipped).
+    /// Reads until the next message, close or deadline (pings and pongs are skipped; the
+    /// protocol's own pings, `ws.ping`, are answered).
     pub async fn next(&mut self, deadline: Instant) -> WsMsg {
         loop {
             let Some(stream) = self.stream.as_mut() else {
@@ -275,6 +282,15 @@ impl WsConn {
             match item {
                 Some(Ok(Message::Text(t))) => {
                     let text = t.as_str().to_string();
+                    // The protocol's own ping (`ws.ping`): answered, no event.
+                    if let Some(reply) = self.ws.ping.as_ref().and_then(|p| p.answer(&text)) {
+                        let reply = reply.to_string();
+                        self.line(format!("← {} (ping) → {reply}", evidence::cut(&text, 40)));
+                        if let Some(stream) = self.stream.as_mut() {
+                            let _ = stream.send(Message::text(reply)).await;
+                        }
+                        continue;
+                    }
                     let ev = self.ws.events.classify(&text);
                     let shown = self.probe.scrub(&evidence::cut(&text, 200));
                     self.line(format!("← {shown}"));
@@ -431,6 +447,7 @@ mod tests {
             max_message_size: 1024,
             max_frame_size: 1024,
             timeout: Duration::from_secs(5),
+            ping: None,
         };
         let req = handshake::request(&up, None).unwrap();
         let conn = stream::open("127.0.0.1", port, None, up.timeout)

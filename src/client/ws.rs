@@ -69,6 +69,8 @@ pub enum SessionEnd {
     /// A terminal close code with no event, or (for a refused handshake after a refresh) the HTTP
     /// status.
     Other(u16),
+    /// The first message was refused in a message (`ws.token.reject`), also after a refresh.
+    Refused,
 }
 
 /// What the WebSocket channel needs from the client's token manager.
@@ -393,9 +395,9 @@ impl<T: WsTokens> Channel<T> {
                 Err(e) => {
                     self.rec
                         .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
-                    if let Some(code) = self.token_refused(&e) {
+                    if let Some(end) = self.token_refused(&e) {
                         if auth_refreshed {
-                            return WsEnd::SessionEnded(SessionEnd::Other(code));
+                            return WsEnd::SessionEnded(end);
                         }
                         auth_refreshed = true;
                         source = TokenSource::Refresh;
@@ -479,17 +481,18 @@ impl<T: WsTokens> Channel<T> {
         Some(d)
     }
 
-    /// The status or close code with which the server refused the token (HTTP 401/403 at the
-    /// handshake, or a first message answered by a terminal or refresh-then-reconnect close):
+    /// How the server refused the token (HTTP 401/403 at the handshake, a first message answered
+    /// by a terminal or refresh-then-reconnect close, or by the profile's `reject` message):
     /// refresh once and try again, then the session is over.
-    fn token_refused(&self, e: &ConnectError) -> Option<u16> {
+    fn token_refused(&self, e: &ConnectError) -> Option<SessionEnd> {
         match *e {
-            ConnectError::Status(s) if e.is_auth() => Some(s),
+            ConnectError::Status(s) if e.is_auth() => Some(SessionEnd::Other(s)),
             ConnectError::Closed(code) => matches!(
                 self.opts.close_codes.classify(code),
                 CloseClass::Terminal | CloseClass::RefreshThenReconnect
             )
-            .then_some(code),
+            .then_some(SessionEnd::Other(code)),
+            ConnectError::Rejected => Some(SessionEnd::Refused),
             _ => None,
         }
     }
@@ -588,6 +591,14 @@ impl<T: WsTokens> Channel<T> {
                     match item {
                         Item::Msg(Message::Text(text)) => {
                             self.streak = 0;
+                            // The protocol's own ping (`ws.ping`): answered, not an event.
+                            if let Some(reply) =
+                                self.opts.ping.as_ref().and_then(|p| p.answer(text.as_str()))
+                            {
+                                let send = conn.sink.send(Message::text(reply));
+                                let _ = tokio::time::timeout(self.opts.close_timeout, send).await;
+                                continue;
+                            }
                             if let Some(ev) = self.on_text(text.as_str()) {
                                 if ev != SessionEvent::Expired && event.is_none() {
                                     let reason = match ev {
@@ -811,7 +822,7 @@ fn retryable(e: &ConnectError) -> bool {
     match e {
         ConnectError::Status(s) => matches!(*s, 408 | 425 | 429) || *s >= 500,
         ConnectError::Timeout | ConnectError::Io(_) | ConnectError::NoAck => true,
-        ConnectError::Closed(_) => false,
+        ConnectError::Closed(_) | ConnectError::Rejected => false,
         // Refused on certificate grounds: a `tls:` setting, not something time mends.
         ConnectError::Tls(_)
         | ConnectError::Protocol

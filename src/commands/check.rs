@@ -20,10 +20,11 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         .map(checks::load_expected_failures)
         .transpose()
         .map_err(CliError::usage)?;
-    let users = checks::settings::users_from_overrides(&args.set, std::path::Path::new("."))
-        .map_err(CliError::usage)?;
+    let settings =
+        checks::settings::CheckRunSettings::from_overrides(&args.set, std::path::Path::new("."))
+            .map_err(CliError::usage)?;
     let mut opts = CheckOptions {
-        users,
+        users: settings.users.clone(),
         only: args.only.clone(),
         skip: args.skip.clone(),
         strict: args.strict,
@@ -38,17 +39,23 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
         Some(t) => target::spec_from_arg(t),
         None => TargetSpec::Builtin,
     };
-    let resolved = target::resolve(
-        &spec,
-        &checks::builtin_mock_config(),
-        args.base_url.as_deref(),
-    )
-    .await?;
+    if let (Some(set), false) = (settings.mock_override(), spec == TargetSpec::Builtin) {
+        return Err(CliError::usage(format!(
+            "--set {set}: mock.* configures the builtin mock, and this run checks another server, where it would change nothing\n  = fix: drop it, or run `authbench check` without a target to check the builtin mock with it"
+        )));
+    }
+    let main_mock = settings
+        .mock_config(checks::builtin_mock_config())
+        .map_err(CliError::usage)?;
+    let resolved = target::resolve(&spec, &main_mock, args.base_url.as_deref()).await?;
     target::preflight(&resolved.profile).await?;
     // Without a target, the checks that need a short idle timeout get a mock of their own.
     let idle = match spec {
         TargetSpec::Builtin => {
-            let idle = target::resolve(&spec, &checks::builtin_idle_mock_config(), None).await?;
+            let idle_mock = settings
+                .mock_config(checks::builtin_idle_mock_config())
+                .map_err(CliError::usage)?;
+            let idle = target::resolve(&spec, &idle_mock, None).await?;
             opts.idle_target = Some(idle.profile.clone());
             Some(idle)
         }

@@ -119,7 +119,10 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
     );
     eprintln!("validated: it loads as a target profile");
     let vars = draft.env_vars();
-    eprintln!("next:\n  export {}", vars.join("=... ") + "=...");
+    eprintln!("next:");
+    if !vars.is_empty() {
+        eprintln!("  export {}", vars.join("=... ") + "=...");
+    }
     eprintln!("  authbench check {}", shell_path(&args.out));
     Ok(Code::Ok)
 }

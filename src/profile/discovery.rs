@@ -170,6 +170,7 @@ pub fn profile_from_discovery(
             token: TokenTransport::default(),
             events: WsEvents::default(),
             close_codes: CloseProfile::preset("authbench").unwrap_or_default(),
+            ping: None,
         });
     }
     Ok(profile)

@@ -23,11 +23,46 @@
 //!
 //! Every string in the message is a template (`{{access_token}}`, `{{env.NAME}}`). The ack is a
 //! matcher ([`Matcher`], as for rejections) whose `body` fields are read from the server's JSON
-//! message (after leading packet-type digits, for Socket.IO). Messages before the ack that do not
-//! match (pings, keep-alives) are skipped.
+//! message (after its `prefix`, or after leading packet-type digits). Messages before the ack that
+//! do not match (the Engine.IO open packet, pings, keep-alives) are skipped; pings the profile
+//! declares (`ws.ping`, [`super::ws_ping`]) are answered meanwhile.
+//!
+//! A server that refuses the token in a message rather than by closing the socket (Centrifugo's
+//! `{"id":1,"error":{"code":109,...}}`, Socket.IO's CONNECT_ERROR `44{"message":"..."}`) is
+//! described by `reject`, a matcher like `ack`: such an answer is a refused token, counted
+//! `ws_connect_failed.rejected`, as a refusing close code would be.
+//!
+//! ```yaml
+//! ws:                                     # Centrifugo (client protocol v2, JSON)
+//!   path: /connection/websocket
+//!   token:
+//!     first_message: { id: 1, connect: { token: "{{access_token}}" } }
+//!     ack: { body: { id: "1", connect: "*" } }
+//!     reject: { body: { id: "1", error: "*" } }
+//!   ping: { match: { prefix: "{}" }, reply: {} }
+//!   close_codes: centrifugo
+//! ws:                                     # Socket.IO v5 over Engine.IO v4, WebSocket only
+//!   path: /socket.io/?EIO=4&transport=websocket
+//!   token:
+//!     first_message: '40{"token":"{{access_token}}"}'
+//!     ack: { prefix: "40", body: { sid: "*" } }
+//!     reject: { prefix: "44" }
+//!   ping: { match: { prefix: "2" }, reply: "3" }
+//! ```
 
 use super::matcher::Matcher;
 use super::template::{Template, Vars};
+
+/// What a server message means during the first-message exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The acknowledgement: the socket is authenticated.
+    Ack,
+    /// The profile's `reject`: the token is refused.
+    Rejected,
+    /// Anything else (skipped).
+    Other,
+}
 
 /// How the first message and its acknowledgement look (resolved from the profile).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +72,8 @@ pub struct FirstMessage {
     message: serde_json::Value,
     /// What the acknowledgement looks like.
     ack: Matcher,
+    /// What a refusal in a message looks like (none: the server refuses by closing).
+    reject: Option<Matcher>,
     /// The subprotocol offered in the handshake (`graphql-transport-ws`; the graphql-ws library
     /// closes with 4406 without it).
     protocol: Option<String>,
@@ -80,8 +117,30 @@ impl FirstMessage {
         Ok(FirstMessage {
             message,
             ack,
+            reject: None,
             protocol,
         })
+    }
+
+    /// With `reject`: a server message matching it refuses the token (checked before `ack`);
+    /// the error is `(key below ws.token, message)`.
+    pub fn with_reject(mut self, reject: Matcher) -> Result<FirstMessage, (String, String)> {
+        reject.validate().map_err(|p| {
+            (
+                format!("reject.{}", p.key)
+                    .trim_end_matches('.')
+                    .to_string(),
+                p.message,
+            )
+        })?;
+        if reject.rules().iter().any(|r| r.status.is_some()) {
+            return Err((
+                "reject.status".into(),
+                "a WebSocket message has no status: match `prefix` or `body` fields".into(),
+            ));
+        }
+        self.reject = Some(reject);
+        Ok(self)
     }
 
     /// The graphql-transport-ws form: subprotocol `graphql-transport-ws`, `connection_init` with
@@ -98,6 +157,7 @@ impl FirstMessage {
         FirstMessage {
             message,
             ack,
+            reject: None,
             protocol: Some("graphql-transport-ws".into()),
         }
     }
@@ -121,10 +181,30 @@ impl FirstMessage {
     }
 
     /// Whether the server's text message `text` is the acknowledgement (JSON, or JSON after
-    /// Socket.IO's packet-type digits).
+    /// the rule's `prefix` or the message's packet-type digits).
     pub fn acknowledges(&self, text: &str) -> bool {
-        let json = text.trim_start_matches(|c: char| c.is_ascii_digit());
-        self.ack.matches(0, json.as_bytes())
+        self.answer(text) == Answer::Ack
+    }
+
+    /// What the server's text message `text` says about the first message (a refusal is
+    /// checked first).
+    pub fn answer(&self, text: &str) -> Answer {
+        if self
+            .reject
+            .as_ref()
+            .is_some_and(|r| r.matches_message(text))
+        {
+            Answer::Rejected
+        } else if self.ack.matches_message(text) {
+            Answer::Ack
+        } else {
+            Answer::Other
+        }
+    }
+
+    /// The refusal matcher, if any.
+    pub fn reject(&self) -> Option<&Matcher> {
+        self.reject.as_ref()
     }
 
     /// The message as written (for serialization).
@@ -212,6 +292,41 @@ mod tests {
         assert_eq!(sio.render(None), r#"40{"token":""}"#);
         assert!(sio.acknowledges(r#"40{"sid":"abc"}"#));
         assert!(!sio.acknowledges(r#"44{"message":"unauthorized"}"#));
+
+        // With a prefix the Engine.IO open packet is no ack, and CONNECT_ERROR is a refusal.
+        let sio = FirstMessage::new(
+            serde_json::Value::String(r#"40{"token":"{{access_token}}"}"#.into()),
+            matcher("{ prefix: \"40\", body: { sid: \"*\" } }"),
+            None,
+        )
+        .unwrap()
+        .with_reject(matcher("prefix: \"44\""))
+        .unwrap();
+        assert_eq!(
+            sio.answer(r#"0{"sid":"e","pingInterval":25}"#),
+            Answer::Other
+        );
+        assert_eq!(sio.answer(r#"40{"sid":"abc"}"#), Answer::Ack);
+        assert_eq!(sio.answer(r#"44{"message":"no"}"#), Answer::Rejected);
+        // Centrifugo: the error reply to the connect command.
+        let cf = FirstMessage::new(
+            serde_json::json!({ "id": 1, "connect": { "token": "{{access_token}}" } }),
+            matcher("body: { id: \"1\", connect: \"*\" }"),
+            None,
+        )
+        .unwrap()
+        .with_reject(matcher("body: { id: \"1\", error: \"*\" }"))
+        .unwrap();
+        assert_eq!(cf.render(Some("t")), r#"{"connect":{"token":"t"},"id":1}"#);
+        assert_eq!(
+            cf.answer(r#"{"id":1,"connect":{"client":"c"}}"#),
+            Answer::Ack
+        );
+        assert_eq!(
+            cf.answer(r#"{"id":1,"error":{"code":109,"message":"token expired"}}"#),
+            Answer::Rejected
+        );
+        assert_eq!(cf.answer("{}"), Answer::Other);
     }
 
     #[test]
@@ -244,5 +359,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(protocol.0, "protocol");
+        let reject = FirstMessage::new(
+            serde_json::json!({ "token": "{{access_token}}" }),
+            matcher("body: { type: connection_ack }"),
+            None,
+        )
+        .unwrap()
+        .with_reject(matcher("{ status: 401 }"))
+        .unwrap_err();
+        assert_eq!(reject.0, "reject.status");
     }
 }

@@ -57,6 +57,14 @@ pub const ENV_CLIENT_ID: &str = "AUTHBENCH_CLIENT_ID";
 pub const ENV_CLIENT_SECRET: &str = "AUTHBENCH_CLIENT_SECRET";
 /// Environment variable of the admin key (the reference mock's admin endpoints).
 pub const ENV_ADMIN_KEY: &str = "AUTHBENCH_ADMIN_KEY";
+/// Environment variable that points the written profile at another deployment of the server
+/// (its default: the URL `init` was given).
+pub const ENV_BASE_URL: &str = "AUTHBENCH_BASE_URL";
+
+/// `{{ env.NAME | default("value") }}`: the value `init` saw, overridable per environment.
+fn env_or(name: &str, value: &str) -> String {
+    format!("{{{{ env.{name} | default(\"{value}\") }}}}")
+}
 
 /// What a probe login (and refresh) showed about the server's answers.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -251,11 +259,15 @@ impl Draft {
         })
     }
 
-    /// The environment variables the profile reads.
+    /// The environment variables the profile needs (the secrets, and the client id when `init`
+    /// was not given one).
     pub fn env_vars(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
         if self.client_auth != ClientAuth::None {
-            v.extend([ENV_CLIENT_ID, ENV_CLIENT_SECRET]);
+            if self.client_id.is_none() {
+                v.push(ENV_CLIENT_ID);
+            }
+            v.push(ENV_CLIENT_SECRET);
         }
         if self.uses_admin_key() {
             v.push(ENV_ADMIN_KEY);
@@ -284,7 +296,11 @@ impl Draft {
         let mut out = String::new();
         self.render_header(&mut out);
         let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"));
-        let _ = writeln!(out, "base_url: {}", q(self.base_url.as_str()));
+        let _ = writeln!(
+            out,
+            "base_url: {}",
+            q(&env_or(ENV_BASE_URL, self.base_url.as_str()))
+        );
         let mut login_form = vec![
             ("grant_type", q("password")),
             ("username", q("{{user}}")),
@@ -477,6 +493,15 @@ impl Draft {
         for v in vars {
             let _ = writeln!(out, "#   export {v}=...");
         }
+        let _ = writeln!(
+            out,
+            "# Per environment (optional; the default is what init used): {ENV_BASE_URL}{}",
+            if self.client_id.is_some() {
+                format!(", {ENV_CLIENT_ID}")
+            } else {
+                String::new()
+            }
+        );
         let _ = writeln!(out, "#");
         let _ = writeln!(out, "# Run:  authbench check <this file>");
         let _ = writeln!(
@@ -496,7 +521,10 @@ impl Draft {
     ) {
         let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let _ = writeln!(out, "{key}:\n  path: {}", q(&self.at(endpoint)));
-        let id = format!("{{{{env.{ENV_CLIENT_ID}}}}}");
+        let id = match &self.client_id {
+            Some(given) => env_or(ENV_CLIENT_ID, given),
+            None => format!("{{{{env.{ENV_CLIENT_ID}}}}}"),
+        };
         let secret = format!("{{{{env.{ENV_CLIENT_SECRET}}}}}");
         let mut fields: Vec<(&str, String)> = form.to_vec();
         if client {
@@ -514,8 +542,8 @@ impl Draft {
                     fields.push(("client_secret", q(&secret)));
                 }
                 ClientAuth::None => {
-                    if let Some(public) = &self.client_id {
-                        fields.push(("client_id", q(public)));
+                    if self.client_id.is_some() {
+                        fields.push(("client_id", q(&id)));
                     }
                 }
             }
@@ -644,5 +672,37 @@ mod tests {
             crate::profile::file::EnvCheck::Skip,
         );
         assert!(p.is_ok(), "{text}\n{:?}", p.err());
+    }
+
+    #[test]
+    fn base_url_and_a_given_client_id_are_overridable_defaults() {
+        let doc = serde_json::json!({ "token_endpoint": "http://127.0.0.1:8080/oauth/token" });
+        let mut draft = Draft::from_metadata(base(), "x", &doc).unwrap();
+        draft.client_id = Some("web-app".into());
+        let text = draft.render();
+        assert!(
+            text.contains(
+                r#"base_url: "{{ env.AUTHBENCH_BASE_URL | default(\"http://127.0.0.1:8080/\") }}""#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{{ env.AUTHBENCH_CLIENT_ID | default(\"web-app\") }}"#),
+            "{text}"
+        );
+        assert_eq!(draft.env_vars(), vec![ENV_CLIENT_SECRET]);
+        let load = |text: &str| {
+            crate::profile::file::profile_from_str_with(
+                text,
+                None,
+                crate::profile::file::EnvCheck::Skip,
+            )
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+        };
+        assert_eq!(
+            load(&text).base_url().as_str(),
+            "http://127.0.0.1:8080/",
+            "the default when the variable is unset"
+        );
     }
 }

@@ -15,7 +15,13 @@
 //! ```
 //!
 //! A body field is a top-level member of a JSON body, or a JSON pointer (`/a/b`); a string, number
-//! or boolean value is compared as text; a body that is not JSON matches no field rule.
+//! or boolean value is compared as text; `"*"` matches any value that is there (an object or a
+//! list too); a body that is not JSON matches no field rule.
+//!
+//! `prefix` is for answers that put text before their JSON: the answer must start with it, and
+//! the `body` fields are read from what follows (an XSSI guard such as `)]}'`, or a WebSocket
+//! message's packet type: Socket.IO's `40{"sid":"..."}`). A WebSocket message without a `prefix`
+//! rule has its leading packet-type digits skipped.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,6 +93,7 @@ impl RejectPolicy {
         match self {
             RejectPolicy::Strict => Matcher(OneOrMany::One(MatchRule {
                 status: Some(OneOrMany::One(400)),
+                prefix: None,
                 body: BTreeMap::from([(
                     "error".to_string(),
                     OneOrMany::One("invalid_grant".to_string()),
@@ -94,6 +101,7 @@ impl RejectPolicy {
             })),
             RejectPolicy::Lenient => Matcher(OneOrMany::One(MatchRule {
                 status: Some(OneOrMany::Many(vec![400, 401, 403])),
+                prefix: None,
                 body: BTreeMap::new(),
             })),
         }
@@ -127,6 +135,10 @@ pub struct MatchRule {
     /// The answer's status is one of these (omitted: any status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OneOrMany<u16>>,
+    /// The answer starts with this text, and its JSON follows it (Socket.IO's packet type
+    /// `40`, an XSSI guard `)]}'`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
     /// Every one of these body fields matches: `name` or `/json/pointer` → `value`, `~contained
     /// text` (any case), or a list of those (any).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -168,6 +180,7 @@ impl Matcher {
     pub fn status(code: u16) -> Matcher {
         Matcher(OneOrMany::One(MatchRule {
             status: Some(OneOrMany::One(code)),
+            prefix: None,
             body: BTreeMap::new(),
         }))
     }
@@ -181,6 +194,7 @@ impl Matcher {
         Matcher::any(vec![
             MatchRule {
                 status: Some(OneOrMany::Many(vec![400, 401])),
+                prefix: None,
                 body: BTreeMap::from([(
                     "error_description".to_string(),
                     text(&["~reuse detected", "~already used", "~reuse exceeded"]),
@@ -188,6 +202,7 @@ impl Matcher {
             },
             MatchRule {
                 status: Some(OneOrMany::Many(vec![400, 401])),
+                prefix: None,
                 body: BTreeMap::from([(
                     "error_code".to_string(),
                     OneOrMany::One("refresh_token_already_used".to_string()),
@@ -211,10 +226,16 @@ impl Matcher {
                 (true, false) => format!("{i}.{sub}"),
                 (false, _) => sub.to_string(),
             };
-            if rule.status.is_none() && rule.body.is_empty() {
+            if rule.status.is_none() && rule.body.is_empty() && rule.prefix.is_none() {
                 return Err(bad(
                     at(""),
-                    "a rule without `status` or `body` matches every answer".into(),
+                    "a rule without `status`, `prefix` or `body` matches every answer".into(),
+                ));
+            }
+            if rule.prefix.as_deref() == Some("") {
+                return Err(bad(
+                    at("prefix"),
+                    "an empty prefix matches every answer; leave it out or give the text, e.g. \"40\"".into(),
                 ));
             }
             if let Some(status) = &rule.status {
@@ -252,20 +273,39 @@ impl Matcher {
 
     /// Whether an answer with `status` and `body` matches any rule.
     pub fn matches(&self, status: u16, body: &[u8]) -> bool {
-        let mut json: Option<Option<serde_json::Value>> = None;
+        self.matches_at(Some(status), body, 0)
+    }
+
+    /// Whether a WebSocket text message matches any rule (no status; without a `prefix`, the
+    /// JSON is read after the message's leading packet-type digits).
+    pub fn matches_message(&self, text: &str) -> bool {
+        let digits = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        self.matches_at(None, text.as_bytes(), digits)
+    }
+
+    /// `status` `None`: a message, which no status rule matches. `bare` is where the JSON of a
+    /// rule without `prefix` starts.
+    fn matches_at(&self, status: Option<u16>, body: &[u8], bare: usize) -> bool {
+        // The JSON after offset `.0`, parsed once per offset.
+        let mut json: Option<(usize, Option<serde_json::Value>)> = None;
         self.rules().iter().any(|rule| {
             if let Some(s) = &rule.status
-                && !s.as_slice().contains(&status)
+                && !status.is_some_and(|st| s.as_slice().contains(&st))
             {
                 return false;
             }
+            let at = match &rule.prefix {
+                Some(p) if body.starts_with(p.as_bytes()) => p.len(),
+                Some(_) => return false,
+                None => bare,
+            };
             if rule.body.is_empty() {
                 return true;
             }
-            let Some(doc) = json
-                .get_or_insert_with(|| serde_json::from_slice(body).ok())
-                .as_ref()
-            else {
+            if json.as_ref().is_none_or(|(off, _)| *off != at) {
+                json = Some((at, serde_json::from_slice(&body[at..]).ok()));
+            }
+            let Some((_, Some(doc))) = json.as_ref() else {
                 return false;
             };
             rule.body
@@ -282,6 +322,9 @@ fn field_matches(doc: &serde_json::Value, field: &str, values: &[String]) -> boo
     } else {
         doc.get(field)
     };
+    if found.is_some_and(|v| !v.is_null()) && values.iter().any(|v| v == "*") {
+        return true;
+    }
     let text = match found {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
@@ -351,6 +394,35 @@ mod tests {
         assert!(any_status.matches(418, br#"{"error":"x"}"#));
         let status_only = parse("[ { status: [409] } ]");
         assert!(status_only.matches(409, b"not json"));
+    }
+
+    #[test]
+    fn prefixes_presence_and_messages() {
+        // Socket.IO: the ack is `40{"sid"}`, not the Engine.IO open packet `0{"sid",...}`.
+        let ack = parse("{ prefix: \"40\", body: { sid: \"*\" } }");
+        ack.validate().unwrap();
+        assert!(ack.matches_message(r#"40{"sid":"abc"}"#));
+        assert!(!ack.matches_message(r#"0{"sid":"abc","pingInterval":25000}"#));
+        assert!(!ack.matches_message(r#"44{"message":"unauthorized"}"#));
+        assert!(
+            !ack.matches_message(r#"40{"sid":null}"#),
+            "null is not a value"
+        );
+        let ping = parse("prefix: \"2\"");
+        ping.validate().unwrap();
+        assert!(ping.matches_message("2"));
+        assert!(!ping.matches_message("3"));
+        // Centrifugo: presence of an object member; digits are skipped without a prefix.
+        let connect = parse("body: { id: \"1\", connect: \"*\" }");
+        assert!(connect.matches_message(r#"{"id":1,"connect":{"client":"c","ping":25}}"#));
+        assert!(!connect.matches_message(r#"{"id":1,"error":{"code":109}}"#));
+        assert!(connect.matches_message(r#"42{"id":1,"connect":{}}"#));
+        // A status rule never matches a message; HTTP answers with a guard prefix.
+        assert!(!Matcher::status(401).matches_message("401"));
+        let guarded = parse("{ status: 400, prefix: \")]}'\", body: { error: invalid_grant } }");
+        assert!(guarded.matches(400, br#")]}'{"error":"invalid_grant"}"#));
+        assert!(!guarded.matches(400, br#"{"error":"invalid_grant"}"#));
+        assert_eq!(parse("prefix: \"\"").validate().unwrap_err().key, "prefix");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod template;
 pub mod tls;
 mod uri_memo;
 pub mod ws;
+pub mod ws_ping;
 
 pub use channels::{PushProfile, SseProfile};
 pub use close_codes::{CloseClass, CloseProfile};

@@ -51,6 +51,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         },
         events: WsEvents::default(),
         close_codes: CloseProfile::preset("authbench").unwrap_or_default(),
+        ping: None,
     });
     let (sse, push) = super::channels::mock_channels(&base_url);
     Profile {

@@ -10,6 +10,7 @@
 //!                                  # or: { first_message: ..., ack: ... } (see first_message)
 //!   events: { type: /type, kicked: kicked, logout: logout, session_expired: session_expired }
 //!   close_codes: authbench         # a preset, or { preset, codes, default }
+//!   ping: { match: { prefix: "2" }, reply: "3" }   # the protocol's own pings (see ws_ping)
 //! ```
 
 use schemars::JsonSchema;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::close_codes::CloseProfile;
 use super::first_message::FirstMessage;
 use super::matcher::Matcher;
+use super::ws_ping::{WsPing, WsPingSpec};
 
 /// How the access token travels in the WebSocket handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +104,7 @@ pub enum TokenSpec {
     /// `header`: `Authorization: Bearer <token>`.
     Word(String),
     /// One of the mapping forms.
-    Map(TokenMap),
+    Map(Box<TokenMap>),
 }
 
 /// The mapping forms of `ws.token` (exactly one of `query`, `subprotocol`, `first_message`).
@@ -127,6 +129,10 @@ pub struct TokenMap {
     /// With `first_message`: the subprotocol offered in the handshake (`graphql-transport-ws`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// With `first_message`: a server message that refuses the token, a matcher like `ack`
+    /// (Centrifugo's `{ body: { id: "1", error: "*" } }`, Socket.IO's `{ prefix: "44" }`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject: Option<Matcher>,
 }
 
 impl TokenSpec {
@@ -143,6 +149,10 @@ impl TokenSpec {
                 "protocol".into(),
                 "`protocol` goes with `first_message` (for the other forms the token transport decides the subprotocol)".into(),
             )),
+            TokenSpec::Map(m) if m.reject.is_some() && m.first_message.is_none() => Err((
+                "reject".into(),
+                "`reject` goes with `first_message` (a refused handshake is its HTTP status)".into(),
+            )),
             TokenSpec::Map(m) => match (&m.query, &m.subprotocol, &m.first_message, &m.ack) {
                 (Some(param), None, None, None) => Ok(TokenTransport::Query {
                     param: param.clone(),
@@ -151,8 +161,12 @@ impl TokenSpec {
                     prefix: prefix.clone(),
                 }),
                 (None, None, Some(message), Some(ack)) => {
-                    FirstMessage::new(message.clone(), ack.clone(), m.protocol.clone())
-                        .map(|f| TokenTransport::FirstMessage(Box::new(f)))
+                    let mut first =
+                        FirstMessage::new(message.clone(), ack.clone(), m.protocol.clone())?;
+                    if let Some(reject) = &m.reject {
+                        first = first.with_reject(reject.clone())?;
+                    }
+                    Ok(TokenTransport::FirstMessage(Box::new(first)))
                 }
                 (None, None, Some(_), None) => Err((
                     "ack".into(),
@@ -172,20 +186,21 @@ impl From<&TokenTransport> for TokenSpec {
     fn from(t: &TokenTransport) -> Self {
         match t {
             TokenTransport::Header => TokenSpec::Word("header".into()),
-            TokenTransport::Query { param } => TokenSpec::Map(TokenMap {
+            TokenTransport::Query { param } => TokenSpec::Map(Box::new(TokenMap {
                 query: Some(param.clone()),
                 ..TokenMap::default()
-            }),
-            TokenTransport::Subprotocol { prefix } => TokenSpec::Map(TokenMap {
+            })),
+            TokenTransport::Subprotocol { prefix } => TokenSpec::Map(Box::new(TokenMap {
                 subprotocol: Some(prefix.clone()),
                 ..TokenMap::default()
-            }),
-            TokenTransport::FirstMessage(f) => TokenSpec::Map(TokenMap {
+            })),
+            TokenTransport::FirstMessage(f) => TokenSpec::Map(Box::new(TokenMap {
                 first_message: Some(f.message().clone()),
                 ack: Some(f.ack().clone()),
                 protocol: f.protocol().map(str::to_string),
+                reject: f.reject().cloned(),
                 ..TokenMap::default()
-            }),
+            })),
         }
     }
 }
@@ -231,9 +246,16 @@ pub enum WsEvent {
 }
 
 impl WsEvents {
-    /// Classifies a text message; `None` if it is not JSON or has no type.
+    /// Classifies a text message; `None` if it is not JSON or has no type. JSON after leading
+    /// packet-type digits counts too: a Socket.IO event `42["kicked",{...}]` has type `kicked`
+    /// under `type: /0`.
     pub fn classify(&self, text: &str) -> Option<WsEvent> {
-        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let v: serde_json::Value = serde_json::from_str(text).ok().or_else(|| {
+            let json = text.trim_start_matches(|c: char| c.is_ascii_digit());
+            (json.len() < text.len())
+                .then(|| serde_json::from_str(json).ok())
+                .flatten()
+        })?;
         let t = v.pointer(&self.type_pointer)?.as_str()?;
         Some(if t == self.kicked {
             WsEvent::Kicked
@@ -258,6 +280,8 @@ pub struct WsProfile {
     pub events: WsEvents,
     /// How close codes are classified.
     pub close_codes: CloseProfile,
+    /// The protocol's own keep-alive messages and their answer (`ws.ping`), if it has them.
+    pub ping: Option<WsPing>,
 }
 
 impl WsProfile {
@@ -288,6 +312,10 @@ pub struct WsSpec {
     /// Close-code profile: a preset name or `{ preset, codes, default }` (default `authbench`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_codes: Option<CloseProfile>,
+    /// The server's own ping messages and the answer it expects, e.g. Engine.IO's
+    /// `{ match: { prefix: "2" }, reply: "3" }` (see `ws_ping`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping: Option<WsPingSpec>,
 }
 
 /// The `ws` URL for `path` below an http(s) base URL.
@@ -376,6 +404,10 @@ impl WsSpec {
                 .clone()
                 .or_else(|| base.map(|b| b.close_codes.clone()))
                 .unwrap_or_default(),
+            ping: match &self.ping {
+                Some(p) => Some(p.resolve().map_err(|(k, m)| (format!("ping.{k}"), m))?),
+                None => base.and_then(|b| b.ping.clone()),
+            },
         })
     }
 }
@@ -454,6 +486,12 @@ mod tests {
             Some(WsEvent::Other("tick".into()))
         );
         assert_eq!(ev.classify("not json"), None);
+        let sio: WsEvents = serde_saphyr::from_str("type: /0\n").unwrap();
+        assert_eq!(
+            sio.classify(r#"42["kicked",{"by":"login"}]"#),
+            Some(WsEvent::Kicked)
+        );
+        assert_eq!(sio.classify("2"), None);
         let d = WsEvents::default();
         assert_eq!(
             d.classify(r#"{"type":"session_expired"}"#),

@@ -137,6 +137,10 @@ pub struct MockSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "ws_auth_schema")]
     pub ws_auth: Option<String>,
+    /// `POST /oauth/revoke` revokes refresh tokens only and answers an access token with 400
+    /// `unsupported_token_type` (RFC 7009 §2.2.1), as Auth0 and Cognito do (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_refresh_only: Option<bool>,
 }
 
 fn ws_auth_schema(_: &mut SchemaGenerator) -> Schema {
@@ -157,11 +161,21 @@ pub struct MockProblem {
 impl MockSection {
     /// The mock configuration this section describes, on 127.0.0.1 port 0.
     pub fn to_config(&self) -> Result<authbench_mock::MockConfig, MockProblem> {
-        use authbench_mock::{Fault, Flaw, MockConfig, Signing};
-        let mut c = MockConfig {
+        self.apply_to(authbench_mock::MockConfig {
             port: 0,
-            ..MockConfig::default()
-        };
+            ..authbench_mock::MockConfig::default()
+        })
+    }
+
+    /// `base` with the knobs this section sets (`check --set mock.*` lays them over the check
+    /// run's own mock knobs); the knobs it leaves out keep `base`'s values. Faults and flaws
+    /// are added to `base`'s.
+    pub fn apply_to(
+        &self,
+        base: authbench_mock::MockConfig,
+    ) -> Result<authbench_mock::MockConfig, MockProblem> {
+        use authbench_mock::{Fault, Flaw, Signing};
+        let mut c = base;
         if let Some(v) = self.users {
             c.users = v;
         }
@@ -193,6 +207,7 @@ impl MockSection {
             (&mut c.single_session, self.single_session),
             (&mut c.refresh_cookie, self.refresh_cookie),
             (&mut c.connection_close, self.connection_close),
+            (&mut c.revoke_refresh_only, self.revoke_refresh_only),
         ] {
             if let Some(v) = v {
                 *slot = v;
@@ -303,10 +318,11 @@ mod tests {
             flaws: vec!["no-kick".into()],
             connection_close: Some(true),
             keepalive_timeout: Some(Duration::from_millis(500)),
+            revoke_refresh_only: Some(true),
             ..MockSection::default()
         };
         let c = m.to_config().unwrap();
-        assert!(c.connection_close);
+        assert!(c.connection_close && c.revoke_refresh_only);
         assert_eq!(c.keepalive_timeout, Duration::from_millis(500));
         assert_eq!(c.port, 0);
         assert_eq!(c.users, 10);

@@ -12,7 +12,8 @@ fn authbench() -> Command {
     cmd.env("NO_COLOR", "1")
         .env_remove("AUTHBENCH_CLIENT_ID")
         .env_remove("AUTHBENCH_CLIENT_SECRET")
-        .env_remove("AUTHBENCH_ADMIN_KEY");
+        .env_remove("AUTHBENCH_ADMIN_KEY")
+        .env_remove("AUTHBENCH_BASE_URL");
     cmd
 }
 
@@ -52,9 +53,22 @@ async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
         "the access token is a JWT",
         "path: \"/api/me\"",
         "admin_key: \"{{env.AUTHBENCH_ADMIN_KEY}}\"",
+        // The URL init was given, overridable per environment.
+        "base_url: \"{{ env.AUTHBENCH_BASE_URL | default(",
     ] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
     }
+    // The same file for another deployment: only the variable changes.
+    let staging = authbench()
+        .arg("validate")
+        .arg(&file)
+        .env("AUTHBENCH_BASE_URL", "http://127.0.0.1:9/staging/")
+        .env("AUTHBENCH_ADMIN_KEY", "k")
+        .output()
+        .unwrap();
+    assert!(staging.status.success(), "{}", stderr(&staging));
+    let shown = String::from_utf8_lossy(&staging.stdout);
+    assert!(shown.contains("http://127.0.0.1:9/staging/"), "{shown}");
     // Only the secret comes from outside; the file runs the whole catalog as written.
     let check = authbench()
         .arg("check")

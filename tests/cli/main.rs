@@ -4,6 +4,7 @@
 
 mod canned;
 mod channels;
+mod check_set;
 mod init;
 mod layers;
 mod logging;

@@ -10,3 +10,4 @@ mod proof;
 mod scope;
 mod session_ends;
 mod verdicts;
+mod ws_protocols;

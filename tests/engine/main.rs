@@ -9,6 +9,7 @@ mod counters;
 mod devices;
 mod failures;
 mod first_message;
+mod first_message_protocols;
 mod idle;
 mod lifecycle;
 mod notice;

@@ -199,7 +199,8 @@ impl Grant {
 }
 
 /// `POST /oauth/revoke` (RFC 7009): 200 for any token, known or not (400 for an unknown one
-/// under the `revoke-unknown-error` flaw).
+/// under the `revoke-unknown-error` flaw; 400 `unsupported_token_type` for an access token with
+/// `revoke_refresh_only`).
 pub async fn revoke(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let form = match parse_form(&body) {
         Ok(f) => f,
@@ -208,6 +209,12 @@ pub async fn revoke(State(state): State<Arc<AppState>>, Payload(body): Payload) 
     let Some(token) = form.get("token") else {
         return oauth_error("invalid_request", "token is required");
     };
+    if state.auth.cfg.revoke_refresh_only && state.auth.is_access_token(token) {
+        return oauth_error(
+            "unsupported_token_type",
+            "this server revokes refresh tokens only",
+        );
+    }
     let issued = state
         .auth
         .revoke(token, form.get("token_type_hint").map(String::as_str));

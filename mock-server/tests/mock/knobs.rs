@@ -282,3 +282,26 @@ async fn users_bound_and_admin_key() {
     let r = start_with(|c| c.admin_key = None).await;
     assert!(r.admin_key().len() >= 32);
 }
+
+#[tokio::test]
+async fn revoke_refresh_only_refuses_access_tokens_and_still_revokes_refresh_tokens() {
+    let s = start_with(|c| c.revoke_refresh_only = true).await;
+    let revoke = |token: String| {
+        let url = format!("{}/oauth/revoke", s.base_url());
+        async move { send(http().post(url).form(&[("token", token.as_str())])).await }
+    };
+    let l = login(&s, 1).await;
+    let r = revoke(l.str("access_token").to_string()).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::BAD_REQUEST, "unsupported_token_type")
+    );
+    // Unknown tokens are still 200 (RFC 7009 §2.2), and refresh tokens are revoked.
+    assert_eq!(revoke("garbage".into()).await.status, StatusCode::OK);
+    let r = revoke(l.str("refresh_token").to_string()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        refresh(&s, l.str("refresh_token")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}

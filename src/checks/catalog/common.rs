@@ -230,6 +230,41 @@ pub fn bearer_challenge(
     Some(c)
 }
 
+/// Why `logout` cannot be tried with `tokens`, when the profile says so itself: its logout is an
+/// RFC 7009 revocation of the access token (it posts the access token, not the refresh token, to
+/// the revocation endpoint) and `token_types.revoke` declares that endpoint does not accept
+/// access tokens — RFC 7009 §2.1 lets a server refuse a token type it does not revoke, with
+/// `unsupported_token_type` (§2.2.1). `None`: nothing declared against it.
+pub fn logout_refused_by_declaration(p: &Probe, tokens: &Tokens) -> Option<String> {
+    use crate::profile::TokenKind;
+    let profile = p.profile();
+    if profile.revoke_accepts(TokenKind::Access) {
+        return None;
+    }
+    let logout = profile.logout_request(tokens)?.ok()?;
+    let revoke = profile
+        .revoke_request("authbench-probe", TokenKind::Access)?
+        .ok()?;
+    let endpoint = |u: &http::Uri| {
+        (
+            u.scheme().cloned(),
+            u.authority().cloned(),
+            u.path().to_string(),
+        )
+    };
+    if endpoint(logout.uri()) != endpoint(revoke.uri()) {
+        return None;
+    }
+    let query = logout.uri().query().unwrap_or_default().as_bytes();
+    let sent = [query, logout.body().as_ref()].concat();
+    let carries = |t: &str| !t.is_empty() && sent.windows(t.len()).any(|w| w == t.as_bytes());
+    let revokes_access = carries(tokens.access_token.as_str())
+        && !tokens.refresh_token.as_deref().is_some_and(carries);
+    revokes_access.then(|| {
+        "the profile's logout revokes the access token at the revocation endpoint, and token_types.revoke declares that endpoint does not accept access tokens (RFC 7009 §2.1: a server may refuse a token type it does not revoke, with unsupported_token_type); make logout revoke the refresh token to judge this".to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

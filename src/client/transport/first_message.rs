@@ -1,7 +1,8 @@
 //! The first-message exchange of a WebSocket whose token travels in the first message
 //! ([`crate::profile::first_message`]): right after the upgrade, send the rendered message, then
-//! read until the server's acknowledgement (skipping pings and other messages), a close frame
-//! (the server refused: its code, e.g. graphql-ws's 4403), or the deadline.
+//! read until the server's acknowledgement (answering the protocol's own pings, skipping other
+//! messages), a refusal in a message (the profile's `reject`), a close frame (the server refused:
+//! its code, e.g. graphql-ws's 4403), or the deadline.
 
 use std::time::Duration;
 
@@ -11,13 +12,15 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::ws::ConnectError;
-use crate::profile::first_message::FirstMessage;
+use crate::profile::first_message::{Answer, FirstMessage};
+use crate::profile::ws_ping::WsPing;
 
 /// Sends `first`'s message with `token` on `socket` and waits (at most `timeout`) for the
-/// acknowledgement.
+/// acknowledgement, answering `ping`s meanwhile.
 pub async fn authenticate<S>(
     socket: &mut WebSocketStream<S>,
     first: &FirstMessage,
+    ping: Option<&WsPing>,
     token: Option<&str>,
     timeout: Duration,
 ) -> Result<(), ConnectError>
@@ -31,7 +34,20 @@ where
             .map_err(|e| ConnectError::Io(format!("sending the first message: {e}")))?;
         loop {
             match socket.next().await {
-                Some(Ok(Message::Text(t))) if first.acknowledges(t.as_str()) => return Ok(()),
+                Some(Ok(Message::Text(t))) => {
+                    if let Some(reply) = ping.and_then(|p| p.answer(t.as_str())) {
+                        socket
+                            .send(Message::text(reply))
+                            .await
+                            .map_err(|e| ConnectError::Io(format!("answering a ping: {e}")))?;
+                        continue;
+                    }
+                    match first.answer(t.as_str()) {
+                        Answer::Ack => return Ok(()),
+                        Answer::Rejected => return Err(ConnectError::Rejected),
+                        Answer::Other => {}
+                    }
+                }
                 Some(Ok(Message::Close(frame))) => {
                     return Err(ConnectError::Closed(frame.map_or(1005, |f| f.code.into())));
                 }

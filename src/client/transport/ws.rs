@@ -20,6 +20,7 @@ use super::error::ErrorKind;
 use super::stream::{self, Stream};
 use crate::profile::tls::TlsClient;
 use crate::profile::ws::TokenTransport;
+use crate::profile::ws_ping::WsPing;
 
 /// Read buffer of one socket (tungstenite grows it for larger messages, up to the caps).
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -53,6 +54,10 @@ pub enum ConnectError {
     /// (graphql-ws 4403 Forbidden, 4401...).
     #[error("the server closed the socket with {0} instead of acknowledging the first message")]
     Closed(u16),
+    /// Token in the first message: the server answered with a message the profile's
+    /// `ws.token.reject` describes (Centrifugo's error reply, Socket.IO's CONNECT_ERROR).
+    #[error("the server refused the first message in a message")]
+    Rejected,
     /// Token in the first message: no acknowledgement within the connect timeout.
     #[error("no acknowledgement of the first message in time")]
     NoAck,
@@ -74,6 +79,7 @@ impl ConnectError {
             ConnectError::Tls(_) => "tls".into(),
             ConnectError::Closed(code) => code.to_string(),
             ConnectError::NoAck => "no_ack".into(),
+            ConnectError::Rejected => "rejected".into(),
             ConnectError::Protocol => "protocol".into(),
             ConnectError::BadToken => "bad_token".into(),
             ConnectError::Url => "url".into(),
@@ -103,6 +109,8 @@ pub struct Upgrade<'a> {
     pub max_frame_size: usize,
     /// Bound on the handshake, TCP connect to 101.
     pub timeout: Duration,
+    /// The protocol's own pings, answered during the first-message exchange.
+    pub ping: Option<&'a WsPing>,
 }
 
 /// An open socket and the server's 101 answer.
@@ -258,7 +266,8 @@ pub async fn connect(up: Upgrade<'_>, token: &str) -> Result<Opened, ConnectErro
     let mut opened = open(up, req).await.map_err(|r| r.error)?;
     if let Some(first) = up.token.first_message() {
         let left = up.timeout.saturating_sub(started.elapsed());
-        super::first_message::authenticate(&mut opened.socket, first, Some(token), left).await?;
+        super::first_message::authenticate(&mut opened.socket, first, up.ping, Some(token), left)
+            .await?;
     }
     Ok(opened)
 }
@@ -293,6 +302,7 @@ mod tests {
             max_message_size: 1024,
             max_frame_size: 1024,
             timeout: Duration::from_secs(1),
+            ping: None,
         };
         request(&up, t)
     }
@@ -345,6 +355,7 @@ mod tests {
             max_message_size: 1024,
             max_frame_size: 1024,
             timeout: Duration::from_secs(1),
+            ping: None,
         };
         let e = connect(up, "t").await.err().unwrap();
         assert!(matches!(e, ConnectError::Tls(_)), "{e}");

@@ -10,6 +10,7 @@ use http::{HeaderName, HeaderValue};
 use crate::client::transport::ws::Upgrade;
 use crate::profile::close_codes::CloseProfile;
 use crate::profile::ws::{TokenTransport, WsEvents, WsProfile};
+use crate::profile::ws_ping::WsPing;
 
 /// Exponential backoff with jitter between reconnect attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +85,9 @@ pub struct WsOptions {
     pub close_timeout: Duration,
     /// Reconnect backoff.
     pub backoff: Backoff,
+    /// The protocol's own pings and their answer (`ws.ping`), answered for the socket's whole
+    /// life, the first-message exchange included.
+    pub ping: Option<WsPing>,
 }
 
 impl WsOptions {
@@ -105,6 +109,7 @@ impl WsOptions {
             expiry_grace: Duration::from_secs(2),
             close_timeout: Duration::from_secs(1),
             backoff: Backoff::default(),
+            ping: None,
         }
     }
 
@@ -118,6 +123,7 @@ impl WsOptions {
         o.token = ws.token.clone();
         o.events = Some(ws.events.clone());
         o.close_codes = ws.close_codes.clone();
+        o.ping = ws.ping.clone();
         o.tls = tls;
         o.validate()?;
         Ok(o)
@@ -133,6 +139,7 @@ impl WsOptions {
             max_message_size: self.max_message_size,
             max_frame_size: self.max_frame_size,
             timeout: self.connect_timeout,
+            ping: self.ping.as_ref(),
         }
     }
 
@@ -202,6 +209,7 @@ mod tests {
             token: TokenTransport::Header,
             events: WsEvents::default(),
             close_codes: CloseProfile::preset("pusher").unwrap(),
+            ping: None,
         };
         let o = WsOptions::from_profile(&ws, None).unwrap();
         assert_eq!(o.token, TokenTransport::Header);

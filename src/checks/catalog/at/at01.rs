@@ -25,6 +25,9 @@ const PAST_EXP: Duration = Duration::from_secs(1);
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     genuine_works(&p, s.at()).await?;
+    if let Some(why) = logout_refused_by_declaration(&p, &s.tokens) {
+        return Err(Stop::skip(why));
+    }
     let Some(r) = p.logout("logout", &s.tokens).await else {
         return Err(Stop::skip(Need::Logout.reason()));
     };
@@ -32,9 +35,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
     if !r.ok() {
         // The server's documented answer about the token is its verdict on logout (RT-12 judges
         // it); anything else points at the profile's logout request.
-        if refuses_the_token(&r).is_some() {
+        if let Some(code) = refuses_the_token(&r) {
+            // RFC 7009 §2.2.1: the server does not revoke this token type — a profile whose
+            // logout revokes the access token should declare it (`token_types.revoke`).
+            let hint = if code == "unsupported_token_type" {
+                "; the server does not revoke this token type (RFC 7009 §2.1, §2.2.1): declare token_types.revoke, or make logout revoke the refresh token"
+            } else {
+                " (see RT-12)"
+            };
             return Err(Stop::skip(format!(
-                "not judged: the logout of a fresh session was refused ({}), so there is no logout to measure the access token after (see RT-12)",
+                "not judged: the logout of a fresh session was refused ({}), so there is no logout to measure the access token after{hint}",
                 r.brief()
             )));
         }

@@ -162,16 +162,39 @@ async fn inactive_cases(
         TokenKind::Access => "access token",
         TokenKind::Refresh => "refresh token",
     };
-    match p.revoke(&format!("revoke the {name}"), token, kind).await {
+    let revoked = if p.profile().revoke_accepts(kind) {
+        p.revoke(&format!("revoke the {name}"), token, kind).await
+    } else {
+        f.info(
+            "RFC7009-2.1",
+            format!("the revoked case is not tried: the profile declares that the revocation endpoint does not accept {name}s (token_types.revoke; RFC 7009 §2.1 lets a server refuse a token type with unsupported_token_type)"),
+        );
+        None
+    };
+    match revoked {
         Some(rv) => {
-            rv?;
-            if let Some(r) = p
-                .introspect(&format!("introspect the revoked {name}"), token, kind)
-                .await
-            {
-                inactive(f, &format!("the revoked {name}"), &r?);
+            let rv = rv?;
+            if rv.ok() {
+                if let Some(r) = p
+                    .introspect(&format!("introspect the revoked {name}"), token, kind)
+                    .await
+                {
+                    inactive(f, &format!("the revoked {name}"), &r?);
+                }
+            } else if rv.error_code().as_deref() == Some("unsupported_token_type") {
+                // Not revoked, so not judged as revoked: the server's documented refusal.
+                f.info(
+                    "RFC7009-2.1",
+                    format!("the revocation endpoint does not revoke {name}s ({}; RFC 7009 §2.1, §2.2.1): the revoked case is not tried — declare token_types.revoke", rv.brief()),
+                );
+            } else {
+                f.info(
+                    "",
+                    format!("revoking the {name} answered {}, not 200: the revoked case is not judged (RV-01 and RV-02 judge the revocation endpoint)", rv.brief()),
+                );
             }
         }
+        None if p.profile().has_revoke() => {}
         None => f.info("", "no revocation endpoint: the revoked case is not tried"),
     }
     let garbage = unknown_token("introspect");

@@ -27,7 +27,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
 
     // Logged out: only judged when the server does refuse it (else AT-01 reports the window).
     let s = p.login(0).await?;
-    if let Some(r) = p.logout("logout", &s.tokens).await {
+    if let Some(why) = logout_refused_by_declaration(&p, &s.tokens) {
+        f.info("", format!("logged-out token not tried: {why}"));
+    } else if let Some(r) = p.logout("logout", &s.tokens).await {
         r?;
         let r = p
             .api("resource call with a logged-out access token", s.at())

@@ -31,6 +31,9 @@ pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<Box<
         WsOpen::RefusedByClose(code) => Err(Stop::error(format!(
             "the first message with a valid access token was answered by close {code}"
         ))),
+        WsOpen::RefusedByMessage => Err(Stop::error(
+            "the first message with a valid access token was refused (the profile's ws.token.reject matched the answer)",
+        )),
         WsOpen::Failed(e) => Err(Stop::error(format!("the WebSocket handshake failed: {e}"))),
     }
 }

@@ -74,6 +74,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
                     );
                 }
             }
+            // Refused in a message the profile describes (`ws.token.reject`).
+            WsOpen::RefusedByMessage => {
+                f.pass(
+                    "RFC6455-4.2.2",
+                    format!("{what}: refused in a message (ws.token.reject)"),
+                );
+            }
             WsOpen::Failed(e) => {
                 return Err(Stop::error(format!("{label}: {e}")));
             }

@@ -135,6 +135,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 ),
             );
         }
+        WsOpen::RefusedByMessage => f.pass(
+            "ASVS5-7.4.1",
+            "reconnecting with the old access token is refused in a message (ws.token.reject)",
+        ),
         WsOpen::Failed(e) => return Err(Stop::error(format!("reconnect failed: {e}"))),
     }
     Ok(f)
