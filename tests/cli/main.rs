@@ -4,6 +4,7 @@
 
 mod canned;
 mod channels;
+mod cookie_session;
 mod init;
 mod layers;
 mod logging;
