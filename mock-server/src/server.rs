@@ -101,9 +101,8 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
     let faults = Faults::new(&cfg.faults);
     let shutdown = CancellationToken::new();
     let push = cfg.push_url.clone().map(crate::push::Pusher::new);
-    let cookies = (cfg.session_mode == crate::config::SessionMode::Cookie).then(|| {
-        crate::cookie_sessions::CookieSessions::new(cfg.access_ttl, cfg.max_session)
-    });
+    let cookies = (cfg.session_mode == crate::config::SessionMode::Cookie)
+        .then(|| crate::cookie_sessions::CookieSessions::new(cfg.access_ttl, cfg.max_session));
     let state = Arc::new(AppState {
         auth: Auth::new(cfg, access),
         faults,

@@ -311,7 +311,8 @@ pub async fn run(profile: Arc<Profile>, opts: &CheckOptions) -> ConformanceRun {
         let skip = unmet_need(&target, meta.needs).map(|need| need.reason());
         // The catalog is about OAuth tokens; a cookie-session server issues none.
         let skip = skip.or_else(|| {
-            (target.cookie_session().is_some() && !target.has_refresh()).then_some(COOKIE_SESSION_SKIP)
+            (target.cookie_session().is_some() && !target.has_refresh())
+                .then_some(COOKIE_SESSION_SKIP)
         });
         let gate = gate.clone();
         tasks.push((

@@ -203,7 +203,11 @@ mod tests {
             "later=y; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
             "forever=z",
         ]));
-        assert_eq!(jar.get("old"), None, "an Expires in the past is never stored");
+        assert_eq!(
+            jar.get("old"),
+            None,
+            "an Expires in the past is never stored"
+        );
         assert_eq!(
             jar.header_value().as_deref(),
             Some("sessionid=s1; later=y; forever=z")
@@ -213,8 +217,14 @@ mod tests {
         assert!((3590..=3600).contains(&left), "{left}");
         assert_eq!(jar.expires("forever"), None);
         // Max-Age wins over Expires (RFC 6265 §5.3).
-        jar.absorb(&headers(&["later=y2; Max-Age=60; Expires=Fri, 01 Jan 2100 00:00:00 GMT"]));
-        let left = jar.expires("later").unwrap().duration_since(SystemTime::now()).unwrap();
+        jar.absorb(&headers(&[
+            "later=y2; Max-Age=60; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
+        ]));
+        let left = jar
+            .expires("later")
+            .unwrap()
+            .duration_since(SystemTime::now())
+            .unwrap();
         assert!(left.as_secs() <= 60);
         // A sliding renewal: the same value with a new Max-Age moves the expiry.
         jar.absorb(&headers(&["sessionid=s1; Max-Age=7200"]));
@@ -224,7 +234,9 @@ mod tests {
         assert_eq!(jar.get("sessionid"), None);
         assert_eq!(jar.header_value().as_deref(), Some("later=y2; forever=z"));
         // A deletion by Expires in the past.
-        jar.absorb(&headers(&["forever=; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]));
+        jar.absorb(&headers(&[
+            "forever=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        ]));
         assert_eq!(jar.header_value().as_deref(), Some("later=y2"));
     }
 }

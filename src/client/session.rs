@@ -851,10 +851,7 @@ impl Session {
     /// A cookie-session login: the CSRF page first (when the profile names one), the login
     /// request with the jar, `Origin` and the CSRF token, the session cookie it sets installed as
     /// the session's credential, and with a CSRF selector the page again for the rotated token.
-    async fn cookie_login_exchange(
-        &self,
-        cs: &crate::profile::CookieSession,
-    ) -> Option<Arc<str>> {
+    async fn cookie_login_exchange(&self, cs: &crate::profile::CookieSession) -> Option<Arc<str>> {
         if !self.fetch_csrf_page(cs).await {
             return None;
         }

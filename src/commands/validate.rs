@@ -26,7 +26,10 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
         TargetSpec::File(p) => {
             let (profile, unset) = check_profile(p)?;
             if let Some(why) = authbench::engine::cookie_mismatch(s.client.strategy, &profile) {
-                return Err(CliError::usage(format!("{}: {why}", args.scenario.display())));
+                return Err(CliError::usage(format!(
+                    "{}: {why}",
+                    args.scenario.display()
+                )));
             }
             let summary = format!(
                 "target profile {} is valid{}",

@@ -124,9 +124,7 @@ impl CookieSessionSpec {
             Some("") => None,
             Some(o) => {
                 let parsed = url::Url::parse(o).ok().filter(|u| {
-                    matches!(u.scheme(), "http" | "https")
-                        && u.path() == "/"
-                        && u.query().is_none()
+                    matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none()
                 });
                 let Some(u) = parsed else {
                     return Err((
@@ -263,7 +261,9 @@ mod tests {
     fn origin_defaults_to_the_base_url_and_can_be_off() {
         let c = spec("cookie: sessionid\n").resolve(&base()).unwrap();
         assert_eq!(c.origin.unwrap(), "http://127.0.0.1:8000");
-        let c = spec("cookie: sessionid\norigin: \"\"\n").resolve(&base()).unwrap();
+        let c = spec("cookie: sessionid\norigin: \"\"\n")
+            .resolve(&base())
+            .unwrap();
         assert!(c.origin.is_none());
         let e = spec("cookie: sessionid\norigin: https://a.example/x\n")
             .resolve(&base())
@@ -285,12 +285,18 @@ mod tests {
                 "cookie: s\ncsrf: { header: X, cookie: c, selector: meta, page: / }\n",
                 "csrf",
             ),
-            ("cookie: s\ncsrf: { header: X, selector: meta }\n", "csrf.selector"),
+            (
+                "cookie: s\ncsrf: { header: X, selector: meta }\n",
+                "csrf.selector",
+            ),
             (
                 "cookie: s\ncsrf: { header: X, selector: \"[[\", page: / }\n",
                 "csrf.selector",
             ),
-            ("cookie: s\ncsrf: { header: \"bad header\", cookie: c }\n", "csrf.header"),
+            (
+                "cookie: s\ncsrf: { header: \"bad header\", cookie: c }\n",
+                "csrf.header",
+            ),
             ("cookie: \"a b\"\n", "cookie"),
         ] {
             let e = spec(yaml).resolve(&base()).unwrap_err();

@@ -88,9 +88,7 @@ impl SetCookie {
         let expires = match c.max_age() {
             Some(d) if d.is_zero() || d.is_negative() => Some(now),
             Some(d) => Some(now + std::time::Duration::from_secs(d.whole_seconds() as u64)),
-            None => c
-                .expires_datetime()
-                .map(std::time::SystemTime::from),
+            None => c.expires_datetime().map(std::time::SystemTime::from),
         };
         Some(SetCookie {
             name: c.name().to_string(),

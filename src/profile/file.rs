@@ -1282,9 +1282,10 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         None => required("login", &spec.login, b.map(|b| &b.login))?,
     };
     let cookie_session = match &spec.cookie_session {
-        Some(c) => Some(c.resolve(&base_url).map_err(|(k, m, f)| {
-            problem(format!("cookie_session.{k}"), m, f)
-        })?),
+        Some(c) => Some(
+            c.resolve(&base_url)
+                .map_err(|(k, m, f)| problem(format!("cookie_session.{k}"), m, f))?,
+        ),
         None => None,
     };
     if let Some(c) = spec.cookie_session.as_ref().and_then(|c| c.csrf.as_ref())

@@ -62,7 +62,11 @@ pub(super) fn check(
     }
     if let Some(ch) = c.channel() {
         return Err(problem(
-            if c.websocket { "client.websocket" } else { "client.channel" },
+            if c.websocket {
+                "client.websocket"
+            } else {
+                "client.channel"
+            },
             format!(
                 "channel {} authenticates with an access token; strategy cookie-session has only a session cookie",
                 ch.name()

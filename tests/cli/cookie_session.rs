@@ -15,11 +15,11 @@ fn authbench() -> Command {
     cmd
 }
 
-/// The shipped scenario, small and short: 20 clients, 1 s cookies, 1 s traffic phases.
+/// The shipped scenario, small and short: 20 clients, 1 s cookies, 500 ms traffic phases.
 fn shipped(out: &Path) -> Command {
     let mut cmd = authbench();
     cmd.args(["run", "scenarios/cookie-session.yaml", "--clients", "20"])
-        .args(["--duration", "1s", "--quiet"])
+        .args(["--duration", "500ms", "--quiet"])
         .args(["--set", "mock.access_ttl=1s"])
         .args(["--set", "plan.0.login.ramp=100ms"])
         .args(["--set", "client.think_time=250ms"])
@@ -51,11 +51,20 @@ fn the_shipped_scenario_passes_on_the_cookie_mock_and_a_refusing_server_fails_it
 fn the_django_profile_runs_against_the_mock_cookie_mode_and_check_skips_the_token_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("django.yaml");
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/targets/django-session.yaml");
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/targets/django-session.yaml");
     // A mock in cookie mode on a free port, as a separate process (the profile's base_url is
     // given with --base-url).
     let mock = std::process::Command::new(assert_cmd::cargo::cargo_bin("authbench"))
-        .args(["mock", "--port", "0", "--session-mode", "cookie", "--admin-key", "k"])
+        .args([
+            "mock",
+            "--port",
+            "0",
+            "--session-mode",
+            "cookie",
+            "--admin-key",
+            "k",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -82,17 +91,30 @@ fn the_django_profile_runs_against_the_mock_cookie_mode_and_check_skips_the_toke
     let assert = authbench()
         .args(["check"])
         .arg(&profile)
-        .args(["--base-url", &url, "--only", "RT-01,RS-01,JW-01", "--json", "--out"])
+        .args([
+            "--base-url",
+            &url,
+            "--only",
+            "RT-01,RS-01,JW-01",
+            "--json",
+            "--out",
+        ])
         .arg(dir.path().join("check"))
         .assert()
         .code(0);
     let text = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     let report: serde_json::Value = serde_json::from_str(&text).expect("json");
-    let results = report["checks"].as_array().expect("checks");
+    let results = report["results"].as_array().expect("results");
     assert_eq!(results.len(), 3, "{text}");
     for r in results {
         assert_eq!(r["status"], "SKIP", "{r}");
-        assert!(r["message"].as_str().unwrap().contains("cookie-session server"), "{r}");
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains("cookie-session server"),
+            "{r}"
+        );
     }
 }
 
@@ -140,7 +162,10 @@ fn bad_combinations_are_refused_with_the_key_and_the_fix() {
         .arg(&s)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("client.strategy").and(predicate::str::contains("session_mode: cookie")));
+        .stderr(
+            predicate::str::contains("client.strategy")
+                .and(predicate::str::contains("session_mode: cookie")),
+        );
     // No refresh endpoint: no refresh race.
     let s = write(
         dir.path(),
@@ -152,7 +177,10 @@ fn bad_combinations_are_refused_with_the_key_and_the_fix() {
         .arg(&s)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("plan.1.refresh_race").and(predicate::str::contains("no refresh endpoint")));
+        .stderr(
+            predicate::str::contains("plan.1.refresh_race")
+                .and(predicate::str::contains("no refresh endpoint")),
+        );
     // A profile naming no session cookie, run with strategy cookie-session.
     let token_profile = write(
         dir.path(),
@@ -181,7 +209,10 @@ fn bad_combinations_are_refused_with_the_key_and_the_fix() {
         .arg(&p)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("p.yaml:4:").and(predicate::str::contains("no refresh endpoint")));
+        .stderr(
+            predicate::str::contains("p.yaml:4:")
+                .and(predicate::str::contains("no refresh endpoint")),
+        );
     let p = write(
         dir.path(),
         "q.yaml",
@@ -192,7 +223,10 @@ fn bad_combinations_are_refused_with_the_key_and_the_fix() {
         .arg(&p)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cookie_session.csrf").and(predicate::str::contains("cookie: csrftoken")));
+        .stderr(
+            predicate::str::contains("cookie_session.csrf")
+                .and(predicate::str::contains("cookie: csrftoken")),
+        );
     // A token profile without refresh says what a cookie-session server is written as.
     let p = write(
         dir.path(),
@@ -204,9 +238,15 @@ fn bad_combinations_are_refused_with_the_key_and_the_fix() {
         .arg(&p)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cookie_session: { cookie: sessionid }"));
+        .stderr(predicate::str::contains(
+            "cookie_session: { cookie: sessionid }",
+        ));
     // The shipped files validate.
-    for f in ["scenarios/cookie-session.yaml", "scenarios/targets/django-session.yaml", "scenarios/targets/mock-session.yaml"] {
+    for f in [
+        "scenarios/cookie-session.yaml",
+        "scenarios/targets/django-session.yaml",
+        "scenarios/targets/mock-session.yaml",
+    ] {
         authbench().args(["validate", f]).assert().success();
     }
 }

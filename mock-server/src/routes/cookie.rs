@@ -51,14 +51,8 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     }
     Router::new()
         .route("/session/csrf", get(csrf_page))
-        .route(
-            "/session/login",
-            admitted(post(login), state, Op::Login),
-        )
-        .route(
-            "/session/me",
-            admitted(get(me).post(me), state, Op::Api),
-        )
+        .route("/session/login", admitted(post(login), state, Op::Login))
+        .route("/session/me", admitted(get(me).post(me), state, Op::Api))
         .route("/session/logout", post(logout))
         // The same endpoints at Django's default paths, so scenarios/targets/django-session.yaml
         // runs against the mock unchanged.
@@ -72,7 +66,10 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
 
 fn sessions(state: &AppState) -> &CookieSessions {
     // Routed only when the cookie mode is on.
-    state.cookies.as_ref().expect("cookie routes need --session-mode cookie")
+    state
+        .cookies
+        .as_ref()
+        .expect("cookie routes need --session-mode cookie")
 }
 
 fn set_cookie(resp: &mut Response, value: String) {
@@ -105,7 +102,9 @@ fn forbidden(state: &AppState, method: &Method, headers: &HeaderMap) -> Option<R
     if let Some(o) = origin
         && o.trim_end_matches('/') != state.base_url.trim_end_matches('/')
     {
-        counters.origin_rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counters
+            .origin_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Some(json_error(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -117,7 +116,9 @@ fn forbidden(state: &AppState, method: &Method, headers: &HeaderMap) -> Option<R
     match (sent, expected) {
         (Some(s), Some(e)) if !s.is_empty() && super::key_matches(s, e) => None,
         _ => {
-            counters.csrf_rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counters
+                .csrf_rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let why = match (sent, expected) {
                 (_, None) => "CSRF cookie not set",
                 (None, _) => "CSRF token missing",

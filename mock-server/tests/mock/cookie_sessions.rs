@@ -38,10 +38,14 @@ struct Browser {
 }
 
 async fn log_in(s: &MockServer, n: u32) -> Browser {
-    let r = send(http().post(format!("{}/session/login", s.base_url())).form(&[
-        ("username", format!("user{n}")),
-        ("password", format!("pw-{n}")),
-    ]))
+    let r = send(
+        http()
+            .post(format!("{}/session/login", s.base_url()))
+            .form(&[
+                ("username", format!("user{n}")),
+                ("password", format!("pw-{n}")),
+            ]),
+    )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let sid = set_cookie(&r, "sessionid").expect("session cookie");
@@ -49,7 +53,10 @@ async fn log_in(s: &MockServer, n: u32) -> Browser {
         assert!(sid.contains(attr), "{sid}");
     }
     let csrf = set_cookie(&r, "csrftoken").expect("csrf cookie");
-    assert!(!csrf.contains("HttpOnly"), "a client must be able to read it: {csrf}");
+    assert!(
+        !csrf.contains("HttpOnly"),
+        "a client must be able to read it: {csrf}"
+    );
     Browser {
         session: value(sid).to_string(),
         csrf: value(csrf).to_string(),
@@ -67,7 +74,12 @@ fn me(s: &MockServer, b: &Browser) -> reqwest::RequestBuilder {
 async fn login_sets_the_cookies_and_every_request_slides_the_session() {
     let s = cookie_mock(Duration::from_secs(30)).await;
     let b = log_in(&s, 1).await;
-    let r = send(me(&s, &b).header("x-csrftoken", &b.csrf).header("origin", s.base_url())).await;
+    let r = send(
+        me(&s, &b)
+            .header("x-csrftoken", &b.csrf)
+            .header("origin", s.base_url()),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.str("sub"), "user1");
     let slid = set_cookie(&r, "sessionid").expect("the answer re-sets the cookie");
@@ -94,7 +106,10 @@ async fn login_sets_the_cookies_and_every_request_slides_the_session() {
             .form(&[("username", "user2"), ("password", "wrong")]),
     )
     .await;
-    assert_eq!((bad.status, bad.error()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    assert_eq!(
+        (bad.status, bad.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
     assert!(set_cookie(&bad, "sessionid").is_none());
     let st = s.stats().cookie_sessions.expect("cookie stats");
     assert_eq!((st.logins, st.login_failures, st.live), (2, 1, 2));
@@ -105,9 +120,15 @@ async fn unsafe_requests_need_the_csrf_token_and_a_matching_origin() {
     let s = cookie_mock(Duration::from_secs(30)).await;
     let b = log_in(&s, 1).await;
     let missing = send(me(&s, &b)).await;
-    assert_eq!((missing.status, missing.error()), (StatusCode::FORBIDDEN, "csrf_failed"));
+    assert_eq!(
+        (missing.status, missing.error()),
+        (StatusCode::FORBIDDEN, "csrf_failed")
+    );
     let wrong = send(me(&s, &b).header("x-csrftoken", "0123")).await;
-    assert_eq!((wrong.status, wrong.error()), (StatusCode::FORBIDDEN, "csrf_failed"));
+    assert_eq!(
+        (wrong.status, wrong.error()),
+        (StatusCode::FORBIDDEN, "csrf_failed")
+    );
     let foreign = send(
         me(&s, &b)
             .header("x-csrftoken", &b.csrf)
@@ -121,7 +142,11 @@ async fn unsafe_requests_need_the_csrf_token_and_a_matching_origin() {
     // Refused before the session is looked at: no slide, no cookie.
     assert!(set_cookie(&foreign, "sessionid").is_none());
     let ok = send(me(&s, &b).header("x-csrftoken", &b.csrf)).await;
-    assert_eq!(ok.status, StatusCode::OK, "no Origin at all is allowed, as in Django");
+    assert_eq!(
+        ok.status,
+        StatusCode::OK,
+        "no Origin at all is allowed, as in Django"
+    );
     let st = s.stats().cookie_sessions.unwrap();
     assert_eq!((st.csrf_rejected, st.origin_rejected), (2, 1));
 }
@@ -132,19 +157,28 @@ async fn a_gone_session_is_401_expired_logged_out_or_revoked() {
     let b = log_in(&s, 1).await;
     let c = log_in(&s, 2).await;
     let none = send(http().get(format!("{}/session/me", s.base_url()))).await;
-    assert_eq!((none.status, none.error()), (StatusCode::UNAUTHORIZED, "not_authenticated"));
+    assert_eq!(
+        (none.status, none.error()),
+        (StatusCode::UNAUTHORIZED, "not_authenticated")
+    );
     // Logout (CSRF-protected) ends the session and clears the cookie.
     let out = send(
         http()
             .post(format!("{}/session/logout", s.base_url()))
-            .header("cookie", format!("sessionid={}; csrftoken={}", b.session, b.csrf))
+            .header(
+                "cookie",
+                format!("sessionid={}; csrftoken={}", b.session, b.csrf),
+            )
             .header("x-csrftoken", &b.csrf),
     )
     .await;
     assert_eq!(out.status, StatusCode::OK);
     assert!(set_cookie(&out, "sessionid").unwrap().contains("Max-Age=0"));
     let after = send(me(&s, &b).header("x-csrftoken", &b.csrf)).await;
-    assert_eq!((after.status, after.error()), (StatusCode::UNAUTHORIZED, "session_invalid"));
+    assert_eq!(
+        (after.status, after.error()),
+        (StatusCode::UNAUTHORIZED, "session_invalid")
+    );
     // The admin logout ends every session of the user.
     let d = log_in(&s, 2).await;
     let admin = send(
@@ -163,7 +197,10 @@ async fn a_gone_session_is_401_expired_logged_out_or_revoked() {
     let e = log_in(&s, 3).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = send(me(&s, &e).header("x-csrftoken", &e.csrf)).await;
-    assert_eq!((r.status, r.error()), (StatusCode::UNAUTHORIZED, "session_expired"));
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, "session_expired")
+    );
 }
 
 #[tokio::test]
@@ -183,7 +220,10 @@ async fn the_csrf_page_and_the_django_paths() {
         .to_string();
     let token = value(&cookie).to_string();
     let html = page.text().await.unwrap();
-    assert!(html.contains(&format!("name=\"csrf-token\" content=\"{token}\"")), "{html}");
+    assert!(
+        html.contains(&format!("name=\"csrf-token\" content=\"{token}\"")),
+        "{html}"
+    );
     assert!(html.contains(&format!("value=\"{token}\"")), "{html}");
     let r = send(
         http()

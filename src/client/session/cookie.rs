@@ -198,6 +198,12 @@ impl Session {
         if let Some(cs) = self.cookie_mode() {
             self.state.lock().cookies.remove(&cs.cookie);
         }
-        self.relogin(ended, path, hint).await
+        // Past the cookie's own expiry the client knows why, whatever the answer said.
+        let reason = if ended {
+            hint.or(Reason::Expired)
+        } else {
+            hint
+        };
+        self.relogin(ended, path, reason).await
     }
 }
