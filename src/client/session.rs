@@ -1429,7 +1429,15 @@ impl Session {
             .await
         {
             Flight::Led(at) => at,
-            Flight::Renewed => self.held().map(|h| h.access),
+            Flight::Renewed => match self.held() {
+                Some(h) => Some(h.access),
+                // Cookie sessions: another call of this client is between dropping the dead
+                // session and installing the new one; wait for that login and take its cookie.
+                None if self.cookie_mode().is_some() => {
+                    self.ensure_logged_in().await.map(|h| h.access)
+                }
+                None => None,
+            },
             Flight::Failed => None,
         }
     }

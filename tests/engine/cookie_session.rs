@@ -195,7 +195,12 @@ async fn the_cookie_storm_ends_every_session_at_once_and_every_client_recovers()
     assert_eq!(r.counter("relogins"), n, "{c:?}");
     assert_eq!(r.counter("logins"), 2 * n, "{c:?}");
     assert_eq!(r.counter("spurious_logouts"), 0, "{c:?}");
+    // Every refused call was retried on the new session — also the one that arrived while its
+    // client was between the dead session and the new one — and none ended refused.
+    assert_eq!(r.counter("retries"), r.counter("status.api.401"), "{c:?}");
+    assert_eq!(r.samples("api_failed"), 0, "{c:?}");
     assert_eq!(r.samples("notice_latency.expired.api_401"), n, "{c:?}");
+    assert_eq!(r.counter("end_reason.expired"), n, "{c:?}");
     // The books: recovered + never recovered = clients, and nobody was left behind.
     assert_eq!(
         r.samples("recovery") + r.counter("never_recovered"),
