@@ -216,6 +216,45 @@ async fn the_cookie_storm_ends_every_session_at_once_and_every_client_recovers()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_the_login_page_means_the_session_is_gone() {
+    let server = cookie_mock(Duration::from_secs(1)).await;
+    let clients = 3;
+    let yaml = |redirect: &str| {
+        format!(
+            "base_url: http://x\nlogin: {{ path: /session/login, form: {{ username: \"{{{{user}}}}\", password: \"{{{{password}}}}\" }} }}\nresource: {{ path: /accounts/profile/ }}\ncookie_session: {{ cookie: sessionid{redirect} }}\n"
+        )
+    };
+    let storm = || {
+        vec![
+            login(),
+            Phase::SyncExpiry {
+                offset: Duration::from_millis(100),
+            },
+            traffic(300),
+        ]
+    };
+    // The page answers a gone session with 302 to /accounts/login/: with `login_redirect` that is
+    // the end of the session — one new login per client, the call retried.
+    let with = profile_yaml(&server, &yaml(", login_redirect: /accounts/login/"));
+    let r = run(cookie_plan(clients, storm()), with).await;
+    let n = u64::from(clients);
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("status.api.302"), n, "{c:?}");
+    assert_eq!(r.counter("relogins"), n, "{c:?}");
+    assert_eq!(r.counter("session_ends.expired"), n, "{c:?}");
+    assert_eq!(r.counter("never_recovered"), 0, "{c:?}");
+    assert_eq!(r.samples("api_failed"), 0, "{c:?}");
+    // Without it, the redirect is an answer the call did not expect: a failure, no recovery.
+    let without = profile_yaml(&server, &yaml(""));
+    let r = run(cookie_plan(clients, storm()), without).await;
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("relogins"), 0, "{c:?}");
+    assert!(r.counter("failures.api.4xx") >= n, "{c:?}");
+    assert_eq!(r.counter("never_recovered"), n, "{c:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_rejects_every_login_gets_nothing_through() {
     let server = cookie_mock(Duration::from_secs(30)).await;
     let clients = 3;

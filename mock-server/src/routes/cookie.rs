@@ -9,7 +9,9 @@
 //! | `POST /session/logout` | ends the session, clears the cookie (`Max-Age=0`) |
 //!
 //! The same endpoints answer at Django's default paths too: `/accounts/login/` (GET: the page,
-//! POST: the login), `/api/me/`, `/accounts/logout/`.
+//! POST: the login), `/api/me/`, `/accounts/logout/`; and a page view behind `@login_required`,
+//! `GET /accounts/profile/`, which answers a gone session with a 302 to
+//! `/accounts/login/?next=/accounts/profile/` instead of a 401.
 //!
 //! Unsafe methods (`POST`) are refused with 403 before the session is looked at — as Django's
 //! CSRF middleware runs before authentication — when an `Origin` header names another origin
@@ -62,6 +64,7 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/api/me/", admitted(get(me).post(me), state, Op::Api))
         .route("/accounts/logout/", post(logout))
+        .route("/accounts/profile/", admitted(get(page), state, Op::Api))
 }
 
 fn sessions(state: &AppState) -> &CookieSessions {
@@ -235,6 +238,41 @@ async fn me(State(state): State<Arc<AppState>>, method: Method, headers: HeaderM
             resp
         }
         Err(why) => refused(&state, why),
+    }
+}
+
+/// `GET /accounts/profile/`: a page behind Django's `@login_required` — the session's user, or a
+/// redirect to the login page when the session is gone.
+async fn page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let s = sessions(&state);
+    s.counters
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let presented = cookie(&headers, SESSION_COOKIE);
+    match s.touch(presented) {
+        Ok(live) => {
+            let body = format!("<!doctype html><p>Signed in as user{}</p>", live.user);
+            let mut resp = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+                .into_response();
+            if let Some(id) = presented {
+                set_cookie(&mut resp, session_cookie(id, max_age(live.left)));
+            }
+            resp
+        }
+        Err(_) => {
+            s.counters
+                .refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, "/accounts/login/?next=/accounts/profile/")],
+            )
+                .into_response()
+        }
     }
 }
 

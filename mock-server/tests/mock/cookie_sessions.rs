@@ -240,6 +240,32 @@ async fn the_csrf_page_and_the_django_paths() {
     )
     .await;
     assert_eq!(me.str("sub"), "user4");
+    // A page behind @login_required: the user, or a redirect to the login page once gone.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = no_redirects
+        .get(format!("{}/accounts/profile/", s.base_url()))
+        .header("cookie", format!("sessionid={sid}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers().get("set-cookie").is_some(),
+        "the page slides the session too"
+    );
+    let gone = no_redirects
+        .get(format!("{}/accounts/profile/", s.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::FOUND);
+    assert_eq!(
+        gone.headers().get("location").unwrap(),
+        "/accounts/login/?next=/accounts/profile/"
+    );
 }
 
 #[tokio::test]
