@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 // The serde form is the scenario's `client.strategy` (kebab-case names); the `///` docs are the
 // descriptions in the JSON Schema (authbench.schema.json), so they speak to scenario authors.
-/// How a client renews its access token (the seed's four strategies).
+/// How a client renews its access token (the seed's four strategies), or keeps a cookie session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
