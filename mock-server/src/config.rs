@@ -314,6 +314,42 @@ impl FromStr for WsAuth {
     }
 }
 
+/// How the mock keeps a login (`--session-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum SessionMode {
+    /// OAuth tokens: a JWT access token and a rotating refresh token (everything of DESIGN §5).
+    #[default]
+    Token,
+    /// Also serves server-side sessions behind a cookie, Django/Rails style, under `/session/`
+    /// (see [`crate::cookie_sessions`]): `sessionid` (HttpOnly, `Max-Age` = `access_ttl`, slid
+    /// by every request, never past `max_session`), `csrftoken`, CSRF and `Origin` checks on
+    /// unsafe methods, 401 when the session is gone.
+    Cookie,
+}
+
+impl fmt::Display for SessionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionMode::Token => "token",
+            SessionMode::Cookie => "cookie",
+        })
+    }
+}
+
+impl FromStr for SessionMode {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "token" => Ok(SessionMode::Token),
+            "cookie" => Ok(SessionMode::Cookie),
+            other => Err(ConfigError::Invalid {
+                field: "session_mode",
+                reason: format!("{other:?} is neither `token` nor `cookie`"),
+            }),
+        }
+    }
+}
+
 /// Everything the mock server can be told. `Default` = the defaults of DESIGN §5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -390,6 +426,9 @@ pub struct MockConfig {
     /// `POST /oauth/revoke` revokes refresh tokens only and refuses an access token it issued
     /// with 400 `unsupported_token_type` (RFC 7009 §2.2.1), as Auth0 and Cognito do.
     pub revoke_refresh_only: bool,
+    /// `cookie`: also serve cookie sessions under `/session/` (token).
+    #[serde(with = "as_string")]
+    pub session_mode: SessionMode,
 }
 
 impl Default for MockConfig {
@@ -421,6 +460,7 @@ impl Default for MockConfig {
             tls: None,
             ws_auth: WsAuth::Handshake,
             revoke_refresh_only: false,
+            session_mode: SessionMode::Token,
         }
     }
 }
@@ -642,6 +682,11 @@ pub struct MockArgs {
     /// unsupported_token_type (RFC 7009 §2.2.1), as Auth0 and Cognito do.
     #[arg(long)]
     pub revoke_refresh_only: bool,
+    /// `cookie`: also serve server-side sessions behind a `sessionid` cookie under /session/
+    /// (login, me, logout, csrf page; Max-Age = --access-ttl, slid by every request, never past
+    /// --max-session; CSRF header and Origin checked on unsafe methods; 401 once gone).
+    #[arg(long, value_name = "MODE", default_value = "token")]
+    pub session_mode: SessionMode,
 }
 
 impl MockArgs {
@@ -678,6 +723,7 @@ impl MockArgs {
             },
             ws_auth: self.ws_auth,
             revoke_refresh_only: self.revoke_refresh_only,
+            session_mode: self.session_mode,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -14,6 +14,7 @@
 //! - [`auth`]: the core both APIs share (login, refresh/rotation/reuse, logout, revocation,
 //!   introspection, resource authentication); every token-semantics flaw is consulted here.
 //! - [`store`]: sessions (refresh-token families), users, revocation state.
+//! - [`cookie_sessions`]: server-side sessions behind a cookie (`--session-mode cookie`).
 //! - [`tokens`]: signing keys, JWT access tokens, opaque refresh tokens, JWKS.
 //! - [`faults`]: latency, error, capacity and rate faults; [`flaws`]: the flaw table;
 //!   [`outage`]: the server going away and coming back on demand (`POST /admin/outage`).
@@ -36,6 +37,7 @@ pub mod arrivals;
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod cookie_sessions;
 pub mod faults;
 pub mod flaws;
 pub mod logging;
@@ -48,7 +50,9 @@ pub mod store;
 pub mod tls;
 pub mod tokens;
 
-pub use config::{ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, Signing, WsAuth};
+pub use config::{
+    ConfigError, Fault, FaultKind, MockArgs, MockConfig, Op, SessionMode, Signing, WsAuth,
+};
 pub use flaws::{Flaw, Flaws};
 pub use logging::{LogArgs, LogFormat};
 pub use routes::ws::close as close_codes;

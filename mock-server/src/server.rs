@@ -101,6 +101,8 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
     let faults = Faults::new(&cfg.faults);
     let shutdown = CancellationToken::new();
     let push = cfg.push_url.clone().map(crate::push::Pusher::new);
+    let cookies = (cfg.session_mode == crate::config::SessionMode::Cookie)
+        .then(|| crate::cookie_sessions::CookieSessions::new(cfg.access_ttl, cfg.max_session));
     let state = Arc::new(AppState {
         auth: Auth::new(cfg, access),
         faults,
@@ -113,6 +115,7 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         arrivals: Default::default(),
         push,
         authorize: Default::default(),
+        cookies,
     });
 
     tracing::info!(url = %state.base_url, "authbench-mock listening");
@@ -126,7 +129,12 @@ pub async fn start(cfg: MockConfig) -> Result<MockServer, MockError> {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(PRUNE_EVERY) => janitor_state.auth.store.prune(now_ms()),
+                _ = tokio::time::sleep(PRUNE_EVERY) => {
+                    janitor_state.auth.store.prune(now_ms());
+                    if let Some(c) = &janitor_state.cookies {
+                        c.prune();
+                    }
+                }
             }
         }
     });

@@ -26,6 +26,9 @@ macro_rules! counters {
             /// Arrivals after the sync point of `POST /admin/sync-point` (absent until one is set).
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub arrivals: Option<crate::arrivals::ArrivalStats>,
+            /// The cookie sessions of `--session-mode cookie` (absent in token mode).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub cookie_sessions: Option<crate::cookie_sessions::CookieStats>,
         }
 
         impl Stats {
@@ -43,6 +46,7 @@ macro_rules! counters {
                     ws_open: self.ws_open.load(Relaxed),
                     sessions: 0,
                     arrivals: None,
+                    cookie_sessions: None,
                 }
             }
         }

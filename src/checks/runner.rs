@@ -49,6 +49,9 @@ pub struct CheckOptions {
     pub idle_target: Option<Arc<Profile>>,
 }
 
+/// Why every check is skipped against a cookie-session profile.
+pub const COOKIE_SESSION_SKIP: &str = "the target profile is a cookie-session server (`cookie_session:`): it issues no OAuth access or refresh tokens, which this check is about; load-test it with `client.strategy: cookie-session`";
+
 /// An `--only`/`--skip` selector that names no check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown check id or family `{selector}`{}; see `authbench check --list`", hint.as_ref().map(|h| format!(", did you mean `{h}`?")).unwrap_or_default())]
@@ -305,15 +308,20 @@ pub async fn run(profile: Arc<Profile>, opts: &CheckOptions) -> ConformanceRun {
             }
             _ => (profile.clone(), shared.clone()),
         };
-        let skip = unmet_need(&target, meta.needs);
+        let skip = unmet_need(&target, meta.needs).map(|need| need.reason());
+        // The catalog is about OAuth tokens; a cookie-session server issues none.
+        let skip = skip.or_else(|| {
+            (target.cookie_session().is_some() && !target.has_refresh())
+                .then_some(COOKIE_SESSION_SKIP)
+        });
         let gate = gate.clone();
         tasks.push((
             meta,
             tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let start = Instant::now();
-                if let Some(need) = skip {
-                    return finish(meta, Err(Stop::skip(need.reason())), None, start);
+                if let Some(reason) = skip {
+                    return finish(meta, Err(Stop::skip(reason)), None, start);
                 }
                 let shared = match shared {
                     Ok(s) => s,

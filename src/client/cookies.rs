@@ -1,11 +1,16 @@
 //! A tiny per-session cookie store.
 //!
-//! A refresh token may live in an HttpOnly cookie set by the login/refresh response. Connections
-//! are shared by many sessions in pool mode, so cookies cannot belong to a connection: each session
-//! keeps its own few cookies here, filled from the `Set-Cookie` headers of token responses (parsed
-//! by [`SetCookie`], the same parser the `cookie:` extractor uses) and sent back as one `Cookie`
-//! header on refresh and logout. Attributes other than an expiry that deletes the cookie are
-//! ignored (a simulated client talks to one origin).
+//! A refresh token may live in an HttpOnly cookie set by the login/refresh response, and a
+//! cookie-session server's whole credential is a cookie (`client.strategy: cookie-session`).
+//! Connections are shared by many sessions in pool mode, so cookies cannot belong to a
+//! connection: each session keeps its own few cookies here, filled from the `Set-Cookie` headers
+//! of its responses (parsed by [`SetCookie`], the same parser the `cookie:` extractor uses) and
+//! sent back as one `Cookie` header. Like a browser, the jar honours `Max-Age` and `Expires`: a
+//! cookie past its expiry is never sent (and is dropped), `Max-Age=0` or an `Expires` in the
+//! past deletes it, and a cookie set again replaces value and expiry (a sliding session). Other
+//! attributes are ignored (a simulated client talks to one origin).
+
+use std::time::SystemTime;
 
 use http::HeaderMap;
 
@@ -16,62 +21,100 @@ const MAX_COOKIES: usize = 16;
 /// Upper bound on one cookie's `name=value` length.
 const MAX_COOKIE_LEN: usize = 4096;
 
+/// One stored cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stored {
+    name: Box<str>,
+    value: Box<str>,
+    /// `None`: a session cookie (kept for the client's whole life).
+    expires: Option<SystemTime>,
+}
+
+impl Stored {
+    fn live(&self, now: SystemTime) -> bool {
+        self.expires.is_none_or(|e| e > now)
+    }
+}
+
 /// The cookies of one session, in the order they were first set.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CookieJar {
-    cookies: Vec<(Box<str>, Box<str>)>,
+    cookies: Vec<Stored>,
 }
 
 impl CookieJar {
     /// Takes every `Set-Cookie` header of a response into the jar. A cookie with `Max-Age=0` (or a
-    /// negative one) or an empty value removes the stored cookie of that name.
+    /// negative one), an `Expires` in the past or an empty value removes the stored cookie of that
+    /// name.
     pub fn absorb(&mut self, headers: &HeaderMap) {
+        let now = SystemTime::now();
         for c in SetCookie::all(headers) {
-            self.absorb_one(c);
+            self.absorb_one(c, now);
         }
     }
 
-    fn absorb_one(&mut self, c: SetCookie) {
+    fn absorb_one(&mut self, c: SetCookie, now: SystemTime) {
         if c.name.len() + c.value.len() > MAX_COOKIE_LEN {
             return;
         }
-        let existing = self.cookies.iter().position(|(n, _)| **n == c.name);
+        self.cookies.retain(|k| k.live(now));
+        let existing = self.cookies.iter().position(|k| *k.name == c.name);
         match (existing, c.deleted) {
             (Some(i), true) => {
                 self.cookies.remove(i);
             }
-            (Some(i), false) => self.cookies[i].1 = c.value.into(),
-            (None, false) if self.cookies.len() < MAX_COOKIES => {
-                self.cookies.push((c.name.into(), c.value.into()))
+            (Some(i), false) => {
+                self.cookies[i].value = c.value.into();
+                self.cookies[i].expires = c.expires;
             }
+            (None, false) if self.cookies.len() < MAX_COOKIES => self.cookies.push(Stored {
+                name: c.name.into(),
+                value: c.value.into(),
+                expires: c.expires,
+            }),
             _ => {}
         }
     }
 
-    /// The value of one cookie.
+    /// The value of one cookie, unless it has expired.
     pub fn get(&self, name: &str) -> Option<&str> {
+        let now = SystemTime::now();
         self.cookies
             .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, v)| &**v)
+            .find(|k| &*k.name == name && k.live(now))
+            .map(|k| &*k.value)
     }
 
-    /// The `Cookie` request header value, or `None` when the jar is empty.
+    /// When cookie `name` expires (`None`: not held, or held without an expiry).
+    pub fn expires(&self, name: &str) -> Option<SystemTime> {
+        self.cookies
+            .iter()
+            .find(|k| &*k.name == name)
+            .and_then(|k| k.expires)
+    }
+
+    /// The `Cookie` request header value, or `None` when the jar holds no live cookie.
     pub fn header_value(&self) -> Option<String> {
         self.header_value_except(None)
     }
 
     /// The `Cookie` request header value without the cookie named `skip` (sent separately, e.g.
-    /// the refresh-token cookie the profile adds itself), or `None` when nothing is left.
+    /// the refresh-token cookie the profile adds itself) and without expired cookies, or `None`
+    /// when nothing is left.
     pub fn header_value_except(&self, skip: Option<&str>) -> Option<String> {
+        let now = SystemTime::now();
         let mut out = String::new();
-        for (n, v) in self.cookies.iter().filter(|(n, _)| Some(&**n) != skip) {
+        for k in self
+            .cookies
+            .iter()
+            .filter(|k| Some(&*k.name) != skip && k.live(now))
+        {
             if !out.is_empty() {
                 out.push_str("; ");
             }
-            out.push_str(n);
+            out.push_str(&k.name);
             out.push('=');
-            out.push_str(v);
+            out.push_str(&k.value);
         }
         (!out.is_empty()).then_some(out)
     }
@@ -79,6 +122,11 @@ impl CookieJar {
     /// Forgets every cookie (logout).
     pub fn clear(&mut self) {
         self.cookies = Vec::new();
+    }
+
+    /// Forgets one cookie.
+    pub fn remove(&mut self, name: &str) {
+        self.cookies.retain(|k| &*k.name != name);
     }
 
     /// Whether the jar holds no cookie.
@@ -144,5 +192,51 @@ mod tests {
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         jar.absorb(&headers(&refs));
         assert_eq!(jar.cookies.len(), MAX_COOKIES);
+    }
+
+    #[test]
+    fn honours_max_age_and_expires() {
+        let mut jar = CookieJar::default();
+        jar.absorb(&headers(&[
+            "sessionid=s1; HttpOnly; Max-Age=3600; Path=/",
+            "old=x; Expires=Wed, 21 Oct 2015 07:28:00 GMT",
+            "later=y; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
+            "forever=z",
+        ]));
+        assert_eq!(
+            jar.get("old"),
+            None,
+            "an Expires in the past is never stored"
+        );
+        assert_eq!(
+            jar.header_value().as_deref(),
+            Some("sessionid=s1; later=y; forever=z")
+        );
+        let exp = jar.expires("sessionid").unwrap();
+        let left = exp.duration_since(SystemTime::now()).unwrap().as_secs();
+        assert!((3590..=3600).contains(&left), "{left}");
+        assert_eq!(jar.expires("forever"), None);
+        // Max-Age wins over Expires (RFC 6265 §5.3).
+        jar.absorb(&headers(&[
+            "later=y2; Max-Age=60; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
+        ]));
+        let left = jar
+            .expires("later")
+            .unwrap()
+            .duration_since(SystemTime::now())
+            .unwrap();
+        assert!(left.as_secs() <= 60);
+        // A sliding renewal: the same value with a new Max-Age moves the expiry.
+        jar.absorb(&headers(&["sessionid=s1; Max-Age=7200"]));
+        assert!(jar.expires("sessionid").unwrap() > exp);
+        // An expiry reached: the cookie is not sent any more.
+        jar.cookies[0].expires = Some(SystemTime::now() - std::time::Duration::from_secs(1));
+        assert_eq!(jar.get("sessionid"), None);
+        assert_eq!(jar.header_value().as_deref(), Some("later=y2; forever=z"));
+        // A deletion by Expires in the past.
+        jar.absorb(&headers(&[
+            "forever=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        ]));
+        assert_eq!(jar.header_value().as_deref(), Some("later=y2"));
     }
 }

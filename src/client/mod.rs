@@ -6,7 +6,9 @@
 //!   (per-client or pooled), body limits, error kinds, the WebSocket handshake.
 //! - [`discover`]: a bare-URL target: the `oauth2` preset plus OpenID discovery, fetched through
 //!   [`transport`].
-//! - [`cookies`]: the per-session cookie jar (refresh token in an HttpOnly cookie).
+//! - [`cookies`]: the per-session cookie jar (a refresh token in an HttpOnly cookie, a cookie
+//!   session's credential; `Max-Age`/`Expires` honoured). The cookie-session strategy itself is
+//!   `session`'s child module `cookie`.
 //! - [`single_flight`]: at most one refresh per session in flight.
 //! - [`timers`]: one timer task for all proactive refreshes.
 //! - [`live`]: live counters for the progress display.

@@ -57,6 +57,8 @@ use crate::metrics::names;
 use crate::metrics::{FailureSample, Recorder};
 use crate::profile::{Profile, Rendered, RequestError, Tokens};
 
+mod cookie;
+
 /// Refresh tokens remembered per session for `refresh_forks` (hashes only).
 const PRESENTED_KEEP: usize = 4;
 
@@ -123,6 +125,8 @@ pub enum Op {
     LogoutEverywhere,
     /// A device's refresh right after a logout everywhere (it must be refused).
     LogoutEverywhereCheck,
+    /// The page a cookie-session login reads its CSRF token or cookie from (`csrf.page`).
+    CsrfPage,
 }
 
 impl Op {
@@ -138,6 +142,7 @@ impl Op {
             Op::RaceCheck => "refresh_race_check",
             Op::LogoutEverywhere => "logout_everywhere",
             Op::LogoutEverywhereCheck => "logout_everywhere_check",
+            Op::CsrfPage => "csrf_page",
         }
     }
 }
@@ -165,7 +170,8 @@ impl Op {
             | Op::Race
             | Op::RaceCheck
             | Op::LogoutEverywhere
-            | Op::LogoutEverywhereCheck => None,
+            | Op::LogoutEverywhereCheck
+            | Op::CsrfPage => None,
         }
     }
 
@@ -180,7 +186,8 @@ impl Op {
             | Op::Race
             | Op::RaceCheck
             | Op::LogoutEverywhere
-            | Op::LogoutEverywhereCheck => None,
+            | Op::LogoutEverywhereCheck
+            | Op::CsrfPage => None,
         }
     }
 }
@@ -289,6 +296,8 @@ struct State {
     notice: NoticeBook,
     /// The announced end of the login session on the monotonic clock (see [`Lifetime`]).
     announced_end: Option<Instant>,
+    /// The CSRF token read from a page (`cookie_session.csrf.selector`).
+    csrf_token: Option<Box<str>>,
 }
 
 /// A refresh credential this session presented (a hash, never the token).
@@ -792,6 +801,9 @@ impl Session {
     /// authorization-code grant, the headless browser flow ([`super::authorize`]) comes first and
     /// the login request is the code exchange.
     async fn login_exchange(&self) -> Option<Arc<str>> {
+        if let Some(cs) = self.cookie_mode() {
+            return self.cookie_login_exchange(cs).await;
+        }
         let code = match self.profile().authorization_code() {
             Some(spec) => Some(self.authorize(spec).await?),
             None => None,
@@ -834,6 +846,52 @@ impl Session {
                 None
             }
         }
+    }
+
+    /// A cookie-session login: the CSRF page first (when the profile names one), the login
+    /// request with the jar, `Origin` and the CSRF token, the session cookie it sets installed as
+    /// the session's credential, and with a CSRF selector the page again for the rotated token.
+    async fn cookie_login_exchange(&self, cs: &crate::profile::CookieSession) -> Option<Arc<str>> {
+        if !self.fetch_csrf_page(cs).await {
+            return None;
+        }
+        // Whether the login worked is whether it set the session cookie: not an older one.
+        self.state.lock().cookies.remove(&cs.cookie);
+        let res = self
+            .token_exchange(Op::Login, || {
+                self.browser_request(self.profile().login_request(&self.user, &self.password))
+            })
+            .await?;
+        let Ok(reply) = &res else { return None };
+        // A form login answers with a redirect (Django's LoginView: 302 to LOGIN_REDIRECT_URL);
+        // whether it worked is whether it set the session cookie.
+        if !(200..400).contains(&reply.status) {
+            self.settle(Op::Login, &res, Some(FailClass::of_status(reply.status)));
+            return None;
+        }
+        let tokens = self.cookie_login_tokens(cs);
+        self.settle(Op::Login, &res, tokens.is_none().then_some(FailClass::Body));
+        let Some(tokens) = tokens else {
+            self.rec().count(self.shard(), names::ERR_BODY, 1);
+            Live::bump(&self.env.live.errors);
+            tracing::debug!(
+                client = self.id,
+                cookie = %cs.cookie,
+                "the login answer set no session cookie"
+            );
+            return None;
+        };
+        self.rec().count(self.shard(), names::LOGINS, 1);
+        self.rec().series(self.shard(), names::SERIES_LOGINS, 1);
+        let access = self.install(tokens, true);
+        let page_after = matches!(
+            cs.csrf.as_ref().map(|c| &c.source),
+            Some(crate::profile::CsrfSource::Page { .. })
+        );
+        if page_after && !self.fetch_csrf_page(cs).await {
+            return None;
+        }
+        Some(access)
     }
 
     /// The browser part of an authorization-code login; a failure is a login failure
@@ -886,7 +944,13 @@ impl Session {
                         let flight = self.rec().begin_request(self.shard(), Op::Logout.name());
                         let res = self
                             .http
-                            .exchange_with(|| self.with_cookies(req), BodyMode::Keep)
+                            .exchange_with(
+                                || match self.cookie_mode() {
+                                    Some(_) => self.browser_request(req),
+                                    None => self.with_cookies(req),
+                                },
+                                BodyMode::Keep,
+                            )
                             .await;
                         flight.finish();
                         self.count_exchange(Op::Logout, &res);
@@ -1006,6 +1070,7 @@ impl Session {
         s.generation += 1;
         if cookies {
             s.cookies.clear();
+            s.csrf_token = None;
             s.end_expected = true;
         }
     }
@@ -1170,7 +1235,7 @@ impl Session {
         // The 401 of an expired or revoked token is what the protocol expects: renew and retry
         // (the profile's `access_rejected` says which answers those are; default 401).
         if let Ok(r) = &res
-            && self.profile().access_rejected(r.status, &r.body)
+            && self.session_gone(r)
         {
             let www = r
                 .headers
@@ -1222,8 +1287,7 @@ impl Session {
         if status == 403 && self.env.settings.logout_on_403 {
             Box::pin(self.false_logout()).await;
         }
-        let token_rejected =
-            matches!(&res, Ok(r) if self.profile().access_rejected(r.status, &r.body));
+        let token_rejected = matches!(&res, Ok(r) if self.session_gone(r));
         if !token_rejected && !expected {
             self.count_failure(Op::Api, FailClass::of_status(status), &res);
         }
@@ -1250,20 +1314,29 @@ impl Session {
         let res = self
             .http
             .exchange_with(
-                || match scoped.then(|| profile.scoped_request(access)).flatten() {
-                    Some(req) => req,
-                    // The engine refuses scoped_share without a scoped resource.
-                    None => profile.resource_request(access),
+                || {
+                    self.browser_request(
+                        match scoped.then(|| profile.scoped_request(access)).flatten() {
+                            Some(req) => req,
+                            // The engine refuses scoped_share without a scoped resource.
+                            None => profile.resource_request(access),
+                        },
+                    )
                 },
                 BodyMode::Truncate,
             )
             .await;
         flight.finish();
         self.count_exchange(Op::Api, &res);
-        if let Ok(reply) = &res
-            && self.env.settings.strategy == Strategy::Sliding
-        {
-            self.adopt_renewal(&reply.headers);
+        if let Ok(reply) = &res {
+            match self.env.settings.strategy {
+                Strategy::Sliding => self.adopt_renewal(&reply.headers),
+                Strategy::CookieSession => {
+                    self.absorb_cookies(&reply.headers);
+                    self.adopt_cookie_renewal();
+                }
+                _ => {}
+            }
         }
         res
     }
@@ -1356,7 +1429,15 @@ impl Session {
             .await
         {
             Flight::Led(at) => at,
-            Flight::Renewed => self.held().map(|h| h.access),
+            Flight::Renewed => match self.held() {
+                Some(h) => Some(h.access),
+                // Cookie sessions: another call of this client is between dropping the dead
+                // session and installing the new one; wait for that login and take its cookie.
+                None if self.cookie_mode().is_some() => {
+                    self.ensure_logged_in().await.map(|h| h.access)
+                }
+                None => None,
+            },
             Flight::Failed => None,
         }
     }
@@ -1367,6 +1448,10 @@ impl Session {
         path: NoticePath,
         hint: Reason,
     ) -> Option<Arc<str>> {
+        if self.cookie_mode().is_some() {
+            // No refresh endpoint: the session is gone, log in again.
+            return self.cookie_relogin(path, hint).await;
+        }
         let refresh = self.state.lock().refresh.clone();
         match self.refresh_exchange(seen_generation, refresh).await {
             Refreshed::Renewed(at) => Some(at),
@@ -1877,6 +1962,7 @@ mod tests {
             Op::RaceCheck,
             Op::LogoutEverywhere,
             Op::LogoutEverywhereCheck,
+            Op::CsrfPage,
         ] {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {

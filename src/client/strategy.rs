@@ -1,4 +1,5 @@
-//! The four token-renewal strategies of the seed article and the knobs of one simulated client.
+//! The four token-renewal strategies of the seed article, the cookie-session client, and the
+//! knobs of one simulated client.
 //!
 //! | strategy        | on a 401                                   | before expiry            | renewal header |
 //! |-----------------|--------------------------------------------|--------------------------|----------------|
@@ -6,6 +7,7 @@
 //! | `single-flight` | one refresh per session, others wait and retry | —                    | ignored |
 //! | `proactive`     | single-flight fallback                     | timer `exp - margin ± jitter` | ignored |
 //! | `sliding`       | single-flight fallback                     | —                        | adopted |
+//! | `cookie-session`| session gone (401, redirect to login): one new login per session | — | `Set-Cookie` adopted |
 
 use std::fmt;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 // The serde form is the scenario's `client.strategy` (kebab-case names); the `///` docs are the
 // descriptions in the JSON Schema (authbench.schema.json), so they speak to scenario authors.
-/// How a client renews its access token (the seed's four strategies).
+/// How a client renews its access token (the seed's four strategies), or keeps a cookie session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
@@ -29,6 +31,11 @@ pub enum Strategy {
     Proactive,
     /// Adopt the server's renewal header (`New-Access-Token`); single-flight on a 401.
     Sliding,
+    /// A cookie-session server (the profile's `cookie_session:`): the session cookie is the
+    /// credential, every request carries the cookie jar, a `Set-Cookie` in any response renews
+    /// it (sliding, `Max-Age`/`Expires` honoured), and a 401 or a redirect to the login page
+    /// means one new login per client.
+    CookieSession,
 }
 
 impl Strategy {
@@ -39,6 +46,7 @@ impl Strategy {
             Strategy::SingleFlight => "single-flight",
             Strategy::Proactive => "proactive",
             Strategy::Sliding => "sliding",
+            Strategy::CookieSession => "cookie-session",
         }
     }
 
@@ -187,6 +195,7 @@ mod tests {
             Strategy::SingleFlight,
             Strategy::Proactive,
             Strategy::Sliding,
+            Strategy::CookieSession,
         ] {
             assert_eq!(
                 serde_json::to_value(s).unwrap(),

@@ -68,7 +68,13 @@ pub async fn resolve(
             let base = server.base_url();
             // The builtin mock's own session policy is declared (the SS-* checks need it).
             let policy = profile::MaxSessions::of_mock(mock);
-            let mut profile = profile::builtin(&base, server.admin_key())
+            // `mock.session_mode: cookie`: the clients speak to its cookie sessions.
+            let builtin = if server.config().session_mode == authbench_mock::SessionMode::Cookie {
+                profile::builtin_cookie
+            } else {
+                profile::builtin
+            };
+            let mut profile = builtin(&base, server.admin_key())
                 .map(|p| p.with_max_sessions(policy))
                 .ok_or_else(|| {
                     CliError::cannot_proceed(format!(

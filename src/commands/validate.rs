@@ -24,7 +24,13 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     let mut unset_notes = None;
     let target = match &s.target {
         TargetSpec::File(p) => {
-            let (_, unset) = check_profile(p)?;
+            let (profile, unset) = check_profile(p)?;
+            if let Some(why) = authbench::engine::cookie_mismatch(s.client.strategy, &profile) {
+                return Err(CliError::usage(format!(
+                    "{}: {why}",
+                    args.scenario.display()
+                )));
+            }
             let summary = format!(
                 "target profile {} is valid{}",
                 p.display(),

@@ -34,5 +34,5 @@ mod traffic;
 pub use plan::{Plan, Users};
 pub use preflight::{PreflightError, preflight};
 pub use progress::{Progress, ProgressTick, Until};
-pub use run::{EngineError, RunOutcome, run};
+pub use run::{EngineError, RunOutcome, cookie_mismatch, run};
 pub use shard::{Shard, ShardError};

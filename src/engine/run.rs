@@ -52,6 +52,27 @@ pub enum EngineError {
         /// The configured share.
         share: f64,
     },
+    /// Strategy and target profile disagree about cookie sessions (see [`cookie_mismatch`]).
+    #[error("{0}")]
+    CookieSession(String),
+}
+
+/// Strategy `cookie-session` needs a profile with `cookie_session:`; such a profile (no refresh
+/// request) needs that strategy. `Some(why)` when they disagree (`authbench validate` asks too).
+pub fn cookie_mismatch(strategy: crate::client::Strategy, profile: &Profile) -> Option<String> {
+    let cookie_strategy = strategy == crate::client::Strategy::CookieSession;
+    match (cookie_strategy, profile.cookie_session().is_some()) {
+        (true, false) => Some(format!(
+            "client.strategy is cookie-session but the target profile `{}` names no session cookie; add `cookie_session: {{ cookie: sessionid }}` to the profile (the name of the cookie its login sets), or use a token strategy",
+            profile.name()
+        )),
+        (false, true) if !profile.has_refresh() => Some(format!(
+            "the target profile `{}` describes a cookie-session server (`cookie_session:`, no refresh request), but client.strategy is {}; set client.strategy: cookie-session",
+            profile.name(),
+            strategy
+        )),
+        _ => None,
+    }
 }
 
 /// How a run ended (the measurements are in the recorder).
@@ -87,6 +108,9 @@ pub async fn run(
         .any(|p| matches!(p, Phase::LogoutEverywhere { .. }));
     if logs_out_everywhere && !profile.has_logout_everywhere() {
         return Err(EngineError::LogoutEverywhere(profile.name().to_string()));
+    }
+    if let Some(why) = cookie_mismatch(plan.client.strategy, &profile) {
+        return Err(EngineError::CookieSession(why));
     }
     if plan.client.scoped_share > 0.0 && profile.scoped_resource().is_none() {
         return Err(EngineError::NoScopedResource {

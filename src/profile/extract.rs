@@ -55,9 +55,11 @@ impl Extractor {
     }
 }
 
-/// One `Set-Cookie` header as a client keeps it: name, value (surrounding quotes removed) and
-/// whether it deletes the cookie (an empty value, or `Max-Age` zero or negative). Parsed by the
-/// `cookie` crate; the other attributes do not matter to a client that talks to one origin.
+/// One `Set-Cookie` header as a client keeps it: name, value (surrounding quotes removed), when
+/// it expires and whether it deletes the cookie (an empty value, `Max-Age` zero or negative, an
+/// `Expires` in the past). Parsed by the `cookie` crate; `Max-Age` wins over `Expires` (RFC 6265
+/// §5.3 step 3); the other attributes do not matter to a client that talks to one origin, except
+/// `HttpOnly`, kept for what it says about the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetCookie {
     /// The cookie name.
@@ -66,18 +68,34 @@ pub struct SetCookie {
     pub value: String,
     /// The server clears the cookie.
     pub deleted: bool,
+    /// When the cookie expires (`Max-Age` from now, else `Expires`); `None`: at the end of the
+    /// browser session, i.e. never for a simulated client.
+    pub expires: Option<std::time::SystemTime>,
+    /// The `HttpOnly` attribute.
+    pub http_only: bool,
 }
 
 impl SetCookie {
     /// Parses one `Set-Cookie` header value; `None` when it has no `name=value` pair.
     pub fn parse(header: &str) -> Option<SetCookie> {
+        SetCookie::parse_at(header, std::time::SystemTime::now())
+    }
+
+    /// [`SetCookie::parse`] with `now` as the instant `Max-Age` counts from.
+    pub fn parse_at(header: &str, now: std::time::SystemTime) -> Option<SetCookie> {
         let c = cookie::Cookie::parse(header).ok()?;
         let value = c.value_trimmed().to_string();
-        let expired = c.max_age().is_some_and(|d| d.is_zero() || d.is_negative());
+        let expires = match c.max_age() {
+            Some(d) if d.is_zero() || d.is_negative() => Some(now),
+            Some(d) => Some(now + std::time::Duration::from_secs(d.whole_seconds() as u64)),
+            None => c.expires_datetime().map(std::time::SystemTime::from),
+        };
         Some(SetCookie {
             name: c.name().to_string(),
-            deleted: value.is_empty() || expired,
+            deleted: value.is_empty() || expires.is_some_and(|e| e <= now),
             value,
+            expires,
+            http_only: c.http_only().unwrap_or(false),
         })
     }
 

@@ -333,6 +333,12 @@ pub struct ProfileFile {
     /// server name (see [`super::tls`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSpec>,
+    /// A cookie-session server (Django, Rails, express-session, Spring Session): the session
+    /// cookie `login` sets, the CSRF token and `Origin` sent on unsafe methods, the redirect that
+    /// means "log in again". Such a profile has no `refresh` request; run it with
+    /// `client.strategy: cookie-session`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_session: Option<super::cookie_session::CookieSessionSpec>,
 }
 
 fn preset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -346,7 +352,8 @@ pub struct Profile {
     pub(crate) name: String,
     pub(crate) base_url: url::Url,
     pub(crate) login: RequestSpec,
-    pub(crate) refresh: RequestSpec,
+    /// `None`: a cookie-session server (no refresh endpoint).
+    pub(crate) refresh: Option<RequestSpec>,
     pub(crate) resource: RequestSpec,
     pub(crate) scoped: Option<(ScopedResource, RequestSpec)>,
     pub(crate) logout: Option<RequestSpec>,
@@ -382,6 +389,8 @@ pub struct Profile {
     pub(crate) admin_user_id: Option<UserIdLookup>,
     /// The force-logout command.
     pub(crate) force_logout: Option<ForceLogoutHook>,
+    /// The cookie-session settings (`cookie_session:`), when the server is one.
+    pub(crate) cookie_session: Option<super::cookie_session::CookieSession>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -390,7 +399,7 @@ impl std::fmt::Debug for Profile {
             .field("name", &self.name)
             .field("base_url", &self.base_url.as_str())
             .field("login", &self.login.path)
-            .field("refresh", &self.refresh.path)
+            .field("refresh", &self.refresh.as_ref().map(|r| &r.path))
             .field("resource", &self.resource.path)
             .field("refresh_rejected", &self.refresh_rejected)
             .field("ws", &self.ws.as_ref().map(|w| w.url.as_str()))
@@ -502,13 +511,14 @@ impl Profile {
     /// cookie-borne refresh token and `Some(rt)`, the cookie is sent explicitly (works with shared
     /// connection pools too).
     pub fn refresh_request(&self, refresh_token: Option<&str>) -> Result<Rendered, RequestError> {
+        let Some(spec) = &self.refresh else {
+            return Err(RequestError::NoRefresh);
+        };
         let vars = Vars {
             refresh_token,
             ..Vars::default()
         };
-        let req = self
-            .refresh
-            .render(&self.base_url, http::Method::POST, &vars);
+        let req = spec.render(&self.base_url, http::Method::POST, &vars);
         self.with_rt_cookie(req, refresh_token)
     }
 
@@ -826,6 +836,16 @@ impl Profile {
     pub fn with_tls(mut self, tls: TlsClient) -> Profile {
         self.tls = Some(tls);
         self
+    }
+
+    /// The cookie-session settings, when the target is a cookie-session server.
+    pub fn cookie_session(&self) -> Option<&super::cookie_session::CookieSession> {
+        self.cookie_session.as_ref()
+    }
+
+    /// Whether the profile has a refresh request (a cookie-session server has none).
+    pub fn has_refresh(&self) -> bool {
+        self.refresh.is_some()
     }
 
     /// Whether a logout request is configured.
@@ -1261,7 +1281,43 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         Some(l) => l,
         None => required("login", &spec.login, b.map(|b| &b.login))?,
     };
-    let refresh = required("refresh", &spec.refresh, b.map(|b| &b.refresh))?;
+    let cookie_session = match &spec.cookie_session {
+        Some(c) => Some(
+            c.resolve(&base_url)
+                .map_err(|(k, m, f)| problem(format!("cookie_session.{k}"), m, f))?,
+        ),
+        None => None,
+    };
+    if let Some(c) = spec.cookie_session.as_ref().and_then(|c| c.csrf.as_ref())
+        && let Some(page) = &c.page
+        && env == EnvCheck::Require
+        && let Some(var) = page.unset_env().first()
+    {
+        return Err(problem(
+            "cookie_session.csrf.page",
+            format!("environment variable {var} is not set (used by the CSRF page: {page})"),
+            format!("export {var}=... before running"),
+        ));
+    }
+    let refresh = match (&cookie_session, &spec.refresh) {
+        (Some(_), Some(_)) => {
+            return Err(problem(
+                "refresh",
+                "a cookie-session server has no refresh endpoint: its session is renewed by `Set-Cookie` in ordinary responses",
+                "remove `refresh:` (or `cookie_session:` if the server hands out refresh tokens)",
+            ));
+        }
+        (Some(_), None) => None,
+        (None, own) => Some(required("refresh", own, b.and_then(|b| b.refresh.as_ref())).map_err(
+            |Problem(k, m, f)| {
+                Problem(
+                    k,
+                    m,
+                    format!("{f}; a server whose credential is a session cookie has no refresh request: describe it with `cookie_session: {{ cookie: sessionid }}`"),
+                )
+            },
+        )?),
+    };
     let resource = required("resource", &spec.resource, b.map(|b| &b.resource))?;
     let scoped = match &spec.scoped_resource {
         Some(sr) if sr.scope.trim().is_empty() => {
@@ -1328,6 +1384,7 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
             .force_logout
             .clone()
             .or_else(|| b.and_then(|b| b.force_logout.clone())),
+        cookie_session: cookie_session.or_else(|| b.and_then(|b| b.cookie_session.clone())),
     })
 }
 

@@ -7,13 +7,14 @@
 //! ([`template`], [`functions`]: `{{env.NAME | default}}`, `hmac_sha256_b64`, ...; [`request`]),
 //! reads tokens out of login and refresh responses ([`extract`]), tells rejections apart
 //! ([`matcher`]: `refresh_rejected`, `access_rejected`, `reuse_rejected`), says how the first
-//! token pair is obtained ([`grant`]) and describes the WebSocket ([`ws`], [`close_codes`]), the event stream and push registration
+//! token pair is obtained ([`grant`]), describes a cookie-session server ([`cookie_session`]) and describes the WebSocket ([`ws`], [`close_codes`]), the event stream and push registration
 //! ([`channels`]).
 //! Nothing here sends anything: `client::transport` does (the authorization-code browser flow is
 //! `client::authorize`).
 
 pub mod channels;
 pub mod close_codes;
+pub mod cookie_session;
 pub mod discovery;
 pub mod extract;
 pub mod file;
@@ -34,6 +35,7 @@ pub mod ws_ping;
 
 pub use channels::{PushProfile, SseProfile};
 pub use close_codes::{CloseClass, CloseProfile};
+pub use cookie_session::{CookieSession, CookieSessionSpec, Csrf, CsrfSource};
 pub use discovery::{Discovery, TargetError};
 pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt_exp};
 pub use file::{
@@ -44,7 +46,7 @@ pub use file::{
 pub use grant::{AuthCodeSpec, GrantSpec};
 pub use matcher::{MatchRule, Matcher, Rejection};
 pub use policy::MaxSessions;
-pub use presets::{builtin, preset};
+pub use presets::{builtin, builtin_cookie, preset};
 pub use request::{Rendered, RequestError, RequestSpec};
 pub use scoped::ScopedResource;
 pub use template::{Template, Vars};

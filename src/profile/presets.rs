@@ -12,6 +12,7 @@
 //!   `/oauth/revoke`, the OpenID `userinfo` endpoint as the resource, client credentials from
 //!   `AUTHBENCH_CLIENT_ID` / `AUTHBENCH_CLIENT_SECRET` and a scope from `AUTHBENCH_SCOPE` when set
 //!   (`client_secret_post`); lenient. [`super::Discovery`] fills the endpoints from OpenID discovery.
+//! - `mock-session`: the mock's cookie sessions (`--session-mode cookie`, strategy `cookie-session`).
 
 use super::close_codes::CloseProfile;
 use super::extract::{Extractors, RejectPolicy};
@@ -24,7 +25,7 @@ use super::template::Template;
 use super::ws::{TokenTransport, WsEvents, WsProfile, ws_url_below};
 
 /// Every preset name.
-pub const NAMES: &[&str] = &["mock", "mock-json", "oauth2"];
+pub const NAMES: &[&str] = &["mock", "mock-json", "oauth2", "mock-session"];
 
 /// Environment variable of the OAuth client id used by the `oauth2` preset.
 pub const ENV_CLIENT_ID: &str = "AUTHBENCH_CLIENT_ID";
@@ -60,9 +61,11 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
             .form_field("grant_type", "password")
             .form_field("username", "{{user}}")
             .form_field("password", "{{password}}"),
-        refresh: RequestSpec::new("POST", "/oauth/token")
-            .form_field("grant_type", "refresh_token")
-            .form_field("refresh_token", "{{refresh_token}}"),
+        refresh: Some(
+            RequestSpec::new("POST", "/oauth/token")
+                .form_field("grant_type", "refresh_token")
+                .form_field("refresh_token", "{{refresh_token}}"),
+        ),
         resource: bearer(RequestSpec::new("GET", "/api/me"), "access_token"),
         scoped: Template::parse("/api/admin").ok().map(|path| {
             (
@@ -120,6 +123,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
         token_types: Default::default(),
         admin_user_id: None,
         force_logout: None,
+        cookie_session: None,
     }
 }
 
@@ -127,8 +131,10 @@ fn mock_json(base_url: url::Url) -> Profile {
     let mut p = mock_common("mock-json", base_url);
     p.login = RequestSpec::new("POST", "/api/auth/login")
         .json_body(serde_json::json!({ "username": "{{user}}", "password": "{{password}}" }));
-    p.refresh = RequestSpec::new("POST", "/api/auth/refresh")
-        .json_body(serde_json::json!({ "refresh_token": "{{refresh_token}}" }));
+    p.refresh = Some(
+        RequestSpec::new("POST", "/api/auth/refresh")
+            .json_body(serde_json::json!({ "refresh_token": "{{refresh_token}}" })),
+    );
     p.logout = Some(bearer(
         RequestSpec::new("POST", "/api/auth/logout")
             .json_body(serde_json::json!({ "refresh_token": "{{refresh_token}}" })),
@@ -136,6 +142,41 @@ fn mock_json(base_url: url::Url) -> Profile {
     ));
     p.refresh_rejected = Rejection::Policy(RejectPolicy::Lenient);
     p.refresh_rejected_matcher = RejectPolicy::Lenient.matcher();
+    p
+}
+
+/// The mock's cookie sessions (`--session-mode cookie`): form login at `/session/login` setting
+/// `sessionid` and `csrftoken`, the resource `POST /session/me` (an unsafe method, so every call
+/// carries `Origin` and `X-CSRFToken`), logout at `/session/logout`, the admin logout of the user.
+/// No refresh request, no token endpoints, no WebSocket: strategy `cookie-session`.
+fn mock_session(base_url: url::Url) -> Profile {
+    let mut p = mock_common("mock-session", base_url.clone());
+    p.login = RequestSpec::new("POST", "/session/login")
+        .form_field("username", "{{user}}")
+        .form_field("password", "{{password}}");
+    p.refresh = None;
+    p.resource = RequestSpec::new("POST", "/session/me");
+    p.scoped = None;
+    p.logout = Some(RequestSpec::new("POST", "/session/logout"));
+    p.revoke = None;
+    p.introspect = None;
+    p.renewal_header = None;
+    p.ws = None;
+    p.sse = None;
+    p.push = None;
+    p.logout_everywhere = None;
+    let spec = super::cookie_session::CookieSessionSpec {
+        cookie: "sessionid".into(),
+        csrf: Some(super::cookie_session::CsrfSpec {
+            header: "X-CSRFToken".into(),
+            cookie: Some("csrftoken".into()),
+            page: None,
+            selector: None,
+        }),
+        origin: None,
+        login_redirect: None,
+    };
+    p.cookie_session = spec.resolve(&base_url).ok();
     p
 }
 
@@ -186,11 +227,11 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
                 .form_field("password", "{{password}}")
                 .form_field("scope", &format!("{{{{env.{ENV_SCOPE}}}}}")),
         ),
-        refresh: client_auth(
+        refresh: Some(client_auth(
             RequestSpec::new("POST", ep.token)
                 .form_field("grant_type", "refresh_token")
                 .form_field("refresh_token", "{{refresh_token}}"),
-        ),
+        )),
         resource: bearer(RequestSpec::new("GET", ep.userinfo), "access_token"),
         scoped: None,
         logout: ep.revocation.map(|r| {
@@ -230,6 +271,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
         token_types: Default::default(),
         admin_user_id: None,
         force_logout: None,
+        cookie_session: None,
     }
 }
 
@@ -239,6 +281,7 @@ pub fn build(name: &str, base_url: url::Url) -> Option<Profile> {
         "mock" => Some(mock_common("mock", base_url)),
         "mock-json" => Some(mock_json(base_url)),
         "oauth2" => Some(oauth2(base_url, &OAuthEndpoints::default())),
+        "mock-session" => Some(mock_session(base_url)),
         _ => None,
     }
 }
@@ -255,4 +298,10 @@ pub fn preset(name: &str, base_url: &str) -> Option<Profile> {
 /// admin key. `None` if `base_url` is not an http(s) URL.
 pub fn builtin(base_url: &str, admin_key: &str) -> Option<Profile> {
     preset("mock", base_url).map(|p| p.with_admin_key(admin_key))
+}
+
+/// The profile of the builtin mock serving cookie sessions (`mock.session_mode: cookie`): the
+/// `mock-session` preset with the server's admin key.
+pub fn builtin_cookie(base_url: &str, admin_key: &str) -> Option<Profile> {
+    preset("mock-session", base_url).map(|p| p.with_admin_key(admin_key))
 }

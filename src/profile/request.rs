@@ -412,6 +412,11 @@ pub enum RequestError {
         /// The header name.
         name: String,
     },
+    /// The profile has no refresh request (a cookie-session server).
+    #[error(
+        "the target profile has no refresh request (a cookie-session server renews its session in ordinary responses)"
+    )]
+    NoRefresh,
 }
 
 #[cfg(test)]

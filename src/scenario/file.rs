@@ -141,6 +141,16 @@ pub struct MockSection {
     /// `unsupported_token_type` (RFC 7009 §2.2.1), as Auth0 and Cognito do (default false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke_refresh_only: Option<bool>,
+    /// `cookie`: also serve server-side sessions behind a `sessionid` cookie under `/session/`
+    /// (`access_ttl` is their sliding `Max-Age`, `max_session` their cap); the builtin target
+    /// is then the `mock-session` preset (strategy `cookie-session`). Default `token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "session_mode_schema")]
+    pub session_mode: Option<String>,
+}
+
+fn session_mode_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": ["token", "cookie"] })
 }
 
 fn ws_auth_schema(_: &mut SchemaGenerator) -> Schema {
@@ -226,6 +236,15 @@ impl MockSection {
                     key: "ws_auth".into(),
                     message: e.to_string(),
                     fix: "use `handshake` or `first-message`".into(),
+                })?;
+        }
+        if let Some(m) = &self.session_mode {
+            c.session_mode = m
+                .parse()
+                .map_err(|e: authbench_mock::ConfigError| MockProblem {
+                    key: "session_mode".into(),
+                    message: e.to_string(),
+                    fix: "use `token` or `cookie`".into(),
                 })?;
         }
         if self.tls == Some(true) {

@@ -16,7 +16,9 @@
 //! - [`validate`]: semantic checks (and parsing the thresholds). [`overrides`]: `--set`.
 //! - [`schema`]: the JSON Schema of scenario and target files.
 //! - `tabs`: validation of `client.tabs` and the phases a fleet of tabs can run.
+//! - `cookie_session`: validation of `client.strategy: cookie-session` against the plan and mock.
 
+mod cookie_session;
 pub mod file;
 pub mod model;
 pub mod overrides;

@@ -116,6 +116,7 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
     check_client(&file.client, &mock, builtin)?;
     check_plan(&file.plan)?;
     super::tabs::check(&file.client, &file.plan)?;
+    super::cookie_session::check(&file.client, &file.plan, &mock, builtin)?;
     let expect = file
         .expect
         .iter()

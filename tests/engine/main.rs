@@ -5,6 +5,7 @@ mod support;
 
 mod channels;
 mod connections;
+mod cookie_session;
 mod counters;
 mod devices;
 mod failures;

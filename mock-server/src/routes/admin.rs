@@ -13,16 +13,20 @@ use super::{AppState, json, json_error, query_param};
 use crate::outage::OutageError;
 use std::time::Duration;
 
-/// `POST /admin/users/{user}/logout`: revoke every session of the user, kick its sockets (4403).
+/// `POST /admin/users/{user}/logout`: revoke every session of the user (cookie sessions too), kick
+/// its sockets (4403).
 pub async fn user_logout(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
     _admin: AdminKey,
 ) -> Response {
+    let cookie_sessions = state.cookies.as_ref().and_then(|c| {
+        crate::store::parse_user(&user, state.auth.cfg.users).map(|n| c.logout_user(n))
+    });
     match state.auth.admin_logout(&user) {
         Some(n) => json(
             StatusCode::OK,
-            &serde_json::json!({ "user": user, "sessions_revoked": n }),
+            &serde_json::json!({ "user": user, "sessions_revoked": n + cookie_sessions.unwrap_or(0) }),
         ),
         None => json_error(StatusCode::NOT_FOUND, "not_found", "no such user"),
     }

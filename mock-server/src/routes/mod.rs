@@ -3,7 +3,7 @@
 //! [`oauth`] (RFC 6749/7009/7662 form endpoints), [`api`] (seed-style JSON API and the resource
 //! endpoint), [`admin`] (admin, stats, sync point, health, discovery), [`metrics`] (OpenMetrics
 //! `GET /metrics`), [`ws`] (the WebSocket), [`sessions`] (logout everywhere), [`authorize`] (the
-//! authorization-code sign-in), [`user_ids`] (admin lookups by user id); [`guard`] holds
+//! authorization-code sign-in), [`cookie`] (cookie sessions, `--session-mode cookie`), [`user_ids`] (admin lookups by user id); [`guard`] holds
 //! what runs before a handler (body extractor, admin key, fault admission); [`verdicts`] is the
 //! resource endpoint's verdict cache of the `cached-verdicts` flaw; [`events`] the session
 //! events on Server-Sent Events (`GET /events`) and the push registration (`POST /push/register`).
@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod api;
 pub mod authorize;
+pub mod cookie;
 pub mod events;
 pub mod guard;
 pub mod metrics;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub push: Option<crate::push::Pusher>,
     /// Sign-ins and codes of the authorization-code grant ([`authorize`]).
     pub authorize: authorize::Pending,
+    /// The cookie sessions of `--session-mode cookie` ([`cookie`]); `None` in token mode.
+    pub cookies: Option<crate::cookie_sessions::CookieSessions>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
     pub fn stats(&self) -> Stats {
         let mut s = self.auth.stats();
         s.arrivals = self.arrivals.stats();
+        s.cookie_sessions = self.cookies.as_ref().map(|c| c.stats());
         s
     }
 }
@@ -120,6 +124,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/events", get(events::events))
         .route("/push/register", post(events::register))
         .route("/api/auth/logout-all", post(sessions::logout_all))
+        .merge(cookie::routes(&state))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

@@ -6,6 +6,7 @@ mod support;
 mod arrivals;
 mod binary;
 mod connections;
+mod cookie_sessions;
 mod endpoints;
 mod events;
 mod faults;
