@@ -32,7 +32,9 @@ enum Handle {
 /// One client's socket (or stream, or push registration): its handle and the kick clock of the
 /// session it belongs to.
 pub(crate) struct Socket {
-    handle: Handle,
+    /// Boxed: a member without a socket (`None`) then costs 16 bytes, not the handle's size
+    /// (every one of a million clients has the field).
+    handle: Box<Handle>,
     kick: Arc<KickClock>,
 }
 
@@ -44,7 +46,7 @@ impl Socket {
 
     /// Whether the socket (stream, registration) is open now.
     pub fn is_open(&self) -> bool {
-        match &self.handle {
+        match &*self.handle {
             Handle::Ws(h) => h.is_open(),
             Handle::Sse(h) => h.is_open(),
             Handle::Push(h) => h.is_open(),
@@ -55,7 +57,7 @@ impl Socket {
     /// or is still reconnecting). `ws_not_open_at_end` is about WebSockets: other channels answer
     /// `true`.
     pub async fn open_within(&self, within: Duration) -> bool {
-        let Handle::Ws(handle) = &self.handle else {
+        let Handle::Ws(handle) = &*self.handle else {
             return true;
         };
         handle.is_open()
@@ -67,7 +69,7 @@ impl Socket {
     /// Completes when the channel has no open socket or stream (the server closed it, e.g. a
     /// kick). `None` for a push registration: it has no connection for the server to close.
     pub fn closed(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
-        match &self.handle {
+        match &*self.handle {
             Handle::Ws(h) => Some(Box::pin(h.closed())),
             Handle::Sse(h) => Some(Box::pin(h.closed())),
             Handle::Push(_) => None,
@@ -76,7 +78,7 @@ impl Socket {
 
     /// Asks the channel to close (client-initiated close, bounded by the WS options).
     pub fn close(self) {
-        match &self.handle {
+        match &*self.handle {
             Handle::Ws(h) => h.close(),
             Handle::Sse(h) => h.close(),
             Handle::Push(h) => h.close(),
@@ -215,7 +217,10 @@ impl Sockets {
                 Handle::Push(push::register(receiver, session, kick.clone()).await)
             }
         };
-        Some(Socket { handle, kick })
+        Some(Socket {
+            handle: Box::new(handle),
+            kick,
+        })
     }
 
     /// Waits up to `timeout` for every armed kick clock; the rest are counted `missed_kicks`.
@@ -228,7 +233,7 @@ impl Sockets {
         let mut ws_handles = Vec::new();
         let mut sse_handles = Vec::new();
         for s in sockets {
-            match s.handle {
+            match *s.handle {
                 Handle::Ws(h) => {
                     h.close();
                     ws_handles.push(h);

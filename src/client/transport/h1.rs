@@ -150,6 +150,11 @@ impl IdleConns {
         }
     }
 
+    /// How many idle connections this set keeps at most.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
     /// Idle connections held now.
     pub fn len(&self) -> usize {
         self.conns.lock().len()
