@@ -35,6 +35,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::flaws::Flaw;
 use crate::routes::AppState;
 use crate::stats::Counters;
 use crate::store::{Family, RevokeCause};
@@ -132,7 +133,11 @@ impl Pusher {
         let task_state = state.clone();
         state.tracker.spawn(async move {
             let sid = family.sid;
-            if let Some(ending) = watch(&family, &stop).await {
+            // A server with the no-kick flaw never tells a replaced session: its watcher may still
+            // wake (at the announced end) and find the family revoked, and must stay silent then.
+            let silent =
+                |e: &Ending| *e == Ending::Kicked && task_state.auth.flaws.has(Flaw::NoKick);
+            if let Some(ending) = watch(&family, &stop).await.filter(|e| !silent(e)) {
                 task_state
                     .push
                     .as_ref()

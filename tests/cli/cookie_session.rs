@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use predicates::prelude::*;
 
 fn authbench() -> Command {
     let mut cmd = Command::cargo_bin("authbench").expect("authbench binary");
@@ -151,96 +150,69 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// Writes `text` as `name`, validates it and asserts exit 2 with every one of `needles` in the
+/// message; returns the file's path.
+fn refused(dir: &Path, name: &str, text: &str, needles: &[&str]) -> std::path::PathBuf {
+    let p = write(dir, name, text);
+    let out = authbench().args(["validate"]).arg(&p).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    for n in needles {
+        assert!(stderr.contains(n), "{name}: {n:?} not in {stderr}");
+    }
+    p
+}
+
 #[test]
 fn bad_combinations_are_refused_with_the_key_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
     let base = "clients: 2\nclient: { strategy: cookie-session }\nplan:\n  - login: {}\n";
     // The builtin mock serves tokens unless told otherwise.
-    let s = write(dir.path(), "a.yaml", base);
-    authbench()
-        .args(["validate"])
-        .arg(&s)
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("client.strategy")
-                .and(predicate::str::contains("session_mode: cookie")),
-        );
+    refused(
+        d,
+        "a.yaml",
+        base,
+        &["client.strategy", "session_mode: cookie"],
+    );
     // No refresh endpoint: no refresh race.
-    let s = write(
-        dir.path(),
+    refused(
+        d,
         "b.yaml",
         &format!("{base}  - refresh_race: {{}}\nmock: {{ session_mode: cookie }}\n"),
+        &["plan.1.refresh_race", "no refresh endpoint"],
     );
-    authbench()
-        .args(["validate"])
-        .arg(&s)
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("plan.1.refresh_race")
-                .and(predicate::str::contains("no refresh endpoint")),
-        );
     // A profile naming no session cookie, run with strategy cookie-session.
     let token_profile = write(
-        dir.path(),
+        d,
         "token.yaml",
         "preset: mock\nbase_url: http://127.0.0.1:1\n",
     );
-    let s = write(
-        dir.path(),
+    refused(
+        d,
         "c.yaml",
         &format!("target: {}\n{base}", token_profile.display()),
+        &["names no session cookie"],
     );
-    authbench()
-        .args(["validate"])
-        .arg(&s)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("names no session cookie"));
     // A cookie-session profile with a refresh request; one with a CSRF header but no source.
-    let p = write(
-        dir.path(),
+    refused(
+        d,
         "p.yaml",
         "base_url: http://127.0.0.1:1\nlogin: { path: /login }\nresource: { path: /me }\nrefresh: { path: /refresh }\ncookie_session: { cookie: sessionid }\n",
+        &["p.yaml:4:", "no refresh endpoint"],
     );
-    authbench()
-        .args(["validate"])
-        .arg(&p)
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("p.yaml:4:")
-                .and(predicate::str::contains("no refresh endpoint")),
-        );
-    let p = write(
-        dir.path(),
+    refused(
+        d,
         "q.yaml",
         "base_url: http://127.0.0.1:1\nlogin: { path: /login }\nresource: { path: /me }\ncookie_session:\n  cookie: sessionid\n  csrf: { header: X-CSRFToken }\n",
+        &["cookie_session.csrf", "cookie: csrftoken"],
     );
-    authbench()
-        .args(["validate"])
-        .arg(&p)
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("cookie_session.csrf")
-                .and(predicate::str::contains("cookie: csrftoken")),
-        );
     // A token profile without refresh says what a cookie-session server is written as.
-    let p = write(
-        dir.path(),
+    refused(
+        d,
         "r.yaml",
         "base_url: http://127.0.0.1:1\nlogin: { path: /login }\nresource: { path: /me }\n",
+        &["cookie_session: { cookie: sessionid }"],
     );
-    authbench()
-        .args(["validate"])
-        .arg(&p)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "cookie_session: { cookie: sessionid }",
-        ));
     // The shipped files validate.
     for f in [
         "scenarios/cookie-session.yaml",
