@@ -227,13 +227,11 @@ impl<T: WsTokens> Channel<T> {
 
     /// The next backoff delay, or None (counted) when the streak is too long.
     fn backoff(&mut self) -> Option<Duration> {
-        if self.streak >= self.opts.backoff.max_attempts {
+        let d = self.opts.backoff.next(&mut self.streak);
+        if d.is_none() {
             self.count(SSE_GAVE_UP);
-            return None;
         }
-        let d = self.opts.backoff.delay(self.streak);
-        self.streak += 1;
-        Some(d)
+        d
     }
 
     async fn drive(&mut self) -> WsEnd {

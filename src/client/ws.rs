@@ -472,13 +472,11 @@ impl<T: WsTokens> Channel<T> {
 
     /// The delay before the next attempt, or None (counted) when the streak is too long.
     fn next_backoff(&mut self) -> Option<Duration> {
-        if self.streak >= self.opts.backoff.max_attempts {
+        let d = self.opts.backoff.next(&mut self.streak);
+        if d.is_none() {
             self.count(WS_GAVE_UP);
-            return None;
         }
-        let d = self.opts.backoff.delay(self.streak);
-        self.streak += 1;
-        Some(d)
+        d
     }
 
     /// How the server refused the token (HTTP 401/403 at the handshake, a first message answered

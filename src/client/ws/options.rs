@@ -46,6 +46,17 @@ impl Backoff {
         let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
         half + Duration::from_nanos(rand::random_range(0..=nanos))
     }
+
+    /// The delay before the next attempt of a failure streak (`streak` failures so far, counted
+    /// up here), or `None` once the streak reached `max_attempts`: the channel gives up.
+    pub fn next(&self, streak: &mut u32) -> Option<Duration> {
+        if *streak >= self.max_attempts {
+            return None;
+        }
+        let d = self.delay(*streak);
+        *streak += 1;
+        Some(d)
+    }
 }
 
 /// Configuration of every WebSocket channel of a run.
