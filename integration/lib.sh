@@ -1,8 +1,14 @@
 # Shared by the live integrations' run.sh scripts (sourced after they define log and die): the
 # authbench binary, one server process and a scratch folder, both cleaned up on exit.
 
-# Builds $AUTHBENCH when it is missing.
+# Builds $AUTHBENCH when it is missing. Called once the script's packages and server are
+# installed: with INTEGRATION_PREPARE_ONLY=1 the script ends here instead (.ci/run installs every
+# integration's packages in the background while the workspace compiles, then runs them).
 ensure_authbench() {
+  if [[ -n "${INTEGRATION_PREPARE_ONLY:-}" ]]; then
+    log "prepared: packages and server installed (INTEGRATION_PREPARE_ONLY)"
+    exit 0
+  fi
   if [[ ! -x "$AUTHBENCH" ]]; then
     log "building $AUTHBENCH"
     timeout 900 cargo build -p authbench --bin authbench

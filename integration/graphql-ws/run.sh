@@ -30,6 +30,8 @@ NODE_DIR="target/graphql-ws-integration"
 log() { printf '[graphql-ws] %s\n' "$*"; }
 skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$ROOT/integration/lib.sh"
 
 # --- 1. node, npm, packages ------------------------------------------------------------------
 command -v node >/dev/null 2>&1 || skip "node is not installed; the graphql-ws integration needs it (Debian: apt-get install nodejs npm)"
@@ -53,11 +55,7 @@ fi
 cp "$HERE/server.mjs" "$NODE_DIR/server.mjs"
 
 # --- authbench -------------------------------------------------------------------------------
-if [[ ! -x "$AUTHBENCH" ]]; then
-  log "building $AUTHBENCH"
-  timeout 900 cargo build -p authbench --bin authbench
-fi
-[[ -x "$AUTHBENCH" ]] || die "no authbench binary at $AUTHBENCH"
+ensure_authbench
 
 # --- 2. the mock and the graphql-ws server ---------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/authbench-gqlws.XXXXXX")"
