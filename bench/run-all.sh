@@ -335,8 +335,8 @@ M_RSS=$(rss_mib "$out.time")
 row "8. 1 000 000 clients logged in with timers: peak RSS ($M_LOGINS logged in)" "$M_RSS MiB" "<= 1024 MiB" "$(pass_if "$M_RSS <= 1024 && $M_LOGINS == 1000000")"
 
 log "8b. 1 000 000 clients through sync_expiry and the storm"
-M8=$(start_mock 18084 --signing hs256 --access-ttl 20s --refresh-ttl 1h --users 1000000)
-cmd "$MOCK --port 18084 --signing hs256 --access-ttl 20s --refresh-ttl 1h --users 1000000 &"
+M8=$(start_mock 18084 --signing hs256 --access-ttl 240s --refresh-ttl 1h --users 1000000)
+cmd "$MOCK --port 18084 --signing hs256 --access-ttl 240s --refresh-ttl 1h --users 1000000 &"
 out="$RAW/million-storm"
 MOCK_CPU0=$(proc_cpu_s "$M8")
 /usr/bin/time -v -o "$out.time" "$AB" run scenarios/bench/million-storm.yaml --target scenarios/bench/target-million.yaml \
@@ -349,9 +349,10 @@ MS_P99=$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")
 M_REC=$(jqf '.histograms.recovery.count // 0' "$out/report.json")
 M_NEVER=$(jqf '.counters.never_recovered // -1' "$out/report.json")
 M_REQ=$(jqf '.derived.requests // 0' "$out/report.json")
-# The CPU floor of the burst: a million first requests (refresh, then the call) at the CPU both
-# processes spent per request in this run, on all cores.
-M_FLOOR=$(awk "BEGIN{printf \"%.0f\", 2e6 * ($(cpu_s "$out.time") + $MOCK_CPU) / ($M_REQ > 0 ? $M_REQ : 1) / $CORES * 1000}")
+# The CPU floor of the burst: the pool serves first come, first served, so the p99 client's first
+# request is written once 99 % of the million first requests have been answered — at the CPU both
+# processes spent per request in this run (logins, first calls, refreshes, retries), on all cores.
+M_FLOOR=$(awk "BEGIN{printf \"%.0f\", 0.99e6 * ($(cpu_s "$out.time") + $MOCK_CPU) / ($M_REQ > 0 ? $M_REQ : 1) / $CORES * 1000}")
 row "   wake of 1 000 000: wake_skew p99" "$(printf '%.2f ms' "$MW_P99")" "< 10 ms" "$(pass_if "$MW_P99 < 10")"
 row "   send_skew p99 vs the CPU floor of the burst" "$(printf '%.0f / %s ms' "$MS_P99" "$M_FLOOR")" "<= 1.5 × floor" "$(pass_if "$MS_P99 <= 1.5 * $M_FLOOR")"
 row "   first calls delivered (recovery samples / never_recovered)" "$M_REC / $M_NEVER" "1000000 / 0" "$(pass_if "$M_REC == 1000000 && $M_NEVER == 0")"
