@@ -28,6 +28,7 @@ pub mod admin_logout;
 pub mod authorize;
 pub mod channel;
 pub mod cookies;
+pub mod credentials;
 pub mod discover;
 pub mod idle;
 pub mod lifetime;

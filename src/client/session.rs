@@ -43,6 +43,7 @@ use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
 use super::cookies::CookieJar;
+use super::credentials::Users;
 use super::lifetime::{END_TOLERANCE, Lifetime};
 use super::live::Live;
 use super::notice::{self, EndCause, NoticeBook, NoticePath, Reason};
@@ -83,6 +84,8 @@ pub struct SessionEnv {
     pub timers: Option<Timers<Session>>,
     /// The `idle` phase's switch: while on, no renewal is sent (see [`super::idle`]).
     pub idle: super::idle::Idle,
+    /// Every client's credentials, by global client index.
+    pub users: Users,
 }
 
 impl SessionEnv {
@@ -93,6 +96,7 @@ impl SessionEnv {
         recorder: Recorder,
         live: Arc<Live>,
         connector: Connector,
+        users: Users,
         cancel: tokio_util::sync::CancellationToken,
     ) -> Arc<SessionEnv> {
         let timers =
@@ -105,6 +109,7 @@ impl SessionEnv {
             connector,
             timers,
             idle: super::idle::Idle::default(),
+            users,
         })
     }
 }
@@ -315,8 +320,6 @@ pub struct Session {
     env: Arc<SessionEnv>,
     me: Weak<Session>,
     id: u64,
-    user: Box<str>,
-    password: Box<str>,
     http: Http,
     state: Mutex<State>,
     flight: SingleFlight,
@@ -335,14 +338,13 @@ pub struct Session {
 
 impl Session {
     /// A logged-out session for global client `id` with these credentials.
-    pub fn new(env: Arc<SessionEnv>, id: u64, user: &str, password: &str) -> Arc<Session> {
+    /// A logged-out session for global client `id`; its credentials are `env.users`' for `id`.
+    pub fn new(env: Arc<SessionEnv>, id: u64) -> Arc<Session> {
         let http = env.connector.client();
         Arc::new_cyclic(|me| Session {
             env,
             me: me.clone(),
             id,
-            user: user.into(),
-            password: password.into(),
             http,
             state: Mutex::new(State::default()),
             flight: SingleFlight::default(),
@@ -356,7 +358,7 @@ impl Session {
 
     /// A new, logged-out session for the same user on the same client (a second device or tab).
     pub fn sibling(&self) -> Arc<Session> {
-        Session::new(self.env.clone(), self.id, &self.user, &self.password)
+        Session::new(self.env.clone(), self.id)
     }
 
     /// Global client index (also the recorder shard hint).
@@ -365,8 +367,13 @@ impl Session {
     }
 
     /// The user name.
-    pub fn user(&self) -> &str {
-        &self.user
+    pub fn user(&self) -> String {
+        self.credentials().0
+    }
+
+    /// `(user, password)`, made from the run's users on each call (a session does not hold them).
+    fn credentials(&self) -> (String, String) {
+        self.env.users.get(self.id)
     }
 
     /// The run environment.
@@ -810,15 +817,14 @@ impl Session {
             Some(spec) => Some(Box::pin(self.authorize(spec)).await?),
             None => None,
         };
+        let (user, password) = self.credentials();
         let res = self
             .token_exchange(Op::Login, || match &code {
-                Some(c) => self.profile().code_exchange_request(
-                    &self.user,
-                    &self.password,
-                    &c.code,
-                    &c.verifier,
-                ),
-                None => self.profile().login_request(&self.user, &self.password),
+                Some(c) => {
+                    self.profile()
+                        .code_exchange_request(&user, &password, &c.code, &c.verifier)
+                }
+                None => self.profile().login_request(&user, &password),
             })
             .await?;
         let Ok(reply) = &res else { return None };
@@ -859,9 +865,10 @@ impl Session {
         }
         // Whether the login worked is whether it set the session cookie: not an older one.
         self.state.lock().cookies.remove(&cs.cookie);
+        let (user, password) = self.credentials();
         let res = self
             .token_exchange(Op::Login, || {
-                self.browser_request(self.profile().login_request(&self.user, &self.password))
+                self.browser_request(self.profile().login_request(&user, &password))
             })
             .await?;
         let Ok(reply) = &res else { return None };
@@ -904,14 +911,9 @@ impl Session {
         spec: &crate::profile::AuthCodeSpec,
     ) -> Option<super::authorize::Code> {
         self.respect_retry_after().await;
-        match super::authorize::obtain_code(
-            &self.http,
-            self.profile(),
-            spec,
-            &self.user,
-            &self.password,
-        )
-        .await
+        let (user, password) = self.credentials();
+        match super::authorize::obtain_code(&self.http, self.profile(), spec, &user, &password)
+            .await
         {
             Ok(code) => Some(code),
             Err(e) => {
@@ -978,7 +980,7 @@ impl Session {
         if let Some(hook) = self.profile().force_logout_hook() {
             // A command (CLI, database update): exit 0 stands for a 2xx answer.
             self.expect_end();
-            return match super::admin_logout::run_hook(hook, &self.user).await {
+            return match super::admin_logout::run_hook(hook, &self.user()).await {
                 Ok(()) => {
                     self.succeeded(Op::ForceLogout);
                     Some(200)
@@ -993,13 +995,14 @@ impl Session {
                 }
             };
         }
-        let user_id = match self.profile().admin_user_id_request(&self.user) {
+        let user = self.user();
+        let user_id = match self.profile().admin_user_id_request(&user) {
             Some(lookup) => Some(self.look_up_user_id(lookup).await?),
             None => None,
         };
         let req = self
             .profile()
-            .admin_logout_request_for(&self.user, user_id.as_deref())?;
+            .admin_logout_request_for(&user, user_id.as_deref())?;
         self.expect_end();
         // The end instant is when the admin request was sent: the server may end the session
         // (and push its kick) before its answer arrives (see `client::ws::kick`).
@@ -1999,9 +2002,10 @@ mod tests {
             Recorder::new(),
             Arc::new(Live::default()),
             connector,
+            Users::pattern("u", "p", 0),
             tokio_util::sync::CancellationToken::new(),
         );
-        let s = Session::new(env, 0, "u", "p");
+        let s = Session::new(env, 0);
         let login = s.login();
         const LOGIN_FUTURE_BOUND: usize = 2 * 1024; // 664 bytes in a debug build
         let size = std::mem::size_of_val(&login);

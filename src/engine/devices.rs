@@ -29,7 +29,7 @@ use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::Fleet;
-use super::ramp::ramped;
+use super::ramp::{in_flight_cap, ramped};
 use super::sockets::{Socket, Sockets};
 use crate::client::notice::EndCause;
 use crate::client::session::Op;
@@ -87,10 +87,16 @@ pub(crate) async fn logout_everywhere(
             )
         })
         .collect();
-    ramped(firsts.len(), ramp, cancel, |i| {
-        let devices = users[i].take().unwrap_or_default();
-        user_logout_everywhere(devices, kick_timeout, await_expiry)
-    })
+    ramped(
+        firsts.len(),
+        ramp,
+        in_flight_cap(fleet.members.first().map(|m| &m.session)),
+        cancel,
+        |i| {
+            let devices = users[i].take().unwrap_or_default();
+            user_logout_everywhere(devices, kick_timeout, await_expiry)
+        },
+    )
     .await;
     let old: Vec<Socket> = fleet
         .members
@@ -199,7 +205,7 @@ async fn send(caller: &Session) -> Option<u16> {
 async fn send_once(caller: &Session) -> Option<u16> {
     let profile = caller.env().profile.clone();
     let tokens = caller.tokens()?;
-    let req = profile.logout_everywhere_request(caller.user(), &tokens)?;
+    let req = profile.logout_everywhere_request(&caller.user(), &tokens)?;
     let res = caller.http().exchange_with(|| req, BodyMode::Keep).await;
     caller.count_exchange(Op::LogoutEverywhere, &res);
     let failure = match &res {

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use super::plan::Users;
 use super::sockets::Socket;
 use crate::client::{Session, SessionEnv};
 
@@ -28,14 +27,13 @@ pub(crate) struct Fleet {
 
 impl Fleet {
     /// Logged-out sessions for the global client indices `ids`, `devices` per user.
-    pub fn build(env: Arc<SessionEnv>, ids: &[u64], users: &Users, devices: u32) -> Fleet {
+    pub fn build(env: Arc<SessionEnv>, ids: &[u64], devices: u32) -> Fleet {
         let devices = devices.max(1) as usize;
         let mut members = Vec::with_capacity(ids.len() * devices);
         for &id in ids {
-            let (user, password) = users.get(id);
             for _ in 0..devices {
                 members.push(Member {
-                    session: Session::new(env.clone(), id, &user, &password),
+                    session: Session::new(env.clone(), id),
                     socket: None,
                 });
             }

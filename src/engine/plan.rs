@@ -2,7 +2,6 @@
 //! a run knows (shard, wall-clock start). The phases are the scenario's own [`Phase`]s: they carry
 //! nothing that needs resolving, so there is no engine-side copy of them.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -11,36 +10,7 @@ use crate::client::push::PushReceiver;
 use crate::client::{Channel, ClientSettings, Connections};
 use crate::scenario::{Phase, Scenario};
 
-/// Credentials of global client `n`: `(user, password)`.
-#[derive(Clone)]
-pub struct Users(Arc<dyn Fn(u64) -> (String, String) + Send + Sync>);
-
-impl Users {
-    /// Credentials from a function of the global client index.
-    pub fn new(f: impl Fn(u64) -> (String, String) + Send + Sync + 'static) -> Users {
-        Users(Arc::new(f))
-    }
-
-    /// `user{n}` / `pw-{n}` with `{n}` replaced by `offset + n` (the mock's users).
-    pub fn pattern(user: &str, password: &str, offset: u64) -> Users {
-        let (user, password) = (user.to_string(), password.to_string());
-        Users::new(move |n| {
-            let k = offset.saturating_add(n).to_string();
-            (user.replace("{n}", &k), password.replace("{n}", &k))
-        })
-    }
-
-    /// The credentials of global client `n`.
-    pub fn get(&self, n: u64) -> (String, String) {
-        (self.0)(n)
-    }
-}
-
-impl fmt::Debug for Users {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Users(..)")
-    }
-}
+pub use crate::client::credentials::Users;
 
 /// Everything the engine needs for one run.
 #[derive(Debug, Clone)]

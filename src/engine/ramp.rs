@@ -2,10 +2,11 @@
 //!
 //! Tasks are spawned at their start time (not all up front), so a ramp of 100 000 logins keeps only
 //! the logins in flight alive, and every task stops at once when the run is cancelled. At most
-//! [`MAX_IN_FLIGHT`] run at once: when the target answers slower than the ramp asks, later starts
+//! [`in_flight_cap`] run at once: when the target answers slower than the ramp asks, later starts
 //! wait for earlier jobs instead of piling up (issue 16: a million clients logging in).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -13,16 +14,34 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::ramp_offset;
+use crate::client::Session;
 
 /// Jobs in flight at most ([`ramped`]).
 pub(crate) const MAX_IN_FLIGHT: usize = 20_000;
 
-/// Starts `make(k)` for `k in 0..n`, the k-th at `ramp·k/n` (or, with [`MAX_IN_FLIGHT`] jobs
-/// still running, once one of them has finished), and waits for all of them. Returns the
-/// outputs of the jobs that finished (cancelled jobs are missing).
+/// Jobs in flight at most for these sessions. A pool lets `n` requests through at once, so more
+/// than `2n` jobs only wait for a permit, each holding its task (~4 KiB in a release build: 20 000
+/// waiting logins held 82 MB of a million clients' peak); per-client connections send at once.
+/// Never below 1 000, so a job that also opens a WebSocket outside the pool is not throttled by a
+/// small pool.
+/// `any`: one of the sessions (they share the run's connector).
+pub(crate) fn in_flight_cap(any: Option<&Arc<Session>>) -> usize {
+    cap_for_pool(any.and_then(|s| s.env().connector.pool_size()))
+}
+
+fn cap_for_pool(pool: Option<usize>) -> usize {
+    pool.map_or(MAX_IN_FLIGHT, |n| {
+        n.saturating_mul(2).clamp(1_000, MAX_IN_FLIGHT)
+    })
+}
+
+/// Starts `make(k)` for `k in 0..n`, the k-th at `ramp·k/n` (or, with `cap` jobs still running,
+/// once one of them has finished), and waits for all of them. Returns the outputs of the jobs that
+/// finished (cancelled jobs are missing).
 pub(crate) async fn ramped<T, Fut>(
     n: usize,
     ramp: Duration,
+    cap: usize,
     cancel: &CancellationToken,
     mut make: impl FnMut(usize) -> Fut,
 ) -> Vec<(usize, T)>
@@ -43,7 +62,7 @@ where
         }
         // A target slower than the ramp: the next start waits for a job to finish instead of
         // queueing behind a pooled connection (a million queued logins held 1.4 GiB).
-        while set.len() >= MAX_IN_FLIGHT && !cancel.is_cancelled() {
+        while set.len() >= cap.max(1) && !cancel.is_cancelled() {
             tokio::select! {
                 Some(done) = set.join_next() => {
                     if let Ok(Some(v)) = done {
@@ -81,9 +100,13 @@ mod tests {
     async fn runs_every_job_spread_over_the_ramp() {
         let cancel = CancellationToken::new();
         let t0 = Instant::now();
-        let mut got = ramped(5, Duration::from_millis(100), &cancel, |k| async move {
-            (k, Instant::now())
-        })
+        let mut got = ramped(
+            5,
+            Duration::from_millis(100),
+            MAX_IN_FLIGHT,
+            &cancel,
+            |k| async move { (k, Instant::now()) },
+        )
         .await;
         got.sort_by_key(|(k, _)| *k);
         assert_eq!(got.len(), 5);
@@ -96,8 +119,8 @@ mod tests {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let n = MAX_IN_FLIGHT + 50;
-        let got = ramped(n, Duration::ZERO, &CancellationToken::new(), |k| {
+        let (cap, n) = (1_000, 1_050);
+        let got = ramped(n, Duration::ZERO, cap, &CancellationToken::new(), |k| {
             let (running, peak) = (running.clone(), peak.clone());
             async move {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
@@ -109,7 +132,15 @@ mod tests {
         })
         .await;
         assert_eq!(got.len(), n, "every job ran");
-        assert!(peak.load(Ordering::SeqCst) <= MAX_IN_FLIGHT);
+        assert!(peak.load(Ordering::SeqCst) <= cap);
+    }
+
+    #[test]
+    fn a_pool_caps_the_jobs_in_flight_at_twice_its_size() {
+        assert_eq!(cap_for_pool(None), MAX_IN_FLIGHT, "per-client connections");
+        assert_eq!(cap_for_pool(Some(4_000)), 8_000);
+        assert_eq!(cap_for_pool(Some(10)), 1_000, "never below 1 000");
+        assert_eq!(cap_for_pool(Some(50_000)), MAX_IN_FLIGHT);
     }
 
     #[tokio::test]
@@ -121,9 +152,15 @@ mod tests {
             c.cancel();
         });
         let t0 = Instant::now();
-        let got = ramped(1000, Duration::from_secs(60), &cancel, |_| async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        })
+        let got = ramped(
+            1000,
+            Duration::from_secs(60),
+            MAX_IN_FLIGHT,
+            &cancel,
+            |_| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            },
+        )
         .await;
         assert!(got.is_empty());
         assert!(t0.elapsed() < Duration::from_secs(2));

@@ -134,6 +134,7 @@ pub async fn run(
         recorder.clone(),
         progress.live.clone(),
         connector,
+        plan.users.clone(),
         run_cancel.clone(),
     );
     let sockets = if plan.uses_websocket() {
@@ -152,9 +153,9 @@ pub async fn run(
         None
     };
     let mut fleet = if plan.client.tabs.enabled() {
-        tabs::build(env.clone(), &ids, &plan.users)
+        tabs::build(env.clone(), &ids)
     } else {
-        Fleet::build(env.clone(), &ids, &plan.users, plan.devices)
+        Fleet::build(env.clone(), &ids, plan.devices)
     };
     let auto_ws = if plan.opens_channel() {
         sockets.as_ref()

@@ -15,8 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::{Fleet, Member};
-use super::plan::Users;
-use super::ramp::ramped;
+use super::ramp::{in_flight_cap, ramped};
 use super::sockets::{Socket, Sockets};
 use crate::client::tabs::{self, TabStore};
 use crate::client::{Session, SessionEnv};
@@ -24,14 +23,13 @@ use crate::metrics::names;
 
 /// The fleet for global user indices `ids`, `env.settings.tabs.tabs` tabs each: members
 /// `u·tabs .. (u+1)·tabs` are the tabs of the u-th user, the first of them its tab 0 (the leader).
-pub(crate) fn build(env: Arc<SessionEnv>, ids: &[u64], users: &Users) -> Fleet {
+pub(crate) fn build(env: Arc<SessionEnv>, ids: &[u64]) -> Fleet {
     let settings = env.settings.tabs;
     let per_user = settings.tabs.max(1) as usize;
     let mut members = Vec::with_capacity(ids.len() * per_user);
     for &id in ids {
-        let (user, password) = users.get(id);
         let group: Vec<Arc<Session>> = (0..per_user)
-            .map(|_| Session::new(env.clone(), id, &user, &password))
+            .map(|_| Session::new(env.clone(), id))
             .collect();
         TabStore::join(settings, &group);
         members.extend(group.into_iter().map(|session| Member {
@@ -79,7 +77,7 @@ pub(crate) async fn logout(
     env.recorder.count(0, names::TAB_LOGOUT_MISSED, 0);
     env.recorder.count(0, names::STALE_TAB_REQUESTS, 0);
     let users = sessions.len() / per_user;
-    ramped(users, ramp, cancel, |u| {
+    ramped(users, ramp, in_flight_cap(Some(first)), cancel, |u| {
         let range = u * per_user..(u + 1) * per_user;
         let group = sessions[range.clone()].to_vec();
         let kicks = kicks[range].to_vec();

@@ -91,6 +91,8 @@ pub struct Connector {
     tls: TlsCell,
     /// Idle connections kept by a per-client handle.
     per_client_idle: usize,
+    /// Pool mode: the pool's size (requests in flight at most).
+    pool: Option<usize>,
 }
 
 impl Connector {
@@ -114,12 +116,19 @@ impl Connector {
             shared: None,
             tls,
             per_client_idle: concurrency.max(1) as usize,
+            pool: None,
         };
         if let Connections::Pool(n) = mode {
             let n = n.max(1) as usize;
+            c.pool = Some(n);
             c.shared = Some(c.handle(n, Some(Arc::new(Semaphore::new(n)))));
         }
         Ok(c)
+    }
+
+    /// Pool mode: how many requests the pool lets through at once; per-client mode: `None`.
+    pub fn pool_size(&self) -> Option<usize> {
+        self.pool
     }
 
     /// Uses `tls` for every `https` and `wss` connection instead of the platform's roots (a
