@@ -29,8 +29,9 @@
 # Traffic stays on loopback: after the build and installs (which need the network) the script
 # re-runs itself inside a fresh network namespace that has only `lo` (`unshare -n`), like the peer
 # baselines of research/peer-baselines.md. Needs root (unshare, apt-get). The measured part takes
-# about 4 minutes (plus up to 1 minute waiting for the load average to settle after the build); a
-# cold release build adds about 6 more. Raw output goes to bench/results/raw/ (not committed).
+# about 20 minutes, 12 of them row 8b's million-client storm (plus up to 1 minute waiting for the
+# load average to settle after the build; 2026-12-02: 16:30–16:49 UTC); a cold release build adds
+# about 6 more. Raw output goes to bench/results/raw/ (not committed).
 #
 # Environment: AB_BENCH_MT_BIN=path overrides the mock_throughput binary (normally built by
 # `cargo bench --no-run --bench mock_throughput`).
