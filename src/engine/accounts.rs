@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::Fleet;
-use super::ramp::{in_flight_cap, ramped};
+use super::ramp::ramped_over;
 use super::sockets::{Socket, Sockets};
 use crate::client::notice::EndCause;
 use crate::client::race;
@@ -25,25 +25,19 @@ pub(crate) async fn login(
 ) {
     let sessions = fleet.sessions();
     let had_socket: Vec<bool> = fleet.members.iter().map(|m| m.socket.is_some()).collect();
-    let done = ramped(
-        sessions.len(),
-        ramp,
-        in_flight_cap(sessions.first()),
-        cancel,
-        |k| {
-            let s = sessions[k].clone();
-            let sockets = sockets.filter(|_| !had_socket[k]).cloned();
-            async move {
-                let ok = s.is_logged_in() || s.login().await;
-                match (ok, sockets) {
-                    // Boxed: only runs with sockets, and the opening's state is large; unboxed, every
-                    // login task in flight carried it (12 KB a task: 245 MB at 20 000 in flight).
-                    (true, Some(sockets)) => Box::pin(sockets.open(&s)).await,
-                    _ => None,
-                }
+    let done = ramped_over(&sessions, ramp, cancel, |k| {
+        let s = sessions[k].clone();
+        let sockets = sockets.filter(|_| !had_socket[k]).cloned();
+        async move {
+            let ok = s.is_logged_in() || s.login().await;
+            match (ok, sockets) {
+                // Boxed: only runs with sockets, and the opening's state is large; unboxed, every
+                // login task in flight carried it (12 KB a task: 245 MB at 20 000 in flight).
+                (true, Some(sockets)) => Box::pin(sockets.open(&s)).await,
+                _ => None,
             }
-        },
-    )
+        }
+    })
     .await;
     for (k, socket) in done {
         if let Some(socket) = socket {
@@ -65,21 +59,15 @@ pub(crate) async fn ws_connect(
         .iter()
         .map(|m| m.socket.as_ref().is_some_and(Socket::is_open))
         .collect();
-    let done = ramped(
-        sessions.len(),
-        ramp,
-        in_flight_cap(sessions.first()),
-        cancel,
-        |k| {
-            let (s, sockets, skip) = (sessions[k].clone(), sockets.clone(), open[k]);
-            async move {
-                if skip || s.ensure_logged_in().await.is_none() {
-                    return None;
-                }
-                sockets.open(&s).await
+    let done = ramped_over(&sessions, ramp, cancel, |k| {
+        let (s, sockets, skip) = (sessions[k].clone(), sockets.clone(), open[k]);
+        async move {
+            if skip || s.ensure_logged_in().await.is_none() {
+                return None;
             }
-        },
-    )
+            sockets.open(&s).await
+        }
+    })
     .await;
     for (k, socket) in done {
         if let Some(socket) = socket
@@ -121,43 +109,37 @@ pub(crate) async fn relogin(
         .iter()
         .map(|&k| fleet.members[k].socket.is_some())
         .collect();
-    let done = ramped(
-        who.len(),
-        ramp,
-        in_flight_cap(sessions.first()),
-        cancel,
-        |i| {
-            let (old, kicks, had_socket) = (sessions[i].clone(), kicks[i].clone(), had_socket[i]);
-            let sockets = sockets.cloned();
-            async move {
-                let new = old.sibling();
-                // The trigger instant is when the second login was sent: the server may kick the old
-                // socket before its response arrives.
-                let sent = std::time::Instant::now();
-                // The old session lives on only through its socket: with one, its end is registered
-                // (session loss, `client::notice`); without one nothing of it is left to notice.
-                let registered = had_socket && old.session_ends(EndCause::Kicked, sent);
-                if !new.login().await {
-                    if registered {
-                        old.void_end(EndCause::Kicked);
-                    }
-                    return None;
-                }
+    let done = ramped_over(&sessions, ramp, cancel, |i| {
+        let (old, kicks, had_socket) = (sessions[i].clone(), kicks[i].clone(), had_socket[i]);
+        let sockets = sockets.cloned();
+        async move {
+            let new = old.sibling();
+            // The trigger instant is when the second login was sent: the server may kick the old
+            // socket before its response arrives.
+            let sent = std::time::Instant::now();
+            // The old session lives on only through its socket: with one, its end is registered
+            // (session loss, `client::notice`); without one nothing of it is left to notice.
+            let registered = had_socket && old.session_ends(EndCause::Kicked, sent);
+            if !new.login().await {
                 if registered {
-                    old.end_confirmed(EndCause::Kicked);
+                    old.void_end(EndCause::Kicked);
                 }
-                for kick in &kicks {
-                    kick.arm_at(sent);
-                }
-                // The user keeps a socket on the new device when the old one had one.
-                let socket = match (sockets, had_socket) {
-                    (Some(sockets), true) => sockets.open(&new).await,
-                    _ => None,
-                };
-                Some((new, socket))
+                return None;
             }
-        },
-    )
+            if registered {
+                old.end_confirmed(EndCause::Kicked);
+            }
+            for kick in &kicks {
+                kick.arm_at(sent);
+            }
+            // The user keeps a socket on the new device when the old one had one.
+            let socket = match (sockets, had_socket) {
+                (Some(sockets), true) => sockets.open(&new).await,
+                _ => None,
+            };
+            Some((new, socket))
+        }
+    })
     .await;
     let mut old_sockets = Vec::new();
     let mut old_sessions = Vec::new();
@@ -244,36 +226,30 @@ async fn ended_by(
     let first: Vec<bool> = (0..fleet.members.len())
         .map(|k| fleet.is_first_device(k))
         .collect();
-    ramped(
-        sessions.len(),
-        ramp,
-        in_flight_cap(sessions.first()),
-        cancel,
-        |k| {
-            let (s, kicks, first) = (sessions[k].clone(), kicks[k].clone(), first[k]);
-            async move {
-                let sent = std::time::Instant::now();
-                let status = if admin && !first {
-                    // The user's first device asked the admin endpoint for every device.
-                    s.expect_end();
-                    None
-                } else if admin {
-                    s.force_logout().await
-                } else if s.is_logged_in() {
-                    s.logout().await
-                } else {
-                    None
-                };
-                if let Some(status) = status
-                    && (200..300).contains(&status)
-                {
-                    for kick in &kicks {
-                        kick.arm_at(sent);
-                    }
+    ramped_over(&sessions, ramp, cancel, |k| {
+        let (s, kicks, first) = (sessions[k].clone(), kicks[k].clone(), first[k]);
+        async move {
+            let sent = std::time::Instant::now();
+            let status = if admin && !first {
+                // The user's first device asked the admin endpoint for every device.
+                s.expect_end();
+                None
+            } else if admin {
+                s.force_logout().await
+            } else if s.is_logged_in() {
+                s.logout().await
+            } else {
+                None
+            };
+            if let Some(status) = status
+                && (200..300).contains(&status)
+            {
+                for kick in &kicks {
+                    kick.arm_at(sent);
                 }
             }
-        },
-    )
+        }
+    })
     .await;
     let old: Vec<Socket> = fleet
         .members
@@ -301,17 +277,11 @@ async fn settle_and_close(
 /// `refresh_race`: every client races `parallel` refreshes of its refresh token.
 pub(crate) async fn refresh_race(fleet: &Fleet, parallel: u32, cancel: &CancellationToken) {
     let sessions = fleet.sessions();
-    ramped(
-        sessions.len(),
-        Duration::ZERO,
-        in_flight_cap(sessions.first()),
-        cancel,
-        |k| {
-            let s = sessions[k].clone();
-            async move {
-                race::race(&s, parallel).await;
-            }
-        },
-    )
+    ramped_over(&sessions, Duration::ZERO, cancel, |k| {
+        let s = sessions[k].clone();
+        async move {
+            race::race(&s, parallel).await;
+        }
+    })
     .await;
 }

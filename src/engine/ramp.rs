@@ -29,6 +29,21 @@ pub(crate) fn in_flight_cap(any: Option<&Arc<Session>>) -> usize {
     cap_for_pool(any.and_then(|s| s.env().connector.pool_size()))
 }
 
+/// [`ramped`] with job `k` for `sessions[k]`, at most [`in_flight_cap`] of them in flight.
+pub(crate) async fn ramped_over<T, Fut>(
+    sessions: &[Arc<Session>],
+    ramp: Duration,
+    cancel: &CancellationToken,
+    make: impl FnMut(usize) -> Fut,
+) -> Vec<(usize, T)>
+where
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let cap = in_flight_cap(sessions.first());
+    ramped(sessions.len(), ramp, cap, cancel, make).await
+}
+
 fn cap_for_pool(pool: Option<usize>) -> usize {
     pool.map_or(MAX_IN_FLIGHT, |n| {
         n.saturating_mul(2).clamp(1_000, MAX_IN_FLIGHT)
