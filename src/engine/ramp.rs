@@ -24,6 +24,7 @@ pub(crate) const MAX_IN_FLIGHT: usize = 20_000;
 /// waiting logins held 82 MB of a million clients' peak); per-client connections send at once.
 /// Never below 1 000, so a job that also opens a WebSocket outside the pool is not throttled by a
 /// small pool.
+///
 /// `any`: one of the sessions (they share the run's connector).
 pub(crate) fn in_flight_cap(any: Option<&Arc<Session>>) -> usize {
     cap_for_pool(any.and_then(|s| s.env().connector.pool_size()))
