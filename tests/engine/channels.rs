@@ -87,12 +87,13 @@ async fn relogin_kicks_the_old_sse_stream() {
     assert_eq!(r.samples("sse_kick_latency"), n, "{:?}", r.snap.counters);
     assert_eq!(r.counter("sse_missed_kicks"), 0);
     assert_eq!(r.counter("sse_events.kicked"), n);
-    assert_eq!(
-        r.counter("sse_events.welcome"),
-        2 * n,
-        "old and new streams"
-    );
-    assert_eq!(r.counter("sse_connects"), 2 * n);
+    // Every old stream read its welcome before its kick (events arrive in order). A new stream's
+    // welcome follows its connect by microseconds, but the run ends as soon as every kick is seen,
+    // so on a loaded machine one of them can still be unread then (CI saw 15 of 16): what is
+    // certain is the old streams' welcome and every new stream's connect.
+    let welcome = r.counter("sse_events.welcome");
+    assert!((n..=2 * n).contains(&welcome), "welcome events: {welcome}");
+    assert_eq!(r.counter("sse_connects"), 2 * n, "old and new streams");
     assert_eq!(r.counter("sse_sessions_ended"), n);
     assert_eq!(r.counter("ended.session_ended"), n);
     assert_eq!(r.samples("kick_latency"), 0, "no WebSocket in this run");
