@@ -43,6 +43,13 @@ pub struct CookieJar {
 }
 
 impl CookieJar {
+    /// An empty jar.
+    pub const fn new() -> CookieJar {
+        CookieJar {
+            cookies: Vec::new(),
+        }
+    }
+
     /// Takes every `Set-Cookie` header of a response into the jar. A cookie with `Max-Age=0` (or a
     /// negative one), an `Expires` in the past or an empty value removes the stored cookie of that
     /// name.

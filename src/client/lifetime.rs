@@ -10,47 +10,48 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::stamp::WallStamp;
 use crate::profile::SessionLimits;
 
 /// Slack for an announced end: `refresh_expires_in` and JWT `exp` are whole seconds, and the
 /// client starts counting when the answer arrives, up to a round trip after the server did.
 pub const END_TOLERANCE: Duration = Duration::from_secs(1);
 
-/// The announced facts about one login session (see the module docs).
+/// The announced facts about one login session (see the module docs); 24 bytes, since every
+/// client keeps one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Lifetime {
     /// When the session's login answered.
-    login_at: Option<SystemTime>,
+    login_at: Option<WallStamp>,
     /// When the last login or refresh answered.
-    renewed_at: Option<SystemTime>,
+    renewed_at: Option<WallStamp>,
     /// The refresh token's announced expiry (the latest token response that said one).
-    refresh_expires_at: Option<SystemTime>,
+    refresh_expires_at: Option<WallStamp>,
 }
 
 impl Lifetime {
     /// A new login session answered at `now`.
     pub fn logged_in(&mut self, now: SystemTime, refresh_expires_at: Option<SystemTime>) {
         *self = Lifetime {
-            login_at: Some(now),
-            renewed_at: Some(now),
-            refresh_expires_at,
+            login_at: Some(now.into()),
+            renewed_at: Some(now.into()),
+            refresh_expires_at: refresh_expires_at.map(WallStamp::new),
         };
     }
 
     /// A refresh answered at `now`; a response that announces nothing keeps the last announcement.
     pub fn renewed(&mut self, now: SystemTime, refresh_expires_at: Option<SystemTime>) {
-        self.renewed_at = Some(now);
+        self.renewed_at = Some(now.into());
         if refresh_expires_at.is_some() {
-            self.refresh_expires_at = refresh_expires_at;
+            self.refresh_expires_at = refresh_expires_at.map(WallStamp::new);
         }
     }
 
     /// The earliest end known: the announced refresh expiry, login + `limits.max`, last renewal +
     /// `limits.idle`. `None`: nothing announced or declared.
     pub fn end(&self, limits: SessionLimits) -> Option<SystemTime> {
-        let max = self.login_at.zip(limits.max).map(|(t, d)| t + d);
-        let idle = self.renewed_at.zip(limits.idle).map(|(t, d)| t + d);
-        [self.refresh_expires_at, max, idle]
+        let max = self.login_at.zip(limits.max).map(|(t, d)| t.get() + d);
+        [self.announced_end(), max, self.idle_end(limits)]
             .into_iter()
             .flatten()
             .min()
@@ -58,17 +59,17 @@ impl Lifetime {
 
     /// When the last login or refresh answered.
     pub fn renewed_at(&self) -> Option<SystemTime> {
-        self.renewed_at
+        self.renewed_at.map(WallStamp::get)
     }
 
     /// The session end the server announced last (without the profile's declared limits).
     pub fn announced_end(&self) -> Option<SystemTime> {
-        self.refresh_expires_at
+        self.refresh_expires_at.map(WallStamp::get)
     }
 
     /// The end from the declared idle limit alone (last renewal + `limits.idle`), if declared.
     pub fn idle_end(&self, limits: SessionLimits) -> Option<SystemTime> {
-        self.renewed_at.zip(limits.idle).map(|(t, d)| t + d)
+        self.renewed_at().zip(limits.idle).map(|(t, d)| t + d)
     }
 
     /// Whether a refusal at `now` comes at or after the known end (within [`END_TOLERANCE`]).

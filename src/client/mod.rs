@@ -10,6 +10,7 @@
 //!   session's credential; `Max-Age`/`Expires` honoured). The cookie-session strategy itself is
 //!   `session`'s child module `cookie`.
 //! - [`single_flight`]: at most one refresh per session in flight.
+//! - [`stamp`]: instants in 8 bytes for the state every client keeps.
 //! - [`timers`]: one timer task for all proactive refreshes.
 //! - [`live`]: live counters for the progress display.
 //! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
@@ -42,6 +43,7 @@ mod session_push;
 mod session_ws;
 pub mod single_flight;
 pub mod sse;
+pub mod stamp;
 pub mod strategy;
 pub mod tabs;
 pub mod timers;

@@ -18,7 +18,7 @@
 //! README ("Session loss: notice latency, ghosts, reasons").
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::metrics::{Recorder, names};
 
@@ -224,11 +224,7 @@ impl Reason {
 
 /// Microseconds since a process-wide epoch, never 0 (0 means "unset"), for lock-free instants.
 pub fn micros(at: Instant) -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(|| Instant::now() - Duration::from_secs(1));
-    u64::try_from(at.saturating_duration_since(epoch).as_micros())
-        .unwrap_or(u64::MAX)
-        .max(1)
+    super::stamp::MonoStamp::new(at).micros()
 }
 
 /// A registered end not yet noticed.
@@ -411,6 +407,8 @@ pub fn record_unnoticed(rec: &Recorder, shard: usize, cause: EndCause, ghosts: u
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

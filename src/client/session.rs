@@ -50,6 +50,7 @@ use super::notice::{self, EndCause, NoticeBook, NoticePath, Reason};
 use super::race::successor_key;
 use super::retry::Retry;
 use super::single_flight::{Flight, SingleFlight};
+use super::stamp::{MonoStamp, WallStamp};
 use super::strategy::{ClientSettings, Strategy};
 use super::tabs::{self, Shared, TabLink};
 use super::timers::{Timed, Timers};
@@ -271,18 +272,18 @@ pub(crate) enum Refreshed {
     Failed,
 }
 
+/// One session's mutable state, behind its lock. What every logged-in client holds stays inline
+/// (a million clients hold a million of these); what only some runs or some moments need lives in
+/// [`Extra`], allocated on first use.
 #[derive(Default)]
 struct State {
     generation: u64,
     access: Option<Arc<str>>,
     refresh: Option<Arc<str>>,
     session_id: Option<Box<str>>,
-    expires_at: Option<SystemTime>,
-    cookies: CookieJar,
+    expires_at: Option<WallStamp>,
     /// `generation + 1` of the last generation counted in `refreshes_needed`.
     needed_counted: u64,
-    /// The refresh credentials presented lately, and what they were exchanged for.
-    presented: Vec<Presented>,
     /// What the server announced (and the profile declares) about the session's end.
     lifetime: Lifetime,
     /// The client was told its session ended (logout, force logout, kick): a later new login is
@@ -290,19 +291,81 @@ struct State {
     end_expected: bool,
     /// The session held tokens at least once (`clients_logged_in` / `never_logged_in`).
     ever_logged_in: bool,
-    /// A server's `Retry-After`: no request leaves before this instant.
-    not_before: Option<tokio::time::Instant>,
     /// The last failed login, refresh or API call not followed by a success of that kind since.
     failing: Option<(Op, FailClass)>,
     /// The scheduled instant of a synchronized phase whose first request is still to be written
     /// (`send_skew`).
-    first_send_due: Option<Instant>,
+    first_send_due: Option<MonoStamp>,
+    /// The announced end of the login session on the monotonic clock (see [`Lifetime`]).
+    announced_end: Option<MonoStamp>,
+    extra: Option<Box<Extra>>,
+}
+
+/// The part of [`State`] most sessions never use: cookies, a CSRF token, the refresh credentials
+/// presented (rotation), a `Retry-After`, session loss being noticed.
+#[derive(Default)]
+struct Extra {
+    cookies: CookieJar,
+    /// The refresh credentials presented lately, and what they were exchanged for.
+    presented: Vec<Presented>,
+    /// A server's `Retry-After`: no request leaves before this instant.
+    not_before: Option<tokio::time::Instant>,
     /// Session loss, noticed: the end the scenario caused, ghosts, whether it was noticed.
     notice: NoticeBook,
-    /// The announced end of the login session on the monotonic clock (see [`Lifetime`]).
-    announced_end: Option<Instant>,
     /// The CSRF token read from a page (`cookie_session.csrf.selector`).
     csrf_token: Option<Box<str>>,
+}
+
+/// An empty jar to read when a session has no [`Extra`].
+static NO_COOKIES: CookieJar = CookieJar::new();
+
+impl State {
+    /// The rarely used part, made on first use.
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    fn cookies(&self) -> &CookieJar {
+        self.extra.as_ref().map_or(&NO_COOKIES, |e| &e.cookies)
+    }
+
+    fn presented(&self) -> &[Presented] {
+        self.extra.as_ref().map_or(&[], |e| &e.presented)
+    }
+
+    fn not_before(&self) -> Option<tokio::time::Instant> {
+        self.extra.as_ref().and_then(|e| e.not_before)
+    }
+
+    fn csrf_token(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.csrf_token.as_deref())
+    }
+
+    fn notice(&self) -> NoticeBook {
+        self.extra.as_ref().map(|e| e.notice).unwrap_or_default()
+    }
+
+    fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at.map(WallStamp::get)
+    }
+
+    fn announced_end(&self) -> Option<Instant> {
+        self.announced_end.map(MonoStamp::get)
+    }
+
+    /// Runs `f` on the notice book; a session without [`Extra`] gets one only if `f` changed the
+    /// (default) book.
+    fn with_notice<R>(&mut self, f: impl FnOnce(&mut NoticeBook) -> R) -> R {
+        if let Some(e) = &mut self.extra {
+            return f(&mut e.notice);
+        }
+        let mut book = NoticeBook::default();
+        let r = f(&mut book);
+        if book != NoticeBook::default() {
+            self.extra().notice = book;
+        }
+        r
+    }
 }
 
 /// A refresh credential this session presented (a hash, never the token).
@@ -415,7 +478,7 @@ impl Session {
 
     /// When the current access token expires, if known.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.state.lock().expires_at
+        self.state.lock().expires_at()
     }
 
     /// When the last login or refresh of this session answered (the server's idle clock starts
@@ -449,7 +512,7 @@ impl Session {
             Some(_) => self.env.profile.refresh_cookie(),
             None => None,
         };
-        s.cookies.header_value_except(skip)
+        s.cookies().header_value_except(skip)
     }
 
     /// Marks that the client was told its session ended (a kick or logout event, a force logout):
@@ -461,7 +524,7 @@ impl Session {
     /// A synchronized phase scheduled this client's first request for `scheduled`: the next
     /// request written records `send_skew` (written − scheduled).
     pub fn expect_first_send(&self, scheduled: Instant) {
-        self.state.lock().first_send_due = Some(scheduled);
+        self.state.lock().first_send_due = Some(scheduled.into());
         self.first_send_pending.store(true, Ordering::Release);
     }
 
@@ -481,10 +544,10 @@ impl Session {
         let due = {
             let mut s = self.state.lock();
             match s.first_send_due {
-                Some(due) if reply.sent_at >= due => {
+                Some(due) if reply.sent_at >= due.get() => {
                     s.first_send_due = None;
                     self.first_send_pending.store(false, Ordering::Release);
-                    due
+                    due.get()
                 }
                 // None, or a request sent before the scheduled instant (e.g. a socket's refresh
                 // already in flight): not the phase's first request.
@@ -662,8 +725,8 @@ impl Session {
         let until = tokio::time::Instant::now() + delay.min(RETRY_AFTER_CAP);
         {
             let mut s = self.state.lock();
-            if s.not_before.is_none_or(|t| t < until) {
-                s.not_before = Some(until);
+            if s.not_before().is_none_or(|t| t < until) {
+                s.extra().not_before = Some(until);
             }
         }
         self.rec()
@@ -672,16 +735,16 @@ impl Session {
 
     /// Waits out a server's `Retry-After` before the next request (cancelled with the phase).
     async fn respect_retry_after(&self) {
-        let until = self.state.lock().not_before;
+        let until = self.state.lock().not_before();
         if let Some(t) = until {
             if t > tokio::time::Instant::now() {
                 tokio::time::sleep_until(t).await;
             }
             let mut s = self.state.lock();
-            if s.not_before
+            if s.not_before()
                 .is_some_and(|x| x <= tokio::time::Instant::now())
             {
-                s.not_before = None;
+                s.extra().not_before = None;
             }
         }
     }
@@ -690,14 +753,14 @@ impl Session {
     pub fn retry_at(&self) -> Option<tokio::time::Instant> {
         self.state
             .lock()
-            .not_before
+            .not_before()
             .filter(|t| *t > tokio::time::Instant::now())
     }
 
     /// Whether a `Retry-After` wait may be pending (checked on every API call: one uncontended
     /// lock, no clock read; [`Session::respect_retry_after`] clears a passed instant).
     fn backing_off(&self) -> bool {
-        self.state.lock().not_before.is_some()
+        self.state.lock().not_before().is_some()
     }
 
     /// The session gained (+1) or lost (-1) its tokens: live display and `active_clients` gauge.
@@ -864,7 +927,9 @@ impl Session {
             return None;
         }
         // Whether the login worked is whether it set the session cookie: not an older one.
-        self.state.lock().cookies.remove(&cs.cookie);
+        if let Some(e) = &mut self.state.lock().extra {
+            e.cookies.remove(&cs.cookie);
+        }
         let (user, password) = self.credentials();
         let res = self
             .token_exchange(Op::Login, || {
@@ -965,7 +1030,7 @@ impl Session {
                     None => None,
                 };
                 self.forget(true);
-                let left = self.state.lock().notice.ended_by_client();
+                let left = self.state.lock().with_notice(|n| n.ended_by_client());
                 self.record_unnoticed(left);
                 self.update_ghost_watch();
                 status
@@ -1057,7 +1122,7 @@ impl Session {
         Some(Tokens {
             access_token: s.access.as_deref()?.to_string(),
             refresh_token: s.refresh.as_deref().map(str::to_string),
-            expires_at: s.expires_at,
+            expires_at: s.expires_at(),
             session_id: s.session_id.as_deref().map(str::to_string),
             refresh_expires_at: None,
         })
@@ -1074,15 +1139,17 @@ impl Session {
         s.expires_at = None;
         s.generation += 1;
         if cookies {
-            s.cookies.clear();
-            s.csrf_token = None;
+            if let Some(e) = &mut s.extra {
+                e.cookies.clear();
+                e.csrf_token = None;
+            }
             s.end_expected = true;
         }
     }
 
     pub(crate) fn absorb_cookies(&self, headers: &HeaderMap) {
         if headers.contains_key(http::header::SET_COOKIE) {
-            self.state.lock().cookies.absorb(headers);
+            self.state.lock().extra().cookies.absorb(headers);
         }
     }
 
@@ -1158,15 +1225,17 @@ impl Session {
             } else if fresh_login {
                 s.session_id = None;
             }
-            s.expires_at = tokens.expires_at;
+            s.expires_at = tokens.expires_at.map(WallStamp::new);
             s.generation += 1;
             let mut unnoticed = None;
             if fresh_login {
                 s.end_expected = false;
-                s.presented.clear();
+                if let Some(e) = &mut s.extra {
+                    e.presented.clear();
+                }
                 s.lifetime
                     .logged_in(SystemTime::now(), tokens.refresh_expires_at);
-                unnoticed = s.notice.restart();
+                unnoticed = s.with_notice(NoticeBook::restart);
             } else {
                 s.lifetime
                     .renewed(SystemTime::now(), tokens.refresh_expires_at);
@@ -1174,8 +1243,8 @@ impl Session {
             s.announced_end = s
                 .lifetime
                 .end(self.profile().session_limits())
-                .map(monotonic);
-            (s.generation, s.expires_at, unnoticed)
+                .map(|t| monotonic(t).into());
+            (s.generation, s.expires_at(), unnoticed)
         };
         let (generation, expires_at, unnoticed) = installed;
         self.record_unnoticed(unnoticed);
@@ -1369,9 +1438,11 @@ impl Session {
                 return;
             }
             s.access = Some(token.into());
-            s.expires_at = crate::profile::jwt_exp(token).or(s.expires_at);
+            if let Some(exp) = crate::profile::jwt_exp(token) {
+                s.expires_at = Some(exp.into());
+            }
             s.generation += 1;
-            (s.generation, s.expires_at)
+            (s.generation, s.expires_at())
         };
         self.rec().count(self.shard(), names::RENEWALS, 1);
         if let Some(link) = self.tab()
@@ -1543,11 +1614,12 @@ impl Session {
                     rec.count(shard, names::REFRESHES_NEEDED, 1);
                 }
             }
-            if !s.presented.iter().any(|p| p.hash == presented) {
-                if s.presented.len() >= PRESENTED_KEEP {
-                    s.presented.remove(0);
+            if !s.presented().iter().any(|p| p.hash == presented) {
+                let kept = &mut s.extra().presented;
+                if kept.len() >= PRESENTED_KEEP {
+                    kept.remove(0);
                 }
-                s.presented.push(Presented {
+                kept.push(Presented {
                     hash: presented,
                     successor: None,
                     forked: false,
@@ -1627,7 +1699,7 @@ impl Session {
     /// requests are ghosts until the client notices. `false` when an end was already registered
     /// or this login session's end was already noticed.
     pub fn session_ends(&self, cause: EndCause, at: Instant) -> bool {
-        let registered = self.state.lock().notice.ends(cause, at);
+        let registered = self.state.lock().with_notice(|n| n.ends(cause, at));
         if registered {
             self.update_ghost_watch();
         }
@@ -1644,8 +1716,8 @@ impl Session {
     pub fn void_end(&self, cause: EndCause) {
         {
             let mut s = self.state.lock();
-            if s.notice.pending_end().is_some_and(|(c, _)| c == cause) {
-                s.notice.void();
+            if s.notice().pending_end().is_some_and(|(c, _)| c == cause) {
+                s.with_notice(NoticeBook::void);
             }
         }
         self.update_ghost_watch();
@@ -1655,13 +1727,13 @@ impl Session {
     /// clock: the `T` of an end a phase registers ahead of time (e.g. an idle phase registering
     /// [`EndCause::Idle`] at the announced idle end).
     pub fn announced_end(&self) -> Option<Instant> {
-        self.state.lock().announced_end
+        self.state.lock().announced_end()
     }
 
     /// The run (or this session's life) is over: a registered end never noticed is counted
     /// `unnoticed.<cause>`, with its ghost requests.
     pub fn flush_unnoticed(&self) {
-        let left = self.state.lock().notice.take_unnoticed();
+        let left = self.state.lock().with_notice(NoticeBook::take_unnoticed);
         self.record_unnoticed(left);
         self.update_ghost_watch();
     }
@@ -1701,9 +1773,8 @@ impl Session {
             } else {
                 None
             };
-            let pending = s.notice.pending_end().is_some();
-            s.notice
-                .notice(path, reason, now, end)
+            let pending = s.notice().pending_end().is_some();
+            s.with_notice(|n| n.notice(path, reason, now, end))
                 .map(|n| (n, pending))
         };
         let Some((notice, registered)) = notice else {
@@ -1723,10 +1794,11 @@ impl Session {
     fn update_ghost_watch(&self) {
         let watch = {
             let s = self.state.lock();
-            if s.notice.is_pending() {
-                s.notice.pending_end().map(|(_, at)| at)
+            let book = s.notice();
+            if book.is_pending() {
+                book.pending_end().map(|(_, at)| at)
             } else if s.access.is_some() && !s.end_expected {
-                s.announced_end
+                s.announced_end()
             } else {
                 None
             }
@@ -1747,8 +1819,8 @@ impl Session {
             return;
         }
         let mut s = self.state.lock();
-        let after_announced = s.announced_end.is_some_and(|e| now >= e);
-        s.notice.ghost(now, after_announced);
+        let after_announced = s.announced_end().is_some_and(|e| now >= e);
+        s.with_notice(|n| n.ghost(now, after_announced));
     }
 }
 
@@ -1768,7 +1840,8 @@ impl Session {
     fn note_acceptance(&self, presented: u64, successor: u64) {
         let forked = {
             let mut s = self.state.lock();
-            match s.presented.iter_mut().find(|p| p.hash == presented) {
+            let kept = s.extra.as_mut().map_or(&mut [][..], |e| &mut e.presented[..]);
+            match kept.iter_mut().find(|p| p.hash == presented) {
                 Some(p) => match p.successor {
                     None => {
                         p.successor = Some(successor);
@@ -1807,10 +1880,10 @@ impl Session {
         Some(Shared {
             access: s.access.clone()?,
             refresh: s.refresh.clone(),
-            expires_at: s.expires_at,
+            expires_at: s.expires_at(),
             session_id: s.session_id.clone(),
             lifetime: s.lifetime,
-            cookies: s.cookies.clone(),
+            cookies: s.cookies().clone(),
         })
     }
 
@@ -1825,17 +1898,21 @@ impl Session {
             if s.session_id != shared.session_id || s.access.is_none() {
                 // Another login session: whatever ended the old one says nothing about it.
                 s.end_expected = false;
-                s.presented.clear();
+                if let Some(e) = &mut s.extra {
+                    e.presented.clear();
+                }
             }
             s.ever_logged_in = true;
             s.access = Some(shared.access.clone());
             s.refresh = shared.refresh.clone();
             s.session_id = shared.session_id.clone();
-            s.expires_at = shared.expires_at;
+            s.expires_at = shared.expires_at.map(WallStamp::new);
             s.lifetime = shared.lifetime;
-            s.cookies = shared.cookies.clone();
+            if s.extra.is_some() || shared.cookies != NO_COOKIES {
+                s.extra().cookies = shared.cookies.clone();
+            }
             s.generation += 1;
-            (s.generation, s.expires_at)
+            (s.generation, s.expires_at())
         };
         self.arm_proactive(generation, expires_at);
         shared.access.clone()

@@ -22,6 +22,7 @@ use http::header::{COOKIE, LOCATION, ORIGIN};
 
 use super::{FailClass, Op, Session, monotonic};
 use crate::client::notice::{NoticePath, Reason};
+use crate::client::stamp::WallStamp;
 use crate::client::transport::{BodyMode, HttpError, Reply};
 use crate::metrics::names;
 use crate::profile::cookie_session::{CsrfSource, token_in_page, unsafe_method};
@@ -48,11 +49,11 @@ impl Session {
         let (cookie, token) = {
             let s = self.state.lock();
             let token = match cs.csrf.as_ref().map(|c| &c.source) {
-                Some(CsrfSource::Cookie(name)) => s.cookies.get(name).map(str::to_string),
-                Some(CsrfSource::Page { .. }) => s.csrf_token.as_deref().map(str::to_string),
+                Some(CsrfSource::Cookie(name)) => s.cookies().get(name).map(str::to_string),
+                Some(CsrfSource::Page { .. }) => s.csrf_token().map(str::to_string),
                 None => None,
             };
-            (s.cookies.header_value(), token)
+            (s.cookies().header_value(), token)
         };
         let header_err = |name: &str| RequestError::Header { name: name.into() };
         if let Some(c) = cookie {
@@ -97,24 +98,24 @@ impl Session {
             let Some(access) = s.access.clone() else {
                 return;
             };
-            let (value, expires) = match s.cookies.get(&cs.cookie) {
-                Some(v) => (v, s.cookies.expires(&cs.cookie)),
+            let (value, expires) = match s.cookies().get(&cs.cookie) {
+                Some(v) => (Arc::<str>::from(v), s.cookies().expires(&cs.cookie)),
                 None => return,
             };
             let same_value = *access == *value;
-            if same_value && (expires.is_none() || expires == s.expires_at) {
+            if same_value && (expires.is_none() || expires == s.expires_at()) {
                 return;
             }
             if !same_value {
-                s.access = Some(value.into());
+                s.access = Some(value);
                 s.generation += 1;
             }
-            s.expires_at = expires;
+            s.expires_at = expires.map(WallStamp::new);
             s.lifetime.renewed(SystemTime::now(), expires);
             s.announced_end = s
                 .lifetime
                 .end(self.profile().session_limits())
-                .map(monotonic);
+                .map(|t| monotonic(t).into());
             true
         };
         if renewed {
@@ -126,8 +127,8 @@ impl Session {
     /// The tokens of a cookie-session login answer: the session cookie the jar just took in.
     pub(super) fn cookie_login_tokens(&self, cs: &CookieSession) -> Option<Tokens> {
         let s = self.state.lock();
-        let value = s.cookies.get(&cs.cookie)?;
-        let expires = s.cookies.expires(&cs.cookie);
+        let value = s.cookies().get(&cs.cookie)?;
+        let expires = s.cookies().expires(&cs.cookie);
         Some(Tokens {
             access_token: value.to_string(),
             refresh_token: None,
@@ -173,7 +174,7 @@ impl Session {
         let html = String::from_utf8_lossy(&reply.body);
         match token_in_page(&html, selector) {
             Some(t) => {
-                self.state.lock().csrf_token = Some(t.into());
+                self.state.lock().extra().csrf_token = Some(t.into());
                 true
             }
             None => {
@@ -196,7 +197,9 @@ impl Session {
             .ended_at(self.profile().session_limits(), SystemTime::now());
         // The cookie is useless now: a browser would not send it again either.
         if let Some(cs) = self.cookie_mode() {
-            self.state.lock().cookies.remove(&cs.cookie);
+            if let Some(e) = &mut self.state.lock().extra {
+                e.cookies.remove(&cs.cookie);
+            }
         }
         // Past the cookie's own expiry the client knows why, whatever the answer said.
         let reason = if ended {
