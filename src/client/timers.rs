@@ -15,22 +15,25 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::stamp::MonoStamp;
+
 /// Something a timer fires on.
 pub trait Timed: Send + Sync + 'static {
     /// The timer set with `tag` is due.
     fn due(self: Arc<Self>, tag: u64) -> impl Future<Output = ()> + Send;
 }
 
+/// One pending timer: 24 bytes, and a million clients keep one each. Timers due at the same
+/// nanosecond fire in no particular order (they are spawned together).
 struct Entry<T> {
-    at: Instant,
-    seq: u64,
+    at: MonoStamp,
     target: Weak<T>,
     tag: u64,
 }
 
 impl<T> PartialEq for Entry<T> {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.at == other.at
     }
 }
 impl<T> Eq for Entry<T> {}
@@ -42,14 +45,14 @@ impl<T> PartialOrd for Entry<T> {
 impl<T> Ord for Entry<T> {
     /// Reversed: `BinaryHeap` is a max-heap and the earliest entry must come out first.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.at.cmp(&self.at)
     }
 }
 
 /// Handle to the timer task (cheap to clone). The task ends when `cancel` fires or every handle is
 /// dropped.
 pub struct Timers<T> {
-    tx: mpsc::UnboundedSender<(Instant, Weak<T>, u64)>,
+    tx: mpsc::UnboundedSender<Entry<T>>,
 }
 
 impl<T> Clone for Timers<T> {
@@ -71,38 +74,38 @@ impl<T: Timed> Timers<T> {
     /// Fires `target.due(tag)` at `at` (at once when `at` is past), unless `target` is gone by then.
     pub fn schedule(&self, at: Instant, target: Weak<T>, tag: u64) {
         // A send error means the run is over: nothing left to refresh for.
-        let _ = self.tx.send((at, target, tag));
+        let _ = self.tx.send(Entry {
+            at: at.into(),
+            target,
+            tag,
+        });
     }
 }
 
 async fn run<T: Timed>(
-    mut rx: mpsc::UnboundedReceiver<(Instant, Weak<T>, u64)>,
+    mut rx: mpsc::UnboundedReceiver<Entry<T>>,
     cancel: CancellationToken,
 ) {
     let mut heap: BinaryHeap<Entry<T>> = BinaryHeap::new();
-    let mut seq = 0u64;
     loop {
         let next = heap.peek().map(|e| e.at);
         tokio::select! {
             biased;
             _ = cancel.cancelled() => return,
             msg = rx.recv() => match msg {
-                Some((at, target, tag)) => {
-                    seq += 1;
-                    heap.push(Entry { at, seq, target, tag });
-                }
+                Some(entry) => heap.push(entry),
                 None if heap.is_empty() => return,
                 None => {
                     // Every handle is gone: fire what is left, then stop.
                     while let Some(e) = heap.pop() {
-                        tokio::time::sleep_until(e.at).await;
+                        sleep_until(e.at).await;
                         fire(e, &cancel);
                     }
                     return;
                 }
             },
             _ = sleep_until_opt(next) => {
-                let now = Instant::now();
+                let now = MonoStamp::from(Instant::now());
                 while heap.peek().is_some_and(|e| e.at <= now) {
                     if let Some(e) = heap.pop() {
                         fire(e, &cancel);
@@ -122,9 +125,13 @@ fn fire<T: Timed>(e: Entry<T>, cancel: &CancellationToken) {
     }
 }
 
-async fn sleep_until_opt(at: Option<Instant>) {
+async fn sleep_until(at: MonoStamp) {
+    tokio::time::sleep_until(Instant::from_std(at.get())).await;
+}
+
+async fn sleep_until_opt(at: Option<MonoStamp>) {
     match at {
-        Some(at) => tokio::time::sleep_until(at).await,
+        Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
@@ -145,6 +152,11 @@ mod tests {
             self.fired.lock().push(tag);
             self.done.notify_one();
         }
+    }
+
+    #[test]
+    fn an_entry_is_24_bytes() {
+        assert_eq!(size_of::<Entry<Probe>>(), 24);
     }
 
     #[tokio::test]
