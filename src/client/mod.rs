@@ -12,6 +12,7 @@
 //! - [`single_flight`]: at most one refresh per session in flight.
 //! - [`stamp`]: instants in 8 bytes for the state every client keeps.
 //! - [`timers`]: one timer task for all proactive refreshes.
+//! - [`token_set`]: the tokens a session holds, in one allocation.
 //! - [`live`]: live counters for the progress display.
 //! - [`retry`]: the backoff after a failure for a passing reason (transport, 5xx, 429).
 //! - [`session`]: the token manager itself ([`Session`]).
@@ -47,6 +48,7 @@ pub mod stamp;
 pub mod strategy;
 pub mod tabs;
 pub mod timers;
+pub mod token_set;
 pub mod transport;
 pub mod ws;
 

@@ -123,7 +123,7 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
         };
     };
     let cookie = session.cookie_header();
-    if held.refresh.is_none() && cookie.is_none() {
+    if held.refresh().is_none() && cookie.is_none() {
         rec.count(shard, RaceClass::NoSession.counter(), 1);
         return RaceReport {
             class: RaceClass::NoSession,
@@ -136,9 +136,9 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
     let barrier = Arc::new(tokio::sync::Barrier::new(n));
     let runs = (0..n).map(|_| {
         let barrier = barrier.clone();
-        let (rt, cookie) = (held.refresh.clone(), cookie.clone());
+        let (held, cookie) = (held.clone(), cookie.clone());
         async move {
-            let req = session.refresh_request(rt.as_deref(), cookie);
+            let req = session.refresh_request(held.refresh(), cookie);
             barrier.wait().await;
             let flight = session
                 .env()

@@ -14,7 +14,7 @@ impl Session {
     pub(crate) async fn register_push(&self, device_token: &str) -> Option<u16> {
         let access = match self.expires_at() {
             Some(exp) if exp <= SystemTime::now() => WsTokens::access_token(self).await?,
-            _ => self.held()?.access.to_string(),
+            _ => self.held()?.access().to_string(),
         };
         let req = self
             .env()

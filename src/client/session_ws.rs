@@ -9,12 +9,12 @@
 //! session that is over (logged out, or its refresh rejected and the new login refused) has no
 //! token.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::notice::{NoticePath, Reason};
 use super::retry::Retry;
 use super::session::Session;
+use super::token_set::TokenSet;
 use super::ws::{SessionEnd, WsTokens};
 use crate::metrics::names;
 
@@ -24,13 +24,13 @@ const HANDSHAKE_MARGIN: Duration = Duration::from_millis(500);
 impl Session {
     /// Renews the token of `generation` for a socket, trying again while the failure is a passing
     /// one (see the module docs). `None`: the session is over.
-    async fn renew_for_socket(&self, mut generation: u64) -> Option<Arc<str>> {
+    async fn renew_for_socket(&self, mut generation: u64) -> Option<TokenSet> {
         let mut retry = Retry::default();
         loop {
             let renewed = if self.is_logged_in() {
                 self.shared_renew(generation).await
             } else if self.login_interrupted() {
-                self.ensure_logged_in().await.map(|h| h.access)
+                self.ensure_logged_in().await.map(|h| h.tokens)
             } else {
                 return None;
             };
@@ -62,7 +62,7 @@ impl Session {
         }
         self.renew_for_socket(self.generation())
             .await
-            .map(|at| at.to_string())
+            .map(|t| t.access().to_string())
     }
 }
 
@@ -78,12 +78,12 @@ impl WsTokens for Session {
             Some(exp) => exp > SystemTime::now() + HANDSHAKE_MARGIN,
             None => true,
         };
-        let at: Arc<str> = if fresh {
-            held.access
+        let tokens = if fresh {
+            held.tokens
         } else {
             self.renew_for_socket(held.generation).await?
         };
-        Some(at.to_string())
+        Some(tokens.access().to_string())
     }
 
     async fn refresh_for_reconnect(&self) -> Option<String> {
@@ -92,7 +92,7 @@ impl WsTokens for Session {
         };
         self.renew_for_socket(held.generation)
             .await
-            .map(|at| at.to_string())
+            .map(|t| t.access().to_string())
     }
 
     fn session_ended(&self, _why: SessionEnd) {

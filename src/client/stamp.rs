@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 fn nanos(d: Duration) -> NonZeroU64 {
-    NonZeroU64::new(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)).unwrap_or(NonZeroU64::MIN)
+    NonZeroU64::new(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
+        .unwrap_or(NonZeroU64::MIN)
 }
 
 /// A wall-clock time in 8 bytes (see the module docs).
@@ -22,7 +23,9 @@ pub struct WallStamp(NonZeroU64);
 
 impl WallStamp {
     pub fn new(t: SystemTime) -> WallStamp {
-        WallStamp(nanos(t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()))
+        WallStamp(nanos(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default(),
+        ))
     }
 
     pub fn get(self) -> SystemTime {
@@ -103,7 +106,11 @@ mod tests {
         );
 
         let t = Instant::now();
-        for at in [t, t + Duration::from_nanos(1), t + Duration::from_secs(86_400)] {
+        for at in [
+            t,
+            t + Duration::from_nanos(1),
+            t + Duration::from_secs(86_400),
+        ] {
             assert_eq!(MonoStamp::new(at).get(), at);
         }
         assert!(MonoStamp::new(t + Duration::from_nanos(1)) > MonoStamp::new(t));

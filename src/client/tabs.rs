@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use super::cookies::CookieJar;
 use super::lifetime::Lifetime;
 use super::session::{Refreshed, Session};
+use super::token_set::TokenSet;
 use crate::metrics::names;
 
 /// Most tabs per user (`client.tabs`).
@@ -122,10 +123,8 @@ impl TabSettings {
 /// What a tab writes to and reads from the store: the user's tokens.
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {
-    pub access: Arc<str>,
-    pub refresh: Option<Arc<str>>,
+    pub tokens: TokenSet,
     pub expires_at: Option<SystemTime>,
-    pub session_id: Option<Box<str>>,
     pub lifetime: Lifetime,
     pub cookies: CookieJar,
 }
@@ -220,7 +219,7 @@ impl TabStore {
     fn moved_on(&self, refresh: Option<&str>, tab_version: u64) -> Moved {
         let inner = self.inner.lock();
         match &inner.tokens {
-            Some(t) if refresh.is_some() && t.refresh.as_deref() != refresh => {
+            Some(t) if refresh.is_some() && t.tokens.refresh() != refresh => {
                 Moved::Tokens(inner.version, t.clone())
             }
             Some(t) if refresh.is_none() && inner.version > tab_version => {
@@ -490,7 +489,7 @@ async fn leader_renews(leader: &Arc<Session>, refresh: Option<&str>) {
     let Some(held) = leader.held() else {
         return;
     };
-    if refresh.is_none() || held.refresh.as_deref() == refresh {
+    if refresh.is_none() || held.refresh() == refresh {
         leader.shared_renew(held.generation).await;
     }
 }

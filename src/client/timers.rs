@@ -82,10 +82,7 @@ impl<T: Timed> Timers<T> {
     }
 }
 
-async fn run<T: Timed>(
-    mut rx: mpsc::UnboundedReceiver<Entry<T>>,
-    cancel: CancellationToken,
-) {
+async fn run<T: Timed>(mut rx: mpsc::UnboundedReceiver<Entry<T>>, cancel: CancellationToken) {
     let mut heap: BinaryHeap<Entry<T>> = BinaryHeap::new();
     loop {
         let next = heap.peek().map(|e| e.at);

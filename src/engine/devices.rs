@@ -33,6 +33,7 @@ use super::ramp::{in_flight_cap, ramped};
 use super::sockets::{Socket, Sockets};
 use crate::client::notice::EndCause;
 use crate::client::session::Op;
+use crate::client::token_set::TokenSet;
 use crate::client::transport::BodyMode;
 use crate::client::ws::KickClock;
 use crate::client::{FailClass, Session};
@@ -128,7 +129,7 @@ async fn user_logout_everywhere(
     // What every device holds before the request: the access token checked after its expiry.
     let before: Vec<_> = devices
         .iter()
-        .map(|d| d.session.held().map(|h| (h.access, d.session.expires_at())))
+        .map(|d| d.session.held().map(|h| (h.tokens, d.session.expires_at())))
         .collect();
     let sent = Instant::now();
     // Every device's session ends at the request (session loss, `client::notice`).
@@ -223,7 +224,7 @@ async fn send_once(caller: &Session) -> Option<u16> {
 /// expiry) its old access token.
 async fn device_after(
     d: Device,
-    held: Option<(Arc<str>, Option<SystemTime>)>,
+    held: Option<(TokenSet, Option<SystemTime>)>,
     kick_timeout: Duration,
     await_expiry: Duration,
 ) -> DeviceOutcome {
@@ -251,7 +252,9 @@ async fn device_after(
         rec.count(shard, names::ZOMBIE_REFRESH, 1);
     }
     let access_zombie = match held {
-        Some((at, Some(exp))) => access_outlives_expiry(&session, &at, exp, await_expiry).await,
+        Some((tokens, Some(exp))) => {
+            access_outlives_expiry(&session, tokens.access(), exp, await_expiry).await
+        }
         _ => None,
     };
     match access_zombie {

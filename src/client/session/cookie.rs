@@ -14,7 +14,6 @@
 //!   session end: `relogins`, `sessions_expired` when it came at or after the cookie's expiry,
 //!   `spurious_logouts` when it came before with nothing ending the session on purpose.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::HeaderValue;
@@ -23,6 +22,7 @@ use http::header::{COOKIE, LOCATION, ORIGIN};
 use super::{FailClass, Op, Session, monotonic};
 use crate::client::notice::{NoticePath, Reason};
 use crate::client::stamp::WallStamp;
+use crate::client::token_set::TokenSet;
 use crate::client::transport::{BodyMode, HttpError, Reply};
 use crate::metrics::names;
 use crate::profile::cookie_session::{CsrfSource, token_in_page, unsafe_method};
@@ -95,19 +95,19 @@ impl Session {
         let Some(cs) = self.cookie_mode() else { return };
         let renewed = {
             let mut s = self.state.lock();
-            let Some(access) = s.access.clone() else {
+            let Some(held) = s.tokens.clone() else {
                 return;
             };
-            let (value, expires) = match s.cookies().get(&cs.cookie) {
-                Some(v) => (Arc::<str>::from(v), s.cookies().expires(&cs.cookie)),
+            let (renewed, expires) = match s.cookies().get(&cs.cookie) {
+                Some(v) if v == held.access() => (None, s.cookies().expires(&cs.cookie)),
+                Some(v) => (Some(held.with_access(v)), s.cookies().expires(&cs.cookie)),
                 None => return,
             };
-            let same_value = *access == *value;
-            if same_value && (expires.is_none() || expires == s.expires_at()) {
+            if renewed.is_none() && (expires.is_none() || expires == s.expires_at()) {
                 return;
             }
-            if !same_value {
-                s.access = Some(value);
+            if let Some(tokens) = renewed {
+                s.tokens = Some(tokens);
                 s.generation += 1;
             }
             s.expires_at = expires.map(WallStamp::new);
@@ -189,17 +189,17 @@ impl Session {
     }
 
     /// The cookie session is gone (a session-gone answer): log in again — once per client, the concurrent calls wait for it.
-    pub(super) async fn cookie_relogin(&self, path: NoticePath, hint: Reason) -> Option<Arc<str>> {
+    pub(super) async fn cookie_relogin(&self, path: NoticePath, hint: Reason) -> Option<TokenSet> {
         let ended = self
             .state
             .lock()
             .lifetime
             .ended_at(self.profile().session_limits(), SystemTime::now());
         // The cookie is useless now: a browser would not send it again either.
-        if let Some(cs) = self.cookie_mode() {
-            if let Some(e) = &mut self.state.lock().extra {
-                e.cookies.remove(&cs.cookie);
-            }
+        if let Some(cs) = self.cookie_mode()
+            && let Some(e) = &mut self.state.lock().extra
+        {
+            e.cookies.remove(&cs.cookie);
         }
         // Past the cookie's own expiry the client knows why, whatever the answer said.
         let reason = if ended {
