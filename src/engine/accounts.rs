@@ -25,25 +25,31 @@ pub(crate) async fn login(
 ) {
     let sessions = fleet.sessions();
     let had_socket: Vec<bool> = fleet.members.iter().map(|m| m.socket.is_some()).collect();
-    let done = ramped_over(&sessions, ramp, cancel, |k| {
-        let s = sessions[k].clone();
-        let sockets = sockets.filter(|_| !had_socket[k]).cloned();
-        async move {
-            let ok = s.is_logged_in() || s.login().await;
-            match (ok, sockets) {
-                // Boxed: only runs with sockets, and the opening's state is large; unboxed, every
-                // login task in flight carried it (12 KB a task: 245 MB at 20 000 in flight).
-                (true, Some(sockets)) => Box::pin(sockets.open(&s)).await,
-                _ => None,
+    let members = &mut fleet.members;
+    ramped_over(
+        &sessions,
+        ramp,
+        cancel,
+        |k| {
+            let s = sessions[k].clone();
+            let sockets = sockets.filter(|_| !had_socket[k]).cloned();
+            async move {
+                let ok = s.is_logged_in() || s.login().await;
+                match (ok, sockets) {
+                    // Boxed: only runs with sockets, and the opening's state is large; unboxed,
+                    // every login task in flight carried it (12 KB a task: 245 MB at 20 000).
+                    (true, Some(sockets)) => Box::pin(sockets.open(&s)).await,
+                    _ => None,
+                }
             }
-        }
-    })
+        },
+        |k, socket| {
+            if socket.is_some() {
+                members[k].socket = socket;
+            }
+        },
+    )
     .await;
-    for (k, socket) in done {
-        if let Some(socket) = socket {
-            fleet.members[k].socket = Some(socket);
-        }
-    }
 }
 
 /// `ws_connect`: every logged-in client without an open socket opens one.
@@ -59,23 +65,29 @@ pub(crate) async fn ws_connect(
         .iter()
         .map(|m| m.socket.as_ref().is_some_and(Socket::is_open))
         .collect();
-    let done = ramped_over(&sessions, ramp, cancel, |k| {
-        let (s, sockets, skip) = (sessions[k].clone(), sockets.clone(), open[k]);
-        async move {
-            if skip || s.ensure_logged_in().await.is_none() {
-                return None;
+    let members = &mut fleet.members;
+    ramped_over(
+        &sessions,
+        ramp,
+        cancel,
+        |k| {
+            let (s, sockets, skip) = (sessions[k].clone(), sockets.clone(), open[k]);
+            async move {
+                if skip || s.ensure_logged_in().await.is_none() {
+                    return None;
+                }
+                sockets.open(&s).await
             }
-            sockets.open(&s).await
-        }
-    })
+        },
+        |k, socket| {
+            if let Some(socket) = socket
+                && let Some(old) = members[k].socket.replace(socket)
+            {
+                old.close();
+            }
+        },
+    )
     .await;
-    for (k, socket) in done {
-        if let Some(socket) = socket
-            && let Some(old) = fleet.members[k].socket.replace(socket)
-        {
-            old.close();
-        }
-    }
 }
 
 /// `relogin`: every user logs in again on a new session (a second device), which replaces the
@@ -109,51 +121,56 @@ pub(crate) async fn relogin(
         .iter()
         .map(|&k| fleet.members[k].socket.is_some())
         .collect();
-    let done = ramped_over(&sessions, ramp, cancel, |i| {
-        let (old, kicks, had_socket) = (sessions[i].clone(), kicks[i].clone(), had_socket[i]);
-        let sockets = sockets.cloned();
-        async move {
-            let new = old.sibling();
-            // The trigger instant is when the second login was sent: the server may kick the old
-            // socket before its response arrives.
-            let sent = std::time::Instant::now();
-            // The old session lives on only through its socket: with one, its end is registered
-            // (session loss, `client::notice`); without one nothing of it is left to notice.
-            let registered = had_socket && old.session_ends(EndCause::Kicked, sent);
-            if !new.login().await {
-                if registered {
-                    old.void_end(EndCause::Kicked);
+    let mut replaced = Vec::new();
+    ramped_over(
+        &sessions,
+        ramp,
+        cancel,
+        |i| {
+            let (old, kicks, had_socket) = (sessions[i].clone(), kicks[i].clone(), had_socket[i]);
+            let sockets = sockets.cloned();
+            async move {
+                let new = old.sibling();
+                // The trigger instant is when the second login was sent: the server may kick the old
+                // socket before its response arrives.
+                let sent = std::time::Instant::now();
+                // The old session lives on only through its socket: with one, its end is registered
+                // (session loss, `client::notice`); without one nothing of it is left to notice.
+                let registered = had_socket && old.session_ends(EndCause::Kicked, sent);
+                if !new.login().await {
+                    if registered {
+                        old.void_end(EndCause::Kicked);
+                    }
+                    return None;
                 }
-                return None;
+                if registered {
+                    old.end_confirmed(EndCause::Kicked);
+                }
+                for kick in &kicks {
+                    kick.arm_at(sent);
+                }
+                // The user keeps a socket on the new device when the old one had one.
+                let socket = match (sockets, had_socket) {
+                    (Some(sockets), true) => sockets.open(&new).await,
+                    _ => None,
+                };
+                Some((new, socket))
             }
-            if registered {
-                old.end_confirmed(EndCause::Kicked);
-            }
-            for kick in &kicks {
-                kick.arm_at(sent);
-            }
-            // The user keeps a socket on the new device when the old one had one.
-            let socket = match (sockets, had_socket) {
-                (Some(sockets), true) => sockets.open(&new).await,
-                _ => None,
-            };
-            Some((new, socket))
-        }
-    })
+        },
+        |i, new| replaced.extend(new.map(|n| (i, n))),
+    )
     .await;
     let mut old_sockets = Vec::new();
     let mut old_sessions = Vec::new();
-    for (i, replaced) in done {
+    for (i, (new, socket)) in replaced {
         let k = who[i];
-        if let Some((new, socket)) = replaced {
-            for j in fleet.devices_of(k).filter(|&j| j != k) {
-                old_sockets.extend(fleet.members[j].socket.take());
-            }
-            let m = &mut fleet.members[k];
-            old_sessions.push(std::mem::replace(&mut m.session, new));
-            if let Some(old) = std::mem::replace(&mut m.socket, socket) {
-                old_sockets.push(old);
-            }
+        for j in fleet.devices_of(k).filter(|&j| j != k) {
+            old_sockets.extend(fleet.members[j].socket.take());
+        }
+        let m = &mut fleet.members[k];
+        old_sessions.push(std::mem::replace(&mut m.session, new));
+        if let Some(old) = std::mem::replace(&mut m.socket, socket) {
+            old_sockets.push(old);
         }
     }
     settle_and_close(sockets, old_sockets, kick_timeout, cancel).await;
@@ -226,30 +243,36 @@ async fn ended_by(
     let first: Vec<bool> = (0..fleet.members.len())
         .map(|k| fleet.is_first_device(k))
         .collect();
-    ramped_over(&sessions, ramp, cancel, |k| {
-        let (s, kicks, first) = (sessions[k].clone(), kicks[k].clone(), first[k]);
-        async move {
-            let sent = std::time::Instant::now();
-            let status = if admin && !first {
-                // The user's first device asked the admin endpoint for every device.
-                s.expect_end();
-                None
-            } else if admin {
-                s.force_logout().await
-            } else if s.is_logged_in() {
-                s.logout().await
-            } else {
-                None
-            };
-            if let Some(status) = status
-                && (200..300).contains(&status)
-            {
-                for kick in &kicks {
-                    kick.arm_at(sent);
+    ramped_over(
+        &sessions,
+        ramp,
+        cancel,
+        |k| {
+            let (s, kicks, first) = (sessions[k].clone(), kicks[k].clone(), first[k]);
+            async move {
+                let sent = std::time::Instant::now();
+                let status = if admin && !first {
+                    // The user's first device asked the admin endpoint for every device.
+                    s.expect_end();
+                    None
+                } else if admin {
+                    s.force_logout().await
+                } else if s.is_logged_in() {
+                    s.logout().await
+                } else {
+                    None
+                };
+                if let Some(status) = status
+                    && (200..300).contains(&status)
+                {
+                    for kick in &kicks {
+                        kick.arm_at(sent);
+                    }
                 }
             }
-        }
-    })
+        },
+        |_, ()| {},
+    )
     .await;
     let old: Vec<Socket> = fleet
         .members
@@ -277,11 +300,17 @@ async fn settle_and_close(
 /// `refresh_race`: every client races `parallel` refreshes of its refresh token.
 pub(crate) async fn refresh_race(fleet: &Fleet, parallel: u32, cancel: &CancellationToken) {
     let sessions = fleet.sessions();
-    ramped_over(&sessions, Duration::ZERO, cancel, |k| {
-        let s = sessions[k].clone();
-        async move {
-            race::race(&s, parallel).await;
-        }
-    })
+    ramped_over(
+        &sessions,
+        Duration::ZERO,
+        cancel,
+        |k| {
+            let s = sessions[k].clone();
+            async move {
+                race::race(&s, parallel).await;
+            }
+        },
+        |_, ()| {},
+    )
     .await;
 }

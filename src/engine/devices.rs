@@ -97,6 +97,7 @@ pub(crate) async fn logout_everywhere(
             let devices = users[i].take().unwrap_or_default();
             user_logout_everywhere(devices, kick_timeout, await_expiry)
         },
+        |_, ()| {},
     )
     .await;
     let old: Vec<Socket> = fleet

@@ -36,13 +36,13 @@ pub(crate) async fn ramped_over<T, Fut>(
     ramp: Duration,
     cancel: &CancellationToken,
     make: impl FnMut(usize) -> Fut,
-) -> Vec<(usize, T)>
-where
+    done: impl FnMut(usize, T),
+) where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
     let cap = in_flight_cap(sessions.first());
-    ramped(sessions.len(), ramp, cap, cancel, make).await
+    ramped(sessions.len(), ramp, cap, cancel, make, done).await
 }
 
 fn cap_for_pool(pool: Option<usize>) -> usize {
@@ -52,22 +52,27 @@ fn cap_for_pool(pool: Option<usize>) -> usize {
 }
 
 /// Starts `make(k)` for `k in 0..n`, the k-th at `ramp·k/n` (or, with `cap` jobs still running,
-/// once one of them has finished), and waits for all of them. Returns the outputs of the jobs that
-/// finished (cancelled jobs are missing).
+/// once one of them has finished), and waits for all of them. Job `k`'s output goes to
+/// `done(k, output)` as it finishes (a cancelled job has none); nothing is collected, so a ramp
+/// over a million clients keeps no million results.
 pub(crate) async fn ramped<T, Fut>(
     n: usize,
     ramp: Duration,
     cap: usize,
     cancel: &CancellationToken,
     mut make: impl FnMut(usize) -> Fut,
-) -> Vec<(usize, T)>
-where
+    mut done: impl FnMut(usize, T),
+) where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
     let start = Instant::now();
     let mut set = JoinSet::new();
-    let mut out = Vec::new();
+    let mut out = |joined: Result<Option<(usize, T)>, _>| {
+        if let Ok(Some((k, v))) = joined {
+            done(k, v);
+        }
+    };
     for k in 0..n {
         let at = start + ramp_offset(k as u64, n as u64, ramp);
         if at > Instant::now() {
@@ -80,11 +85,7 @@ where
         // queueing behind a pooled connection (a million queued logins held 1.4 GiB).
         while set.len() >= cap.max(1) && !cancel.is_cancelled() {
             tokio::select! {
-                Some(done) = set.join_next() => {
-                    if let Ok(Some(v)) = done {
-                        out.push(v);
-                    }
-                }
+                Some(joined) = set.join_next() => out(joined),
                 _ = cancel.cancelled() => {}
             }
         }
@@ -94,18 +95,13 @@ where
         let job = make(k);
         let cancel = cancel.clone();
         set.spawn(async move { cancel.run_until_cancelled(job).await.map(|v| (k, v)) });
-        while let Some(done) = set.try_join_next() {
-            if let Ok(Some(v)) = done {
-                out.push(v);
-            }
+        while let Some(joined) = set.try_join_next() {
+            out(joined);
         }
     }
-    while let Some(done) = set.join_next().await {
-        if let Ok(Some(v)) = done {
-            out.push(v);
-        }
+    while let Some(joined) = set.join_next().await {
+        out(joined);
     }
-    out
 }
 
 #[cfg(test)]
@@ -116,17 +112,23 @@ mod tests {
     async fn runs_every_job_spread_over_the_ramp() {
         let cancel = CancellationToken::new();
         let t0 = Instant::now();
-        let mut got = ramped(
+        let mut got = Vec::new();
+        ramped(
             5,
             Duration::from_millis(100),
             MAX_IN_FLIGHT,
             &cancel,
-            |k| async move { (k, Instant::now()) },
+            |_| async move { Instant::now() },
+            |k, at| got.push((k, at)),
         )
         .await;
         got.sort_by_key(|(k, _)| *k);
         assert_eq!(got.len(), 5);
-        let (_, (_, last)) = got[4];
+        assert_eq!(
+            got.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+        let (_, last) = got[4];
         assert!(last - t0 >= Duration::from_millis(79), "{:?}", last - t0);
     }
 
@@ -136,18 +138,25 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (cap, n) = (1_000, 1_050);
-        let got = ramped(n, Duration::ZERO, cap, &CancellationToken::new(), |k| {
-            let (running, peak) = (running.clone(), peak.clone());
-            async move {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
-                k
-            }
-        })
+        let mut got = 0;
+        ramped(
+            n,
+            Duration::ZERO,
+            cap,
+            &CancellationToken::new(),
+            |_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }
+            },
+            |_, ()| got += 1,
+        )
         .await;
-        assert_eq!(got.len(), n, "every job ran");
+        assert_eq!(got, n, "every job ran");
         assert!(peak.load(Ordering::SeqCst) <= cap);
     }
 
@@ -168,7 +177,8 @@ mod tests {
             c.cancel();
         });
         let t0 = Instant::now();
-        let got = ramped(
+        let mut got = 0;
+        ramped(
             1000,
             Duration::from_secs(60),
             MAX_IN_FLIGHT,
@@ -176,9 +186,10 @@ mod tests {
             |_| async {
                 tokio::time::sleep(Duration::from_secs(60)).await;
             },
+            |_, ()| got += 1,
         )
         .await;
-        assert!(got.is_empty());
+        assert_eq!(got, 0, "no job finished");
         assert!(t0.elapsed() < Duration::from_secs(2));
     }
 }

@@ -77,37 +77,44 @@ pub(crate) async fn logout(
     env.recorder.count(0, names::TAB_LOGOUT_MISSED, 0);
     env.recorder.count(0, names::STALE_TAB_REQUESTS, 0);
     let users = sessions.len() / per_user;
-    ramped(users, ramp, in_flight_cap(Some(first)), cancel, |u| {
-        let range = u * per_user..(u + 1) * per_user;
-        let group = sessions[range.clone()].to_vec();
-        let kicks = kicks[range].to_vec();
-        let env = env.clone();
-        async move {
-            let (tab0, others) = group.split_first().expect("a user has a tab");
-            if !tab0.is_logged_in() {
-                return;
-            }
-            let sent = std::time::Instant::now();
-            let deadline = Instant::now() + bound;
-            let logout = async {
-                if let Some(status) = tab0.logout().await
-                    && (200..300).contains(&status)
-                {
-                    for kick in kicks.iter().flatten() {
-                        kick.arm_at(sent);
-                    }
+    ramped(
+        users,
+        ramp,
+        in_flight_cap(Some(first)),
+        cancel,
+        |u| {
+            let range = u * per_user..(u + 1) * per_user;
+            let group = sessions[range.clone()].to_vec();
+            let kicks = kicks[range].to_vec();
+            let env = env.clone();
+            async move {
+                let (tab0, others) = group.split_first().expect("a user has a tab");
+                if !tab0.is_logged_in() {
+                    return;
                 }
-            };
-            let keep_using = others.iter().map(|t| keep_using(t, deadline, think));
-            futures::future::join(logout, futures::future::join_all(keep_using)).await;
-            let missed = tabs::close_watch(tab0);
-            env.recorder.count(
-                tab0.id() as usize,
-                names::TAB_LOGOUT_MISSED,
-                u64::from(missed),
-            );
-        }
-    })
+                let sent = std::time::Instant::now();
+                let deadline = Instant::now() + bound;
+                let logout = async {
+                    if let Some(status) = tab0.logout().await
+                        && (200..300).contains(&status)
+                    {
+                        for kick in kicks.iter().flatten() {
+                            kick.arm_at(sent);
+                        }
+                    }
+                };
+                let keep_using = others.iter().map(|t| keep_using(t, deadline, think));
+                futures::future::join(logout, futures::future::join_all(keep_using)).await;
+                let missed = tabs::close_watch(tab0);
+                env.recorder.count(
+                    tab0.id() as usize,
+                    names::TAB_LOGOUT_MISSED,
+                    u64::from(missed),
+                );
+            }
+        },
+        |_, ()| {},
+    )
     .await;
     let old: Vec<Socket> = fleet
         .members
