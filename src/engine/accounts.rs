@@ -5,6 +5,7 @@
 //! or admin call returning) arms the old session's kick clock; afterwards the engine waits, bounded,
 //! for every armed clock to see its kick (`missed_kicks` otherwise) and closes the old sockets.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::fleet::Fleet;
 use super::ramp::ramped_over;
 use super::sockets::{Socket, Sockets};
+use crate::client::Session;
 use crate::client::notice::EndCause;
 use crate::client::race;
 
@@ -23,32 +25,19 @@ pub(crate) async fn login(
     sockets: Option<&Arc<Sockets>>,
     cancel: &CancellationToken,
 ) {
-    let sessions = fleet.sessions();
     let had_socket: Vec<bool> = fleet.members.iter().map(|m| m.socket.is_some()).collect();
-    let members = &mut fleet.members;
-    ramped_over(
-        &sessions,
-        ramp,
-        cancel,
-        |k| {
-            let s = sessions[k].clone();
-            let sockets = sockets.filter(|_| !had_socket[k]).cloned();
-            async move {
-                let ok = s.is_logged_in() || s.login().await;
-                match (ok, sockets) {
-                    // Boxed: only runs with sockets, and the opening's state is large; unboxed,
-                    // every login task in flight carried it (12 KB a task: 245 MB at 20 000).
-                    (true, Some(sockets)) => Box::pin(sockets.open(&s)).await,
-                    _ => None,
-                }
+    ramped_sockets(fleet, ramp, cancel, |k, s| {
+        let sockets = sockets.filter(|_| !had_socket[k]).cloned();
+        async move {
+            let ok = s.is_logged_in() || s.login().await;
+            match (ok, sockets) {
+                // Boxed: only runs with sockets, and the opening's state is large; unboxed, every
+                // login task in flight carried it (12 KB a task: 245 MB at 20 000 in flight).
+                (true, Some(sockets)) => Box::pin(sockets.open(&s)).await,
+                _ => None,
             }
-        },
-        |k, socket| {
-            if socket.is_some() {
-                members[k].socket = socket;
-            }
-        },
-    )
+        }
+    })
     .await;
 }
 
@@ -59,33 +48,48 @@ pub(crate) async fn ws_connect(
     sockets: &Arc<Sockets>,
     cancel: &CancellationToken,
 ) {
-    let sessions = fleet.sessions();
     let open: Vec<bool> = fleet
         .members
         .iter()
         .map(|m| m.socket.as_ref().is_some_and(Socket::is_open))
         .collect();
+    ramped_sockets(fleet, ramp, cancel, |k, s| {
+        let (sockets, skip) = (sockets.clone(), open[k]);
+        async move {
+            if skip || s.ensure_logged_in().await.is_none() {
+                return None;
+            }
+            sockets.open(&s).await
+        }
+    })
+    .await;
+}
+
+/// Runs `job(k, session)` for every member over the ramp; a socket a job opens becomes the
+/// member's (closing the one it replaces), as the job finishes.
+async fn ramped_sockets<Fut>(
+    fleet: &mut Fleet,
+    ramp: Duration,
+    cancel: &CancellationToken,
+    mut job: impl FnMut(usize, Arc<Session>) -> Fut,
+) where
+    Fut: Future<Output = Option<Socket>> + Send + 'static,
+{
+    let sessions = fleet.sessions();
     let members = &mut fleet.members;
+    let opened = |k: usize, socket: Option<Socket>| {
+        if let Some(socket) = socket
+            && let Some(old) = members[k].socket.replace(socket)
+        {
+            old.close();
+        }
+    };
     ramped_over(
         &sessions,
         ramp,
         cancel,
-        |k| {
-            let (s, sockets, skip) = (sessions[k].clone(), sockets.clone(), open[k]);
-            async move {
-                if skip || s.ensure_logged_in().await.is_none() {
-                    return None;
-                }
-                sockets.open(&s).await
-            }
-        },
-        |k, socket| {
-            if let Some(socket) = socket
-                && let Some(old) = members[k].socket.replace(socket)
-            {
-                old.close();
-            }
-        },
+        |k| job(k, sessions[k].clone()),
+        opened,
     )
     .await;
 }
