@@ -341,6 +341,10 @@ impl State {
         self.extra.as_ref().map_or(&[], |e| &e.presented)
     }
 
+    fn presented_mut(&mut self) -> &mut [Presented] {
+        self.extra.as_mut().map_or(&mut [], |e| &mut e.presented)
+    }
+
     fn not_before(&self) -> Option<tokio::time::Instant> {
         self.extra.as_ref().and_then(|e| e.not_before)
     }
@@ -1210,7 +1214,7 @@ impl Session {
     }
 
     /// Installs new tokens; `fresh_login` starts a new session (resets the expected-end flag and
-    /// replaces a missing refresh token instead of keeping the old one). Returns the new AT.
+    /// replaces a missing refresh token instead of keeping the old one). Returns the new tokens.
     fn install(&self, tokens: Tokens, fresh_login: bool) -> TokenSet {
         let installed = {
             let mut s = self.state.lock();
@@ -1838,11 +1842,7 @@ impl Session {
     fn note_acceptance(&self, presented: u64, successor: u64) {
         let forked = {
             let mut s = self.state.lock();
-            let kept = s
-                .extra
-                .as_mut()
-                .map_or(&mut [][..], |e| &mut e.presented[..]);
-            match kept.iter_mut().find(|p| p.hash == presented) {
+            match s.presented_mut().iter_mut().find(|p| p.hash == presented) {
                 Some(p) => match p.successor {
                     None => {
                         p.successor = Some(successor);
@@ -1887,7 +1887,7 @@ impl Session {
     }
 
     /// Takes the store's tokens as this tab's in-memory copy (no request, nothing written back).
-    /// Returns the access token.
+    /// Returns them.
     pub(crate) fn adopt_shared(&self, shared: &Shared) -> TokenSet {
         let (generation, expires_at) = {
             let mut s = self.state.lock();

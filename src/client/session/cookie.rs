@@ -95,14 +95,11 @@ impl Session {
         let Some(cs) = self.cookie_mode() else { return };
         let renewed = {
             let mut s = self.state.lock();
-            let Some(held) = s.tokens.clone() else {
+            let (Some(held), Some(value)) = (&s.tokens, s.cookies().get(&cs.cookie)) else {
                 return;
             };
-            let (renewed, expires) = match s.cookies().get(&cs.cookie) {
-                Some(v) if v == held.access() => (None, s.cookies().expires(&cs.cookie)),
-                Some(v) => (Some(held.with_access(v)), s.cookies().expires(&cs.cookie)),
-                None => return,
-            };
+            let renewed = (value != held.access()).then(|| held.with_access(value));
+            let expires = s.cookies().expires(&cs.cookie);
             if renewed.is_none() && (expires.is_none() || expires == s.expires_at()) {
                 return;
             }
