@@ -46,7 +46,9 @@ impl SingleFlight {
         if self.attempts.load(Ordering::Acquire) != seen {
             return Flight::Failed;
         }
-        let out = renew().await;
+        // Boxed: only the leader holds the renewal's state. Inline, every follower's wait would be
+        // as large as a whole refresh exchange (a storm holds every call of every client here).
+        let out = Box::pin(renew()).await;
         self.attempts.fetch_add(1, Ordering::AcqRel);
         Flight::Led(out)
     }
