@@ -39,6 +39,22 @@ pub fn new_histogram() -> Histogram<u64> {
         .expect("static histogram bounds are valid")
 }
 
+/// A latency histogram of the same shape that covers only the values it has seen: it starts at
+/// 1 µs..[`GROWING_START_US`] and grows as larger samples arrive. Callers clamp samples to
+/// [`HIGHEST_US`] and record with `record` (`saturating_record` clamps to the current top instead
+/// of growing). A recorder keeps one per name per shard: a full-range one writes about 190 KB
+/// of zeroes when it is created (16 shards × 6 names: 18 MB, a quarter of a 5 000-client storm's
+/// heap); one that has seen 2 s holds about half of that, one that has seen 10 ms a seventh.
+pub fn growing_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(LOWEST_US, GROWING_START_US, SIGFIG)
+        .expect("static histogram bounds are valid");
+    h.auto(true);
+    h
+}
+
+/// Highest value a [`growing_histogram`] covers before its first growth: 4.096 ms.
+pub const GROWING_START_US: u64 = 4_096;
+
 /// Why an encoded histogram was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {

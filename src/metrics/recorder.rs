@@ -6,9 +6,9 @@
 //! an uncontended lock, a short linear lookup by name and an HDR `saturating_record`.
 //!
 //! Memory is bounded independently of the number of clients: at most one histogram per name per
-//! shard (allocated zeroed on first use, so untouched pages cost nothing), one counter map per
-//! shard, and one shared timeline of at most [`MAX_BUCKETS`](super::timeline::MAX_BUCKETS)
-//! intervals. Timeline series and interval latencies are buffered per shard for the current
+//! shard (created on first use, covering only up to the largest sample so far: see
+//! [`growing_histogram`]), one counter map per shard, and one shared timeline of at most
+//! [`MAX_BUCKETS`](super::timeline::MAX_BUCKETS) intervals. Timeline series and interval latencies are buffered per shard for the current
 //! 100 ms tick and folded into the shared timeline when the shard moves on to a later tick (or at
 //! snapshot time): the shared timeline's lock is taken once per shard and tick, not per request.
 
@@ -23,7 +23,7 @@ use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::codec::new_histogram;
+use super::codec::{HIGHEST_US, growing_histogram, new_histogram};
 use super::names;
 use super::samples::{FailureSample, Samples};
 use super::timeline::{FINE_MS, IntervalLatency, Timeline};
@@ -175,7 +175,10 @@ impl Recorder {
             self.sample_gauges(tick);
         }
         let mut s = self.shard(shard).lock();
-        s.histogram(hist).saturating_record(micros);
+        // Clamped here: a growing histogram grows to fit any value (and `saturating_record`
+        // would clamp to its current top instead of growing). Recording a value up to 1 h into
+        // it cannot fail.
+        let _ = s.histogram(hist).record(micros.min(HIGHEST_US));
         if let Some(tick) = tick {
             self.roll(&mut s, tick);
             s.interval(hist).0.saturating_record(micros);
@@ -363,13 +366,13 @@ impl Recorder {
             let mut s = shard.0.lock();
             self.fold(&mut s);
             for (name, h) in &s.histograms {
-                match histograms.get_mut(*name) {
-                    // Same bounds on both sides: `add` cannot fail.
-                    Some(dst) => dst.add(h).expect("histograms share bounds"),
-                    None => {
-                        histograms.insert((*name).to_string(), h.clone());
-                    }
-                }
+                // A shard's histogram covers at most the full range (its samples are clamped
+                // to 1 h), so adding it to a full-range one cannot fail.
+                histograms
+                    .entry((*name).to_string())
+                    .or_insert_with(new_histogram)
+                    .add(h)
+                    .expect("a shard's histogram fits in the full range");
             }
             for (name, c) in &s.counters {
                 let e = counters.entry(name.to_string()).or_insert(0);
@@ -482,7 +485,7 @@ impl Shard {
         let i = match self.histograms.iter().position(|(n, _)| same(n, name)) {
             Some(i) => i,
             None => {
-                self.histograms.push((name, new_histogram()));
+                self.histograms.push((name, growing_histogram()));
                 self.histograms.len() - 1
             }
         };
@@ -569,6 +572,27 @@ impl Hasher for Fnv {
 mod tests {
     use super::*;
     use crate::metrics::names;
+
+    #[test]
+    fn a_shard_histogram_grows_only_as_far_as_its_samples_and_clamps_at_one_hour() {
+        let r = Recorder::with_shards(2);
+        r.record(0, names::API, 900);
+        let small = r.shard(0).lock().histograms[0].1.distinct_values();
+        let full = new_histogram().distinct_values();
+        assert!(
+            small * 4 <= full,
+            "{small} of {full} buckets for a 900 µs sample"
+        );
+        r.record(1, names::API, 5 * HIGHEST_US);
+        r.record(0, names::API, 2_000_000);
+        let grown = r.shard(0).lock().histograms[0].1.distinct_values();
+        assert!(small < grown && grown < full, "{small} < {grown} < {full}");
+        let snap = r.snapshot();
+        let h = &snap.histograms[names::API];
+        assert_eq!(h.len(), 3);
+        assert!(h.equivalent(h.max(), HIGHEST_US), "max {}", h.max());
+        assert!(h.equivalent(h.min(), 900));
+    }
 
     #[test]
     fn snapshot_merges_shards_losslessly() {
