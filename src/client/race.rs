@@ -24,7 +24,7 @@ use std::sync::Arc;
 use http::header::SET_COOKIE;
 
 use super::session::{FailClass, Op, Session};
-use super::transport::BodyMode;
+use super::transport::{BodyMode, prebuilt};
 use crate::metrics::names;
 
 /// How one race ended (see the module docs).
@@ -138,13 +138,16 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
         let barrier = barrier.clone();
         let (held, cookie) = (held.clone(), cookie.clone());
         async move {
-            let req = session.refresh_request(held.refresh(), cookie);
+            let req = session.refresh_request(held.refresh(), cookie.as_deref());
             barrier.wait().await;
             let flight = session
                 .env()
                 .recorder
                 .begin_request(session.id() as usize, Op::Race.name());
-            let res = session.http().exchange_with(|| req, BodyMode::Keep).await;
+            let res = session
+                .http()
+                .exchange_with(prebuilt(req), BodyMode::Keep)
+                .await;
             flight.finish();
             res
         }

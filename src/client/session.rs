@@ -55,7 +55,9 @@ use super::strategy::{ClientSettings, Strategy};
 use super::tabs::{self, Shared, TabLink};
 use super::timers::{Timed, Timers};
 use super::token_set::TokenSet;
-use super::transport::{BODY_CAP, BodyMode, Connector, ErrorKind, Http, HttpError, Reply};
+use super::transport::{
+    BODY_CAP, BodyMode, Connector, ErrorKind, Http, HttpError, Reply, prebuilt,
+};
 use crate::metrics::names;
 use crate::metrics::{FailureSample, Recorder};
 use crate::profile::{Profile, Rendered, RequestError, Tokens};
@@ -787,13 +789,13 @@ impl Session {
     pub(crate) fn refresh_request(
         &self,
         refresh: Option<&str>,
-        cookie: Option<String>,
+        cookie: Option<&str>,
     ) -> Result<Rendered, RequestError> {
         with_cookie(self.profile().refresh_request(refresh), cookie)
     }
 
     fn with_cookies(&self, req: Result<Rendered, RequestError>) -> Result<Rendered, RequestError> {
-        with_cookie(req, self.cookie_header())
+        with_cookie(req, self.cookie_header().as_deref())
     }
 
     // ----- login / logout ----------------------------------------------------------------------
@@ -862,7 +864,7 @@ impl Session {
     async fn token_exchange<E: Into<HttpError>>(
         &self,
         op: Op,
-        build: impl FnOnce() -> Result<http::Request<Bytes>, E>,
+        build: impl FnMut() -> Result<http::Request<Bytes>, E>,
     ) -> Option<Result<Reply, HttpError>> {
         self.respect_retry_after().await;
         let flight = self.rec().begin_request(self.shard(), op.name());
@@ -1026,10 +1028,10 @@ impl Session {
                         let res = self
                             .http
                             .exchange_with(
-                                || match self.cookie_mode() {
+                                prebuilt(match self.cookie_mode() {
                                     Some(_) => self.browser_request(req),
                                     None => self.with_cookies(req),
-                                },
+                                }),
                                 BodyMode::Keep,
                             )
                             .await;
@@ -1087,7 +1089,7 @@ impl Session {
         let flight = self
             .rec()
             .begin_request(self.shard(), Op::ForceLogout.name());
-        let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
+        let res = self.http.exchange_with(prebuilt(req), BodyMode::Keep).await;
         flight.finish();
         self.count_exchange(Op::ForceLogout, &res);
         let failure = match &res {
@@ -1110,7 +1112,7 @@ impl Session {
         let flight = self
             .rec()
             .begin_request(self.shard(), Op::ForceLogout.name());
-        let res = self.http.exchange_with(|| req, BodyMode::Keep).await;
+        let res = self.http.exchange_with(prebuilt(req), BodyMode::Keep).await;
         flight.finish();
         self.count_exchange(Op::ForceLogout, &res);
         let id = res.as_ref().ok().and_then(|r| {
@@ -1179,7 +1181,10 @@ impl Session {
         let flight = self.rec().begin_request(self.shard(), op.name());
         let res = self
             .http
-            .exchange_with(|| self.refresh_request(refresh, cookie), BodyMode::Keep)
+            .exchange_with(
+                || self.refresh_request(refresh, cookie.as_deref()),
+                BodyMode::Keep,
+            )
             .await;
         flight.finish();
         self.count_exchange(op, &res);
@@ -1639,7 +1644,9 @@ impl Session {
         Live::bump(&self.env.live.refreshes);
 
         let Some(res) = self
-            .token_exchange(Op::Refresh, || self.refresh_request(refresh, cookie))
+            .token_exchange(Op::Refresh, || {
+                self.refresh_request(refresh, cookie.as_deref())
+            })
             .await
         else {
             return Refreshed::Failed;
@@ -2012,11 +2019,11 @@ impl Timed for Session {
 /// profile adds itself).
 fn with_cookie(
     req: Result<Rendered, RequestError>,
-    cookie: Option<String>,
+    cookie: Option<&str>,
 ) -> Result<Rendered, RequestError> {
     let mut req = req?;
     if let Some(c) = cookie {
-        let v = HeaderValue::from_str(&c).map_err(|_| RequestError::Header {
+        let v = HeaderValue::from_str(c).map_err(|_| RequestError::Header {
             name: "cookie".into(),
         })?;
         req.headers_mut().append(COOKIE, v);

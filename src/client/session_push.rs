@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use super::session::Session;
-use super::transport::BodyMode;
+use super::transport::{BodyMode, prebuilt};
 use super::ws::WsTokens;
 
 impl Session {
@@ -22,7 +22,7 @@ impl Session {
             .push_register_request(&access, device_token)?;
         let reply = self
             .http()
-            .exchange_with(|| req, BodyMode::Keep)
+            .exchange_with(prebuilt(req), BodyMode::Keep)
             .await
             .ok()?;
         Some(reply.status)

@@ -192,7 +192,7 @@ fn ask_token_path(base: &url::Url) -> Result<String, CliError> {
 
 async fn send<E: Into<HttpError>>(
     http: &Http,
-    build: impl FnOnce() -> Result<Rendered, E>,
+    build: impl FnMut() -> Result<Rendered, E>,
 ) -> Result<Reply, HttpError> {
     http.exchange_with(build, BodyMode::Keep).await
 }

@@ -34,7 +34,7 @@ use super::sockets::{Socket, Sockets};
 use crate::client::notice::EndCause;
 use crate::client::session::Op;
 use crate::client::token_set::TokenSet;
-use crate::client::transport::BodyMode;
+use crate::client::transport::{BodyMode, prebuilt};
 use crate::client::ws::KickClock;
 use crate::client::{FailClass, Session};
 use crate::metrics::names;
@@ -208,7 +208,10 @@ async fn send_once(caller: &Session) -> Option<u16> {
     let profile = caller.env().profile.clone();
     let tokens = caller.tokens()?;
     let req = profile.logout_everywhere_request(&caller.user(), &tokens)?;
-    let res = caller.http().exchange_with(|| req, BodyMode::Keep).await;
+    let res = caller
+        .http()
+        .exchange_with(prebuilt(req), BodyMode::Keep)
+        .await;
     caller.count_exchange(Op::LogoutEverywhere, &res);
     let failure = match &res {
         Ok(r) if (200..300).contains(&r.status) => None,
@@ -294,7 +297,7 @@ async fn access_outlives_expiry(
     let req = profile.resource_request(at);
     let reply = session
         .http()
-        .exchange_with(|| req, BodyMode::Truncate)
+        .exchange_with(prebuilt(req), BodyMode::Truncate)
         .await
         .ok()?;
     Some((200..300).contains(&reply.status))

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::preflight::preflight;
 use crate::client::FailClass;
-use crate::client::transport::{BodyMode, Http};
+use crate::client::transport::{BodyMode, Http, prebuilt};
 use crate::metrics::{Recorder, names};
 use crate::profile::Profile;
 
@@ -70,7 +70,7 @@ async fn request(profile: &Profile, http: &Http, duration: Duration, rec: &Recor
         // The engine refuses such a plan before it starts (`EngineError::Outage`).
         return false;
     };
-    let res = http.exchange_with(|| req, BodyMode::Keep).await;
+    let res = http.exchange_with(prebuilt(req), BodyMode::Keep).await;
     rec.count(0, names::REQUESTS, 1);
     let failure = match &res {
         Ok(r) => {

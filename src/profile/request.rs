@@ -287,15 +287,18 @@ impl RequestSpec {
     /// The URL of this request below `base` (a base path is kept: `http://h/auth` + `/token` →
     /// `http://h/auth/token`).
     pub fn url(&self, base: &url::Url, vars: &Vars<'_>) -> String {
-        let path = self.path.render(vars);
+        // Rendered straight after the base (one allocation per request), then checked.
+        let base = base.as_str().trim_end_matches('/');
+        let mut b = String::with_capacity(base.len() + 1 + self.path.known_len(vars));
+        b.push_str(base);
+        self.path.render_into(vars, &mut b);
+        let path = &b[base.len()..];
         if path.starts_with("http://") || path.starts_with("https://") {
-            return path;
+            return path.to_string();
         }
-        let mut b = base.as_str().trim_end_matches('/').to_string();
         if !path.starts_with('/') {
-            b.push('/');
+            b.insert(base.len(), '/');
         }
-        b.push_str(&path);
         b
     }
 
@@ -311,7 +314,10 @@ impl RequestSpec {
         let method = self
             .method
             .as_deref()
-            .and_then(|m| http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+            .and_then(|m| match m.bytes().any(|b| b.is_ascii_lowercase()) {
+                true => http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok(),
+                false => http::Method::from_bytes(m.as_bytes()).ok(),
+            })
             .unwrap_or(default_method);
         let bad_url = |reason: String| RequestError::Url {
             path: self.path.as_str().to_string(),
@@ -339,7 +345,15 @@ impl RequestSpec {
             if let Some(v) = t.render_field(vars) {
                 let bad = || RequestError::Header { name: name.clone() };
                 let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
-                headers.append(name, HeaderValue::from_str(&v).map_err(|_| bad())?);
+                // Visible ASCII only, as `HeaderValue::from_str` checks; taking the rendered
+                // string's buffer saves copying the token into a second one.
+                if !v.is_ascii() {
+                    return Err(bad());
+                }
+                headers.append(
+                    name,
+                    HeaderValue::from_maybe_shared(Bytes::from(v)).map_err(|_| bad())?,
+                );
             }
         }
         let body = if let Some(form) = &self.form {
@@ -519,6 +533,31 @@ mod tests {
             }
         );
         assert!(!e.to_string().contains("a\nb"));
+    }
+
+    #[test]
+    fn urls_join_under_the_base_methods_ignore_case_and_header_values_stay_ascii() {
+        let base = url::Url::parse("http://h/base/").unwrap();
+        let vars = Vars {
+            access_token: Some("at"),
+            ..Vars::default()
+        };
+        assert_eq!(spec("path: /me\n").url(&base, &vars), "http://h/base/me");
+        assert_eq!(spec("path: me\n").url(&base, &vars), "http://h/base/me");
+        assert_eq!(
+            spec("path: \"{{access_token}}/x\"\n").url(&base, &vars),
+            "http://h/base/at/x"
+        );
+        let put = spec("path: /x\nmethod: put\n").render(&base, http::Method::GET, &vars);
+        assert_eq!(put.unwrap().method(), http::Method::PUT);
+        let accented = Vars {
+            access_token: Some("é"),
+            ..Vars::default()
+        };
+        let e = spec("path: /x\nheaders: { X-T: \"{{access_token}}\" }\n")
+            .render(&base, http::Method::GET, &accented)
+            .unwrap_err();
+        assert_eq!(e, RequestError::Header { name: "X-T".into() });
     }
 
     #[test]

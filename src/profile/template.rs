@@ -327,7 +327,28 @@ impl Template {
     /// Renders with `vars`; environment variables are read now. An expression that cannot be
     /// evaluated renders empty (load-time checks make that rare) and is logged without values.
     pub fn render(&self, vars: &Vars<'_>) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.known_len(vars));
+        self.render_into(vars, &mut out);
+        out
+    }
+
+    /// The length of what the literal parts and plain variables render to (expressions and
+    /// environment variables add to it): enough to render most templates in one allocation.
+    pub(crate) fn known_len(&self, vars: &Vars<'_>) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Lit(s) => s.len(),
+                Part::Var(Var::Env(_)) | Part::Expr(_) => 0,
+                Part::Var(v) => vars.get(v).map_or(0, str::len),
+            })
+            .sum()
+    }
+
+    /// [`Template::render`], appending to `out` (which it first grows by what it knows it will
+    /// add).
+    pub fn render_into(&self, vars: &Vars<'_>, out: &mut String) {
+        out.reserve(self.known_len(vars));
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
@@ -350,7 +371,6 @@ impl Template {
                 },
             }
         }
-        out
     }
 
     /// Renders, or `None` when the template uses variables and the result is empty (an optional

@@ -29,8 +29,9 @@
 //!   idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) on a *reused* connection that ended
 //!   before any response head arrived (the server closed the idle connection at the moment the
 //!   request was written) goes out once more on a fresh connection, as browsers and Go's
-//!   net/http do ([`ConnEvents::resent_idempotent`]). Only such a request is copied (method, URI,
-//!   headers; the body is reference-counted), so a request on a fresh connection costs nothing;
+//!   net/http do ([`ConnEvents::resent_idempotent`]). The caller makes the request again for it
+//!   (`again`: [`super::Http::exchange_with`] renders it once more), so no exchange keeps a copy
+//!   of its request in case;
 //! - any other request that hyper may have written is never sent twice: a rotating
 //!   `POST /token` must not reach the server twice. It fails as [`ErrorKind::Protocol`].
 
@@ -67,6 +68,27 @@ pub(crate) struct Origin {
 impl Origin {
     /// The origin of an absolute `http`/`https` URI.
     pub(crate) fn of(uri: &http::Uri) -> Result<Origin, HttpError> {
+        Dest::of(uri).map(|d| d.origin())
+    }
+
+    fn is(&self, dest: Dest<'_>) -> bool {
+        self.https == dest.https && self.port == dest.port && *self.host == *dest.host
+    }
+}
+
+/// Where a request goes, borrowed from its URI: the idle connections are searched by it without
+/// an allocation; what a new connection needs is made from it only when one is opened.
+#[derive(Debug, Clone, Copy)]
+struct Dest<'a> {
+    https: bool,
+    host: &'a str,
+    port: u16,
+    /// Whether the URI names the port (then `Host` names it too).
+    explicit_port: bool,
+}
+
+impl<'a> Dest<'a> {
+    fn of(uri: &'a http::Uri) -> Result<Dest<'a>, HttpError> {
         let https = match uri.scheme() {
             Some(s) if *s == Scheme::HTTPS => true,
             Some(s) if *s == Scheme::HTTP => false,
@@ -81,12 +103,29 @@ impl Origin {
             .host()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| HttpError::new(ErrorKind::Protocol, "the request URL has no host"))?;
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        Ok(Origin {
+        let explicit = uri.port_u16();
+        Ok(Dest {
             https,
-            host: host.into(),
-            port,
+            host,
+            port: explicit.unwrap_or(if https { 443 } else { 80 }),
+            explicit_port: explicit.is_some(),
         })
+    }
+
+    fn origin(self) -> Origin {
+        Origin {
+            https: self.https,
+            host: self.host.into(),
+            port: self.port,
+        }
+    }
+
+    /// `Host` of requests to it: `host`, or `host:port` when the URI names a port.
+    fn authority(self) -> String {
+        match self.explicit_port {
+            true => format!("{}:{}", self.host, self.port),
+            false => self.host.to_string(),
+        }
     }
 }
 
@@ -165,10 +204,10 @@ impl IdleConns {
         self.len() == 0
     }
 
-    /// The most recently used idle connection to this origin, if any.
-    fn take(&self, origin: &Origin) -> Option<Conn> {
+    /// The most recently used idle connection to this destination's origin, if any.
+    fn take(&self, dest: Dest<'_>) -> Option<Conn> {
         let mut conns = self.conns.lock();
-        let i = conns.iter().rposition(|c| c.origin == *origin)?;
+        let i = conns.iter().rposition(|c| c.origin.is(dest))?;
         Some(conns.swap_remove(i))
     }
 
@@ -219,20 +258,25 @@ pub struct Response {
 
 /// Sends `req` (an absolute `http`/`https` URI) over an idle connection from `idle` or a new one
 /// (established, TLS handshake included, within `connect_timeout`; `tls` is required for `https`)
-/// and reads the response. The caller bounds the whole exchange with its own timeout.
+/// and reads the response. The caller bounds the whole exchange with its own timeout. `again`
+/// makes the same request once more, for the one case where it must go out again after it was
+/// written (an idempotent request on a reused connection that ended unanswered); `None` when it
+/// cannot. Asked only then, so the common exchange copies nothing.
 pub async fn exchange(
     idle: &IdleConns,
     req: http::Request<Bytes>,
+    again: impl FnOnce() -> Option<http::Request<Bytes>>,
     mode: BodyMode,
     connect_timeout: Duration,
     tls: Option<&TlsClient>,
 ) -> Result<Response, HttpError> {
-    let origin = Origin::of(req.uri())?;
-    let authority = authority(req.uri(), &origin);
-    let reused = idle.take(&origin);
+    // A clone shares the URI's bytes; the request's own URI moves into hyper's request below.
+    let uri = req.uri().clone();
+    let dest = Dest::of(&uri)?;
+    let reused = idle.take(dest);
     // Only an idempotent request on a reused connection may have to go out again after it was
-    // written: only that one is copied.
-    let replay = (reused.is_some() && idempotent(req.method())).then(|| req.clone());
+    // written.
+    let replayable = reused.is_some() && idempotent(req.method());
     let mut message = to_hyper(req);
     // The most recently used kept-alive connection first. One that the server closed while it
     // was idle hands the request back unsent; then a fresh connection carries it (the older idle
@@ -245,7 +289,7 @@ pub async fn exchange(
                 message = *m;
                 events.resent_unsent = true;
             }
-            Err(Failure::Unanswered(e)) => match replay {
+            Err(Failure::Unanswered(e)) => match replayable.then(again).flatten() {
                 Some(again) => {
                     message = to_hyper(again);
                     events.resent_idempotent = true;
@@ -255,7 +299,7 @@ pub async fn exchange(
             Err(Failure::Other(e)) => return Err(e),
         }
     }
-    let tls = match (origin.https, tls) {
+    let tls = match (dest.https, tls) {
         (false, _) => None,
         (true, Some(tls)) => Some(tls),
         (true, None) => {
@@ -265,7 +309,8 @@ pub async fn exchange(
             ));
         }
     };
-    let (mut conn, tls_handshake) = connect(origin, &authority, tls, connect_timeout).await?;
+    let (mut conn, tls_handshake) =
+        connect(dest.origin(), &dest.authority(), tls, connect_timeout).await?;
     events.tls_handshake = tls_handshake;
     match round_trip(&mut conn, message, mode).await {
         Ok(mut resp) => {
@@ -283,14 +328,6 @@ pub async fn exchange(
     }
 }
 
-/// `Host` of requests to `uri`: `host`, or `host:port` when the URI names a port.
-fn authority(uri: &http::Uri, origin: &Origin) -> String {
-    match uri.port_u16() {
-        Some(p) => format!("{}:{p}", origin.host),
-        None => origin.host.to_string(),
-    }
-}
-
 /// Opens one connection to the origin of `uri` (an absolute `http`/`https` URI; `tls` required
 /// for `https`) and keeps it idle in `idle`, ready for a request that then only writes.
 pub(crate) async fn open_idle(
@@ -299,18 +336,17 @@ pub(crate) async fn open_idle(
     tls: Option<&TlsClient>,
     timeout: Duration,
 ) -> Result<(), HttpError> {
-    let origin = Origin::of(uri)?;
-    let authority = authority(uri, &origin);
-    let tls = if origin.https { tls } else { None };
+    let dest = Dest::of(uri)?;
+    let tls = if dest.https { tls } else { None };
     // A handshake made before the storm is not the storm's: it is not recorded.
-    let (conn, _handshake) = connect(origin, &authority, tls, timeout).await?;
+    let (conn, _handshake) = connect(dest.origin(), &dest.authority(), tls, timeout).await?;
     idle.put(conn);
     Ok(())
 }
 
 /// Whether RFC 9110 §9.2.2 calls `method` idempotent (its effect on the server is the same
 /// whether it is sent once or several times).
-fn idempotent(method: &http::Method) -> bool {
+pub(crate) fn idempotent(method: &http::Method) -> bool {
     use http::Method;
     [
         Method::GET,
@@ -618,7 +654,8 @@ mod tests {
         mode: BodyMode,
     ) -> Result<Response, HttpError> {
         let t = Duration::from_secs(5);
-        tokio::time::timeout(t, exchange(idle, req, mode, t, None))
+        let copy = req.clone();
+        tokio::time::timeout(t, exchange(idle, req, || Some(copy), mode, t, None))
             .await
             .expect("the exchange finished")
     }
@@ -824,6 +861,27 @@ mod tests {
         );
         assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3));
         assert_eq!(idle.len(), 1, "the fresh connection is kept");
+    }
+
+    #[tokio::test]
+    async fn the_request_is_made_again_only_for_a_replay() {
+        // `again` is asked once, for the replay of the keep-alive race, and never for an
+        // exchange that needs none: no exchange copies its request in case.
+        let (addr, _) = server(first_connection_closes_on_its_second_request).await;
+        let idle = IdleConns::new(1);
+        let t = Duration::from_secs(5);
+        let asked = AtomicUsize::new(0);
+        let again = || {
+            asked.fetch_add(1, Ordering::SeqCst);
+            Some(get(addr, "/api/me"))
+        };
+        let first = exchange(&idle, get(addr, "/api/me"), again, BodyMode::Keep, t, None);
+        assert_eq!(first.await.unwrap().status, 200);
+        assert_eq!(asked.load(Ordering::SeqCst), 0, "asked without a replay");
+        let second = exchange(&idle, get(addr, "/api/me"), again, BodyMode::Keep, t, None);
+        let r = second.await.unwrap();
+        assert!(r.conn.resent_idempotent);
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -178,6 +178,25 @@ impl Connector {
     }
 }
 
+/// A request rendered before the exchange, as [`Http::exchange_with`] takes it: the first call
+/// hands it over; a second one (a replay, see `h1::exchange`) a copy, which is kept only of an
+/// idempotent request (the only kind replayed).
+pub fn prebuilt<E: Into<HttpError>>(
+    req: Result<http::Request<Bytes>, E>,
+) -> impl FnMut() -> Result<http::Request<Bytes>, HttpError> {
+    let copy = match &req {
+        Ok(r) if h1::idempotent(r.method()) => Some(r.clone()),
+        _ => None,
+    };
+    let mut first = Some(req);
+    move || match first.take() {
+        Some(req) => req.map_err(Into::into),
+        None => copy
+            .clone()
+            .ok_or_else(|| HttpError::new(ErrorKind::Protocol, "the request was sent once")),
+    }
+}
+
 /// One simulated client's way to the server (cheap to clone: one `Arc`; in pool mode every
 /// client holds a clone of the same one, so a million clients pay 8 bytes each for it).
 #[derive(Clone)]
@@ -198,16 +217,18 @@ impl Http {
         req: http::Request<Bytes>,
         mode: BodyMode,
     ) -> Result<Reply, HttpError> {
-        self.exchange_with(move || Ok::<_, HttpError>(req), mode)
+        self.exchange_with(prebuilt(Ok::<_, HttpError>(req)), mode)
             .await
     }
 
     /// Like [`Http::exchange`], but the request is rendered by `build` only once a pool permit is
     /// held, so a client waiting for a connection holds a few bytes of state, not a request. A
-    /// request that cannot be rendered is an [`ErrorKind::Protocol`] error.
+    /// request that cannot be rendered is an [`ErrorKind::Protocol`] error. `build` is called
+    /// again in the rare case that the request must go out a second time (see `h1::exchange`),
+    /// so no copy of it is kept in case.
     pub async fn exchange_with<E: Into<HttpError>>(
         &self,
-        build: impl FnOnce() -> Result<http::Request<Bytes>, E>,
+        mut build: impl FnMut() -> Result<http::Request<Bytes>, E>,
         mode: BodyMode,
     ) -> Result<Reply, HttpError> {
         let _permit = match &self.0.gate {
@@ -227,7 +248,15 @@ impl Http {
         };
         // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
         // every waiting or thinking client's future.
-        let exchange = h1::exchange(&self.0.idle, req, mode, self.0.timeout, tls.as_deref());
+        let again = || build().ok();
+        let exchange = h1::exchange(
+            &self.0.idle,
+            req,
+            again,
+            mode,
+            self.0.timeout,
+            tls.as_deref(),
+        );
         match Box::pin(tokio::time::timeout(self.0.timeout, exchange)).await {
             Ok(Ok(resp)) => Ok(Reply {
                 status: resp.status,
@@ -297,6 +326,30 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+
+    #[test]
+    fn a_prebuilt_request_is_handed_over_then_copied_only_when_idempotent() {
+        let get = http::Request::get("http://127.0.0.1:9/api/me")
+            .header("authorization", "Bearer t")
+            .body(Bytes::new())
+            .unwrap();
+        let mut build = prebuilt(Ok::<_, HttpError>(get));
+        let first = build().unwrap();
+        let again = build().unwrap();
+        assert_eq!(again.uri(), first.uri());
+        assert_eq!(again.headers(), first.headers());
+
+        let post = http::Request::post("http://127.0.0.1:9/token")
+            .body(Bytes::from_static(b"grant_type=refresh_token"))
+            .unwrap();
+        let mut build = prebuilt(Ok::<_, HttpError>(post));
+        assert!(build().is_ok());
+        assert_eq!(
+            build().unwrap_err().kind,
+            ErrorKind::Protocol,
+            "a POST is sent once"
+        );
+    }
 
     #[tokio::test]
     async fn per_client_build_is_cheap_and_pool_shares() {
