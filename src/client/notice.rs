@@ -198,22 +198,30 @@ impl Reason {
     /// `WWW-Authenticate` value, a close reason), by the words in [`WORDS`], case-insensitive;
     /// [`Reason::Unknown`] when none appears. Only the first [`INFER_CAP`] bytes are read.
     pub fn infer(text: &str) -> Reason {
-        let mut end = text.len().min(INFER_CAP);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let lower = text[..end].to_ascii_lowercase();
+        Reason::infer_bytes(text.as_bytes())
+    }
+
+    /// [`Reason::infer`] of raw bytes (a body need not be UTF-8; the words are ASCII). Lowered
+    /// in a buffer on the stack: every 401 of a storm is read this way.
+    fn infer_bytes(text: &[u8]) -> Reason {
+        let mut buf = [0u8; INFER_CAP];
+        let lower = &mut buf[..text.len().min(INFER_CAP)];
+        lower.copy_from_slice(&text[..lower.len()]);
+        lower.make_ascii_lowercase();
+        let has = |w: &str| lower.windows(w.len()).any(|win| win == w.as_bytes());
         WORDS
             .iter()
-            .find(|(_, words)| words.iter().any(|w| lower.contains(w)))
+            .find(|(_, words)| words.iter().any(|w| has(w)))
             .map_or(Reason::Unknown, |(r, _)| *r)
     }
 
-    /// The reason of an HTTP answer: its `WWW-Authenticate` challenge and its body.
+    /// The reason of an HTTP answer: its `WWW-Authenticate` challenge, else its body.
     pub fn of_answer(www_authenticate: Option<&str>, body: &[u8]) -> Reason {
         let from_header = www_authenticate.map_or(Reason::Unknown, Reason::infer);
-        let head = &body[..body.len().min(INFER_CAP)];
-        from_header.or(Reason::infer(&String::from_utf8_lossy(head)))
+        match from_header {
+            Reason::Unknown => Reason::infer_bytes(body),
+            known => known,
+        }
     }
 
     /// `self` unless it is unknown, then `other`.

@@ -370,8 +370,17 @@ pub fn jwt_exp(token: &str) -> Option<SystemTime> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let exp = claims.get("exp")?.as_f64()?;
+    // Only `exp` is read: the other claims are skipped, not built into a `Value` (one allocation
+    // per claim, 14 per token of the mock, paid at every refresh). A payload that is not an
+    // object has no `exp` (serde would take an array for a struct).
+    #[derive(serde::Deserialize)]
+    struct Exp {
+        exp: Option<f64>,
+    }
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let exp = serde_json::from_slice::<Exp>(&bytes).ok()?.exp?;
     if !(0.0..1e12).contains(&exp) {
         return None;
     }
@@ -427,6 +436,15 @@ mod tests {
         assert_eq!(jwt_exp("opaque-token"), None);
         assert_eq!(jwt_exp("a.%%%.c"), None);
         assert_eq!(jwt_exp("a.b"), None);
+        // Nested objects and arrays among the other claims are skipped; a fractional `exp` is
+        // kept; a payload that is an array is not claims.
+        let rich = jwt(r#"{"aud":["a","b"],"ctx":{"exp":1},"exp":1700000000.5,"n":null}"#);
+        assert_eq!(
+            jwt_exp(&rich),
+            Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_500))
+        );
+        assert_eq!(jwt_exp(&jwt("[1700000000]")), None);
+        assert_eq!(jwt_exp(&jwt(r#"{"exp":-5}"#)), None);
     }
 
     #[test]
