@@ -238,7 +238,8 @@ pub(crate) async fn closed(
                 s.expect_first_send(g.deadline().into_std());
             }
             let stagger = gate.is_none() && !settings.think_time.is_zero();
-            let loops = (0..settings.concurrency.max(1)).map(|j| {
+            let n = settings.concurrency.max(1);
+            let mut loops = (0..n).map(|j| {
                 let first = j == 0;
                 let (s, think, gate, recovered) =
                     (&s, settings.think_time, gate.as_deref(), &recovered[i]);
@@ -252,9 +253,18 @@ pub(crate) async fn closed(
                     client_loop(s, end, think, stagger, gate, recovered).await
                 }
             });
-            // Polled only when woken (`join_all` polled every loop of the client on any wake).
-            let mut loops: FuturesUnordered<_> = loops.collect();
-            while loops.next().await.is_some() {}
+            if n == 1 {
+                // One loop runs inline: a `FuturesUnordered` would allocate two more chunks the
+                // size of the loop's future (its stub and the loop's task), 2 KB per client.
+                if let Some(only) = loops.next() {
+                    only.await;
+                }
+            } else {
+                // Polled only when woken (`join_all` polled every loop of the client on any
+                // wake).
+                let mut loops: FuturesUnordered<_> = loops.collect();
+                while loops.next().await.is_some() {}
+            }
         }
     });
     while set.join_next().await.is_some() {}
