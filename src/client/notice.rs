@@ -208,7 +208,14 @@ impl Reason {
         let lower = &mut buf[..text.len().min(INFER_CAP)];
         lower.copy_from_slice(&text[..lower.len()]);
         lower.make_ascii_lowercase();
-        let has = |w: &str| lower.windows(w.len()).any(|win| win == w.as_bytes());
+        let lower = &*lower;
+        // Text (what every JSON body and header is) is searched as a `str`; bytes that are not
+        // UTF-8 (or a character cut at the cap) fall back to comparing at every position.
+        let text = std::str::from_utf8(lower).ok();
+        let has = |w: &str| match text {
+            Some(t) => t.contains(w),
+            None => lower.windows(w.len()).any(|win| win == w.as_bytes()),
+        };
         WORDS
             .iter()
             .find(|(_, words)| words.iter().any(|w| has(w)))

@@ -294,10 +294,9 @@ async fn access_outlives_expiry(
     }
     tokio::time::sleep(wait).await;
     let profile = session.env().profile.clone();
-    let req = profile.resource_request(at);
     let reply = session
         .http()
-        .exchange_with(prebuilt(req), BodyMode::Truncate)
+        .exchange_with(|| profile.resource_request(at), BodyMode::Truncate)
         .await
         .ok()?;
     Some((200..300).contains(&reply.status))

@@ -8,9 +8,10 @@
 //! Memory is bounded independently of the number of clients: at most one histogram per name per
 //! shard (created on first use, covering only up to the largest sample so far: see
 //! [`growing_histogram`]), one counter map per shard, and one shared timeline of at most
-//! [`MAX_BUCKETS`](super::timeline::MAX_BUCKETS) intervals. Timeline series and interval latencies are buffered per shard for the current
-//! 100 ms tick and folded into the shared timeline when the shard moves on to a later tick (or at
-//! snapshot time): the shared timeline's lock is taken once per shard and tick, not per request.
+//! [`MAX_BUCKETS`](super::timeline::MAX_BUCKETS) intervals. Timeline series and interval
+//! latencies are buffered per shard for the current 100 ms tick and folded into the shared
+//! timeline when the shard moves on to a later tick (or at snapshot time): the shared timeline's
+//! lock is taken once per shard and tick, not per request.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};

@@ -345,10 +345,9 @@ impl Template {
             .sum()
     }
 
-    /// [`Template::render`], appending to `out` (which it first grows by what it knows it will
-    /// add).
+    /// [`Template::render`], appending to `out`; the caller sizes `out` (see
+    /// [`Template::known_len`]).
     pub fn render_into(&self, vars: &Vars<'_>, out: &mut String) {
-        out.reserve(self.known_len(vars));
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
