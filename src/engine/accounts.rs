@@ -286,7 +286,7 @@ async fn ended_by(
     settle_and_close(sockets, old, kick_timeout, cancel).await;
 }
 
-/// Waits (bounded) for every armed kick clock, counting the missed ones, then closes `old`.
+/// [`Sockets::settle_and_close`] when the run has sockets (`old` is empty when it has none).
 async fn settle_and_close(
     sockets: Option<&Arc<Sockets>>,
     old: Vec<Socket>,
@@ -294,10 +294,7 @@ async fn settle_and_close(
     cancel: &CancellationToken,
 ) {
     if let Some(sockets) = sockets {
-        cancel.run_until_cancelled(sockets.settle(timeout)).await;
-    }
-    for s in old {
-        s.close();
+        sockets.settle_and_close(old, timeout, cancel).await;
     }
 }
 

@@ -106,12 +106,7 @@ pub(crate) async fn logout_everywhere(
         .filter_map(|m| m.socket.take())
         .collect();
     if let Some(sockets) = sockets {
-        cancel
-            .run_until_cancelled(sockets.settle(kick_timeout))
-            .await;
-    }
-    for s in old {
-        s.close();
+        sockets.settle_and_close(old, kick_timeout, cancel).await;
     }
 }
 

@@ -11,7 +11,7 @@ use super::plan::Plan;
 use super::progress::{Progress, Until};
 use super::schedule::{Gate, wait_until_wall};
 use super::shard::local_clients;
-use super::sockets::Sockets;
+use super::sockets::{CLOSE_GRACE, Sockets};
 use super::{accounts, devices, idle, outage, prewarm, tabs, traffic};
 use crate::client::transport::BuildError;
 use crate::client::{Connector, Session, SessionEnv};
@@ -353,7 +353,7 @@ async fn finish(
         .filter_map(|m| m.socket.take())
         .collect();
     if let Some(sockets) = sockets {
-        sockets.close_all(open, Duration::from_secs(1)).await;
+        sockets.close_all(open, CLOSE_GRACE).await;
     }
     // Nothing can tell a client any more: the ends still waiting for their notice are counted.
     for m in &fleet.members {

@@ -93,6 +93,9 @@ enum Opener {
     Push(Arc<PushReceiver>),
 }
 
+/// How long closing sockets waits for their tasks to end (a closed task ends at its next poll).
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// Per-run WebSocket state.
 pub(crate) struct Sockets {
     opener: Opener,
@@ -228,7 +231,22 @@ impl Sockets {
         self.board.settle(timeout).await;
     }
 
-    /// Closes `sockets` and waits (bounded) for their tasks to end.
+    /// The end of a phase that replaced or logged out sessions: waits (bounded by `timeout`, cut
+    /// short by `cancel`) for every armed kick clock, counting the missed ones, then closes the
+    /// `old` sockets and waits for their tasks to count how they ended. A socket that saw its kick
+    /// resolves its clock a moment before its task counts `ended.<reason>`: closing without
+    /// waiting could let a report be taken in between.
+    pub async fn settle_and_close(
+        &self,
+        old: Vec<Socket>,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) {
+        cancel.run_until_cancelled(self.settle(timeout)).await;
+        self.close_all(old, CLOSE_GRACE).await;
+    }
+
+    /// Closes `sockets` and waits (at most `timeout`) for their tasks to end.
     pub async fn close_all(&self, sockets: Vec<Socket>, timeout: Duration) {
         let mut ws_handles = Vec::new();
         let mut sse_handles = Vec::new();

@@ -122,10 +122,7 @@ pub(crate) async fn logout(
         .filter_map(|m| m.socket.take())
         .collect();
     if let Some(sockets) = sockets {
-        cancel.run_until_cancelled(sockets.settle(bound)).await;
-    }
-    for s in old {
-        s.close();
+        sockets.settle_and_close(old, bound, cancel).await;
     }
 }
 
