@@ -177,7 +177,13 @@ async fn relogin_is_pushed_to_every_old_device() {
     assert_eq!(r.counter("pushes_received"), n);
     assert_eq!(r.counter("pushes_unrouted"), 0);
     assert_eq!(r.samples("kick_latency"), 0, "no WebSocket in this run");
-    assert_eq!(server.stats().pushes_sent, n);
+    // The mock counts a push once the receiver answered it, which can follow the client's count.
+    assert!(
+        crate::support::eventually(Duration::from_secs(5), || server.stats().pushes_sent == n)
+            .await,
+        "pushes_sent {} of {n}",
+        server.stats().pushes_sent
+    );
     assert_eq!(receiver.routes(), 0, "every device closed at the end");
     server.shutdown().await;
 }

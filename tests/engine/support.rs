@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 #[path = "../common/mock.rs"]
 mod common;
+#[path = "../common/wait.rs"]
+mod wait;
+pub use wait::eventually;
 
 /// Starts the test mock (HS256, 2 s access tokens) after `tweak` adjusted it.
 pub async fn mock(tweak: impl FnOnce(&mut MockConfig)) -> MockServer {

@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 #[path = "../common/mock.rs"]
 mod common;
 pub use common::{ADMIN_KEY, mock};
+#[path = "../common/wait.rs"]
+mod wait;
+pub use wait::eventually;
 
 /// Options for the mock's `/ws` with short timeouts suited to tests.
 pub fn ws_options(server: &MockServer) -> WsOptions {
@@ -177,21 +180,6 @@ impl WsTokens for TestTokens {
 
     fn session_ended(&self, why: SessionEnd) {
         self.ended.lock().push(why);
-    }
-}
-
-/// Waits until `cond` holds, checking every 5 ms, at most `bound`; returns whether it held. For
-/// conditions that only show in counters (no event to await).
-pub async fn eventually(bound: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + bound;
-    loop {
-        if cond() {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
