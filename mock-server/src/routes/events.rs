@@ -161,8 +161,10 @@ async fn run(
     let Some(family) = principal.family.as_ref() else {
         return;
     };
-    // Subscribe before the first state check so no revocation can slip in between.
+    // Subscribe, then check the state once: a revocation after this check shows only through its
+    // notification (none for `no-kick`), also one that lands while the welcome is being sent.
     let mut events = family.subscribe();
+    let mut end = session_end(&principal);
     let welcome = event(
         "welcome",
         &sid,
@@ -187,7 +189,6 @@ async fn run(
         i
     });
     let mut seq: u64 = 0;
-    let mut end = session_end(&principal);
     while end.is_none() {
         tokio::select! {
             _ = up.cancelled() => return,

@@ -293,8 +293,10 @@ async fn run(
         return;
     };
     let cfg = &state.auth.cfg;
-    // Subscribe before the first state check so no revocation can slip in between.
+    // Subscribe, then check the state once: a revocation after this check shows only through its
+    // notification (none for `no-kick`), also one that lands while the welcome is being sent.
     let mut events = principal.family.as_ref().map(|f| f.subscribe());
+    let mut end = session_end(&principal);
     let session_id = principal.family.as_ref().map(|f| f.sid_str.to_string());
     if !send_json(
         &mut socket,
@@ -318,7 +320,6 @@ async fn run(
         i
     });
     let mut seq: u64 = 0;
-    let mut end = session_end(&principal);
     while end.is_none() {
         // Biased: when a revocation and the token's expiry are both ready (a busy server), the
         // revocation is the cause the socket reports.
