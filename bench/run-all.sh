@@ -15,7 +15,7 @@
 #      (benches/mock_throughput.rs, a lean closed-loop generator, endpoints interleaved).
 #   5. `authbench check` against the builtin mock: the whole catalog, wall time.
 #   6. Recording one sample into the metrics (cargo bench --bench record, divan median).
-#   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock) seen from both ends: the mock's
+#   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock; 3 runs, medians) seen from both ends: the mock's
 #      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival,
 #      over each session's first refresh) and the clients' send_skew p99, which must lie within
 #      20% of the server's arrival p99. Then the same storm against the mock in its own process:
@@ -29,7 +29,7 @@
 # Traffic stays on loopback: after the build and installs (which need the network) the script
 # re-runs itself inside a fresh network namespace that has only `lo` (`unshare -n`), like the peer
 # baselines of research/peer-baselines.md. Needs root (unshare, apt-get). The measured part takes
-# about 20 minutes, 12 of them row 8b's million-client storm (plus up to 1 minute waiting for the
+# about 22 minutes, 12 of them row 8b's million-client storm (plus up to 1 minute waiting for the
 # load average to settle after the build; 2026-12-02: 16:30–16:49 UTC); a cold release build adds
 # about 6 more. Raw output goes to bench/results/raw/ (not committed).
 #
@@ -295,31 +295,47 @@ for b in record count_existing series; do
 done
 
 # ---- 7. the storm seen from both ends ------------------------------------------------------------
-log "7. 5 000 × 4 storm (builtin mock): server-side arrival spread and client-side send_skew"
-out="$RAW/storm"
-"$AB" run scenarios/storm.yaml --out "$out" --quiet >/dev/null 2>&1 || true
-cmd "$AB run scenarios/storm.yaml   # 5 000 clients × concurrency 4, sync_expiry, builtin mock"
-SPREAD=$(jqf '.server_arrivals.spread_p99_us // 1e9 | . / 1000' "$out/report.json")
-ARR_P99=$(jqf '.server_arrivals.p99_us // 1e9 | . / 1000' "$out/report.json")
-ARR_N=$(jqf '.server_arrivals.count // 0' "$out/report.json")
-SEND_P99=$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")
-row "7. storm 5 000 × 4: server arrival spread p99 ($ARR_N first requests)" "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
-row "   send_skew p99 (client) vs server arrival p99" "$(printf '%.1f / %.1f ms' "$SEND_P99" "$ARR_P99")" "<= 250 ms, within 20%" \
+log "7. 5 000 × 4 storm (builtin mock): server-side arrival spread and client-side send_skew, 3 runs"
+# One run's spread swings by ±30 % on this shared 2-core box, so the row is the run with the median
+# spread (its send_skew and arrival p99 printed with it: the 20 % check compares one run's two ends).
+SPREADS=(); SENDS=(); ARRS=(); NS=()
+for i in 1 2 3; do
+    out="$RAW/storm-$i"
+    "$AB" run scenarios/storm.yaml --out "$out" --quiet >/dev/null 2>&1 || true
+    SPREADS+=("$(jqf '.server_arrivals.spread_p99_us // 1e9 | . / 1000' "$out/report.json")")
+    ARRS+=("$(jqf '.server_arrivals.p99_us // 1e9 | . / 1000' "$out/report.json")")
+    NS+=("$(jqf '.server_arrivals.count // 0' "$out/report.json")")
+    SENDS+=("$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")")
+done
+cmd "$AB run scenarios/storm.yaml   # 5 000 clients × concurrency 4, sync_expiry, builtin mock; 3 runs"
+SPREAD=$(median "${SPREADS[@]}"); MID=0
+for i in 0 1 2; do [[ "${SPREADS[$i]}" == "$SPREAD" ]] && { MID=$i; break; }; done
+SEND_P99=${SENDS[$MID]}; ARR_P99=${ARRS[$MID]}; ARR_N=${NS[$MID]}
+row "7. storm 5 000 × 4: server arrival spread p99, median of 3 runs ($(printf '%.0f ' "${SPREADS[@]}")ms; $ARR_N first requests)" \
+    "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
+row "   send_skew p99 (client) vs server arrival p99, same run" "$(printf '%.1f / %.1f ms' "$SEND_P99" "$ARR_P99")" "<= 250 ms, within 20%" \
     "$(pass_if "$SEND_P99 <= 250 && $SEND_P99 >= 0.8 * $ARR_P99 && $SEND_P99 <= 1.2 * $ARR_P99")"
 
-log "7b. the same storm against the mock in its own process: generator CPU per request, memory per client"
+log "7b. the same storm against the mock in its own process: generator CPU per request, memory per client, 3 runs"
 M7=$(start_mock 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h)
 cmd "$MOCK --port 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h &"
-out="$RAW/storm-ext"
-/usr/bin/time -v -o "$out.time" "$AB" run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml \
-    --out "$out" --quiet >/dev/null 2>&1 || true
-cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml"
+CPUS=(); KIBS=(); REQS=()
+for i in 1 2 3; do
+    out="$RAW/storm-ext-$i"
+    /usr/bin/time -v -o "$out.time" "$AB" run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml \
+        --out "$out" --quiet >/dev/null 2>&1 || true
+    REQ=$(jqf '.derived.requests // 0' "$out/report.json")
+    REQS+=("$REQ")
+    CPUS+=("$(awk "BEGIN{printf \"%.1f\", $(cpu_s "$out.time") * 1e6 / ($REQ > 0 ? $REQ : 1)}")")
+    KIBS+=("$(awk "BEGIN{printf \"%.1f\", $(rss_mib "$out.time") * 1024 / 5000}")")
+done
+cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml   # 3 runs"
 stop_mock "$M7"
-STORM_REQ=$(jqf '.derived.requests // 0' "$out/report.json")
-STORM_CPU_US=$(awk "BEGIN{printf \"%.1f\", $(cpu_s "$out.time") * 1e6 / ($STORM_REQ > 0 ? $STORM_REQ : 1)}")
-STORM_KIB=$(awk "BEGIN{printf \"%.1f\", $(rss_mib "$out.time") * 1024 / 5000}")
-row "   generator CPU per request, storm mix ($STORM_REQ requests)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
-row "   peak memory per client during the storm (peak RSS / 5 000)" "$STORM_KIB KiB" "<= 8 KiB" "$(pass_if "$STORM_KIB <= 8")"
+STORM_REQ=$(median "${REQS[@]}")
+STORM_CPU_US=$(median "${CPUS[@]}")
+STORM_KIB=$(median "${KIBS[@]}")
+row "   generator CPU per request, storm mix, median of 3 ($(printf '%s ' "${CPUS[@]}")µs; ~$STORM_REQ requests)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
+row "   peak memory per client during the storm (peak RSS / 5 000), median of 3" "$STORM_KIB KiB" "<= 8 KiB" "$(pass_if "$STORM_KIB <= 8")"
 
 # ---- 8. a million clients ------------------------------------------------------------------------
 proc_cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
