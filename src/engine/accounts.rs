@@ -177,7 +177,11 @@ pub(crate) async fn relogin(
             old_sockets.push(old);
         }
     }
-    settle_and_close(sockets, old_sockets, kick_timeout, cancel).await;
+    if let Some(sockets) = sockets {
+        sockets
+            .settle_and_close(old_sockets, kick_timeout, cancel)
+            .await;
+    }
     // The replaced sessions are gone with their sockets: an end they never noticed is counted.
     for old in old_sessions {
         old.flush_unnoticed();
@@ -278,23 +282,10 @@ async fn ended_by(
         |_, ()| {},
     )
     .await;
-    let old: Vec<Socket> = fleet
-        .members
-        .iter_mut()
-        .filter_map(|m| m.socket.take())
-        .collect();
-    settle_and_close(sockets, old, kick_timeout, cancel).await;
-}
-
-/// [`Sockets::settle_and_close`] when the run has sockets (`old` is empty when it has none).
-async fn settle_and_close(
-    sockets: Option<&Arc<Sockets>>,
-    old: Vec<Socket>,
-    timeout: Duration,
-    cancel: &CancellationToken,
-) {
     if let Some(sockets) = sockets {
-        sockets.settle_and_close(old, timeout, cancel).await;
+        sockets
+            .settle_and_close(fleet.take_sockets(), kick_timeout, cancel)
+            .await;
     }
 }
 

@@ -100,13 +100,10 @@ pub(crate) async fn logout_everywhere(
         |_, ()| {},
     )
     .await;
-    let old: Vec<Socket> = fleet
-        .members
-        .iter_mut()
-        .filter_map(|m| m.socket.take())
-        .collect();
     if let Some(sockets) = sockets {
-        sockets.settle_and_close(old, kick_timeout, cancel).await;
+        sockets
+            .settle_and_close(fleet.take_sockets(), kick_timeout, cancel)
+            .await;
     }
 }
 

@@ -53,6 +53,14 @@ impl Fleet {
         first..(first + self.devices).min(self.members.len())
     }
 
+    /// Takes every member's socket (the members keep none).
+    pub fn take_sockets(&mut self) -> Vec<Socket> {
+        self.members
+            .iter_mut()
+            .filter_map(|m| m.socket.take())
+            .collect()
+    }
+
     /// The current sessions, in member order.
     pub fn sessions(&self) -> Vec<Arc<Session>> {
         self.members.iter().map(|m| m.session.clone()).collect()

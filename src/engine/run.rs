@@ -347,13 +347,8 @@ async fn finish(
     outcome.interrupted = cancel.is_cancelled();
     count_logged_in(&fleet);
     count_gave_up(&fleet, outcome.interrupted).await;
-    let open: Vec<_> = fleet
-        .members
-        .iter_mut()
-        .filter_map(|m| m.socket.take())
-        .collect();
     if let Some(sockets) = sockets {
-        sockets.close_all(open, CLOSE_GRACE).await;
+        sockets.close_all(fleet.take_sockets(), CLOSE_GRACE).await;
     }
     // Nothing can tell a client any more: the ends still waiting for their notice are counted.
     for m in &fleet.members {

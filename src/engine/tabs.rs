@@ -116,13 +116,10 @@ pub(crate) async fn logout(
         |_, ()| {},
     )
     .await;
-    let old: Vec<Socket> = fleet
-        .members
-        .iter_mut()
-        .filter_map(|m| m.socket.take())
-        .collect();
     if let Some(sockets) = sockets {
-        sockets.settle_and_close(old, bound, cancel).await;
+        sockets
+            .settle_and_close(fleet.take_sockets(), bound, cancel)
+            .await;
     }
 }
 

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{Ran, mock, plan, profile, settings};
+use crate::support::{Ran, eventually, mock, plan, profile, settings};
 use authbench::client::push::PushReceiver;
 use authbench::client::{Channel, Strategy};
 use authbench::engine::{self, Plan, Progress};
@@ -179,8 +179,7 @@ async fn relogin_is_pushed_to_every_old_device() {
     assert_eq!(r.samples("kick_latency"), 0, "no WebSocket in this run");
     // The mock counts a push once the receiver answered it, which can follow the client's count.
     assert!(
-        crate::support::eventually(Duration::from_secs(5), || server.stats().pushes_sent == n)
-            .await,
+        eventually(Duration::from_secs(5), || server.stats().pushes_sent == n).await,
         "pushes_sent {} of {n}",
         server.stats().pushes_sent
     );
