@@ -285,7 +285,10 @@ async fn announced_session_ends_are_expiries_not_spurious_logouts() {
     let (a, b, c) = (mock(knobs).await, mock(knobs).await, mock(knobs).await);
     let clients = 3;
     let n = u64::from(clients);
-    let run_for = Duration::from_millis(4500);
+    // The first end is noticed at the first 401 after 3 s: up to one token life (1 s) and a
+    // think time later, more under load. The second session cannot end before 6 s after the
+    // first login (relogin ≥ 3 s, plus 3 s). 5.5 s leaves room on both sides.
+    let run_for = Duration::from_millis(5500);
     // The profile does not read refresh_expires_in: nothing is announced.
     let unannounced = "extract: { refresh_expires_in: \"json:/not_there\" }\n";
     let declared = "extract: { refresh_expires_in: \"json:/not_there\" }\nsession: { max: 3s }\n";
