@@ -95,6 +95,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 jqf() { jq "$@" 2>/dev/null || echo 0; }   # a missing report counts as 0, the row then shows MISS
 rss_mib() { awk '/Maximum resident set size/ {printf "%.0f", $NF/1024}' "$1"; }
 cpu_s() { awk '/User time/ {u=$NF} /System time/ {s=$NF} END {printf "%.2f", u+s}' "$1"; }
+# "user / sys" µs per request of one /usr/bin/time -v file: time file, requests.
+cpu_split_us() { awk -v n="$2" '/User time/ {u=$NF} /System time/ {s=$NF} END {if (n < 1) n = 1; printf "%.1f / %.1f", u * 1e6 / n, s * 1e6 / n}' "$1"; }
 
 start_mock() { # port, extra args...; echoes the pid
     local port=$1; shift
@@ -319,7 +321,7 @@ row "   send_skew p99 (client) vs server arrival p99, same run" "$(printf '%.1f 
 log "7b. the same storm against the mock in its own process: generator CPU per request, memory per client, 3 runs"
 M7=$(start_mock 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h)
 cmd "$MOCK --port 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h &"
-CPUS=(); KIBS=(); REQS=()
+CPUS=(); KIBS=(); REQS=(); SPLITS=()
 for i in 1 2 3; do
     out="$RAW/storm-ext-$i"
     /usr/bin/time -v -o "$out.time" "$AB" run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml \
@@ -327,6 +329,7 @@ for i in 1 2 3; do
     REQ=$(jqf '.derived.requests // 0' "$out/report.json")
     REQS+=("$REQ")
     CPUS+=("$(awk "BEGIN{printf \"%.1f\", $(cpu_s "$out.time") * 1e6 / ($REQ > 0 ? $REQ : 1)}")")
+    SPLITS+=("$(cpu_split_us "$out.time" "$REQ")")
     KIBS+=("$(awk "BEGIN{printf \"%.1f\", $(rss_mib "$out.time") * 1024 / 5000}")")
 done
 cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml   # 3 runs"
@@ -334,7 +337,12 @@ stop_mock "$M7"
 STORM_REQ=$(median "${REQS[@]}")
 STORM_CPU_US=$(median "${CPUS[@]}")
 STORM_KIB=$(median "${KIBS[@]}")
-row "   generator CPU per request, storm mix, median of 3 ($(printf '%s ' "${CPUS[@]}")µs; ~$STORM_REQ requests)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
+# The median run's split into user and kernel time: on loopback the sender's kernel time includes
+# delivering to the receiver (the TCP receive path runs in the writer's context), so the kernel
+# share is mostly the wire, not authbench's code.
+STORM_SPLIT=${SPLITS[0]}
+for i in 0 1 2; do [[ "${CPUS[$i]}" == "$STORM_CPU_US" ]] && { STORM_SPLIT=${SPLITS[$i]}; break; }; done
+row "   generator CPU per request, storm mix, median of 3 ($(printf '%s ' "${CPUS[@]}")µs; ~$STORM_REQ requests; median run user / sys $STORM_SPLIT µs)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
 row "   peak memory per client during the storm (peak RSS / 5 000), median of 3" "$STORM_KIB KiB" "<= 8 KiB" "$(pass_if "$STORM_KIB <= 8")"
 
 # ---- 8. a million clients ------------------------------------------------------------------------
