@@ -95,8 +95,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 jqf() { jq "$@" 2>/dev/null || echo 0; }   # a missing report counts as 0, the row then shows MISS
 rss_mib() { awk '/Maximum resident set size/ {printf "%.0f", $NF/1024}' "$1"; }
 cpu_s() { awk '/User time/ {u=$NF} /System time/ {s=$NF} END {printf "%.2f", u+s}' "$1"; }
-# "user / sys" µs per request of one /usr/bin/time -v file: time file, requests.
-cpu_split_us() { awk -v n="$2" '/User time/ {u=$NF} /System time/ {s=$NF} END {if (n < 1) n = 1; printf "%.1f / %.1f", u * 1e6 / n, s * 1e6 / n}' "$1"; }
+# CPU µs per request of one /usr/bin/time -v file (time file, requests): "total user sys".
+cpu_us_per_req() { awk -v n="$2" '/User time/ {u=$NF} /System time/ {s=$NF} END {if (n < 1) n = 1; printf "%.1f %.1f %.1f", (u + s) * 1e6 / n, u * 1e6 / n, s * 1e6 / n}' "$1"; }
+# Index of the first of the remaining arguments equal to the first one (which run was the median).
+index_of() { local want=$1 i=0; shift; for v in "$@"; do [[ "$v" == "$want" ]] && { echo "$i"; return; }; i=$((i + 1)); done; echo 0; }
 
 start_mock() { # port, extra args...; echoes the pid
     local port=$1; shift
@@ -310,8 +312,7 @@ for i in 1 2 3; do
     SENDS+=("$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")")
 done
 cmd "$AB run scenarios/storm.yaml   # 5 000 clients × concurrency 4, sync_expiry, builtin mock; 3 runs"
-SPREAD=$(median "${SPREADS[@]}"); MID=0
-for i in 0 1 2; do [[ "${SPREADS[$i]}" == "$SPREAD" ]] && { MID=$i; break; }; done
+SPREAD=$(median "${SPREADS[@]}"); MID=$(index_of "$SPREAD" "${SPREADS[@]}")
 SEND_P99=${SENDS[$MID]}; ARR_P99=${ARRS[$MID]}; ARR_N=${NS[$MID]}
 row "7. storm 5 000 × 4: server arrival spread p99, median of 3 runs ($(printf '%.0f ' "${SPREADS[@]}")ms; $ARR_N first requests)" \
     "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
@@ -328,8 +329,8 @@ for i in 1 2 3; do
         --out "$out" --quiet >/dev/null 2>&1 || true
     REQ=$(jqf '.derived.requests // 0' "$out/report.json")
     REQS+=("$REQ")
-    CPUS+=("$(awk "BEGIN{printf \"%.1f\", $(cpu_s "$out.time") * 1e6 / ($REQ > 0 ? $REQ : 1)}")")
-    SPLITS+=("$(cpu_split_us "$out.time" "$REQ")")
+    read -r TOTAL USER SYS <<<"$(cpu_us_per_req "$out.time" "$REQ")"
+    CPUS+=("$TOTAL"); SPLITS+=("$USER / $SYS")
     KIBS+=("$(awk "BEGIN{printf \"%.1f\", $(rss_mib "$out.time") * 1024 / 5000}")")
 done
 cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml   # 3 runs"
@@ -340,8 +341,7 @@ STORM_KIB=$(median "${KIBS[@]}")
 # The median run's split into user and kernel time: on loopback the sender's kernel time includes
 # delivering to the receiver (the TCP receive path runs in the writer's context), so the kernel
 # share is mostly the wire, not authbench's code.
-STORM_SPLIT=${SPLITS[0]}
-for i in 0 1 2; do [[ "${CPUS[$i]}" == "$STORM_CPU_US" ]] && { STORM_SPLIT=${SPLITS[$i]}; break; }; done
+STORM_SPLIT=${SPLITS[$(index_of "$STORM_CPU_US" "${CPUS[@]}")]}
 row "   generator CPU per request, storm mix, median of 3 ($(printf '%s ' "${CPUS[@]}")µs; ~$STORM_REQ requests; median run user / sys $STORM_SPLIT µs)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
 row "   peak memory per client during the storm (peak RSS / 5 000), median of 3" "$STORM_KIB KiB" "<= 8 KiB" "$(pass_if "$STORM_KIB <= 8")"
 
