@@ -11,6 +11,7 @@ mod progress;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    authbench_mock::heap::prepare_for_bursts();
     let cli = cli::Cli::parse();
     authbench_mock::logging::init(&cli.log);
     let code = match commands::dispatch(cli) {

@@ -22,6 +22,7 @@
 //!   [`arrivals`]: request arrival offsets after a sync point (the server-side view of a storm).
 //! - [`push`]: session events as FCM HTTP v1 shaped push messages (`--push-url`).
 //! - [`tls`]: serving `https`/`wss` (`--tls-cert`/`--tls-key`, `--tls-self-signed`).
+//! - [`heap`]: the allocator's set-up for bursts, which both binaries make first.
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
 //!
@@ -40,6 +41,7 @@ pub mod conn;
 pub mod cookie_sessions;
 pub mod faults;
 pub mod flaws;
+pub mod heap;
 pub mod logging;
 pub mod outage;
 pub mod push;

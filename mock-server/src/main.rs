@@ -18,8 +18,18 @@ struct Cli {
     log: LogArgs,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    authbench_mock::heap::prepare_for_bursts();
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(serve()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let cli = Cli::parse();
     authbench_mock::logging::init(&cli.log);
     let result = match cli.mock.into_config() {
