@@ -15,7 +15,7 @@
 #      (benches/mock_throughput.rs, a lean closed-loop generator, endpoints interleaved).
 #   5. `authbench check` against the builtin mock: the whole catalog, wall time.
 #   6. Recording one sample into the metrics (cargo bench --bench record, divan median).
-#   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock; 3 runs, medians) seen from both ends: the mock's
+#   7. The 5 000 × 4 storm (scenarios/storm.yaml, builtin mock; 5 runs, medians) seen from both ends: the mock's
 #      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival,
 #      over each session's first refresh) and the clients' send_skew p99, which must lie within
 #      20% of the server's arrival p99. Then the same storm against the mock in its own process:
@@ -299,11 +299,12 @@ for b in record count_existing series; do
 done
 
 # ---- 7. the storm seen from both ends ------------------------------------------------------------
-log "7. 5 000 × 4 storm (builtin mock): server-side arrival spread and client-side send_skew, 3 runs"
-# One run's spread swings by ±30 % on this shared 2-core box, so the row is the run with the median
-# spread (its send_skew and arrival p99 printed with it: the 20 % check compares one run's two ends).
+log "7. 5 000 × 4 storm (builtin mock): server-side arrival spread and client-side send_skew, 5 runs"
+# One run's spread swings by ±30 % on this shared 2-core box (about one run in five lands ~50 %
+# above the others), so the row is the run with the median spread of five (its send_skew and
+# arrival p99 printed with it: the 20 % check compares one run's two ends).
 SPREADS=(); SENDS=(); ARRS=(); NS=()
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
     out="$RAW/storm-$i"
     "$AB" run scenarios/storm.yaml --out "$out" --quiet >/dev/null 2>&1 || true
     SPREADS+=("$(jqf '.server_arrivals.spread_p99_us // 1e9 | . / 1000' "$out/report.json")")
@@ -311,10 +312,10 @@ for i in 1 2 3; do
     NS+=("$(jqf '.server_arrivals.count // 0' "$out/report.json")")
     SENDS+=("$(jqf '.histograms.send_skew.p99 // 1e9 | . / 1000' "$out/report.json")")
 done
-cmd "$AB run scenarios/storm.yaml   # 5 000 clients × concurrency 4, sync_expiry, builtin mock; 3 runs"
+cmd "$AB run scenarios/storm.yaml   # 5 000 clients × concurrency 4, sync_expiry, builtin mock; 5 runs"
 SPREAD=$(median "${SPREADS[@]}"); MID=$(index_of "$SPREAD" "${SPREADS[@]}")
 SEND_P99=${SENDS[$MID]}; ARR_P99=${ARRS[$MID]}; ARR_N=${NS[$MID]}
-row "7. storm 5 000 × 4: server arrival spread p99, median of 3 runs ($(printf '%.0f ' "${SPREADS[@]}")ms; $ARR_N first requests)" \
+row "7. storm 5 000 × 4: server arrival spread p99, median of 5 runs ($(printf '%.0f ' "${SPREADS[@]}")ms; $ARR_N first requests)" \
     "$(printf '%.1f ms' "$SPREAD")" "<= 250 ms" "$(pass_if "$SPREAD <= 250 && $ARR_N >= 5000")"
 row "   send_skew p99 (client) vs server arrival p99, same run" "$(printf '%.1f / %.1f ms' "$SEND_P99" "$ARR_P99")" "<= 250 ms, within 20%" \
     "$(pass_if "$SEND_P99 <= 250 && $SEND_P99 >= 0.8 * $ARR_P99 && $SEND_P99 <= 1.2 * $ARR_P99")"
