@@ -63,7 +63,7 @@ flaws! {
     WsStaysOpenAfterExpiry => "ws-stays-open-after-expiry",
         "a WebSocket stays open after its access token expired (no 4401 close)";
     NoKick => "no-kick",
-        "--single-session (and --max-sessions) revokes older sessions but neither notifies nor closes their sockets";
+        "--single-session (and --max-sessions) revokes older sessions but neither notifies nor closes their sockets and streams, not even one opened after the revocation";
     WrongCloseCode => "wrong-close-code",
         "kick, logout and expiry close sockets with 1000 and no event instead of 4409/4403/4401";
     RefreshCacheable => "refresh-cacheable",

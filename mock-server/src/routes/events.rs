@@ -15,7 +15,8 @@
 //! sends `Last-Event-ID` of the same session continues the numbering (`sse_resumes`). A client
 //! whose stream was down when its session was revoked learns why on resume: its (now refused)
 //! access token plus a `Last-Event-ID` of that session gets the missed `kicked`/`logout` event
-//! instead of the 401; without `Last-Event-ID` it gets the 401.
+//! instead of the 401; without `Last-Event-ID` it gets the 401. With the `no-kick` flaw no stream
+//! learns of a kick: not through a notification, not when it starts, not on resume.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -125,6 +126,8 @@ fn replay(
         return None;
     }
     let kind = match cause {
+        // `no-kick`: a kick the server never told is not told on resume either.
+        RevokeCause::Kicked if state.auth.flaws.has(Flaw::NoKick) => return None,
         RevokeCause::Kicked => "kicked",
         _ => "logout",
     };
@@ -162,9 +165,10 @@ async fn run(
         return;
     };
     // Subscribe, then check the state once: a revocation after this check shows only through its
-    // notification (none for `no-kick`), also one that lands while the welcome is being sent.
+    // notification, also one that lands while the welcome is being sent (`no-kick`: a kick shows
+    // through neither).
     let mut events = family.subscribe();
-    let mut end = session_end(&principal);
+    let mut end = session_end(&principal, &state.auth.flaws);
     let welcome = event(
         "welcome",
         &sid,
@@ -197,7 +201,7 @@ async fn run(
                 if changed.is_err() {
                     return;
                 }
-                end = session_end(&principal);
+                end = session_end(&principal, &state.auth.flaws);
             }
             _ = sleep_until(expiry) => end = Some(End::Expired),
             _ = tick(&mut ticker) => {

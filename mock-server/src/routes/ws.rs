@@ -38,7 +38,7 @@ use super::{AppState, bearer, query_param};
 use crate::auth::Principal;
 use crate::config::{Op, WsAuth};
 use crate::faults::{Permit, Refusal};
-use crate::flaws::Flaw;
+use crate::flaws::{Flaw, Flaws};
 use crate::stats::Counters;
 use crate::store::RevokeCause;
 use crate::tokens::now_ms;
@@ -238,10 +238,13 @@ impl Drop for OpenSocket {
     }
 }
 
-/// Whether the socket's session (or its access token) has ended.
-pub(crate) fn session_end(p: &Principal) -> Option<End> {
+/// Whether the socket's session (or its access token) has ended, as the server tells its channels:
+/// with `no-kick` (`flaws`) a session replaced by a login elsewhere is never told, neither through
+/// the revocation's notification (there is none) nor when a channel opens or looks again later.
+pub(crate) fn session_end(p: &Principal, flaws: &Flaws) -> Option<End> {
     let family = p.family.as_ref()?;
     match family.revoked() {
+        Some(RevokeCause::Kicked) if flaws.has(Flaw::NoKick) => None,
         Some(RevokeCause::Kicked) => Some(End::Kicked),
         Some(_) => Some(End::Logout),
         None => p
@@ -294,9 +297,10 @@ async fn run(
     };
     let cfg = &state.auth.cfg;
     // Subscribe, then check the state once: a revocation after this check shows only through its
-    // notification (none for `no-kick`), also one that lands while the welcome is being sent.
+    // notification, also one that lands while the welcome is being sent (`no-kick`: a kick shows
+    // through neither).
     let mut events = principal.family.as_ref().map(|f| f.subscribe());
-    let mut end = session_end(&principal);
+    let mut end = session_end(&principal, &state.auth.flaws);
     let session_id = principal.family.as_ref().map(|f| f.sid_str.to_string());
     if !send_json(
         &mut socket,
@@ -328,7 +332,7 @@ async fn run(
             _ = up.cancelled() => end = Some(End::Shutdown),
             alive = changed(&mut events) => {
                 if alive {
-                    end = session_end(&principal);
+                    end = session_end(&principal, &state.auth.flaws);
                 } else {
                     events = None;
                 }

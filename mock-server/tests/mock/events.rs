@@ -94,6 +94,39 @@ async fn events_stream_welcomes_then_ends_with_kicked_on_a_login_elsewhere() {
     assert_eq!((stats.sse_total, stats.sse_resumes), (1, 0));
 }
 
+/// `no-kick` keeps the kick from a stream: no notification, and no replay when the stream resumes
+/// (a resume is refused like any revoked session's request); the stream lives on until its token
+/// expires. (The check when a stream starts ignores the kick too: a login elsewhere can land
+/// between the stream's authentication and that check, a race this test cannot time; the engine's
+/// `channels::a_server_that_never_kicks_misses_every_sse_kick` met it under load.)
+#[tokio::test]
+async fn no_kick_tells_no_stream_of_the_kick_not_even_one_that_starts_or_resumes_after_it() {
+    for flawed in [false, true] {
+        let s = start_with(|c| {
+            c.single_session = true;
+            c.access_ttl = Duration::from_secs(1);
+            if flawed {
+                c.flaws = vec![Flaw::NoKick];
+            }
+        })
+        .await;
+        let first = login(&s, 5).await;
+        let (at, sid) = (first.str("access_token"), first.str("session_id"));
+        let mut ev = Events::open(&s, at, None).await.unwrap();
+        assert_eq!(ev.next().await.unwrap().0, "welcome");
+        login(&s, 5).await;
+        let end = ev.next().await.unwrap().0;
+        let expected = if flawed { "session_expired" } else { "kicked" };
+        assert_eq!(end, expected, "no-kick: {flawed}");
+        let resumed = Events::open(&s, at, Some(&format!("{sid}.1"))).await;
+        match flawed {
+            true => assert_eq!(resumed.err(), Some(StatusCode::UNAUTHORIZED)),
+            false => assert_eq!(resumed.unwrap().next().await.unwrap().0, "kicked"),
+        }
+        s.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn events_end_with_session_expired_when_the_access_token_expires() {
     let s = start_with(|c| c.access_ttl = Duration::from_secs(1)).await;
