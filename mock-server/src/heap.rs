@@ -10,7 +10,8 @@
 //! on that lock, and the wire fell silent for 20–40 ms in the middle of the burst. With a 64 MiB
 //! top pad (a new thread heap is made accessible in one step) and a 1 GiB trim threshold (freed
 //! memory stays with the process for the next burst), the same run makes 20 `mprotect` calls, and
-//! the first calls' arrival spread at the server drops from a median of ~320 ms to ~215 ms.
+//! the first calls' arrival spread at the server narrowed from a median of about 320 ms to about
+//! 215 ms in six runs each (`bench/results/issue16-perf-log.md`, "The storm's first milliseconds").
 //!
 //! What it costs: address space, not memory (pages count only once touched), and memory freed
 //! after a burst stays with the process until it exits instead of going back to the system.
