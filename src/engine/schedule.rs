@@ -271,7 +271,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn gate_wakes_every_waiter_within_a_few_ms() {
-        let gate = Gate::new(Instant::now() + Duration::from_millis(60));
+        // 500 ms ahead: the waiters and the arming task are in place long before the deadline even
+        // when CI's parallel tests hold the cores (60 ms was once too short for that).
+        let gate = Gate::new(Instant::now() + Duration::from_millis(500));
         let mut tasks = Vec::new();
         for _ in 0..500 {
             let g = gate.clone();
@@ -281,14 +283,19 @@ mod tests {
             }));
         }
         tokio::spawn(gate.clone().arm(CancellationToken::new()));
-        let mut worst = Duration::ZERO;
+        let mut skews = Vec::new();
         for t in tasks {
             let (after, skew) = t.await.unwrap();
             assert!(after, "a waiter woke before the deadline");
-            worst = worst.max(skew);
+            skews.push(skew);
         }
-        // Debug build on a shared 2-core machine: generous bound; the product bar is p99 < 2 ms.
-        assert!(worst < Duration::from_millis(50), "worst skew {worst:?}");
+        skews.sort();
+        // Debug build on a shared 2-core machine: generous bounds; the product bar is p99 < 2 ms
+        // (bench row 3). The 90th percentile tells a gate that wakes everyone at once from one that
+        // does not; the worst may include a stall of the whole process, which is not the gate's.
+        let (p90, worst) = (skews[skews.len() * 9 / 10], skews[skews.len() - 1]);
+        assert!(p90 < Duration::from_millis(50), "p90 skew {p90:?}");
+        assert!(worst < Duration::from_secs(1), "worst skew {worst:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
