@@ -1,7 +1,8 @@
-//! Before a synchronized start (`sync_expiry` followed by `traffic`): the connections the burst
-//! will use are opened and left idle shortly before the deadline, so that at the instant every
-//! client only writes its request instead of first connecting (issue 16 §2: connection setup in
-//! the burst was part of what spread the storm at the server).
+//! Before a synchronized start (`sync_expiry` followed by `traffic`), while every client already
+//! waits at the gate: the connections the burst will use are opened and left idle shortly before
+//! the deadline, so that at the instant every client only writes its request instead of first
+//! connecting (issue 16 §2: connection setup in the burst was part of what spread the storm at the
+//! server).
 //!
 //! - Pool mode (`client.connections: N`): the shared pool is filled up to
 //!   `min(N, clients × concurrency)` connections.
