@@ -19,7 +19,8 @@
 #      arrival spread after the sync point (server_arrivals.spread_p99_us = p99 - first arrival,
 #      over each session's first refresh) and the clients' send_skew p99, which must lie within
 #      20% of the server's arrival p99. Then the same storm against the mock in its own process:
-#      generator CPU per request (storm mix) and peak memory per client.
+#      generator CPU per request (storm mix) and peak memory per client, each run paired with a run
+#      of the same clients without the storm (the CPU per delivered call of both compared).
 #   8. A million clients in one process against the mock in another (--users 1000000): logged in
 #      with proactive timers (peak RSS), and through sync_expiry and the storm (wake_skew,
 #      send_skew against the CPU floor, every client's first call delivered).
@@ -29,7 +30,7 @@
 # Traffic stays on loopback: after the build and installs (which need the network) the script
 # re-runs itself inside a fresh network namespace that has only `lo` (`unshare -n`), like the peer
 # baselines of research/peer-baselines.md. Needs root (unshare, apt-get). The measured part takes
-# about 22 minutes, 12 of them row 8b's million-client storm (plus up to 1 minute waiting for the
+# about 24 minutes, 12 of them row 8b's million-client storm (plus up to 1 minute waiting for the
 # load average to settle after the build; 2026-12-02: 16:30–16:49 UTC); a cold release build adds
 # about 6 more. Raw output goes to bench/results/raw/ (not committed).
 #
