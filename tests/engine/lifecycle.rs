@@ -3,11 +3,12 @@
 //! the users and start together at a wall-clock instant; preflight fails fast when nothing listens.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::support::{mock, plan, profile, run, run_with, settings};
+use crate::support::{Ran, eventually, mock, plan, profile, run, run_watched, settings};
 use authbench::client::Strategy;
-use authbench::engine::{self, PreflightError, Shard, Users};
+use authbench::engine::{self, Plan, PreflightError, Progress, ProgressTick, Shard, Users};
+use authbench::profile::Profile;
 use authbench::scenario::Phase;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -27,27 +28,54 @@ fn login_traffic(secs: u64) -> Vec<Phase> {
     ]
 }
 
+/// Runs `plan` against `profile` and cancels it (Ctrl-C) as soon as `when` holds for its progress
+/// (checked every 5 ms): cancelling on an event rather than after a sleep, so that a stall of the
+/// machine cannot move the cancel to another part of the run. Returns the run and how long it
+/// took to end after the cancel.
+async fn cancelled_when(
+    plan: Plan,
+    profile: Arc<Profile>,
+    mut when: impl FnMut(&ProgressTick) -> bool,
+) -> (Ran, Duration) {
+    let cancel = CancellationToken::new();
+    let progress = Progress::new();
+    let stop = async {
+        let seen = eventually(Duration::from_secs(10), || when(&progress.tick())).await;
+        assert!(
+            seen,
+            "the moment to cancel never came: {:?}",
+            progress.tick()
+        );
+        cancel.cancel();
+        Instant::now()
+    };
+    let (r, cancelled) = tokio::join!(
+        run_watched(plan, profile, cancel.clone(), progress.clone()),
+        stop
+    );
+    (r, cancelled.elapsed())
+}
+
+/// How long a run may take to end after Ctrl-C: every grace of the engine (the end of a phase, the
+/// settling of requests in flight, closing sockets) is 2 s, and Ctrl-C waits for none of them.
+const AFTER_CANCEL: Duration = Duration::from_millis(1500);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_returns_partial_metrics_quickly() {
     let server = mock(|_| {}).await;
-    let cancel = CancellationToken::new();
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        stop.cancel();
-    });
-    let r = run_with(
+    // Cancelled in the traffic phase once the mock saw more API calls than the clients have loops
+    // (10 × 2): some loop sent its second call, so its first was answered and recorded.
+    let (r, after_cancel) = cancelled_when(
         plan(10, settings(Strategy::SingleFlight, 2), login_traffic(30)),
         profile(&server),
-        cancel,
+        |_| server.stats().api_requests > 20,
     )
     .await;
     assert!(r.outcome.interrupted);
     assert_eq!(r.outcome.phases_completed, 1, "login done, traffic cut");
     assert!(
-        r.took < Duration::from_millis(800 + 1000),
-        "took {:?}",
-        r.took
+        after_cancel < AFTER_CANCEL,
+        "ended {after_cancel:?} after the cancel"
     );
     assert!(r.counter("status.api.200") > 0, "partial data kept");
     server.shutdown().await;
@@ -55,27 +83,24 @@ async fn cancel_returns_partial_metrics_quickly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_sync_expiry_records_no_wake_and_no_storm() {
-    let server = mock(|_| {}).await;
-    let cancel = CancellationToken::new();
-    let stop = cancel.clone();
+    // Tokens live 5 s: Ctrl-C as soon as sync_expiry begins is ~5 s before the wake.
+    let server = mock(|c| c.access_ttl = Duration::from_secs(5)).await;
     let clients = 20u64;
-    // Tokens live 2 s: the wake is ~2.1 s away when Ctrl-C comes at 600 ms.
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        stop.cancel();
-    });
-    let r = run_with(
+    let (r, after_cancel) = cancelled_when(
         plan(
             clients as u32,
             settings(Strategy::SingleFlight, 2),
             crate::support::storm(Duration::from_secs(5)),
         ),
         profile(&server),
-        cancel,
+        |tick| tick.phase_index >= 2,
     )
     .await;
     assert!(r.outcome.interrupted);
-    assert!(r.took < Duration::from_millis(1800), "took {:?}", r.took);
+    assert!(
+        after_cancel < AFTER_CANCEL,
+        "ended {after_cancel:?} after the cancel"
+    );
     // Nobody woke at the deadline: no wake skew (it used to be one 0 µs sample per client), no
     // recovery, and no `traffic` mark for a storm that never happened.
     assert_eq!(r.samples("wake_skew"), 0, "{:?}", r.snap.histograms.keys());
@@ -97,11 +122,17 @@ async fn ctrl_c_during_sync_expiry_records_no_wake_and_no_storm() {
 async fn target_dying_mid_run_counts_errors_and_the_run_ends() {
     let server = mock(|_| {}).await;
     let p = profile(&server);
+    // The target dies once it answered more API calls than the clients have loops (10 × 2), so
+    // some were recorded; 3 s of traffic leave time for calls to fail after it, also when a stall
+    // of the machine delays the shutdown by 1-2 s.
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        let answered =
+            eventually(Duration::from_secs(10), || server.stats().api_requests > 20).await;
+        assert!(answered, "no API calls: {:?}", server.stats());
         server.shutdown().await;
     });
-    let mut steps = login_traffic(2);
+    let traffic = 3;
+    let mut steps = login_traffic(traffic);
     steps.pop();
     let r = run(plan(10, settings(Strategy::SingleFlight, 2), steps), p).await;
     assert!(!r.outcome.interrupted);
@@ -109,7 +140,8 @@ async fn target_dying_mid_run_counts_errors_and_the_run_ends() {
     assert!(r.errors() > 0, "{:?}", r.snap.counters);
     assert!(r.counter("status.api.200") > 0);
     // The traffic phase ends on its deadline (plus the end-of-phase grace at most).
-    assert!(r.took < Duration::from_secs(5), "took {:?}", r.took);
+    let bound = Duration::from_secs(traffic + 3);
+    assert!(r.took < bound, "took {:?}", r.took);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,9 +95,20 @@ impl Ran {
 
 /// Runs `plan` against `profile` to the end (or `cancel`).
 pub async fn run_with(plan: Plan, profile: Arc<Profile>, cancel: CancellationToken) -> Ran {
+    run_watched(plan, profile, cancel, Progress::new()).await
+}
+
+/// Runs `plan` against `profile` to the end (or `cancel`), reporting to `progress`, which the
+/// caller may watch meanwhile.
+pub async fn run_watched(
+    plan: Plan,
+    profile: Arc<Profile>,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+) -> Ran {
     let rec = Recorder::new();
     let t = Instant::now();
-    let outcome = engine::run(plan, profile, rec.clone(), cancel, Progress::new())
+    let outcome = engine::run(plan, profile, rec.clone(), cancel, progress)
         .await
         .expect("engine set up");
     Ran {
