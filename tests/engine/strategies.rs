@@ -19,21 +19,28 @@ fn login_then(phase: Phase) -> Vec<Phase> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proactive_refreshes_before_expiry() {
-    let server = mock(|_| {}).await;
+    // 3 s tokens (an `exp` in whole seconds: 3-4 s from the login), a 2.5 s margin: the timer
+    // fires 0.5-1.5 s after the login, and a refresh 2.5 s early leaves room for a stall of the
+    // machine before the token runs out; 4.5 s of traffic hold the first refresh of every client
+    // even when such a stall delays it, and outlast every login's token, so that a client that
+    // refreshes only on a 401 gets one.
+    let server = mock(|c| c.access_ttl = Duration::from_secs(3)).await;
     let clients = 8;
+    let mut client = settings(Strategy::Proactive, 2);
+    client.proactive_margin = Duration::from_millis(2500);
     let r = run(
         plan(
             clients,
-            settings(Strategy::Proactive, 2),
+            client,
             login_then(Phase::Traffic {
-                duration: Duration::from_millis(2600),
+                duration: Duration::from_millis(4500),
                 rate: None,
             }),
         ),
         profile(&server),
     )
     .await;
-    // 2 s tokens, 0.8 s margin: every client refreshed at least once during 2.6 s of traffic...
+    // Every client refreshed at least once during the traffic...
     assert!(
         r.counter("refresh_calls") >= u64::from(clients),
         "{:?}",
@@ -49,22 +56,29 @@ async fn proactive_refreshes_before_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proactive_jitter_spreads_the_refreshes() {
-    let server = mock(|c| c.access_ttl = Duration::from_secs(3)).await;
+    // 4 s tokens; the timer fires at exp - 1.95 s, with jitter at exp - 1.95 s ± 2 s (never past
+    // exp): without jitter every refresh of a wave falls in one 100 ms interval, with it they
+    // spread over 4 s. So wide a spread, counted in intervals, outlasts a stall of the machine
+    // of 1-2 s, which crowds the refreshes due during it into one interval (with ±1 s and the
+    // peak per second, one such stall left the peak at 30 of 40).
+    let server = mock(|c| c.access_ttl = Duration::from_secs(4)).await;
     let p = profile(&server);
     let clients = 40;
-    // Long enough for every client's first refresh even at the latest jittered instant (`exp` is a
-    // whole second, so a token may live up to 1 s longer than the 3 s TTL from the login).
+    // Long enough for every client's first refresh at the latest jittered instant (`exp` is a
+    // whole second, so a token may live up to 1 s longer than the 4 s TTL from the login), also
+    // 2 s late.
     let idle = login_then(Phase::Wait {
-        duration: Duration::from_millis(4000),
+        duration: Duration::from_millis(7000),
     });
     let mut flat = settings(Strategy::Proactive, 1);
-    // Fire at exp - 1.5 s: mid-second, since `exp` is a whole second.
-    flat.proactive_margin = Duration::from_millis(1500);
+    // Fire at exp - 1.95 s: 50 ms into a 100 ms interval, since `exp` is a whole second and the
+    // timeline's intervals are aligned to the wall clock.
+    flat.proactive_margin = Duration::from_millis(1950);
     let mut spread = flat.clone();
-    spread.jitter = Duration::from_secs(1);
-    // The peaks are counted per whole wall-clock second: start just after one begins, so that the burst
-    // of logins (and the flat burst of refreshes after it) cannot straddle a bucket boundary by
-    // chance — a wait for a wall-clock instant, not for an event.
+    spread.jitter = Duration::from_secs(2);
+    // Start just after a wall-clock second begins, so that the burst of logins cannot straddle a
+    // second by chance (tokens of two `exp` seconds: the flat waves split in two) — a wait for a
+    // wall-clock instant, not for an event.
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970");
@@ -74,10 +88,12 @@ async fn proactive_jitter_spreads_the_refreshes() {
         run(plan(clients, flat, idle.clone()), p.clone()),
         run(plan(clients, spread, idle), p.clone())
     );
-    let peak = |r: &crate::support::Ran| {
-        let mut t = r.snap.timeline.clone();
-        t.coarsen_to(1000);
-        t.peak("refreshes").map_or(0, |(_, n)| n)
+    // The 100 ms intervals with at least one refresh.
+    let intervals = |r: &crate::support::Ran| {
+        r.snap.timeline.series["refreshes"]
+            .iter()
+            .filter(|n| **n > 0)
+            .count()
     };
     assert!(flat.counter("refresh_calls") >= u64::from(clients));
     assert!(
@@ -87,15 +103,13 @@ async fn proactive_jitter_spreads_the_refreshes() {
         spread.snap.timeline.series,
         spread.snap.counters
     );
-    // Without jitter every client refreshes in the same second; with ±1 s the peak is about halved.
-    assert_eq!(
-        peak(&flat),
-        u64::from(clients),
-        "{:?}",
-        flat.snap.timeline.series
-    );
+    assert_eq!(flat.snap.timeline.bucket_ms, 100);
+    // Without jitter a wave of 40 refreshes is one interval, and the run holds two waves (four
+    // intervals if the logins straddled a second after all). With ±2 s ~35 intervals, and at
+    // least ~16 when a stall of 2 s crowds part of them together.
+    assert!(intervals(&flat) <= 4, "{:?}", flat.snap.timeline.series);
     assert!(
-        peak(&spread) * 10 < u64::from(clients) * 8,
+        intervals(&spread) >= 10,
         "{:?}",
         spread.snap.timeline.series
     );
