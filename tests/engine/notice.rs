@@ -91,12 +91,15 @@ async fn a_proactive_client_learns_from_its_own_timer() {
     let server = mock(|_| {}).await;
     let clients = 4;
     let n = u64::from(clients);
-    // 2 s access tokens, refresh 800 ms before exp: the timer fires within 1.2 s of the login.
+    // 2 s access tokens (`exp` in whole seconds: 2-3 s from the login), refresh 800 ms before
+    // exp: the timer fires 1.2-2.2 s after the login, and its refused refresh must be noticed
+    // before the run ends. A 4.5 s wait leaves 2.3 s for that, room for a stall of the machine
+    // (2.5 s left 0.3 s).
     let phases = vec![
         Phase::Login { ramp: zero() },
         Phase::ForceLogout { ramp: zero() },
         Phase::Wait {
-            duration: Duration::from_millis(2500),
+            duration: Duration::from_millis(4500),
         },
     ];
     let r = run(
