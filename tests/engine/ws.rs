@@ -111,13 +111,16 @@ async fn force_logout_kicks_every_socket() {
 async fn sockets_survive_token_expiry_through_the_session() {
     let server = mock(|_| {}).await;
     let clients = 4;
+    // The 2 s tokens expire 2-3 s after the login (`exp` is a whole second); the close, the
+    // refresh and the reconnect must come before the run ends. A 5.2 s wait leaves 2.2 s or more
+    // for them, room for a stall of the machine (3.2 s left 0.2-1.2 s).
     let mut p = plan(
         clients,
         settings(Strategy::SingleFlight, 1),
         vec![
             Phase::Login { ramp: zero() },
             Phase::Wait {
-                duration: Duration::from_millis(3200),
+                duration: Duration::from_millis(5200),
             },
         ],
     );
