@@ -211,18 +211,21 @@ async fn logout_keeps_refresh() {
 
 #[tokio::test]
 async fn session_extends() {
+    // Each step has 2 s or more to spare, so a stall of the machine of 1-2 s lands no call on the
+    // wrong side of an end: the refresh at 2.2 s is inside both 4.5 s sessions, the next one at
+    // 4.6 s past the correct end and 2.1 s before the flawed one (restarted at 2.2 s).
     let (good, bad) = pair(Flaw::SessionExtends, |c| {
-        c.max_session = Duration::from_millis(1200)
+        c.max_session = Duration::from_millis(4500)
     })
     .await;
     let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     let (rg, rb) = (
         refresh(&good, lg.str("refresh_token")).await,
         refresh(&bad, lb.str("refresh_token")).await,
     );
     assert_eq!((rg.status, rb.status), (StatusCode::OK, StatusCode::OK));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2400)).await;
     assert_eq!(
         refresh(&good, rg.str("refresh_token")).await.status,
         StatusCode::BAD_REQUEST
@@ -583,20 +586,22 @@ async fn illegal_close_code() {
 
 #[tokio::test]
 async fn renewal_same_expiry() {
+    // A 2.5 s renewal window on 3 s tokens: the call 2.3 s before exp is inside it, and still
+    // before exp after a stall of the machine of up to 2.3 s (with 1 s on 2 s tokens, 0.7 s).
     let (good, bad) = pair(Flaw::RenewalSameExpiry, |c| {
-        c.access_ttl = Duration::from_secs(2);
-        c.sliding_window = Duration::from_secs(1);
+        c.access_ttl = Duration::from_secs(3);
+        c.sliding_window = Duration::from_millis(2500);
     })
     .await;
     for (s, later) in [(&good, true), (&bad, false)] {
         let l = login(s, 1).await;
         let at = l.str("access_token");
         let exp = claims(at)["exp"].as_u64().unwrap();
-        // inside the renewal window: less than 1 s left
+        // inside the renewal window: less than 2.5 s left
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(exp * 1000 - 700).saturating_sub(now)).await;
+        tokio::time::sleep(Duration::from_millis(exp * 1000 - 2300).saturating_sub(now)).await;
         let r = me(s, Some(at)).await;
         let renewed = r.header("new-access-token").expect("renewal header");
         assert_ne!(renewed, at);
@@ -665,14 +670,16 @@ async fn one_shot_rotation() {
 
 #[tokio::test]
 async fn session_ends_early() {
+    // 5 s sessions, the flawed one over at 2.5 s: the refresh at 2.8 s is past the early end and
+    // 2.2 s before the real one, room for a stall of the machine.
     let (good, bad) = pair(Flaw::SessionEndsEarly, |c| {
-        c.max_session = Duration::from_millis(2000)
+        c.max_session = Duration::from_secs(5)
     })
     .await;
     let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
     // both announce the full session
     assert_eq!(lb.body["refresh_expires_in"], lg.body["refresh_expires_in"]);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2800)).await;
     let (rg, rb) = (
         refresh(&good, lg.str("refresh_token")).await,
         refresh(&bad, lb.str("refresh_token")).await,
@@ -800,13 +807,15 @@ async fn idle_never() {
 
 #[tokio::test]
 async fn idle_early() {
-    let (good, bad) = pair(Flaw::IdleEarly, |c| c.idle_timeout = Duration::from_secs(2)).await;
+    // A 5 s idle timeout, the flawed one enforced at 2.5 s: the refresh at 2.8 s is past the early
+    // end and 2.2 s before the real one, room for a stall of the machine.
+    let (good, bad) = pair(Flaw::IdleEarly, |c| c.idle_timeout = Duration::from_secs(5)).await;
     let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
     assert_eq!(
-        lb.body["refresh_expires_in"], 2,
+        lb.body["refresh_expires_in"], 5,
         "announces the full timeout"
     );
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(2800)).await;
     let (rg, rb) = (
         refresh(&good, lg.str("refresh_token")).await,
         refresh(&bad, lb.str("refresh_token")).await,
@@ -820,23 +829,25 @@ async fn idle_early() {
 
 #[tokio::test]
 async fn idle_not_extended() {
+    // A 5 s idle timeout and refreshes 2.6 s apart: each is 2.4 s before the end it must beat and
+    // the second 0.2 s past the flawed end (5 s after the login), room for a stall of the machine.
     let (good, bad) = pair(Flaw::IdleNotExtended, |c| {
-        c.idle_timeout = Duration::from_secs(2)
+        c.idle_timeout = Duration::from_secs(5)
     })
     .await;
     let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2600)).await;
     let (rg, rb) = (
         refresh(&good, lg.str("refresh_token")).await,
         refresh(&bad, lb.str("refresh_token")).await,
     );
     assert_eq!((rg.status, rb.status), (StatusCode::OK, StatusCode::OK));
     assert_eq!(
-        rb.body["refresh_expires_in"], 2,
+        rb.body["refresh_expires_in"], 5,
         "announces the restarted idle clock"
     );
-    // 2.4 s after the login, 1.2 s after the refresh: only the correct server extended it.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // 5.2 s after the login, 2.6 s after the refresh: only the correct server extended it.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
     let (rg, rb) = (
         refresh(&good, rg.str("refresh_token")).await,
         refresh(&bad, rb.str("refresh_token")).await,
