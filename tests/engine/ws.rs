@@ -71,10 +71,11 @@ async fn force_logout_kicks_every_socket() {
     let server = mock(|_| {}).await;
     let clients = 5;
     // Every client must call at least once to notice the logout: its first call comes after a
-    // random offset in [0, think time), so a 50 ms think time in a 2 s phase leaves ~1.9 s for a
-    // descheduled client (a 300 ms phase with 250 ms left 50 ms). Still one relogin each: the new
-    // session's 2 s tokens are refreshed (24 h refresh tokens, no idle timeout), and no socket
-    // reopens in a traffic phase, so nothing can end it again.
+    // random offset in [0, think time), so a 50 ms think time in a 3 s phase leaves ~2.9 s for a
+    // descheduled client (a 300 ms phase with 250 ms left 50 ms; a 2 s phase, a stall of the
+    // machine of 2 s at its start left 1-3 of 5 clients without a call). Still one relogin each:
+    // the new session's 2 s tokens are refreshed (24 h refresh tokens, no idle timeout), and no
+    // socket reopens in a traffic phase, so nothing can end it again.
     let mut client = settings(Strategy::SingleFlight, 1);
     client.think_time = Duration::from_millis(50);
     let mut p = plan(
@@ -84,7 +85,7 @@ async fn force_logout_kicks_every_socket() {
             Phase::Login { ramp: zero() },
             Phase::ForceLogout { ramp: zero() },
             Phase::Traffic {
-                duration: Duration::from_secs(2),
+                duration: Duration::from_secs(3),
                 rate: None,
             },
         ],
