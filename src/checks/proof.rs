@@ -149,7 +149,9 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     FlawProof {
         flaw: Flaw::SessionEndsEarly,
         catches: &["RT-10"],
-        skips: &[],
+        // The builtin mock's sessions then end at 2 s, when their access tokens expire: JW-06
+        // cannot tell a refusal of the expiry from one of the session's end.
+        skips: &["JW-06"],
         side_effects: &[],
     },
     FlawProof {

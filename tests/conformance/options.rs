@@ -11,7 +11,8 @@ use std::sync::Arc;
 use authbench::checks::{self, CheckOptions, ConformanceRun, FailOn, Status};
 use authbench::profile::Profile;
 use authbench_mock::{Flaw, MockServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::canned::canned_endpoint;
 
 async fn mock(flaws: &[Flaw]) -> MockServer {
     let mut cfg = checks::builtin_mock_config();
@@ -36,50 +37,15 @@ fn only(ids: &[&str]) -> CheckOptions {
 }
 
 /// A token endpoint that answers every request `401 {"error":"invalid_grant"}` (like simplejwt or
-/// Auth0's 403), one connection at a time.
+/// Auth0's 403).
 async fn rejecting_token_endpoint() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                let mut seen = Vec::new();
-                // Read the head and the (small, Content-Length) body, then answer and close.
-                loop {
-                    let Ok(n) = sock.read(&mut buf).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&seen);
-                    if let Some(head_end) = text.find("\r\n\r\n") {
-                        let len = text[..head_end]
-                            .lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(':')?;
-                                k.trim()
-                                    .eq_ignore_ascii_case("content-length")
-                                    .then(|| v.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if seen.len() >= head_end + 4 + len {
-                            break;
-                        }
-                    }
-                }
-                let body = r#"{"error":"invalid_grant","error_description":"token not valid"}"#;
-                let resp = format!(
-                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    addr
+    canned_endpoint(|_| {
+        (
+            401,
+            r#"{"error":"invalid_grant","error_description":"token not valid"}"#,
+        )
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

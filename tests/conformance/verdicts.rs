@@ -2,8 +2,11 @@
 //! knob that produces the case:
 //!
 //! - a broken server (one that refuses every refresh, whose rotated tokens are one-shot, whose
-//!   sessions end early, or that forks chains) never makes a check PASS: "refused after X" verdicts
-//!   rest on a control;
+//!   sessions end early, or that forks chains) never makes a check PASS: "refused after X"
+//!   verdicts rest on a control;
+//! - a resource that stops answering (503) or refuses everything after the genuine token's call
+//!   never makes a "refused" check PASS: the first is no verdict (ERROR), the second fails the
+//!   check's control (SKIP);
 //! - RT-09 follows the winner's chain: a clean winner (PASS), a race that ends the session (INFO),
 //!   a fork (WARN) — and a server forking in one round out of four is caught every time;
 //! - RS-02 follows RFC 6750's wording: a bare challenge or a 403 is a WARN (SHOULD), a missing
@@ -236,4 +239,161 @@ async fn a_refused_premise_is_a_server_verdict_not_an_error() {
     assert_eq!(r.status, Status::Skip, "{r:#?}");
     assert!(r.message.contains("400 invalid_grant"), "{}", r.message);
     assert_eq!(run.to_report().checks[0].status, Status::Skip);
+}
+
+/// A canned resource's answer to call `n`.
+type Answer = fn(usize) -> (u16, &'static str);
+
+/// Runs check `id` against the builtin mock with `flaws`, its resource replaced by a canned one
+/// that answers `answer(n)` to call `n`.
+async fn judged_by_canned_resource(id: &'static str, flaws: &[Flaw], answer: Answer) -> Judged {
+    let mut cfg = checks::builtin_mock_config();
+    cfg.flaws.extend_from_slice(flaws);
+    let server = authbench_mock::start(cfg).await.expect("mock starts");
+    let fake = crate::canned::canned_endpoint(answer).await;
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nresource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n",
+        server.base_url()
+    );
+    let profile = authbench::profile::profile_from_str(&yaml, None)
+        .expect("profile")
+        .with_admin_key(server.admin_key())
+        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
+    let opts = CheckOptions {
+        only: vec![id.into()],
+        ..CheckOptions::default()
+    };
+    let run = checks::run(Arc::new(profile), &opts).await;
+    server.shutdown().await;
+    let r = run.get(id).expect("the check ran");
+    Judged {
+        status: r.status,
+        message: r.message.clone(),
+        assertions: r
+            .assertions
+            .iter()
+            .map(|a| (a.status, a.message.clone()))
+            .collect(),
+    }
+}
+
+/// What a check concluded: its status, its message and each assertion's status and message.
+struct Judged {
+    status: Status,
+    message: String,
+    assertions: Vec<(Status, String)>,
+}
+
+/// The checks whose verdict is "the resource refused the token".
+const REFUSAL_CHECKS: [&str; 5] = ["JW-06", "AT-01", "JW-02", "JW-07", "RS-04"];
+
+const ACCEPTED: (u16, &str) = (200, r#"{"sub":"user0"}"#);
+const REFUSED: (u16, &str) = (401, r#"{"error":"invalid_token"}"#);
+
+/// A resource that answers 503 after the genuine token's call: the calls a check judges get
+/// neither an acceptance nor a refusal. Each check reports an ERROR naming the 503 — never a
+/// PASS for a "refusal" that was the server failing (RV-01 too: its refresh part passes, and the
+/// 503 of its resource part is not taken for a refusal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_resource_that_fails_gives_no_verdict() {
+    const UNAVAILABLE: (u16, &str) = (503, r#"{"error":"unavailable"}"#);
+    let ids = REFUSAL_CHECKS.iter().chain(&["RV-01"]);
+    let mut runs: Vec<_> = REFUSAL_CHECKS
+        .iter()
+        .map(|id| {
+            judged_by_canned_resource(id, &[], |n| match n {
+                0 => ACCEPTED,
+                _ => UNAVAILABLE,
+            })
+        })
+        .collect();
+    // RV-01 calls the resource only after the revocation.
+    runs.push(judged_by_canned_resource("RV-01", &[], |_| UNAVAILABLE));
+    let results = futures::future::join_all(runs).await;
+    for (
+        id,
+        Judged {
+            status, message, ..
+        },
+    ) in ids.zip(results)
+    {
+        assert_eq!(status, Status::Error, "{id}: {message}");
+        assert!(
+            message.contains("503") && message.contains("neither accepted nor refused"),
+            "{id}: {message}"
+        );
+    }
+}
+
+/// A resource that refuses every token after the genuine token's call: each check's control (a
+/// token the server must accept) is refused too, so the refusal it judges proves nothing (SKIP).
+/// With refreshes refused for every session as well, JW-06's control is a fresh login's token
+/// (refused too: SKIP); with sessions that end when their tokens expire, JW-06 cannot tell the
+/// expiry from the session's end: two sessions, then SKIP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_resource_that_refuses_everything_cannot_pass() {
+    let mut runs: Vec<_> = REFUSAL_CHECKS
+        .iter()
+        .map(|id| {
+            judged_by_canned_resource(id, &[], |n| match n {
+                0 => ACCEPTED,
+                _ => REFUSED,
+            })
+        })
+        .collect();
+    // Refresh refused for every session: the fresh login's token is the control, refused too.
+    runs.push(judged_by_canned_resource(
+        "JW-06",
+        &[Flaw::RejectAllRefresh],
+        |n| match n {
+            0 => ACCEPTED,
+            _ => REFUSED,
+        },
+    ));
+    // Sessions that end when their tokens expire (a fresh session still refreshes): each
+    // session's genuine call accepted, its expired token refused.
+    runs.push(judged_by_canned_resource(
+        "JW-06",
+        &[Flaw::SessionEndsEarly],
+        |n| match n % 2 {
+            0 => ACCEPTED,
+            _ => REFUSED,
+        },
+    ));
+    // RV-01's refresh part stands on its own control; its resource part is not judged.
+    runs.push(judged_by_canned_resource("RV-01", &[], |_| REFUSED));
+    let mut results = futures::future::join_all(runs).await;
+    let rv01 = results.pop().expect("RV-01 ran");
+    assert!(
+        rv01.assertions
+            .iter()
+            .any(|(s, m)| *s == Status::Info && m.contains("is refused too")),
+        "RV-01: {:?}",
+        rv01.assertions
+    );
+    assert!(
+        !rv01
+            .assertions
+            .iter()
+            .any(|(s, m)| *s == Status::Pass && m.contains("access token of the revoked grant")),
+        "RV-01: {:?}",
+        rv01.assertions
+    );
+    let wants = REFUSAL_CHECKS
+        .iter()
+        .map(|id| (*id, "is refused too"))
+        .chain([
+            ("JW-06", "a fresh login's access token is refused too"),
+            ("JW-06", "twice the session ended"),
+        ]);
+    for (
+        (id, says),
+        Judged {
+            status, message, ..
+        },
+    ) in wants.zip(results)
+    {
+        assert_eq!(status, Status::Skip, "{id}: {message}");
+        assert!(message.contains(says), "{id}: {message}");
+    }
 }

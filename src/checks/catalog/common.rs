@@ -1,13 +1,14 @@
 //! Small helpers shared by the checks: made-up tokens, waiting for a token's expiry, sanity
 //! checks on genuine tokens, fields the profile does not extract, and the two rules that keep a
-//! broken server from producing a verdict: a refresh the check builds on ([`premise`]) and the
-//! control of a "refused after X" verdict ([`control`]).
+//! broken server from producing a verdict: a refresh the check builds on ([`premise`]), the
+//! control of a "refused after X" verdict ([`control`]) and the control of a refused expired
+//! access token ([`expiry_control`]).
 
 use std::time::{Duration, SystemTime};
 
 use crate::checks::meta::Need;
 use crate::checks::outcome::{Findings, Stop};
-use crate::checks::probe::{Probe, RefreshReply, Resp};
+use crate::checks::probe::{Probe, RefreshReply, Resp, Session};
 use crate::profile::Tokens;
 
 /// The longest access-token lifetime a check waits out (longer: SKIP).
@@ -115,9 +116,19 @@ pub fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
 
-/// Whether the resource accepted the token.
-pub fn accepted(r: &Resp) -> bool {
-    r.ok()
+/// The resource's answer about a token: `Ok(true)` refused (a 4xx about the request's
+/// credentials: 401, 403, 400...), `Ok(false)` accepted (2xx). Anything else says nothing about
+/// the token — a 5xx, 429, 408, a 404 or 405 (the route), a redirect — and stops the check with
+/// an ERROR: counted as a refusal, a server that fails would pass.
+pub fn refused(r: &Resp, what: &str) -> Result<bool, Stop> {
+    match r.status {
+        200..=299 => Ok(false),
+        400..=499 if !matches!(r.status, 404 | 405 | 408 | 429) => Ok(true),
+        _ => Err(Stop::error(format!(
+            "{what} got {}: neither accepted nor refused (a refusal is a 4xx about the credentials), so it says nothing about the token",
+            r.brief()
+        ))),
+    }
 }
 
 /// The tokens of a refresh this check builds on — a premise that another check (`judged_by`)
@@ -209,6 +220,103 @@ pub async fn control_unless_found(
     }
 }
 
+/// What [`expiry_control`] found about the session behind a refused expired access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpiryControl {
+    /// The session is live: the refusal was the token's expiry. The message is for an INFO.
+    Live(String),
+    /// The session ended too (its refresh was refused): the refusal may be the session's end,
+    /// not the token's expiry. The message says what was seen.
+    Ended(String),
+}
+
+/// The control of "refused after `exp`": the refusal is the expiry's only if the session behind
+/// the token is still live — else a server that ends every session early (or stops accepting
+/// anything) would pass as one that refuses expired tokens. With a refresh token the client
+/// sees, the same session refreshes and the resource accepts the new access token; without one,
+/// a fresh login (this check's user `k`) must still be accepted. A refused refresh is
+/// [`ExpiryControl::Ended`] when a fresh session of user `k` does refresh; when it does not,
+/// refresh is broken (RT-01 says so) and the fresh login's token is the control. A refused new
+/// token means the resource refuses genuine tokens now (SKIP); an answer outside the refresh
+/// contract is an ERROR.
+pub async fn expiry_control(p: &Probe, s: &Session, k: u64) -> Result<ExpiryControl, Stop> {
+    let rt = s
+        .tokens
+        .refresh_token
+        .as_deref()
+        .filter(|_| p.profile().has_refresh());
+    let Some(rt) = rt else {
+        return fresh_login_control(p, k).await.map(|seen| {
+            ExpiryControl::Live(format!(
+                "{seen} (no refresh token to keep the session with)"
+            ))
+        });
+    };
+    let (reply, resp) = p
+        .refresh_reply("control: refresh the same session", rt)
+        .await?;
+    let tokens = match reply {
+        RefreshReply::Accepted(t) => t,
+        RefreshReply::Rejected { .. } => {
+            // Refused for a fresh session too, a refresh says nothing about this one's life:
+            // only the resource's acceptance of a fresh token is left to control with.
+            let fresh = p.login(k).await?;
+            if let Some(fresh_rt) = fresh.tokens.refresh_token.as_deref() {
+                let (fresh_reply, fresh_resp) = p
+                    .refresh_reply("control: refresh a fresh session", fresh_rt)
+                    .await?;
+                if fresh_reply.rejected() {
+                    let seen =
+                        accepted_control(p, "a fresh login's access token", fresh.at()).await?;
+                    return Ok(ExpiryControl::Live(format!(
+                        "{seen}; refresh is refused for a fresh session too ({}), so it cannot tell whether this session lives (see RT-01)",
+                        fresh_resp.brief()
+                    )));
+                }
+            }
+            return Ok(ExpiryControl::Ended(format!(
+                "the session's refresh was refused ({}) while a fresh session's was not",
+                resp.brief()
+            )));
+        }
+        RefreshReply::ServerError | RefreshReply::Unexpected => {
+            return Err(Stop::error(format!(
+                "control: the session's refresh got {}, outside the refresh contract: the check cannot go on",
+                resp.brief()
+            )));
+        }
+    };
+    accepted_control(
+        p,
+        "the session's refreshed access token",
+        &tokens.access_token,
+    )
+    .await
+    .map(ExpiryControl::Live)
+}
+
+/// The control of a refusal at the resource: a token the server must accept (`what`: the genuine
+/// token again, a fresh login's) is still accepted. Refused, it shows the resource refuses
+/// genuine tokens now, so the refusal being judged proves nothing (SKIP); an answer that is
+/// neither is an ERROR ([`refused`]). The INFO line for the check's findings.
+pub async fn accepted_control(p: &Probe, what: &str, access_token: &str) -> Result<String, Stop> {
+    let label = format!("control: {what}");
+    let r = p.api(&label, access_token).await?;
+    if refused(&r, &label)? {
+        return Err(Stop::skip(format!(
+            "not judged: {what} is refused too ({}), so the refusal proves nothing (see RT-01)",
+            r.brief()
+        )));
+    }
+    Ok(format!("control: {what} is accepted ({})", r.status))
+}
+
+/// [`accepted_control`] with the access token of a fresh login of this check's user `k`.
+pub async fn fresh_login_control(p: &Probe, k: u64) -> Result<String, Stop> {
+    let fresh = p.login(k).await?;
+    accepted_control(p, "a fresh login's access token", fresh.at()).await
+}
+
 /// RFC 6750 §3: a refusal MUST carry a `WWW-Authenticate` challenge with the `Bearer` scheme.
 /// Records a FAIL for a missing challenge (`missing` says where) or another scheme, and returns
 /// the challenge for the check's own assertions.
@@ -292,5 +400,20 @@ mod tests {
         assert_eq!(token(400, r#"{"error":"invalid_request"}"#), None);
         assert_eq!(token(404, "not found"), None);
         assert_eq!(token(500, r#"{"error":"invalid_grant"}"#), None);
+    }
+
+    #[test]
+    fn only_a_4xx_about_the_credentials_is_a_refusal() {
+        let verdict = |s| refused(&resp(s, None, ""), "the call");
+        assert_eq!(verdict(200).ok(), Some(false));
+        for s in [400, 401, 403] {
+            assert_eq!(verdict(s).ok(), Some(true), "{s}");
+        }
+        for s in [302, 404, 405, 408, 429, 500, 502, 503] {
+            match verdict(s) {
+                Err(Stop::Error(why)) => assert!(why.contains(&s.to_string()), "{why}"),
+                other => panic!("{s}: {other:?}"),
+            }
+        }
     }
 }

@@ -59,11 +59,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut n = 0;
     loop {
         n += 1;
-        let r = p
-            .api(&format!("resource call #{n} after logout"), s.at())
-            .await?;
+        let label = format!("resource call #{n} after logout");
+        let r = p.api(&label, s.at()).await?;
         let waited = t0.elapsed();
-        if !r.ok() {
+        if refused(&r, &label)? {
+            // Another session's token must still be accepted, or the refusal proves nothing.
+            let control = fresh_login_control(&p, 1).await?;
             if n == 1 {
                 f.pass(
                     "ASVS5-7.4.1",
@@ -84,6 +85,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                     },
                 );
             }
+            f.info("", control);
             return Ok(f);
         }
         let past_exp = exp.and_then(|e| SystemTime::now().duration_since(e).ok());

@@ -28,5 +28,5 @@ async fn run(p: Arc<Probe>) -> Verdict {
     {
         cases.push(("the ID token".into(), id));
     }
-    super::expect_refused(&p, "RFC9068-4", cases).await
+    super::expect_refused(&p, "RFC9068-4", s.at(), cases).await
 }

@@ -21,29 +21,44 @@ pub async fn forgeries_refused(
     let s = p.login(0).await?;
     let jwt = p.jwt(s.at())?;
     genuine_works(p, s.at()).await?;
-    expect_refused(p, requirement, forge(&jwt)).await
+    expect_refused(p, requirement, s.at(), forge(&jwt)).await
 }
 
-/// Presents each forged token to the resource; every one must be refused.
+/// Presents each forged token to the resource; every one must be refused. A refusal counts only
+/// when the `genuine` access token is still accepted afterwards ([`accepted_control`]): a
+/// resource that refuses everything cannot pass.
 pub async fn expect_refused(
     p: &Probe,
     requirement: &'static str,
+    genuine: &str,
     forged: Vec<(String, String)>,
 ) -> Verdict {
     let mut f = Findings::new();
+    let mut any_refused = false;
     for (what, token) in forged {
         p.secret(&token);
-        let r = p.api(&format!("resource call with {what}"), &token).await?;
+        let label = format!("resource call with {what}");
+        let r = p.api(&label, &token).await?;
+        let refused = refused(&r, &label)?;
+        any_refused |= refused;
         f.expect(
-            !r.ok(),
+            refused,
             Status::Fail,
             requirement,
-            if r.ok() {
-                format!("{what} was ACCEPTED ({})", r.status)
-            } else {
+            if refused {
                 format!("{what}: refused ({})", r.status)
+            } else {
+                format!("{what} was ACCEPTED ({})", r.status)
             },
         );
+    }
+    if any_refused {
+        // A FAIL for an accepted forgery stands whatever the control finds.
+        match accepted_control(p, "the genuine access token, again", genuine).await {
+            Ok(control) => f.info("", control),
+            Err(Stop::Skip(why)) if f.has_findings() => f.info("", why),
+            Err(e) => return Err(e),
+        }
     }
     Ok(f)
 }

@@ -44,20 +44,51 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
     }
 
-    // Expired: waited for when the token is short-lived.
-    let s = p.login(1).await?;
-    match short_expiry(&s.tokens) {
-        Ok(exp) => {
-            sleep_until(exp + Duration::from_millis(300)).await;
-            let r = p
-                .api("resource call with an expired access token", s.at())
-                .await?;
-            judge(&mut f, "an expired token", &r);
-        }
+    // Expired: waited for when the token is short-lived; judged only while its session lives.
+    match expired_refusal(&p).await {
+        Ok(Expired::Accepted(r)) | Ok(Expired::Refused(r)) => judge(&mut f, "an expired token", &r),
+        Ok(Expired::NotJudged(why)) => f.info("", format!("expired token not judged: {why}")),
         Err(Stop::Skip(why)) => f.info("", format!("expired token not tried: {why}")),
         Err(e) => return Err(e),
     }
     Ok(f)
+}
+
+/// What became of an expired access token.
+enum Expired {
+    /// Accepted after its `exp` (a FAIL in [`judge`]).
+    Accepted(Resp),
+    /// Refused while its session lives ([`expiry_control`]): the refusal to judge.
+    Refused(Resp),
+    /// Refused twice by a session that had ended too: no refusal of an expired token to judge.
+    NotJudged(String),
+}
+
+/// Waits out a fresh session's access token and calls the resource with it. A refusal whose
+/// session had ended too (its refresh refused) is not the expiry's: a second session is tried.
+async fn expired_refusal(p: &Probe) -> Result<Expired, Stop> {
+    const SESSIONS: [u64; 2] = [1, 3];
+    const CONTROL_USER: u64 = 2;
+    let mut ended = Vec::new();
+    for k in SESSIONS {
+        let s = p.login(k).await?;
+        let exp = short_expiry(&s.tokens)?;
+        sleep_until(exp + Duration::from_millis(300)).await;
+        let r = p
+            .api("resource call with an expired access token", s.at())
+            .await?;
+        if r.ok() {
+            return Ok(Expired::Accepted(r));
+        }
+        match expiry_control(p, &s, CONTROL_USER).await? {
+            ExpiryControl::Live(_) => return Ok(Expired::Refused(r)),
+            ExpiryControl::Ended(why) => ended.push(why),
+        }
+    }
+    Ok(Expired::NotJudged(format!(
+        "twice its session had ended by the time it expired ({}), so the refusal is not the expiry's",
+        ended.join("; ")
+    )))
 }
 
 /// The levels follow RFC 6750's wording: the resource server MUST refuse the token and MUST send

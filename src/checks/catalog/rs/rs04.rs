@@ -27,16 +27,24 @@ async fn run(p: Arc<Probe>) -> Verdict {
             });
         })
         .await?;
+    let refused = refused(&r, "resource call with the token in the query")?;
     let mut f = Findings::new();
     f.expect(
-        !r.ok(),
+        refused,
         Status::Warn,
         "RFC6750-2.3",
-        if r.ok() {
-            format!("a token in ?access_token= was ACCEPTED ({})", r.status)
-        } else {
+        if refused {
             format!("a token in ?access_token= is refused ({})", r.status)
+        } else {
+            format!("a token in ?access_token= was ACCEPTED ({})", r.status)
         },
     );
+    if refused {
+        // The same token in the header must still be accepted, or the refusal proves nothing.
+        f.info(
+            "",
+            accepted_control(&p, "the same token in the header, again", s.at()).await?,
+        );
+    }
     Ok(f)
 }

@@ -73,24 +73,43 @@ async fn run(p: Arc<Probe>) -> Verdict {
             f.append(notes);
         }
     }
-    let api = p
-        .api(
-            "resource call with the access token of the revoked grant",
-            s.at(),
-        )
-        .await?;
-    f.expect(
-        !api.ok(),
-        Status::Warn,
-        "RFC7009-2.1",
-        if api.ok() {
-            "the access token of the revoked grant is still accepted".to_string()
-        } else {
+    const API: &str = "resource call with the access token of the revoked grant";
+    let api = p.api(API, s.at()).await?;
+    let api_refused = match refused(&api, API) {
+        Ok(refused) => refused,
+        Err(Stop::Error(why)) if f.has_findings() => {
+            f.info("", why);
+            return Ok(f);
+        }
+        Err(e) => return Err(e),
+    };
+    if !api_refused {
+        f.warn(
+            "RFC7009-2.1",
+            "the access token of the revoked grant is still accepted",
+        );
+        return Ok(f);
+    }
+    // Another session's token must still be accepted, or the refusal proves nothing.
+    match fresh_login_control(&p, 2).await {
+        Ok(control) => {
+            f.pass(
+                "RFC7009-2.1",
+                format!(
+                    "the access token of the revoked grant is refused ({})",
+                    api.status
+                ),
+            );
+            f.info("", control);
+        }
+        Err(Stop::Skip(why)) => f.info(
+            "",
             format!(
-                "the access token of the revoked grant is refused ({})",
+                "the access token of the revoked grant is refused ({}), {why}",
                 api.status
-            )
-        },
-    );
+            ),
+        ),
+        Err(e) => return Err(e),
+    }
     Ok(f)
 }

@@ -1,0 +1,67 @@
+//! A canned HTTP endpoint on 127.0.0.1 port 0 for the cases the mock cannot play: a token
+//! endpoint that refuses everything, a resource that stops working. It reads each request (head
+//! and `Content-Length` body), answers the status and JSON body that `answer` gives for the
+//! request's number (0, 1, ... over the endpoint's life) and closes the connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Starts the endpoint; `answer(n)` is the status and body of request `n`.
+pub async fn canned_endpoint(
+    answer: impl Fn(usize) -> (u16, &'static str) + Send + Sync + 'static,
+) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(answer);
+    let served = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (answer, served) = (answer.clone(), served.clone());
+            tokio::spawn(async move {
+                if !read_request(&mut sock).await {
+                    return;
+                }
+                let (status, body) = answer(served.fetch_add(1, Ordering::SeqCst));
+                let resp = format!(
+                    "HTTP/1.1 {status} Canned\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// Reads one request's head and (small, `Content-Length`) body; false if the peer went away.
+async fn read_request(sock: &mut tokio::net::TcpStream) -> bool {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut seen = Vec::new();
+    loop {
+        let Ok(n) = sock.read(&mut buf).await else {
+            return false;
+        };
+        if n == 0 {
+            return false;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let len = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if seen.len() >= head_end + 4 + len {
+                return true;
+            }
+        }
+    }
+}
