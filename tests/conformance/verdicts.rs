@@ -2,8 +2,8 @@
 //! knob that produces the case:
 //!
 //! - a broken server (one that refuses every refresh, whose rotated tokens are one-shot, whose
-//!   sessions end early, or that forks chains) never makes a check PASS: "refused after X"
-//!   verdicts rest on a control;
+//!   sessions end early — also when its refreshes answer late — or that forks chains) never makes
+//!   a check PASS: "refused after X" verdicts rest on a control;
 //! - a resource that stops answering (503) or refuses everything after the genuine token's call
 //!   never makes a "refused" check PASS: the first is no verdict (ERROR), the second fails the
 //!   check's control (SKIP);
@@ -90,7 +90,7 @@ async fn check_all(cases: Vec<Case>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_broken_server_never_makes_a_check_pass() {
-    use Status::{Skip, Warn};
+    use Status::{Error, Skip, Warn};
     const NOT_JUDGED: &str = "not judged: ";
     check_all(vec![
         (
@@ -123,6 +123,14 @@ async fn a_broken_server_never_makes_a_check_pass() {
             vec![Flaw::SessionEndsEarly],
             no_knobs,
             vec![("RT-10", Warn, "ENDED EARLY")],
+        ),
+        (
+            // Each refresh answered 2.2 s late: the session (ended at 2 s) is refused near its
+            // announced end, long after it was last known alive — no PASS for "on time".
+            "session-ends-early, refreshes 2.2 s late",
+            vec![Flaw::SessionEndsEarly],
+            |c| c.faults = vec!["latency:refresh=2200ms".parse().unwrap()],
+            vec![("RT-10", Error, "whether it ended early is not known")],
         ),
         (
             "grace-new-successor",

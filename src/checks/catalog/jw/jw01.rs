@@ -9,7 +9,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "JW-01",
         title: "alg \"none\" is refused in every casing",
-        summary: "Present the access token with its header's alg set to none / None / NONE / nOnE and no signature: refused.",
+        summary: "Present the access token with its header's alg set to none / None / NONE / nOnE and no signature: refused, while the genuine token is still accepted right after.",
         requirements: &["RFC8725-3.1", "RFC8725-3.2", "RFC9068-4"],
         level: Level::Must,
         destructive: false,

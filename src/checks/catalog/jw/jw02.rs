@@ -7,7 +7,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "JW-02",
         title: "Stripped or tampered signatures are refused",
-        summary: "Present the access token without its signature, with one signature bit flipped, and with a changed sub under the original signature: refused.",
+        summary: "Present the access token without its signature, with one signature bit flipped, and with a changed sub under the original signature: refused, while the genuine token is still accepted right after.",
         requirements: &["RFC7515-5.2", "RFC8725-3.1"],
         level: Level::Must,
         destructive: false,

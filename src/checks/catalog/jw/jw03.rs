@@ -9,7 +9,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "JW-03",
         title: "RS256 → HS256 key confusion is refused",
-        summary: "Re-sign the access token with HS256 using the JWKS's RSA public key (PEM/DER, SPKI/PKCS#1) as the secret: refused. SKIP when the JWKS has no RSA key.",
+        summary: "Re-sign the access token with HS256 using the JWKS's RSA public key (PEM/DER, SPKI/PKCS#1) as the secret: refused, while the genuine token is still accepted right after. SKIP when the JWKS has no RSA key.",
         requirements: &["RFC8725-2.1", "RFC8725-3.1"],
         level: Level::Must,
         destructive: false,

@@ -10,7 +10,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "JW-05",
         title: "kid injection (path traversal, SQL) is refused",
-        summary: "Re-sign the access token with HS256 and kid = ../../dev/null (empty secret), /dev/null, or an SQL UNION returning a known secret: refused.",
+        summary: "Re-sign the access token with HS256 and kid = ../../dev/null (empty secret), /dev/null, or an SQL UNION returning a known secret: refused, while the genuine token is still accepted right after.",
         requirements: &["RFC8725-3.10", "WSTG-SESS-10"],
         level: Level::Must,
         destructive: false,

@@ -7,7 +7,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "JW-07",
         title: "Refresh and ID tokens are not accepted as access tokens",
-        summary: "Call the resource with the refresh token (and the ID token, if the login returned one) as bearer token: refused.",
+        summary: "Call the resource with the refresh token (and the ID token, if the login returned one) as bearer token: refused, while the genuine token is still accepted right after.",
         requirements: &["RFC9068-4", "RFC8725-3.11"],
         level: Level::Must,
         destructive: false,

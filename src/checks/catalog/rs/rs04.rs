@@ -6,7 +6,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RS-04",
         title: "Access tokens in the query string are not accepted",
-        summary: "Call the resource with ?access_token=<valid token> and no Authorization header: not accepted (it would leak into logs, history and Referer).",
+        summary: "Call the resource with ?access_token=<valid token> and no Authorization header: not accepted (it would leak into logs, history and Referer); the same token in the header is accepted right after.",
         requirements: &["RFC6750-2.3", "RFC6750-5.3"],
         level: Level::Should,
         destructive: false,

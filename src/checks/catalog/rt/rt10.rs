@@ -5,8 +5,10 @@
 //! announces, and refreshes once more just after the original end: that must be rejected. A
 //! session refused more than [`EARLY_SLACK`] before its announced end ended early: not a PASS but
 //! its own finding (WARN), once a control (the same kind of token of another session refreshes)
-//! shows the server refreshes at all. It needs a target whose sessions end within a few seconds
-//! (SKIP otherwise).
+//! shows the server refreshes at all. A refusal near the end counts as on time only when the last
+//! accepted rotation came one step before it: after a longer gap (a stalled client, slow
+//! answers) the end is not known (ERROR), never a PASS. It needs a target whose sessions end
+//! within a few seconds (SKIP otherwise).
 
 use crate::checks::catalog::prelude::*;
 
@@ -30,6 +32,9 @@ const ROUNDING: Duration = Duration::from_millis(1300);
 /// A session refused closer than this to its announced end ended on time: the lifetime is
 /// announced in whole seconds (rounded either way), plus a request's time.
 pub const EARLY_SLACK: Duration = Duration::from_millis(1100);
+/// How far a refused rotation may come after the last accepted one beyond the rotation step
+/// (request time, scheduling) for the end to count as timed; later, the end is not known.
+const LATE: Duration = Duration::from_millis(500);
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
@@ -59,13 +64,18 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let step = (lifetime / 4).max(Duration::from_millis(200));
     let mut extended: Option<Duration> = None;
     let mut n: u32 = 0;
+    // The last instant the session is known to have been alive: the login, then the sending of
+    // each accepted rotation.
+    let mut alive = s.at;
     // Rotate every `step` while the session is announced to be alive.
     while Instant::now() + step < end {
         tokio::time::sleep(step).await;
         n += 1;
+        let sent = Instant::now();
         let (reply, resp) = p.refresh_reply(&format!("rotation #{n}"), &rt).await?;
         match reply {
             RefreshReply::Accepted(t) => {
+                alive = sent;
                 if let Some(next) = t.refresh_token.clone() {
                     rt = next;
                 }
@@ -79,6 +89,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
             RefreshReply::Rejected { .. } => {
                 let left = end.saturating_duration_since(Instant::now());
                 if left <= EARLY_SLACK {
+                    // The session ended between `alive` and now: on time only if that is known
+                    // to within one rotation step (a stalled client or a slow answer leaves a
+                    // gap in which an early end hides).
+                    let gap = alive.elapsed();
+                    if gap > step + LATE {
+                        return Err(Stop::error(format!(
+                            "rotation #{n} was refused {} after login, near the announced end, but the session was last known alive {} after login: the rotations fell {} behind their {} schedule (a stalled client or slow answers), so whether it ended early is not known",
+                            secs(s.at.elapsed()),
+                            secs(alive.duration_since(s.at)),
+                            secs(gap.saturating_sub(step)),
+                            secs(step)
+                        )));
+                    }
                     f.pass(
                         "ASVS5-10.4.8",
                         format!(
