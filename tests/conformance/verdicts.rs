@@ -405,3 +405,36 @@ async fn a_resource_that_refuses_everything_cannot_pass() {
         assert!(message.contains(says), "{id}: {message}");
     }
 }
+
+/// SL-01 says "the target has no sliding sessions" only when its calls came close enough
+/// together that a renewal window could not lie between two of them unseen: against a mock
+/// without sliding renewal it SKIPs; with every call answered 700 ms late it cannot tell (ERROR).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sl01_claims_no_sliding_sessions_only_from_calls_close_together() {
+    fn no_sliding(c: &mut MockConfig) {
+        c.sliding_window = Duration::ZERO;
+    }
+    fn no_sliding_slow_api(c: &mut MockConfig) {
+        c.sliding_window = Duration::ZERO;
+        c.faults = vec!["latency:api=700ms".parse().unwrap()];
+    }
+    check_all(vec![
+        (
+            "no sliding renewal",
+            vec![],
+            no_sliding,
+            vec![("SL-01", Status::Skip, "the target has no sliding sessions")],
+        ),
+        (
+            "no sliding renewal, answers 700 ms late",
+            vec![],
+            no_sliding_slow_api,
+            vec![(
+                "SL-01",
+                Status::Error,
+                "a renewal window may lie between them",
+            )],
+        ),
+    ])
+    .await;
+}

@@ -1,6 +1,7 @@
 //! SL-01: sliding renewal. The server adds a fresh access token in the renewal header only when
 //! little time is left on the presented one (not on every request), and the renewed token works
-//! and lives longer. SKIP when no renewal header ever appears (no sliding sessions).
+//! and lives longer. SKIP when no renewal header ever appears (no sliding sessions) in calls close
+//! enough together that no renewal window can hide between two of them; ERROR when they were not.
 
 use crate::checks::catalog::prelude::*;
 
@@ -8,7 +9,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "SL-01",
         title: "Sliding renewal: a new access token only near expiry, and it works",
-        summary: "Call the resource right after login (no renewal header expected), then repeatedly until expiry: the renewal header appears near expiry; the renewed token works and expires later. SKIP if no header ever appears.",
+        summary: "Call the resource right after login (no renewal header expected), then repeatedly until expiry: the renewal header appears near expiry; the renewed token works and expires later. SKIP if no header ever appears in calls at most 0.6 s apart (further apart: ERROR, a window may have been missed).",
         requirements: &["AUTHBENCH-SLIDING"],
         level: Level::Should,
         destructive: false,
@@ -23,6 +24,9 @@ const LAST_CALL: Duration = Duration::from_millis(40);
 /// slow target still gets calls inside any renewal window).
 const MIN_PAUSE: Duration = Duration::from_millis(20);
 const MAX_PAUSE: Duration = Duration::from_millis(100);
+/// Calls further apart than this (a stall, slow answers) may have missed a renewal window: no
+/// "no sliding sessions" SKIP then.
+const MAX_GAP: Duration = Duration::from_millis(600);
 
 async fn run(p: Arc<Probe>) -> Verdict {
     let Some(header) = p.profile().renewal_header().map(|h| h.as_str().to_string()) else {
@@ -73,17 +77,27 @@ async fn run(p: Arc<Probe>) -> Verdict {
 
     let mut renewed = renewed_at_once;
     let mut n = 0;
+    // The longest time between two calls (from the genuine call on): a renewal window shorter
+    // than that may lie between them unseen.
+    let mut last_call = Instant::now();
+    let mut widest = Duration::ZERO;
     while renewed.is_none() && until(exp) > LAST_CALL {
         tokio::time::sleep((until(exp) / 4).clamp(MIN_PAUSE, MAX_PAUSE)).await;
         n += 1;
-        let r = p
-            .api(
-                &format!("resource call #{n} while the token runs out"),
-                s.at(),
-            )
-            .await?;
-        if !r.ok() {
-            break;
+        let label = format!("resource call #{n} while the token runs out");
+        widest = widest.max(last_call.elapsed());
+        last_call = Instant::now();
+        let r = p.api(&label, s.at()).await?;
+        if refused(&r, &label)? {
+            if until(exp).is_zero() {
+                // Answered once the token had run out: its expiry, not a verdict.
+                break;
+            }
+            return Err(Stop::skip(format!(
+                "not judged: the access token was refused ({}) with {} left before its expiry, before any {header} header",
+                r.brief(),
+                secs(until(exp))
+            )));
         }
         if let Some(v) = r.header(&header) {
             f.info(
@@ -94,8 +108,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
     }
     let Some(new_at) = renewed else {
+        if widest > MAX_GAP {
+            return Err(Stop::error(format!(
+                "no {header} header in {n} calls, but two of them were {} apart (a stalled client or slow answers): a renewal window may lie between them; run the check again",
+                secs(widest)
+            )));
+        }
         return Err(Stop::skip(format!(
-            "no {header} header appeared before the access token expired: the target has no sliding sessions"
+            "no {header} header appeared before the access token expired ({n} calls, at most {} apart): the target has no sliding sessions",
+            secs(widest)
         )));
     };
     p.secret(&new_at);
