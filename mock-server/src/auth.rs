@@ -706,11 +706,12 @@ impl Auth {
             }
         };
         let now = now_ms();
-        // accept-expired: judge the token as if it had not expired yet.
+        // accept-expired: judge the token as if it had not expired yet; a leeway judges it as
+        // that much earlier.
         let judged_at = if self.flaws.has(Flaw::AcceptExpired) {
             0
         } else {
-            now
+            now.saturating_sub(ms(self.cfg.access_leeway))
         };
         let family = self.check_session(&claims, judged_at)?;
         Ok(Principal {

@@ -384,6 +384,10 @@ pub struct MockConfig {
     /// With less than this left on an AT, `/api/me` adds `New-Access-Token` (0 = off).
     #[serde(with = "human_duration")]
     pub sliding_window: Duration,
+    /// The resource server still accepts an access token this long after its `exp`: a clock-skew
+    /// leeway (RFC 7519 §4.1.4), on `/api/me`, the scoped resource and the `/ws` handshake (0).
+    #[serde(with = "human_duration")]
+    pub access_leeway: Duration,
     /// Interval of `{"type":"tick"}` WebSocket messages (0 = off).
     #[serde(with = "human_duration")]
     pub ws_tick: Duration,
@@ -446,6 +450,7 @@ impl Default for MockConfig {
             reuse_grace: Duration::ZERO,
             single_session: false,
             sliding_window: Duration::ZERO,
+            access_leeway: Duration::ZERO,
             ws_tick: Duration::ZERO,
             refresh_cookie: false,
             admin_key: None,
@@ -499,6 +504,7 @@ impl MockConfig {
             ("max_session", self.max_session),
             ("reuse_grace", self.reuse_grace),
             ("sliding_window", self.sliding_window),
+            ("access_leeway", self.access_leeway),
             ("ws_tick", self.ws_tick),
             ("keepalive_timeout", self.keepalive_timeout),
             ("idle_timeout", self.idle_timeout),
@@ -621,6 +627,9 @@ pub struct MockArgs {
     /// /api/me adds New-Access-Token when less than this is left on the token (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub sliding_window: Duration,
+    /// The resource still accepts an access token this long after its exp (clock-skew leeway).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub access_leeway: Duration,
     /// Interval of {"type":"tick"} WebSocket messages (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub ws_tick: Duration,
@@ -705,6 +714,7 @@ impl MockArgs {
             reuse_grace: self.reuse_grace,
             single_session: self.single_session,
             sliding_window: self.sliding_window,
+            access_leeway: self.access_leeway,
             ws_tick: self.ws_tick,
             refresh_cookie: self.refresh_cookie,
             admin_key: self.admin_key,

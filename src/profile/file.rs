@@ -296,6 +296,17 @@ pub struct ProfileFile {
     /// Session limits the server enforces without announcing them in its token responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionLimits>,
+    /// How long after an access token's `exp` the resource server still accepts it: its
+    /// clock-skew leeway (RFC 7519 §4.1.4 allows a small one; Spring Security and the Rust
+    /// `jsonwebtoken` crate default to 60s, .NET to 5m). The checks judge an expired token only
+    /// past it (JW-06, RS-02, WS-03, AT-01). Default 0.
+    #[serde(
+        default,
+        with = "human_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub expiry_leeway: Option<Duration>,
     /// Looks the user's id up before `admin_logout` (which may then use `{{user_id}}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_user_id: Option<UserIdLookup>,
@@ -369,6 +380,8 @@ pub struct Profile {
     pub(crate) refresh_rejected: Rejection,
     pub(crate) reuse_rejected: Matcher,
     pub(crate) session: SessionLimits,
+    /// The resource server's leeway after an access token's `exp` (`expiry_leeway`).
+    pub(crate) expiry_leeway: Duration,
     pub(crate) ws: Option<WsProfile>,
     pub(crate) sse: Option<SseProfile>,
     pub(crate) push: Option<PushProfile>,
@@ -780,6 +793,12 @@ impl Profile {
     /// The session limits the profile declares.
     pub fn session_limits(&self) -> SessionLimits {
         self.session
+    }
+
+    /// How long after an access token's `exp` the resource server still accepts it
+    /// (`expiry_leeway`; zero unless declared).
+    pub fn expiry_leeway(&self) -> Duration {
+        self.expiry_leeway
     }
 
     /// The response header carrying a renewed access token (sliding strategy).
@@ -1208,6 +1227,10 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
             ));
         }
     }
+    let expiry_leeway = spec
+        .expiry_leeway
+        .or_else(|| b.map(|b| b.expiry_leeway))
+        .unwrap_or_default();
     let grant = spec
         .grant
         .clone()
@@ -1367,6 +1390,7 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
             .or_else(|| b.map(|b| b.reuse_rejected.clone()))
             .unwrap_or_else(Matcher::default_reuse),
         session,
+        expiry_leeway,
         ws,
         sse,
         push,

@@ -92,6 +92,11 @@ pub struct MockSection {
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
     pub sliding_window: Option<Duration>,
+    /// The resource still accepts an access token this long after its `exp`: a clock-skew leeway
+    /// (default 0s).
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub access_leeway: Option<Duration>,
     /// Interval of WebSocket tick messages (default 0s = off).
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
@@ -202,6 +207,7 @@ impl MockSection {
             (&mut c.max_session, self.max_session),
             (&mut c.reuse_grace, self.reuse_grace),
             (&mut c.sliding_window, self.sliding_window),
+            (&mut c.access_leeway, self.access_leeway),
             (&mut c.ws_tick, self.ws_tick),
             (&mut c.keepalive_timeout, self.keepalive_timeout),
             (&mut c.idle_timeout, self.idle_timeout),

@@ -438,3 +438,91 @@ async fn sl01_claims_no_sliding_sessions_only_from_calls_close_together() {
     ])
     .await;
 }
+
+/// JW-06 bounds a leeway by when a refusal was answered: with every call answered 2.5 s late, the
+/// correct mock's refusal after `exp` may as well be a server's 2 s leeway — no verdict (ERROR),
+/// not "refused just after exp". (Access tokens of 3 s, so the genuine call is judged before they
+/// expire, and sessions of 30 s, so the control's refresh is not refused for the session's end.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jw06_bounds_the_leeway_by_when_the_refusal_was_answered() {
+    fn slow_api(c: &mut MockConfig) {
+        c.access_ttl = Duration::from_secs(3);
+        c.max_session = Duration::from_secs(30);
+        c.faults = vec!["latency:api=2500ms".parse().unwrap()];
+    }
+    check_all(vec![(
+        "answers 2.5 s late",
+        vec![],
+        slow_api,
+        vec![("JW-06", Status::Error, "later than the 1.80s leeway")],
+    )])
+    .await;
+}
+
+/// A resource server with a clock-skew leeway (RFC 7519 §4.1.4 allows a small one): the mock
+/// accepts access tokens 3 s past their `exp`. Undeclared, JW-06 and RS-02 FAIL (an expired token
+/// accepted) and JW-06 names the `expiry_leeway` key; declared in the profile, both judge the token
+/// past the leeway and PASS. (Sessions of 30 s, so the controls' refreshes are not refused for the
+/// session's end.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_declared_leeway_is_waited_out() {
+    async fn judged(declared: &str) -> Vec<Judged> {
+        let mut cfg = checks::builtin_mock_config();
+        cfg.access_leeway = Duration::from_secs(3);
+        cfg.max_session = Duration::from_secs(30);
+        let server = authbench_mock::start(cfg).await.expect("mock starts");
+        let yaml = format!("preset: mock\nbase_url: {}\n{declared}", server.base_url());
+        let profile = authbench::profile::profile_from_str(&yaml, None)
+            .expect("profile")
+            .with_admin_key(server.admin_key())
+            .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
+        let opts = CheckOptions {
+            only: vec!["JW-06".into(), "RS-02".into()],
+            ..CheckOptions::default()
+        };
+        let run = checks::run(Arc::new(profile), &opts).await;
+        server.shutdown().await;
+        ["JW-06", "RS-02"]
+            .iter()
+            .map(|id| {
+                let r = run.get(id).expect("the check ran");
+                Judged {
+                    status: r.status,
+                    message: r.message.clone(),
+                    assertions: Vec::new(),
+                }
+            })
+            .collect()
+    }
+    let (undeclared, declared) = tokio::join!(judged(""), judged("expiry_leeway: 3s\n"));
+    assert_eq!(
+        undeclared[0].status,
+        Status::Fail,
+        "{}",
+        undeclared[0].message
+    );
+    assert!(
+        undeclared[0].message.contains("expiry_leeway"),
+        "{}",
+        undeclared[0].message
+    );
+    assert_eq!(
+        undeclared[1].status,
+        Status::Fail,
+        "{}",
+        undeclared[1].message
+    );
+    assert!(
+        undeclared[1].message.contains("expired token was ACCEPTED"),
+        "{}",
+        undeclared[1].message
+    );
+    for (id, j) in ["JW-06", "RS-02"].iter().zip(&declared) {
+        assert_eq!(j.status, Status::Pass, "{id}: {}", j.message);
+    }
+    assert!(
+        declared[0].message.contains("the declared leeway of 3.00s"),
+        "{}",
+        declared[0].message
+    );
+}

@@ -33,6 +33,33 @@ pub async fn sleep_until(t: SystemTime) {
     }
 }
 
+/// The longest declared `expiry_leeway` a check waits out (longer: the expired-token part is not
+/// tried).
+pub const MAX_LEEWAY_WAITED: Duration = Duration::from_secs(120);
+
+/// The profile's `expiry_leeway` (how long past `exp` the resource server still accepts a token),
+/// or a SKIP when it is too long to wait for.
+pub fn waitable_leeway(p: &Probe) -> Result<Duration, Stop> {
+    let leeway = p.profile().expiry_leeway();
+    if leeway > MAX_LEEWAY_WAITED {
+        return Err(Stop::skip(format!(
+            "the profile declares an expiry_leeway of {} (at most {}s is waited for past exp)",
+            secs(leeway),
+            MAX_LEEWAY_WAITED.as_secs()
+        )));
+    }
+    Ok(leeway)
+}
+
+/// "exp", or "exp + the declared leeway of 60.00s": what an expired token's timing counts from.
+pub fn past_exp(leeway: Duration) -> String {
+    if leeway.is_zero() {
+        "exp".into()
+    } else {
+        format!("exp + the declared leeway of {}", secs(leeway))
+    }
+}
+
 /// When the access token expires, or a SKIP when it is unknown or too far away to wait for.
 pub fn short_expiry(tokens: &Tokens) -> Result<SystemTime, Stop> {
     let exp = tokens.expires_at.ok_or_else(|| {

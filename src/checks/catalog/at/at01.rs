@@ -54,7 +54,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         )));
     }
     let t0 = Instant::now();
-    let exp = s.tokens.expires_at;
+    // The token's end at the server: its `exp` plus the declared leeway (`expiry_leeway`).
+    let leeway = p.profile().expiry_leeway().min(MAX_LEEWAY_WAITED);
+    let exp = s.tokens.expires_at.map(|e| e + leeway);
     let mut f = Findings::new();
     let mut n = 0;
     loop {
@@ -88,21 +90,22 @@ async fn run(p: Arc<Probe>) -> Verdict {
             f.info("", control);
             return Ok(f);
         }
-        let past_exp = exp.and_then(|e| SystemTime::now().duration_since(e).ok());
-        if let Some(past) = past_exp.filter(|p| *p > PAST_EXP) {
+        let past_end = exp.and_then(|e| SystemTime::now().duration_since(e).ok());
+        if let Some(past) = past_end.filter(|p| *p > PAST_EXP) {
             f.warn(
                 "ASVS5-7.4.1",
                 format!(
-                    "still ACCEPTED {} after logout, {} past its own expiry",
+                    "still ACCEPTED {} after logout, {} past its own {}",
                     secs(waited),
-                    secs(past)
+                    secs(past),
+                    past_exp(leeway)
                 ),
             );
             return Ok(f);
         }
         // Past the budget only while the token has not expired: one that did is followed until
         // it is refused or 1 s past its expiry, whichever comes first.
-        if waited >= BUDGET && past_exp.is_none() {
+        if waited >= BUDGET && past_end.is_none() {
             let left = exp
                 .map(until)
                 .map(secs)

@@ -9,7 +9,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "JW-06",
         title: "Expired access tokens are refused",
-        summary: "Wait until the access token's exp has passed, then use it: refused (one retry 1.5 s later allows for a small leeway). Control: the same session still refreshes and its new token is accepted (without a refresh token: a fresh login is), so a session that ended early cannot pass for an expiry.",
+        summary: "Wait until the access token's exp (plus the profile's declared expiry_leeway) has passed, then use it: refused (one retry 1.5 s later allows for a small leeway; a refusal answered later than that is no verdict). Control: the same session still refreshes and its new token is accepted (without a refresh token: a fresh login is), so a session that ended early cannot pass for an expiry.",
         requirements: &["RFC7519-4.1.4", "RFC9068-4"],
         level: Level::Must,
         destructive: false,
@@ -41,35 +41,81 @@ async fn run(p: Arc<Probe>) -> Verdict {
     Ok(f)
 }
 
-/// One session waits out its access token. `Some(why)` when the token was refused but its session
+/// The longest leeway after `exp` the check tolerates: its retry goes out this long after `exp`.
+const LEEWAY: Duration = Duration::from_millis(1800);
+/// How much later than planned a refusal may be answered and still bound the leeway.
+const LATE_SEND: Duration = Duration::from_millis(500);
+
+/// How long ago `exp` passed.
+fn after(exp: SystemTime) -> Duration {
+    SystemTime::now().duration_since(exp).unwrap_or_default()
+}
+
+/// A refusal answered `answered` after `exp` (the server judged the token before that): beyond
+/// the leeway (plus slack) it cannot tell a server with a longer leeway from one with none — no
+/// verdict.
+fn timed(answered: Duration, what: &str, since: &str) -> Result<(), Stop> {
+    if answered > LEEWAY + LATE_SEND {
+        return Err(Stop::error(format!(
+            "{what} was answered {} after {since}, later than the {} leeway the check allows (a stalled client, a slow answer): its refusal cannot tell a longer leeway from none",
+            secs(answered),
+            secs(LEEWAY)
+        )));
+    }
+    Ok(())
+}
+
+/// One session waits out its access token. An acceptance is timed by when the call went out
+/// (the server saw the token no earlier), a refusal by when it was answered (no later). `Some(why)` when the token was refused but its session
 /// had ended too (no verdict); `None` when `f` holds the verdict.
 async fn attempt(p: &Probe, f: &mut Findings, k: u64) -> Result<Option<String>, Stop> {
     let s = p.login(k).await?;
-    let exp = short_expiry(&s.tokens)?;
+    // Timed from the end of the server's declared leeway (`expiry_leeway`), else from `exp`.
+    let leeway = waitable_leeway(p)?;
+    let exp = short_expiry(&s.tokens)? + leeway;
+    let since = past_exp(leeway);
     genuine_works(p, s.at()).await?;
     sleep_until(exp + Duration::from_millis(300)).await;
     const JUST_AFTER: &str = "resource call just after exp";
+    let first = after(exp);
     let r = p.api(JUST_AFTER, s.at()).await?;
+    let first_answered = after(exp);
     let message = if !refused(&r, JUST_AFTER)? {
-        sleep_until(exp + Duration::from_millis(1800)).await;
-        const LATE: &str = "resource call 1.8 s after exp";
-        let late = p.api(LATE, s.at()).await?;
-        if !refused(&late, LATE)? {
+        sleep_until(exp + LEEWAY).await;
+        const RETRY: &str = "resource call 1.8 s after exp";
+        let second = after(exp);
+        let retry = p.api(RETRY, s.at()).await?;
+        let second_answered = after(exp);
+        if !refused(&retry, RETRY)? {
             f.fail(
                 "RFC7519-4.1.4",
                 format!(
-                    "the expired access token is still ACCEPTED 1.8 s after exp ({})",
-                    late.status
+                    "the expired access token is still ACCEPTED {} after {since} ({}){}",
+                    secs(second),
+                    retry.status,
+                    if leeway.is_zero() {
+                        "; if the server allows a leeway for clock skew (RFC 7519 §4.1.4 allows a small one), declare it in the profile, e.g. `expiry_leeway: 60s`"
+                    } else {
+                        ""
+                    }
                 ),
             );
             return Ok(None);
         }
+        timed(second_answered, "the retry", &since)?;
         format!(
-            "refused 1.8 s after exp ({}); accepted just after it (a leeway)",
-            late.status
+            "refused within {} after {since} ({}); accepted {} after it (a leeway)",
+            secs(second_answered),
+            retry.status,
+            secs(first)
         )
     } else {
-        format!("refused just after exp ({})", r.status)
+        timed(first_answered, "the first call after exp", &since)?;
+        format!(
+            "refused within {} after {since} ({})",
+            secs(first_answered),
+            r.status
+        )
     };
     match expiry_control(p, &s, CONTROL_USER).await? {
         ExpiryControl::Live(control) => {

@@ -70,10 +70,12 @@ async fn expired_refusal(p: &Probe) -> Result<Expired, Stop> {
     const SESSIONS: [u64; 2] = [1, 3];
     const CONTROL_USER: u64 = 2;
     let mut ended = Vec::new();
+    // Past the server's declared leeway (`expiry_leeway`): within it the token is not expired yet.
+    let leeway = waitable_leeway(p)?;
     for k in SESSIONS {
         let s = p.login(k).await?;
         let exp = short_expiry(&s.tokens)?;
-        sleep_until(exp + Duration::from_millis(300)).await;
+        sleep_until(exp + leeway + Duration::from_millis(300)).await;
         let r = p
             .api("resource call with an expired access token", s.at())
             .await?;
