@@ -23,9 +23,16 @@ async fn run(flaws: &[Flaw], knobs: fn(&mut MockConfig), ids: &[&str]) -> Confor
     let mut cfg = checks::builtin_mock_config();
     cfg.flaws.extend_from_slice(flaws);
     knobs(&mut cfg);
+    run_with_profile(cfg, "", ids).await
+}
+
+/// Runs the checks `ids` against a mock with `cfg`, through the `mock` preset changed by the
+/// profile keys `yaml`.
+async fn run_with_profile(cfg: MockConfig, yaml: &str, ids: &[&str]) -> ConformanceRun {
     let server = authbench_mock::start(cfg).await.expect("mock starts");
-    let profile = authbench::profile::preset("mock", &server.base_url())
-        .expect("preset")
+    let yaml = format!("preset: mock\nbase_url: {}\n{yaml}", server.base_url());
+    let profile = authbench::profile::profile_from_str(&yaml, None)
+        .expect("profile")
         .with_admin_key(server.admin_key())
         .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     let opts = CheckOptions {
@@ -257,32 +264,30 @@ type Answer = fn(usize) -> (u16, &'static str);
 async fn judged_by_canned_resource(id: &'static str, flaws: &[Flaw], answer: Answer) -> Judged {
     let mut cfg = checks::builtin_mock_config();
     cfg.flaws.extend_from_slice(flaws);
-    let server = authbench_mock::start(cfg).await.expect("mock starts");
     let fake = crate::canned::canned_endpoint(answer).await;
-    let yaml = format!(
-        "preset: mock\nbase_url: {}\nresource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n",
-        server.base_url()
+    let resource = format!(
+        "resource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
     );
-    let profile = authbench::profile::profile_from_str(&yaml, None)
-        .expect("profile")
-        .with_admin_key(server.admin_key())
-        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
-    let opts = CheckOptions {
-        only: vec![id.into()],
-        ..CheckOptions::default()
-    };
-    let run = checks::run(Arc::new(profile), &opts).await;
-    server.shutdown().await;
-    let r = run.get(id).expect("the check ran");
-    Judged {
-        status: r.status,
-        message: r.message.clone(),
-        assertions: r
-            .assertions
-            .iter()
-            .map(|a| (a.status, a.message.clone()))
-            .collect(),
-    }
+    judged_with_profile(cfg, &resource, &[id]).await.remove(0)
+}
+
+/// [`run_with_profile`]: what each check concluded, in the order of `ids`.
+async fn judged_with_profile(cfg: MockConfig, yaml: &str, ids: &[&str]) -> Vec<Judged> {
+    let run = run_with_profile(cfg, yaml, ids).await;
+    ids.iter()
+        .map(|id| {
+            let r = run.get(id).expect("the check ran");
+            Judged {
+                status: r.status,
+                message: r.message.clone(),
+                assertions: r
+                    .assertions
+                    .iter()
+                    .map(|a| (a.status, a.message.clone()))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// What a check concluded: its status, its message and each assertion's status and message.
@@ -470,29 +475,7 @@ async fn a_declared_leeway_is_waited_out() {
         let mut cfg = checks::builtin_mock_config();
         cfg.access_leeway = Duration::from_secs(3);
         cfg.max_session = Duration::from_secs(30);
-        let server = authbench_mock::start(cfg).await.expect("mock starts");
-        let yaml = format!("preset: mock\nbase_url: {}\n{declared}", server.base_url());
-        let profile = authbench::profile::profile_from_str(&yaml, None)
-            .expect("profile")
-            .with_admin_key(server.admin_key())
-            .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
-        let opts = CheckOptions {
-            only: vec!["JW-06".into(), "RS-02".into()],
-            ..CheckOptions::default()
-        };
-        let run = checks::run(Arc::new(profile), &opts).await;
-        server.shutdown().await;
-        ["JW-06", "RS-02"]
-            .iter()
-            .map(|id| {
-                let r = run.get(id).expect("the check ran");
-                Judged {
-                    status: r.status,
-                    message: r.message.clone(),
-                    assertions: Vec::new(),
-                }
-            })
-            .collect()
+        judged_with_profile(cfg, declared, &["JW-06", "RS-02"]).await
     }
     let (undeclared, declared) = tokio::join!(judged(""), judged("expiry_leeway: 3s\n"));
     assert_eq!(
