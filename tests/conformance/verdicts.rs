@@ -509,3 +509,36 @@ async fn a_declared_leeway_is_waited_out() {
         declared[0].message
     );
 }
+
+/// RT-08 says "no grace window" only of a replay the server judged at once after the rotation:
+/// against a mock without grace it does; with refreshes answered 500 ms late the replay came too
+/// late to rule out a shorter window, and the finding says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rt08_claims_no_grace_window_only_from_a_prompt_replay() {
+    fn no_grace(c: &mut MockConfig) {
+        c.reuse_grace = Duration::ZERO;
+    }
+    fn no_grace_slow_refresh(c: &mut MockConfig) {
+        c.reuse_grace = Duration::ZERO;
+        c.faults = vec!["latency:refresh=500ms".parse().unwrap()];
+    }
+    check_all(vec![
+        (
+            "no grace",
+            vec![],
+            no_grace,
+            vec![(
+                "RT-08",
+                Status::Info,
+                "no grace window: the predecessor R1 was rejected at once",
+            )],
+        ),
+        (
+            "no grace, refreshes answered 500 ms late",
+            vec![],
+            no_grace_slow_refresh,
+            vec![("RT-08", Status::Info, "the replay came late")],
+        ),
+    ])
+    .await;
+}

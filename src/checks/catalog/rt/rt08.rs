@@ -18,15 +18,22 @@ pub const CHECK: Check = Check {
     run: |p| Box::pin(run(p)),
 };
 
+/// A replay judged within this of the rotation it follows came "at once": a grace window is
+/// seconds long (the mock's `--reuse-grace 1s`, Auth0's and Okta's leeways of 0–60 s).
+const AT_ONCE: Duration = Duration::from_millis(300);
+
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let r0 = s.rt()?;
     let r1 = rotate(&p, "rotate R0 into R1", &r0, "RT-01").await?;
     let r2 = rotate(&p, "rotate R1 into R2", &r1, "RT-06").await?;
+    let issued = Instant::now();
     let mut f = Findings::new();
     let (reply, resp) = p
         .refresh_reply("replay R1 (the predecessor) at once", &r1)
         .await?;
+    // How long after R2 was issued the server judged the replay (at most).
+    let replayed = issued.elapsed();
     match reply {
         RefreshReply::Accepted(t) => match t.refresh_token.as_deref() {
             Some(r) if r == r2 => f.info(
@@ -49,10 +56,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
         RefreshReply::Rejected { .. } => {
             f.info(
                 "",
-                format!(
-                    "no grace window: the predecessor R1 was rejected at once ({}), the strictest conforming behaviour",
-                    resp.brief()
-                ),
+                if replayed <= AT_ONCE {
+                    format!(
+                        "no grace window: the predecessor R1 was rejected at once ({}, within {} of R2), the strictest conforming behaviour",
+                        resp.brief(),
+                        secs(replayed)
+                    )
+                } else {
+                    format!(
+                        "the predecessor R1 was rejected ({}) {} after R2 was issued: the replay came late (a stalled client, slow answers), so a shorter grace window was not tried",
+                        resp.brief(),
+                        secs(replayed)
+                    )
+                },
             );
             return Ok(f);
         }
