@@ -542,3 +542,20 @@ async fn rt08_claims_no_grace_window_only_from_a_prompt_replay() {
     ])
     .await;
 }
+
+/// AT-01 says "refused immediately after logout" only of a refusal answered within 0.5 s of the
+/// logout: with every resource call answered 700 ms late, the server judged the token too late to
+/// rule out a shorter window, and the check says so (INFO), never PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn at01_claims_an_immediate_refusal_only_from_a_prompt_answer() {
+    fn slow_api(c: &mut MockConfig) {
+        c.faults = vec!["latency:api=700ms".parse().unwrap()];
+    }
+    check_all(vec![(
+        "resource answers 700 ms late",
+        vec![],
+        slow_api,
+        vec![("AT-01", Status::Info, "a shorter one was not tried")],
+    )])
+    .await;
+}
