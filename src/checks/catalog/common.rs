@@ -25,6 +25,13 @@ pub fn until(t: SystemTime) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
+/// Time since `t` (zero if it is still ahead).
+pub fn elapsed_since(t: SystemTime) -> Duration {
+    SystemTime::now()
+        .duration_since(t)
+        .unwrap_or(Duration::ZERO)
+}
+
 /// Sleeps until the wall-clock instant `t` (returns at once if it has passed).
 pub async fn sleep_until(t: SystemTime) {
     let d = until(t);
@@ -283,7 +290,6 @@ pub async fn expiry_control(p: &Probe, s: &Session, k: u64) -> Result<ExpiryCont
         .refresh_reply("control: refresh the same session", rt)
         .await?;
     let tokens = match reply {
-        RefreshReply::Accepted(t) => t,
         RefreshReply::Rejected { .. } => {
             // Refused for a fresh session too, a refresh says nothing about this one's life:
             // only the resource's acceptance of a fresh token is left to control with.
@@ -306,12 +312,8 @@ pub async fn expiry_control(p: &Probe, s: &Session, k: u64) -> Result<ExpiryCont
                 resp.brief()
             )));
         }
-        RefreshReply::ServerError | RefreshReply::Unexpected => {
-            return Err(Stop::error(format!(
-                "control: the session's refresh got {}, outside the refresh contract: the check cannot go on",
-                resp.brief()
-            )));
-        }
+        // Accepted; a 5xx or an answer outside the refresh contract is an ERROR.
+        other => premise(other, &resp, "control: the session's refresh", "RT-01")?,
     };
     accepted_control(
         p,

@@ -46,11 +46,6 @@ const LEEWAY: Duration = Duration::from_millis(1800);
 /// How much later than planned a refusal may be answered and still bound the leeway.
 const LATE_SEND: Duration = Duration::from_millis(500);
 
-/// How long ago `exp` passed.
-fn after(exp: SystemTime) -> Duration {
-    SystemTime::now().duration_since(exp).unwrap_or_default()
-}
-
 /// A refusal answered `answered` after `exp` (the server judged the token before that): beyond
 /// the leeway (plus slack) it cannot tell a server with a longer leeway from one with none — no
 /// verdict.
@@ -77,15 +72,15 @@ async fn attempt(p: &Probe, f: &mut Findings, k: u64) -> Result<Option<String>, 
     genuine_works(p, s.at()).await?;
     sleep_until(exp + Duration::from_millis(300)).await;
     const JUST_AFTER: &str = "resource call just after exp";
-    let first = after(exp);
+    let first = elapsed_since(exp);
     let r = p.api(JUST_AFTER, s.at()).await?;
-    let first_answered = after(exp);
+    let first_answered = elapsed_since(exp);
     let message = if !refused(&r, JUST_AFTER)? {
         sleep_until(exp + LEEWAY).await;
         const RETRY: &str = "resource call 1.8 s after exp";
-        let second = after(exp);
+        let second = elapsed_since(exp);
         let retry = p.api(RETRY, s.at()).await?;
-        let second_answered = after(exp);
+        let second_answered = elapsed_since(exp);
         if !refused(&retry, RETRY)? {
             f.fail(
                 "RFC7519-4.1.4",

@@ -34,7 +34,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut f = Findings::new();
     match end {
         WsEnd::Closed(close) => {
-            let after = SystemTime::now().duration_since(exp).unwrap_or_default();
+            let after = elapsed_since(exp);
             f.info("", format!("closed {} after exp", secs(after)));
             let expected = ExpectedClose {
                 event: WsEvent::SessionExpired,
