@@ -25,18 +25,15 @@
 //! hung target cannot stretch the phase by a whole client timeout.
 //!
 //! Clients run on a few shard tasks ([`spawn_sharded`]: four per core, each driving its share with a
-//! `FuturesUnordered`) instead of one task each. At a storm a shard polls none of its clients before
-//! the gate opens and then polls each one for the first time: a client's wake is that first poll,
-//! with no waiter per client to register and then walk, and no trip through the runtime's scheduler.
-//! The woken clients muster by shard (one [`Muster`] group each, so the two workers share no
-//! counter). That keeps `wake_skew` of 10 000 clients within a millisecond or two.
+//! `FuturesUnordered`) instead of one task each: waking 10 000 clients at one instant then costs a
+//! queue push per client rather than a trip through the runtime's scheduler, which is what keeps
+//! `wake_skew` within a millisecond or two.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::future::Either;
 use futures::stream::FuturesUnordered;
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -90,73 +87,52 @@ fn grace(timeout: Duration) -> Duration {
 /// Shard tasks per core for [`spawn_sharded`].
 const SHARDS_PER_CORE: usize = 4;
 
-/// How a phase's clients are dealt to the shard tasks of [`spawn_sharded`]: client `i` to shard
-/// `i % count`. A shard's clients are one group of a [`Muster`].
-#[derive(Debug, Clone, Copy)]
-struct Shards {
-    count: usize,
-    clients: usize,
-}
-
-impl Shards {
-    /// Four shards per core, at most one per client.
-    fn new(clients: usize) -> Shards {
-        let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
-        Shards {
-            count: (cores * SHARDS_PER_CORE).clamp(1, clients.max(1)),
-            clients,
-        }
-    }
-
-    /// The shard of client `i`.
-    fn of(self, i: usize) -> usize {
-        i % self.count
-    }
-
-    /// How many clients each shard drives, shard by shard.
-    fn sizes(self) -> impl Iterator<Item = usize> {
-        (0..self.count).map(move |s| (self.clients + self.count - 1 - s) / self.count)
-    }
-
-    /// A muster of every client, grouped by shard.
-    fn muster(self) -> Arc<Muster> {
-        Muster::new(self.sizes())
-    }
-}
-
-/// Runs `client(i)` for every client `i` of `shards` on its shard task (see the module docs) until every one is
-/// done or `token` fires. The futures are created here, before anything runs.
+/// Runs `client(i, gate)` for `i` in `0..n` on a few shard tasks (see the module docs) until every
+/// one is done or `token` fires. The futures are created here, before anything runs.
 ///
-/// With a `gate`, a shard polls none of its clients before the gate opens: the shared gate wakes a
-/// handful of shards, and each client's first poll is its wake. No client registers a waiter to be
-/// woken through (walking a million waiters before the first client ran was most of the wake of a
-/// million). So a client's future must do nothing before its gate that could be done earlier:
-/// whatever it allocates is made by `client(i)`.
+/// With a `gate`, each shard gets its own copy (same deadline) that the shard opens as soon as the
+/// shared one opens, and its clients wait on that copy: the shared gate then wakes a handful of
+/// shards instead of every client, and each shard wakes its own clients on whichever worker runs it.
 fn spawn_sharded<F, Fut>(
-    shards: Shards,
+    n: usize,
     token: &CancellationToken,
     gate: Option<&Arc<Gate>>,
     client: F,
 ) -> JoinSet<()>
 where
-    F: Fn(usize) -> Fut,
+    F: Fn(usize, Option<Arc<Gate>>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let queues: Vec<FuturesUnordered<Fut>> =
-        (0..shards.count).map(|_| FuturesUnordered::new()).collect();
-    for i in 0..shards.clients {
-        queues[shards.of(i)].push(client(i));
+    let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
+    let shards = (cores * SHARDS_PER_CORE).clamp(1, n.max(1));
+    let local: Vec<Option<Arc<Gate>>> = (0..shards)
+        .map(|_| gate.map(|g| Gate::new(g.deadline())))
+        .collect();
+    let queues: Vec<FuturesUnordered<Fut>> = (0..shards).map(|_| FuturesUnordered::new()).collect();
+    for i in 0..n {
+        queues[i % shards].push(client(i, local[i % shards].clone()));
     }
     let mut set = JoinSet::new();
-    for mut queue in queues {
-        let (token, gate) = (token.clone(), gate.cloned());
+    for (mut queue, local) in queues.into_iter().zip(local) {
+        let token = token.clone();
+        let relay = gate.cloned().zip(local).map(|(shared, local)| async move {
+            shared.wait().await;
+            if shared.aborted() {
+                local.abort();
+            } else {
+                local.release();
+            }
+        });
         set.spawn(async move {
             token
                 .run_until_cancelled(async move {
-                    if let Some(gate) = gate {
-                        gate.wait().await;
+                    let drive = async { while queue.next().await.is_some() {} };
+                    match relay {
+                        Some(relay) => {
+                            futures::future::join(relay, drive).await;
+                        }
+                        None => drive.await,
                     }
-                    while queue.next().await.is_some() {}
                 })
                 .await;
         });
@@ -166,13 +142,13 @@ where
 
 /// Waits for the gate, waits for every other client to have woken too, then records this client's
 /// wake skew (recording after the muster keeps its cost out of the instant everyone wakes).
-async fn wake(session: &Session, gate: &Gate, muster: &Muster, shard: usize) {
+async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
     let woke = gate.wait().await;
     if gate.aborted() {
         // Cancelled before the deadline: nothing was measured.
         return;
     }
-    muster.arrive(shard, MUSTER_BOUND).await;
+    muster.arrive(MUSTER_BOUND).await;
     session.env().recorder.record_duration(
         session.id() as usize,
         names::WAKE_SKEW,
@@ -219,11 +195,14 @@ pub(crate) async fn wake_all(
     gate: Arc<Gate>,
     cancel: &CancellationToken,
 ) {
-    let shards = Shards::new(sessions.len());
-    let muster = shards.muster();
-    let mut set = spawn_sharded(shards, cancel, Some(&gate), |i| {
-        let (s, muster, gate) = (sessions[i].clone(), muster.clone(), gate.clone());
-        async move { wake(&s, &gate, &muster, shards.of(i)).await }
+    let muster = Muster::new(sessions.len());
+    let mut set = spawn_sharded(sessions.len(), cancel, Some(&gate), |i, gate| {
+        let (s, muster) = (sessions[i].clone(), muster.clone());
+        async move {
+            if let Some(gate) = gate {
+                wake(&s, &gate, &muster).await;
+            }
+        }
     });
     while set.join_next().await.is_some() {}
 }
@@ -245,49 +224,49 @@ pub(crate) async fn closed(
     let begin = start.at();
     let end = begin + duration;
     let token = phase_token(cancel, end, grace(settings.timeout));
-    let shards = Shards::new(sessions.len());
-    let muster = shards.muster();
+    let muster = Muster::new(sessions.len());
     let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
-    let mut set = spawn_sharded(shards, &token, start.gate.as_ref(), |i| {
+    let mut set = spawn_sharded(sessions.len(), &token, start.gate.as_ref(), |i, gate| {
         let s = sessions[i].clone();
-        let (think, gate) = (settings.think_time, start.gate.clone());
-        let stagger = gate.is_none() && !think.is_zero();
-        let n = settings.concurrency.max(1);
-        let loop_number = |j: u32| {
-            let (s, gate, recovered) = (s.clone(), gate.clone(), recovered.clone());
-            async move {
-                // At the storm, every client's first request queues (for a pooled connection)
-                // before any client's second: otherwise the last clients' first requests would
-                // wait behind the others' `concurrency − 1` more.
-                if gate.is_some() && j > 0 {
-                    tokio::task::yield_now().await;
-                }
-                client_loop(&s, end, think, stagger, gate.as_deref(), &recovered[i]).await
-            }
-        };
-        // The loops are made here, before the deadline (a shard polls no client before it):
-        // at the storm they were 20 000 fresh allocations of ~1 KB in its first milliseconds
-        // (page faults and heap growth while the first requests should be going out). Several
-        // loops run in a `FuturesUnordered`, each polled only when woken (`join_all` polled every
-        // loop of the client on any wake); one runs inline (a `FuturesUnordered` would allocate
-        // two more chunks the size of the loop's future, its stub and the loop's task).
-        let loops = if n > 1 {
-            Either::Left((0..n).map(&loop_number).collect::<FuturesUnordered<_>>())
-        } else {
-            Either::Right(loop_number(0))
-        };
-        let muster = muster.clone();
+        let (settings, muster, recovered) = (settings.clone(), muster.clone(), recovered.clone());
         async move {
+            let stagger = gate.is_none() && !settings.think_time.is_zero();
+            let n = settings.concurrency.max(1);
+            let mut loops = (0..n).map(|j| {
+                let first = j == 0;
+                let (s, think, gate, recovered) =
+                    (&s, settings.think_time, gate.as_deref(), &recovered[i]);
+                async move {
+                    // At the storm, every client's first request queues (for a pooled
+                    // connection) before any client's second: otherwise the last clients'
+                    // first requests would wait behind the others' `concurrency − 1` more.
+                    if gate.is_some() && !first {
+                        tokio::task::yield_now().await;
+                    }
+                    client_loop(s, end, think, stagger, gate, recovered).await
+                }
+            });
+            // Several loops are polled only when woken (`join_all` polled every loop of the
+            // client on any wake). Their tasks are made before the deadline: at the storm they
+            // were 20 000 fresh allocations of ~1 KB in its first milliseconds (page faults and
+            // heap growth while the first requests should be going out).
+            let many = (n > 1).then(|| loops.by_ref().collect::<FuturesUnordered<_>>());
             if let Some(g) = &gate {
-                wake(&s, g, &muster, shards.of(i)).await;
+                wake(&s, g, &muster).await;
                 if g.aborted() {
                     return;
                 }
                 s.expect_first_send(g.deadline().into_std());
             }
-            match loops {
-                Either::Left(mut many) => while many.next().await.is_some() {},
-                Either::Right(only) => only.await,
+            match many {
+                Some(mut many) => while many.next().await.is_some() {},
+                // One loop runs inline: a `FuturesUnordered` would allocate two more chunks the
+                // size of the loop's future (its stub and the loop's task), 2 KB per client.
+                None => {
+                    if let Some(only) = loops.next() {
+                        only.await;
+                    }
+                }
             }
         }
     });
@@ -362,17 +341,19 @@ pub(crate) async fn open(
     let mut wakers = JoinSet::new();
     if let Some(gate) = &start.gate {
         // Every client wakes (and records its skew); the dispatcher starts once they all have.
-        // The dispatcher is a group of its own, after the shards'.
-        let shards = Shards::new(sessions.len());
-        let muster = Muster::new(shards.sizes().chain([1]));
-        wakers = spawn_sharded(shards, cancel, Some(gate), |i| {
-            let (s, muster, gate) = (sessions[i].clone(), muster.clone(), gate.clone());
-            async move { wake(&s, &gate, &muster, shards.of(i)).await }
+        let muster = Muster::new(sessions.len() + 1);
+        wakers = spawn_sharded(sessions.len(), cancel, Some(gate), |i, gate| {
+            let (s, muster) = (sessions[i].clone(), muster.clone());
+            async move {
+                if let Some(gate) = gate {
+                    wake(&s, &gate, &muster).await;
+                }
+            }
         });
         tokio::select! {
             _ = async {
                 gate.wait().await;
-                muster.arrive(shards.count, MUSTER_BOUND).await;
+                muster.arrive(MUSTER_BOUND).await;
             } => {}
             _ = cancel.cancelled() => {}
         }
@@ -441,49 +422,5 @@ pub(crate) async fn open(
         for s in sessions {
             s.cancel_first_send();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    #[test]
-    fn shards_deal_every_client_once() {
-        for clients in [0, 1, 7, 8, 9, 100, 1001] {
-            let shards = Shards::new(clients);
-            let sizes: Vec<usize> = shards.sizes().collect();
-            assert_eq!(sizes.len(), shards.count);
-            for (s, &size) in sizes.iter().enumerate() {
-                let dealt = (0..clients).filter(|&i| shards.of(i) == s).count();
-                assert_eq!(size, dealt, "shard {s} of {clients} clients");
-            }
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_sharded_client_first_runs_when_its_gate_opens() {
-        // Made now, polled first at the deadline: each client's first poll is its wake.
-        let gate = Gate::new(Instant::now() + Duration::from_millis(300));
-        let first_runs = Arc::new(Mutex::new(Vec::new()));
-        let token = CancellationToken::new();
-        let made = AtomicBool::new(false);
-        let mut set = spawn_sharded(Shards::new(64), &token, Some(&gate), |_| {
-            made.store(true, Ordering::Relaxed);
-            let runs = first_runs.clone();
-            async move { runs.lock().unwrap().push(Instant::now()) }
-        });
-        assert!(
-            made.load(Ordering::Relaxed),
-            "the clients are made before anything runs"
-        );
-        tokio::spawn(gate.clone().arm(token.clone()));
-        while set.join_next().await.is_some() {}
-        let runs = first_runs.lock().unwrap();
-        assert_eq!(runs.len(), 64, "every client ran");
-        let early = runs.iter().filter(|&&t| t < gate.deadline()).count();
-        assert_eq!(early, 0, "{early} clients ran before the gate opened");
     }
 }
