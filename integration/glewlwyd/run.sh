@@ -118,8 +118,9 @@ while True:
         time.sleep(0.1)
 EOF
 log "configuring Glewlwyd on $URL ($USERS users; about 0.1 s each)"
+# `--opt=value`: a random secret may begin with "-" (1 in 64), which argparse takes for an option.
 timeout 300 python3 "$HERE/setup.py" --url "$URL" --key "$TMP/key.pem" --cert "$TMP/pub.pem" \
-  --client-id "$AUTHBENCH_CLIENT_ID" --client-secret "$AUTHBENCH_CLIENT_SECRET" \
+  --client-id="$AUTHBENCH_CLIENT_ID" --client-secret="$AUTHBENCH_CLIENT_SECRET" \
   --users "$USERS" --access-ttl "$ACCESS_TTL" || die "configuring Glewlwyd failed (see $OUT/server.log)"
 
 # The committed profile says base_url http://127.0.0.1:4593/api/oidc; point a copy at the port.
