@@ -279,7 +279,12 @@ impl Auth {
         let result = match self.resolve_refresh(token) {
             _ if self.flaws.has(Flaw::RejectAllRefresh) => Err(GrantError::UnknownRefreshToken),
             None => Err(GrantError::UnknownRefreshToken),
-            Some(p) if self.flaws.has(Flaw::RacyRotation) || self.sometimes_racy(&p.family) => {
+            Some(p)
+                if self.flaws.has(Flaw::RacyRotation)
+                    || self.sometimes_racy(&p.family)
+                    || (p.generation.is_some_and(|g| g > 0)
+                        && self.flaws.has(Flaw::RacyRotated)) =>
+            {
                 self.refresh_racy(token, p).await
             }
             Some(p) => self.refresh_atomic(token, p),
@@ -460,7 +465,8 @@ impl Auth {
         if self.idle_over(&st, now) {
             return Err(GrantError::SessionIdle);
         }
-        if !self.rotates() {
+        // rotate-once: a token issued by a rotation comes back unchanged.
+        if !self.rotates() || (generation > 0 && self.flaws.has(Flaw::RotateOnce)) {
             return Ok(self.reissue(family, token, st, now));
         }
         let previous = st.generation;

@@ -44,12 +44,16 @@ flaws! {
         "the resource server (GET /api/me, the /ws handshake) sends its 401 responses without WWW-Authenticate";
     NoRotation => "no-rotation",
         "a refresh returns the same refresh token although rotation is configured";
+    RotateOnce => "rotate-once",
+        "only a login's refresh token is rotated: a refresh with a token issued by a rotation returns that same token (Auth::refresh_atomic)";
     ReuseAllowed => "reuse-allowed",
         "a rotated-out refresh token still refreshes (no reuse detection, no revocation)";
     NoFamilyRevocation => "no-family-revocation",
         "reuse of a rotated-out refresh token is rejected but its family stays alive";
     RacyRotation => "racy-rotation",
         "rotation is check-then-act with a yield in between: concurrent refreshes of one token all succeed";
+    RacyRotated => "racy-rotated",
+        "a login's refresh token rotates atomically, but a refresh token issued by a rotation is rotated check-then-act like racy-rotation (Auth::refresh): concurrent refreshes of a rotated token all succeed";
     RefreshAsAccess => "refresh-as-access",
         "the resource server (GET /api/me, the /ws handshake) accepts a valid refresh token as bearer token";
     AccessAsRefresh => "access-as-refresh",

@@ -56,6 +56,13 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::RotateOnce,
+        catches: &["RT-06"],
+        // RT-08 rotates twice and sees R2 come back unchanged: no rotation to replay.
+        skips: &["RT-08"],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::ReuseAllowed,
         catches: &["RT-07", "RT-08"],
         skips: &[],
@@ -73,6 +80,14 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         skips: &[],
         // The mock's racy rotation path does not keep a grace entry, so RT-08 sees no grace
         // window (INFO instead of PASS).
+        side_effects: &["RT-08"],
+    },
+    FlawProof {
+        flaw: Flaw::RacyRotated,
+        catches: &["RT-09"],
+        skips: &[],
+        // As with racy-rotation: the racy path (here RT-08's second rotation) keeps no grace
+        // entry, so RT-08 sees no grace window (INFO instead of PASS).
         side_effects: &["RT-08"],
     },
     FlawProof {

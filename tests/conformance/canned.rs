@@ -1,7 +1,8 @@
 //! A canned HTTP endpoint on 127.0.0.1 port 0 for the cases the mock cannot play: a token
-//! endpoint that refuses everything, a resource that stops working. It reads each request (head
-//! and `Content-Length` body), answers the status and JSON body that `answer` gives for the
-//! request's number (0, 1, ... over the endpoint's life) and closes the connection.
+//! endpoint that refuses everything, a resource that stops working, one that fails only for some
+//! tokens. It reads each request (head and `Content-Length` body), answers the status, headers and
+//! JSON body that `answer` gives for the request's number (0, 1, ... over the endpoint's life) and
+//! head, and closes the connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub async fn canned_endpoint(
     answer: impl Fn(usize) -> (u16, &'static str) + Send + Sync + 'static,
 ) -> SocketAddr {
+    canned_endpoint_with(move |n, _| {
+        let (status, body) = answer(n);
+        (status, String::new(), body.to_string())
+    })
+    .await
+}
+
+/// Starts the endpoint; `answer(n, head)` is the status, extra header lines (each ending in
+/// `\r\n`) and body of request `n`, whose head (request line and headers) is `head`.
+pub async fn canned_endpoint_with(
+    answer: impl Fn(usize, &str) -> (u16, String, String) + Send + Sync + 'static,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let answer = Arc::new(answer);
@@ -21,12 +34,12 @@ pub async fn canned_endpoint(
         while let Ok((mut sock, _)) = listener.accept().await {
             let (answer, served) = (answer.clone(), served.clone());
             tokio::spawn(async move {
-                if !read_request(&mut sock).await {
+                let Some(head) = read_request(&mut sock).await else {
                     return;
-                }
-                let (status, body) = answer(served.fetch_add(1, Ordering::SeqCst));
+                };
+                let (status, headers, body) = answer(served.fetch_add(1, Ordering::SeqCst), &head);
                 let resp = format!(
-                    "HTTP/1.1 {status} Canned\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} Canned\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
                     body.len()
                 );
                 let _ = sock.write_all(resp.as_bytes()).await;
@@ -36,16 +49,17 @@ pub async fn canned_endpoint(
     addr
 }
 
-/// Reads one request's head and (small, `Content-Length`) body; false if the peer went away.
-async fn read_request(sock: &mut tokio::net::TcpStream) -> bool {
+/// Reads one request's head and (small, `Content-Length`) body; the head, or `None` if the peer
+/// went away.
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<String> {
     let mut buf = vec![0u8; 16 * 1024];
     let mut seen = Vec::new();
     loop {
         let Ok(n) = sock.read(&mut buf).await else {
-            return false;
+            return None;
         };
         if n == 0 {
-            return false;
+            return None;
         }
         seen.extend_from_slice(&buf[..n]);
         let text = String::from_utf8_lossy(&seen);
@@ -60,7 +74,7 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> bool {
                 })
                 .unwrap_or(0);
             if seen.len() >= head_end + 4 + len {
-                return true;
+                return Some(text[..head_end].to_string());
             }
         }
     }

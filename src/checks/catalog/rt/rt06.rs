@@ -1,5 +1,6 @@
-//! RT-06: refresh-token rotation — a refresh returns a new refresh token, and the new one works.
-//! (Whether the old one is dead is RT-07's business, outside any grace window.)
+//! RT-06: refresh-token rotation — a refresh returns a new refresh token, the new one works, and
+//! its own refresh rotates again (a server that rotates only a login's token fails). Whether the
+//! old one is dead is RT-07's business, outside any grace window.
 
 use crate::checks::catalog::prelude::*;
 
@@ -7,7 +8,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-06",
         title: "Refresh tokens are rotated on use",
-        summary: "Refresh with R1: the response carries a new refresh token R2 ≠ R1 (public clients without sender-constrained tokens), and R2 refreshes.",
+        summary: "Refresh with R1: the response carries a new refresh token R2 ≠ R1 (public clients without sender-constrained tokens), R2 refreshes, and that refresh carries a new R3 in turn (rotation on every refresh, not only the first).",
         requirements: &["RFC9700-4.14.2", "RFC9700-2.2.2"],
         level: Level::Must,
         destructive: false,
@@ -50,5 +51,26 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "RFC9700-4.14.2",
         format!("the rotated refresh token R2 refreshes: {}", resp.brief()),
     );
+    // Rotation is for every refresh, not the first one only: a server that rotates a login's
+    // token but hands a rotated one back unchanged has a reusable token from the second refresh on.
+    if let RefreshReply::Accepted(t) = reply {
+        match t.refresh_token {
+            Some(r3) if r3 != r2 && r3 != r1 => f.pass(
+                "RFC9700-4.14.2",
+                format!("rotated again: R2 → R3 {}", p.show(&r3)),
+            ),
+            Some(r3) => f.fail(
+                "RFC9700-4.14.2",
+                format!(
+                    "rotation stopped after the first refresh: R2's refresh returned {} again",
+                    if r3 == r2 { "R2" } else { "R1" }
+                ),
+            ),
+            None => f.fail(
+                "RFC9700-4.14.2",
+                "rotation stopped after the first refresh: R2's refresh carries no new refresh token, so R2 stays in use",
+            ),
+        }
+    }
     Ok(f)
 }

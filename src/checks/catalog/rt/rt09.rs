@@ -1,8 +1,9 @@
 //! RT-09: concurrent refreshes of one refresh token (what a client without single-flight does
 //! when several requests hit 401 at once), raced in [`ROUNDS`] rounds, each on a fresh session.
 //!
-//! A round releases [`PARALLEL`] refreshes of the login's token R0 together, then follows the
-//! chain: its heads are the distinct successors handed out (a response without a refresh token
+//! A round releases [`PARALLEL`] refreshes of one token R0 together — the login's in odd rounds,
+//! its rotated successor in even ones (a server may guard only the first rotation) — then follows
+//! the chain: its heads are the distinct successors handed out (a response without a refresh token
 //! keeps R0 itself as the head, so such answers never collapse into "one successor"), and each
 //! head is refreshed once more to see whether it lives. A round is
 //! - **one chain** when exactly one head lives on (one winner, or the same successor for all
@@ -27,7 +28,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-09",
         title: "Concurrent refreshes of one token leave at most one chain",
-        summary: "16 rounds, each on a fresh session: send 8 refreshes of the same refresh token at once, then refresh each successor once more. One chain that lives on: PASS; the session revoked by the race: INFO (the user is logged out); several different successors (a fork) in any round, every refresh refused, or a 5xx: WARN.",
+        summary: "16 rounds, each on a fresh session: send 8 refreshes of the same refresh token at once (the login's in odd rounds, a rotated one in even rounds), then refresh each successor once more. One chain that lives on: PASS; the session revoked by the race: INFO (the user is logged out); several different successors (a fork) in any round, every refresh refused, or a 5xx: WARN.",
         requirements: &["RFC9700-4.14.2"],
         level: Level::Should,
         destructive: true,
@@ -57,6 +58,8 @@ struct Round {
     heads: Vec<String>,
     /// How many heads still refreshed afterwards.
     live: usize,
+    /// The raced token was issued by a rotation (not by the login).
+    rotated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +99,12 @@ impl Round {
             Class::Unanswered => "not judged: refreshes without an answer",
         };
         format!(
-            "round {n}: {} accepted{}, {} rejected, {} 5xx, {} other, {} unanswered; heads {} ({} live): {outcome}",
+            "round {n} ({}): {} accepted{}, {} rejected, {} 5xx, {} other, {} unanswered; heads {} ({} live): {outcome}",
+            if self.rotated {
+                "a rotated token raced"
+            } else {
+                "the login's token raced"
+            },
             self.accepted,
             if self.kept_r0 > 0 {
                 format!(
@@ -183,9 +191,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
             )),
         );
     }
+    // A control is a token of the kind raced: after one more rotation when a rotated token was.
+    let rotations = |ns: &[usize]| u32::from(ns.iter().any(|n| rounds[n - 1].rotated));
     let refused = of(Class::AllRefused);
     if !refused.is_empty()
-        && let Some(control) = control_unless_found(&p, &mut f, 1, 0, "RT-01").await?
+        && let Some(control) =
+            control_unless_found(&p, &mut f, 1, rotations(&refused), "RT-01").await?
     {
         f.warn(
             "RFC9700-4.14.2",
@@ -198,7 +209,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
     }
     let ended = of(Class::Ended);
     if !ended.is_empty()
-        && let Some(control) = control_unless_found(&p, &mut f, 2, 1, "RT-06").await?
+        && let Some(control) =
+            control_unless_found(&p, &mut f, 2, 1 + rotations(&ended), "RT-06").await?
     {
         f.info(
             "RFC9700-4.14.2",
@@ -246,7 +258,25 @@ async fn run(p: Arc<Probe>) -> Verdict {
 /// heads of the chain refreshed once more.
 async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
     let s = p.login(0).await?;
-    let r0 = s.rt()?;
+    let mut r0 = s.rt()?;
+    let mut rotated = false;
+    // Even rounds race a token issued by a rotation: a server may guard a login's token and
+    // still rotate its successors check-then-act.
+    if n % 2 == 0 {
+        let (reply, _) = p
+            .refresh_reply(&format!("round {n}: refresh the login's token once"), &r0)
+            .await?;
+        // Refused or not rotated: the round races the login's token, as an odd one does.
+        if let RefreshReply::Accepted(Tokens {
+            refresh_token: Some(r1),
+            ..
+        }) = reply
+            && r1 != r0
+        {
+            rotated = true;
+            r0 = r1;
+        }
+    }
     let barrier = Arc::new(tokio::sync::Barrier::new(PARALLEL));
     let mut tasks = Vec::with_capacity(PARALLEL);
     for i in 0..PARALLEL {
@@ -300,6 +330,7 @@ async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
         }
     }
     round.heads = heads.iter().map(|h| p.show(h)).collect();
+    round.rotated = rotated;
     Ok(round)
 }
 

@@ -315,8 +315,21 @@ async fn end(
         let refresh = match (kind, s.tokens.refresh_token.as_deref()) {
             (Kind::Expired, _) | (_, None) => None,
             (_, Some(rt)) => {
-                let r = p.refresh(&format!("refresh after the {label}"), rt).await?;
-                (!r.ok()).then(|| answer_signal(&r))
+                let what = format!("refresh after the {label}");
+                let (reply, r) = p.refresh_reply(&what, rt).await?;
+                match reply {
+                    RefreshReply::Accepted(_) => None,
+                    RefreshReply::Rejected { .. } => Some(answer_signal(&r)),
+                    // A 5xx, 429 or an answer outside the refresh contract tells the client
+                    // nothing about its session: taken for an end signal, a failing server
+                    // would look as if it named its reasons.
+                    RefreshReply::ServerError | RefreshReply::Unexpected => {
+                        return Err(Stop::error(format!(
+                            "the {what} got {}: neither accepted nor refused, so it is no signal of the end",
+                            r.brief()
+                        )));
+                    }
+                }
             }
         };
         // A refusal that came when the access token was (nearly) expired may be the expiry's
@@ -325,7 +338,9 @@ async fn end(
             && s.tokens
                 .expires_at
                 .is_some_and(|exp| SystemTime::now() + Duration::from_millis(100) >= exp);
-        let api = (!api.ok() && !expired_meanwhile).then(|| answer_signal(&api));
+        // Only a refusal about the credentials is a signal; a 5xx or 429 stops the check (ERROR).
+        let refused = refused(&api, &format!("the resource call after the {label}"))?;
+        let api = (refused && !expired_meanwhile).then(|| answer_signal(&api));
         Ok::<_, Stop>((api, refresh))
     };
     // The socket is watched until the end reached it — for the other kinds of end only while
