@@ -20,6 +20,9 @@ use crate::tokens::{
     random_u128,
 };
 
+/// How long the `revocation-lapses` flaw remembers a logout or revocation.
+const REVOCATION_LAPSE: Duration = Duration::from_millis(300);
+
 /// Why a grant (login or refresh) was refused. Always `invalid_grant` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
@@ -536,7 +539,7 @@ impl Auth {
     }
 
     /// Ends a session on logout or refresh-token revocation.
-    fn end_session(&self, family: &Family, now: u64) {
+    fn end_session(&self, family: &Arc<Family>, now: u64) {
         Counters::inc(&self.stats.logouts);
         if self.flaws.has(Flaw::LogoutKeepsRefresh) {
             // Access tokens and sockets end as they should; the refresh token lives on.
@@ -546,6 +549,13 @@ impl Auth {
         }
         if self.store.revoke(family, RevokeCause::Logout, now, true) {
             Counters::inc(&self.stats.families_revoked);
+            if self.flaws.has(Flaw::RevocationLapses) {
+                let family = family.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(REVOCATION_LAPSE).await;
+                    family.forget_revocation();
+                });
+            }
         }
         if self.flaws.has(Flaw::LogoutEndsAllSessions) {
             for other in self.store.take_sessions(family.user) {

@@ -60,6 +60,8 @@ flaws! {
         "the token endpoint accepts a valid access token as refresh_token";
     LogoutKeepsRefresh => "logout-keeps-refresh",
         "logout and revocation of a refresh token leave the refresh token usable";
+    RevocationLapses => "revocation-lapses",
+        "logout and revocation of a refresh token end the session for 300 ms only (a denylist entry that expires): then its refresh and access tokens work again (Auth::end_session)";
     SessionExtends => "session-extends",
         "every rotation restarts the --max-session deadline (sessions never end)";
     WsNoHandshakeAuth => "ws-no-handshake-auth",

@@ -146,6 +146,11 @@ impl Family {
         RevokeCause::from_u8(self.status.load(Ordering::Acquire))
     }
 
+    /// The `revocation-lapses` flaw: the session is live again, as if never revoked.
+    pub fn forget_revocation(&self) {
+        self.status.store(0, Ordering::Release);
+    }
+
     /// Whether the session is live.
     #[inline]
     pub fn is_live(&self) -> bool {

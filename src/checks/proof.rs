@@ -110,6 +110,12 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::RevocationLapses,
+        catches: &["RT-12", "RV-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::SessionExtends,
         catches: &["RT-10"],
         skips: &[],

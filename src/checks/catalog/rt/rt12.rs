@@ -28,7 +28,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
         )));
     }
     let mut f = Findings::new();
-    let mut refused = false;
+    // The refusals to try again once they should have lasted: token, event, rule, when.
+    let mut refusals = Vec::new();
     if has_logout {
         let s = p.login(0).await?;
         let rt = s.rt()?;
@@ -41,7 +42,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 format!("logout answered {}", r.brief()),
             );
         }
-        refused |= expect_refresh_refused(&p, &mut f, &rt, "logout", "ASVS5-7.4.1").await?;
+        if let Some(at) = expect_refresh_refused(&p, &mut f, &s.tokens, "logout", "ASVS5-7.4.1").await? {
+            refusals.push((rt, "logout", "ASVS5-7.4.1", at));
+        }
     } else {
         f.info("", Need::Logout.reason());
     }
@@ -57,43 +60,73 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 )));
             }
         }
-        refused |=
-            expect_refresh_refused(&p, &mut f, &rt, "the admin logout", "ASVS5-7.4.3").await?;
+        if let Some(at) = expect_refresh_refused(
+            &p,
+            &mut f,
+            &s.tokens,
+            "the admin logout",
+            "ASVS5-7.4.3",
+        )
+        .await?
+        {
+            refusals.push((rt, "the admin logout", "ASVS5-7.4.3", at));
+        }
     } else {
         f.info("", Need::AdminLogout.reason());
     }
-    if refused {
+    if !refusals.is_empty() {
         // The refused tokens were a login's, never used: one of another session must refresh.
         if let Some(notes) = control_unless_found(&p, &mut f, 2, 0, "RT-01").await? {
             f.append(notes);
+        }
+        for (rt, event, requirement, at) in refusals {
+            if let Some(lapsed) = refresh_refusal_lapsed(&p, &rt, event, at).await? {
+                f.warn(requirement, lapsed);
+            }
         }
     }
     Ok(f)
 }
 
-/// After `event` ("logout", "the admin logout") the refresh token `rt` must be refused; returns
-/// whether it was.
+/// After `event` ("logout", "the admin logout") the refresh token of `tokens` must be refused;
+/// returns when it was. A 5xx, 429 or an answer outside the refresh contract is no refusal
+/// (ERROR), nor is a refusal after the token's announced end (not judged).
 async fn expect_refresh_refused(
     p: &Probe,
     f: &mut Findings,
-    rt: &str,
+    tokens: &Tokens,
     event: &str,
     requirement: &'static str,
-) -> Result<bool, Stop> {
+) -> Result<Option<std::time::Instant>, Stop> {
+    let rt = tokens.refresh_token.as_deref().unwrap_or_default();
+    let sent = SystemTime::now();
     let (reply, resp) = p
         .refresh_reply(&format!("refresh after {event}"), rt)
         .await?;
-    Ok(f.expect(
-        reply.rejected(),
-        Status::Warn,
-        requirement,
-        if reply.accepted() {
-            format!(
-                "the refresh token still works after {event} ({})",
-                resp.status
-            )
-        } else {
-            format!("refresh after {event}: {}", resp.brief())
+    match reply {
+        RefreshReply::Accepted(_) => {
+            f.warn(
+                requirement,
+                format!(
+                    "the refresh token still works after {event} ({})",
+                    resp.status
+                ),
+            );
+            Ok(None)
+        }
+        RefreshReply::Rejected { .. } => match refresh_expired_before(tokens, sent) {
+            Some(why) => {
+                f.info("", format!("refresh after {event} not judged: {why}"));
+                Ok(None)
+            }
+            None => {
+                f.pass(requirement, format!("refresh after {event}: {}", resp.brief()));
+                Ok(Some(std::time::Instant::now()))
+            }
         },
-    ))
+        RefreshReply::ServerError | RefreshReply::Unexpected => Err(Stop::error(format!(
+            "the refresh after {event} got {}: neither accepted nor refused, so it says nothing about the token",
+            resp.brief()
+        ))),
+    }
 }

@@ -39,9 +39,11 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "RFC7009-2.2",
         format!("revocation answered {}", r.brief()),
     );
+    let sent = SystemTime::now();
     let (reply, resp) = p
         .refresh_reply("refresh with the revoked refresh token", &rt)
         .await?;
+    let refused_at = std::time::Instant::now();
     if !reply.accepted() && !reply.rejected() {
         // A 5xx or an answer outside the refresh contract neither refuses nor accepts the token.
         let msg = format!(
@@ -50,6 +52,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
         );
         if !f.has_findings() {
             return Err(Stop::error(msg));
+        }
+        f.info("", msg);
+        return Ok(f);
+    }
+    if reply.rejected()
+        && let Some(why) = refresh_expired_before(&s.tokens, sent)
+    {
+        let msg = format!("refresh with the revoked token not judged: {why}");
+        if !f.has_findings() {
+            return Err(Stop::skip(msg));
         }
         f.info("", msg);
         return Ok(f);
@@ -73,13 +85,26 @@ async fn run(p: Arc<Probe>) -> Verdict {
             f.append(notes);
         }
     }
+    judge_access(&p, &mut f, &s).await?;
+    if reply.rejected()
+        && let Some(lapsed) =
+            refresh_refusal_lapsed(&p, &rt, "the revocation", refused_at).await?
+    {
+        f.fail("RFC7009-2.1", lapsed);
+    }
+    Ok(f)
+}
+
+/// The SHOULD part: the access token of the revoked grant is refused, judged once a fresh login's
+/// token is accepted right after.
+async fn judge_access(p: &Arc<Probe>, f: &mut Findings, s: &Session) -> Result<(), Stop> {
     const API: &str = "resource call with the access token of the revoked grant";
     let api = p.api(API, s.at()).await?;
     let api_refused = match refused(&api, API) {
         Ok(refused) => refused,
         Err(Stop::Error(why)) if f.has_findings() => {
             f.info("", why);
-            return Ok(f);
+            return Ok(());
         }
         Err(e) => return Err(e),
     };
@@ -88,10 +113,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
             "RFC7009-2.1",
             "the access token of the revoked grant is still accepted",
         );
-        return Ok(f);
+        return Ok(());
     }
     // Another session's token must still be accepted, or the refusal proves nothing.
-    match fresh_login_control(&p, 2).await {
+    match fresh_login_control(p, 2).await {
         Ok(control) => {
             f.pass(
                 "RFC7009-2.1",
@@ -111,5 +136,5 @@ async fn run(p: Arc<Probe>) -> Verdict {
         ),
         Err(e) => return Err(e),
     }
-    Ok(f)
+    Ok(())
 }
