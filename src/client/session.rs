@@ -301,6 +301,9 @@ struct State {
     end_expected: bool,
     /// The session held tokens at least once (`clients_logged_in` / `never_logged_in`).
     ever_logged_in: bool,
+    /// Refreshes of this client refused so far (wrapping): a call's retry refused after one of
+    /// them is explained by it, not a failure of its own.
+    refresh_refusals: u16,
     /// The last failed login, refresh or API call not followed by a success of that kind since.
     failing: Option<(Op, FailClass)>,
     /// The scheduled instant of a synchronized phase whose first request is still to be written
@@ -912,7 +915,12 @@ impl Session {
         let parsed = self
             .profile()
             .parse_tokens(reply.status, &reply.headers, &reply.body);
-        self.settle(Op::Login, &res, parsed.is_err().then_some(FailClass::Body));
+        let dead = parsed.as_ref().is_ok_and(expired_on_arrival);
+        self.settle(
+            Op::Login,
+            &res,
+            (parsed.is_err() || dead).then_some(FailClass::Body),
+        );
         match parsed {
             Ok(tokens) => {
                 self.rec().count(self.shard(), names::LOGINS, 1);
@@ -1200,7 +1208,12 @@ impl Session {
             let parsed =
                 self.profile()
                     .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
-            self.settle(op, &res, parsed.is_err().then_some(FailClass::Body));
+            let dead = parsed.as_ref().is_ok_and(expired_on_arrival);
+            self.settle(
+                op,
+                &res,
+                (parsed.is_err() || dead).then_some(FailClass::Body),
+            );
             self.install(parsed.ok()?, false);
             return Some(true);
         }
@@ -1279,7 +1292,12 @@ impl Session {
         let (Some(timers), Some(exp)) = (&self.env.timers, expires_at) else {
             return;
         };
-        let remaining = exp.duration_since(SystemTime::now()).unwrap_or_default();
+        // A token that arrived expired gets no timer: it would fire at once, and again for its
+        // successor, a refresh loop bound by the server's speed alone. Its next call's 401 renews
+        // it (the dead token is counted as a `body` failure where it arrived).
+        let Ok(remaining) = exp.duration_since(SystemTime::now()) else {
+            return;
+        };
         let lead = self.env.settings.proactive_lead(remaining);
         let at = tokio::time::Instant::now() + remaining.saturating_sub(lead);
         timers.schedule(at, self.me.clone(), generation);
@@ -1292,10 +1310,11 @@ impl Session {
     /// send (after waiting for a pooled connection) to the final response: `api`, or with an
     /// `intended` send time (open model) `api` from that time and `api_uncorrected` from the send.
     /// A call that does not end in a 2xx goes to `api_failed` instead, and is counted in
-    /// `failures.api.<class>` unless it ended in a 401: a 401 is the protocol's verdict on a token
-    /// (expired, or revoked — e.g. by reuse detection after a naive client's own race), and what
-    /// it led to is counted as what it is (a refresh or login failure, `relogins`,
-    /// `spurious_logouts`, `reuse_detected`).
+    /// `failures.api.<class>` unless it ended in a 401 of the token it was first sent with: a 401
+    /// is the protocol's verdict on a token (expired, or revoked — e.g. by reuse detection after
+    /// a naive client's own race), and what it led to is counted as what it is (a refresh or login
+    /// failure, `relogins`, `spurious_logouts`, `reuse_detected`). A 401 of the retry, with a
+    /// token just renewed, is a failure (`4xx`).
     pub async fn api_call(&self, intended: Option<Instant>) -> ApiOutcome {
         if self.backing_off() {
             Box::pin(self.respect_retry_after()).await;
@@ -1310,6 +1329,7 @@ impl Session {
             },
         };
         self.note_tab_send();
+        let refusals_before = self.state.lock().refresh_refusals;
         let scoped = self
             .env
             .settings
@@ -1324,6 +1344,8 @@ impl Session {
         };
         // The 401 of an expired or revoked token is what the protocol expects: renew and retry
         // (the profile's `access_rejected` says which answers those are; default 401).
+        // The token the retry was sent with, after a renewal.
+        let mut retried: Option<TokenSet> = None;
         if let Ok(r) = &mut res
             && self.session_gone(r)
         {
@@ -1347,6 +1369,7 @@ impl Session {
             if let Some(at) = renewed {
                 self.rec().count(self.shard(), names::RETRIES, 1);
                 res = self.send_api(at.access(), scoped).await;
+                retried = Some(at);
             }
         }
         let status = match &res {
@@ -1385,8 +1408,21 @@ impl Session {
         if status == 403 && self.env.settings.logout_on_403 {
             Box::pin(self.false_logout()).await;
         }
+        // A refusal of a token the server has just issued (the retry after a renewal), while the
+        // session still holds it, is no verdict on an old token: the call failed. Not counted, a
+        // resource that refuses every token, or a refresh that hands out dead ones, would pass.
+        // A session that moved on meanwhile (a refresh of this client was refused, e.g. by reuse
+        // detection after a naive client's own race; it logged in again; its end was announced)
+        // explains the 401.
         let token_rejected = matches!(&res, Ok(r) if self.session_gone(r));
-        if !token_rejected && !expected {
+        let fresh_refused = token_rejected
+            && retried.as_ref().is_some_and(|at| {
+                let s = self.state.lock();
+                !s.end_expected
+                    && s.refresh_refusals == refusals_before
+                    && s.tokens.as_ref().is_some_and(|t| t.access() == at.access())
+            });
+        if (fresh_refused || !token_rejected) && !expected {
             self.count_failure(Op::Api, FailClass::of_status(status), &res);
         }
         ApiOutcome::Status(status)
@@ -1658,10 +1694,11 @@ impl Session {
             let parsed =
                 self.profile()
                     .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
+            let dead = parsed.as_ref().is_ok_and(expired_on_arrival);
             self.settle(
                 Op::Refresh,
                 &res,
-                parsed.is_err().then_some(FailClass::Body),
+                (parsed.is_err() || dead).then_some(FailClass::Body),
             );
             return match parsed {
                 Ok(tokens) => {
@@ -1684,6 +1721,10 @@ impl Session {
         if self.profile().refresh_rejected(reply.status, &reply.body) {
             // Expected: the relogin logic says what it meant.
             self.settle(Op::Refresh, &res, None);
+            {
+                let mut s = self.state.lock();
+                s.refresh_refusals = s.refresh_refusals.wrapping_add(1);
+            }
             if self.profile().reuse_rejected(reply.status, &reply.body) {
                 rec.count(shard, names::REUSE_DETECTED, 1);
             }
@@ -2031,8 +2072,37 @@ fn with_cookie(
     Ok(req)
 }
 
+/// Whether a token response's access token had already expired when it arrived (a JWT `exp` in
+/// the past, `expires_in: 0`): the operation that got it counts a `body` failure, since no call
+/// can use the token.
+fn expired_on_arrival(tokens: &Tokens) -> bool {
+    tokens
+        .expires_at
+        .is_some_and(|exp| exp <= SystemTime::now())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_access_token_expired_on_arrival_is_unusable() {
+        let at = |expires_at| Tokens {
+            access_token: "a".into(),
+            refresh_token: None,
+            expires_at,
+            session_id: None,
+            refresh_expires_at: None,
+        };
+        let now = SystemTime::now();
+        assert!(super::expired_on_arrival(&at(Some(
+            now - Duration::from_secs(1)
+        ))));
+        assert!(super::expired_on_arrival(&at(Some(now))));
+        assert!(!super::expired_on_arrival(&at(Some(
+            now + Duration::from_secs(60)
+        ))));
+        assert!(!super::expired_on_arrival(&at(None)), "no announced expiry");
+    }
+
     use super::*;
 
     #[test]

@@ -508,7 +508,7 @@ impl Shard {
 }
 
 /// A request in flight (see [`Recorder::begin_request`]): counted `done` when dropped, and
-/// `failures.<op>.unfinished` unless [`InFlight::finish`]ed first.
+/// `requests` and `failures.<op>.unfinished` unless [`InFlight::finish`]ed first.
 #[must_use = "the request counts as in flight until this guard is finished or dropped"]
 pub struct InFlight<'a> {
     rec: &'a Recorder,
@@ -529,6 +529,10 @@ impl Drop for InFlight<'_> {
         self.rec.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.rec.series(self.shard, names::SERIES_DONE, 1);
         if !self.finished {
+            // Counted in `requests` too, like every request with an outcome: else a run of
+            // unanswered requests has more failures than requests.
+            self.rec.count(self.shard, names::REQUESTS, 1);
+            self.rec.series(self.shard, names::SERIES_REQUESTS, 1);
             self.rec.count(
                 self.shard,
                 &names::failure(self.op, names::CLASS_UNFINISHED),

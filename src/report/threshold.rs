@@ -7,8 +7,9 @@
 //! 0. A derived value that is undefined (refresh amplification with no refresh needed, error rate
 //! with no request) fails with a message saying why.
 //!
-//! Default thresholds ([`DEFAULTS`]): a run whose clients never got a session, or whose
-//! operations failed, must not pass because its scenario forgot to ask. Every load run is held to
+//! Default thresholds ([`DEFAULTS`]): a run whose clients never got a session, whose operations
+//! failed, or whose sessions the server ended before their time (a refresh of a valid token
+//! refused: `spurious_logouts`), must not pass because its scenario forgot to ask. Every load run is held to
 //! them unless the scenario has a threshold on the same metric, which replaces the default
 //! (`failure_rate < 5%` loosens it, `failure_rate <= 100%` switches it off). They are listed with
 //! the scenario's thresholds, marked `origin: default`.
@@ -23,6 +24,7 @@ pub const DEFAULTS: &[&str] = &[
     "never_logged_in == 0",
     "never_recovered == 0",
     "failure_rate < 1%",
+    "spurious_logouts == 0",
 ];
 
 /// Parses an expression with authbench's metric names (for expressions read back from a

@@ -167,9 +167,13 @@ fn compare_prints_a_table_and_writes_html_and_refuses_garbage() {
                     strategy,
                 ])
                 .args(["--quiet", "--out", p(out)])
-                // The naive run is meant to lose clients in 1 s (the comparison shows it): switch
-                // off the default never_recovered == 0 with a threshold on the same metric.
-                .args(["--set", "expect=[\"never_recovered >= 0\"]"]);
+                // The naive run is meant to lose clients in 1 s and log them out (the comparison
+                // shows it): switch off the defaults never_recovered == 0 and
+                // spurious_logouts == 0 with thresholds on the same metrics.
+                .args([
+                    "--set",
+                    "expect=[\"never_recovered >= 0\", \"spurious_logouts >= 0\"]",
+                ]);
             c
         });
     }

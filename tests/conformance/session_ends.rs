@@ -79,7 +79,9 @@ async fn ss04_with_canned_resource(expired_status: u16) -> (Status, String) {
             .lines()
             .find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.trim().eq_ignore_ascii_case("authorization").then(|| v.trim().to_string())
+                k.trim()
+                    .eq_ignore_ascii_case("authorization")
+                    .then(|| v.trim().to_string())
             })
             .unwrap_or_default();
         let first = seen.lock().get(&token).copied();
@@ -100,7 +102,11 @@ async fn ss04_with_canned_resource(expired_status: u16) -> (Status, String) {
         } else {
             String::new()
         };
-        (status, challenge, r#"{"error":"invalid_token"}"#.to_string())
+        (
+            status,
+            challenge,
+            r#"{"error":"invalid_token"}"#.to_string(),
+        )
     })
     .await;
     let server = authbench_mock::start(checks::builtin_mock_config())

@@ -229,7 +229,95 @@ async fn requests_cut_off_at_the_end_are_unfinished_failures_not_lost() {
         r.snap.counters
     );
     assert_eq!(r.snap.timeline.in_flight().unwrap().last(), Some(&0));
+    // `requests` counts the unfinished ones too: failures never outnumber requests.
+    assert_eq!(
+        r.counter(names::REQUESTS),
+        api_sent + logins_sent,
+        "{:?}",
+        r.snap.counters
+    );
     let report = report(&r, 6);
     assert!(default_failed(&report, "failure_rate < 1%"));
+    assert!(report.derived.failure_rate.is_some_and(|f| f <= 1.0));
     server.shutdown().await;
+}
+
+/// A resource that refuses every token, even the one just renewed for the retry: each call's
+/// retry is a `4xx` failure and the run fails by `failure_rate` (it passed with 0 failures, every
+/// 401 taken for the verdict on an old token). The first 401 of a call is still no failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_that_refuses_fresh_tokens_fails_the_run() {
+    let server = mock(|_| {}).await;
+    // The resource gets a token it never issued: the mock refuses every call with 401.
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nresource: {{ path: /api/me, headers: {{ Authorization: \"Bearer x{{{{access_token}}}}\" }} }}\n",
+        server.base_url()
+    );
+    let refusing =
+        std::sync::Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"));
+    let r = run(
+        plan(
+            5,
+            settings(Strategy::SingleFlight, 1),
+            login_then_traffic(Duration::from_millis(1200)),
+        ),
+        refusing,
+    )
+    .await;
+    let calls = r.counter("status.api.401");
+    let failed = r.counter("failures.api.4xx");
+    assert!(failed > 0, "{:?}", r.snap.counters);
+    // One failure per call (its retry), none for the first 401s.
+    assert_eq!(failed, r.counter(names::RETRIES), "{:?}", r.snap.counters);
+    assert_eq!(calls, 2 * failed, "{:?}", r.snap.counters);
+    assert!(default_failed(&report(&r, 5), "failure_rate < 1%"));
+    server.shutdown().await;
+}
+
+/// A server that refuses every refresh logs every client out at its first refresh: each is a
+/// `spurious_logouts`, and the default threshold `spurious_logouts == 0` fails the run (it passed,
+/// with no failure counted: a refused refresh is an answer the client expects).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_every_refresh_fails_the_run() {
+    let server = mock(|c| c.flaws = vec![authbench_mock::Flaw::RejectAllRefresh]).await;
+    let r = run(
+        plan(
+            5,
+            settings(Strategy::SingleFlight, 1),
+            storm(Duration::from_millis(800)),
+        ),
+        profile(&server),
+    )
+    .await;
+    assert!(
+        r.counter(names::SPURIOUS_LOGOUTS) >= 5,
+        "{:?}",
+        r.snap.counters
+    );
+    let rep = report(&r, 5);
+    assert!(
+        default_failed(&rep, "spurious_logouts == 0"),
+        "{:?}",
+        rep.thresholds
+    );
+    // The correct server passes the same default.
+    let good = mock(|_| {}).await;
+    let r = run(
+        plan(
+            5,
+            settings(Strategy::SingleFlight, 1),
+            storm(Duration::from_millis(800)),
+        ),
+        profile(&good),
+    )
+    .await;
+    assert_eq!(
+        r.counter(names::SPURIOUS_LOGOUTS),
+        0,
+        "{:?}",
+        r.snap.counters
+    );
+    assert!(!default_failed(&report(&r, 5), "spurious_logouts == 0"));
+    server.shutdown().await;
+    good.shutdown().await;
 }

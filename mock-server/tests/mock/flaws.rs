@@ -102,6 +102,23 @@ async fn no_rotation() {
 }
 
 #[tokio::test]
+async fn rotate_once() {
+    let (good, bad) = pair(Flaw::RotateOnce, |_| {}).await;
+    for (s, rotates_again) in [(&good, true), (&bad, false)] {
+        let l = login(s, 1).await;
+        let r1 = refresh(s, l.str("refresh_token")).await;
+        // The login's token is rotated either way.
+        assert_ne!(r1.str("refresh_token"), l.str("refresh_token"));
+        let r2 = refresh(s, r1.str("refresh_token")).await;
+        assert_eq!(r2.status, StatusCode::OK);
+        assert_eq!(
+            r2.str("refresh_token") != r1.str("refresh_token"),
+            rotates_again
+        );
+    }
+}
+
+#[tokio::test]
 async fn reuse_allowed() {
     let (good, bad) = pair(Flaw::ReuseAllowed, |_| {}).await;
     for (s, want) in [(&good, StatusCode::BAD_REQUEST), (&bad, StatusCode::OK)] {
@@ -169,6 +186,53 @@ async fn racy_rotation() {
     winners.sort();
     winners.dedup();
     assert!(winners.len() > 1, "each winner got its own successor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racy_rotated() {
+    let (good, bad) = pair(Flaw::RacyRotated, |_| {}).await;
+    for (s, forks) in [(&good, false), (&bad, true)] {
+        let l = login(s, 1).await;
+        // A login's token rotates atomically either way.
+        assert_eq!(
+            concurrent_refreshes(s, l.str("refresh_token"), 20)
+                .await
+                .len(),
+            1
+        );
+        let l = login(s, 2).await;
+        let r1 = refresh(s, l.str("refresh_token")).await;
+        let mut winners = concurrent_refreshes(s, r1.str("refresh_token"), 20).await;
+        winners.sort();
+        winners.dedup();
+        assert_eq!(winners.len() > 1, forks, "{} successors", winners.len());
+    }
+}
+
+#[tokio::test]
+async fn revocation_lapses() {
+    let (good, bad) = pair(Flaw::RevocationLapses, |_| {}).await;
+    for (s, lapses) in [(&good, false), (&bad, true)] {
+        let l = login(s, 1).await;
+        revoke(s, l.str("refresh_token")).await;
+        // Refused at once either way.
+        assert_eq!(
+            me(s, Some(l.str("access_token"))).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            refresh(s, l.str("refresh_token")).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        // 300 ms later the flawed server has forgotten the revocation.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let want = if lapses {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(refresh(s, l.str("refresh_token")).await.status, want);
+    }
 }
 
 #[tokio::test]

@@ -402,6 +402,43 @@ pub fn logout_refused_by_declaration(p: &Probe, tokens: &Tokens) -> Option<Strin
     })
 }
 
+/// How long after a "refused after X" the same token is tried again: a refusal that does not
+/// last (a denylist entry or a cache that forgets the revocation) must not pass.
+pub const LASTING: Duration = Duration::from_secs(1);
+
+/// Why a refusal of the refresh token of `tokens`, whose refresh was sent at `sent`, cannot be
+/// the event's: the token's announced end (`refresh_expires_in`, its JWT `exp`) had passed.
+pub fn refresh_expired_before(tokens: &Tokens, sent: SystemTime) -> Option<String> {
+    let end = tokens.refresh_expires_at?;
+    let late = sent.duration_since(end).ok()?;
+    Some(format!(
+        "the refresh token's announced lifetime had ended {} before the refresh was sent, so its refusal is the expiry's",
+        secs(late)
+    ))
+}
+
+/// Tries the refused refresh token `rt` again [`LASTING`] after `refused_at`: `Some(finding)` when
+/// it refreshes now (the refusal lapsed), `None` when it is still refused (or the answer says
+/// nothing: a 5xx is no acceptance).
+pub async fn refresh_refusal_lapsed(
+    p: &Probe,
+    rt: &str,
+    event: &str,
+    refused_at: std::time::Instant,
+) -> Result<Option<String>, Stop> {
+    tokio::time::sleep_until((refused_at + LASTING).into()).await;
+    let (reply, resp) = p
+        .refresh_reply(&format!("refresh after {event}, once more"), rt)
+        .await?;
+    Ok(reply.accepted().then(|| {
+        format!(
+            "the refusal after {event} did not last: the same refresh token refreshed {} later ({})",
+            secs(refused_at.elapsed()),
+            resp.status
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,41 +482,4 @@ mod tests {
             }
         }
     }
-}
-
-/// How long after a "refused after X" the same token is tried again: a refusal that does not
-/// last (a denylist entry or a cache that forgets the revocation) must not pass.
-pub const LASTING: Duration = Duration::from_secs(1);
-
-/// Why a refusal of the refresh token of `tokens`, whose refresh was sent at `sent`, cannot be
-/// the event's: the token's announced end (`refresh_expires_in`, its JWT `exp`) had passed.
-pub fn refresh_expired_before(tokens: &Tokens, sent: SystemTime) -> Option<String> {
-    let end = tokens.refresh_expires_at?;
-    let late = sent.duration_since(end).ok()?;
-    Some(format!(
-        "the refresh token's announced lifetime had ended {} before the refresh was sent, so its refusal is the expiry's",
-        secs(late)
-    ))
-}
-
-/// Tries the refused refresh token `rt` again [`LASTING`] after `refused_at`: `Some(finding)` when
-/// it refreshes now (the refusal lapsed), `None` when it is still refused (or the answer says
-/// nothing: a 5xx is no acceptance).
-pub async fn refresh_refusal_lapsed(
-    p: &Probe,
-    rt: &str,
-    event: &str,
-    refused_at: std::time::Instant,
-) -> Result<Option<String>, Stop> {
-    tokio::time::sleep_until((refused_at + LASTING).into()).await;
-    let (reply, resp) = p
-        .refresh_reply(&format!("refresh after {event}, once more"), rt)
-        .await?;
-    Ok(reply.accepted().then(|| {
-        format!(
-            "the refusal after {event} did not last: the same refresh token refreshed {} later ({})",
-            secs(refused_at.elapsed()),
-            resp.status
-        )
-    }))
 }

@@ -262,7 +262,7 @@ async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
     let mut rotated = false;
     // Even rounds race a token issued by a rotation: a server may guard a login's token and
     // still rotate its successors check-then-act.
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let (reply, _) = p
             .refresh_reply(&format!("round {n}: refresh the login's token once"), &r0)
             .await?;

@@ -42,7 +42,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 format!("logout answered {}", r.brief()),
             );
         }
-        if let Some(at) = expect_refresh_refused(&p, &mut f, &s.tokens, "logout", "ASVS5-7.4.1").await? {
+        if let Some(at) =
+            expect_refresh_refused(&p, &mut f, &s.tokens, "logout", "ASVS5-7.4.1").await?
+        {
             refusals.push((rt, "logout", "ASVS5-7.4.1", at));
         }
     } else {
@@ -60,14 +62,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 )));
             }
         }
-        if let Some(at) = expect_refresh_refused(
-            &p,
-            &mut f,
-            &s.tokens,
-            "the admin logout",
-            "ASVS5-7.4.3",
-        )
-        .await?
+        if let Some(at) =
+            expect_refresh_refused(&p, &mut f, &s.tokens, "the admin logout", "ASVS5-7.4.3").await?
         {
             refusals.push((rt, "the admin logout", "ASVS5-7.4.3", at));
         }
@@ -120,7 +116,10 @@ async fn expect_refresh_refused(
                 Ok(None)
             }
             None => {
-                f.pass(requirement, format!("refresh after {event}: {}", resp.brief()));
+                f.pass(
+                    requirement,
+                    format!("refresh after {event}: {}", resp.brief()),
+                );
                 Ok(Some(std::time::Instant::now()))
             }
         },

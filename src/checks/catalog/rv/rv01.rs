@@ -87,8 +87,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     }
     judge_access(&p, &mut f, &s).await?;
     if reply.rejected()
-        && let Some(lapsed) =
-            refresh_refusal_lapsed(&p, &rt, "the revocation", refused_at).await?
+        && let Some(lapsed) = refresh_refusal_lapsed(&p, &rt, "the revocation", refused_at).await?
     {
         f.fail("RFC7009-2.1", lapsed);
     }
