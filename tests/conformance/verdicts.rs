@@ -559,3 +559,23 @@ async fn at01_claims_an_immediate_refusal_only_from_a_prompt_answer() {
     )])
     .await;
 }
+
+/// A refusal that arrives after the refresh token's announced end may be the expiry's: with
+/// refresh tokens that live 1 s (announced in `refresh_expires_in`) and every refresh answered
+/// 700 ms late, RT-07's R2 is judged by the server past its end when it is tried after the reuse.
+/// RT-07 SKIPs; it passed ("R2 revoked with the family"), and would pass against a server that
+/// revokes no family at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refusal_after_the_announced_end_is_not_the_revocations() {
+    fn short_lived_slow_refresh(c: &mut MockConfig) {
+        c.refresh_ttl = Duration::from_secs(1);
+        c.faults = vec!["latency:refresh=700ms".parse().unwrap()];
+    }
+    check_all(vec![(
+        "refresh tokens of 1 s, refreshes answered 700 ms late",
+        vec![Flaw::NoFamilyRevocation],
+        short_lived_slow_refresh,
+        vec![("RT-07", Status::Skip, "announced lifetime had ended")],
+    )])
+    .await;
+}

@@ -406,13 +406,14 @@ pub fn logout_refused_by_declaration(p: &Probe, tokens: &Tokens) -> Option<Strin
 /// last (a denylist entry or a cache that forgets the revocation) must not pass.
 pub const LASTING: Duration = Duration::from_secs(1);
 
-/// Why a refusal of the refresh token of `tokens`, whose refresh was sent at `sent`, cannot be
-/// the event's: the token's announced end (`refresh_expires_in`, its JWT `exp`) had passed.
-pub fn refresh_expired_before(tokens: &Tokens, sent: SystemTime) -> Option<String> {
+/// Why a refusal of the refresh token of `tokens`, answered at `answered`, cannot be told from
+/// its expiry: the token's announced end (`refresh_expires_in`, its JWT `exp`) had passed by then
+/// (the server may have judged it after its end, however early the refresh was sent).
+pub fn refresh_expired_before(tokens: &Tokens, answered: SystemTime) -> Option<String> {
     let end = tokens.refresh_expires_at?;
-    let late = sent.duration_since(end).ok()?;
+    let late = answered.duration_since(end).ok()?;
     Some(format!(
-        "the refresh token's announced lifetime had ended {} before the refresh was sent, so its refusal is the expiry's",
+        "the refresh token's announced lifetime had ended {} before the refusal arrived, so it may be the expiry's",
         secs(late)
     ))
 }

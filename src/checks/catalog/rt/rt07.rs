@@ -97,6 +97,14 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let (reply, resp) = p
         .refresh_reply("refresh with R2 (the newest) after the reuse", &r2)
         .await?;
+    if reply.rejected()
+        && let Some(why) = refresh_expired_before(&t2, SystemTime::now())
+    {
+        // A server that answers the replay slowly can let R2 run out first.
+        return Err(Stop::skip(format!(
+            "not judged whether the family was revoked: R2 was refused, but {why}"
+        )));
+    }
     match reply {
         RefreshReply::Accepted(_) => {
             f.warn(

@@ -95,7 +95,6 @@ async fn expect_refresh_refused(
     requirement: &'static str,
 ) -> Result<Option<std::time::Instant>, Stop> {
     let rt = tokens.refresh_token.as_deref().unwrap_or_default();
-    let sent = SystemTime::now();
     let (reply, resp) = p
         .refresh_reply(&format!("refresh after {event}"), rt)
         .await?;
@@ -110,7 +109,7 @@ async fn expect_refresh_refused(
             );
             Ok(None)
         }
-        RefreshReply::Rejected { .. } => match refresh_expired_before(tokens, sent) {
+        RefreshReply::Rejected { .. } => match refresh_expired_before(tokens, SystemTime::now()) {
             Some(why) => {
                 f.info("", format!("refresh after {event} not judged: {why}"));
                 Ok(None)

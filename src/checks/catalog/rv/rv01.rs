@@ -39,7 +39,6 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "RFC7009-2.2",
         format!("revocation answered {}", r.brief()),
     );
-    let sent = SystemTime::now();
     let (reply, resp) = p
         .refresh_reply("refresh with the revoked refresh token", &rt)
         .await?;
@@ -57,7 +56,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
         return Ok(f);
     }
     if reply.rejected()
-        && let Some(why) = refresh_expired_before(&s.tokens, sent)
+        && let Some(why) = refresh_expired_before(&s.tokens, SystemTime::now())
     {
         let msg = format!("refresh with the revoked token not judged: {why}");
         if !f.has_findings() {
