@@ -579,3 +579,33 @@ async fn a_refusal_after_the_announced_end_is_not_the_revocations() {
     )])
     .await;
 }
+
+/// A resource (or revocation endpoint) that answers 503 says nothing about the request: RS-01 and
+/// RS-02 report ERROR naming the 503 — they FAILed it for its missing `WWW-Authenticate` — and
+/// RV-02 too (RFC 7009 §2.2.1 allows a 503; it FAILed it for not answering 200).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unavailable_server_is_no_finding_about_its_answers() {
+    const UNAVAILABLE: (u16, &str) = (503, r#"{"error":"unavailable"}"#);
+    let rs = ["RS-01", "RS-02"].map(|id| judged_by_canned_resource(id, &[], |_| UNAVAILABLE));
+    let revoke = async {
+        let fake = crate::canned::canned_endpoint(|_| UNAVAILABLE).await;
+        let yaml = format!(
+            "revoke: {{ path: \"http://{fake}/oauth/revoke\", form: {{ token: \"{{{{token}}}}\", token_type_hint: \"{{{{token_type_hint}}}}\" }} }}\n"
+        );
+        judged_with_profile(checks::builtin_mock_config(), &yaml, &["RV-02"])
+            .await
+            .remove(0)
+    };
+    let (rs, rv02) = tokio::join!(futures::future::join_all(rs), revoke);
+    for (id, j) in ["RS-01", "RS-02", "RV-02"]
+        .iter()
+        .zip(rs.iter().chain([&rv02]))
+    {
+        assert_eq!(j.status, Status::Error, "{id}: {}", j.message);
+        assert!(
+            j.message.contains("503") && j.message.contains("says nothing about the request"),
+            "{id}: {}",
+            j.message
+        );
+    }
+}

@@ -402,6 +402,20 @@ pub fn logout_refused_by_declaration(p: &Probe, tokens: &Tokens) -> Option<Strin
     })
 }
 
+/// Stops a check that judges the form of an answer when the answer says nothing about the
+/// request — a 5xx, 429 or 408: the server failed or is busy (ERROR). Judged, such an answer was
+/// a FAIL for its missing challenge (RS-01, RS-02) or its status (RV-02), blaming a failing
+/// server for a rule it was never asked about.
+pub fn answered(r: &Resp, what: &str) -> Result<(), Stop> {
+    if r.status >= 500 || matches!(r.status, 408 | 429) {
+        return Err(Stop::error(format!(
+            "{what} got {}: the server failed or is busy, so the answer says nothing about the request",
+            r.brief()
+        )));
+    }
+    Ok(())
+}
+
 /// How long after a "refused after X" the same token is tried again: a refusal that does not
 /// last (a denylist entry or a cache that forgets the revocation) must not pass.
 pub const LASTING: Duration = Duration::from_secs(1);

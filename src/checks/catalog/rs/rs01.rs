@@ -28,6 +28,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
             strip_token,
         )
         .await?;
+    answered(&r, "the resource call without credentials")?;
     let mut f = Findings::new();
     if r.ok() {
         f.fail(

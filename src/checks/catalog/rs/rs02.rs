@@ -23,7 +23,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let r = p
         .api("resource call with a garbage access token", &garbage)
         .await?;
-    judge(&mut f, "a garbage token", &r);
+    judge(&mut f, "a garbage token", &r)?;
 
     // Logged out: only judged when the server does refuse it (else AT-01 reports the window).
     let s = p.login(0).await?;
@@ -40,13 +40,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 "a logged-out access token is still accepted (see AT-01); not judged here",
             );
         } else {
-            judge(&mut f, "a logged-out token", &r);
+            judge(&mut f, "a logged-out token", &r)?;
         }
     }
 
     // Expired: waited for when the token is short-lived; judged only while its session lives.
     match expired_refusal(&p).await {
-        Ok(Expired::Accepted(r)) | Ok(Expired::Refused(r)) => judge(&mut f, "an expired token", &r),
+        Ok(Expired::Accepted(r)) | Ok(Expired::Refused(r)) => {
+            judge(&mut f, "an expired token", &r)?
+        }
         Ok(Expired::NotJudged(why)) => f.info("", format!("expired token not judged: {why}")),
         Err(Stop::Skip(why)) => f.info("", format!("expired token not tried: {why}")),
         Err(e) => return Err(e),
@@ -96,10 +98,11 @@ async fn expired_refusal(p: &Probe) -> Result<Expired, Stop> {
 /// The levels follow RFC 6750's wording: the resource server MUST refuse the token and MUST send
 /// a `WWW-Authenticate` challenge (§3); it SHOULD say `error="invalid_token"` (§3) and SHOULD
 /// answer 401 for it (§3.1).
-fn judge(f: &mut Findings, what: &str, r: &Resp) {
+fn judge(f: &mut Findings, what: &str, r: &Resp) -> Result<(), Stop> {
+    answered(r, &format!("the resource call with {what}"))?;
     if r.ok() {
         f.fail("RFC6750-3.1", format!("{what} was ACCEPTED ({})", r.status));
-        return;
+        return Ok(());
     }
     f.expect(
         r.status == 401,
@@ -137,4 +140,5 @@ fn judge(f: &mut Findings, what: &str, r: &Resp) {
             );
         }
     }
+    Ok(())
 }

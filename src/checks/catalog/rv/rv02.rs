@@ -44,6 +44,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
             );
             continue;
         }
+        // RFC 7009 §2.2.1 allows a 503 (the client retries later): no verdict either way.
+        answered(&r, &label)?;
         f.expect(
             r.status == 200,
             Status::Fail,
