@@ -47,7 +47,7 @@ pub struct Shared {
     pub strict: bool,
     /// The refresh endpoint is an RFC 6749 token endpoint (form `grant_type=refresh_token`).
     pub oauth_refresh: bool,
-    jwks: tokio::sync::OnceCell<Option<Value>>,
+    jwks: tokio::sync::OnceCell<Result<Value, JwksMissing>>,
 }
 
 impl Shared {
@@ -131,6 +131,15 @@ impl Resp {
             None => self.status.to_string(),
         }
     }
+}
+
+/// Why the server's signing keys (JWKS) could not be read.
+#[derive(Debug, Clone)]
+pub enum JwksMissing {
+    /// Neither OpenID discovery nor `/.well-known/jwks.json` publishes them.
+    NotPublished,
+    /// The server failed or did not answer (5xx, 429, a transport error): not known.
+    Unavailable(String),
 }
 
 /// What became of a refresh request.
@@ -615,7 +624,7 @@ impl Probe {
 
     /// The target's JWKS (from OpenID discovery's `jwks_uri`, else `/.well-known/jwks.json`),
     /// fetched once per run and recorded as evidence by the first check that asks.
-    pub async fn jwks(&self) -> Option<Value> {
+    pub async fn jwks(&self) -> Result<Value, JwksMissing> {
         let shared = self.shared.clone();
         shared
             .jwks
@@ -624,7 +633,7 @@ impl Probe {
             .clone()
     }
 
-    async fn fetch_jwks(&self) -> Option<Value> {
+    async fn fetch_jwks(&self) -> Result<Value, JwksMissing> {
         // Below the base URL's path, as OpenID issuers with a path (`/realms/x`) publish them.
         let base = self
             .profile()
@@ -632,12 +641,24 @@ impl Probe {
             .as_str()
             .trim_end_matches('/')
             .to_string();
-        let discovery =
-            url::Url::parse(&format!("{base}/.well-known/openid-configuration")).ok()?;
-        let mut jwks_url = url::Url::parse(&format!("{base}/.well-known/jwks.json")).ok()?;
-        if let Ok(r) = self
+        let url = |path: &str| {
+            url::Url::parse(&format!("{base}{path}")).map_err(|_| JwksMissing::NotPublished)
+        };
+        let discovery = url("/.well-known/openid-configuration")?;
+        let mut jwks_url = url("/.well-known/jwks.json")?;
+        // A failing server (5xx, 429, no answer) says nothing about whether it publishes keys.
+        let failing = |r: &Result<Resp, String>| match r {
+            Ok(r) if r.status >= 500 || r.status == 429 => Some(r.brief()),
+            Ok(_) => None,
+            Err(e) => Some(e.clone()),
+        };
+        let d = self
             .try_send("OpenID discovery", request::get(&discovery))
-            .await
+            .await;
+        if let Some(why) = failing(&d) {
+            return Err(JwksMissing::Unavailable(format!("OpenID discovery: {why}")));
+        }
+        if let Ok(r) = &d
             && r.ok()
             && let Some(u) = r
                 .json()
@@ -646,8 +667,14 @@ impl Probe {
         {
             jwks_url = u;
         }
-        let r = self.try_send("JWKS", request::get(&jwks_url)).await.ok()?;
-        r.ok().then(|| r.json()).flatten()
+        let r = self.try_send("JWKS", request::get(&jwks_url)).await;
+        if let Some(why) = failing(&r) {
+            return Err(JwksMissing::Unavailable(format!("JWKS: {why}")));
+        }
+        r.ok()
+            .filter(Resp::ok)
+            .and_then(|r| r.json())
+            .ok_or(JwksMissing::NotPublished)
     }
 }
 

@@ -609,3 +609,23 @@ async fn an_unavailable_server_is_no_finding_about_its_answers() {
         );
     }
 }
+
+/// JW-03 reads the server's keys first: discovery and JWKS answered 503 are a failing server, not
+/// one that publishes no keys (ERROR naming the 503, where it SKIPped "no JWKS found").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jw03_takes_a_failing_key_endpoint_for_an_error() {
+    let fake = crate::canned::canned_endpoint(|_| (503, r#"{"error":"unavailable"}"#)).await;
+    let profile = authbench::profile::profile_from_str(
+        &format!("preset: mock\nbase_url: http://{fake}\n"),
+        None,
+    )
+    .expect("profile");
+    let opts = CheckOptions {
+        only: vec!["JW-03".into()],
+        ..CheckOptions::default()
+    };
+    let run = checks::run(Arc::new(profile), &opts).await;
+    let r = run.get("JW-03").expect("JW-03 ran");
+    assert_eq!(r.status, Status::Error, "{}", r.message);
+    assert!(r.message.contains("503"), "{}", r.message);
+}

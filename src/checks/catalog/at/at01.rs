@@ -67,9 +67,21 @@ async fn run(p: Arc<Probe>) -> Verdict {
         let r = p.api(&label, s.at()).await?;
         let waited = t0.elapsed();
         if refused(&r, &label)? {
+            let refused_at = Instant::now();
+            // A refusal that arrived past the token's own end may be the expiry's.
+            let expired_by_then = exp.is_some_and(|e| SystemTime::now() >= e);
             // Another session's token must still be accepted, or the refusal proves nothing.
             let control = fresh_login_control(&p, 1).await?;
-            if n == 1 && waited <= AT_ONCE {
+            if n == 1 && expired_by_then {
+                f.info(
+                    "ASVS5-7.4.1",
+                    format!(
+                        "refused at the first call after logout ({}), but the token's own {} had passed by then: not judged whether the logout ended it",
+                        r.status,
+                        past_exp(leeway)
+                    ),
+                );
+            } else if n == 1 && waited <= AT_ONCE {
                 f.pass(
                     "ASVS5-7.4.1",
                     format!(
@@ -78,6 +90,21 @@ async fn run(p: Arc<Probe>) -> Verdict {
                         secs(waited)
                     ),
                 );
+                // The refusal must last: a revocation a cache or denylist forgets is no logout.
+                tokio::time::sleep_until((refused_at + LASTING).into()).await;
+                let again = p
+                    .api("resource call after logout, once more", s.at())
+                    .await?;
+                if again.ok() && !exp.is_some_and(|e| SystemTime::now() >= e) {
+                    f.warn(
+                        "ASVS5-7.4.1",
+                        format!(
+                            "the refusal after logout did not last: the token was accepted again {} later ({})",
+                            secs(refused_at.elapsed()),
+                            again.status
+                        ),
+                    );
+                }
             } else if n == 1 {
                 // The server judged the token only when it answered: a shorter window after the
                 // logout was not tried.

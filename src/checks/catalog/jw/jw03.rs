@@ -4,6 +4,7 @@
 use super::forgeries_refused;
 use crate::checks::catalog::prelude::*;
 use crate::checks::jwt::{b64url, rsa_public_key_secrets};
+use crate::checks::probe::JwksMissing;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -23,8 +24,13 @@ const MAX_KEYS: usize = 2;
 
 async fn run(p: Arc<Probe>) -> Verdict {
     // The JWKS first: the access token is used right after the login.
-    let jwks = p.jwks().await.ok_or_else(|| {
-        Stop::skip("no JWKS found (OpenID discovery jwks_uri, /.well-known/jwks.json)")
+    let jwks = p.jwks().await.map_err(|why| match why {
+        JwksMissing::NotPublished => {
+            Stop::skip("no JWKS found (OpenID discovery jwks_uri, /.well-known/jwks.json)")
+        }
+        JwksMissing::Unavailable(what) => Stop::error(format!(
+            "the signing keys could not be read, the server failed: {what}"
+        )),
     })?;
     let keys: Vec<(Option<String>, Vec<u8>, Vec<u8>)> = jwks
         .get("keys")
