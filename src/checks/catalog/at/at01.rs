@@ -95,7 +95,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 let again = p
                     .api("resource call after logout, once more", s.at())
                     .await?;
-                if again.ok() && !exp.is_some_and(|e| SystemTime::now() >= e) {
+                if again.ok() && exp.is_none_or(|e| SystemTime::now() < e) {
                     f.warn(
                         "ASVS5-7.4.1",
                         format!(
