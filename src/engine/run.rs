@@ -55,7 +55,25 @@ pub enum EngineError {
     /// Strategy and target profile disagree about cookie sessions (see [`cookie_mismatch`]).
     #[error("{0}")]
     CookieSession(String),
+    /// At `sync_expiry` no logged-in client knew when its access token expires: there is no
+    /// expiry to synchronize on (the run stops there; the logins were sent).
+    #[error(
+        "sync_expiry: none of the {0} logged-in clients knows when its access token expires (no JWT `exp`, no `expires_in`), so there is no expiry to wake them at; \
+         extract the lifetime in the target profile (`extract: {{ expires_in: ... }}`), or replace `sync_expiry` with `wait` plus a plain `traffic` phase"
+    )]
+    NoExpiry(usize),
+    /// At `sync_expiry` the latest access token expires further away than [`MAX_SYNC_WAIT`].
+    #[error(
+        "sync_expiry: the latest access token expires in {}, more than a day away, so the storm would start then; \
+         give the test users short-lived access tokens (a few seconds to minutes) on the target",
+        humantime::format_duration(Duration::from_secs(.0.as_secs()))
+    )]
+    ExpiryTooFar(Duration),
 }
+
+/// The longest `sync_expiry` waits for the latest access token to expire (the same day as the
+/// longest login ramp).
+pub const MAX_SYNC_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Strategy `cookie-session` needs a profile with `cookie_session:`; such a profile (no refresh
 /// request) needs that strategy. `Some(why)` when they disagree (`authbench validate` asks too).
@@ -193,7 +211,7 @@ pub async fn run(
             }
             Phase::SyncExpiry { offset } => {
                 let sessions = fleet.sessions();
-                let deadline = expiry_deadline(&sessions, *offset);
+                let deadline = expiry_deadline(&sessions, *offset)?;
                 progress.set_sync_point(
                     SystemTime::now() + deadline.saturating_duration_since(Instant::now()),
                 );
@@ -437,21 +455,27 @@ async fn count_gave_up(fleet: &Fleet, interrupted: bool) {
 const SOCKET_END_GRACE: Duration = Duration::from_secs(2);
 
 /// The synchronized wake time: `offset` after the latest known access-token expiry of the
-/// logged-in clients (`offset` from now when no expiry is known).
-fn expiry_deadline(sessions: &[Arc<Session>], offset: Duration) -> Instant {
+/// logged-in clients; `offset` from now when no client is logged in (the run fails by
+/// `never_logged_in`). An error when logged-in clients know no expiry, or the latest is more than
+/// [`MAX_SYNC_WAIT`] away: a "storm" then would be no expiry storm, or start tomorrow.
+fn expiry_deadline(sessions: &[Arc<Session>], offset: Duration) -> Result<Instant, EngineError> {
     let now = Instant::now();
     let latest = sessions.iter().filter_map(|s| s.expires_at()).max();
     match latest {
         Some(exp) => {
-            let wall = exp + offset;
-            match wall.duration_since(SystemTime::now()) {
-                Ok(left) => now + left,
-                Err(_) => now,
+            let left = exp
+                .checked_add(offset)
+                .unwrap_or(exp)
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            if left > MAX_SYNC_WAIT {
+                return Err(EngineError::ExpiryTooFar(left));
             }
+            Ok(now + left)
         }
-        None => {
-            tracing::warn!("sync_expiry: no client holds a token with a known expiry");
-            now + offset
-        }
+        None => match sessions.iter().filter(|s| s.is_logged_in()).count() {
+            0 => Ok(now + offset),
+            n => Err(EngineError::NoExpiry(n)),
+        },
     }
 }

@@ -88,3 +88,61 @@ async fn rotation_with_reuse_detection_logs_naive_clients_out() {
     assert_eq!(single.amplification(), 1.0);
     server.shutdown().await;
 }
+
+/// `sync_expiry` needs an expiry to wake the clients at. Logged-in clients whose tokens announce
+/// none (an opaque token, no `expires_in`) stop the run there with an error naming the fix — it
+/// woke them "together" 100 ms later, a storm of valid tokens reported as an expiry storm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_expiry_without_a_known_expiry_stops_the_run() {
+    let server = crate::support::mock(|_| {}).await;
+    // The token is read from a field that holds no JWT, and no lifetime is extracted.
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nextract: {{ access_token: json:/token_type, expires_in: json:/no_such_field }}\n",
+        server.base_url()
+    );
+    let profile =
+        std::sync::Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"));
+    let plan = crate::support::plan(
+        4,
+        crate::support::settings(authbench::client::Strategy::SingleFlight, 1),
+        crate::support::storm(std::time::Duration::from_millis(300)),
+    );
+    let err = authbench::engine::run(
+        plan,
+        profile,
+        authbench::metrics::Recorder::new(),
+        tokio_util::sync::CancellationToken::new(),
+        authbench::engine::Progress::new(),
+    )
+    .await
+    .expect_err("no expiry to synchronize on");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("none of the 4 logged-in clients") && msg.contains("expires_in"),
+        "{msg}"
+    );
+    server.shutdown().await;
+}
+
+/// Access tokens that live longer than a day: `sync_expiry` would start the storm tomorrow. It
+/// stops the run with an error instead of waiting with no end in sight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_expiry_waits_at_most_a_day() {
+    let server = mock(|c| c.access_ttl = Duration::from_secs(25 * 3600)).await;
+    let plan = plan(
+        2,
+        settings(Strategy::SingleFlight, 1),
+        storm(Duration::from_millis(300)),
+    );
+    let err = authbench::engine::run(
+        plan,
+        profile(&server),
+        authbench::metrics::Recorder::new(),
+        tokio_util::sync::CancellationToken::new(),
+        authbench::engine::Progress::new(),
+    )
+    .await
+    .expect_err("a day is the longest wait");
+    assert!(err.to_string().contains("more than a day away"), "{err}");
+    server.shutdown().await;
+}
