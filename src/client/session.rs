@@ -1329,7 +1329,6 @@ impl Session {
             },
         };
         self.note_tab_send();
-        let refusals_before = self.state.lock().refresh_refusals;
         let scoped = self
             .env
             .settings
@@ -1346,6 +1345,7 @@ impl Session {
         // (the profile's `access_rejected` says which answers those are; default 401).
         // The token the retry was sent with, after a renewal.
         let mut retried: Option<TokenSet> = None;
+        let mut refusals_before = 0;
         if let Ok(r) = &mut res
             && self.session_gone(r)
         {
@@ -1358,6 +1358,7 @@ impl Session {
             // buffer of their connection (8 KiB): dropped before the wait for the renewal, in
             // which every call of a storm sits at once (5 000 × 4 calls held 164 MB this way).
             r.headers = HeaderMap::new();
+            refusals_before = self.state.lock().refresh_refusals;
             let renewed = match self.env.settings.strategy {
                 Strategy::Naive => Box::pin(self.naive_renew(&held, hint)).await,
                 // Not boxed: a follower's wait is small (the flight boxes the leader's renewal).
