@@ -538,6 +538,22 @@ impl Auth {
         GrantError::ReuseDetected
     }
 
+    /// The `revocation-lapses` flaw: [`REVOCATION_LAPSE`] after a logout or revocation, the
+    /// session (`jti: None`) or the one revoked access token is live again.
+    fn forget_later(&self, family: &Arc<Family>, jti: Option<u128>) {
+        if !self.flaws.has(Flaw::RevocationLapses) {
+            return;
+        }
+        let family = family.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(REVOCATION_LAPSE).await;
+            match jti {
+                Some(jti) => family.forget_jti(jti),
+                None => family.forget_revocation(),
+            }
+        });
+    }
+
     /// Ends a session on logout or refresh-token revocation.
     fn end_session(&self, family: &Arc<Family>, now: u64) {
         Counters::inc(&self.stats.logouts);
@@ -549,13 +565,7 @@ impl Auth {
         }
         if self.store.revoke(family, RevokeCause::Logout, now, true) {
             Counters::inc(&self.stats.families_revoked);
-            if self.flaws.has(Flaw::RevocationLapses) {
-                let family = family.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(REVOCATION_LAPSE).await;
-                    family.forget_revocation();
-                });
-            }
+            self.forget_later(family, None);
         }
         if self.flaws.has(Flaw::LogoutEndsAllSessions) {
             for other in self.store.take_sessions(family.user) {
@@ -620,6 +630,7 @@ impl Auth {
             Ok(c) => {
                 if let Some(f) = self.store.get(c.sid) {
                     f.revoke_jti(c.jti, c.exp.saturating_mul(1000), now);
+                    self.forget_later(&f, Some(c.jti));
                 }
                 true
             }

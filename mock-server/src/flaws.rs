@@ -61,7 +61,7 @@ flaws! {
     LogoutKeepsRefresh => "logout-keeps-refresh",
         "logout and revocation of a refresh token leave the refresh token usable";
     RevocationLapses => "revocation-lapses",
-        "logout and revocation of a refresh token end the session for 300 ms only (a denylist entry that expires): then its refresh and access tokens work again (Auth::end_session)";
+        "logout and revocation end a session (or revoke an access token) for 300 ms only, a denylist entry that expires: then its refresh and access tokens work again (Auth::forget_later)";
     SessionExtends => "session-extends",
         "every rotation restarts the --max-session deadline (sessions never end)";
     WsNoHandshakeAuth => "ws-no-handshake-auth",

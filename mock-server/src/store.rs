@@ -190,6 +190,11 @@ impl Family {
         self.at_floor.fetch_max(next, Ordering::AcqRel);
     }
 
+    /// The `revocation-lapses` flaw: the access token `jti` is no longer revoked.
+    pub fn forget_jti(&self, jti: u128) {
+        self.revoked_jtis.lock().retain(|(j, _)| *j != jti);
+    }
+
     /// Revokes one access token by id (RFC 7009 on an access token).
     pub fn revoke_jti(&self, jti: u128, exp_ms: u64, now_ms: u64) {
         let mut list = self.revoked_jtis.lock();

@@ -111,7 +111,7 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     },
     FlawProof {
         flaw: Flaw::RevocationLapses,
-        catches: &["RT-12", "RV-01", "AT-01"],
+        catches: &["RT-12", "RV-01", "AT-01", "IN-01"],
         skips: &[],
         side_effects: &[],
     },

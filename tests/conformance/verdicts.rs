@@ -629,3 +629,23 @@ async fn jw03_takes_a_failing_key_endpoint_for_an_error() {
     assert_eq!(r.status, Status::Error, "{}", r.message);
     assert!(r.message.contains("503"), "{}", r.message);
 }
+
+/// An introspection endpoint that calls a live access token inactive, while the resource accepts
+/// it, gives the server's verdict: IN-01 FAILs (RFC 7662 §2.2). It was an ERROR blaming the
+/// profile's introspection credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in01_fails_a_live_token_called_inactive() {
+    let fake = crate::canned::canned_endpoint(|_| (200, r#"{"active":false}"#)).await;
+    let yaml = format!(
+        "introspect: {{ path: \"http://{fake}/oauth/introspect\", headers: {{ Authorization: \"Bearer {{{{admin_key}}}}\" }}, form: {{ token: \"{{{{token}}}}\" }} }}\n"
+    );
+    let j = judged_with_profile(checks::builtin_mock_config(), &yaml, &["IN-01"])
+        .await
+        .remove(0);
+    assert_eq!(j.status, Status::Fail, "{}", j.message);
+    assert!(
+        j.message.contains("introspects as inactive"),
+        "{}",
+        j.message
+    );
+}

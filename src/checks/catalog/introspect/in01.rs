@@ -65,6 +65,21 @@ async fn run(p: Arc<Probe>) -> Verdict {
             ),
         );
         live_refresh_token(&p, &mut f, &s).await?
+    } else if r.status == 200
+        && active(&r) == Some(false)
+        && p.api("resource call with the same access token", s.at())
+            .await?
+            .ok()
+    {
+        // The resource accepts the token the introspection calls inactive: the server's verdict.
+        f.fail(
+            "RFC7662-2.2",
+            format!(
+                "a live access token (the resource accepts it) introspects as inactive ({})",
+                r.brief()
+            ),
+        );
+        return Ok(f);
     } else {
         return Err(Stop::error(format!(
             "a live access token does not introspect as active ({}); check the introspection request and its credentials",
@@ -179,7 +194,30 @@ async fn inactive_cases(
                     .introspect(&format!("introspect the revoked {name}"), token, kind)
                     .await
                 {
-                    inactive(f, &format!("the revoked {name}"), &r?);
+                    let r = r?;
+                    let inactive_at = std::time::Instant::now();
+                    inactive(f, &format!("the revoked {name}"), &r);
+                    // The verdict must last: a revocation a cache forgets is no revocation.
+                    if active(&r) == Some(false) {
+                        tokio::time::sleep_until((inactive_at + LASTING).into()).await;
+                        if let Some(again) = p
+                            .introspect(
+                                &format!("introspect the revoked {name}, once more"),
+                                token,
+                                kind,
+                            )
+                            .await
+                            && active(&again?) == Some(true)
+                        {
+                            f.fail(
+                                "RFC7662-2.2",
+                                format!(
+                                    "the revoked {name} introspects as active again {} after it was inactive",
+                                    secs(inactive_at.elapsed())
+                                ),
+                            );
+                        }
+                    }
                 }
             } else if rv.error_code().as_deref() == Some("unsupported_token_type") {
                 // Not revoked, so not judged as revoked: the server's documented refusal.
