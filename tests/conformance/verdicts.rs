@@ -649,3 +649,12 @@ async fn in01_fails_a_live_token_called_inactive() {
         j.message
     );
 }
+
+/// RS-03 builds on a resource that accepts a fresh token: one refused with 401 `invalid_token` is
+/// the server's documented verdict, not the profile's fault — SKIP naming RT-01 (it was an ERROR).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs03_skips_when_the_resource_refuses_a_fresh_token() {
+    let j = judged_by_canned_resource("RS-03", &[], |_| REFUSED).await;
+    assert_eq!(j.status, Status::Skip, "{}", j.message);
+    assert!(j.message.contains("see RT-01"), "{}", j.message);
+}

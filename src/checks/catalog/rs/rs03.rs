@@ -26,6 +26,14 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let r = p
         .api("resource call with the fresh access token", s.at())
         .await?;
+    if !r.ok() && refuses_the_token(&r).is_some() {
+        // The server's documented verdict on a token it just issued: not this check's premise
+        // failing through the profile (RT-01 judges a refused new access token).
+        return Err(Stop::skip(format!(
+            "not judged: the resource refuses the fresh access token ({}), so a missing scope cannot be told from a refused token (see RT-01)",
+            r.brief()
+        )));
+    }
     if !r.ok() {
         return Err(Stop::error(format!(
             "the fresh access token is refused by the plain resource ({}); cannot tell a missing scope from a bad token",
