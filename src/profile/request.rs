@@ -238,11 +238,19 @@ impl RequestSpec {
                 ));
             }
         }
-        for name in self.headers.keys() {
+        for (name, value) in &self.headers {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err((
                     format!("headers.{name}"),
                     format!("{name:?} is not a valid HTTP header name"),
+                ));
+            }
+            // Caught here, not at every request of the run (where it was counted as the
+            // server's transport failure).
+            if http::HeaderValue::from_str(value.as_str()).is_err() {
+                return Err((
+                    format!("headers.{name}"),
+                    "the value holds a character an HTTP header cannot carry (a line break or another control character): write it on one line".into(),
                 ));
             }
         }
@@ -496,6 +504,18 @@ mod tests {
             spec("path: /x\nheaders: { \"bad name\": x }\n")
                 .check()
                 .is_err()
+        );
+        assert_eq!(
+            spec("path: /x\nheaders: { X-T: \"a\\r\\nb {{access_token}}\" }\n")
+                .check()
+                .unwrap_err()
+                .0,
+            "headers.X-T"
+        );
+        assert!(
+            spec("path: /x\nheaders: { X-T: \"Bearer {{access_token}}\" }\n")
+                .check()
+                .is_ok()
         );
         assert!(
             spec("path: /x\nform: {a: b}\njson: {a: b}\n")
