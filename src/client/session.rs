@@ -217,6 +217,9 @@ pub enum FailClass {
     Tls,
     /// A 2xx whose body could not be used (no token in it).
     Body,
+    /// No outcome: the phase or the run was cut off while the request waited for a connection
+    /// or its answer (counted by the recorder's in-flight guard).
+    Unfinished,
 }
 
 impl FailClass {
@@ -238,6 +241,7 @@ impl FailClass {
             FailClass::Transport => "transport",
             FailClass::Tls => "tls",
             FailClass::Body => "body",
+            FailClass::Unfinished => names::CLASS_UNFINISHED,
         }
     }
 }
@@ -591,6 +595,15 @@ impl Session {
             })
     }
 
+    /// A request of `op` begins (see [`Sent`]).
+    fn begin(&self, op: Op) -> Sent<'_> {
+        Sent {
+            flight: Some(self.rec().begin_request(self.shard(), op.name())),
+            session: self,
+            op,
+        }
+    }
+
     // ----- recording -------------------------------------------------------------------------
 
     /// Counts one exchange: `requests`, `status.<op>.<code>` or `errors.<kind>`, the connection
@@ -870,7 +883,7 @@ impl Session {
         build: impl FnMut() -> Result<http::Request<Bytes>, E>,
     ) -> Option<Result<Reply, HttpError>> {
         self.respect_retry_after().await;
-        let flight = self.rec().begin_request(self.shard(), op.name());
+        let flight = self.begin(op);
         let res = self.http.exchange_with(build, BodyMode::Keep).await;
         flight.finish();
         self.count_exchange(op, &res);
@@ -1186,7 +1199,7 @@ impl Session {
         let held = self.state.lock().tokens.clone();
         let refresh = held.as_ref().and_then(TokenSet::refresh);
         let cookie = self.cookie_header();
-        let flight = self.rec().begin_request(self.shard(), op.name());
+        let flight = self.begin(op);
         let res = self
             .http
             .exchange_with(
@@ -1445,7 +1458,7 @@ impl Session {
     async fn send_api(&self, access: &str, scoped: bool) -> Result<Reply, HttpError> {
         self.note_ghost();
         let profile = self.profile();
-        let flight = self.rec().begin_request(self.shard(), Op::Api.name());
+        let flight = self.begin(Op::Api);
         let res = self
             .http
             .exchange_with(
@@ -2071,6 +2084,32 @@ fn with_cookie(
         req.headers_mut().append(COOKIE, v);
     }
     Ok(req)
+}
+
+/// A request of this session in flight: the recorder's guard, and, when it is dropped
+/// unfinished (the phase or the run was cut off), the session's last failure — so a client whose
+/// last login, refresh or call never got an answer is counted in `gave_up.<op>`.
+struct Sent<'a> {
+    flight: Option<crate::metrics::InFlight<'a>>,
+    session: &'a Session,
+    op: Op,
+}
+
+impl Sent<'_> {
+    /// The request got its outcome.
+    fn finish(mut self) {
+        if let Some(f) = self.flight.take() {
+            f.finish();
+        }
+    }
+}
+
+impl Drop for Sent<'_> {
+    fn drop(&mut self) {
+        if self.flight.is_some() && matches!(self.op, Op::Login | Op::Refresh | Op::Api) {
+            self.session.state.lock().failing = Some((self.op, FailClass::Unfinished));
+        }
+    }
 }
 
 /// Whether a token response's access token had already expired when it arrived (a JWT `exp` in

@@ -321,3 +321,24 @@ async fn a_server_that_refuses_every_refresh_fails_the_run() {
     server.shutdown().await;
     good.shutdown().await;
 }
+
+/// A refresh the server never answers before the run ends: each client's last refresh is cut off
+/// (`failures.refresh.unfinished`) and the client is counted as having given up on it
+/// (`gave_up.refresh`), like a client whose last refresh failed any other way (it was 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_cut_off_at_the_end_counts_as_given_up() {
+    let server = mock(|c| c.faults = vec!["latency:refresh=4s".parse().unwrap()]).await;
+    let r = run(
+        plan(
+            4,
+            settings(Strategy::SingleFlight, 1),
+            storm(Duration::from_millis(300)),
+        ),
+        profile(&server),
+    )
+    .await;
+    let cut = r.counter("failures.refresh.unfinished");
+    assert_eq!(cut, 4, "{:?}", r.snap.counters);
+    assert_eq!(r.counter("gave_up.refresh"), cut, "{:?}", r.snap.counters);
+    server.shutdown().await;
+}
