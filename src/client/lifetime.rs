@@ -50,7 +50,11 @@ impl Lifetime {
     /// The earliest end known: the announced refresh expiry, login + `limits.max`, last renewal +
     /// `limits.idle`. `None`: nothing announced or declared.
     pub fn end(&self, limits: SessionLimits) -> Option<SystemTime> {
-        let max = self.login_at.zip(limits.max).map(|(t, d)| t.get() + d);
+        // A declared limit past what a `SystemTime` can hold is no end.
+        let max = self
+            .login_at
+            .zip(limits.max)
+            .and_then(|(t, d)| t.get().checked_add(d));
         [self.announced_end(), max, self.idle_end(limits)]
             .into_iter()
             .flatten()
@@ -69,7 +73,9 @@ impl Lifetime {
 
     /// The end from the declared idle limit alone (last renewal + `limits.idle`), if declared.
     pub fn idle_end(&self, limits: SessionLimits) -> Option<SystemTime> {
-        self.renewed_at().zip(limits.idle).map(|(t, d)| t + d)
+        self.renewed_at()
+            .zip(limits.idle)
+            .and_then(|(t, d)| t.checked_add(d))
     }
 
     /// Whether a refusal at `now` comes at or after the known end (within [`END_TOLERANCE`]).

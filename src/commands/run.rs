@@ -5,10 +5,11 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use authbench::config::units::parse_duration;
 use authbench::engine::{self, Plan, Progress, Shard};
 use authbench::metrics::Recorder;
 use authbench::report::{self, Report, RunMeta};
-use authbench::scenario::{self, Phase, Scenario};
+use authbench::scenario::{self, ConfigError, ErrorKind, Phase, Scenario};
 use tokio_util::sync::CancellationToken;
 
 use super::{metrics_listen, outdir, signals, target};
@@ -186,9 +187,8 @@ fn load(args: &RunArgs) -> Result<Scenario, CliError> {
     }
     let mut scenario = scenario::load(&args.scenario, &overrides).map_err(CliError::usage)?;
     if let Some(d) = &args.duration {
-        let d = humantime::parse_duration(d).map_err(|e| {
-            CliError::usage(format!("--duration {d:?}: {e} (examples: 30s, 2m, 1h30m)"))
-        })?;
+        let raw = d;
+        let d = parse_duration(raw).map_err(|e| CliError::usage(format!("--duration: {e}")))?;
         let mut any = false;
         for phase in &mut scenario.plan {
             if let Phase::Traffic { duration, .. } = phase {
@@ -202,6 +202,17 @@ fn load(args: &RunArgs) -> Result<Scenario, CliError> {
                 args.scenario.display()
             )));
         }
+        // The traffic phases now hold `--duration`: the scenario's own bounds apply to it.
+        scenario::validate::recheck(&scenario).map_err(|p| {
+            CliError::usage(
+                ConfigError::new(
+                    ErrorKind::Invalid,
+                    format!("--duration {raw}: {}", p.message),
+                )
+                .with_key(p.path)
+                .with_fix(p.fix),
+            )
+        })?;
     }
     Ok(scenario)
 }

@@ -203,7 +203,13 @@ pub async fn run(
         if !matches!(phase, Phase::Outage { .. }) {
             recorder.phase(phase.name());
         }
-        let ends_in = |d: Duration| Some((std::time::Instant::now() + d, Until::End));
+        // No countdown for an end an instant cannot hold (`scenario::validate` bounds every
+        // phase, so only a plan built by hand gets there).
+        let ends_in = |d: Duration| {
+            std::time::Instant::now()
+                .checked_add(d)
+                .map(|at| (at, Until::End))
+        };
         match phase {
             Phase::Login { ramp } => {
                 progress.set_deadline(ends_in(*ramp));
@@ -474,7 +480,8 @@ fn expiry_deadline(sessions: &[Arc<Session>], offset: Duration) -> Result<Instan
             Ok(now + left)
         }
         None => match sessions.iter().filter(|s| s.is_logged_in()).count() {
-            0 => Ok(now + offset),
+            // `offset` is at most a day (`scenario::validate`).
+            0 => Ok(now.checked_add(offset).unwrap_or(now)),
             n => Err(EngineError::NoExpiry(n)),
         },
     }

@@ -129,12 +129,12 @@ pub(crate) async fn logout(
 async fn keep_using(tab: &Session, deadline: Instant, think: Duration) {
     if !think.is_zero() {
         let offset = rand::rng().random_range(0.0..think.as_secs_f64());
-        let first = Instant::now() + Duration::from_secs_f64(offset);
-        tokio::time::sleep_until(first.min(deadline)).await;
+        let first = Instant::now().checked_add(Duration::from_secs_f64(offset));
+        tokio::time::sleep_until(first.map_or(deadline, |t| t.min(deadline))).await;
     }
     while tab.is_logged_in() && Instant::now() < deadline {
         tab.api_call(None).await;
-        let pause = Instant::now() + think.max(Duration::from_millis(1));
-        tokio::time::sleep_until(pause.min(deadline)).await;
+        let pause = Instant::now().checked_add(think.max(Duration::from_millis(1)));
+        tokio::time::sleep_until(pause.map_or(deadline, |t| t.min(deadline))).await;
     }
 }

@@ -293,7 +293,8 @@ async fn client_loop(
 ) {
     if stagger {
         let offset = rand::rng().random_range(0.0..think.as_secs_f64());
-        tokio::time::sleep_until((Instant::now() + Duration::from_secs_f64(offset)).min(end)).await;
+        let first = Instant::now().checked_add(Duration::from_secs_f64(offset));
+        tokio::time::sleep_until(first.map_or(end, |t| t.min(end))).await;
     }
     let mut retry = Retry::default();
     while Instant::now() < end {
@@ -315,7 +316,8 @@ async fn client_loop(
             }
         };
         // A server's Retry-After (429/503) stretches the pause, never past the phase end.
-        let mut until = Instant::now() + pause;
+        // (`think_time` is at most a day; a pause past what an instant can hold ends at `end`.)
+        let mut until = Instant::now().checked_add(pause).unwrap_or(end);
         if let Some(t) = s.retry_at() {
             until = until.max(t);
         }

@@ -33,6 +33,13 @@ pub const MAX_DEVICES: u32 = 16;
 /// The longest a `logout_everywhere` phase waits for access tokens to expire.
 pub const MAX_AWAIT_EXPIRY: Duration = Duration::from_secs(600);
 
+/// The longest `traffic`, `wait` or `idle` phase (also the bound of `run --duration`).
+pub const MAX_PHASE_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The longest ramp, `sync_expiry` offset, and `client` think time, timeout, proactive margin
+/// and jitter.
+pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+
 /// One semantic problem: where (a dotted key path), what, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -115,6 +122,7 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
     check_users(&users, file, &mock, builtin)?;
     check_client(&file.client, &mock, builtin)?;
     check_plan(&file.plan)?;
+    check_durations(&file.client, &file.plan)?;
     super::tabs::check(&file.client, &file.plan)?;
     super::cookie_session::check(&file.client, &file.plan, &mock, builtin)?;
     let expect = file
@@ -398,27 +406,117 @@ fn check_plan(plan: &[Phase]) -> Result<(), Problem> {
             }
             _ => {}
         }
-        if let Some(ramp) = phase_ramp(phase)
-            && ramp > Duration::from_secs(24 * 3600)
-        {
-            return Err(problem(
-                format!("{at}.ramp"),
-                format!("ramp {} is longer than a day", format_duration(ramp)),
-                "use a ramp of seconds or minutes",
-            ));
-        }
     }
     Ok(())
 }
 
-fn phase_ramp(p: &Phase) -> Option<Duration> {
-    match p {
-        Phase::Login { ramp }
-        | Phase::Relogin { ramp }
-        | Phase::Logout { ramp }
-        | Phase::ForceLogout { ramp }
-        | Phase::WsConnect { ramp }
-        | Phase::LogoutEverywhere { ramp, .. } => Some(*ramp),
-        _ => None,
+/// The plan's phases and the client's durations after a change made past [`resolve`] (`run
+/// --duration`): the same checks, so a value `resolve` refuses is refused there too.
+pub fn recheck(scenario: &Scenario) -> Result<(), Problem> {
+    check_plan(&scenario.plan)?;
+    check_durations(&scenario.client, &scenario.plan)
+}
+
+/// One duration of a scenario and its upper bound.
+struct Bound {
+    path: String,
+    /// How the message names it (`ramp`, `think_time`, `traffic duration`).
+    what: String,
+    value: Duration,
+    max: Duration,
+    fix: &'static str,
+}
+
+/// The upper bound of every duration of a scenario: phase lengths (`traffic`, `wait`, `idle`) at
+/// most [`MAX_PHASE_DURATION`], every other duration at most [`MAX_DELAY`]. Beyond them a value is
+/// a typo, and the instants computed from it (`now + think_time`, the phase's end) could not be
+/// represented. `outage.duration`, `await_expiry` ([`check_plan`]) and `tab_sync_delay`
+/// (`tabs::check`) have tighter bounds of their own.
+fn check_durations(c: &ClientConfig, plan: &[Phase]) -> Result<(), Problem> {
+    let delay = |path: String, what: &str, value: Duration, fix: &'static str| Bound {
+        path,
+        what: what.to_string(),
+        value,
+        max: MAX_DELAY,
+        fix,
+    };
+    let mut bounds = vec![
+        delay(
+            "client.think_time".into(),
+            "think_time",
+            c.think_time,
+            "use a think_time of seconds or minutes, e.g. think_time: 2s",
+        ),
+        delay(
+            "client.timeout".into(),
+            "timeout",
+            c.timeout,
+            "use a timeout of seconds or minutes, e.g. timeout: 10s",
+        ),
+        delay(
+            "client.proactive_margin".into(),
+            "proactive_margin",
+            c.proactive_margin,
+            "use a margin shorter than the access tokens' life, e.g. proactive_margin: 5s",
+        ),
+        delay(
+            "client.jitter".into(),
+            "jitter",
+            c.jitter,
+            "use a jitter of at most proactive_margin, e.g. jitter: 2s",
+        ),
+    ];
+    for (i, phase) in plan.iter().enumerate() {
+        let at = format!("plan.{i}.{}", phase.name());
+        match phase {
+            Phase::Login { ramp }
+            | Phase::Relogin { ramp }
+            | Phase::Logout { ramp }
+            | Phase::ForceLogout { ramp }
+            | Phase::WsConnect { ramp }
+            | Phase::LogoutEverywhere { ramp, .. } => bounds.push(delay(
+                format!("{at}.ramp"),
+                "ramp",
+                *ramp,
+                "use a ramp of seconds or minutes",
+            )),
+            Phase::SyncExpiry { offset } => bounds.push(delay(
+                format!("{at}.offset"),
+                "sync_expiry offset",
+                *offset,
+                "use an offset of milliseconds or seconds, e.g. offset: 100ms",
+            )),
+            Phase::Traffic { duration, .. }
+            | Phase::Wait { duration }
+            | Phase::Idle { duration } => bounds.push(Bound {
+                path: format!("{at}.duration"),
+                what: format!("{} duration", phase.name()),
+                value: *duration,
+                max: MAX_PHASE_DURATION,
+                fix: "give a duration of at most 30d, e.g. duration: 20s, or split the run into several",
+            }),
+            Phase::RefreshRace { .. } | Phase::Outage { .. } => {}
+        }
+    }
+    match bounds.into_iter().find(|b| b.value > b.max) {
+        Some(b) => Err(problem(
+            b.path,
+            format!(
+                "{} {} is longer than {}",
+                b.what,
+                format_duration(b.value),
+                limit_words(b.max)
+            ),
+            b.fix,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `a day`, `30 days`.
+fn limit_words(max: Duration) -> String {
+    match max.as_secs() / (24 * 3600) {
+        1 => "a day".to_string(),
+        n => format!("{n} days"),
     }
 }

@@ -189,6 +189,97 @@ fn a_bad_duration_exits_2_and_names_the_value() {
     );
 }
 
+/// `authbench run scenarios/storm.yaml --clients 5 ARGS` exits 2 within a minute (no panic, no run
+/// for ever) and says each of `says`.
+fn refuses_run(args: &[&str], says: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    let mut assert = authbench()
+        .args(["run", "scenarios/storm.yaml", "--clients", "5", "--quiet"])
+        .args(args)
+        .arg("--out")
+        .arg(out.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("panicked").not());
+    for s in says {
+        assert = assert.stderr(predicate::str::contains(*s));
+    }
+}
+
+#[test]
+fn durations_past_their_bounds_exit_2_naming_the_key_and_the_limit() {
+    const HUGE: &str = "18446744073709551615s";
+    refuses_run(
+        &["--set", &format!("client.think_time={HUGE}")],
+        &["key: client.think_time", "think_time", "longer than a day"],
+    );
+    refuses_run(
+        &["--duration", HUGE],
+        &[
+            "--duration",
+            "key: plan.2.traffic.duration",
+            "longer than 30 days",
+        ],
+    );
+    refuses_run(
+        &["--duration", "9999999999999s"],
+        &[
+            "--duration",
+            "key: plan.2.traffic.duration",
+            "longer than 30 days",
+        ],
+    );
+    refuses_run(
+        &[
+            "--set",
+            &format!("plan=[{{login: {{}}}}, {{wait: {{duration: {HUGE}}}}}]"),
+        ],
+        &["key: plan.1.wait.duration", "longer than 30 days"],
+    );
+    refuses_run(
+        &[
+            "--set",
+            &format!("plan=[{{login: {{}}}}, {{idle: {{duration: {HUGE}}}}}]"),
+        ],
+        &["key: plan.1.idle.duration", "longer than 30 days"],
+    );
+    refuses_run(
+        &[
+            "--set",
+            &format!(
+                "plan=[{{login: {{}}}}, {{sync_expiry: {{offset: {HUGE}}}}}, {{traffic: {{duration: 1s}}}}]"
+            ),
+        ],
+        &["key: plan.1.sync_expiry.offset", "longer than a day"],
+    );
+    refuses_run(
+        &["--duration", "0s"],
+        &["key: plan.2.traffic.duration", "traffic lasts 0s"],
+    );
+}
+
+#[test]
+fn durations_within_their_bounds_still_run() {
+    let out = tempfile::tempdir().unwrap();
+    authbench()
+        .args(["run", "scenarios/storm.yaml", "--clients", "5", "--quiet"])
+        .args(["--set", "mock.access_ttl=1s", "--set", "client.think_time=200ms"])
+        .args([
+            "--set",
+            "plan=[{login: {}}, {wait: {duration: 100ms}}, {idle: {duration: 100ms}}, {sync_expiry: {offset: 50ms}}, {traffic: {duration: 30d}}]",
+        ])
+        .args(["--duration", "500ms"])
+        .arg("--out")
+        .arg(out.path())
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert!(report["counters"]["requests"].as_u64().unwrap() >= 5);
+}
+
 #[test]
 fn an_unreachable_target_exits_3_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

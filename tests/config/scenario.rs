@@ -670,3 +670,116 @@ fn an_idle_phase_parses_needs_a_login_and_a_duration() {
     let e = load_str("plan:\n  - login: {}\n  - idle: {}\n", &[]).unwrap_err();
     assert!(e.to_string().contains("duration"), "{e}");
 }
+
+#[test]
+fn every_duration_has_an_upper_bound() {
+    let huge = "18446744073709551615s";
+    // (scenario with VALUE for the value, the key, the limit in the message, the largest value
+    // accepted, one just past it)
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "client: { think_time: VALUE }\nplan: [ { login: {} } ]\n",
+            "client.think_time",
+            "longer than a day",
+            "24h",
+            "24h 1ms",
+        ),
+        (
+            "client: { timeout: VALUE }\nplan: [ { login: {} } ]\n",
+            "client.timeout",
+            "longer than a day",
+            "1d",
+            "1d 1s",
+        ),
+        (
+            "client: { proactive_margin: VALUE }\nplan: [ { login: {} } ]\n",
+            "client.proactive_margin",
+            "longer than a day",
+            "1d",
+            "25h",
+        ),
+        (
+            "client: { jitter: VALUE }\nplan: [ { login: {} } ]\n",
+            "client.jitter",
+            "longer than a day",
+            "1d",
+            "2d",
+        ),
+        (
+            "plan:\n  - login: {}\n  - sync_expiry: { offset: VALUE }\n",
+            "plan.1.sync_expiry.offset",
+            "longer than a day",
+            "1d",
+            "1d 1ns",
+        ),
+        (
+            "plan:\n  - login: {}\n  - relogin: { ramp: VALUE }\n",
+            "plan.1.relogin.ramp",
+            "longer than a day",
+            "1d",
+            "1d 1s",
+        ),
+        (
+            "plan:\n  - login: {}\n  - traffic: { duration: VALUE }\n",
+            "plan.1.traffic.duration",
+            "longer than 30 days",
+            "30d",
+            "30d 1s",
+        ),
+        (
+            "plan:\n  - login: {}\n  - wait: { duration: VALUE }\n",
+            "plan.1.wait.duration",
+            "longer than 30 days",
+            "30d",
+            "31d",
+        ),
+        (
+            "plan:\n  - login: {}\n  - idle: { duration: VALUE }\n",
+            "plan.1.idle.duration",
+            "longer than 30 days",
+            "720h",
+            "720h 1ms",
+        ),
+    ];
+    for (src, key, limit, max, past) in cases {
+        load_str(&src.replace("VALUE", max), &[])
+            .unwrap_or_else(|e| panic!("{key}: {max} should load:\n{e}"));
+        for bad in [*past, huge] {
+            let text = src.replace("VALUE", bad);
+            let e = load_str(&text, &[]).unwrap_err();
+            let msg = e.to_string();
+            assert_eq!(e.kind(), ErrorKind::Invalid, "{msg}");
+            assert_eq!(e.key(), Some(*key), "{msg}");
+            assert!(e.position().is_some(), "{key}: no position in {msg}");
+            assert!(msg.contains(limit), "{key}: {msg}");
+            assert!(e.diagnostic().fix.is_some(), "{key}: no fix in {msg}");
+        }
+        // The same through `--set` names the override.
+        let set = format!("{key}={huge}");
+        let e = load_str(&src.replace("VALUE", max), std::slice::from_ref(&set)).unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.key(), Some(*key), "{msg}");
+        assert!(
+            msg.contains(&format!("--set {set}")) && msg.contains(limit),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn recheck_bounds_a_traffic_duration_set_after_loading() {
+    let mut s = load_str("plan:\n  - login: {}\n  - traffic: { duration: 5s }\n", &[]).unwrap();
+    scenario::validate::recheck(&s).unwrap();
+    s.plan[1] = Phase::Traffic {
+        duration: Duration::from_secs(9_999_999_999_999),
+        rate: None,
+    };
+    let p = scenario::validate::recheck(&s).unwrap_err();
+    assert_eq!(p.path, "plan.1.traffic.duration");
+    assert!(p.message.contains("longer than 30 days"), "{p:?}");
+    s.plan[1] = Phase::Traffic {
+        duration: scenario::validate::MAX_PHASE_DURATION,
+        rate: None,
+    };
+    scenario::validate::recheck(&s).unwrap();
+}
