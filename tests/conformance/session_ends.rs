@@ -9,11 +9,18 @@ use authbench::checks::{self, CheckOptions, Status};
 use authbench_mock::Flaw;
 
 async fn ss04(flaws: &[Flaw]) -> (Status, String) {
+    ss04_with(flaws, "").await
+}
+
+/// SS-04 against a builtin-configured mock with `flaws`, through the `mock` preset changed by the
+/// profile keys `yaml`.
+async fn ss04_with(flaws: &[Flaw], yaml: &str) -> (Status, String) {
     let mut cfg = checks::builtin_mock_config();
     cfg.flaws.extend_from_slice(flaws);
     let server = authbench_mock::start(cfg).await.expect("mock starts");
-    let profile = authbench::profile::preset("mock", &server.base_url())
-        .expect("preset")
+    let yaml = format!("preset: mock\nbase_url: {}\n{yaml}", server.base_url());
+    let profile = authbench::profile::profile_from_str(&yaml, None)
+        .expect("profile")
         .with_admin_key(server.admin_key())
         .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
     let opts = CheckOptions {
@@ -109,23 +116,11 @@ async fn ss04_with_canned_resource(expired_status: u16) -> (Status, String) {
         )
     })
     .await;
-    let server = authbench_mock::start(checks::builtin_mock_config())
-        .await
-        .expect("mock starts");
-    let yaml = format!(
-        "preset: mock\nbase_url: {}\nresource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n",
-        server.base_url()
-    );
-    let profile = authbench::profile::profile_from_str(&yaml, None)
-        .expect("profile")
-        .with_admin_key(server.admin_key())
-        .with_max_sessions(authbench::profile::MaxSessions::of_mock(server.config()));
-    let opts = CheckOptions {
-        only: vec!["SS-04".into()],
-        ..CheckOptions::default()
-    };
-    let run = checks::run(Arc::new(profile), &opts).await;
-    server.shutdown().await;
-    let r = run.get("SS-04").expect("SS-04 ran");
-    (r.status, r.message.clone())
+    ss04_with(
+        &[],
+        &format!(
+            "resource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
+        ),
+    )
+    .await
 }

@@ -107,16 +107,7 @@ async fn sync_expiry_without_a_known_expiry_stops_the_run() {
         crate::support::settings(authbench::client::Strategy::SingleFlight, 1),
         crate::support::storm(std::time::Duration::from_millis(300)),
     );
-    let err = authbench::engine::run(
-        plan,
-        profile,
-        authbench::metrics::Recorder::new(),
-        tokio_util::sync::CancellationToken::new(),
-        authbench::engine::Progress::new(),
-    )
-    .await
-    .expect_err("no expiry to synchronize on");
-    let msg = err.to_string();
+    let msg = crate::support::run_err(plan, profile).await;
     assert!(
         msg.contains("none of the 4 logged-in clients") && msg.contains("expires_in"),
         "{msg}"
@@ -134,15 +125,7 @@ async fn sync_expiry_waits_at_most_a_day() {
         settings(Strategy::SingleFlight, 1),
         storm(Duration::from_millis(300)),
     );
-    let err = authbench::engine::run(
-        plan,
-        profile(&server),
-        authbench::metrics::Recorder::new(),
-        tokio_util::sync::CancellationToken::new(),
-        authbench::engine::Progress::new(),
-    )
-    .await
-    .expect_err("a day is the longest wait");
-    assert!(err.to_string().contains("more than a day away"), "{err}");
+    let err = crate::support::run_err(plan, profile(&server)).await;
+    assert!(err.contains("more than a day away"), "{err}");
     server.shutdown().await;
 }

@@ -118,6 +118,20 @@ pub async fn run_watched(
     }
 }
 
+/// Runs `plan` against `profile`, which must stop with an error: its message.
+pub async fn run_err(plan: Plan, profile: Arc<Profile>) -> String {
+    engine::run(
+        plan,
+        profile,
+        Recorder::new(),
+        CancellationToken::new(),
+        Progress::new(),
+    )
+    .await
+    .expect_err("the run stops with an error")
+    .to_string()
+}
+
 /// Runs `plan` against `profile` to the end.
 pub async fn run(plan: Plan, profile: Arc<Profile>) -> Ran {
     run_with(plan, profile, CancellationToken::new()).await
