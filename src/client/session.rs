@@ -928,12 +928,7 @@ impl Session {
         let parsed = self
             .profile()
             .parse_tokens(reply.status, &reply.headers, &reply.body);
-        let dead = parsed.as_ref().is_ok_and(expired_on_arrival);
-        self.settle(
-            Op::Login,
-            &res,
-            (parsed.is_err() || dead).then_some(FailClass::Body),
-        );
+        self.settle(Op::Login, &res, unusable(&parsed));
         match parsed {
             Ok(tokens) => {
                 self.rec().count(self.shard(), names::LOGINS, 1);
@@ -1221,12 +1216,7 @@ impl Session {
             let parsed =
                 self.profile()
                     .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
-            let dead = parsed.as_ref().is_ok_and(expired_on_arrival);
-            self.settle(
-                op,
-                &res,
-                (parsed.is_err() || dead).then_some(FailClass::Body),
-            );
+            self.settle(op, &res, unusable(&parsed));
             self.install(parsed.ok()?, false);
             return Some(true);
         }
@@ -1708,12 +1698,7 @@ impl Session {
             let parsed =
                 self.profile()
                     .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
-            let dead = parsed.as_ref().is_ok_and(expired_on_arrival);
-            self.settle(
-                Op::Refresh,
-                &res,
-                (parsed.is_err() || dead).then_some(FailClass::Body),
-            );
+            self.settle(Op::Refresh, &res, unusable(&parsed));
             return match parsed {
                 Ok(tokens) => {
                     let successor = successor_key(tokens.refresh_token.as_deref(), &reply.headers);
@@ -2109,6 +2094,15 @@ impl Drop for Sent<'_> {
         if self.flight.is_some() && matches!(self.op, Op::Login | Op::Refresh | Op::Api) {
             self.session.state.lock().failing = Some((self.op, FailClass::Unfinished));
         }
+    }
+}
+
+/// The failure of a 2xx token response: `body` when it held no usable token, or an access token
+/// already expired on arrival; `None` when its tokens can be installed.
+fn unusable<E>(parsed: &Result<Tokens, E>) -> Option<FailClass> {
+    match parsed {
+        Ok(t) if !expired_on_arrival(t) => None,
+        _ => Some(FailClass::Body),
     }
 }
 

@@ -432,6 +432,11 @@ pub fn refresh_expired_before(tokens: &Tokens, answered: SystemTime) -> Option<S
     ))
 }
 
+/// Waits until [`LASTING`] after `since`, when a refusal is tried again.
+pub async fn until_lasting(since: std::time::Instant) {
+    tokio::time::sleep_until((since + LASTING).into()).await;
+}
+
 /// Tries the refused refresh token `rt` again [`LASTING`] after `refused_at`: `Some(finding)` when
 /// it refreshes now (the refusal lapsed), `None` when it is still refused (or the answer says
 /// nothing: a 5xx is no acceptance).
@@ -441,7 +446,7 @@ pub async fn refresh_refusal_lapsed(
     event: &str,
     refused_at: std::time::Instant,
 ) -> Result<Option<String>, Stop> {
-    tokio::time::sleep_until((refused_at + LASTING).into()).await;
+    until_lasting(refused_at).await;
     let (reply, resp) = p
         .refresh_reply(&format!("refresh after {event}, once more"), rt)
         .await?;

@@ -91,7 +91,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                     ),
                 );
                 // The refusal must last: a revocation a cache or denylist forgets is no logout.
-                tokio::time::sleep_until((refused_at + LASTING).into()).await;
+                until_lasting(refused_at).await;
                 let again = p
                     .api("resource call after logout, once more", s.at())
                     .await?;

@@ -199,7 +199,7 @@ async fn inactive_cases(
                     inactive(f, &format!("the revoked {name}"), &r);
                     // The verdict must last: a revocation a cache forgets is no revocation.
                     if active(&r) == Some(false) {
-                        tokio::time::sleep_until((inactive_at + LASTING).into()).await;
+                        until_lasting(inactive_at).await;
                         if let Some(again) = p
                             .introspect(
                                 &format!("introspect the revoked {name}, once more"),

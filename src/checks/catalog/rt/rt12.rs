@@ -43,7 +43,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
             );
         }
         if let Some(at) =
-            expect_refresh_refused(&p, &mut f, &s.tokens, "logout", "ASVS5-7.4.1").await?
+            expect_refresh_refused(&p, &mut f, &rt, &s.tokens, "logout", "ASVS5-7.4.1").await?
         {
             refusals.push((rt, "logout", "ASVS5-7.4.1", at));
         }
@@ -62,8 +62,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 )));
             }
         }
-        if let Some(at) =
-            expect_refresh_refused(&p, &mut f, &s.tokens, "the admin logout", "ASVS5-7.4.3").await?
+        if let Some(at) = expect_refresh_refused(
+            &p,
+            &mut f,
+            &rt,
+            &s.tokens,
+            "the admin logout",
+            "ASVS5-7.4.3",
+        )
+        .await?
         {
             refusals.push((rt, "the admin logout", "ASVS5-7.4.3", at));
         }
@@ -84,17 +91,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
     Ok(f)
 }
 
-/// After `event` ("logout", "the admin logout") the refresh token of `tokens` must be refused;
-/// returns when it was. A 5xx, 429 or an answer outside the refresh contract is no refusal
+/// After `event` ("logout", "the admin logout") the refresh token `rt` of `tokens` must be
+/// refused; returns when it was. A 5xx, 429 or an answer outside the refresh contract is no refusal
 /// (ERROR), nor is a refusal after the token's announced end (not judged).
 async fn expect_refresh_refused(
     p: &Probe,
     f: &mut Findings,
+    rt: &str,
     tokens: &Tokens,
     event: &str,
     requirement: &'static str,
 ) -> Result<Option<std::time::Instant>, Stop> {
-    let rt = tokens.refresh_token.as_deref().unwrap_or_default();
     let (reply, resp) = p
         .refresh_reply(&format!("refresh after {event}"), rt)
         .await?;
