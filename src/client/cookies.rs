@@ -191,6 +191,18 @@ mod tests {
     }
 
     #[test]
+    fn a_max_age_beyond_the_clock_is_a_cookie_that_never_expires() {
+        // A server's Max-Age is its own input: one past what the clock can add must not panic.
+        let mut jar = CookieJar::default();
+        jar.absorb(&headers(&[
+            "far=1; Max-Age=9223372036854775807",
+            "farther=2; Max-Age=99999999999999999999999",
+        ]));
+        let sent = jar.header_value().unwrap_or_default();
+        assert!(sent.contains("far=1"), "{sent}");
+    }
+
+    #[test]
     fn ignores_garbage_and_bounds_size() {
         let mut jar = CookieJar::default();
         jar.absorb(&headers(&["no-equals-sign", "=novalue"]));

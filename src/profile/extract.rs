@@ -87,7 +87,8 @@ impl SetCookie {
         let value = c.value_trimmed().to_string();
         let expires = match c.max_age() {
             Some(d) if d.is_zero() || d.is_negative() => Some(now),
-            Some(d) => Some(now + std::time::Duration::from_secs(d.whole_seconds() as u64)),
+            // The server's number: one past what the clock can hold never expires.
+            Some(d) => now.checked_add(std::time::Duration::from_secs(d.whole_seconds() as u64)),
             None => c.expires_datetime().map(std::time::SystemTime::from),
         };
         Some(SetCookie {
