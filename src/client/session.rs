@@ -712,6 +712,8 @@ impl Session {
     pub(crate) fn count_failure(&self, op: Op, class: FailClass, res: &Result<Reply, HttpError>) {
         let class = match res {
             Err(e) if class == FailClass::Transport && e.kind == ErrorKind::Tls => FailClass::Tls,
+            // The server answered, with a body over the limit: the answer failed, not the wire.
+            Err(e) if class == FailClass::Transport && e.oversized.is_some() => FailClass::Body,
             _ => class,
         };
         if matches!(op, Op::Login | Op::Refresh | Op::Api) {
@@ -728,12 +730,21 @@ impl Session {
         let (status, detail) = match res {
             Ok(reply) => {
                 let head = &reply.body[..reply.body.len().min(4 * SAMPLE_CHARS)];
+                let excerpt = crate::redact::excerpt(&String::from_utf8_lossy(head), SAMPLE_CHARS);
                 (
                     Some(reply.status),
-                    crate::redact::excerpt(&String::from_utf8_lossy(head), SAMPLE_CHARS),
+                    match unasked_encoding(&reply.headers) {
+                        Some(coding) => format!(
+                            "Content-Encoding: {coding} (authbench reads bodies as sent and decodes no content coding; it sends no Accept-Encoding): {excerpt}"
+                        ),
+                        None => excerpt,
+                    },
                 )
             }
-            Err(e) => (None, crate::redact::excerpt(&e.to_string(), SAMPLE_CHARS)),
+            Err(e) => (
+                e.oversized,
+                crate::redact::excerpt(&e.to_string(), SAMPLE_CHARS),
+            ),
         };
         rec.failure_sample(FailureSample {
             op: op.name().to_string(),
@@ -1998,6 +2009,18 @@ fn logout_failure(res: &Result<Reply, HttpError>) -> Option<FailClass> {
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A `Content-Encoding` of an answer other than `identity`. authbench sends no `Accept-Encoding`
+/// and decodes no content coding, so such a body reads as bytes, not as the JSON or text it holds
+/// (servers compress only when asked, in practice). Named in the failure sample, which would
+/// otherwise show only the compressed bytes.
+fn unasked_encoding(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
 }
 
 /// The kind of a token-extraction failure, without its message (which may quote the body).

@@ -2,6 +2,7 @@
 //! verdict rules (no false PASS, no false FAIL, right levels).
 //! One test binary (one link) with a module per area.
 
+#[path = "../common/canned.rs"]
 mod canned;
 mod connections;
 mod options;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Ran, mock, plan, profile, run, settings, storm};
+use crate::support::{Ran, canned_endpoint_with, mock, plan, profile, run, settings, storm};
 use authbench::client::Strategy;
 use authbench::metrics::names;
 use authbench::report::{Origin, Report, RunMeta};
@@ -341,4 +341,56 @@ async fn a_refresh_cut_off_at_the_end_counts_as_given_up() {
     assert_eq!(cut, 4, "{:?}", r.snap.counters);
     assert_eq!(r.counter("gave_up.refresh"), cut, "{:?}", r.snap.counters);
     server.shutdown().await;
+}
+
+/// A token endpoint that answers 200 with a body over the limit (70 KB) is a server whose answer
+/// failed (`failures.login.body`, the status in the sample), not a broken wire (`transport`); one
+/// that compresses a body nobody asked it to is named in the sample, not shown as bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_too_large_or_compressed_is_a_body_failure_that_says_so() {
+    let big = format!(r#"{{"access_token":"at","pad":"{}"}}"#, "x".repeat(70_000));
+    for (answer, says) in [
+        ((String::new(), big), "over 65536 bytes"),
+        (
+            (
+                "content-encoding: gzip\r\n".to_string(),
+                "\u{1f}\u{8b}\u{8}compressed".to_string(),
+            ),
+            "Content-Encoding: gzip",
+        ),
+    ] {
+        let fake =
+            canned_endpoint_with(move |_, _| (200, answer.0.clone(), answer.1.clone())).await;
+        let yaml = format!("preset: mock\nbase_url: http://{fake}\n");
+        let p = std::sync::Arc::new(authbench::profile::profile_from_str(&yaml, None).unwrap());
+        let r = run(
+            plan(
+                3,
+                settings(Strategy::SingleFlight, 1),
+                login_then_traffic(Duration::from_millis(100)),
+            ),
+            p,
+        )
+        .await;
+        assert!(
+            r.counter("failures.login.body") >= 3,
+            "{:?}",
+            r.snap.counters
+        );
+        assert_eq!(
+            r.counter("failures.login.transport"),
+            0,
+            "{:?}",
+            r.snap.counters
+        );
+        assert_eq!(r.counter(names::NEVER_LOGGED_IN), 3);
+        let sample = r
+            .snap
+            .failure_samples
+            .iter()
+            .find(|s| s.op == "login")
+            .expect("a login failure sample");
+        assert_eq!((sample.class.as_str(), sample.status), ("body", Some(200)));
+        assert!(sample.detail.contains(says), "{sample:?}");
+    }
 }

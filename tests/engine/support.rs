@@ -19,6 +19,9 @@ mod common;
 #[path = "../common/wait.rs"]
 mod wait;
 pub use wait::eventually;
+#[path = "../common/canned.rs"]
+mod canned;
+pub use canned::canned_endpoint_with;
 
 /// Starts the test mock (HS256, 2 s access tokens) after `tweak` adjusted it.
 pub async fn mock(tweak: impl FnOnce(&mut MockConfig)) -> MockServer {

@@ -53,6 +53,10 @@ pub struct HttpError {
     /// What happened to connections before it failed (a request handed back unsent by a closed
     /// kept-alive connection may have gone out again on a fresh one, and failed there).
     pub conn: super::h1::ConnEvents,
+    /// The status of an answer that arrived but could not be taken whole: its body was over the
+    /// limit of its mode ([`super::BodyMode`]). The server answered, so such a failure is the
+    /// answer's (`body`), not the transport's.
+    pub oversized: Option<u16>,
 }
 
 impl HttpError {
@@ -61,6 +65,15 @@ impl HttpError {
             kind,
             message: message.into(),
             conn: Default::default(),
+            oversized: None,
+        }
+    }
+
+    /// The same error, for an answer with `status` whose body was over its limit.
+    pub(crate) fn oversized(self, status: u16) -> Self {
+        Self {
+            oversized: Some(status),
+            ..self
         }
     }
 

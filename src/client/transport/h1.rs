@@ -473,7 +473,8 @@ async fn round_trip(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        kept.push(&data).map_err(Failure::Other)?;
+        kept.push(&data)
+            .map_err(|e| Failure::Other(e.oversized(parts.status.as_u16())))?;
     }
     let retired = !persists(parts.version, &parts.headers);
     Ok(Response {
