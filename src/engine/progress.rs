@@ -96,10 +96,13 @@ impl Progress {
             errors: self.live.errors(),
             failures: self.live.failures(),
             open_sockets: self.open_sockets.load(Ordering::Relaxed),
-            countdown: self
-                .deadline
-                .lock()
-                .map(|(at, until)| (until, at.saturating_duration_since(Instant::now()))),
+            // A phase past its planned end (a login phase whose retries outlast its ramp, a
+            // traffic phase's grace for answers still on the way) has no known end: no countdown,
+            // rather than one stuck at 0.0 s.
+            countdown: self.deadline.lock().and_then(|(at, until)| {
+                let left = at.checked_duration_since(Instant::now())?;
+                (!left.is_zero()).then_some((until, left))
+            }),
         }
     }
 
@@ -146,6 +149,13 @@ mod tests {
         assert_eq!(until, Until::Storm);
         assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30));
         p.set_phase(2, "traffic");
+        assert_eq!(p.tick().countdown, None);
+    }
+
+    #[test]
+    fn a_phase_past_its_planned_end_shows_no_countdown() {
+        let p = Progress::new();
+        p.set_deadline(Some((Instant::now(), Until::End)));
         assert_eq!(p.tick().countdown, None);
     }
 }
