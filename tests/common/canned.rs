@@ -21,9 +21,18 @@ pub async fn canned_endpoint(
     .await
 }
 
-/// Starts the endpoint; `answer(n, head)` is the status, extra header lines (each ending in
-/// `\r\n`) and body of request `n`, whose head (request line and headers) is `head`.
+/// Starts the endpoint; `answer(n, request)` is the status, extra header lines (each ending in
+/// `\r\n`) and body of request `n`, whose text (request line, headers, blank line and body) is
+/// `request`.
 pub async fn canned_endpoint_with(
+    answer: impl Fn(usize, &str) -> (u16, String, String) + Send + Sync + 'static,
+) -> SocketAddr {
+    slow_canned_endpoint(std::time::Duration::ZERO, answer).await
+}
+
+/// [`canned_endpoint_with`], each answer sent `delay` after its request was read.
+pub async fn slow_canned_endpoint(
+    delay: std::time::Duration,
     answer: impl Fn(usize, &str) -> (u16, String, String) + Send + Sync + 'static,
 ) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -34,10 +43,12 @@ pub async fn canned_endpoint_with(
         while let Ok((mut sock, _)) = listener.accept().await {
             let (answer, served) = (answer.clone(), served.clone());
             tokio::spawn(async move {
-                let Some(head) = read_request(&mut sock).await else {
+                let Some(request) = read_request(&mut sock).await else {
                     return;
                 };
-                let (status, headers, body) = answer(served.fetch_add(1, Ordering::SeqCst), &head);
+                let (status, headers, body) =
+                    answer(served.fetch_add(1, Ordering::SeqCst), &request);
+                tokio::time::sleep(delay).await;
                 let resp = format!(
                     "HTTP/1.1 {status} Canned\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
                     body.len()
@@ -49,7 +60,7 @@ pub async fn canned_endpoint_with(
     addr
 }
 
-/// Reads one request's head and (small, `Content-Length`) body; the head, or `None` if the peer
+/// Reads one request's head and (small, `Content-Length`) body; its text, or `None` if the peer
 /// went away.
 async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<String> {
     let mut buf = vec![0u8; 16 * 1024];
@@ -74,7 +85,7 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<String> {
                 })
                 .unwrap_or(0);
             if seen.len() >= head_end + 4 + len {
-                return Some(text[..head_end].to_string());
+                return Some(text[..head_end + 4 + len].to_string());
             }
         }
     }

@@ -140,6 +140,26 @@ async fn a_broken_server_never_makes_a_check_pass() {
             vec![("RT-10", Error, "whether it ended early is not known")],
         ),
         (
+            // A server that enforces no single-session policy but ends every session at 1 s
+            // (announcing 2 s), its logins answered 1.2 s late: the oldest session is refused for
+            // its age, not for the second login, while the newest (the fresh control) still
+            // refreshes. A twin as old as the oldest (another user's session, logged in with it)
+            // is refused too: not judged, where the refusal counted for the limit (PASS).
+            "session-limit-ignored, sessions end at 1 s, logins 1.2 s late",
+            vec![Flaw::SessionLimitIgnored, Flaw::SessionEndsEarly],
+            |c| {
+                c.max_sessions = 1;
+                c.max_session = Duration::from_secs(2);
+                c.access_ttl = Duration::from_millis(1500);
+                c.faults = vec!["latency:login=1200ms".parse().unwrap()];
+            },
+            vec![(
+                "SS-01",
+                Skip,
+                "in the same instants as the judged one, was refused too",
+            )],
+        ),
+        (
             "grace-new-successor",
             vec![Flaw::GraceNewSuccessor],
             no_knobs,
@@ -657,4 +677,90 @@ async fn rs03_skips_when_the_resource_refuses_a_fresh_token() {
     let j = judged_by_canned_resource("RS-03", &[], |_| REFUSED).await;
     assert_eq!(j.status, Status::Skip, "{}", j.message);
     assert!(j.message.contains("see RT-01"), "{}", j.message);
+}
+
+/// SS-02 against a logout everywhere that ends nothing and answers 1.2 s late, on a server whose
+/// sessions end 1 s after login (announcing 2 s): every session is refused afterwards for its age,
+/// and a fresh control still refreshes, so the refusals passed for the logout's. A twin (another
+/// user's session, logged in and refreshed with session 1) is refused too: not judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ss02_is_not_fooled_by_sessions_that_end_by_their_age() {
+    let fake = crate::canned::slow_canned_endpoint(Duration::from_millis(1200), |_, _| {
+        (200, String::new(), "{}".to_string())
+    })
+    .await;
+    let mut cfg = checks::builtin_mock_config();
+    cfg.flaws.push(Flaw::SessionEndsEarly);
+    cfg.max_sessions = 0;
+    cfg.max_session = Duration::from_secs(2);
+    cfg.access_ttl = Duration::from_millis(1500);
+    let yaml = format!(
+        "logout_everywhere: {{ path: \"http://{fake}/logout-all\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
+    );
+    let run = run_with_profile(cfg, &yaml, &["SS-02"]).await;
+    let r = run.get("SS-02").expect("SS-02 ran");
+    assert!(
+        r.status == Status::Skip && r.message.contains("was refused too"),
+        "{} {:?}\n{:#?}",
+        r.status,
+        r.message,
+        r.assertions
+    );
+}
+
+/// RT-10 against a token endpoint that announces a 4 s session at login and at every rotation
+/// but ends none by its age: it refuses a refresh token left unused for 1.2 s (an idle timeout it
+/// does not announce), so rotation extends the session forever. RT-10's refresh after the
+/// announced end came 2.3 s after its last rotation and was refused for its idleness: a PASS. A
+/// twin (another user's session logged in with the last rotation, its token as old) is refused
+/// too: not judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rt10_is_not_fooled_by_an_unannounced_idle_timeout() {
+    use std::collections::HashMap;
+    use std::time::Instant;
+    let issued: Arc<parking_lot::Mutex<(u32, HashMap<String, Instant>)>> = Arc::default();
+    let fake = crate::canned::canned_endpoint_with(move |_, request| {
+        let body = request.split("\r\n\r\n").nth(1).unwrap_or("");
+        let field = |name: &str| {
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .map(str::to_string)
+        };
+        let mut state = issued.lock();
+        let alive = match (field("grant_type").as_deref(), field("refresh_token")) {
+            (Some("password"), _) => true,
+            (Some("refresh_token"), Some(rt)) => state
+                .1
+                .remove(&rt)
+                .is_some_and(|used| used.elapsed() < Duration::from_millis(1200)),
+            _ => return (404, String::new(), r#"{"error":"not_found"}"#.to_string()),
+        };
+        if !alive {
+            return (400, String::new(), r#"{"error":"invalid_grant"}"#.to_string());
+        }
+        state.0 += 1;
+        let rt = format!("rt-idle-{:06}", state.0);
+        state.1.insert(rt.clone(), Instant::now());
+        let body = format!(
+            r#"{{"access_token":"at-idle-{:06}","token_type":"Bearer","expires_in":60,"refresh_token":"{rt}","refresh_expires_in":4}}"#,
+            state.0
+        );
+        (200, String::new(), body)
+    })
+    .await;
+    let yaml = format!("preset: mock\nbase_url: http://{fake}\n");
+    let profile = authbench::profile::profile_from_str(&yaml, None).expect("profile");
+    let opts = CheckOptions {
+        only: vec!["RT-10".into()],
+        ..CheckOptions::default()
+    };
+    let run = checks::run(Arc::new(profile), &opts).await;
+    let r = run.get("RT-10").expect("RT-10 ran");
+    assert!(
+        r.status == Status::Skip && r.message.contains("was refused too"),
+        "{} {:?}\n{:#?}",
+        r.status,
+        r.message,
+        r.assertions
+    );
 }

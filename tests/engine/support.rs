@@ -19,6 +19,7 @@ mod common;
 #[path = "../common/wait.rs"]
 mod wait;
 pub use wait::eventually;
+#[allow(dead_code)] // the engine tests use one kind of canned endpoint
 #[path = "../common/canned.rs"]
 mod canned;
 pub use canned::canned_endpoint_with;

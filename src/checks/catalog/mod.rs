@@ -25,6 +25,7 @@ pub mod rt;
 pub mod rv;
 pub mod sl;
 pub mod ss;
+pub mod twin;
 pub mod ws;
 
 /// The body of a check.

@@ -7,10 +7,15 @@
 //! its own finding (WARN), once a control (the same kind of token of another session refreshes)
 //! shows the server refreshes at all. A refusal near the end counts as on time only when the last
 //! accepted rotation came one step before it: after a longer gap (a stalled client, slow
-//! answers) the end is not known (ERROR), never a PASS. It needs a target whose sessions end
-//! within a few seconds (SKIP otherwise).
+//! answers) the end is not known (ERROR), never a PASS. The refusal after the end is judged
+//! against a twin ([`Twin`]): another user's session logged in with the last rotation, so its
+//! refresh token is as old as the judged one while its session is not at its end. Refused too,
+//! the refusal may be the token's age (an idle timeout the server does not announce), not the
+//! session's end: not judged (SKIP). It needs a target whose sessions end within a few seconds
+//! (SKIP otherwise).
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -67,12 +72,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
     // The last instant the session is known to have been alive: the login, then the sending of
     // each accepted rotation.
     let mut alive = s.at;
+    // A twin logged in with each rotation: the one of the last rotation holds a refresh token as
+    // old as the judged one, of a session whose own end is still ahead at the judged refresh.
+    let mut twin = None;
     // Rotate every `step` while the session is announced to be alive.
     while Instant::now() + step < end {
         tokio::time::sleep(step).await;
         n += 1;
         let sent = Instant::now();
-        let (reply, resp) = p.refresh_reply(&format!("rotation #{n}"), &rt).await?;
+        let label = format!("rotation #{n}");
+        let ((reply, resp), rotated_with) =
+            Twin::alongside(&p, 1, p.refresh_reply(&label, &rt)).await?;
+        // Its session must outlive the judged refresh by a margin, or its refusal is its end's.
+        twin = rotated_with.filter(|_| sent + lifetime > end + ROUNDING + EARLY_SLACK);
         match reply {
             RefreshReply::Accepted(t) => {
                 alive = sent;
@@ -148,9 +160,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
         control(&p, &mut f, 1, 0, "RT-01").await?;
     }
     tokio::time::sleep_until((end + ROUNDING).into()).await;
-    let (reply, resp) = p
-        .refresh_reply("refresh just after the session's announced end", &rt)
-        .await?;
+    let ((reply, resp), twin) = Twin::judge_along(
+        twin,
+        &p,
+        p.refresh_reply("refresh just after the session's announced end", &rt),
+    )
+    .await?;
+    // A refresh token as old as the judged one, of a session not at its end, refused too: the
+    // refusal may be the token's age (an unannounced idle timeout), not the session's end.
+    if n > 0 {
+        twin.settle(&mut f, matches!(reply, RefreshReply::Rejected { .. }))?;
+    }
     match reply {
         RefreshReply::Rejected { .. } => f.pass(
             "ASVS5-10.4.8",

@@ -9,6 +9,7 @@ pub mod ss03;
 pub mod ss04;
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 use crate::checks::wsprobe::{Close, WsConn, WsEnd};
 use crate::profile::{CloseClass, MaxSessions};
 
@@ -56,19 +57,39 @@ pub async fn socket_for(
 /// oldest so that its access token is fresh for the socket that watches the next login (access
 /// tokens may be short). The next login of user 0 is the one beyond the limit.
 pub async fn oldest_at_the_limit(p: &Probe, limit: u32, judged_by: &str) -> Result<Session, Stop> {
-    let oldest = p.login(0).await?;
+    oldest_with_twin(p, limit, judged_by, None)
+        .await
+        .map(|(oldest, _)| oldest)
+}
+
+/// [`oldest_at_the_limit`] with a [`Twin`] of user `twin` (when given), logged in and refreshed
+/// in the same instants as the oldest session.
+pub async fn oldest_with_twin(
+    p: &Probe,
+    limit: u32,
+    judged_by: &str,
+    twin: Option<u64>,
+) -> Result<(Session, Option<Twin>), Stop> {
+    let (oldest, twin) = match twin {
+        Some(k) => Twin::alongside(p, k, p.login(0)).await?,
+        None => (p.login(0).await?, None),
+    };
     if limit <= 1 {
-        return Ok(oldest);
+        return Ok((oldest, twin));
     }
     for _ in 1..limit {
         p.login(0).await?;
     }
-    let (reply, resp) = p
-        .refresh_reply(
+    let old_rt = oldest.rt()?;
+    let ((reply, resp), twin) = Twin::refresh_along(
+        twin,
+        p,
+        p.refresh_reply(
             "refresh the oldest session (a fresh access token for its socket)",
-            &oldest.rt()?,
-        )
-        .await?;
+            &old_rt,
+        ),
+    )
+    .await?;
     let mut tokens = premise(
         reply,
         &resp,
@@ -78,12 +99,15 @@ pub async fn oldest_at_the_limit(p: &Probe, limit: u32, judged_by: &str) -> Resu
     if tokens.refresh_token.is_none() {
         tokens.refresh_token = oldest.tokens.refresh_token.clone();
     }
-    Ok(Session {
-        tokens,
-        resp,
-        at: Instant::now(),
-        ..oldest
-    })
+    Ok((
+        Session {
+            tokens,
+            resp,
+            at: Instant::now(),
+            ..oldest
+        },
+        twin,
+    ))
 }
 
 /// How a socket ended after the event under test.

@@ -1,13 +1,15 @@
 //! SS-01: the declared session limit is enforced. With `session.max_sessions: N` (1 = the
 //! single-session policy), N more logins of the same user end its oldest session: that session's
 //! refresh token is refused and its socket is kicked. A control — the newest session's refresh
-//! token refreshes — keeps a server that refuses every refresh from passing.
+//! token refreshes — keeps a server that refuses every refresh from passing, and a twin (another
+//! user's session as old as the oldest, [`Twin`]) one that ends sessions by their age.
 
 use super::{
-    NOT_CLOSED_AFTER, SocketEnd, close_wait, declared_policy, ended_as_announced,
-    oldest_at_the_limit, socket_end, socket_for,
+    NOT_CLOSED_AFTER, SocketEnd, close_wait, declared_policy, ended_as_announced, oldest_with_twin,
+    socket_end, socket_for,
 };
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 use crate::profile::MaxSessions;
 
 pub const CHECK: Check = Check {
@@ -40,7 +42,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
             ));
         }
     };
-    let oldest = oldest_at_the_limit(&p, limit, "RT-01").await?;
+    // The twin (user 1), as old as the oldest session: a server that ends sessions by their age
+    // refuses it too, and the oldest's refusal is then no proof of the limit.
+    let (oldest, twin) = oldest_with_twin(&p, limit, "RT-01", Some(1)).await?;
     let old_rt = oldest.rt()?;
     let mut conn = socket_for(&p, "socket of the oldest session", &oldest).await?;
     let wait = close_wait(&oldest);
@@ -74,9 +78,13 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "",
         format!("control: the newest session refreshes ({})", resp.status),
     );
-    let (reply, resp) = p
-        .refresh_reply("refresh with the oldest session's refresh token", &old_rt)
-        .await?;
+    let ((reply, resp), twin) = Twin::judge_along(
+        twin,
+        &p,
+        p.refresh_reply("refresh with the oldest session's refresh token", &old_rt),
+    )
+    .await?;
+    twin.settle(&mut f, matches!(reply, RefreshReply::Rejected { .. }))?;
     let sessions = if limit == 1 {
         "a second login".to_string()
     } else {

@@ -2,10 +2,12 @@
 //! of the user: each session's refresh token is refused afterwards and each session's socket is
 //! closed. Two sessions are tested unless the declared policy allows only one. A control — a
 //! fresh login of another test user refreshes — keeps a server that refuses every refresh from
-//! passing.
+//! passing, and a twin (another user's session as old as session 1, [`Twin`]) one that ends
+//! sessions by their age.
 
 use super::{SocketEnd, close_wait, socket_end, socket_for};
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 use crate::profile::MaxSessions;
 
 pub const CHECK: Check = Check {
@@ -27,7 +29,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
         _ => 2,
     };
     let mut sessions = Vec::new();
-    for _ in 1..=count {
+    // The twin (user 1) is as old as session 1: a server that ends sessions by their age
+    // refuses it too, and session 1's refusal is then no proof of the logout.
+    let (first, mut twin) = Twin::alongside(&p, 1, p.login(0)).await?;
+    first.rt()?;
+    sessions.push(first);
+    for _ in 2..=count {
         let s = p.login(0).await?;
         s.rt()?;
         sessions.push(s);
@@ -36,15 +43,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
     // sockets open together and the logout follows.
     if p.profile().ws().is_some() {
         for (i, s) in sessions.iter_mut().enumerate() {
-            let (reply, resp) = p
-                .refresh_reply(
-                    &format!(
-                        "refresh session {} (a fresh access token for its socket)",
-                        i + 1
-                    ),
-                    &s.rt()?,
-                )
-                .await?;
+            let label = format!(
+                "refresh session {} (a fresh access token for its socket)",
+                i + 1
+            );
+            let rt = s.rt()?;
+            let refreshed = p.refresh_reply(&label, &rt);
+            let (reply, resp) = if i == 0 {
+                let (r, t) = Twin::refresh_along(twin.take(), &p, refreshed).await?;
+                twin = t;
+                r
+            } else {
+                refreshed.await?
+            };
             let mut tokens = premise(reply, &resp, "a refresh before the logout", "RT-01")?;
             if tokens.refresh_token.is_none() {
                 tokens.refresh_token = s.tokens.refresh_token.clone();
@@ -84,12 +95,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut f = Findings::new();
     for (i, (s, conn)) in sessions.iter().zip(sockets.iter_mut()).enumerate() {
         let n = i + 1;
-        let (reply, r) = p
-            .refresh_reply(
-                &format!("refresh with session {n}'s refresh token"),
-                &s.rt()?,
-            )
-            .await?;
+        let label = format!("refresh with session {n}'s refresh token");
+        let rt = s.rt()?;
+        let refreshed = p.refresh_reply(&label, &rt);
+        let (reply, r) = if i == 0 {
+            let (r, end) = Twin::judge_along(twin.take(), &p, refreshed).await?;
+            end.settle(&mut f, matches!(r.0, RefreshReply::Rejected { .. }))?;
+            r
+        } else {
+            refreshed.await?
+        };
         match reply {
             RefreshReply::Accepted(_) => f.fail(
                 "ASVS5-7.5.2",
