@@ -110,8 +110,9 @@ async fn a_broken_server_never_makes_a_check_pass() {
                 ("RT-08", Skip, "see RT-01"),
                 ("RT-09", Skip, "the control was refused too"),
                 ("RT-10", Skip, "the control was refused too"),
-                ("RT-12", Skip, "the control was refused too"),
-                ("RV-01", Skip, "the control was refused too"),
+                // Their twins, as old as the judged sessions, are refused first.
+                ("RT-12", Skip, "was refused too"),
+                ("RV-01", Skip, "was refused too"),
             ],
         ),
         (
@@ -119,7 +120,8 @@ async fn a_broken_server_never_makes_a_check_pass() {
             vec![Flaw::OneShotRotation],
             no_knobs,
             vec![
-                ("RT-07", Skip, "the control was refused too"),
+                // The twin, rotated as often, is refused before the control is asked.
+                ("RT-07", Skip, "was refused too"),
                 ("RT-08", Skip, "see RT-06"),
                 ("RT-09", Skip, "after one rotation"),
                 ("RT-10", Skip, NOT_JUDGED),
@@ -153,11 +155,22 @@ async fn a_broken_server_never_makes_a_check_pass() {
                 c.access_ttl = Duration::from_millis(1500);
                 c.faults = vec!["latency:login=1200ms".parse().unwrap()];
             },
-            vec![(
-                "SS-01",
-                Skip,
-                "in the same instants as the judged one, was refused too",
-            )],
+            // (On a loaded machine the newest session may be past 1 s at its own refresh too:
+            // then the fresh control says "not judged" first.)
+            vec![("SS-01", Skip, NOT_JUDGED)],
+        ),
+        (
+            // No family revocation, sessions that end 1 s after login, refreshes answered 400 ms
+            // late: R2 is refused after the replay for the session's age (1.2 s), while the
+            // fresh control (two refreshes, 0.8 s) still refreshes. The twin is refused with R2.
+            "no-family-revocation, sessions end at 1 s, refreshes 400 ms late",
+            vec![Flaw::NoFamilyRevocation, Flaw::SessionEndsEarly],
+            |c| {
+                c.max_session = Duration::from_secs(2);
+                c.reuse_grace = Duration::ZERO;
+                c.faults = vec!["latency:refresh=400ms".parse().unwrap()];
+            },
+            vec![("RT-07", Skip, "was refused too")],
         ),
         (
             "grace-new-successor",
@@ -762,5 +775,50 @@ async fn rt10_is_not_fooled_by_an_unannounced_idle_timeout() {
         r.status,
         r.message,
         r.assertions
+    );
+}
+
+/// RT-12 and RV-01 against a logout and a revocation that end nothing and answer 1.2 s late, on a
+/// server whose sessions end 1 s after login (announcing 2 s): the refresh afterwards is refused
+/// for the session's age, and a fresh control still refreshes, so each refusal passed for the
+/// event's. The twin, logged in with the judged session, is refused too: not judged. RT-12's
+/// admin logout (the mock's own, at once) is still judged, with its twin alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logout_and_revocation_are_not_credited_with_an_end_by_age() {
+    let fake = crate::canned::slow_canned_endpoint(Duration::from_millis(1200), |_, _| {
+        (200, String::new(), "{}".to_string())
+    })
+    .await;
+    let mut cfg = checks::builtin_mock_config();
+    cfg.flaws.push(Flaw::SessionEndsEarly);
+    cfg.max_session = Duration::from_secs(2);
+    cfg.access_ttl = Duration::from_millis(1500);
+    let form = "form: { token: \"{{refresh_token}}\", token_type_hint: refresh_token }";
+    let yaml = format!(
+        "logout: {{ path: \"http://{fake}/logout\", {form} }}\nrevoke: {{ path: \"http://{fake}/revoke\", form: {{ token: \"{{{{token}}}}\", token_type_hint: \"{{{{token_type_hint}}}}\" }} }}\n"
+    );
+    let run = run_with_profile(cfg, &yaml, &["RT-12", "RV-01"]).await;
+    let rt12 = run.get("RT-12").expect("RT-12 ran");
+    let said = |status: Status, says: &str| {
+        rt12.assertions
+            .iter()
+            .any(|a| a.status == status && a.message.contains(says))
+    };
+    assert!(
+        said(Status::Info, "refresh after logout not judged: ")
+            && !said(Status::Pass, "refresh after logout:")
+            && said(Status::Pass, "refresh after the admin logout:")
+            && said(Status::Info, "as old as the judged one, still refreshes"),
+        "RT-12 {} {:#?}",
+        rt12.status,
+        rt12.assertions
+    );
+    let rv01 = run.get("RV-01").expect("RV-01 ran");
+    assert!(
+        rv01.status == Status::Skip && rv01.message.contains("was refused too"),
+        "RV-01 {} {:?}\n{:#?}",
+        rv01.status,
+        rv01.message,
+        rv01.assertions
     );
 }

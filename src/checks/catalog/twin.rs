@@ -55,23 +55,8 @@ impl Twin {
         ))
     }
 
-    /// Runs `judged` and, in the same instant, a refresh of the twin (`None`: no twin), which
-    /// must be accepted for the twin to stay as old as the judged session: a refused twin
-    /// refresh before the event stops the check the way a refused premise does.
-    pub async fn refresh_along<T>(
-        twin: Option<Twin>,
-        p: &Probe,
-        judged: impl Future<Output = Result<T, Stop>>,
-    ) -> Result<(T, Option<Twin>), Stop> {
-        let (judged, end) = Twin::judge_along(twin, p, judged).await?;
-        match end {
-            TwinEnd::None => Ok((judged, None)),
-            TwinEnd::Alive(twin) => Ok((judged, Some(twin))),
-            TwinEnd::Refused(why) => Err(Stop::skip(why)),
-        }
-    }
-
-    /// Runs `judged` (the refresh after the event) and, in the same instant, the twin's refresh.
+    /// Runs `judged` (a refresh of the judged session: before the event, to keep the twin in
+    /// step; after it, the judged refresh) and, in the same instant, the twin's refresh.
     pub async fn judge_along<T>(
         twin: Option<Twin>,
         p: &Probe,
@@ -109,6 +94,17 @@ impl Twin {
 }
 
 impl TwinEnd {
+    /// The twin after a refresh *before* the event, for the next step; call it after the judged
+    /// refresh's own premise, so that a refused judged session is reported as such. A refused
+    /// twin stops the check (SKIP: not judged), as a refused premise does.
+    pub fn kept(self) -> Result<Option<Twin>, Stop> {
+        match self {
+            TwinEnd::None => Ok(None),
+            TwinEnd::Alive(twin) => Ok(Some(twin)),
+            TwinEnd::Refused(why) => Err(Stop::skip(why)),
+        }
+    }
+
     /// Records what the twin showed (INFO) when the judged refresh was refused; a refused twin
     /// stops the check (SKIP: not judged). When the judged refresh was accepted, the twin says
     /// nothing and nothing is recorded.
@@ -116,13 +112,22 @@ impl TwinEnd {
         if !judged_refused {
             return Ok(());
         }
+        match self.note(f) {
+            Some(why) => Err(Stop::skip(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// For a refused judged refresh: records the twin's INFO and gives `None` when the refusal
+    /// stands; gives why it does not (not recorded) when the twin was refused too.
+    pub fn note(self, f: &mut Findings) -> Option<String> {
         match self {
             TwinEnd::None => {
                 f.info(
                     "",
                     "no twin: no session of another user as old as the judged one was held (one test user, or sessions too short to outlive the check), so a refusal for its age is not told from one for the event",
                 );
-                Ok(())
+                None
             }
             TwinEnd::Alive(twin) => {
                 f.info(
@@ -132,9 +137,9 @@ impl TwinEnd {
                         twin.user
                     ),
                 );
-                Ok(())
+                None
             }
-            TwinEnd::Refused(why) => Err(Stop::skip(why)),
+            TwinEnd::Refused(why) => Some(why),
         }
     }
 }

@@ -2,9 +2,12 @@
 //! is rejected and revokes the family: R2 stops working, and ideally R2's access token too.
 //! The check reports the revocation scope it observed: nothing / the refresh tokens / the whole
 //! family including access tokens. "R2 refused after the reuse" only counts once a control — a
-//! rotated successor of another session that saw no reuse — refreshes (else SKIP).
+//! rotated successor of another session that saw no reuse — refreshes (else SKIP), and the twin
+//! ([`Twin`]: another user's session logged in and rotated with this one) refreshed next to R2
+//! (else not judged: a server that ends sessions by their age would pass).
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -24,10 +27,15 @@ pub const GRACE_BUDGET: Duration = Duration::from_secs(3);
 const GRACE_POLL: Duration = Duration::from_millis(250);
 
 async fn run(p: Arc<Probe>) -> Verdict {
-    let s = p.login(0).await?;
+    // The twin (user 2, [`Twin`]), logged in and rotated with the judged session and refreshed
+    // with R2: a server that ends sessions by their age refuses it too, and R2's refusal is then
+    // no proof of a family revocation.
+    let (s, twin) = Twin::alongside(&p, 2, p.login(0)).await?;
     let r1 = s.rt()?;
-    let (reply, resp) = p.refresh_reply("rotate R1 into R2", &r1).await?;
+    let ((reply, resp), twin) =
+        Twin::judge_along(twin, &p, p.refresh_reply("rotate R1 into R2", &r1)).await?;
     let t2 = premise(reply, &resp, "the login's refresh token R1", "RT-01")?;
+    let twin = twin.kept()?;
     let r2 = match t2.refresh_token.clone() {
         Some(r2) if r2 != r1 => r2,
         _ => {
@@ -94,9 +102,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
     }
 
-    let (reply, resp) = p
-        .refresh_reply("refresh with R2 (the newest) after the reuse", &r2)
-        .await?;
+    let ((reply, resp), twin) = Twin::judge_along(
+        twin,
+        &p,
+        p.refresh_reply("refresh with R2 (the newest) after the reuse", &r2),
+    )
+    .await?;
     if reply.rejected()
         && let Some(why) = refresh_expired_before(&t2, SystemTime::now())
     {
@@ -126,7 +137,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
         RefreshReply::Rejected { .. } => {}
     }
-    // R2 is a rotated successor never used: one that went through no reuse must refresh.
+    // R2 is a rotated successor never used: one that went through no reuse must refresh, and the
+    // twin, as old and rotated as often, must have refreshed next to it.
+    twin.settle(&mut f, true)?;
     control(&p, &mut f, 1, 1, "RT-06").await?;
     f.pass(
         "RFC9700-4.14.2",

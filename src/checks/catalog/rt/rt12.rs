@@ -1,8 +1,11 @@
 //! RT-12: logout, and an admin "log this user out everywhere" (the password-change case), end the
 //! refresh token. A refusal only counts once a control — a login's refresh token of another
-//! session, never logged out — refreshes (else SKIP: the server refuses every refresh).
+//! session, never logged out — refreshes (else SKIP: the server refuses every refresh), and when
+//! a twin (another user's session as old, [`Twin`]) still refreshes next to it (else not judged:
+//! a server that ends sessions by their age would pass).
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -30,8 +33,10 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut f = Findings::new();
     // The refusals to try again once they should have lasted: token, event, rule, when.
     let mut refusals = Vec::new();
+    // Each event's session has a twin (user 3, [`Twin`]): a server that ends sessions by their
+    // age refuses it too, and the refusal after the event is then not judged.
     if has_logout {
-        let s = p.login(0).await?;
+        let (s, twin) = Twin::alongside(&p, 3, p.login(0)).await?;
         let rt = s.rt()?;
         if let Some(r) = p.logout("logout", &s.tokens).await {
             let r = r?;
@@ -43,7 +48,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
             );
         }
         if let Some(at) =
-            expect_refresh_refused(&p, &mut f, &rt, &s.tokens, "logout", "ASVS5-7.4.1").await?
+            expect_refresh_refused(&p, &mut f, (&rt, &s.tokens, twin), "logout", "ASVS5-7.4.1")
+                .await?
         {
             refusals.push((rt, "logout", "ASVS5-7.4.1", at));
         }
@@ -51,7 +57,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
         f.info("", Need::Logout.reason());
     }
     if has_admin {
-        let s = p.login(1).await?;
+        let (s, twin) = Twin::alongside(&p, 3, p.login(1)).await?;
         let rt = s.rt()?;
         if let Some(r) = p.admin_logout("admin logout of the user", &s.user).await {
             let r = r?;
@@ -65,8 +71,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
         if let Some(at) = expect_refresh_refused(
             &p,
             &mut f,
-            &rt,
-            &s.tokens,
+            (&rt, &s.tokens, twin),
             "the admin logout",
             "ASVS5-7.4.3",
         )
@@ -76,6 +81,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
         }
     } else {
         f.info("", Need::AdminLogout.reason());
+    }
+    // No refusal stands and nothing was found, but a refusal was not judged: the check is not
+    // judged (SKIP), whatever the logout's own answer passed.
+    if refusals.is_empty()
+        && !f.has_findings()
+        && let Some(why) = f
+            .assertions()
+            .iter()
+            .find(|a| a.message.contains(" not judged: "))
+    {
+        return Err(Stop::skip(why.message.clone()));
     }
     if !refusals.is_empty() {
         // The refused tokens were a login's, never used: one of another session must refresh.
@@ -93,18 +109,17 @@ async fn run(p: Arc<Probe>) -> Verdict {
 
 /// After `event` ("logout", "the admin logout") the refresh token `rt` of `tokens` must be
 /// refused; returns when it was. A 5xx, 429 or an answer outside the refresh contract is no refusal
-/// (ERROR), nor is a refusal after the token's announced end (not judged).
+/// (ERROR), nor is a refusal after the token's announced end, or one that the session's twin got
+/// too (not judged).
 async fn expect_refresh_refused(
     p: &Probe,
     f: &mut Findings,
-    rt: &str,
-    tokens: &Tokens,
+    (rt, tokens, twin): (&str, &Tokens, Option<Twin>),
     event: &str,
     requirement: &'static str,
 ) -> Result<Option<std::time::Instant>, Stop> {
-    let (reply, resp) = p
-        .refresh_reply(&format!("refresh after {event}"), rt)
-        .await?;
+    let label = format!("refresh after {event}");
+    let ((reply, resp), twin) = Twin::judge_along(twin, p, p.refresh_reply(&label, rt)).await?;
     match reply {
         RefreshReply::Accepted(_) => {
             f.warn(
@@ -122,6 +137,10 @@ async fn expect_refresh_refused(
                 Ok(None)
             }
             None => {
+                if let Some(why) = twin.note(f) {
+                    f.info("", format!("refresh after {event} {why}"));
+                    return Ok(None);
+                }
                 f.pass(
                     requirement,
                     format!("refresh after {event}: {}", resp.brief()),

@@ -1,8 +1,10 @@
 //! RV-01: a refresh token revoked through RFC 7009 no longer refreshes, and the access tokens of
 //! the same grant should stop working too. The refusal only counts once a control — a login's
-//! refresh token of another session, never revoked — refreshes (else SKIP).
+//! refresh token of another session, never revoked — refreshes (else SKIP), and when a twin
+//! (another user's session as old, [`Twin`]) still refreshes next to it (else not judged).
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -23,7 +25,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
             "the profile declares that the revocation endpoint does not accept refresh tokens (token_types.revoke)",
         ));
     }
-    let s = p.login(0).await?;
+    // The twin (user 3, [`Twin`]): a server that ends sessions by their age refuses it too, and
+    // the refusal after the revocation is then not judged.
+    let (s, twin) = Twin::alongside(&p, 3, p.login(0)).await?;
     let rt = s.rt()?;
     let Some(r) = p
         .revoke("revoke the refresh token", &rt, TokenKind::Refresh)
@@ -39,9 +43,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
         "RFC7009-2.2",
         format!("revocation answered {}", r.brief()),
     );
-    let (reply, resp) = p
-        .refresh_reply("refresh with the revoked refresh token", &rt)
-        .await?;
+    let ((reply, resp), twin) = Twin::judge_along(
+        twin,
+        &p,
+        p.refresh_reply("refresh with the revoked refresh token", &rt),
+    )
+    .await?;
     let refused_at = std::time::Instant::now();
     if !reply.accepted() && !reply.rejected() {
         // A 5xx or an answer outside the refresh contract neither refuses nor accepts the token.
@@ -59,6 +66,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
         && let Some(why) = refresh_expired_before(&s.tokens, SystemTime::now())
     {
         let msg = format!("refresh with the revoked token not judged: {why}");
+        if !f.has_findings() {
+            return Err(Stop::skip(msg));
+        }
+        f.info("", msg);
+        return Ok(f);
+    }
+    if reply.rejected()
+        && let Some(why) = twin.note(&mut f)
+    {
+        let msg = format!("refresh with the revoked token {why}");
         if !f.has_findings() {
             return Err(Stop::skip(msg));
         }

@@ -81,7 +81,7 @@ pub async fn oldest_with_twin(
         p.login(0).await?;
     }
     let old_rt = oldest.rt()?;
-    let ((reply, resp), twin) = Twin::refresh_along(
+    let ((reply, resp), twin) = Twin::judge_along(
         twin,
         p,
         p.refresh_reply(
@@ -96,6 +96,7 @@ pub async fn oldest_with_twin(
         "the oldest session's refresh within the limit",
         judged_by,
     )?;
+    let twin = twin.kept()?;
     if tokens.refresh_token.is_none() {
         tokens.refresh_token = oldest.tokens.refresh_token.clone();
     }

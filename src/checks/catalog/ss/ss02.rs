@@ -49,14 +49,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
             );
             let rt = s.rt()?;
             let refreshed = p.refresh_reply(&label, &rt);
-            let (reply, resp) = if i == 0 {
-                let (r, t) = Twin::refresh_along(twin.take(), &p, refreshed).await?;
-                twin = t;
-                r
+            let ((reply, resp), end) = if i == 0 {
+                let (r, end) = Twin::judge_along(twin.take(), &p, refreshed).await?;
+                (r, Some(end))
             } else {
-                refreshed.await?
+                (refreshed.await?, None)
             };
             let mut tokens = premise(reply, &resp, "a refresh before the logout", "RT-01")?;
+            if let Some(end) = end {
+                twin = end.kept()?;
+            }
             if tokens.refresh_token.is_none() {
                 tokens.refresh_token = s.tokens.refresh_token.clone();
             }
