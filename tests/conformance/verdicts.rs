@@ -692,33 +692,49 @@ async fn rs03_skips_when_the_resource_refuses_a_fresh_token() {
     assert!(j.message.contains("see RT-01"), "{}", j.message);
 }
 
+/// A builtin-configured mock whose sessions end 1 s after login while announcing 2 s
+/// (`session-ends-early` with a 2 s session; 1.5 s access tokens).
+fn sessions_ending_at_one_second() -> MockConfig {
+    let mut cfg = checks::builtin_mock_config();
+    cfg.flaws.push(Flaw::SessionEndsEarly);
+    cfg.max_session = Duration::from_secs(2);
+    cfg.access_ttl = Duration::from_millis(1500);
+    cfg
+}
+
+/// An endpoint that does nothing and answers 200 `{}` 1.2 s late (a logout that ends nothing).
+async fn slow_no_op() -> std::net::SocketAddr {
+    crate::canned::slow_canned_endpoint(Duration::from_millis(1200), |_, _| {
+        (200, String::new(), "{}".to_string())
+    })
+    .await
+}
+
+/// Check `id` of `run` is not judged because its twin was refused too.
+fn twin_refused_too(run: &ConformanceRun, id: &str) {
+    let r = run.get(id).expect("the check ran");
+    assert!(
+        r.status == Status::Skip && r.message.contains("was refused too"),
+        "{id} {} {:?}\n{:#?}",
+        r.status,
+        r.message,
+        r.assertions
+    );
+}
+
 /// SS-02 against a logout everywhere that ends nothing and answers 1.2 s late, on a server whose
 /// sessions end 1 s after login (announcing 2 s): every session is refused afterwards for its age,
 /// and a fresh control still refreshes, so the refusals passed for the logout's. A twin (another
 /// user's session, logged in and refreshed with session 1) is refused too: not judged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ss02_is_not_fooled_by_sessions_that_end_by_their_age() {
-    let fake = crate::canned::slow_canned_endpoint(Duration::from_millis(1200), |_, _| {
-        (200, String::new(), "{}".to_string())
-    })
-    .await;
-    let mut cfg = checks::builtin_mock_config();
-    cfg.flaws.push(Flaw::SessionEndsEarly);
+    let fake = slow_no_op().await;
+    let mut cfg = sessions_ending_at_one_second();
     cfg.max_sessions = 0;
-    cfg.max_session = Duration::from_secs(2);
-    cfg.access_ttl = Duration::from_millis(1500);
     let yaml = format!(
         "logout_everywhere: {{ path: \"http://{fake}/logout-all\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
     );
-    let run = run_with_profile(cfg, &yaml, &["SS-02"]).await;
-    let r = run.get("SS-02").expect("SS-02 ran");
-    assert!(
-        r.status == Status::Skip && r.message.contains("was refused too"),
-        "{} {:?}\n{:#?}",
-        r.status,
-        r.message,
-        r.assertions
-    );
+    twin_refused_too(&run_with_profile(cfg, &yaml, &["SS-02"]).await, "SS-02");
 }
 
 /// RT-10 against a token endpoint that announces a 4 s session at login and at every rotation
@@ -767,15 +783,7 @@ async fn rt10_is_not_fooled_by_an_unannounced_idle_timeout() {
         only: vec!["RT-10".into()],
         ..CheckOptions::default()
     };
-    let run = checks::run(Arc::new(profile), &opts).await;
-    let r = run.get("RT-10").expect("RT-10 ran");
-    assert!(
-        r.status == Status::Skip && r.message.contains("was refused too"),
-        "{} {:?}\n{:#?}",
-        r.status,
-        r.message,
-        r.assertions
-    );
+    twin_refused_too(&checks::run(Arc::new(profile), &opts).await, "RT-10");
 }
 
 /// RT-12 and RV-01 against a logout and a revocation that end nothing and answer 1.2 s late, on a
@@ -785,14 +793,8 @@ async fn rt10_is_not_fooled_by_an_unannounced_idle_timeout() {
 /// admin logout (the mock's own, at once) is still judged, with its twin alive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn logout_and_revocation_are_not_credited_with_an_end_by_age() {
-    let fake = crate::canned::slow_canned_endpoint(Duration::from_millis(1200), |_, _| {
-        (200, String::new(), "{}".to_string())
-    })
-    .await;
-    let mut cfg = checks::builtin_mock_config();
-    cfg.flaws.push(Flaw::SessionEndsEarly);
-    cfg.max_session = Duration::from_secs(2);
-    cfg.access_ttl = Duration::from_millis(1500);
+    let fake = slow_no_op().await;
+    let cfg = sessions_ending_at_one_second();
     let form = "form: { token: \"{{refresh_token}}\", token_type_hint: refresh_token }";
     let yaml = format!(
         "logout: {{ path: \"http://{fake}/logout\", {form} }}\nrevoke: {{ path: \"http://{fake}/revoke\", form: {{ token: \"{{{{token}}}}\", token_type_hint: \"{{{{token_type_hint}}}}\" }} }}\n"
@@ -813,12 +815,5 @@ async fn logout_and_revocation_are_not_credited_with_an_end_by_age() {
         rt12.status,
         rt12.assertions
     );
-    let rv01 = run.get("RV-01").expect("RV-01 ran");
-    assert!(
-        rv01.status == Status::Skip && rv01.message.contains("was refused too"),
-        "RV-01 {} {:?}\n{:#?}",
-        rv01.status,
-        rv01.message,
-        rv01.assertions
-    );
+    twin_refused_too(&run, "RV-01");
 }
