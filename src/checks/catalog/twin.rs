@@ -20,7 +20,10 @@ use super::prelude::*;
 /// A session of another user, as old as the judged one (see the module docs).
 pub struct Twin {
     user: String,
-    rt: String,
+    /// Its refresh token (`None`: the client sees none; then it is never refreshed).
+    rt: Option<String>,
+    /// Its access token, for twins judged at the resource ([`Twin::call_along`]).
+    at: String,
 }
 
 /// What the twin's refresh next to the judged one found.
@@ -49,7 +52,8 @@ impl Twin {
         Ok((
             judged,
             Some(Twin {
-                rt: twin.rt()?,
+                rt: twin.tokens.refresh_token,
+                at: twin.tokens.access_token,
                 user: twin.user,
             }),
         ))
@@ -62,18 +66,19 @@ impl Twin {
         p: &Probe,
         judged: impl Future<Output = Result<T, Stop>>,
     ) -> Result<(T, TwinEnd), Stop> {
-        let Some(twin) = twin else {
+        let Some((twin, rt)) = twin.and_then(|t| t.rt.clone().map(|rt| (t, rt))) else {
             return Ok((judged.await?, TwinEnd::None));
         };
         let label = format!(
             "control: refresh {}'s session, as old as the judged one",
             twin.user
         );
-        let (judged, refreshed) = futures::join!(judged, p.refresh_reply(&label, &twin.rt));
+        let (judged, refreshed) = futures::join!(judged, p.refresh_reply(&label, &rt));
         let (judged, (reply, resp)) = (judged?, refreshed?);
         let end = match reply {
             RefreshReply::Accepted(t) => TwinEnd::Alive(Twin {
-                rt: t.refresh_token.unwrap_or(twin.rt),
+                rt: Some(t.refresh_token.unwrap_or(rt)),
+                at: t.access_token,
                 user: twin.user,
             }),
             RefreshReply::Rejected { .. } => TwinEnd::Refused(format!(
@@ -90,6 +95,31 @@ impl Twin {
             }
         };
         Ok((judged, end))
+    }
+}
+
+impl Twin {
+    /// Runs `judged` (a resource call with the judged session's access token) and, in the same
+    /// instant, a resource call with the twin's access token, as old. `None` without a twin.
+    pub async fn call_along<T>(
+        twin: Option<&Twin>,
+        p: &Probe,
+        judged: impl Future<Output = Result<T, Stop>>,
+    ) -> Result<(T, Option<(String, Resp)>), Stop> {
+        let Some(twin) = twin else {
+            return Ok((judged.await?, None));
+        };
+        let (judged, called) = futures::join!(judged, twin.call(p));
+        Ok((judged?, Some((twin.user.clone(), called?))))
+    }
+
+    /// A resource call with the twin's access token.
+    pub async fn call(&self, p: &Probe) -> Result<Resp, Stop> {
+        let label = format!(
+            "control: resource call with {}'s access token, as old as the judged one",
+            self.user
+        );
+        p.api(&label, &self.at).await
     }
 }
 

@@ -1,8 +1,11 @@
 //! AT-01: an access token stops working after logout — at once, or at the latest at its own
 //! expiry. Self-contained JWTs usually live until `exp`; that window is measured and reported
-//! (INFO). Accepting the token past its own lifetime is a WARN: logout then ends nothing.
+//! (INFO). Accepting the token past its own lifetime is a WARN: logout then ends nothing. A
+//! refusal at once counts only when a twin's access token ([`Twin`]: another user's, issued and
+//! used in the same instants, never logged out) is accepted next to it.
 
 use crate::checks::catalog::prelude::*;
+use crate::checks::catalog::twin::Twin;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -25,8 +28,17 @@ const AT_ONCE: Duration = Duration::from_millis(500);
 const PAST_EXP: Duration = Duration::from_secs(1);
 
 async fn run(p: Arc<Probe>) -> Verdict {
-    let s = p.login(0).await?;
+    // The twin (user 2, [`Twin`]): logged in with the judged session, its access token used at
+    // the resource in the same instants. A resource that refuses tokens by their age refuses it
+    // too, and the refusal after the logout is then not the logout's.
+    let (s, twin) = Twin::alongside(&p, 2, p.login(0)).await?;
     genuine_works(&p, s.at()).await?;
+    // The twin's token right after (a resource that answers by the calls' order sees the judged
+    // token first); a twin the resource does not take is no control.
+    let twin = match twin {
+        Some(t) if t.call(&p).await?.ok() => Some(t),
+        _ => None,
+    };
     if let Some(why) = logout_refused_by_declaration(&p, &s.tokens) {
         return Err(Stop::skip(why));
     }
@@ -64,7 +76,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
     loop {
         n += 1;
         let label = format!("resource call #{n} after logout");
-        let r = p.api(&label, s.at()).await?;
+        let judged = p.api(&label, s.at());
+        let (r, twin_call) = if n == 1 {
+            Twin::call_along(twin.as_ref(), &p, judged).await?
+        } else {
+            (judged.await?, None)
+        };
         let waited = t0.elapsed();
         if refused(&r, &label)? {
             let refused_at = Instant::now();
@@ -81,6 +98,14 @@ async fn run(p: Arc<Probe>) -> Verdict {
                         past_exp(leeway)
                     ),
                 );
+            } else if n == 1
+                && waited <= AT_ONCE
+                && let Some((user, twin_r)) = twin_call.filter(|(_, r)| !r.ok())
+            {
+                return Err(Stop::skip(format!(
+                    "not judged: the resource refused {user}'s access token too ({}), as old as the judged one and never logged out: tokens here end by their age, so the refusal may not be the logout's",
+                    twin_r.brief()
+                )));
             } else if n == 1 && waited <= AT_ONCE {
                 f.pass(
                     "ASVS5-7.4.1",
