@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "AT-01",
         title: "After logout an access token works at most until its expiry (window measured)",
-        summary: "Log out, then call the resource with the access token every 100 ms until refused (at most 5 s, or until 1 s past its expiry): PASS when refused at once (answered within 0.5 s of the logout), INFO with the window when it works on until its expiry, WARN when accepted more than 1 s past its expiry. A refusal counts once a fresh login's token is accepted right after it.",
+        summary: "Log out, then call the resource with the access token every 100 ms until refused (at most 5 s, or until 1 s past its expiry): PASS when refused at once (answered within 0.5 s of the logout), INFO with the window when it works on until its expiry, WARN when accepted more than 1 s past its expiry. A refusal counts once a fresh login's token is accepted right after it, and a twin's token (another user's, issued and used in the same instants) is accepted next to it.",
         requirements: &["ASVS5-7.4.1", "RFC7009-2.1"],
         level: Level::Should,
         destructive: true,

@@ -13,7 +13,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-07",
         title: "Reuse of a rotated-out refresh token revokes the family",
-        summary: "Rotate R1 into R2, then replay R1 after any grace window: R1 gets invalid_grant, then R2 is rejected too; the scope observed (nothing / refresh tokens / also access tokens) is reported.",
+        summary: "Rotate R1 into R2, then replay R1 after any grace window: R1 gets invalid_grant, then R2 is rejected too; the scope observed (nothing / refresh tokens / also access tokens) is reported. A refusal counts only while a twin (another user's session, logged in and refreshed in the same instants) still refreshes next to it: refused too, not judged (SKIP).",
         requirements: &["RFC9700-4.14.2", "RFC6819-5.2.2.3"],
         level: Level::Should,
         destructive: true,

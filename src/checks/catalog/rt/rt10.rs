@@ -21,7 +21,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-10",
         title: "Rotation does not extend the maximum session lifetime",
-        summary: "Rotate repeatedly until past the session end announced at login (refresh_expires_in): each rotation keeps that end, and a refresh after it is rejected. A session that ends before its announced end is a WARN too (ended early). Needs sessions of a few seconds.",
+        summary: "Rotate repeatedly until past the session end announced at login (refresh_expires_in): each rotation keeps that end, and a refresh after it is rejected. A session that ends before its announced end is a WARN too (ended early). A refusal after the end counts only while a twin (another user's session logged in with the last rotation) still refreshes next to it. Needs sessions of a few seconds.",
         requirements: &["ASVS5-10.4.8", "RFC9700-4.14.2"],
         level: Level::Should,
         destructive: false,

@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RT-12",
         title: "Logout and admin logout end the refresh token",
-        summary: "Log out (profile logout request), then refresh: rejected. Same after the admin logout of the user (password change). SKIP when neither is configured.",
+        summary: "Log out (profile logout request), then refresh: rejected. Same after the admin logout of the user (password change). SKIP when neither is configured. A refusal counts only while a twin (another user's session, logged in and refreshed in the same instants) still refreshes next to it: refused too, not judged (SKIP).",
         requirements: &["RFC9700-4.14.2", "ASVS5-7.4.1", "ASVS5-7.4.3"],
         level: Level::Should,
         destructive: true,

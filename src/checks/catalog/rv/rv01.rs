@@ -10,7 +10,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "RV-01",
         title: "A revoked refresh token no longer refreshes",
-        summary: "Revoke the refresh token (token_type_hint=refresh_token): 200; then refreshing with it is rejected (MUST) and its access token should be refused (SHOULD; judged once a fresh login's token is accepted right after).",
+        summary: "Revoke the refresh token (token_type_hint=refresh_token): 200; then refreshing with it is rejected (MUST) and its access token should be refused (SHOULD; judged once a fresh login's token is accepted right after). A refusal counts only while a twin (another user's session, logged in and refreshed in the same instants) still refreshes next to it: refused too, not judged (SKIP).",
         requirements: &["RFC7009-2.1", "RFC7009-2.2"],
         level: Level::Must,
         destructive: true,

@@ -16,7 +16,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "SS-01",
         title: "A login beyond the session limit ends the oldest session",
-        summary: "With `session.max_sessions: N` declared (1 = single session), log the same user in N more times: the oldest session's refresh token is refused and its socket is closed (kicked) within 3 s, while the newest session refreshes. SKIP without a declared limit.",
+        summary: "With `session.max_sessions: N` declared (1 = single session), log the same user in N more times: the oldest session's refresh token is refused and its socket is closed (kicked) within 3 s, while the newest session refreshes. SKIP without a declared limit. A refusal counts only while a twin (another user's session, logged in and refreshed in the same instants) still refreshes next to it: refused too, not judged (SKIP).",
         requirements: &["ASVS5-7.1.2", "ASVS5-7.4.1"],
         level: Level::Must,
         destructive: true,

@@ -14,7 +14,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "SS-02",
         title: "Logout everywhere ends every session and closes every socket",
-        summary: "Log the same user in twice (each with a socket), send the profile's `logout_everywhere` request with one session's tokens: both sessions' refresh tokens are refused and both sockets close within 3 s. SKIP without a `logout_everywhere` request.",
+        summary: "Log the same user in twice (each with a socket), send the profile's `logout_everywhere` request with one session's tokens: both sessions' refresh tokens are refused and both sockets close within 3 s. SKIP without a `logout_everywhere` request. A refusal counts only while a twin (another user's session, logged in and refreshed in the same instants) still refreshes next to it: refused too, not judged (SKIP).",
         requirements: &["ASVS5-7.5.2", "ASVS5-7.4.1"],
         level: Level::Must,
         destructive: true,
