@@ -33,6 +33,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
     let mut f = Findings::new();
     // The refusals to try again once they should have lasted: token, event, rule, when.
     let mut refusals = Vec::new();
+    // Why a refusal was not judged (the first such).
+    let mut not_judged = None;
     // Each event's session has a twin (user 3, [`Twin`]): a server that ends sessions by their
     // age refuses it too, and the refusal after the event is then not judged.
     if has_logout {
@@ -47,11 +49,12 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 format!("logout answered {}", r.brief()),
             );
         }
-        if let Some(at) =
-            expect_refresh_refused(&p, &mut f, (&rt, &s.tokens, twin), "logout", "ASVS5-7.4.1")
-                .await?
+        match expect_refresh_refused(&p, &mut f, (&rt, &s.tokens, twin), "logout", "ASVS5-7.4.1")
+            .await?
         {
-            refusals.push((rt, "logout", "ASVS5-7.4.1", at));
+            After::Refused(at) => refusals.push((rt, "logout", "ASVS5-7.4.1", at)),
+            After::NotJudged(why) => not_judged = not_judged.or(Some(why)),
+            After::Accepted => {}
         }
     } else {
         f.info("", Need::Logout.reason());
@@ -68,7 +71,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 )));
             }
         }
-        if let Some(at) = expect_refresh_refused(
+        match expect_refresh_refused(
             &p,
             &mut f,
             (&rt, &s.tokens, twin),
@@ -77,7 +80,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         )
         .await?
         {
-            refusals.push((rt, "the admin logout", "ASVS5-7.4.3", at));
+            After::Refused(at) => refusals.push((rt, "the admin logout", "ASVS5-7.4.3", at)),
+            After::NotJudged(why) => not_judged = not_judged.or(Some(why)),
+            After::Accepted => {}
         }
     } else {
         f.info("", Need::AdminLogout.reason());
@@ -86,12 +91,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
     // judged (SKIP), whatever the logout's own answer passed.
     if refusals.is_empty()
         && !f.has_findings()
-        && let Some(why) = f
-            .assertions()
-            .iter()
-            .find(|a| a.message.contains(" not judged: "))
+        && let Some(why) = not_judged
     {
-        return Err(Stop::skip(why.message.clone()));
+        return Err(Stop::skip(why));
     }
     if !refusals.is_empty() {
         // The refused tokens were a login's, never used: one of another session must refresh.
@@ -107,17 +109,26 @@ async fn run(p: Arc<Probe>) -> Verdict {
     Ok(f)
 }
 
+/// What the refresh after an event found.
+enum After {
+    /// The refresh token still works (a WARN is recorded).
+    Accepted,
+    /// Refused, at this instant (a PASS is recorded).
+    Refused(std::time::Instant),
+    /// Refused, but not judged: why (an INFO is recorded).
+    NotJudged(String),
+}
+
 /// After `event` ("logout", "the admin logout") the refresh token `rt` of `tokens` must be
-/// refused; returns when it was. A 5xx, 429 or an answer outside the refresh contract is no refusal
-/// (ERROR), nor is a refusal after the token's announced end, or one that the session's twin got
-/// too (not judged).
+/// refused. A 5xx, 429 or an answer outside the refresh contract is no refusal (ERROR), nor is a
+/// refusal after the token's announced end, or one that the session's twin got too (not judged).
 async fn expect_refresh_refused(
     p: &Probe,
     f: &mut Findings,
     (rt, tokens, twin): (&str, &Tokens, Option<Twin>),
     event: &str,
     requirement: &'static str,
-) -> Result<Option<std::time::Instant>, Stop> {
+) -> Result<After, Stop> {
     let label = format!("refresh after {event}");
     let ((reply, resp), twin) = Twin::judge_along(twin, p, p.refresh_reply(&label, rt)).await?;
     match reply {
@@ -129,25 +140,25 @@ async fn expect_refresh_refused(
                     resp.status
                 ),
             );
-            Ok(None)
+            Ok(After::Accepted)
         }
-        RefreshReply::Rejected { .. } => match refresh_expired_before(tokens, SystemTime::now()) {
-            Some(why) => {
-                f.info("", format!("refresh after {event} not judged: {why}"));
-                Ok(None)
+        RefreshReply::Rejected { .. } => {
+            let not_judged = match refresh_expired_before(tokens, SystemTime::now()) {
+                Some(why) => Some(format!("refresh after {event} not judged: {why}")),
+                None => twin
+                    .note(f)
+                    .map(|why| format!("refresh after {event} {why}")),
+            };
+            if let Some(why) = not_judged {
+                f.info("", why.clone());
+                return Ok(After::NotJudged(why));
             }
-            None => {
-                if let Some(why) = twin.note(f) {
-                    f.info("", format!("refresh after {event} {why}"));
-                    return Ok(None);
-                }
-                f.pass(
-                    requirement,
-                    format!("refresh after {event}: {}", resp.brief()),
-                );
-                Ok(Some(std::time::Instant::now()))
-            }
-        },
+            f.pass(
+                requirement,
+                format!("refresh after {event}: {}", resp.brief()),
+            );
+            Ok(After::Refused(std::time::Instant::now()))
+        }
         RefreshReply::ServerError | RefreshReply::Unexpected => Err(Stop::error(format!(
             "the refresh after {event} got {}: neither accepted nor refused, so it says nothing about the token",
             resp.brief()

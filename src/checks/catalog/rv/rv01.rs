@@ -62,20 +62,19 @@ async fn run(p: Arc<Probe>) -> Verdict {
         f.info("", msg);
         return Ok(f);
     }
-    if reply.rejected()
-        && let Some(why) = refresh_expired_before(&s.tokens, SystemTime::now())
-    {
-        let msg = format!("refresh with the revoked token not judged: {why}");
-        if !f.has_findings() {
-            return Err(Stop::skip(msg));
+    // A refusal after the token's announced end may be the expiry's; one the twin got too may be
+    // the session's age.
+    let not_judged = if reply.rejected() {
+        match refresh_expired_before(&s.tokens, SystemTime::now()) {
+            Some(why) => Some(format!("refresh with the revoked token not judged: {why}")),
+            None => twin
+                .note(&mut f)
+                .map(|why| format!("refresh with the revoked token {why}")),
         }
-        f.info("", msg);
-        return Ok(f);
-    }
-    if reply.rejected()
-        && let Some(why) = twin.note(&mut f)
-    {
-        let msg = format!("refresh with the revoked token {why}");
+    } else {
+        None
+    };
+    if let Some(msg) = not_judged {
         if !f.has_findings() {
             return Err(Stop::skip(msg));
         }
