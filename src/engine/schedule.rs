@@ -169,31 +169,43 @@ impl Gate {
 }
 
 /// A rendezvous of `n` parties: each [`Muster::arrive`]s, then waits until all have arrived (or a
-/// bound passed, so a party that never comes cannot stall the others).
+/// bound passed, so a party that never comes cannot stall the others). Watchers
+/// ([`Muster::watch`]) wait for the same release without being waited for.
 ///
-/// Arrival `k` parks in slot `k` (an `AtomicWaker`); only the first arrival runs the bound's timer,
-/// and it releases everyone when the bound passes or when it is dropped while waiting.
+/// Arrival `k` parks in slot `k` (an `AtomicWaker`), watcher `w` in its own slot; only the first
+/// arrival runs the bound's timer, and it releases everyone when the bound passes or when it is
+/// dropped while waiting. The release wakes every arrival before any watcher.
 #[derive(Debug)]
 pub struct Muster {
     arrived: AtomicUsize,
     released: AtomicBool,
+    /// The parties' slots, then the watchers'.
     slots: Box<[AtomicWaker]>,
+    parties: usize,
 }
 
 impl Muster {
-    /// A muster expecting `n` arrivals.
+    /// A muster expecting `n` arrivals, with no watchers.
     pub fn new(n: usize) -> Arc<Muster> {
+        Muster::watched(n, 0)
+    }
+
+    /// A muster expecting `parties` arrivals and watched by `watchers`.
+    pub fn watched(parties: usize, watchers: usize) -> Arc<Muster> {
         Arc::new(Muster {
             arrived: AtomicUsize::new(0),
             released: AtomicBool::new(false),
-            slots: (0..n).map(|_| AtomicWaker::new()).collect(),
+            slots: (0..parties + watchers)
+                .map(|_| AtomicWaker::new())
+                .collect(),
+            parties,
         })
     }
 
     /// Arrives and waits until everyone has arrived, at most `bound` after the first arrival.
     pub async fn arrive(&self, bound: Duration) {
         let k = self.arrived.fetch_add(1, Ordering::AcqRel);
-        if k + 1 >= self.slots.len() {
+        if k + 1 >= self.parties {
             self.release();
             return;
         }
@@ -204,6 +216,16 @@ impl Muster {
         } else {
             self.released_in(k).await;
         }
+    }
+
+    /// Watcher `w` (`0..watchers`) waits until the muster is released, without arriving.
+    pub async fn watch(&self, w: usize) {
+        self.released_in(self.parties + w).await;
+    }
+
+    /// Releases everyone now (e.g. the start was called off: nobody is coming).
+    pub fn dismiss(&self) {
+        self.release();
     }
 
     /// Waits in slot `k` until released.
@@ -319,6 +341,37 @@ mod tests {
         let t = std::time::Instant::now();
         lonely.arrive(Duration::from_millis(30)).await;
         assert!(t.elapsed() >= Duration::from_millis(29));
+    }
+
+    #[tokio::test]
+    async fn watchers_wait_for_the_release_without_being_waited_for() {
+        let m = Muster::watched(2, 1);
+        let watcher = {
+            let m = m.clone();
+            tokio::spawn(async move { m.watch(0).await })
+        };
+        let party = {
+            let m = m.clone();
+            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+        };
+        while m.arrived.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // One party of two has arrived: nobody is released, and the watcher is not counted.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!watcher.is_finished() && !party.is_finished());
+        m.arrive(Duration::from_secs(30)).await;
+        tokio::time::timeout(Duration::from_secs(5), watcher)
+            .await
+            .expect("the watcher is released with the parties")
+            .unwrap();
+        party.await.unwrap();
+        // Dismissed before anyone arrived: the watchers go at once.
+        let called_off = Muster::watched(3, 2);
+        called_off.dismiss();
+        called_off.watch(1).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,8 +18,10 @@
 //!   first request of the phase records `send_skew`: the deadline (open model: the intended send
 //!   time of its first arrival) → the moment the request was handed to a ready connection, which
 //!   is later than the wake by the muster, a pool wait, a connect, a pending `Retry-After`. At the
-//!   storm a client's first loop goes first: its other `concurrency − 1` loops yield once, so in
-//!   pool mode every client's first request queues for a connection before any second one.
+//!   storm a client's first loop goes first: only it waits at the gate, its other
+//!   `concurrency − 1` loops wait for the muster's release, which wakes them after every first
+//!   loop, so in pool mode every client's first request queues for a connection before any
+//!   second one.
 //!
 //! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
 //! hung target cannot stretch the phase by a whole client timeout.
@@ -87,30 +89,37 @@ fn grace(timeout: Duration) -> Duration {
 /// Shard tasks per core for [`spawn_sharded`].
 const SHARDS_PER_CORE: usize = 4;
 
-/// Runs `client(i, gate)` for `i` in `0..n` on a few shard tasks (see the module docs) until every
-/// one is done or `token` fires. The futures are created here, before anything runs.
+/// Runs `client(i, j, gate)` for every client `i` in `0..clients` and each of its loops `j` in
+/// `0..loops` on a few shard tasks (see the module docs) until every one is done or `token` fires.
+/// The futures are created here, before anything runs. A client's loops share its shard, and every
+/// client's first loop is queued before any client's second, so at a synchronized start the first
+/// loops are polled first. (Each loop is its own entry in its shard's queue: a queue per client
+/// would cost a task and a stub the size of a loop, ~2 KB per client.)
 ///
 /// With a `gate`, each shard gets its own copy (same deadline) that the shard opens as soon as the
 /// shared one opens, and its clients wait on that copy: the shared gate then wakes a handful of
 /// shards instead of every client, and each shard wakes its own clients on whichever worker runs it.
 fn spawn_sharded<F, Fut>(
-    n: usize,
+    clients: usize,
+    loops: usize,
     token: &CancellationToken,
     gate: Option<&Arc<Gate>>,
     client: F,
 ) -> JoinSet<()>
 where
-    F: Fn(usize, Option<Arc<Gate>>) -> Fut,
+    F: Fn(usize, usize, Option<Arc<Gate>>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
-    let shards = (cores * SHARDS_PER_CORE).clamp(1, n.max(1));
+    let shards = (cores * SHARDS_PER_CORE).clamp(1, clients.max(1));
     let local: Vec<Option<Arc<Gate>>> = (0..shards)
         .map(|_| gate.map(|g| Gate::new(g.deadline())))
         .collect();
     let queues: Vec<FuturesUnordered<Fut>> = (0..shards).map(|_| FuturesUnordered::new()).collect();
-    for i in 0..n {
-        queues[i % shards].push(client(i, local[i % shards].clone()));
+    for j in 0..loops {
+        for i in 0..clients {
+            queues[i % shards].push(client(i, j, local[i % shards].clone()));
+        }
     }
     let mut set = JoinSet::new();
     for (mut queue, local) in queues.into_iter().zip(local) {
@@ -141,11 +150,13 @@ where
 }
 
 /// Waits for the gate, waits for every other client to have woken too, then records this client's
-/// wake skew (recording after the muster keeps its cost out of the instant everyone wakes).
+/// wake skew (recording after the muster keeps its cost out of the instant everyone wakes). A gate
+/// opened by a cancellation dismisses the muster (its watchers then see the abort).
 async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
     let woke = gate.wait().await;
     if gate.aborted() {
         // Cancelled before the deadline: nothing was measured.
+        muster.dismiss();
         return;
     }
     muster.arrive(MUSTER_BOUND).await;
@@ -196,7 +207,7 @@ pub(crate) async fn wake_all(
     cancel: &CancellationToken,
 ) {
     let muster = Muster::new(sessions.len());
-    let mut set = spawn_sharded(sessions.len(), cancel, Some(&gate), |i, gate| {
+    let mut set = spawn_sharded(sessions.len(), 1, cancel, Some(&gate), |i, _, gate| {
         let (s, muster) = (sessions[i].clone(), muster.clone());
         async move {
             if let Some(gate) = gate {
@@ -224,50 +235,38 @@ pub(crate) async fn closed(
     let begin = start.at();
     let end = begin + duration;
     let token = phase_token(cancel, end, grace(settings.timeout));
-    let muster = Muster::new(sessions.len());
+    let (clients, loops) = (sessions.len(), settings.concurrency.max(1) as usize);
+    // At a synchronized start each client's first loop waits for the gate and musters; its other
+    // loops only watch the muster, so the gate wakes one future per client and every first loop
+    // is polled before any other (the muster's release wakes its parties before its watchers).
+    let muster = Muster::watched(clients, clients * (loops - 1));
     let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
-    let mut set = spawn_sharded(sessions.len(), &token, start.gate.as_ref(), |i, gate| {
+    if let Some(g) = &start.gate {
+        // The first request written at or after the deadline, by whichever loop, is the client's
+        // first of the phase (one sent before the deadline is not).
+        for s in sessions {
+            s.expect_first_send(g.deadline().into_std());
+        }
+    }
+    let gate = start.gate.as_ref();
+    let mut set = spawn_sharded(clients, loops, &token, gate, |i, j, gate| {
         let s = sessions[i].clone();
-        let (settings, muster, recovered) = (settings.clone(), muster.clone(), recovered.clone());
+        let (think, muster, recovered) = (settings.think_time, muster.clone(), recovered.clone());
         async move {
-            let stagger = gate.is_none() && !settings.think_time.is_zero();
-            let n = settings.concurrency.max(1);
-            let mut loops = (0..n).map(|j| {
-                let first = j == 0;
-                let (s, think, gate, recovered) =
-                    (&s, settings.think_time, gate.as_deref(), &recovered[i]);
-                async move {
-                    // At the storm, every client's first request queues (for a pooled
-                    // connection) before any client's second: otherwise the last clients'
-                    // first requests would wait behind the others' `concurrency − 1` more.
-                    if gate.is_some() && !first {
+            if let Some(g) = &gate {
+                match j {
+                    0 => wake(&s, g, &muster).await,
+                    _ => {
+                        muster.watch((j - 1) * clients + i).await;
                         tokio::task::yield_now().await;
                     }
-                    client_loop(s, end, think, stagger, gate, recovered).await
                 }
-            });
-            // Several loops are polled only when woken (`join_all` polled every loop of the
-            // client on any wake). Their tasks are made before the deadline: at the storm they
-            // were 20 000 fresh allocations of ~1 KB in its first milliseconds (page faults and
-            // heap growth while the first requests should be going out).
-            let many = (n > 1).then(|| loops.by_ref().collect::<FuturesUnordered<_>>());
-            if let Some(g) = &gate {
-                wake(&s, g, &muster).await;
                 if g.aborted() {
                     return;
                 }
-                s.expect_first_send(g.deadline().into_std());
             }
-            match many {
-                Some(mut many) => while many.next().await.is_some() {},
-                // One loop runs inline: a `FuturesUnordered` would allocate two more chunks the
-                // size of the loop's future (its stub and the loop's task), 2 KB per client.
-                None => {
-                    if let Some(only) = loops.next() {
-                        only.await;
-                    }
-                }
-            }
+            let stagger = gate.is_none() && !think.is_zero();
+            client_loop(&s, end, think, stagger, gate.as_deref(), &recovered[i]).await
         }
     });
     while set.join_next().await.is_some() {}
@@ -344,7 +343,7 @@ pub(crate) async fn open(
     if let Some(gate) = &start.gate {
         // Every client wakes (and records its skew); the dispatcher starts once they all have.
         let muster = Muster::new(sessions.len() + 1);
-        wakers = spawn_sharded(sessions.len(), cancel, Some(gate), |i, gate| {
+        wakers = spawn_sharded(sessions.len(), 1, cancel, Some(gate), |i, _, gate| {
             let (s, muster) = (sessions[i].clone(), muster.clone());
             async move {
                 if let Some(gate) = gate {
