@@ -97,7 +97,7 @@ fn storm_has_the_promised_shape() {
     assert_eq!(s.mock.access_ttl, Duration::from_secs(5));
     assert_eq!(s.client.strategy, Strategy::SingleFlight);
     assert_eq!(s.client.concurrency, 4);
-    assert_eq!(s.client.connections, Connections::Pool(2000));
+    assert_eq!(s.client.connections, Connections::Pool(500));
     assert!(matches!(s.plan[1], Phase::SyncExpiry { .. }));
     assert!(
         s.expect
