@@ -34,6 +34,22 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_CONNECTIONS: u32 = 64;
 /// Most exchanges kept as evidence per check (the oldest after the first half are dropped).
 pub const MAX_EVIDENCE: usize = 40;
+/// Pause before a check's login answered with a server error is tried again.
+pub const LOGIN_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// Why one login attempt failed: a server error (5xx) is tried once more.
+enum LoginFailure {
+    ServerError(Stop),
+    Other(Stop),
+}
+
+impl LoginFailure {
+    fn stop(self) -> Stop {
+        match self {
+            LoginFailure::ServerError(s) | LoginFailure::Other(s) => s,
+        }
+    }
+}
 
 /// What every check of one run shares.
 pub struct Shared {
@@ -384,11 +400,26 @@ impl Probe {
             .map_err(|e| Stop::error(format!("{label}: {e}")))
     }
 
-    /// Logs in this check's user `k`; any failure stops the check with an error.
+    /// Logs in this check's user `k`; any failure stops the check with an error. A login answered
+    /// with a server error (5xx: the login is the check's setup, not its subject; e.g. a database
+    /// busy with another check's login) is tried once more after [`LOGIN_RETRY_PAUSE`], and both
+    /// exchanges stay in the evidence.
     pub async fn login(&self, k: u64) -> Result<Session, Stop> {
+        match self.login_once(k, "").await {
+            Err(LoginFailure::ServerError(_)) => {
+                tokio::time::sleep(LOGIN_RETRY_PAUSE).await;
+                self.login_once(k, ", again after a server error")
+                    .await
+                    .map_err(LoginFailure::stop)
+            }
+            done => done.map_err(LoginFailure::stop),
+        }
+    }
+
+    async fn login_once(&self, k: u64, attempt: &str) -> Result<Session, LoginFailure> {
         let (user, password) = self.user(k);
         self.secret(&password);
-        let label = format!("login as {user}");
+        let label = format!("login as {user}{attempt}");
         let req = match self.profile().authorization_code() {
             // The browser part is not evidence of a check; its failure stops the check.
             Some(spec) => {
@@ -400,14 +431,14 @@ impl Probe {
                     &password,
                 )
                 .await
-                .map_err(|e| Stop::error(format!("{label}: {e}")))?;
+                .map_err(|e| LoginFailure::Other(Stop::error(format!("{label}: {e}"))))?;
                 self.secret(&code.code);
                 self.profile()
                     .code_exchange_request(&user, &password, &code.code, &code.verifier)
             }
             None => self.profile().login_request(&user, &password),
         };
-        let resp = self.send(&label, req).await?;
+        let resp = self.send(&label, req).await.map_err(LoginFailure::Other)?;
         let tokens = self
             .profile()
             .parse_tokens(resp.status, &resp.headers, &resp.body);
@@ -421,10 +452,17 @@ impl Probe {
                     at: Instant::now(),
                 })
             }
-            Err(e) => Err(Stop::error(format!(
-                "{label} failed: {} (is {user} a valid test account?)",
-                self.scrub(&e.to_string())
-            ))),
+            Err(e) => {
+                let stop = Stop::error(format!(
+                    "{label} failed: {} (is {user} a valid test account?)",
+                    self.scrub(&e.to_string())
+                ));
+                Err(if resp.status >= 500 {
+                    LoginFailure::ServerError(stop)
+                } else {
+                    LoginFailure::Other(stop)
+                })
+            }
         }
     }
 

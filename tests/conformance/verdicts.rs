@@ -853,3 +853,69 @@ async fn at01_is_not_fooled_by_a_resource_that_refuses_tokens_by_their_age() {
     let run = run_with_profile(checks::builtin_mock_config(), &yaml, &["AT-01"]).await;
     twin_refused_too(&run, "AT-01");
 }
+
+/// A login answered with a server error is the check's setup failing, not its verdict: it is tried
+/// once more, and both exchanges are in the evidence. A login that fails again stops the check
+/// with an ERROR naming the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_answered_with_a_server_error_is_tried_once_more() {
+    let server = authbench_mock::start(checks::builtin_mock_config())
+        .await
+        .expect("mock starts");
+    // The tokens the canned login hands out on its second answer: a genuine login at the mock.
+    let genuine = reqwest::Client::new()
+        .post(format!("{}/oauth/token", server.base_url()))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "user0"),
+            ("password", "pw-0"),
+        ])
+        .send()
+        .await
+        .expect("the mock answers")
+        .text()
+        .await
+        .expect("a body");
+    assert!(genuine.contains("refresh_token"), "{genuine}");
+    const BUSY: &str = r#"{"error":"server_error"}"#;
+    for (fails, want) in [(1, Status::Pass), (usize::MAX, Status::Error)] {
+        let tokens = genuine.clone();
+        let fake = crate::canned::canned_endpoint_with(move |n, _| match n < fails {
+            true => (500, String::new(), BUSY.to_string()),
+            false => (200, String::new(), tokens.clone()),
+        })
+        .await;
+        let yaml = format!(
+            "preset: mock\nbase_url: {}\nlogin: {{ method: POST, path: \"http://{fake}/oauth/token\", form: {{ grant_type: password, username: \"{{{{user}}}}\", password: \"{{{{password}}}}\" }} }}\n",
+            server.base_url()
+        );
+        let profile = authbench::profile::profile_from_str(&yaml, None)
+            .expect("profile")
+            .with_admin_key(server.admin_key());
+        let opts = CheckOptions {
+            only: vec!["RT-01".to_string()],
+            ..CheckOptions::default()
+        };
+        let run = checks::run(Arc::new(profile), &opts).await;
+        let r = run.get("RT-01").expect("RT-01 ran");
+        assert_eq!(r.status, want, "{r:#?}");
+        let logins: Vec<Option<u16>> = r
+            .evidence
+            .iter()
+            .filter(|e| e.label.starts_with("login as"))
+            .map(|e| e.status)
+            .collect();
+        match want {
+            Status::Pass => assert_eq!(logins, [Some(500), Some(200)], "{r:#?}"),
+            _ => {
+                assert_eq!(logins, [Some(500), Some(500)], "{r:#?}");
+                assert!(
+                    r.message.contains("again after a server error") && r.message.contains("500"),
+                    "{}",
+                    r.message
+                );
+            }
+        }
+    }
+    server.shutdown().await;
+}
