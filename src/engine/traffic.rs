@@ -239,7 +239,12 @@ pub(crate) async fn closed(
     // At a synchronized start each client's first loop waits for the gate and musters; its other
     // loops only watch the muster, so the gate wakes one future per client and every first loop
     // is polled before any other (the muster's release wakes its parties before its watchers).
-    let muster = Muster::watched(clients, clients * (loops - 1));
+    // Without a gate nobody musters: no slots.
+    let (parties, watchers) = match &start.gate {
+        Some(_) => (clients, clients * (loops - 1)),
+        None => (0, 0),
+    };
+    let muster = Muster::watched(parties, watchers);
     let recovered: Arc<[AtomicBool]> = sessions.iter().map(|_| AtomicBool::new(false)).collect();
     if let Some(g) = &start.gate {
         // The first request written at or after the deadline, by whichever loop, is the client's
@@ -248,8 +253,7 @@ pub(crate) async fn closed(
             s.expect_first_send(g.deadline().into_std());
         }
     }
-    let gate = start.gate.as_ref();
-    let mut set = spawn_sharded(clients, loops, &token, gate, |i, j, gate| {
+    let mut set = spawn_sharded(clients, loops, &token, start.gate.as_ref(), |i, j, gate| {
         let s = sessions[i].clone();
         let (think, muster, recovered) = (settings.think_time, muster.clone(), recovered.clone());
         async move {
