@@ -96,9 +96,7 @@ impl Twin {
         };
         Ok((judged, end))
     }
-}
 
-impl Twin {
     /// Runs `judged` (a resource call with the judged session's access token) and, in the same
     /// instant, a resource call with the twin's access token, as old. `None` without a twin.
     pub async fn call_along<T>(
