@@ -240,24 +240,24 @@ impl Http {
             None => None,
         };
         let sent_at = Instant::now();
-        let req = build().map_err(Into::into)?;
-        let tls = if req.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
-            Some(self.tls_config()?)
-        } else {
-            None
-        };
         // Boxed: the in-flight state (~1 KiB) exists only while a request is on the wire, not in
-        // every waiting or thinking client's future.
-        let again = || build().ok();
-        let exchange = h1::exchange(
-            &self.0.idle,
-            req,
-            again,
-            mode,
-            self.0.timeout,
-            tls.as_deref(),
-        );
-        match Box::pin(tokio::time::timeout(self.0.timeout, exchange)).await {
+        // every waiting or thinking client's future. The request and the TLS handle are made in
+        // this block and moved into the box, so they take no room in this future either (a local
+        // borrowed before an await keeps its room across it).
+        let exchange = {
+            let req = build().map_err(Into::into)?;
+            let tls = if req.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+                Some(self.tls_config()?)
+            } else {
+                None
+            };
+            let again = || build().ok();
+            Box::pin(tokio::time::timeout(self.0.timeout, async move {
+                let tls = tls.as_deref();
+                h1::exchange(&self.0.idle, req, again, mode, self.0.timeout, tls).await
+            }))
+        };
+        match exchange.await {
             Ok(Ok(resp)) => Ok(Reply {
                 status: resp.status,
                 headers: resp.headers,
