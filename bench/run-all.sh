@@ -112,7 +112,15 @@ start_mock() { # port, extra args...; echoes the pid
     done
     echo "mock on port $port did not start" >&2; exit 3
 }
-stop_mock() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# The mock was started in a `$(…)` subshell, so it is not this shell's child and `wait` cannot
+# wait for it: poll until it is gone (a mock holding a million sessions takes a while to shut
+# down, and the next row reuses its port; 2026-12-04 row 8b found 18084 still bound), then kill it.
+stop_mock() {
+    kill "$1" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$1" 2>/dev/null || true
+    while kill -0 "$1" 2>/dev/null; do sleep 0.1; done
+}
 
 # The build just loaded the machine: give the 1-minute load average up to a minute to settle.
 for _ in $(seq 12); do
