@@ -1399,8 +1399,8 @@ impl Session {
         self.then_false_logout(outcome).await
     }
 
-    /// `client.logout_on_403`: after a 403 the client logs out (boxed: rare, and kept out of the
-    /// call's future).
+    /// `client.logout_on_403`: after a call that ended in a 403 the client logs out. The logout is
+    /// boxed: it is rare, and inline it would enlarge every call's future.
     async fn then_false_logout(&self, outcome: ApiOutcome) -> ApiOutcome {
         if outcome == ApiOutcome::Status(403) && self.env.settings.logout_on_403 {
             Box::pin(self.false_logout()).await;
