@@ -26,13 +26,16 @@ async fn naive_and_single(server: &MockServer) -> (Ran, Ran) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn naive_amplifies_single_flight_refreshes_once() {
-    // Without rotation every naive refresh succeeds: the amplification is the concurrency.
+    // Without rotation every naive refresh succeeds: each call refused with the expired token
+    // refreshes on its own. On an idle machine that is every call (amplification ~4); on a loaded
+    // one a client's 2nd–4th calls may be written after its first call's refresh and carry the
+    // new token (a clean-clone CI measured 1.375), so only "more than one per client" is sure.
     let server = mock(|c| c.rotation = false).await;
     let (naive, single) = naive_and_single(&server).await;
 
     assert_eq!(naive.counter("refreshes_needed"), u64::from(CLIENTS));
     assert!(
-        naive.amplification() > 3.0,
+        naive.amplification() > 1.0,
         "naive {}",
         naive.amplification()
     );
