@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
     let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{}", err.render());
+            authbench_mock::stderrln!("{}", err.render());
             err.exit_code()
         }
     };

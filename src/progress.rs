@@ -138,7 +138,7 @@ fn show<F: Fn() -> Sample>(mode: Mode, read: F, stop: &AtomicBool) {
                 bar.set_message(line);
                 bar.tick();
             }
-            None => eprintln!("[{:>6.1}s] {line}", start.elapsed().as_secs_f64()),
+            None => authbench_mock::stderrln!("[{:>6.1}s] {line}", start.elapsed().as_secs_f64()),
         }
         prev = now;
         prev_at = Instant::now();

@@ -23,6 +23,7 @@
 //! - [`push`]: session events as FCM HTTP v1 shaped push messages (`--push-url`).
 //! - [`tls`]: serving `https`/`wss` (`--tls-cert`/`--tls-key`, `--tls-self-signed`).
 //! - [`heap`]: the allocator's set-up for bursts, which both binaries make first.
+//! - [`console`]: printing to stdout and stderr that does not panic when the reader has gone.
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
 //!
@@ -38,6 +39,7 @@ pub mod arrivals;
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod cookie_sessions;
 pub mod faults;
 pub mod flaws;

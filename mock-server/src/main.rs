@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     match tokio::runtime::Runtime::new() {
         Ok(rt) => rt.block_on(serve()),
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            authbench_mock::stderrln!("error: cannot start the async runtime: {e}");
             ExitCode::from(3)
         }
     }
@@ -39,7 +39,7 @@ async fn serve() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            authbench_mock::stderrln!("error: {e}");
             ExitCode::from(match e {
                 MockError::Config(_) => 2,
                 _ => 3,

@@ -280,26 +280,36 @@ impl Drop for MockServer {
 /// these lines), serves until SIGINT or SIGTERM, then shuts down gracefully.
 pub async fn run(cfg: MockConfig) -> Result<(), MockError> {
     let server = start(cfg).await?;
-    println!("authbench-mock listening on {}", server.base_url());
-    println!("admin key: {}", server.admin_key());
-    shutdown_signal().await;
-    eprintln!("authbench-mock: shutting down");
+    let stop = shutdown_signal();
+    crate::stdoutln!("authbench-mock listening on {}", server.base_url());
+    crate::stdoutln!("admin key: {}", server.admin_key());
+    stop.await;
+    crate::stderrln!("authbench-mock: shutting down");
     server.shutdown().await;
     Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not at the
+/// future's first poll: a signal sent as soon as the address lines are out (a script that starts
+/// the mock, reads its address and stops it) is caught, instead of killing the process with the
+/// signal's default action.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            return futures::future::Either::Left(async move {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    futures::future::Either::Right(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

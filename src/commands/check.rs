@@ -11,7 +11,7 @@ use crate::exit::{CliError, Code};
 
 pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     if args.list {
-        print!("{}", checks::render_list());
+        authbench_mock::stdout!("{}", checks::render_list());
         return Ok(Code::Ok);
     }
     let expected = args
@@ -92,13 +92,13 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     }
 
     if args.json {
-        println!(
+        authbench_mock::stdoutln!(
             "{}",
             serde_json::to_string_pretty(&conformance).unwrap_or_default()
         );
     } else {
-        print!("{}", checks::render_terminal(&conformance, use_color()));
-        println!("report: {}", out.join("report.html").display());
+        authbench_mock::stdout!("{}", checks::render_terminal(&conformance, use_color()));
+        authbench_mock::stdoutln!("report: {}", out.join("report.html").display());
     }
     Ok(if conformance.passed() {
         Code::Ok

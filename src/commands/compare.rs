@@ -9,7 +9,7 @@ use crate::exit::{CliError, Code};
 
 pub fn compare(args: CompareArgs) -> Result<Code, CliError> {
     let cmp = Comparison::load(&args.reports).map_err(CliError::usage)?;
-    print!("{}", cmp.terminal_table(use_color()));
+    authbench_mock::stdout!("{}", cmp.terminal_table(use_color()));
     if let Some(path) = &args.html {
         let html = cmp.html().map_err(|e| {
             CliError::cannot_proceed(format!("cannot render the comparison page: {e}"))
@@ -17,7 +17,7 @@ pub fn compare(args: CompareArgs) -> Result<Code, CliError> {
         std::fs::write(path, html).map_err(|e| {
             CliError::cannot_proceed(format!("cannot write {}: {e}", path.display()))
         })?;
-        println!("comparison page: {}", path.display());
+        authbench_mock::stdoutln!("comparison page: {}", path.display());
     }
     Ok(Code::Ok)
 }
@@ -36,8 +36,8 @@ pub fn merge(args: MergeArgs) -> Result<Code, CliError> {
             args.out.display()
         ))
     })?;
-    print!("{}", report::terminal_summary(&merged, use_color()));
-    println!("merged report: {}", args.out.join("report.html").display());
+    authbench_mock::stdout!("{}", report::terminal_summary(&merged, use_color()));
+    authbench_mock::stdoutln!("merged report: {}", args.out.join("report.html").display());
     Ok(if merged.passed() {
         Code::Ok
     } else {

@@ -107,7 +107,7 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
     std::fs::write(&args.out, &text).map_err(|e| {
         CliError::cannot_proceed(format!("cannot write {}: {e}", args.out.display()))
     })?;
-    eprintln!(
+    authbench_mock::stderrln!(
         "wrote {} ({}; endpoints: {})",
         args.out.display(),
         if draft.findings.is_some() {
@@ -117,13 +117,13 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
         },
         draft.source
     );
-    eprintln!("validated: it loads as a target profile");
+    authbench_mock::stderrln!("validated: it loads as a target profile");
     let vars = draft.env_vars();
-    eprintln!("next:");
+    authbench_mock::stderrln!("next:");
     if !vars.is_empty() {
-        eprintln!("  export {}", vars.join("=... ") + "=...");
+        authbench_mock::stderrln!("  export {}", vars.join("=... ") + "=...");
     }
-    eprintln!("  authbench check {}", shell_path(&args.out));
+    authbench_mock::stderrln!("  authbench check {}", shell_path(&args.out));
     Ok(Code::Ok)
 }
 
@@ -180,7 +180,9 @@ fn ask_token_path(base: &url::Url) -> Result<String, CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(missing());
     }
-    eprint!("{base} publishes no discovery document. Token endpoint path (e.g. /oauth/token): ");
+    authbench_mock::stderr!(
+        "{base} publishes no discovery document. Token endpoint path (e.g. /oauth/token): "
+    );
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let t = line.trim();

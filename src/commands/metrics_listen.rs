@@ -44,7 +44,7 @@ pub async fn start(
     let bound = listener.local_addr().map_err(|e| {
         CliError::cannot_proceed(format!("--metrics-listen {addr}: no local address: {e}"))
     })?;
-    eprintln!("metrics: http://{bound}/metrics");
+    authbench_mock::stderrln!("metrics: http://{bound}/metrics");
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(Live { recorder, progress });

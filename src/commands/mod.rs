@@ -25,7 +25,10 @@ pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "authbench", &mut std::io::stdout());
+            // Into memory first: `generate` panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "authbench", &mut script);
+            authbench_mock::stdout!("{}", String::from_utf8_lossy(&script));
             Ok(Code::Ok)
         }
         Command::Compare(args) => compare::compare(args),

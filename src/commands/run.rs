@@ -43,9 +43,12 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     };
     let out = outdir::prepare(args.out.as_deref(), &scenario.name)?;
     if !args.quiet && !args.json {
-        eprintln!(
+        authbench_mock::stderrln!(
             "authbench run {}: {} clients, strategy {}, target {}",
-            scenario.name, clients, scenario.client.strategy, resolved.label
+            scenario.name,
+            clients,
+            scenario.client.strategy,
+            resolved.label
         );
     }
 
@@ -102,10 +105,10 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     })?;
 
     if args.json {
-        println!("{}", summary_json(&report, &out));
+        authbench_mock::stdoutln!("{}", summary_json(&report, &out));
     } else if !args.quiet {
-        print!("{}", report::terminal_summary(&report, use_color()));
-        println!(
+        authbench_mock::stdout!("{}", report::terminal_summary(&report, use_color()));
+        authbench_mock::stdoutln!(
             "report: {} ({} files)",
             out.join("report.html").display(),
             files.len()
@@ -145,7 +148,7 @@ async fn push_receiver(
             CliError::cannot_proceed(format!("cannot start the push receiver on {addr}: {e}"))
         })?;
     if !quiet {
-        eprintln!("push receiver: {}", receiver.send_url());
+        authbench_mock::stderrln!("push receiver: {}", receiver.send_url());
     }
     Ok(Some(Arc::new(receiver)))
 }

@@ -5,17 +5,14 @@ use tokio_util::sync::CancellationToken;
 
 /// Cancels `cancel` on the first Ctrl-C (or SIGTERM); exits the process on the second.
 pub fn install(cancel: CancellationToken) {
+    let first = authbench_mock::shutdown_signal();
     tokio::spawn(async move {
-        wait().await;
-        eprintln!(
+        first.await;
+        authbench_mock::stderrln!(
             "\ninterrupted: stopping clients and writing a partial report (Ctrl-C again to exit now)"
         );
         cancel.cancel();
-        wait().await;
+        authbench_mock::shutdown_signal().await;
         std::process::exit(130);
     });
-}
-
-async fn wait() {
-    authbench_mock::shutdown_signal().await;
 }

@@ -10,7 +10,7 @@ use crate::exit::{CliError, Code};
 pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     if is_target_profile(&args.scenario) {
         let (p, unset) = check_profile(&args.scenario)?;
-        println!(
+        authbench_mock::stdoutln!(
             "{}: valid target profile {:?} for {}{}",
             args.scenario.display(),
             p.name(),
@@ -42,7 +42,7 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
         TargetSpec::Url(u) => format!("target {u} (oauth2 preset; discovery happens at run time)"),
         TargetSpec::Builtin => "target: builtin mock".to_string(),
     };
-    println!(
+    authbench_mock::stdoutln!(
         "{}: valid — scenario {:?}, {} clients, strategy {}, {} phases, {} thresholds; {}",
         args.scenario.display(),
         s.name,
@@ -104,14 +104,14 @@ fn env_summary(unset: &[(String, String)]) -> String {
 fn print_unset(path: &std::path::Path, unset: &[(String, String)]) {
     for (var, keys) in by_variable(unset) {
         if keys == ["admin_key"] {
-            println!(
+            authbench_mock::stdoutln!(
                 "  note: {}: environment variable {var} is not set (used by `admin_key`); without it the admin requests are unavailable (force_logout is skipped, admin checks SKIP)",
                 path.display()
             );
             continue;
         }
         let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-        println!(
+        authbench_mock::stdoutln!(
             "  note: {}: environment variable {var} is not set (used by {}); `run` and `check` need it: export {var}=...",
             path.display(),
             keys.join(", ")
@@ -120,7 +120,7 @@ fn print_unset(path: &std::path::Path, unset: &[(String, String)]) {
 }
 pub fn schema() -> Result<Code, CliError> {
     let schema = scenario::json_schema();
-    println!(
+    authbench_mock::stdoutln!(
         "{}",
         serde_json::to_string_pretty(&schema).unwrap_or_default()
     );

@@ -5,6 +5,7 @@
 mod canned;
 mod channels;
 mod check_set;
+mod closed_output;
 mod cookie_session;
 mod init;
 mod layers;

@@ -36,3 +36,56 @@ fn an_unknown_log_format_exits_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_closed_stdout_does_not_stop_the_mock() {
+    // A script that reads the address and closes the pipe (`authbench-mock | head -1`), taken to
+    // the extreme: stdout is closed before the first line is printed.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
+        .args(["--port", "0"])
+        .env_remove("RUST_LOG")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The mock catches SIGTERM from just before it prints its address lines: wait until the
+    // kernel shows the handler (or the process is gone, which a panic on the closed pipe does).
+    let status_file = format!("/proc/{}/status", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            panic!("the mock ended by itself ({status}): {stderr}");
+        }
+        let caught = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|s| {
+                let mask = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))?
+                    .trim()
+                    .to_owned();
+                u64::from_str_radix(&mask, 16).ok()
+            })
+            .unwrap_or(0);
+        if caught & (1 << (15 - 1)) != 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "SIGTERM never caught");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+}
