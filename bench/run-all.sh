@@ -23,7 +23,8 @@
 #      of the same clients without the storm (the CPU per delivered call of both compared).
 #   8. A million clients in one process against the mock in another (--users 1000000): logged in
 #      with proactive timers (peak RSS), and through sync_expiry and the storm (wake_skew,
-#      send_skew against the CPU floor, every client's first call delivered).
+#      send_skew against the CPU floor, every client's first call delivered), and the floor under
+#      that wake (benches/wake_floor.rs: a million visits of one clock read and one write each).
 #   9. The same storm over https (`--set mock.tls=true`: the in-process mock serves TLS) vs plain
 #      http: CPU time (user + sys) of the authbench process per request, and the tls_handshake count.
 #
@@ -60,7 +61,7 @@ if [[ -z "${AB_BENCH_INSIDE:-}" ]]; then
     log "building (release): authbench, authbench-mock, benches"
     build_start=$(date +%s)
     cargo build --release --workspace --bins
-    cargo bench --no-run --bench record
+    cargo bench --no-run --bench record --bench wake_floor
     MT_BIN=""
     if grep -q 'name = "mock_throughput"' Cargo.toml; then
         MT_BIN=$(cargo bench --no-run --bench mock_throughput --message-format=json 2>/dev/null |
@@ -409,6 +410,14 @@ M_REQ=$(jqf '.derived.requests // 0' "$out/report.json")
 # processes spent per request in this run (logins, first calls, refreshes, retries), on all cores.
 M_FLOOR=$(awk "BEGIN{printf \"%.0f\", 0.99e6 * ($(cpu_s "$out.time") + $MOCK_CPU) / ($M_REQ > 0 ? $M_REQ : 1) / $CORES * 1000}")
 row "   wake of 1 000 000: wake_skew p99" "$(printf '%.2f ms' "$MW_P99")" "< 10 ms" "$(pass_if "$MW_P99 < 10")"
+# What no wake can beat on this machine: each client's state visited once, the clock read and
+# written into it, on all cores, the blocks as far apart as this run's memory per client.
+FLOOR_B=$(awk -v k="$(awk -F': ' '/Maximum resident/ {print $2}' "$out.time")" 'BEGIN{printf "%d", (k > 0 ? k * 1024 / 1e6 : 2048)}')
+cargo bench --offline --bench wake_floor -- --bytes "$FLOOR_B" >"$RAW/wake-floor.txt" 2>&1 || true
+cmd "cargo bench --bench wake_floor -- --bytes $FLOOR_B   # peak RSS of the million storm / 1 000 000"
+W_FLOOR=$(sed -n 's/.*last visit after \([0-9.]*\) ms.*/\1/p' "$RAW/wake-floor.txt" | tail -1)
+W_ROUNDS=$(sed -n 's/.*(median of 5: \([0-9. ]*\) ms;.*/\1/p' "$RAW/wake-floor.txt" | tail -1)
+row "   floor under that wake: one clock read and one write per client, $FLOOR_B B apart, $CORES cores (median of 5: ${W_ROUNDS:-?} ms)" "${W_FLOOR:-?} ms" "(report)" ""
 # The first client's wake says whether every client was waiting at the gate when it opened: a
 # client still being made at the deadline wakes at its first poll, seconds late (2026-12-04: 3.76 s
 # when the clients were made after the connections' warm-up).
