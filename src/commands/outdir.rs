@@ -24,8 +24,12 @@ pub fn prepare(out: Option<&Path>, name: &str) -> Result<PathBuf, CliError> {
         }
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
+        let fix = match out {
+            Some(_) => "give --out a folder you can write to (it is created if missing)",
+            None => "run from a folder you can write to, or give --out DIR",
+        };
         CliError::cannot_proceed(format!(
-            "cannot create the output folder {}: {e}",
+            "cannot create the output folder {}: {e}\n  = fix: {fix}",
             dir.display()
         ))
     })?;

@@ -281,6 +281,26 @@ fn durations_within_their_bounds_still_run() {
 }
 
 #[test]
+fn an_output_folder_that_cannot_be_made_exits_3_naming_it_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let inside = file.join("report");
+    storm(5, "1s")
+        .arg("--out")
+        .arg(&inside)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "cannot create the output folder {}",
+            inside.display()
+        )))
+        .stderr(predicate::str::contains(
+            "= fix: give --out a folder you can write to",
+        ));
+}
+
+#[test]
 fn an_unreachable_target_exits_3_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("dead.yaml");
