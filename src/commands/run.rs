@@ -188,7 +188,16 @@ fn load(args: &RunArgs) -> Result<Scenario, CliError> {
     if let Some(n) = args.clients {
         overrides.push(format!("clients={n}"));
     }
-    let mut scenario = scenario::load(&args.scenario, &overrides).map_err(CliError::usage)?;
+    let mut scenario = scenario::load(&args.scenario, &overrides).map_err(|e| {
+        // `--clients N` is applied as the last override: name it as the user wrote it.
+        let from_clients = args.clients.filter(|n| {
+            e.diagnostic().option.as_deref() == Some(format!("--set clients={n}").as_str())
+        });
+        CliError::usage(match from_clients {
+            Some(n) => e.from_option(format!("--clients {n}")),
+            None => e,
+        })
+    })?;
     if let Some(d) = &args.duration {
         let raw = d;
         let d = parse_duration(raw).map_err(|e| CliError::usage(format!("--duration: {e}")))?;

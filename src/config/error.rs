@@ -49,8 +49,9 @@ pub struct Diagnostic {
     pub fix: Option<String>,
     /// A few lines of the file with a caret under the problem.
     pub snippet: Option<String>,
-    /// The `--set key=value` this came from, if it came from one.
-    pub set: Option<String>,
+    /// The command-line option this came from, as the user wrote it (`--set key=value`,
+    /// `--clients 0`), if it came from one.
+    pub option: Option<String>,
 }
 
 /// A configuration error (exit code 2). `Display` renders the full report:
@@ -88,7 +89,7 @@ impl ConfigError {
             message: shorten(&message.into(), MAX_MESSAGE),
             fix: None,
             snippet: None,
-            set: None,
+            option: None,
         }))
     }
 
@@ -130,9 +131,16 @@ impl ConfigError {
         self
     }
 
-    /// Sets the `--set` override this came from.
+    /// Sets the `--set` override this came from (`key=value`).
     pub fn with_set(mut self, set: impl Into<String>) -> Self {
-        self.0.set = Some(shorten(&set.into(), 200));
+        self.0.option = Some(shorten(&format!("--set {}", set.into()), 200));
+        self
+    }
+
+    /// Names the command-line option this came from as the user wrote it, when it was applied
+    /// as an override (`--clients 0` is applied as `--set clients=0`).
+    pub fn from_option(mut self, option: impl Into<String>) -> Self {
+        self.0.option = Some(shorten(&option.into(), 200));
         self
     }
 
@@ -199,11 +207,11 @@ fn render(d: &Diagnostic) -> String {
     } else if let Some(line) = d.line {
         loc.push_str(&format!("line {line}, column {}", d.column.unwrap_or(1)));
     }
-    if let Some(set) = &d.set {
+    if let Some(option) = &d.option {
         if loc.is_empty() {
-            loc = format!("--set {set}");
+            loc = option.clone();
         } else {
-            loc.push_str(&format!(" (--set {set})"));
+            loc.push_str(&format!(" ({option})"));
         }
     }
     if !loc.is_empty() {

@@ -260,6 +260,30 @@ fn durations_past_their_bounds_exit_2_naming_the_key_and_the_limit() {
 }
 
 #[test]
+fn a_bad_clients_flag_is_named_as_typed() {
+    authbench()
+        .args(["run", "scenarios/storm.yaml", "--clients", "0", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--clients 0: clients is 0, it must be between 1 and 10000000",
+        ))
+        .stderr(predicate::str::contains("--set clients").not());
+    // The same value through --set is named as --set.
+    authbench()
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--set",
+            "clients=0",
+            "--quiet",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--set clients=0: clients is 0"));
+}
+
+#[test]
 fn durations_within_their_bounds_still_run() {
     let out = tempfile::tempdir().unwrap();
     authbench()
