@@ -8,6 +8,7 @@ mod check_set;
 mod closed_output;
 mod cookie_session;
 mod init;
+mod interrupt;
 mod layers;
 mod logging;
 mod manifests;
