@@ -65,7 +65,11 @@ impl LogArgs {
 pub fn init(args: &LogArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(args.filter())
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log line stderr cannot take (its reader has gone) is dropped, like every other line
+        // there (crate::console); reporting it would `eprintln!` into the same closed pipe and
+        // panic.
+        .log_internal_errors(false);
     // `try_init` only fails when a global subscriber exists already; keeping that one is right.
     let _ = match args.log_format {
         LogFormat::Json => builder.json().try_init(),

@@ -46,6 +46,8 @@ fn a_run_whose_terminal_went_away_still_writes_its_report_and_exit_code() {
     let out_dir = dir.path().join("report");
     let out = with_closed_output(
         &[
+            // Log lines too (the builtin mock's address at info).
+            "-v",
             "run",
             "scenarios/storm.yaml",
             "--clients",
