@@ -37,29 +37,23 @@ fn an_unknown_log_format_exits_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-#[cfg(target_os = "linux")]
-fn a_closed_stdout_does_not_stop_the_mock() {
-    // A script that reads the address and closes the pipe (`authbench-mock | head -1`), taken to
-    // the extreme: stdout is closed before the first line is printed.
+/// The write end of a pipe whose read end is already closed: every write to it fails with EPIPE.
+fn closed_pipe() -> std::io::PipeWriter {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
-        .args(["--port", "0"])
-        .env_remove("RUST_LOG")
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The mock catches SIGTERM from just before it prints its address lines: wait until the
-    // kernel shows the handler (or the process is gone, which a panic on the closed pipe does).
+    writer
+}
+
+/// Starts `cmd` and waits until it catches SIGTERM, which the mock does from just before it
+/// prints its address lines (or until it ends by itself, which a panic on a closed pipe does).
+#[cfg(target_os = "linux")]
+fn start_until_sigterm_is_caught(cmd: &mut Command) -> std::process::Child {
+    let mut child = cmd.spawn().unwrap();
     let status_file = format!("/proc/{}/status", child.id());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-            panic!("the mock ended by itself ({status}): {stderr}");
+            panic!("the mock ended by itself ({status})");
         }
         let caught = std::fs::read_to_string(&status_file)
             .ok()
@@ -73,19 +67,53 @@ fn a_closed_stdout_does_not_stop_the_mock() {
             })
             .unwrap_or(0);
         if caught & (1 << (15 - 1)) != 0 {
-            break;
+            return child;
         }
         assert!(std::time::Instant::now() < deadline, "SIGTERM never caught");
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let killed = Command::new("kill")
+}
+
+#[cfg(target_os = "linux")]
+fn sigterm(child: &std::process::Child) {
+    let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
+    assert!(sent.success());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_closed_stdout_does_not_stop_the_mock() {
+    // A script that reads the address and closes the pipe (`authbench-mock | head -1`), taken to
+    // the extreme: stdout is closed before the first line is printed.
+    let child = start_until_sigterm_is_caught(
+        Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
+            .args(["--port", "0"])
+            .env_remove("RUST_LOG")
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped()),
+    );
+    sigterm(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn logging_to_a_closed_stderr_does_not_stop_the_mock() {
+    // Both streams gone, and debug logs to write: every line is dropped, none is a panic.
+    let mut child = start_until_sigterm_is_caught(
+        Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
+            .args(["--port", "0", "-vv"])
+            .env_remove("RUST_LOG")
+            .stdout(closed_pipe())
+            .stderr(closed_pipe()),
+    );
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
