@@ -45,7 +45,8 @@ pub fn new_histogram() -> Histogram<u64> {
 /// of growing). A recorder keeps one per name per shard: a full-range one writes about 190 KB
 /// of zeroes when it is created (16 shards × 6 names: 18 MB, a quarter of a 5 000-client storm's
 /// heap); one that has seen 2 s holds about half of that, one that has seen 10 ms a seventh.
-pub fn growing_histogram() -> Histogram<u64> {
+/// The recorder's shards count in 32 bits (`T = u32`), which halves that again.
+pub fn growing_histogram<T: Counter>() -> Histogram<T> {
     let mut h = Histogram::new_with_bounds(LOWEST_US, GROWING_START_US, SIGFIG)
         .expect("static histogram bounds are valid");
     h.auto(true);

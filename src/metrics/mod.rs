@@ -12,6 +12,7 @@ pub mod names;
 pub mod openmetrics;
 mod recorder;
 pub mod samples;
+mod shard_latency;
 pub mod timeline;
 
 pub use codec::new_histogram;

@@ -6,8 +6,8 @@
 //! an uncontended lock, a short linear lookup by name and an HDR `saturating_record`.
 //!
 //! Memory is bounded independently of the number of clients: at most one histogram per name per
-//! shard (created on first use, covering only up to the largest sample so far: see
-//! [`growing_histogram`]), one counter map per shard, and one shared timeline of at most
+//! shard (created on first use, covering only up to the largest sample so far, with 32-bit
+//! counts: see [`ShardLatency`]), one counter map per shard, and one shared timeline of at most
 //! [`MAX_BUCKETS`](super::timeline::MAX_BUCKETS) intervals. Timeline series and interval
 //! latencies are buffered per shard for the current 100 ms tick and folded into the shared
 //! timeline when the shard moves on to a later tick (or at snapshot time): the shared timeline's
@@ -24,9 +24,10 @@ use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{HIGHEST_US, growing_histogram, new_histogram};
+use super::codec::new_histogram;
 use super::names;
 use super::samples::{FailureSample, Samples};
+use super::shard_latency::ShardLatency;
 use super::timeline::{FINE_MS, IntervalLatency, Timeline};
 
 /// A phase boundary: the moment a plan phase started.
@@ -104,7 +105,7 @@ struct Padded<T>(T);
 
 #[derive(Default)]
 struct Shard {
-    histograms: Vec<(&'static str, Histogram<u64>)>,
+    histograms: Vec<(&'static str, ShardLatency)>,
     counters: HashMap<Box<str>, u64, BuildHasherDefault<Fnv>>,
     /// The tick `pending` and `pending_latency` belong to.
     pending_tick: u64,
@@ -176,10 +177,7 @@ impl Recorder {
             self.sample_gauges(tick);
         }
         let mut s = self.shard(shard).lock();
-        // Clamped here: a growing histogram grows to fit any value (and `saturating_record`
-        // would clamp to its current top instead of growing). Recording a value up to 1 h into
-        // it cannot fail.
-        let _ = s.histogram(hist).record(micros.min(HIGHEST_US));
+        s.histogram(hist).record(micros);
         if let Some(tick) = tick {
             self.roll(&mut s, tick);
             s.interval(hist).0.saturating_record(micros);
@@ -367,13 +365,11 @@ impl Recorder {
             let mut s = shard.0.lock();
             self.fold(&mut s);
             for (name, h) in &s.histograms {
-                // A shard's histogram covers at most the full range (its samples are clamped
-                // to 1 h), so adding it to a full-range one cannot fail.
-                histograms
-                    .entry((*name).to_string())
-                    .or_insert_with(new_histogram)
-                    .add(h)
-                    .expect("a shard's histogram fits in the full range");
+                h.add_to(
+                    histograms
+                        .entry((*name).to_string())
+                        .or_insert_with(new_histogram),
+                );
             }
             for (name, c) in &s.counters {
                 let e = counters.entry(name.to_string()).or_insert(0);
@@ -482,11 +478,11 @@ impl Recorder {
 
 impl Shard {
     #[inline]
-    fn histogram(&mut self, name: &'static str) -> &mut Histogram<u64> {
+    fn histogram(&mut self, name: &'static str) -> &mut ShardLatency {
         let i = match self.histograms.iter().position(|(n, _)| same(n, name)) {
             Some(i) => i,
             None => {
-                self.histograms.push((name, growing_histogram()));
+                self.histograms.push((name, ShardLatency::new()));
                 self.histograms.len() - 1
             }
         };
@@ -576,6 +572,7 @@ impl Hasher for Fnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::codec::HIGHEST_US;
     use crate::metrics::names;
 
     #[test]
