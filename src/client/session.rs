@@ -2217,6 +2217,28 @@ fn expired_on_arrival(tokens: &Tokens) -> bool {
         .is_some_and(|exp| exp <= SystemTime::now())
 }
 
+/// A session environment for the mock preset at a closed port (nothing is sent), for tests.
+#[cfg(test)]
+pub(crate) fn test_env() -> Arc<SessionEnv> {
+    let profile = crate::profile::presets::preset("mock", "http://127.0.0.1:9/").unwrap();
+    let connector = Connector::new(
+        super::transport::Connections::Pool(1),
+        Duration::from_secs(1),
+        false,
+        1,
+    )
+    .unwrap();
+    SessionEnv::new(
+        Arc::new(profile),
+        ClientSettings::default(),
+        Recorder::new(),
+        Arc::new(Live::default()),
+        connector,
+        Users::pattern("u", "p", 0),
+        tokio_util::sync::CancellationToken::new(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -2275,27 +2297,6 @@ mod tests {
         }
         assert_eq!(Op::Api.status_counter(200), Some("status.api.200"));
         assert_eq!(Op::Api.status_counter(418), None);
-    }
-
-    /// A session environment for the mock preset at a closed port (nothing is sent).
-    fn test_env() -> Arc<SessionEnv> {
-        let profile = crate::profile::presets::preset("mock", "http://127.0.0.1:9/").unwrap();
-        let connector = Connector::new(
-            super::super::transport::Connections::Pool(1),
-            Duration::from_secs(1),
-            false,
-            1,
-        )
-        .unwrap();
-        SessionEnv::new(
-            Arc::new(profile),
-            ClientSettings::default(),
-            Recorder::new(),
-            Arc::new(Live::default()),
-            connector,
-            Users::pattern("u", "p", 0),
-            tokio_util::sync::CancellationToken::new(),
-        )
     }
 
     #[tokio::test]
