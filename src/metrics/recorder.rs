@@ -657,8 +657,16 @@ mod tests {
 
     #[test]
     fn gauge_sampling_fills_missed_seconds() {
-        let r = Recorder::with_shards(1);
-        r.gauge_add("g", 4);
+        // The first move must land in tick 0: a recorder made just before a 100 ms boundary of
+        // the wall clock would see it in tick 1 (then tick 0 rightly reads 0). Such a recorder is
+        // made again.
+        let r = (0..5)
+            .find_map(|_| {
+                let r = Recorder::with_shards(1);
+                r.gauge_add("g", 4);
+                (r.current_tick() == 0).then_some(r)
+            })
+            .expect("a recorder whose gauge moved within its first tick");
         // Pretend three ticks went by with no event: the sampler fills them with the level.
         r.sample_gauges(3);
         r.gauge_add("g", 1);
