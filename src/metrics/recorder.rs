@@ -3,7 +3,7 @@
 //! Recording must not become the bottleneck of a load generator, so state is split into shards,
 //! each behind its own `parking_lot::Mutex`; the caller passes a shard hint (its client index) and
 //! two clients collide only when their hints map to the same shard at the same instant. A record is
-//! an uncontended lock, a short linear lookup by name and an HDR `saturating_record`.
+//! an uncontended lock, a short linear lookup by name and an HDR record (32-bit counts).
 //!
 //! Memory is bounded independently of the number of clients: at most one histogram per name per
 //! shard (created on first use, covering only up to the largest sample so far, with 32-bit
