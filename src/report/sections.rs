@@ -55,7 +55,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     push(
         names::DERIVED_FAILURES,
         format::count(r.derived.failures),
-        "operations answered outside their expected statuses (sum of failures.*)",
+        "operations with an unexpected answer or none (sum of failures.*)",
         r.derived.failures > 0,
     );
     if let Some(f) = r.derived.failure_rate {
