@@ -155,7 +155,7 @@ pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
 /// written.
 pub const RESENT_UNSENT: &str = "resent_unsent";
 /// Idempotent requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) written to a reused connection
-/// that ended before any response head arrived, sent again once on a fresh connection
+/// that ended or was reset before any response head arrived, sent again once on a fresh connection
 /// (RFC 9110 §9.2.2).
 pub const RESENT_IDEMPOTENT: &str = "resent_idempotent";
 /// Connections closed after a response that said `Connection: close` (not kept for reuse).

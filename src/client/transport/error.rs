@@ -94,3 +94,16 @@ impl From<crate::profile::request::RequestError> for HttpError {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the HTTP client: {0}")]
 pub struct BuildError(pub(crate) String);
+
+/// `e` and its causes, `: `-separated: hyper's own message alone is often just "connection
+/// error"; the I/O error under it ("Connection reset by peer") is what a user needs.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -21,7 +21,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::task::AbortHandle;
 
-use super::error::{ErrorKind, HttpError};
+use super::error::{ErrorKind, HttpError, with_causes};
 use super::h1::Origin;
 use super::stream;
 
@@ -74,7 +74,12 @@ pub async fn open(
             .stream;
         let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(io))
             .await
-            .map_err(|e| HttpError::new(ErrorKind::Connect, format!("HTTP/1.1 handshake: {e}")))?;
+            .map_err(|e| {
+                HttpError::new(
+                    ErrorKind::Connect,
+                    format!("HTTP/1.1 handshake: {}", with_causes(&e)),
+                )
+            })?;
         let driver = Driver(
             tokio::spawn(async move {
                 let _ = conn.await;
@@ -100,7 +105,7 @@ pub async fn open(
                 drop(driver);
                 Err(HttpError::new(
                     ErrorKind::Protocol,
-                    format!("HTTP exchange failed: {e}"),
+                    format!("HTTP exchange failed: {}", with_causes(&e)),
                 ))
             }
         }

@@ -27,9 +27,10 @@
 //!   ([`ConnEvents::resent_unsent`]);
 //! - a request that hyper may have written is sent again only when RFC 9110 §9.2.2 allows it: an
 //!   idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) on a *reused* connection that ended
-//!   before any response head arrived (the server closed the idle connection at the moment the
-//!   request was written) goes out once more on a fresh connection, as browsers and Go's
-//!   net/http do ([`ConnEvents::resent_idempotent`]). The caller makes the request again for it
+//!   or was reset before any response head arrived (the server closed the idle connection at the
+//!   moment the request was written; with the request already unread in its socket, the close is
+//!   a reset) goes out once more on a fresh connection, as browsers and Go's net/http do
+//!   ([`ConnEvents::resent_idempotent`]). The caller makes the request again for it
 //!   (`again`: [`super::Http::exchange_with`] renders it once more), so no exchange keeps a copy
 //!   of its request in case;
 //! - any other request that hyper may have written is never sent twice: a rotating
@@ -50,7 +51,7 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 
 use super::body::{BodyMode, Capped};
-use super::error::{ErrorKind, HttpError};
+use super::error::{ErrorKind, HttpError, with_causes};
 use super::stream::{self, Stream};
 use crate::profile::tls::TlsClient;
 
@@ -235,8 +236,8 @@ pub struct ConnEvents {
     /// A kept-alive connection that the server had closed while it was idle handed the request
     /// back unsent, and the request went out again on a fresh connection.
     pub resent_unsent: bool,
-    /// An idempotent request written to a reused connection that ended before any response
-    /// head arrived went out again on a fresh connection (RFC 9110 §9.2.2).
+    /// An idempotent request written to a reused connection that ended (or was reset) before
+    /// any response head arrived went out again on a fresh connection (RFC 9110 §9.2.2).
     pub resent_idempotent: bool,
     /// The response ended its connection (`Connection: close`): it was dropped, not kept.
     pub retired: bool,
@@ -398,7 +399,7 @@ async fn connect(
         .map_err(|e| {
             HttpError::new(
                 ErrorKind::Connect,
-                format!("HTTP/1.1 handshake with {host}:{port}: {e}"),
+                format!("HTTP/1.1 handshake with {host}:{port}: {}", with_causes(&e)),
             )
         })?;
     let host_header = HeaderValue::from_str(authority)
@@ -419,7 +420,7 @@ enum Failure {
     /// The connection was closed before the request was written; here it is back, unsent.
     NotSent(Box<http::Request<Full<Bytes>>>),
     /// The request may have been written, and the connection ended before a response head
-    /// arrived (hyper: an incomplete message).
+    /// arrived (hyper: an incomplete message), or the peer reset it ([`ended_by_peer`]).
     Unanswered(HttpError),
     /// Anything else, with its error kind.
     Other(HttpError),
@@ -449,9 +450,11 @@ async fn round_trip(
                 Some(m) => Failure::NotSent(Box::new(m)),
                 None => {
                     let e = e.into_error();
-                    let unanswered = e.is_incomplete_message();
-                    let e =
-                        HttpError::new(ErrorKind::Protocol, format!("HTTP exchange failed: {e}"));
+                    let unanswered = e.is_incomplete_message() || ended_by_peer(&e);
+                    let e = HttpError::new(
+                        ErrorKind::Protocol,
+                        format!("HTTP exchange failed: {}", with_causes(&e)),
+                    );
                     if unanswered {
                         Failure::Unanswered(e)
                     } else {
@@ -467,7 +470,7 @@ async fn round_trip(
         let frame = frame.map_err(|e| {
             Failure::Other(HttpError::new(
                 ErrorKind::Body,
-                format!("reading the body: {e}"),
+                format!("reading the body: {}", with_causes(&e)),
             ))
         })?;
         let Ok(data) = frame.into_data() else {
@@ -487,6 +490,27 @@ async fn round_trip(
             ..ConnEvents::default()
         },
     })
+}
+
+/// Whether the I/O error underneath `e` says the peer ended the connection abruptly: reset (RST), aborted,
+/// closed under a write, or (TLS) closed without `close_notify`. In the keep-alive race a server
+/// that closes an idle socket with the new request already unread in it resets the connection
+/// instead of ending it, and over TLS rustls reads a close without `close_notify` (which many
+/// servers skip) as an unexpected end of file: the request is as unanswered as after a plain
+/// close (Go's net/http and browsers retry all of these alike).
+fn ended_by_peer(e: &hyper::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            );
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// The request as hyper sends it: origin-form target, the request's own headers (moved, not
@@ -528,6 +552,9 @@ mod tests {
         SendCloseLater(&'static [u8]),
         /// Close without answering.
         Close,
+        /// Abort the connection without answering (RST), as a server does when it closes a
+        /// socket with a request still unread in it.
+        Reset,
     }
 
     /// What the scripted server reports and listens to.
@@ -623,6 +650,10 @@ mod tests {
                                 return;
                             }
                             Act::Close => return,
+                            Act::Reset => {
+                                let _ = s.set_zero_linger();
+                                return;
+                            }
                         }
                     }
                 });
@@ -862,6 +893,53 @@ mod tests {
         );
         assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3));
         assert_eq!(idle.len(), 1, "the fresh connection is kept");
+    }
+
+    /// Connection 0 answers its first request and aborts (RST) on reading the second, without a
+    /// response byte: the keep-alive race when the request reached the server just before its
+    /// idle timer closed the socket (a socket closed with unread data is reset, not ended).
+    fn first_connection_resets_on_its_second_request(ci: usize, ri: usize, _: &str) -> Act {
+        if ci == 0 && ri > 0 {
+            Act::Reset
+        } else {
+            Act::Send(EMPTY_200)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idempotent_request_on_a_reused_connection_reset_unanswered_goes_out_again_once() {
+        let (addr, seen) = server(first_connection_resets_on_its_second_request).await;
+        let idle = IdleConns::new(1);
+        ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
+            .await
+            .unwrap();
+        let r = ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.conn,
+            ConnEvents {
+                resent_idempotent: true,
+                ..ConnEvents::default()
+            }
+        );
+        assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3));
+    }
+
+    #[tokio::test]
+    async fn a_written_post_reset_unanswered_is_never_sent_again() {
+        let (addr, seen) = server(first_connection_resets_on_its_second_request).await;
+        let idle = IdleConns::new(1);
+        ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
+        let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert_eq!(e.conn, ConnEvents::default(), "{e}");
+        assert!(
+            e.message.contains("reset"),
+            "the message names the cause: {e}"
+        );
+        assert_eq!((n(&seen.conns), n(&seen.requests)), (1, 2));
     }
 
     #[tokio::test]

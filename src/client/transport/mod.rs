@@ -494,7 +494,11 @@ mod tests {
 
     /// A TLS server with a fresh self-signed certificate for `localhost` that answers every
     /// request on a connection with `200 secure`, and the client configuration that trusts it.
-    async fn tls_server() -> (std::net::SocketAddr, rustls::ClientConfig, Arc<AtomicUsize>) {
+    /// With `drop_at: Some(n)`, the first connection reads its n-th request (from 0) and then ends
+    /// without an answer and without TLS `close_notify`, as many servers end idle connections.
+    async fn tls_server(
+        drop_at: Option<usize>,
+    ) -> (std::net::SocketAddr, rustls::ClientConfig, Arc<AtomicUsize>) {
         use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -520,13 +524,14 @@ mod tests {
         let counted = conns.clone();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = l.accept().await {
-                counted.fetch_add(1, Ordering::SeqCst);
+                let ci = counted.fetch_add(1, Ordering::SeqCst);
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let Ok(mut s) = acceptor.accept(tcp).await else {
                         return;
                     };
                     let mut buf = Vec::new();
+                    let mut ri = 0;
                     loop {
                         let mut chunk = [0u8; 1024];
                         match s.read(&mut chunk).await {
@@ -535,6 +540,11 @@ mod tests {
                         }
                         while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                             buf.drain(..end + 4);
+                            if ci == 0 && drop_at == Some(ri) {
+                                // Dropped without `shutdown`: a TCP FIN and no `close_notify`.
+                                return;
+                            }
+                            ri += 1;
                             let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecure";
                             if s.write_all(reply).await.is_err() {
                                 return;
@@ -549,7 +559,7 @@ mod tests {
 
     #[tokio::test]
     async fn https_round_trips_on_kept_alive_tls_connections() {
-        let (addr, trusted, conns) = tls_server().await;
+        let (addr, trusted, conns) = tls_server(None).await;
         let url = format!("https://localhost:{}/api/me", addr.port());
         let get = || http::Request::get(&url).body(Bytes::new()).unwrap();
 
@@ -579,5 +589,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Tls, "{e}");
         assert!(e.message.contains("tls.ca_file"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_get_on_a_reused_tls_connection_ended_without_close_notify_goes_out_again() {
+        // The keep-alive race over TLS: the server ends the reused connection after reading the
+        // request, without `close_notify` (rustls reads that as an unexpected end of file, not
+        // as hyper's incomplete message). The GET goes out again on a fresh connection.
+        let (addr, trusted, conns) = tls_server(Some(1)).await;
+        let url = format!("https://localhost:{}/api/me", addr.port());
+        let get = || http::Request::get(&url).body(Bytes::new()).unwrap();
+        let c = Connector::new(Connections::PerClient, Duration::from_secs(5), false, 1)
+            .unwrap()
+            .with_tls(trusted);
+        let http = c.client();
+        http.exchange(get(), BodyMode::Keep).await.unwrap();
+        let r = http.exchange(get(), BodyMode::Keep).await.unwrap();
+        assert_eq!((r.status, &r.body[..]), (200, &b"secure"[..]));
+        assert!(r.conn.resent_idempotent, "{:?}", r.conn);
+        assert_eq!(conns.load(Ordering::SeqCst), 2);
     }
 }
