@@ -543,6 +543,7 @@ mod tests {
     use super::*;
 
     /// What the scripted server does with one request.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Act {
         /// Answer and keep the connection.
         Send(&'static [u8]),
@@ -573,18 +574,24 @@ mod tests {
         buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
     }
 
-    /// A scripted server: the n-th request read on connection c gets `act(c, n, request head)`
-    /// (the head in lower case).
-    /// Connection 0 answers its first request and closes on reading the second, without a
-    /// response byte (the keep-alive race); every other request is answered.
-    fn first_connection_closes_on_its_second_request(ci: usize, ri: usize, _: &str) -> Act {
-        if ci == 0 && ri > 0 {
-            Act::Close
-        } else {
-            Act::Send(EMPTY_200)
+    /// Connection 0 answers its first request and, on reading the second, ends as `end` says
+    /// (`Close` or `Reset`) without a response byte: the keep-alive race, the server's idle timer
+    /// closing the connection as the request arrives (with the request unread in the socket, the
+    /// close is a reset). Every other request is answered.
+    fn first_connection_ends_on_its_second_request(
+        end: Act,
+    ) -> impl Fn(usize, usize, &str) -> Act + Send + Sync + 'static {
+        move |ci, ri, _| {
+            if ci == 0 && ri > 0 {
+                end
+            } else {
+                Act::Send(EMPTY_200)
+            }
         }
     }
 
+    /// A scripted server: the n-th request read on connection c gets `act(c, n, request head)`
+    /// (the head in lower case).
     async fn server(
         act: impl Fn(usize, usize, &str) -> Act + Send + Sync + 'static,
     ) -> (SocketAddr, Seen) {
@@ -857,96 +864,59 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_was_written_is_never_sent_again() {
-        // Connection 0 answers its first request and closes on reading the second.
-        let (addr, seen) = server(first_connection_closes_on_its_second_request).await;
-        let idle = IdleConns::new(1);
-        ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
-        let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
-        assert_eq!(e.kind, ErrorKind::Protocol);
-        assert_eq!(e.conn, ConnEvents::default(), "{e}");
-        assert_eq!(
-            (n(&seen.conns), n(&seen.requests)),
-            (1, 2),
-            "the refresh was not sent twice"
-        );
-    }
-
-    #[tokio::test]
-    async fn an_idempotent_request_written_as_a_reused_connection_closed_goes_out_again_once() {
-        // Connection 0 answers its first request and closes on reading the second, without a
-        // response byte: the keep-alive race. The GET goes out again on a new connection.
-        let (addr, seen) = server(first_connection_closes_on_its_second_request).await;
-        let idle = IdleConns::new(1);
-        ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
-            .await
-            .unwrap();
-        let r = ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
-        assert_eq!(
-            r.conn,
-            ConnEvents {
-                resent_idempotent: true,
-                ..ConnEvents::default()
+        for end in [Act::Close, Act::Reset] {
+            let (addr, seen) = server(first_connection_ends_on_its_second_request(end)).await;
+            let idle = IdleConns::new(1);
+            ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
+            let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
+            assert_eq!(e.kind, ErrorKind::Protocol, "{end:?}");
+            assert_eq!(e.conn, ConnEvents::default(), "{end:?}: {e}");
+            if end == Act::Reset {
+                assert!(
+                    e.message.contains("reset"),
+                    "the message names the cause: {e}"
+                );
             }
-        );
-        assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3));
-        assert_eq!(idle.len(), 1, "the fresh connection is kept");
-    }
-
-    /// Connection 0 answers its first request and aborts (RST) on reading the second, without a
-    /// response byte: the keep-alive race when the request reached the server just before its
-    /// idle timer closed the socket (a socket closed with unread data is reset, not ended).
-    fn first_connection_resets_on_its_second_request(ci: usize, ri: usize, _: &str) -> Act {
-        if ci == 0 && ri > 0 {
-            Act::Reset
-        } else {
-            Act::Send(EMPTY_200)
+            assert_eq!(
+                (n(&seen.conns), n(&seen.requests)),
+                (1, 2),
+                "{end:?}: the refresh was not sent twice"
+            );
         }
     }
 
     #[tokio::test]
-    async fn an_idempotent_request_on_a_reused_connection_reset_unanswered_goes_out_again_once() {
-        let (addr, seen) = server(first_connection_resets_on_its_second_request).await;
-        let idle = IdleConns::new(1);
-        ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
-            .await
-            .unwrap();
-        let r = ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
-        assert_eq!(
-            r.conn,
-            ConnEvents {
-                resent_idempotent: true,
-                ..ConnEvents::default()
-            }
-        );
-        assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3));
-    }
-
-    #[tokio::test]
-    async fn a_written_post_reset_unanswered_is_never_sent_again() {
-        let (addr, seen) = server(first_connection_resets_on_its_second_request).await;
-        let idle = IdleConns::new(1);
-        ex(&idle, post(addr), BodyMode::Keep).await.unwrap();
-        let e = ex(&idle, post(addr), BodyMode::Keep).await.err().unwrap();
-        assert_eq!(e.kind, ErrorKind::Protocol);
-        assert_eq!(e.conn, ConnEvents::default(), "{e}");
-        assert!(
-            e.message.contains("reset"),
-            "the message names the cause: {e}"
-        );
-        assert_eq!((n(&seen.conns), n(&seen.requests)), (1, 2));
+    async fn an_idempotent_request_written_as_a_reused_connection_ended_goes_out_again_once() {
+        // The keep-alive race, ended by a close or by a reset: the GET goes out again on a new
+        // connection.
+        for end in [Act::Close, Act::Reset] {
+            let (addr, seen) = server(first_connection_ends_on_its_second_request(end)).await;
+            let idle = IdleConns::new(1);
+            ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
+                .await
+                .unwrap();
+            let r = ex(&idle, get(addr, "/api/me"), BodyMode::Keep)
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200, "{end:?}");
+            assert_eq!(
+                r.conn,
+                ConnEvents {
+                    resent_idempotent: true,
+                    ..ConnEvents::default()
+                },
+                "{end:?}"
+            );
+            assert_eq!((n(&seen.conns), n(&seen.requests)), (2, 3), "{end:?}");
+            assert_eq!(idle.len(), 1, "{end:?}: the fresh connection is kept");
+        }
     }
 
     #[tokio::test]
     async fn the_request_is_made_again_only_for_a_replay() {
         // `again` is asked once, for the replay of the keep-alive race, and never for an
         // exchange that needs none: no exchange copies its request in case.
-        let (addr, _) = server(first_connection_closes_on_its_second_request).await;
+        let (addr, _) = server(first_connection_ends_on_its_second_request(Act::Close)).await;
         let idle = IdleConns::new(1);
         let t = Duration::from_secs(5);
         let asked = AtomicUsize::new(0);
