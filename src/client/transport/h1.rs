@@ -735,6 +735,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn response_headers_arrive_whole_and_in_order_repeated_ones_too() {
+        // Every value reaches the caller: a repeated name's values in their order (two
+        // `Set-Cookie`), custom names, bytes outside ASCII.
+        let (addr, _seen) = server(|_, _, _| {
+            Act::Send(
+                b"HTTP/1.1 200 OK\r\nset-cookie: a=1\r\nx-Custom-Name: v\xe9\r\n\
+                  set-cookie: b=2; HttpOnly\r\nwww-authenticate: Bearer error=\"invalid_token\"\r\n\
+                  content-length: 0\r\n\r\n",
+            )
+        })
+        .await;
+        let r = ex(&IdleConns::new(1), get(addr, "/"), BodyMode::Keep)
+            .await
+            .unwrap();
+        let cookies: Vec<_> = r.headers.get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2; HttpOnly"]);
+        assert_eq!(r.headers["x-custom-name"].as_bytes(), b"v\xe9");
+        assert_eq!(
+            r.headers["www-authenticate"],
+            "Bearer error=\"invalid_token\""
+        );
+        assert_eq!(r.headers.len(), 5);
+    }
+
+    #[tokio::test]
     async fn requests_carry_host_accept_and_the_form() {
         let (addr, _seen) = server(|_, _, head| {
             let ok = head.starts_with("post /oauth/token http/1.1\r\n")
