@@ -246,6 +246,18 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::TAB_LOGOUT_MISSED,
             "tabs that never learned of another tab's logout",
         ),
+        (
+            names::RESENT_UNSENT,
+            "requests a server-closed idle connection handed back unsent, sent on a new one",
+        ),
+        (
+            names::RESENT_IDEMPOTENT,
+            "idempotent requests sent again after a reused connection ended unanswered",
+        ),
+        (
+            names::CONNECTIONS_RETIRED,
+            "responses that ended their connection (Connection: close)",
+        ),
     ] {
         // The refresh outcome counters matter whenever refreshes happened, even at 0.
         let core = matches!(
@@ -263,7 +275,8 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         if has(name) || (core && refreshing) || channel_miss {
             let v = r.counter(name);
             // Relogins and announced expiries are what a session's life brings, not faults; the
-            // channel's own activity counters are no faults either.
+            // channel's own activity counters are no faults either, nor are connections the
+            // server closed (each request still got its answer).
             let bad = v > 0
                 && !matches!(
                     name,
@@ -276,6 +289,9 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                         | names::ZOMBIE_UNCHECKED
                         | names::TAB_ADOPTIONS
                         | names::STALE_TAB_REQUESTS
+                        | names::RESENT_UNSENT
+                        | names::RESENT_IDEMPOTENT
+                        | names::CONNECTIONS_RETIRED
                 );
             push(name, format::count(v), note, bad);
         }

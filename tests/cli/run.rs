@@ -57,6 +57,39 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
 }
 
 #[test]
+fn the_summary_shows_connections_the_server_closed() {
+    // Every answer says `Connection: close`: each one retires its connection, and the summary
+    // says so (not as a fault: every request still got its answer).
+    let out = tempfile::tempdir().unwrap();
+    storm(20, "1s")
+        .args([
+            "--set",
+            "mock.connection_close=true",
+            "--set",
+            "mock.access_ttl=2s",
+            "--set",
+            "plan.0.login.ramp=200ms",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let retired = report["counters"]["connections_retired"].as_u64().unwrap();
+    assert_eq!(retired, report["derived"]["requests"].as_u64().unwrap());
+    let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
+    let row = summary
+        .lines()
+        .find(|l| l.contains("connections_retired"))
+        .unwrap_or_else(|| panic!("no connections_retired row in:\n{summary}"));
+    let shown: String = authbench::report::format::count(retired);
+    assert!(row.contains(&shown), "{row}");
+    assert!(row.contains("Connection: close"), "{row}");
+}
+
+#[test]
 fn storm_runs_over_https_against_the_builtin_mock_serving_tls() {
     let out = tempfile::tempdir().unwrap();
     storm(40, "1s")
