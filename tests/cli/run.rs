@@ -21,21 +21,24 @@ fn storm(clients: u32, duration: &str) -> Command {
     cmd
 }
 
+/// A short storm on the builtin mock (`clients`, 2 s tokens, a 200 ms login ramp, 1 s of
+/// traffic, `settings` as `--set` overrides) that must exit 0, writing into `out`; its report.json.
+fn short_storm(clients: u32, settings: &[&str], out: &Path) -> serde_json::Value {
+    let mut cmd = storm(clients, "1s");
+    for s in ["mock.access_ttl=2s", "plan.0.login.ramp=200ms"]
+        .iter()
+        .chain(settings)
+    {
+        cmd.args(["--set", s]);
+    }
+    cmd.arg("--quiet").arg("--out").arg(out).assert().success();
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
     let out = tempfile::tempdir().unwrap();
-    storm(40, "1s")
-        .args([
-            "--set",
-            "mock.access_ttl=2s",
-            "--set",
-            "plan.0.login.ramp=200ms",
-            "--quiet",
-        ])
-        .arg("--out")
-        .arg(out.path())
-        .assert()
-        .success();
+    let report = short_storm(40, &[], out.path());
     for f in [
         "report.json",
         "report.html",
@@ -46,8 +49,6 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
     ] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(report["run"]["clients"], 40);
     assert_eq!(
         report["counters"]["refreshes_needed"],
@@ -61,22 +62,7 @@ fn the_summary_shows_connections_the_server_closed() {
     // Every answer says `Connection: close`: each one retires its connection, and the summary
     // says so (not as a fault: every request still got its answer).
     let out = tempfile::tempdir().unwrap();
-    storm(20, "1s")
-        .args([
-            "--set",
-            "mock.connection_close=true",
-            "--set",
-            "mock.access_ttl=2s",
-            "--set",
-            "plan.0.login.ramp=200ms",
-            "--quiet",
-        ])
-        .arg("--out")
-        .arg(out.path())
-        .assert()
-        .success();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report = short_storm(20, &["mock.connection_close=true"], out.path());
     let retired = report["counters"]["connections_retired"].as_u64().unwrap();
     assert_eq!(retired, report["derived"]["requests"].as_u64().unwrap());
     let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
@@ -92,24 +78,7 @@ fn the_summary_shows_connections_the_server_closed() {
 #[test]
 fn storm_runs_over_https_against_the_builtin_mock_serving_tls() {
     let out = tempfile::tempdir().unwrap();
-    storm(40, "1s")
-        .args([
-            "--set",
-            "mock.tls=true",
-            "--set",
-            "mock.access_ttl=2s",
-            "--set",
-            "plan.0.login.ramp=200ms",
-            "--set",
-            "client.connections=8",
-            "--quiet",
-        ])
-        .arg("--out")
-        .arg(out.path())
-        .assert()
-        .success();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report = short_storm(40, &["mock.tls=true", "client.connections=8"], out.path());
     assert!(
         report["run"]["target"]
             .as_str()
