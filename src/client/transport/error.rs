@@ -95,15 +95,20 @@ impl From<crate::profile::request::RequestError> for HttpError {
 #[error("cannot build the HTTP client: {0}")]
 pub struct BuildError(pub(crate) String);
 
+/// The errors under `e`, nearest first (its `source()`, that one's `source()`, ...).
+pub(crate) fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(e.source(), |c| c.source())
+}
+
 /// `e` and its causes, `: `-separated: hyper's own message alone is often just "connection
 /// error"; the I/O error under it ("Connection reset by peer") is what a user needs.
-pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
+    for c in causes(e) {
         text.push_str(": ");
         text.push_str(&c.to_string());
-        cause = c.source();
     }
     text
 }

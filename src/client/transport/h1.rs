@@ -51,7 +51,7 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 
 use super::body::{BodyMode, Capped};
-use super::error::{ErrorKind, HttpError, with_causes};
+use super::error::{ErrorKind, HttpError, causes, with_causes};
 use super::stream::{self, Stream};
 use crate::profile::tls::TlsClient;
 
@@ -492,25 +492,22 @@ async fn round_trip(
     })
 }
 
-/// Whether the I/O error underneath `e` says the peer ended the connection abruptly: reset (RST), aborted,
-/// closed under a write, or (TLS) closed without `close_notify`. In the keep-alive race a server
-/// that closes an idle socket with the new request already unread in it resets the connection
-/// instead of ending it, and over TLS rustls reads a close without `close_notify` (which many
-/// servers skip) as an unexpected end of file: the request is as unanswered as after a plain
-/// close (Go's net/http and browsers retry all of these alike).
+/// Whether the I/O error underneath `e` says the peer ended the connection abruptly: reset
+/// (RST), aborted, closed under a write, or (TLS) closed without `close_notify`. In the keep-alive
+/// race a server that closes an idle socket with the new request already unread in it resets the
+/// connection instead of ending it, and over TLS rustls reads a close without `close_notify`
+/// (which many servers skip) as an unexpected end of file: the request is as unanswered as after
+/// a plain close (Go's net/http and browsers retry all of these alike).
 fn ended_by_peer(e: &hyper::Error) -> bool {
     use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return matches!(
+    causes(e)
+        .find_map(|c| c.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            matches!(
                 io.kind(),
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            );
-        }
-        cause = c.source();
-    }
-    false
+            )
+        })
 }
 
 /// The request as hyper sends it: origin-form target, the request's own headers (moved, not
