@@ -106,6 +106,10 @@ flaws! {
         "the resource server's 401 for an invalid access token says WWW-Authenticate: Bearer realm=... without error=\"invalid_token\"";
     Scope401 => "scope-401",
         "GET /api/admin answers a valid access token that lacks scope admin with 401 invalid_token instead of 403 insufficient_scope";
+    IntrospectOpen => "introspect-open",
+        "POST /oauth/introspect answers a caller without the admin key as it answers the admin (guard::IntrospectionCaller): anyone can test tokens";
+    IntrospectUnauthenticated400 => "introspect-unauthenticated-400",
+        "POST /oauth/introspect refuses a caller without the admin key with 400 invalid_request instead of 401 (guard::IntrospectionCaller)";
     IntrospectNoAccessTokens => "introspect-no-access-tokens",
         "POST /oauth/introspect does not introspect access tokens: a genuine one (live or not) gets 400 unsupported_token_type instead of an introspection response";
     IdleNever => "idle-never",

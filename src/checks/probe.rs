@@ -587,16 +587,16 @@ impl Probe {
             .await
     }
 
-    /// The introspection request for `token` with `edit` applied (e.g. credentials removed).
+    /// The introspection request for `token` of `kind` with `edit` applied (e.g. credentials
+    /// removed).
     pub async fn introspect_edited(
         &self,
         label: &str,
         token: &str,
+        kind: TokenKind,
         edit: impl FnOnce(&mut Rendered),
     ) -> Option<Result<Resp, Stop>> {
-        let req = self
-            .profile()
-            .introspect_request(token, TokenKind::Access)?;
+        let req = self.profile().introspect_request(token, kind)?;
         Some(self.send(label, edited(req, edit)).await)
     }
 

@@ -254,6 +254,18 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::IntrospectOpen,
+        catches: &["IN-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
+        flaw: Flaw::IntrospectUnauthenticated400,
+        catches: &["IN-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::IntrospectNoAccessTokens,
         // The revoked and unknown cases are judged with refresh tokens instead.
         catches: &["IN-01"],
@@ -329,6 +341,8 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     // RFC 7662 defines no error for a token type the endpoint does not introspect; the refusal
     // deviates from §2.3's wording, not from a MUST about inactive tokens.
     (Flaw::IntrospectNoAccessTokens, "IN-01"),
+    // The unauthenticated caller is refused (§2.1's MUST holds); only the 401 of §2.3 is missing.
+    (Flaw::IntrospectUnauthenticated400, "IN-01"),
     // The limit itself is enforced (the refresh token dies); only the kick is missing.
     (Flaw::NoKick, "SS-01"),
 ];

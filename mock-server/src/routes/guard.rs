@@ -2,7 +2,8 @@
 //!
 //! - [`Payload`]: the request body as an extractor whose rejection is the mock's JSON error
 //!   (413 `request body too large` past `--max-body`).
-//! - [`AdminKey`]: the `Authorization: Bearer <admin key>` gate of the admin endpoints.
+//! - [`AdminKey`]: the `Authorization: Bearer <admin key>` gate of the admin endpoints, and
+//!   [`IntrospectionCaller`], the same gate for introspection (where two flaws loosen it).
 //! - [`observed`]: notes each request's arrival ([`crate::arrivals`]) on a route with a fixed
 //!   [`Op`] (one atomic load while no sync point is set).
 //! - [`admitted`]: the fault-admission middleware of a route with a fixed [`Op`]. It is layered
@@ -25,6 +26,7 @@ use axum::routing::MethodRouter;
 use super::{AppState, bearer, json_error, key_matches};
 use crate::config::Op;
 use crate::faults::Refusal;
+use crate::flaws::Flaw;
 
 /// The request body; a body that cannot be read is answered with a JSON error (413 past
 /// `--max-body`, 400 otherwise).
@@ -63,6 +65,36 @@ impl FromRequestParts<Arc<AppState>> for AdminKey {
     ) -> Result<Self, Response> {
         if bearer(&parts.headers).is_some_and(|k| key_matches(k, &state.admin_key)) {
             Ok(AdminKey)
+        } else {
+            Err(unauthorized_admin())
+        }
+    }
+}
+
+/// The caller of `POST /oauth/introspect`, authorized like the admin endpoints (RFC 7662 §2.1: the
+/// endpoint requires the caller's authorization; §2.3: 401 otherwise). The flaws
+/// `introspect-open` (anyone is answered) and `introspect-unauthenticated-400` (a 400 refusal
+/// instead of the 401) loosen it here.
+pub struct IntrospectionCaller;
+
+impl FromRequestParts<Arc<AppState>> for IntrospectionCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let flaws = &state.auth.flaws;
+        if bearer(&parts.headers).is_some_and(|k| key_matches(k, &state.admin_key))
+            || flaws.has(Flaw::IntrospectOpen)
+        {
+            Ok(IntrospectionCaller)
+        } else if flaws.has(Flaw::IntrospectUnauthenticated400) {
+            Err(json_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "no client authentication included",
+            ))
         } else {
             Err(unauthorized_admin())
         }

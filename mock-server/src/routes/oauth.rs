@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::guard::{AdminKey, Payload};
+use super::guard::{IntrospectionCaller, Payload};
 use super::{AppState, cookie, json, json_error, parse_form};
 use crate::auth::GrantError;
 use crate::config::Op;
@@ -227,7 +227,7 @@ pub async fn revoke(State(state): State<Arc<AppState>>, Payload(body): Payload) 
 /// `POST /oauth/introspect` (RFC 7662), for callers holding the admin key.
 pub async fn introspect(
     State(state): State<Arc<AppState>>,
-    _admin: AdminKey,
+    _caller: IntrospectionCaller,
     Payload(body): Payload,
 ) -> Response {
     let form = match parse_form(&body) {

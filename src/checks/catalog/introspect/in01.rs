@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "IN-01",
         title: "Introspection: inactive tokens are {\"active\":false}; callers must authenticate",
-        summary: "Introspect a live access token (active), a revoked one and a garbage one ({\"active\":false} only), and call without caller credentials (401). A live access token refused with 400 unsupported_token_type is a WARN (RFC 7662 has no such error), and the revoked and garbage cases then use refresh tokens.",
+        summary: "Introspect a live access token (active), a revoked one and a garbage one ({\"active\":false} only), and call without caller credentials (401; another refusal is a WARN, an answer a FAIL). A live access token refused with 400 unsupported_token_type is a WARN (RFC 7662 has no such error), and the revoked and garbage cases then use refresh tokens.",
         requirements: &["RFC7662-2.1", "RFC7662-2.2", "RFC7662-2.3"],
         level: Level::Must,
         destructive: false,
@@ -36,6 +36,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
             "the profile declares that the introspection endpoint does not accept access tokens (token_types.introspect): the cases use refresh tokens",
         );
         if let Some((kind, token)) = live_refresh_token(&p, &mut f, &s).await? {
+            caller_case(&p, &mut f, kind, &token).await?;
             inactive_cases(&p, &mut f, kind, &token).await?;
         }
         return Ok(f);
@@ -87,35 +88,85 @@ async fn run(p: Arc<Probe>) -> Verdict {
         )));
     };
 
-    if let Some((kind, token)) = judged {
-        inactive_cases(&p, &mut f, kind, &token).await?;
+    match judged {
+        Some((kind, token)) => {
+            // The caller case first, while the token is live: an endpoint open to anyone then
+            // shows it by describing the token as active.
+            caller_case(&p, &mut f, kind, &token).await?;
+            inactive_cases(&p, &mut f, kind, &token).await?;
+        }
+        None => caller_case(&p, &mut f, TokenKind::Access, s.at()).await?,
     }
+    Ok(f)
+}
 
+/// Introspects the live `token` without the caller's credentials (the profile's `Authorization`
+/// header removed) and judges the answer; a profile that authenticates the caller otherwise
+/// leaves the case untried (INFO).
+async fn caller_case(
+    p: &Probe,
+    f: &mut Findings,
+    kind: TokenKind,
+    token: &str,
+) -> Result<(), Stop> {
     let mut had_credentials = false;
     let r = p
-        .introspect_edited("introspect without caller credentials", s.at(), |req| {
-            had_credentials = req
-                .headers_mut()
-                .remove(http::header::AUTHORIZATION)
-                .is_some();
-        })
+        .introspect_edited(
+            "introspect without caller credentials",
+            token,
+            kind,
+            |req| {
+                had_credentials = req
+                    .headers_mut()
+                    .remove(http::header::AUTHORIZATION)
+                    .is_some();
+            },
+        )
         .await;
     match r {
-        Some(r) if had_credentials => {
-            let r = r?;
-            f.expect(
-                r.status == 401,
-                Status::Fail,
-                "RFC7662-2.1",
-                format!("introspection without caller credentials: {}", r.brief()),
-            );
-        }
+        Some(r) if had_credentials => judge_unauthenticated(f, &r?),
         _ => f.info(
             "",
             "the profile does not authenticate introspection with an Authorization header: the unauthenticated case is not tried",
         ),
     }
-    Ok(f)
+    Ok(())
+}
+
+/// The answer to a live token's introspection without the caller's credentials. RFC 7662
+/// §2.1: the endpoint MUST require the caller's authorization ("to prevent token scanning
+/// attacks"); §2.3 answers an unauthenticated caller with 401 as RFC 6749 §5.2 does
+/// (`invalid_client`). A 401 passes. A token described to anyone (`active: true`) fails: that is
+/// the scanning the rule forbids, as is any other 200 that is not a plain `{"active":false}`, and
+/// an answer that is not a refusal at all (5xx, 3xx). Another refusal (400 `invalid_request`, a
+/// bare 403, a 200 `{"active":false}` that says nothing about the live token) keeps the token to
+/// itself but not in the form the RFCs give: a WARN.
+fn judge_unauthenticated(f: &mut Findings, r: &Resp) {
+    const NOT_401: &str =
+        "an unauthenticated caller gets 401 (RFC 7662 §2.3, RFC 6749 §5.2 invalid_client)";
+    let what = format!("introspection without caller credentials: {}", r.brief());
+    // `{"active":false}` and nothing else: no word about the live token.
+    let says_nothing = active(r) == Some(false)
+        && r.json()
+            .is_some_and(|v| v.as_object().is_some_and(|o| o.len() == 1));
+    match r.status {
+        401 => f.pass("RFC7662-2.1", what),
+        200 if says_nothing => f.warn(
+            "RFC7662-2.3",
+            format!("{what}: the live token was not described, but {NOT_401}, not an answer"),
+        ),
+        200 => f.fail(
+            "RFC7662-2.1",
+            format!(
+                "{what}: the endpoint answers callers that did not authenticate, so anyone can test tokens (token scanning)"
+            ),
+        ),
+        400..=499 => f.warn("RFC7662-2.3", format!("{what}: refused, but {NOT_401}")),
+        _ => f.fail(
+            "RFC7662-2.1",
+            format!("{what}: not a refusal of the unauthenticated caller (401)"),
+        ),
+    }
 }
 
 /// The `active` member of an introspection response.
