@@ -24,6 +24,7 @@ const REAL_SERVER_PRESETS: &[&str] = &[
     "cognito-initiate-auth.yaml",
     "spring-authorization-server.yaml",
     "django-oauth-toolkit.yaml",
+    "oidc-provider.yaml",
 ];
 
 /// Sets the credentials the presets read from the environment, once, before any profile loads.

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Live integration: authbench against node oidc-provider (panva/node-oidc-provider, an OpenID
+# Certified provider library for Node.js that authbench's authors did not write), signing every
+# client in through the authorization-code flow with PKCE and a real sign-in form.
+#
+# What it does (every step bounded by `timeout`, all traffic on 127.0.0.1 except npm):
+#   1. `npm ci` of the pinned package.json/package-lock.json into target/oidc-provider-integration/;
+#      SKIPs (exit 0) when node/npm are missing or npm's registry cannot be reached;
+#   2. starts server.mjs (the library configured as scenarios/targets/oidc-provider.yaml describes)
+#      on 127.0.0.1:<free port>;
+#   3. runs `authbench check` with scenarios/targets/oidc-provider.yaml (base_url pointed at that
+#      port) and expected-failures.yaml, and compares every verdict with expected-verdicts.txt;
+#   4. runs storm.yaml against it; its thresholds must pass.
+# Exit: 0 all verdicts as recorded and the storm's thresholds met · 1 a verdict changed or a step
+# failed · 0 with "SKIP: ..." when the environment cannot run it.
+#
+# Environment: AUTHBENCH (binary, default target/debug/authbench, built if missing),
+# OIDCP_OUT (reports folder, default reports/oidc-provider-integration), npm_config_registry.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+
+AUTHBENCH="${AUTHBENCH:-target/debug/authbench}"
+OUT="${OIDCP_OUT:-reports/oidc-provider-integration}"
+NODE_DIR="target/oidc-provider-integration"
+PROFILE_SRC="scenarios/targets/oidc-provider.yaml"
+ACCESS_TTL=6
+
+log() { printf '[oidc-provider] %s\n' "$*"; }
+skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$ROOT/integration/lib.sh"
+
+# --- 1. node, npm, packages ------------------------------------------------------------------
+command -v node >/dev/null 2>&1 || skip "node is not installed; the oidc-provider integration needs it (Debian: apt-get install nodejs npm)"
+command -v npm >/dev/null 2>&1 || skip "npm is not installed; the oidc-provider integration needs it (Debian: apt-get install npm)"
+command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; the oidc-provider integration compares verdicts with it"
+# oidc-provider 9 runs on node 20 (it prints "Unsupported runtime" below 22 LTS, and works).
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+  || skip "node $(node --version) is older than 20 (oidc-provider 9 needs node >= 20)"
+
+mkdir -p "$NODE_DIR"
+if ! cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" || [[ ! -d "$NODE_DIR/node_modules/oidc-provider" ]]; then
+  cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
+  log "npm ci (pinned: $(node -e 'const d=require(process.argv[1]).dependencies; console.log(Object.entries(d).map(([k,v])=>k+" "+v).join(", "))' "$HERE/package.json"))"
+  if ! (cd "$NODE_DIR" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+    REGISTRY="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
+    if ! timeout 30 npm ping >/dev/null 2>&1; then
+      rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/package-lock.json"
+      skip "npm cannot reach its registry ($REGISTRY); the oidc-provider integration needs oidc-provider from it"
+    fi
+    die "npm ci failed although the registry answers"
+  fi
+fi
+cp "$HERE/server.mjs" "$NODE_DIR/server.mjs"
+
+# --- authbench -------------------------------------------------------------------------------
+ensure_authbench
+
+# --- 2. the provider -------------------------------------------------------------------------
+scratch_dir oidc-provider
+mkdir -p "$OUT"
+rm -rf "$OUT"/check "$OUT"/storm "$OUT"/check.json "$OUT"/check.stderr "$OUT"/junit-check.xml "$OUT"/server.log
+export NO_COLOR=1
+export AUTHBENCH_CLIENT_ID="authbench-ci"
+AUTHBENCH_CLIENT_SECRET="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export AUTHBENCH_CLIENT_SECRET
+
+(cd "$NODE_DIR" && PORT=0 CLIENT_ID="$AUTHBENCH_CLIENT_ID" CLIENT_SECRET="$AUTHBENCH_CLIENT_SECRET" \
+  REDIRECT_URI="http://127.0.0.1:3000/cb" AT_TTL="$ACCESS_TTL" exec node server.mjs) >"$OUT/server.log" 2>&1 &
+SERVER_PID=$!
+URL=""
+for _ in $(seq 1 200); do
+  URL="$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$OUT/server.log" | head -1)"
+  [[ -n "$URL" ]] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server.log" >&2; die "server.mjs exited at start"; }
+  sleep 0.1
+done
+[[ -n "$URL" ]] || die "server.mjs did not start within 20 s"
+log "oidc-provider $(node -e 'console.log(require(process.argv[1]).version)' "$ROOT/$NODE_DIR/node_modules/oidc-provider/package.json") on $URL (node $(node --version))"
+
+# The committed profile points at a fixed port; the copy points at the chosen one.
+PROFILE="$TMP/oidc-provider.yaml"
+sed "s#^base_url: .*#base_url: $URL#" "$PROFILE_SRC" >"$PROFILE"
+grep -q "^base_url: $URL\$" "$PROFILE" || die "could not set base_url in the profile copy"
+
+# --- 3. the catalog ----------------------------------------------------------------------------
+FAILED=0
+json="$OUT/check.json"
+rc=0
+timeout 300 "$AUTHBENCH" check "$PROFILE" --expected-failures "$HERE/expected-failures.yaml" \
+  --junit "$OUT/junit-check.xml" --out "$OUT/check" --json >"$json" 2>"$OUT/check.stderr" || rc=$?
+if [[ $rc -ne 0 ]]; then
+  log "authbench check failed on an unexpected deviation (exit $rc); see $OUT/check/summary.txt"
+  FAILED=1
+fi
+if ! python3 "$ROOT/integration/verdicts.py" "$json" "$HERE/expected-verdicts.txt"; then
+  log "verdicts differ from expected-verdicts.txt"
+  FAILED=1
+else
+  log "verdicts match expected-verdicts.txt"
+fi
+
+# --- 4. the storm --------------------------------------------------------------------------------
+rc=0
+timeout 150 "$AUTHBENCH" run "$HERE/storm.yaml" --target "$PROFILE" --out "$OUT/storm" --quiet || rc=$?
+if [[ $rc -ne 0 ]]; then
+  log "authbench run storm.yaml: exit $rc (thresholds not met or run failed); see $OUT/storm/summary.txt"
+  FAILED=1
+else
+  log "authbench run storm.yaml: thresholds met"
+fi
+[[ -f "$OUT/storm/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$OUT/storm/summary.txt" || true
+
+[[ $FAILED -eq 0 ]] || die "the oidc-provider integration found differences (reports in $OUT)"
+log "PASS"
