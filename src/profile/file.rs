@@ -934,7 +934,8 @@ pub fn load_profile_with(path: &Path, opts: &LoadOptions) -> Result<Profile, Con
 }
 
 /// Every environment variable the profile in `src` needs that is unset now, with the key that
-/// uses it (`base_url`, `login`, `admin_key`), in file order; empty when the file does not parse
+/// uses it (`base_url`, `login`, `grant.authorization_code.authorize`, `admin_key`...): the
+/// variables [`EnvCheck::Require`] refuses, and `admin_key`'s. Empty when the file does not parse
 /// (loading it says why).
 pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)> {
     let Ok(spec) = yaml::parse::<ProfileFile>(src, file, TARGET_DOC) else {
@@ -956,6 +957,19 @@ pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)
                 note(key, t);
             }
         }
+    }
+    if let Some(GrantSpec::AuthorizationCode(a)) = &spec.grant {
+        for t in a.authorize.templates() {
+            note("grant.authorization_code.authorize", t);
+        }
+    }
+    if let Some(page) = spec
+        .cookie_session
+        .as_ref()
+        .and_then(|c| c.csrf.as_ref())
+        .and_then(|c| c.page.as_ref())
+    {
+        note("cookie_session.csrf.page", page);
     }
     if let Some(k) = &spec.admin_key {
         note("admin_key", k);

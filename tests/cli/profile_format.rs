@@ -70,6 +70,35 @@ fn validate_names_unset_variables_the_same_way_for_a_profile_and_its_scenario() 
 }
 
 #[test]
+fn validate_names_an_unset_variable_of_the_authorize_request() {
+    // `run` and `check` refuse it (`grant.authorization_code.authorize`); `validate` used to say
+    // "every environment variable it uses is set".
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(
+        dir.path(),
+        "idp.yaml",
+        "preset: oauth2\nbase_url: http://127.0.0.1:1\ngrant:\n  authorization_code:\n    authorize: { path: /auth, query: { client_id: \"{{env.AB_PF_AUTHZ_CLIENT}}\" } }\n    redirect_uri: http://127.0.0.1:3000/cb\n",
+    );
+    authbench()
+        .env_remove("AB_PF_AUTHZ_CLIENT")
+        .arg("validate")
+        .arg(&profile)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "environment variable AB_PF_AUTHZ_CLIENT is not set (used by `grant.authorization_code.authorize`)",
+        ))
+        .stdout(predicate::str::contains("every environment variable it uses is set").not());
+    authbench()
+        .env_remove("AB_PF_AUTHZ_CLIENT")
+        .args(["check", "--only", "RT-01"])
+        .arg(&profile)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("AB_PF_AUTHZ_CLIENT is not set"));
+}
+
+#[test]
 fn run_refuses_an_unset_variable_with_its_position_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let profile = write(
