@@ -1,5 +1,6 @@
-# Shared by the live integrations' run.sh scripts (sourced after they define log and die): the
-# authbench binary, one server process and a scratch folder, both cleaned up on exit.
+# Shared by the live integrations' run.sh scripts (sourced after they define log, skip and die): the
+# authbench binary, one server process and a scratch folder, both cleaned up on exit; pinned node
+# packages; the recorded-verdicts check and the storm that must pass.
 
 # Builds $AUTHBENCH when it is missing. Called once the script's packages and server are
 # installed: with INTEGRATION_PREPARE_ONLY=1 the script ends here instead (.ci/run installs every
@@ -34,4 +35,62 @@ scratch_dir() {
   TMP="$(mktemp -d "${TMPDIR:-/tmp}/authbench-$1.XXXXXX")"
   trap 'stop_server; rm -rf "$TMP"' EXIT
   trap 'exit 130' INT TERM
+}
+
+# Installs the pinned node packages of $HERE/package.json and package-lock.json into $NODE_DIR with
+# `npm ci`, unless they are there already ($NODE_DIR/node_modules/$1 present and the same lock
+# file); $2 says what the packages are, for the SKIP message when npm's registry cannot be reached.
+npm_install_pinned() {
+  local marker="$1" what="$2"
+  mkdir -p "$NODE_DIR"
+  if cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" && [[ -d "$NODE_DIR/node_modules/$marker" ]]; then
+    return 0
+  fi
+  cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
+  log "npm ci (pinned: $(node -e 'const d=require(process.argv[1]).dependencies; console.log(Object.entries(d).map(([k,v])=>k+" "+v).join(", "))' "$HERE/package.json"))"
+  if ! (cd "$NODE_DIR" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+    local registry
+    registry="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
+    if ! timeout 30 npm ping >/dev/null 2>&1; then
+      rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/package-lock.json"
+      skip "npm cannot reach its registry ($registry); $what"
+    fi
+    die "npm ci failed although the registry answers"
+  fi
+}
+
+# Runs `authbench check` on the profile $1 (further arguments go to it) with
+# $HERE/expected-failures.yaml, writing $OUT/check.json, $OUT/junit-check.xml and $OUT/check/, and
+# compares every verdict with $HERE/expected-verdicts.txt (integration/verdicts.py). Sets FAILED=1
+# when the check fails on an unexpected deviation or a verdict changed.
+check_recorded_verdicts() {
+  local profile="$1" json="$OUT/check.json" rc=0
+  shift
+  timeout 300 "$AUTHBENCH" check "$profile" "$@" --expected-failures "$HERE/expected-failures.yaml" \
+    --junit "$OUT/junit-check.xml" --out "$OUT/check" --json >"$json" 2>"$OUT/check.stderr" || rc=$?
+  log "authbench check: exit $rc"
+  if [[ $rc -ne 0 ]]; then
+    log "authbench check failed on an unexpected deviation (exit $rc); see $OUT/check/summary.txt"
+    FAILED=1
+  fi
+  if ! python3 "$ROOT/integration/verdicts.py" "$json" "$HERE/expected-verdicts.txt"; then
+    log "verdicts differ from expected-verdicts.txt"
+    FAILED=1
+  else
+    log "verdicts match expected-verdicts.txt"
+  fi
+}
+
+# Runs $HERE/storm.yaml against the profile $1 into $OUT/storm and prints its latency table; sets
+# FAILED=1 unless its thresholds are met.
+storm_must_pass() {
+  local rc=0
+  timeout 150 "$AUTHBENCH" run "$HERE/storm.yaml" --target "$1" --out "$OUT/storm" --quiet || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    log "authbench run storm.yaml: exit $rc (thresholds not met or run failed); see $OUT/storm/summary.txt"
+    FAILED=1
+  else
+    log "authbench run storm.yaml: thresholds met"
+  fi
+  [[ -f "$OUT/storm/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$OUT/storm/summary.txt" || true
 }

@@ -130,32 +130,10 @@ grep -q "^base_url: $URL/api/oidc\$" "$PROFILE" || die "could not set base_url i
 
 FAILED=0
 # --- 4. the catalog, one check at a time -----------------------------------------------------
-json="$OUT/check.json"
-rc=0
-timeout 300 "$AUTHBENCH" check "$PROFILE" --jobs 1 --expected-failures "$HERE/expected-failures.yaml" \
-  --junit "$OUT/junit-check.xml" --out "$OUT/check" --json >"$json" 2>"$OUT/check.stderr" || rc=$?
-log "authbench check: exit $rc"
-if [[ $rc -ne 0 ]]; then
-  log "authbench check failed on an unexpected deviation (exit $rc); see $OUT/check/summary.txt"
-  FAILED=1
-fi
-if ! python3 "$ROOT/integration/verdicts.py" "$json" "$HERE/expected-verdicts.txt"; then
-  log "verdicts differ from expected-verdicts.txt"
-  FAILED=1
-else
-  log "verdicts match expected-verdicts.txt"
-fi
+check_recorded_verdicts "$PROFILE" --jobs 1
 
 # --- 5. the storm ----------------------------------------------------------------------------
-rc=0
-timeout 150 "$AUTHBENCH" run "$HERE/storm.yaml" --target "$PROFILE" --out "$OUT/storm" --quiet || rc=$?
-if [[ $rc -ne 0 ]]; then
-  log "authbench run storm.yaml: exit $rc (thresholds not met or run failed); see $OUT/storm/summary.txt"
-  FAILED=1
-else
-  log "authbench run storm.yaml: thresholds met"
-fi
-[[ -f "$OUT/storm/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$OUT/storm/summary.txt" || true
+storm_must_pass "$PROFILE"
 
 if [[ $FAILED -ne 0 ]]; then
   die "Glewlwyd integration: verdicts changed or a run failed (reports in $OUT)"

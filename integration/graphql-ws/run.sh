@@ -39,19 +39,7 @@ command -v npm >/dev/null 2>&1 || skip "npm is not installed; the graphql-ws int
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
   || skip "node $(node --version) is older than 20 (graphql-ws 6 needs node >= 20)"
 
-mkdir -p "$NODE_DIR"
-if ! cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" || [[ ! -d "$NODE_DIR/node_modules/graphql-ws" ]]; then
-  cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
-  log "npm ci (pinned: $(node -e 'const d=require(process.argv[1]).dependencies; console.log(Object.entries(d).map(([k,v])=>k+" "+v).join(", "))' "$HERE/package.json"))"
-  if ! (cd "$NODE_DIR" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
-    REGISTRY="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
-    if ! timeout 30 npm ping >/dev/null 2>&1; then
-      rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/package-lock.json"
-      skip "npm cannot reach its registry ($REGISTRY); the graphql-ws integration needs graphql-ws, ws and graphql from it"
-    fi
-    die "npm ci failed although the registry answers"
-  fi
-fi
+npm_install_pinned graphql-ws "the graphql-ws integration needs graphql-ws, ws and graphql from it"
 cp "$HERE/server.mjs" "$NODE_DIR/server.mjs"
 
 # --- authbench -------------------------------------------------------------------------------

@@ -42,19 +42,7 @@ command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; the oidc-p
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
   || skip "node $(node --version) is older than 20 (oidc-provider 9 needs node >= 20)"
 
-mkdir -p "$NODE_DIR"
-if ! cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" || [[ ! -d "$NODE_DIR/node_modules/oidc-provider" ]]; then
-  cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
-  log "npm ci (pinned: $(node -e 'const d=require(process.argv[1]).dependencies; console.log(Object.entries(d).map(([k,v])=>k+" "+v).join(", "))' "$HERE/package.json"))"
-  if ! (cd "$NODE_DIR" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
-    REGISTRY="$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)"
-    if ! timeout 30 npm ping >/dev/null 2>&1; then
-      rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/package-lock.json"
-      skip "npm cannot reach its registry ($REGISTRY); the oidc-provider integration needs oidc-provider from it"
-    fi
-    die "npm ci failed although the registry answers"
-  fi
-fi
+npm_install_pinned oidc-provider "the oidc-provider integration needs oidc-provider from it"
 cp "$HERE/server.mjs" "$NODE_DIR/server.mjs"
 
 # --- authbench -------------------------------------------------------------------------------
@@ -89,31 +77,10 @@ grep -q "^base_url: $URL\$" "$PROFILE" || die "could not set base_url in the pro
 
 # --- 3. the catalog ----------------------------------------------------------------------------
 FAILED=0
-json="$OUT/check.json"
-rc=0
-timeout 300 "$AUTHBENCH" check "$PROFILE" --expected-failures "$HERE/expected-failures.yaml" \
-  --junit "$OUT/junit-check.xml" --out "$OUT/check" --json >"$json" 2>"$OUT/check.stderr" || rc=$?
-if [[ $rc -ne 0 ]]; then
-  log "authbench check failed on an unexpected deviation (exit $rc); see $OUT/check/summary.txt"
-  FAILED=1
-fi
-if ! python3 "$ROOT/integration/verdicts.py" "$json" "$HERE/expected-verdicts.txt"; then
-  log "verdicts differ from expected-verdicts.txt"
-  FAILED=1
-else
-  log "verdicts match expected-verdicts.txt"
-fi
+check_recorded_verdicts "$PROFILE"
 
 # --- 4. the storm --------------------------------------------------------------------------------
-rc=0
-timeout 150 "$AUTHBENCH" run "$HERE/storm.yaml" --target "$PROFILE" --out "$OUT/storm" --quiet || rc=$?
-if [[ $rc -ne 0 ]]; then
-  log "authbench run storm.yaml: exit $rc (thresholds not met or run failed); see $OUT/storm/summary.txt"
-  FAILED=1
-else
-  log "authbench run storm.yaml: thresholds met"
-fi
-[[ -f "$OUT/storm/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$OUT/storm/summary.txt" || true
+storm_must_pass "$PROFILE"
 
 [[ $FAILED -eq 0 ]] || die "the oidc-provider integration found differences (reports in $OUT)"
 log "PASS"
