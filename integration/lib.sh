@@ -81,16 +81,18 @@ check_recorded_verdicts() {
   fi
 }
 
-# Runs $HERE/storm.yaml against the profile $1 into $OUT/storm and prints its latency table; sets
-# FAILED=1 unless its thresholds are met.
-storm_must_pass() {
-  local rc=0
-  timeout 150 "$AUTHBENCH" run "$HERE/storm.yaml" --target "$1" --out "$OUT/storm" --quiet || rc=$?
+# Runs the scenario $1 into the folder $2 (further arguments go to `authbench run`, e.g. --target)
+# and prints its latency table; sets FAILED=1 unless its thresholds are met.
+run_storm() {
+  local scenario="$1" out="$2" rc=0
+  shift 2
+  timeout 150 "$AUTHBENCH" run "$scenario" "$@" --out "$out" --quiet || rc=$?
   if [[ $rc -ne 0 ]]; then
-    log "authbench run storm.yaml: exit $rc (thresholds not met or run failed); see $OUT/storm/summary.txt"
+    log "authbench run $scenario: exit $rc (thresholds not met or run failed); see $out/summary.txt"
     FAILED=1
   else
-    log "authbench run storm.yaml: thresholds met"
+    log "authbench run $scenario: thresholds met"
   fi
-  [[ -f "$OUT/storm/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$OUT/storm/summary.txt" || true
+  # The latency table of the summary (the first box after the header).
+  [[ -f "$out/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$out/summary.txt" || true
 }

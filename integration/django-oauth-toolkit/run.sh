@@ -148,20 +148,6 @@ run_check() {
   fi
 }
 
-# Runs a scenario; its thresholds must pass.
-run_storm() {
-  local scenario="$1" out="$2" target_args=("${@:3}") rc=0
-  timeout 150 "$AUTHBENCH" run "$scenario" "${target_args[@]}" --out "$out" --quiet || rc=$?
-  if [[ $rc -ne 0 ]]; then
-    log "authbench run $scenario: exit $rc (thresholds not met or run failed); see $out/summary.txt"
-    FAILED=1
-  else
-    log "authbench run $scenario: thresholds met"
-  fi
-  # The latency table of the summary (the first box after the header).
-  [[ -f "$out/summary.txt" ]] && sed -n '/│ latency/,/^└/p' "$out/summary.txt" || true
-}
-
 # --- 2.-4. strict configuration: no grace period ----------------------------------------------
 start_server 0 strict
 run_check strict "$HERE/expected-failures.yaml" "$HERE/expected-verdicts.txt"
