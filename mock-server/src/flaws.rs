@@ -193,7 +193,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 44);
+        assert_eq!(Flaw::ALL.len(), 46);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -491,6 +491,44 @@ async fn introspect_no_access_tokens() {
     }
 }
 
+/// What `/oauth/introspect` answers a caller without the admin key that asks about a live access
+/// token, on each server.
+async fn introspect_unauthenticated(
+    servers: [&MockServer; 2],
+) -> [(StatusCode, serde_json::Value); 2] {
+    let mut out = Vec::new();
+    for s in servers {
+        let l = login(s, 1).await;
+        let r = send(
+            http()
+                .post(format!("{}/oauth/introspect", s.base_url()))
+                .form(&[("token", l.str("access_token"))]),
+        )
+        .await;
+        out.push((r.status, r.body));
+    }
+    out.try_into().unwrap()
+}
+
+#[tokio::test]
+async fn introspect_open() {
+    let (good, bad) = pair(Flaw::IntrospectOpen, |_| {}).await;
+    let [good, bad] = introspect_unauthenticated([&good, &bad]).await;
+    assert_eq!(good.0, StatusCode::UNAUTHORIZED, "{}", good.1);
+    assert_eq!(bad.0, StatusCode::OK, "{}", bad.1);
+    assert_eq!(bad.1["active"], true, "{}", bad.1);
+}
+
+#[tokio::test]
+async fn introspect_unauthenticated_400() {
+    let (good, bad) = pair(Flaw::IntrospectUnauthenticated400, |_| {}).await;
+    let [good, bad] = introspect_unauthenticated([&good, &bad]).await;
+    assert_eq!(good.0, StatusCode::UNAUTHORIZED, "{}", good.1);
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST, "{}", bad.1);
+    assert_eq!(bad.1["error"], "invalid_request", "{}", bad.1);
+    assert!(bad.1.get("active").is_none(), "{}", bad.1);
+}
+
 /// `jwt`'s claims under `header`, HMAC-SHA256-signed with `secret`.
 fn resigned_hs256(jwt: &str, header: &str, secret: &[u8]) -> String {
     use base64::Engine;
