@@ -59,25 +59,27 @@ npm_install_pinned() {
   fi
 }
 
-# Runs `authbench check` on the profile $1 (further arguments go to it) with
-# $HERE/expected-failures.yaml, writing $OUT/check.json, $OUT/junit-check.xml and $OUT/check/, and
-# compares every verdict with $HERE/expected-verdicts.txt (integration/verdicts.py). Sets FAILED=1
-# when the check fails on an unexpected deviation or a verdict changed.
+# Runs `authbench check` on the profile $2 (further arguments go to it) with
+# $HERE/expected-failures.yaml, writing $OUT/$1.json, $OUT/junit-$1.xml and $OUT/$1/, and compares
+# every verdict with $HERE/expected-verdicts.txt (integration/verdicts.py). $1 names the run
+# (`check`, `check-init`). Sets FAILED=1 when the check fails on an unexpected deviation or a
+# verdict changed.
 check_recorded_verdicts() {
-  local profile="$1" json="$OUT/check.json" rc=0
-  shift
+  local name="$1" profile="$2" rc=0
+  shift 2
+  local json="$OUT/$name.json"
   timeout 300 "$AUTHBENCH" check "$profile" "$@" --expected-failures "$HERE/expected-failures.yaml" \
-    --junit "$OUT/junit-check.xml" --out "$OUT/check" --json >"$json" 2>"$OUT/check.stderr" || rc=$?
-  log "authbench check: exit $rc"
+    --junit "$OUT/junit-$name.xml" --out "$OUT/$name" --json >"$json" 2>"$OUT/$name.stderr" || rc=$?
+  log "authbench check ($name): exit $rc"
   if [[ $rc -ne 0 ]]; then
-    log "authbench check failed on an unexpected deviation (exit $rc); see $OUT/check/summary.txt"
+    log "authbench check ($name) failed on an unexpected deviation (exit $rc); see $OUT/$name/summary.txt"
     FAILED=1
   fi
   if ! python3 "$ROOT/integration/verdicts.py" "$json" "$HERE/expected-verdicts.txt"; then
-    log "verdicts differ from expected-verdicts.txt"
+    log "verdicts ($name) differ from expected-verdicts.txt"
     FAILED=1
   else
-    log "verdicts match expected-verdicts.txt"
+    log "verdicts ($name) match expected-verdicts.txt"
   fi
 }
 

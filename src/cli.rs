@@ -158,9 +158,23 @@ pub struct InitArgs {
     /// the server announces; client_secret_basic when it announces nothing).
     #[arg(long, value_name = "METHOD")]
     pub client_auth: Option<String>,
-    /// The scope the login asks for.
+    /// The scope the login asks for (default with the authorization-code flow: `openid` and
+    /// `offline_access`, those of them the server announces).
     #[arg(long)]
     pub scope: Option<String>,
+    /// How the first token pair is obtained: `password`, or `authorization-code` (PKCE through
+    /// the server's sign-in form, needs --redirect-uri). Default: the password grant, unless the
+    /// server announces grants without it but with the authorization-code flow.
+    #[arg(long, value_name = "GRANT", value_parser = ["password", "authorization-code"])]
+    pub grant: Option<String>,
+    /// The redirect URI registered for the client (the authorization-code flow ends when the
+    /// server redirects there; nothing needs to listen on it).
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// CSS selector of the sign-in form on the server's login page (authorization-code flow;
+    /// default `form`).
+    #[arg(long, value_name = "SELECTOR")]
+    pub form: Option<String>,
     /// The client's id, written into the profile as the default of AUTHBENCH_CLIENT_ID (without
     /// it, a confidential client's id is read from AUTHBENCH_CLIENT_ID; its secret always comes
     /// from AUTHBENCH_CLIENT_SECRET).

@@ -130,7 +130,7 @@ grep -q "^base_url: $URL/api/oidc\$" "$PROFILE" || die "could not set base_url i
 
 FAILED=0
 # --- 4. the catalog, one check at a time -----------------------------------------------------
-check_recorded_verdicts "$PROFILE" --jobs 1
+check_recorded_verdicts check "$PROFILE" --jobs 1
 
 # --- 5. the storm ----------------------------------------------------------------------------
 run_storm "$HERE/storm.yaml" "$OUT/storm" --target "$PROFILE"

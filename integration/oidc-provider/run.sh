@@ -10,6 +10,7 @@
 #      on 127.0.0.1:<free port>;
 #   3. runs `authbench check` with scenarios/targets/oidc-provider.yaml (base_url pointed at that
 #      port) and expected-failures.yaml, and compares every verdict with expected-verdicts.txt;
+#      then the same with the profile `authbench init` writes from the provider's discovery;
 #   4. runs storm.yaml against it; its thresholds must pass.
 # Exit: 0 all verdicts as recorded and the storm's thresholds met · 1 a verdict changed or a step
 # failed · 0 with "SKIP: ..." when the environment cannot run it.
@@ -51,7 +52,7 @@ ensure_authbench
 # --- 2. the provider -------------------------------------------------------------------------
 scratch_dir oidc-provider
 mkdir -p "$OUT"
-rm -rf "$OUT"/check "$OUT"/storm "$OUT"/check.json "$OUT"/check.stderr "$OUT"/junit-check.xml "$OUT"/server.log
+rm -rf "$OUT"/check* "$OUT"/junit-check*.xml "$OUT"/storm "$OUT"/init.log "$OUT"/server.log
 export NO_COLOR=1
 export AUTHBENCH_CLIENT_ID="authbench-ci"
 AUTHBENCH_CLIENT_SECRET="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -77,7 +78,19 @@ grep -q "^base_url: $URL\$" "$PROFILE" || die "could not set base_url in the pro
 
 # --- 3. the catalog ----------------------------------------------------------------------------
 FAILED=0
-check_recorded_verdicts "$PROFILE"
+check_recorded_verdicts check "$PROFILE"
+
+# `authbench init` against the same provider: from its discovery (no password grant announced) it
+# drafts the authorization-code flow; the profile it writes must give the same verdicts, unedited.
+if timeout 60 "$AUTHBENCH" init "$URL" --out "$TMP/init.yaml" --redirect-uri "http://127.0.0.1:3000/cb" \
+    --form "form#login" --probe --user user0 --password pw-0 >"$OUT/init.log" 2>&1; then
+  log "authbench init wrote a profile from the provider's discovery (the authorization-code flow)"
+  check_recorded_verdicts check-init "$TMP/init.yaml"
+else
+  cat "$OUT/init.log" >&2
+  log "authbench init failed"
+  FAILED=1
+fi
 
 # --- 4. the storm --------------------------------------------------------------------------------
 run_storm "$HERE/storm.yaml" "$OUT/storm" --target "$PROFILE"

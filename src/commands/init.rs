@@ -6,10 +6,11 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
+use authbench::client::authorize::obtain_code;
 use authbench::client::transport::{BodyMode, HttpError, Reply};
 use authbench::client::{Connections, Connector, Http};
 use authbench::profile::file::{EnvCheck, profile_from_str_with};
-use authbench::profile::init::{ClientAuth, Draft, Findings, find_token_fields};
+use authbench::profile::init::{ClientAuth, Draft, Findings, InitGrant, find_token_fields};
 use authbench::profile::{Profile, Rendered, request};
 
 use crate::cli::InitArgs;
@@ -85,8 +86,13 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
     if let Some(c) = client_auth {
         draft.client_auth = c;
     }
-    draft.scope = args.scope.clone();
     draft.client_id = args.client_id.clone();
+    draft.grant = grant(&args, &draft)?;
+    draft.scope = match (&args.scope, &draft.grant) {
+        (Some(s), _) => Some(s.clone()),
+        (None, InitGrant::AuthorizationCode { .. }) => draft.code_flow_scope(),
+        (None, InitGrant::Password) => None,
+    };
 
     if args.probe {
         let (Some(user), Some(password)) = (&args.user, &args.password) else {
@@ -125,6 +131,42 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
     }
     authbench_mock::stderrln!("  authbench check {}", shell_path(&args.out));
     Ok(Code::Ok)
+}
+
+/// The grant the profile uses: `--grant`, else the authorization-code flow when the server
+/// announces it and not the password grant, else the password grant. The code flow needs the
+/// redirect URI (nothing announces it) and the authorization endpoint.
+fn grant(args: &InitArgs, draft: &Draft) -> Result<InitGrant, CliError> {
+    let code_flow = match args.grant.as_deref() {
+        Some("authorization-code") => true,
+        Some(_) => false,
+        None => draft.announces_only_the_code_flow(),
+    };
+    if !code_flow {
+        return Ok(InitGrant::Password);
+    }
+    let why = if args.grant.is_some() {
+        "--grant authorization-code".to_string()
+    } else {
+        format!(
+            "the server announces no password grant (grant_types_supported: {}), so the profile signs in with the authorization-code flow",
+            draft.grants.join(", ")
+        )
+    };
+    if draft.authorize.is_none() {
+        return Err(CliError::usage(format!(
+            "{why}, but no authorization_endpoint is announced\n  = fix: use --grant password, or write `grant.authorization_code.authorize` yourself (see the README's target profile reference)"
+        )));
+    }
+    let Some(redirect_uri) = args.redirect_uri.clone() else {
+        return Err(CliError::usage(format!(
+            "{why}, which needs the redirect URI registered for the client\n  = fix: pass --redirect-uri URI (e.g. --redirect-uri http://127.0.0.1:3000/cb; nothing needs to listen there), or --grant password if the client may use the password grant"
+        )));
+    };
+    Ok(InitGrant::AuthorizationCode {
+        redirect_uri,
+        form: args.form.clone(),
+    })
 }
 
 fn shell_path(p: &Path) -> String {
@@ -213,9 +255,23 @@ async fn probe(
         user: user.to_string(),
         ..Findings::default()
     };
-    let login = send(http, || profile.login_request(user, password))
-        .await
-        .map_err(|e| CliError::cannot_proceed(format!("probe login: no answer: {e}")))?;
+    let login = match profile.authorization_code() {
+        Some(spec) => {
+            let code = obtain_code(http, &profile, spec, user, password)
+                .await
+                .map_err(|e| {
+                    CliError::cannot_proceed(format!(
+                        "probe login as {user}: no authorization code: {e}"
+                    ))
+                })?;
+            send(http, || {
+                profile.code_exchange_request(user, password, &code.code, &code.verifier)
+            })
+            .await
+        }
+        None => send(http, || profile.login_request(user, password)).await,
+    }
+    .map_err(|e| CliError::cannot_proceed(format!("probe login: no answer: {e}")))?;
     if !(200..300).contains(&login.status) {
         return Err(CliError::cannot_proceed(format!(
             "probe login as {user} answered {}: {}\n  = fix: check the test account, the client credentials in the environment and --client-auth/--scope",

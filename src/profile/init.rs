@@ -66,6 +66,22 @@ fn env_or(name: &str, value: &str) -> String {
     format!("{{{{ env.{name} | default(\"{value}\") }}}}")
 }
 
+/// How a drafted profile gets the first token pair.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum InitGrant {
+    /// The password grant: `login` sends `{{user}}` and `{{password}}`.
+    #[default]
+    Password,
+    /// The authorization-code flow with PKCE through the server's sign-in form
+    /// (`grant.authorization_code`), and `login` exchanges the code.
+    AuthorizationCode {
+        /// The redirect URI registered for the client.
+        redirect_uri: String,
+        /// CSS selector of the sign-in form (`None`: `form`).
+        form: Option<String>,
+    },
+}
+
 /// What a probe login (and refresh) showed about the server's answers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Findings {
@@ -159,6 +175,12 @@ pub struct Draft {
     pub end_session: Option<String>,
     /// `grant_types_supported` (empty: not announced).
     pub grants: Vec<String>,
+    /// `authorization_endpoint`, for the authorization-code flow.
+    pub authorize: Option<String>,
+    /// `scopes_supported` (empty: not announced).
+    pub scopes: Vec<String>,
+    /// How the profile gets the first token pair.
+    pub grant: InitGrant,
     pub client_auth: ClientAuth,
     /// Introspection authenticates with a bearer admin key (the reference mock).
     pub introspection_bearer: bool,
@@ -187,6 +209,9 @@ impl Draft {
             jwks: None,
             end_session: None,
             grants: Vec::new(),
+            authorize: None,
+            scopes: Vec::new(),
+            grant: InitGrant::Password,
             client_auth: ClientAuth::Basic,
             introspection_bearer: false,
             admin_logout: None,
@@ -245,6 +270,9 @@ impl Draft {
             jwks: url("jwks_uri")?,
             end_session: url("end_session_endpoint")?,
             grants: list("grant_types_supported"),
+            authorize: url("authorization_endpoint")?,
+            scopes: list("scopes_supported"),
+            grant: InitGrant::Password,
             client_auth: ClientAuth::from_methods(&list("token_endpoint_auth_methods_supported")),
             introspection_bearer: list("introspection_endpoint_auth_methods_supported")
                 .iter()
@@ -259,6 +287,27 @@ impl Draft {
         })
     }
 
+    /// Whether the server announces its grants, the password grant not among them, but the
+    /// authorization-code flow and an authorization endpoint: the flow a profile for it needs.
+    pub fn announces_only_the_code_flow(&self) -> bool {
+        let has = |g: &str| self.grants.iter().any(|x| x == g);
+        !self.grants.is_empty()
+            && !has("password")
+            && has("authorization_code")
+            && self.authorize.is_some()
+    }
+
+    /// The scope an authorization-code login asks for when none is given: `openid` (the userinfo
+    /// resource needs it) and `offline_access` (many providers issue refresh tokens only for it),
+    /// those of them the server announces.
+    pub fn code_flow_scope(&self) -> Option<String> {
+        let wanted: Vec<&str> = ["openid", "offline_access"]
+            .into_iter()
+            .filter(|s| self.scopes.iter().any(|x| x == s))
+            .collect();
+        (!wanted.is_empty()).then(|| wanted.join(" "))
+    }
+
     /// The environment variables the profile needs (the secrets, and the client id when `init`
     /// was not given one).
     pub fn env_vars(&self) -> Vec<&'static str> {
@@ -268,6 +317,9 @@ impl Draft {
                 v.push(ENV_CLIENT_ID);
             }
             v.push(ENV_CLIENT_SECRET);
+        } else if self.client_id.is_none() && self.grant != InitGrant::Password {
+            // The authorize request names the client, public or not.
+            v.push(ENV_CLIENT_ID);
         }
         if self.uses_admin_key() {
             v.push(ENV_ADMIN_KEY);
@@ -301,15 +353,56 @@ impl Draft {
             "base_url: {}",
             q(&env_or(ENV_BASE_URL, self.base_url.as_str()))
         );
-        let mut login_form = vec![
-            ("grant_type", q("password")),
-            ("username", q("{{user}}")),
-            ("password", q("{{password}}")),
-        ];
-        if let Some(scope) = &self.scope {
-            login_form.push(("scope", q(scope)));
+        match &self.grant {
+            InitGrant::Password => {
+                let mut login_form = vec![
+                    ("grant_type", q("password")),
+                    ("username", q("{{user}}")),
+                    ("password", q("{{password}}")),
+                ];
+                if let Some(scope) = &self.scope {
+                    login_form.push(("scope", q(scope)));
+                }
+                self.render_request(&mut out, "login", &self.token, &login_form, true);
+            }
+            InitGrant::AuthorizationCode { redirect_uri, form } => {
+                let authorize = self.authorize.as_deref().unwrap_or("/authorize");
+                let _ = writeln!(
+                    out,
+                    "grant:                            # the authorization-code flow with PKCE, through the sign-in form"
+                );
+                let _ = writeln!(out, "  authorization_code:\n    authorize:");
+                let _ = writeln!(out, "      path: {}", q(&self.at(authorize)));
+                let mut query = format!("client_id: {}", q(&self.client_id_template()));
+                if let Some(scope) = &self.scope {
+                    let _ = write!(query, ", scope: {}", q(scope));
+                }
+                let _ = writeln!(out, "      query: {{ {query} }}");
+                let _ = writeln!(out, "    redirect_uri: {}", q(redirect_uri));
+                let _ = writeln!(
+                    out,
+                    "    form: {}{}",
+                    q(form.as_deref().unwrap_or("form")),
+                    if form.is_none() {
+                        "                      # CSS selector of the sign-in form (set it when the page has others)"
+                    } else {
+                        ""
+                    }
+                );
+                self.render_request(
+                    &mut out,
+                    "login",
+                    &self.token,
+                    &[
+                        ("grant_type", q("authorization_code")),
+                        ("code", q("{{code}}")),
+                        ("code_verifier", q("{{code_verifier}}")),
+                        ("redirect_uri", q(redirect_uri)),
+                    ],
+                    true,
+                );
+            }
         }
-        self.render_request(&mut out, "login", &self.token, &login_form, true);
         self.render_request(
             &mut out,
             "refresh",
@@ -463,12 +556,18 @@ impl Draft {
         }
         if !self.grants.is_empty() {
             let _ = writeln!(out, "# Grants announced: {}.", self.grants.join(", "));
-            if !self.grants.iter().any(|g| g == "password") {
+            if self.grant == InitGrant::Password && !self.grants.iter().any(|g| g == "password") {
                 let _ = writeln!(
                     out,
                     "# WARNING: the password grant is not announced; the login below may be refused. Enable it for\n# a test client, or start sessions another way (see the README's target presets)."
                 );
             }
+        }
+        if let InitGrant::AuthorizationCode { .. } = self.grant {
+            let _ = writeln!(
+                out,
+                "# First token pair: the authorization-code flow with PKCE; each client signs in through the\n# server's sign-in form (`grant.authorization_code`) and `login` exchanges the code."
+            );
         }
         let _ = writeln!(
             out,
@@ -510,6 +609,15 @@ impl Draft {
         );
     }
 
+    /// The client id as the profile writes it: from the environment, with the id given to `init`
+    /// as its default.
+    fn client_id_template(&self) -> String {
+        match &self.client_id {
+            Some(given) => env_or(ENV_CLIENT_ID, given),
+            None => format!("{{{{env.{ENV_CLIENT_ID}}}}}"),
+        }
+    }
+
     /// A request with the client's credentials in the announced way.
     fn render_request(
         &self,
@@ -521,10 +629,7 @@ impl Draft {
     ) {
         let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let _ = writeln!(out, "{key}:\n  path: {}", q(&self.at(endpoint)));
-        let id = match &self.client_id {
-            Some(given) => env_or(ENV_CLIENT_ID, given),
-            None => format!("{{{{env.{ENV_CLIENT_ID}}}}}"),
-        };
+        let id = self.client_id_template();
         let secret = format!("{{{{env.{ENV_CLIENT_SECRET}}}}}");
         let mut fields: Vec<(&str, String)> = form.to_vec();
         if client {
@@ -672,6 +777,60 @@ mod tests {
             crate::profile::file::EnvCheck::Skip,
         );
         assert!(p.is_ok(), "{text}\n{:?}", p.err());
+    }
+
+    #[test]
+    fn a_server_without_the_password_grant_gets_the_code_flow_drafted() {
+        let doc = serde_json::json!({
+            "token_endpoint": "http://127.0.0.1:8080/token",
+            "authorization_endpoint": "http://127.0.0.1:8080/auth",
+            "grant_types_supported": ["implicit", "authorization_code", "refresh_token"],
+            "scopes_supported": ["openid", "offline_access", "email"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        });
+        let mut draft = Draft::from_metadata(base(), "x", &doc).unwrap();
+        assert!(draft.announces_only_the_code_flow());
+        assert_eq!(
+            draft.code_flow_scope().as_deref(),
+            Some("openid offline_access")
+        );
+        draft.grant = InitGrant::AuthorizationCode {
+            redirect_uri: "http://127.0.0.1:3000/cb".into(),
+            form: None,
+        };
+        draft.scope = draft.code_flow_scope();
+        // A public client still names itself in the authorize request.
+        assert_eq!(draft.env_vars(), vec![ENV_CLIENT_ID]);
+        let text = draft.render();
+        assert!(
+            !text.contains("the password grant is not announced"),
+            "{text}"
+        );
+        assert!(!text.contains("grant_type: \"password\""), "{text}");
+        let p = crate::profile::file::profile_from_str_with(
+            &text,
+            None,
+            crate::profile::file::EnvCheck::Skip,
+        )
+        .unwrap_or_else(|e| panic!("{text}\n{e}"));
+        let spec = p.authorization_code().expect("the code flow");
+        assert_eq!(spec.redirect_uri, "http://127.0.0.1:3000/cb");
+        // With the password grant announced, or no authorization endpoint, nothing changes.
+        for doc in [
+            serde_json::json!({
+                "token_endpoint": "http://127.0.0.1:8080/token",
+                "authorization_endpoint": "http://127.0.0.1:8080/auth",
+                "grant_types_supported": ["password", "authorization_code"],
+            }),
+            serde_json::json!({
+                "token_endpoint": "http://127.0.0.1:8080/token",
+                "grant_types_supported": ["authorization_code"],
+            }),
+            serde_json::json!({ "token_endpoint": "http://127.0.0.1:8080/token" }),
+        ] {
+            let d = Draft::from_metadata(base(), "x", &doc).unwrap();
+            assert!(!d.announces_only_the_code_flow(), "{doc}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `authbench init`: a profile from the reference mock's discovery (probed) that `authbench check`
-//! runs as written; a server without discovery (the token path from the command line); and the
+//! runs as written, with the password grant and with the authorization-code flow; a server without discovery (the token path from the command line); and the
 //! errors for an unreachable URL, metadata that is not JSON or has no token endpoint, and a file
 //! that exists.
 
@@ -93,6 +93,86 @@ async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_code_flow_is_drafted_probed_and_checked_as_written() {
+    let mock = authbench_mock::start(authbench_mock::MockConfig {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("code.yaml");
+    let init = |extra: &[&str]| {
+        authbench()
+            .args(["init", &mock.base_url(), "--grant", "authorization-code"])
+            .args(extra)
+            .arg("--out")
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    // The redirect URI is nobody's to guess.
+    let refused = init(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--redirect-uri"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!file.exists());
+
+    let out = init(&[
+        "--redirect-uri",
+        "http://127.0.0.1:3000/cb",
+        "--form",
+        "form#login",
+        "--client-id",
+        "spa",
+        "--probe",
+        "--user",
+        "user0",
+        "--password",
+        "pw-0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    for needle in [
+        "  authorization_code:",
+        "      path: \"/authorize\"",
+        "    redirect_uri: \"http://127.0.0.1:3000/cb\"",
+        "    form: \"form#login\"",
+        "grant_type: \"authorization_code\"",
+        "code_verifier: \"{{code_verifier}}\"",
+        "a new refresh token on every use (rotation)",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    assert!(!text.contains("password grant is not announced"), "{text}");
+    // Every client of a check signs in through the form, as written.
+    let check = authbench()
+        .arg("check")
+        .arg(&file)
+        .args(["--only", "RT-01,RT-06,RS-02"])
+        .arg("--out")
+        .arg(dir.path().join("check"))
+        .env("AUTHBENCH_ADMIN_KEY", mock.admin_key())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&check.stdout),
+        stderr(&check)
+    );
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("3 PASS"),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     mock.shutdown().await;
 }
 
