@@ -37,6 +37,14 @@ scratch_dir() {
   trap 'exit 130' INT TERM
 }
 
+# SKIPs (exit 0) unless node >= 20 and npm are installed; $1 names the integration.
+require_node() {
+  command -v node >/dev/null 2>&1 || skip "node is not installed; the $1 integration needs it (Debian: apt-get install nodejs npm)"
+  command -v npm >/dev/null 2>&1 || skip "npm is not installed; the $1 integration needs it (Debian: apt-get install npm)"
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+    || skip "node $(node --version) is older than 20 (the $1 integration needs node >= 20)"
+}
+
 # Installs the pinned node packages of $HERE/package.json and package-lock.json into $NODE_DIR with
 # `npm ci`, unless they are there already ($NODE_DIR/node_modules/$1 present and the same lock
 # file); $2 says what the packages are, for the SKIP message when npm's registry cannot be reached.

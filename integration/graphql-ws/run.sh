@@ -34,10 +34,7 @@ die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 source "$ROOT/integration/lib.sh"
 
 # --- 1. node, npm, packages ------------------------------------------------------------------
-command -v node >/dev/null 2>&1 || skip "node is not installed; the graphql-ws integration needs it (Debian: apt-get install nodejs npm)"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed; the graphql-ws integration needs it (Debian: apt-get install npm)"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || skip "node $(node --version) is older than 20 (graphql-ws 6 needs node >= 20)"
+require_node graphql-ws   # graphql-ws 6 needs node >= 20
 
 npm_install_pinned graphql-ws "the graphql-ws integration needs graphql-ws, ws and graphql from it"
 cp "$HERE/server.mjs" "$NODE_DIR/server.mjs"

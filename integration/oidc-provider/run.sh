@@ -36,12 +36,9 @@ die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 source "$ROOT/integration/lib.sh"
 
 # --- 1. node, npm, packages ------------------------------------------------------------------
-command -v node >/dev/null 2>&1 || skip "node is not installed; the oidc-provider integration needs it (Debian: apt-get install nodejs npm)"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed; the oidc-provider integration needs it (Debian: apt-get install npm)"
-command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; the oidc-provider integration compares verdicts with it"
 # oidc-provider 9 runs on node 20 (it prints "Unsupported runtime" below 22 LTS, and works).
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || skip "node $(node --version) is older than 20 (oidc-provider 9 needs node >= 20)"
+require_node oidc-provider
+command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; the oidc-provider integration compares verdicts with it"
 
 npm_install_pinned oidc-provider "the oidc-provider integration needs oidc-provider from it"
 cp "$HERE/server.mjs" "$NODE_DIR/server.mjs"

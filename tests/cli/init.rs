@@ -21,14 +21,41 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
-    let mock = authbench_mock::start(authbench_mock::MockConfig {
+/// The reference mock in-process on a free port.
+async fn mock() -> authbench_mock::MockServer {
+    authbench_mock::start(authbench_mock::MockConfig {
         port: 0,
         ..Default::default()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// `authbench check FILE [args]` as written (only the mock's admin key from the environment),
+/// reports under `dir`; panics with the output unless it succeeds.
+fn check_as_written(
+    file: &std::path::Path,
+    dir: &std::path::Path,
+    mock: &authbench_mock::MockServer,
+    args: &[&str],
+) -> String {
+    let check = authbench()
+        .arg("check")
+        .arg(file)
+        .args(args)
+        .arg("--out")
+        .arg(dir.join("check"))
+        .env("AUTHBENCH_ADMIN_KEY", mock.admin_key())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(check.status.success(), "{stdout}\n{}", stderr(&check));
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mock.yaml");
     let out = authbench()
@@ -70,20 +97,7 @@ async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
     let shown = String::from_utf8_lossy(&staging.stdout);
     assert!(shown.contains("http://127.0.0.1:9/staging/"), "{shown}");
     // Only the secret comes from outside; the file runs the whole catalog as written.
-    let check = authbench()
-        .arg("check")
-        .arg(&file)
-        .arg("--out")
-        .arg(dir.path().join("check"))
-        .env("AUTHBENCH_ADMIN_KEY", mock.admin_key())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&check.stdout),
-        stderr(&check)
-    );
+    check_as_written(&file, dir.path(), &mock, &[]);
     // Without --force, an existing file is kept.
     let again = authbench()
         .args(["init", &mock.base_url()])
@@ -98,12 +112,7 @@ async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authorization_code_flow_is_drafted_probed_and_checked_as_written() {
-    let mock = authbench_mock::start(authbench_mock::MockConfig {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("code.yaml");
     let init = |extra: &[&str]| {
@@ -153,26 +162,8 @@ async fn the_authorization_code_flow_is_drafted_probed_and_checked_as_written() 
     }
     assert!(!text.contains("password grant is not announced"), "{text}");
     // Every client of a check signs in through the form, as written.
-    let check = authbench()
-        .arg("check")
-        .arg(&file)
-        .args(["--only", "RT-01,RT-06,RS-02"])
-        .arg("--out")
-        .arg(dir.path().join("check"))
-        .env("AUTHBENCH_ADMIN_KEY", mock.admin_key())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&check.stdout),
-        stderr(&check)
-    );
-    assert!(
-        String::from_utf8_lossy(&check.stdout).contains("3 PASS"),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let stdout = check_as_written(&file, dir.path(), &mock, &["--only", "RT-01,RT-06,RS-02"]);
+    assert!(stdout.contains("3 PASS"), "{stdout}");
     mock.shutdown().await;
 }
 
