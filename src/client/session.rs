@@ -1814,6 +1814,7 @@ impl Session {
                 let mut s = self.state.lock();
                 s.refresh_refusals = s.refresh_refusals.wrapping_add(1);
             }
+            rec.count(shard, names::REFRESHES_REFUSED, 1);
             if self.profile().reuse_rejected(reply.status, &reply.body) {
                 rec.count(shard, names::REUSE_DETECTED, 1);
             }

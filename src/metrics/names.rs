@@ -105,6 +105,9 @@ pub const LOGOUTS: &str = "logouts";
 pub const REFRESH_CALLS: &str = "refresh_calls";
 /// Moments a client needed a fresh access token (one per expiry, however many callers).
 pub const REFRESHES_NEEDED: &str = "refreshes_needed";
+/// Refreshes the server refused (the profile's `refresh_rejected`), whatever it said the reason
+/// was: the denominator `reuse_detected` is read against.
+pub const REFRESHES_REFUSED: &str = "refreshes_refused";
 /// Refresh rejected → new login.
 pub const RELOGINS: &str = "relogins";
 /// Sessions lost although their refresh token should have been valid (a lost rotation race).
@@ -197,6 +200,7 @@ pub const COUNTERS: &[&str] = &[
     LOGOUTS,
     REFRESH_CALLS,
     REFRESHES_NEEDED,
+    REFRESHES_REFUSED,
     RELOGINS,
     SPURIOUS_LOGOUTS,
     REUSE_DETECTED,

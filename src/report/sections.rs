@@ -114,6 +114,14 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             false,
         );
     }
+    if has(names::REFRESHES_REFUSED) {
+        push(
+            names::REFRESHES_REFUSED,
+            format::count(r.counter(names::REFRESHES_REFUSED)),
+            "refreshes the server refused (refresh_rejected), for any reason",
+            false,
+        );
+    }
     if let Some(a) = r.derived.refresh_amplification {
         push(
             names::DERIVED_REFRESH_AMPLIFICATION,
@@ -293,7 +301,18 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                         | names::RESENT_IDEMPOTENT
                         | names::CONNECTIONS_RETIRED
                 );
-            push(name, format::count(v), note, bad);
+            let refused = r.counter(names::REFRESHES_REFUSED);
+            let note = if name == names::REUSE_DETECTED && v == 0 && refused > 0 {
+                // Zero here is what the server said, not what happened: a server that refuses
+                // every dead token alike cannot be counted (README, `reuse_rejected:`).
+                format!(
+                    "{note}; none of the {} refused refreshes said so (reuse_rejected), so a server that does not say why shows 0 here",
+                    format::count(refused)
+                )
+            } else {
+                note.to_string()
+            };
+            push(name, format::count(v), &note, bad);
         }
     }
     push(

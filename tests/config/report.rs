@@ -464,3 +464,37 @@ fn a_live_recorder_run_becomes_a_report() {
     assert_eq!(report.derived.error_rate, Some(0.0));
     assert_eq!(report.derived.refresh_amplification, None);
 }
+
+#[test]
+fn reuse_detected_at_zero_says_whether_any_refusal_could_have_told() {
+    // The notes of the summary's counter rows (the terminal table wraps long ones).
+    let notes = |refused: u64, reuse: u64| {
+        let rec = Recorder::with_shards(2);
+        rec.phase("traffic");
+        rec.count(0, names::REFRESH_CALLS, 10);
+        rec.count(0, names::REFRESHES_NEEDED, 10);
+        if refused > 0 {
+            rec.count(0, names::REFRESHES_REFUSED, refused);
+        }
+        if reuse > 0 {
+            rec.count(0, names::REUSE_DETECTED, reuse);
+        }
+        let report = Report::from_run(meta(), rec.snapshot(), &[]);
+        authbench::report::sections::key_counters(&report)
+            .into_iter()
+            .map(|kv| (kv.name, kv.note))
+            .collect::<BTreeMap<_, _>>()
+    };
+    // Refusals that never said "already used": 0 is what the server said, and the summary says so.
+    let silent = notes(7, 0);
+    assert!(silent.contains_key("refreshes_refused"), "{silent:?}");
+    assert!(
+        silent["reuse_detected"].contains("none of the 7 refused refreshes said so"),
+        "{silent:?}"
+    );
+    // No refusal at all, or refusals that said it: no such remark.
+    for (refused, reuse) in [(0, 0), (7, 3)] {
+        let n = notes(refused, reuse);
+        assert!(!n["reuse_detected"].contains("said so"), "{n:?}");
+    }
+}

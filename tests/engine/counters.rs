@@ -6,8 +6,8 @@
 //! - an expiry close (4401) during a kick phase is no kick: `missed_kicks`, no `kick_latency`;
 //! - `never_recovered` beside `recovery`;
 //! - `send_skew` (first request written) apart from `wake_skew` (woken);
-//! - `refresh_forks`, `reuse_detected` by the server's answer, `sessions_expired` apart from
-//!   `spurious_logouts`.
+//! - `refresh_forks`, `reuse_detected` by the server's answer (among `refreshes_refused`),
+//!   `sessions_expired` apart from `spurious_logouts`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,6 +246,12 @@ async fn reuse_is_what_the_server_answer_says() {
         by_default.snap.counters
     );
     assert!(by_default.counter("relogins") > 0);
+    // Every refusal is counted, the reuse answers among them.
+    assert!(
+        by_default.counter("refreshes_refused") >= answered,
+        "{:?}",
+        by_default.snap.counters
+    );
     // The server revoked the sessions long before the end it announced (24 h): spurious.
     assert_eq!(
         by_default.counter("spurious_logouts"),
@@ -264,6 +270,12 @@ async fn reuse_is_what_the_server_answer_says() {
     assert!(server.stats().reuse_detected > 0);
     assert!(r.counter("relogins") > 0, "{:?}", r.snap.counters);
     assert_eq!(r.counter("reuse_detected"), 0);
+    // The refusals are still counted: the summary can say that none of them told why.
+    assert!(
+        r.counter("refreshes_refused") >= r.counter("relogins"),
+        "{:?}",
+        r.snap.counters
+    );
     server.shutdown().await;
 }
 
