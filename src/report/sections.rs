@@ -130,6 +130,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             a > 1.0 + 1e-9,
         );
     }
+    let refused = r.counter(names::REFRESHES_REFUSED);
     for (name, note) in [
         (names::RELOGINS, "refresh rejected → new login"),
         (
@@ -301,7 +302,6 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                         | names::RESENT_IDEMPOTENT
                         | names::CONNECTIONS_RETIRED
                 );
-            let refused = r.counter(names::REFRESHES_REFUSED);
             let note = if name == names::REUSE_DETECTED && v == 0 && refused > 0 {
                 // Zero here is what the server said, not what happened: a server that refuses
                 // every dead token alike cannot be counted (README, `reuse_rejected:`).

@@ -63,12 +63,17 @@ impl FromRequestParts<Arc<AppState>> for AdminKey {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Response> {
-        if bearer(&parts.headers).is_some_and(|k| key_matches(k, &state.admin_key)) {
+        if carries_admin_key(parts, state) {
             Ok(AdminKey)
         } else {
             Err(unauthorized_admin())
         }
     }
+}
+
+/// Whether the request says `Authorization: Bearer <admin key>`.
+fn carries_admin_key(parts: &Parts, state: &AppState) -> bool {
+    bearer(&parts.headers).is_some_and(|k| key_matches(k, &state.admin_key))
 }
 
 /// The caller of `POST /oauth/introspect`, authorized like the admin endpoints (RFC 7662 §2.1: the
@@ -85,9 +90,7 @@ impl FromRequestParts<Arc<AppState>> for IntrospectionCaller {
         state: &Arc<AppState>,
     ) -> Result<Self, Response> {
         let flaws = &state.auth.flaws;
-        if bearer(&parts.headers).is_some_and(|k| key_matches(k, &state.admin_key))
-            || flaws.has(Flaw::IntrospectOpen)
-        {
+        if carries_admin_key(parts, state) || flaws.has(Flaw::IntrospectOpen) {
             Ok(IntrospectionCaller)
         } else if flaws.has(Flaw::IntrospectUnauthenticated400) {
             Err(json_error(
