@@ -205,6 +205,7 @@ pub async fn register(
         inner.recorder.count(shard, PUSH_REGISTRATIONS, 1);
     } else {
         inner.recorder.count(shard, PUSH_REGISTER_FAILED, 1);
+        inner.recorder.count(shard, names::CHANNELS_NEVER_OPENED, 1);
         inner.routes.lock().remove(&token);
     }
     PushHandle {

@@ -153,6 +153,7 @@ pub fn spawn<T: WsTokens>(
         stop: stop.clone(),
         generation: 0,
         streak: 0,
+        failed_connects: 0,
         last_id: None,
         retry: DEFAULT_RETRY,
     };
@@ -185,6 +186,9 @@ struct Channel<T: WsTokens> {
     generation: u64,
     /// Failed connects / empty streams in a row.
     streak: u32,
+    /// Stream requests that failed or were refused, in all (a stream that never opened counts
+    /// `channels_never_opened` only when it tried and was refused).
+    failed_connects: u32,
     last_id: Option<String>,
     retry: Duration,
 }
@@ -210,6 +214,9 @@ impl<T: WsTokens> Channel<T> {
         let end = self.drive().await;
         self.kick.socket_gone();
         self.count(&names::ended(end.reason()));
+        if self.generation == 0 && self.failed_connects > 0 {
+            self.count(names::CHANNELS_NEVER_OPENED);
+        }
         if let WsEnd::SessionEnded(why) = end {
             self.tokens.session_ended(why);
             self.count(SSE_SESSIONS_ENDED);
@@ -267,6 +274,7 @@ impl<T: WsTokens> Channel<T> {
             };
             let stream = match opened {
                 Err(e) => {
+                    self.failed_connects += 1;
                     self.rec.count(
                         self.shard,
                         &names::sse_connect_failed(
@@ -285,6 +293,7 @@ impl<T: WsTokens> Channel<T> {
             };
             let status = stream.status;
             if status != 200 {
+                self.failed_connects += 1;
                 self.rec
                     .count(self.shard, &names::sse_connect_failed(status), 1);
                 drop(stream);
@@ -313,6 +322,7 @@ impl<T: WsTokens> Channel<T> {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
             if !is_stream {
+                self.failed_connects += 1;
                 self.rec
                     .count(self.shard, &names::sse_connect_failed("content_type"), 1);
                 return WsEnd::ProtocolError(0);

@@ -248,6 +248,7 @@ pub fn spawn<T: WsTokens>(
         scope: CancellationToken::new(),
         generation: 0,
         streak: 0,
+        failed_connects: 0,
     };
     let task = tokio::spawn(channel.run());
     WsHandle { shared, task }
@@ -330,6 +331,9 @@ struct Channel<T: WsTokens> {
     generation: u64,
     /// Failed connects / backoff closes in a row.
     streak: u32,
+    /// Connects that failed, in all (only whether it is 0 matters: a channel that never opened
+    /// counts `channels_never_opened` only when it tried and was refused).
+    failed_connects: u32,
 }
 
 impl<T: WsTokens> Channel<T> {
@@ -338,6 +342,9 @@ impl<T: WsTokens> Channel<T> {
         self.scope.cancel();
         self.kick.socket_gone();
         self.count(&names::ended(end.reason()));
+        if self.generation == 0 && self.failed_connects > 0 {
+            self.count(names::CHANNELS_NEVER_OPENED);
+        }
         if let WsEnd::SessionEnded(why) = end {
             self.tokens.session_ended(why);
             self.count(WS_SESSIONS_ENDED);
@@ -393,6 +400,7 @@ impl<T: WsTokens> Channel<T> {
             let socket = match result {
                 Ok(opened) => self.opened(opened),
                 Err(e) => {
+                    self.failed_connects += 1;
                     self.rec
                         .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
                     if let Some(end) = self.token_refused(&e) {

@@ -173,6 +173,11 @@ pub const NEVER_LOGGED_IN: &str = "never_logged_in";
 /// Clients whose WebSocket channel was not open when the run ended (it had ended, or was still
 /// waiting to reconnect).
 pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
+/// Channels (WebSockets, SSE streams, push registrations) that never opened: every handshake,
+/// stream request or registration of one failed, and none succeeded before the channel ended or
+/// the run did. Recorded (0 included) in every run that opens channels, which is what holds such
+/// a run to its default threshold (`report::threshold::CHANNEL_DEFAULTS`).
+pub const CHANNELS_NEVER_OPENED: &str = "channels_never_opened";
 /// Devices still usable after a logout everywhere: their refresh token still refreshed, or their
 /// access token was still accepted after its `exp` (each device once).
 pub const ZOMBIE_SESSIONS: &str = "zombie_sessions";
@@ -226,6 +231,7 @@ pub const COUNTERS: &[&str] = &[
     NEVER_LOGGED_IN,
     WS_REFRESH_RETRIES,
     WS_NOT_OPEN_AT_END,
+    CHANNELS_NEVER_OPENED,
     RESENT_UNSENT,
     RESENT_IDEMPOTENT,
     CONNECTIONS_RETIRED,

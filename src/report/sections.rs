@@ -90,6 +90,15 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             v > 0,
         );
     }
+    if has(names::CHANNELS_NEVER_OPENED) {
+        let v = r.counter(names::CHANNELS_NEVER_OPENED);
+        push(
+            names::CHANNELS_NEVER_OPENED,
+            format::count(v),
+            "sockets, streams or push registrations the server refused every time (none opened)",
+            v > 0,
+        );
+    }
     if has(names::WS_NOT_OPEN_AT_END) {
         let v = r.counter(names::WS_NOT_OPEN_AT_END);
         push(

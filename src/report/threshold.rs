@@ -12,7 +12,8 @@
 //! refused: `spurious_logouts`), must not pass because its scenario forgot to ask. Every load run is held to
 //! them unless the scenario has a threshold on the same metric, which replaces the default
 //! (`failure_rate < 5%` loosens it, `failure_rate <= 100%` switches it off). They are listed with
-//! the scenario's thresholds, marked `origin: default`.
+//! the scenario's thresholds, marked `origin: default`. A run that opens channels is also held to
+//! [`CHANNEL_DEFAULTS`]: sockets the server refused are not "operations" of `failure_rate`.
 
 use super::format;
 use super::model::{Origin, Report, ThresholdResult, per_second};
@@ -26,6 +27,12 @@ pub const DEFAULTS: &[&str] = &[
     "failure_rate < 1%",
     "spurious_logouts == 0",
 ];
+
+/// The default thresholds of a load run that opens channels (WebSockets, SSE streams, push
+/// registrations): a run whose every socket the server refused must not pass because the HTTP
+/// side worked. Applied when the report holds [`names::CHANNELS_NEVER_OPENED`], which such a run
+/// records even at 0.
+pub const CHANNEL_DEFAULTS: &[&str] = &["channels_never_opened == 0"];
 
 /// Parses an expression with authbench's metric names (for expressions read back from a
 /// `report.json`; a scenario's thresholds arrive parsed).
@@ -43,7 +50,11 @@ impl Report {
         let mut results: Vec<ThresholdResult> =
             thresholds.iter().map(|t| evaluate(t, self)).collect();
         if self.run.clients > 0 {
-            for d in DEFAULTS.iter().filter_map(|e| parse(e).ok()) {
+            let channels = self.counters.contains_key(names::CHANNELS_NEVER_OPENED);
+            let defaults = DEFAULTS
+                .iter()
+                .chain(CHANNEL_DEFAULTS.iter().filter(|_| channels));
+            for d in defaults.filter_map(|e| parse(e).ok()) {
                 if !thresholds.iter().any(|t| t.metric == d.metric) {
                     let mut r = evaluate(&d, self);
                     r.origin = Origin::Default;

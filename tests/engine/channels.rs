@@ -1,7 +1,8 @@
 //! The engine with the two channels besides the WebSocket (`client.channel: sse|push`), on real
 //! sockets: the old session's stream or device is told of the login elsewhere (`sse_kick_latency`,
 //! `push_latency`), a server that never tells is counted (`sse_missed_kicks`, `missed_pushes`),
-//! a server that refuses push registrations cannot pass, and a stream survives its access
+//! a server that refuses every socket, stream or push registration cannot pass
+//! (`channels_never_opened`), and a stream survives its access
 //! token's expiry by refreshing and resuming with `Last-Event-ID`.
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use authbench::client::push::PushReceiver;
 use authbench::client::{Channel, Strategy};
 use authbench::engine::{self, Plan, Progress};
 use authbench::metrics::Recorder;
+use authbench::report::{Origin, Report, RunMeta};
 use authbench::scenario::Phase;
 use authbench_mock::{Flaw, MockConfig, MockServer};
 use tokio_util::sync::CancellationToken;
@@ -225,6 +227,11 @@ async fn a_server_that_refuses_registrations_cannot_pass() {
         n,
         "every kicked device missed its push"
     );
+    assert_eq!(r.counter("channels_never_opened"), 2 * n);
+    assert_eq!(
+        channel_default(&r, clients),
+        Some((false, Some(2.0 * f64::from(clients))))
+    );
     server.shutdown().await;
 }
 
@@ -335,5 +342,107 @@ async fn a_logout_ends_the_stream_with_the_logout_event() {
         n,
         "every stream ended with its session"
     );
+    server.shutdown().await;
+}
+
+/// Login, then 1.5 s of calls (the channels open after each login).
+fn login_then_calls() -> Vec<Phase> {
+    vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Traffic {
+            duration: Duration::from_millis(1_500),
+            rate: None,
+        },
+    ]
+}
+
+/// The report of `r` judged by the default thresholds alone: `(passed, value)` of the channel
+/// default, `None` when the report is not held to it.
+fn channel_default(r: &Ran, clients: u32) -> Option<(bool, Option<f64>)> {
+    let meta = RunMeta {
+        name: "channels".into(),
+        clients,
+        ..RunMeta::default()
+    };
+    let report = Report::from_run(meta, r.snap.clone(), &[]);
+    report
+        .thresholds
+        .iter()
+        .find(|t| t.expr == "channels_never_opened == 0")
+        .map(|t| {
+            assert_eq!(t.origin, Origin::Default);
+            (t.passed, t.observed)
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_every_socket_cannot_pass() {
+    // Every HTTP call works; every WebSocket handshake is answered 500. Before
+    // `channels_never_opened`, no default threshold looked at sockets and such a run passed.
+    let clients = 4;
+    let broken = mock(|c| c.faults = vec!["error:ws=100%".parse().unwrap()]).await;
+    let r = crate::support::run(
+        with_channel(clients, Channel::Ws, login_then_calls()),
+        profile(&broken),
+    )
+    .await;
+    assert_eq!(r.counter("failures"), 0, "{:?}", r.snap.counters);
+    assert!(r.counter("ws_connect_failed.500") >= u64::from(clients));
+    assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
+    assert_eq!(
+        channel_default(&r, clients),
+        Some((false, Some(f64::from(clients))))
+    );
+    broken.shutdown().await;
+
+    // The same run against the correct mock: every socket opens, the default holds at 0.
+    let server = mock(|_| {}).await;
+    let r = crate::support::run(
+        with_channel(clients, Channel::Ws, login_then_calls()),
+        profile(&server),
+    )
+    .await;
+    assert_eq!(r.counter("ws_connects"), u64::from(clients));
+    assert_eq!(channel_default(&r, clients), Some((true, Some(0.0))));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_the_stream_cannot_pass_and_a_run_without_channels_is_not_held_to_it() {
+    // The profile's stream path does not exist (404 on every request for it).
+    let server = mock(|_| {}).await;
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nsse: {{ path: /no-such-stream }}\n",
+        server.base_url()
+    );
+    let missing =
+        Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile loads"));
+    let clients = 3;
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, login_then_calls()),
+        missing,
+    )
+    .await;
+    assert_eq!(r.counter("sse_connect_failed.404"), u64::from(clients));
+    assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
+    assert_eq!(
+        channel_default(&r, clients),
+        Some((false, Some(f64::from(clients))))
+    );
+
+    // No channel at all: the counter is not in the report and neither is its default.
+    let r = crate::support::run(
+        plan(
+            clients,
+            settings(Strategy::SingleFlight, 1),
+            login_then_calls(),
+        ),
+        profile(&server),
+    )
+    .await;
+    assert!(!r.snap.counters.contains_key("channels_never_opened"));
+    assert_eq!(channel_default(&r, clients), None);
     server.shutdown().await;
 }
