@@ -13,6 +13,9 @@
 //! unit      := us | µs | ms | s            latencies (required, except for 0)
 //!            | %                           ratios (error_rate, refresh_amplification)
 //!            | /s | /m                     rates (optional; /s is the default)
+//!            | "* clients" | clients       counts: the limit is that many per client of the run
+//!                                          (`push_registrations == 2 * clients`), so the
+//!                                          threshold holds whatever `--clients` says
 //! ```
 //!
 //! The metric names come from the caller as a [`Vocabulary`] (the metrics module owns them), so a
@@ -146,6 +149,9 @@ pub struct Threshold {
     pub percent: bool,
     /// The kind of quantity measured (decides units and formatting).
     pub kind: Kind,
+    /// The limit is per client (`2 * clients`): `limit` is the factor, and the report multiplies
+    /// it by the run's clients.
+    pub per_client: bool,
 }
 
 /// Why a threshold expression was refused. Every message names the expression, what is wrong,
@@ -280,10 +286,15 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
             detail: format!("no limit after `{}`", op.as_str()),
         });
     }
-    let value = parse_number(number).ok_or_else(|| ThresholdError::BadNumber {
-        expr: e(),
-        text: rhs.trim().to_string(),
-    })?;
+    let per_client = unit.trim_start_matches(['*', '×']).trim() == "clients";
+    let value = if per_client && number.is_empty() {
+        1.0
+    } else {
+        parse_number(number).ok_or_else(|| ThresholdError::BadNumber {
+            expr: e(),
+            text: rhs.trim().to_string(),
+        })?
+    };
     let kind = metric.kind(vocab);
     let metric_text = lhs.trim().to_string();
     let mismatch = |what: &str, example: String| ThresholdError::UnitMismatch {
@@ -294,6 +305,13 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
         example,
     };
     let (limit, percent) = match (kind, unit) {
+        (Kind::Count, _) if per_client => (value, false),
+        (_, _) if per_client => {
+            return Err(mismatch(
+                "not a count (`clients` scales counts only)",
+                "push_registrations == 2 * clients".to_string(),
+            ));
+        }
         (Kind::Latency, "us" | "µs") => (value, false),
         (Kind::Latency, "ms") => (value * 1e3, false),
         (Kind::Latency, "s") => (value * 1e6, false),
@@ -352,6 +370,7 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
         limit,
         percent,
         kind,
+        per_client,
     })
 }
 
@@ -648,6 +667,27 @@ mod tests {
         assert!(err("< 5").contains("nothing before"));
         assert!(err("p99(api) <").contains("no limit"));
         assert!(err("rate(bogus) > 5").contains("unknown metric `bogus`"));
+    }
+
+    #[test]
+    fn a_count_limit_may_be_per_client() {
+        let t = parse("relogins == 2 * clients").unwrap();
+        assert!(t.per_client);
+        assert_eq!((t.op, t.limit, t.kind), (Op::Eq, 2.0, Kind::Count));
+        for expr in [
+            "relogins >= clients",
+            "relogins >= 1 * clients",
+            "relogins >= 1×clients",
+        ] {
+            let t = parse(expr).unwrap();
+            assert!(t.per_client && t.limit == 1.0, "{expr}");
+        }
+        assert!(!parse("relogins == 2").unwrap().per_client);
+        let m = err("p99(refresh) < 2 * clients");
+        assert!(m.contains("counts only"), "{m}");
+        assert!(m.contains("2 * clients"), "{m}");
+        assert!(err("refresh_amplification <= clients").contains("counts only"));
+        assert!(err("relogins == two * clients").contains("not a number"));
     }
 
     #[test]

@@ -118,8 +118,20 @@ fn shown_apart(t: &Threshold, v: f64, passed: bool) -> (String, String) {
         .unwrap_or((value, limit))
 }
 
-/// Evaluates `t` against a report.
+/// Evaluates `t` against a report. A per-client limit (`2 * clients`) is the factor times the
+/// report's clients.
 pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
+    let scaled;
+    let t = if t.per_client {
+        scaled = Threshold {
+            limit: t.limit * f64::from(report.run.clients),
+            per_client: false,
+            ..t.clone()
+        };
+        &scaled
+    } else {
+        t
+    };
     let lhs = t.lhs().to_string();
     let observed: Result<f64, String> = match &t.metric {
             Metric::Histogram { stat, histogram } => match report.histograms.get(histogram) {
@@ -217,8 +229,30 @@ mod tests {
     }
 
     #[test]
+    fn a_per_client_limit_scales_with_the_runs_clients() {
+        let mut report = Report::from_run(
+            crate::report::RunMeta {
+                name: "t".into(),
+                clients: 20,
+                ..Default::default()
+            },
+            crate::metrics::Recorder::new().snapshot(),
+            &[],
+        );
+        report.counters.insert(names::RELOGINS.into(), 40);
+        let t = parse("relogins == 2 * clients").unwrap();
+        let r = evaluate(&t, &report);
+        assert!(r.passed, "{}", r.message);
+        assert_eq!(r.message, "relogins = 40 (== 40)");
+        report.run.clients = 21;
+        let r = evaluate(&t, &report);
+        assert!(!r.passed);
+        assert_eq!(r.message, "relogins = 40, expected == 42");
+    }
+
+    #[test]
     fn the_defaults_parse() {
-        for d in DEFAULTS {
+        for d in DEFAULTS.iter().chain(CHANNEL_DEFAULTS) {
             assert!(parse(d).is_ok(), "{d}");
         }
     }
