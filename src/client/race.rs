@@ -226,14 +226,18 @@ pub async fn race(session: &Arc<Session>, parallel: u32) -> RaceReport {
     }
 }
 
-/// Identifies a successor by its refresh token, else by the cookies the response set.
+/// Identifies a successor by its refresh token, else by the cookies the response set: each
+/// cookie's `name=value`, not its attributes (an `Expires` computed from the clock differs between
+/// two answers that hand out the same cookie, which is no fork).
 pub(crate) fn successor_key(refresh: Option<&str>, headers: &http::HeaderMap) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     match refresh {
         Some(rt) => rt.hash(&mut h),
         None => {
             for v in headers.get_all(SET_COOKIE) {
-                v.as_bytes().hash(&mut h);
+                let bytes = v.as_bytes();
+                let pair = bytes.split(|b| *b == b';').next().unwrap_or(bytes);
+                pair.trim_ascii().hash(&mut h);
             }
         }
     }
@@ -273,5 +277,16 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert(SET_COOKIE, "refresh_token=x".parse().unwrap());
         assert_ne!(successor_key(None, &h), successor_key(None, &empty));
+        let cookie = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(SET_COOKIE, v.parse().unwrap());
+            successor_key(None, &h)
+        };
+        assert_eq!(
+            cookie("rt=x; Path=/; Expires=Sat, 05 Dec 2026 19:00:00 GMT; HttpOnly"),
+            cookie("rt=x; Path=/; Expires=Sat, 05 Dec 2026 19:00:01 GMT; HttpOnly"),
+            "the same cookie set a second later is the same successor"
+        );
+        assert_ne!(cookie("rt=x; Path=/"), cookie("rt=y; Path=/"));
     }
 }
