@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::transport::events;
-use super::ws::{Backoff, KickClock, SessionEnd, WsEnd, WsTokens};
+use super::ws::{Backoff, KickClock, SessionEnd, TURNED_AWAY_WITHIN, WsEnd, WsTokens};
 use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, GAUGE_OPEN_STREAMS, SSE_CONNECT, SSE_CONNECTS, SSE_END_WITHOUT_EVENT, SSE_GAVE_UP,
@@ -154,6 +154,7 @@ pub fn spawn<T: WsTokens>(
         generation: 0,
         streak: 0,
         failed_connects: 0,
+        held: false,
         last_id: None,
         retry: DEFAULT_RETRY,
     };
@@ -186,9 +187,13 @@ struct Channel<T: WsTokens> {
     generation: u64,
     /// Failed connects / empty streams in a row.
     streak: u32,
-    /// Stream requests that failed or were refused, in all (a stream that never opened counts
-    /// `channels_never_opened` only when it tried and was refused).
+    /// Stream requests that failed or were refused, and streams the server turned away (ended
+    /// within [`TURNED_AWAY_WITHIN`] having delivered nothing), in all: a channel never held counts
+    /// `channels_never_opened` only when it tried and was refused.
     failed_connects: u32,
+    /// Some stream of this channel was held: it delivered an event, lasted
+    /// [`TURNED_AWAY_WITHIN`], or was open when the channel ended.
+    held: bool,
     last_id: Option<String>,
     retry: Duration,
 }
@@ -214,7 +219,7 @@ impl<T: WsTokens> Channel<T> {
         let end = self.drive().await;
         self.kick.socket_gone();
         self.count(&names::ended(end.reason()));
-        if self.generation == 0 && self.failed_connects > 0 {
+        if !self.held && self.failed_connects > 0 {
             self.count(names::CHANNELS_NEVER_OPENED);
         }
         if let WsEnd::SessionEnded(why) = end {
@@ -347,8 +352,15 @@ impl<T: WsTokens> Channel<T> {
                 s.open = true;
                 s.generation = generation;
             });
+            let opened_at = Instant::now();
             let next = self.serve(stream).await;
             self.state.send_modify(|s| s.open = false);
+            if matches!(next, Next::After(_)) && opened_at.elapsed() < TURNED_AWAY_WITHIN {
+                // Ended at once, and an event would have set `held`: turned away.
+                self.failed_connects += 1;
+            } else {
+                self.held = true;
+            }
             match next {
                 Next::Stop(end) => return end,
                 Next::Refresh { at } => {
@@ -395,6 +407,7 @@ impl<T: WsTokens> Channel<T> {
                 continue;
             }
             delivered = true;
+            self.held = true;
             self.streak = 0;
             let event = self
                 .opts

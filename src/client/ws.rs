@@ -249,6 +249,7 @@ pub fn spawn<T: WsTokens>(
         generation: 0,
         streak: 0,
         failed_connects: 0,
+        held: false,
     };
     let task = tokio::spawn(channel.run());
     WsHandle { shared, task }
@@ -331,10 +332,19 @@ struct Channel<T: WsTokens> {
     generation: u64,
     /// Failed connects / backoff closes in a row.
     streak: u32,
-    /// Connects that failed, in all (only whether it is 0 matters: a channel that never opened
-    /// counts `channels_never_opened` only when it tried and was refused).
+    /// Connects that failed, and sockets the server turned away ([`TURNED_AWAY_WITHIN`]), in all:
+    /// a channel never held counts `channels_never_opened` only when it tried and was refused.
     failed_connects: u32,
+    /// Some socket of this channel was held: it delivered a message, lasted
+    /// [`TURNED_AWAY_WITHIN`], was open when the channel ended, or ended the session.
+    held: bool,
 }
+
+/// A socket the server closes to be retried (a backoff, reconnect or refresh-then-reconnect close,
+/// or a drop without a close frame) sooner than this after it opened, before it delivered any
+/// message, was turned away: a refusal like a failed handshake (a server that accepts every
+/// socket and closes it with 1013 at once serves no socket).
+pub(crate) const TURNED_AWAY_WITHIN: Duration = Duration::from_secs(1);
 
 impl<T: WsTokens> Channel<T> {
     async fn run(mut self) -> WsOutcome {
@@ -342,7 +352,7 @@ impl<T: WsTokens> Channel<T> {
         self.scope.cancel();
         self.kick.socket_gone();
         self.count(&names::ended(end.reason()));
-        if self.generation == 0 && self.failed_connects > 0 {
+        if !self.held && self.failed_connects > 0 {
             self.count(names::CHANNELS_NEVER_OPENED);
         }
         if let WsEnd::SessionEnded(why) = end {
@@ -439,7 +449,10 @@ impl<T: WsTokens> Channel<T> {
             auth_refreshed = false;
             let conn = self.open(socket, &token);
             drop(token);
-            match self.serve(conn).await {
+            let opened_at = Instant::now();
+            let next = self.serve(conn).await;
+            self.note_socket_end(&next, opened_at);
+            match next {
                 Next::Stop(end) => return end,
                 Next::RefreshThenReconnect { closed_at } => {
                     expiry_close_at = Some(closed_at);
@@ -464,6 +477,20 @@ impl<T: WsTokens> Channel<T> {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether the socket that opened at `opened_at` and ended with `next` was held or turned away
+    /// (see [`TURNED_AWAY_WITHIN`]; a message it delivered has set `held` already).
+    fn note_socket_end(&mut self, next: &Next, opened_at: Instant) {
+        let retried = matches!(
+            next,
+            Next::Backoff | Next::Reconnect | Next::RefreshThenReconnect { .. }
+        );
+        if retried && opened_at.elapsed() < TURNED_AWAY_WITHIN {
+            self.failed_connects += 1;
+        } else {
+            self.held = true;
         }
     }
 
@@ -597,6 +624,7 @@ impl<T: WsTokens> Channel<T> {
                     match item {
                         Item::Msg(Message::Text(text)) => {
                             self.streak = 0;
+                            self.held = true;
                             // The protocol's own ping (`ws.ping`): answered, not an event.
                             if let Some(reply) =
                                 self.opts.ping.as_ref().and_then(|p| p.answer(text.as_str()))
@@ -623,6 +651,7 @@ impl<T: WsTokens> Channel<T> {
                         }
                         Item::Msg(Message::Binary(_)) => {
                             self.streak = 0;
+                            self.held = true;
                             self.count(&names::ws_event("binary"));
                         }
                         Item::Msg(Message::Close(frame)) => {

@@ -174,8 +174,9 @@ pub const NEVER_LOGGED_IN: &str = "never_logged_in";
 /// waiting to reconnect).
 pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
 /// Channels (WebSockets, SSE streams, push registrations) that never opened: every handshake,
-/// stream request or registration of one failed, and none succeeded before the channel ended or
-/// the run did. Recorded (0 included) in every run that opens channels, which is what holds such
+/// stream request or registration of one failed, or the server turned its sockets or streams away
+/// (closed within a second with nothing delivered, `client::ws::TURNED_AWAY_WITHIN`), until the
+/// channel ended or the run did. Recorded (0 included) in every run that opens channels, which is what holds such
 /// a run to its default threshold (`report::threshold::CHANNEL_DEFAULTS`).
 pub const CHANNELS_NEVER_OPENED: &str = "channels_never_opened";
 /// Devices still usable after a logout everywhere: their refresh token still refreshed, or their

@@ -410,6 +410,85 @@ async fn a_server_that_refuses_every_socket_cannot_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_turns_every_socket_away_cannot_pass() {
+    // Every handshake succeeds, and the socket is closed at once with 1013 "try again later"
+    // (`capacity:ws=0`): no socket is ever held, like a refused handshake.
+    let clients = 4;
+    let server = mock(|c| c.faults = vec!["capacity:ws=0".parse().unwrap()]).await;
+    let r = crate::support::run(
+        with_channel(clients, Channel::Ws, login_then_calls()),
+        profile(&server),
+    )
+    .await;
+    assert!(
+        r.counter("ws_close.1013") >= u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.counter("ws_connects"), r.counter("ws_close.1013"));
+    assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
+    assert_eq!(
+        channel_default(&r, clients),
+        Some((false, Some(f64::from(clients))))
+    );
+    server.shutdown().await;
+}
+
+/// An event-stream endpoint that answers every request 200 `text/event-stream` with an empty
+/// body and closes: each stream ends at once having delivered nothing.
+async fn empty_streams() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let answer = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                              content-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = sock.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ends_every_stream_at_once_cannot_pass() {
+    let server = mock(|_| {}).await;
+    let streams = empty_streams().await;
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nsse: {{ url: 'http://{streams}/events' }}\n",
+        server.base_url()
+    );
+    let empty = Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile loads"));
+    let clients = 3;
+    let r = crate::support::run(
+        with_channel(clients, Channel::Sse, login_then_calls()),
+        empty,
+    )
+    .await;
+    assert!(
+        r.counter("sse_connects") >= u64::from(clients),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
+    assert_eq!(
+        channel_default(&r, clients),
+        Some((false, Some(f64::from(clients))))
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_the_stream_cannot_pass_and_a_run_without_channels_is_not_held_to_it() {
     // The profile's stream path does not exist (404 on every request for it).
     let server = mock(|_| {}).await;

@@ -38,6 +38,8 @@ async fn sockets_come_back_after_a_server_outage() {
     let c = &r.snap.counters;
     assert_eq!(r.counter(&names::ended("no_token")), 0, "{c:?}");
     assert_eq!(r.counter(&names::ended("gave_up")), 0, "{c:?}");
+    // Sockets closed by the outage (1001) had been held: no channel counts as never opened.
+    assert_eq!(r.counter(names::CHANNELS_NEVER_OPENED), 0, "{c:?}");
     // Every channel ran until the run closed it...
     assert_eq!(r.counter(&names::ended("stopped")), clients, "{c:?}");
     // ...with a socket open again before the end: the gauge was back at `clients`.
