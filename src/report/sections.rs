@@ -90,23 +90,19 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             v > 0,
         );
     }
-    if has(names::CHANNELS_NEVER_OPENED) {
-        let v = r.counter(names::CHANNELS_NEVER_OPENED);
-        push(
+    let channel_ends = [
+        (
             names::CHANNELS_NEVER_OPENED,
-            format::count(v),
             "sockets, streams or push registrations the server refused every time (none opened)",
-            v > 0,
-        );
-    }
-    if has(names::WS_NOT_OPEN_AT_END) {
-        let v = r.counter(names::WS_NOT_OPEN_AT_END);
-        push(
+        ),
+        (
             names::WS_NOT_OPEN_AT_END,
-            format::count(v),
             "clients whose WebSocket was not open when the run ended",
-            v > 0,
-        );
+        ),
+    ];
+    for (name, note) in channel_ends.into_iter().filter(|(name, _)| has(name)) {
+        let v = r.counter(name);
+        push(name, format::count(v), note, v > 0);
     }
     let refreshing = has(names::REFRESH_CALLS) || has(names::REFRESHES_NEEDED);
     if refreshing {

@@ -358,6 +358,15 @@ fn login_then_calls() -> Vec<Phase> {
     ]
 }
 
+/// `clients` with a `channel` each log in and call for 1.5 s against `profile`.
+async fn channel_run(
+    clients: u32,
+    channel: Channel,
+    profile: Arc<authbench::profile::Profile>,
+) -> Ran {
+    crate::support::run(with_channel(clients, channel, login_then_calls()), profile).await
+}
+
 /// The report of `r` judged by the default thresholds alone: `(passed, value)` of the channel
 /// default, `None` when the report is not held to it.
 fn channel_default(r: &Ran, clients: u32) -> Option<(bool, Option<f64>)> {
@@ -383,11 +392,7 @@ async fn a_server_that_refuses_every_socket_cannot_pass() {
     // `channels_never_opened`, no default threshold looked at sockets and such a run passed.
     let clients = 4;
     let broken = mock(|c| c.faults = vec!["error:ws=100%".parse().unwrap()]).await;
-    let r = crate::support::run(
-        with_channel(clients, Channel::Ws, login_then_calls()),
-        profile(&broken),
-    )
-    .await;
+    let r = channel_run(clients, Channel::Ws, profile(&broken)).await;
     assert_eq!(r.counter("failures"), 0, "{:?}", r.snap.counters);
     assert!(r.counter("ws_connect_failed.500") >= u64::from(clients));
     assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
@@ -399,11 +404,7 @@ async fn a_server_that_refuses_every_socket_cannot_pass() {
 
     // The same run against the correct mock: every socket opens, the default holds at 0.
     let server = mock(|_| {}).await;
-    let r = crate::support::run(
-        with_channel(clients, Channel::Ws, login_then_calls()),
-        profile(&server),
-    )
-    .await;
+    let r = channel_run(clients, Channel::Ws, profile(&server)).await;
     assert_eq!(r.counter("ws_connects"), u64::from(clients));
     assert_eq!(channel_default(&r, clients), Some((true, Some(0.0))));
     server.shutdown().await;
@@ -415,11 +416,7 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
     // (`capacity:ws=0`): no socket is ever held, like a refused handshake.
     let clients = 4;
     let server = mock(|c| c.faults = vec!["capacity:ws=0".parse().unwrap()]).await;
-    let r = crate::support::run(
-        with_channel(clients, Channel::Ws, login_then_calls()),
-        profile(&server),
-    )
-    .await;
+    let r = channel_run(clients, Channel::Ws, profile(&server)).await;
     assert!(
         r.counter("ws_close.1013") >= u64::from(clients),
         "{:?}",
@@ -470,11 +467,7 @@ async fn a_server_that_ends_every_stream_at_once_cannot_pass() {
     );
     let empty = Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile loads"));
     let clients = 3;
-    let r = crate::support::run(
-        with_channel(clients, Channel::Sse, login_then_calls()),
-        empty,
-    )
-    .await;
+    let r = channel_run(clients, Channel::Sse, empty).await;
     assert!(
         r.counter("sse_connects") >= u64::from(clients),
         "{:?}",
@@ -499,11 +492,7 @@ async fn a_server_without_the_stream_cannot_pass_and_a_run_without_channels_is_n
     let missing =
         Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile loads"));
     let clients = 3;
-    let r = crate::support::run(
-        with_channel(clients, Channel::Sse, login_then_calls()),
-        missing,
-    )
-    .await;
+    let r = channel_run(clients, Channel::Sse, missing).await;
     assert_eq!(r.counter("sse_connect_failed.404"), u64::from(clients));
     assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
     assert_eq!(
