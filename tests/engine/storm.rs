@@ -11,6 +11,12 @@ use authbench_mock::MockServer;
 
 const CLIENTS: u32 = 16;
 
+/// Each refresh takes this long at the mock, so a naive client's 2nd–4th calls, queued behind
+/// every client's first (the engine's storm order), are written while its first call's refresh is
+/// still out and carry the expired token: the race these tests are about, on a loaded machine too.
+/// Without it a clean-clone CI once saw no race at all (every later call after the refresh).
+const REFRESH_LATENCY: &str = "latency:refresh=150ms..150ms";
+
 /// The same storm (4 calls per client) run at once by naive and by single-flight clients.
 async fn naive_and_single(server: &MockServer) -> (Ran, Ran) {
     let p = profile(server);
@@ -27,10 +33,14 @@ async fn naive_and_single(server: &MockServer) -> (Ran, Ran) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn naive_amplifies_single_flight_refreshes_once() {
     // Without rotation every naive refresh succeeds: each call refused with the expired token
-    // refreshes on its own. On an idle machine that is every call (amplification ~4); on a loaded
-    // one a client's 2nd–4th calls may be written after its first call's refresh and carry the
-    // new token (a clean-clone CI measured 1.375), so only "more than one per client" is sure.
-    let server = mock(|c| c.rotation = false).await;
+    // refreshes on its own. With the refresh's latency that is nearly every call (amplification
+    // ~4); a clean-clone CI without it measured 1.375, so only "more than one per client" is
+    // asserted.
+    let server = mock(|c| {
+        c.rotation = false;
+        c.faults = vec![REFRESH_LATENCY.parse().unwrap()];
+    })
+    .await;
     let (naive, single) = naive_and_single(&server).await;
 
     assert_eq!(naive.counter("refreshes_needed"), u64::from(CLIENTS));
@@ -67,6 +77,7 @@ async fn rotation_with_reuse_detection_logs_naive_clients_out() {
     let server = mock(|c| {
         c.rotation = true;
         c.reuse_detection = true;
+        c.faults = vec![REFRESH_LATENCY.parse().unwrap()];
     })
     .await;
     let (naive, single) = naive_and_single(&server).await;
