@@ -1,6 +1,13 @@
-# Shared by the live integrations' run.sh scripts (sourced after they define log, skip and die): the
-# authbench binary, one server process and a scratch folder, both cleaned up on exit; pinned node
-# packages; the recorded-verdicts check and the storm that must pass.
+# Shared by the live integrations' run.sh scripts (sourced after they set ROOT, HERE, OUT and
+# INTEGRATION, their name): log, skip and die; the authbench binary, one server process and a
+# scratch folder, both cleaned up on exit; pinned node packages; the recorded-verdicts check and the
+# storm that must pass.
+
+log() { printf '[%s] %s\n' "$INTEGRATION" "$*"; }
+skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+AUTHBENCH="${AUTHBENCH:-target/debug/authbench}"
 
 # Builds $AUTHBENCH when it is missing. Called once the script's packages and server are
 # installed: with INTEGRATION_PREPARE_ONLY=1 the script ends here instead (.ci/run installs every
@@ -76,11 +83,11 @@ npm_install_pinned() {
 check_recorded_verdicts() {
   local name="$1" profile="$2" rc=0 rerun_rc=0
   shift 2
-  local json="$OUT/$name.json" verdicts=("$ROOT/integration/verdicts.py")
+  local json="$OUT/$name.json" verdicts="$ROOT/integration/verdicts.py"
   timeout 300 "$AUTHBENCH" check "$profile" "$@" --expected-failures "$HERE/expected-failures.yaml" \
     --junit "$OUT/junit-$name.xml" --out "$OUT/$name" --json >"$json" 2>"$OUT/$name.stderr" || rc=$?
   log "authbench check ($name): exit $rc"
-  if python3 "${verdicts[@]}" "$json" "$HERE/expected-verdicts.txt"; then
+  if python3 "$verdicts" "$json" "$HERE/expected-verdicts.txt"; then
     log "verdicts ($name) match expected-verdicts.txt"
     [[ $rc -eq 0 ]] || { log "authbench check ($name) exit $rc; see $OUT/$name/summary.txt"; FAILED=1; }
     return
@@ -88,13 +95,13 @@ check_recorded_verdicts() {
   # A check authbench could not run (ERROR) where another verdict is recorded runs once more;
   # any other change fails at once (see integration/verdicts.py).
   local errors
-  errors=$(python3 "${verdicts[@]}" "$json" "$HERE/expected-verdicts.txt" --unrecorded-errors)
+  errors=$(python3 "$verdicts" "$json" "$HERE/expected-verdicts.txt" --unrecorded-errors)
   if [[ -n "$errors" ]]; then
     log "re-running $errors once: ERROR, authbench could not run it (first run above)"
     timeout 300 "$AUTHBENCH" check "$profile" "$@" --only "$errors" \
       --expected-failures "$HERE/expected-failures.yaml" --out "$OUT/$name-rerun" --json \
       >"$OUT/$name-rerun.json" 2>"$OUT/$name-rerun.stderr" || rerun_rc=$?
-    if python3 "${verdicts[@]}" "$json" "$HERE/expected-verdicts.txt" --rerun "$OUT/$name-rerun.json"; then
+    if python3 "$verdicts" "$json" "$HERE/expected-verdicts.txt" --rerun "$OUT/$name-rerun.json"; then
       log "verdicts ($name) match expected-verdicts.txt after re-running $errors (exit $rerun_rc)"
       return
     fi

@@ -165,8 +165,8 @@ pub struct InitArgs {
     /// How the first token pair is obtained: `password`, or `authorization-code` (PKCE through
     /// the server's sign-in form, needs --redirect-uri). Default: the password grant, unless the
     /// server announces grants without it but with the authorization-code flow.
-    #[arg(long, value_name = "GRANT", value_parser = ["password", "authorization-code"])]
-    pub grant: Option<String>,
+    #[arg(long, value_enum, value_name = "GRANT")]
+    pub grant: Option<InitGrantArg>,
     /// The redirect URI registered for the client (the authorization-code flow ends when the
     /// server redirects there; nothing needs to listen on it).
     #[arg(long, value_name = "URI")]
@@ -223,4 +223,13 @@ pub struct ValidateArgs {
     /// Override a scenario key (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+}
+
+/// `init --grant`: how the drafted profile gets the first token pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitGrantArg {
+    /// The password grant.
+    Password,
+    /// The authorization-code flow with PKCE through the server's sign-in form.
+    AuthorizationCode,
 }

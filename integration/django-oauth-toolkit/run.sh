@@ -26,15 +26,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-AUTHBENCH="${AUTHBENCH:-target/debug/authbench}"
 OUT="${DOT_OUT:-reports/dot-integration}"
 PROFILE_SRC="scenarios/targets/django-oauth-toolkit.yaml"
 GRACE_SECONDS=2
 ACCESS_TTL=6
 
-log() { printf '[dot] %s\n' "$*"; }
-skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
-die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+INTEGRATION=dot   # the [dot] prefix of its log lines
 # shellcheck source=../lib.sh
 source "$ROOT/integration/lib.sh"
 

@@ -23,15 +23,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-AUTHBENCH="${AUTHBENCH:-target/debug/authbench}"
 OUT="${GLEWLWYD_OUT:-reports/glewlwyd-integration}"
 PROFILE_SRC="scenarios/targets/glewlwyd.yaml"
 ACCESS_TTL=6
 USERS=300
 
-log() { printf '[glewlwyd] %s\n' "$*"; }
-skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
-die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+INTEGRATION=glewlwyd   # the [glewlwyd] prefix of its log lines
 # shellcheck source=../lib.sh
 source "$ROOT/integration/lib.sh"
 

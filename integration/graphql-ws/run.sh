@@ -23,13 +23,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-AUTHBENCH="${AUTHBENCH:-target/debug/authbench}"
 OUT="${GQLWS_OUT:-reports/graphql-ws-integration}"
 NODE_DIR="target/graphql-ws-integration"
 
-log() { printf '[graphql-ws] %s\n' "$*"; }
-skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
-die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+INTEGRATION=graphql-ws   # the [graphql-ws] prefix of its log lines
 # shellcheck source=../lib.sh
 source "$ROOT/integration/lib.sh"
 

@@ -23,15 +23,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-AUTHBENCH="${AUTHBENCH:-target/debug/authbench}"
 OUT="${OIDCP_OUT:-reports/oidc-provider-integration}"
 NODE_DIR="target/oidc-provider-integration"
 PROFILE_SRC="scenarios/targets/oidc-provider.yaml"
 ACCESS_TTL=6
 
-log() { printf '[oidc-provider] %s\n' "$*"; }
-skip() { printf 'SKIP: %s\n' "$*"; exit 0; }
-die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+INTEGRATION=oidc-provider   # the [oidc-provider] prefix of its log lines
 # shellcheck source=../lib.sh
 source "$ROOT/integration/lib.sh"
 

@@ -13,7 +13,7 @@ use authbench::profile::file::{EnvCheck, profile_from_str_with};
 use authbench::profile::init::{ClientAuth, Draft, Findings, InitGrant, find_token_fields};
 use authbench::profile::{Profile, Rendered, request};
 
-use crate::cli::InitArgs;
+use crate::cli::{InitArgs, InitGrantArg};
 use crate::exit::{CliError, Code};
 
 /// Deadline of each request `init` sends.
@@ -137,9 +137,9 @@ pub async fn run(args: InitArgs) -> Result<Code, CliError> {
 /// announces it and not the password grant, else the password grant. The code flow needs the
 /// redirect URI (nothing announces it) and the authorization endpoint.
 fn grant(args: &InitArgs, draft: &Draft) -> Result<InitGrant, CliError> {
-    let code_flow = match args.grant.as_deref() {
-        Some("authorization-code") => true,
-        Some(_) => false,
+    let code_flow = match args.grant {
+        Some(InitGrantArg::AuthorizationCode) => true,
+        Some(InitGrantArg::Password) => false,
         None => draft.announces_only_the_code_flow(),
     };
     if !code_flow {
