@@ -202,7 +202,7 @@ pub enum ThresholdError {
     )]
     BadNumber { expr: String, text: String },
     #[error(
-        "threshold `{expr}`: unknown unit `{unit}`; use us, ms or s for latencies, % for ratios, /s for rates"
+        "threshold `{expr}`: unknown unit `{unit}`; use us, ms or s for latencies, % for ratios, /s for rates, `N * clients` for a count per client"
     )]
     UnknownUnit { expr: String, unit: String },
     #[error(
@@ -688,6 +688,7 @@ mod tests {
         assert!(m.contains("2 * clients"), "{m}");
         assert!(err("refresh_amplification <= clients").contains("counts only"));
         assert!(err("relogins == two * clients").contains("not a number"));
+        assert!(err("relogins == 2 * client").contains("`N * clients` for a count per client"));
     }
 
     #[test]
