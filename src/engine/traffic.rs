@@ -42,7 +42,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::schedule::{Gate, Muster};
+use super::schedule::{Gate, Muster, ShardGate};
 use crate::client::retry::Retry;
 use crate::client::session::{ApiOutcome, Session};
 use crate::metrics::names;
@@ -96,9 +96,11 @@ const SHARDS_PER_CORE: usize = 4;
 /// loops are polled first. (Each loop is its own entry in its shard's queue: a queue per client
 /// would cost a task and a stub the size of a loop, ~2 KB per client.)
 ///
-/// With a `gate`, each shard gets its own copy (same deadline) that the shard opens as soon as the
-/// shared one opens, and its clients wait on that copy: the shared gate then wakes a handful of
-/// shards instead of every client, and each shard wakes its own clients on whichever worker runs it.
+/// With a `gate`, each shard gets its own copy (a [`ShardGate`], same deadline, a slot for each of
+/// its clients) that the shard opens as soon as the shared one opens, and its clients wait on that
+/// copy: the shared gate then wakes a handful of shards instead of every client, and each shard
+/// wakes its own clients on whichever worker runs it. The client closure gets the copy; client `i`
+/// waits on it with `wait(i)`.
 fn spawn_sharded<F, Fut>(
     clients: usize,
     loops: usize,
@@ -107,13 +109,14 @@ fn spawn_sharded<F, Fut>(
     client: F,
 ) -> JoinSet<()>
 where
-    F: Fn(usize, usize, Option<Arc<Gate>>) -> Fut,
+    F: Fn(usize, usize, Option<Arc<ShardGate>>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
     let shards = (cores * SHARDS_PER_CORE).clamp(1, clients.max(1));
-    let local: Vec<Option<Arc<Gate>>> = (0..shards)
-        .map(|_| gate.map(|g| Gate::new(g.deadline())))
+    // Shard `k` holds clients k, k + shards, …: a slot for each.
+    let local: Vec<Option<Arc<ShardGate>>> = (0..shards)
+        .map(|_| gate.map(|g| ShardGate::new(g.deadline(), clients.div_ceil(shards), shards)))
         .collect();
     let queues: Vec<FuturesUnordered<Fut>> = (0..shards).map(|_| FuturesUnordered::new()).collect();
     for j in 0..loops {
@@ -152,8 +155,8 @@ where
 /// Waits for the gate, waits for every other client to have woken too, then records this client's
 /// wake skew (recording after the muster keeps its cost out of the instant everyone wakes). A gate
 /// opened by a cancellation dismisses the muster (its watchers then see the abort).
-async fn wake(session: &Session, gate: &Gate, muster: &Muster) {
-    let woke = gate.wait().await;
+async fn wake(session: &Session, client: usize, gate: &ShardGate, muster: &Muster) {
+    let woke = gate.wait(client).await;
     if gate.aborted() {
         // Cancelled before the deadline: nothing was measured.
         muster.dismiss();
@@ -211,7 +214,7 @@ pub(crate) async fn wake_all(
         let (s, muster) = (sessions[i].clone(), muster.clone());
         async move {
             if let Some(gate) = gate {
-                wake(&s, &gate, &muster).await;
+                wake(&s, i, &gate, &muster).await;
             }
         }
     });
@@ -279,7 +282,7 @@ pub(crate) async fn closed(
         async move {
             if let Some(g) = &gate {
                 match j {
-                    0 => wake(&s, g, &phase.muster).await,
+                    0 => wake(&s, i as usize, g, &phase.muster).await,
                     _ => {
                         let watcher = (j as usize - 1) * phase.clients + i as usize;
                         phase.muster.watch(watcher).await;
@@ -371,7 +374,7 @@ pub(crate) async fn open(
             let (s, muster) = (sessions[i].clone(), muster.clone());
             async move {
                 if let Some(gate) = gate {
-                    wake(&s, &gate, &muster).await;
+                    wake(&s, i, &gate, &muster).await;
                 }
             }
         });
