@@ -42,24 +42,58 @@ pub fn ramp_offset(k: u64, n: u64, ramp: Duration) -> Duration {
 /// How long before the deadline the opening thread stops sleeping and starts spinning.
 const SPIN: Duration = Duration::from_millis(2);
 
-/// One deadline shared by many waiters; see the module docs.
+/// One deadline shared by many waiters; see the module docs. `W` is how its waiters wait: a
+/// [`Notify`] for any number of waiters (the shared gate), or [`Slots`], one per client of a shard
+/// ([`ShardGate`]).
 #[derive(Debug)]
-pub struct Gate {
+pub struct Gate<W = Notify> {
     deadline: Instant,
     open: AtomicBool,
     aborted: AtomicBool,
-    notify: Notify,
+    waiters: W,
+}
+
+/// How a gate's waiters are woken when it opens.
+pub trait Waiters {
+    /// Wakes every waiter (called once, after the gate is marked open).
+    fn wake_all(&self);
+}
+
+impl Waiters for Notify {
+    fn wake_all(&self) {
+        self.notify_waiters();
+    }
+}
+
+/// A shard's copy of the shared [`Gate`]: the clients of one shard wait on it, each in its own
+/// slot, and the shard opens it from its own task once the shared gate opens (see
+/// `engine::traffic::spawn_sharded`). Opening walks the slots in order, an array, where a
+/// [`Notify`] walks a list threaded through every waiter's future: at the wake of 10 000 clients
+/// that list walk was over half of the wake's CPU (one dependent cache miss per client).
+pub type ShardGate = Gate<Slots>;
+
+/// One waker slot per client of a shard: client `i` waits in slot `i / stride` (`stride`: the
+/// number of shards, so a shard's clients fill its slots without gaps). A waiter that is dropped
+/// leaves its waker in its slot: the opening then wakes a task that no longer waits, which costs
+/// that task one poll.
+#[derive(Debug)]
+pub struct Slots {
+    wakers: Box<[AtomicWaker]>,
+    stride: usize,
+}
+
+impl Waiters for Slots {
+    fn wake_all(&self) {
+        for slot in &*self.wakers {
+            slot.wake();
+        }
+    }
 }
 
 impl Gate {
     /// A gate that opens at `deadline` once [`Gate::arm`] runs.
     pub fn new(deadline: Instant) -> Arc<Gate> {
-        Arc::new(Gate {
-            deadline,
-            open: AtomicBool::new(false),
-            aborted: AtomicBool::new(false),
-            notify: Notify::new(),
-        })
+        Arc::new(Gate::closed(deadline, Notify::new()))
     }
 
     /// A gate that is already open (no synchronized start).
@@ -67,16 +101,6 @@ impl Gate {
         let g = Gate::new(Instant::now());
         g.open.store(true, Ordering::Release);
         g
-    }
-
-    /// The scheduled opening time.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
-    /// Whether the gate has opened.
-    pub fn is_open(&self) -> bool {
-        self.open.load(Ordering::Acquire)
     }
 
     /// Opens the gate at its deadline (or at once if cancelled). Sleeps on the runtime until shortly
@@ -129,6 +153,38 @@ impl Gate {
         self.release();
     }
 
+    /// Waits until the gate opens; returns the instant this waiter observed it.
+    pub async fn wait(&self) -> Instant {
+        let notified = self.waiters.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_open() {
+            notified.await;
+        }
+        Instant::now()
+    }
+}
+
+impl<W: Waiters> Gate<W> {
+    fn closed(deadline: Instant, waiters: W) -> Gate<W> {
+        Gate {
+            deadline,
+            open: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            waiters,
+        }
+    }
+
+    /// The scheduled opening time.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the gate has opened.
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
     /// Opens the gate now because the run was cancelled: see [`Gate::aborted`].
     pub fn abort(&self) {
         self.aborted.store(true, Ordering::Release);
@@ -148,21 +204,11 @@ impl Gate {
         !self.aborted() && Instant::now() >= self.deadline
     }
 
-    /// Opens the gate now.
+    /// Opens the gate now and wakes its waiters (once: a gate opens once).
     pub fn release(&self) {
-        self.open.store(true, Ordering::Release);
-        self.notify.notify_waiters();
-    }
-
-    /// Waits until the gate opens; returns the instant this waiter observed it.
-    pub async fn wait(&self) -> Instant {
-        let notified = self.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if !self.is_open() {
-            notified.await;
+        if !self.open.swap(true, Ordering::AcqRel) {
+            self.waiters.wake_all();
         }
-        Instant::now()
     }
 
     /// Wake skew of a waiter that woke at `woke`.
@@ -171,78 +217,35 @@ impl Gate {
     }
 }
 
-/// A shard's copy of a [`Gate`]: the clients of one shard wait on it, each in its own slot, and
-/// the shard opens it from its own task once the shared gate opens (see
-/// `engine::traffic::spawn_sharded`). Opening walks the slots in order, an array, where a
-/// [`Notify`] walks a list threaded through every waiter's future: at the wake of 10 000 clients
-/// that list walk was over half of the wake's CPU (one dependent cache miss per client).
-///
-/// Client `i` of the shard waits in slot `i / stride` (`stride`: the number of shards, so a
-/// shard's clients fill its slots without gaps). A waiter that is dropped leaves its waker in its
-/// slot: the release then wakes a task that no longer waits, which costs that task one poll.
-#[derive(Debug)]
-pub struct ShardGate {
-    deadline: Instant,
-    open: AtomicBool,
-    aborted: AtomicBool,
-    slots: Box<[AtomicWaker]>,
-    stride: usize,
-}
-
 impl ShardGate {
     /// A closed gate at `deadline` for `waiters` clients `i` with `i % stride` alike.
-    pub fn new(deadline: Instant, waiters: usize, stride: usize) -> Arc<ShardGate> {
-        Arc::new(ShardGate {
+    pub fn for_shard(deadline: Instant, waiters: usize, stride: usize) -> Arc<ShardGate> {
+        Arc::new(Gate::closed(
             deadline,
-            open: AtomicBool::new(false),
-            aborted: AtomicBool::new(false),
-            slots: (0..waiters).map(|_| AtomicWaker::new()).collect(),
-            stride: stride.max(1),
-        })
-    }
-
-    /// The scheduled opening time.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
-    /// Opens the gate and wakes every waiter, in slot order.
-    pub fn release(&self) {
-        if !self.open.swap(true, Ordering::AcqRel) {
-            for slot in &*self.slots {
-                slot.wake();
-            }
-        }
-    }
-
-    /// Opens the gate because the shared one was aborted (see [`Gate::aborted`]).
-    pub fn abort(&self) {
-        self.aborted.store(true, Ordering::Release);
-        self.release();
-    }
-
-    /// Whether the gate was opened by a cancellation instead of its deadline.
-    pub fn aborted(&self) -> bool {
-        self.aborted.load(Ordering::Acquire)
+            Slots {
+                wakers: (0..waiters).map(|_| AtomicWaker::new()).collect(),
+                stride: stride.max(1),
+            },
+        ))
     }
 
     /// Client `client` waits until the gate opens; returns the instant it observed the opening.
     /// Every client of the shard has a slot (`waiters` ≥ its clients); one without a slot would
     /// see the opening only when woken for another reason.
     pub async fn wait(&self, client: usize) -> Instant {
-        let slot = self.slots.get(client / self.stride);
+        let slot = self.waiters.wakers.get(client / self.waiters.stride);
         debug_assert!(
             slot.is_some(),
             "client {client} has no slot in its shard's gate"
         );
         std::future::poll_fn(|cx| {
-            if self.open.load(Ordering::Acquire) {
+            if self.is_open() {
                 return Poll::Ready(());
             }
             if let Some(slot) = slot {
                 slot.register(cx.waker());
             }
-            if self.open.load(Ordering::Acquire) {
+            if self.is_open() {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -250,11 +253,6 @@ impl ShardGate {
         })
         .await;
         Instant::now()
-    }
-
-    /// Wake skew of a waiter that woke at `woke`.
-    pub fn skew(&self, woke: Instant) -> Duration {
-        woke.saturating_duration_since(self.deadline)
     }
 }
 
@@ -432,7 +430,7 @@ mod tests {
         use futures::FutureExt;
         // Shard 1 of 3 holds clients 1, 4, 7, 10: slots 0..4. Were two of them to share a slot,
         // the second's waker would replace the first's, and the first would never wake.
-        let gate = ShardGate::new(Instant::now() + Duration::from_secs(3600), 4, 3);
+        let gate = ShardGate::for_shard(Instant::now() + Duration::from_secs(3600), 4, 3);
         let mut waits: Vec<_> = [1, 4, 7, 10].map(|c| Box::pin(gate.wait(c))).into();
         let woken: Vec<Arc<Woken>> = waits
             .iter_mut()
@@ -457,7 +455,7 @@ mod tests {
     #[test]
     fn an_aborted_shard_gate_lets_its_clients_through_as_aborted() {
         use futures::FutureExt;
-        let gate = ShardGate::new(Instant::now() + Duration::from_secs(3600), 2, 1);
+        let gate = ShardGate::for_shard(Instant::now() + Duration::from_secs(3600), 2, 1);
         let mut waiting = Box::pin(gate.wait(1));
         let (ready, woken) = poll_once(waiting.as_mut());
         assert!(!ready);

@@ -116,7 +116,7 @@ where
     let shards = (cores * SHARDS_PER_CORE).clamp(1, clients.max(1));
     // Shard `k` holds clients k, k + shards, …: a slot for each.
     let local: Vec<Option<Arc<ShardGate>>> = (0..shards)
-        .map(|_| gate.map(|g| ShardGate::new(g.deadline(), clients.div_ceil(shards), shards)))
+        .map(|_| gate.map(|g| ShardGate::for_shard(g.deadline(), clients.div_ceil(shards), shards)))
         .collect();
     let queues: Vec<FuturesUnordered<Fut>> = (0..shards).map(|_| FuturesUnordered::new()).collect();
     for j in 0..loops {
