@@ -22,7 +22,8 @@ pub async fn canned_endpoint(
 }
 
 /// Starts the endpoint; `answer(n, request)` is the status, extra header lines (each ending in
-/// `\r\n`) and body of request `n`, whose text (request line, headers, blank line and body) is
+/// `\r\n`; a `content-type` among them replaces the JSON one) and body of request `n`, whose
+/// text (request line, headers, blank line and body) is
 /// `request`.
 pub async fn canned_endpoint_with(
     answer: impl Fn(usize, &str) -> (u16, String, String) + Send + Sync + 'static,
@@ -49,8 +50,14 @@ pub async fn slow_canned_endpoint(
                 let (status, headers, body) =
                     answer(served.fetch_add(1, Ordering::SeqCst), &request);
                 tokio::time::sleep(delay).await;
+                // JSON unless the answer names its own content type.
+                let json = if headers.to_ascii_lowercase().contains("content-type:") {
+                    ""
+                } else {
+                    "content-type: application/json\r\n"
+                };
                 let resp = format!(
-                    "HTTP/1.1 {status} Canned\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
+                    "HTTP/1.1 {status} Canned\r\n{json}content-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
                     body.len()
                 );
                 let _ = sock.write_all(resp.as_bytes()).await;

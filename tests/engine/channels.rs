@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{Ran, eventually, mock, plan, profile, settings};
+use crate::support::{Ran, canned_endpoint_with, eventually, mock, plan, profile, settings};
 use authbench::client::push::PushReceiver;
 use authbench::client::{Channel, Strategy};
 use authbench::engine::{self, Plan, Progress};
@@ -434,27 +434,14 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
 /// An event-stream endpoint that answers every request 200 `text/event-stream` with an empty
 /// body and closes: each stream ends at once having delivered nothing.
 async fn empty_streams() -> SocketAddr {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
-                }
-                let answer = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
-                              content-length: 0\r\nconnection: close\r\n\r\n";
-                let _ = sock.write_all(answer.as_bytes()).await;
-            });
-        }
-    });
-    addr
+    canned_endpoint_with(|_, _| {
+        (
+            200,
+            "content-type: text/event-stream\r\n".into(),
+            String::new(),
+        )
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
