@@ -238,20 +238,7 @@ impl ShardGate {
             slot.is_some(),
             "client {client} has no slot in its shard's gate"
         );
-        std::future::poll_fn(|cx| {
-            if self.is_open() {
-                return Poll::Ready(());
-            }
-            if let Some(slot) = slot {
-                slot.register(cx.waker());
-            }
-            if self.is_open() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
+        until_set(&self.open, slot).await;
         Instant::now()
     }
 }
@@ -318,18 +305,7 @@ impl Muster {
 
     /// Waits in slot `k` until released.
     async fn released_in(&self, k: usize) {
-        std::future::poll_fn(|cx| {
-            if self.released.load(Ordering::Acquire) {
-                return Poll::Ready(());
-            }
-            self.slots[k].register(cx.waker());
-            if self.released.load(Ordering::Acquire) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
+        until_set(&self.released, Some(&self.slots[k])).await
     }
 
     fn release(&self) {
@@ -339,6 +315,26 @@ impl Muster {
             }
         }
     }
+}
+
+/// Waits until `flag` is set, woken through `slot` (a waiter without a slot sees the flag only
+/// when polled for another reason). The waker is registered before the second look at the flag,
+/// so a setter that sets it and then wakes the slot is never missed.
+async fn until_set(flag: &AtomicBool, slot: Option<&AtomicWaker>) {
+    std::future::poll_fn(|cx| {
+        if flag.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        if let Some(slot) = slot {
+            slot.register(cx.waker());
+        }
+        if flag.load(Ordering::Acquire) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Releases a muster when the first arrival stops waiting (bound passed, or dropped).
