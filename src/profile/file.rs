@@ -933,35 +933,29 @@ pub fn load_profile_with(path: &Path, opts: &LoadOptions) -> Result<Profile, Con
     profile_from_str_opts(&src, Some(path), opts)
 }
 
-/// Every environment variable the profile in `src` needs that is unset now, with the key that
-/// uses it (`base_url`, `login`, `grant.authorization_code.authorize`, `admin_key`...): the
-/// variables [`EnvCheck::Require`] refuses, and `admin_key`'s. Empty when the file does not parse
-/// (loading it says why).
-pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)> {
-    let Ok(spec) = yaml::parse::<ProfileFile>(src, file, TARGET_DOC) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut note = |key: &str, t: &Template| {
-        for var in t.unset_env() {
-            let pair = (key.to_string(), var);
-            if !out.contains(&pair) {
-                out.push(pair);
-            }
-        }
-    };
-    note("base_url", &spec.base_url);
-    for (key, req) in spec.requests() {
-        if let Some(req) = req {
-            for t in req.templates() {
-                note(key, t);
-            }
-        }
-    }
+/// Every template of the file that may read the environment: the section a message names
+/// (`base_url`, `login`, `grant.authorization_code.authorize`, `admin_key`...), the template's own
+/// key (`login.basic_auth.user`), and the template.
+fn env_templates(spec: &ProfileFile) -> Vec<(&'static str, String, &Template)> {
+    let mut requests: Vec<(&'static str, &RequestSpec)> = spec
+        .requests()
+        .into_iter()
+        .filter_map(|(key, req)| req.as_ref().map(|r| (key, r)))
+        .collect();
     if let Some(GrantSpec::AuthorizationCode(a)) = &spec.grant {
-        for t in a.authorize.templates() {
-            note("grant.authorization_code.authorize", t);
-        }
+        requests.push(("grant.authorization_code.authorize", &a.authorize));
+    }
+    if let Some(l) = &spec.admin_user_id {
+        requests.push(("admin_user_id.request", &l.request));
+    }
+    let mut out: Vec<(&'static str, String, &Template)> =
+        vec![("base_url", "base_url".into(), &spec.base_url)];
+    for (owner, req) in requests {
+        out.extend(
+            req.keyed_templates()
+                .into_iter()
+                .map(|(sub, t)| (owner, format!("{owner}.{sub}"), t)),
+        );
     }
     if let Some(page) = spec
         .cookie_session
@@ -969,12 +963,122 @@ pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)
         .and_then(|c| c.csrf.as_ref())
         .and_then(|c| c.page.as_ref())
     {
-        note("cookie_session.csrf.page", page);
+        out.push((
+            "cookie_session.csrf.page",
+            "cookie_session.csrf.page".into(),
+            page,
+        ));
+    }
+    if let Some(s) = &spec.scoped_resource {
+        out.push((
+            "scoped_resource.path",
+            "scoped_resource.path".into(),
+            &s.path,
+        ));
     }
     if let Some(k) = &spec.admin_key {
-        note("admin_key", k);
+        out.push(("admin_key", "admin_key".into(), k));
     }
     out
+}
+
+/// One use of an environment variable that is unset now: the section a message names, the
+/// template's own key, the variable and the template.
+type UnsetUse<'a> = (&'static str, String, String, &'a Template);
+
+/// Every use of an unset environment variable in the file, in file order.
+fn unset_uses<'a>(spec: &'a ProfileFile, src: &str) -> Vec<UnsetUse<'a>> {
+    let mut uses: Vec<UnsetUse<'a>> = env_templates(spec)
+        .into_iter()
+        .flat_map(|(owner, key, t)| {
+            t.unset_env()
+                .into_iter()
+                .map(move |var| (owner, key.clone(), var, t))
+        })
+        .collect();
+    if !uses.is_empty() {
+        let index = crate::config::locate::Index::build(src);
+        uses.sort_by_key(|(_, key, _, _)| {
+            index
+                .position(key)
+                .map_or((u64::MAX, u64::MAX), |(line, col, _)| (line, col))
+        });
+    }
+    uses
+}
+
+/// Every environment variable the profile in `src` needs that is unset now, with the section
+/// that uses it (`base_url`, `login`, `grant.authorization_code.authorize`, `admin_key`...), in
+/// file order: the variables [`EnvCheck::Require`] refuses, and `admin_key`'s. Empty when the
+/// file does not parse (loading it says why).
+pub fn unset_environment(src: &str, file: Option<&Path>) -> Vec<(String, String)> {
+    let Ok(spec) = yaml::parse::<ProfileFile>(src, file, TARGET_DOC) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (owner, _, var, _) in unset_uses(&spec, src) {
+        let pair = (owner.to_string(), var);
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    }
+    out
+}
+
+/// What a run cannot start without: the file's first use of an environment variable that is
+/// unset now, pointed at by its own key, naming every other unset variable too. `admin_key` is
+/// left out (without it only the admin requests are unavailable), and so is `base_url` when
+/// `--base-url` replaces it.
+fn unset_env_problem(spec: &ProfileFile, src: &str, opts: &LoadOptions) -> Option<Problem> {
+    let uses: Vec<(String, String, &Template)> = unset_uses(spec, src)
+        .into_iter()
+        .filter(|(owner, ..)| {
+            *owner != "admin_key" && !(*owner == "base_url" && opts.base_url.is_some())
+        })
+        .map(|(_, key, var, t)| (key, var, t))
+        .collect();
+    if uses.is_empty() {
+        return None;
+    }
+    let (key, var, t) = &uses[0];
+    let mut others: Vec<(&str, &str)> = Vec::new();
+    for (k, v, _) in &uses[1..] {
+        if v != var && !others.iter().any(|(o, _)| o == v) {
+            others.push((v, k));
+        }
+    }
+    let also = match others.as_slice() {
+        [] => String::new(),
+        list => format!(
+            "; also unset: {}",
+            list.iter()
+                .map(|(v, k)| format!("{v} (`{k}`)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let exports: Vec<String> = std::iter::once(var.as_str())
+        .chain(others.iter().map(|(v, _)| *v))
+        .map(|v| format!("{v}=..."))
+        .collect();
+    let fix = if key == "base_url" {
+        format!(
+            "export {}, pass --base-url URL, or give a default: {{{{env.{var} | default(\"http://127.0.0.1:8080\")}}}}",
+            exports
+                .join(" ")
+                .replacen(&format!("{var}=..."), &format!("{var}=http://..."), 1)
+        )
+    } else {
+        format!(
+            "export {} before running, give a default with {{{{env.{var} | default(\"...\")}}}}, or remove it from `{key}`",
+            exports.join(" ")
+        )
+    };
+    Some(problem(
+        key.clone(),
+        format!("environment variable {var} is not set (used by `{key}`: {t}){also}"),
+        fix,
+    ))
 }
 
 /// Loads a target profile from text (`file` only for messages and the default name).
@@ -1006,7 +1110,12 @@ pub fn profile_from_str_opts(
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "target".into());
-    let mut profile = resolve(&spec, name, opts);
+    let mut profile = match opts.env {
+        EnvCheck::Require => {
+            unset_env_problem(&spec, src, opts).map_or_else(|| resolve(&spec, name, opts), Err)
+        }
+        EnvCheck::Skip => resolve(&spec, name, opts),
+    };
     if let (Ok(p), Some(tls)) = (&mut profile, &spec.tls) {
         match tls.build(file) {
             Ok(client) => p.tls = Some(client),
@@ -1042,28 +1151,15 @@ impl ProfileFile {
 fn base_url(spec: &ProfileFile, opts: &LoadOptions) -> Result<url::Url, Problem> {
     let (text, origin) = match &opts.base_url {
         Some(u) => (u.clone(), "--base-url"),
-        None => {
-            let unset = spec.base_url.unset_env();
-            match (unset.first(), opts.env) {
-                (Some(var), EnvCheck::Require) => {
-                    return Err(problem(
-                        "base_url",
-                        format!(
-                            "environment variable {var} is not set (used by `base_url`: {})",
-                            spec.base_url
-                        ),
-                        format!(
-                            "export {var}=http://..., pass --base-url URL, or give a default: {{{{env.{var} | default(\"http://127.0.0.1:8080\")}}}}"
-                        ),
-                    ));
-                }
-                (Some(_), EnvCheck::Skip) => (UNSET_BASE_URL.to_string(), "base_url"),
-                (None, _) => (
-                    spec.base_url.render(&super::template::Vars::default()),
-                    "base_url",
-                ),
-            }
+        // An unset variable was refused before (`unset_env_problem`) unless the environment
+        // is not looked at (`validate`), which gets a stand-in address.
+        None if opts.env == EnvCheck::Skip && !spec.base_url.unset_env().is_empty() => {
+            (UNSET_BASE_URL.to_string(), "base_url")
         }
+        None => (
+            spec.base_url.render(&super::template::Vars::default()),
+            "base_url",
+        ),
     };
     url::Url::parse(text.trim())
         .ok()
@@ -1083,7 +1179,6 @@ fn base_url(spec: &ProfileFile, opts: &LoadOptions) -> Result<url::Url, Problem>
 }
 
 fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profile, Problem> {
-    let env = opts.env;
     let base_url = base_url(spec, opts)?;
     let base = match &spec.preset {
         Some(p) => Some(presets::build(p, base_url.clone()).ok_or_else(|| {
@@ -1107,22 +1202,6 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
                 "see the target profile reference in the README",
             )
         })?;
-        let templates = if env == EnvCheck::Require {
-            req.templates()
-        } else {
-            Vec::new()
-        };
-        for t in templates {
-            if let Some(env) = t.unset_env().first() {
-                return Err(problem(
-                    key,
-                    format!("environment variable {env} is not set (used by `{key}`: {t})"),
-                    format!(
-                        "export {env}=... before running, give a default with {{{{env.{env} | default(\"...\")}}}}, or remove it from `{key}`"
-                    ),
-                ));
-            }
-        }
     }
     let required = |key: &str, own: &Option<RequestSpec>, from_base: Option<&RequestSpec>| {
         own.clone().or_else(|| from_base.cloned()).ok_or_else(|| {
@@ -1253,20 +1332,6 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
     if let GrantSpec::AuthorizationCode(a) = &grant {
         a.check()
             .map_err(|(k, m, f)| problem(format!("grant.authorization_code.{k}"), m, f))?;
-        if env == EnvCheck::Require
-            && let Some(var) = a
-                .authorize
-                .templates()
-                .iter()
-                .flat_map(|t| t.unset_env())
-                .next()
-        {
-            return Err(problem(
-                "grant.authorization_code.authorize",
-                format!("environment variable {var} is not set (used by the authorize request)"),
-                format!("export {var}=... before running"),
-            ));
-        }
     }
     let token_types = spec
         .token_types
@@ -1325,17 +1390,6 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         ),
         None => None,
     };
-    if let Some(c) = spec.cookie_session.as_ref().and_then(|c| c.csrf.as_ref())
-        && let Some(page) = &c.page
-        && env == EnvCheck::Require
-        && let Some(var) = page.unset_env().first()
-    {
-        return Err(problem(
-            "cookie_session.csrf.page",
-            format!("environment variable {var} is not set (used by the CSRF page: {page})"),
-            format!("export {var}=... before running"),
-        ));
-    }
     let refresh = match (&cookie_session, &spec.refresh) {
         (Some(_), Some(_)) => {
             return Err(problem(

@@ -98,12 +98,19 @@ impl JsonTemplate {
         }
     }
 
-    fn templates<'a>(&'a self, out: &mut Vec<&'a Template>) {
+    /// Every string template in the body, with its dotted key below `at` (`json.client.id`,
+    /// `json.scopes.0`).
+    fn templates<'a>(&'a self, at: String, out: &mut Vec<(String, &'a Template)>) {
         match self {
             JsonTemplate::Value(_) => {}
-            JsonTemplate::Text(t) => out.push(t),
-            JsonTemplate::Array(a) => a.iter().for_each(|i| i.templates(out)),
-            JsonTemplate::Object(o) => o.iter().for_each(|(_, v)| v.templates(out)),
+            JsonTemplate::Text(t) => out.push((at, t)),
+            JsonTemplate::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| v.templates(format!("{at}.{i}"), out)),
+            JsonTemplate::Object(o) => o
+                .iter()
+                .for_each(|(k, v)| v.templates(format!("{at}.{k}"), out)),
         }
     }
 }
@@ -276,18 +283,35 @@ impl RequestSpec {
 
     /// Every template of the request.
     pub fn templates(&self) -> Vec<&Template> {
-        let mut out = vec![&self.path];
-        out.extend(self.query.values());
-        out.extend(self.headers.values());
+        self.keyed_templates().into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Every template of the request with its key below the request (`path`, `query.scope`,
+    /// `headers.Authorization`, `form.client_id`, `json.a.0`, `basic_auth.user`), so a message
+    /// can point at the value itself.
+    pub fn keyed_templates(&self) -> Vec<(String, &Template)> {
+        let mut out = vec![("path".to_string(), &self.path)];
+        fn section<'a>(
+            name: &str,
+            map: &'a BTreeMap<String, Template>,
+        ) -> Vec<(String, &'a Template)> {
+            map.iter()
+                .map(|(k, t)| (format!("{name}.{k}"), t))
+                .collect()
+        }
+        out.extend(section("query", &self.query));
+        out.extend(section("headers", &self.headers));
         if let Some(f) = &self.form {
-            out.extend(f.values());
+            out.extend(section("form", f));
         }
         if let Some(j) = &self.json {
-            j.templates(&mut out);
+            j.templates("json".to_string(), &mut out);
         }
         if let Some(b) = &self.basic_auth {
-            out.push(&b.user);
-            out.extend(b.password.iter());
+            out.push(("basic_auth.user".to_string(), &b.user));
+            if let Some(p) = &b.password {
+                out.push(("basic_auth.password".to_string(), p));
+            }
         }
         out
     }

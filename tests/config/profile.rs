@@ -372,6 +372,59 @@ fn profile_file_errors_are_clear() {
 }
 
 #[test]
+fn an_unset_variable_is_refused_at_its_first_use_in_the_file_naming_the_others() {
+    let err = |yaml: &str| profile::profile_from_str(yaml, None).unwrap_err();
+    // The authorize request comes first in the file; `login` was named before (at its section's
+    // key) because the requests were looked at first. Every unset variable is named at once.
+    let yaml = "preset: oauth2\nbase_url: http://h\ngrant:\n  authorization_code:\n    authorize: { path: /auth, query: { client_id: \"{{env.AB_UNSET_FIRST_ID}}\" } }\n    redirect_uri: http://127.0.0.1:3000/cb\nlogin:\n  path: /token\n  basic_auth: { user: \"{{env.AB_UNSET_FIRST_ID}}\", password: \"{{env.AB_UNSET_FIRST_SECRET}}\" }\n  form: { grant_type: authorization_code, code: \"{{code}}\" }\n";
+    let e = err(yaml);
+    assert_eq!(
+        e.key(),
+        Some("grant.authorization_code.authorize.query.client_id"),
+        "{e}"
+    );
+    assert_eq!(e.position(), Some((5, 40)), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("environment variable AB_UNSET_FIRST_ID is not set"),
+        "{text}"
+    );
+    assert!(
+        text.contains("also unset: AB_UNSET_FIRST_SECRET (`login.basic_auth.password`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("export AB_UNSET_FIRST_ID=... AB_UNSET_FIRST_SECRET=..."),
+        "{text}"
+    );
+    // The id lookup and the scoped resource read the environment too: an unset variable there
+    // would have been sent as an empty string.
+    for (yaml, key) in [
+        (
+            "preset: mock\nbase_url: http://h\nscoped_resource: { path: \"/{{env.AB_UNSET_SCOPED}}\", scope: admin }\n",
+            "scoped_resource.path",
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nadmin_user_id:\n  request: { path: /users, headers: { X-Tenant: \"{{env.AB_UNSET_TENANT}}\" } }\n  id: \"json:/0/id\"\n",
+            "admin_user_id.request.headers.X-Tenant",
+        ),
+    ] {
+        let e = err(yaml);
+        assert_eq!(e.key(), Some(key), "{yaml}: {e}");
+        assert!(e.to_string().contains("is not set"), "{yaml}: {e}");
+    }
+    // Not an error when the environment is not looked at (`validate`), nor for `admin_key`.
+    assert!(profile::profile_from_str_with(yaml, None, profile::EnvCheck::Skip).is_ok());
+    assert!(
+        profile::profile_from_str(
+            "preset: mock\nbase_url: http://h\nadmin_key: \"{{env.AB_UNSET_ADMIN}}\"\n",
+            None
+        )
+        .is_ok()
+    );
+}
+
+#[test]
 fn preset_overrides_keep_the_rest() {
     let p = profile::profile_from_str(
         "preset: mock\nbase_url: http://h:1/base\nresource: { method: GET, path: /v2/me, headers: { Authorization: \"Bearer {{access_token}}\" } }\nrenewal_header: \"\"\nws: { token: header }\n",
