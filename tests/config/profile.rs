@@ -413,6 +413,14 @@ fn an_unset_variable_is_refused_at_its_first_use_in_the_file_naming_the_others()
         assert_eq!(e.key(), Some(key), "{yaml}: {e}");
         assert!(e.to_string().contains("is not set"), "{yaml}: {e}");
     }
+    // `--base-url` replaces the file's `base_url`, so its variable is not needed then.
+    let unset_base = "preset: mock\nbase_url: \"{{env.AB_UNSET_BASE}}\"\n";
+    assert_eq!(err(unset_base).key(), Some("base_url"));
+    let opts = profile::LoadOptions {
+        base_url: Some("http://127.0.0.1:9".into()),
+        ..profile::LoadOptions::default()
+    };
+    assert!(profile::profile_from_str_opts(unset_base, None, &opts).is_ok());
     // Not an error when the environment is not looked at (`validate`), nor for `admin_key`.
     assert!(profile::profile_from_str_with(yaml, None, profile::EnvCheck::Skip).is_ok());
     assert!(
