@@ -1057,21 +1057,23 @@ fn unset_env_problem(spec: &ProfileFile, src: &str, opts: &LoadOptions) -> Optio
                 .join(", ")
         ),
     };
-    let exports: Vec<String> = std::iter::once(var.as_str())
-        .chain(others.iter().map(|(v, _)| *v))
-        .map(|v| format!("{v}=..."))
-        .collect();
+    // `base_url`'s variable is an address; every other one a value.
+    let first = if key == "base_url" {
+        "http://..."
+    } else {
+        "..."
+    };
+    let exports = std::iter::once(format!("{var}={first}"))
+        .chain(others.iter().map(|(v, _)| format!("{v}=...")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let fix = if key == "base_url" {
         format!(
-            "export {}, pass --base-url URL, or give a default: {{{{env.{var} | default(\"http://127.0.0.1:8080\")}}}}",
-            exports
-                .join(" ")
-                .replacen(&format!("{var}=..."), &format!("{var}=http://..."), 1)
+            "export {exports}, pass --base-url URL, or give a default: {{{{env.{var} | default(\"http://127.0.0.1:8080\")}}}}"
         )
     } else {
         format!(
-            "export {} before running, give a default with {{{{env.{var} | default(\"...\")}}}}, or remove it from `{key}`",
-            exports.join(" ")
+            "export {exports} before running, give a default with {{{{env.{var} | default(\"...\")}}}}, or remove it from `{key}`"
         )
     };
     Some(problem(
