@@ -204,7 +204,9 @@ pub async fn register(
     if registered {
         inner.recorder.count(shard, PUSH_REGISTRATIONS, 1);
     } else {
-        inner.recorder.count(shard, PUSH_REGISTER_FAILED, 1);
+        inner
+            .recorder
+            .count_channel_failure(shard, PUSH_REGISTER_FAILED);
         inner.recorder.count(shard, names::CHANNELS_NEVER_OPENED, 1);
         inner.routes.lock().remove(&token);
     }

@@ -156,6 +156,24 @@ impl Op {
     }
 }
 
+impl Op {
+    /// `requests.<op>` without formatting (it is counted on every request).
+    pub fn requests_counter(self) -> &'static str {
+        match self {
+            Op::Login => "requests.login",
+            Op::Refresh => "requests.refresh",
+            Op::Api => "requests.api",
+            Op::Logout => "requests.logout",
+            Op::ForceLogout => "requests.force_logout",
+            Op::Race => "requests.refresh_race",
+            Op::RaceCheck => "requests.refresh_race_check",
+            Op::LogoutEverywhere => "requests.logout_everywhere",
+            Op::LogoutEverywhereCheck => "requests.logout_everywhere_check",
+            Op::CsrfPage => "requests.csrf_page",
+        }
+    }
+}
+
 /// `status.<op>.<code>` without formatting, for the codes a run sees most.
 macro_rules! status_names {
     ($op:expr, $code:expr, [$($c:literal),*]) => {
@@ -629,6 +647,7 @@ impl Session {
         let rec = self.rec();
         let shard = self.shard();
         rec.count(shard, names::REQUESTS, 1);
+        rec.count(shard, op.requests_counter(), 1);
         rec.series(shard, names::SERIES_REQUESTS, 1);
         Live::bump(&self.env.live.requests);
         let conn = res.as_ref().map_or_else(|e| e.conn, |r| r.conn);
@@ -738,6 +757,9 @@ impl Session {
         let rec = self.rec();
         let shard = self.shard();
         rec.count(shard, &names::failure(op.name(), class.name()), 1);
+        if matches!(class, FailClass::Transport | FailClass::Unfinished) && rec.in_outage() {
+            rec.count(shard, &names::in_outage(op.name()), 1);
+        }
         rec.series(shard, names::SERIES_FAILURES, 1);
         Live::bump(&self.env.live.failures);
         if !rec.wants_failure_sample() {
@@ -2242,6 +2264,27 @@ pub(crate) fn test_env() -> Arc<SessionEnv> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_operation_counts_its_requests_under_its_own_name() {
+        use super::{Op, names};
+        let ops = [
+            Op::Login,
+            Op::Refresh,
+            Op::Api,
+            Op::Logout,
+            Op::ForceLogout,
+            Op::Race,
+            Op::RaceCheck,
+            Op::LogoutEverywhere,
+            Op::LogoutEverywhereCheck,
+            Op::CsrfPage,
+        ];
+        for op in ops {
+            assert_eq!(op.requests_counter(), names::requests_of(op.name()));
+            assert!(names::OPS.contains(&op.name()), "{}", op.name());
+        }
+    }
+
     #[test]
     fn an_access_token_expired_on_arrival_is_unusable() {
         let at = |expires_at| Tokens {

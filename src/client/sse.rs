@@ -280,12 +280,11 @@ impl<T: WsTokens> Channel<T> {
             let stream = match opened {
                 Err(e) => {
                     self.failed_connects += 1;
-                    self.rec.count(
+                    self.rec.count_channel_failure(
                         self.shard,
                         &names::sse_connect_failed(
                             e.kind.counter().trim_start_matches(names::PREFIX_ERRORS),
                         ),
-                        1,
                     );
                     match self.backoff() {
                         Some(d) => delay = d,
@@ -300,7 +299,7 @@ impl<T: WsTokens> Channel<T> {
             if status != 200 {
                 self.failed_connects += 1;
                 self.rec
-                    .count(self.shard, &names::sse_connect_failed(status), 1);
+                    .count_channel_failure(self.shard, &names::sse_connect_failed(status));
                 drop(stream);
                 if matches!(status, 401 | 403) {
                     if auth_refreshed {
@@ -329,7 +328,7 @@ impl<T: WsTokens> Channel<T> {
             if !is_stream {
                 self.failed_connects += 1;
                 self.rec
-                    .count(self.shard, &names::sse_connect_failed("content_type"), 1);
+                    .count_channel_failure(self.shard, &names::sse_connect_failed("content_type"));
                 return WsEnd::ProtocolError(0);
             }
             self.rec

@@ -411,8 +411,10 @@ impl<T: WsTokens> Channel<T> {
                 Ok(opened) => self.opened(opened),
                 Err(e) => {
                     self.failed_connects += 1;
-                    self.rec
-                        .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
+                    self.rec.count_channel_failure(
+                        self.shard,
+                        &names::ws_connect_failed(e.counter_suffix()),
+                    );
                     if let Some(end) = self.token_refused(&e) {
                         if auth_refreshed {
                             return WsEnd::SessionEnded(end);
@@ -808,8 +810,10 @@ impl<T: WsTokens> Channel<T> {
                 new
             }
             Err(e) => {
-                self.rec
-                    .count(self.shard, &names::ws_connect_failed(e.counter_suffix()), 1);
+                self.rec.count_channel_failure(
+                    self.shard,
+                    &names::ws_connect_failed(e.counter_suffix()),
+                );
                 old
             }
         }

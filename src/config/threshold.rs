@@ -119,6 +119,25 @@ pub enum Metric {
         /// Name.
         name: String,
     },
+    /// `failure_rate(<op>)`: the failures of one operation per request of it, or with `*` of
+    /// each operation, held to the limit on its own (the worst one is compared).
+    OpFailureRate {
+        /// Which operations.
+        ops: OpSelection,
+    },
+}
+
+/// The operations of `failure_rate(...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpSelection {
+    /// `failure_rate(login)`.
+    One(String),
+    /// `failure_rate(*)`: every operation but those the scenario holds to a limit of their own
+    /// (`except`, filled in when the thresholds are evaluated together).
+    Every {
+        /// Operations with a `failure_rate(<op>)` threshold of their own.
+        except: Vec<String>,
+    },
 }
 
 /// The kind of quantity a metric is, which decides the units it accepts and how it prints.
@@ -197,6 +216,13 @@ pub enum ThresholdError {
         name: String,
         suggestion: Option<String>,
     },
+    #[error("threshold `{expr}`: unknown operation `{name}`{}; use `failure_rate(*)` for each operation, or one of: {known}", hint(.suggestion))]
+    UnknownOp {
+        expr: String,
+        name: String,
+        suggestion: Option<String>,
+        known: String,
+    },
     #[error(
         "threshold `{expr}`: `{text}` is not a number; e.g. `error_rate < 0.1%` or `p99(refresh) < 250ms`"
     )]
@@ -247,6 +273,8 @@ pub struct Vocabulary {
     pub derived: &'static [&'static str],
     /// The derived values that are ratios (`%` allowed); every other value is a count.
     pub ratios: &'static [&'static str],
+    /// Operation names (`failure_rate(login)`).
+    pub ops: &'static [&'static str],
 }
 
 impl Vocabulary {
@@ -427,6 +455,9 @@ fn parse_metric(expr: &str, lhs: &str, vocab: &Vocabulary) -> Result<Metric, Thr
             });
         };
         let arg = inner.trim();
+        if func == "failure_rate" {
+            return parse_op_selection(expr, arg, vocab);
+        }
         if arg.is_empty() || !is_ident(arg) {
             return Err(ThresholdError::Syntax {
                 expr: e(),
@@ -491,6 +522,23 @@ fn parse_metric(expr: &str, lhs: &str, vocab: &Vocabulary) -> Result<Metric, Thr
     })
 }
 
+/// The argument of `failure_rate(...)`: `*` or an operation name.
+fn parse_op_selection(expr: &str, arg: &str, vocab: &Vocabulary) -> Result<Metric, ThresholdError> {
+    let ops = if arg == "*" {
+        OpSelection::Every { except: Vec::new() }
+    } else if vocab.ops.contains(&arg) {
+        OpSelection::One(arg.to_string())
+    } else {
+        return Err(ThresholdError::UnknownOp {
+            expr: expr.to_string(),
+            name: arg.to_string(),
+            suggestion: did_you_mean(arg, vocab.ops.iter().copied()),
+            known: vocab.ops.join(", "),
+        });
+    };
+    Ok(Metric::OpFailureRate { ops })
+}
+
 fn is_ident(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -532,6 +580,7 @@ impl Metric {
             Metric::Rate { .. } => Kind::Rate,
             Metric::Value { name } if vocab.ratios.contains(&name.as_str()) => Kind::Ratio,
             Metric::Value { .. } => Kind::Count,
+            Metric::OpFailureRate { .. } => Kind::Ratio,
         }
     }
 }
@@ -575,6 +624,7 @@ mod tests {
         counter_prefixes: &["status.", "errors.", "ws_close."],
         derived: &["refresh_amplification", "error_rate", "errors"],
         ratios: &["refresh_amplification", "error_rate"],
+        ops: &["login", "refresh", "api"],
     };
 
     fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
@@ -629,6 +679,34 @@ mod tests {
         assert_eq!(parse("count(refresh) > 0").unwrap().kind, Kind::Count);
         assert_eq!(parse("error_rate < 1%").unwrap().kind, Kind::Ratio);
         assert_eq!(parse("rate(requests) > 60/m").unwrap().limit, 1.0);
+    }
+
+    #[test]
+    fn failure_rate_takes_an_operation_or_every_one() {
+        let t = parse("failure_rate(login) < 5%").unwrap();
+        assert_eq!(
+            t.metric,
+            Metric::OpFailureRate {
+                ops: OpSelection::One("login".into())
+            }
+        );
+        assert_eq!((t.kind, t.percent), (Kind::Ratio, true));
+        assert!((t.limit - 0.05).abs() < 1e-12);
+        let t = parse("failure_rate( * ) <= 0.01").unwrap();
+        assert_eq!(
+            t.metric,
+            Metric::OpFailureRate {
+                ops: OpSelection::Every { except: vec![] }
+            }
+        );
+        let m = err("failure_rate(logn) < 1%");
+        assert!(
+            m.contains("unknown operation `logn`")
+                && m.contains("did you mean `login`")
+                && m.contains("failure_rate(*)"),
+            "{m}"
+        );
+        assert!(err("failure_rate(api) < 5ms").contains("ratio"));
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! sharded run only shard 0 sends the request; every shard marks both instants from its own
 //! probes. A target that refuses the request counts `failures.outage.<class>` (so the default
 //! `failure_rate` threshold sees it) and no outage is marked.
+//!
+//! While the target is away on the run's own request — from the phase's start until it accepts
+//! connections again, or [`EXCUSED_FOR`] after the announced end if it does not — the recorder is
+//! told so ([`Recorder::set_outage`]): a failure without an answer in that window is the run's
+//! doing and the failure rates leave it out. One that outlasts the window counts against the
+//! target.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +30,9 @@ use crate::profile::Profile;
 const PROBE_EVERY: Duration = Duration::from_millis(50);
 /// How long after the announced end the probing goes on.
 const PROBE_FOR: Duration = Duration::from_secs(30);
+/// How long after the announced end failures without an answer are still the outage's, when
+/// the target is not seen back before.
+const EXCUSED_FOR: Duration = Duration::from_secs(1);
 /// The `<op>` of the admin request's counters.
 const OP: &str = "outage";
 
@@ -41,7 +50,9 @@ pub(crate) async fn outage(
     recorder: &Recorder,
     cancel: &CancellationToken,
 ) {
+    recorder.set_outage(true);
     if leader && !request(profile, http, duration, recorder).await {
+        recorder.set_outage(false);
         return;
     }
     recorder.phase(MARK_START);
@@ -50,17 +61,22 @@ pub(crate) async fn outage(
         cancel
             .run_until_cancelled(async {
                 tokio::time::sleep(duration).await;
-                let give_up = tokio::time::Instant::now() + PROBE_FOR;
-                while tokio::time::Instant::now() < give_up {
+                let start = tokio::time::Instant::now();
+                while start.elapsed() < PROBE_FOR {
                     if preflight(&profile, PROBE_EVERY).await.is_ok() {
+                        recorder.set_outage(false);
                         recorder.phase(MARK_END);
                         return;
+                    }
+                    if start.elapsed() >= EXCUSED_FOR {
+                        recorder.set_outage(false);
                     }
                     tokio::time::sleep(PROBE_EVERY).await;
                 }
                 tracing::warn!("outage: the target did not come back within {PROBE_FOR:?}");
             })
             .await;
+        recorder.set_outage(false);
     });
 }
 
@@ -72,6 +88,7 @@ async fn request(profile: &Profile, http: &Http, duration: Duration, rec: &Recor
     };
     let res = http.exchange_with(prebuilt(req), BodyMode::Keep).await;
     rec.count(0, names::REQUESTS, 1);
+    rec.count(0, &names::requests_of(OP), 1);
     let failure = match &res {
         Ok(r) => {
             rec.count(0, &names::status(OP, r.status), 1);

@@ -233,6 +233,7 @@ pub const COUNTERS: &[&str] = &[
     WS_REFRESH_RETRIES,
     WS_NOT_OPEN_AT_END,
     CHANNELS_NEVER_OPENED,
+    CHANNEL_FAILURES_IN_OUTAGE,
     RESENT_UNSENT,
     RESENT_IDEMPOTENT,
     CONNECTIONS_RETIRED,
@@ -323,6 +324,14 @@ pub const PREFIX_ENDED: &str = "ended.";
 pub const PREFIX_RETRY_AFTER: &str = "retry_after.";
 /// Prefix: `gave_up.<op>`, clients whose last attempt at an operation failed (see [`gave_up`]).
 pub const PREFIX_GAVE_UP: &str = "gave_up.";
+/// Prefix: `requests.<op>`, requests by operation, counted with `requests` (see [`requests_of`]).
+pub const PREFIX_REQUESTS: &str = "requests.";
+/// Prefix: `failures_in_outage.<op>`, the failures without an answer (`transport`, `unfinished`)
+/// that happened while the run's own `outage` phase had the target away (see [`in_outage`]).
+pub const PREFIX_FAILURES_IN_OUTAGE: &str = "failures_in_outage.";
+/// Channel handshakes, streams and registrations that failed while the run's own `outage` phase
+/// had the target away.
+pub const CHANNEL_FAILURES_IN_OUTAGE: &str = "channel_failures_in_outage";
 
 /// Counter families with a dynamic last part. A name in one of them is made by the constructor
 /// functions below (or is one of the `ERR_*`/`RACE_*` constants).
@@ -338,6 +347,8 @@ pub const COUNTER_PREFIXES: &[&str] = &[
     PREFIX_RETRY_AFTER,
     PREFIX_ENDED,
     PREFIX_GAVE_UP,
+    PREFIX_REQUESTS,
+    PREFIX_FAILURES_IN_OUTAGE,
     PREFIX_SSE_EVENTS,
     PREFIX_SSE_CONNECT_FAILED,
     PREFIX_PUSH_EVENTS,
@@ -453,6 +464,16 @@ pub fn failure(op: &str, class: &str) -> String {
     format!("{PREFIX_FAILURES}{op}.{class}")
 }
 
+/// `requests.<op>`.
+pub fn requests_of(op: &str) -> String {
+    format!("{PREFIX_REQUESTS}{op}")
+}
+
+/// `failures_in_outage.<op>`.
+pub fn in_outage(op: &str) -> String {
+    format!("{PREFIX_FAILURES_IN_OUTAGE}{op}")
+}
+
 /// `ended.<reason>` (`stopped`, `session_ended`, `no_token`, `normal`, `protocol_error`,
 /// `gave_up`, `refused`).
 pub fn ended(reason: &str) -> String {
@@ -529,8 +550,15 @@ pub const DERIVED_ERROR_RATE: &str = "error_rate";
 pub const DERIVED_ERRORS: &str = "errors";
 /// Derived: the sum of every `failures.<op>.<class>` counter.
 pub const DERIVED_FAILURES: &str = "failures";
-/// Derived: failures per request.
+/// Derived: failures per request, those of the run's own outage excepted.
 pub const DERIVED_FAILURE_RATE: &str = "failure_rate";
+/// Derived: channel handshakes, streams and registrations that failed for a reason that is never
+/// a verdict on the client's token (see `report::model::is_channel_failure`).
+pub const DERIVED_CHANNEL_FAILURES: &str = "channel_failures";
+/// Derived: channel failures per channel attempt, those of the run's own outage excepted.
+pub const DERIVED_CHANNEL_FAILURE_RATE: &str = "channel_failure_rate";
+/// The argument of `failure_rate(*)`: every operation, each held to the limit on its own.
+pub const EVERY_OP: &str = "*";
 
 /// Derived values computed by the report from counters and histograms.
 pub const DERIVED: &[&str] = &[
@@ -539,6 +567,8 @@ pub const DERIVED: &[&str] = &[
     DERIVED_ERRORS,
     DERIVED_FAILURES,
     DERIVED_FAILURE_RATE,
+    DERIVED_CHANNEL_FAILURES,
+    DERIVED_CHANNEL_FAILURE_RATE,
 ];
 
 /// The derived values that are ratios (a threshold on them may use `%`).
@@ -546,6 +576,23 @@ pub const RATIOS: &[&str] = &[
     DERIVED_REFRESH_AMPLIFICATION,
     DERIVED_ERROR_RATE,
     DERIVED_FAILURE_RATE,
+    DERIVED_CHANNEL_FAILURE_RATE,
+];
+
+/// The `<op>` of every operation that sends requests (`requests.<op>`, `failures.<op>.<class>`,
+/// `failure_rate(<op>)`).
+pub const OPS: &[&str] = &[
+    "login",
+    "refresh",
+    "api",
+    "logout",
+    "force_logout",
+    "refresh_race",
+    "refresh_race_check",
+    "logout_everywhere",
+    "logout_everywhere_check",
+    "csrf_page",
+    "outage",
 ];
 
 /// Every name a threshold (`expect:`) may use.
@@ -555,6 +602,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
     counter_prefixes: COUNTER_PREFIXES,
     derived: DERIVED,
     ratios: RATIOS,
+    ops: OPS,
 };
 
 #[cfg(test)]

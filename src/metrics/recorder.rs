@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -97,6 +97,8 @@ struct Inner {
     samples: Samples,
     /// Requests begun and not yet finished or dropped (see [`Recorder::begin_request`]).
     in_flight: AtomicU64,
+    /// The run's own `outage` phase has the target away (see [`Recorder::set_outage`]).
+    outage: AtomicBool,
 }
 
 /// Keeps each shard's lock on its own cache line pair, so shards do not false-share.
@@ -150,6 +152,7 @@ impl Recorder {
                 phases: Mutex::new(Vec::new()),
                 samples: Samples::default(),
                 in_flight: AtomicU64::new(0),
+                outage: AtomicBool::new(false),
             }),
         }
     }
@@ -314,6 +317,28 @@ impl Recorder {
             offset_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             interrupted: false,
         });
+    }
+
+    /// The run's own `outage` phase took the target away (`true`) or saw it back (`false`).
+    /// While it is away, a failure without an answer is the run's doing, not the server's:
+    /// it is counted `failures_in_outage.<op>` (or `channel_failures_in_outage`) besides its
+    /// usual counter, and the failure rates leave it out.
+    pub fn set_outage(&self, away: bool) {
+        self.inner.outage.store(away, Ordering::Relaxed);
+    }
+
+    /// Counts a failed channel handshake, stream request or registration under `counter`, and
+    /// `channel_failures_in_outage` too while the run's own outage has the target away.
+    pub fn count_channel_failure(&self, shard: usize, counter: &str) {
+        self.count(shard, counter, 1);
+        if self.in_outage() {
+            self.count(shard, names::CHANNEL_FAILURES_IN_OUTAGE, 1);
+        }
+    }
+
+    /// Whether the run's own outage has the target away now (see [`Recorder::set_outage`]).
+    pub fn in_outage(&self) -> bool {
+        self.inner.outage.load(Ordering::Relaxed)
     }
 
     /// Marks the latest phase as interrupted (see [`PhaseMark::interrupted`]).
@@ -529,11 +554,15 @@ impl Drop for InFlight<'_> {
             // unanswered requests has more failures than requests.
             self.rec.count(self.shard, names::REQUESTS, 1);
             self.rec.series(self.shard, names::SERIES_REQUESTS, 1);
+            self.rec.count(self.shard, &names::requests_of(self.op), 1);
             self.rec.count(
                 self.shard,
                 &names::failure(self.op, names::CLASS_UNFINISHED),
                 1,
             );
+            if self.rec.in_outage() {
+                self.rec.count(self.shard, &names::in_outage(self.op), 1);
+            }
             self.rec.series(self.shard, names::SERIES_FAILURES, 1);
         }
     }

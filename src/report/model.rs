@@ -148,6 +148,28 @@ impl HistogramReport {
     }
 }
 
+/// One operation's share of the books (`requests.<op>`, `failures.<op>.*`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpFailures {
+    /// `requests.<op>`.
+    pub requests: u64,
+    /// The sum of `failures.<op>.*`, less `failures_in_outage.<op>`.
+    pub failures: u64,
+    /// `failures / requests`; `None` when the report counts no request of it (a report written
+    /// before `requests.<op>` existed).
+    pub failure_rate: Option<f64>,
+}
+
+/// Whether a failed channel attempt, by the last part of its counter (`ws_connect_failed.<why>`,
+/// `sse_connect_failed.<why>`), is a failure of the server rather than its verdict on the
+/// client's token. A token refused (HTTP 401/403; a first message closed with 1008, 4401 or
+/// 4403, or refused in a message) is a verdict: the client renews it, and a session the server
+/// ended is counted where sessions end. Everything else — 5xx, 429, any other status, no answer,
+/// a bad handshake or stream, other close codes — is a failure.
+pub fn is_channel_failure(why: &str) -> bool {
+    !matches!(why, "401" | "403" | "1008" | "4401" | "4403" | "rejected")
+}
+
 /// Values computed from counters and histograms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Derived {
@@ -157,12 +179,30 @@ pub struct Derived {
     pub error_rate: Option<f64>,
     /// Sum of every `errors.<kind>` counter.
     pub errors: u64,
-    /// `failures / requests`; `None` when nothing was requested.
+    /// `(failures - failures_in_outage) / requests`; `None` when nothing was requested.
     #[serde(default)]
     pub failure_rate: Option<f64>,
     /// Sum of every `failures.<op>.<class>` counter.
     #[serde(default)]
     pub failures: u64,
+    /// Sum of every `failures_in_outage.<op>` counter: failures without an answer while the
+    /// run's own outage had the target away, left out of every failure rate.
+    #[serde(default)]
+    pub failures_in_outage: u64,
+    /// Each operation's requests, failures and failure rate (`failure_rate(<op>)`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operations: BTreeMap<String, OpFailures>,
+    /// Channel handshakes, stream requests and push registrations tried.
+    #[serde(default)]
+    pub channel_attempts: u64,
+    /// Those that failed for a reason that is never a verdict on the client's token (see
+    /// [`is_channel_failure`]).
+    #[serde(default)]
+    pub channel_failures: u64,
+    /// `(channel_failures - channel_failures_in_outage) / channel_attempts`; `None` without an
+    /// attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_failure_rate: Option<f64>,
     /// The `requests` counter (or, when absent, the sum of `status.*` counters plus `errors`).
     pub requests: u64,
     /// Samples per second over the whole run, per histogram (`rate(<op>)`).
@@ -197,11 +237,22 @@ impl Derived {
         let refresh_amplification =
             (needed > 0).then(|| get(names::REFRESH_CALLS) as f64 / needed as f64);
         let error_rate = (requests > 0).then(|| errors as f64 / requests as f64);
-        let failures = counters
-            .iter()
-            .filter(|(k, _)| k.starts_with(names::PREFIX_FAILURES))
-            .fold(0u64, |a, (_, v)| a.saturating_add(*v));
-        let failure_rate = (requests > 0).then(|| failures as f64 / requests as f64);
+        let sum = |prefix: &str| {
+            counters
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .fold(0u64, |a, (_, v)| a.saturating_add(*v))
+        };
+        let failures = sum(names::PREFIX_FAILURES);
+        let failures_in_outage = sum(names::PREFIX_FAILURES_IN_OUTAGE);
+        let failure_rate = (requests > 0)
+            .then(|| failures.saturating_sub(failures_in_outage) as f64 / requests as f64);
+        let operations = operations(counters);
+        let (channel_attempts, channel_failures) = channels(counters);
+        let channel_failure_rate = (channel_attempts > 0).then(|| {
+            channel_failures.saturating_sub(get(names::CHANNEL_FAILURES_IN_OUTAGE)) as f64
+                / channel_attempts as f64
+        });
         let rates = histograms
             .iter()
             .map(|(k, h)| (k.clone(), per_second(h.count, duration_s)))
@@ -212,10 +263,68 @@ impl Derived {
             errors,
             failure_rate,
             failures,
+            failures_in_outage,
+            operations,
+            channel_attempts,
+            channel_failures,
+            channel_failure_rate,
             requests,
             rates,
         }
     }
+}
+
+/// Each operation with a request or a failure: its requests, and its failures less those of the
+/// run's own outage.
+fn operations(counters: &BTreeMap<String, u64>) -> BTreeMap<String, OpFailures> {
+    let mut ops: BTreeMap<String, OpFailures> = BTreeMap::new();
+    for (k, v) in counters {
+        if let Some(op) = k.strip_prefix(names::PREFIX_REQUESTS) {
+            ops.entry(op.to_string()).or_default().requests += v;
+        } else if let Some((op, _class)) = k
+            .strip_prefix(names::PREFIX_FAILURES)
+            .and_then(|rest| rest.rsplit_once('.'))
+        {
+            let e = ops.entry(op.to_string()).or_default();
+            e.failures = e.failures.saturating_add(*v);
+        }
+    }
+    for (op, e) in &mut ops {
+        let excused = counters.get(&names::in_outage(op)).copied().unwrap_or(0);
+        e.failures = e.failures.saturating_sub(excused);
+        e.failure_rate = (e.requests > 0).then(|| e.failures as f64 / e.requests as f64);
+    }
+    ops
+}
+
+/// Channel attempts (handshakes, stream requests, push registrations) and those that failed
+/// (see [`is_channel_failure`]).
+fn channels(counters: &BTreeMap<String, u64>) -> (u64, u64) {
+    let get = |k: &str| counters.get(k).copied().unwrap_or(0);
+    let (mut attempts, mut failed) = (0u64, get(names::PUSH_REGISTER_FAILED));
+    for prefix in [
+        names::PREFIX_WS_CONNECT_FAILED,
+        names::PREFIX_SSE_CONNECT_FAILED,
+    ] {
+        for (k, v) in counters.range(prefix.to_string()..) {
+            let Some(why) = k.strip_prefix(prefix) else {
+                break;
+            };
+            attempts = attempts.saturating_add(*v);
+            if is_channel_failure(why) {
+                failed = failed.saturating_add(*v);
+            }
+        }
+    }
+    attempts = [
+        names::WS_CONNECTS,
+        names::SSE_CONNECTS,
+        names::PUSH_REGISTRATIONS,
+        names::PUSH_REGISTER_FAILED,
+    ]
+    .into_iter()
+    .fold(attempts, |a, k| a.saturating_add(get(k)));
+    (attempts, failed)
 }
 
 /// A timeline with no second recorded (a conformance run).

@@ -62,9 +62,27 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         push(
             names::DERIVED_FAILURE_RATE,
             format::percent(f),
-            "failures / requests",
+            if r.derived.failures_in_outage > 0 {
+                "(failures - failures_in_outage) / requests"
+            } else {
+                "failures / requests"
+            },
             f > 0.0,
         );
+    }
+    for (op, o) in &r.derived.operations {
+        if let (Some(f), true) = (o.failure_rate, o.failures > 0) {
+            push(
+                &format!("{}({op})", names::DERIVED_FAILURE_RATE),
+                format::percent(f),
+                &format!(
+                    "{} of {} {op} requests failed",
+                    format::count(o.failures),
+                    format::count(o.requests)
+                ),
+                true,
+            );
+        }
     }
     for (rest, v) in r.counters_with_prefix(names::PREFIX_FAILURES) {
         push(
@@ -72,6 +90,14 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             format::count(v),
             "",
             v > 0,
+        );
+    }
+    for (rest, v) in r.counters_with_prefix(names::PREFIX_FAILURES_IN_OUTAGE) {
+        push(
+            &format!("{}{rest}", names::PREFIX_FAILURES_IN_OUTAGE),
+            format::count(v),
+            "of those, no answer while the run's own outage had the target away (not in the rates)",
+            false,
         );
     }
     for (rest, v) in r.counters_with_prefix(names::PREFIX_RETRY_AFTER) {
@@ -103,6 +129,32 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     for (name, note) in channel_ends.into_iter().filter(|(name, _)| has(name)) {
         let v = r.counter(name);
         push(name, format::count(v), note, v > 0);
+    }
+    if let Some(f) = r.derived.channel_failure_rate {
+        push(
+            names::DERIVED_CHANNEL_FAILURES,
+            format::count(r.derived.channel_failures),
+            "handshakes, streams or registrations that failed, not for the token (5xx, no answer, ...)",
+            r.derived.channel_failures > 0,
+        );
+        let in_outage = r.counter(names::CHANNEL_FAILURES_IN_OUTAGE);
+        if in_outage > 0 {
+            push(
+                names::CHANNEL_FAILURES_IN_OUTAGE,
+                format::count(in_outage),
+                "of those, while the run's own outage had the target away (not in the rate)",
+                false,
+            );
+        }
+        push(
+            names::DERIVED_CHANNEL_FAILURE_RATE,
+            format::percent(f),
+            &format!(
+                "channel failures / {} attempts",
+                format::count(r.derived.channel_attempts)
+            ),
+            f > 0.0,
+        );
     }
     let refreshing = has(names::REFRESH_CALLS) || has(names::REFRESHES_NEEDED);
     if refreshing {

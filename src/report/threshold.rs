@@ -17,7 +17,7 @@
 
 use super::format;
 use super::model::{Origin, Report, ThresholdResult, per_second};
-use crate::config::threshold::{Kind, Metric, Stat, Threshold, ThresholdError};
+use crate::config::threshold::{Kind, Metric, OpSelection, Stat, Threshold, ThresholdError};
 use crate::metrics::names;
 
 /// The default thresholds of every load run (see the module docs).
@@ -25,14 +25,26 @@ pub const DEFAULTS: &[&str] = &[
     "never_logged_in == 0",
     "never_recovered == 0",
     "failure_rate < 1%",
+    FAILURE_RATE_EACH,
     "spurious_logouts == 0",
+    "refresh_forks == 0",
 ];
+
+/// The default that holds each operation to the run's failure limit on its own, so that a
+/// failing operation is not diluted by the requests of the others (20 % of the logins failing
+/// is 0.8 % of a storm's requests). It takes the operator and limit of the scenario's own
+/// `failure_rate` threshold when there is one (`failure_rate < 5%` makes it
+/// `failure_rate(*) < 5%`); a `failure_rate(*)` threshold replaces it, and an operation with a
+/// `failure_rate(<op>)` threshold of its own is left to that one.
+pub const FAILURE_RATE_EACH: &str = "failure_rate(*) < 1%";
 
 /// The default thresholds of a load run that opens channels (WebSockets, SSE streams, push
 /// registrations): a run whose every socket the server refused must not pass because the HTTP
 /// side worked. Applied when the report holds [`names::CHANNELS_NEVER_OPENED`], which such a run
 /// records even at 0.
-pub const CHANNEL_DEFAULTS: &[&str] = &["channels_never_opened == 0"];
+/// `channel_failure_rate` sees a server that refuses some of them (a handshake answered 500 is
+/// not an operation of `failure_rate`).
+pub const CHANNEL_DEFAULTS: &[&str] = &["channels_never_opened == 0", "channel_failure_rate < 1%"];
 
 /// Parses an expression with authbench's metric names (for expressions read back from a
 /// `report.json`; a scenario's thresholds arrive parsed).
@@ -47,22 +59,122 @@ impl Report {
     /// override, listed after the scenario's own.
     pub fn evaluate_thresholds(&mut self, thresholds: &[Threshold]) {
         self.expect = thresholds.iter().map(|t| t.expr.clone()).collect();
-        let mut results: Vec<ThresholdResult> =
-            thresholds.iter().map(|t| evaluate(t, self)).collect();
+        let own_ops: Vec<String> = thresholds
+            .iter()
+            .filter_map(|t| match &t.metric {
+                Metric::OpFailureRate {
+                    ops: OpSelection::One(op),
+                } => Some(op.clone()),
+                _ => None,
+            })
+            .collect();
+        let leave_out_own = |t: &Threshold| match &t.metric {
+            Metric::OpFailureRate {
+                ops: OpSelection::Every { .. },
+            } => Threshold {
+                metric: Metric::OpFailureRate {
+                    ops: OpSelection::Every {
+                        except: own_ops.clone(),
+                    },
+                },
+                ..t.clone()
+            },
+            _ => t.clone(),
+        };
+        let mut results: Vec<ThresholdResult> = thresholds
+            .iter()
+            .map(|t| evaluate(&leave_out_own(t), self))
+            .collect();
         if self.run.clients > 0 {
             let channels = self.counters.contains_key(names::CHANNELS_NEVER_OPENED);
             let defaults = DEFAULTS
                 .iter()
                 .chain(CHANNEL_DEFAULTS.iter().filter(|_| channels));
-            for d in defaults.filter_map(|e| parse(e).ok()) {
-                if !thresholds.iter().any(|t| t.metric == d.metric) {
-                    let mut r = evaluate(&d, self);
+            for d in defaults.filter_map(|e| default_for(e, thresholds)) {
+                if !thresholds.iter().any(|t| same_metric(&t.metric, &d.metric)) {
+                    let mut r = evaluate(&leave_out_own(&d), self);
                     r.origin = Origin::Default;
                     results.push(r);
                 }
             }
         }
         self.thresholds = results;
+    }
+}
+
+/// A default threshold as it applies to a scenario with `thresholds`: `failure_rate(*)` takes the
+/// operator and limit of the scenario's `failure_rate` (see [`FAILURE_RATE_EACH`]).
+fn default_for(expr: &str, thresholds: &[Threshold]) -> Option<Threshold> {
+    let overall = thresholds.iter().find(
+        |t| matches!(&t.metric, Metric::Value { name } if name == names::DERIVED_FAILURE_RATE),
+    );
+    match overall {
+        Some(t) if expr == FAILURE_RATE_EACH => {
+            let rest = t.expr.get(t.lhs().len()..).unwrap_or_default();
+            parse(&format!("failure_rate(*){rest}")).ok()
+        }
+        _ => parse(expr).ok(),
+    }
+}
+
+/// Whether two thresholds measure the same thing (a scenario's replaces a default of it).
+fn same_metric(a: &Metric, b: &Metric) -> bool {
+    match (a, b) {
+        (
+            Metric::OpFailureRate {
+                ops: OpSelection::Every { .. },
+            },
+            Metric::OpFailureRate {
+                ops: OpSelection::Every { .. },
+            },
+        ) => true,
+        _ => a == b,
+    }
+}
+
+impl Report {
+    /// The failure rate of `ops` and, for `*`, which operation it is: the worst of them (the
+    /// first by name among equals).
+    fn op_failure_rate(&self, ops: &OpSelection) -> Result<(f64, Option<String>), String> {
+        let ops_of = &self.derived.operations;
+        match ops {
+            OpSelection::One(op) => ops_of
+                .get(op)
+                .and_then(|o| o.failure_rate.map(|r| (r, o)))
+                .map(|(r, o)| (r, Some(detail(op, o.failures, o.requests))))
+                .ok_or_else(|| {
+                    format!(
+                        "failure_rate({op}) is undefined: no {op} request was made ({}{op} = 0)",
+                        names::PREFIX_REQUESTS
+                    )
+                }),
+            OpSelection::Every { except } => {
+                let worst = ops_of
+                    .iter()
+                    .filter(|(op, _)| !except.contains(op))
+                    .filter_map(|(op, o)| o.failure_rate.map(|r| (r, op, o)))
+                    .fold(None::<(f64, &String, _)>, |best, cur| match best {
+                        Some(b) if b.0 >= cur.0 => Some(b),
+                        _ => Some(cur),
+                    });
+                let counted = ops_of.values().any(|o| o.requests > 0);
+                match (worst, self.derived.failure_rate) {
+                    (Some((r, op, o)), _) => Ok((
+                        r,
+                        (o.failures > 0).then(|| detail(op, o.failures, o.requests)),
+                    )),
+                    // A report written before `requests.<op>` existed: the overall rate.
+                    (None, Some(r)) if !counted => Ok((
+                        r,
+                        Some("the report counts no requests.<op>: the overall rate".to_string()),
+                    )),
+                    (None, _) => Err(
+                        "failure_rate(*) is undefined: no operation made a request (requests = 0)"
+                            .to_string(),
+                    ),
+                }
+            }
+        }
     }
 }
 
@@ -133,7 +245,12 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
         t
     };
     let lhs = t.lhs().to_string();
+    let mut note = None;
     let observed: Result<f64, String> = match &t.metric {
+            Metric::OpFailureRate { ops } => report.op_failure_rate(ops).map(|(r, n)| {
+                note = n;
+                r
+            }),
             Metric::Histogram { stat, histogram } => match report.histograms.get(histogram) {
                 Some(h) if h.count > 0 => Ok(match stat {
                     Stat::Quantile(q) => h.histogram.value_at_quantile(f64::from(*q) / 10_000.0) as f64,
@@ -168,6 +285,10 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                     format!("{lhs} is undefined: no request was made during the run (requests = 0)")
                 }),
                 names::DERIVED_FAILURES => Ok(report.derived.failures as f64),
+                names::DERIVED_CHANNEL_FAILURE_RATE => report.derived.channel_failure_rate.ok_or_else(|| {
+                    format!("{lhs} is undefined: no channel handshake, stream or registration was tried")
+                }),
+                names::DERIVED_CHANNEL_FAILURES => Ok(report.derived.channel_failures as f64),
                 other => Ok(report.counter(other) as f64),
             },
         };
@@ -176,10 +297,11 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
             let passed = t.op.holds(v, t.limit);
             let (text, limit) = shown_apart(t, v, passed);
             let limit = format!("{} {limit}", t.op.as_str());
-            let message = if passed {
-                format!("{lhs} = {text} ({limit})")
-            } else {
-                format!("{lhs} = {text}, expected {limit}")
+            let message = match (passed, note) {
+                (true, None) => format!("{lhs} = {text} ({limit})"),
+                (true, Some(n)) => format!("{lhs} = {text} ({limit}; {n})"),
+                (false, None) => format!("{lhs} = {text}, expected {limit}"),
+                (false, Some(n)) => format!("{lhs} = {text}, expected {limit} ({n})"),
             };
             ThresholdResult {
                 expr: t.expr.clone(),
@@ -199,6 +321,15 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
             origin: Origin::Scenario,
         },
     }
+}
+
+/// `login: 13 of 63 failed`.
+fn detail(op: &str, failures: u64, requests: u64) -> String {
+    format!(
+        "{op}: {} of {} failed",
+        format::count(failures),
+        format::count(requests)
+    )
 }
 
 #[cfg(test)]
@@ -248,6 +379,190 @@ mod tests {
         let r = evaluate(&t, &report);
         assert!(!r.passed);
         assert_eq!(r.message, "relogins = 40, expected == 42");
+    }
+
+    /// A report of `clients` clients whose counters are `counters`, judged by `expect`.
+    fn judged(counters: &[(&str, u64)], expect: &[&str]) -> Report {
+        let mut report = Report::from_run(
+            crate::report::RunMeta {
+                name: "t".into(),
+                clients: 50,
+                ..Default::default()
+            },
+            crate::metrics::Recorder::new().snapshot(),
+            &[],
+        );
+        for (k, v) in counters {
+            report.counters.insert((*k).into(), *v);
+        }
+        report.recompute_derived();
+        let expect: Vec<Threshold> = expect.iter().map(|e| parse(e).unwrap()).collect();
+        report.evaluate_thresholds(&expect);
+        report
+    }
+
+    fn result<'a>(report: &'a Report, expr: &str) -> &'a ThresholdResult {
+        report
+            .thresholds
+            .iter()
+            .find(|t| t.expr == expr)
+            .unwrap_or_else(|| panic!("no `{expr}` in {:?}", report.thresholds))
+    }
+
+    /// 13 of 63 logins failed among 2 063 requests: 0.63 % of the run, 20.6 % of the logins.
+    const DILUTED: &[(&str, u64)] = &[
+        ("requests", 2_063),
+        ("requests.login", 63),
+        ("requests.api", 2_000),
+        ("failures.login.5xx", 13),
+    ];
+
+    #[test]
+    fn a_failing_operation_is_not_diluted_by_the_others() {
+        let report = judged(DILUTED, &[]);
+        let overall = result(&report, "failure_rate < 1%");
+        assert!(overall.passed, "{}", overall.message);
+        let each = result(&report, FAILURE_RATE_EACH);
+        assert!(!each.passed);
+        assert_eq!(each.origin, Origin::Default);
+        assert_eq!(
+            each.message,
+            "failure_rate(*) = 20.6%, expected < 1% (login: 13 of 63 failed)"
+        );
+        // The same server without the failures passes both.
+        let report = judged(&DILUTED[..3], &[]);
+        assert!(
+            report.thresholds.iter().all(|t| t.passed),
+            "{:?}",
+            report.thresholds
+        );
+    }
+
+    #[test]
+    fn the_scenarios_failure_limit_applies_to_each_operation() {
+        // `failure_rate < 25%` loosens the overall default and each operation's with it.
+        let report = judged(DILUTED, &["failure_rate < 25%"]);
+        let each = result(&report, "failure_rate(*) < 25%");
+        assert!(each.passed, "{}", each.message);
+        assert_eq!(each.origin, Origin::Default);
+        assert!(
+            !report
+                .thresholds
+                .iter()
+                .any(|t| t.expr == FAILURE_RATE_EACH)
+        );
+        let report = judged(DILUTED, &["failure_rate < 10%"]);
+        assert!(!result(&report, "failure_rate(*) < 10%").passed);
+        // An operation with a limit of its own is left to it; the others keep the default.
+        let report = judged(DILUTED, &["failure_rate(login) < 25%"]);
+        assert!(report.passed(), "{:?}", report.thresholds);
+        let each = result(&report, FAILURE_RATE_EACH);
+        assert_eq!(each.observed, Some(0.0));
+        let own = result(&report, "failure_rate(login) < 25%");
+        assert_eq!(
+            own.message,
+            "failure_rate(login) = 20.6% (< 25%; login: 13 of 63 failed)"
+        );
+        // A scenario's own `failure_rate(*)` replaces the default.
+        let report = judged(DILUTED, &["failure_rate(*) <= 100%"]);
+        assert_eq!(
+            report
+                .thresholds
+                .iter()
+                .filter(|t| t.expr.starts_with("failure_rate(*)"))
+                .count(),
+            1
+        );
+        assert!(report.passed());
+        // An operation never requested has no rate to meet.
+        let report = judged(DILUTED, &["failure_rate(logout) < 1%"]);
+        let own = result(&report, "failure_rate(logout) < 1%");
+        assert!(
+            !own.passed && own.message.contains("no logout request"),
+            "{}",
+            own.message
+        );
+    }
+
+    #[test]
+    fn failures_of_the_runs_own_outage_are_left_out_of_the_rates() {
+        let counters = [
+            ("requests", 1_000),
+            ("requests.api", 1_000),
+            ("failures.api.transport", 300),
+            ("failures_in_outage.api", 300),
+        ];
+        let report = judged(&counters, &[]);
+        assert_eq!(report.derived.failures, 300);
+        assert_eq!(report.derived.failure_rate, Some(0.0));
+        assert!(report.passed(), "{:?}", report.thresholds);
+        // One failure outside the outage's window counts.
+        let mut more = counters;
+        more[2].1 = 320;
+        let report = judged(&more, &[]);
+        assert!(!result(&report, FAILURE_RATE_EACH).passed);
+        assert!(!result(&report, "failure_rate < 1%").passed);
+    }
+
+    #[test]
+    fn refused_channels_fail_unless_the_token_was_refused() {
+        // 30 sockets opened, 10 handshakes answered 500: a third of the attempts failed.
+        let channels = [
+            ("channels_never_opened", 0),
+            ("ws_connects", 20),
+            ("ws_connect_failed.500", 10),
+        ];
+        let report = judged(&channels, &[]);
+        let r = result(&report, "channel_failure_rate < 1%");
+        assert!(!r.passed);
+        assert_eq!(r.message, "channel_failure_rate = 33.3%, expected < 1%");
+        // A token refused (401) is the server's verdict, renewed and counted where sessions end.
+        let verdicts = [
+            ("channels_never_opened", 0),
+            ("ws_connects", 20),
+            ("ws_connect_failed.401", 10),
+            ("sse_connects", 5),
+            ("sse_connect_failed.403", 1),
+        ];
+        let report = judged(&verdicts, &[]);
+        assert!(result(&report, "channel_failure_rate < 1%").passed);
+        assert_eq!(report.derived.channel_attempts, 36);
+        // Push registrations refused and streams that were not streams count too.
+        let report = judged(
+            &[
+                ("channels_never_opened", 0),
+                ("push_registrations", 9),
+                ("push_register_failed", 1),
+                ("sse_connect_failed.content_type", 0),
+            ],
+            &[],
+        );
+        assert!(!result(&report, "channel_failure_rate < 1%").passed);
+        // A run without channels is not held to it.
+        let report = judged(DILUTED, &[]);
+        assert!(
+            !report
+                .thresholds
+                .iter()
+                .any(|t| t.expr.starts_with("channel_"))
+        );
+    }
+
+    #[test]
+    fn a_forked_refresh_family_fails_the_run() {
+        let report = judged(&[("requests", 10), ("refresh_forks", 2)], &[]);
+        let r = result(&report, "refresh_forks == 0");
+        assert!(!r.passed && r.origin == Origin::Default, "{}", r.message);
+        assert!(judged(&[("requests", 10), ("requests.refresh", 10)], &[]).passed());
+        // A report written before `requests.<op>` existed is held to the overall rate.
+        let old = judged(&[("requests", 10), ("failures.api.5xx", 1)], &[]);
+        let each = result(&old, FAILURE_RATE_EACH);
+        assert_eq!(each.observed, Some(0.1));
+        assert!(
+            each.message.contains("the overall rate"),
+            "{}",
+            each.message
+        );
     }
 
     #[test]

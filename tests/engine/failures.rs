@@ -236,9 +236,48 @@ async fn requests_cut_off_at_the_end_are_unfinished_failures_not_lost() {
         "{:?}",
         r.snap.counters
     );
+    // Each operation's books close the same way: `requests.<op>` counts its answers, transport
+    // failures and unfinished requests.
+    assert_eq!(r.counter(&names::requests_of("api")), api_sent);
+    assert_eq!(r.counter(&names::requests_of("login")), logins_sent);
     let report = report(&r, 6);
     assert!(default_failed(&report, "failure_rate < 1%"));
+    assert!(default_failed(&report, "failure_rate(*) < 1%"));
     assert!(report.derived.failure_rate.is_some_and(|f| f <= 1.0));
+    server.shutdown().await;
+}
+
+/// A fifth of the logins answered 500, among many more API calls: the run's failure rate stays
+/// under 1 %, and the login's own rate fails the run (storm, soak and idle passed this way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_logins_are_not_diluted_by_the_traffic() {
+    let server = mock(|c| c.faults = vec!["error:login=20%".parse().unwrap()]).await;
+    let mut client = settings(Strategy::SingleFlight, 4);
+    client.think_time = Duration::ZERO;
+    let r = run(
+        plan(10, client, login_then_traffic(Duration::from_millis(1500))),
+        profile(&server),
+    )
+    .await;
+    let login_failures = r.counter(&names::failure("login", "5xx"));
+    assert!(login_failures > 0, "{:?}", r.snap.counters);
+    let rep = report(&r, 10);
+    let login = &rep.derived.operations["login"];
+    assert_eq!(login.failures, login_failures);
+    assert_eq!(login.requests, r.counter(&names::requests_of("login")));
+    let each = rep
+        .thresholds
+        .iter()
+        .find(|t| t.expr == "failure_rate(*) < 1%")
+        .expect("the per-operation default");
+    assert!(!each.passed && each.origin == Origin::Default);
+    assert!(each.message.contains("(login: "), "{}", each.message);
+    assert!(
+        rep.derived.failure_rate.is_some_and(|f| f < 0.01),
+        "the run's rate alone would have passed it: {:?} of {} requests",
+        rep.derived.failure_rate,
+        rep.derived.requests
+    );
     server.shutdown().await;
 }
 

@@ -129,7 +129,64 @@ async fn an_outage_phase_stops_the_mock_and_every_client_comes_back() {
     // The state survived the outage: no session was lost.
     assert_eq!(r.counter(names::RELOGINS), 0, "{c:?}");
     assert!(r.counter("status.api.200") > 0, "{c:?}");
+    // Every failure was the outage's own: no answer while the target was away on the run's
+    // request. They are counted, and left out of the rates, so the defaults pass.
+    let failures: u64 = sum_prefix(c, names::PREFIX_FAILURES);
+    assert!(failures > 0, "{c:?}");
+    assert_eq!(
+        sum_prefix(c, names::PREFIX_FAILURES_IN_OUTAGE),
+        failures,
+        "{c:?}"
+    );
+    assert!(r.counter(names::CHANNEL_FAILURES_IN_OUTAGE) > 0, "{c:?}");
+    let report = judged(&r, clients);
+    assert_eq!(report.derived.failure_rate, Some(0.0));
+    assert_eq!(report.derived.channel_failure_rate, Some(0.0));
+    assert!(report.passed(), "{:?}", report.thresholds);
     server.shutdown().await;
+}
+
+/// A server that fails calls besides the outage is not excused by it: the failures with an
+/// answer (500) and those after the target came back count, and the defaults fail the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_excuses_only_its_own_failures() {
+    let server = mock(|c| c.faults = vec!["error:api=20%".parse().unwrap()]).await;
+    let clients = 5u64;
+    let p = outage_plan(clients, Duration::from_millis(1000), Duration::from_secs(4));
+    let r = run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+    let api_5xx = r.counter(&names::failure("api", "5xx"));
+    assert!(api_5xx > 0, "{c:?}");
+    assert!(
+        r.counter(&names::in_outage("api")) <= r.counter(&names::failure("api", "transport")),
+        "{c:?}"
+    );
+    let report = judged(&r, clients);
+    let each = report
+        .thresholds
+        .iter()
+        .find(|t| t.expr == "failure_rate(*) < 1%")
+        .expect("the per-operation default");
+    assert!(!each.passed, "{}", each.message);
+    assert!(each.message.contains("(api: "), "{}", each.message);
+    server.shutdown().await;
+}
+
+fn sum_prefix(c: &std::collections::BTreeMap<String, u64>, prefix: &str) -> u64 {
+    c.iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// The report of `r` judged by the default thresholds alone.
+fn judged(r: &crate::support::Ran, clients: u64) -> authbench::report::Report {
+    let meta = authbench::report::RunMeta {
+        name: "outage".into(),
+        clients: clients as u32,
+        ..Default::default()
+    };
+    authbench::report::Report::from_run(meta, r.snap.clone(), &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
