@@ -7,7 +7,11 @@
 # every login, API call, refresh or WebSocket handshake answered 500
 # (`--set 'mock.faults=["error:OP=100%"]'`), every socket closed at once with 1013
 # (`capacity:ws=0`), the scenario's own "break it" flaw, and for outage.yaml an outage that outlasts
-# the run. Every such run must exit 1.
+# the run. Then servers that fail only in part, which a rate over the whole run dilutes: a fifth of
+# the logins answered 500 (storm, soak, idle), 30 % of the WebSocket handshakes (kickoff), 3 % of
+# the API calls beside the outage (outage), and a token endpoint whose rotation forks a refresh
+# family when four refreshes race (scope-403 with a `refresh_race` phase, `racy-rotation`; the
+# same race against the correct mock is a baseline). Every such run must exit 1.
 #
 #   integration/broken-servers.sh [--clients N] [--jobs J]     # defaults: 20 clients, 3 at a time
 #
@@ -56,10 +60,13 @@ outage|fault:error:ws=100% outage|long-outage
 rotation-race|- rotation-race|fault:error:login=100% rotation-race|fault:error:api=100%
 rotation-race|fault:error:refresh=100% rotation-race|flaw:reject-all-refresh rotation-race|flaw:one-shot-rotation
 scope-403|- scope-403|fault:error:login=100% scope-403|fault:error:api=100% scope-403|flaw:scope-401
+scope-403|race scope-403|race+flaw:racy-rotation
 soak|- soak|fault:error:login=100% soak|fault:error:api=100% soak|fault:error:refresh=100%
 tabs|- tabs|fault:error:login=100% tabs|fault:error:api=100% tabs|fault:error:refresh=100%
 ws-expiry|- ws-expiry|fault:error:login=100% ws-expiry|fault:error:refresh=100% ws-expiry|fault:error:ws=100%
 ws-expiry|fault:capacity:ws=0
+storm|fault:error:login=20% soak|fault:error:login=20% idle|fault:error:login=20%
+kickoff|fault:error:ws=30% outage|fault:error:api=3%
 "
 
 # One run: prints `scenario breakage exit seconds verdict`.
@@ -72,16 +79,19 @@ cell() {
     soak) args+=(--duration 35s) ;;   # its 30 s tokens need one refresh
   esac
   case "$breakage" in
+    race|race+*) args+=(--set 'plan.1={refresh_race: {parallel: 4}}') ;;
+  esac
+  case "${breakage#race+}" in
     fault:*) args+=(--set "mock.faults=[\"${breakage#fault:}\"]") ;;
-    flaw:*) args+=(--set "mock.flaws=[${breakage#flaw:}]") ;;
+    flaw:*) args+=(--set "mock.flaws=[${breakage#*flaw:}]") ;;
     long-outage) args+=(--set plan.2.outage.duration=30s) ;;
   esac
-  local out="$OUT/$scenario.${breakage//[:=%]/_}" start=$SECONDS
+  local out="$OUT/$scenario.${breakage//[:=%+]/_}" start=$SECONDS
   rm -rf "$out"
   timeout 400 "$AUTHBENCH" run "scenarios/$scenario.yaml" --out "$out" "${args[@]}" \
     >"$out.log" 2>&1 || rc=$?
   local verdict
-  if [[ "$breakage" == "-" ]]; then
+  if [[ "$breakage" == "-" || "$breakage" == "race" ]]; then
     [[ $rc -eq 0 ]] && verdict=ok || verdict="BASELINE FAILED"
   else
     [[ $rc -eq 1 ]] && verdict=ok || verdict="BROKEN SERVER NOT FAILED"
