@@ -90,6 +90,9 @@ pub struct SessionEnv {
     pub idle: super::idle::Idle,
     /// Every client's credentials, by global client index.
     pub users: Users,
+    /// The run is over ([`SessionEnv::end_run`]): a session dropped now leaves with the run, it
+    /// did not lose its tokens.
+    run_over: AtomicBool,
 }
 
 impl SessionEnv {
@@ -114,7 +117,17 @@ impl SessionEnv {
             timers,
             idle: super::idle::Idle::default(),
             users,
+            run_over: AtomicBool::new(false),
         })
+    }
+
+    /// Marks the run over, before its sessions are dropped: from now on a session's drop leaves
+    /// the live `logged_in` count and the `active_clients` gauge as they are, so the last line
+    /// and the timeline's last second show the sessions that held tokens when the run ended,
+    /// not 0. (During the run a dropped session — one a `relogin` replaced — still counts as
+    /// gone.)
+    pub fn end_run(&self) {
+        self.run_over.store(true, Ordering::Release);
     }
 }
 
@@ -2164,7 +2177,7 @@ impl Drop for SlotGuard {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if self.state.get_mut().tokens.is_some() {
+        if self.state.get_mut().tokens.is_some() && !self.env.run_over.load(Ordering::Acquire) {
             self.logged_in_changed(-1);
         }
     }

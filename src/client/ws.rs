@@ -52,8 +52,8 @@ use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, CLOSE_CODE_VIOLATIONS, CLOSE_WITHOUT_EVENT, ERR_WS_ABNORMAL, ERR_WS_PROTOCOL,
     ERR_WS_TOO_BIG, GAUGE_OPEN_SOCKETS, KICK_WITHOUT_CLOSE, RECONNECT, STALE_WS_MESSAGES,
-    TLS_HANDSHAKE, WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY, WS_RECONNECTS,
-    WS_SESSIONS_ENDED,
+    TLS_HANDSHAKE, WS_CLOSED_AT_STOP, WS_CONNECT, WS_CONNECTS, WS_GAVE_UP, WS_OPEN_AFTER_EXPIRY,
+    WS_RECONNECTS, WS_SESSIONS_ENDED,
 };
 use crate::profile::close_codes::{CloseClass, is_legal_on_wire};
 use crate::profile::jwt_exp;
@@ -336,7 +336,7 @@ struct Channel<T: WsTokens> {
     /// a channel never held counts `channels_never_opened` only when it tried and was refused.
     failed_connects: u32,
     /// Some socket of this channel was held: it delivered a message, lasted
-    /// [`TURNED_AWAY_WITHIN`], was open when the channel ended, or ended the session.
+    /// [`TURNED_AWAY_WITHIN`] (also when the channel's end closed it), or ended the session.
     held: bool,
 }
 
@@ -483,15 +483,19 @@ impl<T: WsTokens> Channel<T> {
     }
 
     /// Whether the socket that opened at `opened_at` and ended with `next` was held or turned away
-    /// (see [`TURNED_AWAY_WITHIN`]; a message it delivered has set `held` already).
+    /// (see [`TURNED_AWAY_WITHIN`]; a message it delivered has set `held` already). One the run's
+    /// stop closed younger than that, silent, is neither: the server had no time to turn it away
+    /// (against a server that turns every socket away, one accepted just before the stop would
+    /// otherwise count its channel as opened).
     fn note_socket_end(&mut self, next: &Next, opened_at: Instant) {
         let retried = matches!(
             next,
             Next::Backoff | Next::Reconnect | Next::RefreshThenReconnect { .. }
         );
-        if retried && opened_at.elapsed() < TURNED_AWAY_WITHIN {
+        let young = opened_at.elapsed() < TURNED_AWAY_WITHIN;
+        if retried && young {
             self.failed_connects += 1;
-        } else {
+        } else if !(young && matches!(next, Next::Stop(WsEnd::Stopped))) {
             self.held = true;
         }
     }
@@ -591,6 +595,9 @@ impl<T: WsTokens> Channel<T> {
             tokio::select! {
                 biased;
                 _ = self.shared.stop.cancelled() => {
+                    // Checked first (`biased`): a close frame already on its way loses to the
+                    // stop, and this socket is the run's to account for, not the server's.
+                    self.count(WS_CLOSED_AT_STOP);
                     self.close_and_drain(conn).await;
                     return Next::Stop(WsEnd::Stopped);
                 }

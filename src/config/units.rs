@@ -18,8 +18,74 @@ pub const DURATION_EXAMPLES: &str = "examples: 30s, 250ms, 2m, 1h30m, 0s";
 /// Examples shown with every rate error.
 pub const RATE_EXAMPLES: &str = "examples: 2000/s, 120/m, 36000/h";
 
-/// The regular expression a duration string matches (used in the JSON Schema).
-pub const DURATION_PATTERN: &str = r"^\s*0\s*$|^\s*([0-9]+(\.[0-9]+)?\s*(ns|nsec|us|usec|µs|ms|msec|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)\s*)+$";
+/// Every unit a duration may be written in, grouped by what it means: the short form first, then
+/// its other spellings. This is the whole set [`parse_duration`] accepts (a unit outside it is
+/// refused before the number is read), what its errors list, and what the schema's
+/// [`DURATION_PATTERN`] allows. Units are case-sensitive: `m` is minutes, `M` months.
+pub const DURATION_UNITS: &[&[&str]] = &[
+    &["ns", "nsec", "nanos"],
+    &["us", "µs", "usec"],
+    &["ms", "msec", "millis"],
+    &["s", "sec", "secs", "second", "seconds"],
+    &["m", "min", "mins", "minute", "minutes"],
+    &["h", "hr", "hrs", "hour", "hours"],
+    &["d", "day", "days"],
+    &["w", "wk", "wks", "week", "weeks"],
+    &["M", "month", "months"],
+    &["y", "yr", "yrs", "year", "years"],
+];
+
+/// The regular expression a duration string matches (used in the JSON Schema); its units are
+/// [`DURATION_UNITS`] (a test keeps the two the same).
+pub const DURATION_PATTERN: &str = r"^\s*0\s*$|^\s*([0-9]+(\.[0-9]+)?\s*(ns|nsec|nanos|us|µs|usec|ms|msec|millis|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks|M|month|months|y|yr|yrs|year|years)\s*)+$";
+
+/// The units as a duration error lists them: `ns|nsec|nanos, us|µs|usec, ...`.
+pub fn duration_units() -> String {
+    DURATION_UNITS
+        .iter()
+        .map(|group| group.join("|"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `unit` is one of [`DURATION_UNITS`] (case-sensitive).
+fn is_duration_unit(unit: &str) -> bool {
+    DURATION_UNITS.iter().any(|g| g.contains(&unit))
+}
+
+/// The first unit written in `t` (a run of letters, as humantime reads them) that is not one of
+/// [`DURATION_UNITS`].
+fn unknown_unit(t: &str) -> Option<&str> {
+    let is_letter = |c: char| c.is_ascii_alphabetic() || c == 'µ';
+    let mut rest = t;
+    while let Some(start) = rest.find(is_letter) {
+        let tail = &rest[start..];
+        let end = tail.find(|c: char| !is_letter(c)).unwrap_or(tail.len());
+        let unit = &tail[..end];
+        if !is_duration_unit(unit) {
+            return Some(unit);
+        }
+        rest = &tail[end..];
+    }
+    None
+}
+
+/// The fix for a duration error `msg` (from [`parse_duration`]): the lowercase form it suggests
+/// (`2S` → `2s`: units are case-sensitive), or how a duration is written.
+pub fn duration_fix(msg: &str) -> String {
+    match msg
+        .split_once(DID_YOU_MEAN)
+        .and_then(|(_, rest)| rest.split_once('`'))
+    {
+        Some((form, _)) => {
+            format!("write `{form}`: units are case-sensitive and lower case (M is months)")
+        }
+        None => "write a number with a unit: 30s, 250ms, 2m, 1h30m".to_string(),
+    }
+}
+
+/// How a duration error names the lowercase form of a value with an upper-case unit.
+const DID_YOU_MEAN: &str = "did you mean `";
 
 /// The regular expression a rate string matches (used in the JSON Schema).
 pub const RATE_PATTERN: &str =
@@ -44,6 +110,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Err(format!(
             "invalid duration {s:?}: a number needs a unit, e.g. {t}s or {t}ms ({DURATION_EXAMPLES})"
+        ));
+    }
+    if let Some(unit) = unknown_unit(t) {
+        let unit = super::error::shorten(unit, 20);
+        let lower = t.to_lowercase();
+        let hint = if lower != t && parse_duration(&lower).is_ok() {
+            format!(", {DID_YOU_MEAN}{lower}`? (units are case-sensitive)")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "invalid duration {s:?}: unknown unit {unit:?}{hint}; units: {} ({DURATION_EXAMPLES})",
+            duration_units()
         ));
     }
     humantime::parse_duration(t)
@@ -137,7 +216,7 @@ pub fn duration_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "string",
         "pattern": DURATION_PATTERN,
-        "description": "A duration: a number with a unit (ns, us, ms, s, m, h, d), e.g. 30s, 250ms, 1h30m.",
+        "description": "A duration: a number with a unit (ns, us, ms, s, m, h, d, w, M for months, y, or their long forms such as sec, min, hours), e.g. 30s, 250ms, 1h30m. Units are case-sensitive.",
         "examples": ["30s", "250ms", "1h30m"]
     })
 }
@@ -297,6 +376,51 @@ mod tests {
         for bad in ["30", "fast", "1x"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_unit_list_is_exactly_what_parses() {
+        // Every listed unit parses (humantime knows it) ...
+        for unit in DURATION_UNITS.iter().flat_map(|g| g.iter()) {
+            assert!(parse_duration(&format!("2{unit}")).is_ok(), "{unit}");
+            assert!(parse_duration(&format!("1{unit} 3s")).is_ok(), "{unit}");
+        }
+        // ... and a unit outside the list does not, even where humantime would take it.
+        for bad in ["2S", "2H", "2Ms", "2sek", "2parsecs", "2MIN", "2Y"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.contains("unknown unit"), "{bad}: {e}");
+            assert!(e.contains(&duration_units()), "{bad}: {e}");
+        }
+        // The schema's pattern lists the same units, in the same order.
+        let listed: Vec<&str> = DURATION_UNITS
+            .iter()
+            .flat_map(|g| g.iter().copied())
+            .collect();
+        let inner = DURATION_PATTERN
+            .rsplit("\\s*(")
+            .next()
+            .and_then(|r| r.split(")\\s*)").next())
+            .unwrap();
+        assert_eq!(inner.split('|').collect::<Vec<_>>(), listed);
+    }
+
+    #[test]
+    fn an_upper_case_unit_gets_its_lower_case_form() {
+        let e = parse_duration("2S").unwrap_err();
+        assert!(e.contains("unknown unit \"S\", did you mean `2s`?"), "{e}");
+        assert_eq!(
+            duration_fix(&e),
+            "write `2s`: units are case-sensitive and lower case (M is months)"
+        );
+        let e = parse_duration("1H30M").unwrap_err();
+        assert!(e.contains("did you mean `1h30m`?"), "{e}");
+        // No lowercase form parses: the plain fix.
+        let e = parse_duration("30 parsecs").unwrap_err();
+        assert!(!e.contains("did you mean"), "{e}");
+        assert_eq!(
+            duration_fix(&e),
+            "write a number with a unit: 30s, 250ms, 2m, 1h30m"
+        );
     }
 
     #[test]

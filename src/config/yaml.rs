@@ -73,9 +73,13 @@ pub struct DocKind {
     /// A list whose items are one-key maps naming a variant, and what an item is called:
     /// `("plan", "phase")` makes an unknown variant at `plan.N.x` an "unknown phase".
     pub tagged_list: Option<(&'static str, &'static str)>,
-    /// What some keys take, by their last path segment (`("clients", "a whole number, e.g. 100")`),
-    /// for the fix of an invalid value.
+    /// What some keys take, by their whole dotted path or else their last segment
+    /// (`("clients", "a whole number, e.g. 100")`), for the fix of an invalid value.
     pub value_hints: &'static [(&'static str, &'static str)],
+    /// The fix for an invalid value of a key, from its dotted path and the value as written
+    /// (`("client.scoped_share", "25%")` → `write the share as a number from 0 to 1: ...`);
+    /// `None` leaves it to the general fixes. Asked first.
+    pub value_fix: Option<fn(key: &str, written: &str) -> Option<String>>,
 }
 
 impl DocKind {
@@ -87,6 +91,7 @@ impl DocKind {
             mapping_fix: "write a mapping (key: value) here",
             tagged_list: None,
             value_hints: &[],
+            value_fix: None,
         }
     }
 }
@@ -248,9 +253,23 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
                 _ => plain_message(other),
             };
             let fix = if kind == ErrorKind::InvalidValue {
-                fix_for(&msg, key_here.as_deref(), doc)
+                let written = pos.and_then(|(l, c)| written_at(src, l, c));
+                fix_for(&msg, key_here.as_deref(), written.as_deref(), doc)
             } else {
                 Some("check the YAML syntax here: indentation, closing brackets and quotes, `key: value` with a space after the colon".to_string())
+            };
+            // A collection where a single value was written: say so by the key's name.
+            let last = key_here
+                .as_deref()
+                .map(|k| k.rsplit('.').next().unwrap_or(k));
+            let msg = match (msg.trim(), last) {
+                ("expected sequence start", Some(k)) if !k.is_empty() => {
+                    format!("`{k}` takes a list, not a single value")
+                }
+                ("expected mapping start", Some(k)) if !k.is_empty() => {
+                    format!("`{k}` takes a mapping (key: value), not a single value")
+                }
+                _ => msg,
             };
             let e = ConfigError::new(kind, msg);
             (
@@ -349,28 +368,91 @@ fn describe_type(ty: &str) -> &'static str {
     match ty {
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)",
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
-        "f32" | "f64" => "a number",
-        "bool" => "true or false",
+        "f32" | "f64" | "floating point" => "a number",
+        "bool" | "boolean" => "true or false",
         "char" => "a single character",
         _ => "a different kind of value",
     }
 }
 
-/// A fix for common value errors, from the message, the key and the document's hints.
-fn fix_for(msg: &str, key: Option<&str>, doc: DocKind) -> Option<String> {
+/// A fix for common value errors, from the message, the key, the value as written and the
+/// document's hints.
+fn fix_for(msg: &str, key: Option<&str>, written: Option<&str>, doc: DocKind) -> Option<String> {
+    if let (Some(key), Some(written), Some(fix)) = (key, written, doc.value_fix)
+        && let Some(f) = fix(key, written)
+    {
+        return Some(f);
+    }
+    let last = key.map(|k| k.rsplit('.').next().unwrap_or(k));
     if msg.contains("expected mapping start") {
-        return Some(doc.mapping_fix.into());
+        let in_tagged_list = doc
+            .tagged_list
+            .zip(key)
+            .is_some_and(|((list, _), k)| k.strip_prefix(list).is_some_and(|r| r.starts_with('.')));
+        return Some(if in_tagged_list {
+            doc.mapping_fix.into()
+        } else {
+            match (last, written) {
+                (Some(last), Some(w)) => format!(
+                    "`{last}` takes a mapping, not the single value `{w}`: write `{last}: {{ key: value, ... }}` (its keys: `authbench schema`)"
+                ),
+                _ => "write a mapping (key: value) here".into(),
+            }
+        });
+    }
+    if msg.contains("expected sequence start") {
+        return Some(match (last, written) {
+            (Some(last), Some(w)) => format!("write a list, even of one item: `{last}: [{w}]`"),
+            _ => "write a list here, e.g. `[a, b]` or one `- item` per line".into(),
+        });
     }
     if msg.contains("invalid duration") {
-        return Some("write a number with a unit: 30s, 250ms, 2m, 1h30m".into());
+        return Some(super::units::duration_fix(msg));
     }
     if msg.contains("invalid rate") {
         return Some("write arrivals per unit of time: 2000/s, 120/m".into());
     }
     let key = key?;
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let (_, hint) = doc.value_hints.iter().find(|(k, _)| *k == last)?;
+    let last = last.unwrap_or(key);
+    let (_, hint) = doc
+        .value_hints
+        .iter()
+        .find(|(k, _)| *k == key)
+        .or_else(|| doc.value_hints.iter().find(|(k, _)| *k == last))?;
     Some(format!("`{last}` takes {hint}"))
+}
+
+/// The value written at `line`:`column` (1-based) of `src`, as written: a quoted string with its
+/// quotes, else the plain scalar up to a comment, a `,` or closing bracket of a flow collection,
+/// or the line's end. `None` for nothing there or a collection.
+pub fn written_at(src: &str, line: u64, column: u64) -> Option<String> {
+    let text = src
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let col = usize::try_from(column).ok()?.checked_sub(1)?;
+    let rest: String = text.chars().skip(col).collect();
+    let rest = rest.trim_start();
+    let first = rest.chars().next()?;
+    let negative = first == '-' && rest[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if matches!(first, '{' | '[') || (first == '-' && !negative) {
+        return None;
+    }
+    let value = match first {
+        q @ ('"' | '\'') => {
+            let end = rest[1..].find(q)? + 2;
+            &rest[..end]
+        }
+        _ => {
+            let end = rest
+                .find(" #")
+                .into_iter()
+                .chain(rest.find([',', '}', ']']))
+                .min()
+                .unwrap_or(rest.len());
+            rest[..end].trim_end()
+        }
+    };
+    (!value.is_empty()).then(|| super::error::shorten(value, 80))
 }
 
 #[cfg(test)]
@@ -388,5 +470,17 @@ mod tests {
             "invalid u32"
         );
         assert_eq!(strip_location("plain"), "plain");
+    }
+
+    #[test]
+    fn reads_the_value_as_written() {
+        let src = "a: 25%  # share\nb: { c: 4.5, d: x }\ne: \"user{n}\"\nf: [1]\ng: -1\n";
+        assert_eq!(written_at(src, 1, 4).as_deref(), Some("25%"));
+        assert_eq!(written_at(src, 2, 9).as_deref(), Some("4.5"));
+        assert_eq!(written_at(src, 2, 17).as_deref(), Some("x"));
+        assert_eq!(written_at(src, 3, 4).as_deref(), Some("\"user{n}\""));
+        assert_eq!(written_at(src, 4, 4), None);
+        assert_eq!(written_at(src, 5, 4).as_deref(), Some("-1"));
+        assert_eq!(written_at(src, 9, 1), None);
     }
 }

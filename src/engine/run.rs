@@ -399,6 +399,12 @@ async fn finish(
             .settle_in_flight(IN_FLIGHT_SETTLE)
             .await;
     }
+    // The fleet is dropped when this returns: its sessions leave with the run, they are not
+    // logged out. The live line's last `logged in` and the `active_clients` gauge keep the
+    // sessions that held tokens at the end.
+    if let Some(m) = fleet.members.first() {
+        m.session.env().end_run();
+    }
     progress.set_phase(
         progress.tick().phase_index,
         if outcome.interrupted {

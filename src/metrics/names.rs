@@ -136,6 +136,9 @@ pub const CLOSE_CODE_VIOLATIONS: &str = "close_code_violations";
 pub const WS_CONNECTS: &str = "ws_connects";
 /// Sockets opened after the first one of a client.
 pub const WS_RECONNECTS: &str = "ws_reconnects";
+/// Sockets still open when the run stopped their channel: authbench closed them (Close 1000, the
+/// channel then ends `ended.stopped`), neither the server nor a reconnect. At most one per channel.
+pub const WS_CLOSED_AT_STOP: &str = "ws_closed_at_stop";
 /// A socket still open `expiry_grace` after its access token's `exp`.
 pub const WS_OPEN_AFTER_EXPIRY: &str = "ws_open_after_expiry";
 /// A client stopped reconnecting after `backoff.max_attempts` failures in a row.
@@ -221,6 +224,7 @@ pub const COUNTERS: &[&str] = &[
     CLOSE_CODE_VIOLATIONS,
     WS_CONNECTS,
     WS_RECONNECTS,
+    WS_CLOSED_AT_STOP,
     WS_OPEN_AFTER_EXPIRY,
     WS_GAVE_UP,
     WS_SESSIONS_ENDED,

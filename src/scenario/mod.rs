@@ -41,13 +41,14 @@ pub use users::{CsvUsers, UserSource, UsersSpec};
 pub const SCENARIO_DOC: DocKind = DocKind {
     noun: "scenario",
     example: "`plan: [ { login: { ramp: 2s } }, { traffic: { duration: 20s } } ]` (see scenarios/storm.yaml)",
+    // Used for a mapping expected inside `plan` (a phase's settings); elsewhere the fix names the key.
     mapping_fix: "write a mapping (key: value) here; a phase is written `- login: { ramp: 2s }`, with `{}` when it has no settings",
     tagged_list: Some(("plan", "phase")),
     value_hints: &[
         ("clients", WHOLE_NUMBER),
         ("concurrency", WHOLE_NUMBER),
         ("parallel", WHOLE_NUMBER),
-        ("users", WHOLE_NUMBER),
+        ("mock.users", WHOLE_NUMBER),
         ("offset", WHOLE_NUMBER),
         ("max_body", WHOLE_NUMBER),
         ("devices", WHOLE_NUMBER),
@@ -64,7 +65,46 @@ pub const SCENARIO_DOC: DocKind = DocKind {
             "a list of thresholds, e.g. - p99(refresh) < 250ms",
         ),
     ],
+    value_fix: Some(value_fix),
 };
+
+/// The fix for a value of the wrong form at `key`, from the value as `written`: the form the key
+/// takes, built from what the user wrote where it can be (`25%` → `0.25`).
+fn value_fix(key: &str, written: &str) -> Option<String> {
+    let bare = written.trim_matches(|c| c == '"' || c == '\'');
+    match key {
+        "client.scoped_share" => Some(
+            match bare.strip_suffix('%').and_then(|n| n.trim().parse::<f64>().ok()) {
+                Some(p) if (0.0..=100.0).contains(&p) => format!(
+                    "write the share as a number from 0 to 1, not a percentage: `scoped_share: {}`",
+                    p / 100.0
+                ),
+                _ => "`scoped_share` takes a number from 0 to 1, e.g. `scoped_share: 0.25` (a quarter of the calls)".into(),
+            },
+        ),
+        "client.tabs" => {
+            let max = crate::client::tabs::MAX_TABS;
+            let example = bare
+                .parse::<f64>()
+                .ok()
+                .filter(|n| (1.0..=f64::from(max)).contains(n))
+                .map_or(4, |n| n.floor() as u32);
+            Some(format!(
+                "`tabs` takes a whole number of tabs from 1 to {max}, e.g. `tabs: {example}`"
+            ))
+        }
+        "users" => Some(if bare.ends_with(".csv") {
+            format!("`users` takes a mapping: write `users: {{ csv: {bare} }}`")
+        } else if bare.contains("{n}") {
+            format!(
+                "`users` takes a mapping: write `users: {{ pattern: \"{bare}\", password: \"pw-{{n}}\" }}` (or `users: {{ csv: users.csv }}`)"
+            )
+        } else {
+            "`users` takes a mapping: write `users: { pattern: \"user{n}\", password: \"pw-{n}\" }` (or `users: { csv: users.csv }`)".into()
+        }),
+        _ => None,
+    }
+}
 
 const WHOLE_NUMBER: &str = "a whole number, e.g. 100";
 const TRUE_OR_FALSE: &str = "true or false";

@@ -211,7 +211,7 @@ fn explain(msg: &str, ov: &Override) -> (String, String) {
         };
     }
     let fix = if msg.contains("invalid duration") {
-        "write a number with a unit: 30s, 250ms, 2m, 1h30m".to_string()
+        crate::config::units::duration_fix(msg)
     } else if msg.contains("invalid rate") {
         "write arrivals per unit of time: 2000/s, 120/m".to_string()
     } else if msg.contains("invalid type") {

@@ -259,6 +259,137 @@ fn bad_duration_names_value_and_examples() {
     assert!(e.to_string().contains("2000/s"), "{e}");
 }
 
+/// The error of loading `text` from `bad.yaml`, checked for its key, `line:column` (also in the
+/// rendered message, after the file name) and fix (exactly, and as the rendered `= fix:` line).
+fn value_error(text: &str, key: &str, at: (u64, u64), fix: &str) -> scenario::ConfigError {
+    let e = load_file_err("bad.yaml", text);
+    let s = e.to_string();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue, "{s}");
+    assert_eq!(e.key(), Some(key), "{s}");
+    assert_eq!(e.position(), Some(at), "{s}");
+    assert!(s.contains(&format!("bad.yaml:{}:{}: ", at.0, at.1)), "{s}");
+    assert_eq!(e.diagnostic().fix.as_deref(), Some(fix), "{s}");
+    assert!(
+        s.contains(&format!("\n  = key: {key}\n  = fix: {fix}")),
+        "{s}"
+    );
+    e
+}
+
+#[test]
+fn a_percentage_for_scoped_share_gets_the_fraction_as_its_fix() {
+    value_error(
+        "name: t\nclient:\n  scoped_share: 25%\nplan:\n  - login: {}\n",
+        "client.scoped_share",
+        (3, 17),
+        "write the share as a number from 0 to 1, not a percentage: `scoped_share: 0.25`",
+    );
+    let e = value_error(
+        "name: t\nclient: { scoped_share: lots }\nplan:\n  - login: {}\n",
+        "client.scoped_share",
+        (2, 25),
+        "`scoped_share` takes a number from 0 to 1, e.g. `scoped_share: 0.25` (a quarter of the calls)",
+    );
+    assert!(e.to_string().contains("expected a number"), "{e}");
+}
+
+#[test]
+fn a_fraction_of_a_tab_gets_a_whole_number_as_its_fix() {
+    let e = value_error(
+        "name: t\nclient:\n  tabs: 4.5\nplan:\n  - login: {}\n",
+        "client.tabs",
+        (3, 9),
+        "`tabs` takes a whole number of tabs from 1 to 64, e.g. `tabs: 4`",
+    );
+    assert!(e.to_string().contains("expected a whole number"), "{e}");
+}
+
+#[test]
+fn one_flaw_written_without_a_list_gets_the_list_form_as_its_fix() {
+    value_error(
+        "name: t\nmock:\n  flaws: racy-rotation\nplan:\n  - login: {}\n",
+        "mock.flaws",
+        (3, 10),
+        "write a list, even of one item: `flaws: [racy-rotation]`",
+    );
+    value_error(
+        "name: t\nmock:\n  faults: \"error:refresh=1%\"  # one\nplan:\n  - login: {}\n",
+        "mock.faults",
+        (3, 11),
+        "write a list, even of one item: `faults: [\"error:refresh=1%\"]`",
+    );
+}
+
+#[test]
+fn a_pattern_alone_for_users_gets_the_users_mapping_as_its_fix() {
+    let e = value_error(
+        "name: t\nusers: \"user{n}\"\nplan:\n  - login: {}\n",
+        "users",
+        (2, 8),
+        "`users` takes a mapping: write `users: { pattern: \"user{n}\", password: \"pw-{n}\" }` (or `users: { csv: users.csv }`)",
+    );
+    assert!(!e.to_string().contains("phase"), "{e}");
+    value_error(
+        "name: t\nusers: accounts.csv\nplan:\n  - login: {}\n",
+        "users",
+        (2, 8),
+        "`users` takes a mapping: write `users: { csv: accounts.csv }`",
+    );
+    // The mock's `users` is a number, not the credentials.
+    value_error(
+        "name: t\nmock: { users: lots }\nplan:\n  - login: {}\n",
+        "mock.users",
+        (2, 16),
+        "`users` takes a whole number, e.g. 100",
+    );
+    // A phase's settings keep the phase fix.
+    let e = load_file_err("bad.yaml", "name: t\nplan:\n  - login: 2s\n");
+    assert!(
+        e.diagnostic()
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("- login: { ramp: 2s }")),
+        "{e}"
+    );
+}
+
+/// Every duration unit, as errors and the README list them.
+const UNITS: &str = "ns|nsec|nanos, us|µs|usec, ms|msec|millis, s|sec|secs|second|seconds, m|min|mins|minute|minutes, h|hr|hrs|hour|hours, d|day|days, w|wk|wks|week|weeks, M|month|months, y|yr|yrs|year|years";
+
+#[test]
+fn an_upper_case_duration_unit_gets_the_lower_case_form_and_the_real_units() {
+    let e = value_error(
+        "name: t\nclient:\n  think_time: 2S\nplan:\n  - login: {}\n",
+        "client.think_time",
+        (3, 15),
+        "write `2s`: units are case-sensitive and lower case (M is months)",
+    );
+    let s = e.to_string();
+    assert!(
+        s.contains(&format!(
+            "invalid duration \"2S\": unknown unit \"S\", did you mean `2s`? (units are case-sensitive); units: {UNITS} ("
+        )),
+        "{s}"
+    );
+    // Exactly the units the parser takes, and the README lists the same.
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("`{UNITS}`")),
+        "README does not list: {UNITS}"
+    );
+    // Through --set as well.
+    let e = load_str(
+        "plan: [ { login: {} } ]\n",
+        &["client.think_time=2S".into()],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.diagnostic().fix.as_deref(),
+        Some("write `2s`: units are case-sensitive and lower case (M is months)"),
+        "{e}"
+    );
+}
+
 #[test]
 fn missing_and_wrong_typed_values() {
     let e = load_str("clients: 10\n", &[]).unwrap_err();

@@ -417,18 +417,57 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
     let clients = 4;
     let server = mock(|c| c.faults = vec!["capacity:ws=0".parse().unwrap()]).await;
     let r = channel_run(clients, Channel::Ws, profile(&server)).await;
-    assert!(
-        r.counter("ws_close.1013") >= u64::from(clients),
-        "{:?}",
-        r.snap.counters
-    );
-    assert_eq!(r.counter("ws_connects"), r.counter("ws_close.1013"));
+    let (opened, turned_away, at_stop) = sockets_by_end(&r, clients);
+    // Every channel was turned away at least once ...
+    assert!(turned_away >= u64::from(clients), "{:?}", r.snap.counters);
+    // ... and every socket opened was turned away by the server with 1013, except those the
+    // run's own stop closed first (a socket accepted just before the end, its 1013 still on the
+    // way): nothing else ended one.
+    assert_eq!(opened, turned_away + at_stop, "{:?}", r.snap.counters);
+    // Such a socket held nothing either: every channel never opened.
     assert_eq!(r.counter("channels_never_opened"), u64::from(clients));
     assert_eq!(
         channel_default(&r, clients),
         Some((false, Some(f64::from(clients))))
     );
     server.shutdown().await;
+
+    // The same run against the correct mock: no socket is turned away, each one is open until
+    // the stop closes it, and every channel opened.
+    let server = mock(|_| {}).await;
+    let r = channel_run(clients, Channel::Ws, profile(&server)).await;
+    let (opened, turned_away, at_stop) = sockets_by_end(&r, clients);
+    assert_eq!(
+        (opened, turned_away, at_stop),
+        (u64::from(clients), 0, u64::from(clients)),
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.counter("channels_never_opened"), 0);
+    assert_eq!(channel_default(&r, clients), Some((true, Some(0.0))));
+    server.shutdown().await;
+}
+
+/// How the sockets of a run of `clients` channels ended: `(ws_connects, ws_close.1013,
+/// ws_closed_at_stop)`, after checking that no socket ended any other way (another close code,
+/// none, a reconnect) and that the stop ended at most one socket per channel, each channel
+/// ending `ended.stopped` then.
+fn sockets_by_end(r: &Ran, clients: u32) -> (u64, u64, u64) {
+    let c = &r.snap.counters;
+    let closes: Vec<(&String, &u64)> = c
+        .iter()
+        .filter(|(k, _)| k.starts_with("ws_close.") && k.as_str() != "ws_close.1013")
+        .collect();
+    assert!(closes.is_empty(), "other ends: {closes:?} in {c:?}");
+    assert_eq!(r.counter("errors.ws_abnormal"), 0, "{c:?}");
+    let at_stop = r.counter("ws_closed_at_stop");
+    assert!(at_stop <= r.counter("ended.stopped"), "{c:?}");
+    assert!(r.counter("ended.stopped") <= u64::from(clients), "{c:?}");
+    (
+        r.counter("ws_connects"),
+        r.counter("ws_close.1013"),
+        at_stop,
+    )
 }
 
 /// An event-stream endpoint that answers every request 200 `text/event-stream` with an empty

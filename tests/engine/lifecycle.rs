@@ -211,3 +211,40 @@ async fn preflight_fails_fast_when_nothing_listens() {
     assert!(matches!(err, PreflightError::Unreachable { .. }), "{err}");
     assert!(t.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_line_still_counts_the_logged_in_clients_when_the_run_is_done() {
+    // The run ends with every client logged in. The live line read after the end (its last line,
+    // `phase done`) and the timeline's last `active_clients` said 0: the fleet was dropped at the
+    // end, and each dropped session counted as one that lost its tokens.
+    let server = mock(|_| {}).await;
+    let clients = 12u32;
+    let progress = Progress::new();
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Traffic {
+            duration: Duration::from_millis(500),
+            rate: None,
+        },
+    ];
+    let r = run_watched(
+        plan(clients, settings(Strategy::SingleFlight, 1), phases),
+        profile(&server),
+        CancellationToken::new(),
+        progress.clone(),
+    )
+    .await;
+    assert_eq!(r.counter("clients_logged_in"), u64::from(clients));
+    let tick = progress.tick();
+    assert_eq!(tick.phase, "done");
+    assert_eq!(tick.logged_in, i64::from(clients), "{tick:?}");
+    let active = &r.snap.timeline.gauges["active_clients"];
+    assert_eq!(
+        active.last().copied(),
+        Some(i64::from(clients)),
+        "{active:?}"
+    );
+    server.shutdown().await;
+}
