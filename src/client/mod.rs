@@ -26,7 +26,8 @@
 //!   through that channel's path.
 //! - [`sse`]: the Server-Sent Events channel (`client.channel: sse`), same tokens, same kick clock.
 //! - [`push`]: the push channel (`client.channel: push`): the loopback push receiver and each
-//!   client's device registration (`session_push`).
+//!   client's device registration (`session_push`); [`push_end`]: how a registration ends
+//!   (`ended.<reason>`).
 
 pub mod admin_logout;
 pub mod authorize;
@@ -40,6 +41,7 @@ pub mod lifetime;
 pub mod live;
 pub mod notice;
 pub mod push;
+pub mod push_end;
 pub mod race;
 pub mod retry;
 pub mod session;
