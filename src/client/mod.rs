@@ -22,13 +22,17 @@
 //! - [`race`]: the refresh race (N refreshes of one refresh token at once), classified.
 //! - [`tabs`]: one user's N tabs sharing one token store (`client.tabs`, `client.tab_sync`).
 //! - [`ws`]: the WebSocket channel (helper WS); `session_ws` lets it ask a [`Session`] for tokens.
+//! - [`channel_end`]: a `kicked`/`logout` event on any channel ends the session at once, noticed
+//!   through that channel's path.
 //! - [`sse`]: the Server-Sent Events channel (`client.channel: sse`), same tokens, same kick clock.
 //! - [`push`]: the push channel (`client.channel: push`): the loopback push receiver and each
-//!   client's device registration (`session_push`).
+//!   client's device registration (`session_push`); [`push_end`]: how a registration ends
+//!   (`ended.<reason>`).
 
 pub mod admin_logout;
 pub mod authorize;
 pub mod channel;
+pub mod channel_end;
 pub mod cookies;
 pub mod credentials;
 pub mod discover;
@@ -37,6 +41,7 @@ pub mod lifetime;
 pub mod live;
 pub mod notice;
 pub mod push;
+pub mod push_end;
 pub mod race;
 pub mod retry;
 pub mod session;

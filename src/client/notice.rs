@@ -5,8 +5,10 @@
 //! - [`EndCause`]: why the server ended the session — what the *scenario* knows (the engine
 //!   registers an end it caused with [`NoticeBook::ends`]; an end the server announced, expiry,
 //!   is found from the announcement itself).
-//! - [`NoticePath`]: what told the client — a push event, a terminal close code, a 401 on its next
-//!   call, a refresh rejected on its own (a socket's reconnect), its local `exp` timer.
+//! - [`NoticePath`]: what told the client — a session event on its channel (a WebSocket message, an
+//!   SSE event, a push message: one path per channel, see `client::channel_end`), a terminal close
+//!   code, a 401 on its next call, a refresh rejected on its own (a socket's reconnect), its local
+//!   `exp` timer.
 //! - [`Reason`]: what the client could infer from the signals it got ([`Reason::infer`] reads an
 //!   `error_description`, an error code or a close reason; a WebSocket event names it directly).
 //! - [`NoticeBook`]: one login session's bookkeeping, kept in the session's state: the registered
@@ -78,8 +80,13 @@ impl EndCause {
 /// What told the client its session was over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoticePath {
-    /// A session event on its WebSocket (`kicked`, `logout`).
+    /// A session event on its WebSocket (`kicked`, `logout`). The name `push` predates the other
+    /// channels and is kept (scripts read `notice_latency.<cause>.push`).
     Push,
+    /// A session event on its Server-Sent Events stream (`kicked`, `logout`).
+    SseEvent,
+    /// A push message for its device (`kicked`, `logout`) at authbench's push receiver.
+    PushMessage,
     /// A terminal close code on its WebSocket without such an event.
     CloseCode,
     /// A resource call answered 401 whose renewal was refused.
@@ -95,6 +102,8 @@ impl NoticePath {
     /// Every path, in table order.
     pub const ALL: &'static [NoticePath] = &[
         NoticePath::Push,
+        NoticePath::SseEvent,
+        NoticePath::PushMessage,
         NoticePath::CloseCode,
         NoticePath::Api401,
         NoticePath::RefreshRejected,
@@ -105,6 +114,8 @@ impl NoticePath {
     pub fn name(self) -> &'static str {
         match self {
             NoticePath::Push => "push",
+            NoticePath::SseEvent => "sse_event",
+            NoticePath::PushMessage => "push_message",
             NoticePath::CloseCode => "close_code",
             NoticePath::Api401 => "api_401",
             NoticePath::RefreshRejected => "refresh_rejected",
@@ -558,5 +569,26 @@ mod tests {
         record_unnoticed(&rec, 0, EndCause::ForceLogout, 2);
         assert_eq!(rec.counter("unnoticed.force_logout"), 1);
         assert_eq!(rec.counter(names::GHOST_REQUESTS), 5);
+    }
+
+    #[test]
+    fn every_channel_event_has_its_own_path_name() {
+        assert_eq!(
+            latency_name(EndCause::Kicked, NoticePath::SseEvent),
+            "notice_latency.kicked.sse_event"
+        );
+        assert_eq!(
+            latency_name(EndCause::ForceLogout, NoticePath::PushMessage),
+            "notice_latency.force_logout.push_message"
+        );
+        // The WebSocket's keeps its name.
+        assert_eq!(
+            latency_name(EndCause::Kicked, NoticePath::Push),
+            "notice_latency.kicked.push"
+        );
+        assert_eq!(
+            latency_name(EndCause::Revoked, NoticePath::ExpTimer),
+            "notice_latency.revoked.exp_timer"
+        );
     }
 }

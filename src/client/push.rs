@@ -17,9 +17,13 @@
 //!   `push.register` request (`push_registrations`, `push_register_failed`).
 //!
 //! A pushed message is classified by the profile's `push.events` (default: `data.type` of the
-//! FCM message) and counted `push_events.<type>`; `kicked`/`logout` signal the session's kick
-//! clock, giving `push_latency` (trigger → message received) and, for armed clocks no message
-//! reached, `missed_pushes`; the session is told its end was announced.
+//! FCM message) and counted `push_events.<type>`. `kicked`/`logout` end the session as the same
+//! event on a WebSocket does ([`channel_end`]): the session notices at once
+//! (`notice_latency.<cause>.push_message`, the reason the message names), then the session's kick
+//! clock is signalled, giving `push_latency` (trigger → message received) and, for armed clocks no
+//! message reached, `missed_pushes`. Every registration's end is counted `ended.<reason>`
+//! ([`push_end`]): `session_ended` when such a message had arrived before the run closed it,
+//! `stopped` when none had, `refused` or `no_token` when it never registered.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,8 +38,11 @@ use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::Channel;
+use super::channel_end::{self, Ending};
+use super::push_end::{EndOnce, PushEnd};
 use super::session::Session;
-use super::ws::{KickClock, SessionEnd, WsTokens};
+use super::ws::{KickClock, WsTokens};
 use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, PUSH_REGISTER_FAILED, PUSH_REGISTRATIONS, PUSHES_RECEIVED, PUSHES_UNROUTED,
@@ -52,6 +59,8 @@ struct Route {
     kick: Arc<KickClock>,
     shard: usize,
     session: Arc<Session>,
+    /// The registration's end, shared with its [`PushHandle`].
+    life: Arc<EndOnce>,
 }
 
 /// What the receiver's handler shares.
@@ -152,11 +161,14 @@ impl Drop for PushReceiver {
     }
 }
 
-/// One client's registration: its device token stays routed until [`PushHandle::close`].
+/// One client's registration: its device token stays routed until [`PushHandle::close`] (or the
+/// handle is dropped), which counts how it ended (`ended.<reason>`, [`push_end`]).
 #[derive(Debug)]
 pub struct PushHandle {
     token: String,
     registered: bool,
+    shard: usize,
+    life: Arc<EndOnce>,
     inner: Arc<Inner>,
 }
 
@@ -166,9 +178,21 @@ impl PushHandle {
         self.registered && self.inner.routes.lock().contains_key(&self.token)
     }
 
-    /// Stops routing this device's messages (later ones count as `pushes_unrouted`).
+    /// Stops routing this device's messages (later ones count as `pushes_unrouted`) and counts
+    /// how the registration ended, once: `session_ended` when a `kicked`/`logout` message had
+    /// arrived for it, else `stopped` (a refused registration was counted when it was refused).
     pub fn close(&self) {
         self.inner.routes.lock().remove(&self.token);
+        self.life
+            .count(&self.inner.recorder, self.shard, self.life.on_close());
+    }
+}
+
+impl Drop for PushHandle {
+    /// A registration dropped without [`PushHandle::close`] ends the same way: every
+    /// registration's end is counted.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -191,28 +215,37 @@ pub async fn register(
     let shard = session.id() as usize;
     let n = inner.next_token.fetch_add(1, Ordering::Relaxed);
     let token = format!("authbench-{:016x}-{}-{n}", inner.nonce, session.id());
+    let life = Arc::new(EndOnce::default());
     inner.routes.lock().insert(
         token.clone(),
         Route {
             kick: kick.clone(),
             shard,
             session: session.clone(),
+            life: life.clone(),
         },
     );
-    let status = session.register_push(&token).await;
-    let registered = status.is_some_and(|s| (200..300).contains(&s));
-    if registered {
-        inner.recorder.count(shard, PUSH_REGISTRATIONS, 1);
-    } else {
-        inner
-            .recorder
-            .count_channel_failure(shard, PUSH_REGISTER_FAILED);
-        inner.recorder.count(shard, names::CHANNELS_NEVER_OPENED, 1);
-        inner.routes.lock().remove(&token);
-    }
+    let registered = match session.register_push(&token).await {
+        Ok(()) => {
+            inner.recorder.count(shard, PUSH_REGISTRATIONS, 1);
+            true
+        }
+        Err(why) => {
+            tracing::debug!(client = session.id(), "push registration failed: {why}");
+            inner
+                .recorder
+                .count_channel_failure(shard, PUSH_REGISTER_FAILED);
+            inner.recorder.count(shard, names::CHANNELS_NEVER_OPENED, 1);
+            inner.routes.lock().remove(&token);
+            life.count(&inner.recorder, shard, PushEnd::from(why));
+            false
+        }
+    };
     PushHandle {
         token,
         registered,
+        shard,
+        life,
         inner: inner.clone(),
     }
 }
@@ -275,8 +308,8 @@ async fn receive(
         .routes
         .lock()
         .get(token)
-        .map(|r| (r.kick.clone(), r.shard, r.session.clone()));
-    let Some((kick, shard, session)) = route else {
+        .map(|r| (r.kick.clone(), r.shard, r.session.clone(), r.life.clone()));
+    let Some((kick, shard, session, life)) = route else {
         inner.recorder.count(0, PUSHES_UNROUTED, 1);
         return fcm_error(
             StatusCode::NOT_FOUND,
@@ -294,14 +327,17 @@ async fn receive(
             .and_then(|t| t.as_str())
             .map(|t| WsEvent::Other(t.to_string())),
     };
-    let (label, end) = match &event {
-        Some(WsEvent::Kicked) => ("kicked", Some(SessionEnd::Kicked)),
-        Some(WsEvent::Logout) => ("logout", Some(SessionEnd::LoggedOut)),
-        Some(WsEvent::SessionExpired) => ("session_expired", None),
-        _ => ("other", None),
+    let label = match &event {
+        Some(WsEvent::Kicked) => "kicked",
+        Some(WsEvent::Logout) => "logout",
+        Some(WsEvent::SessionExpired) => "session_expired",
+        _ => "other",
     };
     rec.count(shard, &names::push_event(label), 1);
-    if let Some(end) = end {
+    if let Some(ending) = event.as_ref().and_then(Ending::of) {
+        // The session is told first, the kick clock second (see `client::channel_end`).
+        let end = channel_end::tell(&*session, Channel::Push, ending);
+        life.session_ended(end);
         kick.signal(at);
         WsTokens::session_ended(&*session, end);
     }

@@ -3,28 +3,40 @@
 
 use std::time::SystemTime;
 
+use super::push_end::RegisterError;
 use super::session::Session;
 use super::transport::{BodyMode, prebuilt};
 use super::ws::WsTokens;
 
 impl Session {
-    /// Registers `device_token` through the profile's `push.register` request. Returns the
-    /// status, or `None` when the session has no token, the profile no push registration, or the
-    /// request could not be sent.
-    pub(crate) async fn register_push(&self, device_token: &str) -> Option<u16> {
+    /// Registers `device_token` through the profile's `push.register` request: `Ok` on a 2xx
+    /// answer, else why not ([`RegisterError`]: no token, no registration request in the profile,
+    /// the request failed, or the server's status).
+    pub(crate) async fn register_push(&self, device_token: &str) -> Result<(), RegisterError> {
         let access = match self.expires_at() {
-            Some(exp) if exp <= SystemTime::now() => WsTokens::access_token(self).await?,
-            _ => self.held()?.access().to_string(),
+            Some(exp) if exp <= SystemTime::now() => WsTokens::access_token(self)
+                .await
+                .ok_or(RegisterError::NoToken)?,
+            _ => self
+                .held()
+                .ok_or(RegisterError::NoToken)?
+                .access()
+                .to_string(),
         };
         let req = self
             .env()
             .profile
-            .push_register_request(&access, device_token)?;
+            .push_register_request(&access, device_token)
+            .ok_or(RegisterError::NoRequest)?;
         let reply = self
             .http()
             .exchange_with(prebuilt(req), BodyMode::Keep)
             .await
-            .ok()?;
-        Some(reply.status)
+            .map_err(|e| RegisterError::Transport(e.kind))?;
+        if (200..300).contains(&reply.status) {
+            Ok(())
+        } else {
+            Err(RegisterError::Status(reply.status))
+        }
     }
 }

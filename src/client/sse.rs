@@ -11,8 +11,10 @@
 //!   reconnect after a stream that ended on its own (`sse_end_without_event`) — the EventSource
 //!   rules; a stream that fails before delivering anything backs off like a socket (equal jitter,
 //!   giving up after `max_attempts` in a row, `sse_gave_up`);
-//! - `kicked`/`logout` end the session: the kick clock is signalled (`sse_kick_latency`), the
-//!   session is told ([`WsTokens::session_ended`]) and the stream is dropped;
+//! - `kicked`/`logout` end the session as on a WebSocket ([`channel_end`]): the session notices
+//!   at once (`notice_latency.<cause>.sse_event`, the reason the event names), then the kick clock
+//!   is signalled (`sse_kick_latency`), the stream is dropped and the session is told it is over
+//!   ([`WsTokens::session_ended`]);
 //! - `session_expired`: refresh, then reconnect at once (`sse_reconnect` from the event to the
 //!   new stream's response head);
 //! - a reconnect refused with 401/403 is retried once after a refresh; refused again, the session
@@ -33,8 +35,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::Channel as ChannelKind;
+use super::channel_end::{self, Ending};
 use super::transport::events;
-use super::ws::{Backoff, KickClock, SessionEnd, TURNED_AWAY_WITHIN, WsEnd, WsTokens};
+use super::ws::{Backoff, KickClock, TURNED_AWAY_WITHIN, WsEnd, WsTokens};
 use crate::metrics::Recorder;
 use crate::metrics::names::{
     self, GAUGE_OPEN_STREAMS, SSE_CONNECT, SSE_CONNECTS, SSE_END_WITHOUT_EVENT, SSE_GAVE_UP,
@@ -303,7 +307,7 @@ impl<T: WsTokens> Channel<T> {
                 drop(stream);
                 if matches!(status, 401 | 403) {
                     if auth_refreshed {
-                        return WsEnd::SessionEnded(SessionEnd::Other(status));
+                        return WsEnd::SessionEnded(super::ws::SessionEnd::Other(status));
                     }
                     auth_refreshed = true;
                     refresh = true;
@@ -420,19 +424,15 @@ impl<T: WsTokens> Channel<T> {
                 _ => "other",
             };
             self.rec.count(self.shard, &names::sse_event(label), 1);
-            match event {
-                Some(WsEvent::Kicked) => {
-                    self.kick.signal(Instant::now());
-                    return Next::Stop(WsEnd::SessionEnded(SessionEnd::Kicked));
-                }
-                Some(WsEvent::Logout) => {
-                    self.kick.signal(Instant::now());
-                    return Next::Stop(WsEnd::SessionEnded(SessionEnd::LoggedOut));
-                }
-                Some(WsEvent::SessionExpired) => {
-                    return Next::Refresh { at: Instant::now() };
-                }
-                _ => {}
+            if let Some(ending) = event.as_ref().and_then(Ending::of) {
+                // The session is told first, the kick clock second (see `client::channel_end`).
+                let at = Instant::now();
+                let end = channel_end::tell(&*self.tokens, ChannelKind::Sse, ending);
+                self.kick.signal(at);
+                return Next::Stop(WsEnd::SessionEnded(end));
+            }
+            if event == Some(WsEvent::SessionExpired) {
+                return Next::Refresh { at: Instant::now() };
             }
         }
     }

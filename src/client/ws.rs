@@ -47,6 +47,8 @@ pub use options::{Backoff, WsConfigError, WsOptions};
 use crate::client::transport::ws::connect;
 pub use crate::client::transport::ws::{ConnectError, Socket};
 
+use crate::client::Channel as ChannelKind;
+use crate::client::channel_end::{self, Ending};
 use crate::client::notice::{NoticePath, Reason};
 use crate::metrics::Recorder;
 use crate::metrics::names::{
@@ -81,10 +83,12 @@ pub trait WsTokens: Send + Sync + 'static {
     fn refresh_for_reconnect(&self) -> impl Future<Output = Option<String>> + Send;
     /// The server ended this session for good (terminal close / kicked / logout event): do not reconnect.
     fn session_ended(&self, why: SessionEnd);
-    /// The moment the channel learned the session is over: a `kicked`/`logout` event
-    /// ([`NoticePath::Push`]) or a terminal close code without one ([`NoticePath::CloseCode`]),
-    /// with the reason it names (issue 17, `client::notice`). Called before the close handshake
-    /// is drained; [`WsTokens::session_ended`] follows when the channel stops.
+    /// The moment the channel learned the session is over: a `kicked`/`logout` event (on a
+    /// WebSocket [`NoticePath::Push`], on an SSE stream [`NoticePath::SseEvent`], as a push
+    /// message [`NoticePath::PushMessage`]: `client::channel_end`) or a terminal close code
+    /// without one ([`NoticePath::CloseCode`]), with the reason it names (issue 17,
+    /// `client::notice`). Called before the close handshake is drained and before the kick clock
+    /// is signalled; [`WsTokens::session_ended`] follows when the channel stops.
     fn session_end_noticed(&self, _path: NoticePath, _reason: Reason) {}
 }
 
@@ -644,11 +648,11 @@ impl<T: WsTokens> Channel<T> {
                             }
                             if let Some(ev) = self.on_text(text.as_str()) {
                                 if ev != SessionEvent::Expired && event.is_none() {
-                                    let reason = match ev {
-                                        SessionEvent::Kicked => Reason::Kicked,
-                                        _ => Reason::LoggedOut,
+                                    let ending = match ev {
+                                        SessionEvent::Kicked => Ending::Kicked,
+                                        _ => Ending::LoggedOut,
                                     };
-                                    self.tokens.session_end_noticed(NoticePath::Push, reason);
+                                    channel_end::tell(&*self.tokens, ChannelKind::Ws, ending);
                                 }
                                 if ev != SessionEvent::Expired {
                                     self.kick.signal(Instant::now());

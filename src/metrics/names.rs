@@ -322,7 +322,8 @@ pub const PREFIX_WS_CONNECT_FAILED: &str = "ws_connect_failed.";
 pub const PREFIX_RACE: &str = "race.";
 /// Prefix: `failures.<op>.<class>`, operations that failed (see [`failure`]).
 pub const PREFIX_FAILURES: &str = "failures.";
-/// Prefix: `ended.<reason>`, WebSocket channels by how they ended (see [`ended`]).
+/// Prefix: `ended.<reason>`, channels by how they ended: WebSockets, SSE streams and push
+/// registrations, one count each (see [`ended`]).
 pub const PREFIX_ENDED: &str = "ended.";
 /// Prefix: `retry_after.<op>`, 429/503 answers whose `Retry-After` the client waited for.
 pub const PREFIX_RETRY_AFTER: &str = "retry_after.";
@@ -479,7 +480,9 @@ pub fn in_outage(op: &str) -> String {
 }
 
 /// `ended.<reason>` (`stopped`, `session_ended`, `no_token`, `normal`, `protocol_error`,
-/// `gave_up`, `refused`).
+/// `gave_up`, `refused`, `aborted`): a WebSocket's or SSE stream's end (`client::ws::WsEnd`), a
+/// push registration's (`client::push_end::PushEnd`: `stopped`, `session_ended`, `no_token`,
+/// `refused`).
 pub fn ended(reason: &str) -> String {
     format!("{PREFIX_ENDED}{reason}")
 }

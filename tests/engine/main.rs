@@ -3,6 +3,7 @@
 
 mod support;
 
+mod channel_notice;
 mod channels;
 mod connections;
 mod cookie_session;

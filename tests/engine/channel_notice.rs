@@ -1,0 +1,266 @@
+//! Session loss, noticed on the two channels besides the WebSocket (`client.channel: sse|push`),
+//! against the in-process mock over real sockets: the `logout` or `kicked` event of an SSE stream
+//! and the `logout` or `kicked` push message tell the session at once, as the WebSocket's event
+//! does (`notice_latency.<cause>.sse_event`, `notice_latency.<cause>.push_message`), before it
+//! sends anything on the dead session (`ghost_requests` 0) and with the reason the event names. A
+//! server that never sends the event leaves the end unnoticed (`unnoticed.kicked`). Every push
+//! registration ends with a counted reason (`ended.<reason>`), as sockets and streams do.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::{Ran, mock, plan, profile, run, settings};
+use authbench::client::push::PushReceiver;
+use authbench::client::{Channel, Strategy};
+use authbench::engine::{self, Plan, Progress};
+use authbench::metrics::Recorder;
+use authbench::scenario::Phase;
+use authbench_mock::{Flaw, MockConfig, MockServer};
+use tokio_util::sync::CancellationToken;
+
+fn zero() -> Duration {
+    Duration::ZERO
+}
+
+/// Login (the channel opens after it), an admin logs every user out, then 400 ms of calls.
+fn force_logout_then_calls() -> Vec<Phase> {
+    vec![
+        Phase::Login { ramp: zero() },
+        Phase::ForceLogout { ramp: zero() },
+        Phase::Traffic {
+            duration: Duration::from_millis(400),
+            rate: None,
+        },
+    ]
+}
+
+/// Login, then every user logs in again elsewhere (a single-session server kicks the old one).
+fn kickoff() -> Vec<Phase> {
+    vec![
+        Phase::Login { ramp: zero() },
+        Phase::Relogin { ramp: zero() },
+    ]
+}
+
+fn with_channel(clients: u32, channel: Channel, phases: Vec<Phase>) -> Plan {
+    let mut p = plan(clients, settings(Strategy::SingleFlight, 1), phases);
+    p.channel = Some(channel);
+    p
+}
+
+/// Runs `phases` with the push channel: a receiver on loopback recording into the run's recorder,
+/// and the mock (tuned by `tweak`) pointed at it with `--push-url` when `push_url`.
+async fn run_push(
+    clients: u32,
+    phases: Vec<Phase>,
+    push_url: bool,
+    tweak: impl FnOnce(&mut MockConfig),
+    kick_timeout: Duration,
+) -> (Ran, MockServer) {
+    let rec = Recorder::new();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let receiver = Arc::new(PushReceiver::start(addr, rec.clone()).await.unwrap());
+    let url = receiver.send_url();
+    let server = mock(|c| {
+        if push_url {
+            c.push_url = Some(url);
+        }
+        tweak(c);
+    })
+    .await;
+    let mut p = with_channel(clients, Channel::Push, phases).with_push(Some(receiver));
+    p.kick_timeout = kick_timeout;
+    let t = std::time::Instant::now();
+    let outcome = engine::run(
+        p,
+        profile(&server),
+        rec.clone(),
+        CancellationToken::new(),
+        Progress::new(),
+    )
+    .await
+    .expect("engine set up");
+    let ran = Ran {
+        outcome,
+        snap: rec.snapshot(),
+        took: t.elapsed(),
+    };
+    (ran, server)
+}
+
+/// What a client told of a force logout by its channel's event must show: one notice per client
+/// through `path`, none through a 401, no ghost request, the reason right.
+fn told_of_the_force_logout(r: &Ran, n: u64, path: &str) {
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("session_ends.force_logout"), n, "{c:?}");
+    assert_eq!(
+        r.samples(&format!("notice_latency.force_logout.{path}")),
+        n,
+        "{c:?}"
+    );
+    assert_eq!(r.samples("notice_latency"), n);
+    assert_eq!(r.samples("notice_latency.force_logout.api_401"), 0);
+    // Told during the force_logout phase: nothing was sent on the dead session.
+    assert_eq!(r.counter("ghost_requests"), 0, "{c:?}");
+    assert_eq!(r.samples("ghost_time"), 0);
+    assert_eq!(r.counter("unnoticed.force_logout"), 0);
+    assert_eq!(r.counter("end_reason.logged_out"), n, "{c:?}");
+    assert_eq!(r.counter("reason_unclear"), 0);
+    // The calls after the notice find the session over and log in again, an expected relogin.
+    assert_eq!(r.counter("relogins"), n, "{c:?}");
+    assert_eq!(r.counter("spurious_logouts"), 0);
+}
+
+/// What a client kicked by a login elsewhere and told by its channel's event must show.
+fn told_of_the_kick(r: &Ran, n: u64, path: &str) {
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("session_ends.kicked"), n, "{c:?}");
+    assert_eq!(
+        r.samples(&format!("notice_latency.kicked.{path}")),
+        n,
+        "{c:?}"
+    );
+    assert_eq!(r.samples("notice_latency"), n);
+    assert_eq!(r.counter("unnoticed.kicked"), 0, "{c:?}");
+    assert_eq!(r.counter("end_reason.kicked"), n, "{c:?}");
+    assert_eq!(r.counter("reason_unclear"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_stream_tells_of_a_force_logout_before_any_ghost_request() {
+    let server = mock(|_| {}).await;
+    let clients = 5;
+    let r = run(
+        with_channel(clients, Channel::Sse, force_logout_then_calls()),
+        profile(&server),
+    )
+    .await;
+    assert_eq!(r.counter("sse_events.logout"), u64::from(clients));
+    told_of_the_force_logout(&r, u64::from(clients), "sse_event");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_kick_is_noticed_with_its_reason() {
+    let server = mock(|c| c.single_session = true).await;
+    let clients = 5;
+    let n = u64::from(clients);
+    let r = run(
+        with_channel(clients, Channel::Sse, kickoff()),
+        profile(&server),
+    )
+    .await;
+    assert_eq!(r.counter("sse_events.kicked"), n);
+    told_of_the_kick(&r, n, "sse_event");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_kick_the_server_never_sends_is_unnoticed() {
+    let server = mock(|c| {
+        c.single_session = true;
+        c.flaws = vec![Flaw::NoKick];
+    })
+    .await;
+    let clients = 3;
+    let n = u64::from(clients);
+    let mut p = with_channel(clients, Channel::Sse, kickoff());
+    p.kick_timeout = Duration::from_millis(400);
+    let r = run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("session_ends.kicked"), n, "{c:?}");
+    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
+    assert_eq!(r.samples("notice_latency"), 0, "{c:?}");
+    assert_eq!(r.counter("end_reason.kicked"), 0);
+    assert_eq!(r.counter("sse_events.kicked"), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_tells_of_a_force_logout_before_any_ghost_request() {
+    let clients = 5;
+    let (r, server) = run_push(
+        clients,
+        force_logout_then_calls(),
+        true,
+        |_| {},
+        Duration::from_secs(5),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.counter("push_events.logout"), n, "{:?}", r.snap.counters);
+    told_of_the_force_logout(&r, n, "push_message");
+    assert_eq!(r.counter("ended.session_ended"), n, "{:?}", r.snap.counters);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_kick_is_noticed_and_every_registration_ends_with_a_reason() {
+    let clients = 5;
+    let (r, server) = run_push(
+        clients,
+        kickoff(),
+        true,
+        |c| c.single_session = true,
+        Duration::from_secs(5),
+    )
+    .await;
+    let n = u64::from(clients);
+    assert_eq!(r.counter("push_events.kicked"), n, "{:?}", r.snap.counters);
+    told_of_the_kick(&r, n, "push_message");
+    // The old devices ended with their session, the new ones when the run closed them.
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("ended.session_ended"), n, "{c:?}");
+    assert_eq!(r.counter("ended.stopped"), n, "{c:?}");
+    assert_eq!(r.counter("push_registrations"), 2 * n);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_never_pushed_is_unnoticed_and_its_device_ends_stopped() {
+    let clients = 3;
+    let (r, server) = run_push(
+        clients,
+        kickoff(),
+        true,
+        |c| {
+            c.single_session = true;
+            c.flaws = vec![Flaw::NoKick];
+        },
+        Duration::from_millis(400),
+    )
+    .await;
+    let n = u64::from(clients);
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("session_ends.kicked"), n, "{c:?}");
+    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
+    assert_eq!(r.samples("notice_latency"), 0, "{c:?}");
+    assert_eq!(r.counter("push_events.kicked"), 0);
+    // No device heard of its session's end: each was closed by the run.
+    assert_eq!(r.counter("ended.session_ended"), 0, "{c:?}");
+    assert_eq!(r.counter("ended.stopped"), 2 * n, "{c:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_push_registration_ends_as_refused() {
+    // No --push-url: the mock answers every registration 501.
+    let clients = 3;
+    let (r, server) = run_push(
+        clients,
+        kickoff(),
+        false,
+        |c| c.single_session = true,
+        Duration::from_millis(400),
+    )
+    .await;
+    let n = u64::from(clients);
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("push_register_failed"), 2 * n, "{c:?}");
+    assert_eq!(r.counter("ended.refused"), 2 * n, "{c:?}");
+    assert_eq!(r.counter("ended.stopped"), 0, "{c:?}");
+    // Nothing told the old sessions of the kick.
+    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
+    server.shutdown().await;
+}
