@@ -1736,7 +1736,21 @@ impl Session {
         {
             return None;
         }
+        let replaced = self
+            .state
+            .lock()
+            .notice()
+            .pending_end()
+            .is_some_and(|(cause, _)| cause == EndCause::Kicked);
         self.noticed(path, reason, ended);
+        if replaced {
+            // A login of the same user elsewhere (`relogin` phase) replaced this session, and
+            // the refused refresh is how it learned so (its socket never carried the kick). The
+            // user is on the new session: logging in again would take it back, and the refusal
+            // was no spurious logout.
+            self.forget(false);
+            return None;
+        }
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);

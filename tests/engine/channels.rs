@@ -448,6 +448,41 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
     server.shutdown().await;
 }
 
+/// A login elsewhere replaces a session whose socket the server keeps turning away, so the kick
+/// never reaches it: its next handshake is refused (401), then its refresh, and that is how it
+/// learns of the kick. It used to be counted a spurious logout and to log in again, taking the
+/// user's session back from the new login (`kickoff.yaml --clients 30` with `capacity:ws=0`: 96
+/// spurious logouts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_session_whose_kick_never_arrived_learns_it_from_its_refused_refresh() {
+    let clients = 4u32;
+    let server = mock(|c| {
+        c.single_session = true;
+        c.faults = vec!["capacity:ws=0".parse().unwrap()];
+    })
+    .await;
+    let mut p = with_channel(clients, Channel::Ws, kickoff());
+    p.kick_timeout = Duration::from_secs(8);
+    let r = crate::support::run(p, profile(&server)).await;
+    let c = &r.snap.counters;
+    // Every old session tried its socket again after the relogin and was refused for its token...
+    assert!(
+        r.counter("ws_connect_failed.401") >= u64::from(clients),
+        "{c:?}"
+    );
+    // ... learned of the kick from the refused refresh, and stayed out.
+    let noticed = r
+        .snap
+        .histograms
+        .get("notice_latency.kicked.refresh_rejected")
+        .map_or(0, |h| h.len());
+    assert_eq!(noticed, u64::from(clients), "{c:?}");
+    assert_eq!(r.counter("relogins"), 0, "{c:?}");
+    assert_eq!(r.counter("spurious_logouts"), 0, "{c:?}");
+    assert_eq!(r.counter("unnoticed.kicked"), 0, "{c:?}");
+    server.shutdown().await;
+}
+
 /// How the sockets of a run of `clients` channels ended: `(ws_connects, ws_close.1013,
 /// ws_closed_at_stop)`, after checking that no socket ended any other way (another close code,
 /// none, a reconnect) and that the stop ended at most one socket per channel, each channel
