@@ -170,6 +170,20 @@ impl Op {
 }
 
 impl Op {
+    /// Every operation.
+    pub const ALL: [Op; 10] = [
+        Op::Login,
+        Op::Refresh,
+        Op::Api,
+        Op::Logout,
+        Op::ForceLogout,
+        Op::Race,
+        Op::RaceCheck,
+        Op::LogoutEverywhere,
+        Op::LogoutEverywhereCheck,
+        Op::CsrfPage,
+    ];
+
     /// `requests.<op>` without formatting (it is counted on every request).
     pub fn requests_counter(self) -> &'static str {
         match self {
@@ -2294,19 +2308,7 @@ mod tests {
     #[test]
     fn each_operation_counts_its_requests_under_its_own_name() {
         use super::{Op, names};
-        let ops = [
-            Op::Login,
-            Op::Refresh,
-            Op::Api,
-            Op::Logout,
-            Op::ForceLogout,
-            Op::Race,
-            Op::RaceCheck,
-            Op::LogoutEverywhere,
-            Op::LogoutEverywhereCheck,
-            Op::CsrfPage,
-        ];
-        for op in ops {
+        for op in Op::ALL {
             assert_eq!(op.requests_counter(), names::requests_of(op.name()));
             assert!(names::OPS.contains(&op.name()), "{}", op.name());
         }
@@ -2348,18 +2350,7 @@ mod tests {
 
     #[test]
     fn static_status_names_match_the_formatted_ones() {
-        for op in [
-            Op::Login,
-            Op::Refresh,
-            Op::Api,
-            Op::Logout,
-            Op::ForceLogout,
-            Op::Race,
-            Op::RaceCheck,
-            Op::LogoutEverywhere,
-            Op::LogoutEverywhereCheck,
-            Op::CsrfPage,
-        ] {
+        for op in Op::ALL {
             for code in 100..600 {
                 if let Some(name) = op.status_counter(code) {
                     assert_eq!(name, names::status(op.name(), code));

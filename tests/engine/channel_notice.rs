@@ -6,18 +6,12 @@
 //! server that never sends the event leaves the end unnoticed (`unnoticed.kicked`). Every push
 //! registration ends with a counted reason (`ended.<reason>`), as sockets and streams do.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{Ran, mock, plan, profile, run, settings};
-use authbench::client::push::PushReceiver;
-use authbench::client::{Channel, Strategy};
-use authbench::engine::{self, Plan, Progress};
-use authbench::metrics::Recorder;
+use crate::support::{Ran, mock, profile, run, run_push, with_channel};
+use authbench::client::Channel;
 use authbench::scenario::Phase;
-use authbench_mock::{Flaw, MockConfig, MockServer};
-use tokio_util::sync::CancellationToken;
+use authbench_mock::Flaw;
 
 fn zero() -> Duration {
     Duration::ZERO
@@ -41,52 +35,6 @@ fn kickoff() -> Vec<Phase> {
         Phase::Login { ramp: zero() },
         Phase::Relogin { ramp: zero() },
     ]
-}
-
-fn with_channel(clients: u32, channel: Channel, phases: Vec<Phase>) -> Plan {
-    let mut p = plan(clients, settings(Strategy::SingleFlight, 1), phases);
-    p.channel = Some(channel);
-    p
-}
-
-/// Runs `phases` with the push channel: a receiver on loopback recording into the run's recorder,
-/// and the mock (tuned by `tweak`) pointed at it with `--push-url` when `push_url`.
-async fn run_push(
-    clients: u32,
-    phases: Vec<Phase>,
-    push_url: bool,
-    tweak: impl FnOnce(&mut MockConfig),
-    kick_timeout: Duration,
-) -> (Ran, MockServer) {
-    let rec = Recorder::new();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let receiver = Arc::new(PushReceiver::start(addr, rec.clone()).await.unwrap());
-    let url = receiver.send_url();
-    let server = mock(|c| {
-        if push_url {
-            c.push_url = Some(url);
-        }
-        tweak(c);
-    })
-    .await;
-    let mut p = with_channel(clients, Channel::Push, phases).with_push(Some(receiver));
-    p.kick_timeout = kick_timeout;
-    let t = std::time::Instant::now();
-    let outcome = engine::run(
-        p,
-        profile(&server),
-        rec.clone(),
-        CancellationToken::new(),
-        Progress::new(),
-    )
-    .await
-    .expect("engine set up");
-    let ran = Ran {
-        outcome,
-        snap: rec.snapshot(),
-        took: t.elapsed(),
-    };
-    (ran, server)
 }
 
 /// What a client told of a force logout by its channel's event must show: one notice per client
@@ -180,7 +128,7 @@ async fn an_sse_kick_the_server_never_sends_is_unnoticed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_tells_of_a_force_logout_before_any_ghost_request() {
     let clients = 5;
-    let (r, server) = run_push(
+    let (r, server, _) = run_push(
         clients,
         force_logout_then_calls(),
         true,
@@ -198,7 +146,7 @@ async fn a_push_tells_of_a_force_logout_before_any_ghost_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_kick_is_noticed_and_every_registration_ends_with_a_reason() {
     let clients = 5;
-    let (r, server) = run_push(
+    let (r, server, _) = run_push(
         clients,
         kickoff(),
         true,
@@ -220,7 +168,7 @@ async fn a_pushed_kick_is_noticed_and_every_registration_ends_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_never_pushed_is_unnoticed_and_its_device_ends_stopped() {
     let clients = 3;
-    let (r, server) = run_push(
+    let (r, server, _) = run_push(
         clients,
         kickoff(),
         true,
@@ -247,7 +195,7 @@ async fn a_kick_never_pushed_is_unnoticed_and_its_device_ends_stopped() {
 async fn a_refused_push_registration_ends_as_refused() {
     // No --push-url: the mock answers every registration 501.
     let clients = 3;
-    let (r, server) = run_push(
+    let (r, server, _) = run_push(
         clients,
         kickoff(),
         false,

@@ -9,15 +9,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{Ran, canned_endpoint_with, eventually, mock, plan, profile, settings};
+use crate::support::{
+    Ran, canned_endpoint_with, eventually, mock, plan, profile, run_push, settings, with_channel,
+};
 use authbench::client::push::PushReceiver;
 use authbench::client::{Channel, Strategy};
-use authbench::engine::{self, Plan, Progress};
 use authbench::metrics::Recorder;
 use authbench::report::{Origin, Report, RunMeta};
 use authbench::scenario::Phase;
-use authbench_mock::{Flaw, MockConfig, MockServer};
-use tokio_util::sync::CancellationToken;
+use authbench_mock::Flaw;
 
 fn kickoff() -> Vec<Phase> {
     vec![
@@ -28,52 +28,6 @@ fn kickoff() -> Vec<Phase> {
             ramp: Duration::ZERO,
         },
     ]
-}
-
-fn with_channel(clients: u32, channel: Channel, phases: Vec<Phase>) -> Plan {
-    let mut p = plan(clients, settings(Strategy::SingleFlight, 1), phases);
-    p.channel = Some(channel);
-    p
-}
-
-/// Runs `plan` with a push receiver on loopback recording into the run's recorder; the mock is
-/// started by `server` with the receiver's URL as `--push-url` (when `push_url`).
-async fn run_push(
-    clients: u32,
-    push_url: bool,
-    tweak: impl FnOnce(&mut MockConfig),
-    kick_timeout: Duration,
-) -> (Ran, MockServer, Arc<PushReceiver>) {
-    let rec = Recorder::new();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let receiver = Arc::new(PushReceiver::start(addr, rec.clone()).await.unwrap());
-    let url = receiver.send_url();
-    let server = mock(|c| {
-        c.single_session = true;
-        if push_url {
-            c.push_url = Some(url);
-        }
-        tweak(c);
-    })
-    .await;
-    let mut p = with_channel(clients, Channel::Push, kickoff()).with_push(Some(receiver.clone()));
-    p.kick_timeout = kick_timeout;
-    let t = std::time::Instant::now();
-    let outcome = engine::run(
-        p,
-        profile(&server),
-        rec.clone(),
-        CancellationToken::new(),
-        Progress::new(),
-    )
-    .await
-    .expect("engine set up");
-    let ran = Ran {
-        outcome,
-        snap: rec.snapshot(),
-        took: t.elapsed(),
-    };
-    (ran, server, receiver)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +120,14 @@ async fn an_sse_stream_refreshes_and_resumes_after_its_token_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relogin_is_pushed_to_every_old_device() {
     let clients = 8;
-    let (r, server, receiver) = run_push(clients, true, |_| {}, Duration::from_secs(5)).await;
+    let (r, server, receiver) = run_push(
+        clients,
+        kickoff(),
+        true,
+        |c| c.single_session = true,
+        Duration::from_secs(5),
+    )
+    .await;
     let n = u64::from(clients);
     assert_eq!(r.samples("push_latency"), n, "{:?}", r.snap.counters);
     assert_eq!(r.counter("missed_pushes"), 0);
@@ -194,8 +155,12 @@ async fn a_server_that_never_pushes_misses_every_push() {
     let clients = 4;
     let (r, server, _) = run_push(
         clients,
+        kickoff(),
         true,
-        |c| c.flaws = vec![Flaw::NoKick],
+        |c| {
+            c.single_session = true;
+            c.flaws = vec![Flaw::NoKick];
+        },
         Duration::from_millis(400),
     )
     .await;
@@ -213,7 +178,14 @@ async fn a_server_that_never_pushes_misses_every_push() {
 async fn a_server_that_refuses_registrations_cannot_pass() {
     // No --push-url: the mock answers every registration 501.
     let clients = 3;
-    let (r, server, _) = run_push(clients, false, |_| {}, Duration::from_millis(400)).await;
+    let (r, server, _) = run_push(
+        clients,
+        kickoff(),
+        false,
+        |c| c.single_session = true,
+        Duration::from_millis(400),
+    )
+    .await;
     let n = u64::from(clients);
     assert_eq!(
         r.counter("push_register_failed"),

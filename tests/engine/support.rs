@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authbench::client::{ClientSettings, Strategy};
+use authbench::client::push::PushReceiver;
+use authbench::client::{Channel, ClientSettings, Strategy};
 use authbench::engine::{self, Plan, Progress, RunOutcome, Users};
 use authbench::metrics::{Recorder, Snapshot};
 use authbench::profile::Profile;
@@ -66,6 +67,43 @@ pub fn plan(clients: u32, client: ClientSettings, phases: Vec<Phase>) -> Plan {
     )
 }
 
+/// [`plan`] of single-flight clients that each hold `channel`.
+pub fn with_channel(clients: u32, channel: Channel, phases: Vec<Phase>) -> Plan {
+    let mut p = plan(clients, settings(Strategy::SingleFlight, 1), phases);
+    p.channel = Some(channel);
+    p
+}
+
+/// Runs `phases` with the push channel: a receiver on loopback recording into the run's recorder,
+/// and the mock (tuned by `tweak`) pointed at it with `--push-url` when `push_url`.
+pub async fn run_push(
+    clients: u32,
+    phases: Vec<Phase>,
+    push_url: bool,
+    tweak: impl FnOnce(&mut MockConfig),
+    kick_timeout: Duration,
+) -> (Ran, MockServer, Arc<PushReceiver>) {
+    let rec = Recorder::new();
+    let addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("loopback");
+    let receiver = Arc::new(
+        PushReceiver::start(addr, rec.clone())
+            .await
+            .expect("receiver"),
+    );
+    let url = receiver.send_url();
+    let server = mock(|c| {
+        if push_url {
+            c.push_url = Some(url);
+        }
+        tweak(c);
+    })
+    .await;
+    let mut p = with_channel(clients, Channel::Push, phases).with_push(Some(receiver.clone()));
+    p.kick_timeout = kick_timeout;
+    let ran = run_recorded(p, profile(&server), rec).await;
+    (ran, server, receiver)
+}
+
 /// What a run left behind.
 pub struct Ran {
     pub outcome: RunOutcome,
@@ -110,7 +148,29 @@ pub async fn run_watched(
     cancel: CancellationToken,
     progress: Arc<Progress>,
 ) -> Ran {
-    let rec = Recorder::new();
+    run_into(plan, profile, Recorder::new(), cancel, progress).await
+}
+
+/// Runs `plan` against `profile` to the end, recording into `rec` (which something besides the
+/// engine, e.g. a push receiver, records into too).
+pub async fn run_recorded(plan: Plan, profile: Arc<Profile>, rec: Recorder) -> Ran {
+    run_into(
+        plan,
+        profile,
+        rec,
+        CancellationToken::new(),
+        Progress::new(),
+    )
+    .await
+}
+
+async fn run_into(
+    plan: Plan,
+    profile: Arc<Profile>,
+    rec: Recorder,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+) -> Ran {
     let t = Instant::now();
     let outcome = engine::run(plan, profile, rec.clone(), cancel, progress)
         .await
