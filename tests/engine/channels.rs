@@ -78,6 +78,12 @@ async fn a_server_that_never_kicks_misses_every_sse_kick() {
     );
     assert_eq!(r.samples("sse_kick_latency"), 0);
     assert_eq!(r.counter("sse_events.kicked"), 0);
+    // Nothing told the old sessions: each registered end stays unnoticed.
+    let (c, n) = (&r.snap.counters, u64::from(clients));
+    assert_eq!(r.counter("session_ends.kicked"), n, "{c:?}");
+    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
+    assert_eq!(r.samples("notice_latency"), 0, "{c:?}");
+    assert_eq!(r.counter("end_reason.kicked"), 0);
     server.shutdown().await;
 }
 
@@ -171,6 +177,15 @@ async fn a_server_that_never_pushes_misses_every_push() {
         r.snap.counters
     );
     assert_eq!(r.samples("push_latency"), 0);
+    // Nothing told the old sessions, and no device heard of its session's end: each was closed
+    // by the run.
+    let (c, n) = (&r.snap.counters, u64::from(clients));
+    assert_eq!(r.counter("session_ends.kicked"), n, "{c:?}");
+    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
+    assert_eq!(r.samples("notice_latency"), 0, "{c:?}");
+    assert_eq!(r.counter("push_events.kicked"), 0);
+    assert_eq!(r.counter("ended.session_ended"), 0, "{c:?}");
+    assert_eq!(r.counter("ended.stopped"), 2 * n, "{c:?}");
     server.shutdown().await;
 }
 
