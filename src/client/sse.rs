@@ -358,10 +358,13 @@ impl<T: WsTokens> Channel<T> {
             let opened_at = Instant::now();
             let next = self.serve(stream).await;
             self.state.send_modify(|s| s.open = false);
-            if matches!(next, Next::After(_)) && opened_at.elapsed() < TURNED_AWAY_WITHIN {
+            let young = opened_at.elapsed() < TURNED_AWAY_WITHIN;
+            if matches!(next, Next::After(_)) && young {
                 // Ended at once, and an event would have set `held`: turned away.
                 self.failed_connects += 1;
-            } else {
+            } else if !(young && matches!(next, Next::Stop(WsEnd::Stopped))) {
+                // A silent stream the run's stop closed younger than that is neither: the server
+                // had no time to turn it away (as for sockets, `ws::note_socket_end`).
                 self.held = true;
             }
             match next {

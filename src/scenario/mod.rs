@@ -135,7 +135,13 @@ fn from_source(
             ConfigError::new(ErrorKind::Invalid, format!("cannot apply --set: {e}"))
         })?;
         for ov in &ovs {
-            file = overrides::apply_and_reread(&mut doc, ov)?;
+            file = overrides::apply_and_reread(&mut doc, ov).map_err(|e| {
+                // The fix a file's value gets, from the value as typed (`25%` → `0.25`).
+                match value_fix(&ov.key(), &ov.text) {
+                    Some(fix) => e.with_fix(fix),
+                    None => e,
+                }
+            })?;
         }
     }
     let origin = validate::Origin { path };

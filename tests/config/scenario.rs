@@ -291,6 +291,20 @@ fn a_percentage_for_scoped_share_gets_the_fraction_as_its_fix() {
         "`scoped_share` takes a number from 0 to 1, e.g. `scoped_share: 0.25` (a quarter of the calls)",
     );
     assert!(e.to_string().contains("expected a number"), "{e}");
+    // Through --set as well.
+    for (set, fix) in [
+        (
+            "client.scoped_share=25%",
+            "write the share as a number from 0 to 1, not a percentage: `scoped_share: 0.25`",
+        ),
+        (
+            "client.tabs=4.5",
+            "`tabs` takes a whole number of tabs from 1 to 64, e.g. `tabs: 4`",
+        ),
+    ] {
+        let e = load_str("plan: [ { login: {} } ]\n", &[set.into()]).unwrap_err();
+        assert_eq!(e.diagnostic().fix.as_deref(), Some(fix), "{e}");
+    }
 }
 
 #[test]
