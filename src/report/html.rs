@@ -166,13 +166,13 @@ fn build(r: &Report) -> Page<'_> {
                 Some((ever, _)) => format!(
                     "{}{} ({} logged in)",
                     format::count(u64::from(run.clients)),
-                    sections::tabs_note(r),
+                    sections::clients_note(r),
                     format::count(ever)
                 ),
                 None => format!(
                     "{}{}",
                     format::count(u64::from(run.clients)),
-                    sections::tabs_note(r)
+                    sections::clients_note(r)
                 ),
             },
             strategy: or_dash(&run.strategy),

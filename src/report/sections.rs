@@ -416,17 +416,24 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     out
 }
 
-/// ` × 4 tabs (lock)` when the run's users ran several tabs (`client.tabs`): the logged-in and
-/// per-client counts are then per tab.
-pub fn tabs_note(r: &Report) -> String {
+/// What each of the run's clients stands for beside its count: ` × 4 tabs (lock)` when the users
+/// ran several tabs (`client.tabs`), ` × 3 devices` when they had several devices
+/// (`client.devices`). The logged-in and per-client counts are then per tab or device.
+pub fn clients_note(r: &Report) -> String {
     let client = &r.run.config["client"];
-    match client["tabs"].as_u64() {
+    let tabs = match client["tabs"].as_u64() {
         Some(n) if n > 1 => format!(
             " × {n} tabs ({})",
             client["tab_sync"].as_str().unwrap_or("none")
         ),
         _ => String::new(),
-    }
+    };
+    // Each device is a client of its own: `clients_logged_in` counts devices.
+    let devices = match client["devices"].as_u64() {
+        Some(n) if n > 1 => format!(" × {n} devices"),
+        _ => String::new(),
+    };
+    tabs + &devices
 }
 
 /// `(clients_logged_in, clients)` of a load run that counted them (older reports did not).
@@ -557,4 +564,34 @@ pub fn verdict(r: &Report) -> (bool, String) {
     let passed = r.passed();
     let word = if passed { "PASS" } else { "FAIL" };
     (passed, format!("{word}: {}", parts.join(" · ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_client(client: serde_json::Value) -> Report {
+        let mut r = Report::from_run(
+            crate::report::RunMeta {
+                name: "t".into(),
+                clients: 20,
+                ..Default::default()
+            },
+            crate::metrics::Recorder::new().snapshot(),
+            &[],
+        );
+        r.run.config = serde_json::json!({ "client": client });
+        r
+    }
+
+    #[test]
+    fn the_clients_line_says_what_a_client_stands_for() {
+        let note = |c| clients_note(&with_client(c));
+        assert_eq!(note(serde_json::json!({ "tabs": 1, "devices": 1 })), "");
+        assert_eq!(
+            note(serde_json::json!({ "tabs": 4, "tab_sync": "lock" })),
+            " × 4 tabs (lock)"
+        );
+        assert_eq!(note(serde_json::json!({ "devices": 3 })), " × 3 devices");
+    }
 }

@@ -57,7 +57,7 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
             Cell::new(format!(
                 "{}{}{} · strategy {}",
                 format::count(u64::from(r.clients)),
-                sections::tabs_note(report),
+                sections::clients_note(report),
                 sections::logged_in(report)
                     .map(|(ever, _)| format!(" · {} logged in", format::count(ever)))
                     .unwrap_or_default(),
