@@ -6,6 +6,8 @@
 //!
 //! - `authbench_responses_total{op,code}`: the `status.<op>.<code>` counters;
 //! - `authbench_failures_total{op,class}`: the `failures.<op>.<class>` counters;
+//! - `authbench_operation_requests_total{op}`: the `requests.<op>` counters (an operation's
+//!   failure rate is `sum by (op) (authbench_failures_total) / authbench_operation_requests_total`);
 //! - `authbench_errors_total{kind}`: the `errors.<kind>` counters;
 //! - `authbench_<name>_total`: every fixed counter of [`names::COUNTERS`] recorded so far
 //!   (`authbench_requests_total`, `authbench_refresh_calls_total`, ...);
@@ -77,6 +79,26 @@ fn family2(
     Ok(())
 }
 
+/// One labelled counter family made from the counters whose names start with `prefix`, the rest
+/// of the name as the label `key` (`errors.timeout` → kind=timeout).
+fn family1(
+    enc: &mut DescriptorEncoder,
+    s: &Snapshot,
+    prefix: &str,
+    name: &str,
+    help: &str,
+    key: &'static str,
+) -> fmt::Result {
+    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (counter, v) in s.counters.range(prefix.to_string()..) {
+        let Some(rest) = counter.strip_prefix(prefix) else {
+            break;
+        };
+        ConstCounter::new(*v).encode(m.encode_family(&[(key, rest)])?)?;
+    }
+    Ok(())
+}
+
 impl Collector for View {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         let s = &self.snapshot;
@@ -96,21 +118,22 @@ impl Collector for View {
             "Failed operations by operation and class (5xx, 429, 4xx, transport, body).",
             ("op", "class"),
         )?;
-        {
-            let mut m = enc.encode_descriptor(
-                "errors",
-                "Transport and protocol errors by kind.",
-                None,
-                MetricType::Counter,
-            )?;
-            for (counter, v) in s.counters.range(names::PREFIX_ERRORS.to_string()..) {
-                let Some(kind) = counter.strip_prefix(names::PREFIX_ERRORS) else {
-                    break;
-                };
-                let labels = [("kind", kind)];
-                ConstCounter::new(*v).encode(m.encode_family(&labels)?)?;
-            }
-        }
+        family1(
+            &mut enc,
+            s,
+            names::PREFIX_REQUESTS,
+            "operation_requests",
+            "Requests by operation (answered, failed without an answer, or unfinished).",
+            "op",
+        )?;
+        family1(
+            &mut enc,
+            s,
+            names::PREFIX_ERRORS,
+            "errors",
+            "Transport and protocol errors by kind.",
+            "kind",
+        )?;
         for name in names::COUNTERS {
             if let Some(v) = s.counters.get(*name) {
                 let help = format!("authbench counter {name}.");
@@ -188,7 +211,9 @@ mod tests {
     fn counters_histograms_gauges_and_phase() {
         let r = Recorder::with_shards(2);
         r.count(0, names::REQUESTS, 3);
+        r.count(0, &names::requests_of("refresh"), 2);
         r.count(0, &names::status("refresh", 200), 2);
+        r.count(0, "errors.timeout", 1);
         r.count(1, &names::failure("api", "5xx"), 1);
         r.record(0, names::REFRESH, 3_000); // 3 ms
         r.record(1, names::REFRESH, 40_000); // 40 ms
@@ -201,6 +226,8 @@ mod tests {
             "authbench_requests_total 3",
             "authbench_responses_total{op=\"refresh\",code=\"200\"} 2",
             "authbench_failures_total{op=\"api\",class=\"5xx\"} 1",
+            "authbench_operation_requests_total{op=\"refresh\"} 2",
+            "authbench_errors_total{kind=\"timeout\"} 1",
             "authbench_latency_seconds_bucket{le=\"0.001\",op=\"refresh\"} 0",
             "authbench_latency_seconds_bucket{le=\"0.005\",op=\"refresh\"} 1",
             "authbench_latency_seconds_bucket{le=\"0.05\",op=\"refresh\"} 2",

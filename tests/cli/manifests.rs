@@ -89,6 +89,7 @@ fn job_is_scraped_and_the_dashboard_charts_what_the_run_exports() {
     for needed in [
         "authbench_responses_total",
         "authbench_failures_total",
+        "authbench_operation_requests_total",
         "authbench_latency_seconds_bucket",
         "authbench_active_clients",
         "authbench_phase_info",
