@@ -159,6 +159,7 @@ pub fn spawn<T: WsTokens>(
         streak: 0,
         failed_connects: 0,
         held: false,
+        delivered: false,
         last_id: None,
         retry: DEFAULT_RETRY,
     };
@@ -198,6 +199,8 @@ struct Channel<T: WsTokens> {
     /// Some stream of this channel was held: it delivered an event, lasted
     /// [`TURNED_AWAY_WITHIN`], or was open when the channel ended.
     held: bool,
+    /// The current stream delivered an event.
+    delivered: bool,
     last_id: Option<String>,
     retry: Duration,
 }
@@ -362,6 +365,10 @@ impl<T: WsTokens> Channel<T> {
             if matches!(next, Next::After(_)) && young {
                 // Ended at once, and an event would have set `held`: turned away.
                 self.failed_connects += 1;
+                if !self.delivered {
+                    self.rec
+                        .count_channel_failure(self.shard, names::CHANNELS_TURNED_AWAY);
+                }
             } else if !(young && matches!(next, Next::Stop(WsEnd::Stopped))) {
                 // A silent stream the run's stop closed younger than that is neither: the server
                 // had no time to turn it away (as for sockets, `ws::note_socket_end`).
@@ -385,7 +392,7 @@ impl<T: WsTokens> Channel<T> {
     /// Reads one stream until it is over.
     async fn serve(&mut self, stream: events::Streaming) -> Next {
         let _open = OpenGauge::new(&self.rec);
-        let mut delivered = false;
+        self.delivered = false;
         let mut body = std::pin::pin!(SseByteStream::new(StreamBody(stream)));
         loop {
             let item = tokio::select! {
@@ -396,11 +403,11 @@ impl<T: WsTokens> Channel<T> {
                 Some(Ok(sse)) => sse,
                 Some(Err(_)) => {
                     self.count(names::ERR_SSE_STREAM);
-                    return self.after_end(delivered);
+                    return self.after_end(self.delivered);
                 }
                 None => {
                     self.count(SSE_END_WITHOUT_EVENT);
-                    return self.after_end(delivered);
+                    return self.after_end(self.delivered);
                 }
             };
             if let Some(id) = sse.id.as_deref().filter(|id| !id.contains('\0')) {
@@ -412,7 +419,7 @@ impl<T: WsTokens> Channel<T> {
             if sse.event.is_none() && sse.data.is_none() {
                 continue;
             }
-            delivered = true;
+            self.delivered = true;
             self.held = true;
             self.streak = 0;
             let event = self

@@ -254,6 +254,7 @@ pub fn spawn<T: WsTokens>(
         streak: 0,
         failed_connects: 0,
         held: false,
+        delivered: false,
     };
     let task = tokio::spawn(channel.run());
     WsHandle { shared, task }
@@ -342,6 +343,8 @@ struct Channel<T: WsTokens> {
     /// Some socket of this channel was held: it delivered a message, lasted
     /// [`TURNED_AWAY_WITHIN`] (also when the channel's end closed it), or ended the session.
     held: bool,
+    /// The current socket delivered a message.
+    delivered: bool,
 }
 
 /// A socket the server closes to be retried (a backoff, reconnect or refresh-then-reconnect close,
@@ -456,6 +459,7 @@ impl<T: WsTokens> Channel<T> {
             let conn = self.open(socket, &token);
             drop(token);
             let opened_at = Instant::now();
+            self.delivered = false;
             let next = self.serve(conn).await;
             self.note_socket_end(&next, opened_at);
             match next {
@@ -499,6 +503,12 @@ impl<T: WsTokens> Channel<T> {
         let young = opened_at.elapsed() < TURNED_AWAY_WITHIN;
         if retried && young {
             self.failed_connects += 1;
+            // Closed to be retried before it served anything (not for its token: an expiry close
+            // asks for a refresh): the server turned the socket away, a failed attempt.
+            if !self.delivered && matches!(next, Next::Backoff | Next::Reconnect) {
+                self.rec
+                    .count_channel_failure(self.shard, names::CHANNELS_TURNED_AWAY);
+            }
         } else if !(young && matches!(next, Next::Stop(WsEnd::Stopped))) {
             self.held = true;
         }
@@ -638,6 +648,7 @@ impl<T: WsTokens> Channel<T> {
                         Item::Msg(Message::Text(text)) => {
                             self.streak = 0;
                             self.held = true;
+                            self.delivered = true;
                             // The protocol's own ping (`ws.ping`): answered, not an event.
                             if let Some(reply) =
                                 self.opts.ping.as_ref().and_then(|p| p.answer(text.as_str()))
@@ -665,6 +676,7 @@ impl<T: WsTokens> Channel<T> {
                         Item::Msg(Message::Binary(_)) => {
                             self.streak = 0;
                             self.held = true;
+                            self.delivered = true;
                             self.count(&names::ws_event("binary"));
                         }
                         Item::Msg(Message::Close(frame)) => {

@@ -182,6 +182,10 @@ pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
 /// channel ended or the run did. Recorded (0 included) in every run that opens channels, which is what holds such
 /// a run to its default threshold (`report::threshold::CHANNEL_DEFAULTS`).
 pub const CHANNELS_NEVER_OPENED: &str = "channels_never_opened";
+/// Sockets and streams the server turned away: closed to be retried (a backoff or reconnect close
+/// such as 1013, or a drop; an SSE stream's end) within `client::ws::TURNED_AWAY_WITHIN` of
+/// opening, having delivered nothing. Each one is a failed channel attempt (`channel_failures`).
+pub const CHANNELS_TURNED_AWAY: &str = "channels_turned_away";
 /// Devices still usable after a logout everywhere: their refresh token still refreshed, or their
 /// access token was still accepted after its `exp` (each device once).
 pub const ZOMBIE_SESSIONS: &str = "zombie_sessions";
@@ -237,6 +241,7 @@ pub const COUNTERS: &[&str] = &[
     WS_REFRESH_RETRIES,
     WS_NOT_OPEN_AT_END,
     CHANNELS_NEVER_OPENED,
+    CHANNELS_TURNED_AWAY,
     CHANNEL_FAILURES_IN_OUTAGE,
     RESENT_UNSENT,
     RESENT_IDEMPOTENT,

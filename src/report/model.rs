@@ -298,10 +298,14 @@ fn operations(counters: &BTreeMap<String, u64>) -> BTreeMap<String, OpFailures> 
 }
 
 /// Channel attempts (handshakes, stream requests, push registrations) and those that failed
-/// (see [`is_channel_failure`]).
+/// (see [`is_channel_failure`]), a socket or stream the server turned away included: it counted
+/// as an attempt when it opened.
 fn channels(counters: &BTreeMap<String, u64>) -> (u64, u64) {
     let get = |k: &str| counters.get(k).copied().unwrap_or(0);
-    let (mut attempts, mut failed) = (0u64, get(names::PUSH_REGISTER_FAILED));
+    let (mut attempts, mut failed) = (
+        0u64,
+        get(names::PUSH_REGISTER_FAILED).saturating_add(get(names::CHANNELS_TURNED_AWAY)),
+    );
     for prefix in [
         names::PREFIX_WS_CONNECT_FAILED,
         names::PREFIX_SSE_CONNECT_FAILED,

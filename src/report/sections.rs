@@ -125,6 +125,10 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
             names::WS_NOT_OPEN_AT_END,
             "clients whose WebSocket was not open when the run ended",
         ),
+        (
+            names::CHANNELS_TURNED_AWAY,
+            "sockets or streams closed within 1 s to be retried, nothing delivered (failed attempts)",
+        ),
     ];
     for (name, note) in channel_ends.into_iter().filter(|(name, _)| has(name)) {
         let v = r.counter(name);

@@ -538,6 +538,17 @@ mod tests {
             &[],
         );
         assert!(!result(&report, "channel_failure_rate < 1%").passed);
+        // Sockets the server accepted and closed at once to be retried count too.
+        let report = judged(
+            &[
+                ("channels_never_opened", 0),
+                ("ws_connects", 110),
+                ("channels_turned_away", 50),
+            ],
+            &[],
+        );
+        assert_eq!(report.derived.channel_failures, 50);
+        assert!(!result(&report, "channel_failure_rate < 1%").passed);
         // A run without channels is not held to it.
         let report = judged(DILUTED, &[]);
         assert!(

@@ -417,6 +417,18 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
         channel_default(&r, clients),
         Some((false, Some(f64::from(clients))))
     );
+    // Each socket turned away is a failed attempt: a server that turns away only part of them,
+    // and later lets the clients in, fails by `channel_failure_rate`.
+    assert_eq!(
+        r.counter("channels_turned_away"),
+        turned_away,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(
+        channel_failure_rate(&r, clients).map(|(p, _)| p),
+        Some(false)
+    );
     server.shutdown().await;
 
     // The same run against the correct mock: no socket is turned away, each one is open until
@@ -432,7 +444,23 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
     );
     assert_eq!(r.counter("channels_never_opened"), 0);
     assert_eq!(channel_default(&r, clients), Some((true, Some(0.0))));
+    assert_eq!(r.counter("channels_turned_away"), 0);
+    assert_eq!(channel_failure_rate(&r, clients), Some((true, Some(0.0))));
     server.shutdown().await;
+}
+
+/// `(passed, value)` of the default `channel_failure_rate < 1%` of `r` judged alone.
+fn channel_failure_rate(r: &Ran, clients: u32) -> Option<(bool, Option<f64>)> {
+    let meta = RunMeta {
+        name: "channels".into(),
+        clients,
+        ..RunMeta::default()
+    };
+    Report::from_run(meta, r.snap.clone(), &[])
+        .thresholds
+        .iter()
+        .find(|t| t.expr == "channel_failure_rate < 1%")
+        .map(|t| (t.passed, t.observed))
 }
 
 /// A login elsewhere replaces a session whose socket the server keeps turning away, so the kick
