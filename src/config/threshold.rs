@@ -252,6 +252,12 @@ pub enum ThresholdError {
     },
     #[error("threshold `{expr}`: {detail}; e.g. `p99(refresh) < 250ms`")]
     Syntax { expr: String, detail: String },
+    #[error("threshold `{expr}`: {detail}; write `{example}`")]
+    ShareOverWhole {
+        expr: String,
+        detail: String,
+        example: String,
+    },
 }
 
 fn hint(s: &Option<String>) -> String {
@@ -357,6 +363,23 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
                 "a latency",
                 format!("{metric_text} {} 250ms", op.as_str()),
             ));
+        }
+        (Kind::Ratio, "") if metric.is_share() && value >= 1.0 => {
+            return Err(ThresholdError::ShareOverWhole {
+                expr: e(),
+                detail: format!(
+                    "a bare number is a fraction of the requests, so `{number}` allows {}",
+                    if value == 1.0 { "all of them" } else { "more than all of them" }
+                ),
+                example: format!("{metric_text} {} {number}%", op.as_str()),
+            });
+        }
+        (Kind::Ratio, "%") if metric.is_share() && value > 100.0 => {
+            return Err(ThresholdError::ShareOverWhole {
+                expr: e(),
+                detail: "a share is at most 100%, so this limit can never fail".to_string(),
+                example: format!("{metric_text} <= 100% (to switch the default off)"),
+            });
         }
         (Kind::Ratio, "") => (value, false),
         (Kind::Ratio, "%") => (value / 100.0, true),
@@ -585,6 +608,19 @@ impl Metric {
     }
 }
 
+impl Metric {
+    /// Whether the metric is a share of something, between 0 and 1 (`error_rate`,
+    /// `failure_rate`, `failure_rate(<op>)`, `channel_failure_rate`), unlike a ratio that may
+    /// exceed 1 (`refresh_amplification`).
+    pub fn is_share(&self) -> bool {
+        match self {
+            Metric::OpFailureRate { .. } => true,
+            Metric::Value { name } => name.ends_with("_rate"),
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.expr)
@@ -707,6 +743,21 @@ mod tests {
             "{m}"
         );
         assert!(err("failure_rate(api) < 5ms").contains("ratio"));
+    }
+
+    #[test]
+    fn a_share_limit_that_can_never_fail_is_refused() {
+        let m = err("error_rate < 1");
+        assert!(
+            m.contains("allows all of them") && m.contains("write `error_rate < 1%`"),
+            "{m}"
+        );
+        let m = err("failure_rate(login) < 101%");
+        assert!(m.contains("at most 100%") && m.contains("<= 100%"), "{m}");
+        // A fraction, 100 % itself, and a ratio that may exceed 1 stay valid.
+        assert!(parse("error_rate < 0.01").is_ok());
+        assert!(parse("failure_rate(login) <= 100%").is_ok());
+        assert!(parse("refresh_amplification <= 1.5").is_ok());
     }
 
     #[test]
