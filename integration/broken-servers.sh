@@ -47,7 +47,7 @@ devices|- devices|fault:error:login=100% devices|fault:error:api=100% devices|fa
 devices|fault:error:ws=100% devices|flaw:logout-everywhere-partial
 force-logout|- force-logout|fault:error:login=100% force-logout|fault:error:ws=100%
 force-logout|fault:capacity:ws=0 force-logout|flaw:wrong-close-code
-idle|- idle|fault:error:login=100% idle|fault:error:api=100% idle|fault:error:refresh=100% idle|flaw:idle-never
+idle|- idle|fault:error:login=100% idle|fault:error:api=100% idle|fault:error:refresh=100% idle|flaw:idle-never idle|flaw:idle-not-extended
 jitter|- jitter|fault:error:login=100% jitter|fault:error:api=100% jitter|fault:error:refresh=100%
 kickoff-push|- kickoff-push|fault:error:login=100% kickoff-push|flaw:no-kick
 kickoff-sse|- kickoff-sse|fault:error:login=100% kickoff-sse|flaw:no-kick
