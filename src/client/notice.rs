@@ -572,6 +572,14 @@ mod tests {
     }
 
     #[test]
+    fn the_threshold_vocabulary_knows_every_cause_and_reason() {
+        let causes: Vec<&str> = EndCause::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(causes, names::END_CAUSES);
+        let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(reasons, names::END_REASONS);
+    }
+
+    #[test]
     fn every_channel_event_has_its_own_path_name() {
         assert_eq!(
             latency_name(EndCause::Kicked, NoticePath::SseEvent),

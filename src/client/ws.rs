@@ -977,6 +977,23 @@ fn end_kind(e: &TungError) -> EndKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_threshold_vocabulary_knows_every_channel_end() {
+        let ends = [
+            WsEnd::Stopped,
+            WsEnd::SessionEnded(SessionEnd::Kicked),
+            WsEnd::NoToken,
+            WsEnd::Normal(1000),
+            WsEnd::ProtocolError(1002),
+            WsEnd::GaveUp,
+            WsEnd::Refused(ConnectError::Url),
+            WsEnd::Aborted,
+        ];
+        for end in ends {
+            assert!(names::CHANNEL_ENDS.contains(&end.reason()), "{end:?}");
+        }
+    }
     #[test]
     fn retry_policy() {
         assert!(retryable(&ConnectError::Status(503)));

@@ -281,6 +281,8 @@ pub struct Vocabulary {
     pub ratios: &'static [&'static str],
     /// Operation names (`failure_rate(login)`).
     pub ops: &'static [&'static str],
+    /// Counter families whose next name part comes from a fixed list (`unnoticed.<cause>`).
+    pub closed_families: &'static [(&'static str, &'static [&'static str])],
 }
 
 impl Vocabulary {
@@ -291,6 +293,25 @@ impl Vocabulary {
                 .counter_prefixes
                 .iter()
                 .any(|p| name.len() > p.len() && name.starts_with(p))
+    }
+
+    /// For a name in a closed family whose member is not in its list: the family's prefix, the
+    /// member as written, and the list (`unnoticed.kiked` → `("unnoticed.", "kiked", causes)`).
+    fn unknown_member(
+        &self,
+        name: &str,
+    ) -> Option<(&'static str, String, &'static [&'static str])> {
+        let (prefix, members) = self
+            .closed_families
+            .iter()
+            .find(|(p, _)| name.starts_with(p))?;
+        let rest = &name[prefix.len()..];
+        // `failures.<op>.<class>`, `status.<op>.<code>`: the list is of the first part.
+        let part = match rest.split_once('.') {
+            Some((first, _)) if !members.contains(&rest) => first,
+            _ => rest,
+        };
+        (!members.contains(&part)).then(|| (*prefix, part.to_string(), *members))
     }
 
     fn is_histogram(&self, name: &str) -> bool {
@@ -369,7 +390,11 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
                 expr: e(),
                 detail: format!(
                     "a bare number is a fraction of the requests, so `{number}` allows {}",
-                    if value == 1.0 { "all of them" } else { "more than all of them" }
+                    if value == 1.0 {
+                        "all of them"
+                    } else {
+                        "more than all of them"
+                    }
                 ),
                 example: format!("{metric_text} {} {number}%", op.as_str()),
             });
@@ -526,6 +551,14 @@ fn parse_metric(expr: &str, lhs: &str, vocab: &Vocabulary) -> Result<Metric, Thr
             detail: format!("`{lhs}` is not a metric"),
         });
     }
+    if let Some((prefix, part, members)) = vocab.unknown_member(lhs) {
+        return Err(ThresholdError::UnknownMetric {
+            expr: e(),
+            name: lhs.to_string(),
+            suggestion: did_you_mean(&part, members.iter().copied())
+                .map(|m| format!("{prefix}{m}{}", &lhs[prefix.len() + part.len()..])),
+        });
+    }
     if vocab.derived.contains(&lhs) || vocab.is_counter(lhs) {
         return Ok(Metric::Value {
             name: lhs.to_string(),
@@ -657,10 +690,14 @@ mod tests {
             "spurious_logouts",
             "stale_ws_messages",
         ],
-        counter_prefixes: &["status.", "errors.", "ws_close."],
+        counter_prefixes: &["status.", "errors.", "ws_close.", "unnoticed."],
         derived: &["refresh_amplification", "error_rate", "errors"],
         ratios: &["refresh_amplification", "error_rate"],
         ops: &["login", "refresh", "api"],
+        closed_families: &[
+            ("status.", &["login", "refresh", "api"]),
+            ("unnoticed.", &["kicked"]),
+        ],
     };
 
     fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
@@ -743,6 +780,22 @@ mod tests {
             "{m}"
         );
         assert!(err("failure_rate(api) < 5ms").contains("ratio"));
+    }
+
+    #[test]
+    fn a_member_of_a_closed_family_must_exist() {
+        let m = err("unnoticed.kiked == 0");
+        assert!(
+            m.contains("unknown metric `unnoticed.kiked`")
+                && m.contains("did you mean `unnoticed.kicked`"),
+            "{m}"
+        );
+        let m = err("status.refesh.200 > 0");
+        assert!(m.contains("did you mean `status.refresh.200`"), "{m}");
+        assert!(parse("status.api.500 == 0").is_ok());
+        assert!(parse("unnoticed.kicked == 0").is_ok());
+        // Families with members the target decides stay open.
+        assert!(parse("ws_close.4409 > 0").is_ok());
     }
 
     #[test]

@@ -607,6 +607,45 @@ pub const OPS: &[&str] = &[
     "outage",
 ];
 
+/// The `<cause>` of `session_ends.<cause>` and `unnoticed.<cause>` (`client::notice::EndCause`).
+pub const END_CAUSES: &[&str] = &[
+    "expired",
+    "idle",
+    "force_logout",
+    "kicked",
+    "logout_everywhere",
+    "revoked",
+];
+/// The `<reason>` of `end_reason.<reason>` (`client::notice::Reason`).
+pub const END_REASONS: &[&str] = &["expired", "kicked", "logged_out", "revoked", "unknown"];
+/// The `<reason>` of `ended.<reason>` (`client::ws::WsEnd`, `client::push_end::PushEnd`).
+pub const CHANNEL_ENDS: &[&str] = &[
+    "stopped",
+    "session_ended",
+    "no_token",
+    "normal",
+    "protocol_error",
+    "gave_up",
+    "refused",
+    "aborted",
+];
+
+/// Counter families whose last part comes from a fixed list: a threshold on a member not in it
+/// (`unnoticed.kiked`) can never see a count, and is refused. For `failures.` and `status.` the
+/// list is of the first part, the operation (`failures.<op>.<class>`).
+pub const CLOSED_FAMILIES: &[(&str, &[&str])] = &[
+    (PREFIX_REQUESTS, OPS),
+    (PREFIX_FAILURES, OPS),
+    (PREFIX_STATUS, OPS),
+    (PREFIX_FAILURES_IN_OUTAGE, OPS),
+    (PREFIX_GAVE_UP, OPS),
+    (PREFIX_RETRY_AFTER, OPS),
+    (PREFIX_SESSION_ENDS, END_CAUSES),
+    (PREFIX_UNNOTICED, END_CAUSES),
+    (PREFIX_END_REASON, END_REASONS),
+    (PREFIX_ENDED, CHANNEL_ENDS),
+];
+
 /// Every name a threshold (`expect:`) may use.
 pub const VOCABULARY: Vocabulary = Vocabulary {
     histograms: HISTOGRAMS,
@@ -615,6 +654,7 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
     derived: DERIVED,
     ratios: RATIOS,
     ops: OPS,
+    closed_families: CLOSED_FAMILIES,
 };
 
 #[cfg(test)]
