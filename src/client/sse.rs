@@ -130,6 +130,11 @@ impl SseHandle {
         self.stop.cancel();
     }
 
+    /// Whether the channel has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Waits until the channel ended.
     pub async fn join(self) -> WsEnd {
         self.task.await.unwrap_or(WsEnd::Aborted)

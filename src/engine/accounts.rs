@@ -41,17 +41,19 @@ pub(crate) async fn login(
     .await;
 }
 
-/// `ws_connect`: every logged-in client without an open socket opens one.
+/// `ws_connect`: every logged-in client without a channel, or whose channel ended, opens one.
 pub(crate) async fn ws_connect(
     fleet: &mut Fleet,
     ramp: Duration,
     sockets: &Arc<Sockets>,
     cancel: &CancellationToken,
 ) {
+    // A channel still going — open, or retrying after a refusal — is the client's one channel:
+    // replacing it would end it (`ended.stopped`) and count the client's channel twice.
     let open: Vec<bool> = fleet
         .members
         .iter()
-        .map(|m| m.socket.as_ref().is_some_and(Socket::is_open))
+        .map(|m| m.socket.as_ref().is_some_and(Socket::is_alive))
         .collect();
     ramped_sockets(fleet, ramp, cancel, |k, s| {
         let (sockets, skip) = (sockets.clone(), open[k]);

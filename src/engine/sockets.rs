@@ -44,11 +44,12 @@ impl Socket {
         self.kick.clone()
     }
 
-    /// Whether the socket (stream, registration) is open now.
-    pub fn is_open(&self) -> bool {
+    /// Whether the channel is still going: a socket or stream open, or one being retried after
+    /// the server refused or closed it (a push registration: registered and routed).
+    pub fn is_alive(&self) -> bool {
         match &*self.handle {
-            Handle::Ws(h) => h.is_open(),
-            Handle::Sse(h) => h.is_open(),
+            Handle::Ws(h) => !h.is_finished(),
+            Handle::Sse(h) => !h.is_finished(),
             Handle::Push(h) => h.is_open(),
         }
     }

@@ -449,6 +449,47 @@ async fn a_server_that_turns_every_socket_away_cannot_pass() {
     server.shutdown().await;
 }
 
+/// A `ws_connect` phase leaves a channel that is still retrying alone: it is the client's one
+/// channel. It used to replace every channel not open at that instant, ending it
+/// (`ended.stopped`) and counting the client's channel twice (`kickoff.yaml --clients 20` with
+/// `capacity:ws=10`: 50 channel ends and 30 channels never opened for 40 channels).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_connect_keeps_a_channel_that_is_still_retrying() {
+    let clients = 4u32;
+    let server = mock(|c| c.faults = vec!["capacity:ws=0".parse().unwrap()]).await;
+    // The login opens each channel; by the time `ws_connect` runs, the server has turned every
+    // socket away and the channels are waiting to retry.
+    let phases = vec![
+        Phase::Login {
+            ramp: Duration::ZERO,
+        },
+        Phase::Wait {
+            duration: Duration::from_millis(300),
+        },
+        Phase::WsConnect {
+            ramp: Duration::ZERO,
+        },
+        Phase::Traffic {
+            duration: Duration::from_millis(500),
+            rate: None,
+        },
+    ];
+    let r = crate::support::run(with_channel(clients, Channel::Ws, phases), profile(&server)).await;
+    let c = &r.snap.counters;
+    let ends: u64 = c
+        .iter()
+        .filter(|(k, _)| k.starts_with("ended."))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(ends, u64::from(clients), "one channel per client: {c:?}");
+    assert_eq!(
+        r.counter("channels_never_opened"),
+        u64::from(clients),
+        "{c:?}"
+    );
+    server.shutdown().await;
+}
+
 /// `(passed, value)` of the default `channel_failure_rate < 1%` of `r` judged alone.
 fn channel_failure_rate(r: &Ran, clients: u32) -> Option<(bool, Option<f64>)> {
     let meta = RunMeta {
