@@ -331,6 +331,22 @@ fn channels(counters: &BTreeMap<String, u64>) -> (u64, u64) {
     (attempts, failed)
 }
 
+#[cfg(test)]
+impl Report {
+    /// The report of a load run of `clients` clients that recorded nothing, for tests to fill.
+    pub(crate) fn of_clients(clients: u32) -> Report {
+        Report::from_run(
+            super::RunMeta {
+                name: "t".into(),
+                clients,
+                ..Default::default()
+            },
+            crate::metrics::Recorder::new().snapshot(),
+            &[],
+        )
+    }
+}
+
 /// A timeline with no second recorded (a conformance run).
 fn timeline_is_empty(t: &Timeline) -> bool {
     t.buckets == 0 && t.series.is_empty() && t.gauges.is_empty()

@@ -575,15 +575,7 @@ mod tests {
     use super::*;
 
     fn with_client(client: serde_json::Value) -> Report {
-        let mut r = Report::from_run(
-            crate::report::RunMeta {
-                name: "t".into(),
-                clients: 20,
-                ..Default::default()
-            },
-            crate::metrics::Recorder::new().snapshot(),
-            &[],
-        );
+        let mut r = Report::of_clients(20);
         r.run.config = serde_json::json!({ "client": client });
         r
     }

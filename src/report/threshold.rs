@@ -361,15 +361,7 @@ mod tests {
 
     #[test]
     fn a_per_client_limit_scales_with_the_runs_clients() {
-        let mut report = Report::from_run(
-            crate::report::RunMeta {
-                name: "t".into(),
-                clients: 20,
-                ..Default::default()
-            },
-            crate::metrics::Recorder::new().snapshot(),
-            &[],
-        );
+        let mut report = Report::of_clients(20);
         report.counters.insert(names::RELOGINS.into(), 40);
         let t = parse("relogins == 2 * clients").unwrap();
         let r = evaluate(&t, &report);
@@ -383,15 +375,7 @@ mod tests {
 
     /// A report of `clients` clients whose counters are `counters`, judged by `expect`.
     fn judged(counters: &[(&str, u64)], expect: &[&str]) -> Report {
-        let mut report = Report::from_run(
-            crate::report::RunMeta {
-                name: "t".into(),
-                clients: 50,
-                ..Default::default()
-            },
-            crate::metrics::Recorder::new().snapshot(),
-            &[],
-        );
+        let mut report = Report::of_clients(50);
         for (k, v) in counters {
             report.counters.insert((*k).into(), *v);
         }

@@ -3,9 +3,10 @@
 //! and the `logout` or `kicked` push message tell the session at once, as the WebSocket's event
 //! does (`notice_latency.<cause>.sse_event`, `notice_latency.<cause>.push_message`), before it
 //! sends anything on the dead session (`ghost_requests` 0) and with the reason the event names. A
-//! server that never sends the event leaves the end unnoticed (`unnoticed.kicked`; those tests
-//! are in `channels.rs`, beside the missed kicks they also count). Every push
-//! registration ends with a counted reason (`ended.<reason>`), as sockets and streams do.
+//! server that never sends the event leaves the end unnoticed (`unnoticed.kicked`). The kick runs,
+//! noticed and not, are the tests of `channels.rs` (beside the kick latencies and missed kicks they
+//! also count), with [`told_of_the_kick`] from here. Every push registration ends with a counted
+//! reason (`ended.<reason>`), as sockets and streams do.
 
 use std::time::Duration;
 
@@ -61,7 +62,7 @@ fn told_of_the_force_logout(r: &Ran, n: u64, path: &str) {
 }
 
 /// What a client kicked by a login elsewhere and told by its channel's event must show.
-fn told_of_the_kick(r: &Ran, n: u64, path: &str) {
+pub(crate) fn told_of_the_kick(r: &Ran, n: u64, path: &str) {
     let c = &r.snap.counters;
     assert_eq!(r.counter("session_ends.kicked"), n, "{c:?}");
     assert_eq!(
@@ -90,21 +91,6 @@ async fn an_sse_stream_tells_of_a_force_logout_before_any_ghost_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_sse_kick_is_noticed_with_its_reason() {
-    let server = mock(|c| c.single_session = true).await;
-    let clients = 5;
-    let n = u64::from(clients);
-    let r = run(
-        with_channel(clients, Channel::Sse, kickoff()),
-        profile(&server),
-    )
-    .await;
-    assert_eq!(r.counter("sse_events.kicked"), n);
-    told_of_the_kick(&r, n, "sse_event");
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_tells_of_a_force_logout_before_any_ghost_request() {
     let clients = 5;
     let (r, server, _) = run_push(
@@ -119,28 +105,6 @@ async fn a_push_tells_of_a_force_logout_before_any_ghost_request() {
     assert_eq!(r.counter("push_events.logout"), n, "{:?}", r.snap.counters);
     told_of_the_force_logout(&r, n, "push_message");
     assert_eq!(r.counter("ended.session_ended"), n, "{:?}", r.snap.counters);
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pushed_kick_is_noticed_and_every_registration_ends_with_a_reason() {
-    let clients = 5;
-    let (r, server, _) = run_push(
-        clients,
-        kickoff(),
-        true,
-        |c| c.single_session = true,
-        Duration::from_secs(5),
-    )
-    .await;
-    let n = u64::from(clients);
-    assert_eq!(r.counter("push_events.kicked"), n, "{:?}", r.snap.counters);
-    told_of_the_kick(&r, n, "push_message");
-    // The old devices ended with their session, the new ones when the run closed them.
-    let c = &r.snap.counters;
-    assert_eq!(r.counter("ended.session_ended"), n, "{c:?}");
-    assert_eq!(r.counter("ended.stopped"), n, "{c:?}");
-    assert_eq!(r.counter("push_registrations"), 2 * n);
     server.shutdown().await;
 }
 

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::channel_notice::told_of_the_kick;
 use crate::support::{
     Ran, canned_endpoint_with, eventually, mock, plan, profile, run_push, settings, with_channel,
 };
@@ -56,6 +57,8 @@ async fn relogin_kicks_the_old_sse_stream() {
     assert_eq!(r.samples("sse_connect"), 2 * n);
     assert_eq!(r.counter("spurious_logouts"), 0);
     assert_eq!(server.stats().sse_total, 2 * n);
+    // The kick event told each old session at once, with its reason.
+    told_of_the_kick(&r, n, "sse_event");
     server.shutdown().await;
 }
 
@@ -153,6 +156,12 @@ async fn relogin_is_pushed_to_every_old_device() {
         server.stats().pushes_sent
     );
     assert_eq!(receiver.routes(), 0, "every device closed at the end");
+    // The pushed kick told each old session at once, with its reason; the old devices ended with
+    // their session, the new ones when the run closed them.
+    told_of_the_kick(&r, n, "push_message");
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("ended.session_ended"), n, "{c:?}");
+    assert_eq!(r.counter("ended.stopped"), n, "{c:?}");
     server.shutdown().await;
 }
 
