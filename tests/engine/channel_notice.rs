@@ -30,14 +30,6 @@ fn force_logout_then_calls() -> Vec<Phase> {
     ]
 }
 
-/// Login, then every user logs in again elsewhere (a single-session server kicks the old one).
-fn kickoff() -> Vec<Phase> {
-    vec![
-        Phase::Login { ramp: zero() },
-        Phase::Relogin { ramp: zero() },
-    ]
-}
-
 /// What a client told of a force logout by its channel's event must show: one notice per client
 /// through `path`, none through a 401, no ghost request, the reason right.
 fn told_of_the_force_logout(r: &Ran, n: u64, path: &str) {
@@ -105,27 +97,5 @@ async fn a_push_tells_of_a_force_logout_before_any_ghost_request() {
     assert_eq!(r.counter("push_events.logout"), n, "{:?}", r.snap.counters);
     told_of_the_force_logout(&r, n, "push_message");
     assert_eq!(r.counter("ended.session_ended"), n, "{:?}", r.snap.counters);
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_push_registration_ends_as_refused() {
-    // No --push-url: the mock answers every registration 501.
-    let clients = 3;
-    let (r, server, _) = run_push(
-        clients,
-        kickoff(),
-        false,
-        |c| c.single_session = true,
-        Duration::from_millis(400),
-    )
-    .await;
-    let n = u64::from(clients);
-    let c = &r.snap.counters;
-    assert_eq!(r.counter("push_register_failed"), 2 * n, "{c:?}");
-    assert_eq!(r.counter("ended.refused"), 2 * n, "{c:?}");
-    assert_eq!(r.counter("ended.stopped"), 0, "{c:?}");
-    // Nothing told the old sessions of the kick.
-    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
     server.shutdown().await;
 }

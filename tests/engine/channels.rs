@@ -228,6 +228,11 @@ async fn a_server_that_refuses_registrations_cannot_pass() {
         channel_default(&r, clients),
         Some((false, Some(2.0 * f64::from(clients))))
     );
+    // Every registration ended, refused; nothing told the old sessions of the kick.
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("ended.refused"), 2 * n, "{c:?}");
+    assert_eq!(r.counter("ended.stopped"), 0, "{c:?}");
+    assert_eq!(r.counter("unnoticed.kicked"), n, "{c:?}");
     server.shutdown().await;
 }
 
