@@ -673,8 +673,7 @@ impl Session {
     pub fn count_exchange(&self, op: Op, res: &Result<Reply, HttpError>) {
         let rec = self.rec();
         let shard = self.shard();
-        rec.count(shard, names::REQUESTS, 1);
-        rec.count(shard, op.requests_counter(), 1);
+        rec.count_each(shard, &[names::REQUESTS, op.requests_counter()]);
         rec.series(shard, names::SERIES_REQUESTS, 1);
         Live::bump(&self.env.live.requests);
         let conn = res.as_ref().map_or_else(|e| e.conn, |r| r.conn);

@@ -208,6 +208,20 @@ impl Recorder {
         }
     }
 
+    /// Adds 1 to each of `counters` under one lock of the shard (a request's `requests` and
+    /// `requests.<op>`: one lock, not two, on the hot path).
+    #[inline]
+    pub fn count_each(&self, shard: usize, counters: &[&str]) {
+        let mut s = self.shard(shard).lock();
+        for counter in counters {
+            if let Some(c) = s.counters.get_mut(*counter) {
+                *c = c.saturating_add(1);
+            } else {
+                s.counters.insert((*counter).into(), 1);
+            }
+        }
+    }
+
     /// Adds `n` events to the current interval of timeline series `series`.
     pub fn series(&self, shard: usize, series: &'static str, n: u64) {
         let tick = self.current_tick();
@@ -603,6 +617,17 @@ mod tests {
     use super::*;
     use crate::metrics::codec::HIGHEST_US;
     use crate::metrics::names;
+
+    #[test]
+    fn count_each_adds_one_to_every_counter_named() {
+        let r = Recorder::with_shards(1);
+        r.count_each(0, &[names::REQUESTS, "requests.api"]);
+        r.count_each(0, &[names::REQUESTS, "requests.login"]);
+        let s = r.snapshot();
+        assert_eq!(s.counters[names::REQUESTS], 2);
+        assert_eq!(s.counters["requests.api"], 1);
+        assert_eq!(s.counters["requests.login"], 1);
+    }
 
     #[test]
     fn a_shard_histogram_grows_only_as_far_as_its_samples_and_clamps_at_one_hour() {
