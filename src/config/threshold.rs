@@ -260,6 +260,53 @@ pub enum ThresholdError {
     },
 }
 
+/// The fix line for a threshold that is not specific: the grammar by example.
+const GENERIC_FIX: &str = "write METRIC OP VALUE, e.g. `p99(refresh) < 250ms`, `spurious_logouts == 0`, `error_rate < 0.1%`, `refresh_amplification <= 1.0`";
+
+impl ThresholdError {
+    /// The correction for this expression: the expression rewritten where the error knows how
+    /// (a name it recognised under a typo, a unit, an operator), else the grammar by example.
+    pub fn fix(&self) -> String {
+        let rewrite =
+            |expr: &str, from: &str, to: &str| format!("write `{}`", expr.replacen(from, to, 1));
+        match self {
+            ThresholdError::UnknownMetric {
+                expr,
+                name,
+                suggestion: Some(s),
+            } => rewrite(expr, name, s),
+            ThresholdError::UnknownHistogram {
+                expr,
+                name,
+                suggestion: Some(s),
+                ..
+            }
+            | ThresholdError::UnknownOp {
+                expr,
+                name,
+                suggestion: Some(s),
+                ..
+            } => rewrite(expr, &format!("({name})"), &format!("({s})")),
+            ThresholdError::UnknownHistogram { known, .. } => {
+                format!("use one of the histograms: {known}")
+            }
+            ThresholdError::UnknownOp { known, .. } => {
+                format!("use `failure_rate(*)` or one of the operations: {known}")
+            }
+            ThresholdError::BadOperator {
+                expr, found, fix, ..
+            } => rewrite(expr, found, fix),
+            ThresholdError::UnknownStat { expr, stat, .. } => rewrite(expr, stat, "p99"),
+            ThresholdError::MissingUnit {
+                metric, op, number, ..
+            } => format!("write `{metric} {op} {number}ms`"),
+            ThresholdError::UnitMismatch { example, .. }
+            | ThresholdError::ShareOverWhole { example, .. } => format!("write `{example}`"),
+            _ => GENERIC_FIX.to_string(),
+        }
+    }
+}
+
 fn hint(s: &Option<String>) -> String {
     s.as_ref()
         .map(|s| format!(" (did you mean `{s}`?)"))
@@ -402,8 +449,8 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
         (Kind::Ratio, "%") if metric.is_share() && value > 100.0 => {
             return Err(ThresholdError::ShareOverWhole {
                 expr: e(),
-                detail: "a share is at most 100%, so this limit can never fail".to_string(),
-                example: format!("{metric_text} <= 100% (to switch the default off)"),
+                detail: "a share is at most 100%, so this limit can never fail (`<= 100%` switches a default off)".to_string(),
+                example: format!("{metric_text} {} 1%", op.as_str()),
             });
         }
         (Kind::Ratio, "") => (value, false),
@@ -849,6 +896,27 @@ mod tests {
         assert!(err("< 5").contains("nothing before"));
         assert!(err("p99(api) <").contains("no limit"));
         assert!(err("rate(bogus) > 5").contains("unknown metric `bogus`"));
+    }
+
+    #[test]
+    fn the_fix_is_the_expression_corrected() {
+        let fix = |expr: &str| Threshold::parse(expr, &VOCAB).unwrap_err().fix();
+        assert_eq!(fix("unnoticed.kiked == 0"), "write `unnoticed.kicked == 0`");
+        assert_eq!(fix("spurious_logout == 0"), "write `spurious_logouts == 0`");
+        assert_eq!(fix("p99(refesh) < 2s"), "write `p99(refresh) < 2s`");
+        assert_eq!(
+            fix("failure_rate(logn) < 1%"),
+            "write `failure_rate(login) < 1%`"
+        );
+        assert_eq!(fix("failure_rate(*) < 1"), "write `failure_rate(*) < 1%`");
+        assert_eq!(fix("error_rate < 101%"), "write `error_rate < 1%`");
+        assert_eq!(fix("spurious_logouts = 0"), "write `spurious_logouts == 0`");
+        assert_eq!(fix("p98(api) < 1s"), "write `p99(api) < 1s`");
+        assert_eq!(fix("p99(api) < 250"), "write `p99(api) < 250ms`");
+        assert_eq!(fix("error_rate < 5ms"), "write `error_rate < 0.1%`");
+        // Nothing to go on: the grammar by example.
+        assert_eq!(fix("zzzz == 0"), GENERIC_FIX);
+        assert!(fix("p99(zzzz) < 1s").starts_with("use one of the histograms: "));
     }
 
     #[test]

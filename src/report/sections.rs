@@ -221,7 +221,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         (names::DROPPED, "open-model arrivals that could not start"),
         (
             names::MISSED_KICKS,
-            "old sockets still open and unnotified after a kick",
+            "sockets whose kick never came: still open at the wait's end, or ended another way",
         ),
         (
             names::KICK_WITHOUT_CLOSE,
@@ -253,7 +253,7 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
         ),
         (
             names::SSE_MISSED_KICKS,
-            "old SSE streams still open and unnotified after a kick",
+            "SSE streams whose kick never came: still open at the wait's end, or ended another way",
         ),
         (
             names::SSE_END_WITHOUT_EVENT,

@@ -130,13 +130,8 @@ pub fn resolve(file: &ScenarioFile, origin: &Origin<'_>) -> Result<Scenario, Pro
         .iter()
         .enumerate()
         .map(|(i, expr)| {
-            Threshold::parse(expr, &names::VOCABULARY).map_err(|e: ThresholdError| {
-                problem(
-                    format!("expect.{i}"),
-                    e.to_string(),
-                    "write METRIC OP VALUE, e.g. `p99(refresh) < 250ms`, `spurious_logouts == 0`, `error_rate < 0.1%`, `refresh_amplification <= 1.0`",
-                )
-            })
+            Threshold::parse(expr, &names::VOCABULARY)
+                .map_err(|e: ThresholdError| problem(format!("expect.{i}"), e.to_string(), e.fix()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Scenario {

@@ -704,6 +704,17 @@ fn threshold_expressions_are_validated() {
     .unwrap_err();
     assert_eq!(e.key(), Some("expect.1"));
     assert_eq!(e.position().map(|p| p.0), Some(4));
+    // The fix line is the expression corrected, where the error knows the correction.
+    let e = load_str(
+        "plan: [ { login: {} } ]\nexpect:\n  - unnoticed.kiked == 0\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.diagnostic().fix.as_deref(),
+        Some("write `unnoticed.kicked == 0`"),
+        "{e}"
+    );
 }
 
 #[test]
