@@ -5,10 +5,24 @@ use std::path::PathBuf;
 use authbench::report::FailOn;
 use clap::{Args, Parser, Subcommand};
 
+/// `authbench --version`: the version, then the allocator this binary was built with (the
+/// `jemalloc` feature, on by default; see `main`).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nallocator: jemalloc");
+#[cfg(not(all(feature = "jemalloc", not(target_env = "msvc"))))]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nallocator: system");
+
 /// Load-testing and conformance harness for authentication servers: refresh storms, rotation races,
 /// WebSocket kick-off and RFC conformance, against any server or the bundled reference mock.
 #[derive(Debug, Parser)]
-#[command(name = "authbench", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "authbench",
+    version,
+    long_version = LONG_VERSION,
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

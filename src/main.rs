@@ -10,6 +10,12 @@ mod progress;
 
 use clap::Parser;
 
+/// jemalloc, not the system's allocator: on the storm (README, "jemalloc") it spends 13 % less
+/// CPU per request than glibc's at the same peak memory. Feature `jemalloc` (default).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     authbench_mock::heap::prepare_for_bursts();
     let cli = cli::Cli::parse();

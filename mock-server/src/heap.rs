@@ -15,7 +15,9 @@
 //!
 //! What it costs: address space, not memory (pages count only once touched), and memory freed
 //! after a burst stays with the process until it exits instead of going back to the system.
-//! Elsewhere than on glibc this does nothing.
+//! Elsewhere than on glibc this does nothing. The `authbench` binary allocates with jemalloc (its
+//! default feature `jemalloc`), so there these settings reach only what C code allocates; the
+//! mock's binary and an `authbench` built with `--no-default-features` use glibc's heap.
 
 /// Padding added to each growth of the heap (glibc `M_TOP_PAD`; default 128 KiB).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -36,6 +36,20 @@ fn short_storm(clients: u32, settings: &[&str], out: &Path) -> serde_json::Value
 }
 
 #[test]
+fn the_version_names_the_allocator_the_binary_was_built_with() {
+    // The default build allocates with jemalloc (feature `jemalloc`; README, "jemalloc").
+    authbench()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(concat!(
+            "authbench ",
+            env!("CARGO_PKG_VERSION"),
+            "\nallocator: jemalloc"
+        )));
+}
+
+#[test]
 fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
     let out = tempfile::tempdir().unwrap();
     let report = short_storm(40, &[], out.path());
