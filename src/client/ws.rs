@@ -144,6 +144,8 @@ struct ConnState {
     generation: u64,
     open: bool,
     ended: bool,
+    /// When the current socket opened (set with `open`).
+    opened_at: Option<tokio::time::Instant>,
 }
 
 #[derive(Debug)]
@@ -171,6 +173,12 @@ impl WsHandle {
     /// Whether a socket is open right now.
     pub fn is_open(&self) -> bool {
         self.shared.state.borrow().open
+    }
+
+    /// When the socket open right now opened; `None` when none is open.
+    pub fn open_since(&self) -> Option<tokio::time::Instant> {
+        let s = self.shared.state.borrow();
+        s.open.then_some(s.opened_at).flatten()
     }
 
     /// Generation of the current (or last) socket; 0 before the first one opened.
@@ -584,6 +592,7 @@ impl<T: WsTokens> Channel<T> {
         self.shared.state.send_modify(|s| {
             s.generation = generation;
             s.open = true;
+            s.opened_at = Some(tokio::time::Instant::now());
         });
         Conn {
             generation,

@@ -13,7 +13,9 @@ use super::progress::Progress;
 use crate::client::push::{self, PushHandle, PushReceiver};
 use crate::client::sse::{self, SseHandle, SseOptions};
 use crate::client::transport::Http;
-use crate::client::ws::{self, KickBoard, KickClock, PUSH_KICKS, SSE_KICKS, WsHandle, WsOptions};
+use crate::client::ws::{
+    self, KickBoard, KickClock, PUSH_KICKS, SSE_KICKS, TURNED_AWAY_WITHIN, WsHandle, WsOptions,
+};
 use crate::client::{Channel, Session};
 use crate::metrics::Recorder;
 use crate::metrics::names::GAUGE_OPEN_SOCKETS;
@@ -54,17 +56,40 @@ impl Socket {
         }
     }
 
-    /// Waits at most `within` for a WebSocket channel to have a socket open (`false`: it ended,
-    /// or is still reconnecting). `ws_not_open_at_end` is about WebSockets: other channels answer
-    /// `true`.
+    /// Waits at most `within` for a WebSocket channel to have a socket open that the server
+    /// keeps (`false`: it ended, or is still reconnecting). A socket counts once it has been open
+    /// for [`TURNED_AWAY_WITHIN`]: one the server closes sooner (a 1013 right after the upgrade)
+    /// was turned away, not open, so this waits until the socket is that old, up to that much past
+    /// `within`. `within` zero (an interrupted run) takes the state as it is. `ws_not_open_at_end`
+    /// is about WebSockets: other channels answer `true`.
     pub async fn open_within(&self, within: Duration) -> bool {
         let Handle::Ws(handle) = &*self.handle else {
             return true;
         };
-        handle.is_open()
-            || tokio::time::timeout(within, handle.wait_open(1))
-                .await
-                .unwrap_or(false)
+        if within.is_zero() {
+            return handle.is_open();
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let open = handle.is_open()
+                || tokio::time::timeout_at(deadline, handle.wait_open(1))
+                    .await
+                    .unwrap_or(false);
+            if !open {
+                return false;
+            }
+            // Still open once it is old enough: kept (at once for a socket that is already).
+            if let Some(since) = handle.open_since()
+                && tokio::time::timeout_at(since + TURNED_AWAY_WITHIN, handle.closed())
+                    .await
+                    .is_err()
+            {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+        }
     }
 
     /// Completes when the channel has no open socket or stream (the server closed it, e.g. a
