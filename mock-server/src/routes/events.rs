@@ -134,8 +134,8 @@ fn replay(
         return None;
     }
     let kind = match cause {
-        // `no-kick`: a kick the server never told is not told on resume either.
-        RevokeCause::Kicked if state.auth.flaws.has(Flaw::NoKick) => return None,
+        // `no-kick`, `silent-logout`: an end the server never told is not told on resume either.
+        c if !c.told(state.auth.flaws) => return None,
         RevokeCause::Kicked => "kicked",
         _ => "logout",
     };
