@@ -112,7 +112,8 @@ pub enum Op {
     /// Logout everywhere (`POST /api/auth/logout-all`).
     LogoutEverywhere,
     /// The admin logout of a user (`POST /admin/users/{user}/logout`,
-    /// `POST /admin/users/by-id/{id}/logout`): authbench's `force_logout`.
+    /// `POST /admin/users/by-id/{id}/logout`, and the lookup of the two-step one,
+    /// `GET /admin/users?username=`): authbench's `force_logout`.
     ForceLogout,
     /// The cookie sessions' CSRF page (`GET /session/csrf`, `GET /accounts/login/`).
     CsrfPage,

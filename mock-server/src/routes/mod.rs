@@ -117,7 +117,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/continue", get(authorize::resume))
-        .route("/admin/users", get(user_ids::find))
+        // The lookup of a two-step admin logout: authbench counts it as a `force_logout` request.
+        .route(
+            "/admin/users",
+            admitted(get(user_ids::find), &state, Op::ForceLogout),
+        )
         .route(
             "/admin/users/by-id/{id}/logout",
             admitted(post(user_ids::logout), &state, Op::ForceLogout),
