@@ -136,7 +136,9 @@ impl Arrivals {
         let op = match op {
             None => None,
             Some(name) => match name.parse::<Op>() {
-                Ok(op) if op != Op::Ws => Some(op),
+                // The fault operations besides these three are not request arrivals a sync
+                // point is about.
+                Ok(op @ (Op::Login | Op::Refresh | Op::Api)) => Some(op),
                 _ => return Err(SyncPointError::Op(name.to_string())),
             },
         };
@@ -287,6 +289,10 @@ mod tests {
         assert_eq!(a.stats(), None);
         let now = now_us() / 1000;
         assert_eq!(a.arm(now, Some("ws")), Err(SyncPointError::Op("ws".into())));
+        assert_eq!(
+            a.arm(now, Some("logout")),
+            Err(SyncPointError::Op("logout".into()))
+        );
         assert!(matches!(a.arm(1, None), Err(SyncPointError::Far { .. })));
         assert_eq!(a.stats(), None);
     }

@@ -225,18 +225,14 @@ impl Auth {
         let opened = self
             .store
             .open(user, now, rt_expires, deadline, idle.enforced, limit);
-        let notify_replaced = !self.flaws.has(Flaw::NoKick);
         for old in &opened.replaced {
-            if self
-                .store
-                .revoke(old, RevokeCause::Kicked, now, notify_replaced)
-            {
+            if self.revoke_session(old, RevokeCause::Kicked, now) {
                 Counters::inc(&self.stats.sessions_kicked);
                 Counters::inc(&self.stats.families_revoked);
             }
         }
         for old in &opened.evicted {
-            if self.store.revoke(old, RevokeCause::SessionLimit, now, true) {
+            if self.revoke_session(old, RevokeCause::SessionLimit, now) {
                 Counters::inc(&self.stats.families_revoked);
             }
         }
@@ -532,7 +528,7 @@ impl Auth {
         if self.flaws.has(Flaw::NoFamilyRevocation) {
             return GrantError::AlreadyRotated;
         }
-        if self.store.revoke(family, RevokeCause::Reuse, now, true) {
+        if self.revoke_session(family, RevokeCause::Reuse, now) {
             Counters::inc(&self.stats.families_revoked);
         }
         GrantError::ReuseDetected
@@ -554,22 +550,31 @@ impl Auth {
         });
     }
 
+    /// Revokes a session for `cause` and wakes its channels when the server tells them of such
+    /// an end ([`RevokeCause::told`]); whether this call revoked it.
+    fn revoke_session(&self, family: &Family, cause: RevokeCause, now: u64) -> bool {
+        self.store
+            .revoke(family, cause, now, cause.told(self.flaws))
+    }
+
     /// Ends a session on logout or refresh-token revocation.
     fn end_session(&self, family: &Arc<Family>, now: u64) {
         Counters::inc(&self.stats.logouts);
         if self.flaws.has(Flaw::LogoutKeepsRefresh) {
             // Access tokens and sockets end as they should; the refresh token lives on.
             family.revoke_issued_access();
-            family.notify();
+            if RevokeCause::Logout.told(self.flaws) {
+                family.notify();
+            }
             return;
         }
-        if self.store.revoke(family, RevokeCause::Logout, now, true) {
+        if self.revoke_session(family, RevokeCause::Logout, now) {
             Counters::inc(&self.stats.families_revoked);
             self.forget_later(family, None);
         }
         if self.flaws.has(Flaw::LogoutEndsAllSessions) {
             for other in self.store.take_sessions(family.user) {
-                if self.store.revoke(&other, RevokeCause::Logout, now, true) {
+                if self.revoke_session(&other, RevokeCause::Logout, now) {
                     Counters::inc(&self.stats.families_revoked);
                 }
             }
@@ -784,7 +789,7 @@ impl Auth {
         let now = now_ms();
         let mut n = 0;
         for f in self.store.take_sessions(user) {
-            if self.store.revoke(&f, RevokeCause::Admin, now, true) {
+            if self.revoke_session(&f, RevokeCause::Admin, now) {
                 Counters::inc(&self.stats.admin_logouts);
                 Counters::inc(&self.stats.families_revoked);
                 n += 1;
@@ -807,7 +812,7 @@ impl Auth {
         };
         let mut n = 0;
         for f in sessions {
-            if self.store.revoke(&f, RevokeCause::Logout, now, true) {
+            if self.revoke_session(&f, RevokeCause::Logout, now) {
                 Counters::inc(&self.stats.logouts_everywhere);
                 Counters::inc(&self.stats.families_revoked);
                 n += 1;

@@ -93,31 +93,76 @@ impl FromStr for Signing {
     }
 }
 
-/// The operation a fault applies to.
+/// The operation a fault applies to: every endpoint authbench calls has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
-    /// Password logins (`/oauth/token` password grant, `/api/auth/login`).
+    /// Password logins (`/oauth/token` password, client-credentials and authorization-code
+    /// grants, `/api/auth/login`, `POST /session/login`, `POST /accounts/login/`).
     Login,
     /// Refreshes (`/oauth/token` refresh grant, `/api/auth/refresh`).
     Refresh,
-    /// Resource calls (`GET /api/me`).
+    /// Resource calls (`GET /api/me`, `GET /api/admin`, the cookie sessions' `/session/me`,
+    /// `/api/me/`, `/accounts/profile/`).
     Api,
     /// WebSocket handshakes (`GET /ws`).
     Ws,
+    /// Logouts: `POST /oauth/revoke` (the `mock` preset's logout; RFC 7009 revocation of any
+    /// token), `POST /api/auth/logout`, `POST /session/logout`, `POST /accounts/logout/`.
+    Logout,
+    /// Logout everywhere (`POST /api/auth/logout-all`).
+    LogoutEverywhere,
+    /// The admin logout of a user (`POST /admin/users/{user}/logout`,
+    /// `POST /admin/users/by-id/{id}/logout`, and the lookup of the two-step one,
+    /// `GET /admin/users?username=`): authbench's `force_logout`.
+    ForceLogout,
+    /// The cookie sessions' CSRF page (`GET /session/csrf`, `GET /accounts/login/`).
+    CsrfPage,
+    /// Server-Sent Events stream requests (`GET /events`).
+    Sse,
+    /// Push registrations (`POST /push/register`).
+    Push,
 }
 
 impl Op {
     /// Every operation.
-    pub const ALL: [Op; 4] = [Op::Login, Op::Refresh, Op::Api, Op::Ws];
+    pub const ALL: [Op; 10] = [
+        Op::Login,
+        Op::Refresh,
+        Op::Api,
+        Op::Ws,
+        Op::Logout,
+        Op::LogoutEverywhere,
+        Op::ForceLogout,
+        Op::CsrfPage,
+        Op::Sse,
+        Op::Push,
+    ];
 
-    /// The name used in fault specs.
+    /// The name used in fault specs (the same as authbench's operation names where both exist:
+    /// `failures.<op>.*`, `failure_rate(<op>)`).
     pub fn name(self) -> &'static str {
         match self {
             Op::Login => "login",
             Op::Refresh => "refresh",
             Op::Api => "api",
             Op::Ws => "ws",
+            Op::Logout => "logout",
+            Op::LogoutEverywhere => "logout_everywhere",
+            Op::ForceLogout => "force_logout",
+            Op::CsrfPage => "csrf_page",
+            Op::Sse => "sse",
+            Op::Push => "push",
         }
+    }
+
+    /// This operation's place in [`Op::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Every name, comma-separated (for error messages and help texts).
+    pub fn known() -> String {
+        Op::ALL.map(Op::name).join(", ")
     }
 }
 
@@ -133,7 +178,7 @@ impl FromStr for Op {
         Op::ALL
             .into_iter()
             .find(|op| op.name() == s.trim())
-            .ok_or_else(|| format!("unknown operation {s:?}; known: login, refresh, api, ws"))
+            .ok_or_else(|| format!("unknown operation {s:?}; known: {}", Op::known()))
     }
 }
 
@@ -145,7 +190,8 @@ pub enum FaultKind {
     /// Fail this share of requests (0..=100 percent) with 500 and a JSON error.
     Error { percent: f64 },
     /// 503 + `Retry-After: 1` when more than `max_in_flight` requests are in flight
-    /// (for `ws`: open sockets past this many are closed with 1013 right after the upgrade).
+    /// (for `ws`: open sockets past this many are closed with 1013 right after the upgrade; for
+    /// `sse`: open streams count, and a stream request past them gets the 503).
     Capacity { max_in_flight: u32 },
     /// 429 + `Retry-After` past this many requests per second (token bucket, burst = one second).
     Rate { per_second: f64 },
@@ -640,7 +686,8 @@ pub struct MockArgs {
     #[arg(long, value_name = "KEY")]
     pub admin_key: Option<String>,
     /// Inject a fault: latency:OP=MIN..MAX, error:OP=P%, capacity:OP=N, rate:OP=N/s
-    /// (OP: login, refresh, api, ws). Repeatable.
+    /// (OP: login, refresh, api, ws, logout, logout_everywhere, force_logout, csrf_page, sse,
+    /// push). Repeatable.
     #[arg(long = "fault", value_name = "KIND:OP=VALUE")]
     pub faults: Vec<Fault>,
     /// Enable a deliberate flaw (repeatable or comma-separated); see the README for the list.
@@ -983,11 +1030,33 @@ mod tests {
             "error:login=0.5%",
             "capacity:ws=10",
             "rate:refresh=500/s",
+            "error:logout=30%",
+            "error:logout_everywhere=100%",
+            "latency:force_logout=5ms..10ms",
+            "error:csrf_page=50%",
+            "capacity:sse=0",
+            "rate:push=10/s",
         ];
         for c in cases {
             let f: Fault = c.parse().unwrap();
             assert_eq!(f.to_string().parse::<Fault>().unwrap(), f, "{c}");
         }
+        for (i, op) in Op::ALL.into_iter().enumerate() {
+            assert_eq!(op.index(), i, "{op}: Op::index follows Op::ALL");
+            assert_eq!(op.to_string().parse::<Op>(), Ok(op));
+            let spec = format!("error:{op}=1%");
+            assert_eq!(spec.parse::<Fault>().unwrap().to_string(), spec);
+        }
+        let unknown = "error:csrf=1%".parse::<Fault>().unwrap_err().to_string();
+        for op in Op::ALL {
+            assert!(unknown.contains(op.name()), "{unknown}");
+        }
+        assert!(
+            unknown.contains(
+                "known: login, refresh, api, ws, logout, logout_everywhere, force_logout, csrf_page, sse, push"
+            ),
+            "{unknown}"
+        );
         assert_eq!(
             "latency:api=20ms".parse::<Fault>().unwrap().kind,
             FaultKind::Latency {

@@ -66,24 +66,15 @@ impl OpFaults {
 /// The configured faults of every operation.
 #[derive(Debug)]
 pub struct Faults {
-    ops: [OpFaults; 4],
-}
-
-fn index(op: Op) -> usize {
-    match op {
-        Op::Login => 0,
-        Op::Refresh => 1,
-        Op::Api => 2,
-        Op::Ws => 3,
-    }
+    ops: [OpFaults; Op::ALL.len()],
 }
 
 impl Faults {
     /// Faults from the configuration; a later fault of the same kind and op replaces an earlier one.
     pub fn new(faults: &[Fault]) -> Self {
-        let mut ops: [OpFaults; 4] = Default::default();
+        let mut ops: [OpFaults; Op::ALL.len()] = Default::default();
         for f in faults {
-            let o = &mut ops[index(f.op)];
+            let o = &mut ops[f.op.index()];
             match f.kind {
                 FaultKind::Latency { min, max } => o.latency = Some((min, max)),
                 FaultKind::Error { percent } => o.error_percent = Some(percent),
@@ -106,13 +97,13 @@ impl Faults {
 
     /// Whether `op` has any fault configured.
     pub fn has(&self, op: Op) -> bool {
-        !self.ops[index(op)].is_empty()
+        !self.ops[op.index()].is_empty()
     }
 
     /// Applies the faults of `op`. `Ok` carries a permit to hold while the request (or socket)
     /// is in flight.
     pub async fn admit(&self, op: Op, stats: &Counters) -> Result<Permit, Refusal> {
-        let o = &self.ops[index(op)];
+        let o = &self.ops[op.index()];
         if o.is_empty() {
             return Ok(Permit::default());
         }

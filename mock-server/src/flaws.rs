@@ -70,6 +70,8 @@ flaws! {
         "a WebSocket stays open after its access token expired (no 4401 close)";
     NoKick => "no-kick",
         "--single-session (and --max-sessions) revokes older sessions but neither notifies nor closes their sockets and streams, not even one opened after the revocation";
+    SilentLogout => "silent-logout",
+        "logout, refresh-token revocation, logout everywhere and the admin logout revoke the session but tell none of its channels: no event or close on its sockets and streams, no push, not even to one that looks again later (RevokeCause::told) — a server that forgot the fan-out";
     WrongCloseCode => "wrong-close-code",
         "kick, logout and expiry close sockets with 1000 and no event instead of 4409/4403/4401";
     RefreshCacheable => "refresh-cacheable",
@@ -193,7 +195,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 46);
+        assert_eq!(Flaw::ALL.len(), 47);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -35,7 +35,6 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::flaws::Flaw;
 use crate::routes::AppState;
 use crate::stats::Counters;
 use crate::store::{Family, RevokeCause};
@@ -133,10 +132,15 @@ impl Pusher {
         let task_state = state.clone();
         state.tracker.spawn(async move {
             let sid = family.sid;
-            // A server with the no-kick flaw never tells a replaced session: its watcher may still
-            // wake (at the announced end) and find the family revoked, and must stay silent then.
-            let silent =
-                |e: &Ending| *e == Ending::Kicked && task_state.auth.flaws.has(Flaw::NoKick);
+            // A server that does not tell an end (`no-kick`, `silent-logout`) sends no push for
+            // it: its watcher may still wake (at the announced end) and find the family revoked,
+            // and must stay silent then.
+            let silent = |e: &Ending| {
+                *e != Ending::Expired
+                    && family
+                        .revoked()
+                        .is_some_and(|c| !c.told(task_state.auth.flaws))
+            };
             if let Some(ending) = watch(&family, &stop).await.filter(|e| !silent(e)) {
                 task_state
                     .push

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
+use crate::flaws::{Flaw, Flaws};
 use crate::tokens::{id_string, random_u128};
 
 /// Why a session was revoked. Decides the event and close code its sockets get.
@@ -46,6 +47,18 @@ impl RevokeCause {
             5 => RevokeCause::SessionLimit,
             _ => return None,
         })
+    }
+
+    /// Whether the server tells the session's channels of this end — the event and close on its
+    /// sockets and streams, the push to its device — when it happens and whenever a channel looks
+    /// again. Not a kick under the `no-kick` flaw; not a logout or an admin logout under
+    /// `silent-logout`.
+    pub fn told(self, flaws: Flaws) -> bool {
+        match self {
+            RevokeCause::Kicked => !flaws.has(Flaw::NoKick),
+            RevokeCause::Logout | RevokeCause::Admin => !flaws.has(Flaw::SilentLogout),
+            RevokeCause::Reuse | RevokeCause::SessionLimit => true,
+        }
     }
 
     /// The `error_description` text for tokens of a session revoked for this reason.

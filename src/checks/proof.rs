@@ -142,6 +142,14 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::SilentLogout,
+        // SS-02 holds a socket of each session the logout everywhere ends: it must close. (WS-05's
+        // socket stays open after its logout too, which it reports as nothing to judge.)
+        catches: &["SS-02"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::WrongCloseCode,
         catches: &["WS-03", "WS-04"],
         skips: &[],
@@ -345,6 +353,9 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     (Flaw::IntrospectUnauthenticated400, "IN-01"),
     // The limit itself is enforced (the refresh token dies); only the kick is missing.
     (Flaw::NoKick, "SS-01"),
+    // Every session ends (its refresh token is refused); only the sockets are not closed, which
+    // SS-02 rates WARN (ASVS 5 7.4.1).
+    (Flaw::SilentLogout, "SS-02"),
 ];
 
 impl FlawProof {

@@ -777,8 +777,16 @@ impl Session {
             Err(e) if class == FailClass::Transport && e.oversized.is_some() => FailClass::Body,
             _ => class,
         };
-        if matches!(op, Op::Login | Op::Refresh | Op::Api) {
-            self.state.lock().failing = Some((op, class));
+        // A failed CSRF page is a failed login attempt: the client's state says so (it is tried
+        // again like a login, and counts in `gave_up.login`), while the failure is counted where
+        // its request is, `failures.csrf_page`.
+        let failing = match op {
+            Op::Login | Op::Refresh | Op::Api => Some(op),
+            Op::CsrfPage => Some(Op::Login),
+            _ => None,
+        };
+        if let Some(failing) = failing {
+            self.state.lock().failing = Some((failing, class));
         }
         let rec = self.rec();
         let shard = self.shard();

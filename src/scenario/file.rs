@@ -121,7 +121,8 @@ pub struct MockSection {
     #[schemars(schema_with = "duration_opt_schema")]
     pub idle_timeout: Option<Duration>,
     /// Faults: `latency:refresh=20ms..80ms`, `error:refresh=1%`, `capacity:refresh=64`,
-    /// `rate:refresh=500/s` (operations: login, refresh, api, ws).
+    /// `rate:refresh=500/s` (operations: login, refresh, api, ws, logout, logout_everywhere,
+    /// force_logout, csrf_page, sse, push).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "faults_schema")]
     pub faults: Vec<String>,
@@ -260,7 +261,10 @@ impl MockSection {
             c.faults.push(f.parse::<Fault>().map_err(|e| MockProblem {
                 key: format!("faults.{i}"),
                 message: e.to_string(),
-                fix: "write KIND:OP=VALUE with KIND latency, error, capacity or rate and OP login, refresh, api or ws".into(),
+                fix: format!(
+                    "write KIND:OP=VALUE with KIND latency, error, capacity or rate and OP one of {}",
+                    authbench_mock::Op::known()
+                ),
             })?);
         }
         for (i, f) in self.flaws.iter().enumerate() {
@@ -309,11 +313,15 @@ fn signing_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn faults_schema(_: &mut SchemaGenerator) -> Schema {
+    let ops = authbench_mock::Op::ALL
+        .map(authbench_mock::Op::name)
+        .join("|");
+    let pattern = format!("^\\s*(latency|error|capacity|rate):({ops})=.+$");
     json_schema!({
         "type": "array",
         "items": {
             "type": "string",
-            "pattern": "^\\s*(latency|error|capacity|rate):(login|refresh|api|ws)=.+$",
+            "pattern": pattern,
             "examples": ["latency:refresh=20ms..80ms", "error:refresh=1%", "capacity:refresh=64", "rate:refresh=500/s"]
         }
     })

@@ -655,3 +655,54 @@ async fn a_server_without_the_stream_cannot_pass_and_a_run_without_channels_is_n
     assert_eq!(channel_default(&r, clients), None);
     server.shutdown().await;
 }
+
+/// A server that refuses part of the stream requests (`error:sse=50%`) or push registrations
+/// (`error:push=50%`) cannot pass: each refusal is a failed channel attempt, and the default
+/// `channel_failure_rate < 1%` fails the run. The mock could not fail either before. The same
+/// runs against the correct mock hold it at 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_part_of_the_streams_or_registrations_cannot_pass() {
+    // 20 first attempts at 50 %: none refused once in a million runs.
+    let clients = 20;
+    for (channel, op) in [(Channel::Sse, "sse"), (Channel::Push, "push")] {
+        for faulty in [true, false] {
+            let fault = |c: &mut authbench_mock::MockConfig| {
+                if faulty {
+                    c.faults = vec![format!("error:{op}=50%").parse().unwrap()];
+                }
+            };
+            let (r, server) = if channel == Channel::Push {
+                let (r, server, _) = run_push(
+                    clients,
+                    login_then_calls(),
+                    true,
+                    fault,
+                    Duration::from_secs(1),
+                )
+                .await;
+                (r, server)
+            } else {
+                let server = mock(fault).await;
+                (
+                    channel_run(clients, channel, profile(&server)).await,
+                    server,
+                )
+            };
+            let c = &r.snap.counters;
+            let refused = if channel == Channel::Push {
+                r.counter("push_register_failed")
+            } else {
+                r.counter("sse_connect_failed.500")
+            };
+            let rate = channel_failure_rate(&r, clients);
+            if faulty {
+                assert!(refused > 0, "{op}: {c:?}");
+                assert_eq!(rate.map(|(passed, _)| passed), Some(false), "{op}: {c:?}");
+            } else {
+                assert_eq!(refused, 0, "{op}: {c:?}");
+                assert_eq!(rate, Some((true, Some(0.0))), "{op}: {c:?}");
+            }
+            server.shutdown().await;
+        }
+    }
+}

@@ -11,6 +11,7 @@ use authbench::client::Strategy;
 use authbench::engine::{self, Plan, Progress, Users};
 use authbench::metrics::Recorder;
 use authbench::profile::{LoadOptions, Profile, profile_from_str_opts};
+use authbench::report::{Origin, Report, RunMeta};
 use authbench::scenario::Phase;
 use authbench_mock::{MockServer, SessionMode};
 use tokio_util::sync::CancellationToken;
@@ -168,6 +169,54 @@ async fn the_csrf_token_can_come_from_a_page() {
     assert!(r.counter("status.api.200") >= 2, "{:?}", r.snap.counters);
     assert_eq!(r.counter("status.api.403"), 0, "{:?}", r.snap.counters);
     server.shutdown().await;
+
+    // A server whose CSRF page fails in part (`error:csrf_page=50%`) cannot pass: the page is an
+    // operation of its own (`csrf_page`), held to the default `failure_rate(*) < 1%` — the mock
+    // could not fail it before. The correct server passes the same run.
+    let clients = 20;
+    for faulty in [true, false] {
+        let server = mock(|c| {
+            c.session_mode = SessionMode::Cookie;
+            c.access_ttl = Duration::from_secs(30);
+            if faulty {
+                c.faults = vec!["error:csrf_page=50%".parse().unwrap()];
+            }
+        })
+        .await;
+        let p = profile_yaml(
+            &server,
+            "base_url: http://x\nlogin: { path: /session/login, form: { username: \"{{user}}\", password: \"{{password}}\" } }\nresource: { method: POST, path: /session/me }\ncookie_session:\n  cookie: sessionid\n  csrf: { page: /session/csrf, selector: \"meta[name=csrf-token]\", header: X-CSRFToken }\n",
+        );
+        let r = run(cookie_plan(clients, vec![login(), traffic(300)]), p).await;
+        let meta = RunMeta {
+            name: "csrf-page".into(),
+            clients,
+            ..RunMeta::default()
+        };
+        let rep = Report::from_run(meta, r.snap.clone(), &[]);
+        let each = rep
+            .thresholds
+            .iter()
+            .find(|t| t.expr == "failure_rate(*) < 1%")
+            .expect("the per-operation default");
+        let failed = r.counter("failures.csrf_page.5xx");
+        // Each failure is counted where its request is: no operation fails more than it sent (a
+        // failed page was counted `failures.login`, beside `requests.csrf_page`: login 27 of 21).
+        for (op, o) in &rep.derived.operations {
+            assert!(o.failures <= o.requests, "{op}: {o:?}");
+        }
+        if faulty {
+            assert!(failed > 0, "{:?}", r.snap.counters);
+            let page = &rep.derived.operations["csrf_page"];
+            assert_eq!(page.failures, failed);
+            assert!(page.failure_rate.is_some_and(|f| f > 0.01), "{page:?}");
+            assert!(!each.passed && each.origin == Origin::Default);
+        } else {
+            assert_eq!(failed, 0, "{:?}", r.snap.counters);
+            assert!(rep.passed(), "{:?}", rep.thresholds);
+        }
+        server.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

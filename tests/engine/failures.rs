@@ -433,3 +433,87 @@ async fn an_answer_too_large_or_compressed_is_a_body_failure_that_says_so() {
         assert!(sample.detail.contains(says), "{sample:?}");
     }
 }
+
+/// A server whose logouts fail in part cannot pass: half of the plain logouts, the admin logouts
+/// (`force_logout`) or the logouts everywhere answered 500 (`error:<op>=50%`) fail the run by the
+/// per-operation default `failure_rate(*) < 1%`, whose message names the operation. Nothing
+/// proved it before the mock could fail these endpoints. The same run against the correct mock
+/// passes every default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logouts_that_fail_in_part_fail_the_run() {
+    let clients = 20;
+    let cases = [
+        (
+            "logout",
+            Phase::Logout {
+                ramp: Duration::ZERO,
+            },
+        ),
+        (
+            "force_logout",
+            Phase::ForceLogout {
+                ramp: Duration::ZERO,
+            },
+        ),
+        (
+            "logout_everywhere",
+            Phase::LogoutEverywhere {
+                ramp: Duration::ZERO,
+                await_expiry: Duration::ZERO,
+            },
+        ),
+    ];
+    for (op, phase) in cases {
+        for faulty in [true, false] {
+            let server = mock(|c| {
+                if faulty {
+                    c.faults = vec![format!("error:{op}=50%").parse().unwrap()];
+                }
+            })
+            .await;
+            let phases = vec![
+                Phase::Login {
+                    ramp: Duration::ZERO,
+                },
+                phase.clone(),
+            ];
+            let r = run(
+                plan(clients, settings(Strategy::SingleFlight, 1), phases),
+                profile(&server),
+            )
+            .await;
+            let c = &r.snap.counters;
+            assert_eq!(
+                r.counter(&names::requests_of(op)),
+                u64::from(clients),
+                "{c:?}"
+            );
+            let failed = r.counter(&names::failure(op, "5xx"));
+            let rep = report(&r, clients);
+            let each = rep
+                .thresholds
+                .iter()
+                .find(|t| t.expr == "failure_rate(*) < 1%")
+                .expect("the per-operation default");
+            if faulty {
+                assert!(
+                    failed > 0 && failed < u64::from(clients),
+                    "{op}: some failed, not all: {c:?}"
+                );
+                assert!(!each.passed && each.origin == Origin::Default, "{op}");
+                assert!(
+                    each.message
+                        .contains(&format!("({op}: {failed} of {clients} failed)")),
+                    "{}",
+                    each.message
+                );
+                assert!(!rep.passed());
+            } else {
+                assert_eq!(failed, 0, "{op}: {c:?}");
+                assert!(each.passed, "{}", each.message);
+                assert!(rep.passed(), "{op}: {:?}", rep.thresholds);
+            }
+            server.shutdown().await;
+        }
+    }
+}

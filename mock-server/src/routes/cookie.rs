@@ -52,18 +52,29 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         return Router::new();
     }
     Router::new()
-        .route("/session/csrf", get(csrf_page))
+        .route(
+            "/session/csrf",
+            admitted(get(csrf_page), state, Op::CsrfPage),
+        )
         .route("/session/login", admitted(post(login), state, Op::Login))
         .route("/session/me", admitted(get(me).post(me), state, Op::Api))
-        .route("/session/logout", post(logout))
+        .route("/session/logout", admitted(post(logout), state, Op::Logout))
         // The same endpoints at Django's default paths, so scenarios/targets/django-session.yaml
         // runs against the mock unchanged.
+        // GET is the CSRF page, POST the login: each with its own operation's faults.
         .route(
             "/accounts/login/",
-            admitted(get(csrf_page).post(login), state, Op::Login),
+            admitted(get(csrf_page), state, Op::CsrfPage).merge(admitted(
+                post(login),
+                state,
+                Op::Login,
+            )),
         )
         .route("/api/me/", admitted(get(me).post(me), state, Op::Api))
-        .route("/accounts/logout/", post(logout))
+        .route(
+            "/accounts/logout/",
+            admitted(post(logout), state, Op::Logout),
+        )
         .route("/accounts/profile/", admitted(get(page), state, Op::Api))
 }
 

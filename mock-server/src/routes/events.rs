@@ -34,6 +34,7 @@ use super::guard::Payload;
 use super::ws::{End, session_end};
 use super::{AppState, bearer, json, json_error, query_param};
 use crate::auth::{AuthError, Principal};
+use crate::config::Op;
 use crate::flaws::Flaw;
 use crate::push::MAX_DEVICE_TOKEN;
 use crate::stats::Counters;
@@ -69,8 +70,14 @@ fn stream_of(rx: mpsc::Receiver<Event>) -> Response {
     Sse::new(s).keep_alive(KeepAlive::default()).into_response()
 }
 
-/// `GET /events`.
+/// `GET /events`. The faults of `sse` apply before anything else, as on the routes admitted by
+/// the guard; a `capacity:sse=N` permit is held by the stream as long as it is open (past N open
+/// streams a request gets 503), as a socket holds its `capacity:ws` permit.
 pub async fn events(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+    let permit = match state.faults.admit(Op::Sse, &state.auth.stats).await {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal.into_response(),
+    };
     let token =
         query_param(uri.query(), "access_token").or_else(|| bearer(&headers).map(str::to_string));
     let resume = last_event_id(&headers);
@@ -103,9 +110,10 @@ pub async fn events(State(state): State<Arc<AppState>>, headers: HeaderMap, uri:
     Counters::inc(&state.auth.stats.sse_total);
     let (tx, rx) = mpsc::channel(DEPTH);
     let task_state = state.clone();
-    state
-        .tracker
-        .spawn(run(tx, task_state, principal, sid, first));
+    state.tracker.spawn(async move {
+        let _permit = permit;
+        run(tx, task_state, principal, sid, first).await
+    });
     stream_of(rx)
 }
 
@@ -126,8 +134,8 @@ fn replay(
         return None;
     }
     let kind = match cause {
-        // `no-kick`: a kick the server never told is not told on resume either.
-        RevokeCause::Kicked if state.auth.flaws.has(Flaw::NoKick) => return None,
+        // `no-kick`, `silent-logout`: an end the server never told is not told on resume either.
+        c if !c.told(state.auth.flaws) => return None,
         RevokeCause::Kicked => "kicked",
         _ => "logout",
     };

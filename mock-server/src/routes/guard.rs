@@ -8,9 +8,10 @@
 //!   [`Op`] (one atomic load while no sync point is set).
 //! - [`admitted`]: the fault-admission middleware of a route with a fixed [`Op`]. It is layered
 //!   onto the route only when that operation has faults, so operations without faults pay nothing
-//!   per request. `/oauth/token` (the operation depends on the grant type in the body) and `/ws`
+//!   per request. `/oauth/token` (the operation depends on the grant type in the body), `/ws`
 //!   (a capacity refusal is a 1013 close after the upgrade, and the permit lives as long as the
-//!   socket) call [`crate::faults::Faults::admit`] themselves and answer a [`Refusal`] with its
+//!   socket) and `/events` (the permit lives as long as the stream) call
+//!   [`crate::faults::Faults::admit`] themselves and answer a [`Refusal`] with its
 //!   [`IntoResponse`] impl.
 
 use std::sync::Arc;

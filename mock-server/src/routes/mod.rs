@@ -83,7 +83,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.auth.cfg.max_body;
     Router::new()
         .route("/oauth/token", post(oauth::token))
-        .route("/oauth/revoke", post(oauth::revoke))
+        .route(
+            "/oauth/revoke",
+            admitted(post(oauth::revoke), &state, Op::Logout),
+        )
         .route("/oauth/introspect", post(oauth::introspect))
         .route(
             "/api/auth/login",
@@ -101,7 +104,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                 Op::Refresh,
             ),
         )
-        .route("/api/auth/logout", post(api::logout))
+        .route(
+            "/api/auth/logout",
+            admitted(post(api::logout), &state, Op::Logout),
+        )
         .route(
             "/api/me",
             observed(admitted(get(api::me), &state, Op::Api), &state, Op::Api),
@@ -111,9 +117,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/continue", get(authorize::resume))
-        .route("/admin/users", get(user_ids::find))
-        .route("/admin/users/by-id/{id}/logout", post(user_ids::logout))
-        .route("/admin/users/{user}/logout", post(admin::user_logout))
+        // The lookup of a two-step admin logout: authbench counts it as a `force_logout` request.
+        .route(
+            "/admin/users",
+            admitted(get(user_ids::find), &state, Op::ForceLogout),
+        )
+        .route(
+            "/admin/users/by-id/{id}/logout",
+            admitted(post(user_ids::logout), &state, Op::ForceLogout),
+        )
+        .route(
+            "/admin/users/{user}/logout",
+            admitted(post(admin::user_logout), &state, Op::ForceLogout),
+        )
         .route("/admin/outage", post(admin::outage))
         .route("/admin/stats", get(admin::stats))
         .route("/admin/sync-point", post(admin::sync_point))
@@ -122,8 +138,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/.well-known/openid-configuration", get(admin::discovery))
         .route("/events", get(events::events))
-        .route("/push/register", post(events::register))
-        .route("/api/auth/logout-all", post(sessions::logout_all))
+        .route(
+            "/push/register",
+            admitted(post(events::register), &state, Op::Push),
+        )
+        .route(
+            "/api/auth/logout-all",
+            admitted(post(sessions::logout_all), &state, Op::LogoutEverywhere),
+        )
         .merge(cookie::routes(&state))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

@@ -239,12 +239,13 @@ impl Drop for OpenSocket {
 }
 
 /// Whether the socket's session (or its access token) has ended, as the server tells its channels:
-/// with `no-kick` (`flaws`) a session replaced by a login elsewhere is never told, neither through
-/// the revocation's notification (there is none) nor when a channel opens or looks again later.
+/// an end the server does not tell ([`RevokeCause::told`]: a kick under `no-kick`, a logout under
+/// `silent-logout`) is never told, neither through the revocation's notification (there is none)
+/// nor when a channel opens or looks again later.
 pub(crate) fn session_end(p: &Principal, flaws: &Flaws) -> Option<End> {
     let family = p.family.as_ref()?;
     match family.revoked() {
-        Some(RevokeCause::Kicked) if flaws.has(Flaw::NoKick) => None,
+        Some(cause) if !cause.told(*flaws) => None,
         Some(RevokeCause::Kicked) => Some(End::Kicked),
         Some(_) => Some(End::Logout),
         None => p

@@ -310,6 +310,50 @@ async fn the_no_kick_flaw_silences_push_too() {
     );
 }
 
+/// `silent-logout`: an admin logout revokes the session, and neither its stream nor its device
+/// hears of it — no `logout` event (the stream lives until its access token expires), no replay on
+/// a resume, no push. The correct server tells all three.
+#[tokio::test]
+async fn the_silent_logout_flaw_tells_no_stream_and_pushes_nothing() {
+    for flawed in [false, true] {
+        let (url, mut pushes) = provider().await;
+        let s = start_with(|c| {
+            c.access_ttl = Duration::from_secs(3);
+            c.push_url = Some(url);
+            if flawed {
+                c.flaws = vec![Flaw::SilentLogout];
+            }
+        })
+        .await;
+        let r = login(&s, 8).await;
+        let (at, sid) = (r.str("access_token"), r.str("session_id"));
+        let mut ev = Events::open(&s, at, None).await.unwrap();
+        assert_eq!(ev.next().await.unwrap().0, "welcome");
+        assert_eq!(register(&s, at, "device-8").await.status, StatusCode::OK);
+        assert_eq!(
+            admin_logout(&s, "user8", "admin-secret").await.status,
+            StatusCode::OK
+        );
+        // A resume of the revoked session: the missed `logout`, or (flawed) the plain 401.
+        let resumed = Events::open(&s, at, Some(&format!("{sid}.1"))).await;
+        let pushed = tokio::time::timeout(Duration::from_millis(500), pushes.recv()).await;
+        let end = ev.next().await.unwrap().0;
+        if flawed {
+            assert_eq!(end, "session_expired", "no logout event, only the expiry");
+            assert_eq!(resumed.err(), Some(StatusCode::UNAUTHORIZED));
+            assert!(
+                pushed.is_err(),
+                "no push for a logout the server keeps quiet about"
+            );
+        } else {
+            assert_eq!(end, "logout");
+            assert_eq!(resumed.unwrap().next().await.unwrap().0, "logout");
+            let (_, msg) = pushed.expect("a push").unwrap();
+            assert_eq!(msg["message"]["data"]["type"], "logout");
+        }
+    }
+}
+
 #[tokio::test]
 async fn registration_needs_a_valid_token_a_device_token_and_push_on() {
     let s = start(cfg()).await;

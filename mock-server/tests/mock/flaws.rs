@@ -370,6 +370,52 @@ async fn no_kick() {
     }
 }
 
+/// Every kind of logout revokes the session with or without the flaw; with it, the session's
+/// socket hears nothing of it (no event, no close) and keeps ticking.
+#[tokio::test]
+async fn silent_logout() {
+    let (good, bad) = pair(Flaw::SilentLogout, |c| {
+        c.ws_tick = Duration::from_millis(100);
+    })
+    .await;
+    for s in [&good, &bad] {
+        let flawed = std::ptr::eq(s, &bad);
+        for how in ["admin logout", "revocation", "logout everywhere"] {
+            let (l, mut ws) = ws_welcomed(s, 1).await;
+            match how {
+                "admin logout" => {
+                    admin_logout(s, "user1", "admin-secret").await;
+                }
+                "revocation" => {
+                    revoke(s, l.str("refresh_token")).await;
+                }
+                _ => {
+                    logout_all(s, Some(l.str("access_token"))).await;
+                }
+            }
+            // the session is over either way
+            assert_session_over(s, &l).await;
+            if flawed {
+                for _ in 0..3 {
+                    assert_eq!(
+                        next_event(&mut ws, WAIT).await.unwrap()["type"],
+                        "tick",
+                        "{how}"
+                    );
+                }
+                client_close(ws).await;
+            } else {
+                let end = until_close(&mut ws, WAIT).await;
+                assert_eq!(
+                    (end.types(), end.close_code),
+                    (vec!["logout".to_string()], Some(4403)),
+                    "{how}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn wrong_close_code() {
     let (good, bad) = pair(Flaw::WrongCloseCode, |_| {}).await;

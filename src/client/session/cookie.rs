@@ -137,8 +137,9 @@ impl Session {
 
     /// The CSRF page (`csrf.page`), fetched before and (with a selector) after a login: its
     /// cookies go into the jar, its token (with a selector) becomes the session's CSRF token.
-    /// `false` when it failed — a failure of the login (`failures.login.<class>`), as the pages of
-    /// an authorization-code login are.
+    /// `false` when it failed: a failure of the page (`failures.csrf_page.<class>`, beside its
+    /// `requests.csrf_page`, so that `failure_rate(csrf_page)` is a share of its own requests), and
+    /// of the login attempt it belongs to (tried again as a failed login is).
     pub(super) async fn fetch_csrf_page(&self, cs: &CookieSession) -> bool {
         let Some(csrf) = &cs.csrf else { return true };
         let Some(page) = &csrf.page else { return true };
@@ -156,13 +157,13 @@ impl Session {
         let reply = match &res {
             Ok(r) => r,
             Err(_) => {
-                self.count_failure(Op::Login, FailClass::Transport, &res);
+                self.count_failure(Op::CsrfPage, FailClass::Transport, &res);
                 return false;
             }
         };
         self.absorb_cookies(&reply.headers);
         if !(200..300).contains(&reply.status) {
-            self.count_failure(Op::Login, FailClass::of_status(reply.status), &res);
+            self.count_failure(Op::CsrfPage, FailClass::of_status(reply.status), &res);
             return false;
         }
         let CsrfSource::Page { selector } = &csrf.source else {
@@ -179,7 +180,7 @@ impl Session {
                     crate::client::transport::ErrorKind::Protocol,
                     format!("no CSRF token at {selector:?} in the page"),
                 ));
-                self.count_failure(Op::Login, FailClass::Body, &err);
+                self.count_failure(Op::CsrfPage, FailClass::Body, &err);
                 false
             }
         }
