@@ -116,8 +116,8 @@ mod tests {
         for id in [
             "RT-01", "RT-02", "RT-06", "RT-07", "RT-08", "RT-09", "RT-10", "RT-12", "RS-01",
             "RS-02", "RS-04", "RV-01", "RV-02", "IN-01", "JW-01", "JW-02", "JW-03", "JW-05",
-            "JW-06", "JW-07", "WS-01", "WS-03", "WS-04", "WS-05", "SL-01", "AT-01", "RT-13",
-            "SS-01", "SS-02", "SS-03",
+            "JW-06", "JW-07", "WS-01", "WS-02", "WS-03", "WS-04", "WS-05", "SL-01", "AT-01",
+            "RT-13", "SS-01", "SS-02", "SS-03",
         ] {
             assert!(catalog().iter().any(|m| m.id == id), "{id} missing");
         }

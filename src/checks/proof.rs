@@ -143,15 +143,16 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     },
     FlawProof {
         flaw: Flaw::SilentLogout,
-        // SS-02 holds a socket of each session the logout everywhere ends: it must close. (WS-05's
-        // socket stays open after its logout too, which it reports as nothing to judge.)
-        catches: &["SS-02"],
+        // WS-02 holds a socket of the session it logs out, SS-02 one of each session the logout
+        // everywhere ends: each must close. (WS-05's socket stays open after its logout too, which
+        // it reports as nothing to judge.)
+        catches: &["WS-02", "SS-02"],
         skips: &[],
         side_effects: &[],
     },
     FlawProof {
         flaw: Flaw::WrongCloseCode,
-        catches: &["WS-03", "WS-04"],
+        catches: &["WS-02", "WS-03", "WS-04"],
         skips: &[],
         side_effects: &[],
     },
@@ -251,7 +252,8 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     },
     FlawProof {
         flaw: Flaw::IllegalCloseCode,
-        catches: &["WS-05"],
+        // WS-02 expects the logout's close to be terminal (4403); 1006 is a protocol error.
+        catches: &["WS-05", "WS-02"],
         skips: &[],
         side_effects: &[],
     },
@@ -332,8 +334,8 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
     },
     FlawProof {
         flaw: Flaw::GenericSessionEnd,
-        // WS-04 also expects the kicked event before the kick's close.
-        catches: &["SS-04", "WS-04"],
+        // WS-04 and WS-02 also expect the kicked and logout events before their closes.
+        catches: &["SS-04", "WS-04", "WS-02"],
         skips: &[],
         side_effects: &[],
     },

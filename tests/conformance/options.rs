@@ -177,7 +177,7 @@ resource: {{ path: /api/me, headers: {{ Authorization: "Bearer {{{{access_token}
             r.message
         );
     }
-    assert_eq!(run.results.len(), 10);
+    assert_eq!(run.results.len(), 11);
     assert!(run.passed());
     server.shutdown().await;
 }

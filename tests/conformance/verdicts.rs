@@ -187,6 +187,13 @@ async fn a_broken_server_never_makes_a_check_pass() {
             no_knobs,
             vec![("RT-09", Warn, "forked chain in 16 of 16 rounds")],
         ),
+        (
+            // A logout answered 500 ends nothing: the socket that stays open is no verdict.
+            "every logout answered 500",
+            vec![],
+            |c| c.faults = vec!["error:logout=100%".parse().unwrap()],
+            vec![("WS-02", Error, "the logout was answered 500")],
+        ),
     ])
     .await;
 }

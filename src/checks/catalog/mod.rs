@@ -64,6 +64,7 @@ pub const ALL: &[&Check] = &[
     &jw::jw06::CHECK,
     &jw::jw07::CHECK,
     &ws::ws01::CHECK,
+    &ws::ws02::CHECK,
     &ws::ws03::CHECK,
     &ws::ws04::CHECK,
     &ws::ws05::CHECK,

@@ -1,7 +1,8 @@
-//! `WS-*`: WebSocket handshake authentication, the close at access-token expiry, kick-off by a
-//! login elsewhere, and the legality of close codes (RFC 6455 §7.4).
+//! `WS-*`: WebSocket handshake authentication, the close at logout and at access-token expiry,
+//! kick-off by a login elsewhere, and the legality of close codes (RFC 6455 §7.4).
 
 pub mod ws01;
+pub mod ws02;
 pub mod ws03;
 pub mod ws04;
 pub mod ws05;
