@@ -140,6 +140,11 @@ async fn user_logout_everywhere(
     for (d, _) in devices.iter().zip(&registered).filter(|(_, r)| **r) {
         d.session.end_confirmed(EndCause::LogoutEverywhere);
     }
+    // From here a refused refresh on any device is the logout's doing, not a spurious logout:
+    // one whose socket was not told (only its expiry close came) learns it that way.
+    for d in &devices {
+        d.session.expect_end();
+    }
     for d in &devices {
         if let Some(kick) = &d.kick {
             kick.arm_at(sent);
@@ -259,9 +264,6 @@ async fn device_after(
         None => rec.count(shard, names::ZOMBIE_UNCHECKED, 1),
     }
     let zombie = refresh_zombie || access_zombie == Some(true);
-    if !zombie {
-        session.expect_end();
-    }
     DeviceOutcome {
         done_at: closed_at.zip(refused_at).map(|(a, b)| a.max(b)),
         zombie,

@@ -118,6 +118,32 @@ async fn a_partial_logout_everywhere_leaves_zombies_and_open_sockets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_everywhere_no_socket_hears_of_is_missed_not_spurious() {
+    // `silent-logout`: every session ends, no socket is told. Each socket's next word is its
+    // access token's expiry close; the refresh it then asks for is refused — the logout's doing,
+    // not a spurious logout (there were 60 in `devices.yaml --clients 20` before).
+    let server = mock(|c| c.flaws = vec![Flaw::SilentLogout]).await;
+    let (users, devices) = (2u64, 3u64);
+    let mut p = devices_plan(
+        users as u32,
+        devices as u32,
+        vec![logout_everywhere(Duration::from_secs(5))],
+    );
+    p.kick_timeout = Duration::from_millis(600);
+    let r = run(p, profile(&server)).await;
+    let c = counters(&r);
+    assert_eq!(r.counter("status.logout_everywhere.200"), users, "{c}");
+    assert_eq!(r.counter("missed_kicks"), users * devices, "{c}");
+    assert_eq!(r.samples("kick_latency"), 0, "{c}");
+    // The sessions did end: no zombie, and the sockets' refreshes after their expiry closes
+    // were refused.
+    assert_eq!(r.counter("zombie_sessions"), 0, "{c}");
+    assert!(r.counter("ws_close.4401") > 0, "{c}");
+    assert_eq!(r.counter("spurious_logouts"), 0, "{c}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_access_token_accepted_after_its_expiry_is_a_zombie() {
     // cached-verdicts: the resource server keeps accepting a token it accepted once. Tokens of
     // 6 s: no device renews its token between the traffic (which gets it cached) and the logout.
