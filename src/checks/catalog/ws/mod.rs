@@ -39,6 +39,18 @@ pub async fn open_ready(p: &Arc<Probe>, label: &str, token: &str) -> Result<Box<
     }
 }
 
+/// How long to wait for a close the server starts (a logout's, a kick's): `limit`, but less when
+/// the access token expiring at `expires_at` runs out sooner — its expiry close must not be taken
+/// for the awaited one — and at least 300 ms.
+pub fn close_wait(limit: Duration, expires_at: Option<SystemTime>) -> Duration {
+    match expires_at {
+        Some(exp) => limit
+            .min(until(exp).saturating_sub(Duration::from_millis(200)))
+            .max(Duration::from_millis(300)),
+        None => limit,
+    }
+}
+
 /// The close code as text (`1000`, or `no code`).
 pub fn code_text(code: Option<u16>) -> String {
     code.map(|c| c.to_string())

@@ -3,7 +3,7 @@
 //! the user ended. SKIP when the logout leaves the access token valid (stateless access tokens:
 //! the socket then lives as long as its token, which WS-03 judges).
 
-use super::{ExpectedClose, open_ready};
+use super::{ExpectedClose, close_wait, open_ready};
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::WsEnd;
 use crate::profile::{CloseClass, WsEvent};
@@ -28,12 +28,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(3);
 async fn run(p: Arc<Probe>) -> Verdict {
     let s = p.login(0).await?;
     let mut conn = open_ready(&p, "socket of the session to log out", s.at()).await?;
-    let wait = match s.tokens.expires_at {
-        Some(exp) => CLOSE_WAIT
-            .min(until(exp).saturating_sub(Duration::from_millis(200)))
-            .max(Duration::from_millis(300)),
-        None => CLOSE_WAIT,
-    };
+    let wait = close_wait(CLOSE_WAIT, s.tokens.expires_at);
     let Some(logout) = p.logout("logout of the socket's session", &s.tokens).await else {
         return Err(Stop::skip(Need::Logout.reason()));
     };

@@ -2,7 +2,7 @@
 //! (single-session policy), the old socket gets the `kicked` event and a terminal close code, and
 //! the old credential no longer opens a socket. SKIP when the target keeps concurrent sessions.
 
-use super::{ExpectedClose, open_ready};
+use super::{ExpectedClose, close_wait, open_ready};
 use crate::checks::catalog::prelude::*;
 use crate::checks::wsprobe::{self, WsEnd, WsOpen};
 use crate::profile::{CloseClass, WsEvent};
@@ -33,12 +33,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
     };
     let old = crate::checks::catalog::ss::oldest_at_the_limit(&p, limit, "RT-01").await?;
     let mut conn = open_ready(&p, "socket of the first session", old.at()).await?;
-    let wait = match old.tokens.expires_at {
-        Some(exp) => KICK_WAIT
-            .min(until(exp).saturating_sub(Duration::from_millis(200)))
-            .max(Duration::from_millis(300)),
-        None => KICK_WAIT,
-    };
+    let wait = close_wait(KICK_WAIT, old.tokens.expires_at);
     let _new = p.login(0).await?;
     let trigger = Instant::now();
     let (events, end) = conn.until_close(trigger + wait).await;
