@@ -23,8 +23,13 @@ pub enum ConfigError {
     #[error("unknown signing algorithm {value:?}; known: es256, eddsa, hs256, rs256")]
     UnknownSigning { value: String },
     /// `--flaw` got an unknown name.
-    #[error("unknown flaw {value:?}; known flaws: {known}")]
-    UnknownFlaw { value: String, known: String },
+    #[error("unknown flaw {value:?}{hint}; known flaws: {known}")]
+    UnknownFlaw {
+        value: String,
+        /// `, did you mean `NAME`?` for a plausible typo, else empty.
+        hint: String,
+        known: String,
+    },
     /// `--fault` could not be parsed.
     #[error(
         "invalid fault {spec:?}: {reason} (examples: latency:refresh=20ms..80ms, error:refresh=1%, capacity:refresh=64, rate:refresh=500/s)"
@@ -178,7 +183,13 @@ impl FromStr for Op {
         Op::ALL
             .into_iter()
             .find(|op| op.name() == s.trim())
-            .ok_or_else(|| format!("unknown operation {s:?}; known: {}", Op::known()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown operation {s:?}{}; known: {}",
+                    hint(s.trim(), Op::ALL.map(Op::name)),
+                    Op::known()
+                )
+            })
     }
 }
 
@@ -195,6 +206,16 @@ pub enum FaultKind {
     Capacity { max_in_flight: u32 },
     /// 429 + `Retry-After` past this many requests per second (token bucket, burst = one second).
     Rate { per_second: f64 },
+}
+
+/// The fault kinds' names, as `--fault` spells them.
+const FAULT_KINDS: [&str; 4] = ["latency", "error", "capacity", "rate"];
+
+/// `, did you mean `NAME`?` when `input` is a plausible typo of one of `known`, else nothing.
+pub(crate) fn hint<'a>(input: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    crate::suggest::did_you_mean(input, known)
+        .map(|s| format!(", did you mean `{s}`?"))
+        .unwrap_or_default()
 }
 
 /// One fault: `KIND:OP=SPEC`, e.g. `latency:refresh=20ms..80ms`.
@@ -223,6 +244,30 @@ impl fmt::Display for Fault {
             FaultKind::Capacity { max_in_flight } => write!(f, "capacity:{op}={max_in_flight}"),
             FaultKind::Rate { per_second } => write!(f, "rate:{op}={per_second}/s"),
         }
+    }
+}
+
+impl Fault {
+    /// `spec` with its misspelt kind and operation replaced by the names they are closest to, if
+    /// the result is a valid fault (`error:logot=5%` → `error:logout=5%`).
+    pub fn corrected(spec: &str) -> Option<String> {
+        let (kind, rest) = spec.trim().split_once(':')?;
+        let (op, value) = rest.split_once('=')?;
+        let fix = |name: &str, known: &[&'static str]| {
+            let name = name.trim();
+            if known.contains(&name) {
+                Some(name.to_string())
+            } else {
+                crate::suggest::did_you_mean(name, known.iter().copied())
+            }
+        };
+        let fixed = format!(
+            "{}:{}={}",
+            fix(kind, &FAULT_KINDS)?,
+            fix(op, &Op::ALL.map(Op::name))?,
+            value.trim()
+        );
+        (fixed != spec.trim() && fixed.parse::<Fault>().is_ok()).then_some(fixed)
     }
 }
 
@@ -290,7 +335,9 @@ impl FromStr for Fault {
             }
             other => {
                 return Err(err(format!(
-                    "unknown fault kind {other:?}; known: latency, error, capacity, rate"
+                    "unknown fault kind {other:?}{}; known: {}",
+                    hint(other, FAULT_KINDS),
+                    FAULT_KINDS.join(", ")
                 )));
             }
         };
@@ -960,7 +1007,10 @@ mod tests {
     #[test]
     fn bad_values_have_clear_errors() {
         let e = parse(&["--flaw", "no-kik"]).unwrap_err();
-        assert!(e.contains("unknown flaw \"no-kik\"; known flaws:"), "{e}");
+        assert!(
+            e.contains("unknown flaw \"no-kik\", did you mean `no-kick`?; known flaws:"),
+            "{e}"
+        );
         let e = parse(&["--signing", "ps256"]).unwrap_err();
         assert!(e.contains("unknown signing algorithm"), "{e}");
         let e = parse(&["--access-ttl", "30 parsecs"]).unwrap_err();
@@ -1056,6 +1106,40 @@ mod tests {
                 "known: login, refresh, api, ws, logout, logout_everywhere, force_logout, csrf_page, sse, push"
             ),
             "{unknown}"
+        );
+        // A typo gets the name it is closest to; a name far from all of them gets none.
+        let typo = "error:logot=5%".parse::<Fault>().unwrap_err().to_string();
+        assert!(
+            typo.contains("unknown operation \"logot\", did you mean `logout`?; known: login,"),
+            "{typo}"
+        );
+        let typo = "latncy:api=5ms".parse::<Fault>().unwrap_err().to_string();
+        assert!(
+            typo.contains("unknown fault kind \"latncy\", did you mean `latency`?; known: latency, error, capacity, rate"),
+            "{typo}"
+        );
+        assert!(
+            !unknown.contains("did you mean"),
+            "csrf is 5 edits from csrf_page: {unknown}"
+        );
+        assert_eq!(
+            Fault::corrected("error:logot=5%").as_deref(),
+            Some("error:logout=5%")
+        );
+        assert_eq!(
+            Fault::corrected(" latncy:refesh=5ms ").as_deref(),
+            Some("latency:refresh=5ms")
+        );
+        assert_eq!(Fault::corrected("error:csrf=1%"), None, "no close name");
+        assert_eq!(
+            Fault::corrected("error:logot=500%"),
+            None,
+            "still invalid once spelt right"
+        );
+        assert_eq!(
+            Fault::corrected("error:logout=5%"),
+            None,
+            "nothing to correct"
         );
         assert_eq!(
             "latency:api=20ms".parse::<Fault>().unwrap().kind,

@@ -147,6 +147,7 @@ impl FromStr for Flaw {
             .find(|f| f.name().eq_ignore_ascii_case(wanted))
             .ok_or_else(|| ConfigError::UnknownFlaw {
                 value: wanted.to_string(),
+                hint: crate::config::hint(wanted, Flaw::ALL.iter().map(|f| f.name())),
                 known: known_names(),
             })
     }
@@ -203,10 +204,13 @@ mod tests {
     fn unknown_flaw_lists_known_ones() {
         let err = "no-kik".parse::<Flaw>().unwrap_err().to_string();
         assert!(
-            err.starts_with("unknown flaw \"no-kik\"; known flaws: accept-alg-none,"),
+            err.starts_with(
+                "unknown flaw \"no-kik\", did you mean `no-kick`?; known flaws: accept-alg-none,"
+            ),
             "{err}"
         );
-        assert!(err.contains("no-kick"));
+        let far = "zzzzzzzz".parse::<Flaw>().unwrap_err().to_string();
+        assert!(!far.contains("did you mean"), "{far}");
     }
 
     #[test]

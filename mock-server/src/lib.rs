@@ -23,6 +23,7 @@
 //! - [`push`]: session events as FCM HTTP v1 shaped push messages (`--push-url`).
 //! - [`tls`]: serving `https`/`wss` (`--tls-cert`/`--tls-key`, `--tls-self-signed`).
 //! - [`heap`]: the allocator's set-up for bursts, which both binaries make first.
+//! - [`suggest`]: "did you mean" for a mistyped name (the mock's flags, and authbench's files).
 //! - [`console`]: printing to stdout and stderr that does not panic when the reader has gone.
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
 //!   `authbench-mock` and `authbench` share.
@@ -51,6 +52,7 @@ pub mod routes;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod suggest;
 pub mod tls;
 pub mod tokens;
 

@@ -10,20 +10,20 @@
 //!   become [`ConfigError`]s with file, line, column, key path and fix.
 //! - [`locate`]: dotted key path ⇄ position in the source, for errors found after parsing.
 //! - [`error`]: [`ConfigError`] and its rendering (`file:line:col`, a snippet with a caret, key, fix).
-//! - [`suggest`]: "did you mean" for unknown keys, values, ids and metric names.
+//! - [`did_you_mean`]: the closest known name to a mistyped key, value, id or metric name (shared
+//!   with the mock's flags: `authbench_mock::suggest`).
 //! - [`units`]: durations (`30s`, `1h30m`) and rates (`2000/s`), with serde and JSON Schema forms.
 //! - [`threshold`]: the `expect:` grammar (`p99(refresh) < 250ms`), parsed into a [`Threshold`];
 //!   evaluating one against a run is the report's job.
 
 pub mod error;
 pub mod locate;
-pub mod suggest;
 pub mod threshold;
 pub mod units;
 pub mod yaml;
 
+pub use authbench_mock::suggest::did_you_mean;
 pub use error::{ConfigError, Diagnostic, ErrorKind};
-pub use suggest::did_you_mean;
 pub use threshold::{Threshold, ThresholdError, Vocabulary};
 pub use units::Rate;
 pub use yaml::DocKind;

@@ -24,7 +24,7 @@
 
 use std::fmt;
 
-use super::suggest::did_you_mean;
+use super::did_you_mean;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

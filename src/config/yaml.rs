@@ -9,9 +9,9 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_saphyr::Error as YamlError;
 
+use super::did_you_mean;
 use super::error::{ConfigError, ErrorKind};
 use super::locate::Index;
-use super::suggest::did_you_mean;
 
 /// The largest scenario or profile file read (they are a few KiB; this bounds memory).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;

@@ -261,10 +261,13 @@ impl MockSection {
             c.faults.push(f.parse::<Fault>().map_err(|e| MockProblem {
                 key: format!("faults.{i}"),
                 message: e.to_string(),
-                fix: format!(
-                    "write KIND:OP=VALUE with KIND latency, error, capacity or rate and OP one of {}",
-                    authbench_mock::Op::known()
-                ),
+                fix: match Fault::corrected(f) {
+                    Some(fixed) => format!("write `{fixed}`"),
+                    None => format!(
+                        "write KIND:OP=VALUE with KIND latency, error, capacity or rate and OP one of {}",
+                        authbench_mock::Op::known()
+                    ),
+                },
             })?);
         }
         for (i, f) in self.flaws.iter().enumerate() {
@@ -380,6 +383,13 @@ mod tests {
             ..MockSection::default()
         });
         assert_eq!(e.key, "faults.0");
+        let e = bad(MockSection {
+            faults: vec!["latency:refresh=5ms".into(), "error:logot=5%".into()],
+            ..MockSection::default()
+        });
+        assert_eq!(e.key, "faults.1");
+        assert!(e.message.contains("did you mean `logout`?"), "{e:?}");
+        assert_eq!(e.fix, "write `error:logout=5%`");
         let e = bad(MockSection {
             access_ttl: Some(Duration::ZERO),
             ..MockSection::default()

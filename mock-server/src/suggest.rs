@@ -1,5 +1,6 @@
-//! "Did you mean": the closest known name to a mistyped one, for unknown keys, values, check ids,
-//! presets, template variables and metric names. Distances come from `strsim` (optimal string
+//! "Did you mean": the closest known name to a mistyped one — the mock's fault operations, fault
+//! kinds and flaws, and authbench's unknown keys, values, check ids, presets, template variables
+//! and metric names (authbench's `config` re-exports it). Distances come from `strsim` (optimal string
 //! alignment: Levenshtein plus adjacent transpositions, so `expcet` is one edit from `expect`).
 
 /// The longest input considered (longer input is not a typo of a short name).
