@@ -126,11 +126,16 @@ pub enum Op {
     Sse,
     /// Push registrations (`POST /push/register`).
     Push,
+    /// The pages of the authorization-code login before the code exchange (`GET /authorize`,
+    /// `POST /authorize/login`, `GET /authorize/continue`): authbench's `authorize`.
+    Authorize,
+    /// Token introspection (`POST /oauth/introspect`, RFC 7662; check IN-01 asks it).
+    Introspect,
 }
 
 impl Op {
     /// Every operation.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 12] = [
         Op::Login,
         Op::Refresh,
         Op::Api,
@@ -141,6 +146,8 @@ impl Op {
         Op::CsrfPage,
         Op::Sse,
         Op::Push,
+        Op::Authorize,
+        Op::Introspect,
     ];
 
     /// The name used in fault specs (the same as authbench's operation names where both exist:
@@ -157,6 +164,8 @@ impl Op {
             Op::CsrfPage => "csrf_page",
             Op::Sse => "sse",
             Op::Push => "push",
+            Op::Authorize => "authorize",
+            Op::Introspect => "introspect",
         }
     }
 
@@ -1103,7 +1112,7 @@ mod tests {
         }
         assert!(
             unknown.contains(
-                "known: login, refresh, api, ws, logout, logout_everywhere, force_logout, csrf_page, sse, push"
+                "known: login, refresh, api, ws, logout, logout_everywhere, force_logout, csrf_page, sse, push, authorize, introspect"
             ),
             "{unknown}"
         );

@@ -429,6 +429,7 @@ impl Probe {
                     spec,
                     &user,
                     &password,
+                    crate::client::authorize::UNOBSERVED,
                 )
                 .await
                 .map_err(|e| LoginFailure::Other(Stop::error(format!("{label}: {e}"))))?;

@@ -6,7 +6,8 @@
 //! The caller exchanges the code with the verifier ([`crate::profile::Profile::code_exchange_request`]).
 //!
 //! Every way this can go wrong is an [`AuthorizeError`] that names the URL and what was missing;
-//! none quotes a credential or token.
+//! none quotes a credential or token. Every request of the flow is shown to the caller's
+//! [`Observe`] as it is answered (a session counts them as `requests.authorize`).
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -24,6 +25,12 @@ pub struct Code {
     pub verifier: String,
 }
 
+/// Sees each exchange of the flow as it ends (the answer, or the transport's error).
+pub type Observe<'a> = &'a (dyn Fn(&Result<Reply, HttpError>) + Send + Sync);
+
+/// An [`Observe`] that looks at nothing (a probe's or `init`'s login).
+pub const UNOBSERVED: Observe<'static> = &|_| {};
+
 /// Why no authorization code was obtained.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -37,6 +44,15 @@ pub enum AuthorizeError {
         url: String,
         /// What the transport said.
         source: HttpError,
+    },
+    /// The server answered an error status where the login page (or the redirect after it)
+    /// should have been: the server failed, not the profile.
+    #[error("{url} answered {status} where the login flow expected its page or a redirect")]
+    ErrorPage {
+        /// The URL.
+        url: String,
+        /// The status (400 or above).
+        status: u16,
     },
     /// The page has no element matching the form selector.
     #[error(
@@ -124,6 +140,16 @@ impl AuthorizeError {
     pub fn is_transport(&self) -> bool {
         matches!(self, AuthorizeError::Transport { .. })
     }
+
+    /// The error status the flow ended on, if it ended on one (the class of the failure: a 5xx
+    /// or 429 is a passing reason, tried again; a 4xx, e.g. wrong credentials, is not).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            AuthorizeError::ErrorPage { status, .. } => Some(*status),
+            AuthorizeError::NoRedirect { status, .. } if *status >= 400 => Some(*status),
+            _ => None,
+        }
+    }
 }
 
 /// A PKCE verifier (43 characters of base64url) and its S256 challenge.
@@ -135,13 +161,15 @@ pub fn pkce_pair() -> (String, String) {
     (verifier, challenge)
 }
 
-/// One authorization-code login of `user`: returns the code and its verifier.
+/// One authorization-code login of `user`: returns the code and its verifier. `observe` sees
+/// every request of the flow as it ends.
 pub async fn obtain_code(
     http: &Http,
     profile: &Profile,
     spec: &AuthCodeSpec,
     user: &str,
     password: &str,
+    observe: Observe<'_>,
 ) -> Result<Code, AuthorizeError> {
     let (verifier, challenge) = pkce_pair();
     let state = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
@@ -169,13 +197,22 @@ pub async fn obtain_code(
         jar: CookieJar::default(),
         hops: 0,
         headers: first.headers().clone(),
+        observe,
     };
     let landed = flow.follow(http::Method::GET, url, None).await?;
     let page = match landed {
         Landed::Callback(cb) => return callback(&cb, &state, spec, verifier),
         Landed::Page(url, reply) => (url, reply),
     };
-    let form = find_form(&page.0, &page.1, spec)?;
+    // A login page may come with an error status (a 401 with the form); an error status without
+    // the form is the server failing, not a selector to fix.
+    let form = find_form(&page.0, &page.1, spec).map_err(|e| match page.1.status {
+        400.. => AuthorizeError::ErrorPage {
+            url: page.0.to_string(),
+            status: page.1.status,
+        },
+        _ => e,
+    })?;
     let mut fields = form.fields;
     for (key, name, value) in [
         ("username_field", spec.username_field(), user),
@@ -211,6 +248,12 @@ pub async fn obtain_code(
     };
     match landed {
         Landed::Callback(cb) => callback(&cb, &state, spec, verifier),
+        Landed::Page(url, reply) if reply.status >= 500 || reply.status == 429 => {
+            Err(AuthorizeError::ErrorPage {
+                url: url.to_string(),
+                status: reply.status,
+            })
+        }
         Landed::Page(url, reply) => Err(AuthorizeError::NoRedirect {
             url: url.to_string(),
             status: reply.status,
@@ -235,6 +278,7 @@ struct Flow<'a> {
     hops: u32,
     /// Headers of the rendered authorize request (sent on its first GET only).
     headers: http::HeaderMap,
+    observe: Observe<'a>,
 }
 
 impl Flow<'_> {
@@ -313,11 +357,9 @@ impl Flow<'_> {
         {
             req.headers_mut().insert(COOKIE, c);
         }
-        let reply = self
-            .http
-            .exchange(req, BodyMode::Keep)
-            .await
-            .map_err(transport)?;
+        let res = self.http.exchange(req, BodyMode::Keep).await;
+        (self.observe)(&res);
+        let reply = res.map_err(transport)?;
         self.jar.absorb(&reply.headers);
         Ok(reply)
     }

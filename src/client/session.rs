@@ -149,6 +149,9 @@ pub enum Op {
     LogoutEverywhereCheck,
     /// The page a cookie-session login reads its CSRF token or cookie from (`csrf.page`).
     CsrfPage,
+    /// The pages of an authorization-code login before the code exchange: the authorize URL,
+    /// the login form's submission and the redirects between them.
+    Authorize,
 }
 
 impl Op {
@@ -165,13 +168,14 @@ impl Op {
             Op::LogoutEverywhere => "logout_everywhere",
             Op::LogoutEverywhereCheck => "logout_everywhere_check",
             Op::CsrfPage => "csrf_page",
+            Op::Authorize => "authorize",
         }
     }
 }
 
 impl Op {
     /// Every operation.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 11] = [
         Op::Login,
         Op::Refresh,
         Op::Api,
@@ -182,6 +186,7 @@ impl Op {
         Op::LogoutEverywhere,
         Op::LogoutEverywhereCheck,
         Op::CsrfPage,
+        Op::Authorize,
     ];
 
     /// `requests.<op>` without formatting (it is counted on every request).
@@ -197,6 +202,7 @@ impl Op {
             Op::LogoutEverywhere => "requests.logout_everywhere",
             Op::LogoutEverywhereCheck => "requests.logout_everywhere_check",
             Op::CsrfPage => "requests.csrf_page",
+            Op::Authorize => "requests.authorize",
         }
     }
 }
@@ -225,7 +231,8 @@ impl Op {
             | Op::RaceCheck
             | Op::LogoutEverywhere
             | Op::LogoutEverywhereCheck
-            | Op::CsrfPage => None,
+            | Op::CsrfPage
+            | Op::Authorize => None,
         }
     }
 
@@ -241,7 +248,8 @@ impl Op {
             | Op::RaceCheck
             | Op::LogoutEverywhere
             | Op::LogoutEverywhereCheck
-            | Op::CsrfPage => None,
+            | Op::CsrfPage
+            | Op::Authorize => None,
         }
     }
 }
@@ -777,12 +785,12 @@ impl Session {
             Err(e) if class == FailClass::Transport && e.oversized.is_some() => FailClass::Body,
             _ => class,
         };
-        // A failed CSRF page is a failed login attempt: the client's state says so (it is tried
-        // again like a login, and counts in `gave_up.login`), while the failure is counted where
-        // its request is, `failures.csrf_page`.
+        // A failed CSRF or authorize page is a failed login attempt: the client's state says so
+        // (it is tried again like a login, and counts in `gave_up.login`), while the failure is
+        // counted where its request is, `failures.csrf_page` or `failures.authorize`.
         let failing = match op {
             Op::Login | Op::Refresh | Op::Api => Some(op),
-            Op::CsrfPage => Some(Op::Login),
+            Op::CsrfPage | Op::Authorize => Some(Op::Login),
             _ => None,
         };
         if let Some(failing) = failing {
@@ -1081,30 +1089,40 @@ impl Session {
         Some(access)
     }
 
-    /// The browser part of an authorization-code login; a failure is a login failure
-    /// (`failures.login.transport` for the network's, `failures.login.4xx` for the server's
-    /// pages), logged without credentials.
+    /// The browser part of an authorization-code login. Each of its requests is counted
+    /// `requests.authorize` (and `status.authorize.<code>`); a failure is counted once, where its
+    /// last request is (`failures.authorize.<class>`: `transport` for the network's, `5xx`/`429`
+    /// for an error page, `4xx` for anything else the flow could not use), and the client takes
+    /// it for a failed login attempt. Logged without credentials.
     async fn authorize(
         &self,
         spec: &crate::profile::AuthCodeSpec,
     ) -> Option<super::authorize::Code> {
         self.respect_retry_after().await;
         let (user, password) = self.credentials();
-        match super::authorize::obtain_code(&self.http, self.profile(), spec, &user, &password)
-            .await
+        let observe = |res: &Result<Reply, HttpError>| self.count_exchange(Op::Authorize, res);
+        match super::authorize::obtain_code(
+            &self.http,
+            self.profile(),
+            spec,
+            &user,
+            &password,
+            &observe,
+        )
+        .await
         {
             Ok(code) => Some(code),
             Err(e) => {
-                let class = if e.is_transport() {
-                    FailClass::Transport
-                } else {
-                    FailClass::Unexpected
+                let class = match e.status() {
+                    _ if e.is_transport() => FailClass::Transport,
+                    Some(status) => FailClass::of_status(status),
+                    None => FailClass::Unexpected,
                 };
                 let err: Result<Reply, HttpError> = Err(HttpError::new(
                     super::transport::ErrorKind::Protocol,
                     e.to_string(),
                 ));
-                self.count_failure(Op::Login, class, &err);
+                self.count_failure(Op::Authorize, class, &err);
                 tracing::debug!(client = self.id, "authorization-code login failed: {e}");
                 None
             }

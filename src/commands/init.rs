@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use authbench::client::authorize::obtain_code;
+use authbench::client::authorize::{UNOBSERVED, obtain_code};
 use authbench::client::transport::{BodyMode, HttpError, Reply};
 use authbench::client::{Connections, Connector, Http};
 use authbench::profile::file::{EnvCheck, profile_from_str_with};
@@ -257,7 +257,7 @@ async fn probe(
     };
     let login = match profile.authorization_code() {
         Some(spec) => {
-            let code = obtain_code(http, &profile, spec, user, password)
+            let code = obtain_code(http, &profile, spec, user, password, UNOBSERVED)
                 .await
                 .map_err(|e| {
                     CliError::cannot_proceed(format!(

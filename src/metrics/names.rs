@@ -604,6 +604,7 @@ pub const OPS: &[&str] = &[
     "logout_everywhere",
     "logout_everywhere_check",
     "csrf_page",
+    "authorize",
     "outage",
 ];
 

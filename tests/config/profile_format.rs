@@ -99,10 +99,58 @@ mod authorization_code {
     }
 
     async fn code(p: &Profile, user: &str, password: &str) -> Result<String, AuthorizeError> {
+        counted_code(p, user, password).await.0
+    }
+
+    /// The code (or the error), and how many exchanges the flow showed its observer.
+    async fn counted_code(
+        p: &Profile,
+        user: &str,
+        password: &str,
+    ) -> (Result<String, AuthorizeError>, u32) {
         let spec = p.authorization_code().unwrap();
-        obtain_code(&http(), p, spec, user, password)
+        let seen = std::sync::atomic::AtomicU32::new(0);
+        let observe = |_: &Result<_, _>| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        };
+        let got = obtain_code(&http(), p, spec, user, password, &observe)
             .await
-            .map(|c| format!("{}|{}", c.code, c.verifier))
+            .map(|c| format!("{}|{}", c.code, c.verifier));
+        (got, seen.into_inner())
+    }
+
+    #[tokio::test]
+    async fn every_page_is_observed_and_an_error_page_is_the_servers_failure() {
+        let server = mock().await;
+        let p = profile(&server.base_url(), &grant("form#login", 10));
+        let (got, seen) = counted_code(&p, "user2", "pw-2").await;
+        assert!(got.is_ok(), "{got:?}");
+        assert_eq!(
+            seen, 3,
+            "the authorize URL, the form, the redirect to the callback"
+        );
+        server.shutdown().await;
+
+        let server = authbench_mock::start(MockConfig {
+            port: 0,
+            users: 100,
+            faults: vec!["error:authorize=100%".parse().unwrap()],
+            ..MockConfig::default()
+        })
+        .await
+        .unwrap();
+        let p = profile(&server.base_url(), &grant("form#login", 10));
+        let (got, seen) = counted_code(&p, "user2", "pw-2").await;
+        let e = got.unwrap_err();
+        assert_eq!(seen, 1);
+        assert_eq!(e.status(), Some(500), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("answered 500 where the login flow expected its page or a redirect"),
+            "not a selector to fix: {e}"
+        );
+        assert!(!e.contains("form selector"), "{e}");
+        server.shutdown().await;
     }
 
     #[tokio::test]

@@ -194,6 +194,13 @@ async fn a_broken_server_never_makes_a_check_pass() {
             |c| c.faults = vec!["error:logout=100%".parse().unwrap()],
             vec![("WS-02", Error, "the logout was answered 500")],
         ),
+        (
+            // An introspection endpoint that fails describes nothing: no verdict, not a PASS.
+            "every introspection answered 500",
+            vec![],
+            |c| c.faults = vec!["error:introspect=100%".parse().unwrap()],
+            vec![("IN-01", Error, "does not introspect as active (500")],
+        ),
     ])
     .await;
 }

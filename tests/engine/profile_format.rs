@@ -108,7 +108,15 @@ async fn refresh_rejected_rules_decide_what_logs_in_again() {
 }
 
 async fn grant_run(extra: &str, clients: u32) -> crate::support::Ran {
-    let server = mock(|_| {}).await;
+    grant_run_on(|_| {}, extra, clients).await
+}
+
+async fn grant_run_on(
+    tweak: impl FnOnce(&mut authbench_mock::MockConfig),
+    extra: &str,
+    clients: u32,
+) -> crate::support::Ran {
+    let server = mock(tweak).await;
     let r = run(
         plan(
             clients,
@@ -163,7 +171,91 @@ async fn authorization_code_logins_drive_the_form_and_refresh_as_usual() {
     // The default form selector meets the page's first form (a search box): no login.
     let wrong_form = grant_run(&AUTH_CODE.replace("    form: \"form#login\"\n", ""), 2).await;
     assert_eq!(wrong_form.counter("never_logged_in"), 2);
-    assert!(wrong_form.counter("failures.login.4xx") >= 2);
+    assert!(wrong_form.counter("failures.authorize.4xx") >= 2);
+    assert_eq!(
+        wrong_form.counter("failures.login.4xx"),
+        0,
+        "no code was exchanged"
+    );
+}
+
+/// The authorize pages are an operation of their own: every request of the flow is counted
+/// `requests.authorize`, a failed flow once where its last request is. A server whose sign-in
+/// pages fail (`error:authorize=…`) cannot pass, and its error pages are a passing failure
+/// (`5xx`, tried again), not a form selector to fix; the correct server passes the same run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_authorize_pages_fail_the_run_where_their_requests_are() {
+    use authbench::report::{Report, RunMeta};
+    let clients = 6;
+    for percent in [100, 30, 0] {
+        let r = grant_run_on(
+            |c| {
+                if percent > 0 {
+                    c.faults = vec![format!("error:authorize={percent}%").parse().unwrap()];
+                }
+            },
+            AUTH_CODE,
+            clients,
+        )
+        .await;
+        let meta = RunMeta {
+            name: "authorize-pages".into(),
+            clients,
+            ..RunMeta::default()
+        };
+        let rep = Report::from_run(meta, r.snap.clone(), &[]);
+        for (op, o) in &rep.derived.operations {
+            assert!(o.failures <= o.requests, "{percent}%: {op}: {o:?}");
+        }
+        let each = rep
+            .thresholds
+            .iter()
+            .find(|t| t.expr == "failure_rate(*) < 1%")
+            .expect("the per-operation default");
+        let failed = r.counter("failures.authorize.5xx");
+        // Three pages per sign-in: the authorize URL, the form, the redirect back.
+        assert!(
+            r.counter("requests.authorize") >= 3 * u64::from(clients),
+            "{percent}%: {:?}",
+            r.snap.counters
+        );
+        assert_eq!(
+            r.counter("failures.authorize.4xx"),
+            0,
+            "{percent}%: an error page is a 5xx"
+        );
+        assert_eq!(r.counter("failures.login.4xx"), 0, "{percent}%");
+        match percent {
+            0 => {
+                assert_eq!(failed, 0, "{:?}", r.snap.counters);
+                assert!(each.passed, "{each:?}");
+                assert_eq!(r.counter("never_logged_in"), 0);
+            }
+            100 => {
+                assert_eq!(r.counter("never_logged_in"), u64::from(clients));
+                assert_eq!(r.counter("requests.login"), 0, "no code to exchange");
+                assert_eq!(
+                    failed,
+                    r.counter("requests.authorize"),
+                    "{:?}",
+                    r.snap.counters
+                );
+                assert!(
+                    !each.passed && each.message.contains("authorize"),
+                    "{each:?}"
+                );
+            }
+            _ => {
+                assert!(failed > 0, "{:?}", r.snap.counters);
+                let pages = &rep.derived.operations["authorize"];
+                assert_eq!(pages.failures, failed);
+                assert!(
+                    !each.passed && each.message.contains("authorize"),
+                    "{each:?}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,7 +87,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/oauth/revoke",
             admitted(post(oauth::revoke), &state, Op::Logout),
         )
-        .route("/oauth/introspect", post(oauth::introspect))
+        .route(
+            "/oauth/introspect",
+            admitted(post(oauth::introspect), &state, Op::Introspect),
+        )
         .route(
             "/api/auth/login",
             observed(
@@ -114,9 +117,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/admin", admitted(get(api::admin), &state, Op::Api))
         .route("/ws", get(ws::upgrade))
-        .route("/authorize", get(authorize::authorize))
-        .route("/authorize/login", post(authorize::login))
-        .route("/authorize/continue", get(authorize::resume))
+        .route(
+            "/authorize",
+            admitted(get(authorize::authorize), &state, Op::Authorize),
+        )
+        .route(
+            "/authorize/login",
+            admitted(post(authorize::login), &state, Op::Authorize),
+        )
+        .route(
+            "/authorize/continue",
+            admitted(get(authorize::resume), &state, Op::Authorize),
+        )
         // The lookup of a two-step admin logout: authbench counts it as a `force_logout` request.
         .route(
             "/admin/users",
