@@ -8,11 +8,14 @@ pub fn install(cancel: CancellationToken) {
     let first = authbench_mock::shutdown_signal();
     tokio::spawn(async move {
         first.await;
+        // Listening for the second before saying so: a Ctrl-C pressed as soon as the message
+        // shows is not lost (a listener sees only the signals that come after it).
+        let second = authbench_mock::shutdown_signal();
         authbench_mock::stderrln!(
             "\ninterrupted: stopping clients and writing a partial report (Ctrl-C again to exit now)"
         );
         cancel.cancel();
-        authbench_mock::shutdown_signal().await;
+        second.await;
         std::process::exit(130);
     });
 }
