@@ -86,6 +86,8 @@ pub struct SessionEnv {
     pub connector: Connector,
     /// The proactive refresh timers (only for [`Strategy::Proactive`]).
     pub timers: Option<Timers<Session>>,
+    /// Stops the timers firing ([`SessionEnv::stop_timers`]); a child of the run's cancel.
+    timers_stop: tokio_util::sync::CancellationToken,
     /// The `idle` phase's switch: while on, no renewal is sent (see [`super::idle`]).
     pub idle: super::idle::Idle,
     /// Every client's credentials, by global client index.
@@ -106,8 +108,9 @@ impl SessionEnv {
         users: Users,
         cancel: tokio_util::sync::CancellationToken,
     ) -> Arc<SessionEnv> {
-        let timers =
-            (settings.strategy == Strategy::Proactive).then(|| Timers::<Session>::start(cancel));
+        let timers_stop = cancel.child_token();
+        let timers = (settings.strategy == Strategy::Proactive)
+            .then(|| Timers::<Session>::start(timers_stop.clone(), cancel));
         Arc::new(SessionEnv {
             profile,
             settings,
@@ -115,6 +118,7 @@ impl SessionEnv {
             live,
             connector,
             timers,
+            timers_stop,
             idle: super::idle::Idle::default(),
             users,
             run_over: AtomicBool::new(false),
@@ -128,6 +132,12 @@ impl SessionEnv {
     /// gone.)
     pub fn end_run(&self) {
         self.run_over.store(true, Ordering::Release);
+    }
+
+    /// No proactive refresh starts from now on; those already sent go on until the run's cancel
+    /// (the end of a run lets them finish first).
+    pub fn stop_timers(&self) {
+        self.timers_stop.cancel();
     }
 }
 

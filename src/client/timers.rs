@@ -49,8 +49,8 @@ impl<T> Ord for Entry<T> {
     }
 }
 
-/// Handle to the timer task (cheap to clone). The task ends when `cancel` fires or every handle is
-/// dropped.
+/// Handle to the timer task (cheap to clone). The task fires nothing more once `stop` fires (the
+/// refreshes it started go on until `cut`), and ends when every handle is dropped.
 pub struct Timers<T> {
     tx: mpsc::UnboundedSender<Entry<T>>,
 }
@@ -64,10 +64,12 @@ impl<T> Clone for Timers<T> {
 }
 
 impl<T: Timed> Timers<T> {
-    /// Spawns the timer task on the current runtime.
-    pub fn start(cancel: CancellationToken) -> Self {
+    /// Spawns the timer task on the current runtime. After `stop` no timer fires; a refresh it
+    /// fired before runs until it is done or `cut` fires (a run's end lets the refreshes on the
+    /// wire finish: [`crate::engine`]'s grace). `stop` should be a child of `cut`.
+    pub fn start(stop: CancellationToken, cut: CancellationToken) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, cancel));
+        tokio::spawn(run(rx, stop, cut));
         Timers { tx }
     }
 
@@ -82,13 +84,17 @@ impl<T: Timed> Timers<T> {
     }
 }
 
-async fn run<T: Timed>(mut rx: mpsc::UnboundedReceiver<Entry<T>>, cancel: CancellationToken) {
+async fn run<T: Timed>(
+    mut rx: mpsc::UnboundedReceiver<Entry<T>>,
+    stop: CancellationToken,
+    cancel: CancellationToken,
+) {
     let mut heap: BinaryHeap<Entry<T>> = BinaryHeap::new();
     loop {
         let next = heap.peek().map(|e| e.at);
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => return,
+            _ = stop.cancelled() => return,
             msg = rx.recv() => match msg {
                 Some(entry) => heap.push(entry),
                 None if heap.is_empty() => return,
@@ -159,7 +165,7 @@ mod tests {
     #[tokio::test]
     async fn fires_in_time_order_and_skips_dropped_targets() {
         let cancel = CancellationToken::new();
-        let timers = Timers::<Probe>::start(cancel.clone());
+        let timers = Timers::<Probe>::start(cancel.child_token(), cancel.clone());
         let probe = Arc::new(Probe {
             fired: Mutex::new(Vec::new()),
             done: tokio::sync::Notify::new(),
@@ -179,5 +185,60 @@ mod tests {
         assert_eq!(*probe.fired.lock(), vec![1, 3]);
         assert!(Instant::now() >= t0 + Duration::from_millis(30));
         cancel.cancel();
+    }
+
+    /// A refresh that is due and then waits for its answer.
+    struct Slow {
+        started: Mutex<Vec<u64>>,
+        begun: tokio::sync::Notify,
+        answer: tokio::sync::Notify,
+        finished: Mutex<Vec<u64>>,
+        done: tokio::sync::Notify,
+    }
+
+    impl Timed for Slow {
+        async fn due(self: Arc<Self>, tag: u64) {
+            self.started.lock().push(tag);
+            self.begun.notify_one();
+            self.answer.notified().await;
+            self.finished.lock().push(tag);
+            self.done.notify_one();
+        }
+    }
+
+    #[tokio::test]
+    async fn after_stop_nothing_fires_and_what_fired_finishes() {
+        let cut = CancellationToken::new();
+        let stop = cut.child_token();
+        let timers = Timers::<Slow>::start(stop.clone(), cut.clone());
+        let slow = Arc::new(Slow {
+            started: Mutex::new(Vec::new()),
+            begun: tokio::sync::Notify::new(),
+            answer: tokio::sync::Notify::new(),
+            finished: Mutex::new(Vec::new()),
+            done: tokio::sync::Notify::new(),
+        });
+        let t0 = Instant::now();
+        timers.schedule(t0, Arc::downgrade(&slow), 1);
+        timers.schedule(t0 + Duration::from_secs(10), Arc::downgrade(&slow), 2);
+        slow.begun.notified().await;
+        // The run ends while refresh 1 waits for its answer: the timer task ends (its receiver
+        // goes), with refresh 2 never fired ...
+        stop.cancel();
+        timers.tx.closed().await;
+        // ... and refresh 1 still gets its answer.
+        slow.answer.notify_one();
+        slow.done.notified().await;
+        assert_eq!(
+            *slow.finished.lock(),
+            vec![1],
+            "the refresh on the wire finished"
+        );
+        assert_eq!(
+            *slow.started.lock(),
+            vec![1],
+            "nothing fired after the stop"
+        );
+        cut.cancel();
     }
 }

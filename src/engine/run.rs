@@ -380,6 +380,18 @@ async fn finish(
     cancel: &CancellationToken,
 ) -> RunOutcome {
     outcome.interrupted = cancel.is_cancelled();
+    // A run that ends by its plan lets the proactive refreshes on the wire get their answers,
+    // as a traffic phase lets its calls (the same grace): cut at once, a correct server's last
+    // refresh would count `failures.refresh.unfinished`. No new one starts meanwhile.
+    if !outcome.interrupted
+        && let Some(m) = fleet.members.first()
+    {
+        let env = m.session.env();
+        env.stop_timers();
+        env.recorder
+            .settle_in_flight(super::traffic::grace(env.settings.timeout))
+            .await;
+    }
     count_logged_in(&fleet);
     count_gave_up(&fleet, outcome.interrupted).await;
     if let Some(sockets) = sockets {

@@ -82,7 +82,9 @@ fn phase_token(cancel: &CancellationToken, end: Instant, grace: Duration) -> Can
     t
 }
 
-fn grace(timeout: Duration) -> Duration {
+/// How long requests in flight at the end of a phase (or of the run) may take to finish: the
+/// client timeout, at most [`END_GRACE`].
+pub(crate) fn grace(timeout: Duration) -> Duration {
     timeout.min(END_GRACE)
 }
 

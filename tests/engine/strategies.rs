@@ -142,3 +142,52 @@ async fn sliding_adopts_the_renewal_header() {
     assert!(r.counter("status.api.200") > u64::from(clients) * 5);
     server.shutdown().await;
 }
+
+/// A run that ends by its plan lets the proactive refreshes on the wire get their answers (the
+/// traffic phase's grace): a correct server whose refreshes take a while must not fail by
+/// `failures.refresh.unfinished` (a user's sweep: 1 of 24 refreshes cut, `failure_rate(*)` 4 %).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refreshes_on_the_wire_when_the_run_ends_get_their_answers() {
+    // 3 s tokens (`exp` 3-4 s after the login), a 2.5 s margin: every timer fires 0.5-1.5 s
+    // after the login; each refresh is answered 1.5 s later, so every refresh sent before the
+    // traffic ends (1.6 s) is still on the wire then, and answered within the 2 s grace.
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(3);
+        c.faults = vec!["latency:refresh=1500ms".parse().unwrap()];
+    })
+    .await;
+    let mut client = settings(Strategy::Proactive, 1);
+    client.proactive_margin = Duration::from_millis(2500);
+    let r = run(
+        plan(
+            6,
+            client,
+            login_then(Phase::Traffic {
+                duration: Duration::from_millis(1600),
+                rate: None,
+            }),
+        ),
+        profile(&server),
+    )
+    .await;
+    let sent = r.counter("requests.refresh");
+    assert!(
+        sent >= 1,
+        "a refresh was on the wire: {:?}",
+        r.snap.counters
+    );
+    assert_eq!(
+        r.counter("failures.refresh.unfinished"),
+        0,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(
+        r.counter("status.refresh.200"),
+        sent,
+        "{:?}",
+        r.snap.counters
+    );
+    assert_eq!(r.counter("gave_up.refresh"), 0, "{:?}", r.snap.counters);
+    server.shutdown().await;
+}
