@@ -216,6 +216,12 @@ pub enum ThresholdError {
         name: String,
         suggestion: Option<String>,
     },
+    #[error("threshold `{expr}`: no counter `{name}` can exist: {detail}")]
+    UnknownMember {
+        expr: String,
+        name: String,
+        detail: String,
+    },
     #[error("threshold `{expr}`: unknown operation `{name}`{}; use `failure_rate(*)` for each operation, or one of: {known}", hint(.suggestion))]
     UnknownOp {
         expr: String,
@@ -300,6 +306,9 @@ impl ThresholdError {
             ThresholdError::MissingUnit {
                 metric, op, number, ..
             } => format!("write `{metric} {op} {number}ms`"),
+            ThresholdError::UnknownMember { name, detail, .. } => {
+                format!("correct `{name}`: {detail}")
+            }
             ThresholdError::UnitMismatch { example, .. }
             | ThresholdError::ShareOverWhole { example, .. } => format!("write `{example}`"),
             _ => GENERIC_FIX.to_string(),
@@ -328,8 +337,70 @@ pub struct Vocabulary {
     pub ratios: &'static [&'static str],
     /// Operation names (`failure_rate(login)`).
     pub ops: &'static [&'static str],
-    /// Counter families whose next name part comes from a fixed list (`unnoticed.<cause>`).
-    pub closed_families: &'static [(&'static str, &'static [&'static str])],
+    /// Counter families whose name parts after the prefix come from fixed sets
+    /// (`unnoticed.<cause>`, `failures.<op>.<class>`, `status.<op>.<code>`).
+    pub closed_families: &'static [Family],
+}
+
+/// A counter family whose name, after its prefix, is exactly `parts.len()` dot-separated parts,
+/// each from a fixed set: a threshold on any other name of the family can never see a count.
+#[derive(Debug, Clone, Copy)]
+pub struct Family {
+    /// The prefix, with its dot (`failures.`).
+    pub prefix: &'static str,
+    /// The parts after it, in order.
+    pub parts: &'static [Part],
+}
+
+/// The values one part of a [`Family`] name takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Part {
+    /// One of these names.
+    Names(&'static [&'static str]),
+    /// A number in `lo..=hi` (an HTTP status, a close code).
+    Number(u16, u16),
+    /// A number in `lo..=hi`, or one of these names.
+    NumberOr(u16, u16, &'static [&'static str]),
+}
+
+impl Part {
+    fn admits(self, part: &str) -> bool {
+        let number = |lo: u16, hi: u16| {
+            part.parse::<u16>()
+                .is_ok_and(|n| (lo..=hi).contains(&n) && n.to_string() == part)
+        };
+        match self {
+            Part::Names(names) => names.contains(&part),
+            Part::Number(lo, hi) => number(lo, hi),
+            Part::NumberOr(lo, hi, names) => number(lo, hi) || names.contains(&part),
+        }
+    }
+
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Part::Names(names) | Part::NumberOr(_, _, names) => names,
+            Part::Number(..) => &[],
+        }
+    }
+
+    /// What the part must be, for people.
+    fn describe(self) -> String {
+        match self {
+            Part::Names(names) => format!("one of {}", names.join(", ")),
+            Part::Number(lo, hi) => format!("a number from {lo} to {hi}"),
+            Part::NumberOr(lo, hi, names) => {
+                format!("a number from {lo} to {hi} or one of {}", names.join(", "))
+            }
+        }
+    }
+}
+
+/// Why a name of a closed family is not one of its members.
+struct BadMember {
+    /// The corrected name, when every wrong part is a plausible typo.
+    suggestion: Option<String>,
+    /// What went wrong, for people.
+    detail: String,
 }
 
 impl Vocabulary {
@@ -342,23 +413,54 @@ impl Vocabulary {
                 .any(|p| name.len() > p.len() && name.starts_with(p))
     }
 
-    /// For a name in a closed family whose member is not in its list: the family's prefix, the
-    /// member as written, and the list (`unnoticed.kiked` → `("unnoticed.", "kiked", causes)`).
-    fn unknown_member(
-        &self,
-        name: &str,
-    ) -> Option<(&'static str, String, &'static [&'static str])> {
-        let (prefix, members) = self
+    /// For a name in a closed family that is not one of its members: the name corrected where
+    /// each wrong part is a plausible typo, and what is wrong (`unnoticed.kiked` →
+    /// `unnoticed.kicked`; `status.api.2000`: "`2000` is not a number from 100 to 599").
+    fn unknown_member(&self, name: &str) -> Option<BadMember> {
+        let family = self
             .closed_families
             .iter()
-            .find(|(p, _)| name.starts_with(p))?;
-        let rest = &name[prefix.len()..];
-        // `failures.<op>.<class>`, `status.<op>.<code>`: the list is of the first part.
-        let part = match rest.split_once('.') {
-            Some((first, _)) if !members.contains(&rest) => first,
-            _ => rest,
-        };
-        (!members.contains(&part)).then(|| (*prefix, part.to_string(), *members))
+            .find(|f| name.starts_with(f.prefix))?;
+        let written: Vec<&str> = name[family.prefix.len()..].split('.').collect();
+        if written.len() != family.parts.len() {
+            let shape: Vec<String> = family
+                .parts
+                .iter()
+                .map(|p| format!("<{}>", p.describe()))
+                .collect();
+            return Some(BadMember {
+                suggestion: None,
+                detail: format!(
+                    "`{name}` has {} part(s) after `{}`, the family has {}: {}{}",
+                    written.len(),
+                    family.prefix,
+                    family.parts.len(),
+                    family.prefix,
+                    shape.join(".")
+                ),
+            });
+        }
+        let mut corrected = Vec::with_capacity(written.len());
+        let mut problems = Vec::new();
+        let mut all_typos = true;
+        for (part, kind) in written.iter().zip(family.parts) {
+            if kind.admits(part) {
+                corrected.push(part.to_string());
+                continue;
+            }
+            problems.push(format!("`{part}` is not {}", kind.describe()));
+            match did_you_mean(part, kind.names().iter().copied()) {
+                Some(s) => corrected.push(s),
+                None => {
+                    all_typos = false;
+                    corrected.push(part.to_string());
+                }
+            }
+        }
+        (!problems.is_empty()).then(|| BadMember {
+            suggestion: all_typos.then(|| format!("{}{}", family.prefix, corrected.join("."))),
+            detail: problems.join("; "),
+        })
     }
 
     fn is_histogram(&self, name: &str) -> bool {
@@ -598,12 +700,18 @@ fn parse_metric(expr: &str, lhs: &str, vocab: &Vocabulary) -> Result<Metric, Thr
             detail: format!("`{lhs}` is not a metric"),
         });
     }
-    if let Some((prefix, part, members)) = vocab.unknown_member(lhs) {
-        return Err(ThresholdError::UnknownMetric {
-            expr: e(),
-            name: lhs.to_string(),
-            suggestion: did_you_mean(&part, members.iter().copied())
-                .map(|m| format!("{prefix}{m}{}", &lhs[prefix.len() + part.len()..])),
+    if let Some(bad) = vocab.unknown_member(lhs) {
+        return Err(match bad.suggestion {
+            suggestion @ Some(_) => ThresholdError::UnknownMetric {
+                expr: e(),
+                name: lhs.to_string(),
+                suggestion,
+            },
+            None => ThresholdError::UnknownMember {
+                expr: e(),
+                name: lhs.to_string(),
+                detail: bad.detail,
+            },
         });
     }
     if vocab.derived.contains(&lhs) || vocab.is_counter(lhs) {
@@ -742,8 +850,17 @@ mod tests {
         ratios: &["refresh_amplification", "error_rate"],
         ops: &["login", "refresh", "api"],
         closed_families: &[
-            ("status.", &["login", "refresh", "api"]),
-            ("unnoticed.", &["kicked"]),
+            Family {
+                prefix: "status.",
+                parts: &[
+                    Part::Names(&["login", "refresh", "api"]),
+                    Part::Number(100, 599),
+                ],
+            },
+            Family {
+                prefix: "unnoticed.",
+                parts: &[Part::Names(&["kicked"])],
+            },
         ],
     };
 

@@ -5,7 +5,7 @@
 //! that can never exist (`spurious_logout == 0` would otherwise silently compare an absent
 //! counter, i.e. 0).
 
-use crate::config::threshold::Vocabulary;
+use crate::config::threshold::{Family, Part, Vocabulary};
 
 /// Login latency (credentials → tokens), µs.
 pub const LOGIN: &str = "login";
@@ -631,20 +631,140 @@ pub const CHANNEL_ENDS: &[&str] = &[
     "aborted",
 ];
 
-/// Counter families whose last part comes from a fixed list: a threshold on a member not in it
-/// (`unnoticed.kiked`) can never see a count, and is refused. For `failures.` and `status.` the
-/// list is of the first part, the operation (`failures.<op>.<class>`).
-pub const CLOSED_FAMILIES: &[(&str, &[&str])] = &[
-    (PREFIX_REQUESTS, OPS),
-    (PREFIX_FAILURES, OPS),
-    (PREFIX_STATUS, OPS),
-    (PREFIX_FAILURES_IN_OUTAGE, OPS),
-    (PREFIX_GAVE_UP, OPS),
-    (PREFIX_RETRY_AFTER, OPS),
-    (PREFIX_SESSION_ENDS, END_CAUSES),
-    (PREFIX_UNNOTICED, END_CAUSES),
-    (PREFIX_END_REASON, END_REASONS),
-    (PREFIX_ENDED, CHANNEL_ENDS),
+/// The `<class>` of `failures.<op>.<class>` (`client::session::FailClass`).
+pub const FAIL_CLASSES: &[&str] = &[
+    "5xx",
+    "429",
+    "4xx",
+    "transport",
+    "tls",
+    "body",
+    "unfinished",
+];
+/// The `<kind>` of `errors.<kind>` (the `ERR_*` names).
+pub const ERROR_KINDS: &[&str] = &[
+    "connect",
+    "timeout",
+    "protocol",
+    "body",
+    "tls",
+    "ws_abnormal",
+    "ws_too_big",
+    "ws_protocol",
+    "sse_stream",
+];
+/// The `<outcome>` of `race.<outcome>` (the `RACE_*` names).
+pub const RACE_OUTCOMES: &[&str] = &[
+    "one_winner",
+    "same_successor",
+    "forked",
+    "family_revoked",
+    "5xx",
+    "error",
+    "no_session",
+    "winner_revoked",
+];
+/// The `<class>` of `ws_close_class.<class>` (`profile::CloseClass`).
+pub const CLOSE_CLASSES: &[&str] = &[
+    "refresh_then_reconnect",
+    "reconnect",
+    "terminal",
+    "backoff",
+    "protocol_error",
+    "normal",
+];
+/// The named kinds of `ws_connect_failed.<kind>` (beside an HTTP status or a close code).
+pub const WS_CONNECT_KINDS: &[&str] = &[
+    "timeout",
+    "io",
+    "tls",
+    "no_ack",
+    "rejected",
+    "protocol",
+    "bad_token",
+    "url",
+];
+/// The named kinds of `sse_connect_failed.<kind>` (beside an HTTP status): the transport's error
+/// kinds and a stream that is not `text/event-stream`.
+pub const SSE_CONNECT_KINDS: &[&str] = &[
+    "connect",
+    "timeout",
+    "protocol",
+    "body",
+    "tls",
+    "content_type",
+];
+
+/// Counter families whose name parts come from fixed sets: a threshold on a name of the family
+/// that is not one of them (`unnoticed.kiked`, `failures.login.5x`, `status.api.2000`,
+/// `requests.api.x`) can never see a count, and is refused. The event families
+/// (`ws_events.<type>`, `sse_events.<type>`, `push_events.<type>`) take the server's own event
+/// types, so they stay open.
+pub const CLOSED_FAMILIES: &[Family] = &[
+    Family {
+        prefix: PREFIX_REQUESTS,
+        parts: &[Part::Names(OPS)],
+    },
+    Family {
+        prefix: PREFIX_FAILURES,
+        parts: &[Part::Names(OPS), Part::Names(FAIL_CLASSES)],
+    },
+    Family {
+        prefix: PREFIX_STATUS,
+        parts: &[Part::Names(OPS), Part::Number(100, 599)],
+    },
+    Family {
+        prefix: PREFIX_FAILURES_IN_OUTAGE,
+        parts: &[Part::Names(OPS)],
+    },
+    Family {
+        prefix: PREFIX_GAVE_UP,
+        parts: &[Part::Names(OPS)],
+    },
+    Family {
+        prefix: PREFIX_RETRY_AFTER,
+        parts: &[Part::Names(OPS)],
+    },
+    Family {
+        prefix: PREFIX_SESSION_ENDS,
+        parts: &[Part::Names(END_CAUSES)],
+    },
+    Family {
+        prefix: PREFIX_UNNOTICED,
+        parts: &[Part::Names(END_CAUSES)],
+    },
+    Family {
+        prefix: PREFIX_END_REASON,
+        parts: &[Part::Names(END_REASONS)],
+    },
+    Family {
+        prefix: PREFIX_ENDED,
+        parts: &[Part::Names(CHANNEL_ENDS)],
+    },
+    Family {
+        prefix: PREFIX_ERRORS,
+        parts: &[Part::Names(ERROR_KINDS)],
+    },
+    Family {
+        prefix: PREFIX_RACE,
+        parts: &[Part::Names(RACE_OUTCOMES)],
+    },
+    Family {
+        prefix: PREFIX_WS_CLOSE,
+        parts: &[Part::NumberOr(1000, 4999, &["illegal"])],
+    },
+    Family {
+        prefix: PREFIX_WS_CLOSE_CLASS,
+        parts: &[Part::Names(CLOSE_CLASSES)],
+    },
+    Family {
+        prefix: PREFIX_WS_CONNECT_FAILED,
+        parts: &[Part::NumberOr(100, 4999, WS_CONNECT_KINDS)],
+    },
+    Family {
+        prefix: PREFIX_SSE_CONNECT_FAILED,
+        parts: &[Part::NumberOr(100, 599, SSE_CONNECT_KINDS)],
+    },
 ];
 
 /// Every name a threshold (`expect:`) may use.
@@ -699,5 +819,123 @@ mod tests {
             !VOCABULARY.is_counter(PREFIX_STATUS),
             "a bare prefix is not a counter"
         );
+    }
+
+    /// A threshold on a counter of a closed family that cannot exist is refused — a misspelt
+    /// class or kind passed as 0 before (`errors.timout == 0` could never fail) — and every name
+    /// the run counts is accepted.
+    #[test]
+    fn closed_families_refuse_what_can_never_be_counted() {
+        use crate::config::Threshold;
+        let parse = |e: &str| Threshold::parse(e, &VOCABULARY);
+        let err = |e: &str| parse(e).unwrap_err().to_string();
+        for (expr, says) in [
+            ("errors.timout == 0", "did you mean `errors.timeout`?"),
+            (
+                "failures.login.5x == 0",
+                "did you mean `failures.login.5xx`?",
+            ),
+            (
+                "failures.logn.5x == 0",
+                "did you mean `failures.login.5xx`?",
+            ),
+            (
+                "status.api.2000 == 0",
+                "`2000` is not a number from 100 to 599",
+            ),
+            (
+                "status.api.20x == 0",
+                "`20x` is not a number from 100 to 599",
+            ),
+            (
+                "ws_close.44099 == 0",
+                "`44099` is not a number from 1000 to 4999 or one of illegal",
+            ),
+            (
+                "requests.api.x == 0",
+                "`requests.api.x` has 2 part(s) after `requests.`, the family has 1",
+            ),
+            (
+                "failures.login == 0",
+                "has 1 part(s) after `failures.`, the family has 2",
+            ),
+            ("race.forkd == 0", "did you mean `race.forked`?"),
+            (
+                "ws_close_class.terminl == 0",
+                "did you mean `ws_close_class.terminal`?",
+            ),
+            (
+                "ws_connect_failed.timout == 0",
+                "did you mean `ws_connect_failed.timeout`?",
+            ),
+            (
+                "sse_connect_failed.99 == 0",
+                "`99` is not a number from 100 to 599",
+            ),
+        ] {
+            let m = err(expr);
+            assert!(m.contains(says), "{expr}: {m}");
+        }
+        let fix = parse("status.api.2000 == 0").unwrap_err().fix();
+        assert!(fix.contains("correct `status.api.2000`"), "{fix}");
+        // Everything the run counts.
+        let counted = [
+            ERR_CONNECT.to_string(),
+            ERR_TIMEOUT.into(),
+            ERR_PROTOCOL.into(),
+            ERR_BODY.into(),
+            ERR_TLS.into(),
+            ERR_WS_ABNORMAL.into(),
+            ERR_WS_TOO_BIG.into(),
+            ERR_WS_PROTOCOL.into(),
+            ERR_SSE_STREAM.into(),
+            RACE_ONE_WINNER.into(),
+            RACE_SAME_SUCCESSOR.into(),
+            RACE_FORKED.into(),
+            RACE_FAMILY_REVOKED.into(),
+            RACE_SERVER_ERROR.into(),
+            RACE_ERROR.into(),
+            RACE_NO_SESSION.into(),
+            RACE_WINNER_REVOKED.into(),
+            ws_close(1006),
+            ws_close(4409),
+            ws_close("illegal"),
+            ws_connect_failed(401),
+            ws_connect_failed(4403),
+            sse_connect_failed(503),
+            status("api", 200),
+            in_outage("refresh"),
+            requests_of("authorize"),
+            // Open: the server's own event types.
+            ws_event("kiked"),
+            sse_event("anything"),
+            push_event("whatever"),
+        ];
+        for name in counted {
+            assert!(parse(&format!("{name} == 0")).is_ok(), "{name}");
+        }
+        use crate::client::session::FailClass;
+        for class in [
+            FailClass::ServerError,
+            FailClass::TooMany,
+            FailClass::Unexpected,
+            FailClass::Transport,
+            FailClass::Tls,
+            FailClass::Body,
+            FailClass::Unfinished,
+        ] {
+            let name = failure("login", class.name());
+            assert!(parse(&format!("{name} == 0")).is_ok(), "{name}");
+        }
+        for class in crate::profile::CloseClass::ALL {
+            let name = ws_close_class(class.name());
+            assert!(parse(&format!("{name} == 0")).is_ok(), "{name}");
+        }
+        for kind in WS_CONNECT_KINDS {
+            assert!(
+                parse(&format!("ws_connect_failed.{kind} == 0")).is_ok(),
+                "{kind}"
+            );
+        }
     }
 }
