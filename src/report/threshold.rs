@@ -230,6 +230,30 @@ fn shown_apart(t: &Threshold, v: f64, passed: bool) -> (String, String) {
         .unwrap_or((value, limit))
 }
 
+/// Why `histogram` has no samples: its operation's requests all failed (its latencies are in
+/// `<histogram>_failed`), or nothing measured it at all.
+fn no_samples(lhs: &str, histogram: &str, report: &Report) -> String {
+    let sent = report.counter(&names::requests_of(histogram));
+    if sent == 0 {
+        return format!(
+            "{lhs}: no samples — the run never measured `{histogram}` (did the phase that produces it run?)"
+        );
+    }
+    let failed: u64 = report
+        .counters
+        .iter()
+        .filter(|(k, _)| {
+            k.strip_prefix(names::PREFIX_FAILURES)
+                .and_then(|rest| rest.strip_prefix(histogram))
+                .is_some_and(|class| class.starts_with('.'))
+        })
+        .map(|(_, v)| *v)
+        .sum();
+    format!(
+        "{lhs}: no samples — none of the {sent} `{histogram}` requests was answered as expected ({failed} counted in failures.{histogram}.*; their latencies are in `{histogram}_failed`)"
+    )
+}
+
 /// Evaluates `t` against a report. A per-client limit (`2 * clients`) is the factor times the
 /// report's clients.
 pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
@@ -261,9 +285,7 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                     Stat::Count => h.count as f64,
                 }),
                 _ if *stat == Stat::Count => Ok(0.0),
-                _ => Err(format!(
-                    "{lhs}: no samples — the run never measured `{histogram}` (did the phase that produces it run?)"
-                )),
+                _ => Err(no_samples(&lhs, histogram, report)),
             },
             Metric::Rate { name } => {
                 let n = report
@@ -357,6 +379,35 @@ mod tests {
         }
         let t = parse("refresh_amplification <= 1.0").unwrap();
         assert_eq!(shown_apart(&t, 1.0, true), ("1.00".into(), "1.00".into()));
+    }
+
+    #[test]
+    fn no_samples_says_whether_the_requests_failed_or_never_went() {
+        let mut report = Report::of_clients(50);
+        let t = parse("p99(refresh) < 2s").unwrap();
+        let never = evaluate(&t, &report);
+        assert!(!never.passed);
+        assert!(
+            never.message.contains("the run never measured `refresh`"),
+            "{}",
+            never.message
+        );
+        // Every refresh sent failed (a 200 with an error body): not "never measured".
+        report.counters.insert("requests.refresh".into(), 264);
+        report.counters.insert("failures.refresh.body".into(), 260);
+        report.counters.insert("failures.refresh.5xx".into(), 4);
+        report
+            .counters
+            .insert("failures.refresh_race.5xx".into(), 9);
+        let failed = evaluate(&t, &report);
+        assert!(!failed.passed);
+        assert!(
+            failed.message.contains(
+                "none of the 264 `refresh` requests was answered as expected (264 counted in failures.refresh.*; their latencies are in `refresh_failed`)"
+            ),
+            "{}",
+            failed.message
+        );
     }
 
     #[test]
