@@ -379,14 +379,14 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
     push(
         names::DERIVED_ERRORS,
         format::count(r.derived.errors),
-        "transport and protocol errors, no answer (sum of errors.*)",
+        "no answer, or a body that could not be used (sum of errors.*)",
         r.derived.errors > 0,
     );
     if let Some(e) = r.derived.error_rate {
         push(
             names::DERIVED_ERROR_RATE,
             format::percent(e),
-            "errors / requests (transport only; see failure_rate)",
+            "errors / requests (see failure_rate for every failure)",
             e > 0.0,
         );
     }
