@@ -13,6 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::redact::redact;
 
+/// The longest token lifetime taken from a response (`1e10` s, about 317 years).
+const MAX_LIFETIME_S: f64 = 1e10;
+
 /// Where one value comes from in a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extractor {
@@ -334,10 +337,13 @@ impl Extractors {
                 extractor: self.access_token.to_string(),
             })?;
         let refresh_token = self.refresh_token.extract(headers, json.as_ref());
+        // A lifetime past ~317 years is taken as that long (it is there, and it is far away:
+        // `sync_expiry` then says the expiry is too far, not that there is none).
         let seconds = |e: &Extractor| {
             e.extract(headers, json.as_ref())
                 .and_then(|s| s.trim().parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e10)
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| s.min(MAX_LIFETIME_S))
         };
         let now = SystemTime::now();
         let expires_at = jwt_exp(&access_token)
@@ -512,6 +518,19 @@ mod tests {
         assert_eq!(t.session_id.as_deref(), Some("s1"));
         assert_eq!(t.refresh_expires_at, None, "nothing announced");
         assert!(!format!("{t:?}").contains(&at), "Debug must redact");
+    }
+
+    #[test]
+    fn a_huge_expires_in_is_far_away_not_absent() {
+        let t = Extractors::default()
+            .parse(
+                200,
+                &HeaderMap::new(),
+                br#"{"access_token":"opaque","expires_in":1000000000000}"#,
+            )
+            .unwrap();
+        let at = t.expires_at.expect("an expiry, far away");
+        assert!(at > SystemTime::now() + Duration::from_secs(300 * 365 * 86_400));
     }
 
     #[test]
