@@ -734,14 +734,27 @@ impl Session {
         res: &Result<Reply, HttpError>,
         failure: Option<FailClass>,
     ) {
-        if let (Some((ok, failed)), Ok(reply)) = (op.histograms(), res) {
-            let hist = if failure.is_some() { failed } else { ok };
-            self.rec()
-                .record_duration(self.shard(), hist, reply.sent_at.elapsed());
-        }
+        self.record_latency(op, res, failure.is_some());
         match failure {
             Some(class) => self.count_failure(op, class, res),
             None => self.succeeded(op),
+        }
+    }
+
+    /// [`Session::settle`] for a 2xx token response: a `body` failure, with why in its sample,
+    /// when its tokens cannot be used.
+    fn settle_tokens(
+        &self,
+        op: Op,
+        res: &Result<Reply, HttpError>,
+        parsed: &Result<Tokens, crate::profile::ExtractError>,
+    ) {
+        match unusable(parsed) {
+            None => self.settle(op, res, None),
+            Some(why) => {
+                self.record_latency(op, res, true);
+                self.count_failure_because(op, FailClass::Body, res, Some(&why));
+            }
         }
     }
 
@@ -787,8 +800,29 @@ impl Session {
         })
     }
 
+    /// The latency of an answered exchange of `op` into its histogram, or `<op>_failed`.
+    fn record_latency(&self, op: Op, res: &Result<Reply, HttpError>, failed: bool) {
+        if let (Some((ok, failed_hist)), Ok(reply)) = (op.histograms(), res) {
+            let hist = if failed { failed_hist } else { ok };
+            self.rec()
+                .record_duration(self.shard(), hist, reply.sent_at.elapsed());
+        }
+    }
+
     /// Counts `failures.<op>.<class>` and the `failures` series, and offers a sample failure.
     pub(crate) fn count_failure(&self, op: Op, class: FailClass, res: &Result<Reply, HttpError>) {
+        self.count_failure_because(op, class, res, None);
+    }
+
+    /// [`Session::count_failure`], with why the answer failed when its status and body do not
+    /// say it (`why` leads the sample's detail).
+    fn count_failure_because(
+        &self,
+        op: Op,
+        class: FailClass,
+        res: &Result<Reply, HttpError>,
+        why: Option<&str>,
+    ) {
         let class = match res {
             Err(e) if class == FailClass::Transport && e.kind == ErrorKind::Tls => FailClass::Tls,
             // The server answered, with a body over the limit: the answer failed, not the wire.
@@ -835,6 +869,10 @@ impl Session {
                 e.oversized,
                 crate::redact::excerpt(&e.to_string(), SAMPLE_CHARS),
             ),
+        };
+        let detail = match why {
+            Some(why) => format!("{}: {detail}", crate::redact::excerpt(why, SAMPLE_CHARS)),
+            None => detail,
         };
         rec.failure_sample(FailureSample {
             op: op.name().to_string(),
@@ -1029,7 +1067,7 @@ impl Session {
         let parsed = self
             .profile()
             .parse_tokens(reply.status, &reply.headers, &reply.body);
-        self.settle(Op::Login, &res, unusable(&parsed));
+        self.settle_tokens(Op::Login, &res, &parsed);
         match parsed {
             Ok(tokens) => {
                 self.rec().count(self.shard(), names::LOGINS, 1);
@@ -1327,7 +1365,7 @@ impl Session {
             let parsed =
                 self.profile()
                     .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
-            self.settle(op, &res, unusable(&parsed));
+            self.settle_tokens(op, &res, &parsed);
             self.install(parsed.ok()?, false);
             return Some(true);
         }
@@ -1886,7 +1924,7 @@ impl Session {
             let parsed =
                 self.profile()
                     .parse_refresh_tokens(reply.status, &reply.headers, &reply.body);
-            self.settle(Op::Refresh, &res, unusable(&parsed));
+            self.settle_tokens(Op::Refresh, &res, &parsed);
             return match parsed {
                 Ok(tokens) => {
                     let successor = successor_key(tokens.refresh_token.as_deref(), &reply.headers);
@@ -2298,22 +2336,25 @@ impl Drop for Sent<'_> {
     }
 }
 
-/// The failure of a 2xx token response: `body` when it held no usable token, or an access token
-/// already expired on arrival; `None` when its tokens can be installed.
-fn unusable<E>(parsed: &Result<Tokens, E>) -> Option<FailClass> {
+/// Why a 2xx token response cannot be used (a `body` failure, its sample says why): it held no
+/// usable token, or its access token had already expired when it arrived; `None` when its tokens
+/// can be installed.
+fn unusable(parsed: &Result<Tokens, crate::profile::ExtractError>) -> Option<String> {
+    use crate::profile::ExtractError;
     match parsed {
-        Ok(t) if !expired_on_arrival(t) => None,
-        _ => Some(FailClass::Body),
+        Ok(t) => {
+            let ago = t
+                .expires_at
+                .and_then(|exp| SystemTime::now().duration_since(exp).ok())?;
+            Some(format!(
+                "the access token had expired when it arrived (its expiry was {} ago: is the server's clock behind, or its lifetime 0?)",
+                humantime::format_duration(Duration::from_millis(ago.as_millis() as u64))
+            ))
+        }
+        Err(e @ ExtractError::Missing { .. }) => Some(e.to_string()),
+        Err(ExtractError::NotJson { .. }) => Some("the body is not JSON".into()),
+        Err(ExtractError::Status { status, .. }) => Some(format!("status {status}")),
     }
-}
-
-/// Whether a token response's access token had already expired when it arrived (a JWT `exp` in
-/// the past, `expires_in: 0`): the operation that got it counts a `body` failure, since no call
-/// can use the token.
-fn expired_on_arrival(tokens: &Tokens) -> bool {
-    tokens
-        .expires_at
-        .is_some_and(|exp| exp <= SystemTime::now())
 }
 
 /// A session environment for the mock preset at a closed port (nothing is sent), for tests.
@@ -2351,22 +2392,33 @@ mod tests {
 
     #[test]
     fn an_access_token_expired_on_arrival_is_unusable() {
-        let at = |expires_at| Tokens {
-            access_token: "a".into(),
-            refresh_token: None,
-            expires_at,
-            session_id: None,
-            refresh_expires_at: None,
+        let at = |expires_at| {
+            Ok(Tokens {
+                access_token: "a".into(),
+                refresh_token: None,
+                expires_at,
+                session_id: None,
+                refresh_expires_at: None,
+            })
         };
         let now = SystemTime::now();
-        assert!(super::expired_on_arrival(&at(Some(
-            now - Duration::from_secs(1)
-        ))));
-        assert!(super::expired_on_arrival(&at(Some(now))));
-        assert!(!super::expired_on_arrival(&at(Some(
-            now + Duration::from_secs(60)
-        ))));
-        assert!(!super::expired_on_arrival(&at(None)), "no announced expiry");
+        let why = super::unusable(&at(Some(now - Duration::from_secs(5)))).expect("unusable");
+        assert!(
+            why.starts_with("the access token had expired when it arrived (its expiry was 5s")
+                && why.contains("clock behind"),
+            "{why}"
+        );
+        assert!(super::unusable(&at(Some(now))).is_some());
+        assert!(super::unusable(&at(Some(now + Duration::from_secs(60)))).is_none());
+        assert!(super::unusable(&at(None)).is_none(), "no announced expiry");
+        let missing = super::unusable(&Err(crate::profile::ExtractError::Missing {
+            field: "access_token",
+            extractor: "json:/access_token".into(),
+        }));
+        assert_eq!(
+            missing.as_deref(),
+            Some("no access_token in the response (extractor json:/access_token)")
+        );
     }
 
     use super::*;
