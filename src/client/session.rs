@@ -67,6 +67,15 @@ mod cookie;
 /// Refresh tokens remembered per session for `refresh_forks` (hashes only).
 const PRESENTED_KEEP: usize = 4;
 
+/// How much earlier than announced (beyond a quarter of its lifetime) an access token may be
+/// refused before the refusal counts as `refused_before_expiry` ([`Session::judge_refusal`]).
+pub const EARLY_REFUSAL_SLACK: Duration = Duration::from_secs(1);
+
+/// The wall-clock time of the monotonic instant `at` (in the past).
+fn wall_time(at: Instant) -> SystemTime {
+    SystemTime::now() - at.elapsed()
+}
+
 /// The longest `Retry-After` a session waits for; a longer one is cut to this.
 pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(5);
 
@@ -344,6 +353,8 @@ pub struct Held {
     /// Token generation (bumped by every new access token).
     pub generation: u64,
     pub tokens: TokenSet,
+    /// The access token's announced expiry, when the server announced one.
+    pub expires_at: Option<WallStamp>,
 }
 
 impl Held {
@@ -601,6 +612,7 @@ impl Session {
         s.tokens.as_ref().map(|t| Held {
             generation: s.generation,
             tokens: t.clone(),
+            expires_at: s.expires_at,
         })
     }
 
@@ -1491,6 +1503,16 @@ impl Session {
         // the match: its scrutinee, the whole answer, would be kept across it; so would a local
         // holding it, moved out of or not.)
         let answer = self.send_api(held.access(), scoped).await;
+        if let Ok(r) = &answer
+            && (200..300).contains(&r.status)
+            && held.expires_at.is_some_and(|exp| {
+                // One clock read for the common case, a token still valid now.
+                exp.get() < SystemTime::now() && exp.get() < wall_time(r.sent_at)
+            })
+        {
+            self.rec()
+                .count(self.shard(), names::ACCEPTED_AFTER_EXPIRY, 1);
+        }
         let refusal = match self.first_answer(answer) {
             FirstAnswer::Final(res) => Err(self.settle_api(res, scoped, intended, None, None)),
             FirstAnswer::Refused(refusal) => Ok(refusal),
@@ -1499,6 +1521,7 @@ impl Session {
             Ok(refusal) => refusal,
             Err(outcome) => return self.then_false_logout(outcome).await,
         };
+        self.judge_refusal(&held, refusal.sent_at);
         let refusals_before = self.state.lock().refresh_refusals;
         let renewed = match self.env.settings.strategy {
             Strategy::Naive => Box::pin(self.naive_renew(&held, refusal.hint)).await,
@@ -1519,6 +1542,44 @@ impl Session {
         let retried = Some((&at, refusals_before));
         let outcome = self.settle_api(res, scoped, intended, Some(refusal.sent_at), retried);
         self.then_false_logout(outcome).await
+    }
+
+    /// Counts `refused_before_expiry` when `held`'s access token, sent at `sent`, was refused
+    /// well before the expiry announced for it: it is still the session's token (no renewal, no
+    /// refusal of a refresh since), the client knows of no end of the session (a logout, kick or
+    /// revocation the scenario caused, an announced session end), and it had more than
+    /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
+    /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
+    /// server's by the answer's latency) and a small clock difference.
+    fn judge_refusal(&self, held: &Held, sent: Instant) {
+        let Some(exp) = held.expires_at.map(WallStamp::get) else {
+            return;
+        };
+        let sent = wall_time(sent);
+        let early = {
+            let s = self.state.lock();
+            let Some(issued) = s.lifetime.renewed_at() else {
+                return;
+            };
+            let same_token = s.generation == held.generation
+                && s.tokens
+                    .as_ref()
+                    .is_some_and(|t| t.access() == held.access());
+            let end_known = s.end_expected
+                || s.extra
+                    .as_ref()
+                    .is_some_and(|e| e.notice.pending_end().is_some())
+                || s.lifetime
+                    .end(self.profile().session_limits())
+                    .is_some_and(|end| end <= sent);
+            let lifetime = exp.duration_since(issued).unwrap_or_default();
+            let left = exp.duration_since(sent).unwrap_or_default();
+            same_token && !end_known && left > EARLY_REFUSAL_SLACK + lifetime / 4
+        };
+        if early {
+            self.rec()
+                .count(self.shard(), names::REFUSED_BEFORE_EXPIRY, 1);
+        }
     }
 
     /// `client.logout_on_403`: after a call that ended in a 403 the client logs out. The logout is

@@ -120,6 +120,14 @@ pub const SESSIONS_EXPIRED: &str = "sessions_expired";
 pub const REFRESH_FORKS: &str = "refresh_forks";
 /// Clients of a storm (`sync_expiry` then `traffic`) without a successful call by its end.
 pub const NEVER_RECOVERED: &str = "never_recovered";
+/// Resource calls refused (401) with the session's current access token well before the expiry
+/// the server announced for it (see `client::session::Session::judge_refusal`), with no end of
+/// the session the client knows of: the server's tokens die earlier than it says.
+pub const REFUSED_BEFORE_EXPIRY: &str = "refused_before_expiry";
+/// Resource calls answered 2xx although their access token had expired when they were sent, by
+/// the expiry the server announced: the server accepts expired tokens (or allows a clock leeway),
+/// and nothing made the client renew them.
+pub const ACCEPTED_AFTER_EXPIRY: &str = "accepted_after_expiry";
 /// Open model: arrivals that could not start (no idle client).
 pub const DROPPED: &str = "dropped";
 /// WebSocket: data messages of an older socket generation, dropped.
@@ -220,6 +228,8 @@ pub const COUNTERS: &[&str] = &[
     SESSIONS_EXPIRED,
     REFRESH_FORKS,
     NEVER_RECOVERED,
+    REFUSED_BEFORE_EXPIRY,
+    ACCEPTED_AFTER_EXPIRY,
     DROPPED,
     STALE_WS_MESSAGES,
     MISSED_KICKS,

@@ -28,6 +28,7 @@ pub const DEFAULTS: &[&str] = &[
     FAILURE_RATE_EACH,
     "spurious_logouts == 0",
     "refresh_forks == 0",
+    "refused_before_expiry == 0",
 ];
 
 /// The default that holds each operation to the run's failure limit on its own, so that a
@@ -297,7 +298,13 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
             }
             Metric::Value { name } => match name.as_str() {
                 names::DERIVED_REFRESH_AMPLIFICATION => report.derived.refresh_amplification.ok_or_else(|| {
-                    format!("{lhs} is undefined: no refresh was needed during the run (refreshes_needed = 0)")
+                    let accepted = report.counter(names::ACCEPTED_AFTER_EXPIRY);
+                    let why = if accepted > 0 {
+                        format!("; {accepted} calls were answered 2xx with an access token past the expiry the server announced ({}): the server does not refuse expired tokens (or allows a clock leeway longer than the run), so no client had to refresh", names::ACCEPTED_AFTER_EXPIRY)
+                    } else {
+                        String::new()
+                    };
+                    format!("{lhs} is undefined: no refresh was needed during the run (refreshes_needed = 0){why}")
                 }),
                 names::DERIVED_ERROR_RATE => report.derived.error_rate.ok_or_else(|| {
                     format!("{lhs} is undefined: no request was made during the run (requests = 0)")

@@ -517,3 +517,60 @@ async fn logouts_that_fail_in_part_fail_the_run() {
         }
     }
 }
+
+/// Tokens held against the expiry the server announced (issue: a server answering expired tokens
+/// with 2xx made a storm with no refresh at all look healthy). A server that accepts expired
+/// access tokens answers the storm's calls 2xx: `accepted_after_expiry`, and the storm's
+/// undefined `refresh_amplification` says why. The correct server: neither that nor a refusal
+/// before the announced expiry (`refused_before_expiry`, a default threshold).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_answered_against_the_announced_expiry_are_counted() {
+    let clients = 6;
+    for flawed in [false, true] {
+        let server = mock(|c| {
+            if flawed {
+                c.flaws = vec![authbench_mock::Flaw::AcceptExpired];
+            }
+        })
+        .await;
+        let r = run(
+            plan(
+                clients,
+                settings(Strategy::SingleFlight, 2),
+                storm(Duration::from_millis(600)),
+            ),
+            profile(&server),
+        )
+        .await;
+        server.shutdown().await;
+        assert_eq!(
+            r.counter(names::REFUSED_BEFORE_EXPIRY),
+            0,
+            "{:?}",
+            r.snap.counters
+        );
+        let expect = [authbench::report::threshold::parse("refresh_amplification <= 1.0").unwrap()];
+        let meta = RunMeta {
+            name: "expiry".into(),
+            clients,
+            ..RunMeta::default()
+        };
+        let rep = Report::from_run(meta, r.snap.clone(), &expect);
+        let amp = &rep.thresholds[0];
+        let accepted = r.counter(names::ACCEPTED_AFTER_EXPIRY);
+        if flawed {
+            assert!(accepted >= u64::from(clients), "{:?}", r.snap.counters);
+            assert_eq!(r.counter("refresh_calls"), 0, "{:?}", r.snap.counters);
+            assert!(
+                !amp.passed && amp.message.contains("calls were answered 2xx with an access token past the expiry the server announced"),
+                "{}",
+                amp.message
+            );
+        } else {
+            assert_eq!(accepted, 0, "{:?}", r.snap.counters);
+            assert!(r.counter("refresh_calls") >= u64::from(clients));
+            assert!(amp.passed, "{}", amp.message);
+            assert!(!default_failed(&rep, "refused_before_expiry == 0"));
+        }
+    }
+}
