@@ -82,6 +82,17 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     }
     let outcome = outcome.map_err(|e| CliError::usage(format!("cannot run the scenario: {e}")))?;
 
+    // The report's configuration is what ran: the target given on the command line, and no mock
+    // section when the target is not the builtin mock.
+    let mut config = scenario.config.clone();
+    if let Some(obj) = config.as_object_mut() {
+        if let Some(t) = &args.target {
+            obj.insert("target".into(), t.clone().into());
+        }
+        if resolved.mock.is_none() {
+            obj.remove("mock");
+        }
+    }
     let meta = RunMeta {
         name: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -89,7 +100,7 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         target: resolved.label.clone(),
         clients,
         strategy: scenario.client.strategy.to_string(),
-        config: scenario.config.clone(),
+        config,
         interrupted: outcome.interrupted,
         shard: shard.map(|s| (s.index, s.count)),
     };
@@ -206,6 +217,18 @@ fn load(args: &RunArgs) -> Result<Scenario, CliError> {
             if let Phase::Traffic { duration, .. } = phase {
                 *duration = d;
                 any = true;
+            }
+        }
+        // The report's configuration is what ran.
+        if let Some(plan) = scenario
+            .config
+            .get_mut("plan")
+            .and_then(|p| p.as_array_mut())
+        {
+            for traffic in plan.iter_mut().filter_map(|p| p.get_mut("traffic")) {
+                if let Some(t) = traffic.as_object_mut() {
+                    t.insert("duration".into(), raw.trim().into());
+                }
             }
         }
         if !any {

@@ -458,6 +458,15 @@ fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
     assert_eq!(report["counters"]["never_logged_in"], 5);
     assert_eq!(report["counters"]["clients_logged_in"], 0);
     assert_eq!(report["derived"]["failure_rate"], 1.0);
+    // The configuration in the report is what ran: the target given, `--duration`, and no mock
+    // section (the builtin mock did not run).
+    let config = &report["run"]["config"];
+    assert_eq!(config["target"], format!("http://{addr}"), "{config}");
+    assert!(config.get("mock").is_none(), "{config}");
+    assert_eq!(
+        config["plan"][2]["traffic"]["duration"], "500ms",
+        "{config}"
+    );
     assert!(
         report["histograms"].get("login").is_none(),
         "no successful login"
