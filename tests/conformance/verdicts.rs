@@ -201,8 +201,57 @@ async fn a_broken_server_never_makes_a_check_pass() {
             |c| c.faults = vec!["error:introspect=100%".parse().unwrap()],
             vec![("IN-01", Error, "does not introspect as active (500")],
         ),
+        (
+            // A rate limit says nothing about the token: no FAIL for the 429 ("unexpected
+            // answer"), no PASS — an ERROR naming the cause and the fix.
+            "refreshes past 1/s answered 429",
+            vec![],
+            |c| c.faults = vec!["rate:refresh=1/s".parse().unwrap()],
+            vec![
+                ("RT-02", Error, "the server rate-limited the check (429"),
+                ("RT-02", Error, "`--jobs 1`"),
+                ("RT-09", Error, "rate-limited the check"),
+            ],
+        ),
+        (
+            // Over capacity (503) is no answer about the token either.
+            "every refresh answered 503 (capacity 0)",
+            vec![],
+            |c| c.faults = vec!["capacity:refresh=0".parse().unwrap()],
+            vec![
+                ("RT-02", Error, "the server was unavailable (503"),
+                ("RT-06", Error, "the server was unavailable (503"),
+                ("RV-01", Error, "`--jobs 1`"),
+            ],
+        ),
     ])
     .await;
+}
+
+/// A login answered 429 is the check's setup, not its subject: tried once more, and when the
+/// limit holds, an ERROR naming the rate limit and the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_login_is_no_verdict() {
+    let run = run(
+        &[],
+        |c| c.faults = vec!["rate:login=1/m".parse().unwrap()],
+        &["RT-01", "RT-02"],
+    )
+    .await;
+    let errors: Vec<_> = ["RT-01", "RT-02"]
+        .iter()
+        .map(|id| run.get(id).expect("the check ran"))
+        .filter(|r| r.status == Status::Error)
+        .collect();
+    // One of the two gets the one login a minute; the other is refused twice.
+    assert!(!errors.is_empty(), "no login was rate-limited");
+    for r in errors {
+        assert!(
+            r.message.contains("again after a 429") && r.message.contains("rate-limited"),
+            "{}",
+            r.message
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -379,7 +428,7 @@ async fn a_resource_that_fails_gives_no_verdict() {
     {
         assert_eq!(status, Status::Error, "{id}: {message}");
         assert!(
-            message.contains("503") && message.contains("neither accepted nor refused"),
+            message.contains("503") && message.contains("says nothing about the request"),
             "{id}: {message}"
         );
     }
