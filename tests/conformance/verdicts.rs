@@ -254,6 +254,65 @@ async fn a_rate_limited_login_is_no_verdict() {
     }
 }
 
+/// An introspection endpoint the profile never declared (the preset's `/oauth/introspect`) that
+/// the server does not have (404): IN-01 SKIPs, naming the path, the preset it came from and how
+/// to declare one — it was an ERROR that failed the run. Declared in the profile, the same 404
+/// is the profile's wrong path (ERROR naming the fix).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in01_skips_an_introspection_endpoint_the_server_does_not_have() {
+    let server = authbench_mock::start(checks::builtin_mock_config())
+        .await
+        .expect("mock starts");
+    let mock = server.base_url();
+    // Everything but the mock's endpoints declared below answers 404.
+    let fake = crate::canned::canned_endpoint(|_| (404, r#"{"error":"not_found"}"#)).await;
+    let undeclared = format!(
+        "preset: mock\nbase_url: http://{fake}\n\
+         login: {{ method: POST, path: \"{mock}/oauth/token\", form: {{ grant_type: password, username: \"{{{{user}}}}\", password: \"{{{{password}}}}\" }} }}\n\
+         refresh: {{ method: POST, path: \"{mock}/oauth/token\", form: {{ grant_type: refresh_token, refresh_token: \"{{{{refresh_token}}}}\" }} }}\n\
+         resource: {{ method: GET, path: \"{mock}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
+    );
+    let declared = format!(
+        "preset: mock\nbase_url: {mock}\n\
+         introspect: {{ method: POST, path: /oauth/no-such-endpoint, headers: {{ Authorization: \"Bearer {{{{admin_key}}}}\" }}, form: {{ token: \"{{{{token}}}}\" }} }}\n"
+    );
+    for (yaml, want, says) in [
+        (
+            undeclared,
+            Status::Skip,
+            [
+                "no introspection endpoint at POST /oauth/introspect (404 Not Found)",
+                "comes from the `mock` preset",
+                "declare its endpoint with `introspect:",
+            ],
+        ),
+        (
+            declared,
+            Status::Error,
+            [
+                "no introspection endpoint at POST /oauth/no-such-endpoint (404 Not Found)",
+                "the path the profile's `introspect:` declares",
+                "correct its path",
+            ],
+        ),
+    ] {
+        let profile = authbench::profile::profile_from_str(&yaml, None)
+            .expect("profile")
+            .with_admin_key(server.admin_key());
+        let opts = CheckOptions {
+            only: vec!["IN-01".into()],
+            ..CheckOptions::default()
+        };
+        let run = checks::run(Arc::new(profile), &opts).await;
+        let r = run.get("IN-01").expect("IN-01 ran");
+        assert_eq!(r.status, want, "{r:#?}");
+        for part in says {
+            assert!(r.message.contains(part), "{part:?} in {}", r.message);
+        }
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rt09_follows_the_winners_chain() {
     fn no_grace(c: &mut MockConfig) {
