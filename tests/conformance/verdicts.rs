@@ -254,6 +254,30 @@ async fn a_rate_limited_login_is_no_verdict() {
     }
 }
 
+/// The resource answers a call without credentials with a redirect to a login page: RS-01's
+/// messages name the 302 and where it leads, not a 401 that never came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs01_names_the_status_it_got() {
+    let fake = crate::canned::canned_endpoint_with(|_, _| {
+        (302, "location: /login\r\n".to_string(), String::new())
+    })
+    .await;
+    let resource = format!(
+        "resource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
+    );
+    let j = judged_with_profile(checks::builtin_mock_config(), &resource, &["RS-01"])
+        .await
+        .remove(0);
+    assert_eq!(j.status, Status::Fail, "{j:#?}");
+    assert!(
+        j.message
+            .contains("no WWW-Authenticate header on the 302 redirect to /login"),
+        "{}",
+        j.message
+    );
+    assert!(!format!("{j:?}").contains("the 401"), "{j:#?}");
+}
+
 /// An introspection endpoint the profile never declared (the preset's `/oauth/introspect`) that
 /// the server does not have (404): IN-01 SKIPs, naming the path, the preset it came from and how
 /// to declare one — it was an ERROR that failed the run. Declared in the profile, the same 404
@@ -446,6 +470,7 @@ async fn judged_with_profile(cfg: MockConfig, yaml: &str, ids: &[&str]) -> Vec<J
 }
 
 /// What a check concluded: its status, its message and each assertion's status and message.
+#[derive(Debug)]
 struct Judged {
     status: Status,
     message: String,
