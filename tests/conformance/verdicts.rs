@@ -97,7 +97,7 @@ async fn check_all(cases: Vec<Case>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_broken_server_never_makes_a_check_pass() {
-    use Status::{Error, Skip, Warn};
+    use Status::{Error, Fail, Skip, Warn};
     const NOT_JUDGED: &str = "not judged: ";
     check_all(vec![
         (
@@ -223,6 +223,13 @@ async fn a_broken_server_never_makes_a_check_pass() {
                 ("RT-06", Error, "the server was unavailable (503"),
                 ("RV-01", Error, "`--jobs 1`"),
             ],
+        ),
+        (
+            // exp in milliseconds: ~55 000 years ahead while expires_in says 2 s.
+            "exp-millis",
+            vec![Flaw::ExpMillis],
+            no_knobs,
+            vec![("RT-01", Fail, "not in seconds (milliseconds?)")],
         ),
     ])
     .await;
