@@ -157,6 +157,7 @@ impl Auth {
     /// A core for `cfg` (already validated) with these token engines.
     pub fn new(cfg: MockConfig, access: AccessTokens) -> Self {
         let flaws = Flaws::new(&cfg.flaws);
+        let access = access.with_exp_millis(flaws.has(Flaw::ExpMillis));
         Auth {
             fork_one_in_four: flaws
                 .has(Flaw::ForkOneInFour)

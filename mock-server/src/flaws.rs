@@ -126,6 +126,8 @@ flaws! {
         "POST /api/auth/logout-all ends only the session of the presented access token; the user's other sessions stay live";
     LogoutEndsAllSessions => "logout-ends-all-sessions",
         "logout and refresh-token revocation end every session of the user, not only the logged-out one";
+    ExpMillis => "exp-millis",
+        "access tokens carry their exp claim in milliseconds since the epoch instead of seconds (AccessTokens::with_exp_millis), ~55 000 years ahead, while expires_in and the server's own expiry stay right";
     GenericSessionEnd => "generic-session-end",
         "every end of a session gets one generic signal: refresh refusals (Auth::refresh) and resource 401s (Auth::check_session) say \"the session has ended\" whether it expired, was logged out, revoked or replaced, and kicks and logouts close sockets with 4403 \"session ended\" without an event (ws::finish)";
 }
@@ -196,7 +198,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 47);
+        assert_eq!(Flaw::ALL.len(), 48);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -365,6 +365,8 @@ pub struct AccessTokens {
     header_b64: String,
     payload_prefix: String,
     cache: VerifiedCache,
+    /// The `exp-millis` flaw: `exp` is written in milliseconds (and read back as such).
+    exp_millis: bool,
 }
 
 impl AccessTokens {
@@ -385,7 +387,16 @@ impl AccessTokens {
             header_b64,
             payload_prefix,
             cache: VerifiedCache::new(),
+            exp_millis: false,
         }
+    }
+
+    /// With `on` (the `exp-millis` flaw), tokens carry `exp` in milliseconds since the epoch
+    /// instead of the NumericDate's seconds; the server reads it back as milliseconds, so its own
+    /// expiry stays right — only a client or resource server reading the claim is misled.
+    pub fn with_exp_millis(mut self, on: bool) -> Self {
+        self.exp_millis = on;
+        self
     }
 
     /// The signing key.
@@ -408,6 +419,11 @@ impl AccessTokens {
         use std::fmt::Write;
         let mut payload = String::with_capacity(self.payload_prefix.len() + 160);
         payload.push_str(&self.payload_prefix);
+        let exp = if self.exp_millis {
+            exp.saturating_mul(1000)
+        } else {
+            exp
+        };
         let _ = write!(
             payload,
             ",\"sub\":\"{sub}\",\"exp\":{exp},\"iat\":{iat},\"jti\":\"{jti:032x}\",\"sid\":\"{sid:032x}\"}}"
@@ -494,7 +510,11 @@ impl AccessTokens {
             sub: raw.sub.into_boxed_str(),
             sid,
             jti,
-            exp: raw.exp,
+            exp: if self.exp_millis {
+                raw.exp / 1000
+            } else {
+                raw.exp
+            },
             iat: raw.iat,
         });
         // Only tokens signed with the server's own key are remembered as verified.

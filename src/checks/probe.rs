@@ -37,16 +37,19 @@ pub const MAX_EVIDENCE: usize = 40;
 /// Pause before a check's login answered with a server error is tried again.
 pub const LOGIN_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-/// Why one login attempt failed: a server error (5xx) is tried once more.
+/// Why one login attempt failed: a server error (5xx) or a rate limit (429) is tried once more.
 enum LoginFailure {
     ServerError(Stop),
+    RateLimited(Stop),
     Other(Stop),
 }
 
 impl LoginFailure {
     fn stop(self) -> Stop {
         match self {
-            LoginFailure::ServerError(s) | LoginFailure::Other(s) => s,
+            LoginFailure::ServerError(s)
+            | LoginFailure::RateLimited(s)
+            | LoginFailure::Other(s) => s,
         }
     }
 }
@@ -147,6 +150,30 @@ impl Resp {
             None => self.status.to_string(),
         }
     }
+
+    /// Why this answer says nothing about the request, when the server declined to judge it: a
+    /// 429 (rate limited) or a 503 (unavailable, over capacity). The text names the cause and
+    /// the fix; `None` for any other answer. Judged, such an answer was a finding about a token
+    /// the server never looked at (RT-02 FAILed a 429 as "unexpected answer").
+    pub fn declined(&self) -> Option<String> {
+        let retry = self
+            .header("retry-after")
+            .map(|v| match v.trim().parse::<u64>() {
+                Ok(s) => format!(", Retry-After {s} s"),
+                Err(_) => format!(", Retry-After {}", v.trim()),
+            })
+            .unwrap_or_default();
+        let brief = self.brief();
+        match self.status {
+            429 => Some(format!(
+                "the server rate-limited the check ({brief}{retry}), so the answer says nothing about the request: run fewer checks at once (`--jobs 1`, or `--only` a few) or raise the server's rate limit for the test client"
+            )),
+            503 => Some(format!(
+                "the server was unavailable ({brief}{retry}: overloaded or down), so the answer says nothing about the request: run fewer checks at once (`--jobs 1`), raise the server's capacity, or run again when it is back"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Why the server's signing keys (JWKS) could not be read.
@@ -171,7 +198,8 @@ pub enum RefreshReply {
     },
     /// 5xx.
     ServerError,
-    /// Anything else (404, 429, a 2xx without tokens...).
+    /// Anything else (404, a 2xx without tokens...; a 429 or 503 never gets here: [`Probe::send`]
+    /// stops the check).
     Unexpected,
 }
 
@@ -389,8 +417,24 @@ impl Probe {
         }
     }
 
-    /// Sends a request and records it; a transport failure stops the check with an error.
+    /// Sends a request and records it; a transport failure stops the check with an error, and so
+    /// does an answer the server declined to give ([`Resp::declined`]: 429, 503) — every check
+    /// judges what `send` returns, and a rate limit or an outage is no verdict about the request.
     pub async fn send(
+        &self,
+        label: &str,
+        req: Result<Rendered, RequestError>,
+    ) -> Result<Resp, Stop> {
+        let r = self.send_answered(label, req).await?;
+        match r.declined() {
+            Some(why) => Err(Stop::error(format!("{label}: {why}"))),
+            None => Ok(r),
+        }
+    }
+
+    /// [`Self::send`] that returns a 429 or 503 as any other answer (a transport failure still
+    /// stops the check).
+    async fn send_answered(
         &self,
         label: &str,
         req: Result<Rendered, RequestError>,
@@ -401,14 +445,20 @@ impl Probe {
     }
 
     /// Logs in this check's user `k`; any failure stops the check with an error. A login answered
-    /// with a server error (5xx: the login is the check's setup, not its subject; e.g. a database
-    /// busy with another check's login) is tried once more after [`LOGIN_RETRY_PAUSE`], and both
-    /// exchanges stay in the evidence.
+    /// with a server error or a rate limit (5xx, 429: the login is the check's setup, not its
+    /// subject; e.g. a database busy with another check's login) is tried once more after
+    /// [`LOGIN_RETRY_PAUSE`], and both exchanges stay in the evidence.
     pub async fn login(&self, k: u64) -> Result<Session, Stop> {
         match self.login_once(k, "").await {
             Err(LoginFailure::ServerError(_)) => {
                 tokio::time::sleep(LOGIN_RETRY_PAUSE).await;
                 self.login_once(k, ", again after a server error")
+                    .await
+                    .map_err(LoginFailure::stop)
+            }
+            Err(LoginFailure::RateLimited(_)) => {
+                tokio::time::sleep(LOGIN_RETRY_PAUSE).await;
+                self.login_once(k, ", again after a 429")
                     .await
                     .map_err(LoginFailure::stop)
             }
@@ -439,7 +489,17 @@ impl Probe {
             }
             None => self.profile().login_request(&user, &password),
         };
-        let resp = self.send(&label, req).await.map_err(LoginFailure::Other)?;
+        let resp = self
+            .send_answered(&label, req)
+            .await
+            .map_err(LoginFailure::Other)?;
+        if let Some(why) = resp.declined() {
+            let stop = Stop::error(format!("{label}: {why}"));
+            return Err(match resp.status {
+                429 => LoginFailure::RateLimited(stop),
+                _ => LoginFailure::ServerError(stop),
+            });
+        }
         let tokens = self
             .profile()
             .parse_tokens(resp.status, &resp.headers, &resp.body);
@@ -813,6 +873,23 @@ mod tests {
         let r = resp(400, None, "{\"error\":\"invalid_grant\"}");
         assert_eq!(r.brief(), "400 invalid_grant");
         assert_eq!(resp(500, None, "oops").brief(), "500");
+    }
+
+    #[test]
+    fn a_rate_limit_or_an_outage_is_declined_naming_the_fix() {
+        let mut limited = resp(429, None, "{\"error\":\"slow_down\"}");
+        limited.headers.insert("retry-after", "2".parse().unwrap());
+        let why = limited.declined().unwrap();
+        assert!(
+            why.contains("rate-limited the check (429 slow_down, Retry-After 2 s)")
+                && why.contains("`--jobs 1`"),
+            "{why}"
+        );
+        let why = resp(503, None, "").declined().unwrap();
+        assert!(why.starts_with("the server was unavailable (503"), "{why}");
+        for s in [200, 400, 401, 404, 500] {
+            assert_eq!(resp(s, None, "").declined(), None, "{s}");
+        }
     }
 
     #[test]

@@ -333,6 +333,14 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::ExpMillis,
+        // RT-01 reads the JWT's exp against expires_in; the server's own expiry stays right, so
+        // JW-06 and RS-02 see nothing (the client schedules by expires_in: the claim is absurd).
+        catches: &["RT-01"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::GenericSessionEnd,
         // WS-04 and WS-02 also expect the kicked and logout events before their closes.
         catches: &["SS-04", "WS-04", "WS-02"],

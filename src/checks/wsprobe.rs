@@ -25,6 +25,7 @@ use crate::client::transport::ws::{self as handshake, ConnectError, Refused};
 use crate::client::transport::{first_message, stream};
 use crate::client::ws::WsOptions;
 use crate::profile::{WsEvent, WsProfile};
+use bytes::Bytes;
 
 /// Deadline of the handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,7 +40,8 @@ type Stream = tokio_tungstenite::WebSocketStream<CloseTap<stream::Stream>>;
 pub enum WsOpen {
     /// 101: the socket is open.
     Open(Box<WsConn>),
-    /// The server answered the upgrade with this HTTP status.
+    /// The server answered the upgrade with this HTTP status (never 429 or 503: those are
+    /// [`WsOpen::Failed`], no answer about the token).
     Refused(u16),
     /// The token travels in the first message (`ws.token.first_message`) and the server closed
     /// the socket with this code instead of acknowledging it.
@@ -47,7 +49,7 @@ pub enum WsOpen {
     /// The token travels in the first message and the server answered it with a message the
     /// profile's `ws.token.reject` describes (a refusal, the socket may stay open).
     RefusedByMessage,
-    /// The handshake failed otherwise (connection, timeout, protocol).
+    /// The handshake failed otherwise (connection, timeout, protocol, a 429 or 503).
     Failed(String),
 }
 
@@ -200,6 +202,17 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
             response,
         }) => {
             exchange.status = Some(status);
+            // A 429 or 503 is no refusal of the token: the handshake failed (no verdict).
+            let declined = super::probe::Resp {
+                status,
+                headers: response
+                    .as_ref()
+                    .map(|r| r.headers().clone())
+                    .unwrap_or_default(),
+                body: Bytes::new(),
+                elapsed: Duration::ZERO,
+            }
+            .declined();
             if let Some(resp) = response {
                 exchange.response_headers = resp
                     .headers()
@@ -216,7 +229,10 @@ pub async fn connect(probe: &Arc<Probe>, label: &str, token: Option<&str>) -> Ws
                     .and_then(|b| evidence::body_excerpt(b, &[]));
             }
             probe.record(exchange);
-            WsOpen::Refused(status)
+            match declined {
+                Some(why) => WsOpen::Failed(why),
+                None => WsOpen::Refused(status),
+            }
         }
         Err(Refused { error, .. }) => {
             let msg = format!("handshake failed: {error}");

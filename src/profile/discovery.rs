@@ -123,6 +123,9 @@ pub fn profile_from_discovery(
         userinfo: resource.unwrap_or(defaults.userinfo),
     };
     let mut profile = oauth2(base_url, &ep);
+    profile.introspect_origin = ep
+        .introspection
+        .map(|_| "the server's OpenID discovery document (introspection_endpoint)".to_string());
     let bearer_introspection = doc
         .get("introspection_endpoint_auth_methods_supported")
         .and_then(|v| v.as_array())

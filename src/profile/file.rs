@@ -370,6 +370,9 @@ pub struct Profile {
     pub(crate) logout: Option<RequestSpec>,
     pub(crate) revoke: Option<RequestSpec>,
     pub(crate) introspect: Option<RequestSpec>,
+    /// Where `introspect` came from when the profile did not declare it (`the `oauth2` preset`,
+    /// OpenID discovery); `None`: declared in the profile file (or none at all).
+    pub(crate) introspect_origin: Option<String>,
     pub(crate) admin_logout: Option<RequestSpec>,
     pub(crate) admin_outage: Option<RequestSpec>,
     pub(crate) admin_key: Option<Template>,
@@ -890,6 +893,12 @@ impl Profile {
     /// Whether an introspection request is configured.
     pub fn has_introspect(&self) -> bool {
         self.introspect.is_some()
+    }
+
+    /// Where the introspection request came from when the profile file did not declare it (e.g.
+    /// "the `oauth2` preset"); `None` when the profile declares it (`introspect:`).
+    pub fn introspect_origin(&self) -> Option<&str> {
+        self.introspect_origin.as_deref()
     }
 }
 
@@ -1438,6 +1447,10 @@ fn resolve(spec: &ProfileFile, name: String, opts: &LoadOptions) -> Result<Profi
         logout: optional(&spec.logout, b.map(|b| &b.logout)),
         revoke: optional(&spec.revoke, b.map(|b| &b.revoke)),
         introspect: optional(&spec.introspect, b.map(|b| &b.introspect)),
+        introspect_origin: match &spec.introspect {
+            Some(_) => None,
+            None => b.and_then(|b| b.introspect_origin.clone()),
+        },
         admin_logout: optional(&spec.admin_logout, b.map(|b| &b.admin_logout)),
         admin_outage: optional(&spec.admin_outage, b.map(|b| &b.admin_outage)),
         admin_key: spec

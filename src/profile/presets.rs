@@ -92,6 +92,7 @@ fn mock_common(name: &str, base_url: url::Url) -> Profile {
                 .form_field("token_type_hint", "{{token_type_hint}}"),
             "admin_key",
         )),
+        introspect_origin: Some(format!("the `{name}` preset")),
         admin_logout: Some(bearer(
             RequestSpec::new("POST", "/admin/users/{{user}}/logout"),
             "admin_key",
@@ -161,6 +162,7 @@ fn mock_session(base_url: url::Url) -> Profile {
     p.logout = Some(RequestSpec::new("POST", "/session/logout"));
     p.revoke = None;
     p.introspect = None;
+    p.introspect_origin = None;
     p.renewal_header = None;
     p.ws = None;
     p.sse = None;
@@ -250,6 +252,7 @@ pub fn oauth2(base_url: url::Url, ep: &OAuthEndpoints<'_>) -> Profile {
                     .form_field("token_type_hint", "{{token_type_hint}}"),
             )
         }),
+        introspect_origin: ep.introspection.map(|_| "the `oauth2` preset".to_string()),
         admin_logout: None,
         admin_outage: None,
         admin_key: None,

@@ -66,7 +66,7 @@ async fn ss04_takes_no_5xx_for_a_signal_of_the_end() {
     );
     assert_eq!(failing.0, Status::Error, "{}", failing.1);
     assert!(
-        failing.1.contains("503") && failing.1.contains("neither accepted nor refused"),
+        failing.1.contains("503") && failing.1.contains("says nothing about the request"),
         "{}",
         failing.1
     );

@@ -97,7 +97,7 @@ async fn check_all(cases: Vec<Case>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_broken_server_never_makes_a_check_pass() {
-    use Status::{Error, Skip, Warn};
+    use Status::{Error, Fail, Skip, Warn};
     const NOT_JUDGED: &str = "not judged: ";
     check_all(vec![
         (
@@ -201,8 +201,147 @@ async fn a_broken_server_never_makes_a_check_pass() {
             |c| c.faults = vec!["error:introspect=100%".parse().unwrap()],
             vec![("IN-01", Error, "does not introspect as active (500")],
         ),
+        (
+            // A rate limit says nothing about the token: no FAIL for the 429 ("unexpected
+            // answer"), no PASS — an ERROR naming the cause and the fix.
+            "refreshes past 1/s answered 429",
+            vec![],
+            |c| c.faults = vec!["rate:refresh=1/s".parse().unwrap()],
+            vec![
+                ("RT-02", Error, "the server rate-limited the check (429"),
+                ("RT-02", Error, "`--jobs 1`"),
+                ("RT-09", Error, "rate-limited the check"),
+            ],
+        ),
+        (
+            // Over capacity (503) is no answer about the token either.
+            "every refresh answered 503 (capacity 0)",
+            vec![],
+            |c| c.faults = vec!["capacity:refresh=0".parse().unwrap()],
+            vec![
+                ("RT-02", Error, "the server was unavailable (503"),
+                ("RT-06", Error, "the server was unavailable (503"),
+                ("RV-01", Error, "`--jobs 1`"),
+            ],
+        ),
+        (
+            // exp in milliseconds: ~55 000 years ahead while expires_in says 2 s.
+            "exp-millis",
+            vec![Flaw::ExpMillis],
+            no_knobs,
+            vec![("RT-01", Fail, "not in seconds (milliseconds?)")],
+        ),
     ])
     .await;
+}
+
+/// A login answered 429 is the check's setup, not its subject: tried once more, and when the
+/// limit holds, an ERROR naming the rate limit and the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_login_is_no_verdict() {
+    let run = run(
+        &[],
+        |c| c.faults = vec!["rate:login=1/m".parse().unwrap()],
+        &["RT-01", "RT-02"],
+    )
+    .await;
+    let errors: Vec<_> = ["RT-01", "RT-02"]
+        .iter()
+        .map(|id| run.get(id).expect("the check ran"))
+        .filter(|r| r.status == Status::Error)
+        .collect();
+    // One of the two gets the one login a minute; the other is refused twice.
+    assert!(!errors.is_empty(), "no login was rate-limited");
+    for r in errors {
+        assert!(
+            r.message.contains("again after a 429") && r.message.contains("rate-limited"),
+            "{}",
+            r.message
+        );
+    }
+}
+
+/// The resource answers a call without credentials with a redirect to a login page: RS-01's
+/// messages name the 302 and where it leads, not a 401 that never came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs01_names_the_status_it_got() {
+    let fake = crate::canned::canned_endpoint_with(|_, _| {
+        (302, "location: /login\r\n".to_string(), String::new())
+    })
+    .await;
+    let resource = format!(
+        "resource: {{ method: GET, path: \"http://{fake}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
+    );
+    let j = judged_with_profile(checks::builtin_mock_config(), &resource, &["RS-01"])
+        .await
+        .remove(0);
+    assert_eq!(j.status, Status::Fail, "{j:#?}");
+    assert!(
+        j.message
+            .contains("no WWW-Authenticate header on the 302 redirect to /login"),
+        "{}",
+        j.message
+    );
+    assert!(!format!("{j:?}").contains("the 401"), "{j:#?}");
+}
+
+/// An introspection endpoint the profile never declared (the preset's `/oauth/introspect`) that
+/// the server does not have (404): IN-01 SKIPs, naming the path, the preset it came from and how
+/// to declare one — it was an ERROR that failed the run. Declared in the profile, the same 404
+/// is the profile's wrong path (ERROR naming the fix).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in01_skips_an_introspection_endpoint_the_server_does_not_have() {
+    let server = authbench_mock::start(checks::builtin_mock_config())
+        .await
+        .expect("mock starts");
+    let mock = server.base_url();
+    // Everything but the mock's endpoints declared below answers 404.
+    let fake = crate::canned::canned_endpoint(|_| (404, r#"{"error":"not_found"}"#)).await;
+    let undeclared = format!(
+        "preset: mock\nbase_url: http://{fake}\n\
+         login: {{ method: POST, path: \"{mock}/oauth/token\", form: {{ grant_type: password, username: \"{{{{user}}}}\", password: \"{{{{password}}}}\" }} }}\n\
+         refresh: {{ method: POST, path: \"{mock}/oauth/token\", form: {{ grant_type: refresh_token, refresh_token: \"{{{{refresh_token}}}}\" }} }}\n\
+         resource: {{ method: GET, path: \"{mock}/api/me\", headers: {{ Authorization: \"Bearer {{{{access_token}}}}\" }} }}\n"
+    );
+    let declared = format!(
+        "preset: mock\nbase_url: {mock}\n\
+         introspect: {{ method: POST, path: /oauth/no-such-endpoint, headers: {{ Authorization: \"Bearer {{{{admin_key}}}}\" }}, form: {{ token: \"{{{{token}}}}\" }} }}\n"
+    );
+    for (yaml, want, says) in [
+        (
+            undeclared,
+            Status::Skip,
+            [
+                "no introspection endpoint at POST /oauth/introspect (404 Not Found)",
+                "comes from the `mock` preset",
+                "declare its endpoint with `introspect:",
+            ],
+        ),
+        (
+            declared,
+            Status::Error,
+            [
+                "no introspection endpoint at POST /oauth/no-such-endpoint (404 Not Found)",
+                "the path the profile's `introspect:` declares",
+                "correct its path",
+            ],
+        ),
+    ] {
+        let profile = authbench::profile::profile_from_str(&yaml, None)
+            .expect("profile")
+            .with_admin_key(server.admin_key());
+        let opts = CheckOptions {
+            only: vec!["IN-01".into()],
+            ..CheckOptions::default()
+        };
+        let run = checks::run(Arc::new(profile), &opts).await;
+        let r = run.get("IN-01").expect("IN-01 ran");
+        assert_eq!(r.status, want, "{r:#?}");
+        for part in says {
+            assert!(r.message.contains(part), "{part:?} in {}", r.message);
+        }
+    }
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -338,6 +477,7 @@ async fn judged_with_profile(cfg: MockConfig, yaml: &str, ids: &[&str]) -> Vec<J
 }
 
 /// What a check concluded: its status, its message and each assertion's status and message.
+#[derive(Debug)]
 struct Judged {
     status: Status,
     message: String,
@@ -379,7 +519,7 @@ async fn a_resource_that_fails_gives_no_verdict() {
     {
         assert_eq!(status, Status::Error, "{id}: {message}");
         assert!(
-            message.contains("503") && message.contains("neither accepted nor refused"),
+            message.contains("503") && message.contains("says nothing about the request"),
             "{id}: {message}"
         );
     }

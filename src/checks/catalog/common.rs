@@ -84,6 +84,17 @@ pub fn short_expiry(tokens: &Tokens) -> Result<SystemTime, Stop> {
     Ok(exp)
 }
 
+/// When the access token of `tokens` has surely expired: its JWT `exp` (read by the client, see
+/// [`Tokens::expires_at`]), or — when the expiry is known only from `expires_in`, a whole number
+/// of seconds — one second later, since a server may round the lifetime it announces down (the
+/// mock ends a 2 s token at the next whole second of its `exp`).
+pub fn surely_expired_at(tokens: &Tokens, exp: SystemTime) -> SystemTime {
+    match crate::profile::jwt_exp(&tokens.access_token) {
+        Some(_) => exp,
+        None => exp + Duration::from_secs(1),
+    }
+}
+
 /// Calls the resource with a genuine access token; a refusal means the check cannot judge
 /// forgeries against it. A refusal in the RFC 6750 form (`error="invalid_token"`) is the server's
 /// verdict on its own token (SKIP, see RT-01); any other refusal (404, a challenge without error,
@@ -143,6 +154,73 @@ pub fn announced_lifetime(resp: &Resp, rt: &str) -> Option<Duration> {
     let exp = crate::checks::jwt::parse(rt)?.exp()?;
     let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(exp).ok()?);
     Some(until(exp))
+}
+
+/// The clock skew allowed when a JWT access token's `exp` is compared with the `expires_in` of
+/// the same token response: this, plus [`EXP_SKEW_SHARE`] of `expires_in`.
+pub const EXP_SKEW: Duration = Duration::from_secs(60);
+/// The share of `expires_in` allowed on top of [`EXP_SKEW`] (servers round lifetimes).
+pub const EXP_SKEW_SHARE: f64 = 0.10;
+/// An `exp` further ahead than this (100 years) is no NumericDate in seconds: a millisecond
+/// count lies ~55 000 years ahead.
+pub const EXP_ABSURD_AHEAD: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Compares the `exp` of the JWT `access_token` with the `expires_in` of its token response
+/// `resp`, answered at `answered`, and records one assertion (nothing when the token is opaque,
+/// has no numeric `exp`, or the response has no `expires_in`). RFC 7519 §4.1.4: `exp` is a
+/// NumericDate, seconds since the epoch (RFC 9068 §2.2 makes it REQUIRED in access tokens); RFC
+/// 6749 §5.1: `expires_in` is the token's lifetime in seconds. An `exp` more than
+/// [`EXP_ABSURD_AHEAD`] ahead is not in seconds (FAIL: a resource server that checks it accepts
+/// the token for ages); one that disagrees with `expires_in` by more than [`EXP_SKEW`] plus
+/// [`EXP_SKEW_SHARE`] is a WARN (clients schedule refreshes by one, resource servers expire by
+/// the other); otherwise a PASS.
+pub fn exp_agrees_with_expires_in(
+    f: &mut Findings,
+    what: &str,
+    resp: &Resp,
+    access_token: &str,
+    answered: SystemTime,
+) {
+    let Some(exp) = crate::checks::jwt::parse(access_token)
+        .and_then(|jwt| jwt.claim("exp").and_then(serde_json::Value::as_f64))
+    else {
+        return;
+    };
+    let Some(expires_in) = json_number(resp, "expires_in") else {
+        return;
+    };
+    let now = answered
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let ahead = exp - now;
+    if ahead > EXP_ABSURD_AHEAD.as_secs_f64() {
+        let years = ahead / (365.25 * 24.0 * 3600.0);
+        f.fail(
+            "RFC7519-4.1.4",
+            format!(
+                "{what}: the access token's exp ({exp:.0}) lies {years:.0} years ahead while expires_in is {expires_in} s: exp is not in seconds (milliseconds?). RFC 7519 §4.1.4's NumericDate counts seconds since the epoch, so a resource server that checks exp accepts this token long after it expired: write exp in seconds"
+            ),
+        );
+        return;
+    }
+    let allowed = EXP_SKEW.as_secs_f64() + EXP_SKEW_SHARE * expires_in;
+    let off = (ahead - expires_in).abs();
+    if off > allowed {
+        f.warn(
+            "RFC6749-5.1",
+            format!(
+                "{what}: the access token's exp lies {ahead:.0} s after the response but expires_in says {expires_in} s (off by {off:.0} s, more than the ±{allowed:.0} s allowed for clock skew): clients schedule refreshes by expires_in, resource servers expire the token by exp — make them agree (or check the server's clock)"
+            ),
+        );
+    } else {
+        f.pass(
+            "RFC7519-4.1.4",
+            format!(
+                "{what}: the access token's exp ({ahead:.0} s after the response) agrees with expires_in ({expires_in} s)"
+            ),
+        );
+    }
 }
 
 /// Seconds with millisecond precision, for messages.
@@ -486,6 +564,56 @@ mod tests {
         assert_eq!(token(400, r#"{"error":"invalid_request"}"#), None);
         assert_eq!(token(404, "not found"), None);
         assert_eq!(token(500, r#"{"error":"invalid_grant"}"#), None);
+    }
+
+    #[test]
+    fn exp_is_compared_with_expires_in() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let now = SystemTime::now();
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let judge = |exp: String, expires_in: &str| {
+            let token = format!(
+                "{}.{}.sig",
+                b64(r#"{"alg":"RS256"}"#),
+                b64(&format!(r#"{{"sub":"u","exp":{exp}}}"#))
+            );
+            let body = format!(r#"{{"access_token":"x","expires_in":{expires_in}}}"#);
+            let mut f = Findings::new();
+            exp_agrees_with_expires_in(&mut f, "login", &resp(200, None, &body), &token, now);
+            f.assertions().to_vec()
+        };
+        let one = |a: Vec<crate::checks::outcome::Assertion>| {
+            assert_eq!(a.len(), 1, "{a:?}");
+            (a[0].status, a[0].message.clone())
+        };
+        // In agreement, within the skew (60 s + 10 %).
+        let (st, _) = one(judge((secs + 300).to_string(), "300"));
+        assert_eq!(st, crate::checks::outcome::Status::Pass);
+        let (st, _) = one(judge((secs + 2 + 50).to_string(), "2"));
+        assert_eq!(st, crate::checks::outcome::Status::Pass);
+        // Milliseconds: FAIL, named.
+        let (st, msg) = one(judge(((secs + 2) * 1000).to_string(), "2"));
+        assert_eq!(st, crate::checks::outcome::Status::Fail);
+        assert!(msg.contains("not in seconds (milliseconds?)"), "{msg}");
+        // An hour where 2 s are announced: WARN.
+        let (st, msg) = one(judge((secs + 3600).to_string(), "2"));
+        assert_eq!(st, crate::checks::outcome::Status::Warn);
+        assert!(msg.contains("expires_in says 2 s"), "{msg}");
+        // Opaque token, or no expires_in: nothing judged.
+        let mut f = Findings::new();
+        exp_agrees_with_expires_in(
+            &mut f,
+            "login",
+            &resp(200, None, r#"{"expires_in":2}"#),
+            "opaque",
+            now,
+        );
+        assert!(f.assertions().is_empty());
+        assert!(judge((secs + 2).to_string(), "null").is_empty());
     }
 
     #[test]

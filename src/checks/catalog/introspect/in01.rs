@@ -3,7 +3,9 @@
 //! access tokens and says so with 400 `unsupported_token_type` gets a WARN for that answer (RFC
 //! 7662 §2.3 answers such a query with `{"active":false}`, not an error), and its inactive cases
 //! are judged with refresh tokens: the refusal is the server's answer, not an ERROR of the
-//! profile.
+//! profile. An endpoint that answers 404 or 405 does not exist at that path: a SKIP when the path
+//! came from a preset or discovery (the server may have no introspection), an ERROR when the
+//! profile declares it.
 
 use crate::checks::catalog::prelude::*;
 
@@ -48,6 +50,9 @@ async fn run(p: Arc<Probe>) -> Verdict {
         return Err(Stop::skip(Need::Introspection.reason()));
     };
     let r = r?;
+    if let Some(stop) = no_endpoint(&p, &r) {
+        return Err(stop);
+    }
     let judged = if active(&r) == Some(true) {
         f.pass("RFC7662-2.2", "a live access token is active");
         Some((TokenKind::Access, s.at().to_string()))
@@ -98,6 +103,33 @@ async fn run(p: Arc<Probe>) -> Verdict {
         None => caller_case(&p, &mut f, TokenKind::Access, s.at()).await?,
     }
     Ok(f)
+}
+
+/// A 404 or 405 at the introspection endpoint: the server has no such endpoint at that path (or
+/// not for that method), so nothing can be judged. When the path came from a preset or from
+/// discovery, the server may simply have no introspection — not a fault of anyone (SKIP, naming
+/// where the path came from and how to declare the real one); when the profile declares it, the
+/// profile's path is wrong (ERROR naming the fix).
+fn no_endpoint(p: &Probe, r: &Resp) -> Option<Stop> {
+    let answer = match r.status {
+        404 => "404 Not Found",
+        405 => "405 Method Not Allowed",
+        _ => return None,
+    };
+    let at = p
+        .profile()
+        .introspect_request("authbench-probe", TokenKind::Access)
+        .and_then(Result::ok)
+        .map(|req| format!("{} {}", req.method(), req.uri().path()))
+        .unwrap_or_else(|| "the introspection path".into());
+    Some(match p.profile().introspect_origin() {
+        Some(origin) => Stop::skip(format!(
+            "the server has no introspection endpoint at {at} ({answer}); that path comes from {origin}, not from the profile: if the server introspects tokens (RFC 7662), declare its endpoint with `introspect: {{ path: ..., form: {{ token: \"{{{{token}}}}\" }} }}` in the profile; if it has none, nothing is judged (`--skip IN-01` hides this)"
+        )),
+        None => Stop::error(format!(
+            "the server has no introspection endpoint at {at} ({answer}), the path the profile's `introspect:` declares: correct its path and method, or remove `introspect:` if the server has no introspection endpoint"
+        )),
+    })
 }
 
 /// Introspects the live `token` without the caller's credentials (the profile's `Authorization`
@@ -202,6 +234,9 @@ async fn live_refresh_token(
         return Ok(None);
     };
     let r = r?;
+    if let Some(stop) = no_endpoint(p, &r) {
+        return Err(stop);
+    }
     if active(&r) == Some(true) {
         f.pass("RFC7662-2.2", "a live refresh token is active");
         return Ok(Some((TokenKind::Refresh, rt)));

@@ -45,9 +45,14 @@ async fn run(p: Arc<Probe>) -> Verdict {
         r.status == 401,
         Status::Warn,
         "RFC6750-3",
-        format!("status {}", r.status),
+        if r.status == 401 {
+            "status 401".to_string()
+        } else {
+            format!("status {} instead of 401", answer(&r))
+        },
     );
-    if let Some(c) = bearer_challenge(&mut f, &r, "no WWW-Authenticate header on the 401") {
+    let missing = format!("no WWW-Authenticate header on the {}", answer(&r));
+    if let Some(c) = bearer_challenge(&mut f, &r, &missing) {
         f.expect(
             c.error.is_none(),
             Status::Warn,
@@ -59,6 +64,18 @@ async fn run(p: Arc<Probe>) -> Verdict {
         );
     }
     Ok(f)
+}
+
+/// The answer as the messages name it: its status, and where a redirect leads (a login page
+/// instead of a challenge), e.g. `302 redirect to /login`.
+fn answer(r: &Resp) -> String {
+    match r.header("location") {
+        Some(to) if (300..400).contains(&r.status) => {
+            let to: String = to.chars().take(80).collect();
+            format!("{} redirect to {to}", r.status)
+        }
+        _ => r.status.to_string(),
+    }
 }
 
 /// Removes every header and query parameter that carries the placeholder token.

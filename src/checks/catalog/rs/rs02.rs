@@ -76,7 +76,7 @@ async fn expired_refusal(p: &Probe) -> Result<Expired, Stop> {
     let leeway = waitable_leeway(p)?;
     for k in SESSIONS {
         let s = p.login(k).await?;
-        let exp = short_expiry(&s.tokens)?;
+        let exp = surely_expired_at(&s.tokens, short_expiry(&s.tokens)?);
         sleep_until(exp + leeway + Duration::from_millis(300)).await;
         let r = p
             .api("resource call with an expired access token", s.at())

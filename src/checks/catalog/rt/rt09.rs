@@ -52,7 +52,8 @@ struct Round {
     rejected: usize,
     server_errors: usize,
     other: Vec<String>,
-    /// Refreshes that got no answer at all (transport failure, timeout): not the server's verdict.
+    /// Refreshes that got no answer about the token (transport failure, timeout, 429, 503): not
+    /// the server's verdict.
     unanswered: Vec<String>,
     /// The distinct chain heads after the race (redacted for display).
     heads: Vec<String>,
@@ -232,7 +233,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
             .flat_map(|r| r.unanswered.iter().map(String::as_str))
             .collect();
         let msg = p.scrub(&format!(
-            "{} concurrent refreshes got no answer (round {}), e.g. {}: those rounds are not judged",
+            "{} concurrent refreshes got no answer about the token (round {}), e.g. {}: those rounds are not judged",
             all.len(),
             list(&unanswered),
             all[0]
@@ -290,7 +291,11 @@ async fn race(p: &Arc<Probe>, n: usize) -> Result<Round, Stop> {
                     req,
                 )
                 .await;
-            resp.map(|r| (p.classify_refresh(&r), r))
+            // A 429 or 503 is no answer about the token: its round is not judged.
+            resp.and_then(|r| match r.declined() {
+                Some(why) => Err(why),
+                None => Ok((p.classify_refresh(&r), r)),
+            })
         }));
     }
     let mut round = Round::default();
