@@ -36,7 +36,7 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     checks::validate_selectors(&opts).map_err(CliError::usage)?;
 
     let spec = match args.target_pos.as_deref().or(args.target.as_deref()) {
-        Some(t) => target::spec_from_arg(t),
+        Some(t) => target::spec_from_arg(t)?,
         None => TargetSpec::Builtin,
     };
     if let (Some(set), false) = (settings.mock_override(), spec == TargetSpec::Builtin) {

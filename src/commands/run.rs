@@ -22,8 +22,11 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let start_at = args.start_at.as_deref().map(parse_start_at).transpose()?;
     let spec = match &args.target {
-        Some(t) => target::spec_from_arg(t),
-        None => scenario.target.clone(),
+        Some(t) => target::spec_from_arg(t)?,
+        None => {
+            target_file_exists(&scenario)?;
+            scenario.target.clone()
+        }
     };
 
     let recorder = Recorder::new();
@@ -192,6 +195,37 @@ fn arm_on_sync_points(
         }
     });
     (arrivals, watcher)
+}
+
+/// A scenario's `target:` naming a file that is not there is refused at its key (file, line,
+/// column), with the path it was resolved to.
+fn target_file_exists(scenario: &Scenario) -> Result<(), CliError> {
+    let scenario::TargetSpec::File(path) = &scenario.target else {
+        return Ok(());
+    };
+    if path.is_file() {
+        return Ok(());
+    }
+    let what = if path.exists() {
+        "is not a file"
+    } else {
+        "does not exist"
+    };
+    let source = scenario
+        .source_path
+        .as_deref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    Err(CliError::usage(
+        ConfigError::new(
+            ErrorKind::Invalid,
+            format!("the target profile {} {what}", path.display()),
+        )
+        .at_key(&source, scenario.source_path.as_deref(), "target")
+        .with_fix(
+            "point `target:` at a target profile file (relative to the scenario's folder), an http(s):// URL, or `builtin`; or give one with --target",
+        ),
+    ))
 }
 
 fn load(args: &RunArgs) -> Result<Scenario, CliError> {

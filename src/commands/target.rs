@@ -33,8 +33,21 @@ impl Resolved {
 }
 
 /// `--target` text (file or URL) to a spec; relative files are taken from the current directory.
-pub fn spec_from_arg(arg: &str) -> TargetSpec {
-    TargetSpec::parse(arg, Path::new("."))
+pub fn spec_from_arg(arg: &str) -> Result<TargetSpec, CliError> {
+    let spec = TargetSpec::parse(arg, Path::new("."));
+    if let TargetSpec::File(path) = &spec
+        && !path.is_file()
+    {
+        let what = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        return Err(CliError::usage(format!(
+            "--target {arg}: the target profile {arg} {what}\n  = fix: give a target profile file, an http(s):// URL, or `builtin`"
+        )));
+    }
+    Ok(spec)
 }
 
 /// Builds the profile for `spec`; for `Builtin`, starts the mock with `mock` on 127.0.0.1:0.

@@ -205,6 +205,26 @@ fn a_bad_duration_exits_2_and_names_the_value() {
     );
 }
 
+#[test]
+fn a_target_profile_that_is_not_there_is_named_where_it_was_given() {
+    // In the scenario: its file, line and key, and the path it was resolved to.
+    rejects_scenario(
+        "run",
+        "name: x\nclients: 1\ntarget: nope.yaml\nplan:\n  - login: {}\n",
+        &[
+            "bad.yaml:3:1",
+            "nope.yaml does not exist",
+            "key: target",
+            "fix: point `target:` at a target profile file",
+        ],
+    );
+    // On the command line: the flag.
+    refuses_run(
+        &["--target", "no/such/target.yaml"],
+        &["--target no/such/target.yaml: the target profile no/such/target.yaml does not exist"],
+    );
+}
+
 /// `authbench run scenarios/storm.yaml --clients 5 ARGS` exits 2 within a minute (no panic, no run
 /// for ever) and says each of `says`.
 fn refuses_run(args: &[&str], says: &[&str]) {
