@@ -183,7 +183,11 @@ impl Auth {
     /// Mints an access token for the session that expires at `exp` (seconds since the epoch).
     fn mint_access_until(&self, family: &Family, now_ms: u64, exp: u64) -> String {
         let seq = family.next_access(exp * 1000);
-        let jti = ((seq as u128) << 96) | (random_u128() & ((1u128 << 96) - 1));
+        let mut jti = ((seq as u128) << 96) | (random_u128() & ((1u128 << 96) - 1));
+        if self.flaws.has(Flaw::AccessDiesEarly) {
+            // The mint instant, for the resource server's early end (`judge_session`).
+            jti = (jti & !u128::from(u64::MAX)) | u128::from(now_ms);
+        }
         self.access
             .mint(&family.subject(), family.sid, jti, now_ms / 1000, exp)
     }
@@ -705,7 +709,7 @@ impl Auth {
     }
 
     fn judge_session(&self, c: &AccessClaims, now: u64) -> Result<Arc<Family>, AuthError> {
-        if c.is_expired(now) {
+        if c.is_expired(now) || self.dies_early(c, now) {
             return Err(AuthError::Expired);
         }
         let family = self.store.get(c.sid).ok_or(AuthError::UnknownSession)?;
@@ -716,6 +720,16 @@ impl Auth {
             return Err(AuthError::TokenRevoked);
         }
         Ok(family)
+    }
+
+    /// The `access-dies-early` flaw: a token refused once 2/5 of the access TTL has passed since
+    /// its mint instant (in the low 64 bits of its jti), whatever it announced.
+    fn dies_early(&self, c: &AccessClaims, now_ms: u64) -> bool {
+        if !self.flaws.has(Flaw::AccessDiesEarly) {
+            return false;
+        }
+        let minted = c.jti as u64;
+        now_ms >= minted.saturating_add(ms(self.cfg.access_ttl) * 2 / 5)
     }
 
     /// The resource server's check of a bearer token (`GET /api/me`, the `/ws` handshake).

@@ -128,6 +128,8 @@ flaws! {
         "logout and refresh-token revocation end every session of the user, not only the logged-out one";
     ExpMillis => "exp-millis",
         "access tokens carry their exp claim in milliseconds since the epoch instead of seconds (AccessTokens::with_exp_millis), ~55 000 years ahead, while expires_in and the server's own expiry stay right";
+    AccessDiesEarly => "access-dies-early",
+        "the resource server (GET /api/me, the /ws handshake) refuses an access token (401 invalid_token, \"expired\") once 2/5 of --access-ttl has passed since it was minted, while expires_in and its exp announce the whole (the token carries its mint instant in the low 64 bits of its jti: Auth::judge_session)";
     GenericSessionEnd => "generic-session-end",
         "every end of a session gets one generic signal: refresh refusals (Auth::refresh) and resource 401s (Auth::check_session) say \"the session has ended\" whether it expired, was logged out, revoked or replaced, and kicks and logouts close sockets with 4403 \"session ended\" without an event (ws::finish)";
 }
@@ -198,7 +200,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 48);
+        assert_eq!(Flaw::ALL.len(), 49);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

@@ -341,6 +341,14 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::AccessDiesEarly,
+        catches: &["AT-02"],
+        skips: &[],
+        // SL-01 calls until the token's last second for a renewed one: the early end refuses
+        // those calls first ("not judged", SKIP).
+        side_effects: &["SL-01"],
+    },
+    FlawProof {
         flaw: Flaw::GenericSessionEnd,
         // WS-04 and WS-02 also expect the kicked and logout events before their closes.
         catches: &["SS-04", "WS-04", "WS-02"],

@@ -74,6 +74,7 @@ pub const ALL: &[&Check] = &[
     &ss::ss04::CHECK,
     &sl::sl01::CHECK,
     &at::at01::CHECK,
+    &at::at02::CHECK,
 ];
 
 /// The check with this id (case-insensitive).
