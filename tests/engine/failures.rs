@@ -574,3 +574,45 @@ async fn calls_answered_against_the_announced_expiry_are_counted() {
         }
     }
 }
+
+/// A server whose access tokens die at 2/5 of the lifetime it announces (mock flaw
+/// `access-dies-early`): the proactive clients, renewing by the announcement, meet refusals they
+/// cannot explain — `refused_before_expiry`, and the default threshold fails the run. The correct
+/// server, the same run: none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_die_before_their_announced_expiry_fail_the_run() {
+    let clients = 4;
+    for flawed in [false, true] {
+        let server = mock(|c| {
+            c.access_ttl = Duration::from_secs(6);
+            if flawed {
+                c.flaws = vec![authbench_mock::Flaw::AccessDiesEarly];
+            }
+        })
+        .await;
+        let mut client = settings(Strategy::Proactive, 1);
+        client.proactive_margin = Duration::from_secs(1);
+        let r = run(
+            plan(
+                clients,
+                client,
+                login_then_traffic(Duration::from_millis(3500)),
+            ),
+            profile(&server),
+        )
+        .await;
+        server.shutdown().await;
+        let early = r.counter(names::REFUSED_BEFORE_EXPIRY);
+        let rep = report(&r, clients);
+        if flawed {
+            // Each client's token dies 2.4 s into its 6 s: every call after that is refused
+            // with more than 1 s + a quarter of the lifetime left.
+            assert!(early >= u64::from(clients), "{:?}", r.snap.counters);
+            assert!(default_failed(&rep, "refused_before_expiry == 0"));
+        } else {
+            assert_eq!(early, 0, "{:?}", r.snap.counters);
+            assert!(!default_failed(&rep, "refused_before_expiry == 0"));
+            assert_eq!(r.counter("status.api.401"), 0, "{:?}", r.snap.counters);
+        }
+    }
+}
