@@ -61,6 +61,25 @@ pub enum MergeError {
     #[error("{a} is a shard report but {b} is not: merge shard reports of one sharded run")]
     MixedSharding { a: String, b: String },
     #[error(
+        "{path} is an `authbench check` report: merge joins the shards of one load run (`authbench run --shard i/N`); a conformance run is one report already"
+    )]
+    Conformance { path: String },
+    #[error(
+        "{a} and {b} ran different configurations (they differ at `{key}`): merge the shards of one run, started with the same scenario and options"
+    )]
+    Configuration { a: String, b: String, key: String },
+    #[error(
+        "{a} ({a_start} to {a_end}) and {b} ({b_start} to {b_end}) did not run at the same time: merge the shards of one run (start them together, e.g. with --start-at)"
+    )]
+    NotTogether {
+        a: String,
+        a_start: String,
+        a_end: String,
+        b: String,
+        b_start: String,
+        b_end: String,
+    },
+    #[error(
         "{given} of {count} shards given, shard {missing} missing: the merged report would not cover the whole run; \
          give every shard's report, or pass --allow-partial to merge these and mark the result partial"
     )]
@@ -263,9 +282,70 @@ fn push_unique(list: &mut Vec<String>, v: &str) {
     }
 }
 
+/// How far apart the shards of one run may start and end (clock differences between machines,
+/// a late start).
+const TOGETHER_SLACK_S: i64 = 60;
+
+/// The first key path at which two configurations differ (`""` for the whole value).
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x
+            .keys()
+            .chain(y.keys().filter(|k| !x.contains_key(*k)))
+            .find_map(|k| match (x.get(k), y.get(k)) {
+                (Some(p), Some(q)) => first_difference(p, q, &join(k)),
+                _ => Some(join(k)),
+            }),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_difference(p, q, &join(&i.to_string()))),
+        _ => (a != b).then(|| at.to_string()),
+    }
+}
+
 fn check_compatible(inputs: &[(String, Report)]) -> Result<(), MergeError> {
+    if let Some((path, _)) = inputs.iter().find(|(_, r)| r.conformance.is_some()) {
+        return Err(MergeError::Conformance { path: path.clone() });
+    }
     let (l0, r0) = &inputs[0];
     for (l, r) in &inputs[1..] {
+        if !r0.run.config.is_null()
+            && !r.run.config.is_null()
+            && let Some(key) = first_difference(&r0.run.config, &r.run.config, "")
+        {
+            return Err(MergeError::Configuration {
+                a: l0.clone(),
+                b: l.clone(),
+                key: if key.is_empty() {
+                    "the whole configuration".into()
+                } else {
+                    key
+                },
+            });
+        }
+        let slack = chrono::Duration::seconds(TOGETHER_SLACK_S);
+        if r.run.started_at > end_of(&r0.run) + slack || r0.run.started_at > end_of(&r.run) + slack
+        {
+            let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            return Err(MergeError::NotTogether {
+                a: l0.clone(),
+                a_start: fmt(r0.run.started_at),
+                a_end: fmt(end_of(&r0.run)),
+                b: l.clone(),
+                b_start: fmt(r.run.started_at),
+                b_end: fmt(end_of(&r.run)),
+            });
+        }
         if r.run.name != r0.run.name {
             return Err(MergeError::Scenario {
                 a: l0.clone(),

@@ -239,6 +239,31 @@ fn merge_refuses_mismatched_inputs() {
         MergeError::MixedSharding { .. }
     ));
 
+    // Shards of two runs: another configuration, or another time.
+    let mut config = inputs.clone();
+    for (_, r) in &mut config {
+        r.run.config = serde_json::json!({"clients": 100, "users": {"pattern": "user{n}"}});
+    }
+    config[2].1.run.config["users"]["pattern"] = "qa{n}".into();
+    let e = merge(config).unwrap_err();
+    assert!(
+        matches!(&e, MergeError::Configuration { key, .. } if key == "users.pattern"),
+        "{e}"
+    );
+    let mut later = inputs.clone();
+    later[1].1.run.started_at = later[0].1.run.started_at + chrono::Duration::minutes(6);
+    let e = merge(later).unwrap_err();
+    assert!(
+        matches!(e, MergeError::NotTogether { .. })
+            && e.to_string().contains("did not run at the same time"),
+        "{e}"
+    );
+    // A conformance run is no shard.
+    let mut check = inputs.clone();
+    check[1].1.conformance = Some(Default::default());
+    let e = merge(check).unwrap_err();
+    assert!(matches!(e, MergeError::Conformance { .. }), "{e}");
+
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"not\": \"a report\"}").unwrap();
