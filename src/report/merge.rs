@@ -69,15 +69,13 @@ pub enum MergeError {
     )]
     Configuration { a: String, b: String, key: String },
     #[error(
-        "{a} ({a_start} to {a_end}) and {b} ({b_start} to {b_end}) did not run at the same time: merge the shards of one run (start them together, e.g. with --start-at)"
+        "{a} ({a_span}) and {b} ({b_span}) did not run at the same time: merge the shards of one run (start them together, e.g. with --start-at)"
     )]
     NotTogether {
         a: String,
-        a_start: String,
-        a_end: String,
+        a_span: String,
         b: String,
-        b_start: String,
-        b_end: String,
+        b_span: String,
     },
     #[error(
         "{given} of {count} shards given, shard {missing} missing: the merged report would not cover the whole run; \
@@ -336,14 +334,15 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), MergeError> {
         let slack = chrono::Duration::seconds(TOGETHER_SLACK_S);
         if r.run.started_at > end_of(&r0.run) + slack || r0.run.started_at > end_of(&r.run) + slack
         {
-            let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let span = |run: &RunHeader| {
+                let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                format!("{} to {}", fmt(run.started_at), fmt(end_of(run)))
+            };
             return Err(MergeError::NotTogether {
                 a: l0.clone(),
-                a_start: fmt(r0.run.started_at),
-                a_end: fmt(end_of(&r0.run)),
+                a_span: span(&r0.run),
                 b: l.clone(),
-                b_start: fmt(r.run.started_at),
-                b_end: fmt(end_of(&r.run)),
+                b_span: span(&r.run),
             });
         }
         if r.run.name != r0.run.name {
