@@ -228,6 +228,53 @@ pub fn duration_opt_schema(g: &mut SchemaGenerator) -> Schema {
     s
 }
 
+/// An optional byte size in a file: a number of bytes (`65536`) or a size with a unit (`64KiB`,
+/// `64k`, `1MiB`), read as the mock's `--max-body` flag reads it; written as a number.
+pub mod size_opt {
+    use super::*;
+
+    /// Writes `null` or the number of bytes.
+    pub fn serialize<S: Serializer>(v: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(n) => s.serialize_some(n),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads `null`, a number of bytes, or a size string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(usize),
+            Text(String),
+        }
+        match Option::<Raw>::deserialize(d)? {
+            None => Ok(None),
+            Some(Raw::Bytes(n)) => Ok(Some(n)),
+            Some(Raw::Text(t)) => authbench_mock::config::parse_size(&t)
+                .map(Some)
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "invalid size {:?}: write a number of bytes or a size with a unit, e.g. 65536, 64KiB, 1MiB",
+                        super::super::error::shorten(&t, 40)
+                    ))
+                }),
+        }
+    }
+}
+
+/// The JSON Schema of an optional byte size (for `#[schemars(schema_with = ...)]`).
+pub fn size_opt_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["integer", "string", "null"],
+        "minimum": 256,
+        "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*([kKmMgG]i?[bB]?|[bB])?\\s*$",
+        "description": "A size in bytes: a number (65536) or a number with a unit (64KiB, 64k, 1MiB; binary multiples)",
+        "examples": [65536, "64KiB", "1MiB"]
+    })
+}
+
 /// A request rate for open-model traffic: `2000/s`, `120/m`, `36000/h`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
@@ -332,6 +379,26 @@ impl JsonSchema for Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_the_mock_reads_them() {
+        #[derive(serde::Deserialize)]
+        struct M {
+            #[serde(default, with = "size_opt")]
+            max_body: Option<usize>,
+        }
+        let read = |json: &str| serde_json::from_str::<M>(json).map(|m| m.max_body);
+        assert_eq!(read(r#"{"max_body": 4096}"#).unwrap(), Some(4096));
+        assert_eq!(read(r#"{"max_body": "64KiB"}"#).unwrap(), Some(65_536));
+        assert_eq!(read(r#"{"max_body": "64k"}"#).unwrap(), Some(65_536));
+        assert_eq!(read(r#"{"max_body": "1MiB"}"#).unwrap(), Some(1 << 20));
+        assert_eq!(read("{}").unwrap(), None);
+        let e = read(r#"{"max_body": "lots"}"#).unwrap_err().to_string();
+        assert!(
+            e.contains("invalid size \"lots\"") && e.contains("64KiB"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn durations_parse() {

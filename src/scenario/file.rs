@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{ClientConfig, Phase};
 use super::users::UsersSpec;
 use crate::config::did_you_mean;
-use crate::config::units::{duration_opt_schema, human_duration_opt};
+use crate::config::units::{duration_opt_schema, human_duration_opt, size_opt, size_opt_schema};
 
 fn default_clients() -> u32 {
     1
@@ -104,9 +104,10 @@ pub struct MockSection {
     /// Also set the refresh token as an HttpOnly cookie (default false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_cookie: Option<bool>,
-    /// Request body cap in bytes (default 65536).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 256))]
+    /// Request body cap (default 64KiB): bytes, or a size with a unit like the mock's
+    /// `--max-body` (`64KiB`, `1MiB`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "size_opt")]
+    #[schemars(schema_with = "size_opt_schema")]
     pub max_body: Option<usize>,
     /// Every response carries `Connection: close` and ends its connection (default false).
     #[serde(skip_serializing_if = "Option::is_none")]

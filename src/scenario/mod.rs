@@ -50,7 +50,10 @@ pub const SCENARIO_DOC: DocKind = DocKind {
         ("parallel", WHOLE_NUMBER),
         ("mock.users", WHOLE_NUMBER),
         ("offset", WHOLE_NUMBER),
-        ("max_body", WHOLE_NUMBER),
+        (
+            "max_body",
+            "a number of bytes or a size with a unit, e.g. 65536 or 64KiB (at least 256)",
+        ),
         ("devices", WHOLE_NUMBER),
         ("max_sessions", WHOLE_NUMBER),
         ("websocket", TRUE_OR_FALSE),
