@@ -684,6 +684,75 @@ impl MockConfig {
     }
 }
 
+impl MockConfig {
+    /// Flags and flaws that change nothing in this configuration, each with why and the fix
+    /// (`--flaw idle-never` without `--idle-timeout`): printed as warnings where a person
+    /// started the mock. An empty list for a configuration whose every setting has an effect.
+    pub fn ineffective(&self) -> Vec<String> {
+        use crate::flaws::Flaw;
+        let limits = self.single_session || self.max_sessions > 0;
+        let premises: [(Flaw, bool, &str); 10] = [
+            (
+                Flaw::Hs256KeyConfusion,
+                self.signing == Signing::Rs256,
+                "it confuses an RS256 public key with an HS256 secret: add --signing rs256",
+            ),
+            (
+                Flaw::IdleNever,
+                !self.idle_timeout.is_zero(),
+                "add --idle-timeout",
+            ),
+            (
+                Flaw::IdleEarly,
+                !self.idle_timeout.is_zero(),
+                "add --idle-timeout",
+            ),
+            (
+                Flaw::IdleNotExtended,
+                !self.idle_timeout.is_zero(),
+                "add --idle-timeout",
+            ),
+            (
+                Flaw::NoKick,
+                limits,
+                "add --single-session or --max-sessions N",
+            ),
+            (
+                Flaw::SessionLimitIgnored,
+                limits,
+                "add --single-session or --max-sessions N",
+            ),
+            (
+                Flaw::GraceNewSuccessor,
+                !self.reuse_grace.is_zero(),
+                "add --reuse-grace",
+            ),
+            (Flaw::NoRotation, self.rotation, "drop --no-rotation"),
+            (
+                Flaw::ReuseAllowed,
+                self.rotation && self.reuse_detection,
+                "keep rotation and reuse detection on",
+            ),
+            (
+                Flaw::NoFamilyRevocation,
+                self.rotation && self.reuse_detection,
+                "keep rotation and reuse detection on",
+            ),
+        ];
+        let mut out: Vec<String> = premises
+            .iter()
+            .filter(|(flaw, premise, _)| !premise && self.flaws.contains(flaw))
+            .map(|(flaw, _, fix)| format!("--flaw {flaw} has no effect here: {fix}"))
+            .collect();
+        if !self.reuse_grace.is_zero() && !self.rotation {
+            out.push(
+                "--reuse-grace has no effect without rotation (--no-rotation): there is no rotated-out token to grace".into(),
+            );
+        }
+        out
+    }
+}
+
 /// The flags of `authbench mock` and `authbench-mock` (DESIGN §5).
 #[derive(Debug, Clone, clap::Args)]
 pub struct MockArgs {
@@ -1077,6 +1146,28 @@ mod tests {
         assert_eq!(
             "first-message".parse::<WsAuth>().unwrap().to_string(),
             "first-message"
+        );
+    }
+
+    #[test]
+    fn settings_without_effect_are_named() {
+        let warn = |flags: &[&str]| parse(flags).unwrap().ineffective().join("\n");
+        assert_eq!(warn(&[]), "", "the defaults all have an effect");
+        let w = warn(&["--flaw", "hs256-key-confusion"]);
+        assert!(w.contains("--flaw hs256-key-confusion has no effect here: it confuses an RS256 public key with an HS256 secret: add --signing rs256"), "{w}");
+        assert_eq!(
+            warn(&["--flaw", "hs256-key-confusion", "--signing", "rs256"]),
+            ""
+        );
+        assert!(warn(&["--flaw", "idle-never"]).contains("add --idle-timeout"));
+        assert_eq!(warn(&["--flaw", "idle-never", "--idle-timeout", "2s"]), "");
+        assert!(warn(&["--flaw", "no-kick"]).contains("--single-session or --max-sessions"));
+        assert_eq!(warn(&["--flaw", "no-kick", "--single-session"]), "");
+        assert!(warn(&["--flaw", "grace-new-successor"]).contains("add --reuse-grace"));
+        let w = warn(&["--no-rotation", "--reuse-grace", "5s"]);
+        assert!(
+            w.contains("--reuse-grace has no effect without rotation"),
+            "{w}"
         );
     }
 

@@ -279,6 +279,9 @@ impl Drop for MockServer {
 /// `authbench-mock listening on http://HOST:PORT` and `admin key: KEY` on stdout (scripts read
 /// these lines), serves until SIGINT or SIGTERM, then shuts down gracefully.
 pub async fn run(cfg: MockConfig) -> Result<(), MockError> {
+    for warning in cfg.ineffective() {
+        crate::stderrln!("warning: {warning}");
+    }
     let server = start(cfg).await?;
     let stop = shutdown_signal();
     crate::stdoutln!("authbench-mock listening on {}", server.base_url());
