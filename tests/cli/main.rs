@@ -15,6 +15,7 @@ mod manifests;
 mod metrics_listen;
 mod profile_format;
 mod readme;
+mod report_folders;
 mod run;
 mod shards;
 mod tabs;
