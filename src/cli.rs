@@ -107,10 +107,11 @@ pub struct CheckArgs {
     /// Replace the target profile's `base_url` (e.g. the same profile against staging).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// The test accounts, as a scenario's `users:` (repeatable): `--set users.pattern=qa{n}
-    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`;
-    /// without a target, the builtin mock's knobs as a scenario's `mock:`, e.g.
-    /// `--set 'mock.flaws=[no-rotation]'` or `--set mock.rotation=false`.
+    /// The test accounts, as a scenario's `users:` (repeatable): `--set users.csv=accounts.csv`,
+    /// or `--set users.pattern=PATTERN --set users.password=PATTERN --set users.offset=100`, where
+    /// each PATTERN holds the user number's placeholder `{ n }` written without the spaces (help
+    /// text cannot show it); without a target, the builtin mock's knobs as a scenario's `mock:`,
+    /// e.g. `--set 'mock.flaws=[no-rotation]'` or `--set mock.rotation=false`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Run only these check ids (comma separated, e.g. RT-01,RS-02; a family prefix like RT- works).
@@ -138,10 +139,11 @@ pub struct CheckArgs {
     /// Output folder (default: reports/check-<YYYYmmdd-HHMMSS>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// List the catalog (ids, levels, sources) and exit.
-    #[arg(long)]
+    /// List the catalog (ids, levels, sources) and exit; with --only/--skip the checks they
+    /// select, with --json as a JSON array of the checks' metadata.
+    #[arg(long, conflicts_with_all = ["target_pos", "target", "base_url", "set", "strict", "jobs", "fail_on", "expected_failures", "junit", "out"])]
     pub list: bool,
-    /// Print the results as JSON on stdout.
+    /// Print the results as JSON on stdout (with --list: the catalog).
     #[arg(long)]
     pub json: bool,
 }

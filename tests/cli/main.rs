@@ -4,6 +4,7 @@
 
 mod canned;
 mod channels;
+mod check_selection;
 mod check_set;
 mod closed_output;
 mod cookie_session;
