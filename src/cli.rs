@@ -72,8 +72,8 @@ pub struct RunArgs {
     /// Override a scenario key, e.g. `--set client.strategy=naive` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Override the number of clients.
-    #[arg(long, value_name = "N")]
+    /// Override the number of clients (1 to 10000000).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_clients)]
     pub clients: Option<u32>,
     /// Override the duration of every traffic phase (e.g. 30s).
     #[arg(long, value_name = "DURATION")]
@@ -94,6 +94,20 @@ pub struct RunArgs {
     /// goes on (e.g. 0.0.0.0:9464; port 0 picks a free port, printed on stderr).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// `run --clients N`: a count the scenario accepts, so the message names the real bounds (not
+/// those of a `u32`).
+fn parse_clients(s: &str) -> Result<u32, String> {
+    let max = authbench::scenario::validate::MAX_CLIENTS;
+    let bounds = format!("expected a whole number of clients from 1 to {max}, e.g. --clients 100");
+    match s.trim().parse::<i128>() {
+        Ok(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(bounds),
+        Err(_) => Err(bounds),
+    }
 }
 
 #[derive(Debug, Args)]
