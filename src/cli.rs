@@ -250,7 +250,8 @@ pub struct MergeArgs {
 pub struct ValidateArgs {
     /// Scenario file or target profile file (YAML).
     pub scenario: PathBuf,
-    /// Override a scenario key (as for `run`).
+    /// Override a scenario key (as for `run`), or a target profile's key (e.g.
+    /// `--set base_url=https://staging.example.com`); the value is validated as the file's.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }

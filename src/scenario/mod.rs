@@ -21,7 +21,7 @@
 mod cookie_session;
 pub mod file;
 pub mod model;
-pub mod overrides;
+pub use crate::config::overrides;
 pub mod schema;
 mod tabs;
 pub mod users;

@@ -640,3 +640,41 @@ fn a_scenarios_own_mock_section_with_another_target_is_ignored_with_a_warning() 
             "scenarios/storm.yaml: the `mock:` section is ignored: it configures the builtin mock, and --target is",
         ));
 }
+
+#[test]
+fn validate_checks_a_target_profiles_overridden_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = absent_server(dir.path());
+    authbench()
+        .arg("validate")
+        .arg(&profile)
+        .args(["--set", "base_url=notaurl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--set base_url=notaurl: base_url \"notaurl\" is not an http(s) URL",
+        ));
+    authbench()
+        .arg("validate")
+        .arg(&profile)
+        .args(["--set", "bse_url=http://x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `base_url`?"));
+    authbench()
+        .arg("validate")
+        .arg(&profile)
+        .args(["--set", "base_url=https://staging.example.com"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("for https://staging.example.com/"));
+    // Every shipped profile survives an override unchanged otherwise.
+    for file in yaml_files("scenarios/targets") {
+        authbench()
+            .arg("validate")
+            .arg(&file)
+            .args(["--set", "base_url=https://staging.example.com"])
+            .assert()
+            .success();
+    }
+}
