@@ -72,8 +72,8 @@ pub struct RunArgs {
     /// Override a scenario key, e.g. `--set client.strategy=naive` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Override the number of clients.
-    #[arg(long, value_name = "N")]
+    /// Override the number of clients (1 to 10000000).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_clients)]
     pub clients: Option<u32>,
     /// Override the duration of every traffic phase (e.g. 30s).
     #[arg(long, value_name = "DURATION")]
@@ -96,6 +96,20 @@ pub struct RunArgs {
     pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
+/// `run --clients N`: a count the scenario accepts, so the message names the real bounds (not
+/// those of a `u32`).
+fn parse_clients(s: &str) -> Result<u32, String> {
+    let max = authbench::scenario::validate::MAX_CLIENTS;
+    let bounds = format!("expected a whole number of clients from 1 to {max}, e.g. --clients 100");
+    match s.trim().parse::<i128>() {
+        Ok(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(bounds),
+        Err(_) => Err(bounds),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Target profile file or base URL; none = the builtin mock, started in-process.
@@ -107,10 +121,11 @@ pub struct CheckArgs {
     /// Replace the target profile's `base_url` (e.g. the same profile against staging).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// The test accounts, as a scenario's `users:` (repeatable): `--set users.pattern=qa{n}
-    /// --set users.password=pw-{n} --set users.offset=100`, or `--set users.csv=accounts.csv`;
-    /// without a target, the builtin mock's knobs as a scenario's `mock:`, e.g.
-    /// `--set 'mock.flaws=[no-rotation]'` or `--set mock.rotation=false`.
+    /// The test accounts, as a scenario's `users:` (repeatable): `--set users.csv=accounts.csv`,
+    /// or `--set users.pattern=PATTERN --set users.password=PATTERN --set users.offset=100`, where
+    /// each PATTERN holds the user number's placeholder `{ n }` written without the spaces (help
+    /// text cannot show it); without a target, the builtin mock's knobs as a scenario's `mock:`,
+    /// e.g. `--set 'mock.flaws=[no-rotation]'` or `--set mock.rotation=false`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Run only these check ids (comma separated, e.g. RT-01,RS-02; a family prefix like RT- works).
@@ -138,10 +153,11 @@ pub struct CheckArgs {
     /// Output folder (default: reports/check-<YYYYmmdd-HHMMSS>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// List the catalog (ids, levels, sources) and exit.
-    #[arg(long)]
+    /// List the catalog (ids, levels, sources) and exit; with --only/--skip the checks they
+    /// select, with --json as a JSON array of the checks' metadata.
+    #[arg(long, conflicts_with_all = ["target_pos", "target", "base_url", "set", "strict", "jobs", "fail_on", "expected_failures", "junit", "out"])]
     pub list: bool,
-    /// Print the results as JSON on stdout.
+    /// Print the results as JSON on stdout (with --list: the catalog).
     #[arg(long)]
     pub json: bool,
 }
@@ -234,7 +250,8 @@ pub struct MergeArgs {
 pub struct ValidateArgs {
     /// Scenario file or target profile file (YAML).
     pub scenario: PathBuf,
-    /// Override a scenario key (as for `run`).
+    /// Override a scenario key (as for `run`), or a target profile's key (e.g.
+    /// `--set base_url=https://staging.example.com`); the value is validated as the file's.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }

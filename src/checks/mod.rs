@@ -43,7 +43,7 @@ pub use meta::{CheckMeta, FAMILIES, Family, Level, Need};
 pub use outcome::{Assertion, Findings, Status, Stop, Verdict};
 pub use probe::Probe;
 pub use proof::markdown_proof_table;
-pub use render::{markdown_catalog, render_list, render_terminal};
+pub use render::{markdown_catalog, render_list, render_list_of, render_terminal};
 pub use runner::{
     CheckOptions, CheckOutcome, ConformanceRun, DEFAULT_CONCURRENCY, SelectError, run, selected,
     validate_selectors,

@@ -202,14 +202,25 @@ fn level_text(l: Level) -> &'static str {
 
 /// `authbench check --list`: the catalog with levels, sources, destructiveness and needs.
 pub fn render_list() -> String {
+    let all: Vec<&CheckMeta> = catalog::ALL.iter().map(|c| &c.meta).collect();
+    render_list_of(&all)
+}
+
+/// `authbench check --list --only/--skip`: like [`render_list`], for `checks` only (families
+/// without one of them are left out).
+pub fn render_list_of(checks: &[&CheckMeta]) -> String {
     let mut out = String::new();
     for fam in FAMILIES {
-        let _ = writeln!(out, "{}  {}", fam.prefix, fam.title);
-        for c in catalog::ALL
+        let members: Vec<&CheckMeta> = checks
             .iter()
-            .filter(|c| c.meta.family_prefix() == fam.prefix)
-        {
-            let m = &c.meta;
+            .copied()
+            .filter(|m| m.family_prefix() == fam.prefix)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}  {}", fam.prefix, fam.title);
+        for m in members {
             let _ = writeln!(
                 out,
                 "  {}  {:<6}  {}",

@@ -52,32 +52,79 @@ pub struct CheckOptions {
 /// Why every check is skipped against a cookie-session profile.
 pub const COOKIE_SESSION_SKIP: &str = "the target profile is a cookie-session server (`cookie_session:`): it issues no OAuth access or refresh tokens, which this check is about; load-test it with `client.strategy: cookie-session`";
 
-/// An `--only`/`--skip` selector that names no check.
+/// An `--only`/`--skip` selection that cannot be run as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown check id or family `{selector}`{}; see `authbench check --list`", hint.as_ref().map(|h| format!(", did you mean `{h}`?")).unwrap_or_default())]
-pub struct SelectError {
-    /// The selector as given.
-    pub selector: String,
-    /// The closest id or family.
-    pub hint: Option<String>,
+pub enum SelectError {
+    /// A selector that names no check.
+    #[error("unknown check id or family `{selector}`{}; see `authbench check --list`", hint.as_ref().map(|h| format!(", did you mean `{h}`?")).unwrap_or_default())]
+    Unknown {
+        /// The selector as given.
+        selector: String,
+        /// The closest id or family.
+        hint: Option<String>,
+    },
+    /// An empty value (`--only ""`, `--skip RT,,RS`), which names nothing.
+    #[error(
+        "{flag} {given:?}: an empty check id names no check\n  = fix: give check ids or families, e.g. {flag} RT-01,RS (see `authbench check --list`), or leave {flag} out"
+    )]
+    Empty {
+        /// `--only` or `--skip`.
+        flag: &'static str,
+        /// The values, joined by commas as typed.
+        given: String,
+    },
+    /// Valid selectors that together leave no check to run.
+    #[error("{filters} leaves no check to run: {why}\n  = fix: {fix}")]
+    NothingLeft {
+        /// The filters as given (`--only RT-01 --skip RT-01`).
+        filters: String,
+        /// Which filter removed the rest.
+        why: String,
+        /// What to change.
+        fix: String,
+    },
 }
 
-/// Checks every `--only`/`--skip` selector names at least one check.
+/// Checks the `--only`/`--skip` selection: no empty value, every selector names at least one
+/// check, and at least one check is left to run.
 pub fn validate_selectors(opts: &CheckOptions) -> Result<(), SelectError> {
-    for s in opts.only.iter().chain(&opts.skip) {
-        if s.trim().is_empty() {
-            continue;
+    for (flag, values) in [("--only", &opts.only), ("--skip", &opts.skip)] {
+        if values.iter().any(|s| s.trim().is_empty()) {
+            return Err(SelectError::Empty {
+                flag,
+                given: values.join(","),
+            });
         }
+    }
+    for s in opts.only.iter().chain(&opts.skip) {
         if !catalog::ALL.iter().any(|c| c.meta.matches(s)) {
             let candidates = catalog::ALL
                 .iter()
                 .map(|c| c.meta.id)
                 .chain(super::meta::FAMILIES.iter().map(|f| f.prefix));
-            return Err(SelectError {
+            return Err(SelectError::Unknown {
                 selector: s.clone(),
                 hint: did_you_mean(s.trim(), candidates),
             });
         }
+    }
+    if selected(opts).is_empty() {
+        let (only, skip) = (opts.only.join(","), opts.skip.join(","));
+        return Err(if opts.only.is_empty() {
+            SelectError::NothingLeft {
+                filters: format!("--skip {skip}"),
+                why: format!("--skip {skip} names every check of the catalog"),
+                fix: "skip fewer checks, or choose the ones to run with --only".into(),
+            }
+        } else {
+            SelectError::NothingLeft {
+                filters: format!("--only {only} --skip {skip}"),
+                why: format!("--skip {skip} removes every check --only {only} selects"),
+                fix: format!(
+                    "drop from --skip what --only should run, or widen --only (now {only})"
+                ),
+            }
+        });
     }
     Ok(())
 }
@@ -467,8 +514,35 @@ mod tests {
     fn unknown_selectors_are_reported() {
         assert!(validate_selectors(&opts(&["RT-07", "ws"], &["JW-"])).is_ok());
         let e = validate_selectors(&opts(&["RT-7"], &[])).unwrap_err();
-        assert_eq!(e.hint.as_deref(), Some("RT-07"));
+        assert!(
+            matches!(&e, SelectError::Unknown { hint: Some(h), .. } if h == "RT-07"),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("did you mean `RT-07`"), "{e}");
+    }
+
+    #[test]
+    fn empty_values_and_empty_selections_are_refused() {
+        let e = validate_selectors(&opts(&[""], &[])).unwrap_err();
+        assert!(
+            matches!(e, SelectError::Empty { flag: "--only", .. }),
+            "{e:?}"
+        );
+        let e = validate_selectors(&opts(&[], &["RT", ""])).unwrap_err();
+        assert!(e.to_string().starts_with("--skip \"RT,\""), "{e}");
+        let e = validate_selectors(&opts(&["RT-01"], &["RT-01"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--only RT-01 --skip RT-01 leaves no check to run"),
+            "{e}"
+        );
+        let every: Vec<&str> = super::super::meta::FAMILIES
+            .iter()
+            .map(|f| f.prefix)
+            .collect();
+        let e = validate_selectors(&opts(&[], &every)).unwrap_err();
+        assert!(e.to_string().contains("names every check"), "{e}");
+        assert!(validate_selectors(&opts(&["RT"], &["RT-01"])).is_ok());
     }
 
     fn outcome(status: Status) -> CheckOutcome {

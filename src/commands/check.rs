@@ -1,7 +1,7 @@
 //! `authbench check`: the conformance suite against a target (or the builtin mock), written as a
 //! report folder (report.json section `conformance`, junit.xml, report.html) and a terminal table.
 
-use authbench::checks::{self, CheckOptions};
+use authbench::checks::{self, CheckMeta, CheckOptions};
 use authbench::report::{self, ConformanceMeta, Report};
 use authbench::scenario::TargetSpec;
 
@@ -11,8 +11,7 @@ use crate::exit::{CliError, Code};
 
 pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     if args.list {
-        authbench_mock::stdout!("{}", checks::render_list());
-        return Ok(Code::Ok);
+        return list(&args);
     }
     let expected = args
         .expected_failures
@@ -105,4 +104,27 @@ pub async fn run(args: CheckArgs) -> Result<Code, CliError> {
     } else {
         Code::Failed
     })
+}
+
+/// `check --list [--only ..] [--skip ..] [--json]`: the selected checks' metadata, as text or as
+/// a JSON array (the other flags of a run are refused by clap).
+fn list(args: &CheckArgs) -> Result<Code, CliError> {
+    let opts = CheckOptions {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+        ..CheckOptions::default()
+    };
+    checks::validate_selectors(&opts).map_err(CliError::usage)?;
+    let metas: Vec<&CheckMeta> = checks::selected(&opts)
+        .into_iter()
+        .map(|(_, c)| &c.meta)
+        .collect();
+    if args.json {
+        let json = serde_json::to_string_pretty(&metas)
+            .map_err(|e| CliError::cannot_proceed(format!("cannot encode the catalog: {e}")))?;
+        authbench_mock::stdoutln!("{json}");
+    } else {
+        authbench_mock::stdout!("{}", checks::render_list_of(&metas));
+    }
+    Ok(Code::Ok)
 }

@@ -38,9 +38,9 @@ pub async fn start(
     recorder: Recorder,
     progress: Arc<Progress>,
 ) -> Result<Exporter, CliError> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        CliError::usage(format!("--metrics-listen {addr}: cannot listen there: {e}"))
-    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| bind_error(addr, &e))?;
     let bound = listener.local_addr().map_err(|e| {
         CliError::cannot_proceed(format!("--metrics-listen {addr}: no local address: {e}"))
     })?;
@@ -59,6 +59,24 @@ pub async fn start(
         }
     });
     Ok(Exporter { stop, task })
+}
+
+/// A port in use cannot proceed (exit 3, as a busy `client.push_listen`); an address this host
+/// does not have or may not bind is a usage error (exit 2).
+fn bind_error(addr: SocketAddr, e: &std::io::Error) -> CliError {
+    use std::io::ErrorKind;
+    let what = format!("--metrics-listen {addr}: cannot listen there: {e}");
+    match e.kind() {
+        ErrorKind::AddrInUse => CliError::cannot_proceed(format!(
+            "{what}\n  = fix: stop what listens on {addr}, or choose another port (port 0 picks a free one, printed on stderr)"
+        )),
+        ErrorKind::PermissionDenied => CliError::usage(format!(
+            "{what}\n  = fix: choose a port above 1023, or port 0 for a free one"
+        )),
+        _ => CliError::usage(format!(
+            "{what}\n  = fix: give an address of this host, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
+        )),
+    }
 }
 
 impl Exporter {

@@ -9,7 +9,7 @@ use authbench::config::units::parse_duration;
 use authbench::engine::{self, Plan, Progress, Shard};
 use authbench::metrics::Recorder;
 use authbench::report::{self, Report, RunMeta};
-use authbench::scenario::{self, ConfigError, ErrorKind, Phase, Scenario};
+use authbench::scenario::{self, ConfigError, ErrorKind, Phase, Scenario, TargetSpec};
 use tokio_util::sync::CancellationToken;
 
 use super::{metrics_listen, outdir, signals, target};
@@ -21,6 +21,11 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     let scenario = load(&args)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let start_at = args.start_at.as_deref().map(parse_start_at).transpose()?;
+    if let Some(s) = shard
+        && s.len(scenario.clients) == 0
+    {
+        return Err(empty_shard(s, scenario.clients, &args));
+    }
     let spec = match &args.target {
         Some(t) => target::spec_from_arg(t)?,
         None => {
@@ -28,6 +33,9 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
             scenario.target.clone()
         }
     };
+    if spec != TargetSpec::Builtin {
+        ignored_mock_section(&args, &scenario, &spec)?;
+    }
 
     let recorder = Recorder::new();
     let push = push_receiver(&scenario, &recorder, args.quiet || args.json).await?;
@@ -35,6 +43,12 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     mock.push_url = push.as_ref().map(|p| p.send_url());
     let resolved = target::resolve(&spec, &mock, args.base_url.as_deref()).await?;
     target::preflight(&resolved.profile).await?;
+    // Before the report folder: a busy address leaves no empty folder behind.
+    let progress = Progress::new();
+    let exporter = match args.metrics_listen {
+        Some(addr) => Some(metrics_listen::start(addr, recorder.clone(), progress.clone()).await?),
+        None => None,
+    };
 
     let plan = Plan::from_scenario(&scenario)
         .with_shard(shard)
@@ -55,17 +69,12 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         );
     }
 
-    let progress = Progress::new();
     let arrivals = resolved
         .mock
         .as_ref()
         .map(|m| arm_on_sync_points(m.arrivals(), &progress));
     let cancel = CancellationToken::new();
     signals::install(cancel.clone());
-    let exporter = match args.metrics_listen {
-        Some(addr) => Some(metrics_listen::start(addr, recorder.clone(), progress.clone()).await?),
-        None => None,
-    };
     let display = Display::start(progress::Mode::detect(args.quiet || args.json), {
         let (p, rec) = (progress.clone(), recorder.clone());
         move || sample(&p, &rec)
@@ -284,6 +293,59 @@ fn load(args: &RunArgs) -> Result<Scenario, CliError> {
         })?;
     }
     Ok(scenario)
+}
+
+/// `--shard i/N` whose share of the clients is empty: shard i would run nothing.
+fn empty_shard(s: Shard, clients: u32, args: &RunArgs) -> CliError {
+    let from = match args.clients {
+        Some(n) => format!("--clients {n}"),
+        None => format!("{} has clients: {clients}", args.scenario.display()),
+    };
+    CliError::usage(format!(
+        "--shard {}/{}: {from}, so shard {} of {} would run no client (each of N shards needs at least one)\n  = fix: run at most {clients} shards (--shard i/{clients}), or at least {} clients (--clients {})",
+        s.index, s.count, s.index, s.count, s.count, s.count
+    ))
+}
+
+/// The builtin mock's settings with another target: `--set mock.*` is refused (it would change
+/// nothing); the scenario file's own `mock:` section is ignored with a warning (a scenario ships
+/// with one and is meant to be pointed at other servers too).
+fn ignored_mock_section(
+    args: &RunArgs,
+    scenario: &Scenario,
+    spec: &TargetSpec,
+) -> Result<(), CliError> {
+    let target = match spec {
+        TargetSpec::File(p) => p.display().to_string(),
+        TargetSpec::Url(u) => u.clone(),
+        TargetSpec::Builtin => return Ok(()),
+    };
+    let mock_set = args.set.iter().find(|raw| {
+        let key = raw.split_once('=').map_or(raw.as_str(), |(k, _)| k).trim();
+        key == "mock" || key.starts_with("mock.")
+    });
+    if let Some(raw) = mock_set {
+        let fix = if args.target.is_some() {
+            "drop it, or run without --target to run against the builtin mock with it"
+        } else {
+            "drop it, or run against the builtin mock with it (--set target=builtin)"
+        };
+        return Err(CliError::usage(format!(
+            "--set {raw}: mock.* configures the builtin mock, and this run's target is {target}, where it would change nothing\n  = fix: {fix}"
+        )));
+    }
+    if scenario.config.get("mock").is_some_and(|m| !m.is_null()) {
+        let why = if args.target.is_some() {
+            "--target"
+        } else {
+            "its target"
+        };
+        tracing::warn!(
+            "{}: the `mock:` section is ignored: it configures the builtin mock, and {why} is {target}",
+            args.scenario.display()
+        );
+    }
+    Ok(())
 }
 
 fn parse_shard(s: &str) -> Result<Shard, CliError> {

@@ -9,7 +9,8 @@ use crate::exit::{CliError, Code};
 
 pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     if is_target_profile(&args.scenario) {
-        let (p, unset) = check_profile(&args.scenario)?;
+        // `--set` overrides the profile's own keys here (e.g. `--set base_url=...`).
+        let (p, unset) = check_profile(&args.scenario, &args.set)?;
         authbench_mock::stdoutln!(
             "{}: valid target profile {:?} for {}{}",
             args.scenario.display(),
@@ -24,7 +25,7 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     let mut unset_notes = None;
     let target = match &s.target {
         TargetSpec::File(p) => {
-            let (profile, unset) = check_profile(p)?;
+            let (profile, unset) = check_profile(p, &[])?;
             if let Some(why) = authbench::engine::cookie_mismatch(s.client.strategy, &profile) {
                 return Err(CliError::usage(format!(
                     "{}: {why}",
@@ -58,10 +59,12 @@ pub fn validate(args: ValidateArgs) -> Result<Code, CliError> {
     Ok(Code::Ok)
 }
 
-/// Loads a target profile without requiring its environment variables, and lists the unset ones
-/// (the same for a profile validated alone and one a scenario names).
+/// Loads a target profile without requiring its environment variables, with `sets` (`--set`)
+/// applied to its keys, and lists the unset variables of the keys they leave as written (the same
+/// for a profile validated alone and one a scenario names).
 fn check_profile(
     path: &std::path::Path,
+    sets: &[String],
 ) -> Result<(profile::Profile, Vec<(String, String)>), CliError> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -69,8 +72,21 @@ fn check_profile(
         env: profile::EnvCheck::Skip,
         ..profile::LoadOptions::default()
     };
-    let p = profile::profile_from_str_opts(&src, Some(path), &opts).map_err(CliError::usage)?;
-    Ok((p, profile::unset_environment(&src, Some(path))))
+    let p = profile::profile_from_str_with_sets(&src, Some(path), &opts, sets)
+        .map_err(CliError::usage)?;
+    let set_keys: Vec<&str> = sets
+        .iter()
+        .filter_map(|raw| raw.split_once('=').map(|(k, _)| k.trim()))
+        .collect();
+    let unset = profile::unset_environment(&src, Some(path))
+        .into_iter()
+        .filter(|(key, _)| {
+            !set_keys
+                .iter()
+                .any(|k| key == k || key.starts_with(&format!("{k}.")))
+        })
+        .collect();
+    Ok((p, unset))
 }
 
 fn shown_base_url(p: &profile::Profile, unset: &[(String, String)]) -> String {

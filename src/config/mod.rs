@@ -12,12 +12,15 @@
 //! - [`error`]: [`ConfigError`] and its rendering (`file:line:col`, a snippet with a caret, key, fix).
 //! - [`did_you_mean`]: the closest known name to a mistyped key, value, id or metric name (shared
 //!   with the mock's flags: `authbench_mock::suggest`).
+//! - [`overrides`]: `--set key=value` on a file's keys (scenarios, and target profiles in
+//!   `validate`), applied to its JSON form so that an error names the override.
 //! - [`units`]: durations (`30s`, `1h30m`) and rates (`2000/s`), with serde and JSON Schema forms.
 //! - [`threshold`]: the `expect:` grammar (`p99(refresh) < 250ms`), parsed into a [`Threshold`];
 //!   evaluating one against a run is the report's job.
 
 pub mod error;
 pub mod locate;
+pub mod overrides;
 pub mod threshold;
 pub mod units;
 pub mod yaml;

@@ -247,9 +247,15 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
                 _ => ErrorKind::Syntax,
             };
             let msg = match other {
-                YamlError::InvalidScalar { ty, .. } => {
-                    format!("invalid value: expected {}", describe_type(ty))
-                }
+                // A key's own hint is more precise than its Rust type (`clients` is a u32 and
+                // still refuses 0).
+                YamlError::InvalidScalar { ty, .. } => format!(
+                    "invalid value: expected {}",
+                    key_here
+                        .as_deref()
+                        .and_then(|k| value_hint(k, doc))
+                        .unwrap_or_else(|| describe_type(ty))
+                ),
                 _ => plain_message(other),
             };
             let fix = if kind == ErrorKind::InvalidValue {
@@ -414,12 +420,18 @@ fn fix_for(msg: &str, key: Option<&str>, written: Option<&str>, doc: DocKind) ->
     }
     let key = key?;
     let last = last.unwrap_or(key);
-    let (_, hint) = doc
-        .value_hints
+    let hint = value_hint(key, doc)?;
+    Some(format!("`{last}` takes {hint}"))
+}
+
+/// What `key` takes, from the document's hints: by its whole dotted path, else its last segment.
+fn value_hint(key: &str, doc: DocKind) -> Option<&'static str> {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    doc.value_hints
         .iter()
         .find(|(k, _)| *k == key)
-        .or_else(|| doc.value_hints.iter().find(|(k, _)| *k == last))?;
-    Some(format!("`{last}` takes {hint}"))
+        .or_else(|| doc.value_hints.iter().find(|(k, _)| *k == last))
+        .map(|(_, hint)| *hint)
 }
 
 /// The value written at `line`:`column` (1-based) of `src`, as written: a quoted string with its

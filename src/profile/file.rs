@@ -20,6 +20,7 @@ use super::template::{Template, Var, Vars};
 use super::tls::TlsClient;
 use super::tls::TlsSpec;
 use super::ws::{WsProfile, WsSpec};
+use crate::config::overrides;
 use crate::config::units::{duration_opt_schema, human_duration_opt};
 use crate::config::yaml::{self, DocKind};
 use crate::config::{ConfigError, ErrorKind, did_you_mean};
@@ -1116,7 +1117,31 @@ pub fn profile_from_str_opts(
     file: Option<&Path>,
     opts: &LoadOptions,
 ) -> Result<Profile, ConfigError> {
-    let spec: ProfileFile = yaml::parse(src, file, TARGET_DOC)?;
+    profile_from_str_with_sets(src, file, opts, &[])
+}
+
+/// Like [`profile_from_str_opts`], with `--set key=value` overrides of the file's keys applied
+/// first, in order (`authbench validate PROFILE.yaml --set base_url=...`): the overridden values
+/// get the same checks as the file's, and an error they cause names the override.
+pub fn profile_from_str_with_sets(
+    src: &str,
+    file: Option<&Path>,
+    opts: &LoadOptions,
+    sets: &[String],
+) -> Result<Profile, ConfigError> {
+    let ovs = sets
+        .iter()
+        .map(|raw| overrides::parse(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut spec: ProfileFile = yaml::parse(src, file, TARGET_DOC)?;
+    if !ovs.is_empty() {
+        let mut doc = serde_json::to_value(&spec).map_err(|e| {
+            ConfigError::new(ErrorKind::Invalid, format!("cannot apply --set: {e}"))
+        })?;
+        for ov in &ovs {
+            spec = overrides::apply_and_reread(&mut doc, ov)?;
+        }
+    }
     let name = file
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())
@@ -1134,9 +1159,11 @@ pub fn profile_from_str_opts(
         }
     }
     profile.map_err(|Problem(key, msg, fix)| {
-        ConfigError::new(ErrorKind::Invalid, msg)
-            .with_fix(fix)
-            .at_key(src, file, key)
+        let e = ConfigError::new(ErrorKind::Invalid, msg).with_fix(fix);
+        match ovs.iter().rev().find(|o| o.touches(&key)) {
+            Some(ov) => e.with_key(key).with_set(ov.raw.clone()),
+            None => e.at_key(src, file, key),
+        }
     })
 }
 

@@ -41,7 +41,7 @@ pub use extract::{ExtractError, Extractor, Extractors, RejectPolicy, Tokens, jwt
 pub use file::{
     EnvCheck, ForceLogoutHook, LoadOptions, Profile, ProfileFile, SessionLimits, TokenKind,
     TokenTypeName, TokenTypes, UserIdLookup, load_profile, load_profile_with, profile_from_str,
-    profile_from_str_opts, profile_from_str_with, unset_environment,
+    profile_from_str_opts, profile_from_str_with, profile_from_str_with_sets, unset_environment,
 };
 pub use grant::{AuthCodeSpec, GrantSpec};
 pub use matcher::{MatchRule, Matcher, Rejection};

@@ -8,8 +8,13 @@ use super::{hgrm, html, junit, terminal};
 
 /// Writes `report.json`, `<op>.hgrm` (one per histogram), `summary.txt`, `junit.xml` and
 /// `report.html` into `dir` (created if needed). Returns the paths written, in that order.
+///
+/// A folder that already holds a report (a `report.json`) gets this one instead: the five kinds
+/// of files are replaced, and the `<op>.hgrm` files of the earlier report that this one does not
+/// write are removed, so that the folder holds one report. Other files are left alone.
 pub fn write_all(report: &Report, dir: &Path) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
+    let earlier = dir.join("report.json").is_file();
     let mut written = Vec::new();
     let mut put = |name: &str, bytes: &[u8]| -> io::Result<()> {
         let path = dir.join(name);
@@ -33,7 +38,24 @@ pub fn write_all(report: &Report, dir: &Path) -> io::Result<Vec<PathBuf>> {
     put("junit.xml", xml.as_bytes())?;
     let page = html::report_html(report).map_err(io::Error::other)?;
     put("report.html", page.as_bytes())?;
+    if earlier {
+        remove_stale_hgrm(dir, &written)?;
+    }
     Ok(written)
+}
+
+/// Removes the `*.hgrm` files in `dir` that are not among `written`.
+fn remove_stale_hgrm(dir: &Path, written: &[PathBuf]) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "hgrm")
+            && path.is_file()
+            && !written.contains(&path)
+        {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 /// A histogram name made safe as a file name (names in loaded reports are input).

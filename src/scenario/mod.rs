@@ -21,7 +21,7 @@
 mod cookie_session;
 pub mod file;
 pub mod model;
-pub mod overrides;
+pub use crate::config::overrides;
 pub mod schema;
 mod tabs;
 pub mod users;
@@ -45,7 +45,7 @@ pub const SCENARIO_DOC: DocKind = DocKind {
     mapping_fix: "write a mapping (key: value) here; a phase is written `- login: { ramp: 2s }`, with `{}` when it has no settings",
     tagged_list: Some(("plan", "phase")),
     value_hints: &[
-        ("clients", WHOLE_NUMBER),
+        ("clients", CLIENTS),
         ("concurrency", WHOLE_NUMBER),
         ("parallel", WHOLE_NUMBER),
         ("mock.users", WHOLE_NUMBER),
@@ -96,6 +96,7 @@ fn value_fix(key: &str, written: &str) -> Option<String> {
                 "`tabs` takes a whole number of tabs from 1 to {max}, e.g. `tabs: {example}`"
             ))
         }
+        "clients" => Some(format!("`clients` takes {CLIENTS}")),
         "users" => Some(if bare.ends_with(".csv") {
             format!("`users` takes a mapping: write `users: {{ csv: {bare} }}`")
         } else if bare.contains("{n}") {
@@ -110,6 +111,8 @@ fn value_fix(key: &str, written: &str) -> Option<String> {
 }
 
 const WHOLE_NUMBER: &str = "a whole number, e.g. 100";
+/// What `clients` takes ([`validate::MAX_CLIENTS`] is its maximum; a test keeps them equal).
+pub const CLIENTS: &str = "a whole number from 1 to 10000000, e.g. 100";
 const TRUE_OR_FALSE: &str = "true or false";
 
 /// Loads, overrides (`--set key=value`, in order) and validates a scenario file.

@@ -4,6 +4,7 @@
 
 mod canned;
 mod channels;
+mod check_selection;
 mod check_set;
 mod closed_output;
 mod cookie_session;
@@ -15,6 +16,7 @@ mod manifests;
 mod metrics_listen;
 mod profile_format;
 mod readme;
+mod report_folders;
 mod run;
 mod shards;
 mod tabs;

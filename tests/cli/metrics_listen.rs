@@ -126,3 +126,27 @@ fn metrics_listen_serves_rising_counters_and_the_phase_during_a_run() {
         "the terminal summary too:\n{summary}"
     );
 }
+
+#[test]
+fn a_metrics_address_in_use_cannot_proceed() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_authbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .args(["run", "scenarios/storm.yaml", "--clients", "2", "--quiet"])
+        .args(["--metrics-listen", &addr.to_string(), "--out"])
+        .arg(out.path().join("r"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("--metrics-listen {addr}: cannot listen there")),
+        "{err}"
+    );
+    assert!(err.contains("port 0 picks a free one"), "{err}");
+    // Refused before the report folder is made.
+    assert!(!out.path().join("r").exists());
+}

@@ -302,9 +302,38 @@ fn a_bad_clients_flag_is_named_as_typed() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "--clients 0: clients is 0, it must be between 1 and 10000000",
+            "invalid value '0' for '--clients <N>': expected a whole number of clients from 1 to 10000000",
         ))
         .stderr(predicate::str::contains("--set clients").not());
+    // The real bounds, not those of the flag's type; a negative count reaches the same message.
+    for n in ["99999999999", "10000001", "-5"] {
+        authbench()
+            .args(["run", "scenarios/storm.yaml", "--clients", n, "--quiet"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "invalid value '{n}' for '--clients <N>': expected a whole number of clients from 1 to 10000000"
+            )))
+            .stderr(predicate::str::contains("4294967295").not());
+    }
+    // In a file, and through --set, the range is the key's: 0 is no allowed value.
+    rejects_scenario(
+        "validate",
+        "name: x\nclients: -5\nplan:\n  - login: { ramp: 1s }\n",
+        &[
+            "bad.yaml:2:10: invalid value: expected a whole number from 1 to 10000000",
+            "fix: `clients` takes a whole number from 1 to 10000000",
+        ],
+    );
+    authbench()
+        .args(["validate", "scenarios/storm.yaml", "--set", "clients=-5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected a whole number"))
+        .stderr(predicate::str::contains("u32").not())
+        .stderr(predicate::str::contains(
+            "fix: `clients` takes a whole number from 1 to 10000000",
+        ));
     // The same value through --set is named as --set.
     authbench()
         .args([
@@ -541,4 +570,140 @@ fn progress_counts_down_in_plain_lines_when_stderr_is_not_a_terminal() {
     );
     assert!(at("storm in") < at("phase traffic (3/3) ends in"), "{err}");
     assert!(err.contains("req/s"), "{err}");
+}
+
+#[test]
+fn the_clients_bounds_in_messages_are_the_validated_ones() {
+    assert_eq!(
+        authbench::scenario::CLIENTS,
+        format!(
+            "a whole number from 1 to {}, e.g. 100",
+            authbench::scenario::validate::MAX_CLIENTS
+        )
+    );
+}
+
+#[test]
+fn a_shard_without_clients_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    authbench()
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--clients",
+            "2",
+            "--shard",
+            "4/5",
+            "--out",
+        ])
+        .arg(out.path().join("r"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--shard 4/5: --clients 2, so shard 4 of 5 would run no client",
+        ))
+        .stderr(predicate::str::contains(
+            "fix: run at most 2 shards (--shard i/2), or at least 5 clients (--clients 5)",
+        ));
+    assert!(!out.path().join("r").exists());
+}
+
+/// A target profile for a server that is not there (the refusals come before any request).
+fn absent_server(dir: &Path) -> PathBuf {
+    let profile = dir.join("idp.yaml");
+    std::fs::write(&profile, "preset: mock\nbase_url: http://127.0.0.1:1\n").unwrap();
+    profile
+}
+
+#[test]
+fn mock_settings_with_another_target_are_refused_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = absent_server(dir.path());
+    authbench()
+        .args([
+            "run",
+            "scenarios/storm.yaml",
+            "--set",
+            "mock.flaws=[no-kick]",
+            "--target",
+        ])
+        .arg(&profile)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--set mock.flaws=[no-kick]: mock.* configures the builtin mock",
+        ))
+        .stderr(predicate::str::contains(
+            "fix: drop it, or run without --target",
+        ));
+    // The scenario's own target is another server: the same.
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        "name: s\ntarget: idp.yaml\nclients: 1\nplan:\n  - login: { ramp: 0s }\n",
+    )
+    .unwrap();
+    authbench()
+        .args(["run"])
+        .arg(&scenario)
+        .args(["--set", "mock.access_ttl=3s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "mock.* configures the builtin mock",
+        ))
+        .stderr(predicate::str::contains("--set target=builtin"));
+}
+
+#[test]
+fn a_scenarios_own_mock_section_with_another_target_is_ignored_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = absent_server(dir.path());
+    // storm.yaml has a `mock:` section; the absent server then stops the run (exit 3).
+    authbench()
+        .args(["run", "scenarios/storm.yaml", "--quiet", "--target"])
+        .arg(&profile)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "scenarios/storm.yaml: the `mock:` section is ignored: it configures the builtin mock, and --target is",
+        ));
+}
+
+#[test]
+fn validate_checks_a_target_profiles_overridden_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = absent_server(dir.path());
+    authbench()
+        .arg("validate")
+        .arg(&profile)
+        .args(["--set", "base_url=notaurl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--set base_url=notaurl: base_url \"notaurl\" is not an http(s) URL",
+        ));
+    authbench()
+        .arg("validate")
+        .arg(&profile)
+        .args(["--set", "bse_url=http://x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `base_url`?"));
+    authbench()
+        .arg("validate")
+        .arg(&profile)
+        .args(["--set", "base_url=https://staging.example.com"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("for https://staging.example.com/"));
+    // Every shipped profile survives an override unchanged otherwise.
+    for file in yaml_files("scenarios/targets") {
+        authbench()
+            .arg("validate")
+            .arg(&file)
+            .args(["--set", "base_url=https://staging.example.com"])
+            .assert()
+            .success();
+    }
 }

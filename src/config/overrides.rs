@@ -222,7 +222,14 @@ fn explain(msg: &str, ov: &Override) -> (String, String) {
     } else {
         format!("check the value of `{}`", ov.key())
     };
-    (msg.to_string(), fix)
+    // serde names Rust types (`expected u32`); a reader gets the kind of value.
+    let mut msg = msg.to_string();
+    for ty in ["u8", "u16", "u32", "u64", "usize"] {
+        if let Some(head) = msg.strip_suffix(&format!("expected {ty}")) {
+            msg = format!("{head}expected a whole number");
+        }
+    }
+    (msg, fix)
 }
 
 /// The backticked names after `word` in a serde message ("expected one of `a`, `b`").
