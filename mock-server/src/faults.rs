@@ -8,7 +8,7 @@
 //! operation (no middleware is installed) and one array index and a branch elsewhere.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -40,6 +40,14 @@ impl Drop for Permit {
     }
 }
 
+/// Whether request `n` (0-based) of an operation with `error:OP=percent%` fails: the failures are
+/// spread evenly, so that every run fails the same share, exactly (`20%`: the 5th, 10th, 15th...
+/// request; `1%`: the 100th, 200th...), and a short run with a few requests sees its share too.
+fn fails(n: u64, percent: f64) -> bool {
+    let upto = |k: u64| (k as f64 * percent / 100.0).floor();
+    upto(n + 1) > upto(n)
+}
+
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
@@ -49,7 +57,8 @@ struct Bucket {
 #[derive(Debug, Default)]
 struct OpFaults {
     latency: Option<(Duration, Duration)>,
-    error_percent: Option<f64>,
+    /// The share to fail, and the requests seen so far (the failures are spread evenly).
+    error: Option<(f64, AtomicU64)>,
     capacity: Option<(u32, Arc<AtomicU32>)>,
     rate: Option<(f64, Mutex<Bucket>)>,
 }
@@ -57,7 +66,7 @@ struct OpFaults {
 impl OpFaults {
     fn is_empty(&self) -> bool {
         self.latency.is_none()
-            && self.error_percent.is_none()
+            && self.error.is_none()
             && self.capacity.is_none()
             && self.rate.is_none()
     }
@@ -77,7 +86,7 @@ impl Faults {
             let o = &mut ops[f.op.index()];
             match f.kind {
                 FaultKind::Latency { min, max } => o.latency = Some((min, max)),
-                FaultKind::Error { percent } => o.error_percent = Some(percent),
+                FaultKind::Error { percent } => o.error = Some((percent, AtomicU64::new(0))),
                 FaultKind::Capacity { max_in_flight } => {
                     o.capacity = Some((max_in_flight, Arc::new(AtomicU32::new(0))))
                 }
@@ -145,8 +154,8 @@ impl Faults {
             Counters::inc(&stats.faults_latency);
             tokio::time::sleep(delay).await;
         }
-        if let Some(p) = o.error_percent
-            && rand::rng().random::<f64>() * 100.0 < p
+        if let Some((percent, seen)) = &o.error
+            && fails(seen.fetch_add(1, Ordering::Relaxed), *percent)
         {
             Counters::inc(&stats.faults_error);
             return Err(Refusal::InjectedError);
@@ -158,6 +167,18 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_share_is_spread_evenly_and_exact() {
+        let failed = |percent: f64, n: u64| (0..n).filter(|&i| fails(i, percent)).count();
+        assert_eq!(failed(20.0, 10), 2);
+        assert!(fails(4, 20.0) && fails(9, 20.0) && !fails(0, 20.0));
+        assert_eq!(failed(1.0, 1000), 10);
+        assert_eq!(failed(30.0, 100), 30);
+        assert_eq!(failed(0.5, 1000), 5);
+        assert_eq!(failed(100.0, 7), 7);
+        assert_eq!(failed(0.0, 1000), 0);
+    }
 
     fn faults(specs: &[&str]) -> Faults {
         Faults::new(&specs.iter().map(|s| s.parse().unwrap()).collect::<Vec<_>>())

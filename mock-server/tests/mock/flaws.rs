@@ -1116,3 +1116,57 @@ async fn generic_session_end() {
         reuse.description()
     );
 }
+
+#[tokio::test]
+async fn exp_millis() {
+    let (good, bad) = pair(Flaw::ExpMillis, |c| c.access_ttl = Duration::from_secs(2)).await;
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
+    let exp = |l: &Reply| claims(l.str("access_token"))["exp"].as_u64().unwrap();
+    assert!(exp(&lg) <= now_s + 4, "seconds: {}", exp(&lg));
+    assert!(exp(&lb) >= now_s * 1000, "milliseconds: {}", exp(&lb));
+    // The announcement and the server's own expiry stay right.
+    assert_eq!(lb.body["expires_in"], lg.body["expires_in"]);
+    assert_eq!(
+        me(&bad, Some(lb.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+    until_expired(lg.str("access_token")).await;
+    assert_eq!(
+        me(&bad, Some(lb.str("access_token"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn access_dies_early() {
+    // 5 s tokens: the flawed server refuses its own after 2 s (2/5), the correct one takes them
+    // until their exp; both announce the whole.
+    let (good, bad) = pair(Flaw::AccessDiesEarly, |c| {
+        c.access_ttl = Duration::from_secs(5)
+    })
+    .await;
+    let (lg, lb) = (login(&good, 1).await, login(&bad, 1).await);
+    assert_eq!(lb.body["expires_in"], lg.body["expires_in"]);
+    for (s, l) in [(&good, &lg), (&bad, &lb)] {
+        assert_eq!(
+            me(s, Some(l.str("access_token"))).await.status,
+            StatusCode::OK
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        me(&good, Some(lg.str("access_token"))).await.status,
+        StatusCode::OK
+    );
+    let refused = me(&bad, Some(lb.str("access_token"))).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused
+            .header("www-authenticate")
+            .is_some_and(|h| h.contains("invalid_token"))
+    );
+}
