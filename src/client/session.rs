@@ -1536,8 +1536,9 @@ impl Session {
 
     /// Counts `refused_before_expiry` when `held`'s access token, sent at `sent`, was refused
     /// well before the expiry announced for it: it is still the session's token (no renewal, no
-    /// refusal of a refresh since), the client knows of no end of the session (a logout, kick or
-    /// revocation the scenario caused, an announced session end), and it had more than
+    /// refusal of a refresh since; for a tab, no other tab's logout or renewal since), the client
+    /// knows of no end of the session (a logout, kick or revocation the scenario caused, an
+    /// announced session end), and it had more than
     /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
     /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
     /// server's by the answer's latency) and a small clock difference.
@@ -1566,6 +1567,9 @@ impl Session {
             let left = exp.duration_since(sent).unwrap_or_default();
             same_token && !end_known && left > EARLY_REFUSAL_SLACK + lifetime / 4
         };
+        // A tab whose user logged out, or renewed, in another tab holds a copy that may be
+        // refused for it (`stale_tab_requests`).
+        let early = early && !self.tab().is_some_and(|link| link.store_moved_on());
         if early {
             self.rec()
                 .count(self.shard(), names::REFUSED_BEFORE_EXPIRY, 1);
@@ -2502,6 +2506,25 @@ mod tests {
             "{}",
             std::mem::size_of::<Session>()
         );
+    }
+
+    #[test]
+    fn every_failure_class_is_a_member_of_its_counter_family() {
+        for class in [
+            FailClass::ServerError,
+            FailClass::TooMany,
+            FailClass::Unexpected,
+            FailClass::Transport,
+            FailClass::Tls,
+            FailClass::Body,
+            FailClass::Unfinished,
+        ] {
+            assert!(
+                names::FAIL_CLASSES.contains(&class.name()),
+                "{}",
+                class.name()
+            );
+        }
     }
 
     #[test]

@@ -296,6 +296,13 @@ impl TabLink {
     pub fn store_dropped_my_tokens(&self) -> bool {
         self.store.logout_version.load(Ordering::Acquire) > self.version()
     }
+
+    /// Whether another tab moved the store on since this tab's copy: it logged out, or installed
+    /// newer tokens (a server that revokes an access token at its refresh then refuses this
+    /// tab's copy — a refusal another tab explains, not a token dying early).
+    pub fn store_moved_on(&self) -> bool {
+        self.store_dropped_my_tokens() || self.store.inner.lock().version > self.version()
+    }
 }
 
 fn count_adoption(tab: &Session) {

@@ -924,23 +924,6 @@ mod tests {
         for name in counted {
             assert!(parse(&format!("{name} == 0")).is_ok(), "{name}");
         }
-        use crate::client::session::FailClass;
-        for class in [
-            FailClass::ServerError,
-            FailClass::TooMany,
-            FailClass::Unexpected,
-            FailClass::Transport,
-            FailClass::Tls,
-            FailClass::Body,
-            FailClass::Unfinished,
-        ] {
-            let name = failure("login", class.name());
-            assert!(parse(&format!("{name} == 0")).is_ok(), "{name}");
-        }
-        for class in crate::profile::CloseClass::ALL {
-            let name = ws_close_class(class.name());
-            assert!(parse(&format!("{name} == 0")).is_ok(), "{name}");
-        }
         for kind in WS_CONNECT_KINDS {
             assert!(
                 parse(&format!("ws_connect_failed.{kind} == 0")).is_ok(),

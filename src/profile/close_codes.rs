@@ -506,6 +506,16 @@ mod tests {
     use CloseClass::*;
 
     #[test]
+    fn every_class_is_a_member_of_its_counter_family() {
+        for class in CloseClass::ALL {
+            assert!(
+                crate::metrics::names::CLOSE_CLASSES.contains(&class.name()),
+                "{class:?}"
+            );
+        }
+    }
+
+    #[test]
     fn legality_follows_rfc6455_section_7_4() {
         for code in [
             1000, 1001, 1002, 1003, 1007, 1008, 1011, 1012, 1013, 1014, 3000, 4401, 4999,

@@ -8,8 +8,9 @@
 //! with no request) fails with a message saying why.
 //!
 //! Default thresholds ([`DEFAULTS`]): a run whose clients never got a session, whose operations
-//! failed, or whose sessions the server ended before their time (a refresh of a valid token
-//! refused: `spurious_logouts`), must not pass because its scenario forgot to ask. Every load run is held to
+//! failed, whose sessions the server ended before their time (a refresh of a valid token
+//! refused: `spurious_logouts`), or that did not send the load it was asked for (open-model
+//! arrivals `dropped`), must not pass because its scenario forgot to ask. Every load run is held to
 //! them unless the scenario has a threshold on the same metric, which replaces the default
 //! (`failure_rate < 5%` loosens it, `failure_rate <= 100%` switches it off). They are listed with
 //! the scenario's thresholds, marked `origin: default`. A run that opens channels is also held to
@@ -29,6 +30,7 @@ pub const DEFAULTS: &[&str] = &[
     "spurious_logouts == 0",
     "refresh_forks == 0",
     "refused_before_expiry == 0",
+    "dropped == 0",
 ];
 
 /// The default that holds each operation to the run's failure limit on its own, so that a

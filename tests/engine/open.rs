@@ -42,6 +42,23 @@ async fn arrivals_without_a_free_slot_are_dropped() {
     );
     assert_eq!(r.samples("api_uncorrected"), calls);
     assert!(r.snap.histograms["api"].min() >= 300_000);
+    // The load asked for was not sent: the run fails by the default `dropped == 0`, where it
+    // passed with every dropped arrival's latency unmeasured.
+    let rep = authbench::report::Report::from_run(
+        authbench::report::RunMeta {
+            name: "open".into(),
+            clients: 2,
+            ..Default::default()
+        },
+        r.snap.clone(),
+        &[],
+    );
+    let dropped = rep
+        .thresholds
+        .iter()
+        .find(|t| t.expr == "dropped == 0")
+        .expect("the default");
+    assert!(!dropped.passed, "{}", dropped.message);
     server.shutdown().await;
 }
 
