@@ -85,6 +85,20 @@ fn parse_value(text: &str) -> Value {
 
 /// Sets `ov` in `doc`, creating missing sections.
 pub fn apply(doc: &mut Value, ov: &Override) -> Result<(), ConfigError> {
+    // The plan's phase names by index, for a path that names a phase at the wrong index.
+    let phases: Vec<String> = doc
+        .get("plan")
+        .and_then(Value::as_array)
+        .map(|plan| {
+            plan.iter()
+                .map(|p| {
+                    p.as_object()
+                        .and_then(|m| m.keys().next().cloned())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut cur = doc;
     let mut walked: Vec<&str> = Vec::new();
     for (i, seg) in ov.path.iter().enumerate() {
@@ -106,6 +120,23 @@ pub fn apply(doc: &mut Value, ov: &Override) -> Result<(), ConfigError> {
                     && !map.contains_key(seg.as_str())
                     && let Some(phase) = map.keys().next()
                 {
+                    // `plan.1.trafic.duration`: the phase named (or misspelt) is at another index.
+                    let named = if phases.iter().any(|p| p == seg) {
+                        Some(seg.clone())
+                    } else {
+                        did_you_mean(seg, phases.iter().map(String::as_str))
+                    };
+                    if let Some(name) = named
+                        && let Some(j) = phases.iter().position(|p| *p == name)
+                    {
+                        let tail: String =
+                            ov.path[i + 1..].iter().map(|p| format!(".{p}")).collect();
+                        return Err(bad(
+                            &ov.raw,
+                            format!("{here} is a `{phase}` phase; the `{name}` phase is plan.{j}"),
+                            format!("write --set plan.{j}.{name}{tail}=..."),
+                        ));
+                    }
                     let rest = ov.path[i..].join(".");
                     return Err(bad(
                         &ov.raw,
@@ -311,6 +342,20 @@ mod tests {
             e.contains("`traffic` phase") && e.contains("plan.0.traffic.duration"),
             "{e}"
         );
+        // A phase named (or misspelt) at another phase's index: the fix points at its own.
+        let mut storm = json!({"plan": [{"login": {}}, {"sync_expiry": {}}, {"traffic": {}}]});
+        for raw in ["plan.1.trafic.duration=2s", "plan.1.traffic.duration=2s"] {
+            let e = set(&mut storm, raw).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("`plan.1` is a `sync_expiry` phase; the `traffic` phase is plan.2"),
+                "{text}"
+            );
+            assert_eq!(
+                e.diagnostic().fix.as_deref(),
+                Some("write --set plan.2.traffic.duration=...")
+            );
+        }
         let e = set(&mut doc, "clients.x=5").unwrap_err().to_string();
         assert!(e.contains("single value"), "{e}");
     }

@@ -566,11 +566,8 @@ fn parse(expr: &str, vocab: &Vocabulary) -> Result<Threshold, ThresholdError> {
         (Kind::Count, "") => (value, false),
         (Kind::Count, "%" | "us" | "µs" | "ms" | "s" | "/s" | "/m") => {
             return Err(mismatch(
-                "a count",
-                format!(
-                    "{metric_text} {} 0 (for a share of requests use error_rate < 0.1%)",
-                    op.as_str()
-                ),
+                "a count (a share of requests is `error_rate` or `failure_rate`, e.g. `failure_rate < 0.1%`)",
+                format!("{metric_text} {} 0", op.as_str()),
             ));
         }
         (Kind::Rate, "" | "/s") => (value, false),

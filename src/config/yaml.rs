@@ -128,6 +128,26 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
     let index = Index::build(src);
     let pos = err.location().map(|l| (l.line(), l.column()));
     let key_here = pos.and_then(|(l, c)| index.path_at(l, c).map(str::to_string));
+    // The error points at a key of a block mapping (`login:` under `plan:`): serde-saphyr gives
+    // the mapping's start, which is its first key, so the value in error is the mapping itself.
+    let mapping_at_key = match (&key_here, pos) {
+        (Some(k), Some((l, c))) if !k.is_empty() => {
+            let last = k.rsplit('.').next().unwrap_or(k);
+            line_from(src, l, c).is_some_and(|rest| {
+                rest.strip_prefix(last)
+                    .is_some_and(|after| after.trim_start().starts_with(':'))
+            })
+        }
+        _ => false,
+    };
+    let mapping_path = |k: &str| -> String {
+        if mapping_at_key {
+            k.rsplit_once('.')
+                .map_or(String::new(), |(parent, _)| parent.to_string())
+        } else {
+            k.to_string()
+        }
+    };
     let (mut e, width) = match inner {
         YamlError::SerdeUnknownField {
             field, expected, ..
@@ -175,11 +195,19 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
                 variant.chars().count(),
             )
         }
-        YamlError::SerdeMissingField { field, .. } => (
-            ConfigError::new(ErrorKind::MissingKey, format!("missing key `{field}`"))
-                .with_fix(format!("add `{field}:` here")),
-            1,
-        ),
+        YamlError::SerdeMissingField { field, .. } => {
+            let within = key_here.as_deref().map(mapping_path).unwrap_or_default();
+            let fix = if within.is_empty() {
+                format!("add `{field}:` at the top level of the file")
+            } else {
+                format!("add `{field}:` under `{within}`")
+            };
+            (
+                ConfigError::new(ErrorKind::MissingKey, format!("missing key `{field}`"))
+                    .with_fix(fix),
+                1,
+            )
+        }
         YamlError::DuplicateMappingKey { key, .. } => {
             let k = key.clone().unwrap_or_else(|| "?".into());
             (
@@ -258,15 +286,30 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
                 ),
                 _ => plain_message(other),
             };
-            let fix = if kind == ErrorKind::InvalidValue {
+            // A mapping where a list belongs: its items are the mapping's entries, each written
+            // as `- entry`.
+            let list_of_entries = (mapping_at_key && msg.trim() == "expected sequence start")
+                .then(|| key_here.as_deref().map(mapping_path))
+                .flatten()
+                .filter(|k| !k.is_empty());
+            let fix = if let Some(list) = &list_of_entries {
+                let entry = pos
+                    .and_then(|(l, c)| line_from(src, l, c))
+                    .map(|rest| rest.trim_end().to_string())
+                    .unwrap_or_default();
+                Some(format!(
+                    "write `{list}` as a list, each item on its own line after a `- `: `- {entry}`"
+                ))
+            } else if kind == ErrorKind::InvalidValue {
                 let written = pos.and_then(|(l, c)| written_at(src, l, c));
                 fix_for(&msg, key_here.as_deref(), written.as_deref(), doc)
             } else {
                 Some("check the YAML syntax here: indentation, closing brackets and quotes, `key: value` with a space after the colon".to_string())
             };
             // A collection where a single value was written: say so by the key's name.
-            let last = key_here
+            let last = list_of_entries
                 .as_deref()
+                .or(key_here.as_deref())
                 .map(|k| k.rsplit('.').next().unwrap_or(k));
             let msg = match (msg.trim(), last) {
                 ("expected sequence start", Some(k)) if !k.is_empty() => {
@@ -288,10 +331,18 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
         }
     };
     let key = match inner {
-        YamlError::SerdeMissingField { field, .. } => match key_here.as_deref() {
-            Some("") | None => Some(field.to_string()),
-            Some(k) => Some(format!("{k}.{field}")),
-        },
+        YamlError::SerdeMissingField { field, .. } => {
+            match key_here.as_deref().map(mapping_path).as_deref() {
+                Some("") | None => Some(field.to_string()),
+                Some(k) => Some(format!("{k}.{field}")),
+            }
+        }
+        // A mapping where a list belongs (`plan:` with `login: {}` under it): the key in error
+        // is the list's, not its first item's.
+        _ if mapping_at_key && plain_message(inner).trim() == "expected sequence start" => key_here
+            .as_deref()
+            .map(mapping_path)
+            .filter(|k| !k.is_empty()),
         _ => key_here.filter(|k| !k.is_empty()),
     };
     if let Some(k) = key {
@@ -381,6 +432,15 @@ fn describe_type(ty: &str) -> &'static str {
     }
 }
 
+/// The rest of line `line` (1-based) from `column` (1-based), if the source has it.
+fn line_from(src: &str, line: u64, column: u64) -> Option<&str> {
+    let text = src
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let col = usize::try_from(column).ok()?.checked_sub(1)?;
+    text.char_indices().nth(col).map(|(i, _)| &text[i..])
+}
+
 /// A fix for common value errors, from the message, the key, the value as written and the
 /// document's hints.
 fn fix_for(msg: &str, key: Option<&str>, written: Option<&str>, doc: DocKind) -> Option<String> {
@@ -408,7 +468,9 @@ fn fix_for(msg: &str, key: Option<&str>, written: Option<&str>, doc: DocKind) ->
     }
     if msg.contains("expected sequence start") {
         return Some(match (last, written) {
-            (Some(last), Some(w)) => format!("write a list, even of one item: `{last}: [{w}]`"),
+            (Some(last), Some(w)) if w.chars().any(char::is_alphanumeric) => {
+                format!("write a list, even of one item: `{last}: [{w}]`")
+            }
             _ => "write a list here, e.g. `[a, b]` or one `- item` per line".into(),
         });
     }

@@ -197,6 +197,37 @@ fn a_typo_in_a_scenario_exits_2_with_line_column_and_suggestion() {
 }
 
 #[test]
+fn a_list_written_as_a_mapping_or_missing_is_named_by_its_own_key() {
+    // `plan:` with `login: {}` under it: the list is `plan`'s (it named `plan.login` and wrote
+    // the fix `login: [login: {]`).
+    rejects_scenario(
+        "validate",
+        "clients: 2\nplan:\n  login: {}\n",
+        &[
+            "`plan` takes a list",
+            "key: plan\n",
+            "fix: write `plan` as a list, each item on its own line after a `- `: `- login: {}`",
+        ],
+    );
+    // An empty `plan:` (the fix was `plan: [:]`).
+    rejects_scenario(
+        "validate",
+        "clients: 2\nplan:\n",
+        &["key: plan\n", "fix: write a list here"],
+    );
+    // No `plan` at all (the key was `clients.plan`).
+    rejects_scenario(
+        "validate",
+        "clients: 2\n",
+        &[
+            "missing key `plan`",
+            "key: plan\n",
+            "add `plan:` at the top level of the file",
+        ],
+    );
+}
+
+#[test]
 fn a_bad_duration_exits_2_and_names_the_value() {
     rejects_scenario(
         "validate",

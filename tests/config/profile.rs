@@ -372,6 +372,22 @@ fn profile_file_errors_are_clear() {
 }
 
 #[test]
+fn a_missing_key_is_named_under_its_own_section() {
+    // serde-saphyr points at the section's first key: the missing key is its sibling, not its
+    // child (it was `grant.authorization_code.redirect_uri.authorize`).
+    let e = profile::profile_from_str(
+        "preset: oauth2\nbase_url: http://h\ngrant:\n  authorization_code:\n    redirect_uri: http://127.0.0.1:3000/cb\n",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), Some("grant.authorization_code.authorize"), "{e}");
+    assert_eq!(
+        e.diagnostic().fix.as_deref(),
+        Some("add `authorize:` under `grant.authorization_code`")
+    );
+}
+
+#[test]
 fn an_unset_variable_is_refused_at_its_first_use_in_the_file_naming_the_others() {
     let err = |yaml: &str| profile::profile_from_str(yaml, None).unwrap_err();
     // The authorize request comes first in the file; `login` was named before (at its section's
