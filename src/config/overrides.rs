@@ -184,6 +184,32 @@ pub fn apply(doc: &mut Value, ov: &Override) -> Result<(), ConfigError> {
 
 /// Applies `ov` to `doc` and re-reads it as `T`; errors name the override and suggest keys. A
 /// number or boolean value that the key does not accept is retried as the string typed.
+/// Reads `src` (a `kind` file, `file` for messages) into `T`, then applies the `--set` overrides
+/// `sets` in order, each re-read into `T` (see [`apply_and_reread`]); `on_error` may add to an
+/// override's error (a fix from the value as typed). Returns the value and the parsed overrides.
+pub fn parse_with_sets<T: DeserializeOwned + serde::Serialize>(
+    src: &str,
+    file: Option<&std::path::Path>,
+    kind: super::DocKind,
+    sets: &[String],
+    on_error: impl Fn(&Override, ConfigError) -> ConfigError,
+) -> Result<(T, Vec<Override>), ConfigError> {
+    let ovs = sets
+        .iter()
+        .map(|raw| parse(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut value: T = super::yaml::parse(src, file, kind)?;
+    if !ovs.is_empty() {
+        let mut doc = serde_json::to_value(&value).map_err(|e| {
+            ConfigError::new(ErrorKind::Invalid, format!("cannot apply --set: {e}"))
+        })?;
+        for ov in &ovs {
+            value = apply_and_reread(&mut doc, ov).map_err(|e| on_error(ov, e))?;
+        }
+    }
+    Ok((value, ovs))
+}
+
 pub fn apply_and_reread<T: DeserializeOwned>(
     doc: &mut Value,
     ov: &Override,

@@ -1129,19 +1129,8 @@ pub fn profile_from_str_with_sets(
     opts: &LoadOptions,
     sets: &[String],
 ) -> Result<Profile, ConfigError> {
-    let ovs = sets
-        .iter()
-        .map(|raw| overrides::parse(raw))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut spec: ProfileFile = yaml::parse(src, file, TARGET_DOC)?;
-    if !ovs.is_empty() {
-        let mut doc = serde_json::to_value(&spec).map_err(|e| {
-            ConfigError::new(ErrorKind::Invalid, format!("cannot apply --set: {e}"))
-        })?;
-        for ov in &ovs {
-            spec = overrides::apply_and_reread(&mut doc, ov)?;
-        }
-    }
+    let (spec, ovs): (ProfileFile, _) =
+        overrides::parse_with_sets(src, file, TARGET_DOC, sets, |_, e| e)?;
     let name = file
         .and_then(Path::file_stem)
         .map(|s| s.to_string_lossy().into_owned())

@@ -131,25 +131,14 @@ fn from_source(
     path: Option<&Path>,
     overrides: &[String],
 ) -> Result<Scenario, ConfigError> {
-    let ovs = overrides
-        .iter()
-        .map(|o| overrides::parse(o))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut file: ScenarioFile = yaml::parse(src, path, SCENARIO_DOC)?;
-    if !ovs.is_empty() {
-        let mut doc = serde_json::to_value(&file).map_err(|e| {
-            ConfigError::new(ErrorKind::Invalid, format!("cannot apply --set: {e}"))
+    let (file, ovs): (ScenarioFile, _) =
+        overrides::parse_with_sets(src, path, SCENARIO_DOC, overrides, |ov, e| {
+            // The fix a file's value gets, from the value as typed (`25%` → `0.25`).
+            match value_fix(&ov.key(), &ov.text) {
+                Some(fix) => e.with_fix(fix),
+                None => e,
+            }
         })?;
-        for ov in &ovs {
-            file = overrides::apply_and_reread(&mut doc, ov).map_err(|e| {
-                // The fix a file's value gets, from the value as typed (`25%` → `0.25`).
-                match value_fix(&ov.key(), &ov.text) {
-                    Some(fix) => e.with_fix(fix),
-                    None => e,
-                }
-            })?;
-        }
-    }
     let origin = validate::Origin { path };
     validate::resolve(&file, &origin).map_err(|p| {
         let e = ConfigError::new(ErrorKind::Invalid, p.message).with_fix(p.fix);
