@@ -109,14 +109,85 @@ impl RejectPolicy {
 }
 
 /// One value or a list of them, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "OneOrMany_{T}")]
 pub enum OneOrMany<T> {
-    /// A list; any of them (tried first: serde would also read a list as a struct).
+    /// A list; any of them.
     Many(Vec<T>),
     /// A single value.
     One(T),
+}
+
+/// A list is read as a list and anything else as one value, so that a mistake inside the value
+/// is told as itself (`unknown field \`stauts\`, did you mean \`status\`?`), not as "matched no
+/// variant". A number or boolean where text is expected is taken as its text (`error: 400`).
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, IntoDeserializer, value};
+
+        struct Either<T>(std::marker::PhantomData<T>);
+
+        impl<T> Either<T> {
+            /// `T` from a scalar, or from the scalar's text when `T` takes no such scalar.
+            fn scalar<'de, E: de::Error>(
+                direct: Result<T, E>,
+                text: impl FnOnce() -> String,
+            ) -> Result<OneOrMany<T>, E>
+            where
+                T: Deserialize<'de>,
+            {
+                match direct {
+                    Ok(v) => Ok(OneOrMany::One(v)),
+                    Err(e) => T::deserialize(value::StringDeserializer::<E>::new(text()))
+                        .map(OneOrMany::One)
+                        .map_err(|_| e),
+                }
+            }
+        }
+
+        impl<'de, T: Deserialize<'de>> de::Visitor<'de> for Either<T> {
+            type Value = OneOrMany<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("one value or a list of them")
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<T>::deserialize(value::SeqAccessDeserializer::new(seq)).map(OneOrMany::Many)
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(value::MapAccessDeserializer::new(map)).map(OneOrMany::One)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Self::scalar(T::deserialize(v.into_deserializer()), || v.to_string())
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Self::scalar(T::deserialize(v.into_deserializer()), || v.to_string())
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Self::scalar(T::deserialize(v.into_deserializer()), || v.to_string())
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Self::scalar(T::deserialize(v.into_deserializer()), || v.to_string())
+            }
+        }
+
+        d.deserialize_any(Either(std::marker::PhantomData))
+    }
 }
 
 impl<T> OneOrMany<T> {

@@ -98,13 +98,43 @@ pub fn subprotocol_offer(prefix: &str, token: &str) -> String {
 
 /// The file form of [`TokenTransport`]: `header`, `{ query: NAME }`, `{ subprotocol: PREFIX }` or
 /// `{ first_message: MESSAGE, ack: MATCHER }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum TokenSpec {
     /// `header`: `Authorization: Bearer <token>`.
     Word(String),
     /// One of the mapping forms.
     Map(Box<TokenMap>),
+}
+
+/// A word is read as a word and a mapping as [`TokenMap`], so that a mistake inside the mapping
+/// is told as itself (`unknown field \`qurey\`, did you mean \`query\`?`), not as "matched no
+/// variant".
+impl<'de> Deserialize<'de> for TokenSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de;
+
+        struct Form;
+
+        impl<'de> de::Visitor<'de> for Form {
+            type Value = TokenSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`header`, or a mapping with one of query, subprotocol, first_message")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenSpec, E> {
+                Ok(TokenSpec::Word(v.to_string()))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TokenSpec, A::Error> {
+                TokenMap::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|m| TokenSpec::Map(Box::new(m)))
+            }
+        }
+
+        d.deserialize_any(Form)
+    }
 }
 
 /// The mapping forms of `ws.token` (exactly one of `query`, `subprotocol`, `first_message`).

@@ -528,13 +528,47 @@ fn reuse_matcher_and_session_limits_load_and_their_errors_point_at_the_key() {
         assert_eq!(e.position(), Some(*position), "{yaml}: {text}");
         assert!(text.contains("targets/idp.yaml"), "{text}");
     }
-    // A misspelt key inside a rule is refused with its position by the parser.
+    // A misspelt key inside a rule is refused with its position, its key and the rename (it read
+    // "data did not match any variant of untagged enum OneOrMany"), in one rule or in a list.
+    for (yaml, key) in [
+        (
+            "preset: mock\nbase_url: http://h\nreuse_rejected: { stauts: 400 }\n",
+            "reuse_rejected.stauts",
+        ),
+        (
+            "preset: mock\nbase_url: http://h\nreuse_rejected:\n  - { status: 400 }\n  - { stauts: 400 }\n",
+            "reuse_rejected.1.stauts",
+        ),
+    ] {
+        let e = profile::profile_from_str(yaml, Some(file)).unwrap_err();
+        assert_eq!(e.key(), Some(key), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("unknown field `stauts`, did you mean `status`?")
+                && !text.contains("untagged"),
+            "{text}"
+        );
+        assert_eq!(
+            e.diagnostic().fix.as_deref(),
+            Some("rename `stauts` to `status` (keys allowed here: status, prefix, body)")
+        );
+    }
+    // The same for the WebSocket token's mapping forms.
     let e = profile::profile_from_str(
-        "preset: mock\nbase_url: http://h\nreuse_rejected: { stauts: 400 }\n",
+        "preset: mock\nbase_url: http://h\nws:\n  path: /ws\n  token: { qurey: access_token }\n",
         Some(file),
     )
     .unwrap_err();
-    assert_eq!(e.position().map(|p| p.0), Some(3), "{e}");
+    assert_eq!(e.key(), Some("ws.token.qurey"), "{e}");
+    assert!(e.to_string().contains("did you mean `query`?"), "{e}");
+    // Numbers and booleans in a body rule are compared as text.
+    let p = profile::profile_from_str(
+        "preset: mock\nbase_url: http://h\nreuse_rejected: { status: 400, body: { code: 17, retry: false } }\n",
+        Some(file),
+    )
+    .unwrap();
+    assert!(p.reuse_rejected(400, br#"{"code":17,"retry":false}"#));
+    assert!(!p.reuse_rejected(400, br#"{"code":18,"retry":false}"#));
     let e = profile::profile_from_str(
         "preset: mock\nbase_url: http://h\nsession: { max: 10 }\n",
         Some(file),
