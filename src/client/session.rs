@@ -746,9 +746,24 @@ impl Session {
         res: &Result<Reply, HttpError>,
         failure: Option<FailClass>,
     ) {
-        self.record_latency(op, res, failure.is_some());
+        self.settle_because(op, res, failure.map(|class| (class, None)));
+    }
+
+    /// [`Session::settle`], with why the answer failed when its status and body do not say it
+    /// (`why` leads the failure sample's detail).
+    fn settle_because(
+        &self,
+        op: Op,
+        res: &Result<Reply, HttpError>,
+        failure: Option<(FailClass, Option<&str>)>,
+    ) {
+        if let (Some((ok, failed)), Ok(reply)) = (op.histograms(), res) {
+            let hist = if failure.is_some() { failed } else { ok };
+            self.rec()
+                .record_duration(self.shard(), hist, reply.sent_at.elapsed());
+        }
         match failure {
-            Some(class) => self.count_failure(op, class, res),
+            Some((class, why)) => self.count_failure_because(op, class, res, why),
             None => self.succeeded(op),
         }
     }
@@ -761,13 +776,8 @@ impl Session {
         res: &Result<Reply, HttpError>,
         parsed: &Result<Tokens, crate::profile::ExtractError>,
     ) {
-        match unusable(parsed) {
-            None => self.settle(op, res, None),
-            Some(why) => {
-                self.record_latency(op, res, true);
-                self.count_failure_because(op, FailClass::Body, res, Some(&why));
-            }
-        }
+        let why = unusable(parsed);
+        self.settle_because(op, res, why.as_deref().map(|w| (FailClass::Body, Some(w))));
     }
 
     /// `op` got an answer it expects: it no longer fails. A working API call or a new login means
@@ -810,15 +820,6 @@ impl Session {
                 FailClass::Transport | FailClass::ServerError | FailClass::TooMany
             )
         })
-    }
-
-    /// The latency of an answered exchange of `op` into its histogram, or `<op>_failed`.
-    fn record_latency(&self, op: Op, res: &Result<Reply, HttpError>, failed: bool) {
-        if let (Some((ok, failed_hist)), Ok(reply)) = (op.histograms(), res) {
-            let hist = if failed { failed_hist } else { ok };
-            self.rec()
-                .record_duration(self.shard(), hist, reply.sent_at.elapsed());
-        }
     }
 
     /// Counts `failures.<op>.<class>` and the `failures` series, and offers a sample failure.
@@ -1511,8 +1512,7 @@ impl Session {
             Ok(refusal) => refusal,
             Err(outcome) => return self.then_false_logout(outcome).await,
         };
-        self.judge_refusal(&held, refusal.sent_at);
-        let refusals_before = self.state.lock().refresh_refusals;
+        let refusals_before = self.judge_refusal(&held, refusal.sent_at);
         let renewed = match self.env.settings.strategy {
             Strategy::Naive => Box::pin(self.naive_renew(&held, refusal.hint)).await,
             // Not boxed: a follower's wait is small (the flight boxes the leader's renewal).
@@ -1541,39 +1541,40 @@ impl Session {
     /// announced session end), and it had more than
     /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
     /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
-    /// server's by the answer's latency) and a small clock difference.
-    fn judge_refusal(&self, held: &Held, sent: Instant) {
-        let Some(exp) = held.expires_at.map(WallStamp::get) else {
-            return;
-        };
-        let sent = wall_time(sent);
-        let early = {
+    /// server's by the answer's latency) and a small clock difference. Returns the session's
+    /// refused refreshes so far, read under the same lock (the retry's verdict needs them).
+    fn judge_refusal(&self, held: &Held, sent: Instant) -> u16 {
+        let (early, refusals) = {
             let s = self.state.lock();
-            let Some(issued) = s.lifetime.renewed_at() else {
-                return;
+            let early = match (held.expires_at.map(WallStamp::get), s.lifetime.renewed_at()) {
+                (Some(exp), Some(issued)) => {
+                    let sent = wall_time(sent);
+                    let same_token = s.generation == held.generation
+                        && s.tokens
+                            .as_ref()
+                            .is_some_and(|t| t.access() == held.access());
+                    let end_known = s.end_expected
+                        || s.extra
+                            .as_ref()
+                            .is_some_and(|e| e.notice.pending_end().is_some())
+                        || s.lifetime
+                            .end(self.profile().session_limits())
+                            .is_some_and(|end| end <= sent);
+                    let lifetime = exp.duration_since(issued).unwrap_or_default();
+                    let left = exp.duration_since(sent).unwrap_or_default();
+                    same_token && !end_known && left > EARLY_REFUSAL_SLACK + lifetime / 4
+                }
+                _ => false,
             };
-            let same_token = s.generation == held.generation
-                && s.tokens
-                    .as_ref()
-                    .is_some_and(|t| t.access() == held.access());
-            let end_known = s.end_expected
-                || s.extra
-                    .as_ref()
-                    .is_some_and(|e| e.notice.pending_end().is_some())
-                || s.lifetime
-                    .end(self.profile().session_limits())
-                    .is_some_and(|end| end <= sent);
-            let lifetime = exp.duration_since(issued).unwrap_or_default();
-            let left = exp.duration_since(sent).unwrap_or_default();
-            same_token && !end_known && left > EARLY_REFUSAL_SLACK + lifetime / 4
+            (early, s.refresh_refusals)
         };
         // A tab whose user logged out, or renewed, in another tab holds a copy that may be
         // refused for it (`stale_tab_requests`).
-        let early = early && !self.tab().is_some_and(|link| link.store_moved_on());
-        if early {
+        if early && !self.tab().is_some_and(|link| link.store_moved_on()) {
             self.rec()
                 .count(self.shard(), names::REFUSED_BEFORE_EXPIRY, 1);
         }
+        refusals
     }
 
     /// `client.logout_on_403`: after a call that ended in a 403 the client logs out. The logout is

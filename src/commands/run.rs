@@ -212,13 +212,8 @@ fn target_file_exists(scenario: &Scenario) -> Result<(), CliError> {
     let scenario::TargetSpec::File(path) = &scenario.target else {
         return Ok(());
     };
-    if path.is_file() {
+    let Some(what) = target::not_a_profile(path) else {
         return Ok(());
-    }
-    let what = if path.exists() {
-        "is not a file"
-    } else {
-        "does not exist"
     };
     let source = scenario
         .source_path

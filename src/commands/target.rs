@@ -36,18 +36,24 @@ impl Resolved {
 pub fn spec_from_arg(arg: &str) -> Result<TargetSpec, CliError> {
     let spec = TargetSpec::parse(arg, Path::new("."));
     if let TargetSpec::File(path) = &spec
-        && !path.is_file()
+        && let Some(what) = not_a_profile(path)
     {
-        let what = if path.exists() {
-            "is not a file"
-        } else {
-            "does not exist"
-        };
         return Err(CliError::usage(format!(
             "--target {arg}: the target profile {arg} {what}\n  = fix: give a target profile file, an http(s):// URL, or `builtin`"
         )));
     }
     Ok(spec)
+}
+
+/// Why `path` cannot be a target profile file (`does not exist`, `is not a file`), if it cannot.
+pub fn not_a_profile(path: &Path) -> Option<&'static str> {
+    if path.is_file() {
+        None
+    } else if path.exists() {
+        Some("is not a file")
+    } else {
+        Some("does not exist")
+    }
 }
 
 /// Builds the profile for `spec`; for `Builtin`, starts the mock with `mock` on 127.0.0.1:0.
