@@ -14,6 +14,8 @@
 //!   with the mock's flags: `authbench_mock::suggest`).
 //! - [`overrides`]: `--set key=value` on a file's keys (scenarios, and target profiles in
 //!   `validate`), applied to its JSON form so that an error names the override.
+//! - [`schema_hint`]: what a key takes (its names, kind, range), read from the file's JSON Schema,
+//!   for the fix of a value of the wrong kind.
 //! - [`units`]: durations (`30s`, `1h30m`) and rates (`2000/s`), with serde and JSON Schema forms.
 //! - [`threshold`]: the `expect:` grammar (`p99(refresh) < 250ms`), parsed into a [`Threshold`];
 //!   evaluating one against a run is the report's job.
@@ -21,6 +23,7 @@
 pub mod error;
 pub mod locate;
 pub mod overrides;
+pub mod schema_hint;
 pub mod threshold;
 pub mod units;
 pub mod yaml;

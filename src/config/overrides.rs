@@ -204,7 +204,7 @@ pub fn parse_with_sets<T: DeserializeOwned + serde::Serialize>(
             ConfigError::new(ErrorKind::Invalid, format!("cannot apply --set: {e}"))
         })?;
         for ov in &ovs {
-            value = apply_and_reread(&mut doc, ov).map_err(|e| on_error(ov, e))?;
+            value = reread_after(&mut doc, ov, Some(kind)).map_err(|e| on_error(ov, e))?;
         }
     }
     Ok((value, ovs))
@@ -213,6 +213,16 @@ pub fn parse_with_sets<T: DeserializeOwned + serde::Serialize>(
 pub fn apply_and_reread<T: DeserializeOwned>(
     doc: &mut Value,
     ov: &Override,
+) -> Result<T, ConfigError> {
+    reread_after(doc, ov, None)
+}
+
+/// [`apply_and_reread`]; a value of the wrong kind is told what the key takes from `kind`'s
+/// hints and schema.
+fn reread_after<T: DeserializeOwned>(
+    doc: &mut Value,
+    ov: &Override,
+    kind: Option<super::DocKind>,
 ) -> Result<T, ConfigError> {
     apply(doc, ov)?;
     let first = serde_json::from_value::<T>(doc.clone());
@@ -234,13 +244,15 @@ pub fn apply_and_reread<T: DeserializeOwned>(
     }
     first.map_err(|e| {
         let msg = e.to_string();
-        let (message, fix) = explain(&msg, ov);
+        let takes = kind.and_then(|k| k.what_key_takes(&ov.key()));
+        let (message, fix) = explain(&msg, ov, takes.as_deref());
         bad(&ov.raw, message, fix).with_key(ov.key())
     })
 }
 
-/// A message and fix for a serde_json error caused by `ov`.
-fn explain(msg: &str, ov: &Override) -> (String, String) {
+/// A message and fix for a serde_json error caused by `ov`; `takes`: what its key takes, when
+/// known.
+fn explain(msg: &str, ov: &Override, takes: Option<&str>) -> (String, String) {
     let expected = backticked_after(msg, "expected");
     let found = msg.split('`').nth(1).unwrap_or_default().to_string();
     if msg.starts_with("unknown field") {
@@ -271,6 +283,8 @@ fn explain(msg: &str, ov: &Override) -> (String, String) {
         crate::config::units::duration_fix(msg)
     } else if msg.contains("invalid rate") {
         "write arrivals per unit of time: 2000/s, 120/m".to_string()
+    } else if let Some(takes) = takes {
+        format!("`{}` takes {takes}", ov.key())
     } else if msg.contains("invalid type") {
         format!(
             "give `{}` a value of the right type (see `authbench schema`)",
@@ -279,8 +293,11 @@ fn explain(msg: &str, ov: &Override) -> (String, String) {
     } else {
         format!("check the value of `{}`", ov.key())
     };
-    // serde names Rust types (`expected u32`); a reader gets the kind of value.
-    let mut msg = msg.to_string();
+    // serde names Rust types (`expected u32`, `expected struct variant`); a reader gets the
+    // kind of value.
+    let mut msg = msg
+        .replace("expected string or map", "expected a name")
+        .replace("expected struct variant", "expected a mapping (key: value)");
     for ty in ["u8", "u16", "u32", "u64", "usize"] {
         if let Some(head) = msg.strip_suffix(&format!("expected {ty}")) {
             msg = format!("{head}expected a whole number");
@@ -392,6 +409,7 @@ mod tests {
         let (m, f) = explain(
             "unknown field `clinets`, expected one of `name`, `clients`, `plan`",
             &ov,
+            None,
         );
         assert!(m.contains("did you mean `clients`"), "{m}");
         assert_eq!(f, "--set clients=5");

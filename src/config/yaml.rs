@@ -61,6 +61,9 @@ pub fn options() -> serde_saphyr::Options {
     }
 }
 
+/// How a list written where a single name belongs is told.
+const LIST_FOR_ONE: &str = "invalid value: a list where";
+
 /// What kind of document is being read, for messages (`scenario`, `target profile`).
 #[derive(Debug, Clone, Copy)]
 pub struct DocKind {
@@ -80,6 +83,9 @@ pub struct DocKind {
     /// (`("client.scoped_share", "25%")` → `write the share as a number from 0 to 1: ...`);
     /// `None` leaves it to the general fixes. Asked first.
     pub value_fix: Option<fn(key: &str, written: &str) -> Option<String>>,
+    /// The document's JSON Schema, for what a key takes when neither `value_fix` nor
+    /// `value_hints` knows it ([`super::schema_hint`]).
+    pub schema: Option<fn() -> &'static serde_json::Value>,
 }
 
 impl DocKind {
@@ -92,7 +98,33 @@ impl DocKind {
             tagged_list: None,
             value_hints: &[],
             value_fix: None,
+            schema: None,
         }
+    }
+
+    /// This kind with `schema` as its JSON Schema.
+    pub const fn with_schema(self, schema: fn() -> &'static serde_json::Value) -> DocKind {
+        DocKind {
+            schema: Some(schema),
+            ..self
+        }
+    }
+
+    /// What `key` takes: the document's hint for its whole path, else its schema's description,
+    /// else the hint for its last segment.
+    pub fn what_key_takes(&self, key: &str) -> Option<String> {
+        let hint = |k: &str| {
+            self.value_hints
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, hint)| hint.to_string())
+        };
+        hint(key)
+            .or_else(|| {
+                self.schema
+                    .and_then(|schema| super::schema_hint::what_key_takes(schema(), key))
+            })
+            .or_else(|| hint(key.rsplit('.').next().unwrap_or(key)))
     }
 }
 
@@ -281,9 +313,28 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
                     "invalid value: expected {}",
                     key_here
                         .as_deref()
-                        .and_then(|k| value_hint(k, doc))
-                        .unwrap_or_else(|| describe_type(ty))
+                        .and_then(|k| doc.what_key_takes(k))
+                        .unwrap_or_else(|| describe_type(ty).to_string())
                 ),
+                // A list where one name (or a list's one-key item) belongs.
+                YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
+                    let item = doc.tagged_list.and_then(|(list, item)| {
+                        key_here
+                            .as_deref()
+                            .and_then(|k| k.strip_prefix(list))
+                            .and_then(|rest| rest.strip_prefix('.'))
+                            .is_some_and(|rest| !rest.contains('.'))
+                            .then_some(item)
+                    });
+                    match item {
+                        Some(item) => format!("{LIST_FOR_ONE} a {item} belongs"),
+                        None => format!("{LIST_FOR_ONE} a single name belongs"),
+                    }
+                }
+                // A list or mapping where one value belongs.
+                YamlError::Unexpected { expected, .. } if expected.ends_with("scalar") => {
+                    "invalid value: a list or mapping where a single value belongs".to_string()
+                }
                 _ => plain_message(other),
             };
             // A mapping where a list belongs: its items are the mapping's entries, each written
@@ -351,7 +402,17 @@ pub fn convert(err: &YamlError, src: &str, file: Option<&Path>, kind: DocKind) -
     if let Some((line, col)) = pos {
         e = e.at_position(line, col);
         match saphyr_snippet(err, file) {
-            Some(s) => e = e.with_snippet(s),
+            // The caret's label is serde's message: ours replaces it (`invalid u32` → what the
+            // key takes).
+            Some(s) => {
+                let raw = plain_message(inner);
+                let s = if raw.is_empty() || raw == e.0.message {
+                    s
+                } else {
+                    s.replace(&raw, &e.0.message)
+                };
+                e = e.with_snippet(s)
+            }
             None => e = e.at(src, line, col, width),
         }
     }
@@ -450,11 +511,14 @@ fn fix_for(msg: &str, key: Option<&str>, written: Option<&str>, doc: DocKind) ->
         return Some(f);
     }
     let last = key.map(|k| k.rsplit('.').next().unwrap_or(k));
+    let in_tagged_list = doc
+        .tagged_list
+        .zip(key)
+        .is_some_and(|((list, _), k)| k.strip_prefix(list).is_some_and(|r| r.starts_with('.')));
+    if in_tagged_list && msg.starts_with(LIST_FOR_ONE) {
+        return Some(doc.mapping_fix.into());
+    }
     if msg.contains("expected mapping start") {
-        let in_tagged_list = doc
-            .tagged_list
-            .zip(key)
-            .is_some_and(|((list, _), k)| k.strip_prefix(list).is_some_and(|r| r.starts_with('.')));
         return Some(if in_tagged_list {
             doc.mapping_fix.into()
         } else {
@@ -481,19 +545,15 @@ fn fix_for(msg: &str, key: Option<&str>, written: Option<&str>, doc: DocKind) ->
         return Some("write arrivals per unit of time: 2000/s, 120/m".into());
     }
     let key = key?;
-    let last = last.unwrap_or(key);
-    let hint = value_hint(key, doc)?;
-    Some(format!("`{last}` takes {hint}"))
-}
-
-/// What `key` takes, from the document's hints: by its whole dotted path, else its last segment.
-fn value_hint(key: &str, doc: DocKind) -> Option<&'static str> {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    doc.value_hints
-        .iter()
-        .find(|(k, _)| *k == key)
-        .or_else(|| doc.value_hints.iter().find(|(k, _)| *k == last))
-        .map(|(_, hint)| *hint)
+    let hint = doc.what_key_takes(key)?;
+    Some(match key.rsplit_once('.') {
+        // A list's item: name the list.
+        Some((list, item)) if item.parse::<usize>().is_ok() => {
+            let list = list.rsplit('.').next().unwrap_or(list);
+            format!("each item of `{list}` takes {hint}")
+        }
+        _ => format!("`{}` takes {hint}", last.unwrap_or(key)),
+    })
 }
 
 /// The value written at `line`:`column` (1-based) of `src`, as written: a quoted string with its

@@ -29,7 +29,19 @@ use crate::config::{ConfigError, ErrorKind, did_you_mean};
 pub const TARGET_DOC: DocKind = DocKind::plain(
     "target profile",
     "`preset: mock` and `base_url: http://127.0.0.1:8080` (see scenarios/targets/mock.yaml)",
-);
+)
+.with_schema(schema_of_profiles);
+
+/// The JSON Schema of target profile files (made once, on the first error that needs it).
+fn schema_of_profiles() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<ProfileFile>();
+        serde_json::to_value(schema).unwrap_or_default()
+    })
+}
 
 /// The default renewal header of the sliding strategy.
 pub const DEFAULT_RENEWAL_HEADER: &str = "New-Access-Token";

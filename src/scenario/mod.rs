@@ -69,7 +69,14 @@ pub const SCENARIO_DOC: DocKind = DocKind {
         ),
     ],
     value_fix: Some(value_fix),
+    schema: Some(schema_of_scenarios),
 };
+
+/// The JSON Schema of scenario files (made once, on the first error that needs it).
+fn schema_of_scenarios() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(json_schema)
+}
 
 /// The fix for a value of the wrong form at `key`, from the value as `written`: the form the key
 /// takes, built from what the user wrote where it can be (`25%` → `0.25`).

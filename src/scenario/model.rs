@@ -166,6 +166,7 @@ pub struct ClientConfig {
     /// How the access token is renewed: naive, single-flight, proactive or sliding.
     pub strategy: Strategy,
     /// Requests in flight per client at once (a page loading N API calls), 1..=64.
+    #[schemars(range(min = 1, max = super::validate::MAX_CONCURRENCY))]
     pub concurrency: u32,
     /// Pause between a client's requests in closed-model traffic.
     #[serde(with = "human_duration")]
@@ -195,6 +196,7 @@ pub struct ClientConfig {
     pub logout_on_403: bool,
     /// Tabs per user (1..=64): every user runs this many tabs sharing one token store; each tab
     /// makes its own calls and may hold its own WebSocket. `clients` counts users.
+    #[schemars(range(min = 1, max = crate::client::tabs::MAX_TABS))]
     pub tabs: u32,
     /// How the tabs of a user coordinate (needs tabs > 1): none, storage-event, lock or leader.
     pub tab_sync: TabSync,
@@ -204,6 +206,7 @@ pub struct ClientConfig {
     pub tab_sync_delay: Duration,
     /// Devices each user signs in on (1..=16): separate sessions with their own token stores,
     /// connections and sockets, all with the user's credentials.
+    #[schemars(range(min = 1, max = super::validate::MAX_DEVICES))]
     pub devices: u32,
     /// The channel every client opens after its login: `ws`, `sse` or `push` (none by default;
     /// `websocket: true` is the same as `channel: ws`).

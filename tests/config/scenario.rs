@@ -939,3 +939,146 @@ fn recheck_bounds_a_traffic_duration_set_after_loading() {
     };
     scenario::validate::recheck(&s).unwrap();
 }
+
+#[test]
+fn a_value_of_the_wrong_kind_is_told_what_its_key_takes_not_serde_words() {
+    // Each of these read serde's words with no fix (`externally tagged enum expected scalar or
+    // mapping`, `expected string scalar`, `invalid u32` under the caret, `expected string or
+    // map`, `expected struct variant`).
+    let file = |client: &str| {
+        load_str(
+            &format!("clients: 2\nclient:\n  {client}\nplan: [ {{ login: {{}} }} ]\n"),
+            &[],
+        )
+        .unwrap_err()
+    };
+    let e = file("strategy: []");
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    assert_eq!(e.key(), Some("client.strategy"));
+    let s = e.to_string();
+    assert!(
+        s.contains("a list where a single name belongs")
+            && e.diagnostic().fix.as_deref()
+                == Some(
+                    "`strategy` takes one of: naive, single-flight, proactive, sliding, cookie-session"
+                ),
+        "{s}"
+    );
+    assert!(!s.contains("externally tagged"), "{s}");
+    let e = file("concurrency: [4]");
+    let s = e.to_string();
+    assert!(
+        s.contains("a list or mapping where a single value belongs"),
+        "{s}"
+    );
+    assert_eq!(
+        e.diagnostic().fix.as_deref(),
+        Some("`concurrency` takes a whole number from 1 to 64"),
+        "{s}"
+    );
+    let s = file("concurrency: abc").to_string();
+    assert!(
+        s.contains("expected a whole number") && !s.contains("u32"),
+        "the caret's label too: {s}"
+    );
+    let e = file("tab_sync: [lock]");
+    assert_eq!(
+        e.diagnostic().fix.as_deref(),
+        Some("`tab_sync` takes one of: none, storage-event, lock, leader")
+    );
+    // A list where a phase belongs.
+    let e = load_str("clients: 2\nplan:\n  - [login]\n", &[]).unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("a list where a phase belongs"), "{s}");
+    assert!(
+        e.diagnostic()
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("- login: { ramp: 2s }")),
+        "{s}"
+    );
+    // The same through --set.
+    let base = repo("scenarios/storm.yaml");
+    let set = |s: &str| load(&base, &[s.to_string()]).unwrap_err();
+    let e = set("client.strategy=5");
+    let s = e.to_string();
+    assert!(
+        s.contains("expected a name") && !s.contains("string or map"),
+        "{s}"
+    );
+    assert!(
+        e.diagnostic()
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("one of: naive, single-flight")),
+        "{s}"
+    );
+    let e = set("plan.2.traffic=5");
+    let s = e.to_string();
+    assert!(
+        s.contains("expected a mapping (key: value)") && !s.contains("struct variant"),
+        "{s}"
+    );
+    let e = set("client.connections=false");
+    assert_eq!(
+        e.diagnostic().fix.as_deref(),
+        Some("`client.connections` takes `per-client` or a whole number of at least 1")
+    );
+}
+
+#[test]
+fn every_key_of_both_kinds_of_file_says_what_it_takes() {
+    // What a key takes is read from the schema (`authbench schema`): every property of a
+    // scenario and of a target profile, down to three levels, has a phrase — a key added to the
+    // types is covered without a hand-written hint.
+    use authbench::config::schema_hint::what_key_takes;
+    let schema = scenario::json_schema();
+    let defs = schema["definitions"].as_object().unwrap();
+    fn props<'a>(
+        defs: &'a serde_json::Map<String, serde_json::Value>,
+        node: &'a serde_json::Value,
+    ) -> Vec<(&'a String, &'a serde_json::Value)> {
+        let node = match node.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => &defs[r.trim_start_matches("#/definitions/")],
+            None => {
+                // `allOf: [one]`, or an optional section (`anyOf: [section, null]`).
+                let one = ["allOf", "anyOf"]
+                    .iter()
+                    .filter_map(|k| node.get(*k).and_then(|a| a.as_array()))
+                    .flatten()
+                    .filter(|a| a.get("type").and_then(|t| t.as_str()) != Some("null"))
+                    .collect::<Vec<_>>();
+                match one.as_slice() {
+                    [only] => return props(defs, only),
+                    _ => node,
+                }
+            }
+        };
+        node.get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| p.iter().collect())
+            .unwrap_or_default()
+    }
+    let mut checked = 0;
+    for root in ["Scenario", "TargetProfile"] {
+        let mut todo: Vec<(String, &serde_json::Value, usize)> = props(defs, &defs[root])
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v, 1))
+            .collect();
+        while let Some((key, node, depth)) = todo.pop() {
+            assert!(
+                what_key_takes(&schema, &key).is_some(),
+                "{root}: `{key}` has no description of what it takes"
+            );
+            checked += 1;
+            if depth < 3 {
+                todo.extend(
+                    props(defs, node)
+                        .into_iter()
+                        .map(|(k, v)| (format!("{key}.{k}"), v, depth + 1)),
+                );
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} keys walked");
+}
