@@ -91,7 +91,7 @@ kickoff-push|fault:error:push=100% kickoff-push|fault:error:push=30%
 force-logout|flaw:silent-logout devices|flaw:silent-logout notice|flaw:silent-logout
 notice-sse|- notice-sse|fault:error:sse=100% notice-sse|flaw:silent-logout
 notice-push|- notice-push|fault:error:push=100% notice-push|flaw:silent-logout
-jitter|flaw:access-dies-early storm|flaw:accept-expired
+jitter|flaw:access-dies-early storm|flaw:accept-expired storm|flaw:accept-any-token
 "
 
 # One run: prints `scenario breakage exit seconds verdict`.

@@ -130,6 +130,8 @@ flaws! {
         "access tokens carry their exp claim in milliseconds since the epoch instead of seconds (AccessTokens::with_exp_millis), ~55 000 years ahead, while expires_in and the server's own expiry stay right";
     AccessDiesEarly => "access-dies-early",
         "the resource server (GET /api/me, the /ws handshake) refuses an access token (401 invalid_token, \"expired\") once 2/5 of --access-ttl has passed since it was minted, while expires_in and its exp announce the whole (the token carries its mint instant in the low 64 bits of its jti: Auth::judge_session)";
+    AcceptAnyToken => "accept-any-token",
+        "GET /api/me answers 200 (sub \"anonymous\") to any bearer token it cannot verify — made up, tampered, expired, revoked — as a resource server whose token check is switched off; a request without a token is still refused";
     GenericSessionEnd => "generic-session-end",
         "every end of a session gets one generic signal: refresh refusals (Auth::refresh) and resource 401s (Auth::check_session) say \"the session has ended\" whether it expired, was logged out, revoked or replaced, and kicks and logouts close sockets with 4403 \"session ended\" without an event (ws::finish)";
 }

@@ -349,6 +349,17 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &["SL-01"],
     },
     FlawProof {
+        flaw: Flaw::AcceptAnyToken,
+        // Every check that shows the resource a token it must refuse; AT-01 (a logged-out
+        // session's token) and RV-01 (a revoked grant's) see it accepted past its end. AT-02's
+        // acceptance rests on a made-up token being refused: not judged.
+        catches: &[
+            "RS-02", "RV-01", "JW-01", "JW-02", "JW-03", "JW-05", "JW-06", "JW-07", "AT-01",
+        ],
+        skips: &["AT-02"],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::GenericSessionEnd,
         // WS-04 and WS-02 also expect the kicked and logout events before their closes.
         catches: &["SS-04", "WS-04", "WS-02"],
@@ -374,6 +385,9 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     // Every session ends (its refresh token is refused); only the sockets are not closed, which
     // SS-02 rates WARN (ASVS 5 7.4.1).
     (Flaw::SilentLogout, "SS-02"),
+    // RFC 7009 §2.1: revoking a refresh token SHOULD invalidate the grant's access tokens; the
+    // refresh token itself is refused (the MUST holds).
+    (Flaw::AcceptAnyToken, "RV-01"),
 ];
 
 impl FlawProof {

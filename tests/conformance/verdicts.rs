@@ -2,8 +2,9 @@
 //! knob that produces the case:
 //!
 //! - a broken server (one that refuses every refresh, whose rotated tokens are one-shot, whose
-//!   sessions end early — also when its refreshes answer late — or that forks chains) never makes
-//!   a check PASS: "refused after X" verdicts rest on a control;
+//!   sessions end early — also when its refreshes answer late — that forks chains, or whose
+//!   resource takes any token) never makes a check PASS: "refused after X" verdicts rest on a
+//!   control, and so does AT-02's "accepted before the expiry";
 //! - a resource that stops answering (503) or refuses everything after the genuine token's call
 //!   never makes a "refused" check PASS: the first is no verdict (ERROR), the second fails the
 //!   check's control (SKIP);
@@ -132,6 +133,13 @@ async fn a_broken_server_never_makes_a_check_pass() {
             vec![Flaw::SessionEndsEarly],
             no_knobs,
             vec![("RT-10", Warn, "ENDED EARLY")],
+        ),
+        (
+            // A resource that takes any token: an acceptance proves nothing.
+            "accept-any-token",
+            vec![Flaw::AcceptAnyToken],
+            no_knobs,
+            vec![("AT-02", Skip, "accepts a made-up access token too")],
         ),
         (
             // Each refresh answered 2.2 s late: the session (ended at 2 s) is refused near its

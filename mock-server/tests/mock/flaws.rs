@@ -1170,3 +1170,24 @@ async fn access_dies_early() {
             .is_some_and(|h| h.contains("invalid_token"))
     );
 }
+
+#[tokio::test]
+async fn accept_any_token() {
+    // Any token sent to /api/me is taken (made up, or the refresh token); none is still refused,
+    // and a genuine one still names its own subject.
+    let (good, bad) = pair(Flaw::AcceptAnyToken, |_| {}).await;
+    let lb = login(&bad, 1).await;
+    for token in ["garbage", lb.str("refresh_token")] {
+        assert_eq!(
+            me(&good, Some(token)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let r = me(&bad, Some(token)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["sub"], "anonymous");
+    }
+    assert_eq!(me(&bad, None).await.status, StatusCode::UNAUTHORIZED);
+    let genuine = me(&bad, Some(lb.str("access_token"))).await;
+    assert_eq!(genuine.status, StatusCode::OK);
+    assert_eq!(genuine.body["sub"], "user1");
+}

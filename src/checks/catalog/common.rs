@@ -1,8 +1,8 @@
 //! Small helpers shared by the checks: made-up tokens, waiting for a token's expiry, sanity
 //! checks on genuine tokens, fields the profile does not extract, and the two rules that keep a
 //! broken server from producing a verdict: a refresh the check builds on ([`premise`]), the
-//! control of a "refused after X" verdict ([`control`]) and the control of a refused expired
-//! access token ([`expiry_control`]).
+//! control of a "refused after X" verdict ([`control`]), the control of a refused expired
+//! access token ([`expiry_control`]) and the control of an accepted one ([`refusing_control`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -416,6 +416,25 @@ pub async fn accepted_control(p: &Probe, what: &str, access_token: &str) -> Resu
         )));
     }
     Ok(format!("control: {what} is accepted ({})", r.status))
+}
+
+/// The control of an acceptance at the resource: a made-up token must be refused, else the
+/// resource takes any token (its verification is off, or the profile's resource is public) and
+/// an acceptance says nothing about the token judged (SKIP, see RS-02). The INFO line for the
+/// check's findings.
+pub async fn refusing_control(p: &Probe) -> Result<String, Stop> {
+    let label = "control: a made-up access token";
+    let r = p.api(label, &unknown_token("control")).await?;
+    if !refused(&r, label)? {
+        return Err(Stop::skip(format!(
+            "not judged: the resource accepts a made-up access token too ({}), so an acceptance proves nothing (see RS-02)",
+            r.brief()
+        )));
+    }
+    Ok(format!(
+        "control: a made-up access token is refused ({})",
+        r.status
+    ))
 }
 
 /// [`accepted_control`] with the access token of a fresh login of this check's user `k`.

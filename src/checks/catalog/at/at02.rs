@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "AT-02",
         title: "An access token works until shortly before its announced expiry",
-        summary: "Log in and call the resource at once (control), then again 1 s (plus the login's latency) before the access token's announced expiry (expires_in or the JWT exp): PASS when accepted, WARN when refused, saying how long before the announced expiry; a refusal counts once a fresh login's token is accepted right after it. SKIP when the login announces no expiry, or one more than 2 minutes away.",
+        summary: "Log in and call the resource at once (control), then again 1 s (plus the login's latency) before the access token's announced expiry (expires_in or the JWT exp): PASS when accepted and a made-up token is refused right after it, WARN when refused, saying how long before the announced expiry; a refusal counts once a fresh login's token is accepted right after it. SKIP when the login announces no expiry, or one more than 2 minutes away.",
         requirements: &["RFC6749-5.1"],
         level: Level::Should,
         destructive: false,
@@ -62,6 +62,8 @@ async fn run(p: Arc<Probe>) -> Verdict {
         .await?;
     let mut f = Findings::new();
     if r.ok() {
+        // A resource that takes any token would pass: a made-up one must be refused.
+        let control = refusing_control(&p).await?;
         f.pass(
             "RFC6749-5.1",
             format!(
@@ -70,6 +72,7 @@ async fn run(p: Arc<Probe>) -> Verdict {
                 secs(lifetime)
             ),
         );
+        f.info("", control);
         return Ok(f);
     }
     // A 5xx, 404 or 429 is no verdict on the token (ERROR).
