@@ -202,7 +202,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 49);
+        assert_eq!(Flaw::ALL.len(), 50);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 
