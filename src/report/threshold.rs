@@ -303,8 +303,12 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                     let accepted = report.counter(names::ACCEPTED_AFTER_EXPIRY);
                     let why = if accepted > 0 {
                         format!("; {accepted} calls were answered 2xx with an access token past the expiry the server announced ({}): the server does not refuse expired tokens (or allows a clock leeway longer than the run), so no client had to refresh", names::ACCEPTED_AFTER_EXPIRY)
+                    } else if report.histograms.get(names::API).is_none_or(|h| h.count == 0) {
+                        "; no resource call succeeded, so no token was used long enough to need one".to_string()
                     } else {
-                        String::new()
+                        // Calls succeeded, yet no 401, no proactive refresh, no call past an
+                        // announced expiry: no token came to its end while it was used.
+                        "; no access token came to its end while the clients used it: the server's tokens outlive the run (or announce no expiry and are never refused) — run longer (--duration) or give the test users short-lived tokens".to_string()
                     };
                     format!("{lhs} is undefined: no refresh was needed during the run (refreshes_needed = 0){why}")
                 }),
@@ -416,6 +420,39 @@ mod tests {
             ),
             "{}",
             failed.message
+        );
+    }
+
+    #[test]
+    fn an_amplification_with_no_refresh_needed_says_why() {
+        // Against a server whose tokens outlived the run the message read only "no refresh was
+        // needed (refreshes_needed = 0)".
+        let t = parse("refresh_amplification <= 1.0").unwrap();
+        let judged = |api_calls: u64| {
+            let rec = crate::metrics::Recorder::new();
+            for _ in 0..api_calls {
+                rec.record(0, names::API, 1_000);
+            }
+            let meta = super::super::RunMeta {
+                name: "t".into(),
+                clients: 2,
+                ..Default::default()
+            };
+            evaluate(&t, &Report::from_run(meta, rec.snapshot(), &[]))
+        };
+        let used = judged(40);
+        assert!(!used.passed);
+        assert!(
+            used.message.contains("the server's tokens outlive the run")
+                && used.message.contains("--duration"),
+            "{}",
+            used.message
+        );
+        let unused = judged(0);
+        assert!(
+            unused.message.contains("no resource call succeeded"),
+            "{}",
+            unused.message
         );
     }
 
