@@ -610,6 +610,9 @@ impl<T: WsTokens> Channel<T> {
         let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
         let timer = tokio::time::sleep_until(far);
         tokio::pin!(timer);
+        // Stopped while a kick or logout event's close frame was still due: the server keeps its
+        // grace (`close_by`), so a close it never sends is a `kick_without_close`, not the run's.
+        let mut stopping = false;
         loop {
             let wake = [close_by, expiry_check].into_iter().flatten().min();
             if timer.deadline() != wake.unwrap_or(far) {
@@ -617,7 +620,13 @@ impl<T: WsTokens> Channel<T> {
             }
             tokio::select! {
                 biased;
-                _ = self.shared.stop.cancelled() => {
+                _ = self.shared.stop.cancelled(), if !stopping => {
+                    if close_by.is_some() {
+                        // The session is over already (a kick or logout event came): the phase
+                        // that closes the socket must not hide whether the server closes it.
+                        stopping = true;
+                        continue;
+                    }
                     // Checked first (`biased`): a close frame already on its way loses to the
                     // stop, and this socket is the run's to account for, not the server's.
                     self.count(WS_CLOSED_AT_STOP);
@@ -636,7 +645,7 @@ impl<T: WsTokens> Channel<T> {
                         expiry_check = None;
                     }
                 }
-                _ = self.shared.reconnect.notified() => {
+                _ = self.shared.reconnect.notified(), if !stopping => {
                     conn = self.replace(conn).await;
                     expiry_check = conn.stale_after;
                     event = None;
