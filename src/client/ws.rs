@@ -358,7 +358,8 @@ struct Channel<T: WsTokens> {
 /// A socket the server closes to be retried (a backoff, reconnect or refresh-then-reconnect close,
 /// or a drop without a close frame) sooner than this after it opened, before it delivered any
 /// message, was turned away: a refusal like a failed handshake (a server that accepts every
-/// socket and closes it with 1013 at once serves no socket).
+/// socket and closes it with 1013 at once serves no socket). So was one it closed for good that
+/// soon (1000, a protocol-error close), silent: the client does not retry, and holds nothing.
 pub(crate) const TURNED_AWAY_WITHIN: Duration = Duration::from_secs(1);
 
 impl<T: WsTokens> Channel<T> {
@@ -509,7 +510,16 @@ impl<T: WsTokens> Channel<T> {
             Next::Backoff | Next::Reconnect | Next::RefreshThenReconnect { .. }
         );
         let young = opened_at.elapsed() < TURNED_AWAY_WITHIN;
-        if retried && young {
+        // A silent socket the server ends for good at once (1000, or a protocol-error close) served
+        // nothing either, and the client will not try again: the channel is never held.
+        let dismissed = young
+            && !self.delivered
+            && matches!(next, Next::Stop(WsEnd::Normal(_) | WsEnd::ProtocolError(_)));
+        if dismissed {
+            self.failed_connects += 1;
+            self.rec
+                .count_channel_failure(self.shard, names::CHANNELS_TURNED_AWAY);
+        } else if retried && young {
             self.failed_connects += 1;
             // Closed to be retried before it served anything (not for its token: an expiry close
             // asks for a refresh): the server turned the socket away, a failed attempt.

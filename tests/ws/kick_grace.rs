@@ -1,6 +1,7 @@
 //! A kick or logout event whose close frame is still due when the phase closes the socket: the
 //! server keeps its grace, so a server that never closes is caught (`kick_without_close`) and one
 //! that closes a moment later has its close code counted, not hidden behind `ws_closed_at_stop`.
+//! And a socket the server closes for good right after its handshake, silent, was never held.
 
 use std::time::Duration;
 
@@ -72,4 +73,46 @@ async fn a_close_frame_due_after_a_kick_event_is_counted_when_the_phase_closes_t
     assert_eq!(rec.counter(names::KICK_WITHOUT_CLOSE), 0);
     assert_eq!(rec.counter(names::WS_CLOSED_AT_STOP), 0);
     assert_eq!(end, WsEnd::SessionEnded(SessionEnd::Kicked));
+}
+
+/// A server that accepts every socket and closes it at once with `code`, before any message.
+async fn dismissing_server(code: u16) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                let frame = CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: "".into(),
+                };
+                let _ = ws.send(Message::Close(Some(frame))).await;
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_socket_closed_for_good_right_after_its_handshake_was_never_held() {
+    for (code, end) in [
+        (1000, WsEnd::Normal(1000)),
+        (1003, WsEnd::ProtocolError(1003)),
+    ] {
+        let addr = dismissing_server(code).await;
+        let opts = WsOptions::new(format!("ws://{addr}/ws").parse().unwrap());
+        let http = http();
+        let tokens = TestTokens::bogus(&http, &format!("http://{addr}"));
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let (h, _clock) = start(opts, &tokens, &rec, &board);
+        let out = tokio::time::timeout(BOUND, h.join()).await.unwrap();
+        assert_eq!(out.end, end);
+        assert_eq!(rec.counter(names::CHANNELS_NEVER_OPENED), 1, "{code}");
+        assert_eq!(rec.counter(names::CHANNELS_TURNED_AWAY), 1, "{code}");
+    }
 }
