@@ -343,6 +343,17 @@ impl Draft {
         }
     }
 
+    /// A WebSocket URL below the base URL as a path (`ws://` under `http://`, `wss://` under
+    /// `https://`), the way `ws.path` is resolved; None for any other URL.
+    fn ws_path(&self, ws: &str) -> Option<String> {
+        let http = if let Some(rest) = ws.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else {
+            format!("https://{}", ws.strip_prefix("wss://")?)
+        };
+        Some(self.at(&http)).filter(|p| p.starts_with('/'))
+    }
+
     /// The commented target profile.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -527,10 +538,16 @@ impl Draft {
             }
         }
         if let Some(ws) = &self.ws {
+            // Below the base URL (same host, ws for http, wss for https): a path, so the socket
+            // follows AUTHBENCH_BASE_URL like every other endpoint.
+            let (key, value) = match self.ws_path(ws) {
+                Some(path) => ("path", path),
+                None => ("url", ws.clone()),
+            };
             let _ = writeln!(
                 out,
-                "ws: {{ url: {}, token: {{ query: access_token }}, close_codes: authbench }}",
-                q(ws)
+                "ws: {{ {key}: {}, token: {{ query: access_token }}, close_codes: authbench }}",
+                q(&value)
             );
         }
         out
@@ -777,6 +794,37 @@ mod tests {
             crate::profile::file::EnvCheck::Skip,
         );
         assert!(p.is_ok(), "{text}\n{:?}", p.err());
+    }
+
+    #[test]
+    fn a_websocket_below_the_base_url_is_written_as_a_path_so_it_follows_the_base_url() {
+        let doc = |ws: &str| {
+            serde_json::json!({
+                "token_endpoint": "http://127.0.0.1:8080/oauth/token",
+                "authbench_ws_endpoint": ws,
+            })
+        };
+        let render = |ws: &str| {
+            Draft::from_metadata(base(), "x", &doc(ws))
+                .unwrap()
+                .render()
+        };
+        let text = render("ws://127.0.0.1:8080/ws");
+        assert!(text.contains("ws: { path: \"/ws\","), "{text}");
+        let p = crate::profile::file::profile_from_str_with(
+            &text,
+            None,
+            crate::profile::file::EnvCheck::Skip,
+        )
+        .unwrap();
+        assert_eq!(p.ws().unwrap().url.as_str(), "ws://127.0.0.1:8080/ws");
+        for elsewhere in ["wss://127.0.0.1:8080/ws", "ws://rt.example/ws"] {
+            let text = render(elsewhere);
+            assert!(
+                text.contains(&format!("ws: {{ url: \"{elsewhere}\",")),
+                "{text}"
+            );
+        }
     }
 
     #[test]
