@@ -157,6 +157,14 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::NoCloseAfterEvent,
+        // The event comes, the close never does: the socket of the logged-out (WS-02), replaced
+        // (WS-04), limited-out (SS-01) or logged-out-everywhere (SS-02) session stays open.
+        catches: &["WS-02", "WS-04", "SS-01", "SS-02"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::RejectAllRefresh,
         catches: &["RT-01"],
         // Every "refused after X" verdict rests on a control that is refused too: not judged.
@@ -374,6 +382,9 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     // Every session ends (its refresh token is refused); only the sockets are not closed, which
     // SS-02 rates WARN (ASVS 5 7.4.1).
     (Flaw::SilentLogout, "SS-02"),
+    // The sessions end and their sockets are told; only the close is missing.
+    (Flaw::NoCloseAfterEvent, "SS-01"),
+    (Flaw::NoCloseAfterEvent, "SS-02"),
 ];
 
 impl FlawProof {
