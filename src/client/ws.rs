@@ -146,6 +146,9 @@ struct ConnState {
     ended: bool,
     /// When the current socket opened (set with `open`).
     opened_at: Option<tokio::time::Instant>,
+    /// The last socket was closed by the client (the run's stop, or a kick event the server never
+    /// followed with a close frame), not by the server.
+    closed_by_client: bool,
 }
 
 #[derive(Debug)]
@@ -198,11 +201,16 @@ impl WsHandle {
 
     /// A future that completes when the channel has no open socket: the server's close frame
     /// arrived (or the connection ended), or the channel is over — at once if that is already so.
-    /// For whoever waits for a session's channel to close without holding the handle.
-    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+    /// For whoever waits for a session's channel to close without holding the handle. Its output
+    /// says whether the server closed it: `false` when the client did (the run's stop, or the
+    /// end of a kick event's close grace: `kick_without_close`).
+    pub fn closed(&self) -> impl Future<Output = bool> + Send + 'static {
         let mut rx = self.shared.state.subscribe();
         async move {
-            let _ = rx.wait_for(|s| !s.open || s.ended).await;
+            rx.wait_for(|s| !s.open || s.ended)
+                .await
+                .map(|s| !s.closed_by_client)
+                .unwrap_or(false)
         }
     }
 
@@ -603,6 +611,7 @@ impl<T: WsTokens> Channel<T> {
             s.generation = generation;
             s.open = true;
             s.opened_at = Some(tokio::time::Instant::now());
+            s.closed_by_client = false;
         });
         Conn {
             generation,
@@ -872,7 +881,10 @@ impl<T: WsTokens> Channel<T> {
 
     /// Client-initiated close: Close 1000, then wait (bounded) for the server's echo.
     async fn close_and_drain(&mut self, mut conn: Conn) {
-        self.shared.set_open(false);
+        self.shared.state.send_modify(|s| {
+            s.open = false;
+            s.closed_by_client = true;
+        });
         let close = conn.sink.send(Message::Close(Some(CloseFrame {
             code: CloseCode::Normal,
             reason: "client closing".into(),
