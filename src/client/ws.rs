@@ -90,6 +90,13 @@ pub trait WsTokens: Send + Sync + 'static {
     /// `client::notice`). Called before the close handshake is drained and before the kick clock
     /// is signalled; [`WsTokens::session_ended`] follows when the channel stops.
     fn session_end_noticed(&self, _path: NoticePath, _reason: Reason) {}
+    /// When `token`, an access token this handed out, expires as the server announced it: for a
+    /// session, its JWT `exp` or else the token response's `expires_in`. The default reads the
+    /// JWT's `exp` only (an opaque token: unknown). A socket still open past it counts
+    /// `ws_open_after_expiry`.
+    fn expiry_of(&self, token: &str) -> Option<SystemTime> {
+        jwt_exp(token)
+    }
 }
 
 /// How a channel ended.
@@ -602,7 +609,7 @@ impl<T: WsTokens> Channel<T> {
             self.opts.close_timeout,
             OpenGauge::new(self.rec.clone()),
         ));
-        let stale_after = jwt_exp(token).map(|exp| {
+        let stale_after = self.tokens.expiry_of(token).map(|exp| {
             let left = exp.duration_since(SystemTime::now()).unwrap_or_default();
             tokio::time::Instant::now() + left + self.opts.expiry_grace
         });

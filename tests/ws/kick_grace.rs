@@ -116,3 +116,55 @@ async fn a_socket_closed_for_good_right_after_its_handshake_was_never_held() {
         assert_eq!(rec.counter(names::CHANNELS_TURNED_AWAY), 1, "{code}");
     }
 }
+
+/// An opaque access token (no JWT `exp`) whose expiry the session knows from `expires_in`.
+struct Opaque {
+    expires: std::time::SystemTime,
+}
+
+impl authbench::client::ws::WsTokens for Opaque {
+    async fn access_token(&self) -> Option<String> {
+        Some("opaque-access-token".into())
+    }
+    async fn refresh_for_reconnect(&self) -> Option<String> {
+        None
+    }
+    fn session_ended(&self, _why: SessionEnd) {}
+    fn expiry_of(&self, _token: &str) -> Option<std::time::SystemTime> {
+        Some(self.expires)
+    }
+}
+
+#[tokio::test]
+async fn a_socket_open_past_an_opaque_tokens_announced_expiry_is_counted() {
+    // A server that never closes a socket when its access token expires; the token is opaque, so
+    // only the announced expiry (`expires_in`) says when that was.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        ws.send(Message::text(r#"{"type":"welcome"}"#))
+            .await
+            .unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let mut opts = WsOptions::new(format!("ws://{addr}/ws").parse().unwrap());
+    opts.expiry_grace = Duration::from_millis(100);
+    let tokens = std::sync::Arc::new(Opaque {
+        expires: std::time::SystemTime::now() + Duration::from_millis(300),
+    });
+    let rec = Recorder::new();
+    let board = KickBoard::new(rec.clone());
+    let h = authbench::client::ws::spawn(
+        std::sync::Arc::new(opts),
+        tokens,
+        rec.clone(),
+        0,
+        board.clock(0),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    assert!(eventually(BOUND, || rec.counter(names::WS_OPEN_AFTER_EXPIRY) == 1).await);
+    h.close();
+    tokio::time::timeout(BOUND, h.join()).await.unwrap();
+}
