@@ -708,6 +708,29 @@ impl Draft {
     }
 }
 
+/// Where a server below `base` publishes its metadata, in the order `init` tries them: OpenID
+/// discovery (`base` + `/.well-known/openid-configuration`), RFC 8414 §3.1 (the well-known suffix
+/// inserted between the host and the issuer's path: `https://h/.well-known/oauth-authorization-server/tenant`),
+/// then the same suffix appended to `base`, as servers predating RFC 8414 publish it (the same URL
+/// as §3.1's when `base` has no path).
+pub fn metadata_urls(base: &url::Url) -> Vec<String> {
+    let root = base.as_str().trim_end_matches('/');
+    let path = base.path().trim_end_matches('/');
+    let mut urls = vec![format!("{root}/.well-known/openid-configuration")];
+    if !path.is_empty() {
+        let mut origin = base.clone();
+        origin.set_path("");
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let origin = origin.as_str().trim_end_matches('/').to_string();
+        urls.push(format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ));
+    }
+    urls.push(format!("{root}/.well-known/oauth-authorization-server"));
+    urls
+}
+
 fn render_form(out: &mut String, fields: &[(&str, String)]) {
     let _ = writeln!(out, "  form:");
     for (k, v) in fields {
@@ -732,6 +755,26 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("not an http(s) URL"), "{err}");
         assert!(Draft::from_metadata(base(), "x", &serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn metadata_is_looked_for_where_rfc_8414_puts_it_for_an_issuer_with_a_path() {
+        let at = |u: &str| metadata_urls(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            at("https://idp.example/tenant/a/"),
+            vec![
+                "https://idp.example/tenant/a/.well-known/openid-configuration",
+                "https://idp.example/.well-known/oauth-authorization-server/tenant/a",
+                "https://idp.example/tenant/a/.well-known/oauth-authorization-server",
+            ]
+        );
+        assert_eq!(
+            at("http://127.0.0.1:8080"),
+            vec![
+                "http://127.0.0.1:8080/.well-known/openid-configuration",
+                "http://127.0.0.1:8080/.well-known/oauth-authorization-server",
+            ]
+        );
     }
 
     #[test]
