@@ -74,6 +74,8 @@ flaws! {
         "logout, refresh-token revocation, logout everywhere and the admin logout revoke the session but tell none of its channels: no event or close on its sockets and streams, no push, not even to one that looks again later (RevokeCause::told) — a server that forgot the fan-out";
     WrongCloseCode => "wrong-close-code",
         "kick, logout and expiry close sockets with 1000 and no event instead of 4409/4403/4401";
+    NoCloseAfterEvent => "no-close-after-event",
+        "kicks and logouts send their kicked/logout event but never close the socket: it stays open, told but not closed, until the client goes (ws::run)";
     RefreshCacheable => "refresh-cacheable",
         "the refresh grant's token response (POST /oauth/token, POST /api/auth/refresh) has no Cache-Control: no-store";
     AcceptQueryToken => "accept-query-token",
@@ -202,7 +204,7 @@ mod tests {
             assert!(!f.description().is_empty());
         }
 
-        assert_eq!(Flaw::ALL.len(), 50);
+        assert_eq!(Flaw::ALL.len(), 51);
         assert!(Flaw::ALL.len() <= 64, "Flaws is a u64 bit set");
     }
 

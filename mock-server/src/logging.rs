@@ -51,8 +51,13 @@ impl LogArgs {
     /// The filter: `RUST_LOG` when set and not empty (invalid directives are reported on stderr
     /// and ignored), otherwise the `-v` level.
     fn filter(&self) -> EnvFilter {
-        match std::env::var("RUST_LOG") {
-            Ok(directives) if !directives.trim().is_empty() => EnvFilter::builder()
+        self.filter_with(std::env::var("RUST_LOG").ok())
+    }
+
+    /// [`Self::filter`] with `RUST_LOG`'s value given.
+    fn filter_with(&self, rust_log: Option<String>) -> EnvFilter {
+        match rust_log {
+            Some(directives) if !directives.trim().is_empty() => EnvFilter::builder()
                 .with_default_directive(LevelFilter::WARN.into())
                 .parse_lossy(directives),
             _ => EnvFilter::default().add_directive(self.level().into()),
@@ -60,21 +65,45 @@ impl LogArgs {
     }
 }
 
+/// Whatever the filter lets through, the WebSocket library's trace events are dropped: they print
+/// the handshake request (a token in the query or the `Authorization` header) and every frame's
+/// payload (a token in a first message), and tokens are never printed whole.
+fn not_secret_trace(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() != tracing::Level::TRACE
+        || !SECRET_TRACING
+            .iter()
+            .any(|t| meta.target() == *t || meta.target().starts_with(&format!("{t}::")))
+}
+
+/// Targets whose trace output carries credentials (see [`not_secret_trace`]).
+const SECRET_TRACING: &[&str] = &["tungstenite", "tokio_tungstenite"];
+
 /// Installs the global subscriber. Colours only on a terminal with `NO_COLOR` unset. Does
 /// nothing if a subscriber is already installed (e.g. a test harness set one).
 pub fn init(args: &LogArgs) {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(args.filter())
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = args.filter().and(filter_fn(not_secret_trace));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // A log line stderr cannot take (its reader has gone) is dropped, like every other line
         // there (crate::console); reporting it would `eprintln!` into the same closed pipe and
         // panic.
         .log_internal_errors(false);
     // `try_init` only fails when a global subscriber exists already; keeping that one is right.
+    let registry = tracing_subscriber::registry();
     let _ = match args.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder
-            .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+        LogFormat::Json => registry.with(layer.json().with_filter(filter)).try_init(),
+        LogFormat::Text => registry
+            .with(
+                layer
+                    .with_ansi(
+                        std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+                    )
+                    .with_filter(filter),
+            )
             .try_init(),
     };
 }
@@ -93,5 +122,68 @@ mod tests {
         assert_eq!(at(1).level(), LevelFilter::INFO);
         assert_eq!(at(2).level(), LevelFilter::DEBUG);
         assert_eq!(at(7).level(), LevelFilter::TRACE);
+    }
+
+    /// What the subscriber `init` installs, with `args` and `rust_log`, writes for a trace and a
+    /// debug event of the WebSocket library and a trace event of authbench.
+    fn logged(args: &LogArgs, rust_log: Option<&str>) -> String {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::Layer;
+        use tracing_subscriber::filter::{FilterExt, filter_fn};
+        use tracing_subscriber::layer::SubscriberExt;
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let filter = args
+            .filter_with(rust_log.map(str::to_string))
+            .and(filter_fn(not_secret_trace));
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || out.clone())
+                .with_filter(filter),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(
+                target: "tungstenite::handshake::client",
+                "Request: GET /ws?access_token=SECRET"
+            );
+            tracing::trace!(target: "tokio_tungstenite", "frame SECRET");
+            tracing::debug!(target: "tungstenite::handshake::client", "handshake done");
+            tracing::trace!(target: "authbench::engine", "engine trace");
+        });
+        String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn the_websocket_library_never_traces_a_token_whatever_the_verbosity() {
+        let at = |verbose| LogArgs {
+            verbose,
+            ..LogArgs::default()
+        };
+        for rust_log in [
+            None,
+            Some("trace"),
+            Some("tungstenite=trace,authbench=trace"),
+        ] {
+            let out = logged(&at(3), rust_log);
+            assert!(!out.contains("SECRET"), "{rust_log:?}: {out}");
+            assert!(out.contains("engine trace"), "{rust_log:?}: {out}");
+            assert!(out.contains("handshake done"), "{rust_log:?}: {out}");
+        }
+        // ... and the default level stays quiet: the cap lowers, it never raises.
+        let quiet = logged(&at(0), None);
+        assert!(quiet.is_empty(), "{quiet}");
+        let info = logged(&at(0), Some("info"));
+        assert!(info.is_empty(), "{info}");
     }
 }

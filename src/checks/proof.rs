@@ -157,6 +157,14 @@ pub const FLAW_CHECKS: &[FlawProof] = &[
         side_effects: &[],
     },
     FlawProof {
+        flaw: Flaw::NoCloseAfterEvent,
+        // The event comes, the close never does: the socket of the logged-out (WS-02), replaced
+        // (WS-04), limited-out (SS-01) or logged-out-everywhere (SS-02) session stays open.
+        catches: &["WS-02", "WS-04", "SS-01", "SS-02"],
+        skips: &[],
+        side_effects: &[],
+    },
+    FlawProof {
         flaw: Flaw::RejectAllRefresh,
         catches: &["RT-01"],
         // Every "refused after X" verdict rests on a control that is refused too: not judged.
@@ -388,6 +396,9 @@ pub const SHOULD_CATCHES: &[(Flaw, &str)] = &[
     // RFC 7009 §2.1: revoking a refresh token SHOULD invalidate the grant's access tokens; the
     // refresh token itself is refused (the MUST holds).
     (Flaw::AcceptAnyToken, "RV-01"),
+    // The sessions end and their sockets are told; only the close is missing.
+    (Flaw::NoCloseAfterEvent, "SS-01"),
+    (Flaw::NoCloseAfterEvent, "SS-02"),
 ];
 
 impl FlawProof {

@@ -103,4 +103,13 @@ impl WsTokens for Session {
         self.expect_end();
         self.noticed(path, reason, false);
     }
+
+    /// The held token's announced expiry (its `exp`, or now + `expires_in` for an opaque token);
+    /// another token's JWT `exp`.
+    fn expiry_of(&self, token: &str) -> Option<SystemTime> {
+        match self.held() {
+            Some(h) if h.access() == token => h.expires_at.map(|e| e.get()),
+            _ => crate::profile::jwt_exp(token),
+        }
+    }
 }

@@ -90,6 +90,13 @@ pub trait WsTokens: Send + Sync + 'static {
     /// `client::notice`). Called before the close handshake is drained and before the kick clock
     /// is signalled; [`WsTokens::session_ended`] follows when the channel stops.
     fn session_end_noticed(&self, _path: NoticePath, _reason: Reason) {}
+    /// When `token`, an access token this handed out, expires as the server announced it: for a
+    /// session, its JWT `exp` or else the token response's `expires_in`. The default reads the
+    /// JWT's `exp` only (an opaque token: unknown). A socket still open past it counts
+    /// `ws_open_after_expiry`.
+    fn expiry_of(&self, token: &str) -> Option<SystemTime> {
+        jwt_exp(token)
+    }
 }
 
 /// How a channel ended.
@@ -146,6 +153,9 @@ struct ConnState {
     ended: bool,
     /// When the current socket opened (set with `open`).
     opened_at: Option<tokio::time::Instant>,
+    /// The last socket was closed by the client (the run's stop, or a kick event the server never
+    /// followed with a close frame), not by the server.
+    closed_by_client: bool,
 }
 
 #[derive(Debug)]
@@ -198,11 +208,16 @@ impl WsHandle {
 
     /// A future that completes when the channel has no open socket: the server's close frame
     /// arrived (or the connection ended), or the channel is over — at once if that is already so.
-    /// For whoever waits for a session's channel to close without holding the handle.
-    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+    /// For whoever waits for a session's channel to close without holding the handle. Its output
+    /// says whether the server closed it: `false` when the client did (the run's stop, or the
+    /// end of a kick event's close grace: `kick_without_close`).
+    pub fn closed(&self) -> impl Future<Output = bool> + Send + 'static {
         let mut rx = self.shared.state.subscribe();
         async move {
-            let _ = rx.wait_for(|s| !s.open || s.ended).await;
+            rx.wait_for(|s| !s.open || s.ended)
+                .await
+                .map(|s| !s.closed_by_client)
+                .unwrap_or(false)
         }
     }
 
@@ -358,7 +373,8 @@ struct Channel<T: WsTokens> {
 /// A socket the server closes to be retried (a backoff, reconnect or refresh-then-reconnect close,
 /// or a drop without a close frame) sooner than this after it opened, before it delivered any
 /// message, was turned away: a refusal like a failed handshake (a server that accepts every
-/// socket and closes it with 1013 at once serves no socket).
+/// socket and closes it with 1013 at once serves no socket). So was one it closed for good that
+/// soon (1000, a protocol-error close), silent: the client does not retry, and holds nothing.
 pub(crate) const TURNED_AWAY_WITHIN: Duration = Duration::from_secs(1);
 
 impl<T: WsTokens> Channel<T> {
@@ -509,7 +525,16 @@ impl<T: WsTokens> Channel<T> {
             Next::Backoff | Next::Reconnect | Next::RefreshThenReconnect { .. }
         );
         let young = opened_at.elapsed() < TURNED_AWAY_WITHIN;
-        if retried && young {
+        // A silent socket the server ends for good at once (1000, or a protocol-error close) served
+        // nothing either, and the client will not try again: the channel is never held.
+        let dismissed = young
+            && !self.delivered
+            && matches!(next, Next::Stop(WsEnd::Normal(_) | WsEnd::ProtocolError(_)));
+        if dismissed {
+            self.failed_connects += 1;
+            self.rec
+                .count_channel_failure(self.shard, names::CHANNELS_TURNED_AWAY);
+        } else if retried && young {
             self.failed_connects += 1;
             // Closed to be retried before it served anything (not for its token: an expiry close
             // asks for a refresh): the server turned the socket away, a failed attempt.
@@ -584,7 +609,7 @@ impl<T: WsTokens> Channel<T> {
             self.opts.close_timeout,
             OpenGauge::new(self.rec.clone()),
         ));
-        let stale_after = jwt_exp(token).map(|exp| {
+        let stale_after = self.tokens.expiry_of(token).map(|exp| {
             let left = exp.duration_since(SystemTime::now()).unwrap_or_default();
             tokio::time::Instant::now() + left + self.opts.expiry_grace
         });
@@ -593,6 +618,7 @@ impl<T: WsTokens> Channel<T> {
             s.generation = generation;
             s.open = true;
             s.opened_at = Some(tokio::time::Instant::now());
+            s.closed_by_client = false;
         });
         Conn {
             generation,
@@ -610,6 +636,9 @@ impl<T: WsTokens> Channel<T> {
         let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
         let timer = tokio::time::sleep_until(far);
         tokio::pin!(timer);
+        // Stopped while a kick or logout event's close frame was still due: the server keeps its
+        // grace (`close_by`), so a close it never sends is a `kick_without_close`, not the run's.
+        let mut stopping = false;
         loop {
             let wake = [close_by, expiry_check].into_iter().flatten().min();
             if timer.deadline() != wake.unwrap_or(far) {
@@ -617,7 +646,13 @@ impl<T: WsTokens> Channel<T> {
             }
             tokio::select! {
                 biased;
-                _ = self.shared.stop.cancelled() => {
+                _ = self.shared.stop.cancelled(), if !stopping => {
+                    if close_by.is_some() {
+                        // The session is over already (a kick or logout event came): the phase
+                        // that closes the socket must not hide whether the server closes it.
+                        stopping = true;
+                        continue;
+                    }
                     // Checked first (`biased`): a close frame already on its way loses to the
                     // stop, and this socket is the run's to account for, not the server's.
                     self.count(WS_CLOSED_AT_STOP);
@@ -636,7 +671,7 @@ impl<T: WsTokens> Channel<T> {
                         expiry_check = None;
                     }
                 }
-                _ = self.shared.reconnect.notified() => {
+                _ = self.shared.reconnect.notified(), if !stopping => {
                     conn = self.replace(conn).await;
                     expiry_check = conn.stale_after;
                     event = None;
@@ -853,7 +888,10 @@ impl<T: WsTokens> Channel<T> {
 
     /// Client-initiated close: Close 1000, then wait (bounded) for the server's echo.
     async fn close_and_drain(&mut self, mut conn: Conn) {
-        self.shared.set_open(false);
+        self.shared.state.send_modify(|s| {
+            s.open = false;
+            s.closed_by_client = true;
+        });
         let close = conn.sink.send(Message::Close(Some(CloseFrame {
             code: CloseCode::Normal,
             reason: "client closing".into(),

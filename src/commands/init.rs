@@ -10,7 +10,9 @@ use authbench::client::authorize::{UNOBSERVED, obtain_code};
 use authbench::client::transport::{BodyMode, HttpError, Reply};
 use authbench::client::{Connections, Connector, Http};
 use authbench::profile::file::{EnvCheck, profile_from_str_with};
-use authbench::profile::init::{ClientAuth, Draft, Findings, InitGrant, find_token_fields};
+use authbench::profile::init::{
+    ClientAuth, Draft, Findings, InitGrant, find_token_fields, metadata_urls,
+};
 use authbench::profile::{Profile, Rendered, request};
 
 use crate::cli::{InitArgs, InitGrantArg};
@@ -18,12 +20,6 @@ use crate::exit::{CliError, Code};
 
 /// Deadline of each request `init` sends.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where metadata documents live below an issuer URL, tried in order.
-const WELL_KNOWN: &[&str] = &[
-    "/.well-known/openid-configuration",
-    "/.well-known/oauth-authorization-server",
-];
 
 pub async fn run(args: InitArgs) -> Result<Code, CliError> {
     let base = url::Url::parse(args.url.trim())
@@ -188,8 +184,7 @@ async fn fetch_metadata(
     base: &url::Url,
 ) -> Result<Option<(String, serde_json::Value)>, CliError> {
     let root = base.as_str().trim_end_matches('/');
-    for suffix in WELL_KNOWN {
-        let url = format!("{root}{suffix}");
+    for url in metadata_urls(base) {
         let parsed = url::Url::parse(&url).map_err(|e| CliError::usage(format!("{url}: {e}")))?;
         let reply = send(http, || request::get(&parsed)).await.map_err(|e| {
             CliError::cannot_proceed(format!(
@@ -215,8 +210,8 @@ async fn fetch_metadata(
 fn ask_token_path(base: &url::Url) -> Result<String, CliError> {
     let missing = || {
         CliError::usage(format!(
-            "{base} publishes no discovery document (neither {} nor {})\n  = fix: give the token endpoint with --token-path, e.g. --token-path /oauth/token",
-            WELL_KNOWN[0], WELL_KNOWN[1]
+            "{base} publishes no discovery document (none at {})\n  = fix: give the token endpoint with --token-path, e.g. --token-path /oauth/token",
+            metadata_urls(base).join(", ")
         ))
     };
     if !std::io::stdin().is_terminal() {

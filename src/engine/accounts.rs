@@ -97,7 +97,7 @@ async fn ramped_sockets<Fut>(
 }
 
 /// `relogin`: every user logs in again on a new session (a second device), which replaces the
-/// client's primary one; the old socket's kick clock is armed when the new login's response arrives.
+/// client's primary one; the old socket's kick clock is armed with the instant the new login was sent.
 /// With `client.devices`, the user's first device logs in again and the kick clocks of every
 /// device's socket are armed (a single-session server kicks them all: kick latency per device).
 pub(crate) async fn relogin(

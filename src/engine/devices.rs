@@ -9,9 +9,11 @@
 //! - every device tries its refresh token once, right after the answer: a refusal is what the
 //!   logout promised, an acceptance makes the device a zombie (`zombie_refresh`);
 //! - `logout_everywhere_latency` is recorded for the user when every device got there: its
-//!   socket's channel ended (a device without a socket has nothing to close) and its refresh was
-//!   refused; the sample is the request's send instant → the last device to get there (its
-//!   socket's close frame received, or its refresh refused, whichever came later);
+//!   server closed its socket (a device without a socket has nothing to close; one whose socket
+//!   got its logout event but no close frame, which the client then closed itself after the
+//!   grace, `kick_without_close`, never gets there) and its refresh was refused; the sample is
+//!   the request's send instant → the last device to get there (its socket's close frame
+//!   received, or its refresh refused, whichever came later);
 //! - once each device's access token (as held before the request) has expired — waited for up
 //!   to the phase's `await_expiry` — the device calls the resource with it once more: accepted, it
 //!   is a zombie too (`zombie_access`: a token that outlives its own `exp`, e.g. a resource server
@@ -47,8 +49,8 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
 struct Device {
     session: Arc<Session>,
     kick: Option<Arc<KickClock>>,
-    /// Completes when the device's socket is closed.
-    closed: Option<futures::future::BoxFuture<'static, ()>>,
+    /// Completes when the device's socket is closed: true when the server closed it.
+    closed: Option<futures::future::BoxFuture<'static, bool>>,
 }
 
 /// What became of one device after an accepted logout everywhere.
@@ -232,10 +234,12 @@ async fn device_after(
     let session = d.session;
     let closed = async {
         match d.closed {
+            // A socket the client had to close itself (the server sent its logout event but no
+            // close frame: `kick_without_close`) was never closed by the server: not done.
             Some(fut) => tokio::time::timeout(kick_timeout, fut)
                 .await
                 .ok()
-                .map(|()| Instant::now()),
+                .and_then(|by_server| by_server.then(Instant::now)),
             None => Some(Instant::now()),
         }
     };

@@ -93,11 +93,19 @@ impl Socket {
     }
 
     /// Completes when the channel has no open socket or stream (the server closed it, e.g. a
-    /// kick). `None` for a push registration: it has no connection for the server to close.
-    pub fn closed(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
+    /// kick), with whether the server closed it (`false`: the client closed a socket the server
+    /// left open past a kick event's grace, or the run stopped it). `None` for a push
+    /// registration: it has no connection for the server to close.
+    pub fn closed(&self) -> Option<futures::future::BoxFuture<'static, bool>> {
         match &*self.handle {
             Handle::Ws(h) => Some(Box::pin(h.closed())),
-            Handle::Sse(h) => Some(Box::pin(h.closed())),
+            Handle::Sse(h) => {
+                let closed = h.closed();
+                Some(Box::pin(async move {
+                    closed.await;
+                    true
+                }))
+            }
             Handle::Push(_) => None,
         }
     }

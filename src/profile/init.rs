@@ -343,6 +343,17 @@ impl Draft {
         }
     }
 
+    /// A WebSocket URL below the base URL as a path (`ws://` under `http://`, `wss://` under
+    /// `https://`), the way `ws.path` is resolved; None for any other URL.
+    fn ws_path(&self, ws: &str) -> Option<String> {
+        let http = if let Some(rest) = ws.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else {
+            format!("https://{}", ws.strip_prefix("wss://")?)
+        };
+        Some(self.at(&http)).filter(|p| p.starts_with('/'))
+    }
+
     /// The commented target profile.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -527,10 +538,16 @@ impl Draft {
             }
         }
         if let Some(ws) = &self.ws {
+            // Below the base URL (same host, ws for http, wss for https): a path, so the socket
+            // follows AUTHBENCH_BASE_URL like every other endpoint.
+            let (key, value) = match self.ws_path(ws) {
+                Some(path) => ("path", path),
+                None => ("url", ws.clone()),
+            };
             let _ = writeln!(
                 out,
-                "ws: {{ url: {}, token: {{ query: access_token }}, close_codes: authbench }}",
-                q(ws)
+                "ws: {{ {key}: {}, token: {{ query: access_token }}, close_codes: authbench }}",
+                q(&value)
             );
         }
         out
@@ -691,6 +708,29 @@ impl Draft {
     }
 }
 
+/// Where a server below `base` publishes its metadata, in the order `init` tries them: OpenID
+/// discovery (`base` + `/.well-known/openid-configuration`), RFC 8414 §3.1 (the well-known suffix
+/// inserted between the host and the issuer's path: `https://h/.well-known/oauth-authorization-server/tenant`),
+/// then the same suffix appended to `base`, as servers predating RFC 8414 publish it (the same URL
+/// as §3.1's when `base` has no path).
+pub fn metadata_urls(base: &url::Url) -> Vec<String> {
+    let root = base.as_str().trim_end_matches('/');
+    let path = base.path().trim_end_matches('/');
+    let mut urls = vec![format!("{root}/.well-known/openid-configuration")];
+    if !path.is_empty() {
+        let mut origin = base.clone();
+        origin.set_path("");
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let origin = origin.as_str().trim_end_matches('/').to_string();
+        urls.push(format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ));
+    }
+    urls.push(format!("{root}/.well-known/oauth-authorization-server"));
+    urls
+}
+
 fn render_form(out: &mut String, fields: &[(&str, String)]) {
     let _ = writeln!(out, "  form:");
     for (k, v) in fields {
@@ -715,6 +755,26 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("not an http(s) URL"), "{err}");
         assert!(Draft::from_metadata(base(), "x", &serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn metadata_is_looked_for_where_rfc_8414_puts_it_for_an_issuer_with_a_path() {
+        let at = |u: &str| metadata_urls(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            at("https://idp.example/tenant/a/"),
+            vec![
+                "https://idp.example/tenant/a/.well-known/openid-configuration",
+                "https://idp.example/.well-known/oauth-authorization-server/tenant/a",
+                "https://idp.example/tenant/a/.well-known/oauth-authorization-server",
+            ]
+        );
+        assert_eq!(
+            at("http://127.0.0.1:8080"),
+            vec![
+                "http://127.0.0.1:8080/.well-known/openid-configuration",
+                "http://127.0.0.1:8080/.well-known/oauth-authorization-server",
+            ]
+        );
     }
 
     #[test]
@@ -777,6 +837,37 @@ mod tests {
             crate::profile::file::EnvCheck::Skip,
         );
         assert!(p.is_ok(), "{text}\n{:?}", p.err());
+    }
+
+    #[test]
+    fn a_websocket_below_the_base_url_is_written_as_a_path_so_it_follows_the_base_url() {
+        let doc = |ws: &str| {
+            serde_json::json!({
+                "token_endpoint": "http://127.0.0.1:8080/oauth/token",
+                "authbench_ws_endpoint": ws,
+            })
+        };
+        let render = |ws: &str| {
+            Draft::from_metadata(base(), "x", &doc(ws))
+                .unwrap()
+                .render()
+        };
+        let text = render("ws://127.0.0.1:8080/ws");
+        assert!(text.contains("ws: { path: \"/ws\","), "{text}");
+        let p = crate::profile::file::profile_from_str_with(
+            &text,
+            None,
+            crate::profile::file::EnvCheck::Skip,
+        )
+        .unwrap();
+        assert_eq!(p.ws().unwrap().url.as_str(), "ws://127.0.0.1:8080/ws");
+        for elsewhere in ["wss://127.0.0.1:8080/ws", "ws://rt.example/ws"] {
+            let text = render(elsewhere);
+            assert!(
+                text.contains(&format!("ws: {{ url: \"{elsewhere}\",")),
+                "{text}"
+            );
+        }
     }
 
     #[test]

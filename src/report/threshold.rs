@@ -46,8 +46,19 @@ pub const FAILURE_RATE_EACH: &str = "failure_rate(*) < 1%";
 /// side worked. Applied when the report holds [`names::CHANNELS_NEVER_OPENED`], which such a run
 /// records even at 0.
 /// `channel_failure_rate` sees a server that refuses some of them (a handshake answered 500 is
-/// not an operation of `failure_rate`).
-pub const CHANNEL_DEFAULTS: &[&str] = &["channels_never_opened == 0", "channel_failure_rate < 1%"];
+/// not an operation of `failure_rate`). The kick counters see a server that ended a session (a
+/// logout, a force logout, a logout everywhere, a login elsewhere) and left its channel open
+/// and untold (`missed_kicks`, `sse_missed_kicks`, `missed_pushes`), or told it and never closed
+/// it (`kick_without_close`): each is 0 unless a kick phase armed a clock and the kick did not
+/// come.
+pub const CHANNEL_DEFAULTS: &[&str] = &[
+    "channels_never_opened == 0",
+    "channel_failure_rate < 1%",
+    "missed_kicks == 0",
+    "sse_missed_kicks == 0",
+    "missed_pushes == 0",
+    "kick_without_close == 0",
+];
 
 /// Parses an expression with authbench's metric names (for expressions read back from a
 /// `report.json`; a scenario's thresholds arrive parsed).
@@ -638,6 +649,42 @@ mod tests {
                 .iter()
                 .any(|t| t.expr.starts_with("channel_"))
         );
+    }
+
+    #[test]
+    fn a_channel_the_server_never_kicked_or_closed_fails_the_run() {
+        for missed in [
+            "missed_kicks",
+            "sse_missed_kicks",
+            "missed_pushes",
+            "kick_without_close",
+        ] {
+            let report = judged(
+                &[
+                    ("channels_never_opened", 0),
+                    ("ws_connects", 4),
+                    (missed, 3),
+                ],
+                &[],
+            );
+            let r = result(&report, &format!("{missed} == 0"));
+            assert!(!r.passed && r.origin == Origin::Default, "{}", r.message);
+            // A scenario that expects the misses (a relogin against a multi-session server)
+            // says so, and its threshold replaces the default.
+            let own = format!("{missed} >= 0");
+            let counters = [
+                ("channels_never_opened", 0),
+                ("ws_connects", 4),
+                (missed, 3),
+            ];
+            let report = judged(&counters, &[own.as_str()]);
+            assert!(result(&report, &own).passed);
+            let default = format!("{missed} == 0");
+            assert!(!report.thresholds.iter().any(|t| t.expr == default));
+        }
+        // A run without channels is not held to them.
+        let report = judged(DILUTED, &[]);
+        assert!(!report.thresholds.iter().any(|t| t.expr.contains("kick")));
     }
 
     #[test]

@@ -250,3 +250,69 @@ fn unusable_metadata_and_unreachable_servers_are_named() {
     let out = authbench().args(["init", "ftp://x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Serves the JSON `body(address)` at `path` only, 404 everywhere else, one request per connection.
+fn serve_at(
+    path: &'static str,
+    body: impl Fn(std::net::SocketAddr) -> String,
+) -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = body(addr);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let (status, body) = if request_line.split(' ').nth(1) == Some(path) {
+                ("200 OK", body.as_str())
+            } else {
+                ("404 Not Found", "not found")
+            };
+            let mut conn = conn;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn rfc_8414_metadata_of_an_issuer_with_a_path_is_found_where_the_rfc_puts_it() {
+    // RFC 8414 §3.1: for the issuer http://h/tenant/a the metadata is at
+    // http://h/.well-known/oauth-authorization-server/tenant/a. It used to be looked for only at
+    // http://h/tenant/a/.well-known/..., and init said the server published none.
+    let addr = serve_at("/.well-known/oauth-authorization-server/tenant/a", |a| {
+        serde_json::json!({
+            "issuer": format!("http://{a}/tenant/a"),
+            "token_endpoint": format!("http://{a}/tenant/a/oauth/token"),
+            "grant_types_supported": ["password", "refresh_token"],
+        })
+        .to_string()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tenant.yaml");
+    let out = authbench()
+        .args(["init", &format!("http://{addr}/tenant/a")])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("/.well-known/oauth-authorization-server/tenant/a"),
+        "{text}"
+    );
+    assert!(text.contains("path: \"/oauth/token\""), "{text}");
+}

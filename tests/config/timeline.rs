@@ -182,3 +182,33 @@ fn refreshes_get_their_own_scale_under_a_30k_request_rate() {
     assert!(failures.contains("class=\"line failure f0\""), "{failures}");
     assert!(failures.contains(">20<"), "{failures}");
 }
+
+#[test]
+fn compare_shows_the_socket_verdict_counters_a_run_recorded() {
+    let good = storm(100, 100, 0, 100);
+    let bad = {
+        let r = Recorder::with_shards(1);
+        r.count(0, names::REQUESTS, 100);
+        r.count(0, names::KICK_WITHOUT_CLOSE, 50);
+        r.count(0, names::CLOSE_WITHOUT_EVENT, 7);
+        r.count(0, names::CHANNELS_NEVER_OPENED, 30);
+        r.count(0, names::ZOMBIE_SESSIONS, 2);
+        let mut s = r.snapshot();
+        s.elapsed = Duration::from_secs(10);
+        Report::from_run(RunMeta::default(), s, &[])
+    };
+    let cmp = Comparison::new(vec![("good".into(), good), ("bad".into(), bad)]).unwrap();
+    let rows = cmp.rows();
+    for (metric, n) in [
+        (names::KICK_WITHOUT_CLOSE, 50.0),
+        (names::CLOSE_WITHOUT_EVENT, 7.0),
+        (names::CHANNELS_NEVER_OPENED, 30.0),
+        (names::ZOMBIE_SESSIONS, 2.0),
+    ] {
+        let r = row(&rows, metric);
+        assert_eq!(r.values, vec![Some(0.0), Some(n)], "{metric}");
+        assert_eq!(r.changes[1], Change::Worse, "{metric}");
+    }
+    // A counter neither run recorded has no row.
+    assert!(rows.iter().all(|r| r.metric != names::WS_OPEN_AFTER_EXPIRY));
+}

@@ -1081,3 +1081,26 @@ async fn a_login_answered_with_a_server_error_is_tried_once_more() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_socket_told_but_not_closed_is_said_so_not_told_nothing() {
+    use Status::Warn;
+    check_all(vec![
+        (
+            "no-close-after-event",
+            vec![Flaw::NoCloseAfterEvent],
+            no_knobs,
+            vec![
+                ("WS-02", Warn, "the logout event came, but no close frame"),
+                ("WS-04", Warn, "the kicked event came, but no close frame"),
+            ],
+        ),
+        (
+            "silent-logout",
+            vec![Flaw::SilentLogout],
+            no_knobs,
+            vec![("WS-02", Warn, "told nothing")],
+        ),
+    ])
+    .await;
+}

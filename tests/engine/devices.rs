@@ -118,6 +118,31 @@ async fn a_partial_logout_everywhere_leaves_zombies_and_open_sockets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_told_but_never_closed_gives_no_logout_everywhere_latency() {
+    // `no-close-after-event`: every socket gets its logout event, none is closed by the server.
+    // The client closes each after the 2 s grace (`kick_without_close`); that close is not the
+    // server's, so no user is done (it used to give every user a ~2 s sample).
+    let server = mock(|c| c.flaws = vec![Flaw::NoCloseAfterEvent]).await;
+    let (users, devices) = (2u64, 2u64);
+    let r = run(
+        devices_plan(
+            users as u32,
+            devices as u32,
+            vec![logout_everywhere(zero())],
+        ),
+        profile(&server),
+    )
+    .await;
+    let c = counters(&r);
+    assert_eq!(r.counter("status.logout_everywhere.200"), users, "{c}");
+    assert_eq!(r.samples("kick_latency"), users * devices, "{c}");
+    assert_eq!(r.counter("kick_without_close"), users * devices, "{c}");
+    assert_eq!(r.counter("zombie_sessions"), 0, "{c}");
+    assert_eq!(r.samples("logout_everywhere_latency"), 0, "{c}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_everywhere_no_socket_hears_of_is_missed_not_spurious() {
     // `silent-logout`: every session ends, no socket is told. Each socket's next word is its
     // access token's expiry close; the refresh it then asks for is refused — the logout's doing,

@@ -67,8 +67,9 @@ async fn kick_4409_is_terminal_and_its_latency_measured() {
 async fn admin_logout_4403_is_terminal() {
     let server = mock(|_| {}).await;
     let sock = open_socket(&server, 12).await;
+    let sent = std::time::Instant::now();
     assert!(admin_logout(&sock.http, &sock.base, 12).await);
-    sock.clock.arm();
+    sock.clock.arm_at(sent);
     let out = tokio::time::timeout(BOUND, sock.h.join()).await.unwrap();
     assert_eq!(out.end, WsEnd::SessionEnded(SessionEnd::LoggedOut));
     assert_eq!(sock.rec.counter("ws_close.4403"), 1);

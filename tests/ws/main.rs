@@ -6,5 +6,6 @@ mod support;
 mod close_classes;
 mod flaws;
 mod handshake;
+mod kick_grace;
 mod sse;
 mod transport;

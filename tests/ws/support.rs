@@ -249,10 +249,12 @@ pub async fn open_socket(server: &MockServer, n: u64) -> OpenSocket {
 impl OpenSocket {
     /// The same user logs in again (a login elsewhere, the kick trigger); the kick clock is armed.
     pub async fn login_elsewhere(&self) {
+        // Armed with the send instant: a kick that beats the login's response is still its kick.
+        let sent = std::time::Instant::now();
         assert!(
             login(&self.http, &self.base, self.n).await.is_some(),
             "second login"
         );
-        self.clock.arm();
+        self.clock.arm_at(sent);
     }
 }

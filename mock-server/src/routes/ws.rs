@@ -360,6 +360,24 @@ async fn run(
         }
     }
     if let Some(end) = end {
+        if matches!(end, End::Logout | End::Kicked) && state.auth.flaws.has(Flaw::NoCloseAfterEvent)
+        {
+            let kind = if end == End::Kicked {
+                "kicked"
+            } else {
+                "logout"
+            };
+            if send_json(&mut socket, serde_json::json!({ "type": kind })).await {
+                // Told, never closed: the socket stays until the client goes (or the server does).
+                tokio::select! {
+                    _ = up.cancelled() => {
+                        close_socket(&mut socket, close::GOING_AWAY, "server shutting down").await;
+                    }
+                    _ = async { while let Some(Ok(_)) = socket.recv().await {} } => {}
+                }
+            }
+            return;
+        }
         finish(&mut socket, &state, end).await;
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use authbench_mock::{Flaw, MockConfig, MockServer};
+use futures::StreamExt;
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -425,6 +426,33 @@ async fn wrong_close_code() {
         let end = until_close(&mut ws, WAIT).await;
         assert_eq!(end.types(), want_types);
         assert_eq!(end.close_code, Some(want_code));
+    }
+}
+
+#[tokio::test]
+async fn no_close_after_event() {
+    let (good, bad) = pair(Flaw::NoCloseAfterEvent, |c| c.single_session = true).await;
+    for s in [&good, &bad] {
+        let flawed = std::ptr::eq(s, &bad);
+        for (how, want, code) in [("logout", "logout", 4403), ("kick", "kicked", 4409)] {
+            let (_, mut ws) = ws_welcomed(s, 1).await;
+            if how == "logout" {
+                admin_logout(s, "user1", "admin-secret").await;
+            } else {
+                login(s, 1).await;
+            }
+            if flawed {
+                assert_eq!(next_event(&mut ws, WAIT).await.unwrap()["type"], want);
+                // told, but no close frame follows: the socket stays open
+                let quiet = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
+                assert!(quiet.is_err(), "{how}: {quiet:?}");
+                client_close(ws).await;
+            } else {
+                let end = until_close(&mut ws, WAIT).await;
+                assert_eq!(end.types(), vec![want]);
+                assert_eq!(end.close_code, Some(code));
+            }
+        }
     }
 }
 

@@ -9,8 +9,10 @@
 //! second login, so its kick often reaches the old socket before the login's response is read (on
 //! loopback, 645 of 1 000 kicks in a test). Arm with the instant the trigger request was **sent**
 //! ([`KickClock::arm_at`]): the latency then covers the server's handling plus the fan-out and is
-//! never negative. [`KickClock::arm`] (now, i.e. the response) records a kick that beat it as 0 µs
-//! and counts it in `kicks_before_trigger`.
+//! never negative. A signal before that instant is not the trigger's doing (a socket the server
+//! closed right after its handshake, a kick of an earlier login): it is counted in
+//! `kicks_before_trigger` and gives no latency sample. [`KickClock::arm`] (now, i.e. the response)
+//! would count a kick that beat the response that way too: use it only when nothing was sent.
 //!
 //! Only a kick signal counts: a `kicked`/`logout` event, or a close frame that ends the socket for
 //! good (the socket task decides; an expiry close such as 4401 is not one). After the phase the
@@ -269,11 +271,13 @@ impl KickClock {
             if let Some(gone) = names.target_gone {
                 rec.count(self.shard, gone, 1);
             }
+        } else if seen < armed {
+            // Signalled before the trigger was sent: the trigger cannot have caused it (a socket
+            // the server closed right after its handshake, a kick of an earlier login). No
+            // latency: a 0 µs sample would flatter a server that never kicks at all.
+            rec.count(self.shard, names.before_trigger, 1);
         } else {
-            if seen < armed {
-                rec.count(self.shard, names.before_trigger, 1);
-            }
-            rec.record(self.shard, names.latency, seen.saturating_sub(armed));
+            rec.record(self.shard, names.latency, seen - armed);
         }
         let resolved = self.board.resolved.fetch_add(1, Ordering::SeqCst) + 1;
         if resolved >= self.board.armed.load(Ordering::SeqCst) {
@@ -306,7 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn signal_before_arm_records_zero_and_counts_it() {
+    fn a_signal_before_the_trigger_was_sent_is_counted_without_a_latency() {
         let rec = Recorder::new();
         let board = KickBoard::new(rec.clone());
         let clock = board.clock(0);
@@ -315,6 +319,19 @@ mod tests {
         assert!(!clock.is_armed());
         clock.arm_at(t0 + Duration::from_millis(2));
         assert_eq!(rec.counter(KICKS_BEFORE_TRIGGER), 1);
+        assert_eq!(rec.samples(KICK_LATENCY), 0, "no 0 µs kick");
+        assert_eq!(board.tally().missed, 0, "resolved: its socket is gone");
+    }
+
+    #[test]
+    fn a_signal_after_the_send_but_before_the_arm_records_its_latency() {
+        let rec = Recorder::new();
+        let board = KickBoard::new(rec.clone());
+        let clock = board.clock(0);
+        let sent = Instant::now();
+        clock.signal(sent + Duration::from_millis(3));
+        clock.arm_at(sent);
+        assert_eq!(rec.counter(KICKS_BEFORE_TRIGGER), 0);
         assert_eq!(rec.samples(KICK_LATENCY), 1);
     }
 

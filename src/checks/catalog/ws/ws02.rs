@@ -55,10 +55,16 @@ async fn run(p: Arc<Probe>) -> Verdict {
                     secs(wait)
                 )));
             }
+            // What the socket was told decides the message, not the verdict: open is open.
+            let told = if events.contains(&WsEvent::Logout) {
+                "the logout event came, but no close frame"
+            } else {
+                "told nothing"
+            };
             f.warn(
                 "ASVS5-7.4.1",
                 format!(
-                    "the session was logged out (its access token gets {}) but its socket stayed open {} after the logout, told nothing",
+                    "the session was logged out (its access token gets {}) but its socket stayed open {} after the logout, {told}",
                     api.status,
                     secs(wait)
                 ),

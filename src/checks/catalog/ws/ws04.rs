@@ -54,10 +54,15 @@ async fn run(p: Arc<Probe>) -> Verdict {
             )));
         }
         WsEnd::Timeout => {
+            let told = if events.contains(&WsEvent::Kicked) {
+                "the kicked event came, but no close frame"
+            } else {
+                "no kick"
+            };
             f.warn(
                 "ASVS5-7.4.1",
                 format!(
-                    "the first session was ended (its access token gets {}) but its socket stayed open {} after the second login: no kick",
+                    "the first session was ended (its access token gets {}) but its socket stayed open {} after the second login: {told}",
                     old_api.status,
                     secs(wait)
                 ),
