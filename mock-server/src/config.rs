@@ -490,6 +490,10 @@ pub struct MockConfig {
     /// leeway (RFC 7519 §4.1.4), on `/api/me`, the scoped resource and the `/ws` handshake (0).
     #[serde(with = "human_duration")]
     pub access_leeway: Duration,
+    /// A refused refresh grant is answered this long after the refusal took effect (a reuse
+    /// detection's family revocation is already in force meanwhile): a server whose error
+    /// answers come late, like a database-backed one under a refresh storm (0).
+    pub refusal_delay: Duration,
     /// Interval of `{"type":"tick"}` WebSocket messages (0 = off).
     #[serde(with = "human_duration")]
     pub ws_tick: Duration,
@@ -553,6 +557,7 @@ impl Default for MockConfig {
             single_session: false,
             sliding_window: Duration::ZERO,
             access_leeway: Duration::ZERO,
+            refusal_delay: Duration::ZERO,
             ws_tick: Duration::ZERO,
             refresh_cookie: false,
             admin_key: None,
@@ -607,6 +612,7 @@ impl MockConfig {
             ("reuse_grace", self.reuse_grace),
             ("sliding_window", self.sliding_window),
             ("access_leeway", self.access_leeway),
+            ("refusal_delay", self.refusal_delay),
             ("ws_tick", self.ws_tick),
             ("keepalive_timeout", self.keepalive_timeout),
             ("idle_timeout", self.idle_timeout),
@@ -801,6 +807,10 @@ pub struct MockArgs {
     /// The resource still accepts an access token this long after its exp (clock-skew leeway).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub access_leeway: Duration,
+    /// A refused refresh grant is answered this long after the refusal took effect (its family
+    /// revocation already in force): slow error answers.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub refusal_delay: Duration,
     /// Interval of {"type":"tick"} WebSocket messages (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub ws_tick: Duration,
@@ -887,6 +897,7 @@ impl MockArgs {
             single_session: self.single_session,
             sliding_window: self.sliding_window,
             access_leeway: self.access_leeway,
+            refusal_delay: self.refusal_delay,
             ws_tick: self.ws_tick,
             refresh_cookie: self.refresh_cookie,
             admin_key: self.admin_key,

@@ -97,6 +97,10 @@ pub struct MockSection {
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
     pub access_leeway: Option<Duration>,
+    /// A refused refresh is answered this long after the refusal took effect (default 0s).
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub refusal_delay: Option<Duration>,
     /// Interval of WebSocket tick messages (default 0s = off).
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
@@ -210,6 +214,7 @@ impl MockSection {
             (&mut c.reuse_grace, self.reuse_grace),
             (&mut c.sliding_window, self.sliding_window),
             (&mut c.access_leeway, self.access_leeway),
+            (&mut c.refusal_delay, self.refusal_delay),
             (&mut c.ws_tick, self.ws_tick),
             (&mut c.keepalive_timeout, self.keepalive_timeout),
             (&mut c.idle_timeout, self.idle_timeout),

@@ -106,7 +106,10 @@ pub async fn refresh(
     };
     match state.auth.refresh(rt).await {
         Ok(issued) => refresh_response(&state, &issued),
-        Err(e) => unauthorized(&e.to_string()),
+        Err(e) => {
+            super::refusal_delay(&state).await;
+            unauthorized(&e.to_string())
+        }
     }
 }
 

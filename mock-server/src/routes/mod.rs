@@ -78,6 +78,15 @@ impl AppState {
     }
 }
 
+/// `--refusal-delay`: a refused refresh grant waits this long before its answer goes out, its
+/// refusal (and a reuse detection's family revocation) already in force.
+async fn refusal_delay(state: &AppState) {
+    let delay = state.auth.cfg.refusal_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// The server's routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.auth.cfg.max_body;

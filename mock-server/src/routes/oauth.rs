@@ -145,7 +145,10 @@ pub async fn token(
             state.arrivals.settle(arrived, session);
             match result {
                 Ok(issued) => refresh_response(&state, &issued),
-                Err(e) => grant_error(e),
+                Err(e) => {
+                    super::refusal_delay(&state).await;
+                    grant_error(e)
+                }
             }
         }
         Grant::ClientCredentials => {

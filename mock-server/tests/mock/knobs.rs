@@ -315,3 +315,48 @@ async fn revoke_refresh_only_refuses_access_tokens_and_still_revokes_refresh_tok
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn refusal_delay_answers_a_refused_refresh_late_with_its_revocation_in_force() {
+    let delay = Duration::from_millis(800);
+    let s = start_with(|c| c.refusal_delay = delay).await;
+    let l = login(&s, 1).await;
+    let rotated = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    // An accepted refresh is not delayed.
+    let at = rotated.str("access_token").to_owned();
+    assert_eq!(me(&s, Some(&at)).await.status, StatusCode::OK);
+
+    // The replay of the rotated-out token: reuse detection revokes the family at once, and the
+    // refusal reaches the client `delay` later.
+    let sent = std::time::Instant::now();
+    let replay = {
+        let base = s.base_url();
+        let rt = l.str("refresh_token").to_owned();
+        tokio::spawn(async move {
+            let r = send(
+                http()
+                    .post(format!("{base}/oauth/token"))
+                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
+            )
+            .await;
+            (r, sent.elapsed())
+        })
+    };
+    // Until the revocation is in force (bounded), the new access token still works.
+    tokio::time::timeout(delay, async {
+        while me(&s, Some(&at)).await.status == StatusCode::OK {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the family was revoked before the refusal was answered");
+    assert!(!replay.is_finished(), "the refusal came before the delay");
+    let (r, took) = replay.await.unwrap();
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert!(took >= delay, "answered after {took:?}");
+    assert_eq!(s.stats().reuse_detected, 1);
+}
