@@ -415,6 +415,10 @@ struct Extra {
     cookies: CookieJar,
     /// The refresh credentials presented lately, and what they were exchanged for.
     presented: Vec<Presented>,
+    /// Since its login this session presented a refresh credential a second time (a naive
+    /// client's race, a refresh repeated after no answer): reuse detection may have revoked the
+    /// whole family (RFC 9700 §4.14.2), so a refusal of its tokens is its own doing.
+    reused: bool,
     /// A server's `Retry-After`: no request leaves before this instant.
     not_before: Option<tokio::time::Instant>,
     /// Session loss, noticed: the end the scenario caused, ghosts, whether it was noticed.
@@ -442,6 +446,11 @@ impl State {
 
     fn presented_mut(&mut self) -> &mut [Presented] {
         self.extra.as_mut().map_or(&mut [], |e| &mut e.presented)
+    }
+
+    /// See [`Extra::reused`].
+    fn reused(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.reused)
     }
 
     fn not_before(&self) -> Option<tokio::time::Instant> {
@@ -1426,6 +1435,7 @@ impl Session {
                 s.end_expected = false;
                 if let Some(e) = &mut s.extra {
                     e.presented.clear();
+                    e.reused = false;
                 }
                 s.lifetime
                     .logged_in(SystemTime::now(), tokens.refresh_expires_at);
@@ -1446,7 +1456,7 @@ impl Session {
         if let Some(link) = self.tab()
             && let Some(shared) = self.shared()
         {
-            tabs::published(link, shared);
+            tabs::published(link, shared, fresh_login);
         }
         self.arm_proactive(generation, expires_at);
         set
@@ -1538,7 +1548,8 @@ impl Session {
     /// well before the expiry announced for it: it is still the session's token (no renewal, no
     /// refusal of a refresh since; for a tab, no other tab's logout or renewal since), the client
     /// knows of no end of the session (a logout, kick or revocation the scenario caused, an
-    /// announced session end), and it had more than
+    /// announced session end, its own reuse of a refresh credential: [`Extra::reused`]), and it
+    /// had more than
     /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
     /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
     /// server's by the answer's latency) and a small clock difference. Returns the session's
@@ -1554,6 +1565,7 @@ impl Session {
                             .as_ref()
                             .is_some_and(|t| t.access() == held.access());
                     let end_known = s.end_expected
+                        || s.reused()
                         || s.extra
                             .as_ref()
                             .is_some_and(|e| e.notice.pending_end().is_some())
@@ -1569,8 +1581,13 @@ impl Session {
             (early, s.refresh_refusals)
         };
         // A tab whose user logged out, or renewed, in another tab holds a copy that may be
-        // refused for it (`stale_tab_requests`).
-        if early && !self.tab().is_some_and(|link| link.store_moved_on()) {
+        // refused for it (`stale_tab_requests`); one whose user's tabs presented a refresh
+        // credential twice may have lost the family to reuse detection.
+        if early
+            && !self
+                .tab()
+                .is_some_and(|link| link.store_moved_on() || link.family_reused())
+        {
             self.rec()
                 .count(self.shard(), names::REFUSED_BEFORE_EXPIRY, 1);
         }
@@ -1614,12 +1631,22 @@ impl Session {
         // resource that refuses every token, or a refresh that hands out dead ones, would pass.
         // A session that moved on meanwhile (a refresh of this client was refused, e.g. by reuse
         // detection after a naive client's own race; it logged in again; its end was announced)
-        // explains the 401.
+        // explains the 401, and so does its own reuse of a refresh credential, whose refusal may
+        // come after this 401.
         let token_rejected = matches!(&res, Ok(r) if self.session_gone(r));
         let fresh_refused = token_rejected
             && retried.is_some_and(|(at, refusals_before)| {
+                // Another tab moved the store on, or the user's tabs reused a refresh credential
+                // (read before the session's lock: the store's is never taken inside it).
+                if self
+                    .tab()
+                    .is_some_and(|link| link.store_moved_on() || link.family_reused())
+                {
+                    return false;
+                }
                 let s = self.state.lock();
                 !s.end_expected
+                    && !s.reused()
                     && s.refresh_refusals == refusals_before
                     && s.tokens.as_ref().is_some_and(|t| t.access() == at.access())
             });
@@ -1794,7 +1821,7 @@ impl Session {
         if let Some(link) = self.tab()
             && let Some(shared) = self.shared()
         {
-            tabs::published(link, shared);
+            tabs::published(link, shared, false);
         }
         self.arm_proactive(generation, expires_at);
     }
@@ -1967,7 +1994,9 @@ impl Session {
                     rec.count(shard, names::REFRESHES_NEEDED, 1);
                 }
             }
-            if !s.presented().iter().any(|p| p.hash == presented) {
+            if s.presented().iter().any(|p| p.hash == presented) {
+                s.extra().reused = true;
+            } else {
                 let kept = &mut s.extra().presented;
                 if kept.len() >= PRESENTED_KEEP {
                     kept.remove(0);
@@ -2041,6 +2070,11 @@ impl Session {
             return Refreshed::Rejected { ended, reason };
         }
         self.settle(Op::Refresh, &res, Some(FailClass::of_status(reply.status)));
+        // Answered without a rotation (a 5xx, a 429): presenting it again is no reuse.
+        if let Some(e) = &mut self.state.lock().extra {
+            e.presented
+                .retain(|p| p.hash != presented || p.successor.is_some());
+        }
         Refreshed::Failed
     }
 }
@@ -2252,6 +2286,7 @@ impl Session {
                 s.end_expected = false;
                 if let Some(e) = &mut s.extra {
                     e.presented.clear();
+                    e.reused = false;
                 }
             }
             s.ever_logged_in = true;

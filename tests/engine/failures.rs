@@ -579,6 +579,43 @@ async fn calls_answered_against_the_announced_expiry_are_counted() {
 /// `access-dies-early`): the proactive clients, renewing by the announcement, meet refusals they
 /// cannot explain — `refused_before_expiry`, and the default threshold fails the run. The correct
 /// server, the same run: none.
+/// A naive client's own race presents its refresh token several times: reuse detection revokes
+/// the family, the winner's fresh access token with it. When the refusal of the replay reaches
+/// the client after the 401 of that token (a server that answers its refusals late: DOT and node
+/// oidc-provider under `rotation-race.yaml`, the mock's `refusal_delay`), the 401 is the client's
+/// own doing: no `refused_before_expiry` (the server did not end a token it meant to keep) and no
+/// failure of the retry. It counted 136 and 56 of them against DOT and oidc-provider at 50
+/// clients, and the mock 81 without a delay. The race itself still fails the run
+/// (`spurious_logouts`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_naive_clients_own_reuse_explains_the_refusals_that_follow() {
+    let clients = 8;
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(4);
+        c.rotation = true;
+        c.reuse_detection = true;
+        c.refusal_delay = Duration::from_millis(700);
+    })
+    .await;
+    let mut client = settings(Strategy::Naive, 4);
+    client.think_time = Duration::from_millis(50);
+    let r = run(
+        plan(clients, client, storm(Duration::from_millis(1500))),
+        profile(&server),
+    )
+    .await;
+    server.shutdown().await;
+    let c = &r.snap.counters;
+    assert!(r.counter("reuse_detected") > 0, "no race: {c:?}");
+    assert!(r.counter("spurious_logouts") > 0, "{c:?}");
+    assert_eq!(r.counter(names::REFUSED_BEFORE_EXPIRY), 0, "{c:?}");
+    assert_eq!(r.counter("failures.api.4xx"), 0, "{c:?}");
+    let rep = report(&r, clients);
+    assert!(!default_failed(&rep, "refused_before_expiry == 0"));
+    assert!(!default_failed(&rep, "failure_rate(*) < 1%"));
+    assert!(default_failed(&rep, "spurious_logouts == 0"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_that_die_before_their_announced_expiry_fail_the_run() {
     let clients = 4;
