@@ -719,6 +719,12 @@ impl Auth {
         if family.access_revoked(c.seq(), c.jti) {
             return Err(AuthError::TokenRevoked);
         }
+        if self.cfg.access_ends_with_session {
+            let st = family.state.lock();
+            if now >= st.deadline_ms || self.idle_over(&st, now) {
+                return Err(AuthError::UnknownSession);
+            }
+        }
         Ok(family)
     }
 

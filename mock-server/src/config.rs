@@ -494,6 +494,10 @@ pub struct MockConfig {
     /// detection's family revocation is already in force meanwhile): a server whose error
     /// answers come late, like a database-backed one under a refresh storm (0).
     pub refusal_delay: Duration,
+    /// The end of a session (`max_session`, `idle_timeout`) also ends its access tokens: the
+    /// resource refuses them from then on, as node oidc-provider refuses the access tokens of an
+    /// expired grant (false: they live until their `exp`).
+    pub access_ends_with_session: bool,
     /// Interval of `{"type":"tick"}` WebSocket messages (0 = off).
     #[serde(with = "human_duration")]
     pub ws_tick: Duration,
@@ -558,6 +562,7 @@ impl Default for MockConfig {
             sliding_window: Duration::ZERO,
             access_leeway: Duration::ZERO,
             refusal_delay: Duration::ZERO,
+            access_ends_with_session: false,
             ws_tick: Duration::ZERO,
             refresh_cookie: false,
             admin_key: None,
@@ -811,6 +816,9 @@ pub struct MockArgs {
     /// revocation already in force): slow error answers.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub refusal_delay: Duration,
+    /// The end of a session (--max-session, --idle-timeout) also ends its access tokens.
+    #[arg(long)]
+    pub access_ends_with_session: bool,
     /// Interval of {"type":"tick"} WebSocket messages (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub ws_tick: Duration,
@@ -898,6 +906,7 @@ impl MockArgs {
             sliding_window: self.sliding_window,
             access_leeway: self.access_leeway,
             refusal_delay: self.refusal_delay,
+            access_ends_with_session: self.access_ends_with_session,
             ws_tick: self.ws_tick,
             refresh_cookie: self.refresh_cookie,
             admin_key: self.admin_key,

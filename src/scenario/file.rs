@@ -101,6 +101,10 @@ pub struct MockSection {
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
     pub refusal_delay: Option<Duration>,
+    /// The end of a session (`max_session`, `idle_timeout`) also ends its access tokens (default
+    /// false: they live until their `exp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_ends_with_session: Option<bool>,
     /// Interval of WebSocket tick messages (default 0s = off).
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
@@ -228,6 +232,10 @@ impl MockSection {
             (&mut c.rotation, self.rotation),
             (&mut c.reuse_detection, self.reuse_detection),
             (&mut c.single_session, self.single_session),
+            (
+                &mut c.access_ends_with_session,
+                self.access_ends_with_session,
+            ),
             (&mut c.refresh_cookie, self.refresh_cookie),
             (&mut c.connection_close, self.connection_close),
             (&mut c.revoke_refresh_only, self.revoke_refresh_only),

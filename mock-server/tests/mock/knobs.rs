@@ -360,3 +360,30 @@ async fn refusal_delay_answers_a_refused_refresh_late_with_its_revocation_in_for
     assert!(took >= delay, "answered after {took:?}");
     assert_eq!(s.stats().reuse_detected, 1);
 }
+
+#[tokio::test]
+async fn access_ends_with_session_refuses_the_access_tokens_of_an_ended_session() {
+    for ends in [false, true] {
+        let s = start_with(|c| {
+            c.access_ttl = Duration::from_secs(30);
+            c.max_session = Duration::from_millis(600);
+            c.access_ends_with_session = ends;
+        })
+        .await;
+        let l = login(&s, 1).await;
+        let at = l.str("access_token");
+        assert_eq!(me(&s, Some(at)).await.status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        // The session is over either way; its access token only with the knob.
+        assert_eq!(
+            refresh(&s, l.str("refresh_token")).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        let expected = if ends {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(me(&s, Some(at)).await.status, expected, "ends={ends}");
+    }
+}
