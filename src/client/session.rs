@@ -1548,7 +1548,8 @@ impl Session {
     /// well before the expiry announced for it: it is still the session's token (no renewal, no
     /// refusal of a refresh since; for a tab, no other tab's logout or renewal since), the client
     /// knows of no end of the session (a logout, kick or revocation the scenario caused, an
-    /// announced session end, its own reuse of a refresh credential: [`Extra::reused`]), and it
+    /// announced session end passed or less than [`END_TOLERANCE`] away, its own reuse of a
+    /// refresh credential: [`Extra::reused`]), and it
     /// had more than
     /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
     /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
@@ -1569,9 +1570,9 @@ impl Session {
                         || s.extra
                             .as_ref()
                             .is_some_and(|e| e.notice.pending_end().is_some())
+                        // Within the tolerance a refused refresh has to be `sessions_expired`.
                         || s.lifetime
-                            .end(self.profile().session_limits())
-                            .is_some_and(|end| end <= sent);
+                            .ended_at(self.profile().session_limits(), sent);
                     let lifetime = exp.duration_since(issued).unwrap_or_default();
                     let left = exp.duration_since(sent).unwrap_or_default();
                     same_token && !end_known && left > EARLY_REFUSAL_SLACK + lifetime / 4

@@ -616,6 +616,47 @@ async fn a_naive_clients_own_reuse_explains_the_refusals_that_follow() {
     assert!(default_failed(&rep, "spurious_logouts == 0"));
 }
 
+/// A session that ends at the end the profile declares (`session.max`), within the 1 s the
+/// refused refresh is allowed (`sessions_expired`), takes its access tokens with it: a 401 in that
+/// second is no token dying early either. node oidc-provider with `RT_TTL=8` and `session: { max:
+/// 8s }` counted `sessions_expired` 60 and `refused_before_expiry` 3: its grant's clock starts at
+/// the sign-in, a few requests before the code exchange the client counts from, and its access
+/// tokens die with the grant. Here the mock ends sessions and their access tokens at 3 s
+/// (`access_ends_with_session`), announces nothing, and the profile declares 3.5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_within_the_tolerance_of_the_session_end_is_no_early_refusal() {
+    let clients = 4;
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(20);
+        c.max_session = Duration::from_secs(3);
+        c.access_ends_with_session = true;
+    })
+    .await;
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nsession: {{ max: 3500ms }}\nextract: {{ refresh_expires_in: json:/none }}\n",
+        server.base_url()
+    );
+    let profile =
+        std::sync::Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"));
+    let mut client = settings(Strategy::SingleFlight, 2);
+    client.think_time = Duration::from_millis(100);
+    let r = run(
+        plan(
+            clients,
+            client,
+            login_then_traffic(Duration::from_millis(4200)),
+        ),
+        profile,
+    )
+    .await;
+    server.shutdown().await;
+    let c = &r.snap.counters;
+    assert_eq!(r.counter("sessions_expired"), u64::from(clients), "{c:?}");
+    assert_eq!(r.counter("spurious_logouts"), 0, "{c:?}");
+    assert!(r.counter("status.api.401") > 0, "{c:?}");
+    assert_eq!(r.counter(names::REFUSED_BEFORE_EXPIRY), 0, "{c:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_that_die_before_their_announced_expiry_fail_the_run() {
     let clients = 4;
