@@ -1943,7 +1943,11 @@ impl Session {
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
-        let expected = self.state.lock().end_expected;
+        let (expected, announced) = {
+            let s = self.state.lock();
+            let limits = self.profile().session_limits();
+            (s.end_expected, s.lifetime.end(limits).is_some())
+        };
         if ended && !expected {
             self.rec().count(shard, names::SESSIONS_EXPIRED, 1);
         }
@@ -1951,6 +1955,9 @@ impl Session {
         let at = self.login_exchange().await;
         if at.is_some() && !expected && !ended {
             self.rec().count(shard, names::SPURIOUS_LOGOUTS, 1);
+            if !announced {
+                self.rec().count(shard, names::SPURIOUS_UNANNOUNCED, 1);
+            }
         }
         at
     }

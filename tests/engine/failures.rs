@@ -657,6 +657,71 @@ async fn a_401_within_the_tolerance_of_the_session_end_is_no_early_refusal() {
     assert_eq!(r.counter(names::REFUSED_BEFORE_EXPIRY), 0, "{c:?}");
 }
 
+/// A session the server ends without having said when (node oidc-provider with a short
+/// `RT_TTL`, DOT: neither announces a refresh token's lifetime) is a `spurious_logouts`, and the
+/// summary says why and names the fix: declare the limit in the profile's `session:`. With it
+/// declared the same ends are `sessions_expired`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unannounced_session_end_names_the_fix() {
+    let clients = 3;
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(1);
+        c.max_session = Duration::from_secs(2);
+    })
+    .await;
+    let mut rans = Vec::new();
+    for declared in ["", "session: { max: 2s }\n"] {
+        let yaml = format!(
+            "preset: mock\nbase_url: {}\n{declared}extract: {{ refresh_expires_in: json:/none }}\n",
+            server.base_url()
+        );
+        let profile = std::sync::Arc::new(
+            authbench::profile::profile_from_str(&yaml, None).expect("profile"),
+        );
+        let client = settings(Strategy::SingleFlight, 1);
+        rans.push(
+            run(
+                plan(
+                    clients,
+                    client,
+                    login_then_traffic(Duration::from_millis(4500)),
+                ),
+                profile,
+            )
+            .await,
+        );
+    }
+    server.shutdown().await;
+    let (bare, declared) = (&rans[0], &rans[1]);
+    let n = u64::from(clients);
+    assert_eq!(
+        bare.counter("spurious_logouts"),
+        n,
+        "{:?}",
+        bare.snap.counters
+    );
+    assert_eq!(bare.counter(names::SPURIOUS_UNANNOUNCED), n);
+    let rows = authbench::report::sections::key_counters(&report(bare, clients));
+    let note = &rows
+        .iter()
+        .find(|kv| kv.name == "spurious_logouts")
+        .expect("a spurious_logouts row")
+        .note;
+    assert!(
+        note.contains("3 of them with no end announced")
+            && note.contains("session: { max: …, idle: … }"),
+        "{note}"
+    );
+    assert_eq!(
+        declared.counter("sessions_expired"),
+        n,
+        "{:?}",
+        declared.snap.counters
+    );
+    assert_eq!(declared.counter("spurious_logouts"), 0);
+    assert_eq!(declared.counter(names::SPURIOUS_UNANNOUNCED), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_that_die_before_their_announced_expiry_fail_the_run() {
     let clients = 4;
