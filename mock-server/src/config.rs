@@ -494,6 +494,12 @@ pub struct MockConfig {
     /// detection's family revocation is already in force meanwhile): a server whose error
     /// answers come late, like a database-backed one under a refresh storm (0).
     pub refusal_delay: Duration,
+    /// An accepted refresh grant is answered this long after it took effect (the rotation, and
+    /// with `refresh_revokes_access` the end of the older access tokens, in force meanwhile) (0).
+    pub renewal_delay: Duration,
+    /// A refresh ends every access token the session was issued before it, as django-oauth-toolkit
+    /// deletes the old access token when it rotates (false: they live until their `exp`).
+    pub refresh_revokes_access: bool,
     /// The end of a session (`max_session`, `idle_timeout`) also ends its access tokens: the
     /// resource refuses them from then on, as node oidc-provider refuses the access tokens of an
     /// expired grant (false: they live until their `exp`).
@@ -562,6 +568,8 @@ impl Default for MockConfig {
             sliding_window: Duration::ZERO,
             access_leeway: Duration::ZERO,
             refusal_delay: Duration::ZERO,
+            renewal_delay: Duration::ZERO,
+            refresh_revokes_access: false,
             access_ends_with_session: false,
             ws_tick: Duration::ZERO,
             refresh_cookie: false,
@@ -618,6 +626,7 @@ impl MockConfig {
             ("sliding_window", self.sliding_window),
             ("access_leeway", self.access_leeway),
             ("refusal_delay", self.refusal_delay),
+            ("renewal_delay", self.renewal_delay),
             ("ws_tick", self.ws_tick),
             ("keepalive_timeout", self.keepalive_timeout),
             ("idle_timeout", self.idle_timeout),
@@ -816,6 +825,12 @@ pub struct MockArgs {
     /// revocation already in force): slow error answers.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub refusal_delay: Duration,
+    /// An accepted refresh grant is answered this long after it took effect.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub renewal_delay: Duration,
+    /// A refresh ends every access token the session was issued before it.
+    #[arg(long)]
+    pub refresh_revokes_access: bool,
     /// The end of a session (--max-session, --idle-timeout) also ends its access tokens.
     #[arg(long)]
     pub access_ends_with_session: bool,
@@ -906,6 +921,8 @@ impl MockArgs {
             sliding_window: self.sliding_window,
             access_leeway: self.access_leeway,
             refusal_delay: self.refusal_delay,
+            renewal_delay: self.renewal_delay,
+            refresh_revokes_access: self.refresh_revokes_access,
             access_ends_with_session: self.access_ends_with_session,
             ws_tick: self.ws_tick,
             refresh_cookie: self.refresh_cookie,

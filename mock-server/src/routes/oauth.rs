@@ -144,7 +144,10 @@ pub async fn token(
             let session = result.as_ref().ok().map(|i| i.session_id.as_str());
             state.arrivals.settle(arrived, session);
             match result {
-                Ok(issued) => refresh_response(&state, &issued),
+                Ok(issued) => {
+                    super::renewal_delay(&state).await;
+                    refresh_response(&state, &issued)
+                }
                 Err(e) => {
                     super::refusal_delay(&state).await;
                     grant_error(e)

@@ -387,3 +387,59 @@ async fn access_ends_with_session_refuses_the_access_tokens_of_an_ended_session(
         assert_eq!(me(&s, Some(at)).await.status, expected, "ends={ends}");
     }
 }
+
+#[tokio::test]
+async fn refresh_revokes_access_ends_the_older_access_tokens_and_renewal_delay_answers_late() {
+    let delay = Duration::from_millis(800);
+    for revokes in [false, true] {
+        let s = start_with(|c| {
+            c.refresh_revokes_access = revokes;
+            c.renewal_delay = delay;
+        })
+        .await;
+        let l = login(&s, 1).await;
+        let old = l.str("access_token").to_owned();
+        let sent = std::time::Instant::now();
+        let renewal = {
+            let base = s.base_url();
+            let rt = l.str("refresh_token").to_owned();
+            tokio::spawn(async move {
+                let r = send(
+                    http()
+                        .post(format!("{base}/oauth/token"))
+                        .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
+                )
+                .await;
+                (r, sent.elapsed())
+            })
+        };
+        if revokes {
+            // The old token is refused while the accepted refresh's answer is still on its way.
+            tokio::time::timeout(delay, async {
+                while me(&s, Some(&old)).await.status == StatusCode::OK {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await
+            .expect("the old access token was refused before the renewal was answered");
+            assert!(!renewal.is_finished(), "the renewal came before the delay");
+        }
+        let (r, took) = renewal.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(took >= delay, "answered after {took:?}");
+        let expected = if revokes {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(
+            me(&s, Some(&old)).await.status,
+            expected,
+            "revokes={revokes}"
+        );
+        assert_eq!(
+            me(&s, Some(r.str("access_token"))).await.status,
+            StatusCode::OK
+        );
+    }
+}
