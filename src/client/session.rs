@@ -419,6 +419,9 @@ struct Extra {
     /// client's race, a refresh repeated after no answer): reuse detection may have revoked the
     /// whole family (RFC 9700 §4.14.2), so a refusal of its tokens is its own doing.
     reused: bool,
+    /// Refresh requests of this session on the wire: a server may end the old access token when
+    /// it rotates (django-oauth-toolkit does), so a refusal meanwhile is the renewal's doing.
+    refreshing: u16,
     /// A server's `Retry-After`: no request leaves before this instant.
     not_before: Option<tokio::time::Instant>,
     /// Session loss, noticed: the end the scenario caused, ghosts, whether it was noticed.
@@ -453,6 +456,11 @@ impl State {
         self.extra.as_ref().is_some_and(|e| e.reused)
     }
 
+    /// See [`Extra::refreshing`].
+    fn refreshing(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.refreshing > 0)
+    }
+
     fn not_before(&self) -> Option<tokio::time::Instant> {
         self.extra.as_ref().and_then(|e| e.not_before)
     }
@@ -485,6 +493,17 @@ impl State {
             self.extra().notice = book;
         }
         r
+    }
+}
+
+/// One refresh request of a session on the wire ([`Extra::refreshing`]) until dropped.
+struct OnTheWire<'a>(&'a Mutex<State>);
+
+impl Drop for OnTheWire<'_> {
+    fn drop(&mut self) {
+        if let Some(e) = &mut self.0.lock().extra {
+            e.refreshing = e.refreshing.saturating_sub(1);
+        }
     }
 }
 
@@ -1549,7 +1568,8 @@ impl Session {
     /// refusal of a refresh since; for a tab, no other tab's logout or renewal since), the client
     /// knows of no end of the session (a logout, kick or revocation the scenario caused, an
     /// announced session end passed or less than [`END_TOLERANCE`] away, its own reuse of a
-    /// refresh credential: [`Extra::reused`]), and it
+    /// refresh credential: [`Extra::reused`], its own refresh on the wire:
+    /// [`Extra::refreshing`]), and it
     /// had more than
     /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
     /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
@@ -1567,6 +1587,7 @@ impl Session {
                             .is_some_and(|t| t.access() == held.access());
                     let end_known = s.end_expected
                         || s.reused()
+                        || s.refreshing()
                         || s.extra
                             .as_ref()
                             .is_some_and(|e| e.notice.pending_end().is_some())
@@ -2015,7 +2036,10 @@ impl Session {
                     forked: false,
                 });
             }
+            let e = s.extra();
+            e.refreshing = e.refreshing.saturating_add(1);
         }
+        let _on_the_wire = OnTheWire(&self.state);
         rec.count(shard, names::REFRESH_CALLS, 1);
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);

@@ -722,6 +722,45 @@ async fn an_unannounced_session_end_names_the_fix() {
     assert_eq!(declared.counter(names::SPURIOUS_UNANNOUNCED), 0);
 }
 
+/// A server may end the old access token when it rotates (django-oauth-toolkit deletes it): a
+/// call refused while the client's own refresh is on the wire is no token dying early.
+/// `jitter.yaml` against DOT (`--clients 50 --duration 15s`, `proactive_margin=4s`, no jitter,
+/// 4 calls in flight) counted `refused_before_expiry` 9 and failed. The mock:
+/// `refresh_revokes_access` with the accepted refresh answered 500 ms late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_while_the_clients_own_refresh_is_on_the_wire_is_no_early_refusal() {
+    let clients = 4;
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(4);
+        c.refresh_revokes_access = true;
+        c.renewal_delay = Duration::from_millis(500);
+    })
+    .await;
+    let mut client = settings(Strategy::Proactive, 4);
+    client.proactive_margin = Duration::from_millis(2500);
+    client.think_time = Duration::from_millis(50);
+    let r = run(
+        plan(
+            clients,
+            client,
+            login_then_traffic(Duration::from_millis(3000)),
+        ),
+        profile(&server),
+    )
+    .await;
+    server.shutdown().await;
+    let c = &r.snap.counters;
+    // The calls sent while the refresh was answered late were refused, and retried.
+    assert!(r.counter("status.api.401") >= u64::from(clients), "{c:?}");
+    assert_eq!(r.counter("refresh_calls"), u64::from(clients), "{c:?}");
+    assert_eq!(r.counter(names::REFUSED_BEFORE_EXPIRY), 0, "{c:?}");
+    assert_eq!(r.counter("failures.api.4xx"), 0, "{c:?}");
+    assert!(!default_failed(
+        &report(&r, clients),
+        "refused_before_expiry == 0"
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_that_die_before_their_announced_expiry_fail_the_run() {
     let clients = 4;
