@@ -1964,10 +1964,14 @@ impl Session {
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
-        let (expected, announced) = {
+        // A session that raced its own refresh token lost it to reuse detection, not to an end
+        // nobody announced.
+        let tab_raced = self.tab().is_some_and(TabLink::family_reused);
+        let (expected, unannounced) = {
             let s = self.state.lock();
             let limits = self.profile().session_limits();
-            (s.end_expected, s.lifetime.end(limits).is_some())
+            let raced = tab_raced || s.reused();
+            (s.end_expected, !raced && s.lifetime.end(limits).is_none())
         };
         if ended && !expected {
             self.rec().count(shard, names::SESSIONS_EXPIRED, 1);
@@ -1976,7 +1980,7 @@ impl Session {
         let at = self.login_exchange().await;
         if at.is_some() && !expected && !ended {
             self.rec().count(shard, names::SPURIOUS_LOGOUTS, 1);
-            if !announced {
+            if unannounced {
                 self.rec().count(shard, names::SPURIOUS_UNANNOUNCED, 1);
             }
         }

@@ -586,7 +586,8 @@ async fn calls_answered_against_the_announced_expiry_are_counted() {
 /// own doing: no `refused_before_expiry` (the server did not end a token it meant to keep) and no
 /// failure of the retry. It counted 136 and 56 of them against DOT and oidc-provider at 50
 /// clients, and the mock 81 without a delay. The race itself still fails the run
-/// (`spurious_logouts`).
+/// (`spurious_logouts`), and the summary does not blame an unannounced session end for it
+/// (`spurious_unannounced`: neither server announces one; the profile here ignores the mock's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_naive_clients_own_reuse_explains_the_refusals_that_follow() {
     let clients = 8;
@@ -599,9 +600,15 @@ async fn a_naive_clients_own_reuse_explains_the_refusals_that_follow() {
     .await;
     let mut client = settings(Strategy::Naive, 4);
     client.think_time = Duration::from_millis(50);
+    let yaml = format!(
+        "preset: mock\nbase_url: {}\nextract: {{ refresh_expires_in: json:/none }}\n",
+        server.base_url()
+    );
+    let profile =
+        std::sync::Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"));
     let r = run(
         plan(clients, client, storm(Duration::from_millis(1500))),
-        profile(&server),
+        profile,
     )
     .await;
     server.shutdown().await;
@@ -610,6 +617,7 @@ async fn a_naive_clients_own_reuse_explains_the_refusals_that_follow() {
     assert!(r.counter("spurious_logouts") > 0, "{c:?}");
     assert_eq!(r.counter(names::REFUSED_BEFORE_EXPIRY), 0, "{c:?}");
     assert_eq!(r.counter("failures.api.4xx"), 0, "{c:?}");
+    assert_eq!(r.counter(names::SPURIOUS_UNANNOUNCED), 0, "{c:?}");
     let rep = report(&r, clients);
     assert!(!default_failed(&rep, "refused_before_expiry == 0"));
     assert!(!default_failed(&rep, "failure_rate(*) < 1%"));
@@ -694,13 +702,10 @@ async fn an_unannounced_session_end_names_the_fix() {
     server.shutdown().await;
     let (bare, declared) = (&rans[0], &rans[1]);
     let n = u64::from(clients);
-    assert_eq!(
-        bare.counter("spurious_logouts"),
-        n,
-        "{:?}",
-        bare.snap.counters
-    );
-    assert_eq!(bare.counter(names::SPURIOUS_UNANNOUNCED), n);
+    // Each session ends at least once (twice when its next one ends within the run too).
+    let spurious = bare.counter("spurious_logouts");
+    assert!(spurious >= n, "{:?}", bare.snap.counters);
+    assert_eq!(bare.counter(names::SPURIOUS_UNANNOUNCED), spurious);
     let rows = authbench::report::sections::key_counters(&report(bare, clients));
     let note = &rows
         .iter()
@@ -708,13 +713,12 @@ async fn an_unannounced_session_end_names_the_fix() {
         .expect("a spurious_logouts row")
         .note;
     assert!(
-        note.contains("3 of them with no end announced")
+        note.contains(&format!("{spurious} of them with no end announced"))
             && note.contains("session: { max: …, idle: … }"),
         "{note}"
     );
-    assert_eq!(
-        declared.counter("sessions_expired"),
-        n,
+    assert!(
+        declared.counter("sessions_expired") >= n,
         "{:?}",
         declared.snap.counters
     );
