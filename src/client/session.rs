@@ -1965,8 +1965,11 @@ impl Session {
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
         // A session that raced its own refresh token lost it to reuse detection, not to an end
-        // nobody announced.
-        let tab_raced = self.tab().is_some_and(TabLink::family_reused);
+        // nobody announced; so may a tab whose user's tabs did, or whose store another tab moved
+        // on (its refresh token may be rotated out).
+        let tab_raced = self
+            .tab()
+            .is_some_and(|link| link.family_reused() || link.store_moved_on());
         let (expected, unannounced) = {
             let s = self.state.lock();
             let limits = self.profile().session_limits();
