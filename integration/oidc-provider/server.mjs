@@ -8,7 +8,8 @@
 //
 // Environment: PORT (0: a free port; the chosen one is printed as "listening on http://…"),
 // CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, AT_TTL (access token lifetime in s, default 6),
-// RT_TTL (refresh token lifetime in s, default 3600).
+// RT_TTL (refresh token lifetime in s, default 3600), ROTATE ("0": no rotation, "default": the
+// library's default rotation policy; run.sh leaves it unset: every refresh rotates).
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -19,6 +20,7 @@ const CLIENT_SECRET = env('CLIENT_SECRET', 'authbench-secret');
 const REDIRECT_URI = env('REDIRECT_URI', 'http://127.0.0.1:3000/cb');
 const AT_TTL = Number(env('AT_TTL', '6'));
 const RT_TTL = Number(env('RT_TTL', '3600'));
+const ROTATE = env('ROTATE', '1');
 
 // The library's own memory adapter is an LRU of 1 000 entries: with a few hundred clients it
 // would evict live grants and refresh tokens, and the run would measure the eviction. A server
@@ -132,7 +134,7 @@ const configuration = {
   // offline_access with a consent prompt), and every refresh rotates it (the default rotates a
   // confidential client's token only after 70 % of its life).
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-  rotateRefreshToken: true,
+  ...(ROTATE === 'default' ? {} : { rotateRefreshToken: ROTATE !== '0' }),
   pkce: { required: () => true },
   ttl: {
     AccessToken: AT_TTL,

@@ -329,6 +329,9 @@ impl Auth {
     ) -> Arc<Issued> {
         let ends = self.on_activity(family, &mut st, now);
         drop(st);
+        if self.cfg.refresh_revokes_access {
+            family.revoke_issued_access();
+        }
         Arc::new(self.issue(family, token.to_string(), ends, now))
     }
 
@@ -477,6 +480,9 @@ impl Auth {
         let next = previous + 1;
         if self.flaws.has(Flaw::SessionExtends) {
             st.deadline_ms = now + ms(self.cfg.max_session);
+        }
+        if self.cfg.refresh_revokes_access {
+            family.revoke_issued_access();
         }
         let issued = self.rotate_to(family, &mut st, next, now);
         st.grace = (!self.cfg.reuse_grace.is_zero()).then(|| GraceEntry {
@@ -718,6 +724,12 @@ impl Auth {
         }
         if family.access_revoked(c.seq(), c.jti) {
             return Err(AuthError::TokenRevoked);
+        }
+        if self.cfg.access_ends_with_session {
+            let st = family.state.lock();
+            if now >= st.deadline_ms || self.idle_over(&st, now) {
+                return Err(AuthError::UnknownSession);
+            }
         }
         Ok(family)
     }

@@ -490,6 +490,20 @@ pub struct MockConfig {
     /// leeway (RFC 7519 §4.1.4), on `/api/me`, the scoped resource and the `/ws` handshake (0).
     #[serde(with = "human_duration")]
     pub access_leeway: Duration,
+    /// A refused refresh grant is answered this long after the refusal took effect (a reuse
+    /// detection's family revocation is already in force meanwhile): a server whose error
+    /// answers come late, like a database-backed one under a refresh storm (0).
+    pub refusal_delay: Duration,
+    /// An accepted refresh grant is answered this long after it took effect (the rotation, and
+    /// with `refresh_revokes_access` the end of the older access tokens, in force meanwhile) (0).
+    pub renewal_delay: Duration,
+    /// A refresh ends every access token the session was issued before it, as django-oauth-toolkit
+    /// deletes the old access token when it rotates (false: they live until their `exp`).
+    pub refresh_revokes_access: bool,
+    /// The end of a session (`max_session`, `idle_timeout`) also ends its access tokens: the
+    /// resource refuses them from then on, as node oidc-provider refuses the access tokens of an
+    /// expired grant (false: they live until their `exp`).
+    pub access_ends_with_session: bool,
     /// Interval of `{"type":"tick"}` WebSocket messages (0 = off).
     #[serde(with = "human_duration")]
     pub ws_tick: Duration,
@@ -553,6 +567,10 @@ impl Default for MockConfig {
             single_session: false,
             sliding_window: Duration::ZERO,
             access_leeway: Duration::ZERO,
+            refusal_delay: Duration::ZERO,
+            renewal_delay: Duration::ZERO,
+            refresh_revokes_access: false,
+            access_ends_with_session: false,
             ws_tick: Duration::ZERO,
             refresh_cookie: false,
             admin_key: None,
@@ -607,6 +625,8 @@ impl MockConfig {
             ("reuse_grace", self.reuse_grace),
             ("sliding_window", self.sliding_window),
             ("access_leeway", self.access_leeway),
+            ("refusal_delay", self.refusal_delay),
+            ("renewal_delay", self.renewal_delay),
             ("ws_tick", self.ws_tick),
             ("keepalive_timeout", self.keepalive_timeout),
             ("idle_timeout", self.idle_timeout),
@@ -801,6 +821,19 @@ pub struct MockArgs {
     /// The resource still accepts an access token this long after its exp (clock-skew leeway).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub access_leeway: Duration,
+    /// A refused refresh grant is answered this long after the refusal took effect (its family
+    /// revocation already in force): slow error answers.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub refusal_delay: Duration,
+    /// An accepted refresh grant is answered this long after it took effect.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub renewal_delay: Duration,
+    /// A refresh ends every access token the session was issued before it.
+    #[arg(long)]
+    pub refresh_revokes_access: bool,
+    /// The end of a session (--max-session, --idle-timeout) also ends its access tokens.
+    #[arg(long)]
+    pub access_ends_with_session: bool,
     /// Interval of {"type":"tick"} WebSocket messages (0 = off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub ws_tick: Duration,
@@ -887,6 +920,10 @@ impl MockArgs {
             single_session: self.single_session,
             sliding_window: self.sliding_window,
             access_leeway: self.access_leeway,
+            refusal_delay: self.refusal_delay,
+            renewal_delay: self.renewal_delay,
+            refresh_revokes_access: self.refresh_revokes_access,
+            access_ends_with_session: self.access_ends_with_session,
             ws_tick: self.ws_tick,
             refresh_cookie: self.refresh_cookie,
             admin_key: self.admin_key,

@@ -415,6 +415,13 @@ struct Extra {
     cookies: CookieJar,
     /// The refresh credentials presented lately, and what they were exchanged for.
     presented: Vec<Presented>,
+    /// Since its login this session presented a refresh credential a second time (a naive
+    /// client's race, a refresh repeated after no answer): reuse detection may have revoked the
+    /// whole family (RFC 9700 §4.14.2), so a refusal of its tokens is its own doing.
+    reused: bool,
+    /// Refresh requests of this session on the wire: a server may end the old access token when
+    /// it rotates (django-oauth-toolkit does), so a refusal meanwhile is the renewal's doing.
+    refreshing: u16,
     /// A server's `Retry-After`: no request leaves before this instant.
     not_before: Option<tokio::time::Instant>,
     /// Session loss, noticed: the end the scenario caused, ghosts, whether it was noticed.
@@ -442,6 +449,16 @@ impl State {
 
     fn presented_mut(&mut self) -> &mut [Presented] {
         self.extra.as_mut().map_or(&mut [], |e| &mut e.presented)
+    }
+
+    /// See [`Extra::reused`].
+    fn reused(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.reused)
+    }
+
+    /// See [`Extra::refreshing`].
+    fn refreshing(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.refreshing > 0)
     }
 
     fn not_before(&self) -> Option<tokio::time::Instant> {
@@ -476,6 +493,17 @@ impl State {
             self.extra().notice = book;
         }
         r
+    }
+}
+
+/// One refresh request of a session on the wire ([`Extra::refreshing`]) until dropped.
+struct OnTheWire<'a>(&'a Mutex<State>);
+
+impl Drop for OnTheWire<'_> {
+    fn drop(&mut self) {
+        if let Some(e) = &mut self.0.lock().extra {
+            e.refreshing = e.refreshing.saturating_sub(1);
+        }
     }
 }
 
@@ -1426,6 +1454,7 @@ impl Session {
                 s.end_expected = false;
                 if let Some(e) = &mut s.extra {
                     e.presented.clear();
+                    e.reused = false;
                 }
                 s.lifetime
                     .logged_in(SystemTime::now(), tokens.refresh_expires_at);
@@ -1446,7 +1475,7 @@ impl Session {
         if let Some(link) = self.tab()
             && let Some(shared) = self.shared()
         {
-            tabs::published(link, shared);
+            tabs::published(link, shared, fresh_login);
         }
         self.arm_proactive(generation, expires_at);
         set
@@ -1538,7 +1567,10 @@ impl Session {
     /// well before the expiry announced for it: it is still the session's token (no renewal, no
     /// refusal of a refresh since; for a tab, no other tab's logout or renewal since), the client
     /// knows of no end of the session (a logout, kick or revocation the scenario caused, an
-    /// announced session end), and it had more than
+    /// announced session end passed or less than [`END_TOLERANCE`] away, its own reuse of a
+    /// refresh credential: [`Extra::reused`], its own refresh on the wire:
+    /// [`Extra::refreshing`]), and it
+    /// had more than
     /// [`EARLY_REFUSAL_SLACK`] plus a quarter of its announced lifetime left. The slack and the
     /// quarter absorb an expiry read from `expires_in` at the answer's arrival (later than the
     /// server's by the answer's latency) and a small clock difference. Returns the session's
@@ -1554,12 +1586,14 @@ impl Session {
                             .as_ref()
                             .is_some_and(|t| t.access() == held.access());
                     let end_known = s.end_expected
+                        || s.reused()
+                        || s.refreshing()
                         || s.extra
                             .as_ref()
                             .is_some_and(|e| e.notice.pending_end().is_some())
+                        // Within the tolerance a refused refresh has to be `sessions_expired`.
                         || s.lifetime
-                            .end(self.profile().session_limits())
-                            .is_some_and(|end| end <= sent);
+                            .ended_at(self.profile().session_limits(), sent);
                     let lifetime = exp.duration_since(issued).unwrap_or_default();
                     let left = exp.duration_since(sent).unwrap_or_default();
                     same_token && !end_known && left > EARLY_REFUSAL_SLACK + lifetime / 4
@@ -1569,8 +1603,13 @@ impl Session {
             (early, s.refresh_refusals)
         };
         // A tab whose user logged out, or renewed, in another tab holds a copy that may be
-        // refused for it (`stale_tab_requests`).
-        if early && !self.tab().is_some_and(|link| link.store_moved_on()) {
+        // refused for it (`stale_tab_requests`); one whose user's tabs presented a refresh
+        // credential twice may have lost the family to reuse detection.
+        if early
+            && !self
+                .tab()
+                .is_some_and(|link| link.store_moved_on() || link.family_reused())
+        {
             self.rec()
                 .count(self.shard(), names::REFUSED_BEFORE_EXPIRY, 1);
         }
@@ -1614,12 +1653,22 @@ impl Session {
         // resource that refuses every token, or a refresh that hands out dead ones, would pass.
         // A session that moved on meanwhile (a refresh of this client was refused, e.g. by reuse
         // detection after a naive client's own race; it logged in again; its end was announced)
-        // explains the 401.
+        // explains the 401, and so does its own reuse of a refresh credential, whose refusal may
+        // come after this 401.
         let token_rejected = matches!(&res, Ok(r) if self.session_gone(r));
         let fresh_refused = token_rejected
             && retried.is_some_and(|(at, refusals_before)| {
+                // Another tab moved the store on, or the user's tabs reused a refresh credential
+                // (read before the session's lock: the store's is never taken inside it).
+                if self
+                    .tab()
+                    .is_some_and(|link| link.store_moved_on() || link.family_reused())
+                {
+                    return false;
+                }
                 let s = self.state.lock();
                 !s.end_expected
+                    && !s.reused()
                     && s.refresh_refusals == refusals_before
                     && s.tokens.as_ref().is_some_and(|t| t.access() == at.access())
             });
@@ -1794,7 +1843,7 @@ impl Session {
         if let Some(link) = self.tab()
             && let Some(shared) = self.shared()
         {
-            tabs::published(link, shared);
+            tabs::published(link, shared, false);
         }
         self.arm_proactive(generation, expires_at);
     }
@@ -1915,7 +1964,18 @@ impl Session {
         let shard = self.shard();
         self.rec().count(shard, names::RELOGINS, 1);
         self.rec().series(shard, names::SERIES_RELOGINS, 1);
-        let expected = self.state.lock().end_expected;
+        // A session that raced its own refresh token lost it to reuse detection, not to an end
+        // nobody announced; so may a tab whose user's tabs did, or whose store another tab moved
+        // on (its refresh token may be rotated out).
+        let tab_raced = self
+            .tab()
+            .is_some_and(|link| link.family_reused() || link.store_moved_on());
+        let (expected, unannounced) = {
+            let s = self.state.lock();
+            let limits = self.profile().session_limits();
+            let raced = tab_raced || s.reused();
+            (s.end_expected, !raced && s.lifetime.end(limits).is_none())
+        };
         if ended && !expected {
             self.rec().count(shard, names::SESSIONS_EXPIRED, 1);
         }
@@ -1923,6 +1983,9 @@ impl Session {
         let at = self.login_exchange().await;
         if at.is_some() && !expected && !ended {
             self.rec().count(shard, names::SPURIOUS_LOGOUTS, 1);
+            if unannounced {
+                self.rec().count(shard, names::SPURIOUS_UNANNOUNCED, 1);
+            }
         }
         at
     }
@@ -1967,7 +2030,9 @@ impl Session {
                     rec.count(shard, names::REFRESHES_NEEDED, 1);
                 }
             }
-            if !s.presented().iter().any(|p| p.hash == presented) {
+            if s.presented().iter().any(|p| p.hash == presented) {
+                s.extra().reused = true;
+            } else {
                 let kept = &mut s.extra().presented;
                 if kept.len() >= PRESENTED_KEEP {
                     kept.remove(0);
@@ -1978,7 +2043,10 @@ impl Session {
                     forked: false,
                 });
             }
+            let e = s.extra();
+            e.refreshing = e.refreshing.saturating_add(1);
         }
+        let _on_the_wire = OnTheWire(&self.state);
         rec.count(shard, names::REFRESH_CALLS, 1);
         rec.series(shard, names::SERIES_REFRESHES, 1);
         Live::bump(&self.env.live.refreshes);
@@ -2041,6 +2109,11 @@ impl Session {
             return Refreshed::Rejected { ended, reason };
         }
         self.settle(Op::Refresh, &res, Some(FailClass::of_status(reply.status)));
+        // Answered without a rotation (a 5xx, a 429): presenting it again is no reuse.
+        if let Some(e) = &mut self.state.lock().extra {
+            e.presented
+                .retain(|p| p.hash != presented || p.successor.is_some());
+        }
         Refreshed::Failed
     }
 }
@@ -2252,6 +2325,7 @@ impl Session {
                 s.end_expected = false;
                 if let Some(e) = &mut s.extra {
                     e.presented.clear();
+                    e.reused = false;
                 }
             }
             s.ever_logged_in = true;

@@ -147,6 +147,10 @@ struct Inner {
     tokens: Option<Shared>,
     /// The refresh credentials (hashes) whose refresh was already counted in `refreshes_needed`.
     needed: Vec<u64>,
+    /// Since the user's last login one of its tabs presented a refresh credential another tab
+    /// had presented (`tab_sync: none`): reuse detection may have revoked the whole family, the
+    /// tokens of the tab that won with it.
+    reused: bool,
     watch: Option<Watch>,
 }
 
@@ -297,6 +301,13 @@ impl TabLink {
         self.store.logout_version.load(Ordering::Acquire) > self.version()
     }
 
+    /// Whether the user's tabs presented one refresh credential twice since the user's last login:
+    /// a refusal of this tab's tokens may be the reuse detection that caused (not a token dying
+    /// early, not a failure of the server).
+    pub fn family_reused(&self) -> bool {
+        self.store.inner.lock().reused
+    }
+
     /// Whether another tab moved the store on since this tab's copy: it logged out, or installed
     /// newer tokens (a server that revokes an access token at its refresh then refuses this
     /// tab's copy — a refusal another tab explains, not a token dying early).
@@ -311,11 +322,15 @@ fn count_adoption(tab: &Session) {
         .count(tab.id() as usize, names::TAB_ADOPTIONS, 1);
 }
 
-/// The tab installed tokens it obtained itself (login, refresh): write them to the store.
-pub(crate) fn published(link: &TabLink, shared: Shared) {
+/// The tab installed tokens it obtained itself (login, refresh): write them to the store. A
+/// `fresh_login` starts a new refresh family.
+pub(crate) fn published(link: &TabLink, shared: Shared, fresh_login: bool) {
     let version = {
         let mut inner = link.store.inner.lock();
         inner.version += 1;
+        if fresh_login {
+            inner.reused = false;
+        }
         inner.tokens = Some(shared);
         inner.version
     };
@@ -405,10 +420,12 @@ pub(crate) fn close_watch(tab: &Session) -> u32 {
 }
 
 /// Whether a refresh of the credential `presented` (a hash) is the first of the user's tabs: one
-/// `refreshes_needed` per user, however many tabs refresh the same token.
+/// `refreshes_needed` per user, however many tabs refresh the same token. A second one is a reuse
+/// ([`TabLink::family_reused`]).
 pub(crate) fn first_need(link: &TabLink, presented: u64) -> bool {
     let mut inner = link.store.inner.lock();
     if inner.needed.contains(&presented) {
+        inner.reused = true;
         return false;
     }
     if inner.needed.len() >= NEEDED_KEEP {

@@ -112,6 +112,11 @@ pub const REFRESHES_REFUSED: &str = "refreshes_refused";
 pub const RELOGINS: &str = "relogins";
 /// Sessions lost although their refresh token should have been valid (a lost rotation race).
 pub const SPURIOUS_LOGOUTS: &str = "spurious_logouts";
+/// The `spurious_logouts` of sessions for which nothing announced or declared an end (no
+/// `refresh_expires_in`, no refresh-token `exp`, no `session.max` / `session.idle`) and that did
+/// not present a refresh token twice (a race that reuse detection ended): a server that ends
+/// sessions on purpose without saying when shows here.
+pub const SPURIOUS_UNANNOUNCED: &str = "spurious_unannounced";
 /// Refreshes the server rejected as reuse of a rotated-out token.
 pub const REUSE_DETECTED: &str = "reuse_detected";
 /// Rejected refreshes at or after the end the server (or the profile) announced for the session.
@@ -224,6 +229,7 @@ pub const COUNTERS: &[&str] = &[
     REFRESHES_REFUSED,
     RELOGINS,
     SPURIOUS_LOGOUTS,
+    SPURIOUS_UNANNOUNCED,
     REUSE_DETECTED,
     SESSIONS_EXPIRED,
     REFRESH_FORKS,

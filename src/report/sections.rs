@@ -370,6 +370,15 @@ pub fn key_counters(r: &Report) -> Vec<KeyValue> {
                     "{note}; none of the {} refused refreshes said so (reuse_rejected), so a server that does not say why shows 0 here",
                     format::count(refused)
                 )
+            } else if name == names::SPURIOUS_LOGOUTS && r.counter(names::SPURIOUS_UNANNOUNCED) > 0
+            {
+                // Nothing told the client when its session would end: the count is right (the
+                // session ended unannounced), and the fix for a server that ends sessions on
+                // purpose is to declare when.
+                format!(
+                    "{note}; {} of them with no end announced (no refresh_expires_in, no exp on the refresh token) or declared: if the server ends sessions on purpose (a refresh-token lifetime, an idle timeout), declare it in the target profile, session: {{ max: …, idle: … }}",
+                    format::count(r.counter(names::SPURIOUS_UNANNOUNCED))
+                )
             } else {
                 note.to_string()
             };

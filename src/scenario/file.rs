@@ -97,6 +97,21 @@ pub struct MockSection {
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
     pub access_leeway: Option<Duration>,
+    /// A refused refresh is answered this long after the refusal took effect (default 0s).
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub refusal_delay: Option<Duration>,
+    /// An accepted refresh is answered this long after it took effect (default 0s).
+    #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt_schema")]
+    pub renewal_delay: Option<Duration>,
+    /// A refresh ends the session's older access tokens (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_revokes_access: Option<bool>,
+    /// The end of a session (`max_session`, `idle_timeout`) also ends its access tokens (default
+    /// false: they live until their `exp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_ends_with_session: Option<bool>,
     /// Interval of WebSocket tick messages (default 0s = off).
     #[serde(with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "duration_opt_schema")]
@@ -210,6 +225,8 @@ impl MockSection {
             (&mut c.reuse_grace, self.reuse_grace),
             (&mut c.sliding_window, self.sliding_window),
             (&mut c.access_leeway, self.access_leeway),
+            (&mut c.refusal_delay, self.refusal_delay),
+            (&mut c.renewal_delay, self.renewal_delay),
             (&mut c.ws_tick, self.ws_tick),
             (&mut c.keepalive_timeout, self.keepalive_timeout),
             (&mut c.idle_timeout, self.idle_timeout),
@@ -223,9 +240,14 @@ impl MockSection {
             (&mut c.rotation, self.rotation),
             (&mut c.reuse_detection, self.reuse_detection),
             (&mut c.single_session, self.single_session),
+            (
+                &mut c.access_ends_with_session,
+                self.access_ends_with_session,
+            ),
             (&mut c.refresh_cookie, self.refresh_cookie),
             (&mut c.connection_close, self.connection_close),
             (&mut c.revoke_refresh_only, self.revoke_refresh_only),
+            (&mut c.refresh_revokes_access, self.refresh_revokes_access),
         ] {
             if let Some(v) = v {
                 *slot = v;

@@ -71,6 +71,44 @@ async fn none_races_the_tabs_into_reuse_detection() {
     );
 }
 
+/// The tabs' race revokes the family, the winning tab's fresh access token with it. When the
+/// refusal of the losing tab's refresh comes back late (`refusal_delay`; oidc-provider under
+/// `tabs.yaml --clients 40` counted 39 `failures.api.4xx` and 40 `refused_before_expiry`), the
+/// winner's 401 is the user's own doing: no failure of its retry, no token dying early. Nor are
+/// the logouts that follow blamed on a session end nobody announced (`spurious_unannounced`; the
+/// profile ignores the mock's announcement, as DOT and oidc-provider make none: tabs.yaml against
+/// DOT counted 26 of 120 there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tabs_own_reuse_explains_the_refusals_that_follow() {
+    let server = mock(|c| {
+        c.access_ttl = Duration::from_secs(4);
+        c.refusal_delay = Duration::from_millis(700);
+    })
+    .await;
+    let r = run(
+        plan(
+            USERS,
+            tabs(TabSync::None, Duration::from_millis(5)),
+            storm(Duration::from_millis(1500)),
+        ),
+        {
+            let yaml = format!(
+                "preset: mock\nbase_url: {}\nextract: {{ refresh_expires_in: json:/none }}\n",
+                server.base_url()
+            );
+            std::sync::Arc::new(authbench::profile::profile_from_str(&yaml, None).expect("profile"))
+        },
+    )
+    .await;
+    server.shutdown().await;
+    let c = &r.snap.counters;
+    assert!(r.counter("reuse_detected") >= u64::from(USERS), "{c:?}");
+    assert_eq!(r.counter("failures.api.4xx"), 0, "{c:?}");
+    assert_eq!(r.counter("refused_before_expiry"), 0, "{c:?}");
+    assert!(r.counter("spurious_logouts") > 0, "{c:?}");
+    assert_eq!(r.counter("spurious_unannounced"), 0, "{c:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_refreshes_once_per_user() {
     let r = storm_with(TabSync::Lock).await;

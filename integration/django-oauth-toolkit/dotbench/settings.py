@@ -7,6 +7,8 @@ Everything that varies between runs comes from the environment (run.sh sets it):
 - ``DOTBENCH_ACCESS_TTL``: ``ACCESS_TOKEN_EXPIRE_SECONDS`` (short, so storms and expiry checks
   do not wait long).
 - ``DOTBENCH_REFRESH_TTL``: ``REFRESH_TOKEN_EXPIRE_SECONDS``.
+- ``DOTBENCH_ROTATE``, ``DOTBENCH_REUSE_PROTECTION``: "0" turns ``ROTATE_REFRESH_TOKEN`` /
+  ``REFRESH_TOKEN_REUSE_PROTECTION`` off (both on by default).
 - ``DJANGO_SECRET_KEY``: random per process when unset (nothing here outlives the run).
 
 The refresh-token policy is the one DOT documents for RFC 9700 §4.14.2: rotation on, reuse
@@ -69,8 +71,10 @@ TIME_ZONE = "UTC"
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("DOTBENCH_ACCESS_TTL", "6")),
     "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("DOTBENCH_REFRESH_TTL", "3600")),
-    "ROTATE_REFRESH_TOKEN": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Both on unless DOTBENCH_ROTATE / DOTBENCH_REUSE_PROTECTION is "0": the misconfigurations
+    # users run, for trying authbench against them by hand (run.sh leaves both on).
+    "ROTATE_REFRESH_TOKEN": os.environ.get("DOTBENCH_ROTATE", "1") != "0",
+    "REFRESH_TOKEN_REUSE_PROTECTION": os.environ.get("DOTBENCH_REUSE_PROTECTION", "1") != "0",
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": int(os.environ.get("DOTBENCH_GRACE_SECONDS", "0")),
     "SCOPES": {"read": "Read the test API", "introspection": "Introspect tokens"},
     "DEFAULT_SCOPES": ["read"],

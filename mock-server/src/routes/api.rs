@@ -105,8 +105,14 @@ pub async fn refresh(
         );
     };
     match state.auth.refresh(rt).await {
-        Ok(issued) => refresh_response(&state, &issued),
-        Err(e) => unauthorized(&e.to_string()),
+        Ok(issued) => {
+            super::renewal_delay(&state).await;
+            refresh_response(&state, &issued)
+        }
+        Err(e) => {
+            super::refusal_delay(&state).await;
+            unauthorized(&e.to_string())
+        }
     }
 }
 

@@ -78,6 +78,24 @@ impl AppState {
     }
 }
 
+/// `--refusal-delay`: a refused refresh grant waits this long before its answer goes out, its
+/// refusal (and a reuse detection's family revocation) already in force.
+async fn refusal_delay(state: &AppState) {
+    let delay = state.auth.cfg.refusal_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// `--renewal-delay`: an accepted refresh grant waits this long before its answer goes out, the
+/// rotation (and `--refresh-revokes-access`) already in force.
+async fn renewal_delay(state: &AppState) {
+    let delay = state.auth.cfg.renewal_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// The server's routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.auth.cfg.max_body;

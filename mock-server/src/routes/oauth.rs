@@ -144,8 +144,14 @@ pub async fn token(
             let session = result.as_ref().ok().map(|i| i.session_id.as_str());
             state.arrivals.settle(arrived, session);
             match result {
-                Ok(issued) => refresh_response(&state, &issued),
-                Err(e) => grant_error(e),
+                Ok(issued) => {
+                    super::renewal_delay(&state).await;
+                    refresh_response(&state, &issued)
+                }
+                Err(e) => {
+                    super::refusal_delay(&state).await;
+                    grant_error(e)
+                }
             }
         }
         Grant::ClientCredentials => {

@@ -315,3 +315,131 @@ async fn revoke_refresh_only_refuses_access_tokens_and_still_revokes_refresh_tok
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn refusal_delay_answers_a_refused_refresh_late_with_its_revocation_in_force() {
+    let delay = Duration::from_millis(800);
+    let s = start_with(|c| c.refusal_delay = delay).await;
+    let l = login(&s, 1).await;
+    let rotated = refresh(&s, l.str("refresh_token")).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    // An accepted refresh is not delayed.
+    let at = rotated.str("access_token").to_owned();
+    assert_eq!(me(&s, Some(&at)).await.status, StatusCode::OK);
+
+    // The replay of the rotated-out token: reuse detection revokes the family at once, and the
+    // refusal reaches the client `delay` later.
+    let sent = std::time::Instant::now();
+    let replay = {
+        let base = s.base_url();
+        let rt = l.str("refresh_token").to_owned();
+        tokio::spawn(async move {
+            let r = send(
+                http()
+                    .post(format!("{base}/oauth/token"))
+                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
+            )
+            .await;
+            (r, sent.elapsed())
+        })
+    };
+    // Until the revocation is in force (bounded), the new access token still works.
+    tokio::time::timeout(delay, async {
+        while me(&s, Some(&at)).await.status == StatusCode::OK {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the family was revoked before the refusal was answered");
+    assert!(!replay.is_finished(), "the refusal came before the delay");
+    let (r, took) = replay.await.unwrap();
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert!(took >= delay, "answered after {took:?}");
+    assert_eq!(s.stats().reuse_detected, 1);
+}
+
+#[tokio::test]
+async fn access_ends_with_session_refuses_the_access_tokens_of_an_ended_session() {
+    for ends in [false, true] {
+        let s = start_with(|c| {
+            c.access_ttl = Duration::from_secs(30);
+            c.max_session = Duration::from_millis(600);
+            c.access_ends_with_session = ends;
+        })
+        .await;
+        let l = login(&s, 1).await;
+        let at = l.str("access_token");
+        assert_eq!(me(&s, Some(at)).await.status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        // The session is over either way; its access token only with the knob.
+        assert_eq!(
+            refresh(&s, l.str("refresh_token")).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        let expected = if ends {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(me(&s, Some(at)).await.status, expected, "ends={ends}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_revokes_access_ends_the_older_access_tokens_and_renewal_delay_answers_late() {
+    let delay = Duration::from_millis(800);
+    for revokes in [false, true] {
+        let s = start_with(|c| {
+            c.refresh_revokes_access = revokes;
+            c.renewal_delay = delay;
+        })
+        .await;
+        let l = login(&s, 1).await;
+        let old = l.str("access_token").to_owned();
+        let sent = std::time::Instant::now();
+        let renewal = {
+            let base = s.base_url();
+            let rt = l.str("refresh_token").to_owned();
+            tokio::spawn(async move {
+                let r = send(
+                    http()
+                        .post(format!("{base}/oauth/token"))
+                        .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
+                )
+                .await;
+                (r, sent.elapsed())
+            })
+        };
+        if revokes {
+            // The old token is refused while the accepted refresh's answer is still on its way.
+            tokio::time::timeout(delay, async {
+                while me(&s, Some(&old)).await.status == StatusCode::OK {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await
+            .expect("the old access token was refused before the renewal was answered");
+            assert!(!renewal.is_finished(), "the renewal came before the delay");
+        }
+        let (r, took) = renewal.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(took >= delay, "answered after {took:?}");
+        let expected = if revokes {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(
+            me(&s, Some(&old)).await.status,
+            expected,
+            "revokes={revokes}"
+        );
+        assert_eq!(
+            me(&s, Some(r.str("access_token"))).await.status,
+            StatusCode::OK
+        );
+    }
+}
