@@ -247,60 +247,116 @@ impl ShardGate {
 /// bound passed, so a party that never comes cannot stall the others). Watchers
 /// ([`Muster::watch`]) wait for the same release without being waited for.
 ///
-/// Arrival `k` parks in slot `k` (an `AtomicWaker`), watcher `w` in its own slot; only the first
-/// arrival runs the bound's timer, and it releases everyone when the bound passes or when it is
-/// dropped while waiting. The release wakes every arrival before any watcher.
+/// Party `p` is counted in stripe `p % stripes`, each stripe a counter on its own cache line, and
+/// parks in its own slot (an `AtomicWaker`; a stripe's slots are adjacent); watcher `w` in its
+/// own slot after the parties'. Give it as many stripes as there are shards
+/// (`engine::traffic::shard_count`), so each shard counts its clients on a line no other core
+/// writes: with one shared counter every arrival of a million clients moved that line between
+/// the cores, and each arrival delays every later client's wake on the same core. A stripe
+/// whose parties have all arrived counts once in `full`; the last stripe to fill releases
+/// everyone. Only the first arrival runs the bound's timer, and it releases everyone when the
+/// bound passes or when it is dropped while waiting. The release wakes every party before any
+/// watcher.
 #[derive(Debug)]
 pub struct Muster {
-    arrived: AtomicUsize,
+    stripes: Box<[Stripe]>,
+    /// Party slots per stripe.
+    per_stripe: usize,
+    /// Stripes whose every party has arrived.
+    full: AtomicUsize,
+    /// Stripes with parties.
+    counted: usize,
+    /// Whether a party has arrived (the first runs the bound's timer).
+    started: AtomicBool,
     released: AtomicBool,
-    /// The parties' slots, then the watchers'.
+    /// The parties' slots, stripe by stripe, then the watchers'.
     slots: Box<[AtomicWaker]>,
-    parties: usize,
+}
+
+/// One stripe's arrivals, alone on its cache line (128 bytes: two lines prefetched together).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Stripe {
+    arrived: AtomicUsize,
+    expected: usize,
 }
 
 impl Muster {
-    /// A muster expecting `n` arrivals, with no watchers.
-    pub fn new(n: usize) -> Arc<Muster> {
-        Muster::watched(n, 0)
+    /// A muster expecting parties `0..n`, with no watchers.
+    pub fn new(n: usize, stripes: usize) -> Arc<Muster> {
+        Muster::watched(n, 0, stripes)
     }
 
-    /// A muster expecting `parties` arrivals and watched by `watchers`.
-    pub fn watched(parties: usize, watchers: usize) -> Arc<Muster> {
+    /// A muster expecting parties `0..parties` and watched by `watchers`, counting in `stripes`
+    /// stripes (at least one).
+    pub fn watched(parties: usize, watchers: usize, stripes: usize) -> Arc<Muster> {
+        let n = stripes.clamp(1, parties.max(1));
+        let per_stripe = parties.div_ceil(n);
+        let stripes: Box<[Stripe]> = (0..n)
+            .map(|k| Stripe {
+                arrived: AtomicUsize::new(0),
+                // Parties k, k + n, …: how many of them are below `parties`.
+                expected: (parties + n - 1 - k) / n,
+            })
+            .collect();
+        let counted = stripes.iter().filter(|s| s.expected > 0).count();
         Arc::new(Muster {
-            arrived: AtomicUsize::new(0),
+            stripes,
+            per_stripe,
+            full: AtomicUsize::new(0),
+            counted,
+            started: AtomicBool::new(false),
             released: AtomicBool::new(false),
-            slots: (0..parties + watchers)
+            slots: (0..n * per_stripe + watchers)
                 .map(|_| AtomicWaker::new())
                 .collect(),
-            parties,
         })
     }
 
-    /// Arrives and waits until everyone has arrived, at most `bound` after the first arrival.
-    pub async fn arrive(&self, bound: Duration) {
-        let k = self.arrived.fetch_add(1, Ordering::AcqRel);
-        if k + 1 >= self.parties {
+    /// Party `party` (`0..parties`) arrives and waits until everyone has arrived, at most `bound`
+    /// after the first arrival. Each party arrives once.
+    pub async fn arrive(&self, party: usize, bound: Duration) {
+        let n = self.stripes.len();
+        let stripe = &self.stripes[party % n];
+        debug_assert!(
+            party / n < stripe.expected,
+            "party {party} is not one of this muster's"
+        );
+        let k = stripe.arrived.fetch_add(1, Ordering::AcqRel);
+        if k + 1 == stripe.expected && self.full.fetch_add(1, Ordering::AcqRel) + 1 >= self.counted
+        {
             self.release();
             return;
         }
-        if k == 0 {
+        let slot = (party % n) * self.per_stripe + party / n;
+        // A load first: after the first arrival nobody writes this line again.
+        if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
             let guard = ReleaseOnDrop(self);
-            let _ = tokio::time::timeout(bound, self.released_in(k)).await;
+            let _ = tokio::time::timeout(bound, self.released_in(slot)).await;
             drop(guard);
         } else {
-            self.released_in(k).await;
+            self.released_in(slot).await;
         }
     }
 
     /// Watcher `w` (`0..watchers`) waits until the muster is released, without arriving.
     pub async fn watch(&self, w: usize) {
-        self.released_in(self.parties + w).await;
+        self.released_in(self.stripes.len() * self.per_stripe + w)
+            .await;
     }
 
     /// Releases everyone now (e.g. the start was called off: nobody is coming).
     pub fn dismiss(&self) {
         self.release();
+    }
+
+    /// How many parties have arrived.
+    #[cfg(test)]
+    fn arrivals(&self) -> usize {
+        self.stripes
+            .iter()
+            .map(|s| s.arrived.load(Ordering::Acquire))
+            .sum()
     }
 
     /// Waits in slot `k` until released.
@@ -466,39 +522,73 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn muster_releases_when_the_last_arrives() {
-        let m = Muster::new(3);
+        let m = Muster::new(3, 2);
         let early = {
             let m = m.clone();
-            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+            tokio::spawn(async move { m.arrive(0, Duration::from_secs(30)).await })
         };
         let second = {
             let m = m.clone();
-            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+            tokio::spawn(async move { m.arrive(2, Duration::from_secs(30)).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
+        // Stripe 0 (parties 0 and 2) is full; stripe 1 waits for party 1.
         assert!(!early.is_finished() && !second.is_finished());
-        m.arrive(Duration::from_secs(30)).await;
+        m.arrive(1, Duration::from_secs(30)).await;
         early.await.unwrap();
         second.await.unwrap();
         // A missing party only delays the others by the bound.
-        let lonely = Muster::new(2);
+        let lonely = Muster::new(2, 2);
         let t = std::time::Instant::now();
-        lonely.arrive(Duration::from_millis(30)).await;
+        lonely.arrive(1, Duration::from_millis(30)).await;
         assert!(t.elapsed() >= Duration::from_millis(29));
     }
 
     #[tokio::test]
+    async fn a_striped_muster_releases_only_when_every_stripe_is_full() {
+        use futures::FutureExt;
+        // 10 parties in 4 stripes (3, 3, 2, 2 parties), and a muster with more stripes than
+        // parties.
+        for (parties, stripes) in [(10, 4), (2, 8)] {
+            let m = Muster::new(parties, stripes);
+            let last = parties - 1;
+            let mut waiting: Vec<_> = (0..last)
+                .map(|p| Box::pin(m.arrive(p, Duration::from_secs(3600))))
+                .collect();
+            let counters: Vec<_> = waiting
+                .iter_mut()
+                .map(|w| {
+                    let (ready, woken) = poll_once(w.as_mut());
+                    assert!(!ready, "released before party {last} arrived");
+                    woken
+                })
+                .collect();
+            assert_eq!(m.arrivals(), last);
+            // The last party completes its stripe and the muster: it goes on without waiting.
+            assert!(
+                Box::pin(m.arrive(last, Duration::from_secs(3600)))
+                    .now_or_never()
+                    .is_some()
+            );
+            for (p, (w, woken)) in waiting.iter_mut().zip(&counters).enumerate() {
+                assert_eq!(woken.0.load(Ordering::SeqCst), 1, "party {p} woken once");
+                assert!(w.as_mut().now_or_never().is_some(), "party {p} released");
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn watchers_wait_for_the_release_without_being_waited_for() {
-        let m = Muster::watched(2, 1);
+        let m = Muster::watched(2, 1, 2);
         let watcher = {
             let m = m.clone();
             tokio::spawn(async move { m.watch(0).await })
         };
         let party = {
             let m = m.clone();
-            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+            tokio::spawn(async move { m.arrive(0, Duration::from_secs(30)).await })
         };
-        while m.arrived.load(Ordering::Acquire) == 0 {
+        while m.arrivals() == 0 {
             tokio::task::yield_now().await;
         }
         // One party of two has arrived: nobody is released, and the watcher is not counted.
@@ -506,31 +596,31 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(!watcher.is_finished() && !party.is_finished());
-        m.arrive(Duration::from_secs(30)).await;
+        m.arrive(1, Duration::from_secs(30)).await;
         tokio::time::timeout(Duration::from_secs(5), watcher)
             .await
             .expect("the watcher is released with the parties")
             .unwrap();
         party.await.unwrap();
         // Dismissed before anyone arrived: the watchers go at once.
-        let called_off = Muster::watched(3, 2);
+        let called_off = Muster::watched(3, 2, 2);
         called_off.dismiss();
         called_off.watch(1).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_first_arrival_that_gives_up_releases_the_others() {
-        let m = Muster::new(3);
+        let m = Muster::new(3, 2);
         let first = {
             let m = m.clone();
-            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+            tokio::spawn(async move { m.arrive(0, Duration::from_secs(30)).await })
         };
-        while m.arrived.load(Ordering::Acquire) == 0 {
+        while m.arrivals() == 0 {
             tokio::task::yield_now().await;
         }
         let second = {
             let m = m.clone();
-            tokio::spawn(async move { m.arrive(Duration::from_secs(30)).await })
+            tokio::spawn(async move { m.arrive(1, Duration::from_secs(30)).await })
         };
         first.abort();
         // Released by the aborted first arrival, long before its 30 s bound.

@@ -91,6 +91,13 @@ pub(crate) fn grace(timeout: Duration) -> Duration {
 /// Shard tasks per core for [`spawn_sharded`].
 const SHARDS_PER_CORE: usize = 4;
 
+/// How many shard tasks [`spawn_sharded`] runs `clients` on: client `i` is on shard
+/// `i % shard_count(clients)`.
+fn shard_count(clients: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
+    (cores * SHARDS_PER_CORE).clamp(1, clients.max(1))
+}
+
 /// Runs `client(i, j, gate)` for every client `i` in `0..clients` and each of its loops `j` in
 /// `0..loops` on a few shard tasks (see the module docs) until every one is done or `token` fires.
 /// The futures are created here, before anything runs. A client's loops share its shard, and every
@@ -114,8 +121,7 @@ where
     F: Fn(usize, usize, Option<Arc<ShardGate>>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
-    let shards = (cores * SHARDS_PER_CORE).clamp(1, clients.max(1));
+    let shards = shard_count(clients);
     // Shard `k` holds clients k, k + shards, …: a slot for each.
     let local: Vec<Option<Arc<ShardGate>>> = (0..shards)
         .map(|_| gate.map(|g| ShardGate::for_shard(g.deadline(), clients.div_ceil(shards), shards)))
@@ -164,7 +170,7 @@ async fn wake(session: &Session, client: usize, gate: &ShardGate, muster: &Muste
         muster.dismiss();
         return;
     }
-    muster.arrive(MUSTER_BOUND).await;
+    muster.arrive(client, MUSTER_BOUND).await;
     session.env().recorder.record_duration(
         session.id() as usize,
         names::WAKE_SKEW,
@@ -211,7 +217,7 @@ pub(crate) async fn wake_all(
     gate: Arc<Gate>,
     cancel: &CancellationToken,
 ) {
-    let muster = Muster::new(sessions.len());
+    let muster = Muster::new(sessions.len(), shard_count(sessions.len()));
     let mut set = spawn_sharded(sessions.len(), 1, cancel, Some(&gate), |i, _, gate| {
         let (s, muster) = (sessions[i].clone(), muster.clone());
         async move {
@@ -267,7 +273,7 @@ pub(crate) async fn closed(
         think: settings.think_time,
         deadline: start.gate.as_ref().map(|g| g.deadline()),
         clients,
-        muster: Muster::watched(parties, watchers),
+        muster: Muster::watched(parties, watchers, shard_count(clients)),
         recovered: sessions.iter().map(|_| AtomicBool::new(false)).collect(),
     });
     if let Some(g) = &start.gate {
@@ -371,7 +377,8 @@ pub(crate) async fn open(
     let mut wakers = JoinSet::new();
     if let Some(gate) = &start.gate {
         // Every client wakes (and records its skew); the dispatcher starts once they all have.
-        let muster = Muster::new(sessions.len() + 1);
+        // The dispatcher is the last party.
+        let muster = Muster::new(sessions.len() + 1, shard_count(sessions.len()));
         wakers = spawn_sharded(sessions.len(), 1, cancel, Some(gate), |i, _, gate| {
             let (s, muster) = (sessions[i].clone(), muster.clone());
             async move {
@@ -383,7 +390,7 @@ pub(crate) async fn open(
         tokio::select! {
             _ = async {
                 gate.wait().await;
-                muster.arrive(MUSTER_BOUND).await;
+                muster.arrive(sessions.len(), MUSTER_BOUND).await;
             } => {}
             _ = cancel.cancelled() => {}
         }
@@ -474,7 +481,7 @@ mod tests {
             think: Duration::from_secs(1),
             deadline: None,
             clients: 1,
-            muster: Muster::watched(0, 0),
+            muster: Muster::watched(0, 0, 1),
             recovered: Box::new([AtomicBool::new(false)]),
         };
         let whole = std::mem::size_of_val(&client_loop(&s, &phase, 0));
