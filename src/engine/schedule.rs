@@ -14,7 +14,8 @@
 //! - [`Muster`] holds the woken clients until every one of them has woken (and recorded its skew)
 //!   before any starts working: otherwise the first clients' requests would fill the runtime's
 //!   local queues and the later wakes would wait behind them. Each arrival parks in its own slot
-//!   (no shared lock, no timer per party: 10 000 arrivals within a millisecond or two).
+//!   and counts in its shard's stripe (no shared lock, no counter written by every core, no timer
+//!   per party: 10 000 arrivals within a millisecond).
 //! - [`wait_until_wall`] sleeps until a wall-clock instant (`--start-at`), so shards on several
 //!   machines start together.
 

@@ -17,6 +17,16 @@ fn authbench() -> Command {
     cmd
 }
 
+/// `authbench init URL --out FILE`, run to its end.
+fn init_into(url: &str, file: &std::path::Path) -> std::process::Output {
+    authbench()
+        .args(["init", url])
+        .arg("--out")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -99,12 +109,7 @@ async fn a_probed_profile_of_the_mock_passes_check_without_edits() {
     // Only the secret comes from outside; the file runs the whole catalog as written.
     check_as_written(&file, dir.path(), &mock, &[]);
     // Without --force, an existing file is kept.
-    let again = authbench()
-        .args(["init", &mock.base_url()])
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let again = init_into(&mock.base_url(), &file);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
     mock.shutdown().await;
@@ -173,12 +178,7 @@ fn without_discovery_the_token_path_comes_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain.yaml");
     let url = format!("http://{addr}");
-    let missing = authbench()
-        .args(["init", &url])
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let missing = init_into(&url, &file);
     assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
     assert!(
         stderr(&missing).contains("--token-path"),
@@ -211,22 +211,12 @@ fn unusable_metadata_and_unreachable_servers_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.yaml");
     let html = crate::canned::serve("200 OK", "text/html", "<html>login</html>");
-    let out = authbench()
-        .args(["init", &format!("http://{html}")])
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = init_into(&format!("http://{html}"), &file);
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("is not JSON"), "{}", stderr(&out));
 
     let no_token = crate::canned::serve("200 OK", "application/json", "{\"issuer\": \"x\"}");
-    let out = authbench()
-        .args(["init", &format!("http://{no_token}")])
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = init_into(&format!("http://{no_token}"), &file);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         stderr(&out).contains("no token_endpoint"),
@@ -237,12 +227,7 @@ fn unusable_metadata_and_unreachable_servers_are_named() {
     let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = gone.local_addr().unwrap();
     drop(gone);
-    let out = authbench()
-        .args(["init", &format!("http://{addr}")])
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = init_into(&format!("http://{addr}"), &file);
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
     assert!(!file.exists());
@@ -302,12 +287,7 @@ fn rfc_8414_metadata_of_an_issuer_with_a_path_is_found_where_the_rfc_puts_it() {
     });
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tenant.yaml");
-    let out = authbench()
-        .args(["init", &format!("http://{addr}/tenant/a")])
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = init_into(&format!("http://{addr}/tenant/a"), &file);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(

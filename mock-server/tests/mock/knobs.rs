@@ -329,20 +329,7 @@ async fn refusal_delay_answers_a_refused_refresh_late_with_its_revocation_in_for
 
     // The replay of the rotated-out token: reuse detection revokes the family at once, and the
     // refusal reaches the client `delay` later.
-    let sent = std::time::Instant::now();
-    let replay = {
-        let base = s.base_url();
-        let rt = l.str("refresh_token").to_owned();
-        tokio::spawn(async move {
-            let r = send(
-                http()
-                    .post(format!("{base}/oauth/token"))
-                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
-            )
-            .await;
-            (r, sent.elapsed())
-        })
-    };
+    let replay = refresh_in_background(&s, l.str("refresh_token"));
     // Until the revocation is in force (bounded), the new access token still works.
     tokio::time::timeout(delay, async {
         while me(&s, Some(&at)).await.status == StatusCode::OK {
@@ -399,20 +386,7 @@ async fn refresh_revokes_access_ends_the_older_access_tokens_and_renewal_delay_a
         .await;
         let l = login(&s, 1).await;
         let old = l.str("access_token").to_owned();
-        let sent = std::time::Instant::now();
-        let renewal = {
-            let base = s.base_url();
-            let rt = l.str("refresh_token").to_owned();
-            tokio::spawn(async move {
-                let r = send(
-                    http()
-                        .post(format!("{base}/oauth/token"))
-                        .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
-                )
-                .await;
-                (r, sent.elapsed())
-            })
-        };
+        let renewal = refresh_in_background(&s, l.str("refresh_token"));
         if revokes {
             // The old token is refused while the accepted refresh's answer is still on its way.
             tokio::time::timeout(delay, async {
@@ -442,4 +416,24 @@ async fn refresh_revokes_access_ends_the_older_access_tokens_and_renewal_delay_a
             StatusCode::OK
         );
     }
+}
+
+/// Sends a refresh of `refresh_token` from a task of its own; the task answers with the reply and
+/// how long it took from now.
+fn refresh_in_background(
+    s: &authbench_mock::MockServer,
+    refresh_token: &str,
+) -> tokio::task::JoinHandle<(Reply, Duration)> {
+    let sent = std::time::Instant::now();
+    let base = s.base_url();
+    let rt = refresh_token.to_owned();
+    tokio::spawn(async move {
+        let r = send(
+            http()
+                .post(format!("{base}/oauth/token"))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
+        )
+        .await;
+        (r, sent.elapsed())
+    })
 }
