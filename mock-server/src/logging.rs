@@ -6,8 +6,9 @@
 use std::io::IsTerminal;
 
 use clap::{ArgAction, Args, ValueEnum};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
+use tracing_subscriber::layer::Filter;
+use tracing_subscriber::{EnvFilter, Registry};
 
 /// The format of log lines on stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -49,19 +50,20 @@ impl LogArgs {
     }
 
     /// The filter: `RUST_LOG` when set and not empty (invalid directives are reported on stderr
-    /// and ignored), otherwise the `-v` level.
-    fn filter(&self) -> EnvFilter {
+    /// and ignored), otherwise the `-v` level; never the secret traces ([`not_secret_trace`]).
+    fn filter(&self) -> impl Filter<Registry> + use<> {
         self.filter_with(std::env::var("RUST_LOG").ok())
     }
 
     /// [`Self::filter`] with `RUST_LOG`'s value given.
-    fn filter_with(&self, rust_log: Option<String>) -> EnvFilter {
-        match rust_log {
+    fn filter_with(&self, rust_log: Option<String>) -> impl Filter<Registry> + use<> {
+        let levels = match rust_log {
             Some(directives) if !directives.trim().is_empty() => EnvFilter::builder()
                 .with_default_directive(LevelFilter::WARN.into())
                 .parse_lossy(directives),
             _ => EnvFilter::default().add_directive(self.level().into()),
-        }
+        };
+        levels.and(filter_fn(not_secret_trace))
     }
 }
 
@@ -70,9 +72,11 @@ impl LogArgs {
 /// payload (a token in a first message), and tokens are never printed whole.
 fn not_secret_trace(meta: &tracing::Metadata<'_>) -> bool {
     *meta.level() != tracing::Level::TRACE
-        || !SECRET_TRACING
-            .iter()
-            .any(|t| meta.target() == *t || meta.target().starts_with(&format!("{t}::")))
+        || !SECRET_TRACING.iter().any(|t| {
+            meta.target()
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
 }
 
 /// Targets whose trace output carries credentials (see [`not_secret_trace`]).
@@ -82,10 +86,9 @@ const SECRET_TRACING: &[&str] = &["tungstenite", "tokio_tungstenite"];
 /// nothing if a subscriber is already installed (e.g. a test harness set one).
 pub fn init(args: &LogArgs) {
     use tracing_subscriber::Layer;
-    use tracing_subscriber::filter::{FilterExt, filter_fn};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = args.filter().and(filter_fn(not_secret_trace));
+    let filter = args.filter();
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // A log line stderr cannot take (its reader has gone) is dropped, like every other line
@@ -129,7 +132,6 @@ mod tests {
     fn logged(args: &LogArgs, rust_log: Option<&str>) -> String {
         use std::sync::{Arc, Mutex};
         use tracing_subscriber::Layer;
-        use tracing_subscriber::filter::{FilterExt, filter_fn};
         use tracing_subscriber::layer::SubscriberExt;
         #[derive(Clone, Default)]
         struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -144,9 +146,7 @@ mod tests {
         }
         let buf = Buf::default();
         let out = buf.clone();
-        let filter = args
-            .filter_with(rust_log.map(str::to_string))
-            .and(filter_fn(not_secret_trace));
+        let filter = args.filter_with(rust_log.map(str::to_string));
         let subscriber = tracing_subscriber::registry().with(
             tracing_subscriber::fmt::layer()
                 .with_writer(move || out.clone())

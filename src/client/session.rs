@@ -1605,11 +1605,7 @@ impl Session {
         // A tab whose user logged out, or renewed, in another tab holds a copy that may be
         // refused for it (`stale_tab_requests`); one whose user's tabs presented a refresh
         // credential twice may have lost the family to reuse detection.
-        if early
-            && !self
-                .tab()
-                .is_some_and(|link| link.store_moved_on() || link.family_reused())
-        {
+        if early && !self.tab_overtaken() {
             self.rec()
                 .count(self.shard(), names::REFUSED_BEFORE_EXPIRY, 1);
         }
@@ -1660,10 +1656,7 @@ impl Session {
             && retried.is_some_and(|(at, refusals_before)| {
                 // Another tab moved the store on, or the user's tabs reused a refresh credential
                 // (read before the session's lock: the store's is never taken inside it).
-                if self
-                    .tab()
-                    .is_some_and(|link| link.store_moved_on() || link.family_reused())
-                {
+                if self.tab_overtaken() {
                     return false;
                 }
                 let s = self.state.lock();
@@ -1967,9 +1960,7 @@ impl Session {
         // A session that raced its own refresh token lost it to reuse detection, not to an end
         // nobody announced; so may a tab whose user's tabs did, or whose store another tab moved
         // on (its refresh token may be rotated out).
-        let tab_raced = self
-            .tab()
-            .is_some_and(|link| link.family_reused() || link.store_moved_on());
+        let tab_raced = self.tab_overtaken();
         let (expected, unannounced) = {
             let s = self.state.lock();
             let limits = self.profile().session_limits();
@@ -2298,6 +2289,15 @@ impl Session {
     /// The tab link, when this session is one of several tabs of its user.
     pub fn tab(&self) -> Option<&TabLink> {
         self.tab.get().map(|b| &**b)
+    }
+
+    /// Whether this is a tab whose tokens another tab may have cost it: another tab logged out or
+    /// installed newer tokens since this tab's copy, or the user's tabs presented one refresh
+    /// credential twice (reuse detection may have revoked the family). Takes the store's lock:
+    /// never call it holding the session's.
+    fn tab_overtaken(&self) -> bool {
+        self.tab()
+            .is_some_and(|link| link.store_moved_on() || link.family_reused())
     }
 
     /// The tokens this tab would write to the store.

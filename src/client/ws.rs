@@ -525,20 +525,20 @@ impl<T: WsTokens> Channel<T> {
             Next::Backoff | Next::Reconnect | Next::RefreshThenReconnect { .. }
         );
         let young = opened_at.elapsed() < TURNED_AWAY_WITHIN;
-        // A silent socket the server ends for good at once (1000, or a protocol-error close) served
-        // nothing either, and the client will not try again: the channel is never held.
-        let dismissed = young
+        // Closed before it served anything, to be retried (not for its token: an expiry close
+        // asks for a refresh) or for good (1000, a protocol-error close: the client will not try
+        // again): the server turned the socket away, a failed attempt.
+        let turned_away = young
             && !self.delivered
-            && matches!(next, Next::Stop(WsEnd::Normal(_) | WsEnd::ProtocolError(_)));
-        if dismissed {
+            && matches!(
+                next,
+                Next::Backoff
+                    | Next::Reconnect
+                    | Next::Stop(WsEnd::Normal(_) | WsEnd::ProtocolError(_))
+            );
+        if turned_away || (retried && young) {
             self.failed_connects += 1;
-            self.rec
-                .count_channel_failure(self.shard, names::CHANNELS_TURNED_AWAY);
-        } else if retried && young {
-            self.failed_connects += 1;
-            // Closed to be retried before it served anything (not for its token: an expiry close
-            // asks for a refresh): the server turned the socket away, a failed attempt.
-            if !self.delivered && matches!(next, Next::Backoff | Next::Reconnect) {
+            if turned_away {
                 self.rec
                     .count_channel_failure(self.shard, names::CHANNELS_TURNED_AWAY);
             }
