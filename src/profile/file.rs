@@ -35,7 +35,12 @@ pub const TARGET_DOC: DocKind = DocKind::plain(
 /// The JSON Schema of target profile files (made once, on the first error that needs it).
 fn schema_of_profiles() -> &'static serde_json::Value {
     static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(crate::scenario::schema::profile_json_schema)
+    SCHEMA.get_or_init(|| {
+        let schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<ProfileFile>();
+        serde_json::to_value(schema).unwrap_or_default()
+    })
 }
 
 /// The default renewal header of the sliding strategy.

@@ -47,14 +47,6 @@ pub fn json_schema() -> Value {
     root
 }
 
-/// The JSON Schema of target profile files alone (what a profile's key takes, for its errors).
-pub fn profile_json_schema() -> Value {
-    let schema = SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<ProfileFile>();
-    serde_json::to_value(schema).unwrap_or_default()
-}
-
 fn rename(defs: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
     if let Some(v) = defs.remove(from) {
         defs.insert(to.to_string(), v);
