@@ -478,6 +478,22 @@ mod tests {
         (ready, woken)
     }
 
+    /// Polls each of `waits` once, asserting that none is ready (`what`: what readiness would
+    /// mean); returns the counters of their wakes.
+    fn poll_all_pending<F: std::future::Future>(
+        waits: &mut [std::pin::Pin<Box<F>>],
+        what: &str,
+    ) -> Vec<Arc<Woken>> {
+        waits
+            .iter_mut()
+            .map(|w| {
+                let (ready, woken) = poll_once(w.as_mut());
+                assert!(!ready, "{what}");
+                woken
+            })
+            .collect()
+    }
+
     #[test]
     fn a_shard_gate_wakes_each_client_in_its_slot() {
         use futures::FutureExt;
@@ -485,14 +501,7 @@ mod tests {
         // the second's waker would replace the first's, and the first would never wake.
         let gate = ShardGate::for_shard(Instant::now() + Duration::from_secs(3600), 4, 3);
         let mut waits: Vec<_> = [1, 4, 7, 10].map(|c| Box::pin(gate.wait(c))).into();
-        let woken: Vec<Arc<Woken>> = waits
-            .iter_mut()
-            .map(|w| {
-                let (ready, woken) = poll_once(w.as_mut());
-                assert!(!ready, "a client passed a closed gate");
-                woken
-            })
-            .collect();
+        let woken = poll_all_pending(&mut waits, "a client passed a closed gate");
         gate.release();
         for (k, w) in woken.iter().enumerate() {
             assert_eq!(w.0.load(Ordering::SeqCst), 1, "client {k} woken once");
@@ -556,14 +565,10 @@ mod tests {
             let mut waiting: Vec<_> = (0..last)
                 .map(|p| Box::pin(m.arrive(p, Duration::from_secs(3600))))
                 .collect();
-            let counters: Vec<_> = waiting
-                .iter_mut()
-                .map(|w| {
-                    let (ready, woken) = poll_once(w.as_mut());
-                    assert!(!ready, "released before party {last} arrived");
-                    woken
-                })
-                .collect();
+            let counters = poll_all_pending(
+                &mut waiting,
+                &format!("released before party {last} arrived"),
+            );
             assert_eq!(m.arrivals(), last);
             // The last party completes its stripe and the muster: it goes on without waiting.
             assert!(
