@@ -29,6 +29,9 @@ pub struct Cli {
     /// `-v`/`-vv`, `--log-format` (shared with `authbench-mock`).
     #[command(flatten)]
     pub log: authbench_mock::LogArgs,
+    /// `--threads` (shared with `authbench-mock`).
+    #[command(flatten)]
+    pub runtime: authbench_mock::RuntimeArgs,
 }
 
 #[derive(Debug, Subcommand)]

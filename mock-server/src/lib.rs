@@ -26,7 +26,8 @@
 //! - [`suggest`]: "did you mean" for a mistyped name (the mock's flags, and authbench's files).
 //! - [`console`]: printing to stdout and stderr that does not panic when the reader has gone.
 //! - [`logging`]: the log set-up ([`LogArgs`]: `-v`, `--log-format`, `RUST_LOG`) that
-//!   `authbench-mock` and `authbench` share.
+//!   `authbench-mock` and `authbench` share; [`runtime`]: the async runtime they run on
+//!   ([`RuntimeArgs`]: `--threads`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), authbench_mock::MockError> {
@@ -49,6 +50,7 @@ pub mod logging;
 pub mod outage;
 pub mod push;
 pub mod routes;
+pub mod runtime;
 pub mod server;
 pub mod stats;
 pub mod store;
@@ -62,6 +64,7 @@ pub use config::{
 pub use flaws::{Flaw, Flaws};
 pub use logging::{LogArgs, LogFormat};
 pub use routes::ws::close as close_codes;
+pub use runtime::RuntimeArgs;
 pub use server::{MockServer, run, shutdown_signal, start};
 pub use stats::Stats;
 pub use tls::MockTls;

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use authbench_mock::{LogArgs, MockArgs, MockError};
+use authbench_mock::{LogArgs, MockArgs, MockError, RuntimeArgs};
 use clap::Parser;
 
 /// The reference auth server of authbench: OAuth 2.0 token endpoint with refresh-token rotation
@@ -16,12 +16,15 @@ struct Cli {
     mock: MockArgs,
     #[command(flatten)]
     log: LogArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 fn main() -> ExitCode {
     authbench_mock::heap::prepare_for_bursts();
-    match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(serve()),
+    let cli = Cli::parse();
+    match cli.runtime.runtime() {
+        Ok(rt) => rt.block_on(serve(cli)),
         Err(e) => {
             authbench_mock::stderrln!("error: cannot start the async runtime: {e}");
             ExitCode::from(3)
@@ -29,8 +32,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve() -> ExitCode {
-    let cli = Cli::parse();
+async fn serve(cli: Cli) -> ExitCode {
     authbench_mock::logging::init(&cli.log);
     let result = match cli.mock.into_config() {
         Ok(cfg) => authbench_mock::run(cfg).await,

@@ -15,6 +15,11 @@ use crate::cli::{Cli, Command};
 use crate::exit::{CliError, Code};
 
 pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
+    let runtime = || {
+        cli.runtime
+            .runtime()
+            .map_err(|e| CliError::cannot_proceed(format!("cannot start the async runtime: {e}")))
+    };
     match cli.command {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Check(args) => runtime()?.block_on(check::run(args)),
@@ -34,11 +39,4 @@ pub fn dispatch(cli: Cli) -> Result<Code, CliError> {
         Command::Compare(args) => compare::compare(args),
         Command::Merge(args) => compare::merge(args),
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::cannot_proceed(format!("cannot start the async runtime: {e}")))
 }

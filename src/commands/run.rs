@@ -115,6 +115,7 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         config,
         interrupted: outcome.interrupted,
         shard: shard.map(|s| (s.index, s.count)),
+        threads: u32::try_from(authbench_mock::runtime::workers()).ok(),
     };
     let server_arrivals = arrivals.and_then(|(arrivals, watcher)| {
         watcher.abort();

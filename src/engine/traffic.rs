@@ -26,7 +26,7 @@
 //! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
 //! hung target cannot stretch the phase by a whole client timeout.
 //!
-//! Clients run on a few shard tasks ([`spawn_sharded`]: four per core, each driving its share with a
+//! Clients run on a few shard tasks ([`spawn_sharded`]: four per worker thread, each driving its share with a
 //! `FuturesUnordered`) instead of one task each: waking 10 000 clients at one instant then costs a
 //! queue push per client rather than a trip through the runtime's scheduler, which is what keeps
 //! `wake_skew` within a millisecond or two.
@@ -88,14 +88,13 @@ pub(crate) fn grace(timeout: Duration) -> Duration {
     timeout.min(END_GRACE)
 }
 
-/// Shard tasks per core for [`spawn_sharded`].
-const SHARDS_PER_CORE: usize = 4;
+/// Shard tasks per worker thread of the runtime for [`spawn_sharded`].
+const SHARDS_PER_WORKER: usize = 4;
 
 /// How many shard tasks [`spawn_sharded`] runs `clients` on: client `i` is on shard
-/// `i % shard_count(clients)`.
+/// `i % shard_count(clients)`. Four per worker thread of the runtime (`--threads`).
 fn shard_count(clients: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
-    (cores * SHARDS_PER_CORE).clamp(1, clients.max(1))
+    (authbench_mock::runtime::workers() * SHARDS_PER_WORKER).clamp(1, clients.max(1))
 }
 
 /// Runs `client(i, j, gate)` for every client `i` in `0..clients` and each of its loops `j` in

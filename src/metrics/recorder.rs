@@ -122,11 +122,10 @@ impl Default for Recorder {
 }
 
 impl Recorder {
-    /// A recorder whose clock starts now, with a shard count suited to this machine
-    /// (8 × available cores, between 8 and 64, a power of two).
+    /// A recorder whose clock starts now, with a shard count suited to the threads that record
+    /// into it (8 × the worker threads of the caller's runtime, between 8 and 64, a power of two).
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self::with_shards((cores * 8).clamp(8, 64))
+        Self::with_shards((authbench_mock::runtime::workers() * 8).clamp(8, 64))
     }
 
     /// A recorder with `shards` shards (rounded up to a power of two, at least 1, at most 1024).

@@ -35,6 +35,8 @@ pub struct RunMeta {
     pub interrupted: bool,
     /// `(index, count)` of a sharded run (`--shard i/N`, index from 0).
     pub shard: Option<(u32, u32)>,
+    /// Worker threads of the runtime the clients ran on.
+    pub threads: Option<u32>,
 }
 
 /// What the caller knows about a conformance run (`authbench check`) besides its results.
@@ -77,6 +79,7 @@ impl Report {
                 clients: meta.clients,
                 strategy: meta.strategy,
                 shard: meta.shard.map(|(index, count)| ShardInfo { index, count }),
+                threads: meta.threads,
                 interrupted: meta.interrupted,
                 config: meta.config,
                 merged_from: Vec::new(),
@@ -113,6 +116,7 @@ impl Report {
                 clients: 0,
                 strategy: String::new(),
                 shard: None,
+                threads: None,
                 interrupted: false,
                 config: meta.config,
                 merged_from: Vec::new(),

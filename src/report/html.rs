@@ -57,6 +57,7 @@ struct RunView {
     clients: String,
     strategy: String,
     shard: String,
+    threads: Option<u32>,
     interrupted: bool,
     partial: Option<String>,
     merged_from: Vec<String>,
@@ -180,6 +181,7 @@ fn build(r: &Report) -> Page<'_> {
                 .shard
                 .map(|s| format!("{} of {}", s.index, s.count))
                 .unwrap_or_else(|| "-".into()),
+            threads: run.threads,
             interrupted: run.interrupted,
             partial: r.partial_note(),
             merged_from: run.merged_from.clone(),

@@ -215,6 +215,7 @@ pub fn merge_with(
             clients,
             strategy: strategies.join(", "),
             shard: None,
+            threads: inputs.iter().map(|(_, r)| r.run.threads).sum(),
             interrupted,
             config: first.run.config.clone(),
             merged_from: inputs.iter().map(|(l, _)| l.clone()).collect(),

@@ -51,6 +51,10 @@ pub struct RunHeader {
     /// Shard of a sharded run.
     #[serde(default)]
     pub shard: Option<ShardInfo>,
+    /// Worker threads the clients ran on (`--threads`; of a merged report, the shards' sum).
+    /// Absent from conformance runs and from reports written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
     /// True when the run was interrupted and the report is partial.
     #[serde(default)]
     pub interrupted: bool,

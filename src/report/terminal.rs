@@ -65,8 +65,11 @@ pub fn terminal_summary(report: &Report, color: bool) -> String {
             )),
             Cell::new("duration").add_attribute(Attribute::Dim),
             Cell::new(format!(
-                "{} · shard {shard} · authbench {}",
+                "{} · shard {shard}{} · authbench {}",
                 format::seconds(r.duration_s),
+                r.threads
+                    .map(|n| format!(" · {n} thread{}", if n == 1 { "" } else { "s" }))
+                    .unwrap_or_default(),
                 r.tool_version
             )),
         ]);

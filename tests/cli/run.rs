@@ -72,6 +72,37 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
 }
 
 #[test]
+fn threads_sets_the_runtime_the_clients_run_on_and_the_report_says_so() {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = storm(20, "1s");
+    cmd.args([
+        "--set",
+        "mock.access_ttl=2s",
+        "--set",
+        "plan.0.login.ramp=200ms",
+    ])
+    .args(["--threads", "1", "--out"])
+    .arg(out.path());
+    let stdout = String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["run"]["threads"], 1);
+    assert_eq!(
+        report["counters"]["status.api.200"].as_u64().map(|n| n > 0),
+        Some(true)
+    );
+    assert!(stdout.contains("· 1 thread ·"), "{stdout}");
+    // Without it: one worker per CPU this process may use.
+    let out = tempfile::tempdir().unwrap();
+    let report = short_storm(20, &[], out.path());
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        assert_eq!(report["run"]["threads"], cpus);
+    }
+    refuses_run(&["--threads", "0"], &["'--threads <N>'", "1..=1024"]);
+}
+
+#[test]
 fn the_summary_shows_connections_the_server_closed() {
     // Every answer says `Connection: close`: each one retires its connection, and the summary
     // says so (not as a fault: every request still got its answer).

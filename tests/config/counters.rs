@@ -16,6 +16,7 @@ fn meta() -> RunMeta {
         config: serde_json::json!({}),
         interrupted: false,
         shard: None,
+        threads: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn meta() -> RunMeta {
         config: serde_json::json!({"clients": 5000, "target": "https://auth.example.com/"}),
         interrupted: false,
         shard: None,
+        threads: Some(2),
     }
 }
 
@@ -316,6 +317,7 @@ fn writes_every_file_and_round_trips() {
             .starts_with("HISTF")
     );
     assert_eq!(raw["run"]["started_at"], "2026-11-22T09:00:00Z");
+    assert_eq!(raw["run"]["threads"], 2);
     assert_eq!(raw["conformance"]["checks"][1]["status"], "FAIL");
 
     // .hgrm: the HdrHistogram percentile distribution in ms.
@@ -329,6 +331,7 @@ fn writes_every_file_and_round_trips() {
     assert!(!summary.contains('\x1b'));
     for s in [
         "storm",
+        "2 threads",
         "refresh_amplification",
         "p99(recovery) < 100ms",
         "✗",

@@ -20,6 +20,7 @@ fn meta() -> RunMeta {
         config: serde_json::json!({}),
         interrupted: false,
         shard: None,
+        threads: None,
     }
 }
 

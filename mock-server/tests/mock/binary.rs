@@ -37,6 +37,59 @@ fn an_unknown_log_format_exits_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// The threads of process `pid` that tokio made (`comm` `tokio-rt-worker`, or
+/// `tokio-runtime-w` from older tokio): its workers and its blocking pool's threads.
+fn tokio_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter(|t| {
+            let comm = std::fs::read_to_string(t.as_ref().unwrap().path().join("comm"));
+            comm.is_ok_and(|c| c.starts_with("tokio-r"))
+        })
+        .count()
+}
+
+/// The mock's tokio threads once it listens, started with `--threads n`.
+fn tokio_threads_with(n: usize) -> usize {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
+        .args(["--port", "0", "--threads", &n.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("authbench-mock listening on"), "{first}");
+    let threads = tokio_threads(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    threads
+}
+
+#[test]
+fn threads_sets_the_worker_threads_and_refuses_zero() {
+    // The blocking pool is the same in both runs, so the difference is the workers'.
+    let (one, three) = (tokio_threads_with(1), tokio_threads_with(3));
+    assert!(one >= 1, "{one}");
+    assert_eq!(
+        three - one,
+        2,
+        "--threads 1: {one} tokio threads, --threads 3: {three}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
+        .args(["--port", "0", "--threads", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("'--threads <N>'") && stderr.contains("1..=1024"),
+        "{stderr}"
+    );
+}
+
 /// The write end of a pipe whose read end is already closed: every write to it fails with EPIPE.
 fn closed_pipe() -> std::io::PipeWriter {
     let (reader, writer) = std::io::pipe().unwrap();
