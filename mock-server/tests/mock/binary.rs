@@ -4,19 +4,29 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-#[test]
-fn v_and_json_format_log_the_listening_address_on_stderr() {
+/// `authbench-mock ARGS` (without `RUST_LOG`), running, and the first line it printed on stdout
+/// (`authbench-mock listening on URL`).
+fn listening(args: &[&str], stderr: Stdio) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
-        .args(["--port", "0", "-v", "--log-format", "json"])
+        .args(args)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
+    (child, first)
+}
+
+#[test]
+fn v_and_json_format_log_the_listening_address_on_stderr() {
+    let (mut child, first) = listening(
+        &["--port", "0", "-v", "--log-format", "json"],
+        Stdio::piped(),
+    );
     // The log line is written before the address is printed.
     child.kill().unwrap();
     let stderr = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
@@ -51,16 +61,8 @@ fn tokio_threads(pid: u32) -> usize {
 
 /// The mock's tokio threads once it listens, started with `--threads n`.
 fn tokio_threads_with(n: usize) -> usize {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authbench-mock"))
-        .args(["--port", "0", "--threads", &n.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let (mut child, first) =
+        listening(&["--port", "0", "--threads", &n.to_string()], Stdio::null());
     assert!(first.starts_with("authbench-mock listening on"), "{first}");
     let threads = tokio_threads(child.id());
     child.kill().unwrap();
