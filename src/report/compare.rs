@@ -403,7 +403,8 @@ impl Comparison {
             .set_width(140);
         style(&mut runs, color);
         runs.set_header(bold(&[
-            "#", "run", "scenario", "target", "started", "duration", "clients", "verdict",
+            "#", "run", "scenario", "target", "started", "duration", "clients", "threads",
+            "verdict",
         ]));
         for (i, (label, r)) in self.runs.iter().enumerate() {
             runs.add_row(vec![
@@ -418,6 +419,7 @@ impl Comparison {
                 ),
                 Cell::new(format::seconds(r.run.duration_s)),
                 Cell::new(format::count(u64::from(r.run.clients))),
+                Cell::new(threads_text(r)),
                 Cell::new(if r.passed() { "PASS" } else { "FAIL" }),
             ]);
         }
@@ -484,6 +486,7 @@ impl Comparison {
             started: String,
             duration: String,
             clients: String,
+            threads: String,
             passed: bool,
         }
         #[derive(Serialize)]
@@ -537,6 +540,7 @@ impl Comparison {
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     duration: format::seconds(r.run.duration_s),
                     clients: format::count(u64::from(r.run.clients)),
+                    threads: threads_text(r),
                     passed: r.passed(),
                 })
                 .collect(),
@@ -688,6 +692,11 @@ fn bold(cols: &[&str]) -> Vec<Cell> {
 
 /// A short name for a report path: its folder's name (`reports/storm-20261122-090000/`), or the
 /// file stem for a report file not named `report.json`.
+/// A run's worker threads for the runs table, `-` for a report that does not say.
+fn threads_text(r: &Report) -> String {
+    r.run.threads.map_or_else(|| "-".into(), |n| n.to_string())
+}
+
 fn label_of(p: &Path) -> String {
     let file_name = |q: &Path| q.file_name().map(|s| s.to_string_lossy().into_owned());
     let name = if p.is_dir() {

@@ -67,6 +67,8 @@ async fn three_shards_merge_exactly() {
     let children: Vec<_> = (0..3)
         .map(|i| {
             let shard = format!("{i}/3");
+            // Each shard its own thread count: the merged report says their sum.
+            let threads = (i + 1).to_string();
             authbench(&[
                 "run",
                 p(&scenario),
@@ -74,6 +76,8 @@ async fn three_shards_merge_exactly() {
                 p(&target),
                 "--shard",
                 &shard,
+                "--threads",
+                &threads,
             ])
             .args(["--start-at", &start_at, "--quiet", "--out", p(&outs[i])])
             .spawn()
@@ -110,6 +114,9 @@ async fn three_shards_merge_exactly() {
     assert_eq!(shards.iter().map(|s| s.run.clients).sum::<u32>(), 30);
     assert_eq!(mock.stats().logins, 30);
     assert_eq!(merged.histograms["login"].count, 30);
+    let threads: Vec<_> = shards.iter().map(|s| s.run.threads).collect();
+    assert_eq!(threads, [Some(1), Some(2), Some(3)]);
+    assert_eq!(merged.run.threads, Some(6));
 
     // Counters: the merged value is the sum of the shards', for every counter.
     for (name, value) in &merged.counters {
@@ -167,6 +174,7 @@ fn compare_prints_a_table_and_writes_html_and_refuses_garbage() {
                     strategy,
                 ])
                 .args(["--quiet", "--out", p(out)])
+                .args(["--threads", if i == 0 { "2" } else { "1" }])
                 // The naive run is meant to lose clients in 1 s and log them out (the comparison
                 // shows it): switch off the defaults never_recovered == 0 and
                 // spurious_logouts == 0 with thresholds on the same metrics.
@@ -186,7 +194,13 @@ fn compare_prints_a_table_and_writes_html_and_refuses_garbage() {
         p(&html),
     ]));
     assert!(table.contains("refresh_amplification"), "{table}");
+    assert!(table.contains("threads"), "{table}");
     let page = std::fs::read_to_string(&html).unwrap();
+    // Each run's clients and then its threads.
+    for threads in [2, 1] {
+        let cells = format!("<td class=\"num\">12</td><td class=\"num\">{threads}</td>");
+        assert!(page.contains(&cells), "{cells} not in the page");
+    }
     assert!(
         page.contains("<svg") && !page.contains("https://"),
         "self-contained page with charts"
