@@ -26,10 +26,10 @@
 //! Requests still in flight when the phase ends get a short grace, then are cut (not recorded), so a
 //! hung target cannot stretch the phase by a whole client timeout.
 //!
-//! Clients run on a few shard tasks ([`spawn_sharded`]: four per worker thread, each driving its share with a
-//! `FuturesUnordered`) instead of one task each: waking 10 000 clients at one instant then costs a
-//! queue push per client rather than a trip through the runtime's scheduler, which is what keeps
-//! `wake_skew` within a millisecond or two.
+//! Clients run on a few shard tasks ([`spawn_sharded`]: four per worker thread, each driving its
+//! share with a `FuturesUnordered`) instead of one task each: waking 10 000 clients at one instant
+//! then costs a queue push per client rather than a trip through the runtime's scheduler, which is
+//! what keeps `wake_skew` within a millisecond or two.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
