@@ -21,9 +21,9 @@ fn storm(clients: u32, duration: &str) -> Command {
     cmd
 }
 
-/// A short storm on the builtin mock (`clients`, 2 s tokens, a 200 ms login ramp, 1 s of
-/// traffic, `settings` as `--set` overrides) that must exit 0, writing into `out`; its report.json.
-fn short_storm(clients: u32, settings: &[&str], out: &Path) -> serde_json::Value {
+/// A short storm on the builtin mock: `clients`, 2 s tokens, a 200 ms login ramp, 1 s of
+/// traffic, `settings` as `--set` overrides.
+fn short_storm_command(clients: u32, settings: &[&str]) -> Command {
     let mut cmd = storm(clients, "1s");
     for s in ["mock.access_ttl=2s", "plan.0.login.ramp=200ms"]
         .iter()
@@ -31,8 +31,19 @@ fn short_storm(clients: u32, settings: &[&str], out: &Path) -> serde_json::Value
     {
         cmd.args(["--set", s]);
     }
-    cmd.arg("--quiet").arg("--out").arg(out).assert().success();
+    cmd
+}
+
+/// The report.json a run wrote into `out`.
+fn report_in(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+/// [`short_storm_command`] run quietly into `out`, which must exit 0; its report.json.
+fn short_storm(clients: u32, settings: &[&str], out: &Path) -> serde_json::Value {
+    let mut cmd = short_storm_command(clients, settings);
+    cmd.arg("--quiet").arg("--out").arg(out).assert().success();
+    report_in(out)
 }
 
 #[test]
@@ -74,18 +85,10 @@ fn storm_runs_end_to_end_on_the_builtin_mock_and_writes_every_file() {
 #[test]
 fn threads_sets_the_runtime_the_clients_run_on_and_the_report_says_so() {
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = storm(20, "1s");
-    cmd.args([
-        "--set",
-        "mock.access_ttl=2s",
-        "--set",
-        "plan.0.login.ramp=200ms",
-    ])
-    .args(["--threads", "1", "--out"])
-    .arg(out.path());
+    let mut cmd = short_storm_command(20, &[]);
+    cmd.args(["--threads", "1", "--out"]).arg(out.path());
     let stdout = String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report = report_in(out.path());
     assert_eq!(report["run"]["threads"], 1);
     assert_eq!(
         report["counters"]["status.api.200"].as_u64().map(|n| n > 0),
@@ -426,8 +429,7 @@ fn durations_within_their_bounds_still_run() {
         .timeout(std::time::Duration::from_secs(120))
         .assert()
         .success();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report = report_in(out.path());
     assert!(report["counters"]["requests"].as_u64().unwrap() >= 5);
 }
 
@@ -564,8 +566,7 @@ fn a_server_that_fails_every_login_fails_the_run_and_the_summary_says_why() {
     ] {
         assert!(stdout.contains(needle), "{needle:?} missing in:\n{stdout}");
     }
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report = report_in(out.path());
     assert_eq!(report["counters"]["never_logged_in"], 5);
     assert_eq!(report["counters"]["clients_logged_in"], 0);
     assert_eq!(report["derived"]["failure_rate"], 1.0);
