@@ -7,6 +7,16 @@
 
 use crate::config::threshold::{Family, Part, Vocabulary};
 
+/// Declares name constants, each with its doc comment, and `$table`: each name with its doc's
+/// lines, from which [`help`] makes the one-line description the live metrics show (`# HELP`).
+/// A doc here is written for the people reading the metric: no paths into the code.
+macro_rules! documented {
+    ($table:ident; $( $(#[doc = $doc:literal])+ pub const $name:ident: &str = $value:literal; )+) => {
+        $( $(#[doc = $doc])+ pub const $name: &str = $value; )+
+        const $table: &[(&str, &[&str])] = &[ $( ($value, &[$($doc),+]) ),+ ];
+    };
+}
+
 /// Login latency (credentials → tokens), µs.
 pub const LOGIN: &str = "login";
 /// Refresh latency (refresh grant round trip), µs.
@@ -95,128 +105,132 @@ pub const NOTICE_LATENCY: &str = "notice_latency";
 /// session: what a user could lose as unsaved work).
 pub const GHOST_TIME: &str = "ghost_time";
 
-/// HTTP exchanges, answered or failed (every operation).
-pub const REQUESTS: &str = "requests";
-/// Successful logins.
-pub const LOGINS: &str = "logins";
-/// Successful logouts.
-pub const LOGOUTS: &str = "logouts";
-/// Refresh requests sent.
-pub const REFRESH_CALLS: &str = "refresh_calls";
-/// Moments a client needed a fresh access token (one per expiry, however many callers).
-pub const REFRESHES_NEEDED: &str = "refreshes_needed";
-/// Refreshes the server refused (the profile's `refresh_rejected`), whatever it said the reason
-/// was: the denominator `reuse_detected` is read against.
-pub const REFRESHES_REFUSED: &str = "refreshes_refused";
-/// Refresh rejected → new login.
-pub const RELOGINS: &str = "relogins";
-/// Sessions lost although their refresh token should have been valid (a lost rotation race).
-pub const SPURIOUS_LOGOUTS: &str = "spurious_logouts";
-/// The `spurious_logouts` of sessions for which nothing announced or declared an end (no
-/// `refresh_expires_in`, no refresh-token `exp`, no `session.max` / `session.idle`) and that did
-/// not present a refresh token twice (a race that reuse detection ended): a server that ends
-/// sessions on purpose without saying when shows here.
-pub const SPURIOUS_UNANNOUNCED: &str = "spurious_unannounced";
-/// Refreshes the server rejected as reuse of a rotated-out token.
-pub const REUSE_DETECTED: &str = "reuse_detected";
-/// Rejected refreshes at or after the end the server (or the profile) announced for the session.
-pub const SESSIONS_EXPIRED: &str = "sessions_expired";
-/// Refresh tokens the server accepted more than once with different successors (a forked chain).
-pub const REFRESH_FORKS: &str = "refresh_forks";
-/// Clients of a storm (`sync_expiry` then `traffic`) without a successful call by its end.
-pub const NEVER_RECOVERED: &str = "never_recovered";
-/// Resource calls refused (401) with the session's current access token well before the expiry
-/// the server announced for it (see `client::session::Session::judge_refusal`), with no end of
-/// the session the client knows of: the server's tokens die earlier than it says.
-pub const REFUSED_BEFORE_EXPIRY: &str = "refused_before_expiry";
-/// Resource calls answered 2xx although their access token had expired when they were sent, by
-/// the expiry the server announced: the server accepts expired tokens (or allows a clock leeway),
-/// and nothing made the client renew them.
-pub const ACCEPTED_AFTER_EXPIRY: &str = "accepted_after_expiry";
-/// Open model: arrivals that could not start (no idle client).
-pub const DROPPED: &str = "dropped";
-/// WebSocket: data messages of an older socket generation, dropped.
-pub const STALE_WS_MESSAGES: &str = "stale_ws_messages";
-/// Armed kick clocks not resolved when the run settled.
-pub const MISSED_KICKS: &str = "missed_kicks";
-/// A `kicked`/`logout` event not followed by a close frame within the grace period.
-pub const KICK_WITHOUT_CLOSE: &str = "kick_without_close";
-/// A server close (other than backoff/reconnect classes) with no preceding session event.
-pub const CLOSE_WITHOUT_EVENT: &str = "close_without_event";
-/// A close code RFC 6455 §7.4 forbids on the wire.
-pub const CLOSE_CODE_VIOLATIONS: &str = "close_code_violations";
-/// Sockets opened (every generation).
-pub const WS_CONNECTS: &str = "ws_connects";
-/// Sockets opened after the first one of a client.
-pub const WS_RECONNECTS: &str = "ws_reconnects";
-/// Sockets still open when the run stopped their channel: authbench closed them (Close 1000, the
-/// channel then ends `ended.stopped`), neither the server nor a reconnect. At most one per channel.
-pub const WS_CLOSED_AT_STOP: &str = "ws_closed_at_stop";
-/// A socket still open `expiry_grace` after its access token's `exp`.
-pub const WS_OPEN_AFTER_EXPIRY: &str = "ws_open_after_expiry";
-/// A client stopped reconnecting after `backoff.max_attempts` failures in a row.
-pub const WS_GAVE_UP: &str = "ws_gave_up";
-/// The server ended a session (terminal close, kick or logout event).
-pub const WS_SESSIONS_ENDED: &str = "ws_sessions_ended";
-/// Kicks that arrived before the trigger was armed (recorded as 0 µs).
-pub const KICKS_BEFORE_TRIGGER: &str = "kicks_before_trigger";
-/// Armed kick clocks whose socket had already ended without a kick signal.
-pub const KICK_TARGET_GONE: &str = "kick_target_gone";
-/// Access tokens renewed by a sliding-window response header.
-pub const RENEWALS: &str = "renewals";
-/// Resource requests sent again after a 401 and a renewal.
-pub const RETRIES: &str = "retries";
-/// A socket's token renewal failed for a passing reason (transport error, 5xx, 429) and was tried
-/// again after a backoff.
-pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
-/// Requests that a kept-alive connection handed back unsent (the server had closed it while it
-/// was idle) and that went out again on a fresh connection; never a request that may have been
-/// written.
-pub const RESENT_UNSENT: &str = "resent_unsent";
-/// Idempotent requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) written to a reused connection
-/// that ended or was reset before any response head arrived, sent again once on a fresh connection
-/// (RFC 9110 §9.2.2).
-pub const RESENT_IDEMPOTENT: &str = "resent_idempotent";
-/// Connections closed after a response that said `Connection: close` (not kept for reuse).
-pub const CONNECTIONS_RETIRED: &str = "connections_retired";
-/// Logouts a client performed on a 403 although its session was valid (`client.logout_on_403`;
-/// RFC 6750 §3.1: a 403 is a missing privilege, not a dead token).
-pub const FALSE_LOGOUTS: &str = "false_logouts";
-/// Clients of this run whose session held tokens at least once.
-pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
-/// Clients of this run that never got a session (every login failed or none was tried).
-pub const NEVER_LOGGED_IN: &str = "never_logged_in";
-/// Clients whose WebSocket channel was not open when the run ended (it had ended, or was still
-/// waiting to reconnect).
-pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
-/// Channels (WebSockets, SSE streams, push registrations) that never opened: every handshake,
-/// stream request or registration of one failed, or the server turned its sockets or streams away
-/// (closed within a second with nothing delivered, `client::ws::TURNED_AWAY_WITHIN`), until the
-/// channel ended or the run did. Recorded (0 included) in every run that opens channels, which is what holds such
-/// a run to its default threshold (`report::threshold::CHANNEL_DEFAULTS`).
-pub const CHANNELS_NEVER_OPENED: &str = "channels_never_opened";
-/// Sockets and streams the server turned away: closed to be retried (a backoff or reconnect close
-/// such as 1013, or a drop; an SSE stream's end) within `client::ws::TURNED_AWAY_WITHIN` of
-/// opening, having delivered nothing. Each one is a failed channel attempt (`channel_failures`).
-pub const CHANNELS_TURNED_AWAY: &str = "channels_turned_away";
-/// Devices still usable after a logout everywhere: their refresh token still refreshed, or their
-/// access token was still accepted after its `exp` (each device once).
-pub const ZOMBIE_SESSIONS: &str = "zombie_sessions";
-/// Devices whose refresh token still refreshed right after a logout everywhere.
-pub const ZOMBIE_REFRESH: &str = "zombie_refresh";
-/// Devices whose access token (as held before a logout everywhere) was still accepted after its
-/// `exp`.
-pub const ZOMBIE_ACCESS: &str = "zombie_access";
-/// Devices whose access token expires later than the phase's `await_expiry`: not checked.
-pub const ZOMBIE_UNCHECKED: &str = "zombie_unchecked";
-/// Users whose logout-everywhere request was not answered with a 2xx (nothing measured).
-pub const LOGOUT_EVERYWHERE_FAILED: &str = "logout_everywhere_failed";
-/// Tabs: calls a tab sent with tokens its store had already dropped (another tab logged out).
-pub const STALE_TAB_REQUESTS: &str = "stale_tab_requests";
-/// Tabs: tabs that still did not know of another tab's logout when the `logout` phase's wait ended.
-pub const TAB_LOGOUT_MISSED: &str = "tab_logout_missed";
-/// Tabs: tokens a tab took from the store or a broadcast instead of renewing them itself.
-pub const TAB_ADOPTIONS: &str = "tab_adoptions";
+documented! {
+    COUNTER_DOCS;
+    /// HTTP exchanges, answered or failed (every operation).
+    pub const REQUESTS: &str = "requests";
+    /// Successful logins.
+    pub const LOGINS: &str = "logins";
+    /// Successful logouts.
+    pub const LOGOUTS: &str = "logouts";
+    /// Refresh requests sent.
+    pub const REFRESH_CALLS: &str = "refresh_calls";
+    /// Moments a client needed a fresh access token (one per expiry, however many callers).
+    pub const REFRESHES_NEEDED: &str = "refreshes_needed";
+    /// Refreshes the server refused (the profile's `refresh_rejected`), whatever it said the reason
+    /// was: the denominator `reuse_detected` is read against.
+    pub const REFRESHES_REFUSED: &str = "refreshes_refused";
+    /// Refresh rejected → new login.
+    pub const RELOGINS: &str = "relogins";
+    /// Sessions lost although their refresh token should have been valid (a lost rotation race).
+    pub const SPURIOUS_LOGOUTS: &str = "spurious_logouts";
+    /// The `spurious_logouts` of sessions for which nothing announced or declared an end (no
+    /// `refresh_expires_in`, no refresh-token `exp`, no `session.max` / `session.idle`) and that did
+    /// not present a refresh token twice (a race that reuse detection ended): a server that ends
+    /// sessions on purpose without saying when shows here.
+    pub const SPURIOUS_UNANNOUNCED: &str = "spurious_unannounced";
+    /// Refreshes the server rejected as reuse of a rotated-out token.
+    pub const REUSE_DETECTED: &str = "reuse_detected";
+    /// Rejected refreshes at or after the end the server (or the profile) announced for the session.
+    pub const SESSIONS_EXPIRED: &str = "sessions_expired";
+    /// Refresh tokens the server accepted more than once with different successors (a forked chain).
+    pub const REFRESH_FORKS: &str = "refresh_forks";
+    /// Clients of a storm (`sync_expiry` then `traffic`) without a successful call by its end.
+    pub const NEVER_RECOVERED: &str = "never_recovered";
+    /// Resource calls refused (401) with the session's current access token well before the expiry
+    /// the server announced for it, with no end of the session the client knows of: the server's
+    /// tokens die earlier than it says. (How well before: README, Failures and default
+    /// thresholds.)
+    pub const REFUSED_BEFORE_EXPIRY: &str = "refused_before_expiry";
+    /// Resource calls answered 2xx although their access token had expired when they were sent, by
+    /// the expiry the server announced: the server accepts expired tokens (or allows a clock leeway),
+    /// and nothing made the client renew them.
+    pub const ACCEPTED_AFTER_EXPIRY: &str = "accepted_after_expiry";
+    /// Open model: arrivals that could not start (no idle client).
+    pub const DROPPED: &str = "dropped";
+    /// WebSocket: data messages of an older socket generation, dropped.
+    pub const STALE_WS_MESSAGES: &str = "stale_ws_messages";
+    /// Armed kick clocks not resolved when the run settled.
+    pub const MISSED_KICKS: &str = "missed_kicks";
+    /// A `kicked`/`logout` event not followed by a close frame within the grace period.
+    pub const KICK_WITHOUT_CLOSE: &str = "kick_without_close";
+    /// A server close (other than backoff/reconnect classes) with no preceding session event.
+    pub const CLOSE_WITHOUT_EVENT: &str = "close_without_event";
+    /// A close code RFC 6455 §7.4 forbids on the wire.
+    pub const CLOSE_CODE_VIOLATIONS: &str = "close_code_violations";
+    /// Sockets opened (every generation).
+    pub const WS_CONNECTS: &str = "ws_connects";
+    /// Sockets opened after the first one of a client.
+    pub const WS_RECONNECTS: &str = "ws_reconnects";
+    /// Sockets still open when the run stopped their channel: authbench closed them (Close 1000, the
+    /// channel then ends `ended.stopped`), neither the server nor a reconnect. At most one per channel.
+    pub const WS_CLOSED_AT_STOP: &str = "ws_closed_at_stop";
+    /// A socket still open `expiry_grace` after its access token's `exp`.
+    pub const WS_OPEN_AFTER_EXPIRY: &str = "ws_open_after_expiry";
+    /// A client stopped reconnecting after `backoff.max_attempts` failures in a row.
+    pub const WS_GAVE_UP: &str = "ws_gave_up";
+    /// The server ended a session (terminal close, kick or logout event).
+    pub const WS_SESSIONS_ENDED: &str = "ws_sessions_ended";
+    /// Kicks that arrived before the trigger was armed (recorded as 0 µs).
+    pub const KICKS_BEFORE_TRIGGER: &str = "kicks_before_trigger";
+    /// Armed kick clocks whose socket had already ended without a kick signal.
+    pub const KICK_TARGET_GONE: &str = "kick_target_gone";
+    /// Access tokens renewed by a sliding-window response header.
+    pub const RENEWALS: &str = "renewals";
+    /// Resource requests sent again after a 401 and a renewal.
+    pub const RETRIES: &str = "retries";
+    /// A socket's token renewal failed for a passing reason (transport error, 5xx, 429) and was tried
+    /// again after a backoff.
+    pub const WS_REFRESH_RETRIES: &str = "ws_refresh_retries";
+    /// Requests that a kept-alive connection handed back unsent (the server had closed it while it
+    /// was idle) and that went out again on a fresh connection; never a request that may have been
+    /// written.
+    pub const RESENT_UNSENT: &str = "resent_unsent";
+    /// Idempotent requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) written to a reused connection
+    /// that ended or was reset before any response head arrived, sent again once on a fresh connection
+    /// (RFC 9110 §9.2.2).
+    pub const RESENT_IDEMPOTENT: &str = "resent_idempotent";
+    /// Connections closed after a response that said `Connection: close` (not kept for reuse).
+    pub const CONNECTIONS_RETIRED: &str = "connections_retired";
+    /// Logouts a client performed on a 403 although its session was valid (`client.logout_on_403`;
+    /// RFC 6750 §3.1: a 403 is a missing privilege, not a dead token).
+    pub const FALSE_LOGOUTS: &str = "false_logouts";
+    /// Clients of this run whose session held tokens at least once.
+    pub const CLIENTS_LOGGED_IN: &str = "clients_logged_in";
+    /// Clients of this run that never got a session (every login failed or none was tried).
+    pub const NEVER_LOGGED_IN: &str = "never_logged_in";
+    /// Clients whose WebSocket channel was not open when the run ended (it had ended, or was still
+    /// waiting to reconnect).
+    pub const WS_NOT_OPEN_AT_END: &str = "ws_not_open_at_end";
+    /// Channels (WebSockets, SSE streams, push registrations) that never opened: every handshake,
+    /// stream request or registration of one failed, or the server turned its sockets or streams
+    /// away (closed within a second with nothing delivered), until the channel ended or the run
+    /// did. Recorded (0 included) in every run that opens channels, which holds such a run to its
+    /// default threshold `channels_never_opened == 0`.
+    pub const CHANNELS_NEVER_OPENED: &str = "channels_never_opened";
+    /// Sockets and streams the server turned away: closed to be retried (a backoff or reconnect
+    /// close such as 1013, or a drop; an SSE stream's end) within a second of opening, having
+    /// delivered nothing. Each one is a failed channel attempt (`channel_failures`).
+    pub const CHANNELS_TURNED_AWAY: &str = "channels_turned_away";
+    /// Devices still usable after a logout everywhere: their refresh token still refreshed, or their
+    /// access token was still accepted after its `exp` (each device once).
+    pub const ZOMBIE_SESSIONS: &str = "zombie_sessions";
+    /// Devices whose refresh token still refreshed right after a logout everywhere.
+    pub const ZOMBIE_REFRESH: &str = "zombie_refresh";
+    /// Devices whose access token (as held before a logout everywhere) was still accepted after its
+    /// `exp`.
+    pub const ZOMBIE_ACCESS: &str = "zombie_access";
+    /// Devices whose access token expires later than the phase's `await_expiry`: not checked.
+    pub const ZOMBIE_UNCHECKED: &str = "zombie_unchecked";
+    /// Users whose logout-everywhere request was not answered with a 2xx (nothing measured).
+    pub const LOGOUT_EVERYWHERE_FAILED: &str = "logout_everywhere_failed";
+    /// Tabs: calls a tab sent with tokens its store had already dropped (another tab logged out).
+    pub const STALE_TAB_REQUESTS: &str = "stale_tab_requests";
+    /// Tabs: tabs that still did not know of another tab's logout when the `logout` phase's wait ended.
+    pub const TAB_LOGOUT_MISSED: &str = "tab_logout_missed";
+    /// Tabs: tokens a tab took from the store or a broadcast instead of renewing them itself.
+    pub const TAB_ADOPTIONS: &str = "tab_adoptions";
+}
 
 /// Every fixed counter name (DESIGN §3 and the WebSocket issue). Dynamic families are in
 /// [`COUNTER_PREFIXES`].
@@ -290,42 +304,62 @@ pub const COUNTERS: &[&str] = &[
     TAB_ADOPTIONS,
 ];
 
-/// SSE channel: armed kick clocks whose stream got no `kicked`/`logout` event.
-pub const SSE_MISSED_KICKS: &str = "sse_missed_kicks";
-/// SSE channel: kick events that arrived before the trigger was armed (recorded as 0 µs).
-pub const SSE_KICKS_BEFORE_TRIGGER: &str = "sse_kicks_before_trigger";
-/// SSE channel: armed kick clocks whose stream had already ended without a kick event.
-pub const SSE_KICK_TARGET_GONE: &str = "sse_kick_target_gone";
-/// SSE channel: streams opened (every generation).
-pub const SSE_CONNECTS: &str = "sse_connects";
-/// SSE channel: streams opened after a client's first one.
-pub const SSE_RECONNECTS: &str = "sse_reconnects";
-/// SSE channel: reconnects that sent `Last-Event-ID`.
-pub const SSE_RESUMES: &str = "sse_resumes";
-/// SSE channel: streams the server ended without a session event (the client reconnects).
-pub const SSE_END_WITHOUT_EVENT: &str = "sse_end_without_event";
-/// SSE channel: a client stopped reconnecting after `backoff.max_attempts` failures in a row.
-pub const SSE_GAVE_UP: &str = "sse_gave_up";
-/// SSE channel: the server ended a session (a `kicked`/`logout` event, or a refused reconnect).
-pub const SSE_SESSIONS_ENDED: &str = "sse_sessions_ended";
-/// Push channel: armed kick clocks (a registered device whose session the scenario ended) that
-/// no push message reached.
-pub const MISSED_PUSHES: &str = "missed_pushes";
-/// Push channel: `kicked`/`logout` pushes that arrived before the trigger was armed (0 µs).
-pub const PUSHES_BEFORE_TRIGGER: &str = "pushes_before_trigger";
-/// Push channel: messages the receiver accepted for a registered device.
-pub const PUSHES_RECEIVED: &str = "pushes_received";
-/// Push channel: messages for a device token no client registered (answered 404 UNREGISTERED).
-pub const PUSHES_UNROUTED: &str = "pushes_unrouted";
-/// Push channel: device tokens registered with the server (2xx).
-pub const PUSH_REGISTRATIONS: &str = "push_registrations";
-/// Push channel: registrations the server refused or that failed.
-pub const PUSH_REGISTER_FAILED: &str = "push_register_failed";
+/// The description of a fixed counter or a gauge, on one line, from its doc: what the live
+/// metrics (`run --metrics-listen`) say of it in `# HELP`. `None` for any other name.
+pub fn help(name: &str) -> Option<String> {
+    let (_, lines) = [
+        COUNTER_DOCS,
+        CHANNEL_COUNTER_DOCS,
+        OUTAGE_COUNTER_DOCS,
+        GAUGE_DOCS,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|(n, _)| *n == name)?;
+    let text = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+    // Intra-doc links read as plain code.
+    Some(text.replace("[`", "`").replace("`]", "`"))
+}
 
-/// Resource requests a client sent after its session ended and before it noticed.
-pub const GHOST_REQUESTS: &str = "ghost_requests";
-/// Noticed ends whose true cause the scenario knows and whose inferred reason is another one.
-pub const REASON_UNCLEAR: &str = "reason_unclear";
+documented! {
+    CHANNEL_COUNTER_DOCS;
+    /// SSE channel: armed kick clocks whose stream got no `kicked`/`logout` event.
+    pub const SSE_MISSED_KICKS: &str = "sse_missed_kicks";
+    /// SSE channel: kick events that arrived before the trigger was armed (recorded as 0 µs).
+    pub const SSE_KICKS_BEFORE_TRIGGER: &str = "sse_kicks_before_trigger";
+    /// SSE channel: armed kick clocks whose stream had already ended without a kick event.
+    pub const SSE_KICK_TARGET_GONE: &str = "sse_kick_target_gone";
+    /// SSE channel: streams opened (every generation).
+    pub const SSE_CONNECTS: &str = "sse_connects";
+    /// SSE channel: streams opened after a client's first one.
+    pub const SSE_RECONNECTS: &str = "sse_reconnects";
+    /// SSE channel: reconnects that sent `Last-Event-ID`.
+    pub const SSE_RESUMES: &str = "sse_resumes";
+    /// SSE channel: streams the server ended without a session event (the client reconnects).
+    pub const SSE_END_WITHOUT_EVENT: &str = "sse_end_without_event";
+    /// SSE channel: a client stopped reconnecting after `backoff.max_attempts` failures in a row.
+    pub const SSE_GAVE_UP: &str = "sse_gave_up";
+    /// SSE channel: the server ended a session (a `kicked`/`logout` event, or a refused reconnect).
+    pub const SSE_SESSIONS_ENDED: &str = "sse_sessions_ended";
+    /// Push channel: armed kick clocks (a registered device whose session the scenario ended) that
+    /// no push message reached.
+    pub const MISSED_PUSHES: &str = "missed_pushes";
+    /// Push channel: `kicked`/`logout` pushes that arrived before the trigger was armed (0 µs).
+    pub const PUSHES_BEFORE_TRIGGER: &str = "pushes_before_trigger";
+    /// Push channel: messages the receiver accepted for a registered device.
+    pub const PUSHES_RECEIVED: &str = "pushes_received";
+    /// Push channel: messages for a device token no client registered (answered 404 UNREGISTERED).
+    pub const PUSHES_UNROUTED: &str = "pushes_unrouted";
+    /// Push channel: device tokens registered with the server (2xx).
+    pub const PUSH_REGISTRATIONS: &str = "push_registrations";
+    /// Push channel: registrations the server refused or that failed.
+    pub const PUSH_REGISTER_FAILED: &str = "push_register_failed";
+
+    /// Resource requests a client sent after its session ended and before it noticed.
+    pub const GHOST_REQUESTS: &str = "ghost_requests";
+    /// Noticed ends whose true cause the scenario knows and whose inferred reason is another one.
+    pub const REASON_UNCLEAR: &str = "reason_unclear";
+}
 
 /// Prefix: `status.<op>.<code>`, responses by operation and status (see [`status`]).
 pub const PREFIX_STATUS: &str = "status.";
@@ -355,9 +389,12 @@ pub const PREFIX_REQUESTS: &str = "requests.";
 /// Prefix: `failures_in_outage.<op>`, the failures without an answer (`transport`, `unfinished`)
 /// that happened while the run's own `outage` phase had the target away (see [`in_outage`]).
 pub const PREFIX_FAILURES_IN_OUTAGE: &str = "failures_in_outage.";
-/// Channel handshakes, streams and registrations that failed while the run's own `outage` phase
-/// had the target away.
-pub const CHANNEL_FAILURES_IN_OUTAGE: &str = "channel_failures_in_outage";
+documented! {
+    OUTAGE_COUNTER_DOCS;
+    /// Channel handshakes, streams and registrations that failed while the run's own `outage` phase
+    /// had the target away.
+    pub const CHANNEL_FAILURES_IN_OUTAGE: &str = "channel_failures_in_outage";
+}
 
 /// Counter families with a dynamic last part. A name in one of them is made by the constructor
 /// functions below (or is one of the `ERR_*`/`RACE_*` constants).
@@ -563,12 +600,15 @@ pub const SERIES_RECOVERED: &str = "recovered";
 /// Histograms whose latency is also kept per timeline interval (p50/p99 over time).
 pub const TIMELINE_LATENCIES: &[&str] = &[LOGIN, REFRESH, API];
 
-/// Gauge: WebSockets currently open (sampled into the timeline at the end of each interval).
-pub const GAUGE_OPEN_SOCKETS: &str = "open_sockets";
-/// Gauge: SSE streams currently open.
-pub const GAUGE_OPEN_STREAMS: &str = "open_streams";
-/// Gauge: clients currently logged in.
-pub const GAUGE_ACTIVE_CLIENTS: &str = "active_clients";
+documented! {
+    GAUGE_DOCS;
+    /// Gauge: WebSockets currently open (sampled into the timeline at the end of each interval).
+    pub const GAUGE_OPEN_SOCKETS: &str = "open_sockets";
+    /// Gauge: SSE streams currently open.
+    pub const GAUGE_OPEN_STREAMS: &str = "open_streams";
+    /// Gauge: clients currently logged in.
+    pub const GAUGE_ACTIVE_CLIENTS: &str = "active_clients";
+}
 
 /// Derived: refresh calls per refresh needed.
 pub const DERIVED_REFRESH_AMPLIFICATION: &str = "refresh_amplification";

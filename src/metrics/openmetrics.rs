@@ -2,15 +2,19 @@
 //! `prometheus-client` crate.
 //!
 //! Everything is read at scrape time from a recorder [`Snapshot`]: recording pays nothing for it.
-//! What a scrape shows (all cumulative since the run started):
+//! What a scrape shows (all cumulative since the run started), each with the description of
+//! what it counts as its `# HELP`:
 //!
 //! - `authbench_responses_total{op,code}`: the `status.<op>.<code>` counters;
 //! - `authbench_failures_total{op,class}`: the `failures.<op>.<class>` counters;
 //! - `authbench_operation_requests_total{op}`: the `requests.<op>` counters (an operation's
 //!   failure rate is `sum by (op) (authbench_failures_total) / authbench_operation_requests_total`);
 //! - `authbench_errors_total{kind}`: the `errors.<kind>` counters;
+//! - every other counter family of [`names::COUNTER_PREFIXES`] the same way ([`FAMILIES`]:
+//!   `authbench_ws_close_total{code}`, `authbench_gave_up_total{op}`, ...);
 //! - `authbench_<name>_total`: every fixed counter of [`names::COUNTERS`] recorded so far
-//!   (`authbench_requests_total`, `authbench_refresh_calls_total`, ...);
+//!   (`authbench_requests_total`, `authbench_refresh_calls_total`, ...), described by its doc
+//!   ([`names::help`]);
 //! - `authbench_latency_seconds{op}`: every latency histogram ([`names::HISTOGRAMS`]), with the
 //!   buckets of [`BUCKETS_S`] counted from the HDR histogram;
 //! - `authbench_<gauge>`: the gauges (`authbench_active_clients`, `authbench_open_sockets`);
@@ -55,88 +59,169 @@ struct View {
     phase: String,
 }
 
-/// One labelled counter family made from the counters whose names start with `prefix` and split
-/// into two labels at the first dot after it (`status.refresh.200` → op=refresh, code=200).
-fn family2(
-    enc: &mut DescriptorEncoder,
-    s: &Snapshot,
-    prefix: &str,
-    name: &str,
-    help: &str,
-    keys: (&'static str, &'static str),
-) -> fmt::Result {
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (counter, v) in s.counters.range(prefix.to_string()..) {
-        let Some(rest) = counter.strip_prefix(prefix) else {
-            break;
-        };
-        let Some((a, b)) = rest.split_once('.') else {
-            continue;
-        };
-        let labels = [(keys.0, a), (keys.1, b)];
-        ConstCounter::new(*v).encode(m.encode_family(&labels)?)?;
-    }
-    Ok(())
+/// A counter family: the counters whose names start with `prefix`, exported as `authbench_<name>`
+/// with the rest of each name as its labels (one, or two split at the first dot).
+struct CounterFamily {
+    prefix: &'static str,
+    name: &'static str,
+    labels: Labels,
+    help: &'static str,
 }
 
-/// One labelled counter family made from the counters whose names start with `prefix`, the rest
-/// of the name as the label `key` (`errors.timeout` → kind=timeout).
-fn family1(
-    enc: &mut DescriptorEncoder,
-    s: &Snapshot,
-    prefix: &str,
-    name: &str,
-    help: &str,
-    key: &'static str,
-) -> fmt::Result {
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (counter, v) in s.counters.range(prefix.to_string()..) {
-        let Some(rest) = counter.strip_prefix(prefix) else {
-            break;
-        };
-        ConstCounter::new(*v).encode(m.encode_family(&[(key, rest)])?)?;
+enum Labels {
+    One(&'static str),
+    Two(&'static str, &'static str),
+}
+
+/// Every counter family of [`names::COUNTER_PREFIXES`] (a test holds the two lists together).
+const FAMILIES: &[CounterFamily] = &[
+    CounterFamily {
+        prefix: names::PREFIX_STATUS,
+        name: "responses",
+        labels: Labels::Two("op", "code"),
+        help: "Responses by operation and HTTP status.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_FAILURES,
+        name: "failures",
+        labels: Labels::Two("op", "class"),
+        help: "Failed operations by operation and class (5xx, 429, 4xx, transport, tls, body, unfinished).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_REQUESTS,
+        name: "operation_requests",
+        labels: Labels::One("op"),
+        help: "Requests by operation (answered, failed without an answer, or unfinished).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_ERRORS,
+        name: "errors",
+        labels: Labels::One("kind"),
+        help: "Transport and protocol errors by kind.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_FAILURES_IN_OUTAGE,
+        name: "failures_in_outage",
+        labels: Labels::One("op"),
+        help: "Failures without an answer while the run's own outage phase had the target away (left out of every failure rate).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_GAVE_UP,
+        name: "gave_up",
+        labels: Labels::One("op"),
+        help: "Clients whose last attempt at an operation had failed when the run ended, with no success since (counted at the end).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_RETRY_AFTER,
+        name: "retry_after",
+        labels: Labels::One("op"),
+        help: "429 and 503 answers whose Retry-After the client waited for, by operation.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_RACE,
+        name: "race",
+        labels: Labels::One("outcome"),
+        help: "refresh_race phase outcomes, one per race (one_winner, same_successor, forked, family_revoked, ...).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_WS_CLOSE,
+        name: "ws_close",
+        labels: Labels::One("code"),
+        help: "WebSocket close frames from the server by close code (illegal: a code RFC 6455 forbids).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_WS_CLOSE_CLASS,
+        name: "ws_close_class",
+        labels: Labels::One("class"),
+        help: "WebSocket closes from the server by the profile's class (terminal, refresh_then_reconnect, ...).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_WS_EVENTS,
+        name: "ws_events",
+        labels: Labels::One("type"),
+        help: "WebSocket session events received, by type (kicked, logout, session_expired, tick, other).",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_WS_CONNECT_FAILED,
+        name: "ws_connect_failed",
+        labels: Labels::One("why"),
+        help: "WebSocket handshakes refused, by HTTP status or failure kind.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_SSE_EVENTS,
+        name: "sse_events",
+        labels: Labels::One("type"),
+        help: "Server-Sent Events session events received, by type.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_SSE_CONNECT_FAILED,
+        name: "sse_connect_failed",
+        labels: Labels::One("why"),
+        help: "Event streams refused, by HTTP status or failure kind.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_PUSH_EVENTS,
+        name: "push_events",
+        labels: Labels::One("type"),
+        help: "Push messages received, by event type.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_ENDED,
+        name: "ended",
+        labels: Labels::One("reason"),
+        help: "Channels (WebSockets, event streams, push registrations) by how they ended.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_SESSION_ENDS,
+        name: "session_ends",
+        labels: Labels::One("cause"),
+        help: "Session ends the scenario caused or the server announced, by cause.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_UNNOTICED,
+        name: "unnoticed",
+        labels: Labels::One("cause"),
+        help: "Session ends their client had not noticed when the run (or the session) ended, by cause.",
+    },
+    CounterFamily {
+        prefix: names::PREFIX_END_REASON,
+        name: "end_reason",
+        labels: Labels::One("reason"),
+        help: "Noticed session ends by the reason the client inferred (expired, kicked, logged_out, revoked, unknown).",
+    },
+];
+
+impl CounterFamily {
+    fn encode(&self, enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+        let mut m = enc.encode_descriptor(self.name, self.help, None, MetricType::Counter)?;
+        for (counter, v) in s.counters.range(self.prefix.to_string()..) {
+            let Some(rest) = counter.strip_prefix(self.prefix) else {
+                break;
+            };
+            let value = ConstCounter::new(*v);
+            match self.labels {
+                Labels::One(key) => value.encode(m.encode_family(&[(key, rest)])?)?,
+                Labels::Two(a, b) => {
+                    let Some((va, vb)) = rest.split_once('.') else {
+                        continue;
+                    };
+                    value.encode(m.encode_family(&[(a, va), (b, vb)])?)?
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Collector for View {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         let s = &self.snapshot;
-        family2(
-            &mut enc,
-            s,
-            names::PREFIX_STATUS,
-            "responses",
-            "Responses by operation and HTTP status.",
-            ("op", "code"),
-        )?;
-        family2(
-            &mut enc,
-            s,
-            names::PREFIX_FAILURES,
-            "failures",
-            "Failed operations by operation and class (5xx, 429, 4xx, transport, body).",
-            ("op", "class"),
-        )?;
-        family1(
-            &mut enc,
-            s,
-            names::PREFIX_REQUESTS,
-            "operation_requests",
-            "Requests by operation (answered, failed without an answer, or unfinished).",
-            "op",
-        )?;
-        family1(
-            &mut enc,
-            s,
-            names::PREFIX_ERRORS,
-            "errors",
-            "Transport and protocol errors by kind.",
-            "kind",
-        )?;
+        for family in FAMILIES {
+            family.encode(&mut enc, s)?;
+        }
         for name in names::COUNTERS {
             if let Some(v) = s.counters.get(*name) {
-                let help = format!("authbench counter {name}.");
+                let help = names::help(name).unwrap_or_default();
                 ConstCounter::new(*v).encode(enc.encode_descriptor(
                     name,
                     &help,
@@ -175,7 +260,7 @@ impl Collector for View {
         }
         for (gauge, values) in &s.timeline.gauges {
             let now = values.last().copied().unwrap_or(0);
-            let help = format!("authbench gauge {gauge}.");
+            let help = names::help(gauge).unwrap_or_default();
             ConstGauge::new(now).encode(enc.encode_descriptor(
                 gauge,
                 &help,
@@ -239,5 +324,81 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn every_counter_family_is_exported_once() {
+        let exported: Vec<&str> = FAMILIES.iter().map(|f| f.prefix).collect();
+        for prefix in names::COUNTER_PREFIXES {
+            assert_eq!(
+                exported.iter().filter(|p| *p == prefix).count(),
+                1,
+                "counter family {prefix}* is not exported exactly once"
+            );
+        }
+        assert_eq!(exported.len(), names::COUNTER_PREFIXES.len());
+    }
+
+    #[test]
+    fn every_counter_reaches_a_scrape_under_its_own_metric_with_a_description() {
+        // One of every fixed counter (its own value), one of every family, every gauge.
+        let r = Recorder::with_shards(1);
+        for (i, name) in names::COUNTERS.iter().enumerate() {
+            r.count(0, name, 1000 + i as u64);
+        }
+        for f in FAMILIES {
+            let rest = match f.labels {
+                Labels::One(_) => "x",
+                Labels::Two(..) => "x.y",
+            };
+            r.count(0, &format!("{}{rest}", f.prefix), 7);
+        }
+        let gauges = [
+            names::GAUGE_OPEN_SOCKETS,
+            names::GAUGE_OPEN_STREAMS,
+            names::GAUGE_ACTIVE_CLIENTS,
+        ];
+        for g in gauges {
+            r.gauge_add(g, 3);
+        }
+        let text = encode(&r.snapshot(), "traffic").unwrap();
+        let has =
+            |line: String| assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
+        for (i, name) in names::COUNTERS.iter().enumerate() {
+            has(format!("authbench_{name}_total {}", 1000 + i));
+        }
+        for f in FAMILIES {
+            let labels = match f.labels {
+                Labels::One(k) => format!("{k}=\"x\""),
+                Labels::Two(a, b) => format!("{a}=\"x\",{b}=\"y\""),
+            };
+            has(format!("authbench_{}_total{{{labels}}} 7", f.name));
+        }
+        for g in gauges {
+            has(format!("authbench_{g} 3"));
+        }
+        // Every metric is declared once, and says what it is: no empty or code-path description.
+        let mut declared: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        let n = declared.len();
+        declared.sort_unstable();
+        declared.dedup();
+        assert_eq!(declared.len(), n, "a metric declared twice:\n{text}");
+        for help in text.lines().filter_map(|l| l.strip_prefix("# HELP ")) {
+            let (metric, what) = help.split_once(' ').unwrap_or((help, ""));
+            assert!(what.len() > 10, "{metric} has no description: {help:?}");
+            assert!(
+                !what.contains("::"),
+                "{metric}'s description names code: {what}"
+            );
+            // The text goes out as it is (OpenMetrics would need these escaped).
+            assert!(
+                !what.contains(['"', '\\']),
+                "{metric}'s description has a quote or backslash: {what}"
+            );
+        }
     }
 }

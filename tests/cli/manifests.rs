@@ -94,6 +94,10 @@ fn job_is_scraped_and_the_dashboard_charts_what_the_run_exports() {
         "authbench_active_clients",
         "authbench_phase_info",
         "authbench_mock_arrival_offset_seconds",
+        "authbench_spurious_logouts_total",
+        "authbench_session_ends_total",
+        "authbench_ws_close_total",
+        "authbench_ended_total",
     ] {
         assert!(
             exprs.iter().any(|e| e.contains(needed)),
