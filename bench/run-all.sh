@@ -102,6 +102,7 @@ pass_if() { if awk "BEGIN{exit !($1)}"; then echo PASS; else echo MISS; fi; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 jqf() { jq "$@" 2>/dev/null || echo 0; }   # a missing report counts as 0, the row then shows MISS
 rss_mib() { awk '/Maximum resident set size/ {printf "%.0f", $NF/1024}' "$1"; }
+rss_kb() { awk '/Maximum resident set size/ {print $NF}' "$1"; }
 cpu_s() { awk '/User time/ {u=$NF} /System time/ {s=$NF} END {printf "%.2f", u+s}' "$1"; }
 # CPU µs per request of one /usr/bin/time -v file (time file, requests): "total user sys".
 cpu_us_per_req() { awk -v n="$2" '/User time/ {u=$NF} /System time/ {s=$NF} END {if (n < 1) n = 1; printf "%.1f %.1f %.1f", (u + s) * 1e6 / n, u * 1e6 / n, s * 1e6 / n}' "$1"; }
@@ -367,7 +368,7 @@ log "7b. the same storm against the mock in its own process: generator CPU per r
 M7=$(start_mock 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h)
 cmd "$MOCK --port 18083 --signing hs256 --access-ttl 5s --refresh-ttl 1h &"
 STEADY_PLAN='plan=[{login: {ramp: 3s}}, {wait: {duration: 5100ms}}, {traffic: {duration: 12s}}]'
-CPUS=(); KIBS=(); REQS=(); SPLITS=(); PER_OK=(); DELIVERED=(); STEADY_CPUS=(); STEADY_OK=(); STEADY_KIBS=()
+CPUS=(); KIBS=(); STORM_RSS_KB=(); REQS=(); SPLITS=(); PER_OK=(); DELIVERED=(); STEADY_CPUS=(); STEADY_OK=(); STEADY_KIBS=()
 for i in 1 2 3; do
     out="$RAW/storm-ext-$i"
     /usr/bin/time -v -o "$out.time" "$AB" run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml \
@@ -377,6 +378,7 @@ for i in 1 2 3; do
     read -r TOTAL USER SYS <<<"$(cpu_us_per_req "$out.time" "$REQ")"
     CPUS+=("$TOTAL"); SPLITS+=("$USER / $SYS")
     KIBS+=("$(awk "BEGIN{printf \"%.1f\", $(rss_mib "$out.time") * 1024 / 5000}")")
+    STORM_RSS_KB+=("$(rss_kb "$out.time")")
     OKN=$(jqf '.counters["status.api.200"] // 0' "$out/report.json"); DELIVERED+=("$OKN")
     PER_OK+=("$(cpu_us_per_req "$out.time" "$OKN" | cut -d' ' -f1)")
     out="$RAW/steady-ext-$i"
@@ -389,6 +391,13 @@ for i in 1 2 3; do
 done
 cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml   # 3 runs"
 cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml --set '$STEADY_PLAN'   # no storm; 3 runs, each after a storm run"
+# The process's own part of that peak (its code, runtime and recorder): the same storm with one
+# client, so what the other 4 999 clients add is told apart from what any run of this binary holds.
+out="$RAW/storm-ext-one"
+/usr/bin/time -v -o "$out.time" "$AB" run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml \
+    --set clients=1 --out "$out" --quiet >/dev/null 2>&1 || true
+cmd "/usr/bin/time -v $AB run scenarios/storm.yaml --target scenarios/bench/target-storm.yaml --set clients=1   # the process's own part"
+ONE_KB=$(rss_kb "$out.time")
 stop_mock "$M7"
 STORM_REQ=$(median "${REQS[@]}")
 STORM_CPU_US=$(median "${CPUS[@]}")
@@ -399,6 +408,8 @@ STORM_KIB=$(median "${KIBS[@]}")
 STORM_SPLIT=${SPLITS[$(index_of "$STORM_CPU_US" "${CPUS[@]}")]}
 row "   generator CPU per request, storm mix, median of 3 ($(printf '%s ' "${CPUS[@]}")µs; ~$STORM_REQ requests; median run user / sys $STORM_SPLIT µs)" "$STORM_CPU_US µs" "<= 20 µs" "$(pass_if "$STORM_CPU_US <= 20 && $STORM_REQ > 0")"
 row "   peak memory per client during the storm (peak RSS / 5 000), median of 3" "$STORM_KIB KiB" "<= 8 KiB" "$(pass_if "$STORM_KIB <= 8")"
+ADDED_KIB=$(awk -v all="$(median "${STORM_RSS_KB[@]}")" -v one="${ONE_KB:-0}" 'BEGIN{printf "%.1f", (all - one) / 4999}')
+row "   of which each client adds: (peak RSS − peak RSS of the same storm with 1 client, $(awk -v k="${ONE_KB:-0}" 'BEGIN{printf "%.0f", k / 1024}') MiB) / 4 999, median run" "$ADDED_KIB KiB" "(report)" ""
 OK_STORM=$(median "${PER_OK[@]}"); OK_STEADY=$(median "${STEADY_OK[@]}")
 OK_RATIO=$(awk "BEGIN{printf \"%.2f\", ($OK_STEADY > 0) ? $OK_STORM / $OK_STEADY : 1e9}")
 row "   the same clients without the storm: CPU per request; peak memory per client (medians of 3)" "$(median "${STEADY_CPUS[@]}") µs; $(median "${STEADY_KIBS[@]}") KiB" "(report)" ""
