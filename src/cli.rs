@@ -97,6 +97,25 @@ pub struct RunArgs {
     /// goes on (e.g. 0.0.0.0:9464; port 0 picks a free port, printed on stderr).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// With --metrics-listen: once the run is over, keep serving its final values (phase `done`,
+    /// the counts made at the end of the run) until a scrape has read them or this long has
+    /// passed, e.g. 90s, longer than the scrape interval. Without it the endpoint ends with the run.
+    #[arg(long, value_name = "DURATION", requires = "metrics_listen", value_parser = parse_linger)]
+    pub metrics_linger: Option<std::time::Duration>,
+}
+
+/// The longest `--metrics-linger`.
+const MAX_LINGER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// `run --metrics-linger DURATION`: a duration of at most an hour.
+fn parse_linger(s: &str) -> Result<std::time::Duration, String> {
+    let d = authbench::config::units::parse_duration(s)?;
+    if d > MAX_LINGER {
+        return Err(format!(
+            "{s} is longer than an hour; give the scrape interval and some margin, e.g. --metrics-linger 90s"
+        ));
+    }
+    Ok(d)
 }
 
 /// `run --clients N`: a count the scenario accepts, so the message names the real bounds (not

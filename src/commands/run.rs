@@ -75,6 +75,7 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
         .map(|m| arm_on_sync_points(m.arrivals(), &progress));
     let cancel = CancellationToken::new();
     signals::install(cancel.clone());
+    let interrupted = cancel.clone();
     let display = Display::start(progress::Mode::detect(args.quiet || args.json), {
         let (p, rec) = (progress.clone(), recorder.clone());
         move || sample(&p, &rec)
@@ -89,8 +90,9 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
     )
     .await;
     display.finish();
-    if let Some(exporter) = exporter {
-        exporter.stop().await;
+    signals::run_over();
+    if let Some(exporter) = &exporter {
+        exporter.run_over();
     }
     let outcome = outcome.map_err(|e| CliError::usage(format!("cannot run the scenario: {e}")))?;
 
@@ -137,6 +139,11 @@ pub async fn run(args: RunArgs) -> Result<Code, CliError> {
             out.join("report.html").display(),
             files.len()
         );
+    }
+    if let Some(exporter) = exporter {
+        exporter
+            .finish(args.metrics_linger, &interrupted, args.quiet || args.json)
+            .await;
     }
     Ok(if outcome.interrupted {
         Code::Interrupted

@@ -69,6 +69,8 @@ fn job_is_scraped_and_the_dashboard_charts_what_the_run_exports() {
         args.contains(&format!("--metrics-listen 0.0.0.0:{port}")),
         "{args}"
     );
+    // The pod stays until Prometheus has read the run's final values (default interval 1 min).
+    assert!(args.contains("--metrics-linger 90s"), "{args}");
     let mock = manifest("mock.yaml");
     assert!(mock.contains("prometheus.io/path: /metrics"), "{mock}");
 
