@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exit::CliError;
 
-/// The running endpoint; [`Exporter::stop`] ends it.
+/// The running endpoint; [`Exporter::finish`] ends it.
 pub struct Exporter {
     bound: SocketAddr,
     stop: CancellationToken,

@@ -19,7 +19,7 @@ pub fn install(cancel: CancellationToken) {
         let second = authbench_mock::shutdown_signal();
         if RUN_OVER.load(Ordering::Acquire) {
             authbench_mock::stderrln!(
-                "\nstopping: the run is over (its report is written either way); ending the metrics endpoint"
+                "\nstopping: the run is over, its report is written either way (Ctrl-C again to exit now)"
             );
         } else {
             authbench_mock::stderrln!(
@@ -32,8 +32,8 @@ pub fn install(cancel: CancellationToken) {
     });
 }
 
-/// The engine has returned: a Ctrl-C from now on ends the lingering metrics endpoint (the report
-/// is written either way) and says so, instead of announcing a partial report.
+/// The engine has returned: a Ctrl-C from now on ends what still waits (the lingering metrics
+/// endpoint) and says that the report is written either way, instead of announcing a partial one.
 pub fn run_over() {
     RUN_OVER.store(true, Ordering::Release);
 }

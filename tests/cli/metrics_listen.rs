@@ -293,7 +293,7 @@ fn ctrl_c_ends_the_linger_and_the_run_keeps_its_verdict() {
     // The run had ended and passed: Ctrl-C stops the endpoint, not the run (no 130).
     assert!(status.success(), "{status}: {rest}");
     assert!(
-        rest.contains("stopping: the run is over (its report is written either way)"),
+        rest.contains("stopping: the run is over, its report is written either way"),
         "{rest}"
     );
     assert!(!rest.contains("partial report"), "{rest}");
