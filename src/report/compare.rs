@@ -690,13 +690,13 @@ fn bold(cols: &[&str]) -> Vec<Cell> {
         .collect()
 }
 
-/// A short name for a report path: its folder's name (`reports/storm-20261122-090000/`), or the
-/// file stem for a report file not named `report.json`.
 /// A run's worker threads for the runs table, `-` for a report that does not say.
 fn threads_text(r: &Report) -> String {
     r.run.threads.map_or_else(|| "-".into(), |n| n.to_string())
 }
 
+/// A short name for a report path: its folder's name (`reports/storm-20261122-090000/`), or the
+/// file stem for a report file not named `report.json`.
 fn label_of(p: &Path) -> String {
     let file_name = |q: &Path| q.file_name().map(|s| s.to_string_lossy().into_owned());
     let name = if p.is_dir() {

@@ -20,6 +20,15 @@ fn catches(pid: u32, signal: u32) -> bool {
         .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
 }
 
+/// Sends process `pid` what Ctrl-C sends (SIGINT).
+pub(crate) fn ctrl_c(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT {pid}");
+}
+
 #[test]
 #[cfg(target_os = "linux")]
 fn ctrl_c_writes_a_partial_report_and_exits_130() {
@@ -56,11 +65,7 @@ fn ctrl_c_writes_a_partial_report_and_exits_130() {
         assert!(Instant::now() < deadline, "SIGINT never caught");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let sent = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    ctrl_c(pid);
     let started = Instant::now();
     let status = child.wait().unwrap();
     let mut stderr = String::new();

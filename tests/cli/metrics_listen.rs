@@ -280,11 +280,7 @@ fn ctrl_c_ends_the_linger_and_the_run_keeps_its_verdict() {
     let (mut child, mut err, _addr) =
         short_run_with_metrics(out.path(), "5", &["--metrics-linger", "60s"]);
     wait_for_line(&mut err, "metrics: the run is over;");
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    crate::interrupt::ctrl_c(child.id());
     let stopped = Instant::now();
     let status = child.wait().unwrap();
     let mut rest = String::new();
